@@ -76,6 +76,7 @@ export interface MemoryPlan {
   totalBytes: number;
   limitBytes: number;
   fits: boolean;
+  strategy?: 'keep' | 'rebuild';   // inverse blocks kept until the update, or rebuilt one at a time
 }
 
 export interface PruneReport {

@@ -1,0 +1,309 @@
+// One-shot pruning (optionally split into K recomputation sub-steps): the pipeline every front door calls.
+//   load → gradients → Fisher-inverse blocks → saliency → selection → OBS update → evaluate → save
+import * as path from 'node:path';
+import { initBackend } from './backend';
+import { loadModel, readKernel, writeKernel, saveModel, LoadedModel } from './model/load';
+import { loadDataset, Dataset } from './data/calibration';
+import { perSampleGradients } from './gradients/perSample';
+import { evaluate } from './gradients/evaluate';
+import { fisherBlockInverse, FisherBlockInverse } from './fisher/inverse';
+import { blockRanges, gatherBlock, diagFisher } from './fisher/blocks';
+import { obsSaliency, woodTaylorSaliency, diagFisherSaliency, magnitudeSaliency } from './obs/saliency';
+import { selectMasks } from './obs/select';
+import { obsUpdate } from './obs/update';
+import { planMemory, assertPlanFits, needsGradients, needsInverse } from './memory';
+import { layerResult } from './layerStats';
+import {
+  EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage, UpdateKind,
+  WoodFisherError, DEFAULT_OPTIONS,
+} from './types';
+
+/** Target sparsity after sub-step k of K: linear s·k/K, or the cubic schedule s − s(1 − k/K)³ (Zhu & Gupta). */
+export function stepSparsity(s: number, k: number, K: number, schedule: PruneOptions['recomputeSchedule']): number {
+  return schedule === 'polynomial' ? s - s * (1 - k / K) ** 3 : (s * k) / K;
+}
+
+export function validateOptions(o: PruneOptions): void {
+  const bad = (msg: string) => new WoodFisherError(msg, 'OPTIONS');
+  if (!(o.sparsity >= 0 && o.sparsity < 1)) throw bad(`sparsity must be in [0, 1), got ${o.sparsity}`);
+  if (!Number.isInteger(o.samples) || o.samples < 1) throw bad(`samples must be a positive integer, got ${o.samples}`);
+  if (!Number.isInteger(o.blockSize) || o.blockSize < 1) throw bad(`block size must be a positive integer, got ${o.blockSize}`);
+  if (!(o.damp > 0) || !Number.isFinite(o.damp)) throw bad(`damp (λ) must be a positive number, got ${o.damp}`);
+  if (!Number.isInteger(o.recompute) || o.recompute < 1) throw bad(`recompute must be a positive integer, got ${o.recompute}`);
+  for (const [name, ov] of Object.entries(o.layers ?? {})) {
+    if (ov.sparsity !== undefined && !(ov.sparsity >= 0 && ov.sparsity < 1)) {
+      throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
+    }
+  }
+  const modelDir = path.resolve(path.dirname(o.modelPath));
+  const out = path.resolve(o.outDir);
+  if (out === modelDir || modelDir.startsWith(out + path.sep)) {
+    throw new WoodFisherError(`the output folder ${o.outDir} would contain the input model; choose a new folder`, 'OUTPUT');
+  }
+}
+
+const tick = () => new Promise<void>(r => setImmediate(r)); // lets a cancel (signal, SIGINT) arrive between blocks
+
+function checkAbort(signal?: AbortSignal) {
+  if (signal?.aborted) throw new WoodFisherError('pruning was cancelled', 'CANCELLED');
+}
+
+export interface InspectResult { layers: PrunableLayer[]; memory: MemoryPlan; totalWeights: number; format: string; backend: string }
+
+/** Layers, prunable weights and the memory plan for the given settings, without data. */
+export async function inspectModel(modelPath: string, options: Partial<PruneOptions> = {}): Promise<InspectResult> {
+  const o = { ...DEFAULT_OPTIONS, ...options };
+  const backend = await initBackend(o.backend);
+  const m = await loadModel(modelPath);
+  const memory = planMemory({
+    layers: m.prunable, samples: o.samples, blockSize: o.blockSize, method: o.method, inverseForm: o.inverseForm,
+    limitBytes: o.maxMemoryBytes,
+  });
+  m.model.dispose();
+  return { layers: m.prunable, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format, backend };
+}
+
+/** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */
+export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
+  const o: PruneOptions = { ...DEFAULT_OPTIONS, ...options, layers: options.layers ?? {} };
+  const { signal } = hooks;
+  const emit = hooks.onEvent ?? (() => {});
+  const seconds: Partial<Record<Stage, number>> = {};
+  const t0 = performance.now();
+  const timed = async <T>(stage: Stage, f: () => Promise<T> | T): Promise<T> => {
+    const t = performance.now();
+    try { return await f(); } finally { seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000; }
+  };
+  validateOptions(o);
+
+  // load
+  emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
+  const backend = await initBackend(o.backend);
+  const { m, data, evalData } = await timed('load', async () => {
+    const m = await loadModel(o.modelPath);
+    checkOverrides(o, m.prunable);
+    const data = needsGradients(o.method) ? await loadDataset(m, o.dataPath, o.labelsPath, { samples: o.samples, shuffle: o.shuffle, seed: o.seed }) : undefined;
+    const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath) : undefined;
+    if (evalData && !evalData.labels) throw new WoodFisherError(`evaluation data ${o.evalPath} has no labels; pass --eval-labels`, 'LABELS');
+    return { m, data, evalData };
+  });
+  try {
+    const n = data?.count ?? 0;
+    const layers = m.prunable.filter(l => !o.layers[l.name]?.exclude);
+    const memory = planMemory({ layers, samples: n, blockSize: o.blockSize, method: o.method, inverseForm: o.inverseForm, limitBytes: o.maxMemoryBytes });
+    emit({ type: 'plan', layers: m.prunable, memory, backend });
+    assertPlanFits(memory);
+    emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
+    if (n > 0 && n < o.samples) emit({ type: 'log', level: 'warn', message: `calibration data has ${n} samples; using all of them (asked for ${o.samples})` });
+
+    const before = evalData ? await timed('evaluate', () => runEval(m, evalData, 'before', hooks)) : undefined;
+
+    let labelsSource: 'given' | 'sampled' = data?.labels ? 'given' : 'sampled';
+    let results: LayerResult[] = [];
+    for (let k = 1; k <= o.recompute; k++) {
+      const step = await pruneStep(m, layers, data, o, k, memory.strategy, hooks, timed);
+      results = step.results;
+      if (step.labelsSource) labelsSource = step.labelsSource;
+    }
+    // Excluded layers appear in the report, untouched.
+    for (const l of m.prunable.filter(l => o.layers[l.name]?.exclude)) {
+      const r = layerResult(l, readKernel(m, l), new Float64Array(l.size), NaN, { excluded: true, blocks: 0, form: 'none' });
+      results.push(r);
+      emit({ type: 'layer', result: r, step: o.recompute });
+    }
+    results.sort((a, b) => m.prunable.findIndex(l => l.name === a.name) - m.prunable.findIndex(l => l.name === b.name));
+
+    const after = evalData ? await timed('evaluate', () => runEval(m, evalData, 'after', hooks)) : undefined;
+
+    const weights = results.reduce((a, r) => a + r.weights, 0);
+    const pruned = results.reduce((a, r) => a + r.pruned, 0);
+    const { outDir, modelPath, maxMemoryBytes, ...settings } = o;
+    const report: PruneReport = {
+      version: 1, model: path.resolve(modelPath), output: path.resolve(outDir),
+      settings: { ...settings, maxMemoryBytes, labels: labelsSource },
+      backend, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
+      layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: o.recompute,
+    };
+    emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
+    checkAbort(signal);
+    const savedModel = await timed('save', async () => {
+      report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
+      return saveModel(m, outDir, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+    });
+    report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
+    emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
+    const reportPath = path.join(path.dirname(savedModel), 'report.json');
+    emit({ type: 'done', report, reportPath, modelPath: savedModel });
+    return report;
+  } finally {
+    m.model.dispose();
+  }
+}
+
+function checkOverrides(o: PruneOptions, prunable: PrunableLayer[]) {
+  const names = new Set(prunable.map(l => l.name));
+  for (const name of Object.keys(o.layers)) {
+    if (!names.has(name)) {
+      throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
+    }
+  }
+}
+
+async function runEval(m: LoadedModel, d: Dataset, which: 'before' | 'after', hooks: RunHooks): Promise<EvalResult> {
+  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: which });
+  const result = await evaluate(m, d, { signal: hooks.signal });
+  hooks.onEvent?.({ type: 'eval', which, result });
+  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: which });
+  return result;
+}
+
+type Timed = <T>(stage: Stage, f: () => Promise<T> | T) => Promise<T>;
+
+interface LayerWork {
+  layer: PrunableLayer;
+  w: Float64Array;                       // current kernel, PyTorch order
+  saliency: Float64Array;
+  inverses?: (FisherBlockInverse | null)[];
+  invGrad?: Float64Array;                // WoodTaylor: F⁻¹∇L over the whole layer (block by block)
+  form: LayerResult['form'];
+}
+
+/** One sub-step k of K: re-estimate gradients and inverses at the current weights, prune to s_k, update. */
+async function pruneStep(
+  m: LoadedModel, layers: PrunableLayer[], data: Dataset | undefined, o: PruneOptions, k: number,
+  strategy: 'keep' | 'rebuild', hooks: RunHooks, timed: Timed,
+): Promise<{ results: LayerResult[]; labelsSource?: 'given' | 'sampled' }> {
+  const emit = hooks.onEvent ?? (() => {});
+  const { signal } = hooks;
+  const K = o.recompute;
+  const target = stepSparsity(o.sparsity, k, K, o.recomputeSchedule);
+  const work: LayerWork[] = layers.map(layer => ({ layer, w: readKernel(m, layer), saliency: new Float64Array(0), form: 'none' }));
+  for (const lw of work) {
+    if (lw.w.some(v => !Number.isFinite(v))) throw new WoodFisherError(`layer ${lw.layer.name} has NaN or infinite weights`, 'MODEL_NAN');
+  }
+
+  // gradients: N × d per layer, pruned weights masked (the reference code multiplies by the mask)
+  let grads: Map<string, Float32Array> | undefined;
+  let labelsSource: 'given' | 'sampled' | undefined;
+  if (needsGradients(o.method) && data) {
+    const masks = new Map(work.map(lw => [lw.layer.name, Uint8Array.from(lw.w, v => (v === 0 ? 1 : 0))]));
+    const g = await timed('gradients', () => perSampleGradients(m, layers, data, {
+      seed: o.seed + k, masks, signal,
+      onProgress: (done, total) => emit({ type: 'stage', stage: 'gradients', done, total, step: k, steps: K }),
+    }));
+    grads = g.grads;
+    labelsSource = g.labelsSource;
+  }
+  const n = data?.count ?? 0;
+
+  // blocks and saliency
+  await timed('blocks', async () => {
+    for (const lw of work) {
+      const { layer, w } = lw;
+      const ranges = blockRanges(layer.size, o.blockSize);
+      const G = grads?.get(layer.name);
+      if (o.method === 'magnitude' || o.method === 'global-magnitude') {
+        lw.saliency = magnitudeSaliency(w);
+      } else if (o.method === 'diagfisher') {
+        lw.saliency = diagFisherSaliency(w, diagFisher(G!, n, layer.size, o.damp));
+        lw.form = 'diagonal';
+      } else {
+        lw.saliency = new Float64Array(layer.size);
+        lw.inverses = strategy === 'keep' ? [] : undefined;
+        if (o.method === 'woodtaylor') lw.invGrad = new Float64Array(layer.size);
+        for (let bi = 0; bi < ranges.length; bi++) {
+          checkAbort(signal);
+          const r = ranges[bi];
+          const Gb = gatherBlock(G!, n, layer.size, r);
+          const inv = fisherBlockInverse(Gb, n, r.end - r.start, o.damp, o.inverseForm);
+          lw.form = inv.form;
+          const wb = w.subarray(r.start, r.end);
+          const diag = inv.diag();
+          if (o.method === 'woodtaylor') {
+            const gMean = meanRows(Gb, n, r.end - r.start);
+            const invGrad = inv.mul(gMean);
+            lw.invGrad!.set(invGrad, r.start);
+            lw.saliency.set(woodTaylorSaliency(wb, diag, invGrad, dot(gMean, invGrad)), r.start);
+          } else {
+            lw.saliency.set(obsSaliency(wb, diag), r.start);
+          }
+          if (lw.inverses) lw.inverses.push(inv);
+          emit({ type: 'stage', stage: 'blocks', done: bi + 1, total: ranges.length, layer: layer.name, step: k, steps: K });
+          await tick();
+        }
+      }
+      if (lw.saliency.some(v => Number.isNaN(v))) {
+        throw new WoodFisherError(`saliency of layer ${layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`, 'NUMERIC');
+      }
+    }
+  });
+  if (!grads) labelsSource = undefined;
+  grads = undefined; // the gradients are not needed past this point unless blocks are rebuilt
+
+  // selection
+  emit({ type: 'stage', stage: 'selection', done: 0, total: 1, step: k, steps: K });
+  const scope = o.method === 'magnitude' ? 'layer' : o.method === 'global-magnitude' ? 'global' : o.scope;
+  const { masks, thresholds } = await timed('selection', () => selectMasks(
+    work.map(lw => {
+      const ov = o.layers[lw.layer.name];
+      return { name: lw.layer.name, saliency: lw.saliency, weights: lw.w, sparsity: ov?.sparsity !== undefined ? stepSparsity(ov.sparsity, k, K, o.recomputeSchedule) : undefined };
+    }),
+    target, scope,
+  ));
+  emit({ type: 'stage', stage: 'selection', done: 1, total: 1, step: k, steps: K });
+
+  // OBS update, block by block; pruned weights end exactly 0
+  const update: UpdateKind = needsInverse(o.method) ? o.update : 'none';
+  const results: LayerResult[] = [];
+  const regrads = strategy === 'rebuild' && update !== 'none' && data
+    ? (await perSampleGradients(m, layers, data, { seed: o.seed + k, signal,
+        masks: new Map(work.map(lw => [lw.layer.name, Uint8Array.from(lw.w, v => (v === 0 ? 1 : 0))])) })).grads
+    : undefined;
+  await timed('update', async () => {
+    for (let li = 0; li < work.length; li++) {
+      const lw = work[li];
+      const { layer } = lw;
+      const ranges = blockRanges(layer.size, o.blockSize);
+      const next = new Float64Array(layer.size);
+      for (let bi = 0; bi < ranges.length; bi++) {
+        checkAbort(signal);
+        const r = ranges[bi];
+        const b = r.end - r.start;
+        let inv: FisherBlockInverse | null = null;
+        if (update !== 'none') {
+          inv = lw.inverses?.[bi] ?? fisherBlockInverse(gatherBlock(regrads!.get(layer.name)!, n, layer.size, r), n, b, o.damp, o.inverseForm);
+        }
+        let wb = lw.w.slice(r.start, r.end);
+        // WoodTaylor moves along −F⁻¹∇L as well before the OBS correction (notes: the update subtracts F⁻¹∇L).
+        if (lw.invGrad && update !== 'none') wb = wb.map((v, i) => v - lw.invGrad![r.start + i]);
+        const mask = masks[li].subarray(r.start, r.end);
+        next.set(obsUpdate(wb, mask, inv, update), r.start);
+        if (lw.inverses) lw.inverses[bi] = null; // free as we go
+        emit({ type: 'stage', stage: 'update', done: bi + 1, total: ranges.length, layer: layer.name, step: k, steps: K });
+        if (bi % 8 === 7) await tick();
+      }
+      for (let i = 0; i < next.length; i++) {
+        if (masks[li][i]) next[i] = 0;
+        else if (!Number.isFinite(next[i])) throw new WoodFisherError(`the OBS update of layer ${layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
+      }
+      writeKernel(m, layer, next);
+      const result = layerResult(layer, next, lw.saliency, thresholds[li], { blocks: ranges.length, form: lw.form });
+      results.push(result);
+      emit({ type: 'layer', result, step: k });
+    }
+  });
+  return { results, labelsSource };
+}
+
+function meanRows(G: Float32Array | Float64Array, n: number, b: number): Float64Array {
+  const mean = new Float64Array(b);
+  for (let s = 0; s < n; s++) for (let j = 0; j < b; j++) mean[j] += G[s * b + j];
+  for (let j = 0; j < b; j++) mean[j] /= n;
+  return mean;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
