@@ -1,0 +1,86 @@
+// Dual (Woodbury, M-FAC style) form: F⁻¹ = (1/λ)(I − Gᵀ K⁻¹ G), K = NλI + GGᵀ = LLᵀ, kept as H = L⁻¹G (N×b).
+// Cost: O(N² b + N³) to build (gram N²b/2, Cholesky N³/3, H N²b/2, diag fix-up ≤ N²b), O(N b) per F⁻¹v; memory N·b.
+//
+// Stable diagonal. With h_q = ‖H_q‖² = g_qᵀK⁻¹g_q, [F⁻¹]_qq = (1 − h_q)/λ cancels when h_q → 1 (a column well inside
+// the gradients' span, λ tiny). Let P = I − GᵀK⁻¹G = λF⁻¹. Since GGᵀ = K − NλI, P² = P − Nλ GᵀK⁻²G, so
+//   P_qq (1 − P_qq) = Σ_{j≠q} P_jq² + Nλ ‖K⁻¹g_q‖²  =: S_q   (every term ≥ 0, P_jq = −H_jᵀH_q),
+// hence 1 − h_q = S_q / h_q, free of cancellation. Used for columns with h_q > H_STABLE (at most N/H_STABLE of them).
+import { cholesky, solveLowerT, trsmLower } from '../linalg/cholesky';
+import { gramCols, gramRows, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
+import type { FisherBlockInverse } from './inverse';
+
+const H_STABLE = 0.5;   // above this h_q, 1 − h_q would lose ≥ 1 digit: use S_q / h_q
+const FIX_CHUNK = 256;  // columns per fix-up product (bounds the b×chunk scratch)
+
+export class DualInverse implements FisherBlockInverse {
+  readonly form = 'dual' as const;
+  constructor(readonly size: number, private readonly n: number, private readonly damp: number,
+              private readonly H: Float64Array, private readonly d: Float64Array) {}
+
+  diag(): Float64Array { return Float64Array.from(this.d); }
+
+  /** F⁻¹v = (v − Hᵀ(Hv))/λ. */
+  mul(v: Float64Array): Float64Array {
+    const { n, size: b, damp } = this;
+    const t = matvecT(this.H, matvec(this.H, v, n, b), n, b);
+    const x = new Float64Array(b);
+    for (let j = 0; j < b; j++) x[j] = (v[j] - t[j]) / damp;
+    return x;
+  }
+
+  /** [F⁻¹]_QQ = (I − H_QᵀH_Q)/λ, diagonal from the stable diag. */
+  sub(q: Int32Array): Float64Array {
+    const k = q.length, S = gramCols(gatherCols(this.H, this.n, this.size, q), this.n, k);
+    for (let i = 0; i < k * k; i++) S[i] = -S[i] / this.damp;
+    for (let i = 0; i < k; i++) S[i * k + i] = this.d[q[i]];
+    return S;
+  }
+
+  /** F⁻¹E_Q = (E_Q − Hᵀ H_Q)/λ, b×|Q|, entries (q_i, i) from the stable diag. */
+  cols(q: Int32Array): Float64Array {
+    const k = q.length, C = matmulTN(this.H, gatherCols(this.H, this.n, this.size, q), this.n, this.size, k);
+    for (let i = 0; i < C.length; i++) C[i] = -C[i] / this.damp;
+    for (let i = 0; i < k; i++) C[q[i] * k + i] = this.d[q[i]];
+    return C;
+  }
+}
+
+export function dualInverse(G: Matrix, n: number, b: number, damp: number): DualInverse {
+  const K = gramRows(G, n, b);
+  for (let i = 0; i < n; i++) K[i * n + i] += n * damp; // K = NλI + GGᵀ
+  const L = cholesky(K, n, 'Fisher block (dual)');
+  const H = trsmLower(L, G, n, b);                     // H = L⁻¹G
+  const h = new Float64Array(b);                        // h_q = ‖H_q‖²
+  for (let k = 0; k < n; k++) { const o = k * b; for (let q = 0; q < b; q++) h[q] += H[o + q] * H[o + q]; }
+  const d = new Float64Array(b);
+  const high: number[] = [];
+  for (let q = 0; q < b; q++) {
+    if (h[q] > H_STABLE) high.push(q);
+    else d[q] = (1 - h[q]) / damp;                      // [F⁻¹]_qq = (1 − h_q)/λ
+  }
+  for (let c0 = 0; c0 < high.length; c0 += FIX_CHUNK) {
+    const Q = Int32Array.from(high.slice(c0, c0 + FIX_CHUNK)), k = Q.length;
+    const HQ = gatherCols(H, n, b, Q);
+    const C = matmulTN(H, HQ, n, b, k);                 // C_ji = H_jᵀH_{q_i} = −P_{j q_i}
+    for (let i = 0; i < k; i++) {
+      const q = Q[i];
+      let s = 0;
+      for (let j = 0; j < b; j++) if (j !== q) { const c = C[j * k + i]; s += c * c; }
+      const hq = new Float64Array(n);
+      for (let r = 0; r < n; r++) hq[r] = HQ[r * k + i];
+      const z = solveLowerT(L, hq, n);                  // z = K⁻¹g_q = L⁻ᵀH_q
+      let zz = 0;
+      for (let r = 0; r < n; r++) zz += z[r] * z[r];
+      s += n * damp * zz;                               // S_q
+      d[q] = s / h[q] / damp;                           // [F⁻¹]_qq = (S_q / h_q)/λ
+    }
+  }
+  return new DualInverse(b, n, damp, H, d);
+}
+
+/** Columns Q of an n×b row-major matrix → n×|Q|. */
+export function gatherCols(A: Float64Array, n: number, b: number, q: Int32Array): Float64Array {
+  const k = q.length, X = new Float64Array(n * k);
+  for (let r = 0; r < n; r++) { const o = r * b, ox = r * k; for (let j = 0; j < k; j++) X[ox + j] = A[o + q[j]]; }
+  return X;
+}

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cholesky, cholSolve, invLower, solveLower, solveLowerT, spdInverse, trsmLower } from '../../../src/engine/linalg/cholesky';
+import { WoodFisherError } from '../../../src/engine/types';
+import { freshSeed, gaussJordanInverse, matmulRef, matvecRef, randn, relErr, rng, transpose } from './reference';
+
+function spd(r: () => number, m: number): Float64Array {
+  const X = randn(r, m * m);
+  const A = matmulRef(transpose(X, m, m), X, m, m, m);
+  for (let i = 0; i < m; i++) A[i * m + i] += m * 0.1;
+  return A;
+}
+
+test('cholesky: LLᵀ reproduces A, L lower; solves and inverses match Gauss-Jordan', () => {
+  const seed = freshSeed(), r = rng(seed);
+  for (const m of [1, 2, 17, 60]) {
+    const A = spd(r, m), L = cholesky(A, m);
+    for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) assert.equal(L[i * m + j], 0);
+    assert.ok(relErr(matmulRef(L, transpose(L, m, m), m, m, m), A) < 1e-13, `LLᵀ seed ${seed}`);
+    const Ainv = gaussJordanInverse(A, m), b = randn(r, m);
+    assert.ok(relErr(cholSolve(L, b, m), matvecRef(Ainv, b, m, m)) < 1e-10, `cholSolve seed ${seed}`);
+    assert.ok(relErr(matvecRef(L, solveLower(L, b, m), m, m), b) < 1e-12, `solveLower seed ${seed}`);
+    assert.ok(relErr(matvecRef(transpose(L, m, m), solveLowerT(L, b, m), m, m), b) < 1e-12, `solveLowerT seed ${seed}`);
+    assert.ok(relErr(spdInverse(A, m), Ainv) < 1e-10, `spdInverse seed ${seed}`);
+    assert.ok(relErr(invLower(L, m), gaussJordanInverse(L, m)) < 1e-10, `invLower seed ${seed}`);
+    const B = randn(r, m * 5);
+    assert.ok(relErr(matmulRef(L, trsmLower(L, B, m, 5), m, m, 5), B) < 1e-12, `trsmLower seed ${seed}`);
+  }
+});
+
+test('cholesky rejects a matrix that is not positive definite with a NUMERIC WoodFisherError', () => {
+  assert.throws(() => cholesky(Float64Array.from([1, 2, 2, 1]), 2), (e: unknown) => e instanceof WoodFisherError && e.code === 'NUMERIC');
+});
