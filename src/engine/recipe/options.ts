@@ -1,0 +1,53 @@
+// Recipe + command-line flags → the PruneOptions a run needs (absolute paths, defaults filled in).
+import * as path from 'node:path';
+import { parseBytes } from '../report/bytes';
+import { DEFAULT_OPTIONS, Method, PruneOptions, WoodFisherError } from '../types';
+import type { Recipe, RecipeDataset } from './types';
+
+const needsData = (m: Method) => m === 'woodfisher' || m === 'woodtaylor' || m === 'diagfisher';
+
+function dataset(d: RecipeDataset | undefined, dir: string): { inputs?: string; labels?: string } {
+  if (d === undefined) return {};
+  if (typeof d === 'string') return { inputs: path.resolve(dir, d) };
+  return { inputs: path.resolve(dir, d.inputs), labels: d.labels === undefined ? undefined : path.resolve(dir, d.labels) };
+}
+
+/** Drops undefined values so that they do not override anything when spread. */
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Precedence: DEFAULT_OPTIONS < recipe < overrides (the command-line flags, paths already absolute).
+ * Recipe paths are resolved relative to recipeDir. Throws WoodFisherError('OPTIONS') when the model,
+ * the data (for gradient-based methods), the sparsity or the output folder is given nowhere.
+ */
+export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Partial<PruneOptions> = {}): PruneOptions {
+  const data = dataset(recipe.data, recipeDir);
+  const ev = dataset(recipe.eval, recipeDir);
+  const fromRecipe: Partial<PruneOptions> = defined({
+    modelPath: recipe.model === undefined ? undefined : path.resolve(recipeDir, recipe.model),
+    dataPath: data.inputs, labelsPath: data.labels,
+    evalPath: ev.inputs, evalLabelsPath: ev.labels,
+    outDir: recipe.output === undefined ? undefined : path.resolve(recipeDir, recipe.output),
+    sparsity: recipe.sparsity, method: recipe.method, samples: recipe.samples, blockSize: recipe.blockSize,
+    damp: recipe.damp, scope: recipe.scope, update: recipe.update, recompute: recipe.recompute,
+    recomputeSchedule: recipe.recomputeSchedule, inverseForm: recipe.inverseForm,
+    layers: recipe.layers, backend: recipe.backend,
+    maxMemoryBytes: recipe.maxMemory === undefined ? undefined : parseBytes(recipe.maxMemory),
+    shuffle: recipe.shuffle, seed: recipe.seed,
+  });
+  const o = { ...DEFAULT_OPTIONS, ...fromRecipe, ...defined(overrides) } as Partial<PruneOptions> & typeof DEFAULT_OPTIONS;
+  // A data path given on the command line replaces the recipe's data, labels included (unless given too).
+  if (overrides.dataPath !== undefined && overrides.labelsPath === undefined) o.labelsPath = undefined;
+  if (overrides.evalPath !== undefined && overrides.evalLabelsPath === undefined) o.evalLabelsPath = undefined;
+  const missing = (what: string) => new WoodFisherError(what, 'OPTIONS');
+  if (!o.modelPath) throw missing('no model: give a model.json (or `model:` in the recipe)');
+  if (!o.dataPath) {
+    if (needsData(o.method)) throw missing(`no calibration data: ${o.method} needs --data x.npy|data.npz (or \`data:\` in the recipe)`);
+    o.dataPath = '';
+  }
+  if (o.sparsity === undefined) throw missing('no target sparsity: give --sparsity (or `sparsity:` in the recipe)');
+  if (!o.outDir) throw missing('no output folder: give --out <dir> (or `output:` in the recipe)');
+  return { ...o, layers: { ...(o.layers ?? {}) } } as PruneOptions;
+}

@@ -1,0 +1,117 @@
+// Schema validation of a recipe value (ajv, draft-07), turned into diagnostics at source ranges.
+import Ajv, { ErrorObject } from 'ajv';
+import schema from '../../../schemas/recipe.schema.json';
+import { rangeOfPath, RecipeSource } from './spans';
+import { didYouMean } from './suggest';
+import type { RecipeDiagnostic } from './types';
+
+export const recipeSchema = schema;
+
+let compiled: ReturnType<Ajv['compile']> | undefined;
+function validator() {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    compiled = ajv.compile(schema);
+  }
+  return compiled;
+}
+
+/** "/layers/fc1/sparsity" → "layers.fc1.sparsity" (how messages name a value). */
+export function pointerToName(pointer: string): string {
+  if (pointer === '') return 'recipe';
+  return pointer.slice(1).split('/').map(s => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+}
+
+/** The schema node describing the value at a pointer (for allowed keys and enum values in messages). */
+function schemaAt(pointer: string): any {
+  let node: any = schema;
+  const resolve = (n: any) => (n && n.$ref ? (schema as any).definitions[n.$ref.split('/').pop()] : n);
+  for (const seg of pointer.split('/').slice(1)) {
+    node = resolve(node);
+    if (!node) return undefined;
+    node = node.properties?.[seg] ?? (typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined);
+  }
+  return resolve(node);
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `the string "${v}"`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let v: any = root;
+  for (const seg of pointer.split('/').slice(1)) v = v?.[seg.replace(/~1/g, '/').replace(/~0/g, '~')];
+  return v;
+}
+
+function toDiagnostic(e: ErrorObject, source: RecipeSource): RecipeDiagnostic | undefined {
+  const at = e.instancePath;
+  const name = pointerToName(at);
+  const value = valueAt(source.value, at);
+  let path = at;
+  let part: 'key' | 'value' = 'value';
+  let message: string;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(e.params.additionalProperty);
+      path = `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      part = 'key';
+      const allowed = Object.keys(schemaAt(at)?.properties ?? {});
+      message = `unknown key "${key}"${at ? ` in ${name}` : ''}${didYouMean(key, allowed)}; allowed: ${allowed.join(', ')}`;
+      break;
+    }
+    case 'required':
+      message = `${name} is missing "${e.params.missingProperty}"`;
+      part = 'key';
+      break;
+    case 'type': {
+      const t = ([] as string[]).concat(e.params.type).map(t => (t === 'object' ? 'an object' : t === 'integer' ? 'an integer' : `a ${t}`));
+      message = `${name} must be ${t.join(' or ')}, not ${describeType(value)}`;
+      break;
+    }
+    case 'enum': {
+      const allowed = e.params.allowedValues as string[];
+      message = `${name} must be one of ${allowed.join(', ')}, not ${describeType(value)}${typeof value === 'string' ? didYouMean(value, allowed) : ''}`;
+      break;
+    }
+    case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
+      const s = schemaAt(at) ?? {};
+      const lo = s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : s.minimum !== undefined ? `≥ ${s.minimum}` : '';
+      const hi = s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}` : s.maximum !== undefined ? `≤ ${s.maximum}` : '';
+      const range = lo && hi ? `in [${s.minimum ?? s.exclusiveMinimum}, ${s.maximum ?? s.exclusiveMaximum}${s.exclusiveMaximum !== undefined ? ')' : ']'}` : `${lo}${hi}`;
+      message = `${name} must be ${range}, got ${String(value)}`;
+      break;
+    }
+    case 'pattern':
+      message = name === 'maxMemory'
+        ? `maxMemory must be a number of bytes or a size like "4GB", not "${String(value)}"`
+        : `${name} has an invalid format: "${String(value)}"`;
+      break;
+    case 'minLength':
+      message = `${name} must not be empty`;
+      break;
+    default:
+      message = `${name} ${e.message ?? 'is invalid'}`;
+  }
+  return { message, path, severity: 'error', ...rangeOfPath(source, path, part) };
+}
+
+/** Schema diagnostics for a parsed recipe source (no syntax errors expected). Sorted by position. */
+export function validateRecipeValue(source: RecipeSource): RecipeDiagnostic[] {
+  const validate = validator();
+  if (validate(source.value)) return [];
+  const seen = new Set<string>();
+  const out: RecipeDiagnostic[] = [];
+  for (const e of validate.errors ?? []) {
+    // type ["object","string"] reports nothing else useful once the type is wrong.
+    const d = toDiagnostic(e, source);
+    if (!d) continue;
+    const k = `${d.path}|${d.message}`;
+    if (!seen.has(k)) { seen.add(k); out.push(d); }
+  }
+  return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
