@@ -1,0 +1,68 @@
+// Which weights to prune: the lowest saliencies, over all layers at once (global) or layer by layer.
+import { WoodFisherError } from '../types';
+
+export interface SelectionLayer { name: string; saliency: Float64Array; weights: Float64Array; sparsity?: number; exclude?: boolean }
+
+/**
+ * Masks (1 = pruned). scope 'global': one threshold over every layer without its own sparsity/exclusion, pruning
+ * exactly round(s·d) weights among them; layers with `sparsity` get their own target; excluded layers stay dense.
+ * scope 'layer': each layer to its own target (override or s). Weights already exactly zero count as pruned first
+ * (they stay pruned, even beyond the target). Ties broken deterministically (layer order, then index). Returns also
+ * the threshold per layer (largest saliency pruned, NaN if none).
+ */
+export function selectMasks(layers: SelectionLayer[], sparsity: number, scope: 'global' | 'layer'): { masks: Uint8Array[]; thresholds: number[] } {
+  checkSparsity(sparsity, 'sparsity');
+  const masks = layers.map((l) => {
+    if (l.saliency.length !== l.weights.length) throw new WoodFisherError(`layer ${l.name}: ${l.saliency.length} saliencies for ${l.weights.length} weights`, 'OPTIONS');
+    if (l.sparsity !== undefined) checkSparsity(l.sparsity, `layer ${l.name} sparsity`);
+    return new Uint8Array(l.weights.length);
+  });
+  const pooled: number[] = [];
+  layers.forEach((l, i) => {
+    if (l.exclude) return;
+    if (scope === 'global' && l.sparsity === undefined) pooled.push(i);
+    else pruneLowest(layers, masks, [i], l.sparsity ?? sparsity);
+  });
+  if (pooled.length) pruneLowest(layers, masks, pooled, sparsity);
+  const thresholds = layers.map((l, i) => {
+    let t = NaN;
+    for (let q = 0; q < masks[i].length; q++) if (masks[i][q] && !(l.saliency[q] <= t)) t = l.saliency[q];
+    return t;
+  });
+  return { masks, thresholds };
+}
+
+/** Prunes round(s·d) weights of the given layers together: zeros first, then lowest saliency, ties by (layer, index). */
+function pruneLowest(layers: SelectionLayer[], masks: Uint8Array[], ids: number[], s: number): void {
+  let d = 0, zeros = 0;
+  for (const i of ids) {
+    const w = layers[i].weights;
+    d += w.length;
+    for (let q = 0; q < w.length; q++) if (w[q] === 0) { masks[i][q] = 1; zeros++; }
+  }
+  let need = Math.round(s * d) - zeros;
+  if (need <= 0) return;
+  const vals = new Float64Array(d - zeros);
+  let c = 0;
+  for (const i of ids) {
+    const { weights: w, saliency: r, name } = layers[i];
+    for (let q = 0; q < w.length; q++) {
+      if (w[q] === 0) continue;
+      if (Number.isNaN(r[q])) throw new WoodFisherError(`layer ${name}: saliency of weight ${q} is NaN; check the damping λ and the gradients`, 'NUMERIC');
+      vals[c++] = r[q];
+    }
+  }
+  const t = vals.sort()[need - 1];                     // need-th smallest saliency
+  for (const i of ids) {                               // strictly below t: all pruned
+    const { weights: w, saliency: r } = layers[i];
+    for (let q = 0; q < w.length; q++) if (w[q] !== 0 && r[q] < t) { masks[i][q] = 1; need--; }
+  }
+  for (const i of ids) {                               // equal to t: in layer order, then index
+    const { weights: w, saliency: r } = layers[i];
+    for (let q = 0; q < w.length && need > 0; q++) if (w[q] !== 0 && r[q] === t) { masks[i][q] = 1; need--; }
+  }
+}
+
+function checkSparsity(s: number, what: string): void {
+  if (!(s >= 0 && s <= 1)) throw new WoodFisherError(`${what} must be in [0, 1] (got ${s})`, 'OPTIONS');
+}
