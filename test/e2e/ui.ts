@@ -1,0 +1,145 @@
+// UI test in a real VS Code workbench (code-server) driven by Debian chromium: Explorer context menu on
+// mlpnet/model.json → "Prune with WoodFisher" → the results panel beside fills one row per prunable layer and
+// reaches 'done'; model.json then shows sparsity CodeLenses. Screenshots go to ARTIFACTS (panel.png, codelens.png).
+// usage: node --import tsx test/e2e/ui.ts BASE_URL WORKSPACE ARTIFACTS_DIR
+// Prints WOODFISHER_RESULT suite=ui passed=N failed=M; exit code 0 only if every check passed.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Page, Frame } from 'playwright-core';
+import { launch, log, isNoise } from './browser';
+
+const LAYERS = ['fc1', 'fc2', 'fc3'];
+const RUN_TIMEOUT_MS = Number(process.env.E2E_UI_RUN_TIMEOUT_MS || 300_000);
+
+/** The frame (two iframes deep in the webview) holding selector, polling page.frames(). */
+async function webviewFrame(page: Page, selector: string, timeout = 30_000): Promise<Frame> {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try { if (await f.$(selector)) { return f; } } catch { /* detached while navigating */ }
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`no webview frame with ${selector} after ${timeout} ms`);
+}
+
+async function main(): Promise<{ passed: number; failed: number }> {
+  const [base, ws, artifacts] = process.argv.slice(2);
+  if (!base || !ws || !artifacts) { throw new Error('usage: ui.ts BASE_URL WORKSPACE ARTIFACTS_DIR'); }
+  fs.mkdirSync(artifacts, { recursive: true });
+  const browser = await launch();
+  const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  page.on('pageerror', e => log('pageerror', e.message));
+  page.on('console', m => { if (m.type() === 'error' && !isNoise(m.text()) && process.env.E2E_DEBUG) { log('console.error', m.text().slice(0, 300)); } });
+
+  let passed = 0, failed = 0, broken = false;
+  const check = async (name: string, fn: () => Promise<void>) => {
+    if (broken) { failed++; log(`✗ ${name} (not reached: an earlier step failed)`); return; }
+    const t = Date.now();
+    try { await fn(); passed++; log(`✔ ${name} (${Date.now() - t} ms)`); }
+    catch (e) {
+      failed++; broken = true;
+      log(`✗ ${name}\n    ${String((e as Error)?.stack || e).split('\n').slice(0, 4).join('\n    ')}`);
+      const shot = path.join(artifacts, 'ui-fail.png');
+      await page.screenshot({ path: shot }).catch(() => undefined);
+      log('  failure screenshot:', shot);
+    }
+  };
+
+  const explorerRow = (text: string, level?: number) => page.locator(
+    `.explorer-folders-view .monaco-list-row${level ? `[aria-level="${level}"]` : ''}`, { has: page.locator('.label-name', { hasText: new RegExp(`^${text.replace('.', '\\.')}$`) }) });
+
+  let panel: Frame | undefined;
+  try {
+    await check('workbench loads and shows the workspace (a copy of examples/)', async () => {
+      await page.goto(`${base}/?folder=${encodeURIComponent(ws)}`);
+      await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+      await explorerRow('mlpnet', 1).waitFor({ timeout: 60_000 });
+    });
+
+    await check('Explorer context menu of mlpnet/model.json lists "Prune with WoodFisher"', async () => {
+      const folder = explorerRow('mlpnet', 1);
+      if ((await folder.getAttribute('aria-expanded')) !== 'true') { await folder.click(); }
+      const row = explorerRow('model.json', 2);
+      await row.waitFor({ timeout: 15_000 });
+      // the menu is built from the extension's contributions: retry until they are registered
+      for (let attempt = 1; ; attempt++) {
+        await row.click({ button: 'right' });
+        const item = page.locator('.context-view .monaco-menu .action-item', { hasText: 'Prune with WoodFisher' });
+        try { await item.waitFor({ timeout: 5_000 }); break; } catch (e) {
+          if (attempt >= 6) { throw e; }
+          await page.keyboard.press('Escape');
+          log('  context menu retry', attempt);
+        }
+      }
+    });
+
+    await check('"Prune with WoodFisher" opens the results panel beside, one row per prunable layer, #status reaches done', async () => {
+      await page.waitForTimeout(300); // a menu ignores a mouse-up that comes too soon after it opened
+      await page.locator('.context-view .monaco-menu .action-item', { hasText: 'Prune with WoodFisher' }).locator('.action-label').click();
+      await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: mlpnet' }).first().waitFor({ timeout: 30_000 });
+      panel = await webviewFrame(page, '#status', 60_000);
+      log('  #status:', (await panel.textContent('#status'))?.trim());
+      const deadline = Date.now() + RUN_TIMEOUT_MS;
+      let status = '';
+      let lastStage = '';
+      for (;;) {
+        status = ((await panel.textContent('#status')) ?? '').trim();
+        const stage = ((await panel.textContent('#stage').catch(() => '')) ?? '').trim();
+        if (stage && stage !== lastStage) { log('  #stage:', stage); lastStage = stage; }
+        if (/^(done|cancelled|error)/i.test(status)) { break; }
+        if (Date.now() > deadline) { throw new Error(`#status still '${status}' after ${RUN_TIMEOUT_MS} ms`); }
+        await page.waitForTimeout(500);
+      }
+      log('  #status:', status, '| #backend:', ((await panel.textContent('#backend').catch(() => '')) ?? '').trim());
+      if (!/^done/i.test(status)) { throw new Error(`the run ended with '${status}'`); }
+      const rows = await panel.$$eval('table#layers tbody tr[data-layer]', trs => trs.map(tr => tr.getAttribute('data-layer')));
+      log('  layer rows:', rows.join(', '));
+      if (rows.length !== LAYERS.length || !LAYERS.every(n => rows.includes(n))) { throw new Error(`expected rows ${LAYERS} got ${rows}`); }
+      for (const id of ['#chart-sparsity', '#chart-saliency', '#chart-accuracy']) {
+        if (!(await panel.$(`canvas${id}`))) { throw new Error(`no canvas ${id} in the panel`); }
+      }
+      for (const id of ['#open-model', '#open-report', '#run-again', '#sweep']) {
+        if (!(await panel.$(`button${id}, ${id}`))) { throw new Error(`no ${id} button in the panel`); }
+      }
+      const groups = await page.locator('.editor-group-container').count();
+      log('  editor groups:', groups);
+      await page.waitForTimeout(800); // let the charts finish drawing
+      await page.screenshot({ path: path.join(artifacts, 'panel.png') });
+      log('  screenshot', path.join(artifacts, 'panel.png'));
+    });
+
+    await check('model.json in the editor shows a sparsity CodeLens per layer', async () => {
+      // open mlpnet/model.json in the first editor group (the panel stays beside)
+      await page.keyboard.press('Escape');
+      await explorerRow('model.json', 2).dblclick();
+      const lenses = page.locator('.monaco-editor .codelens-decoration', { hasText: /sparsity/i });
+      const deadline = Date.now() + 30_000;
+      while ((await lenses.count()) < LAYERS.length) {
+        if (Date.now() > deadline) {
+          const all = await page.locator('.monaco-editor .codelens-decoration').allTextContents();
+          throw new Error(`expected ${LAYERS.length} sparsity lenses, saw ${JSON.stringify(all)}`);
+        }
+        await page.waitForTimeout(500);
+      }
+      const texts = await lenses.allTextContents();
+      log('  lenses:', JSON.stringify(texts));
+      for (const n of LAYERS) { if (!texts.some(t => t.includes(n))) { throw new Error(`no lens naming ${n}: ${JSON.stringify(texts)}`); } }
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(artifacts, 'codelens.png') });
+      log('  screenshot', path.join(artifacts, 'codelens.png'));
+    });
+  } finally {
+    await browser.close();
+  }
+  return { passed, failed };
+}
+
+main().then(({ passed, failed }) => {
+  console.log(`WOODFISHER_RESULT suite=ui passed=${passed} failed=${failed}`);
+  process.exit(failed ? 1 : 0);
+}, e => {
+  console.error('ui: harness failure:', e);
+  console.log('WOODFISHER_RESULT suite=ui passed=0 failed=1');
+  process.exit(2);
+});

@@ -1,0 +1,69 @@
+// Recipe language features: a woodfisher.yaml naming a layer the model does not have gets a diagnostic on
+// that line; the example recipe itself gets no error.
+import type Mocha from 'mocha';
+import * as vscode from 'vscode';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { defineSuite, activate, assert, workspaceRoot, scratch, copyModel, waitFor, sleep } from './util';
+
+const UNKNOWN = 'nosuchlayer';
+
+/** The example recipe with a `layers:` section that names fc1 (real) and UNKNOWN (not in the model). */
+function withUnknownLayer(text: string): { text: string; line: number } {
+  const lines = text.replace(/\r\n/g, '\n').split('\n');
+  const at = lines.findIndex(l => /^layers:\s*(#.*)?$/.test(l));
+  const block = ['  fc1:', '    exclude: true', `  ${UNKNOWN}:`, '    sparsity: 0.5'];
+  if (at >= 0) {
+    lines.splice(at + 1, 0, ...block);
+  } else {
+    if (lines.length && lines[lines.length - 1] === '') { lines.pop(); }
+    lines.push('', 'layers:', ...block, '');
+  }
+  return { text: lines.join('\n'), line: lines.indexOf(`  ${UNKNOWN}:`) };
+}
+
+function show(d: readonly vscode.Diagnostic[]): string {
+  return JSON.stringify(d.map(x => ({ line: x.range.start.line, severity: x.severity, message: x.message })));
+}
+
+export function registerRecipeSuite(root: Mocha.Suite): void {
+  defineSuite(root, 'recipe diagnostics', s => {
+    let example = '';
+    s.suiteSetup(async () => {
+      await activate();
+      example = fs.readFileSync(path.join(workspaceRoot(), 'mlpnet', 'woodfisher.yaml'), 'utf8');
+    });
+    s.suiteTeardown(async () => { await vscode.commands.executeCommand('workbench.action.closeAllEditors'); });
+
+    s.test('an unknown layer name under layers: gets a diagnostic on its line', async () => {
+      const dir = scratch('recipe');
+      copyModel(path.join(workspaceRoot(), 'mlpnet'), dir);
+      const { text, line } = withUnknownLayer(example);
+      const file = path.join(dir, 'woodfisher.yaml');
+      fs.writeFileSync(file, text);
+      const uri = vscode.Uri.file(file);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
+      let diags: readonly vscode.Diagnostic[] = [];
+      await waitFor(`a diagnostic on line ${line + 1} (${UNKNOWN})`, () => {
+        diags = vscode.languages.getDiagnostics(uri);
+        return diags.some(d => d.range.start.line <= line && d.range.end.line >= line) || undefined;
+      }, 15_000).catch(e => { throw new Error(`${(e as Error).message}; diagnostics: ${show(diags)}`); });
+      const onLine = diags.filter(d => d.range.start.line <= line && d.range.end.line >= line);
+      assert(onLine.some(d => d.message.includes(UNKNOWN) || /layer/i.test(d.message)), `the diagnostic should name the layer: ${show(onLine)}`);
+      const fc1Line = line - 2;
+      assert(!diags.some(d => d.range.start.line === fc1Line && d.severity === vscode.DiagnosticSeverity.Error), `fc1 is a real layer but got an error: ${show(diags)}`);
+    });
+
+    s.test('the example recipe (copied) has no errors', async () => {
+      const dir = scratch('recipe-ok');
+      copyModel(path.join(workspaceRoot(), 'mlpnet'), dir);
+      const file = path.join(dir, 'woodfisher.yaml');
+      fs.writeFileSync(file, example);
+      const uri = vscode.Uri.file(file);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
+      await sleep(2000); // diagnostics are computed asynchronously; give them time to (not) appear
+      const errors = vscode.languages.getDiagnostics(uri).filter(d => d.severity === vscode.DiagnosticSeverity.Error);
+      assert(errors.length === 0, `unexpected errors in the example recipe: ${show(errors)}`);
+    });
+  });
+}
