@@ -1,0 +1,220 @@
+// Load and save TF.js layers-models from disk: manifest paths confined to the model's folder, shards checked, atomic output.
+import * as fs from 'fs';
+import * as path from 'path';
+import { tf } from '../backend';
+import { WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
+import { torchShape, toTorch, fromTorch } from './layout';
+
+export interface LoadedModel {
+  model: tf.LayersModel;
+  path: string;                 // model.json (absolute)
+  dir: string;                  // its folder (absolute, symlinks resolved)
+  json: any;                    // the parsed model.json
+  prunable: PrunableLayer[];
+  inputShape: number[];         // per sample, without batch (-1 where the model leaves a dimension free)
+  numClasses: number;
+  outputIsProbability: boolean; // the last activation is softmax
+}
+
+export const PRUNABLE_KINDS: readonly PrunableKind[] = ['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D'];
+const SHARD_BYTES = 4 * 1024 * 1024;
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
+
+function specBytes(spec: tf.io.WeightsManifestEntry): number {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const dt = spec.quantization?.dtype ?? spec.dtype;
+  const b = DTYPE_BYTES[dt];
+  if (b === undefined) throw new WoodFisherError(`Weight '${spec.name}' has unsupported dtype '${dt}'.`, 'MODEL_FORMAT');
+  return n * b;
+}
+
+/** Resolves a manifest path strictly inside the model folder: no URLs, absolute paths or '..'. */
+export function confinedPath(dir: string, p: string, modelPath: string): string {
+  const bad = (why: string) => new WoodFisherError(`Weight path '${p}' in ${modelPath} ${why}; weight files must sit inside the model's folder.`, 'MODEL_PATH', { file: modelPath });
+  if (typeof p !== 'string' || p.length === 0) throw bad('is empty');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(p) || p.startsWith('//')) throw bad('is a URL');
+  if (path.isAbsolute(p) || path.win32.isAbsolute(p)) throw bad('is absolute');
+  if (p.split(/[\\/]+/).includes('..')) throw bad("climbs out with '..'");
+  const full = path.resolve(dir, p);
+  const rel = path.relative(dir, full);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw bad('leaves the folder');
+  if (fs.existsSync(full)) {
+    const real = fs.realpathSync(full);
+    const relReal = path.relative(dir, real);
+    if (relReal.startsWith('..') || path.isAbsolute(relReal)) throw bad('is a link leading out of the folder');
+  }
+  return full;
+}
+
+function readManifest(json: any, dir: string, modelPath: string): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+  const manifest = json.weightsManifest;
+  if (!Array.isArray(manifest)) throw new WoodFisherError(`${modelPath} has no weightsManifest.`, 'MODEL_FORMAT', { file: modelPath });
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const parts: Uint8Array[] = [];
+  for (const group of manifest) {
+    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) throw new WoodFisherError(`${modelPath}: malformed weightsManifest entry.`, 'MODEL_FORMAT', { file: modelPath });
+    const files = group.paths.map((p: string) => confinedPath(dir, p, modelPath));
+    const expected = group.weights.reduce((a: number, s: tf.io.WeightsManifestEntry) => a + specBytes(s), 0);
+    let actual = 0;
+    const bufs: Uint8Array[] = [];
+    for (const f of files) {
+      if (!fs.existsSync(f)) throw new WoodFisherError(`Weight shard '${path.basename(f)}' is missing (expected beside ${path.basename(modelPath)}, in ${dir}).`, 'MODEL_SHARD', { file: f });
+      const b = fs.readFileSync(f);
+      bufs.push(b); actual += b.length;
+    }
+    if (actual !== expected) {
+      const names = group.paths.join(', ');
+      throw new WoodFisherError(`Weight shard${files.length > 1 ? 's' : ''} '${names}' ${actual < expected ? 'truncated' : 'too long'}: expected ${expected} bytes for ${group.weights.length} weights, found ${actual}.`, 'MODEL_SHARD', { file: files[files.length - 1] });
+    }
+    parts.push(...bufs);
+    specs.push(...group.weights);
+  }
+  const total = parts.reduce((a, b) => a + b.length, 0);
+  const data = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) { data.set(p, o); o += p.length; }
+  return { specs, data: data.buffer };
+}
+
+function classOf(layer: tf.layers.Layer): string { return layer.getClassName(); }
+
+function lastIsSoftmax(model: tf.LayersModel): boolean {
+  const out = model.outputs[0]?.sourceLayer as any;
+  if (!out) return false;
+  const cls = classOf(out);
+  if (cls === 'Softmax') return true;
+  return out.activation?.getClassName?.() === 'softmax';
+}
+
+/** Loads a TF.js layers-model (Sequential or functional) from a model.json on disk. */
+export async function loadModel(modelJsonPath: string): Promise<LoadedModel> {
+  const file = path.resolve(modelJsonPath);
+  if (!fs.existsSync(file)) throw new WoodFisherError(`Model file not found: ${file}`, 'MODEL_FORMAT', { file });
+  const dir = fs.realpathSync(path.dirname(file));
+  let json: any;
+  try { json = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) {
+    throw new WoodFisherError(`${file} is not valid JSON (${(e as Error).message}).`, 'MODEL_FORMAT', { file });
+  }
+  const topo = json?.modelTopology;
+  const format = json?.format ?? (topo && (topo.class_name || topo.model_config) ? 'layers-model' : undefined);
+  if (format === 'graph-model' || (topo && Array.isArray(topo.node))) {
+    throw new WoodFisherError(`${path.basename(file)} is a TF.js graph-model; only layers-models can be pruned (convert the Keras model with tensorflowjs_converter --output_format tfjs_layers_model).`, 'MODEL_FORMAT', { file });
+  }
+  if (format !== 'layers-model' || !topo) throw new WoodFisherError(`${path.basename(file)} is not a TF.js layers-model (format: ${json?.format ?? 'missing'}).`, 'MODEL_FORMAT', { file });
+  const { specs, data } = readManifest(json, dir, file);
+  let model: tf.LayersModel;
+  try {
+    // trainingConfig is left out: a custom loss must not stop us; saveModel writes it back.
+    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: topo, weightSpecs: specs, weightData: data, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy }));
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    const unknown = /Unknown (layer|activation|initializer|regularizer|constraint|object)[^:]*: ([\w.-]+)/i.exec(msg);
+    if (unknown) throw new WoodFisherError(`TF.js cannot deserialize ${unknown[1]} '${unknown[2]}' in ${path.basename(file)}; this layer type is not supported.`, 'UNSUPPORTED_LAYER', { file });
+    throw new WoodFisherError(`Could not load ${path.basename(file)}: ${msg.split('\n')[0]}`, 'MODEL_FORMAT', { file });
+  }
+  try {
+    if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+      throw new WoodFisherError(`Models with ${model.inputs.length} inputs and ${model.outputs.length} outputs are not supported (one input, one classifier output).`, 'MODEL_FORMAT', { file });
+    }
+    for (const w of model.weights) {
+      const v = w.read().dataSync();
+      for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) {
+        throw new WoodFisherError(`Weight '${w.originalName}' contains ${Number.isNaN(v[i]) ? 'NaN' : 'Inf'} (element ${i}).`, 'MODEL_NAN', { file });
+      }
+    }
+    const prunable: PrunableLayer[] = [];
+    for (const layer of model.layers) {
+      const kind = classOf(layer) as PrunableKind;
+      if (!PRUNABLE_KINDS.includes(kind) || layer.weights.length === 0) continue;
+      const k = layer.weights[0];
+      const shape = k.shape.slice() as number[];
+      prunable.push({ name: layer.name, kind, weightName: k.originalName, shape, torchShape: torchShape(kind, shape), size: shape.reduce((a, b) => a * b, 1) });
+    }
+    const inShape = model.inputs[0].shape.slice(1).map(d => d ?? -1);
+    const outShape = model.outputs[0].shape;
+    return { model, path: file, dir, json, prunable, inputShape: inShape, numClasses: outShape[outShape.length - 1] ?? -1, outputIsProbability: lastIsSoftmax(model) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+function kernelVar(m: LoadedModel, layer: PrunableLayer): tf.LayerVariable {
+  const l = m.model.getLayer(layer.name);
+  const v = l.weights[0];
+  if (!v || v.shape.join() !== layer.shape.join()) throw new WoodFisherError(`Layer '${layer.name}' has no kernel of shape [${layer.shape}].`, 'MODEL_FORMAT');
+  return v;
+}
+
+/** The layer's kernel in PyTorch order (float64). */
+export function readKernel(m: LoadedModel, layer: PrunableLayer): Float64Array {
+  // read() returns the variable itself: read it, never dispose it.
+  return toTorch(layer.kind, layer.shape, kernelVar(m, layer).read().dataSync() as Float32Array);
+}
+
+/** Replaces the layer's kernel with PyTorch-ordered values; the bias is untouched. */
+export function writeKernel(m: LoadedModel, layer: PrunableLayer, torchValues: ArrayLike<number>): void {
+  const v = kernelVar(m, layer);
+  const t = tf.tensor(fromTorch(layer.kind, layer.shape, torchValues), layer.shape, 'float32');
+  v.write(t);   // Variable.assign shares t's data and adds a reference
+  t.dispose();
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function realish(p: string): string {
+  // realpath of the deepest existing ancestor, so links cannot disguise the input folder.
+  let cur = path.resolve(p); const rest: string[] = [];
+  while (!fs.existsSync(cur)) { rest.unshift(path.basename(cur)); const up = path.dirname(cur); if (up === cur) break; cur = up; }
+  return path.join(fs.realpathSync(cur), ...rest);
+}
+
+/** Writes model.json + shards (+ extraFiles) atomically into outDir; returns the model.json path. */
+export async function saveModel(m: LoadedModel, outDir: string, extraFiles: Record<string, string | Uint8Array> = {}): Promise<string> {
+  const out = realish(outDir);
+  if (isInside(m.dir, out)) {
+    throw new WoodFisherError(`Output folder ${outDir} ${out === m.dir ? 'is' : 'contains'} the input model's folder; choose another folder so the input is never overwritten.`, 'OUTPUT', { path: outDir });
+  }
+  let replacing = false;
+  if (fs.existsSync(out)) {
+    if (!fs.statSync(out).isDirectory()) throw new WoodFisherError(`Output path ${outDir} exists and is not a folder.`, 'OUTPUT', { path: outDir });
+    if (!fs.existsSync(path.join(out, 'model.json'))) throw new WoodFisherError(`Output folder ${outDir} exists and is not a previous output (no model.json); refusing to replace it.`, 'OUTPUT', { path: outDir });
+    replacing = true;
+  }
+  for (const name of Object.keys(extraFiles)) {
+    if (name !== path.basename(name) || name === 'model.json' || name.startsWith('.')) throw new WoodFisherError(`Extra output file name '${name}' is not a plain file name.`, 'OUTPUT');
+  }
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await m.model.save(tf.io.withSaveHandler(async a => { artifacts = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
+  if (!artifacts?.weightData || !artifacts.weightSpecs) throw new WoodFisherError('TF.js produced no weights while saving.', 'OUTPUT');
+  const data = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
+  const nShards = Math.max(1, Math.ceil(data.length / SHARD_BYTES));
+  const shardNames = Array.from({ length: nShards }, (_, i) => `group1-shard${i + 1}of${nShards}.bin`);
+  const { weightsManifest: _w, modelTopology: _t, ...rest } = m.json;
+  const modelJson = {
+    ...rest, format: 'layers-model', generatedBy: artifacts.generatedBy ?? rest.generatedBy, convertedBy: rest.convertedBy ?? null,
+    modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: shardNames, weights: artifacts.weightSpecs }],
+  };
+  const parent = path.dirname(out);
+  await fs.promises.mkdir(parent, { recursive: true });
+  const tag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = path.join(parent, `.${path.basename(out)}.tmp-${tag}`);
+  const old = path.join(parent, `.${path.basename(out)}.old-${tag}`);
+  try {
+    await fs.promises.mkdir(tmp);
+    await fs.promises.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
+    for (let i = 0; i < nShards; i++) await fs.promises.writeFile(path.join(tmp, shardNames[i]), data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES));
+    for (const [name, content] of Object.entries(extraFiles)) await fs.promises.writeFile(path.join(tmp, name), content);
+    if (replacing) await fs.promises.rename(out, old);
+    await fs.promises.rename(tmp, out);
+  } catch (e) {
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+    if (replacing && fs.existsSync(old) && !fs.existsSync(out)) await fs.promises.rename(old, out);
+    throw new WoodFisherError(`Could not write the output to ${outDir}: ${(e as Error).message}`, 'OUTPUT', { path: outDir });
+  }
+  if (replacing) await fs.promises.rm(old, { recursive: true, force: true });
+  return path.join(out, 'model.json');
+}
