@@ -1,0 +1,91 @@
+// Every matrix-product provider against a float64 reference, by relative (Frobenius) error.
+// float64 providers: ≤ 1e-12; float32 providers: ≤ 2e-6 (float32 rounding of inputs + accumulation over k ≤ 300).
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { initBackend } from '../../../../src/engine/backend';
+import { GemmProvider, jsProvider, tfjsProvider, onnxRuntimeProvider, onnxRuntimeUnavailable, selectProvider } from '../../../../src/engine/linalg/accel';
+import { onnxModel } from '../../../../src/engine/linalg/accel/onnxModel';
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
+}
+const rand = (len: number, seed: number) => { const r = rng(seed); return Float64Array.from({ length: len }, r); };
+
+/** Reference C = op(A)·op(B) in float64 with plain loops. A is ra×ca, B is rb×cb (row-major). */
+function ref(A: Float64Array, ra: number, ca: number, tA: boolean, B: Float64Array, rb: number, cb: number, tB: boolean): Float64Array {
+  const m = tA ? ca : ra, k = tA ? ra : ca, n = tB ? rb : cb;
+  assert.equal(tB ? cb : rb, k);
+  const a = (i: number, t: number) => (tA ? A[t * ca + i] : A[i * ca + t]);
+  const b = (t: number, j: number) => (tB ? B[j * cb + t] : B[t * cb + j]);
+  const C = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) { let s = 0; for (let t = 0; t < k; t++) s += a(i, t) * b(t, j); C[i * n + j] = s; }
+  return C;
+}
+function relErr(X: Float64Array, R: Float64Array): number {
+  assert.equal(X.length, R.length);
+  let num = 0, den = 0;
+  for (let i = 0; i < R.length; i++) { num += (X[i] - R[i]) ** 2; den += R[i] ** 2; }
+  return Math.sqrt(num / den);
+}
+
+function checkProvider(p: GemmProvider) {
+  const tol = p.precision === 'float64' ? 1e-12 : 2e-6;
+  for (const [k, m, n] of [[1, 1, 1], [7, 5, 3], [300, 65, 129], [33, 200, 17]]) {
+    const A = rand(k * m, k + m), B = rand(k * n, n + 1), A2 = rand(m * k, 3 * m);
+    const cases: [string, Float64Array, Float64Array][] = [
+      ['gramCols', p.gramCols(A, k, m), ref(A, k, m, true, A, k, m, false)],
+      ['gramRows', p.gramRows(A2, m, k), ref(A2, m, k, false, A2, m, k, true)],
+      ['matmulTN', p.matmulTN(A, B, k, m, n), ref(A, k, m, true, B, k, n, false)],
+      ['matmul', p.matmul(A2, B, m, k, n), ref(A2, m, k, false, B, k, n, false)],
+    ];
+    for (const [what, X, R] of cases) {
+      const e = relErr(X, R);
+      assert.ok(e <= tol, `${p.name} ${what} k=${k} m=${m} n=${n}: relative error ${e.toExponential(2)} > ${tol}`);
+    }
+    // float32 input works as well (the gradients arrive as float32)
+    const A32 = Float32Array.from(A);
+    const e = relErr(p.gramCols(A32, k, m), ref(Float64Array.from(A32), k, m, true, Float64Array.from(A32), k, m, false));
+    assert.ok(e <= tol, `${p.name} gramCols(float32) relative error ${e.toExponential(2)}`);
+  }
+  // grams are exactly symmetric
+  const G = rand(40 * 30, 9);
+  const C = p.gramCols(G, 40, 30);
+  for (let i = 0; i < 30; i++) for (let j = 0; j < i; j++) assert.ok(Math.abs(C[i * 30 + j] - C[j * 30 + i]) <= 1e-6 * Math.abs(C[i * 30 + i]));
+  assert.throws(() => p.gramCols(new Float64Array(5), 2, 3), RangeError);
+}
+
+before(async () => { await initBackend('wasm'); });
+
+test('js provider matches the float64 reference', () => checkProvider(jsProvider()));
+
+test('tfjs (wasm) provider matches the reference to float32 accuracy, without leaking tensors', async () => {
+  const { tf } = await import('../../../../src/engine/backend');
+  const p = tfjsProvider();
+  assert.equal(p.name, 'tfjs-wasm');
+  const before = tf.memory().numTensors;
+  checkProvider(p);
+  assert.equal(tf.memory().numTensors, before);
+});
+
+const ortMissing = onnxRuntimeUnavailable();
+for (const precision of ['float32', 'float64'] as const) {
+  test(`onnxruntime ${precision} provider matches the reference`, { skip: ortMissing }, () => {
+    const p = onnxRuntimeProvider({ precision });
+    try { checkProvider(p); } finally { p.dispose(); }
+  });
+}
+
+test('selectProvider: float64 by default, onnxruntime when it loads, else js', () => {
+  const p = selectProvider();
+  assert.equal(p.precision, 'float64');
+  assert.equal(p.name, ortMissing ? 'js' : 'onnxruntime-f64');
+  p.dispose();
+  assert.equal(selectProvider('auto', { precision: 'float32' }).precision, 'float32');
+});
+
+test('onnxModel encodes a valid protobuf header', () => {
+  const bytes = onnxModel([{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], [], []);
+  assert.equal(bytes[0], 0x08); // field 1 (ir_version), varint
+  assert.equal(bytes[1], 7);
+});
