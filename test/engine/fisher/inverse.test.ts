@@ -41,16 +41,17 @@ test('primal, dual and recursive agree with a Gauss-Jordan inverse of λI + Gᵀ
   }
 });
 
-test('dual diag keeps its digits at λ = 1e-8 where 1 − h_q cancels (N ≫ b, forced dual)', () => {
+test('dual diag keeps its digits where 1 − h_q cancels (N ≫ b, λ = 1e-10, forced dual)', () => {
+  // The naive (1 − ‖H_q‖²)/λ loses ~5 digits here (measured ~4e-9); the S_q/h_q form keeps ~1e-13.
   const seed = freshSeed(), r = rng(seed);
-  const n = 300, b = 30, damp = 1e-8;
+  const n = 300, b = 30, damp = 1e-10;
   const G = gradients(r, n, b);
   const Finv = gaussJordanInverse(denseFisher(G, n, b, damp), b);
   const ref = Float64Array.from({ length: b }, (_, q) => Finv[q * b + q]);
   const dual = fisherBlockInverse(G, n, b, damp, 'dual');
-  assert.ok(maxRelErr(dual.diag(), ref) < 1e-6, `dual diag at tiny λ, seed ${seed}: ${maxRelErr(dual.diag(), ref)}`);
+  assert.ok(maxRelErr(dual.diag(), ref) < 1e-10, `dual diag at tiny λ, seed ${seed}: ${maxRelErr(dual.diag(), ref)}`);
   const primal = fisherBlockInverse(G, n, b, damp, 'primal');
-  assert.ok(maxRelErr(primal.diag(), ref) < 1e-6, `primal diag at tiny λ, seed ${seed}`);
+  assert.ok(maxRelErr(primal.diag(), ref) < 1e-10, `primal diag at tiny λ, seed ${seed}`);
 });
 
 test('chooseForm picks dual for N ≪ b and primal for N ≳ b; auto follows it; inverseBytes reflects the form', () => {
