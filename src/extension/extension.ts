@@ -1,0 +1,102 @@
+// Entry point of the extension host: wires commands, the worker jobs, the results panel, CodeLens/hover,
+// and the recipe language features. VS Code glue only — the work happens in dist/worker.js.
+import * as vscode from 'vscode';
+import type { FromWebviewMessage, PruneReport } from '../protocol';
+import { JobManager } from './jobs';
+import { LayerLensProvider, MODEL_SELECTOR, REVEAL_LAYER_COMMAND } from './layerLenses';
+import { locateLayers } from './modelFile';
+import { newRecipeCommand } from './newRecipe';
+import { openPrunedModelCommand, openReportCommand } from './openCommands';
+import { pruneCommand, rerun } from './pruneCommand';
+import { RecipeCompletionProvider } from './recipe/recipeCompletion';
+import { registerRecipeDiagnostics } from './recipe/recipeDiagnostics';
+import { RECIPE_SELECTOR } from './recipe/recipeDocuments';
+import { PANEL_VIEW_TYPE, PanelManager } from './resultsPanel';
+import { ResultsStore } from './resultsStore';
+import { sweepCommand } from './sweepCommand';
+
+/** What activate() returns: a small hook for integration tests. */
+export interface WoodFisherApi {
+  lastResults(): Map<string, PruneReport>;
+  codeLensesFor(uri: vscode.Uri): Promise<vscode.CodeLens[]>;
+}
+
+let jobs: JobManager | undefined;
+
+export function activate(context: vscode.ExtensionContext): WoodFisherApi {
+  const output = vscode.window.createOutputChannel('WoodFisher');
+  const results = new ResultsStore();
+  const workerPath = vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath;
+
+  const onAction = (modelPath: string, msg: FromWebviewMessage) => {
+    const uri = vscode.Uri.file(modelPath);
+    switch (msg.type) {
+      case 'openModel': void vscode.commands.executeCommand('woodfisher.openPrunedModel', uri); break;
+      case 'openReport': void vscode.commands.executeCommand('woodfisher.openReport', uri); break;
+      case 'runAgain': void rerun(jobs!, modelPath); break;
+      case 'sweep': void vscode.commands.executeCommand('woodfisher.sweep', uri); break;
+      case 'cancel': jobs?.cancel(modelPath); break;
+      case 'showLayerInModel': void showLayerInModel(uri, msg.name); break;
+    }
+  };
+  const panels = new PanelManager(context.extensionUri, onAction);
+  jobs = new JobManager(workerPath, panels, results, output);
+  const lenses = new LayerLensProvider(results);
+  const recipeFeatures = new RecipeCompletionProvider();
+
+  context.subscriptions.push(
+    output, results, panels, jobs, lenses,
+    vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels),
+    vscode.commands.registerCommand('woodfisher.prune', (uri?: unknown, opts?: unknown) => pruneCommand(jobs!, uri, opts)),
+    vscode.commands.registerCommand('woodfisher.sweep', (uri?: unknown, opts?: unknown) => sweepCommand(jobs!, uri, opts)),
+    vscode.commands.registerCommand('woodfisher.cancel', (uri?: unknown) => {
+      const model = uri instanceof vscode.Uri ? uri.fsPath : panels.activeModel();
+      const n = jobs!.cancel(model) || (model ? jobs!.cancel() : 0);
+      if (!n) void vscode.window.showInformationMessage('WoodFisher: nothing is running.');
+      return n;
+    }),
+    vscode.commands.registerCommand('woodfisher.newRecipe', (uri?: unknown) => newRecipeCommand(uri)),
+    vscode.commands.registerCommand('woodfisher.openReport', (uri?: unknown) => openReportCommand(uri, panels, results)),
+    vscode.commands.registerCommand('woodfisher.openPrunedModel', (uri?: unknown) => openPrunedModelCommand(uri, panels, results)),
+    vscode.commands.registerCommand(REVEAL_LAYER_COMMAND, async (modelPath: string, layer: string) => {
+      const panel = panels.show(modelPath);
+      const stored = await results.lookup(modelPath);
+      const snap = panels.snapshotOf(modelPath);
+      if (stored && (!snap || snap.status === 'idle' || !snap.layers.length)) {
+        const { applyReport, emptySnapshot } = await import('../protocol');
+        panels.update(modelPath, applyReport(snap ?? emptySnapshot(modelPath, panel.current.title), stored.report, stored.reportPath));
+      }
+      panel.revealLayer(layer);
+    }),
+    vscode.languages.registerCodeLensProvider([...asArray(MODEL_SELECTOR), ...asArray(RECIPE_SELECTOR)], lenses),
+    vscode.languages.registerHoverProvider([...asArray(MODEL_SELECTOR), ...asArray(RECIPE_SELECTOR)], lenses),
+    vscode.languages.registerCompletionItemProvider(RECIPE_SELECTOR, recipeFeatures, ':', ' '),
+    vscode.languages.registerHoverProvider(RECIPE_SELECTOR, recipeFeatures),
+  );
+  registerRecipeDiagnostics(context);
+
+  return {
+    lastResults: () => results.reports(),
+    codeLensesFor: async uri => lenses.provideCodeLenses(await vscode.workspace.openTextDocument(uri)),
+  };
+}
+
+export function deactivate(): void {
+  jobs?.dispose(); // never leave a worker behind
+  jobs = undefined;
+}
+
+function asArray(s: vscode.DocumentSelector): (vscode.DocumentFilter | string)[] {
+  return Array.isArray(s) ? s : [s as vscode.DocumentFilter | string];
+}
+
+async function showLayerInModel(uri: vscode.Uri, name: string): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(uri);
+  const spot = locateLayers(doc.getText()).find(l => l.name === name);
+  const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One });
+  if (spot) {
+    const range = new vscode.Range(doc.positionAt(spot.offset), doc.positionAt(spot.offset + spot.length));
+    editor.selection = new vscode.Selection(range.start, range.end);
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenter);
+  }
+}

@@ -1,0 +1,132 @@
+// Runs jobs in worker processes with a cancellable progress notification, mirrored into the model's panel.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { PanelSnapshot, PruneEvent, PruneReport, Stage, ToWorkerMessage } from '../protocol';
+import { applyEvent, applyReport, emptySnapshot } from '../protocol';
+import type { PanelManager } from './resultsPanel';
+import type { ResultsStore } from './resultsStore';
+import { WorkerJob, type JobOutcome } from './workerJob';
+import { modelFolderName } from './outputDir';
+
+/** What `woodfisher.prune` / `woodfisher.sweep` resolve to (integration tests await it). */
+export interface CommandResult {
+  status: 'done' | 'cancelled' | 'error';
+  outDir?: string;
+  reportPath?: string;
+  report?: PruneReport;
+  error?: string;
+}
+
+const STAGES: Stage[] = ['load', 'gradients', 'blocks', 'selection', 'update', 'evaluate', 'save'];
+
+export class JobManager implements vscode.Disposable {
+  private readonly running = new Map<string, WorkerJob>();
+
+  constructor(private readonly workerPath: string, private readonly panels: PanelManager,
+    private readonly results: ResultsStore, private readonly output: vscode.OutputChannel) {}
+
+  isRunning(modelPath: string): boolean { return this.running.has(path.resolve(modelPath)); }
+
+  /** Cancels the job of one model, or every job. Returns how many were cancelled. */
+  cancel(modelPath?: string): number {
+    const targets = modelPath ? [this.running.get(path.resolve(modelPath))].filter(Boolean) as WorkerJob[] : [...this.running.values()];
+    for (const j of targets) j.cancel();
+    return targets.length;
+  }
+
+  async run(modelPath: string, request: Exclude<ToWorkerMessage, { type: 'cancel' }>, options: { quiet?: boolean } = {}): Promise<CommandResult> {
+    const k = path.resolve(modelPath);
+    if (this.running.has(k)) {
+      const error = `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.`;
+      if (!options.quiet) void vscode.window.showWarningMessage(error);
+      return { status: 'error', error };
+    }
+    const mode = request.type === 'sweep' ? 'sweep' : 'prune';
+    const outDir = request.options.outDir;
+    const panel = this.panels.show(modelPath);
+    let snap: PanelSnapshot = {
+      ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir,
+      sweep: mode === 'sweep' ? [] : undefined,
+    };
+    const set = (next: PanelSnapshot) => { snap = next; this.panels.update(modelPath, snap); };
+    set(snap);
+    panel.reveal();
+
+    this.output.appendLine(`[${new Date().toISOString()}] ${mode} ${modelPath} → ${outDir}`);
+    let reportProgress: ((e: PruneEvent) => void) | undefined;
+    const job = new WorkerJob(this.workerPath, request, {
+      onEvent: e => { set(applyEvent(snap, e)); reportProgress?.(e); if (e.type === 'log') this.output.appendLine(`${e.level}: ${e.message}`); },
+      onSweepPoint: p => set({ ...snap, sweep: [...(snap.sweep ?? []), p] }),
+      onLog: line => this.output.appendLine(line),
+    });
+    this.running.set(k, job);
+
+    const verb = mode === 'sweep' ? 'Sweeping' : 'Pruning';
+    let outcome: JobOutcome;
+    try {
+      outcome = await vscode.window.withProgress({
+        location: vscode.ProgressLocation.Notification, title: `WoodFisher: ${verb} ${modelFolderName(modelPath)}`, cancellable: true,
+      }, (progress, token) => {
+        let reported = 0;
+        reportProgress = e => {
+          if (e.type !== 'stage') return;
+          const i = Math.max(0, STAGES.indexOf(e.stage));
+          const frac = (i + (e.total > 0 ? e.done / e.total : 0)) / STAGES.length;
+          const increment = Math.max(0, frac * 100 - reported);
+          reported += increment;
+          progress.report({ message: describeStage(e), increment });
+        };
+        token.onCancellationRequested(() => job.cancel());
+        return job.start();
+      });
+    } finally {
+      this.running.delete(k);
+    }
+
+    switch (outcome.status) {
+      case 'done': {
+        if (outcome.report) {
+          set(applyReport(snap, outcome.report, outcome.reportPath));
+          this.results.set(modelPath, outcome.report, outcome.reportPath ?? path.join(outDir, 'report.json'));
+          if (!options.quiet) void this.announce(modelPath, outcome.report, outcome.reportPath);
+        } else {
+          set({ ...snap, status: 'done', stage: undefined, sweep: outcome.sweep?.points ?? snap.sweep, before: outcome.sweep?.baseline ?? snap.before });
+          if (!options.quiet) void vscode.window.showInformationMessage(`WoodFisher sweep of ${modelFolderName(modelPath)} finished.`);
+        }
+        return { status: 'done', outDir, reportPath: outcome.reportPath, report: outcome.report };
+      }
+      case 'cancelled':
+        set({ ...snap, status: 'cancelled' });
+        this.output.appendLine('Pruning cancelled');
+        if (!options.quiet) void vscode.window.showInformationMessage('Pruning cancelled');
+        return { status: 'cancelled', outDir };
+      default: {
+        const error = outcome.error ?? 'unknown error';
+        set({ ...snap, status: 'error', error });
+        this.output.appendLine(`error${outcome.code ? ` (${outcome.code})` : ''}: ${error}`);
+        if (!options.quiet) void vscode.window.showErrorMessage(`WoodFisher: ${error}`);
+        return { status: 'error', error, outDir };
+      }
+    }
+  }
+
+  private async announce(modelPath: string, report: PruneReport, reportPath?: string): Promise<void> {
+    const acc = report.after ? ` · accuracy ${(report.after.accuracy * 100).toFixed(2)}%` : '';
+    const choice = await vscode.window.showInformationMessage(
+      `Pruned ${modelFolderName(modelPath)}: ${(report.sparsity.achieved * 100).toFixed(1)}% sparsity${acc}.`,
+      'Open Report', 'Reveal Pruned Model');
+    if (choice === 'Open Report' && reportPath) await vscode.commands.executeCommand('woodfisher.openReport', vscode.Uri.file(modelPath));
+    if (choice === 'Reveal Pruned Model') await vscode.commands.executeCommand('woodfisher.openPrunedModel', vscode.Uri.file(modelPath));
+  }
+
+  dispose(): void {
+    for (const j of this.running.values()) j.kill();
+    this.running.clear();
+  }
+}
+
+export function describeStage(e: Extract<PruneEvent, { type: 'stage' }>): string {
+  const step = e.steps && e.steps > 1 ? ` (step ${e.step ?? 1}/${e.steps})` : '';
+  const of = e.total > 0 ? ` ${e.done}/${e.total}` : '';
+  return `${e.stage}${e.layer ? ` ${e.layer}` : ''}${of}${step}${e.message ? ` — ${e.message}` : ''}`;
+}

@@ -1,0 +1,99 @@
+// Cheap reads of a TF.js model.json in the extension host: is it a layers-model, which layers does it have,
+// and where each layer's `"name": "<layer>"` sits in the text (for CodeLens / hover). No TF.js here.
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as jsonc from 'jsonc-parser';
+
+/** Layer classes the engine prunes (their kernel). Kept in sync with PrunableKind in src/engine/types.ts. */
+export const PRUNABLE_CLASSES = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D']);
+
+export interface ModelLayerInfo { name: string; className: string; prunable: boolean }
+export interface ModelCheck { ok: true; layers: ModelLayerInfo[] }
+export interface ModelRefusal { ok: false; message: string }
+
+export function isModelJsonPath(fsPath: string): boolean {
+  return path.basename(fsPath).toLowerCase() === 'model.json';
+}
+
+/** Reads a model.json and refuses anything that is not a TF.js layers-model, with one clear sentence. */
+export async function checkModelJson(fsPath: string): Promise<ModelCheck | ModelRefusal> {
+  let text: string;
+  try {
+    text = await fs.readFile(fsPath, 'utf8');
+  } catch (e) {
+    return { ok: false, message: `Cannot read ${fsPath}: ${(e as Error).message}` };
+  }
+  return checkModelText(text, fsPath);
+}
+
+export function checkModelText(text: string, fsPath: string): ModelCheck | ModelRefusal {
+  const name = path.basename(path.dirname(fsPath)) + '/' + path.basename(fsPath);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, message: `${name} is not valid JSON.` };
+  }
+  if (!json || typeof json !== 'object') return { ok: false, message: `${name} is not a TensorFlow.js model.` };
+  const m = json as { format?: unknown; modelTopology?: unknown; weightsManifest?: unknown };
+  if (m.format === 'graph-model') {
+    return { ok: false, message: `${name} is a TensorFlow.js graph model; WoodFisher needs a layers-model (tf.LayersModel.save / tensorflowjs_converter --output_format tfjs_layers_model).` };
+  }
+  if (m.format !== undefined && m.format !== 'layers-model') {
+    return { ok: false, message: `${name} has format "${String(m.format)}"; WoodFisher needs a TensorFlow.js layers-model.` };
+  }
+  if (!m.modelTopology || typeof m.modelTopology !== 'object') {
+    return { ok: false, message: `${name} has no modelTopology; it is not a TensorFlow.js layers-model.` };
+  }
+  const layers = collectLayers(m.modelTopology);
+  if (!layers.length) return { ok: false, message: `${name} describes no layers.` };
+  return { ok: true, layers };
+}
+
+/** Layers in topology order, walking nested Sequential/Model configs. */
+function collectLayers(topology: unknown): ModelLayerInfo[] {
+  const out: ModelLayerInfo[] = [];
+  const visit = (node: unknown) => {
+    if (!node || typeof node !== 'object') return;
+    if (Array.isArray(node)) { node.forEach(visit); return; }
+    const o = node as Record<string, unknown>;
+    const cfg = o.config as Record<string, unknown> | undefined;
+    if (typeof o.class_name === 'string' && cfg && typeof cfg === 'object') {
+      if (Array.isArray(cfg)) { cfg.forEach(visit); return; } // old Keras Sequential: config is the layer list
+      if (Array.isArray(cfg.layers)) { cfg.layers.forEach(visit); return; }
+      if (typeof cfg.name === 'string' && o.class_name !== 'InputLayer') {
+        out.push({ name: cfg.name, className: o.class_name, prunable: PRUNABLE_CLASSES.has(o.class_name) });
+      }
+      return;
+    }
+    if ('model_config' in o) visit(o.model_config);
+    else if ('config' in o) visit(o.config);
+  };
+  visit((topology as Record<string, unknown>).model_config ?? topology);
+  return out;
+}
+
+export interface LayerLocation { name: string; className: string; prunable: boolean; offset: number; length: number }
+
+/** Where each layer's `"name": "<layer>"` is, found with a parse that keeps offsets. */
+export function locateLayers(text: string): LayerLocation[] {
+  const root = jsonc.parseTree(text);
+  if (!root) return [];
+  const found: LayerLocation[] = [];
+  const walk = (node: jsonc.Node) => {
+    if (node.type === 'object') {
+      const cls = jsonc.findNodeAtLocation(node, ['class_name']);
+      const nameNode = jsonc.findNodeAtLocation(node, ['config', 'name']);
+      const nested = jsonc.findNodeAtLocation(node, ['config', 'layers']);
+      if (cls?.type === 'string' && nameNode?.type === 'string' && !nested && cls.value !== 'InputLayer') {
+        const prop = nameNode.parent ?? nameNode; // the `"name": "…"` property
+        found.push({ name: nameNode.value, className: cls.value, prunable: PRUNABLE_CLASSES.has(cls.value), offset: prop.offset, length: prop.length });
+        return;
+      }
+    }
+    for (const c of node.children ?? []) walk(c);
+  };
+  const topology = jsonc.findNodeAtLocation(root, ['modelTopology']);
+  if (topology) walk(topology);
+  return found;
+}

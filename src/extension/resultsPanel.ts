@@ -1,0 +1,198 @@
+// The results panel beside the editor: one per model, restored after reload by a serializer.
+// The host owns the latest snapshot and re-sends it whenever the panel becomes visible again
+// (a hidden webview receives no messages); snapshots are throttled to ≈10/s plus a final one.
+import * as crypto from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Envelope, FromWebviewMessage, PanelSnapshot, ToWebviewMessage } from '../protocol';
+import { MessageHandler, emptySnapshot } from '../protocol';
+import { modelFolderName } from './outputDir';
+
+export const PANEL_VIEW_TYPE = 'woodfisher.results';
+const SNAPSHOT_INTERVAL_MS = 100;
+
+export type PanelActionHandler = (modelPath: string, msg: FromWebviewMessage) => void;
+
+export class ResultsPanel implements vscode.Disposable {
+  private snapshot: PanelSnapshot;
+  private readonly channel: MessageHandler<ToWebviewMessage, FromWebviewMessage>;
+  private readonly disposables: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private lastSent = 0;
+  private disposed = false;
+  private readonly closed = new vscode.EventEmitter<void>();
+  readonly onDidClose = this.closed.event;
+
+  constructor(readonly panel: vscode.WebviewPanel, readonly modelPath: string, extensionUri: vscode.Uri,
+    onAction: PanelActionHandler, snapshot?: PanelSnapshot) {
+    this.snapshot = snapshot ?? emptySnapshot(modelPath, modelFolderName(modelPath));
+    const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [root] };
+    panel.iconPath = undefined;
+    panel.webview.html = renderHtml(panel.webview, root, this.snapshot.title);
+    this.channel = new MessageHandler<ToWebviewMessage, FromWebviewMessage>(
+      env => { void panel.webview.postMessage(env); },
+      body => {
+        if (body.type === 'ready') this.sendNow();
+        else onAction(this.modelPath, body);
+      },
+    );
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: Envelope<FromWebviewMessage>) => this.channel.handleMessage(m)),
+      panel.onDidChangeViewState(e => { if (e.webviewPanel.visible) this.sendNow(); }),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  get current(): PanelSnapshot { return this.snapshot; }
+
+  /** Replaces the snapshot; status changes go out at once, progress at most every 100 ms. */
+  update(next: PanelSnapshot): void {
+    const statusChanged = next.status !== this.snapshot.status;
+    this.snapshot = next;
+    if (statusChanged) { this.sendNow(); return; }
+    const wait = SNAPSHOT_INTERVAL_MS - (Date.now() - this.lastSent);
+    if (wait <= 0) this.sendNow();
+    else if (!this.timer) this.timer = setTimeout(() => this.sendNow(), wait);
+  }
+
+  reveal(): void { this.panel.reveal(vscode.ViewColumn.Beside, true); }
+
+  revealLayer(name: string): void {
+    this.sendNow();
+    this.channel.sendEvent({ type: 'revealLayer', name });
+  }
+
+  private sendNow(): void {
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.disposed) return;
+    this.lastSent = Date.now();
+    this.panel.title = `WoodFisher: ${this.snapshot.title}`;
+    this.channel.sendEvent({ type: 'snapshot', snapshot: this.snapshot });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.channel.dispose();
+    for (const d of this.disposables) d.dispose();
+    this.panel.dispose();
+    this.closed.fire();
+    this.closed.dispose();
+  }
+}
+
+/** One panel per model; creates, reveals and restores them. */
+export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSerializer<{ snapshot?: PanelSnapshot }> {
+  private readonly panels = new Map<string, ResultsPanel>();
+  private readonly snapshots = new Map<string, PanelSnapshot>();
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly onAction: PanelActionHandler) {}
+
+  get(modelPath: string): ResultsPanel | undefined { return this.panels.get(path.resolve(modelPath)); }
+
+  /** The panel of the model, created beside the editor (without taking focus) or revealed. */
+  show(modelPath: string): ResultsPanel {
+    const existing = this.get(modelPath);
+    if (existing) { existing.reveal(); return existing; }
+    const root = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, `WoodFisher: ${modelFolderName(modelPath)}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: true, localResourceRoots: [root] });
+    return this.adopt(panel, modelPath, this.snapshots.get(path.resolve(modelPath)));
+  }
+
+  /** The most recently active panel's model, if any. */
+  activeModel(): string | undefined {
+    for (const p of this.panels.values()) if (p.panel.active) return p.modelPath;
+    return undefined;
+  }
+
+  update(modelPath: string, next: PanelSnapshot): void {
+    this.snapshots.set(path.resolve(modelPath), next);
+    this.get(modelPath)?.update(next);
+  }
+
+  snapshotOf(modelPath: string): PanelSnapshot | undefined { return this.snapshots.get(path.resolve(modelPath)); }
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { snapshot?: PanelSnapshot } | undefined): Promise<void> {
+    const snap = state?.snapshot;
+    if (!snap?.modelPath) { panel.dispose(); return; }
+    // A run does not survive a window reload (its worker is killed on deactivate).
+    const restored: PanelSnapshot = snap.status === 'running'
+      ? { ...snap, status: 'cancelled', log: [...(snap.log ?? []), 'info: interrupted by a window reload'] } : snap;
+    const k = path.resolve(snap.modelPath);
+    if (this.panels.has(k)) { panel.dispose(); return; }
+    if (!this.snapshots.has(k)) this.snapshots.set(k, restored);
+    this.adopt(panel, snap.modelPath, this.snapshots.get(k));
+  }
+
+  private adopt(panel: vscode.WebviewPanel, modelPath: string, snapshot?: PanelSnapshot): ResultsPanel {
+    const k = path.resolve(modelPath);
+    const p = new ResultsPanel(panel, modelPath, this.extensionUri, this.onAction, snapshot);
+    this.panels.set(k, p);
+    p.onDidClose(() => { if (this.panels.get(k) === p) this.panels.delete(k); });
+    return p;
+  }
+
+  dispose(): void {
+    for (const p of [...this.panels.values()]) p.dispose();
+    this.panels.clear();
+  }
+}
+
+function renderHtml(webview: vscode.Webview, root: vscode.Uri, title: string): string {
+  const nonce = crypto.randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'style.css'));
+  const csp = [
+    `default-src 'none'`,
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource} data:`,
+    `font-src ${webview.cspSource}`,
+  ].join('; ');
+  const esc = (s: string) => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>WoodFisher: ${esc(title)}</title>
+</head>
+<body>
+<header>
+  <h1 id="title">${esc(title)}</h1>
+  <div class="status-line"><span id="status" role="status" aria-live="polite">idle</span> <span id="stage"></span></div>
+  <div class="meta"><span>backend: <span id="backend">–</span></span> <span id="summary"></span></div>
+  <progress id="progress" max="1" value="0" hidden></progress>
+  <nav class="actions">
+    <button id="open-model" type="button" disabled>Open Pruned Model</button>
+    <button id="open-report" type="button" class="secondary" disabled>Open Report</button>
+    <button id="run-again" type="button" class="secondary">Run Again</button>
+    <button id="sweep" type="button" class="secondary">Sweep Sparsity</button>
+    <button id="cancel" type="button" class="secondary" hidden>Cancel</button>
+  </nav>
+</header>
+<main>
+  <section class="charts">
+    <figure><figcaption>Sparsity per layer</figcaption><div class="chart-box"><canvas id="chart-sparsity" aria-label="sparsity per layer"></canvas></div></figure>
+    <figure><figcaption>Saliency histogram (log<sub>10</sub>)</figcaption><div class="chart-box"><canvas id="chart-saliency" aria-label="saliency histogram"></canvas></div></figure>
+    <figure id="accuracy-figure"><figcaption id="accuracy-caption">Accuracy and loss</figcaption><div class="chart-box"><canvas id="chart-accuracy" aria-label="accuracy"></canvas></div></figure>
+  </section>
+  <table id="layers">
+    <thead><tr>
+      <th>layer</th><th>kind</th><th class="num">weights</th><th class="num">pruned</th><th class="num">sparsity</th>
+      <th class="num">threshold</th><th class="num">saliency min</th><th class="num">median</th><th class="num">max</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
+  <details id="log-box"><summary>Log</summary><pre id="log"></pre></details>
+</main>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}

@@ -1,0 +1,59 @@
+// The `woodfisher.*` settings, turned into engine option overrides.
+import * as vscode from 'vscode';
+import type { Method, PruneOptions } from '../protocol';
+
+export interface Settings {
+  backend: PruneOptions['backend'];
+  samples?: number;
+  damp?: number;
+  blockSize?: number;
+  maxMemoryBytes?: number;
+  method?: Method;
+}
+
+export function readSettings(scope?: vscode.Uri): Settings {
+  const c = vscode.workspace.getConfiguration('woodfisher', scope);
+  const num = (k: string) => { const v = c.get<number | null>(k); return typeof v === 'number' && Number.isFinite(v) ? v : undefined; };
+  return {
+    backend: c.get<PruneOptions['backend']>('backend', 'auto'),
+    samples: num('samples'),
+    damp: num('damp'),
+    blockSize: num('blockSize'),
+    maxMemoryBytes: parseBytes(c.get<string>('maxMemory', '')),
+    method: c.get<Method>('method') || undefined,
+  };
+}
+
+/**
+ * Settings as option overrides. Precedence: command arguments > recipe > settings > engine defaults, so a
+ * recipe run only takes the machine-specific settings (backend, maxMemory) — see `machineOptions`.
+ */
+export function settingsAsOptions(s: Settings): Partial<PruneOptions> {
+  const o: Partial<PruneOptions> = { backend: s.backend };
+  if (s.samples !== undefined) o.samples = s.samples;
+  if (s.damp !== undefined) o.damp = s.damp;
+  if (s.blockSize !== undefined) o.blockSize = s.blockSize;
+  if (s.maxMemoryBytes !== undefined) o.maxMemoryBytes = s.maxMemoryBytes;
+  if (s.method !== undefined) o.method = s.method;
+  return o;
+}
+
+/** "4GB", "512 MiB", "2e9" → bytes; empty or unparsable → undefined (the engine picks a safe limit). */
+export function parseBytes(text: string | undefined): number | undefined {
+  if (!text || !text.trim()) return undefined;
+  const m = /^\s*([\d.]+(?:e\d+)?)\s*([kmgt]?)(i?)b?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (!Number.isFinite(n) || n <= 0) return undefined;
+  const power = ' kmgt'.indexOf(m[2].toLowerCase() || ' ');
+  const base = m[3] ? 1024 : 1000;
+  return Math.round(n * base ** Math.max(power, 0));
+}
+
+/** The settings that describe the machine rather than the experiment: they apply to recipe runs too. */
+export function machineOptions(s: Settings): Partial<PruneOptions> {
+  const o: Partial<PruneOptions> = {};
+  if (s.backend && s.backend !== 'auto') o.backend = s.backend;
+  if (s.maxMemoryBytes !== undefined) o.maxMemoryBytes = s.maxMemoryBytes;
+  return o;
+}

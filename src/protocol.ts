@@ -1,0 +1,152 @@
+// Every message between extension host ⇄ worker process and extension host ⇄ webview panel.
+// Imported by src/extension, src/worker and webview/ — it must stay free of `vscode`, Node and DOM APIs.
+// Engine types come in type-only, so nothing of the engine (nor TF.js) is ever bundled through this file.
+import type {
+  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan,
+} from './engine/types';
+
+/** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
+export { DEFAULT_OPTIONS } from './engine/types';
+export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
+
+/** The envelope every message travels in (hexeditor style): `replyTo` answers the request with that id. */
+export interface Envelope<T> { id: number; replyTo?: number; body: T }
+
+// ───────────────────────────── host → worker ─────────────────────────────
+
+export interface StartPruneMessage { type: 'start'; options: PruneOptions }
+export interface StartSweepMessage { type: 'sweep'; options: PruneOptions; sparsities: number[]; methods: Method[] }
+export interface CancelMessage { type: 'cancel' }
+export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | CancelMessage;
+
+// ───────────────────────────── worker → host ─────────────────────────────
+
+/** One point of a sparsity sweep (accuracy/loss present when the recipe has evaluation data). */
+export interface SweepPoint { method: string; sparsity: number; achieved?: number; accuracy?: number; loss?: number; reportPath?: string }
+
+export interface ReadyMessage { type: 'ready'; pid: number }
+export interface EventMessage { type: 'event'; event: PruneEvent }
+export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string; modelPath: string }
+export interface SweepPointMessage { type: 'sweepPoint'; point: SweepPoint }
+export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult }
+/** `code` is a WoodFisherError code, or 'INTERNAL' for anything unexpected. `message` never carries a stack. */
+export interface ErrorMessage { type: 'error'; message: string; code: string }
+export type FromWorkerMessage = ReadyMessage | EventMessage | DoneMessage | SweepPointMessage | SweepDoneMessage | ErrorMessage;
+
+// ───────────────────────────── host ⇄ webview ─────────────────────────────
+
+export type RunStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'error';
+export type StageProgress = Extract<PruneEvent, { type: 'stage' }>;
+
+/**
+ * Everything the panel shows. The host keeps the latest one per model and re-sends it whenever the panel
+ * (re)appears; the webview stores it with setState so a reload restores it.
+ */
+export interface PanelSnapshot {
+  modelPath: string;
+  title: string;
+  mode: 'prune' | 'sweep';
+  status: RunStatus;
+  error?: string;
+  stage?: StageProgress;
+  backend?: string;
+  plan?: PrunableLayer[];
+  memory?: MemoryPlan;
+  layers: LayerResult[];
+  before?: EvalResult;
+  after?: EvalResult;
+  sparsity?: PruneReport['sparsity'];
+  seconds?: number;
+  outDir?: string;
+  reportPath?: string;
+  sweep?: SweepPoint[];
+  log: string[];
+}
+
+export interface SnapshotMessage { type: 'snapshot'; snapshot: PanelSnapshot }
+export interface RevealLayerMessage { type: 'revealLayer'; name: string }
+export type ToWebviewMessage = SnapshotMessage | RevealLayerMessage;
+
+export interface WebviewReadyMessage { type: 'ready' }
+export interface WebviewActionMessage { type: 'openModel' | 'openReport' | 'runAgain' | 'sweep' | 'cancel' }
+export interface WebviewShowLayerMessage { type: 'showLayerInModel'; name: string }
+export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | WebviewShowLayerMessage;
+
+/** Creates an empty snapshot for a model. */
+export function emptySnapshot(modelPath: string, title: string): PanelSnapshot {
+  return { modelPath, title, mode: 'prune', status: 'idle', layers: [], log: [] };
+}
+
+/**
+ * Folds one engine event into a snapshot (used by the host; pure so it is testable without VS Code).
+ * Per-layer results replace earlier ones of the same layer (later recompute steps win).
+ */
+export function applyEvent(s: PanelSnapshot, e: PruneEvent): PanelSnapshot {
+  switch (e.type) {
+    case 'stage': return { ...s, stage: e };
+    case 'plan': return { ...s, plan: e.layers, memory: e.memory, backend: e.backend };
+    case 'layer': {
+      const layers = s.layers.filter(l => l.name !== e.result.name);
+      layers.push(e.result);
+      const order = s.plan?.map(p => p.name);
+      if (order) layers.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+      return { ...s, layers };
+    }
+    case 'eval': return e.which === 'before' ? { ...s, before: e.result } : { ...s, after: e.result };
+    case 'log': return { ...s, log: [...s.log.slice(-49), `${e.level}: ${e.message}`] };
+    case 'done': return applyReport(s, e.report, e.reportPath);
+  }
+}
+
+export function applyReport(s: PanelSnapshot, r: PruneReport, reportPath?: string): PanelSnapshot {
+  return {
+    ...s, status: 'done', error: undefined, backend: r.backend, layers: r.layers, before: r.before ?? s.before,
+    after: r.after ?? s.after, sparsity: r.sparsity, seconds: r.seconds.total, outDir: r.output,
+    reportPath: reportPath ?? s.reportPath, memory: r.memory,
+  };
+}
+
+// ───────────────────────────── the message handler ─────────────────────────────
+
+/**
+ * One small handler for both channels: `sendEvent` fires and forgets, `sendRequest` resolves with the
+ * body of the message whose `replyTo` is its id, `handleMessage` dispatches incoming envelopes.
+ */
+export class MessageHandler<TSend, TReceive> {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (body: TReceive) => void; reject: (e: Error) => void }>();
+
+  constructor(
+    private readonly post: (envelope: Envelope<TSend>) => void,
+    private readonly onMessage: (body: TReceive, envelope: Envelope<TReceive>) => void,
+  ) {}
+
+  sendEvent(body: TSend, replyTo?: number): void {
+    this.post({ id: this.nextId++, replyTo, body });
+  }
+
+  sendRequest(body: TSend): Promise<TReceive> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.post({ id, body });
+    });
+  }
+
+  handleMessage(envelope: Envelope<TReceive>): void {
+    if (!envelope || typeof envelope !== 'object' || !('body' in envelope)) return;
+    const waiting = envelope.replyTo !== undefined ? this.pending.get(envelope.replyTo) : undefined;
+    if (waiting) {
+      this.pending.delete(envelope.replyTo!);
+      waiting.resolve(envelope.body);
+      return;
+    }
+    this.onMessage(envelope.body, envelope);
+  }
+
+  /** Rejects every outstanding request (the other side went away). */
+  dispose(reason = 'channel closed'): void {
+    for (const p of this.pending.values()) p.reject(new Error(reason));
+    this.pending.clear();
+  }
+}

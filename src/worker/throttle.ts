@@ -1,0 +1,32 @@
+// Stage progress can fire thousands of times a second; the host needs at most ~10/s.
+// Stage events are coalesced (latest wins, one per interval); every other event goes out at once,
+// after any pending stage event so the order stays meaningful.
+import type { PruneEvent } from '../engine/types';
+
+export interface EventForwarder { push(e: PruneEvent): void; flush(): void; dispose(): void }
+
+export function createEventForwarder(send: (e: PruneEvent) => void, intervalMs = 100): EventForwarder {
+  let pending: PruneEvent | undefined;
+  let last = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const flush = () => {
+    if (timer) { clearTimeout(timer); timer = undefined; }
+    if (pending) { const e = pending; pending = undefined; last = Date.now(); send(e); }
+  };
+
+  return {
+    push(e) {
+      if (e.type === 'done') return; // the worker sends the report in its own `done` message
+      if (e.type !== 'stage') { flush(); send(e); return; }
+      const stageChanged = pending?.type === 'stage' && pending.stage !== e.stage;
+      if (stageChanged) flush(); // never lose the last progress of a finished stage
+      pending = e;
+      const wait = intervalMs - (Date.now() - last);
+      if (wait <= 0) flush();
+      else if (!timer) timer = setTimeout(flush, wait);
+    },
+    flush,
+    dispose() { if (timer) clearTimeout(timer); timer = undefined; pending = undefined; },
+  };
+}
