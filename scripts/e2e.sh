@@ -29,6 +29,8 @@ fi
 [ -f dist/test/index.js ] || fail_setup "dist/test/index.js missing (test/extension/index.ts did not build)"
 
 mkdir -p .workbench/runs .workbench/artifacts
+# keep only the 3 most recent earlier runs (failed runs are kept for their logs)
+ls -1dt .workbench/runs/run.* 2>/dev/null | tail -n +4 | xargs -r rm -rf
 RUN=$(mktemp -d "$ROOT/.workbench/runs/run.XXXXXX")
 ARTIFACTS=$ROOT/.workbench/artifacts
 rm -f "$ARTIFACTS"/*.png
@@ -54,7 +56,7 @@ IGN
   IGNORE=(--ignoreFile "$RUN/vscodeignore")
   ts "no .vscodeignore in the repo: packaging with the fallback $RUN/vscodeignore"
 fi
-npx vsce package --no-dependencies --allow-missing-repository --skip-license "${IGNORE[@]}" -o "$VSIX" </dev/null >"$RUN/vsce.log" 2>&1 \
+npx vsce package --no-dependencies --allow-missing-repository --skip-license --no-rewrite-relative-links "${IGNORE[@]}" -o "$VSIX" </dev/null >"$RUN/vsce.log" 2>&1 \
   || { cat "$RUN/vsce.log"; fail_setup "vsce package"; }
 unzip -Z1 "$VSIX" >"$RUN/vsix.txt"
 bad=$(grep -E '^extension/(node_modules|src|test|\.workbench|examples|bench)/' "$RUN/vsix.txt" | head -5 || true)

@@ -7,6 +7,9 @@
 import * as util from 'node:util';
 import { launch, log, isNoise } from './browser';
 
+// The workbench's own start-up chatter, forwarded through the same log channel as mocha's output.
+const WORKBENCH_NOISE = /^(Resolving connection token|Resolved connection token|Creating a socket|ChatSessionStore|Updating additional builtin|\[Service Worker\])/;
+
 async function main(): Promise<number> {
   const [base, ext, tests, ws] = process.argv.slice(2);
   if (!base || !ext || !tests || !ws) { throw new Error('usage: run-extension-tests.ts BASE_URL EXTENSION_DIR TESTS_INDEX_JS WORKSPACE'); }
@@ -27,6 +30,7 @@ async function main(): Promise<number> {
     await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
       const text = util.format(...(args || []));
       if (text.includes('WOODFISHER_RESULT')) { sawResult = true; }
+      if (!process.env.E2E_DEBUG && WORKBENCH_NOISE.test(text)) { return; }
       (type === 'error' ? console.error : console.log)(text.split('\n').map(l => `  | ${l}`).join('\n'));
     });
     await page.exposeFunction('codeAutomationExit', (code: number) => { finish(code); });

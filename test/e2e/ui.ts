@@ -40,6 +40,8 @@ async function main(): Promise<{ passed: number; failed: number }> {
     catch (e) {
       failed++; broken = true;
       log(`✗ ${name}\n    ${String((e as Error)?.stack || e).split('\n').slice(0, 4).join('\n    ')}`);
+      const notes = await page.locator('.notifications-toasts .notification-list-item-message').allTextContents().catch(() => []);
+      if (notes.length) { log('  notifications:', JSON.stringify(notes)); }
       const shot = path.join(artifacts, 'ui-fail.png');
       await page.screenshot({ path: shot }).catch(() => undefined);
       log('  failure screenshot:', shot);
