@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectMasks, type SelectionLayer } from '../../../src/engine/obs/select';
+import { WoodFisherError } from '../../../src/engine/types';
+import { freshSeed, randn, rng } from '../linalg/reference';
+
+const count = (m: Uint8Array) => m.reduce((a, x) => a + x, 0);
+const layer = (name: string, saliency: number[], weights?: number[], extra: Partial<SelectionLayer> = {}): SelectionLayer =>
+  ({ name, saliency: Float64Array.from(saliency), weights: Float64Array.from(weights ?? saliency.map(() => 1)), ...extra });
+
+test('global scope prunes exactly round(s·d) weights, the lowest saliencies over all layers', () => {
+  const seed = freshSeed(), r = rng(seed);
+  const layers = [7, 50, 123].map((d, i) => layer(`l${i}`, Array.from(randn(r, d)).map(Math.abs)));
+  for (const s of [0, 0.1, 0.5, 0.77, 1]) {
+    const { masks, thresholds } = selectMasks(layers, s, 'global');
+    assert.equal(masks.reduce((a, m) => a + count(m), 0), Math.round(s * 180), `s=${s} seed ${seed}`);
+    const all = layers.flatMap((l) => Array.from(l.saliency)).sort((a, b) => a - b);
+    const t = Math.max(...thresholds.filter((x) => !Number.isNaN(x)));
+    if (s > 0) assert.equal(t, all[Math.round(s * 180) - 1]);
+    layers.forEach((l, i) => l.saliency.forEach((x, q) => {
+      if (x < t) assert.equal(masks[i][q], 1, 'below the threshold: pruned');
+      if (x > t) assert.equal(masks[i][q], 0, 'above the threshold: kept');
+    }));
+    layers.forEach((l, i) => {
+      const pruned = Array.from(l.saliency).filter((_, q) => masks[i][q]);
+      assert.ok(pruned.length ? thresholds[i] === Math.max(...pruned) : Number.isNaN(thresholds[i]));
+    });
+  }
+});
+
+test('layer scope prunes round(s·d_l) in every layer; overrides and exclusions are honoured in both scopes', () => {
+  const seed = freshSeed(), r = rng(seed);
+  const mk = () => [
+    layer('a', Array.from(randn(r, 40)).map(Math.abs)),
+    layer('b', Array.from(randn(r, 30)).map(Math.abs), undefined, { sparsity: 0.2 }),
+    layer('c', Array.from(randn(r, 10)).map(Math.abs), undefined, { exclude: true }),
+    layer('d', Array.from(randn(r, 21)).map(Math.abs)),
+  ];
+  const L = mk();
+  const byLayer = selectMasks(L, 0.5, 'layer').masks.map(count);
+  assert.deepEqual(byLayer, [20, 6, 0, Math.round(10.5)]);
+  const g = selectMasks(L, 0.5, 'global');
+  const gc = g.masks.map(count);
+  assert.equal(gc[1], 6, 'override keeps its own target under global scope');
+  assert.equal(gc[2], 0, 'excluded layer stays dense');
+  assert.ok(Number.isNaN(g.thresholds[2]));
+  assert.equal(gc[0] + gc[3], Math.round(0.5 * 61), 'the pooled layers share round(s·d)');
+});
+
+test('already-zero weights are pruned first and stay pruned, even beyond the target', () => {
+  const sal = [5, 0.1, 0.2, 9, 0.3, 7];
+  const w = [0, 1, 1, 0, 1, 0];                                // three zeros with high saliency
+  const { masks } = selectMasks([layer('a', sal, w)], 4 / 6, 'layer');
+  assert.deepEqual(Array.from(masks[0]), [1, 1, 0, 1, 0, 1]); // 3 zeros + the lowest nonzero
+  const over = selectMasks([layer('a', sal, w)], 1 / 6, 'global');
+  assert.deepEqual(Array.from(over.masks[0]), [1, 0, 0, 1, 0, 1], 'zeros stay pruned though the target is 1');
+  const none = selectMasks([layer('a', sal, w, { exclude: true })], 0.5, 'global');
+  assert.equal(count(none.masks[0]), 0);
+});
+
+test('ties are broken by layer order, then index, and the result is deterministic', () => {
+  const L = [layer('a', [1, 0.5, 1, 1]), layer('b', [1, 1, 0.5])];
+  const { masks } = selectMasks(L, 4 / 7, 'global');         // 2 at 0.5, then 2 of the five 1s
+  assert.deepEqual(masks.map((m) => Array.from(m)), [[1, 1, 1, 0], [0, 0, 1]]);
+  const again = selectMasks(L, 4 / 7, 'global');
+  assert.deepEqual(again.masks, masks);
+});
+
+test('bad sparsity and NaN saliency of a live weight are reported', () => {
+  assert.throws(() => selectMasks([layer('a', [1, 2])], 1.5, 'global'), (e: unknown) => e instanceof WoodFisherError && e.code === 'OPTIONS');
+  assert.throws(() => selectMasks([layer('a', [1, 2], undefined, { sparsity: -0.1 })], 0.5, 'layer'), WoodFisherError);
+  assert.throws(() => selectMasks([layer('a', [NaN, 2])], 0.5, 'global'), (e: unknown) => e instanceof WoodFisherError && e.code === 'NUMERIC');
+  assert.equal(count(selectMasks([layer('a', [NaN, 2], [0, 1])], 0.5, 'global').masks[0]), 1, 'NaN on a zero weight is harmless');
+});
