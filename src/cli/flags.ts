@@ -1,0 +1,104 @@
+// Command-line flags shared by prune and sweep, and their conversion to PruneOptions.
+import * as path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseBytes } from '../engine/report/bytes';
+import type { Method, PruneOptions } from '../engine/types';
+import { WoodFisherError } from '../engine/types';
+
+export const METHODS: Method[] = ['woodfisher', 'woodtaylor', 'diagfisher', 'magnitude', 'global-magnitude'];
+
+export function parseSparsity(v: string): number {
+  const s = Number(v);
+  if (v.trim() === '' || !(s >= 0 && s < 1)) throw new InvalidArgumentError('expected a fraction in [0, 1), e.g. 0.9');
+  return s;
+}
+export function parsePositiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+export function parseNonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+export function parsePositive(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number, e.g. 1e-5');
+  return n;
+}
+export function parseSize(v: string): number {
+  try { return parseBytes(v); } catch (e) {
+    throw new InvalidArgumentError(e instanceof WoodFisherError ? 'expected bytes or a size like 4GB, 512MB, 2GiB' : String(e));
+  }
+}
+export function parseSparsityList(v: string): number[] {
+  const parts = v.split(',').map(s => s.trim()).filter(Boolean);
+  if (parts.length === 0) throw new InvalidArgumentError('expected a comma-separated list like 0.5,0.8,0.9');
+  return parts.map(p => {
+    try { return parseSparsity(p); } catch { throw new InvalidArgumentError(`"${p}" is not a fraction in [0, 1)`); }
+  });
+}
+export function parseMethodList(v: string): Method[] {
+  const parts = v.split(',').map(s => s.trim()).filter(Boolean);
+  const bad = parts.find(p => !METHODS.includes(p as Method));
+  if (bad !== undefined || parts.length === 0) {
+    throw new InvalidArgumentError(`${bad === undefined ? 'no method given' : `unknown method "${bad}"`}; choose from ${METHODS.join(', ')}`);
+  }
+  return parts as Method[];
+}
+
+/** Flags of prune and sweep (commander's camel-cased option values). */
+export interface RunFlags {
+  data?: string; labels?: string; sparsity?: number; method?: Method; samples?: number; blockSize?: number;
+  damp?: number; scope?: PruneOptions['scope']; update?: PruneOptions['update']; recompute?: number;
+  recomputeSchedule?: PruneOptions['recomputeSchedule']; inverseForm?: PruneOptions['inverseForm'];
+  recipe?: string; eval?: string; evalLabels?: string; backend?: PruneOptions['backend']; maxMemory?: number;
+  shuffle?: boolean; seed?: number; out?: string; json?: boolean;
+}
+
+/** Adds the options every pruning command understands. */
+export function addRunOptions(cmd: Command, { sparsity = true, method = true } = {}): Command {
+  cmd
+    .option('--data <path>', 'calibration inputs: x.npy, or data.npz holding x (and y)')
+    .option('--labels <path>', 'calibration labels y.npy (class indices or one-hot); none: sampled from the model');
+  if (sparsity) cmd.option('--sparsity <s>', 'target fraction of prunable weights set to zero, in [0, 1)', parseSparsity);
+  if (method) cmd.addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHODS));
+  cmd
+    .option('--samples <n>', 'N: per-sample gradients for the Fisher (default: 256)', parsePositiveInt)
+    .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
+    .option('--damp <lambda>', 'λ: dampening of the Fisher (default: 1e-5)', parsePositive)
+    .addOption(new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']))
+    .addOption(new Option('--update <kind>', 'OBS weight update (default: independent)').choices(['independent', 'joint', 'none']))
+    .option('--recompute <k>', 'sub-steps with gradients and inverses re-estimated (default: 1)', parsePositiveInt)
+    .addOption(new Option('--recompute-schedule <s>', 'sparsity schedule over the sub-steps (default: linear)').choices(['linear', 'polynomial']))
+    .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
+    .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values')
+    .option('--eval <path>', 'evaluation inputs (x.npy or data.npz) for accuracy before/after')
+    .option('--eval-labels <path>', 'evaluation labels y.npy')
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
+    .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
+    .option('--shuffle', 'draw calibration samples at random (with --seed)')
+    .option('--seed <n>', 'random seed (default: 0)', parseNonNegativeInt)
+    .option('--out <dir>', 'new folder for the output')
+    .option('--json', 'print the result as JSON on stdout, no progress');
+  return cmd;
+}
+
+const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(p));
+
+/** Flags → overrides for recipeToOptions (paths resolved against the working directory). */
+export function flagsToOverrides(f: RunFlags): Partial<PruneOptions> {
+  return {
+    dataPath: abs(f.data), labelsPath: abs(f.labels), sparsity: f.sparsity, method: f.method, samples: f.samples,
+    blockSize: f.blockSize, damp: f.damp, scope: f.scope, update: f.update, recompute: f.recompute,
+    recomputeSchedule: f.recomputeSchedule, inverseForm: f.inverseForm, evalPath: abs(f.eval),
+    evalLabelsPath: abs(f.evalLabels), backend: f.backend, maxMemoryBytes: f.maxMemory, shuffle: f.shuffle,
+    seed: f.seed, outDir: abs(f.out),
+  };
+}
+
+/** A positional argument that is a recipe rather than a model.json. */
+export function isRecipePath(p: string): boolean {
+  return /\.(ya?ml)$/i.test(p) || /\.prune\.json$/i.test(p);
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// The `woodfisher` command line: prune | sweep | inspect | demo.
+import { Command, CommanderError } from 'commander';
+import { demoCommand } from './commands/demo';
+import { inspectCommand } from './commands/inspect';
+import { pruneCommand } from './commands/prune';
+import { sweepCommand } from './commands/sweep';
+import { EXIT, reportFailure } from './errors';
+
+export function buildProgram(): Command {
+  const program = new Command('woodfisher')
+    .description('WoodFisher (second-order, Optimal Brain Surgeon) pruning of TensorFlow.js models')
+    .version(process.env.WOODFISHER_VERSION ?? '0.1.0')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (s, write) => write(s.replace(/\n(?=.)/g, ' ')) }); // one line
+  // Subcommands inherit exitOverride and the output settings when added with addCommand after copying them.
+  for (const cmd of [pruneCommand(), sweepCommand(), inspectCommand(), demoCommand()]) {
+    cmd.copyInheritedSettings(program);
+    program.addCommand(cmd);
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are not errors; everything else commander reports is a usage error (already printed).
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    }
+    return reportFailure(e, s => process.stderr.write(s));
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(code => {
+    process.exitCode = code;
+    // TF.js backends can keep handles open; leave once the output is flushed.
+    process.stdout.write('', () => process.exit(code));
+  });
+}

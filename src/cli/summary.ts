@@ -1,0 +1,16 @@
+// The few lines printed after a run, under the per-layer table.
+import * as path from 'node:path';
+import { pct } from '../engine/report/table';
+import type { PruneReport } from '../engine/types';
+
+export function runSummary(r: PruneReport): string {
+  const lines = [
+    `${r.settings.method} (${r.settings.scope}, ${r.settings.update} update): pruned ${pct(r.sparsity.achieved, 2)} of ` +
+      `${r.sparsity.weights.toLocaleString('en-US')} weights (target ${pct(r.sparsity.target)}) in ${r.seconds.total.toFixed(1)} s on ${r.backend}`,
+  ];
+  if (r.before && r.after) {
+    lines.push(`accuracy ${pct(r.before.accuracy, 2)} → ${pct(r.after.accuracy, 2)}, loss ${r.before.loss.toFixed(4)} → ${r.after.loss.toFixed(4)} (${r.after.samples} samples)`);
+  }
+  lines.push(`wrote ${path.join(r.output, 'model.json')} and report.json`);
+  return lines.join('\n');
+}
