@@ -1,0 +1,412 @@
+// `npm run bench [-- --smoke] [-- --only a,b,c,d] [-- --budget S]`: the performance tables of docs/performance.md.
+// Every figure is a ratio measured in this same run (the machine is shared and noisy): each Fisher form against the
+// paper's recursive algorithm, gemm parts against the provider's own matMul rate, batched against one-at-a-time
+// gradients, peak RSS against the memory plan. Writes bench-results/bench-<date>.json.
+//   (a) matMul GFLOP/s per provider      (b) Fisher-inverse stage, N × d with blocks of B
+//   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { initBackend, tf } from '../src/engine/backend';
+import { fisherBlockInverse, chooseForm } from '../src/engine/fisher/inverse';
+import { blockRanges, gatherBlock } from '../src/engine/fisher/blocks';
+import { setGemmBackend } from '../src/engine/linalg/gemm';
+import { GemmProvider, flops, jsProvider, tfjsProvider, onnxRuntimeProvider, onnxRuntimeUnavailable } from '../src/engine/linalg/accel';
+import { formatNpy } from '../src/engine/data/npy';
+import { mulberry32 } from '../src/engine/data/random';
+
+// ---------------------------------------------------------------- options
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const opt = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
+const SMOKE = flag('smoke');
+const ONLY = new Set((opt('only') ?? 'a,b,c,d').split(','));
+const BUDGET = Number(opt('budget') ?? (SMOKE ? 1 : 12));   // seconds of measurement per variant (b, c)
+const ROOT = findRoot();
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(), mode: SMOKE ? 'smoke' : 'full', node: process.version,
+  cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(),
+};
+
+function findRoot(): string {
+  for (let d = __dirname; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'package.json')) && fs.existsSync(path.join(d, 'src', 'engine'))) return d;
+    if (path.dirname(d) === d) return process.cwd();
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+const now = () => performance.now() / 1000;
+const f = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(digits));
+const fx = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}×`);
+const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(0)}%`);
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+/** Minimum wall time of fn over repetitions (at least `reps`, and at least `minSeconds` in total). */
+function timeMin(fn: () => unknown, reps = 3, minSeconds = 0.3): number {
+  fn(); // warm-up (JIT, session creation, wasm memory growth)
+  let best = Infinity, total = 0, i = 0;
+  while (i < reps || total < minSeconds) {
+    const t = now(); fn(); const dt = now() - t;
+    best = Math.min(best, dt); total += dt; i++;
+    if (i >= 50) break;
+  }
+  return best;
+}
+
+function table(title: string, head: string[], rows: (string | number)[][]): void {
+  const cells = [head, ...rows.map(r => r.map(String))];
+  const w = head.map((_, j) => Math.max(...cells.map(r => (r[j] ?? '').length)));
+  console.log(`\n${title}`);
+  cells.forEach((r, i) => {
+    console.log('| ' + r.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join(' | ') + ' |');
+    if (i === 0) console.log('|' + w.map((x, j) => (j === 0 ? '-'.repeat(x + 2) : '-'.repeat(x + 1) + ':')).join('|') + '|');
+  });
+}
+
+function skipped(section: string, reason: string): void {
+  console.log(`\n${section}: skipped: ${reason}`);
+  results[section] = { skipped: reason };
+}
+
+function randn(rand: () => number): number {
+  return Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+}
+
+/** Wraps a provider to count the flops and seconds spent inside its products. */
+function metered(p: GemmProvider) {
+  const m = { flops: 0, seconds: 0, calls: 0 };
+  const wrap = <A extends unknown[]>(fn: (...a: A) => Float64Array, fl: (...a: A) => number) => (...a: A) => {
+    const t = now(); const r = fn(...a); m.seconds += now() - t; m.flops += fl(...a); m.calls++; return r;
+  };
+  const provider: GemmProvider = {
+    ...p,
+    gramCols: wrap((A, k, mm) => p.gramCols(A, k, mm), (_A, k, mm) => flops.gramCols(k, mm)),
+    gramRows: wrap((A, mm, k) => p.gramRows(A, mm, k), (_A, mm, k) => flops.gramRows(mm, k)),
+    matmulTN: wrap((A, B, k, mm, n) => p.matmulTN(A, B, k, mm, n), (_A, _B, k, mm, n) => flops.matmulTN(k, mm, n)),
+    matmul: wrap((A, B, mm, k, n) => p.matmul(A, B, mm, k, n), (_A, _B, mm, k, n) => flops.matmul(mm, k, n)),
+  };
+  return { provider, m, reset: () => { m.flops = 0; m.seconds = 0; m.calls = 0; } };
+}
+
+interface ProviderEntry { name: string; make: () => GemmProvider; backend?: string }
+
+function providerEntries(): ProviderEntry[] {
+  const list: ProviderEntry[] = [
+    { name: 'tfjs-wasm', make: tfjsProvider, backend: 'wasm' },
+    { name: 'tfjs-cpu', make: tfjsProvider, backend: 'cpu' },
+    { name: 'js', make: jsProvider },
+  ];
+  if (!onnxRuntimeUnavailable()) {
+    list.push({ name: 'onnxruntime-f32', make: () => onnxRuntimeProvider({ precision: 'float32', threads: 1 }) });
+    list.push({ name: 'onnxruntime-f64', make: () => onnxRuntimeProvider({ precision: 'float64', threads: 1 }) });
+  }
+  return list;
+}
+
+async function useBackend(name: string): Promise<boolean> {
+  if (name === 'wasm') { await initBackend('wasm'); return true; }
+  const ok = await tf.setBackend(name);
+  await tf.ready();
+  return ok;
+}
+
+// ---------------------------------------------------------------- (a) matMul rates
+const rates: Record<string, { matmul: number; gram: number }> = {};
+
+async function sectionA(): Promise<void> {
+  const n = SMOKE ? 128 : 1000;
+  const rows: (string | number)[][] = [];
+  const out: Record<string, unknown> = { n };
+  const rand = mulberry32(1);
+  const A = Float32Array.from({ length: n * n }, () => rand() - 0.5);
+  const B = Float32Array.from({ length: n * n }, () => rand() - 0.5);
+  for (const e of providerEntries()) {
+    // the slow ones are measured on a smaller product (their rate hardly depends on size past the caches)
+    const s = e.name === 'tfjs-cpu' || e.name === 'js' ? Math.min(n, 384) : n;
+    if (e.backend && !(await useBackend(e.backend))) { rows.push([e.name, 'backend not available', '', '', '']); continue; }
+    const p = e.make();
+    try {
+      const tm = timeMin(() => p.matmul(A, B, s, s, s), SMOKE ? 1 : 3);
+      const tg = timeMin(() => p.gramCols(A, s, s), SMOKE ? 1 : 3);
+      rates[e.name] = { matmul: flops.matmul(s, s, s) / tm / 1e9, gram: flops.gramCols(s, s) / tg / 1e9 };
+      out[e.name] = { size: s, precision: p.precision, ...rates[e.name] };
+    } finally { p.dispose(); }
+  }
+  await initBackend('wasm');
+  const base = rates['tfjs-wasm']?.matmul;
+  for (const [name, r] of Object.entries(rates)) {
+    rows.push([name, (out[name] as { precision: string }).precision, (out[name] as { size: number }).size, f(r.matmul), f(r.gram), fx(r.matmul / base)]);
+  }
+  table(`(a) matMul rate, square products (GFLOP/s, a multiply-add = 2 flops; gram = AᵀA, full result)`,
+    ['provider', 'precision', 'n', 'matmul GFLOP/s', 'gram GFLOP/s', 'matmul × wasm'], rows);
+  results.matmul = out;
+}
+
+// ---------------------------------------------------------------- (b) Fisher-inverse stage
+type Form = 'primal' | 'dual' | 'recursive';
+interface Variant { label: string; form: Form; provider?: ProviderEntry }
+
+/** Synthetic per-sample gradients, N × d float32: Gaussian, column scales log-uniform in [1e-4, 1e-2] (a Fisher
+ *  diagonal from 1e-8 to 1e-4, like the examples' layers), so λ = 1e-8 really tests the numerics. */
+function syntheticGradients(n: number, d: number, seed: number): Float32Array {
+  const rand = mulberry32(seed);
+  const scale = Float32Array.from({ length: d }, () => 10 ** (-4 + 2 * rand()));
+  const G = new Float32Array(n * d);
+  for (let k = 0; k < n; k++) for (let j = 0; j < d; j++) G[k * d + j] = randn(rand) * scale[j];
+  return G;
+}
+
+/** Useful flops of one block (a multiply-add = 2), the counts fisher/inverse.ts uses to choose the form. */
+function formFlops(form: Form, n: number, b: number): number {
+  if (form === 'recursive') return 2 * 2 * n * b * b;
+  if (form === 'primal') return 2 * (0.5 * n * b * b + (7 / 6) * b ** 3);
+  return 2 * (2 * n * n * b + n ** 3 / 3);
+}
+
+function relErr(x: Float64Array, r: Float64Array): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < r.length; i++) { num += (x[i] - r[i]) ** 2; den += r[i] ** 2; }
+  return Math.sqrt(num / den);
+}
+
+async function sectionB(): Promise<void> {
+  const N = SMOKE ? 64 : 1000, d = SMOKE ? 2000 : 32000, B = SMOKE ? 250 : 1000, damp = 1e-5;
+  const G = syntheticGradients(N, d, 7);
+  const ranges = blockRanges(d, B);
+  const providers = providerEntries().filter(e => e.name !== 'js' && e.name !== 'tfjs-cpu');
+  const variants: Variant[] = [{ label: 'recursive (paper)', form: 'recursive' }];
+  for (const form of ['primal', 'dual'] as const) {
+    variants.push({ label: `${form}, js`, form });
+    for (const p of providers) variants.push({ label: `${form}, ${p.name}`, form, provider: p });
+  }
+  const block0 = gatherBlock(G, N, d, ranges[0]);
+  // float64 references for block 0's diagonal (primal, engine's own js products) at the run's λ and at λ = 1e-8
+  setGemmBackend();
+  const ref = { [damp]: fisherBlockInverse(block0, N, B, damp, 'primal').diag(), 1e-8: fisherBlockInverse(block0, N, B, 1e-8, 'primal').diag() };
+
+  const out: Record<string, unknown>[] = [];
+  let recursiveStage = NaN;
+  for (const v of variants) {
+    let meter: ReturnType<typeof metered> | undefined;
+    let p: GemmProvider | undefined;
+    try {
+      if (v.provider) {
+        await useBackend(v.provider.backend ?? 'wasm');
+        p = v.provider.make();
+        meter = metered(p);
+        setGemmBackend(meter.provider);
+      } else setGemmBackend();
+      const errs: Record<string, number> = {};
+      for (const lam of [damp, 1e-8]) {
+        try { errs[lam] = relErr(fisherBlockInverse(block0, N, B, lam, v.form).diag(), ref[lam]); } catch (e) { errs[lam] = NaN; }
+      }
+      meter?.reset();
+      let done = 0, seconds = 0;
+      const t0 = now();
+      while (done < ranges.length && (done === 0 || now() - t0 < BUDGET)) {
+        const Gb = gatherBlock(G, N, d, ranges[done]);
+        const t = now();
+        const inv = fisherBlockInverse(Gb, N, ranges[done].end - ranges[done].start, damp, v.form);
+        inv.diag();
+        seconds += now() - t;
+        done++;
+      }
+      const perBlock = seconds / done;
+      const stage = perBlock * ranges.length;
+      if (v.form === 'recursive') recursiveStage = stage;
+      const gemmRate = meter && meter.m.seconds > 0 ? meter.m.flops / meter.m.seconds / 1e9 : undefined;
+      const own = v.provider ? rates[v.provider.name]?.matmul : undefined;
+      out.push({
+        variant: v.label, form: v.form, provider: p?.name ?? 'js', precision: p?.precision ?? 'float64',
+        blocksMeasured: done, blocks: ranges.length, secondsPerBlock: perBlock, stageSeconds: stage,
+        speedupVsRecursive: recursiveStage / stage, gflops: formFlops(v.form, N, B) / perBlock / 1e9,
+        gemmShare: meter ? meter.m.seconds / seconds : undefined, gemmGflops: gemmRate,
+        gemmVsMatmul: gemmRate !== undefined && own ? gemmRate / own : undefined,
+        diagRelErr: errs[damp], diagRelErr1e8: errs[1e-8],
+      });
+    } catch (e) {
+      out.push({ variant: v.label, error: (e as Error).message });
+    } finally {
+      setGemmBackend();
+      p?.dispose();
+    }
+  }
+  await initBackend('wasm');
+  const rows = out.map(r => r.error ? [r.variant as string, `error: ${r.error}`, '', '', '', '', '', '', ''] : [
+    r.variant as string, `${r.blocksMeasured}/${r.blocks}`, f(r.stageSeconds as number), fx(r.speedupVsRecursive as number),
+    f(r.gflops as number), pct(r.gemmShare as number | undefined), f(r.gemmGflops as number | undefined),
+    pct(r.gemmVsMatmul as number | undefined),
+    `${(r.diagRelErr as number).toExponential(1)} / ${(r.diagRelErr1e8 as number).toExponential(1)}`,
+  ]);
+  table(`(b) Fisher-inverse stage, N = ${N}, d = ${d}, B = ${B} (${ranges.length} blocks), λ = ${damp}; auto picks ${chooseForm(N, B)}.\n` +
+    `    stage s = mean s per block × blocks (blocks measured within ${BUDGET} s per variant); gemm = time inside the provider's products;\n` +
+    `    "of matMul" = gemm GFLOP/s ÷ the provider's square matMul rate of (a); diag err = ‖diag − diag_ref‖/‖diag_ref‖ vs float64 primal at λ = ${damp} / 1e-8`,
+    ['variant', 'blocks', 'stage s', '× recursive', 'GFLOP/s', 'gemm share', 'gemm GFLOP/s', 'of matMul', 'diag err'], rows);
+  results.fisher = { N, d, B, damp, autoForm: chooseForm(N, B), variants: out };
+}
+
+// ---------------------------------------------------------------- (c) per-sample gradients
+interface Example { name: string; model: string; x: string; y?: string; evalX?: string; evalY?: string; samples: number; damp: number }
+
+function examples(): Example[] {
+  const data = (f: string) => path.join(ROOT, 'examples', 'data', f);
+  const list: Example[] = [];
+  for (const name of ['mlpnet', 'cnn']) {
+    list.push({ name, model: path.join(ROOT, 'examples', name, 'model.json'), x: data('calib-x.npy'), y: data('calib-y.npy'),
+      evalX: data('test-x.npy'), evalY: data('test-y.npy'), samples: SMOKE ? 32 : 1000, damp: name === 'cnn' ? 1e-5 : 1e-7 });
+  }
+  return list;
+}
+
+async function sectionC(): Promise<void> {
+  let perSampleGradients: typeof import('../src/engine/gradients/perSample').perSampleGradients;
+  try {
+    ({ perSampleGradients } = await import('../src/engine/gradients/perSample'));
+  } catch (e) { skipped('gradients', `src/engine/gradients/perSample is not loadable (${(e as Error).message.split('\n')[0]})`); return; }
+  const { loadModel } = await import('../src/engine/model/load');
+  const { loadDataset } = await import('../src/engine/data/calibration');
+  await initBackend('wasm');
+  const rows: (string | number)[][] = [];
+  const out: Record<string, unknown> = {};
+  for (const ex of examples()) {
+    if (!fs.existsSync(ex.model)) { rows.push([ex.name, 'skipped: no model', '', '', '']); out[ex.name] = { skipped: `${ex.model} not found` }; continue; }
+    const m = await loadModel(ex.model);
+    try {
+      const data = await loadDataset(m, ex.x, ex.y, { samples: ex.samples, shuffle: false, seed: 0 });
+      const layers = m.prunable;
+      const d = layers.reduce((a, l) => a + l.size, 0);
+      const per = data.x.length / data.count;
+      const one = (i: number) => ({ ...data, x: data.x.subarray(i * per, (i + 1) * per), shape: [1, ...data.shape.slice(1)],
+        labels: data.labels?.subarray(i, i + 1), count: 1 });
+      await perSampleGradients(m, layers, one(0), { seed: 0 }); // warm-up: kernels, wasm memory
+      let t = now();
+      const g = await perSampleGradients(m, layers, data, { seed: 0 });
+      const batched = data.count / (now() - t);
+      let singles = 0;
+      t = now();
+      while (singles < data.count && (singles < 3 || now() - t < BUDGET / 2)) { await perSampleGradients(m, layers, one(singles), { seed: 0 }); singles++; }
+      const single = singles / (now() - t);
+      void g;
+      out[ex.name] = { weights: d, samples: data.count, batchedPerSecond: batched, singlePerSecond: single, singlesMeasured: singles, ratio: batched / single };
+      rows.push([ex.name, d, data.count, f(batched, 0), f(single, 0), fx(batched / single)]);
+    } finally { m.model.dispose(); }
+  }
+  table('(c) per-sample gradients (wasm): batched vs one sample per call of the same function (samples/s)',
+    ['model', 'weights', 'N', 'batched', 'one at a time', '× one at a time'], rows);
+  results.gradients = out;
+}
+
+// ---------------------------------------------------------------- (d) end to end
+interface ChildSpec { name: string; options: Record<string, unknown> }
+interface ChildResult { seconds: Record<string, number>; planBytes: number; maxRSS: number; baseRSS: number; backend: string; achieved: number; before?: number; after?: number; forms: string[]; wall?: number }
+
+/** Saves a ~1M-weight MLP (784-1024-256-10) and random calibration data in layers-model format to a temp dir. */
+async function syntheticModel(dir: string, hidden: number[], n: number): Promise<{ model: string; x: string; y: string; weights: number }> {
+  await initBackend('wasm');
+  const model = tf.sequential();
+  hidden.forEach((u, i) => model.add(tf.layers.dense({ units: u, activation: 'relu', ...(i === 0 ? { inputShape: [784] } : {}) })));
+  model.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
+  fs.mkdirSync(dir, { recursive: true });
+  await model.save(tf.io.withSaveHandler(async art => {
+    fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(art.weightData as ArrayBuffer));
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({
+      format: 'layers-model', generatedBy: 'woodfisher bench', convertedBy: null, modelTopology: art.modelTopology,
+      weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
+    }));
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  const weights = [784, ...hidden, 10].slice(1).reduce((a, u, i) => a + u * [784, ...hidden][i], 0);
+  model.dispose();
+  const rand = mulberry32(3);
+  fs.writeFileSync(path.join(dir, 'x.npy'), formatNpy(Float32Array.from({ length: n * 784 }, rand), [n, 784]));
+  fs.writeFileSync(path.join(dir, 'y.npy'), formatNpy(Int32Array.from({ length: n }, () => Math.floor(rand() * 10)), [n]));
+  return { model: path.join(dir, 'model.json'), x: path.join(dir, 'x.npy'), y: path.join(dir, 'y.npy'), weights };
+}
+
+function runChild(spec: ChildSpec): ChildResult | { error: string } {
+  const t = now();
+  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], '--child', JSON.stringify(spec)],
+    { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: 20 * 60 * 1000 });
+  const line = r.stdout?.split('\n').find(l => l.startsWith('BENCH-CHILD '));
+  if (!line) return { error: `child exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}` };
+  return { ...(JSON.parse(line.slice('BENCH-CHILD '.length)) as ChildResult), wall: now() - t };
+}
+
+async function child(spec: ChildSpec): Promise<void> {
+  await initBackend('wasm');
+  const { runPrune } = await import('../src/engine/prune');
+  const baseRSS = process.resourceUsage().maxRSS * 1024;
+  const forms: string[] = [];
+  const report = await runPrune(spec.options as unknown as Parameters<typeof runPrune>[0], {
+    onEvent: e => { if (e.type === 'layer' && e.result.form && !forms.includes(e.result.form)) forms.push(e.result.form); },
+  });
+  const res: ChildResult = {
+    seconds: report.seconds as Record<string, number>, planBytes: report.memory.totalBytes, maxRSS: process.resourceUsage().maxRSS * 1024,
+    baseRSS, backend: report.backend, achieved: report.sparsity.achieved, before: report.before?.accuracy, after: report.after?.accuracy, forms,
+  };
+  console.log('BENCH-CHILD ' + JSON.stringify(res));
+}
+
+async function sectionD(): Promise<void> {
+  try { await import('../src/engine/prune'); } catch (e) {
+    skipped('endToEnd', `src/engine/prune is not loadable (${(e as Error).message.split('\n')[0]})`); return;
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-bench-'));
+  try {
+    const specs: ChildSpec[] = [];
+    const base = { sparsity: 0.9, method: 'woodfisher', blockSize: 1000, scope: 'global', update: 'independent', recompute: 1,
+      recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, backend: 'wasm', shuffle: false, seed: 0 };
+    for (const ex of examples()) {
+      if (!fs.existsSync(ex.model)) { console.log(`\n(d) ${ex.name}: skipped: ${ex.model} not found`); continue; }
+      specs.push({ name: ex.name, options: { ...base, modelPath: ex.model, dataPath: ex.x, labelsPath: ex.y, evalPath: ex.evalX, evalLabelsPath: ex.evalY,
+        samples: ex.samples, damp: ex.damp, outDir: path.join(tmp, `out-${ex.name}`) } });
+    }
+    const hidden = SMOKE ? [64] : [1024, 256];
+    const n = SMOKE ? 16 : 128;
+    const syn = await syntheticModel(path.join(tmp, 'mlp1m'), hidden, n);
+    specs.push({ name: `synthetic MLP 784-${hidden.join('-')}-10`, options: { ...base, modelPath: syn.model, dataPath: syn.x, labelsPath: syn.y,
+      samples: n, damp: 1e-5, outDir: path.join(tmp, 'out-mlp1m') } });
+    const rows: (string | number)[][] = [];
+    const out: Record<string, unknown> = {};
+    for (const s of specs) {
+      const r = runChild(s);
+      out[s.name] = { samples: s.options.samples, ...r };
+      if ('error' in r) { rows.push([s.name, `error: ${r.error}`, '', '', '', '', '', '', '', '']); continue; }
+      const sec = r.seconds;
+      rows.push([s.name, s.options.samples as number, r.forms.join('+'), f(sec.total), f(sec.gradients), f(sec.blocks), f(sec.update), f(r.wall),
+        `${mib(r.maxRSS)} / ${mib(r.planBytes)}`, f(r.maxRSS / r.planBytes), f((r.maxRSS - r.baseRSS) / r.planBytes),
+        r.before !== undefined ? `${(100 * r.before).toFixed(1)} → ${(100 * (r.after ?? NaN)).toFixed(1)}` : '']);
+    }
+    table('(d) end to end, runPrune on wasm at 90% global sparsity, each in its own process (seconds; peak RSS vs the memory plan)',
+      ['model', 'N', 'forms', 'total s', 'gradients', 'blocks', 'update', 'process s', 'peak RSS / plan', 'RSS÷plan', '(RSS−base)÷plan', 'accuracy %'], rows);
+    console.log('    base = RSS of the child after loading the runtime and backend, before runPrune');
+    results.endToEnd = out;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- main
+async function main(): Promise<void> {
+  const childSpec = opt('child');
+  if (childSpec) { await child(JSON.parse(childSpec) as ChildSpec); return; }
+  await initBackend('wasm');
+  console.log(`woodfisher bench (${SMOKE ? 'smoke' : 'full'}), ${os.cpus().length} × ${os.cpus()[0]?.model}, load ${os.loadavg().map(x => x.toFixed(1)).join(' ')}, node ${process.version}` +
+    (onnxRuntimeUnavailable() ? `; ${onnxRuntimeUnavailable()}` : ''));
+  const t = now();
+  if (ONLY.has('a') || ONLY.has('b')) await sectionA();
+  if (ONLY.has('b')) await sectionB();
+  if (ONLY.has('c')) await sectionC();
+  if (ONLY.has('d')) await sectionD();
+  results.seconds = now() - t;
+  const dir = path.join(ROOT, 'bench-results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `bench-${SMOKE ? 'smoke-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  console.log(`\nwrote ${path.relative(process.cwd(), file)} (${(now() - t).toFixed(0)} s)`);
+}
+
+main().then(() => process.exit(0), e => { console.error(e); process.exit(1); });
