@@ -1,0 +1,79 @@
+// The results panel: renders the host's snapshot (status, stage, table, charts) and posts user actions.
+// DOM contract (tests rely on it): #status, #stage, #backend, table#layers tbody tr[data-layer],
+// #chart-sparsity, #chart-saliency, #chart-accuracy, #open-model, #open-report, #run-again, #sweep.
+import type { PanelSnapshot, ToWebviewMessage } from '../src/protocol';
+import { renderCharts, watchTheme } from './charts';
+import { count, pct } from './format';
+import { renderTable, revealRow } from './table';
+import { connect, savedState, saveState } from './vscodeApi';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const tbody = document.querySelector<HTMLTableSectionElement>('table#layers tbody')!;
+let current: PanelSnapshot | undefined = savedState().snapshot;
+let pendingReveal: string | undefined;
+
+export function statusText(s: PanelSnapshot): string {
+  switch (s.status) {
+    case 'running': return 'running…';
+    case 'done': return s.mode === 'sweep'
+      ? `done — ${s.sweep?.length ?? 0} sweep points`
+      : `done — ${pct(s.sparsity?.achieved)} sparsity${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`;
+    case 'cancelled': return 'cancelled';
+    case 'error': return `error: ${s.error ?? 'unknown error'}`;
+    default: return 'idle';
+  }
+}
+
+function render(s: PanelSnapshot): void {
+  document.title = `WoodFisher: ${s.title}`;
+  $('title').textContent = s.mode === 'sweep' ? `${s.title} — sparsity sweep` : s.title;
+  const status = $('status');
+  status.textContent = statusText(s);
+  status.className = `status-${s.status}`;
+  const st = s.stage;
+  $('stage').textContent = s.status === 'running' && st
+    ? `${st.stage}${st.layer ? ` ${st.layer}` : ''} ${st.done}/${st.total}${st.steps && st.steps > 1 ? ` (step ${st.step ?? 1}/${st.steps})` : ''}${st.message ? ` — ${st.message}` : ''}`
+    : '';
+  const progress = $<HTMLProgressElement>('progress');
+  progress.hidden = s.status !== 'running';
+  progress.value = st && st.total > 0 ? st.done / st.total : 0;
+  $('backend').textContent = s.backend ?? '–';
+  const summary: string[] = [];
+  if (s.sparsity) summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights pruned (target ${pct(s.sparsity.target)})`);
+  if (s.before) summary.push(`accuracy before ${pct(s.before.accuracy, 2)}`);
+  if (s.after) summary.push(`after ${pct(s.after.accuracy, 2)}`);
+  $('summary').textContent = summary.join(' · ');
+  const finishedPrune = s.status === 'done' && s.mode === 'prune';
+  $<HTMLButtonElement>('open-model').disabled = !finishedPrune;
+  $<HTMLButtonElement>('open-report').disabled = !(finishedPrune && s.reportPath);
+  $<HTMLButtonElement>('run-again').disabled = s.status === 'running';
+  $<HTMLButtonElement>('sweep').disabled = s.status === 'running';
+  $('cancel').hidden = s.status !== 'running';
+  renderTable(tbody, s);
+  renderCharts(s);
+  $('log').textContent = s.log.join('\n');
+  $('log-box').hidden = !s.log.length;
+  if (pendingReveal && revealRow(tbody, pendingReveal)) pendingReveal = undefined;
+}
+
+const channel = connect((m: ToWebviewMessage) => {
+  if (m.type === 'snapshot') {
+    current = m.snapshot;
+    saveState({ snapshot: current });
+    render(current);
+  } else if (m.type === 'revealLayer') {
+    if (!revealRow(tbody, m.name)) pendingReveal = m.name;
+  }
+});
+
+for (const [id, type] of [['open-model', 'openModel'], ['open-report', 'openReport'], ['run-again', 'runAgain'], ['sweep', 'sweep'], ['cancel', 'cancel']] as const) {
+  $(id).addEventListener('click', () => channel.sendEvent({ type }));
+}
+tbody.addEventListener('dblclick', e => {
+  const row = (e.target as HTMLElement).closest('tr');
+  if (row?.dataset.layer) channel.sendEvent({ type: 'showLayerInModel', name: row.dataset.layer });
+});
+watchTheme(() => { if (current) renderCharts(current); });
+
+if (current) render(current);
+channel.sendEvent({ type: 'ready' });
