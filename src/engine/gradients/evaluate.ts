@@ -1,0 +1,30 @@
+// Accuracy and mean cross-entropy of a model on a labelled dataset.
+import { tf } from '../backend';
+import { WoodFisherError, type EvalResult } from '../types';
+import type { LoadedModel } from '../model/load';
+import type { Dataset } from '../data/calibration';
+import { crossEntropy } from './loss';
+
+export async function evaluate(m: LoadedModel, data: Dataset, opts: { signal?: AbortSignal; batchSize?: number } = {}): Promise<EvalResult> {
+  if (!data.labels) throw new WoodFisherError(`Evaluation needs labels (${data.source} has none).`, 'LABELS');
+  const per = data.shape.slice(1);
+  const perSize = per.reduce((a, b) => a * b, 1);
+  const bs = Math.max(1, opts.batchSize ?? Math.max(1, Math.min(1024, Math.floor(4e6 / perSize))));
+  let correct = 0, loss = 0;
+  for (let s = 0; s < data.count; s += bs) {
+    if (opts.signal?.aborted) throw new WoodFisherError('Cancelled', 'CANCELLED');
+    const b = Math.min(bs, data.count - s);
+    const y = data.labels.subarray(s, s + b);
+    const [pred, l] = tf.tidy(() => {
+      const out = m.model.predict(tf.tensor(data.x.subarray(s * perSize, (s + b) * perSize), [b, ...per])) as tf.Tensor;
+      const o2 = out.reshape([b, -1]);
+      return [tf.argMax(o2, 1), tf.sum(crossEntropy(o2, tf.tensor1d(y, 'int32'), m.outputIsProbability))];
+    });
+    const p = pred.dataSync();
+    for (let i = 0; i < b; i++) if (p[i] === y[i]) correct++;
+    loss += l.dataSync()[0];
+    tf.dispose([pred, l]);
+    await new Promise<void>(r => setImmediate(r));
+  }
+  return { accuracy: correct / data.count, loss: loss / data.count, samples: data.count };
+}
