@@ -28,8 +28,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // Help and version are not errors; everything else commander reports is a usage error (already printed).
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+      // Help and version exit with 0; everything else commander reports (already printed) is a usage error,
+      // including help shown because no command was given.
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     return reportFailure(e, s => process.stderr.write(s));
   }

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { createProgress } from '../../src/cli/progress';
+import { reportFailure, UsageError } from '../../src/cli/errors';
+import { WoodFisherError } from '../../src/engine/types';
+
+function collect() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', d => (text += d));
+  return { stream, text: () => text };
+}
+
+test('plain-line progress prints one line per stage/layer, warnings, notes; quiet prints nothing', () => {
+  const c = collect();
+  const p = createProgress('lines', c.stream);
+  p.note('run 1/2: woodfisher at 90%');
+  p.onEvent({ type: 'stage', stage: 'gradients', done: 0, total: 64 });
+  p.onEvent({ type: 'stage', stage: 'gradients', done: 32, total: 64 });
+  p.onEvent({ type: 'stage', stage: 'gradients', done: 64, total: 64 });
+  p.onEvent({ type: 'stage', stage: 'blocks', layer: 'fc1', done: 0, total: 32, step: 1, steps: 2 });
+  p.onEvent({ type: 'stage', stage: 'blocks', layer: 'fc2', done: 0, total: 1, step: 1, steps: 2 });
+  p.onEvent({ type: 'log', level: 'warn', message: 'only 50 samples' });
+  p.stop();
+  assert.deepEqual(c.text().split('\n').filter(Boolean), [
+    'run 1/2: woodfisher at 90%', 'gradients (64)', 'blocks fc1 (step 1/2) (32)', 'blocks fc2 (step 1/2) (1)', 'warn: only 50 samples',
+  ]);
+  const q = collect();
+  const quiet = createProgress('quiet', q.stream);
+  quiet.note('x');
+  quiet.onEvent({ type: 'log', level: 'warn', message: 'y' });
+  assert.equal(q.text(), '');
+});
+
+test('failures map to one line and exit codes: usage 2, engine 1, cancelled 130', () => {
+  let out = '';
+  const w = (s: string) => (out += s);
+  assert.equal(reportFailure(new UsageError('bad flag'), w), 2);
+  assert.equal(reportFailure(new WoodFisherError('model.json: no\nsuch file', 'MODEL_PATH'), w), 1);
+  assert.equal(reportFailure(new WoodFisherError('pruning was cancelled', 'CANCELLED'), w), 130);
+  assert.equal(reportFailure(new TypeError('boom'), w), 1);
+  assert.deepEqual(out.split('\n').filter(Boolean), [
+    'error: bad flag', 'error: model.json: no such file', 'cancelled', 'error: boom (set WOODFISHER_DEBUG=1 for details)',
+  ]);
+});
