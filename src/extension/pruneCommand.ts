@@ -26,6 +26,8 @@ export function asArgs(x: unknown): PruneArgs {
   return Object.keys(x).some(k => ARG_KEYS.includes(k)) ? x as PruneArgs : {};
 }
 
+export const UNTRUSTED = 'Pruning is disabled in Restricted Mode: trust this workspace to run it (recipes name files to read and write).';
+
 export const METHODS: { id: Method; detail: string }[] = [
   { id: 'woodfisher', detail: 'OBS saliency with a blockwise empirical-Fisher inverse (the paper)' },
   { id: 'woodtaylor', detail: 'WoodFisher plus the gradient term' },
@@ -41,6 +43,7 @@ export const lastOptions = new Map<string, PruneOptions>();
 export async function pruneCommand(jobs: JobManager, uriArg?: unknown, rawArgs?: unknown): Promise<CommandResult> {
   const args = asArgs(rawArgs);
   const prompt = !args.noPrompt;
+  if (!vscode.workspace.isTrusted) return fail(UNTRUSTED, true);
   try {
     const uri = await pickModel(uriArg, prompt);
     if (!uri) return fail('No model.json chosen.', prompt && !!uriArg);

@@ -6,7 +6,7 @@ import type { Method } from '../protocol';
 import type { CommandResult, JobManager } from './jobs';
 import { defaultSweepDir } from './outputDir';
 import { pickModel } from './pickModel';
-import { asArgs, lastOptions, messageOf, METHODS, resolveOptions, type PruneArgs } from './pruneCommand';
+import { asArgs, lastOptions, messageOf, METHODS, resolveOptions, UNTRUSTED, type PruneArgs } from './pruneCommand';
 
 export interface SweepArgs extends PruneArgs { sparsities?: number[]; methods?: string[] }
 
@@ -16,6 +16,7 @@ export async function sweepCommand(jobs: JobManager, uriArg?: unknown, rawArgs?:
   const raw = (rawArgs && typeof rawArgs === 'object' && !Array.isArray(rawArgs) ? rawArgs : {}) as SweepArgs;
   const args: SweepArgs = { ...asArgs(rawArgs), sparsities: raw.sparsities, methods: raw.methods };
   const prompt = !args.noPrompt;
+  if (!vscode.workspace.isTrusted) { void vscode.window.showErrorMessage(`WoodFisher: ${UNTRUSTED}`); return { status: 'error', error: UNTRUSTED }; }
   try {
     const uri = await pickModel(uriArg, prompt, 'WoodFisher sweep: choose the model.json');
     if (!uri) return { status: 'error', error: 'No model.json chosen.' };
