@@ -1,5 +1,6 @@
 // Dual (Woodbury, M-FAC style) form: F⁻¹ = (1/λ)(I − Gᵀ K⁻¹ G), K = NλI + GGᵀ = LLᵀ, kept as H = L⁻¹G (N×b).
-// Cost: O(N² b + N³) to build (gram N²b/2, Cholesky N³/3, H N²b/2, diag fix-up ≤ N²b), O(N b) per F⁻¹v; memory N·b.
+// Cost: O(N² b + N³) to build (gram N²b/2, Cholesky N³/3, H N²b/2, diag fix-up (N b + N²) per column with h_q ≈ 1,
+// at most N/0.99 columns), O(N b) per F⁻¹v; memory N·b.
 //
 // Stable diagonal. With h_q = ‖H_q‖² = g_qᵀK⁻¹g_q, [F⁻¹]_qq = (1 − h_q)/λ cancels when h_q → 1 (a column well inside
 // the gradients' span, λ tiny). Let P = I − GᵀK⁻¹G = λF⁻¹. Since GGᵀ = K − NλI, P² = P − Nλ GᵀK⁻²G, so
@@ -9,7 +10,7 @@ import { cholesky, solveLowerT, trsmLower } from '../linalg/cholesky';
 import { gramCols, gramRows, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import type { FisherBlockInverse } from './inverse';
 
-const H_STABLE = 0.5;   // above this h_q, 1 − h_q would lose ≥ 1 digit: use S_q / h_q
+const H_STABLE = 0.99;  // above this h_q, 1 − h_q would lose ≥ 2 digits: use S_q / h_q (below, error ≤ ~100·N·ε)
 const FIX_CHUNK = 256;  // columns per fix-up product (bounds the b×chunk scratch)
 
 export class DualInverse implements FisherBlockInverse {

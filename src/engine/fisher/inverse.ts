@@ -26,10 +26,11 @@ export function fisherBlockInverse(G: Float32Array | Float64Array, n: number, b:
   throw new WoodFisherError(`unknown inverse form '${form}'`, 'OPTIONS');
 }
 
-/** Flops to build each form (multiply-adds): primal N b²/2 + b³/3 + 5b³/6, dual N² b (+ N³/3 + fix-up ≤ N² b). */
+/** Flops to build each form (multiply-adds): primal N b²/2 + b³/3 + b³/6 + b³/2; dual N² b + N³/3 plus the
+ *  stable-diagonal fix-up, bounded by min(b, N)·(N b + N²). */
 export function chooseForm(n: number, b: number): 'primal' | 'dual' {
-  const primal = 0.5 * n * b * b + (7 / 6) * b * b * b;
-  const dual = 2 * n * n * b + (n * n * n) / 3;
+  const primal = 0.5 * n * b * b + b * b * b;
+  const dual = n * n * b + (n * n * n) / 3 + Math.min(b, n) * (n * b + n * n);
   return dual < primal ? 'dual' : 'primal';
 }
 
@@ -40,7 +41,7 @@ export function inverseBytes(n: number, b: number, form: 'primal' | 'dual' | 're
 
 /** Peak bytes while building (scratch included, input gradients excluded), for the memory plan. */
 export function inversePeakBytes(n: number, b: number, form: 'primal' | 'dual' | 'recursive'): number {
-  if (form === 'primal') return 8 * 3 * b * b;                 // A, L (then L⁻¹), F⁻¹
+  if (form === 'primal') return 8 * 4 * b * b;                 // A, L, L⁻¹, F⁻¹
   if (form === 'recursive') return 8 * (b * b + 2 * b);
   return 8 * (2 * n * n + n * b + Math.min(b, 256) * b + 2 * b); // K, L, H, fix-up scratch
 }

@@ -1,27 +1,36 @@
 // Cholesky factorization A = LLᵀ (row-major, lower) and the triangular solves built on it. All float64.
-// Cost: cholesky m³/3, invLower m³/3, trsmLower m²n/2, spdInverse m³/3 + m³/2.
+// Cost: cholesky m³/3, trsmLower m²n/2, invLower m³/6, spdInverse m³/3 + m³/6 + m³/2.
 import { WoodFisherError } from '../types';
-import { gramCols } from './gemm';
+import { gramCols, gramRows, matmul } from './gemm';
 
-/** Returns L (lower, zeros above) with A = LLᵀ; A is m×m symmetric positive definite and is not modified. */
+const NB = 96; // panel width of the blocked factorizations: the O(m³) part goes through gemm.ts
+
+/** Returns L (lower, zeros above) with A = LLᵀ; A is m×m symmetric positive definite and is not modified.
+ *  Right-looking blocked: factor the diagonal block and the panel below it, then A₂₂ −= L₂₁L₂₁ᵀ (gramRows). */
 export function cholesky(A: Float64Array, m: number, what = 'matrix'): Float64Array {
-  const L = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) {
-    const oi = i * m;
-    for (let j = 0; j <= i; j++) {
-      const oj = j * m;
-      let s = A[oi + j];
-      for (let k = 0; k < j; k++) s -= L[oi + k] * L[oj + k]; // A_ij − Σ_k L_ik L_jk
-      if (i === j) {
-        if (!(s > 0)) {
-          throw new WoodFisherError(`${what} is not positive definite (pivot ${j} = ${s.toExponential(2)}); increase the damping λ`, 'NUMERIC');
-        }
-        L[oi + i] = Math.sqrt(s);
-      } else {
-        L[oi + j] = s / L[oj + j];
+  const L = Float64Array.from(A);
+  for (let k0 = 0; k0 < m; k0 += NB) {
+    const k1 = Math.min(m, k0 + NB), w = k1 - k0;
+    for (let i = k0; i < m; i++) {                       // diagonal block and panel, in-panel updates only
+      const oi = i * m;
+      for (let j = k0; j < Math.min(i + 1, k1); j++) {
+        const oj = j * m;
+        let s = L[oi + j];
+        for (let t = k0; t < j; t++) s -= L[oi + t] * L[oj + t]; // A_ij − Σ_t L_it L_jt
+        if (i === j) {
+          if (!(s > 0)) throw new WoodFisherError(`${what} is not positive definite (pivot ${j} = ${s.toExponential(2)}); increase the damping λ`, 'NUMERIC');
+          L[oi + i] = Math.sqrt(s);
+        } else L[oi + j] = s / L[oj + j];
       }
     }
+    const r = m - k1;
+    if (r === 0) break;
+    const P = new Float64Array(r * w);                   // L₂₁, contiguous
+    for (let i = 0; i < r; i++) P.set(L.subarray((k1 + i) * m + k0, (k1 + i) * m + k1), i * w);
+    const S = gramRows(P, r, w);                         // L₂₁L₂₁ᵀ
+    for (let i = 0; i < r; i++) { const oi = (k1 + i) * m + k1, os = i * r; for (let j = 0; j <= i; j++) L[oi + j] -= S[os + j]; }
   }
+  for (let i = 0; i < m; i++) L.fill(0, i * m + i + 1, (i + 1) * m);
   return L;
 }
 
@@ -53,24 +62,33 @@ export function cholSolve(L: Float64Array, b: Float64Array, m: number): Float64A
   return solveLowerT(L, solveLower(L, b, m), m);
 }
 
-/** X = L⁻¹ B, B is m×n row-major (may be float32): row i of X = (B_i − Σ_{k<i} L_ik X_k) / L_ii. */
+/** X = L⁻¹ B, B is m×n row-major (may be float32). Blocked: X_I = L_II⁻¹ (B_I − L_{I,<I} X_{<I}) with the product by gemm. */
 export function trsmLower(L: Float64Array, B: Float64Array | Float32Array, m: number, n: number): Float64Array {
   const X = Float64Array.from(B);
-  for (let i = 0; i < m; i++) {
-    const oi = i * n, li = i * m;
-    for (let k = 0; k < i; k++) {
-      const l = L[li + k];
-      if (l === 0) continue;
-      const ok = k * n;
-      for (let j = 0; j < n; j++) X[oi + j] -= l * X[ok + j];
+  for (let i0 = 0; i0 < m; i0 += NB) {
+    const i1 = Math.min(m, i0 + NB), w = i1 - i0;
+    if (i0 > 0) {
+      const Lb = new Float64Array(w * i0);
+      for (let i = 0; i < w; i++) Lb.set(L.subarray((i0 + i) * m, (i0 + i) * m + i0), i * i0);
+      const T = matmul(Lb, X.subarray(0, i0 * n), w, i0, n); // L_{I,<I} X_{<I}
+      for (let t = 0; t < w * n; t++) X[i0 * n + t] -= T[t];
     }
-    const d = 1 / L[li + i];
-    for (let j = 0; j < n; j++) X[oi + j] *= d;
+    for (let i = i0; i < i1; i++) {                           // forward substitution inside the block
+      const oi = i * n, li = i * m;
+      for (let k = i0; k < i; k++) {
+        const l = L[li + k];
+        if (l === 0) continue;
+        const ok = k * n;
+        for (let j = 0; j < n; j++) X[oi + j] -= l * X[ok + j];
+      }
+      const d = 1 / L[li + i];
+      for (let j = 0; j < n; j++) X[oi + j] *= d;
+    }
   }
   return X;
 }
 
-/** L⁻¹ (lower): row i = −(1/L_ii) Σ_{k<i} L_ik (L⁻¹)_k, plus 1/L_ii on the diagonal. */
+/** L⁻¹ (lower): row i = −(1/L_ii) Σ_{k<i} L_ik (L⁻¹)_k, plus 1/L_ii on the diagonal (m³/6, triangular structure kept). */
 export function invLower(L: Float64Array, m: number): Float64Array {
   const X = new Float64Array(m * m);
   for (let i = 0; i < m; i++) {

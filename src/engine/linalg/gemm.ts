@@ -1,6 +1,7 @@
 // The big dense products of the Fisher math, in one place so a faster backend (wasm, BLAS, GPU) can replace them.
 // All matrices are row-major float64; inputs may be float32 (promoted per element, accumulated in float64).
-// Cost: gramCols m²k/2, gramRows m²k/2, matmulTN m·n·k flops (multiply-adds).
+// Cost: gramCols m²k/2, gramRows m²k/2, matmulTN and matmul m·n·k flops (multiply-adds).
+// The blocked Cholesky and triangular solves in cholesky.ts do their O(m³) work through gramRows and matmul.
 
 export type Matrix = Float64Array | Float32Array;
 
@@ -11,6 +12,8 @@ export interface GemmBackend {
   gramRows(A: Matrix, m: number, k: number): Float64Array;
   /** C = AᵀB, A is k×m, B is k×n → m×n. */
   matmulTN(A: Matrix, B: Matrix, k: number, m: number, n: number): Float64Array;
+  /** C = AB, A is m×k, B is k×n → m×n. */
+  matmul(A: Matrix, B: Matrix, m: number, k: number, n: number): Float64Array;
 }
 
 const TILE = 128; // columns of C kept hot in cache while the k rows stream past
@@ -94,11 +97,29 @@ function matmulTNJs(A: Matrix, B: Matrix, k: number, m: number, n: number): Floa
   return C;
 }
 
+/** C = AB as row axpys C_i += A_it B_t, tiled over C's columns. */
+function matmulJs(A: Matrix, B: Matrix, m: number, k: number, n: number): Float64Array {
+  const C = new Float64Array(m * n);
+  for (let j0 = 0; j0 < n; j0 += TILE) {
+    const j1 = Math.min(n, j0 + TILE);
+    for (let i = 0; i < m; i++) {
+      const ci = i * n, ai = i * k;
+      for (let t = 0; t < k; t++) {
+        const a = A[ai + t];
+        if (a === 0) continue;
+        const bt = t * n;
+        for (let j = j0; j < j1; j++) C[ci + j] += a * B[bt + j];
+      }
+    }
+  }
+  return C;
+}
+
 function mirrorUpper(C: Float64Array, m: number): void {
   for (let i = 1; i < m; i++) for (let j = 0; j < i; j++) C[i * m + j] = C[j * m + i];
 }
 
-const jsBackend: GemmBackend = { gramCols: gramColsJs, gramRows: gramRowsJs, matmulTN: matmulTNJs };
+const jsBackend: GemmBackend = { gramCols: gramColsJs, gramRows: gramRowsJs, matmulTN: matmulTNJs, matmul: matmulJs };
 let backend: GemmBackend = jsBackend;
 
 /** Replaces some or all products (e.g. by a wasm or BLAS implementation); call with no argument to restore plain JS. */
@@ -109,6 +130,7 @@ export function setGemmBackend(b?: Partial<GemmBackend>): void {
 export const gramCols = (A: Matrix, k: number, m: number): Float64Array => backend.gramCols(A, k, m);
 export const gramRows = (A: Matrix, m: number, k: number): Float64Array => backend.gramRows(A, m, k);
 export const matmulTN = (A: Matrix, B: Matrix, k: number, m: number, n: number): Float64Array => backend.matmulTN(A, B, k, m, n);
+export const matmul = (A: Matrix, B: Matrix, m: number, k: number, n: number): Float64Array => backend.matmul(A, B, m, k, n);
 
 /** y = A x, A is m×n. */
 export function matvec(A: Matrix, x: Float64Array, m: number, n: number): Float64Array {

@@ -13,7 +13,7 @@ function spd(r: () => number, m: number): Float64Array {
 
 test('cholesky: LLᵀ reproduces A, L lower; solves and inverses match Gauss-Jordan', () => {
   const seed = freshSeed(), r = rng(seed);
-  for (const m of [1, 2, 17, 60]) {
+  for (const m of [1, 2, 17, 60, 250]) {
     const A = spd(r, m), L = cholesky(A, m);
     for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) assert.equal(L[i * m + j], 0);
     assert.ok(relErr(matmulRef(L, transpose(L, m, m), m, m, m), A) < 1e-13, `LLᵀ seed ${seed}`);
@@ -25,6 +25,7 @@ test('cholesky: LLᵀ reproduces A, L lower; solves and inverses match Gauss-Jor
     assert.ok(relErr(invLower(L, m), gaussJordanInverse(L, m)) < 1e-10, `invLower seed ${seed}`);
     const B = randn(r, m * 5);
     assert.ok(relErr(matmulRef(L, trsmLower(L, B, m, 5), m, m, 5), B) < 1e-12, `trsmLower seed ${seed}`);
+    assert.ok(relErr(matmulRef(L, trsmLower(L, Float32Array.from(B), m, 5), m, m, 5), Float32Array.from(B)) < 1e-12, `trsmLower f32 seed ${seed}`);
   }
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gramCols, gramRows, matmulTN, matvec, matvecT, setGemmBackend } from '../../../src/engine/linalg/gemm';
+import { gramCols, gramRows, matmul, matmulTN, matvec, matvecT, setGemmBackend } from '../../../src/engine/linalg/gemm';
 import { freshSeed, matmulRef, randn, relErr, rng, transpose } from './reference';
 
 test('gramCols, gramRows and matmulTN match a naive float64 product (odd sizes, float32 and float64 inputs)', () => {
@@ -11,6 +11,7 @@ test('gramCols, gramRows and matmulTN match a naive float64 product (odd sizes, 
     assert.ok(relErr(gramCols(A, k, m), matmulRef(At, A, m, k, m)) < 1e-13, `gramCols seed ${seed}`);
     assert.ok(relErr(gramRows(At, m, k), matmulRef(At, A, m, k, m)) < 1e-13, `gramRows seed ${seed}`);
     assert.ok(relErr(matmulTN(A, B, k, m, n), matmulRef(At, B, m, k, n)) < 1e-13, `matmulTN seed ${seed}`);
+    assert.ok(relErr(matmul(At, B, m, k, n), matmulRef(At, B, m, k, n)) < 1e-13, `matmul seed ${seed}`);
     const A32 = Float32Array.from(A);
     assert.ok(relErr(gramCols(A32, k, m), matmulRef(transpose(A32, k, m), A32, m, k, m)) < 1e-13, `gramCols f32 seed ${seed}`);
     const x = randn(r, m), y = randn(r, k);
