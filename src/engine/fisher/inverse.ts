@@ -20,10 +20,16 @@ export function fisherBlockInverse(G: Float32Array | Float64Array, n: number, b:
   if (G.length !== n * b) throw new WoodFisherError(`Fisher block: gradient matrix has ${G.length} values, expected ${n}×${b}`, 'OPTIONS');
   if (!(damp > 0) || !Number.isFinite(damp)) throw new WoodFisherError(`damping λ must be a positive number (got ${damp})`, 'OPTIONS');
   const f = form === 'auto' ? chooseForm(n, b) : form;
-  if (f === 'primal') return primalInverse(G, n, b, damp);
-  if (f === 'dual') return dualInverse(G, n, b, damp);
-  if (f === 'recursive') return recursiveInverse(G, n, b, damp);
-  throw new WoodFisherError(`unknown inverse form '${form}'`, 'OPTIONS');
+  const inv = f === 'primal' ? primalInverse(G, n, b, damp) : f === 'dual' ? dualInverse(G, n, b, damp)
+    : f === 'recursive' ? recursiveInverse(G, n, b, damp) : null;
+  if (!inv) throw new WoodFisherError(`unknown inverse form '${form}'`, 'OPTIONS');
+  const d = inv.diag();
+  for (let q = 0; q < b; q++) {
+    if (!(d[q] > 0) || !Number.isFinite(d[q])) {
+      throw new WoodFisherError(`Fisher block inverse (${f}, λ = ${damp}) has [F⁻¹]_${q}${q} = ${d[q]}: precision lost; increase the damping λ${f === 'recursive' ? ' or use the primal/dual form' : ''}`, 'NUMERIC');
+    }
+  }
+  return inv;
 }
 
 /** Flops to build each form (multiply-adds): primal N b²/2 + b³/3 + b³/6 + b³/2; dual N² b + N³/3 plus the

@@ -72,3 +72,12 @@ test('fisherBlockInverse rejects bad damping and mismatched shapes with OPTIONS 
   assert.throws(() => fisherBlockInverse(new Float64Array(5), 2, 3, 1), isOpt);
   for (const form of FORMS) assert.ok(maxRelErr(fisherBlockInverse(new Float64Array(0), 0, 3, 0.5, form).diag(), [2, 2, 2]) < 1e-15, form);
 });
+
+test('λ far below float64 precision: primal reports NUMERIC; dual and recursive (N < b) still agree', () => {
+  const n = 5, b = 20, G = gradients(rng(3), n, b);
+  const isNum = (e: unknown) => e instanceof WoodFisherError && e.code === 'NUMERIC';
+  assert.throws(() => fisherBlockInverse(G, n, b, 1e-300, 'primal'), isNum);      // pivot λ lost below ‖GᵀG‖·ε
+  const d = fisherBlockInverse(G, n, b, 1e-300, 'dual').diag();                   // 1/λ on the null space, exactly
+  assert.ok(d.every((x) => x > 0 && Number.isFinite(x)));
+  assert.ok(maxRelErr(fisherBlockInverse(G, n, b, 1e-300, 'recursive').diag(), d) < 1e-6);
+});
