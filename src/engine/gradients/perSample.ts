@@ -81,7 +81,7 @@ function kernelGrads(p: Plan, x: tf.Tensor, delta: tf.Tensor): tf.Tensor2D {
       const xpad = padInput(x as tf.Tensor4D, g);
       const all: tf.Tensor[] = [];
       for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) all.push(tapSlice(xpad, g, i, j).reshape([B, npos, c]));
-      const X = tf.stack(all, 3).transpose([0, 2, 3, 1]).reshape([B * c, taps, npos]);     // [B·C, taps, P]
+      const X = tf.stack(all, 0).transpose([1, 3, 0, 2]).reshape([B * c, taps, npos]);     // [taps,B,P,C] → [B·C, taps, P]
       const d = delta.reshape([B, npos, c, m]).transpose([0, 2, 1, 3]).reshape([B * c, npos, m]);
       return tf.matMul(X, d).reshape([B, c, taps, m]).transpose([0, 1, 3, 2]).reshape([B, c * m * taps]);
     }
@@ -174,6 +174,16 @@ function referenceStep(m: LoadedModel, layers: PrunableLayer[], xb: tf.Tensor, g
   return { rows, loss, labels };
 }
 
+/** Copies a float32 tensor into target at offset; on wasm straight from the heap (one copy instead of two). */
+function readInto(t: tf.Tensor, target: Float32Array, offset: number): void {
+  const b = tf.backend() as any;
+  if (tf.getBackend() === 'wasm' && typeof b.typedArrayFromHeap === 'function') {
+    target.set(b.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }) as Float32Array, offset);
+  } else {
+    target.set(t.dataSync() as Float32Array, offset);
+  }
+}
+
 /** Per-sample gradients of the cross-entropy w.r.t. each layer's kernel, one row per calibration sample. */
 export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[], data: Dataset, opts: GradientOptions = {}): Promise<GradientSet> {
   const n = data.count;
@@ -204,15 +214,20 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
     }
     lossSum += out.loss;
     allLabels.set(out.labels, start);
-    layers.forEach((l, i) => {
-      const v = out.rows[i].dataSync() as Float32Array;
-      out.rows[i].dispose();
-      for (let k = 0; k < v.length; k++) if (!Number.isFinite(v[k])) {
-        tf.dispose(out.rows);
-        throw new WoodFisherError(`Gradient of layer '${l.name}' is ${Number.isNaN(v[k]) ? 'NaN' : 'infinite'} (sample ${start + Math.floor(k / l.size)}); check the inputs' scale and the model's weights.`, 'NUMERIC');
-      }
-      grads.get(l.name)!.set(v, start * l.size);
-    });
+    try {
+      layers.forEach((l, i) => {
+        const finite = tf.tidy(() => tf.sum(out.rows[i]).dataSync()[0]);   // NaN/Inf anywhere makes the sum non-finite
+        const target = grads.get(l.name)!;
+        readInto(out.rows[i], target, start * l.size);
+        if (!Number.isFinite(finite)) {
+          const v = target.subarray(start * l.size, (start + b) * l.size);
+          const k = v.findIndex(e => !Number.isFinite(e));
+          if (k >= 0) throw new WoodFisherError(`Gradient of layer '${l.name}' is ${Number.isNaN(v[k]) ? 'NaN' : 'infinite'} (sample ${start + Math.floor(k / l.size)}); check the inputs' scale and the model's weights.`, 'NUMERIC');
+        }
+      });
+    } finally {
+      tf.dispose(out.rows);
+    }
     opts.onProgress?.(start + b, n);
     await tick();
   }

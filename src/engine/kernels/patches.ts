@@ -35,13 +35,30 @@ export function tapSlice(xpad: tf.Tensor4D, g: TapGeometry, i: number, j: number
     [1, g.sh, g.sw, 1]) as tf.Tensor4D;
 }
 
+const eyeCache = new Map<string, tf.Tensor4D>();
+/** One-hot filter [kh, kw, C, kh·kw·C]: a convolution with it extracts patches (index (i·kw + j)·C + c). */
+function patchFilter(kh: number, kw: number, c: number): tf.Tensor4D {
+  const key = `${tf.getBackend()}:${kh}x${kw}x${c}`;
+  let f = eyeCache.get(key);
+  if (!f || f.isDisposed) { f = tf.keep(tf.eye(kh * kw * c).reshape([kh, kw, c, kh * kw * c]) as tf.Tensor4D); eyeCache.set(key, f); }
+  return f;
+}
+
 /** All taps side by side: [B, outH·outW, kh·kw·C], tap-major (index (i·kw + j)·C + c). */
 export function patches(x: tf.Tensor4D, g: TapGeometry): tf.Tensor3D {
   return tf.tidy(() => {
+    const width = g.kh * g.kw * g.inC;
+    if (width <= 128 && (g.sh === 1 && g.sw === 1 || g.dh === 1 && g.dw === 1)) {
+      // Few channels: one native convolution with a one-hot filter beats kh·kw strided slices.
+      const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [g.top, g.bottom], [g.left, g.right], [0, 0]];
+      const y = tf.conv2d(x, patchFilter(g.kh, g.kw, g.inC), [g.sh, g.sw], pad, 'NHWC', [g.dh, g.dw]);
+      return y.reshape([g.batch, g.outH * g.outW, width]) as tf.Tensor3D;
+    }
     const xpad = padInput(x, g);
     const taps: tf.Tensor4D[] = [];
     for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++) taps.push(tapSlice(xpad, g, i, j));
-    const all = taps.length === 1 ? taps[0] : tf.concat(taps, 3);
+    // Stack on axis 0 then transpose: wasm's Concat on an inner axis is a slow JS row loop, Transpose is native.
+    const all = taps.length === 1 ? taps[0] : tf.stack(taps, 0).transpose([1, 2, 3, 0, 4]);
     return all.reshape([g.batch, g.outH * g.outW, g.kh * g.kw * g.inC]) as tf.Tensor3D;
   });
 }

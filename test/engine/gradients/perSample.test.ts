@@ -62,6 +62,12 @@ test('batched per-sample gradients match one-at-a-time tf.grads: Conv2D (strides
   s.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
   await compare(s);
 
+  const w = tf.sequential();   // 3·3·16 = 144 patch columns: the strided-slice patch path
+  w.add(tf.layers.conv2d({ inputShape: [6, 6, 16], filters: 3, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }));
+  w.add(tf.layers.flatten());
+  w.add(tf.layers.dense({ units: 2 }));
+  await compare(w, 5, 2);
+
   const d = tf.sequential();
   d.add(tf.layers.depthwiseConv2d({ inputShape: [7, 7, 2], kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 1 }));
   d.add(tf.layers.flatten());

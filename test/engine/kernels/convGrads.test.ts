@@ -30,6 +30,8 @@ test('wasm conv backprop kernels match the cpu kernels (strides, same/valid padd
     { kind: 'conv' as const, x: [2, 7, 6, 3], w: [3, 3, 3, 4], s: 1, p: 'same' as const, d: 1 },
     { kind: 'conv' as const, x: [2, 8, 7, 2], w: [3, 2, 2, 5], s: 2, p: 'same' as const, d: 1 },
     { kind: 'conv' as const, x: [1, 9, 9, 3], w: [3, 3, 3, 2], s: 2, p: 'valid' as const, d: 1 },
+    { kind: 'conv' as const, x: [2, 6, 5, 16], w: [3, 3, 16, 3], s: 1, p: 'same' as const, d: 1 },   // wide: strided-slice patches
+    { kind: 'conv' as const, x: [1, 7, 7, 20], w: [2, 2, 20, 2], s: 2, p: 'valid' as const, d: 1 },
     { kind: 'depthwise' as const, x: [2, 7, 6, 3], w: [3, 3, 3, 2], s: 1, p: 'same' as const, d: 1 },
     { kind: 'depthwise' as const, x: [2, 9, 8, 2], w: [3, 3, 2, 1], s: 2, p: 'same' as const, d: 1 },
     { kind: 'depthwise' as const, x: [1, 8, 8, 2], w: [2, 3, 2, 3], s: 2, p: 'valid' as const, d: 1 },
