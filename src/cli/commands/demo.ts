@@ -69,7 +69,9 @@ export function demoCommand(): Command {
       }
       const out: string[] = [`MLPNet ${path.join(mlp, 'model.json')}`, ''];
       for (const r of reports) {
-        out.push(`${r.settings.method} at ${(r.sparsity.target * 100).toFixed(0)}% (N = ${r.settings.samples}, λ = ${r.settings.damp}, blocks of ${r.settings.blockSize})`);
+        const usesFisher = r.settings.method !== 'magnitude' && r.settings.method !== 'global-magnitude';
+        const how = usesFisher ? ` (N = ${r.settings.samples}, λ = ${r.settings.damp}, blocks of ${r.settings.blockSize})` : '';
+        out.push(`${r.settings.method} at ${(r.sparsity.target * 100).toFixed(0)}%${how}`);
         out.push(formatLayerTable(r), '');
       }
       out.push(formatComparison(reports.map(comparisonRow)), '', `pruned models in ${outRoot}`);

@@ -25,6 +25,8 @@ export function sweepSvg(sweep: SweepResult, opts: { width?: number; height?: nu
   const accs = sweep.points.map(p => p.accuracy * 100).concat(sweep.dense ? [sweep.dense.accuracy * 100] : []);
   let x0 = Math.min(...xs, 1), x1 = Math.max(...xs, 0);
   if (!(x1 > x0)) { x0 = Math.max(0, x0 - 0.05); x1 = Math.min(1, x1 + 0.05); }
+  const pad = (x1 - x0) * 0.04; // keep the end points off the axes
+  x0 -= pad; x1 += pad;
   const ystep = niceStep(Math.max(1, Math.max(...accs, 0) - Math.min(...accs, 100)), 5);
   let y0 = accs.length ? Math.floor(Math.min(...accs) / ystep) * ystep : 0;
   let y1 = accs.length ? Math.min(100, Math.ceil(Math.max(...accs) / ystep) * ystep) : 100;

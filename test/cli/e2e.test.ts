@@ -1,0 +1,104 @@
+// End-to-end: the real CLI on the bundled MLPNet example, at low sample counts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+const ex = (p: string) => path.join(root, 'examples', p);
+const haveExamples = existsSync(ex('mlpnet/model.json')) && existsSync(ex('data/calib-x.npy'));
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'wf-cli-e2e-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('prune --json on MLPNet writes the model, shards and a report with per-layer entries', { skip: !haveExamples }, () => {
+  const out = path.join(tmp, 'p90');
+  const r = cli('prune', ex('mlpnet/model.json'), '--data', ex('data/calib-x.npy'), '--labels', ex('data/calib-y.npy'),
+    '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--sparsity', '0.9', '--samples', '64',
+    '--out', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '', '--json is quiet');
+  const printed = JSON.parse(r.stdout);
+  const files = readdirSync(out);
+  assert.ok(files.includes('model.json') && files.includes('report.json'));
+  assert.ok(files.some(f => f.endsWith('.bin')), 'weight shards');
+  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+  assert.deepEqual(report.layers.map((l: { name: string }) => l.name), ['fc1', 'fc2', 'fc3']);
+  assert.ok(Math.abs(report.sparsity.achieved - 0.9) < 1e-3, `achieved ${report.sparsity.achieved}`);
+  assert.equal(report.settings.samples, 64);
+  assert.equal(report.settings.method, 'woodfisher');
+  assert.equal(printed.sparsity.pruned, report.sparsity.pruned);
+  assert.ok(report.after.accuracy > 0.1 && report.after.accuracy <= 1);
+});
+
+test('prune from the example recipe with flag overrides prints the layer table', { skip: !haveExamples }, () => {
+  const out = path.join(tmp, 'recipe-mag');
+  const r = cli('prune', ex('mlpnet/woodfisher.yaml'), '--method', 'global-magnitude', '--sparsity', '0.8', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^layer\s+kind\s+weights/);
+  assert.match(r.stdout, /^fc1\s+Dense\s+31,360/m);
+  assert.match(r.stdout, /^total\s+32,360\s+25,888\s+80\.0%/m);
+  assert.match(r.stdout, /global-magnitude \(global, independent update\): pruned 80\.00%/);
+  assert.match(r.stdout, /accuracy \d+\.\d\d% → \d+\.\d\d%/);
+  assert.equal(JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')).settings.method, 'global-magnitude');
+});
+
+test('an unknown layer in a recipe is reported at its line, with a suggestion', { skip: !haveExamples }, () => {
+  const recipe = path.join(tmp, 'layers.prune.yaml');
+  writeFileSync(recipe, `model: ${ex('mlpnet/model.json')}\nsparsity: 0.5\nmethod: magnitude\nlayers:\n  fc_2: { exclude: true }\noutput: ./o\n`);
+  const r = cli('prune', recipe);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim(), `error: ${recipe}:5:3: the model has no prunable layer "fc_2" (did you mean "fc2"?); prunable layers: fc1, fc2, fc3`);
+  assert.ok(!existsSync(path.join(tmp, 'o')));
+});
+
+test('a missing model is one error line with exit code 1', () => {
+  const r = cli('prune', path.join(tmp, 'nope', 'model.json'), '--method', 'magnitude', '--sparsity', '0.5', '--out', path.join(tmp, 'x'));
+  assert.equal(r.code, 1);
+  // progress lines may come first (stderr is not a TTY); then exactly one error line, no stack trace
+  const lines = r.stderr.trim().split('\n').filter(l => l.startsWith('error'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^error: .*nope/);
+  assert.match(r.stderr.trim().split('\n').pop()!, /^error: /);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('sweep writes sweep.json, sweep.svg and one folder per run', { skip: !haveExamples }, () => {
+  const out = path.join(tmp, 'sweep');
+  const r = cli('sweep', ex('mlpnet/model.json'), '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'),
+    '--sparsities', '0.9,0.5', '--methods', 'magnitude,global-magnitude', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(out).sort(), ['global-magnitude-50', 'global-magnitude-90', 'magnitude-50', 'magnitude-90', 'sweep.json', 'sweep.svg']);
+  const sweep = JSON.parse(readFileSync(path.join(out, 'sweep.json'), 'utf8'));
+  assert.deepEqual(sweep.sparsities, [0.5, 0.9]);
+  assert.equal(sweep.points.length, 4);
+  assert.match(readFileSync(path.join(out, 'sweep.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(r.stdout, /^magnitude\s+50\.0%/m);
+  // without eval data a sweep is a usage error
+  const bad = cli('sweep', ex('mlpnet/model.json'), '--sparsities', '0.5', '--methods', 'magnitude', '--out', path.join(tmp, 'sweep2'));
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^error: a sweep needs evaluation data/);
+});
+
+test('Ctrl-C cancels: exit code 130 and no output folder', { skip: !haveExamples }, async () => {
+  const out = path.join(tmp, 'cancelled');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'prune', ex('mlpnet/woodfisher.yaml'), '--samples', '1000', '--out', out], { cwd: root });
+  let stderr = '';
+  let sent = false;
+  child.stderr.on('data', d => {
+    stderr += d;
+    // plain-line progress (not a TTY): interrupt once gradient collection has started
+    if (!sent && /^gradients/m.test(stderr)) { sent = true; child.kill('SIGINT'); }
+  });
+  const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)));
+  assert.ok(sent, `never saw the gradients stage: ${stderr}`);
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /^cancelled$/m);
+  assert.ok(!existsSync(out), 'no partial output');
+});
