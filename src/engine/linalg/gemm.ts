@@ -122,7 +122,10 @@ function mirrorUpper(C: Float64Array, m: number): void {
 const jsBackend: GemmBackend = { gramCols: gramColsJs, gramRows: gramRowsJs, matmulTN: matmulTNJs, matmul: matmulJs };
 let backend: GemmBackend = jsBackend;
 
-/** Replaces some or all products (e.g. by a wasm or BLAS implementation); call with no argument to restore plain JS. */
+/** Replaces some or all products (e.g. by a wasm or BLAS implementation); call with no argument to restore plain JS.
+ *  Precision: the Cholesky trailing updates and triangular solves also run through here, and at small λ the Fisher
+ *  has condition numbers of 1e7+: a float32 backend (relative error ~1e-7 on entries ~‖g‖²) can lose the λ part
+ *  entirely. Plug float32 providers in only where λ is large against ‖G‖²·1e-7, or keep float64 here. */
 export function setGemmBackend(b?: Partial<GemmBackend>): void {
   backend = { ...jsBackend, ...(b ?? {}) };
 }
