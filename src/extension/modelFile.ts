@@ -2,7 +2,8 @@
 // and where each layer's `"name": "<layer>"` sits in the text (for CodeLens / hover). No TF.js here.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import * as jsonc from 'jsonc-parser';
+// The ESM build: esbuild cannot follow the UMD build's dynamic requires (./impl/format).
+import * as jsonc from 'jsonc-parser/lib/esm/main.js';
 
 /** Layer classes the engine prunes (their kernel). Kept in sync with PrunableKind in src/engine/types.ts. */
 export const PRUNABLE_CLASSES = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D']);
