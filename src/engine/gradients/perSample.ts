@@ -199,7 +199,8 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
   if (opts.mode === 'batched' && blocked) throw new WoodFisherError(`Batched gradients are not possible here (${blocked}).`, 'OPTIONS');
   // Batch size: keep the per-batch gradient rows (and conv patches) around 64 MB.
   const floatsPerSample = layers.reduce((a, l) => a + 2 * l.size, 0) + perSize * 9;
-  const bs = Math.max(1, Math.min(n, opts.batchSize ?? Math.max(1, Math.min(512, Math.floor(16e6 / floatsPerSample)))));
+  const auto = Math.max(1, Math.min(512, Math.floor(16e6 / floatsPerSample)));
+  const bs = Math.max(1, Math.min(n, opts.batchSize ?? (batched ? auto : Math.min(auto, 16))));   // one-at-a-time: small batches keep cancel prompt
   let lossSum = 0;
   for (let start = 0; start < n; start += bs) {
     if (opts.signal?.aborted) throw cancelled();

@@ -140,3 +140,12 @@ test('shared layers fall back to the one-at-a-time path; no tensors leak', async
   await evaluate(mlpM, dataset(mlpM, 9, 1));
   assert.equal(tf.memory().numTensors, before, 'no tensors leak');
 });
+
+test('non-finite gradients raise NUMERIC naming the layer', async () => {
+  const { writeKernel, readKernel } = await import('../../../src/engine/model/load');
+  const m = await save(mlp([4, 5, 3], { softmax: false }));
+  const l = m.prunable[0];
+  writeKernel(m, l, readKernel(m, l).map(() => 3e38));
+  await assert.rejects(perSampleGradients(m, m.prunable, dataset(m, 4, 1)),
+    (e: unknown) => e instanceof WoodFisherError && e.code === 'NUMERIC' && /layer '/.test(e.message));
+});
