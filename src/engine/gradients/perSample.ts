@@ -53,7 +53,9 @@ function convGeometry(p: Plan, x: tf.Tensor): TapGeometry {
     return tapGeometry([x.shape[0], 1, x.shape[1], x.shape[2]] as number[], 1, k, [1, asPair(c.strides)[0]], [1, asPair(c.dilationRate)[0]], c.padding);
   }
   const [kh, kw] = p.layer.shape;
-  return tapGeometry(x.shape as number[], kh, kw, asPair(c.strides), asPair(c.dilationRate), c.padding);
+  // TF.js layers' DepthwiseConv2D.call passes no dilation to the op (unlike Keras): mirror what the model computes.
+  const dil = p.layer.kind === 'DepthwiseConv2D' ? [1, 1] as [number, number] : asPair(c.dilationRate);
+  return tapGeometry(x.shape as number[], kh, kw, asPair(c.strides), dil, c.padding);
 }
 
 /** Per-sample kernel gradients [B, d] (torch order) from the layer input x and delta = ∂ΣL/∂z. */

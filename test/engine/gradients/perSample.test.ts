@@ -149,3 +149,32 @@ test('non-finite gradients raise NUMERIC naming the layer', async () => {
   await assert.rejects(perSampleGradients(m, m.prunable, dataset(m, 4, 1)),
     (e: unknown) => e instanceof WoodFisherError && e.code === 'NUMERIC' && /layer '/.test(e.message));
 });
+
+test('dilated Conv2D (no TF.js gradient exists) and DepthwiseConv2D with dilationRate (ignored by TF.js layers): ⟨g_n, V⟩ = Σ_c (p − onehot(y))_c · z_c(V) for a model linear in the kernel', async () => {
+  const { writeKernel, readKernel } = await import('../../../src/engine/model/load');
+  for (const first of [
+    tf.layers.conv2d({ inputShape: [9, 9, 2], filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same', useBias: false }),
+    tf.layers.depthwiseConv2d({ inputShape: [9, 9, 2], kernelSize: 2, depthMultiplier: 2, dilationRate: 3, padding: 'valid', useBias: false }),
+  ]) {
+    const s = tf.sequential();
+    s.add(first); s.add(tf.layers.flatten()); s.add(tf.layers.dense({ units: 4, useBias: false }));
+    const m = await save(s);
+    const data = dataset(m, 5, 4);
+    const g = await perSampleGradients(m, m.prunable, data, { mode: 'batched' });
+    const l = m.prunable[0];
+    const rows = g.grads.get(l.name)!;
+    const logits = (m.model.predict(tf.tensor(data.x, data.shape)) as tf.Tensor).arraySync() as number[][];
+    const r = mulberry32(42);
+    const V = Float64Array.from({ length: l.size }, () => r() - 0.5);
+    const W = readKernel(m, l);
+    writeKernel(m, l, V);
+    const zV = (m.model.predict(tf.tensor(data.x, data.shape)) as tf.Tensor).arraySync() as number[][];
+    writeKernel(m, l, W);
+    for (let n = 0; n < 5; n++) {
+      const z = logits[n]; const mx = Math.max(...z); const e = z.map(v => Math.exp(v - mx)); const sum = e.reduce((a, b) => a + b, 0);
+      const expect = e.reduce((acc, v, c) => acc + (v / sum - (c === data.labels![n] ? 1 : 0)) * zV[n][c], 0);
+      let got = 0; for (let k = 0; k < l.size; k++) got += rows[n * l.size + k] * V[k];
+      assert.ok(Math.abs(got - expect) <= 1e-4 * Math.max(1e-3, Math.abs(expect)), `${l.kind} sample ${n}: ${got} vs ${expect}`);
+    }
+  }
+});
