@@ -1,6 +1,6 @@
 // Memory plan: what a run will hold at its peak, computed before anything large is allocated.
 import * as os from 'node:os';
-import { chooseForm, inverseBytes } from './fisher/inverse';
+import { chooseForm, inverseBytes, inversePeakBytes } from './fisher/inverse';
 import { blockRanges } from './fisher/blocks';
 import { MemoryPlan, Method, PrunableLayer, InverseForm, WoodFisherError } from './types';
 
@@ -21,19 +21,19 @@ export interface PlanInput {
   limitBytes?: number;
 }
 
-/** Bytes held by all inverse blocks of the layers (if kept until the update), and by the largest single one. */
+/** Bytes held by all built inverse blocks (if kept until the update), and the largest scratch while building one. */
 function inverseFootprint(layers: PrunableLayer[], n: number, blockSize: number, form: InverseForm) {
-  let sum = 0, largest = 0;
+  let sum = 0, largest = 0, peak = 0;
   for (const l of layers) {
     for (const r of blockRanges(l.size, blockSize)) {
       const b = r.end - r.start;
       const f = form === 'auto' ? chooseForm(n, b) : form;
-      const bytes = inverseBytes(n, b, f);
-      sum += bytes;
-      largest = Math.max(largest, bytes);
+      sum += inverseBytes(n, b, f);
+      largest = Math.max(largest, inverseBytes(n, b, f));
+      peak = Math.max(peak, inversePeakBytes(n, b, f));
     }
   }
-  return { sum, largest };
+  return { sum, largest, peak };
 }
 
 /**
@@ -56,9 +56,10 @@ export function planMemory(p: PlanInput): MemoryPlan & { strategy: 'keep' | 'reb
   };
   if (!needsInverse(p.method)) return plan(base, 'keep');
   const inv = inverseFootprint(p.layers, p.samples, p.blockSize, p.inverseForm);
-  const keep = plan([...base, { what: 'Fisher-inverse blocks, all kept until the update', bytes: inv.sum }], 'keep');
+  const scratch = { what: 'scratch while building one Fisher-inverse block', bytes: inv.peak };
+  const keep = plan([...base, { what: 'Fisher-inverse blocks, all kept until the update', bytes: inv.sum }, scratch], 'keep');
   if (keep.fits) return keep;
-  const rebuild = plan([...base, { what: 'one Fisher-inverse block at a time (rebuilt for the update)', bytes: inv.largest }], 'rebuild');
+  const rebuild = plan([...base, { what: 'one Fisher-inverse block at a time (rebuilt for the update)', bytes: inv.largest }, scratch], 'rebuild');
   return rebuild.fits ? rebuild : keep;
 }
 
