@@ -32,4 +32,3 @@ export function selectProvider(name: ProviderName = 'auto', opts: { precision?: 
       return precision === 'float32' ? tfjsProvider() : jsProvider();
   }
 }
-export { blockedCholesky, blockedTrsmLower, blockedInvLower, NotPositiveDefinite } from './factor';
