@@ -100,17 +100,28 @@ export function renderCharts(s: PanelSnapshot): void {
   } else {
     if (caption) caption.textContent = 'Accuracy and loss, before and after';
     const has = !!(s.before || s.after);
-    draw('chart-accuracy', {
+    const bars: ChartConfiguration<'bar'> = {
       type: 'bar',
       data: {
         labels: ['accuracy %', 'loss'],
+        // Accuracy (left axis, %) and loss (right axis) have different scales: one pair of bars each.
         datasets: [
-          { label: 'before', backgroundColor: t.palette[0], data: [s.before ? s.before.accuracy * 100 : NaN, s.before?.loss ?? NaN] },
-          { label: 'after', backgroundColor: t.palette[1], data: [s.after ? s.after.accuracy * 100 : NaN, s.after?.loss ?? NaN] },
+          { label: 'before', backgroundColor: t.palette[0], yAxisID: 'y', data: [s.before ? s.before.accuracy * 100 : null, null] },
+          { label: 'after', backgroundColor: t.palette[1], yAxisID: 'y', data: [s.after ? s.after.accuracy * 100 : null, null] },
+          { label: 'loss before', backgroundColor: t.palette[0], yAxisID: 'y1', data: [null, s.before?.loss ?? null] },
+          { label: 'loss after', backgroundColor: t.palette[1], yAxisID: 'y1', data: [null, s.after?.loss ?? null] },
         ],
       },
-      options: { scales: { y: { beginAtZero: true } } },
-    });
+      options: {
+        skipNull: true,
+        plugins: { legend: { labels: { filter: item => !item.text.startsWith('loss') } } },
+        scales: {
+          y: { beginAtZero: true, max: 100, position: 'left', title: { display: true, text: 'accuracy %' } },
+          y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: 'loss' } },
+        },
+      },
+    };
+    draw('chart-accuracy', bars as unknown as ChartConfiguration);
     figure?.toggleAttribute('hidden', !has);
   }
 }
