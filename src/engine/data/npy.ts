@@ -37,8 +37,9 @@ export function parseNpy(bytes: Uint8Array, name = 'array'): NpyArray {
   const offset = start + headerLen;
   const need = count * CTORS[dtype].BYTES_PER_ELEMENT;
   if (bytes.length - offset < need) throw fail(`truncated: ${bytes.length - offset} data bytes, expected ${need}`);
-  // Copy into a fresh, aligned buffer (the file's data offset need not be aligned for the element size).
-  const copy = bytes.slice(offset, offset + need);
+  // Copy into a fresh, aligned buffer (the file's data offset need not be aligned for the element size;
+  // Buffer.slice would return a view of the whole file).
+  const copy = new Uint8Array(bytes.subarray(offset, offset + need));
   return { dtype, shape, data: new CTORS[dtype](copy.buffer, 0, count) };
 }
 

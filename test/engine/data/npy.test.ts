@@ -25,3 +25,9 @@ test('npy rejects truncated data, bad magic and Fortran order with a clear messa
   const fortran = new TextDecoder('latin1').decode(good).replace("'fortran_order': False", "'fortran_order': True ");
   assert.throws(() => parseNpy(Uint8Array.from(fortran, c => c.charCodeAt(0))), /Fortran/);
 });
+
+test('npy reads from a Node Buffer (a view into a larger pool) without picking up the header', () => {
+  const data = Float32Array.from({ length: 7 }, () => Math.random());
+  const buf = Buffer.concat([Buffer.alloc(13), Buffer.from(formatNpy(data, [7]))]).subarray(13);
+  assert.deepEqual(Array.from(parseNpy(buf).data as Float32Array), Array.from(data));
+});
