@@ -51,6 +51,7 @@ export async function pruneCommand(jobs: JobManager, uriArg?: unknown, rawArgs?:
     if ('cancelled' in options) return { status: 'cancelled' };
     if ('error' in options) return fail(options.error, true);
     lastOptions.set(path.resolve(options.modelPath), options);
+    await showModelBesidePanel(options.modelPath);
     return await jobs.run(options.modelPath, { type: 'start', options });
   } catch (e) {
     return fail(messageOf(e), true);
@@ -182,6 +183,14 @@ async function offerRecipe(o: PruneOptions): Promise<void> {
   if (choice !== 'Save Recipe') return;
   await fs.writeFile(file, recipeYaml(o, path.dirname(file)), { flag: 'wx' }).catch(() => undefined);
   await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false, viewColumn: vscode.ViewColumn.One, preserveFocus: true });
+}
+
+/** The panel opens beside the model's code: show model.json (CodeLenses land there) unless it is visible already. */
+async function showModelBesidePanel(modelPath: string): Promise<void> {
+  const visible = vscode.window.visibleTextEditors.some(e => path.resolve(e.document.uri.fsPath) === path.resolve(modelPath));
+  if (visible) return;
+  await vscode.window.showTextDocument(vscode.Uri.file(modelPath), { preview: true, preserveFocus: true, viewColumn: vscode.ViewColumn.One })
+    .then(undefined, () => undefined); // a model.json too large for the editor still prunes
 }
 
 async function exists(p: string): Promise<boolean> { try { await fs.access(p); return true; } catch { return false; } }
