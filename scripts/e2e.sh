@@ -123,6 +123,10 @@ if [ "${E2E_ONLY:-integration}" = integration ]; then
   E2E_ARTIFACTS=$ARTIFACTS node --import tsx test/e2e/run-extension-tests.ts "http://127.0.0.1:$PORT" "$EXTDIR" "$ROOT/dist/test/index.js" "$RUN/ws-integration" 2>&1 | tee "$RUN/integration.log" || rc=1
   count "$RUN/integration.log"
 fi
+# Activation errors are only in the extension host's log: show them.
+if grep -rhs -A4 'Activating extension woodfisher.woodfisher failed' "$RUN/ud/logs" >"$RUN/activation-errors.txt" && [ -s "$RUN/activation-errors.txt" ]; then
+  ts "the extension FAILED TO ACTIVATE (from $RUN/ud/logs/*/exthost*/remoteexthost.log):"; sed 's/^/    /' "$RUN/activation-errors.txt" | head -20
+fi
 ts "done"
 [ "$rc" = 0 ] && [ "$FAILED" = 0 ] || { summary; exit 1; }
 summary

@@ -8,7 +8,7 @@ import { registerCodeLensSuite } from './codelens.test';
 import { registerRecipeSuite } from './recipe.test';
 
 export function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: Number(process.env.WOODFISHER_TEST_TIMEOUT_MS || 180_000) });
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: Number(process.env.WOODFISHER_TEST_TIMEOUT_MS || 120_000) });
   const grep = process.env.WOODFISHER_TEST_GREP;
   if (grep) { mocha.grep(grep); }
   const root = mocha.suite;
