@@ -17,6 +17,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { formatNpy } from '../src/engine/data/npy';
 import { registerWasmKernels } from '../src/engine/kernels/register';
+import { mulberry32 } from '../src/engine/data/random';
 
 const ROOT = path.resolve(__dirname, '..');
 const EXAMPLES = path.join(ROOT, 'examples');
@@ -26,18 +27,6 @@ export const DATA_SEED = 20200430;   // shuffle of the 10,000 digits (arXiv 2004
 const MLP_SEED = 1;                  // weight initialisers and batch order of MLPNet
 const CNN_SEED = 2;                  // weight initialisers and batch order of the CNN
 const N_TRAIN = 8000, N_TEST = 2000, N_CALIB = 1000, D = 784, CLASSES = 10;
-
-/** mulberry32: a small, well-mixed 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fisher–Yates permutation of 0..n-1 driven by `rand`. */
 export function permutation(n: number, rand: () => number): Int32Array {

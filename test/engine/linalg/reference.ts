@@ -1,16 +1,8 @@
 // Test helpers: seeded random inputs and an independent dense float64 Gauss-Jordan inverse (partial pivoting).
+import { mulberry32 } from '../../../src/engine/data/random';
 
-/** mulberry32: small seeded PRNG so a failing case can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the engine's seeded PRNG), so a failing case can be replayed from its seed. */
+export const rng = mulberry32;
 
 export function freshSeed(): number { return (Math.random() * 2 ** 32) >>> 0; }
 
