@@ -88,7 +88,8 @@ async function main(): Promise<{ passed: number; failed: number }> {
       for (;;) {
         status = ((await panel.textContent('#status')) ?? '').trim();
         const stage = ((await panel.textContent('#stage').catch(() => '')) ?? '').trim();
-        if (stage && stage !== lastStage) { log('  #stage:', stage); lastStage = stage; }
+        const stageKey = stage.replace(/[\d/.,%]+/g, '').trim(); // log each stage (and layer) once, not every tick
+        if (stage && stageKey !== lastStage) { log('  #stage:', stage); lastStage = stageKey; }
         if (/^(done|cancelled|error)/i.test(status)) { break; }
         if (Date.now() > deadline) { throw new Error(`#status still '${status}' after ${RUN_TIMEOUT_MS} ms`); }
         await page.waitForTimeout(500);
@@ -106,6 +107,8 @@ async function main(): Promise<{ passed: number; failed: number }> {
       }
       const groups = await page.locator('.editor-group-container').count();
       log('  editor groups:', groups);
+      // close the "Pruned …" toast so it does not cover the layer table in the screenshot
+      for (const x of await page.locator('.notifications-toasts .codicon-notifications-clear').all()) { await x.click().catch(() => undefined); }
       await page.waitForTimeout(800); // let the charts finish drawing
       await page.screenshot({ path: path.join(artifacts, 'panel.png') });
       log('  screenshot', path.join(artifacts, 'panel.png'));
@@ -115,7 +118,8 @@ async function main(): Promise<{ passed: number; failed: number }> {
       // open mlpnet/model.json in the first editor group (the panel stays beside)
       await page.keyboard.press('Escape');
       await explorerRow('model.json', 2).dblclick();
-      const lenses = page.locator('.monaco-editor .codelens-decoration', { hasText: /sparsity/i });
+      // one <a> per lens; lenses on the same line share one .codelens-decoration (model.json may be one line)
+      const lenses = page.locator('.monaco-editor .codelens-decoration a', { hasText: /sparsity/i });
       const deadline = Date.now() + 30_000;
       while ((await lenses.count()) < LAYERS.length) {
         if (Date.now() > deadline) {
