@@ -13,9 +13,21 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 T0=$(date +%s%N)
 ts() { printf '[e2e %5.1fs] %s\n' "$(( ($(date +%s%N) - T0) / 1000000 ))e-3" "$*"; }
-PASSED=0; FAILED=0
-summary() { echo "$PASSED passed, $FAILED failed"; }
-fail_setup() { ts "SETUP FAILED: $*"; FAILED=$((FAILED + 1)); summary; exit 1; }
+PASSED=0; FAILED=0; CSPID=; RUN=
+fail_setup() { ts "SETUP FAILED: $*"; FAILED=$((FAILED + 1)); exit 1; }
+cleanup() { # stop the server's whole process group (the extension host and worker too); summary as the last line
+  if [ -n "$CSPID" ]; then
+    kill -TERM -- -"$CSPID" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -"$CSPID" 2>/dev/null || break; sleep 0.3; done
+    kill -KILL -- -"$CSPID" 2>/dev/null || true
+  fi
+  if [ -n "$RUN" ]; then
+    if [ "${E2E_KEEP:-}" = 1 ] || [ "$FAILED" -gt 0 ]; then echo "run dir kept: $RUN (logs; screenshots in $ROOT/.workbench/artifacts)"; else rm -rf "$RUN"; fi
+  fi
+  echo "$PASSED passed, $FAILED failed"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 ENTRY=$(bash scripts/install-workbench.sh | tail -1) || fail_setup "scripts/install-workbench.sh"
 [ -f "$ENTRY" ] || fail_setup "no code-server entry at $ENTRY"
@@ -93,14 +105,6 @@ setsid env WOODFISHER_TEST_GREP="${WOODFISHER_TEST_GREP:-}" node "$ENTRY" --auth
   --user-data-dir "$RUN/ud" --extensions-dir "$RUN/exts" --disable-telemetry --disable-update-check \
   --disable-workspace-trust --disable-getting-started-override >"$RUN/code-server.log" 2>&1 &
 CSPID=$!
-cleanup() {
-  kill -TERM -- -"$CSPID" 2>/dev/null || true
-  for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -"$CSPID" 2>/dev/null || break; sleep 0.3; done
-  kill -KILL -- -"$CSPID" 2>/dev/null || true
-  if [ "${E2E_KEEP:-}" = 1 ] || [ "$FAILED" -gt 0 ]; then echo "run dir kept: $RUN (code-server.log, screenshots in $ARTIFACTS)"; else rm -rf "$RUN"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 for _ in $(seq 1 240); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break; sleep 0.25; done
 curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" || { tail -20 "$RUN/code-server.log"; fail_setup "code-server did not start"; }
 ts "code-server up on 127.0.0.1:$PORT (pgid $CSPID)"
@@ -128,5 +132,5 @@ if grep -rhs -A4 'Activating extension woodfisher.woodfisher failed' "$RUN/ud/lo
   ts "the extension FAILED TO ACTIVATE (from $RUN/ud/logs/*/exthost*/remoteexthost.log):"; sed 's/^/    /' "$RUN/activation-errors.txt" | head -20
 fi
 ts "done"
-[ "$rc" = 0 ] && [ "$FAILED" = 0 ] || { summary; exit 1; }
-summary
+[ "$rc" = 0 ] && [ "$FAILED" = 0 ] || exit 1
+exit 0
