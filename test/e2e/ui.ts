@@ -68,10 +68,17 @@ async function main(): Promise<{ passed: number; failed: number }> {
       for (let attempt = 1; ; attempt++) {
         await row.click({ button: 'right' });
         const item = page.locator('.context-view .monaco-menu .action-item', { hasText: 'Prune with WoodFisher' });
-        try { await item.waitFor({ timeout: 5_000 }); break; } catch (e) {
-          if (attempt >= 6) { throw e; }
+        try {
+          await item.waitFor({ timeout: 5_000 });
+          // the command's enablement (isWorkspaceTrusted) settles a moment after start-up: wait until it is enabled
+          const disabled = await item.evaluate(el => el.classList.contains('disabled') || !!el.querySelector('.disabled, [aria-disabled="true"]'));
+          if (disabled) { throw new Error('"Prune with WoodFisher" is in the menu but disabled'); }
+          break;
+        } catch (e) {
+          if (attempt >= 8) { throw e; }
           await page.keyboard.press('Escape');
-          log('  context menu retry', attempt);
+          log('  context menu retry', attempt, String((e as Error).message).split('\n')[0]);
+          await page.waitForTimeout(1000);
         }
       }
     });
