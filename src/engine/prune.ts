@@ -2,6 +2,7 @@
 //   load → gradients → Fisher-inverse blocks → saliency → selection → OBS update → evaluate → save
 import * as path from 'node:path';
 import { initBackend } from './backend';
+import { useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, writeKernel, saveModel, LoadedModel } from './model/load';
 import { loadDataset, Dataset } from './data/calibration';
 import { perSampleGradients } from './gradients/perSample';
@@ -79,6 +80,7 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
   // load
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
+  const linalg = useFastestGemm();
   const { m, data, evalData } = await timed('load', async () => {
     const m = await loadModel(o.modelPath);
     checkOverrides(o, m.prunable);
@@ -121,7 +123,7 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
     const report: PruneReport = {
       version: 1, model: path.resolve(modelPath), output: path.resolve(outDir),
       settings: { ...settings, maxMemoryBytes, labels: labelsSource },
-      backend, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
+      backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: o.recompute,
     };
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });

@@ -84,7 +84,8 @@ export interface PruneReport {
   model: string;
   output: string;
   settings: Omit<PruneOptions, 'outDir' | 'modelPath'> & { labels: 'given' | 'sampled' };
-  backend: string;              // the backend that actually ran
+  backend: string;              // the TF.js backend that actually ran (model, gradients)
+  linalg?: string;              // the matrix-product provider of the Fisher math ('onnxruntime-f64' or 'js')
   sparsity: { target: number; achieved: number; pruned: number; weights: number };
   layers: LayerResult[];
   before?: EvalResult;

@@ -1,7 +1,7 @@
 // Explicit b×b inverse: the primal form (Cholesky of λI + GᵀG/N) and the paper's rank-1 Woodbury recursion.
 // Cost: primal O(N b² + b³) (gram N b²/2, Cholesky b³/3, inverse 5b³/6); recursive O(N b²) (2 N b²),
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
-import { cholesky, invLower } from '../linalg/cholesky';
+import { cholesky, trsmLower } from '../linalg/cholesky';
 import { gramCols, matvec, type Matrix } from '../linalg/gemm';
 import type { FisherBlockInverse } from './inverse';
 
@@ -40,8 +40,14 @@ export function primalInverse(G: Matrix, n: number, b: number, damp: number): De
   const s = n > 0 ? 1 / n : 0;
   for (let i = 0; i < b * b; i++) A[i] *= s;
   for (let i = 0; i < b; i++) A[i * b + i] += damp; // A = λI + GᵀG/N
-  const Linv = invLower(cholesky(A, b, 'Fisher block (primal)'), b);
+  const Linv = trsmLower(cholesky(A, b, 'Fisher block (primal)'), identity(b), b, b); // L⁻¹, blocked through gemm
   return new DenseInverse('primal', b, gramCols(Linv, b, b)); // F⁻¹ = (L⁻¹)ᵀ L⁻¹
+}
+
+function identity(b: number): Float64Array {
+  const I = new Float64Array(b * b);
+  for (let i = 0; i < b; i++) I[i * b + i] = 1;
+  return I;
 }
 
 /** Paper's recursion: F₀⁻¹ = I/λ, F_n⁻¹ = F_{n−1}⁻¹ − u uᵀ/(N + g_nᵀu), u = F_{n−1}⁻¹ g_n. */

@@ -6,7 +6,7 @@
 // the gradients' span, λ tiny). Let P = I − GᵀK⁻¹G = λF⁻¹. Since GGᵀ = K − NλI, P² = P − Nλ GᵀK⁻²G, so
 //   P_qq (1 − P_qq) = Σ_{j≠q} P_jq² + Nλ ‖K⁻¹g_q‖²  =: S_q   (every term ≥ 0, P_jq = −H_jᵀH_q),
 // hence 1 − h_q = S_q / h_q, free of cancellation. Used for columns with h_q > H_STABLE (at most N/H_STABLE of them).
-import { cholesky, solveLowerT, trsmLower } from '../linalg/cholesky';
+import { cholesky, trsmLower, trsmLowerT } from '../linalg/cholesky';
 import { gramCols, gramRows, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import type { FisherBlockInverse } from './inverse';
 
@@ -63,17 +63,15 @@ export function dualInverse(G: Matrix, n: number, b: number, damp: number): Dual
     const Q = Int32Array.from(high.slice(c0, c0 + FIX_CHUNK)), k = Q.length;
     const HQ = gatherCols(H, n, b, Q);
     const C = matmulTN(H, HQ, n, b, k);                 // C_ji = H_jᵀH_{q_i} = −P_{j q_i}
+    const Z = trsmLowerT(L, HQ, n, k);                  // Z_{:,i} = K⁻¹g_{q_i} = L⁻ᵀH_{q_i}
+    const s = new Float64Array(k), zz = new Float64Array(k);
+    for (let i = 0; i < k; i++) C[Q[i] * k + i] = 0;     // j ≠ q: leave h_q out of the sum (no cancellation)
+    for (let j = 0; j < b; j++) { const o = j * k; for (let i = 0; i < k; i++) s[i] += C[o + i] * C[o + i]; }
+    for (let r = 0; r < n; r++) { const o = r * k; for (let i = 0; i < k; i++) zz[i] += Z[o + i] * Z[o + i]; }
     for (let i = 0; i < k; i++) {
       const q = Q[i];
-      let s = 0;
-      for (let j = 0; j < b; j++) if (j !== q) { const c = C[j * k + i]; s += c * c; }
-      const hq = new Float64Array(n);
-      for (let r = 0; r < n; r++) hq[r] = HQ[r * k + i];
-      const z = solveLowerT(L, hq, n);                  // z = K⁻¹g_q = L⁻ᵀH_q
-      let zz = 0;
-      for (let r = 0; r < n; r++) zz += z[r] * z[r];
-      s += n * damp * zz;                               // S_q
-      d[q] = s / h[q] / damp;                           // [F⁻¹]_qq = (S_q / h_q)/λ
+      const S = s[i] + n * damp * zz[i];                // S_q = Σ_{j≠q} P_jq² + Nλ‖K⁻¹g_q‖²
+      d[q] = S / h[q] / damp;                           // [F⁻¹]_qq = (S_q / h_q)/λ
     }
   }
   return new DualInverse(b, n, damp, H, d);

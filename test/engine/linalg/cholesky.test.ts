@@ -32,3 +32,16 @@ test('cholesky: LLᵀ reproduces A, L lower; solves and inverses match Gauss-Jor
 test('cholesky rejects a matrix that is not positive definite with a NUMERIC WoodFisherError', () => {
   assert.throws(() => cholesky(Float64Array.from([1, 2, 2, 1]), 2), (e: unknown) => e instanceof WoodFisherError && e.code === 'NUMERIC');
 });
+
+test('trsmLowerT solves Lᵀ X = B (blocked, several panels) against the float64 back substitution', async () => {
+  const { trsmLowerT, solveLowerT } = await import('../../../src/engine/linalg/cholesky');
+  const seed = freshSeed(), r = rng(seed), m = 211, n = 7;
+  const L = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) { for (let j = 0; j < i; j++) L[i * m + j] = r() - 0.5; L[i * m + i] = 2 + r(); }
+  const B = Float64Array.from({ length: m * n }, () => r() - 0.5);
+  const X = trsmLowerT(L, B, m, n);
+  for (let j = 0; j < n; j++) {
+    const x = solveLowerT(L, Float64Array.from({ length: m }, (_, i) => B[i * n + j]), m);
+    for (let i = 0; i < m; i++) assert.ok(Math.abs(X[i * n + j] - x[i]) <= 1e-10 * (1 + Math.abs(x[i])), `seed ${seed}: (${i},${j})`);
+  }
+});
