@@ -3,28 +3,30 @@
 import { jsProvider, selectProvider, GemmProvider } from './accel';
 import { setGemmBackend, type GemmBackend, type Matrix } from './gemm';
 
-const SMALL = 2e6; // multiply-adds below which plain JS wins (measured: native call + copies ≈ 1 ms). One thread: the 2-thread pool gained nothing on 1000³ products here and collapsed under load.
+// Multiply-adds below which plain JS wins (a native call plus copies costs ≈ 1 ms).
+const SMALL = 2e6;
 
 let active: string | undefined;
 
-/** Installs the provider (once) and returns its name for the report: 'onnxruntime-f64' or 'js'. */
-export function useFastestGemm(name: 'auto' | 'js' = 'auto'): string {
-  const want = name === 'js' ? 'js' : 'auto';
-  if (active !== undefined && (want === 'auto' || active === 'js')) return active;
-  let p: GemmProvider;
-  try {
-    p = want === 'js' ? jsProvider() : selectProvider('auto', { precision: 'float64', threads: 1 });
-  } catch {
-    p = jsProvider();
+/**
+ * Installs the provider (once per process) and returns its name for the report: 'onnxruntime-f64' or 'js'.
+ * One native thread: on this 2-core class of machine a 2-thread pool gained nothing on 1000³ products and
+ * collapsed when the other core was busy (TF.js, the editor).
+ */
+export function useFastestGemm(name: 'auto' | 'js' = 'auto', small = SMALL): string {
+  if (active !== undefined && name === 'auto') return active;
+  let p: GemmProvider = jsProvider();
+  if (name === 'auto') {
+    try { p = selectProvider('auto', { precision: 'float64', threads: 1 }); } catch { /* js it is */ }
   }
-  setGemmBackend(p.name === 'js' ? undefined : hybrid(p));
+  setGemmBackend(p.name === 'js' ? undefined : hybrid(p, small));
   active = p.name;
   return active;
 }
 
-function hybrid(fast: GemmProvider): GemmBackend {
+function hybrid(fast: GemmProvider, small: number): GemmBackend {
   const js = jsProvider();
-  const pick = (work: number) => (work < SMALL ? js : fast);
+  const pick = (work: number) => (work < small ? js : fast);
   return {
     gramCols: (A: Matrix, k: number, m: number) => pick(k * m * m / 2).gramCols(A, k, m),
     gramRows: (A: Matrix, m: number, k: number) => pick(k * m * m / 2).gramRows(A, m, k),
