@@ -12,6 +12,7 @@ import { initBackend, tf } from '../src/engine/backend';
 import { fisherBlockInverse, chooseForm } from '../src/engine/fisher/inverse';
 import { blockRanges, gatherBlock } from '../src/engine/fisher/blocks';
 import { setGemmBackend } from '../src/engine/linalg/gemm';
+import { useFastestGemm } from '../src/engine/linalg/fastest';
 import { GemmProvider, flops, jsProvider, tfjsProvider, onnxRuntimeProvider, onnxRuntimeUnavailable } from '../src/engine/linalg/accel';
 import { formatNpy } from '../src/engine/data/npy';
 import { mulberry32 } from '../src/engine/data/random';
@@ -200,7 +201,7 @@ async function sectionB(): Promise<void> {
   const block0 = gatherBlock(G, N, d, ranges[0]);
   // float64 references for block 0's diagonal (primal, engine's own js products) at the run's λ and at λ = 1e-8
   setGemmBackend();
-  const ref = { [damp]: fisherBlockInverse(block0, N, B, damp, 'primal').diag(), 1e-8: fisherBlockInverse(block0, N, B, 1e-8, 'primal').diag() };
+  const ref: Record<number, Float64Array> = { [damp]: fisherBlockInverse(block0, N, B, damp, 'primal').diag(), 1e-8: fisherBlockInverse(block0, N, B, 1e-8, 'primal').diag() };
 
   const out: Record<string, unknown>[] = [];
   let recursiveStage = NaN;
@@ -358,7 +359,7 @@ function runChild(spec: ChildSpec): ChildResult | { error: string } {
 async function child(spec: ChildSpec): Promise<void> {
   await initBackend('wasm');
   const { runPrune } = await import('../src/engine/prune');
-  if (spec.gemm) setGemmBackend(onnxRuntimeProvider({ precision: 'float64' }));
+  useFastestGemm(spec.gemm === 'onnxruntime-f64' ? 'auto' : 'js'); // runPrune keeps the provider installed here
   const baseRSS = process.resourceUsage().maxRSS * 1024;
   const forms: string[] = [];
   const report = await runPrune(spec.options as unknown as Parameters<typeof runPrune>[0], {
@@ -382,19 +383,20 @@ async function sectionD(): Promise<void> {
       recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, backend: 'wasm', shuffle: false, seed: 0 };
     for (const ex of examples()) {
       if (!fs.existsSync(ex.model)) { console.log(`\n(d) ${ex.name}: skipped: ${ex.model} not found`); continue; }
-      specs.push({ name: ex.name, options: { ...base, modelPath: ex.model, dataPath: ex.x, labelsPath: ex.y, evalPath: ex.evalX, evalLabelsPath: ex.evalY,
+      specs.push({ name: `${ex.name}, js gemm`, options: { ...base, modelPath: ex.model, dataPath: ex.x, labelsPath: ex.y, evalPath: ex.evalX, evalLabelsPath: ex.evalY,
         samples: ex.samples, damp: ex.damp, outDir: path.join(tmp, `out-${ex.name}`) } });
       if (!onnxRuntimeUnavailable()) {
-        // the same run with the float64 onnxruntime provider plugged into gemm.ts, and the dual form
+        // the same run as the engine does it by default: the float64 onnxruntime provider behind gemm.ts
         const last = specs[specs.length - 1];
-        specs.push({ name: `${ex.name}, onnxruntime-f64 gemm, dual`, gemm: 'onnxruntime-f64',
-          options: { ...last.options, inverseForm: 'dual', outDir: path.join(tmp, `out-${ex.name}-ort`) } });
+        specs.push({ name: `${ex.name}, onnxruntime-f64 gemm`, gemm: 'onnxruntime-f64',
+          options: { ...last.options, outDir: path.join(tmp, `out-${ex.name}-ort`) } });
       }
     }
     const hidden = SMOKE ? [64] : [1024, 256];
     const n = SMOKE ? 16 : 128;
     const syn = await syntheticModel(path.join(tmp, 'mlp1m'), hidden, n);
-    specs.push({ name: `synthetic MLP 784-${hidden.join('-')}-10`, options: { ...base, modelPath: syn.model, dataPath: syn.x, labelsPath: syn.y,
+    const synGemm = onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64' as const;
+    specs.push({ name: `synthetic MLP 784-${hidden.join('-')}-10, ${synGemm ?? 'js'} gemm`, gemm: synGemm, options: { ...base, modelPath: syn.model, dataPath: syn.x, labelsPath: syn.y,
       samples: n, damp: 1e-5, outDir: path.join(tmp, 'out-mlp1m') } });
     const rows: (string | number)[][] = [];
     const out: Record<string, unknown> = {};

@@ -49,27 +49,10 @@ rm -f "$ARTIFACTS"/*.png
 
 # --- package -------------------------------------------------------------------------------------------
 VSIX=$RUN/woodfisher.vsix
-IGNORE=()
-if [ ! -f .vscodeignore ]; then
-  # Fallback until the repository has its own .vscodeignore: ship only what the extension runs from.
-  cat > "$RUN/vscodeignore" <<'IGN'
-**
-!package.json
-!README.md
-!LICENSE*
-!CHANGELOG.md
-!dist/**
-dist/test/**
-dist/bench.js*
-!schemas/**
-!media/**
-!images/**
-IGN
-  IGNORE=(--ignoreFile "$RUN/vscodeignore")
-  ts "no .vscodeignore in the repo: packaging with the fallback $RUN/vscodeignore"
-fi
-npx vsce package --no-dependencies --allow-missing-repository --skip-license --no-rewrite-relative-links "${IGNORE[@]}" -o "$VSIX" </dev/null >"$RUN/vsce.log" 2>&1 \
-  || { cat "$RUN/vsce.log"; fail_setup "vsce package"; }
+# The platform VSIX (with onnxruntime-node's native products) where this platform has one, as users get it.
+PLATFORM=$(node -p 'process.platform + "-" + process.arch')
+TARGET=(); [ -d "node_modules/onnxruntime-node/bin/napi-v6/${PLATFORM%-*}/${PLATFORM#*-}" ] && TARGET=(--target "$PLATFORM")
+bash scripts/package.sh "$VSIX" "${TARGET[@]}" >"$RUN/vsce.log" 2>&1 || { cat "$RUN/vsce.log"; fail_setup "vsce package"; }
 unzip -Z1 "$VSIX" >"$RUN/vsix.txt"
 bad=$(grep -E '^extension/(node_modules|src|test|\.workbench|examples|bench)/' "$RUN/vsix.txt" | head -5 || true)
 for need in extension/package.json extension/dist/extension.js extension/dist/worker.js; do
@@ -101,7 +84,8 @@ ts "installed into $EXTDIR"
 # --- server ----------------------------------------------------------------------------------------------
 PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 # Variables meant for the extension host must be set on the server (the payload's extensionEnvironment does not reach it).
-setsid env WOODFISHER_TEST_GREP="${WOODFISHER_TEST_GREP:-}" node "$ENTRY" --auth none --bind-addr "127.0.0.1:$PORT" \
+EXPECT_LINALG=js; [ ${#TARGET[@]} -gt 0 ] && EXPECT_LINALG=onnxruntime-f64
+setsid env WOODFISHER_TEST_GREP="${WOODFISHER_TEST_GREP:-}" WOODFISHER_EXPECT_LINALG="$EXPECT_LINALG" node "$ENTRY" --auth none --bind-addr "127.0.0.1:$PORT" \
   --user-data-dir "$RUN/ud" --extensions-dir "$RUN/exts" --disable-telemetry --disable-update-check \
   --disable-workspace-trust --disable-getting-started-override >"$RUN/code-server.log" 2>&1 &
 CSPID=$!

@@ -16,12 +16,9 @@ mkdir -p "$STATE/ud/User" "$STATE/exts" "$STATE/xdg/config" "$STATE/xdg/data"
   "extensions.autoCheckUpdates": false, "extensions.autoUpdate": false, "update.mode": "none" }
 JSON
 VSIX=$ROOT/.workbench/woodfisher.vsix
-IGNORE=()
-if [ ! -f .vscodeignore ]; then
-  printf '%s\n' '**' '!package.json' '!README.md' '!LICENSE*' '!dist/**' 'dist/test/**' 'dist/bench.js*' '!schemas/**' '!media/**' '!images/**' > "$ROOT/.workbench/vscodeignore"
-  IGNORE=(--ignoreFile "$ROOT/.workbench/vscodeignore")
-fi
-npx vsce package --no-dependencies --allow-missing-repository --skip-license --no-rewrite-relative-links "${IGNORE[@]}" -o "$VSIX" </dev/null >/dev/null
+PLATFORM=$(node -p 'process.platform + "-" + process.arch')
+TARGET=(); [ -d "node_modules/onnxruntime-node/bin/napi-v6/${PLATFORM%-*}/${PLATFORM#*-}" ] && TARGET=(--target "$PLATFORM")
+bash scripts/package.sh "$VSIX" "${TARGET[@]}" >/dev/null
 export XDG_CONFIG_HOME=$STATE/xdg/config XDG_DATA_HOME=$STATE/xdg/data
 node "$ENTRY" --user-data-dir "$STATE/ud" --extensions-dir "$STATE/exts" --install-extension "$VSIX" --force >/dev/null
 HOST=${HOST:-127.0.0.1}

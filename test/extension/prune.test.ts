@@ -51,6 +51,9 @@ export function registerPruneSuite(root: Mocha.Suite): void {
       const report = JSON.parse(fs.readFileSync(reportPath, 'utf8'));
       const achieved = report?.sparsity?.achieved;
       assert(typeof achieved === 'number' && Math.abs(achieved - 0.9) < 0.01, `achieved sparsity ${achieved}, expected ≈ 0.9`);
+      // The platform VSIX ships onnxruntime-node: the worker in the extension host must find and use it.
+      const expectLinalg = process.env.WOODFISHER_EXPECT_LINALG;
+      if (expectLinalg) assert(report.linalg === expectLinalg, `linalg provider ${report.linalg}, expected ${expectLinalg}`);
       if (r.reportPath) { assert(path.resolve(r.reportPath) === path.resolve(reportPath), `result.reportPath ${r.reportPath} ≠ ${reportPath}`); }
       if (r.report) { assert(Math.abs(r.report.sparsity.achieved - achieved) < 1e-12, 'result.report differs from report.json'); }
       // the pruned model's shards are all there
