@@ -200,6 +200,7 @@ export async function saveModel(m: LoadedModel, outDir: string, extraFiles: Reco
   };
   const parent = path.dirname(out);
   await fs.promises.mkdir(parent, { recursive: true });
+  await removeAbandonedTemps(parent, path.basename(out));
   const tag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const tmp = path.join(parent, `.${path.basename(out)}.tmp-${tag}`);
   const old = path.join(parent, `.${path.basename(out)}.old-${tag}`);
@@ -217,4 +218,17 @@ export async function saveModel(m: LoadedModel, outDir: string, extraFiles: Reco
   }
   if (replacing) await fs.promises.rm(old, { recursive: true, force: true });
   return path.join(out, 'model.json');
+}
+
+/** A run killed while saving (a cancel's SIGKILL) leaves `.out.tmp-<pid>-…`; remove those whose process is gone. */
+async function removeAbandonedTemps(parent: string, base: string): Promise<void> {
+  const prefix = new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)-`);
+  for (const name of await fs.promises.readdir(parent).catch(() => [] as string[])) {
+    const pid = Number(prefix.exec(name)?.[1]);
+    if (pid && !processAlive(pid)) await fs.promises.rm(path.join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }

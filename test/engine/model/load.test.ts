@@ -2,6 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import { initBackend, tf } from '../../../src/engine/backend';
 import { loadModel, readKernel, writeKernel, saveModel } from '../../../src/engine/model/load';
 import { toTorch } from '../../../src/engine/model/layout';
@@ -69,7 +70,9 @@ test('saveModel writes a reloadable folder atomically, leaves the input alone an
   assert.ok(relErr((back.predict(x) as tf.Tensor).dataSync(), (m.model.predict(x) as tf.Tensor).dataSync()) < 1e-6);
   const m2 = await loadModel(saved);
   assert.deepEqual(Array.from(readKernel(m2, m2.prunable[0]).slice(0, 10)), new Array(10).fill(0));
-  // Replacing a previous output is fine; nothing temporary is left behind.
+  // Replacing a previous output is fine; nothing temporary is left behind, not even a killed run's temp folder.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+  fs.mkdirSync(path.join(root, `.out.tmp-${dead}-abc-def`));
   await saveModel(m, out);
   assert.deepEqual(fs.readdirSync(root).sort(), ['in', 'out']);
   assert.ok(!fs.existsSync(path.join(out, 'report.json')), 'the previous output was replaced, not merged');
