@@ -54,6 +54,46 @@ export function registerRecipeSuite(root: Mocha.Suite): void {
       assert(!diags.some(d => d.range.start.line === fc1Line && d.severity === vscode.DiagnosticSeverity.Error), `fc1 is a real layer but got an error: ${show(diags)}`);
     });
 
+    s.test('completion offers the model\'s layer names under layers: and schema values for method', async () => {
+      const dir = scratch('recipe-complete');
+      copyModel(path.join(workspaceRoot(), 'mlpnet'), dir);
+      const file = path.join(dir, 'woodfisher.yaml');
+      const text = example.replace(/\s*$/, '\n') + 'layers:\n  \n';
+      fs.writeFileSync(file, text);
+      const uri = vscode.Uri.file(file);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
+      const lines = text.split('\n');
+      const layerLine = lines.length - 2;
+      const labels = async (pos: vscode.Position) => {
+        const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, pos);
+        return list.items.map(i => (typeof i.label === 'string' ? i.label : i.label.label));
+      };
+      const layers = await waitFor('layer-name completions', async () => {
+        const l = await labels(new vscode.Position(layerLine, 2));
+        return ['fc1', 'fc2', 'fc3'].every(n => l.includes(n)) ? l : undefined;
+      }, 15_000);
+      assert(!layers.includes('nosuchlayer'), `unexpected completions ${layers}`);
+      const methodLine = lines.findIndex(l => l.startsWith('method:'));
+      const methods = await labels(new vscode.Position(methodLine, 'method: '.length));
+      for (const m of ['woodfisher', 'woodtaylor', 'global-magnitude']) assert(methods.includes(m), `method completions ${methods}`);
+    });
+
+    s.test('hovering a recipe key shows the schema\'s documentation', async () => {
+      const dir = scratch('recipe-hover');
+      copyModel(path.join(workspaceRoot(), 'mlpnet'), dir);
+      const file = path.join(dir, 'woodfisher.yaml');
+      fs.writeFileSync(file, example);
+      const uri = vscode.Uri.file(file);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
+      const line = example.split('\n').findIndex(l => l.startsWith('damp:'));
+      const hovers = await waitFor('a hover on damp', async () => {
+        const h = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(line, 1));
+        return h.length ? h : undefined;
+      }, 15_000);
+      const text = hovers.flatMap(h => h.contents.map(c => (typeof c === 'string' ? c : c.value))).join('\n');
+      assert(/damp|λ|lambda/i.test(text), `hover text: ${text}`);
+    });
+
     s.test('the example recipe (copied) has no errors', async () => {
       const dir = scratch('recipe-ok');
       copyModel(path.join(workspaceRoot(), 'mlpnet'), dir);
