@@ -27,6 +27,7 @@ cleanup() { # stop the server's whole process group (the extension host and work
   echo "$PASSED passed, $FAILED failed"
 }
 trap cleanup EXIT
+trap 'ts "e2e.sh stopped at line $LINENO: $BASH_COMMAND"; FAILED=$((FAILED + 1))' ERR
 trap 'exit 130' INT TERM
 
 ENTRY=$(bash scripts/install-workbench.sh | tail -1) || fail_setup "scripts/install-workbench.sh"
@@ -42,7 +43,7 @@ fi
 
 mkdir -p .workbench/runs .workbench/artifacts
 # keep only the 3 most recent earlier runs (failed runs are kept for their logs)
-ls -1dt .workbench/runs/run.* 2>/dev/null | tail -n +4 | xargs -r rm -rf
+{ ls -1dt .workbench/runs/run.* 2>/dev/null || true; } | tail -n +4 | xargs -r rm -rf
 RUN=$(mktemp -d "$ROOT/.workbench/runs/run.XXXXXX")
 ARTIFACTS=$ROOT/.workbench/artifacts
 rm -f "$ARTIFACTS"/*.png
