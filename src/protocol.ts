@@ -94,6 +94,8 @@ export function applyEvent(s: PanelSnapshot, e: PruneEvent): PanelSnapshot {
     }
     case 'eval': return e.which === 'before' ? { ...s, before: e.result } : { ...s, after: e.result };
     case 'log': return { ...s, log: [...s.log.slice(-49), `${e.level}: ${e.message}`] };
+    case 'damp': return e.chosen ? s : { ...s, log: [...s.log.slice(-49),
+      `info: λ = ${e.damp.toExponential(2)} (${e.relative} × mean Fisher diagonal): calibration loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(1)}%`] };
     case 'done': return applyReport(s, e.report, e.reportPath);
   }
 }

@@ -27,6 +27,9 @@ export function parsePositive(v: string): number {
   if (v.trim() === '' || !(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number, e.g. 1e-5');
   return n;
 }
+export function parseDamp(v: string): number | 'auto' {
+  return v.trim() === 'auto' ? 'auto' : parsePositive(v);
+}
 export function parseSize(v: string): number {
   try { return parseBytes(v); } catch (e) {
     throw new InvalidArgumentError(e instanceof WoodFisherError ? 'expected bytes or a size like 4GB, 512MB, 2GiB' : String(e));
@@ -51,7 +54,7 @@ export function parseMethodList(v: string): Method[] {
 /** Flags of prune and sweep (commander's camel-cased option values). */
 export interface RunFlags {
   data?: string; labels?: string; sparsity?: number; method?: Method; samples?: number; blockSize?: number;
-  damp?: number; scope?: PruneOptions['scope']; update?: PruneOptions['update']; recompute?: number;
+  damp?: number | 'auto'; scope?: PruneOptions['scope']; update?: PruneOptions['update']; recompute?: number;
   recomputeSchedule?: PruneOptions['recomputeSchedule']; inverseForm?: PruneOptions['inverseForm'];
   recipe?: string; eval?: string; evalLabels?: string; backend?: PruneOptions['backend']; maxMemory?: number;
   shuffle?: boolean; seed?: number; out?: string; json?: boolean;
@@ -67,7 +70,7 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
   cmd
     .option('--samples <n>', 'N: per-sample gradients for the Fisher (default: 256)', parsePositiveInt)
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
-    .option('--damp <lambda>', 'λ: dampening of the Fisher (default: 1e-5)', parsePositive)
+    .option('--damp <lambda>', 'λ: dampening of the Fisher, or "auto" to choose it from the data (default: 1e-5)', parseDamp)
     .addOption(new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']))
     .addOption(new Option('--update <kind>', 'OBS weight update (default: independent)').choices(['independent', 'joint', 'none']))
     .option('--recompute <k>', 'sub-steps with gradients and inverses re-estimated (default: 1)', parsePositiveInt)

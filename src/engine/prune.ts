@@ -5,8 +5,8 @@ import { initBackend } from './backend';
 import { useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, writeKernel, saveModel, LoadedModel } from './model/load';
 import { loadDataset, Dataset } from './data/calibration';
-import { perSampleGradients } from './gradients/perSample';
-import { evaluate } from './gradients/evaluate';
+import { perSampleGradients, GradientSet } from './gradients/perSample';
+import { evaluate, predictLabels } from './gradients/evaluate';
 import { fisherBlockInverse, FisherBlockInverse } from './fisher/inverse';
 import { blockRanges, gatherBlock, diagFisher } from './fisher/blocks';
 import { obsSaliency, woodTaylorSaliency, diagFisherSaliency, magnitudeSaliency } from './obs/saliency';
@@ -29,7 +29,7 @@ export function validateOptions(o: PruneOptions): void {
   if (!(o.sparsity >= 0 && o.sparsity < 1)) throw bad(`sparsity must be in [0, 1), got ${o.sparsity}`);
   if (!Number.isInteger(o.samples) || o.samples < 1) throw bad(`samples must be a positive integer, got ${o.samples}`);
   if (!Number.isInteger(o.blockSize) || o.blockSize < 1) throw bad(`block size must be a positive integer, got ${o.blockSize}`);
-  if (!(o.damp > 0) || !Number.isFinite(o.damp)) throw bad(`damp (λ) must be a positive number, got ${o.damp}`);
+  if (o.damp !== 'auto' && (!(o.damp > 0) || !Number.isFinite(o.damp))) throw bad(`damp (λ) must be a positive number or 'auto', got ${o.damp}`);
   if (!Number.isInteger(o.recompute) || o.recompute < 1) throw bad(`recompute must be a positive integer, got ${o.recompute}`);
   for (const [name, ov] of Object.entries(o.layers ?? {})) {
     if (ov.sparsity !== undefined && !(ov.sparsity >= 0 && ov.sparsity < 1)) {
@@ -101,9 +101,15 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
     const before = evalData ? await timed('evaluate', () => runEval(m, evalData, 'before', hooks)) : undefined;
 
     let labelsSource: 'given' | 'sampled' = data?.labels ? 'given' : 'sampled';
+    let damp = o.damp === 'auto' ? NaN : o.damp;
+    let search: { damp: number; grads: GradientSet; table: NonNullable<PruneReport['dampSearch']> } | undefined;
+    if (o.damp === 'auto' && data && needsGradients(o.method)) {
+      search = await chooseDamp(m, layers, data, o, memory.strategy, hooks, timed);
+      damp = search.damp;
+    } else if (o.damp === 'auto') damp = 1e-5; // magnitude methods: λ plays no part
     let results: LayerResult[] = [];
     for (let k = 1; k <= o.recompute; k++) {
-      const step = await pruneStep(m, layers, data, o, k, memory.strategy, hooks, timed);
+      const step = await pruneStep(m, layers, data, o, k, memory.strategy, hooks, timed, damp, k === 1 ? search?.grads : undefined);
       results = step.results;
       if (step.labelsSource) labelsSource = step.labelsSource;
     }
@@ -125,6 +131,7 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
       settings: { ...settings, maxMemoryBytes, labels: labelsSource },
       backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: o.recompute,
+      damp, dampSearch: search?.table,
     };
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
     checkAbort(signal);
@@ -173,7 +180,7 @@ interface LayerWork {
 /** One sub-step k of K: re-estimate gradients and inverses at the current weights, prune to s_k, update. */
 async function pruneStep(
   m: LoadedModel, layers: PrunableLayer[], data: Dataset | undefined, o: PruneOptions, k: number,
-  strategy: 'keep' | 'rebuild', hooks: RunHooks, timed: Timed,
+  strategy: 'keep' | 'rebuild', hooks: RunHooks, timed: Timed, damp: number, given?: GradientSet,
 ): Promise<{ results: LayerResult[]; labelsSource?: 'given' | 'sampled' }> {
   const emit = hooks.onEvent ?? (() => {});
   const { signal } = hooks;
@@ -187,7 +194,10 @@ async function pruneStep(
   // gradients: N × d per layer, pruned weights masked (the reference code multiplies by the mask)
   let grads: Map<string, Float32Array> | undefined;
   let labelsSource: 'given' | 'sampled' | undefined;
-  if (needsGradients(o.method) && data) {
+  if (given) {
+    grads = given.grads;
+    labelsSource = given.labelsSource;
+  } else if (needsGradients(o.method) && data) {
     const masks = new Map(work.map(lw => [lw.layer.name, Uint8Array.from(lw.w, v => (v === 0 ? 1 : 0))]));
     const g = await timed('gradients', () => perSampleGradients(m, layers, data, {
       seed: o.seed + k, masks, signal,
@@ -207,7 +217,7 @@ async function pruneStep(
       if (o.method === 'magnitude' || o.method === 'global-magnitude') {
         lw.saliency = magnitudeSaliency(w);
       } else if (o.method === 'diagfisher') {
-        lw.saliency = diagFisherSaliency(w, diagFisher(G!, n, layer.size, o.damp));
+        lw.saliency = diagFisherSaliency(w, diagFisher(G!, n, layer.size, damp));
         lw.form = 'diagonal';
       } else {
         lw.saliency = new Float64Array(layer.size);
@@ -217,7 +227,7 @@ async function pruneStep(
           checkAbort(signal);
           const r = ranges[bi];
           const Gb = gatherBlock(G!, n, layer.size, r);
-          const inv = fisherBlockInverse(Gb, n, r.end - r.start, o.damp, o.inverseForm);
+          const inv = fisherBlockInverse(Gb, n, r.end - r.start, damp, o.inverseForm);
           lw.form = inv.form;
           const wb = w.subarray(r.start, r.end);
           const diag = inv.diag();
@@ -258,7 +268,7 @@ async function pruneStep(
   const update: UpdateKind = needsInverse(o.method) ? o.update : 'none';
   const results: LayerResult[] = [];
   const regrads = strategy === 'rebuild' && update !== 'none' && data
-    ? (await perSampleGradients(m, layers, data, { seed: o.seed + k, signal,
+    ? given?.grads ?? (await perSampleGradients(m, layers, data, { seed: o.seed + k, signal,
         masks: new Map(work.map(lw => [lw.layer.name, Uint8Array.from(lw.w, v => (v === 0 ? 1 : 0))])) })).grads
     : undefined;
   await timed('update', async () => {
@@ -273,7 +283,7 @@ async function pruneStep(
         const b = r.end - r.start;
         let inv: FisherBlockInverse | null = null;
         if (update !== 'none') {
-          inv = lw.inverses?.[bi] ?? fisherBlockInverse(gatherBlock(regrads!.get(layer.name)!, n, layer.size, r), n, b, o.damp, o.inverseForm);
+          inv = lw.inverses?.[bi] ?? fisherBlockInverse(gatherBlock(regrads!.get(layer.name)!, n, layer.size, r), n, b, damp, o.inverseForm);
         }
         let wb = lw.w.slice(r.start, r.end);
         // WoodTaylor moves along −F⁻¹∇L as well before the OBS correction (notes: the update subtracts F⁻¹∇L).
@@ -308,4 +318,41 @@ function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
+}
+
+/** damp 'auto': candidate λ relative to the empirical Fisher's mean diagonal tr(F̂)/d (notes: judge λ by the Fisher's scale). */
+export const DAMP_SEARCH = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1];
+
+/**
+ * Chooses λ from the data: prunes to the target once per candidate (one step, gradients computed once) and keeps
+ * the λ with the lowest calibration loss — against the given labels, or the dense model's own predictions.
+ */
+async function chooseDamp(
+  m: LoadedModel, layers: PrunableLayer[], data: Dataset, o: PruneOptions, strategy: 'keep' | 'rebuild', hooks: RunHooks, timed: Timed,
+): Promise<{ damp: number; grads: GradientSet; table: NonNullable<PruneReport['dampSearch']> }> {
+  const emit = hooks.onEvent ?? (() => {});
+  const dense = new Map(layers.map(l => [l.name, readKernel(m, l)]));
+  const masks = new Map(layers.map(l => [l.name, Uint8Array.from(dense.get(l.name)!, v => (v === 0 ? 1 : 0))]));
+  const grads = await timed('gradients', () => perSampleGradients(m, layers, data, {
+    seed: o.seed + 1, masks, signal: hooks.signal,
+    onProgress: (done, total) => emit({ type: 'stage', stage: 'gradients', done, total, message: 'choosing λ' }),
+  }));
+  let sum = 0, count = 0;
+  for (const G of grads.grads.values()) { for (const g of G) sum += g * g; count += G.length; }
+  const scale = Math.max(sum / Math.max(1, count), 1e-30);                     // tr(F̂)/d = Σ g² / (N d)
+  const judge = data.labels ? data : { ...data, labels: await predictLabels(m, data) };
+  const table: NonNullable<PruneReport['dampSearch']> = [];
+  const quiet: RunHooks = { signal: hooks.signal, onEvent: e => { if (e.type === 'stage') emit({ ...e, message: `choosing λ ${table.length + 1}/${DAMP_SEARCH.length}` }); } };
+  for (const relative of DAMP_SEARCH) {
+    const damp = relative * scale;
+    await pruneStep(m, layers, data, { ...o, recompute: 1 }, 1, strategy, quiet, timed, damp, grads);
+    const r = await timed('evaluate', () => evaluate(m, judge, { signal: hooks.signal }));
+    table.push({ damp, relative, loss: r.loss, accuracy: r.accuracy });
+    emit({ type: 'damp', damp, relative, loss: r.loss, accuracy: r.accuracy });
+    for (const l of layers) writeKernel(m, l, dense.get(l.name)!);                // back to the dense weights
+  }
+  const best = table.reduce((a, b) => (b.loss < a.loss ? b : a));
+  emit({ type: 'damp', ...best, chosen: true });
+  emit({ type: 'log', level: 'info', message: `λ = ${best.damp.toExponential(2)} (${best.relative} × the Fisher's mean diagonal) had the lowest calibration loss, ${best.loss.toFixed(4)}` });
+  return { damp: best.damp, grads, table };
 }

@@ -21,7 +21,7 @@ export interface PruneOptions {
   method: Method;
   samples: number;              // N: number of per-sample gradients
   blockSize: number;            // B: weights per Fisher block (contiguous in PyTorch layout)
-  damp: number;                 // λ: F = λI + (1/N) Σ g gᵀ
+  damp: number | 'auto';        // λ: F = λI + (1/N) Σ g gᵀ; 'auto' picks it from the data (see DAMP_SEARCH in prune.ts)
   scope: Scope;
   update: UpdateKind;
   recompute: number;            // K sub-steps, gradients and inverses re-estimated each time
@@ -93,6 +93,8 @@ export interface PruneReport {
   seconds: Partial<Record<Stage, number>> & { total: number };
   memory: MemoryPlan;
   steps: number;                // recompute sub-steps actually run
+  damp?: number;                // the λ used (the chosen one with damp 'auto')
+  dampSearch?: { damp: number; relative: number; loss: number; accuracy: number }[]; // damp 'auto': calibration loss per candidate
 }
 
 /** Streamed while a run goes on; the worker forwards these as protocol messages. */
@@ -102,6 +104,7 @@ export type PruneEvent =
   | { type: 'layer'; result: LayerResult; step: number }
   | { type: 'eval'; which: 'before' | 'after'; result: EvalResult }
   | { type: 'log'; level: 'info' | 'warn'; message: string }
+  | { type: 'damp'; damp: number; relative: number; loss: number; accuracy: number; chosen?: boolean }
   | { type: 'done'; report: PruneReport; reportPath: string; modelPath: string };
 
 export interface RunHooks {

@@ -34,7 +34,8 @@ export class JobManager implements vscode.Disposable {
     return targets.length;
   }
 
-  async run(modelPath: string, request: Exclude<ToWorkerMessage, { type: 'cancel' }>, options: { quiet?: boolean } = {}): Promise<CommandResult> {
+  async run(modelPath: string, request: Exclude<ToWorkerMessage, { type: 'cancel' }>,
+    options: { quiet?: boolean; before?: () => Thenable<unknown> } = {}): Promise<CommandResult> {
     const k = path.resolve(modelPath);
     if (this.running.has(k)) {
       const error = `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.`;
@@ -43,23 +44,25 @@ export class JobManager implements vscode.Disposable {
     }
     const mode = request.type === 'sweep' ? 'sweep' : 'prune';
     const outDir = request.options.outDir;
-    const panel = this.panels.show(modelPath);
     let snap: PanelSnapshot = {
       ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir,
       sweep: mode === 'sweep' ? [] : undefined,
     };
     const set = (next: PanelSnapshot) => { snap = next; this.panels.update(modelPath, snap); };
-    set(snap);
-    panel.reveal();
-
-    this.output.appendLine(`[${new Date().toISOString()}] ${mode} ${modelPath} → ${outDir}`);
     let reportProgress: ((e: PruneEvent) => void) | undefined;
     const job = new WorkerJob(this.workerPath, request, {
       onEvent: e => { set(applyEvent(snap, e)); reportProgress?.(e); if (e.type === 'log') this.output.appendLine(`${e.level}: ${e.message}`); },
       onSweepPoint: p => set({ ...snap, sweep: [...(snap.sweep ?? []), p] }),
       onLog: line => this.output.appendLine(line),
     });
-    this.running.set(k, job);
+    this.running.set(k, job); // registered before anything awaits, so a cancel issued now reaches it
+    try {
+      await options.before?.();
+    } catch { /* showing the model is a courtesy; the run goes on */ }
+    const panel = this.panels.show(modelPath);
+    set(snap);
+    panel.reveal();
+    this.output.appendLine(`[${new Date().toISOString()}] ${mode} ${modelPath} → ${outDir}`);
 
     const verb = mode === 'sweep' ? 'Sweeping' : 'Pruning';
     let outcome: JobOutcome;

@@ -51,8 +51,7 @@ export async function pruneCommand(jobs: JobManager, uriArg?: unknown, rawArgs?:
     if ('cancelled' in options) return { status: 'cancelled' };
     if ('error' in options) return fail(options.error, true);
     lastOptions.set(path.resolve(options.modelPath), options);
-    await showModelBesidePanel(options.modelPath);
-    return await jobs.run(options.modelPath, { type: 'start', options });
+    return await jobs.run(options.modelPath, { type: 'start', options }, { before: () => showModelBesidePanel(options.modelPath) });
   } catch (e) {
     return fail(messageOf(e), true);
   }

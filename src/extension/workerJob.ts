@@ -41,7 +41,7 @@ export class WorkerJob {
   get pid(): number | undefined { return this.child?.pid; }
 
   start(): Promise<JobOutcome> {
-    if (this.child) return this.result;
+    if (this.child || this.outcome) return this.result; // started already, or cancelled before it started
     let child: ChildProcess;
     try {
       child = fork(this.workerPath, [], {

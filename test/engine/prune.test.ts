@@ -117,3 +117,23 @@ test('a memory limit that cannot keep every inverse block rebuilds them for the 
   const wb = (await loadSaved(b.output)).getWeights().map(t => Array.from(t.dataSync()));
   assert.deepEqual(wb, wa, 'rebuilt blocks give the same pruned weights');
 });
+
+test("damp 'auto' prunes once per candidate λ and keeps the one with the lowest calibration loss", async () => {
+  const { DAMP_SEARCH } = await import('../../src/engine/prune');
+  const events: PruneEvent[] = [];
+  const r = await runPrune(opts({ damp: 'auto', sparsity: 0.9, evalPath: undefined }), { onEvent: e => events.push(e) });
+  assert.equal(r.dampSearch!.length, DAMP_SEARCH.length);
+  const best = r.dampSearch!.reduce((a, b) => (b.loss < a.loss ? b : a));
+  assert.equal(r.damp, best.damp);
+  assert.deepEqual(r.dampSearch!.map(d => d.relative), DAMP_SEARCH);
+  for (let i = 1; i < r.dampSearch!.length; i++) assert.ok(Math.abs(r.dampSearch![i].damp / r.dampSearch![i - 1].damp / (DAMP_SEARCH[i] / DAMP_SEARCH[i - 1]) - 1) < 1e-9, 'one Fisher scale for all candidates');
+  assert.ok(r.dampSearch!.some(d => d.loss !== best.loss), 'λ changes the pruned model');
+  assert.equal(r.settings.damp, 'auto');
+  assert.ok(Math.abs(r.sparsity.achieved - 0.9) < 1e-4);
+  // the search restores the dense weights between candidates: the final model equals a plain run at the chosen λ
+  const plain = await runPrune(opts({ damp: best.damp, sparsity: 0.9, evalPath: undefined }));
+  const wa = (await loadSaved(r.output)).getWeights().map(t => Array.from(t.dataSync()));
+  const wb = (await loadSaved(plain.output)).getWeights().map(t => Array.from(t.dataSync()));
+  assert.deepEqual(wa, wb);
+  assert.equal(events.filter(e => e.type === 'damp' && !e.chosen).length, DAMP_SEARCH.length);
+});

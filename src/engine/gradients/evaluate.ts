@@ -28,3 +28,18 @@ export async function evaluate(m: LoadedModel, data: Dataset, opts: { signal?: A
   }
   return { accuracy: correct / data.count, loss: loss / data.count, samples: data.count };
 }
+
+/** The model's own top-1 predictions: labels for judging a pruned model against the dense one when data has none. */
+export async function predictLabels(m: LoadedModel, data: Dataset): Promise<Int32Array> {
+  const per = data.shape.slice(1);
+  const perSize = per.reduce((a, b) => a * b, 1);
+  const bs = Math.max(1, Math.min(1024, Math.floor(4e6 / perSize)));
+  const labels = new Int32Array(data.count);
+  for (let s = 0; s < data.count; s += bs) {
+    const b = Math.min(bs, data.count - s);
+    const pred = tf.tidy(() => tf.argMax((m.model.predict(tf.tensor(data.x.subarray(s * perSize, (s + b) * perSize), [b, ...per])) as tf.Tensor).reshape([b, -1]), 1));
+    labels.set(pred.dataSync() as Int32Array, s);
+    pred.dispose();
+  }
+  return labels;
+}

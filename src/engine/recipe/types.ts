@@ -11,7 +11,7 @@ export interface Recipe {
   data?: RecipeDataset;
   samples?: number;
   method?: Method;
-  damp?: number;
+  damp?: number | 'auto';
   blockSize?: number;
   sparsity?: number;
   scope?: Scope;
