@@ -6,7 +6,7 @@
 #   integration tests (test/extension/**, bundled to dist/test/index.js) → kill the server's process group.
 # Every run works on fresh copies of examples/ (never on examples/ itself) under .workbench/runs/.
 # Env: E2E_SKIP_BUILD=1 (use the existing dist/), E2E_ONLY=ui|integration, E2E_KEEP=1 (keep the run dir),
-#      E2E_DEBUG=1 (browser console errors), WOODFISHER_TEST_GREP=<mocha grep> (passed to the extension host).
+#      E2E_THEME=<color theme> (screenshots in another theme), E2E_DEBUG=1 (browser console errors), WOODFISHER_TEST_GREP=<mocha grep> (passed to the extension host).
 # Last line: "N passed, N failed" over both suites; exit status non-zero on any failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -73,6 +73,9 @@ cat > "$RUN/ud/User/settings.json" <<'JSON'
   "workbench.enableExperiments": false, "extensions.ignoreRecommendations": true, "git.enabled": false,
   "files.watcherExclude": { "**/_test-*/**": true } }
 JSON
+if [ -n "${E2E_THEME:-}" ]; then # e.g. E2E_THEME="Default Dark Modern" or "Default High Contrast": look at the screenshots
+  node -e 'const f=process.argv[1], s=JSON.parse(require("fs").readFileSync(f,"utf8")); s["workbench.colorTheme"]=process.argv[2]; require("fs").writeFileSync(f, JSON.stringify(s))' "$RUN/ud/User/settings.json" "$E2E_THEME"
+fi
 export XDG_CONFIG_HOME=$RUN/xdg/config XDG_DATA_HOME=$RUN/xdg/data
 cp -r examples "$RUN/ws-ui"
 cp -r examples "$RUN/ws-integration"

@@ -50,6 +50,7 @@ export interface PanelSnapshot {
   error?: string;
   stage?: StageProgress;
   backend?: string;
+  damp?: number;                 // the λ used (chosen by damp 'auto', or given)
   plan?: PrunableLayer[];
   memory?: MemoryPlan;
   layers: LayerResult[];
@@ -94,7 +95,7 @@ export function applyEvent(s: PanelSnapshot, e: PruneEvent): PanelSnapshot {
     }
     case 'eval': return e.which === 'before' ? { ...s, before: e.result } : { ...s, after: e.result };
     case 'log': return { ...s, log: [...s.log.slice(-49), `${e.level}: ${e.message}`] };
-    case 'damp': return e.chosen ? s : { ...s, log: [...s.log.slice(-49),
+    case 'damp': return e.chosen ? { ...s, damp: e.damp } : { ...s, log: [...s.log.slice(-49),
       `info: λ = ${e.damp.toExponential(2)} (${e.relative} × mean Fisher diagonal): calibration loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(1)}%`] };
     case 'done': return applyReport(s, e.report, e.reportPath);
   }
@@ -102,7 +103,7 @@ export function applyEvent(s: PanelSnapshot, e: PruneEvent): PanelSnapshot {
 
 export function applyReport(s: PanelSnapshot, r: PruneReport, reportPath?: string): PanelSnapshot {
   return {
-    ...s, status: 'done', error: undefined, backend: r.backend, layers: r.layers, before: r.before ?? s.before,
+    ...s, status: 'done', error: undefined, backend: r.linalg ? `${r.backend} · linalg ${r.linalg}` : r.backend, damp: r.damp, layers: r.layers, before: r.before ?? s.before,
     after: r.after ?? s.after, sparsity: r.sparsity, seconds: r.seconds.total, outDir: r.output,
     reportPath: reportPath ?? s.reportPath, memory: r.memory,
   };

@@ -38,6 +38,7 @@ function render(s: PanelSnapshot): void {
   progress.hidden = s.status !== 'running';
   progress.value = st && st.total > 0 ? st.done / st.total : 0;
   $('backend').textContent = s.backend ?? '–';
+  $('damp').textContent = s.damp !== undefined ? s.damp.toExponential(1) : '–';
   const summary: string[] = [];
   if (s.sparsity) summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights pruned (target ${pct(s.sparsity.target)})`);
   if (s.before) summary.push(`accuracy before ${pct(s.before.accuracy, 2)}`);

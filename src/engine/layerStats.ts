@@ -19,14 +19,17 @@ export function layerResult(
   };
 }
 
-/** Histogram of log10(saliency) over the positive saliencies (zeros have no log; they are counted as pruned anyway). */
+const HISTOGRAM_DECADES = 16; // below max·1e-16 everything is "pruned for free": one underflow bin keeps the plot readable
+
+/** Histogram of log10(saliency) over the positive saliencies (zeros have no log; they are counted as pruned anyway).
+ *  The first bin also counts everything below the range (weights that underflow to ~1e-40 give saliencies ~1e-90). */
 export function logHistogram(sorted: Float64Array, bins = HISTOGRAM_BINS): { edges: number[]; counts: number[] } | undefined {
   const logs = Array.from(sorted.filter(v => v > 0), Math.log10);
   if (logs.length === 0) return undefined;
-  const lo = logs[0], hi = logs[logs.length - 1];
+  const hi = logs[logs.length - 1], lo = Math.max(logs[0], hi - HISTOGRAM_DECADES);
   const width = hi > lo ? (hi - lo) / bins : 1;
   const counts = new Array<number>(bins).fill(0);
-  for (const v of logs) counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
+  for (const v of logs) counts[Math.max(0, Math.min(bins - 1, Math.floor((v - lo) / width)))]++;
   const edges = Array.from({ length: bins + 1 }, (_, i) => lo + i * width);
   return { edges, counts };
 }

@@ -167,7 +167,7 @@ function renderHtml(webview: vscode.Webview, root: vscode.Uri, title: string): s
 <header>
   <h1 id="title">${esc(title)}</h1>
   <div class="status-line"><span id="status" role="status" aria-live="polite">idle</span> <span id="stage"></span></div>
-  <div class="meta"><span>backend: <span id="backend">–</span></span> <span id="summary"></span></div>
+  <div class="meta"><span>backend: <span id="backend">–</span></span> <span>λ: <span id="damp">–</span></span> <span id="summary"></span></div>
   <progress id="progress" max="1" value="0" hidden></progress>
   <nav class="actions">
     <button id="open-model" type="button" disabled>Open Pruned Model</button>
@@ -183,13 +183,13 @@ function renderHtml(webview: vscode.Webview, root: vscode.Uri, title: string): s
     <figure><figcaption>Saliency histogram (log<sub>10</sub>)</figcaption><div class="chart-box"><canvas id="chart-saliency" aria-label="saliency histogram"></canvas></div></figure>
     <figure id="accuracy-figure"><figcaption id="accuracy-caption">Accuracy and loss</figcaption><div class="chart-box"><canvas id="chart-accuracy" aria-label="accuracy"></canvas></div></figure>
   </section>
-  <table id="layers">
+  <div class="table-scroll"><table id="layers">
     <thead><tr>
       <th>layer</th><th>kind</th><th class="num">weights</th><th class="num">pruned</th><th class="num">sparsity</th>
       <th class="num">threshold</th><th class="num">saliency min</th><th class="num">median</th><th class="num">max</th>
     </tr></thead>
     <tbody></tbody>
-  </table>
+  </table></div>
   <details id="log-box"><summary>Log</summary><pre id="log"></pre></details>
 </main>
 <script nonce="${nonce}" src="${script}"></script>
