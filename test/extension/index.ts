@@ -6,6 +6,7 @@ import { registerSmokeSuite } from './smoke.test';
 import { registerPruneSuite } from './prune.test';
 import { registerCodeLensSuite } from './codelens.test';
 import { registerRecipeSuite } from './recipe.test';
+import { registerSweepSuite } from './sweep.test';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: Number(process.env.WOODFISHER_TEST_TIMEOUT_MS || 120_000) });
@@ -16,6 +17,7 @@ export function run(): Promise<void> {
   registerPruneSuite(root);
   registerCodeLensSuite(root);
   registerRecipeSuite(root);
+  registerSweepSuite(root);
   return new Promise((resolve, reject) => {
     try {
       const runner = mocha.run(failures => {
