@@ -10,7 +10,7 @@ import { evaluate, predictLabels } from './gradients/evaluate';
 import { fisherBlockInverse, FisherBlockInverse } from './fisher/inverse';
 import { blockRanges, gatherBlock, diagFisher } from './fisher/blocks';
 import { obsSaliency, woodTaylorSaliency, diagFisherSaliency, magnitudeSaliency } from './obs/saliency';
-import { selectMasks } from './obs/select';
+import { selectMasks, selectNM, parsePattern } from './obs/select';
 import { obsUpdate } from './obs/update';
 import { planMemory, assertPlanFits, needsGradients, needsInverse } from './memory';
 import { layerResult } from './layerStats';
@@ -31,6 +31,11 @@ export function validateOptions(o: PruneOptions): void {
   if (!Number.isInteger(o.blockSize) || o.blockSize < 1) throw bad(`block size must be a positive integer, got ${o.blockSize}`);
   if (o.damp !== 'auto' && (!(o.damp > 0) || !Number.isFinite(o.damp))) throw bad(`damp (λ) must be a positive number or 'auto', got ${o.damp}`);
   if (!Number.isInteger(o.recompute) || o.recompute < 1) throw bad(`recompute must be a positive integer, got ${o.recompute}`);
+  if (o.pattern) {
+    const { n, m } = parsePattern(o.pattern);
+    if (o.recompute > 1) throw bad(`an N:M pattern is reached in one step; drop recompute (${o.recompute})`);
+    if (Math.abs(o.sparsity - (m - n) / m) > 1e-9) throw bad(`pattern ${o.pattern} means sparsity ${(m - n) / m}, but sparsity ${o.sparsity} was asked; give one of them`);
+  }
   for (const [name, ov] of Object.entries(o.layers ?? {})) {
     if (ov.sparsity !== undefined && !(ov.sparsity >= 0 && ov.sparsity < 1)) {
       throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
@@ -223,12 +228,13 @@ async function pruneStep(
         lw.saliency = new Float64Array(layer.size);
         lw.inverses = strategy === 'keep' ? [] : undefined;
         if (o.method === 'woodtaylor') lw.invGrad = new Float64Array(layer.size);
+        const forms = new Map<string, number>();
         for (let bi = 0; bi < ranges.length; bi++) {
           checkAbort(signal);
           const r = ranges[bi];
           const Gb = gatherBlock(G!, n, layer.size, r);
           const inv = fisherBlockInverse(Gb, n, r.end - r.start, damp, o.inverseForm);
-          lw.form = inv.form;
+          forms.set(inv.form, (forms.get(inv.form) ?? 0) + 1);
           const wb = w.subarray(r.start, r.end);
           const diag = inv.diag();
           if (o.method === 'woodtaylor') {
@@ -243,6 +249,7 @@ async function pruneStep(
           emit({ type: 'stage', stage: 'blocks', done: bi + 1, total: ranges.length, layer: layer.name, step: k, steps: K });
           await tick();
         }
+        lw.form = [...forms].sort((a, b) => b[1] - a[1]).map(([f]) => f).join('+');
       }
       if (lw.saliency.some(v => Number.isNaN(v))) {
         throw new WoodFisherError(`saliency of layer ${layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`, 'NUMERIC');
@@ -255,13 +262,17 @@ async function pruneStep(
   // selection
   emit({ type: 'stage', stage: 'selection', done: 0, total: 1, step: k, steps: K });
   const scope = o.method === 'magnitude' ? 'layer' : o.method === 'global-magnitude' ? 'global' : o.scope;
-  const { masks, thresholds } = await timed('selection', () => selectMasks(
-    work.map(lw => {
-      const ov = o.layers[lw.layer.name];
-      return { name: lw.layer.name, saliency: lw.saliency, weights: lw.w, sparsity: ov?.sparsity !== undefined ? stepSparsity(ov.sparsity, k, K, o.recomputeSchedule) : undefined };
-    }),
-    target, scope,
-  ));
+  const { masks, thresholds } = await timed('selection', () => {
+    if (!o.pattern) {
+      return selectMasks(work.map(lw => {
+        const ov = o.layers[lw.layer.name];
+        return { name: lw.layer.name, saliency: lw.saliency, weights: lw.w, sparsity: ov?.sparsity !== undefined ? stepSparsity(ov.sparsity, k, K, o.recomputeSchedule) : undefined };
+      }), target, scope);
+    }
+    const nm = selectNM(work.map(lw => ({ name: lw.layer.name, saliency: lw.saliency, weights: lw.w, rowLength: lw.layer.size / lw.layer.torchShape[0] })), parsePattern(o.pattern));
+    for (const name of nm.skipped) emit({ type: 'log', level: 'warn', message: `layer ${name} stays dense: its rows are not a multiple of the pattern's group (${o.pattern})` });
+    return nm;
+  });
   emit({ type: 'stage', stage: 'selection', done: 1, total: 1, step: k, steps: K });
 
   // OBS update, block by block; pruned weights end exactly 0

@@ -18,6 +18,7 @@ export interface PruneOptions {
   dataPath: string;             // calibration inputs: .npy (x) or .npz (x, y)
   labelsPath?: string;          // .npy labels (class indices or one-hot); none -> labels sampled from the model
   sparsity: number;             // target fraction of prunable weights set to zero, in [0, 1)
+  pattern?: string;             // 'N:M' (e.g. '2:4'): at most N non-zeros per M consecutive weights; sets sparsity to (M−N)/M
   method: Method;
   samples: number;              // N: number of per-sample gradients
   blockSize: number;            // B: weights per Fisher block (contiguous in PyTorch layout)
@@ -65,7 +66,7 @@ export interface LayerResult {
   saliency: { min: number; median: number; max: number };
   histogram?: { edges: number[]; counts: number[] };  // log10(saliency) histogram, for the panel
   blocks: number;
-  form?: 'primal' | 'dual' | 'recursive' | 'diagonal' | 'none';
+  form?: string;                // inverse form(s) of its blocks: 'dual', 'primal', 'dual+primal' (most used first), 'diagonal', 'none'
   excluded?: boolean;
 }
 

@@ -137,3 +137,24 @@ test("damp 'auto' prunes once per candidate λ and keeps the one with the lowest
   assert.deepEqual(wa, wb);
   assert.equal(events.filter(e => e.type === 'damp' && !e.chosen).length, DAMP_SEARCH.length);
 });
+
+test('2:4 pattern: every group of 4 consecutive weights (PyTorch rows) keeps at most 2; rows not divisible stay dense', async () => {
+  const events: PruneEvent[] = [];
+  const r = await runPrune(opts({ modelPath: path.join(EX, 'cnn/model.json'), pattern: '2:4', sparsity: 0.5, update: 'joint' }), { onEvent: e => events.push(e) });
+  const by = Object.fromEntries(r.layers.map(l => [l.name, l]));
+  assert.equal(by.conv1.pruned, 0, 'conv1 rows (1·3·3 = 9) cannot hold 2:4');
+  assert.ok(events.some(e => e.type === 'log' && /conv1 stays dense/.test(e.message)));
+  assert.ok(by.fc.pruned >= by.fc.weights / 2);
+  const fc = (await loadSaved(r.output)).getLayer('fc').getWeights()[0];
+  const [inp, out] = fc.shape;
+  const w = fc.dataSync();                                  // TF.js [in, out]; a PyTorch row is one output unit
+  for (let o = 0; o < out; o++) {
+    for (let g = 0; g < inp; g += 4) {
+      let nz = 0;
+      for (let j = 0; j < 4; j++) if (w[(g + j) * out + o] !== 0) nz++;
+      assert.ok(nz <= 2, `unit ${o}, inputs ${g}..${g + 3}: ${nz} non-zeros`);
+    }
+  }
+  await assert.rejects(runPrune(opts({ pattern: '2:4', sparsity: 0.9 })), /pattern 2:4 means sparsity 0.5/);
+  await assert.rejects(runPrune(opts({ pattern: '2:4', sparsity: 0.5, recompute: 3 })), /one step/);
+});

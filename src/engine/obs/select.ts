@@ -66,3 +66,42 @@ function pruneLowest(layers: SelectionLayer[], masks: Uint8Array[], ids: number[
 function checkSparsity(s: number, what: string): void {
   if (!(s >= 0 && s <= 1)) throw new WoodFisherError(`${what} must be in [0, 1] (got ${s})`, 'OPTIONS');
 }
+
+/** An N:M pattern: at most n non-zeros in every group of m consecutive weights (2:4 is what sparse tensor cores run). */
+export interface NMPattern { n: number; m: number }
+
+export function parsePattern(text: string): NMPattern {
+  const g = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(text);
+  const n = Number(g?.[1]), m = Number(g?.[2]);
+  if (!g || !(m >= 2) || !(n >= 1) || n >= m) throw new WoodFisherError(`pattern must be N:M with 1 ≤ N < M, e.g. 2:4 (got "${text}")`, 'OPTIONS');
+  return { n, m };
+}
+
+/**
+ * N:M masks: in every group of m consecutive weights of a row (the PyTorch layout's inner dimensions, in·kh·kw, the
+ * axis sparse kernels group along), the m − n of lowest saliency are pruned; weights already zero count first.
+ * A layer whose row length is not a multiple of m cannot hold the pattern and is left dense (listed in `skipped`).
+ */
+export function selectNM(layers: (SelectionLayer & { rowLength: number })[], p: NMPattern): { masks: Uint8Array[]; thresholds: number[]; skipped: string[] } {
+  const skipped: string[] = [];
+  const masks = layers.map(l => {
+    const mask = new Uint8Array(l.weights.length);
+    if (l.exclude) return mask;
+    if (l.rowLength % p.m !== 0) { skipped.push(l.name); return mask; }
+    const order = new Int32Array(p.m);
+    for (let g = 0; g < l.weights.length; g += p.m) {
+      for (let j = 0; j < p.m; j++) order[j] = g + j;
+      const key = (q: number) => (l.weights[q] === 0 ? -Infinity : l.saliency[q]); // zeros first, then lowest ρ
+      order.sort((a, b) => key(a) - key(b) || a - b);
+      for (let j = 0; j < p.m - p.n; j++) mask[order[j]] = 1;
+      for (let j = p.m - p.n; j < p.m; j++) if (l.weights[order[j]] === 0) mask[order[j]] = 1; // extra zeros stay pruned
+    }
+    return mask;
+  });
+  const thresholds = layers.map((l, i) => {
+    let t = NaN;
+    for (let q = 0; q < masks[i].length; q++) if (masks[i][q] && l.weights[q] !== 0 && !(l.saliency[q] <= t)) t = l.saliency[q];
+    return t;
+  });
+  return { masks, thresholds, skipped };
+}

@@ -22,6 +22,12 @@ function defined<T extends object>(o: T): Partial<T> {
  * Recipe paths are resolved relative to recipeDir. Throws WoodFisherError('OPTIONS') when the model,
  * the data (for gradient-based methods), the sparsity or the output folder is given nowhere.
  */
+/** (M − N)/M: the sparsity an N:M pattern implies. */
+function nmSparsity(pattern: string): number | undefined {
+  const g = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(pattern);
+  return g && Number(g[2]) > 0 ? (Number(g[2]) - Number(g[1])) / Number(g[2]) : undefined;
+}
+
 export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Partial<PruneOptions> = {}): PruneOptions {
   const data = dataset(recipe.data, recipeDir);
   const ev = dataset(recipe.eval, recipeDir);
@@ -30,7 +36,7 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     dataPath: data.inputs, labelsPath: data.labels,
     evalPath: ev.inputs, evalLabelsPath: ev.labels,
     outDir: recipe.output === undefined ? undefined : path.resolve(recipeDir, recipe.output),
-    sparsity: recipe.sparsity, method: recipe.method, samples: recipe.samples, blockSize: recipe.blockSize,
+    sparsity: recipe.sparsity, pattern: recipe.pattern, method: recipe.method, samples: recipe.samples, blockSize: recipe.blockSize,
     damp: recipe.damp, scope: recipe.scope, update: recipe.update, recompute: recipe.recompute,
     recomputeSchedule: recipe.recomputeSchedule, inverseForm: recipe.inverseForm,
     layers: recipe.layers, backend: recipe.backend,
@@ -47,7 +53,8 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     if (needsData(o.method)) throw missing(`no calibration data: ${o.method} needs --data x.npy|data.npz (or \`data:\` in the recipe)`);
     o.dataPath = '';
   }
-  if (o.sparsity === undefined) throw missing('no target sparsity: give --sparsity (or `sparsity:` in the recipe)');
+  if (o.sparsity === undefined && o.pattern) o.sparsity = nmSparsity(o.pattern);
+  if (o.sparsity === undefined) throw missing('no target sparsity: give --sparsity or --pattern N:M (or `sparsity:` / `pattern:` in the recipe)');
   if (!o.outDir) throw missing('no output folder: give --out <dir> (or `output:` in the recipe)');
   return { ...o, layers: { ...(o.layers ?? {}) } } as PruneOptions;
 }

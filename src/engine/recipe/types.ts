@@ -12,6 +12,7 @@ export interface Recipe {
   samples?: number;
   method?: Method;
   damp?: number | 'auto';
+  pattern?: string;
   blockSize?: number;
   sparsity?: number;
   scope?: Scope;

@@ -72,3 +72,26 @@ test('bad sparsity and NaN saliency of a live weight are reported', () => {
   assert.throws(() => selectMasks([layer('a', [NaN, 2])], 0.5, 'global'), (e: unknown) => e instanceof WoodFisherError && e.code === 'NUMERIC');
   assert.equal(count(selectMasks([layer('a', [NaN, 2], [0, 1])], 0.5, 'global').masks[0]), 1, 'NaN on a zero weight is harmless');
 });
+
+test('N:M keeps the n highest-saliency weights of every group of m, per row; rows not divisible by m stay dense', async () => {
+  const { selectNM, parsePattern } = await import('../../../src/engine/obs/select');
+  const r = () => Math.random();
+  const rows = 6, rowLength = 8;
+  const weights = Float64Array.from({ length: rows * rowLength }, () => r() + 0.1);
+  weights[3] = 0; weights[1] = 0; weights[2] = 0; // group 0 already has three zeros
+  const saliency = Float64Array.from(weights, w => w * w * (1 + r()));
+  const odd = { name: 'odd', weights: Float64Array.from({ length: 18 }, () => r() + 0.1), saliency: Float64Array.from({ length: 18 }, r), rowLength: 9 };
+  const { masks, skipped, thresholds } = selectNM([{ name: 'fc', weights, saliency, rowLength }, odd], parsePattern('2:4'));
+  for (let g = 0; g < weights.length; g += 4) {
+    const kept = [0, 1, 2, 3].filter(j => !masks[0][g + j]);
+    if (g === 0) { assert.deepEqual(kept, [0]); continue; }
+    assert.equal(kept.length, 2, `group ${g}`);
+    const pruned = [0, 1, 2, 3].filter(j => masks[0][g + j]);
+    assert.ok(Math.min(...kept.map(j => saliency[g + j])) >= Math.max(...pruned.map(j => saliency[g + j])), `group ${g} keeps its top 2`);
+  }
+  assert.deepEqual(skipped, ['odd']);
+  assert.ok(masks[1].every(v => v === 0));
+  assert.ok(thresholds[0] > 0 && Number.isNaN(thresholds[1]));
+  assert.throws(() => parsePattern('4:4'), /N:M/);
+  assert.throws(() => parsePattern('two:four'), /N:M/);
+});

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `npm test`: typecheck, build, engine/CLI/worker tests (node's runner), the benchmark in smoke mode (so it does
+# not rot; it asserts nothing about speed), and the real-workbench tests (scripts/e2e.sh). The last line sums
+# both test suites: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+LOG=$(mktemp -d)
+trap 'rm -rf "$LOG"' EXIT
+status=0
+step() { echo "── $1"; }
+
+step "typecheck"; npx tsc -p tsconfig.json --noEmit || exit 1
+step "build"; node esbuild.mjs || exit 1
+
+step "unit, engine, CLI and worker tests"
+mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/extension/*' -not -path 'test/e2e/*' | sort)
+node --import tsx --test --test-reporter=spec "${files[@]}" 2>&1 | tee "$LOG/unit.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+unit_pass=$(grep -aE '^ℹ pass [0-9]+' "$LOG/unit.txt" | tail -1 | awk '{print $3}')
+unit_fail=$(grep -aE '^ℹ fail [0-9]+' "$LOG/unit.txt" | tail -1 | awk '{print $3}')
+
+step "benchmark, smoke mode"; node dist/bench.js --smoke || status=1
+
+step "VS Code workbench tests"
+bash scripts/e2e.sh 2>&1 | tee "$LOG/e2e.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+read -r e2e_pass e2e_fail < <(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$LOG/e2e.txt" | tail -1 | awk '{print $1, $3}')
+
+passed=$(( ${unit_pass:-0} + ${e2e_pass:-0} ))
+failed=$(( ${unit_fail:-1} + ${e2e_fail:-1} ))
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1   # a step that failed without counting still fails
+echo "unit: ${unit_pass:-?} passed, ${unit_fail:-?} failed · workbench: ${e2e_pass:-?} passed, ${e2e_fail:-?} failed"
+echo "$passed passed, $failed failed"
+exit $status
