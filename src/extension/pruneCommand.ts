@@ -14,11 +14,11 @@ import { machineOptions, readSettings, settingsAsOptions } from './settings';
 import { recipeYaml } from './recipeText';
 
 export interface PruneArgs {
-  sparsity?: number; method?: string; dataPath?: string; labelsPath?: string; outDir?: string;
+  sparsity?: number; pattern?: string; method?: string; dataPath?: string; labelsPath?: string; outDir?: string;
   samples?: number; noPrompt?: boolean; recipePath?: string;
 }
 
-const ARG_KEYS = ['sparsity', 'method', 'dataPath', 'labelsPath', 'outDir', 'samples', 'noPrompt', 'recipePath'];
+const ARG_KEYS = ['sparsity', 'pattern', 'method', 'dataPath', 'labelsPath', 'outDir', 'samples', 'noPrompt', 'recipePath'];
 
 /** Menus pass (uri, uri[]) or (uri, {groupId}); only a plain object with known keys is an options bag. */
 export function asArgs(x: unknown): PruneArgs {
@@ -89,8 +89,10 @@ export async function resolveOptions(modelPath: string, args: PruneArgs, prompt:
   const base: PruneOptions = {
     ...DEFAULT_OPTIONS, ...settingsAsOptions(settings), modelPath, dataPath: '', sparsity: NaN, outDir: '',
   } as PruneOptions;
-  const sparsity = args.sparsity ?? (prompt ? await askSparsity() : 0.9);
-  if (sparsity === undefined) return { cancelled: true };
+  const target = args.pattern ? nmTarget(args.pattern) : args.sparsity !== undefined ? { sparsity: args.sparsity } : prompt ? await askSparsity() : { sparsity: 0.9 };
+  if (target === undefined) return { cancelled: true };
+  if ('error' in target) return target;
+  const { sparsity, pattern } = target;
   if (!(sparsity >= 0 && sparsity < 1)) return { error: `Sparsity must be in [0, 1); got ${sparsity}.` };
   let method = (args.method as Method | undefined) ?? (prompt ? await askMethod(settings.method ?? 'woodfisher') : (settings.method ?? 'woodfisher'));
   if (!method) return { cancelled: true };
@@ -103,7 +105,7 @@ export async function resolveOptions(modelPath: string, args: PruneArgs, prompt:
     dataPath = picked.dataPath; labelsPath = picked.labelsPath;
   }
   const options: PruneOptions = {
-    ...base, method, sparsity, dataPath: dataPath ?? '', labelsPath,
+    ...base, method, sparsity, pattern, dataPath: dataPath ?? '', labelsPath,
     samples: args.samples ?? base.samples,
     outDir: args.outDir ?? defaultOutDir(modelPath, sparsity),
   };
@@ -122,17 +124,28 @@ function definedArgs(a: PruneArgs): Partial<PruneOptions> {
   return o;
 }
 
-async function askSparsity(): Promise<number | undefined> {
-  const items = [50, 70, 80, 90, 95, 98].map(p => ({ label: `${p}%`, value: p / 100 as number | undefined }));
-  items.push({ label: 'Other…', value: undefined });
+/** An N:M pattern and the sparsity it implies, (M − N)/M. */
+function nmTarget(pattern: string): { sparsity: number; pattern: string } | { error: string } {
+  const g = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(pattern);
+  const n = Number(g?.[1]), m = Number(g?.[2]);
+  return g && n >= 1 && n < m ? { sparsity: (m - n) / m, pattern: `${n}:${m}` } : { error: `Pattern must be N:M with 1 ≤ N < M, e.g. 2:4; got "${pattern}".` };
+}
+
+async function askSparsity(): Promise<{ sparsity: number; pattern?: string } | undefined> {
+  type Item = vscode.QuickPickItem & { value?: number; pattern?: string };
+  const items: Item[] = [50, 70, 80, 90, 95, 98].map(p => ({ label: `${p}%`, value: p / 100 }));
+  items.push({ label: '2:4', description: 'semi-structured: 2 of every 4 consecutive weights (50%)', pattern: '2:4' });
+  items.push({ label: 'Other…' });
   const pick = await vscode.window.showQuickPick(items, { title: 'WoodFisher: target sparsity (1/3)', placeHolder: 'fraction of prunable weights set to zero' });
   if (!pick) return undefined;
-  if (pick.value !== undefined) return pick.value;
+  if (pick.pattern) { const t = nmTarget(pick.pattern); return 'error' in t ? undefined : t; }
+  if (pick.value !== undefined) return { sparsity: pick.value };
   const text = await vscode.window.showInputBox({
     title: 'WoodFisher: target sparsity', prompt: 'Percent (e.g. 92.5) or fraction (e.g. 0.925)',
     validateInput: t => parseSparsity(t) === undefined ? 'A number in [0, 100) percent, or a fraction in [0, 1)' : undefined,
   });
-  return text === undefined ? undefined : parseSparsity(text);
+  const v = text === undefined ? undefined : parseSparsity(text);
+  return v === undefined ? undefined : { sparsity: v };
 }
 
 export function parseSparsity(t: string): number | undefined {
