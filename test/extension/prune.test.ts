@@ -63,6 +63,17 @@ export function registerPruneSuite(root: Mocha.Suite): void {
       assert(JSON.stringify(after) === JSON.stringify(before), `the input model folder changed:\nbefore ${JSON.stringify(before)}\nafter  ${JSON.stringify(after)}`);
     });
 
+    s.test('a 2:4 pattern through the command: exactly 50% sparsity, recorded in the report', async () => {
+      const dir = scratch('pattern');
+      const model = copyModel(path.join(ws, 'mlpnet'), path.join(dir, 'model'));
+      const outDir = path.join(dir, 'out');
+      const r = await prune(vscode.Uri.file(model), { noPrompt: true, pattern: '2:4', samples: 64, dataPath: data.x, labelsPath: data.y, outDir });
+      assert(r && r.status === 'done', `expected status 'done', got ${describe(r)}`);
+      const report = JSON.parse(fs.readFileSync(path.join(outDir, 'report.json'), 'utf8'));
+      assert(Math.abs(report.sparsity.achieved - 0.5) < 1e-9, `achieved ${report.sparsity.achieved}`);
+      assert(report.settings.pattern === '2:4', `settings.pattern ${report.settings.pattern}`);
+    });
+
     s.test('woodfisher.cancel stops a running job: status cancelled, no output folder', async () => {
       const dir = scratch('cancel');
       const model = copyModel(path.join(ws, 'mlpnet'), path.join(dir, 'model'));

@@ -31,7 +31,7 @@ export function defineSuite(parent: Mocha.Suite, title: string, body: (s: SuiteB
 
 /** The contract of `woodfisher.prune` (see the extension's commands). */
 export interface PruneCommandOptions {
-  sparsity?: number; method?: string; dataPath?: string; labelsPath?: string; outDir?: string;
+  sparsity?: number; pattern?: string; method?: string; dataPath?: string; labelsPath?: string; outDir?: string;
   samples?: number; noPrompt?: boolean; recipePath?: string;
 }
 export interface PruneReportLike {
