@@ -119,7 +119,8 @@ function mirrorUpper(C: Float64Array, m: number): void {
   for (let i = 1; i < m; i++) for (let j = 0; j < i; j++) C[i * m + j] = C[j * m + i];
 }
 
-const jsBackend: GemmBackend = { gramCols: gramColsJs, gramRows: gramRowsJs, matmulTN: matmulTNJs, matmul: matmulJs };
+/** The plain-JS float64 kernels: the default, and the reference every faster provider is tested against. */
+export const jsBackend: GemmBackend = { gramCols: gramColsJs, gramRows: gramRowsJs, matmulTN: matmulTNJs, matmul: matmulJs };
 let backend: GemmBackend = jsBackend;
 
 /** Replaces some or all products (e.g. by a wasm or BLAS implementation); call with no argument to restore plain JS.
