@@ -2,10 +2,12 @@
 // The host owns the latest snapshot and re-sends it whenever the panel becomes visible again
 // (a hidden webview receives no messages); snapshots are throttled to ≈10/s plus a final one.
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Envelope, FromWebviewMessage, PanelSnapshot, ToWebviewMessage } from '../protocol';
-import { MessageHandler, emptySnapshot } from '../protocol';
+import { MessageHandler, applyReport, emptySnapshot } from '../protocol';
+import type { PruneReport } from '../protocol';
 import { modelFolderName } from './outputDir';
 
 export const PANEL_VIEW_TYPE = 'woodfisher.results';
@@ -83,6 +85,16 @@ export class ResultsPanel implements vscode.Disposable {
   }
 }
 
+/** The report of the snapshot's run, if it finished writing one for this model. */
+async function readReport(snap: PanelSnapshot): Promise<{ report: PruneReport; path: string } | undefined> {
+  if (!snap.outDir) return undefined;
+  const file = path.join(snap.outDir, 'report.json');
+  try {
+    const report = JSON.parse(await fs.readFile(file, 'utf8')) as PruneReport;
+    return path.resolve(report.model) === path.resolve(snap.modelPath) ? { report, path: file } : undefined;
+  } catch { return undefined; }
+}
+
 /** One panel per model; creates, reveals and restores them. */
 export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSerializer<{ snapshot?: PanelSnapshot }> {
   private readonly panels = new Map<string, ResultsPanel>();
@@ -119,9 +131,11 @@ export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSeria
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { snapshot?: PanelSnapshot } | undefined): Promise<void> {
     const snap = state?.snapshot;
     if (!snap?.modelPath) { panel.dispose(); return; }
-    // A run does not survive a window reload (its worker is killed on deactivate).
-    const restored: PanelSnapshot = snap.status === 'running'
-      ? { ...snap, status: 'cancelled', log: [...(snap.log ?? []), 'info: interrupted by a window reload'] } : snap;
+    // A run does not survive a window reload (its worker is killed on deactivate). The saved state may also be
+    // older than the run's end (the workbench persists webview state lazily): a report on disk is the truth.
+    const report = snap.status === 'running' ? await readReport(snap) : undefined;
+    const restored: PanelSnapshot = report ? applyReport(snap, report.report, report.path)
+      : snap.status === 'running' ? { ...snap, status: 'cancelled', log: [...(snap.log ?? []), 'info: interrupted by a window reload'] } : snap;
     const k = path.resolve(snap.modelPath);
     if (this.panels.has(k)) { panel.dispose(); return; }
     if (!this.snapshots.has(k)) this.snapshots.set(k, restored);

@@ -142,6 +142,26 @@ async function main(): Promise<{ passed: number; failed: number }> {
       await page.screenshot({ path: path.join(artifacts, 'codelens.png') });
       log('  screenshot', path.join(artifacts, 'codelens.png'));
     });
+
+    await check('clicking a layer\'s CodeLens highlights that layer\'s row in the panel', async () => {
+      await page.locator('.monaco-editor .codelens-decoration a', { hasText: /^fc2 ·/ }).first().click();
+      const frame = await webviewFrame(page, 'table#layers tbody tr[data-layer="fc2"].highlight', 15_000);
+      const highlighted = await frame.$$eval('table#layers tbody tr.highlight', trs => trs.map(tr => tr.getAttribute('data-layer')));
+      if (highlighted.join() !== 'fc2') { throw new Error(`highlighted rows: ${highlighted}`); }
+    });
+
+    await check('after a window reload the panel comes back with its results (WebviewPanelSerializer)', async () => {
+      await page.reload();
+      await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+      await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: mlpnet' }).first().waitFor({ timeout: 60_000 });
+      await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: mlpnet' }).first().click();
+      const frame = await webviewFrame(page, 'table#layers tbody tr[data-layer="fc3"]', 60_000);
+      const status = ((await frame.textContent('#status')) ?? '').trim();
+      if (!/^done/i.test(status)) { throw new Error(`#status after reload: '${status}'`); }
+      const rows = await frame.$$eval('table#layers tbody tr[data-layer]', trs => trs.map(tr => tr.getAttribute('data-layer')));
+      if (rows.join() !== LAYERS.join()) { throw new Error(`rows after reload: ${rows}`); }
+      await page.screenshot({ path: path.join(artifacts, 'restored.png') });
+    });
   } finally {
     await browser.close();
   }
