@@ -5,7 +5,7 @@ import type { Method, PruneOptions } from '../protocol';
 export interface Settings {
   backend: PruneOptions['backend'];
   samples?: number;
-  damp?: number;
+  damp?: number | 'auto';
   blockSize?: number;
   maxMemoryBytes?: number;
   method?: Method;
@@ -17,7 +17,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
   return {
     backend: c.get<PruneOptions['backend']>('backend', 'auto'),
     samples: num('samples'),
-    damp: num('damp'),
+    damp: c.get<unknown>('damp') === 'auto' ? 'auto' : num('damp'),
     blockSize: num('blockSize'),
     maxMemoryBytes: parseBytes(c.get<string>('maxMemory', '')),
     method: c.get<Method>('method') || undefined,
