@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-require('../dist/cli.js');
+// The `woodfisher` command: the bundled CLI (npm run build writes dist/cli.js).
+require('../dist/cli.js').runAndExit(process.argv);

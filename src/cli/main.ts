@@ -36,10 +36,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv).then(code => {
+/** Runs the CLI and exits with its code (the `woodfisher` bin and `node dist/cli.js` both land here). */
+export function runAndExit(argv: string[]): void {
+  main(argv).then(code => {
     process.exitCode = code;
     // TF.js backends can keep handles open; leave once the output is flushed.
     process.stdout.write('', () => process.exit(code));
   });
 }
+
+if (require.main === module) runAndExit(process.argv);

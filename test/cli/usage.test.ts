@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -76,4 +77,13 @@ test('a recipe error is one line "error: file:line:col: message" with exit code 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the installed `woodfisher` bin runs the bundled CLI', t => {
+  const bin = path.resolve(__dirname, '../../bin/woodfisher.js');
+  if (!fs.existsSync(path.resolve(__dirname, '../../dist/cli.js'))) { t.skip('dist/cli.js is not built (npm test builds it first)'); return; }
+  const r = spawnSync(process.execPath, [bin, 'prune', '--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /--sparsity/);
+  assert.match(r.stdout, /--pattern/);
 });
