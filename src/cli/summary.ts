@@ -6,8 +6,13 @@ import type { PruneReport } from '../engine/types';
 export function runSummary(r: PruneReport): string {
   const lines = [
     `${r.settings.method} (${r.settings.scope}, ${r.settings.update} update): pruned ${pct(r.sparsity.achieved, 2)} of ` +
-      `${r.sparsity.weights.toLocaleString('en-US')} weights (target ${pct(r.sparsity.target)}) in ${r.seconds.total.toFixed(1)} s on ${r.backend}`,
+      `${r.sparsity.weights.toLocaleString('en-US')} weights (target ${pct(r.sparsity.target)}) in ${r.seconds.total.toFixed(1)} s on ${r.backend}` +
+      (r.linalg ? ` (Fisher products: ${r.linalg})` : ''),
   ];
+  if (r.settings.damp === 'auto' && r.damp !== undefined) {
+    lines.push(`λ = ${r.damp.toExponential(2)} chosen from ${r.dampSearch?.length ?? 0} candidates by calibration loss`);
+  }
+  if (r.settings.pattern) lines.push(`pattern ${r.settings.pattern}: at most ${r.settings.pattern.split(':')[0]} non-zeros in every ${r.settings.pattern.split(':')[1]} consecutive weights`);
   if (r.before && r.after) {
     lines.push(`accuracy ${pct(r.before.accuracy, 2)} → ${pct(r.after.accuracy, 2)}, loss ${r.before.loss.toFixed(4)} → ${r.after.loss.toFixed(4)} (${r.after.samples} samples)`);
   }
