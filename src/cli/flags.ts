@@ -53,7 +53,7 @@ export function parseMethodList(v: string): Method[] {
 
 /** Flags of prune and sweep (commander's camel-cased option values). */
 export interface RunFlags {
-  data?: string; labels?: string; sparsity?: number; pattern?: string; method?: Method; samples?: number; blockSize?: number;
+  data?: string; labels?: string; sampleLabels?: boolean; sparsity?: number; pattern?: string; method?: Method; samples?: number; blockSize?: number;
   damp?: number | 'auto'; scope?: PruneOptions['scope']; update?: PruneOptions['update']; recompute?: number;
   recomputeSchedule?: PruneOptions['recomputeSchedule']; inverseForm?: PruneOptions['inverseForm'];
   recipe?: string; eval?: string; evalLabels?: string; backend?: PruneOptions['backend']; maxMemory?: number;
@@ -64,7 +64,8 @@ export interface RunFlags {
 export function addRunOptions(cmd: Command, { sparsity = true, method = true } = {}): Command {
   cmd
     .option('--data <path>', 'calibration inputs: x.npy, or data.npz holding x (and y)')
-    .option('--labels <path>', 'calibration labels y.npy (class indices or one-hot); none: sampled from the model');
+    .option('--labels <path>', 'calibration labels y.npy (class indices or one-hot); none: sampled from the model')
+    .option('--sample-labels', 'sample the gradients\' labels from the model\'s softmax even when labels are given (the "true" Fisher)');
   if (sparsity) {
     cmd.option('--sparsity <s>', 'target fraction of prunable weights set to zero, in [0, 1)', parseSparsity);
     cmd.option('--pattern <N:M>', 'semi-structured sparsity: at most N non-zeros in every M consecutive weights (e.g. 2:4); sets the sparsity');
@@ -96,7 +97,7 @@ const abs = (p: string | undefined) => (p === undefined ? undefined : path.resol
 /** Flags → overrides for recipeToOptions (paths resolved against the working directory). */
 export function flagsToOverrides(f: RunFlags): Partial<PruneOptions> {
   return {
-    dataPath: abs(f.data), labelsPath: abs(f.labels), sparsity: f.sparsity, pattern: f.pattern, method: f.method, samples: f.samples,
+    dataPath: abs(f.data), labelsPath: abs(f.labels), sampleLabels: f.sampleLabels, sparsity: f.sparsity, pattern: f.pattern, method: f.method, samples: f.samples,
     blockSize: f.blockSize, damp: f.damp, scope: f.scope, update: f.update, recompute: f.recompute,
     recomputeSchedule: f.recomputeSchedule, inverseForm: f.inverseForm, evalPath: abs(f.eval),
     evalLabelsPath: abs(f.evalLabels), backend: f.backend, maxMemoryBytes: f.maxMemory, shuffle: f.shuffle,

@@ -105,16 +105,18 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
 
     const before = evalData ? await timed('evaluate', () => runEval(m, evalData, 'before', hooks)) : undefined;
 
-    let labelsSource: 'given' | 'sampled' = data?.labels ? 'given' : 'sampled';
+    // The "true" Fisher: gradients at labels drawn from the model's own softmax (labels, if given, still judge λ).
+    const gradData = data && o.sampleLabels ? { ...data, labels: undefined } : data;
+    let labelsSource: 'given' | 'sampled' = gradData?.labels ? 'given' : 'sampled';
     let damp = o.damp === 'auto' ? NaN : o.damp;
     let search: { damp: number; grads: GradientSet; table: NonNullable<PruneReport['dampSearch']> } | undefined;
     if (o.damp === 'auto' && data && needsGradients(o.method)) {
-      search = await chooseDamp(m, layers, data, o, memory.strategy, hooks, timed);
+      search = await chooseDamp(m, layers, gradData!, data, o, memory.strategy, hooks, timed);
       damp = search.damp;
     } else if (o.damp === 'auto') damp = 1e-5; // magnitude methods: λ plays no part
     let results: LayerResult[] = [];
     for (let k = 1; k <= o.recompute; k++) {
-      const step = await pruneStep(m, layers, data, o, k, memory.strategy, hooks, timed, damp, k === 1 ? search?.grads : undefined);
+      const step = await pruneStep(m, layers, gradData, o, k, memory.strategy, hooks, timed, damp, k === 1 ? search?.grads : undefined);
       results = step.results;
       if (step.labelsSource) labelsSource = step.labelsSource;
     }
@@ -339,7 +341,7 @@ export const DAMP_SEARCH = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1];
  * the λ with the lowest calibration loss — against the given labels, or the dense model's own predictions.
  */
 async function chooseDamp(
-  m: LoadedModel, layers: PrunableLayer[], data: Dataset, o: PruneOptions, strategy: 'keep' | 'rebuild', hooks: RunHooks, timed: Timed,
+  m: LoadedModel, layers: PrunableLayer[], data: Dataset, judgeData: Dataset, o: PruneOptions, strategy: 'keep' | 'rebuild', hooks: RunHooks, timed: Timed,
 ): Promise<{ damp: number; grads: GradientSet; table: NonNullable<PruneReport['dampSearch']> }> {
   const emit = hooks.onEvent ?? (() => {});
   const dense = new Map(layers.map(l => [l.name, readKernel(m, l)]));
@@ -351,7 +353,7 @@ async function chooseDamp(
   let sum = 0, count = 0;
   for (const G of grads.grads.values()) { for (const g of G) sum += g * g; count += G.length; }
   const scale = Math.max(sum / Math.max(1, count), 1e-30);                     // tr(F̂)/d = Σ g² / (N d)
-  const judge = data.labels ? data : { ...data, labels: await predictLabels(m, data) };
+  const judge = judgeData.labels ? judgeData : { ...judgeData, labels: await predictLabels(m, judgeData) };
   const table: NonNullable<PruneReport['dampSearch']> = [];
   const quiet: RunHooks = { signal: hooks.signal, onEvent: e => { if (e.type === 'stage') emit({ ...e, message: `choosing λ ${table.length + 1}/${DAMP_SEARCH.length}` }); } };
   for (const relative of DAMP_SEARCH) {

@@ -17,6 +17,7 @@ export interface PruneOptions {
   modelPath: string;            // model.json of a TF.js layers-model
   dataPath: string;             // calibration inputs: .npy (x) or .npz (x, y)
   labelsPath?: string;          // .npy labels (class indices or one-hot); none -> labels sampled from the model
+  sampleLabels?: boolean;       // sample labels from the model's softmax even when given (the "true" Fisher)
   sparsity: number;             // target fraction of prunable weights set to zero, in [0, 1)
   pattern?: string;             // 'N:M' (e.g. '2:4'): at most N non-zeros per M consecutive weights; sets sparsity to (M−N)/M
   method: Method;

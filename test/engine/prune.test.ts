@@ -158,3 +158,13 @@ test('2:4 pattern: every group of 4 consecutive weights (PyTorch rows) keeps at 
   await assert.rejects(runPrune(opts({ pattern: '2:4', sparsity: 0.9 })), /pattern 2:4 means sparsity 0.5/);
   await assert.rejects(runPrune(opts({ pattern: '2:4', sparsity: 0.5, recompute: 3 })), /one step/);
 });
+
+test('sampleLabels: the "true" Fisher from the model\'s own softmax, even with labels given', async () => {
+  const given = await runPrune(opts({ sparsity: 0.9, evalPath: undefined }));
+  const sampled = await runPrune(opts({ sparsity: 0.9, evalPath: undefined, sampleLabels: true }));
+  assert.equal(given.settings.labels, 'given');
+  assert.equal(sampled.settings.labels, 'sampled');
+  const differ = sampled.layers.some((l, i) => l.pruned !== given.layers[i].pruned || l.threshold !== given.layers[i].threshold);
+  assert.ok(differ, 'other labels, other gradients, another selection');
+  assert.ok(Math.abs(sampled.sparsity.achieved - 0.9) < 1e-4);
+});

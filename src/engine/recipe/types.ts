@@ -13,6 +13,7 @@ export interface Recipe {
   method?: Method;
   damp?: number | 'auto';
   pattern?: string;
+  sampleLabels?: boolean;
   blockSize?: number;
   sparsity?: number;
   scope?: Scope;
