@@ -8,7 +8,7 @@ export function registerCodeLensSuite(root: Mocha.Suite): void {
   defineSuite(root, 'CodeLens on model.json', s => {
     s.suiteSetup(async () => { await activate(); });
 
-    s.test('one lens per prunable layer (fc1, fc2, fc3) with its sparsity after a run', async () => {
+    s.test('one lens per prunable layer (fc1, fc2, fc3) with its sparsity after a run, in model.json and in its recipe', async () => {
       const ws = workspaceRoot();
       const dir = scratch('lens');
       const model = copyModel(path.join(ws, 'mlpnet'), path.join(dir, 'model'));
@@ -30,6 +30,21 @@ export function registerCodeLensSuite(root: Mocha.Suite): void {
       for (const n of layers) {
         assert(titles.filter(t => new RegExp(`\\b${n}\\b`).test(t)).length === 1, `expected exactly one lens naming ${n}: ${JSON.stringify(titles)}`);
       }
+      // the recipe naming this model carries the same lenses above its `layers:` entries, and hovers explain them
+      const fs = await import('node:fs');
+      const recipe = path.join(path.dirname(model), 'woodfisher.yaml');
+      fs.writeFileSync(recipe, ['model: ./model.json', 'sparsity: 0.9', 'layers:', '  fc2:', '    sparsity: 0.5', ''].join('\n'));
+      const rUri = vscode.Uri.file(recipe);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(rUri), { preview: false });
+      const rTitles = await waitFor('a sparsity lens above fc2 in the recipe', async () => {
+        const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', rUri, 100) ?? [];
+        const t = lenses.filter(l => l.range.start.line === 3).map(l => l.command?.title ?? '');
+        return t.some(x => /^fc2 · sparsity/.test(x)) ? t : undefined;
+      }, 15_000);
+      assert(rTitles.length === 1, `lenses on the fc2 line: ${JSON.stringify(rTitles)}`);
+      const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', rUri, new vscode.Position(3, 3));
+      const text = hovers.flatMap(h => h.contents.map(c => (typeof c === 'string' ? c : c.value))).join('\n');
+      assert(/fc2/.test(text) && /saliency/i.test(text), `hover on fc2: ${text}`);
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     });
   });
