@@ -97,6 +97,23 @@ export function registerPruneSuite(root: Mocha.Suite): void {
       assert(workerChildren().size === 0, `worker process(es) still running after cancel: ${[...workerChildren()].join(', ')}`);
     });
 
+    s.test('a worker that dies mid-run (killed from outside) is an error, writes nothing, and the next run works', async () => {
+      const dir = scratch('crash');
+      const model = copyModel(path.join(ws, 'mlpnet'), path.join(dir, 'model'));
+      const outDir = path.join(dir, 'out');
+      const before = workerChildren();
+      const running = prune(vscode.Uri.file(model), { noPrompt: true, sparsity: 0.9, samples: npyRows(data.x), dataPath: data.x, labelsPath: data.y, outDir });
+      let victim: number | undefined;
+      for (let i = 0; i < 200 && victim === undefined; i++) { victim = [...workerChildren()].find(p => !before.has(p)); if (victim === undefined) { await sleep(25); } }
+      assert(victim !== undefined, 'no worker process appeared');
+      process.kill(victim, 'SIGKILL');
+      const r = await running;
+      assert(r.status === 'error' && /worker/i.test(r.error ?? ''), `expected a worker error, got ${describe(r)}`);
+      assert(!fs.existsSync(outDir), `a crashed run left output in ${outDir}`);
+      const again = await prune(vscode.Uri.file(model), { noPrompt: true, sparsity: 0.9, samples: 64, dataPath: data.x, labelsPath: data.y, outDir });
+      assert(again.status === 'done', `the run after a crash: ${describe(again)}`);
+    });
+
     s.test('a truncated weight shard fails with an error naming the shard, and writes nothing', async () => {
       const dir = scratch('shard');
       const model = copyModel(path.join(ws, 'mlpnet'), path.join(dir, 'model'));
