@@ -259,7 +259,10 @@ async function pruneStep(
     }
   });
   if (!grads) labelsSource = undefined;
-  grads = undefined; // the gradients are not needed past this point unless blocks are rebuilt
+  // The update needs the gradients again only to rebuild blocks that were not kept (the memory plan counts them once).
+  const update: UpdateKind = needsInverse(o.method) ? o.update : 'none';
+  const rebuildFrom = strategy === 'rebuild' && update !== 'none' ? grads : undefined;
+  grads = undefined;
 
   // selection
   emit({ type: 'stage', stage: 'selection', done: 0, total: 1, step: k, steps: K });
@@ -278,12 +281,7 @@ async function pruneStep(
   emit({ type: 'stage', stage: 'selection', done: 1, total: 1, step: k, steps: K });
 
   // OBS update, block by block; pruned weights end exactly 0
-  const update: UpdateKind = needsInverse(o.method) ? o.update : 'none';
   const results: LayerResult[] = [];
-  const regrads = strategy === 'rebuild' && update !== 'none' && data
-    ? given?.grads ?? (await perSampleGradients(m, layers, data, { seed: o.seed + k, signal,
-        masks: new Map(work.map(lw => [lw.layer.name, Uint8Array.from(lw.w, v => (v === 0 ? 1 : 0))])) })).grads
-    : undefined;
   await timed('update', async () => {
     for (let li = 0; li < work.length; li++) {
       const lw = work[li];
@@ -296,7 +294,7 @@ async function pruneStep(
         const b = r.end - r.start;
         let inv: FisherBlockInverse | null = null;
         if (update !== 'none') {
-          inv = lw.inverses?.[bi] ?? fisherBlockInverse(gatherBlock(regrads!.get(layer.name)!, n, layer.size, r), n, b, damp, o.inverseForm);
+          inv = lw.inverses?.[bi] ?? fisherBlockInverse(gatherBlock(rebuildFrom!.get(layer.name)!, n, layer.size, r), n, b, damp, o.inverseForm);
         }
         let wb = lw.w.slice(r.start, r.end);
         // WoodTaylor moves along −F⁻¹∇L as well before the OBS correction (notes: the update subtracts F⁻¹∇L).
@@ -304,7 +302,8 @@ async function pruneStep(
         const mask = masks[li].subarray(r.start, r.end);
         next.set(obsUpdate(wb, mask, inv, update), r.start);
         if (lw.inverses) lw.inverses[bi] = null; // free as we go
-        emit({ type: 'stage', stage: 'update', done: bi + 1, total: ranges.length, layer: layer.name, step: k, steps: K });
+        emit({ type: 'stage', stage: 'update', done: bi + 1, total: ranges.length, layer: layer.name, step: k, steps: K,
+          message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined });
         if (bi % 8 === 7) await tick();
       }
       for (let i = 0; i < next.length; i++) {
