@@ -12,6 +12,8 @@ const node = {
 const entries = [
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/worker/worker.ts'], outfile: 'dist/worker.js' },
+  // Fisher-block worker threads, started by src/engine/fisher/blockPool.ts from beside the bundle that runs it.
+  { ...node, entryPoints: ['src/engine/fisher/blockWorker.ts'], outfile: 'dist/blockWorker.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { ...node, entryPoints: ['bench/bench.ts'], outfile: 'dist/bench.js' },
   { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning',

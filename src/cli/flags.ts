@@ -57,7 +57,7 @@ export interface RunFlags {
   damp?: number | 'auto'; scope?: PruneOptions['scope']; update?: PruneOptions['update']; recompute?: number;
   recomputeSchedule?: PruneOptions['recomputeSchedule']; inverseForm?: PruneOptions['inverseForm'];
   recipe?: string; eval?: string; evalLabels?: string; backend?: PruneOptions['backend']; maxMemory?: number;
-  shuffle?: boolean; seed?: number; out?: string; json?: boolean;
+  shuffle?: boolean; seed?: number; out?: string; json?: boolean; threads?: number;
 }
 
 /** Adds the options every pruning command understands. */
@@ -84,6 +84,7 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     .option('--eval <path>', 'evaluation inputs (x.npy or data.npz) for accuracy before/after')
     .option('--eval-labels <path>', 'evaluation labels y.npy')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
+    .option('--threads <n>', 'worker threads for the Fisher blocks (default: the machine\'s cores, at most 8)', parsePositiveInt)
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
     .option('--shuffle', 'draw calibration samples at random (with --seed)')
     .option('--seed <n>', 'random seed (default: 0)', parseNonNegativeInt)
@@ -101,7 +102,7 @@ export function flagsToOverrides(f: RunFlags): Partial<PruneOptions> {
     blockSize: f.blockSize, damp: f.damp, scope: f.scope, update: f.update, recompute: f.recompute,
     recomputeSchedule: f.recomputeSchedule, inverseForm: f.inverseForm, evalPath: abs(f.eval),
     evalLabelsPath: abs(f.evalLabels), backend: f.backend, maxMemoryBytes: f.maxMemory, shuffle: f.shuffle,
-    seed: f.seed, outDir: abs(f.out),
+    seed: f.seed, outDir: abs(f.out), threads: f.threads,
   };
 }
 

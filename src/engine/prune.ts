@@ -1,5 +1,6 @@
 // One-shot pruning (optionally split into K recomputation sub-steps): the pipeline every front door calls.
 //   load → gradients → Fisher-inverse blocks → saliency → selection → OBS update → evaluate → save
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from './backend';
 import { useFastestGemm } from './linalg/fastest';
@@ -7,9 +8,9 @@ import { loadModel, readKernel, writeKernel, saveModel, LoadedModel } from './mo
 import { loadDataset, Dataset } from './data/calibration';
 import { perSampleGradients, GradientSet } from './gradients/perSample';
 import { evaluate, predictLabels } from './gradients/evaluate';
-import { fisherBlockInverse, FisherBlockInverse } from './fisher/inverse';
+import { blockPool, inlineRunner, forEachBounded, type BlockRunner } from './fisher/blockPool';
 import { blockRanges, gatherBlock, diagFisher } from './fisher/blocks';
-import { obsSaliency, woodTaylorSaliency, diagFisherSaliency, magnitudeSaliency } from './obs/saliency';
+import { diagFisherSaliency, magnitudeSaliency } from './obs/saliency';
 import { selectMasks, selectNM, parsePattern } from './obs/select';
 import { obsUpdate } from './obs/update';
 import { planMemory, assertPlanFits, needsGradients, needsInverse } from './memory';
@@ -48,7 +49,6 @@ export function validateOptions(o: PruneOptions): void {
   }
 }
 
-const tick = () => new Promise<void>(r => setImmediate(r)); // lets a cancel (signal, SIGINT) arrive between blocks
 
 function checkAbort(signal?: AbortSignal) {
   if (signal?.aborted) throw new WoodFisherError('pruning was cancelled', 'CANCELLED');
@@ -179,7 +179,6 @@ interface LayerWork {
   layer: PrunableLayer;
   w: Float64Array;                       // current kernel, PyTorch order
   saliency: Float64Array;
-  inverses?: (FisherBlockInverse | null)[];
   invGrad?: Float64Array;                // WoodTaylor: F⁻¹∇L over the whole layer (block by block)
   form: LayerResult['form'];
 }
@@ -215,121 +214,105 @@ async function pruneStep(
   }
   const n = data?.count ?? 0;
 
-  // blocks and saliency
-  await timed('blocks', async () => {
-    for (const lw of work) {
-      const { layer, w } = lw;
-      const ranges = blockRanges(layer.size, o.blockSize);
-      const G = grads?.get(layer.name);
-      if (o.method === 'magnitude' || o.method === 'global-magnitude') {
-        lw.saliency = magnitudeSaliency(w);
-      } else if (o.method === 'diagfisher') {
-        lw.saliency = diagFisherSaliency(w, diagFisher(G!, n, layer.size, damp));
-        lw.form = 'diagonal';
-      } else {
-        lw.saliency = new Float64Array(layer.size);
-        lw.inverses = strategy === 'keep' ? [] : undefined;
-        if (o.method === 'woodtaylor') lw.invGrad = new Float64Array(layer.size);
-        const forms = new Map<string, number>();
-        for (let bi = 0; bi < ranges.length; bi++) {
-          checkAbort(signal);
-          const r = ranges[bi];
-          const Gb = gatherBlock(G!, n, layer.size, r);
-          const inv = fisherBlockInverse(Gb, n, r.end - r.start, damp, o.inverseForm);
-          forms.set(inv.form, (forms.get(inv.form) ?? 0) + 1);
-          const wb = w.subarray(r.start, r.end);
-          const diag = inv.diag();
-          if (o.method === 'woodtaylor') {
-            const gMean = meanRows(Gb, n, r.end - r.start);
-            const invGrad = inv.mul(gMean);
-            lw.invGrad!.set(invGrad, r.start);
-            lw.saliency.set(woodTaylorSaliency(wb, diag, invGrad, dot(gMean, invGrad)), r.start);
-          } else {
-            lw.saliency.set(obsSaliency(wb, diag), r.start);
-          }
-          if (lw.inverses) lw.inverses.push(inv);
-          emit({ type: 'stage', stage: 'blocks', done: bi + 1, total: ranges.length, layer: layer.name, step: k, steps: K });
-          await tick();
-        }
-        lw.form = [...forms].sort((a, b) => b[1] - a[1]).map(([f]) => f).join('+');
-      }
-      if (lw.saliency.some(v => Number.isNaN(v))) {
-        throw new WoodFisherError(`saliency of layer ${layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`, 'NUMERIC');
-      }
-    }
-  });
-  if (!grads) labelsSource = undefined;
-  // The update needs the gradients again only to rebuild blocks that were not kept (the memory plan counts them once).
-  const update: UpdateKind = needsInverse(o.method) ? o.update : 'none';
-  const rebuildFrom = strategy === 'rebuild' && update !== 'none' ? grads : undefined;
-  grads = undefined;
-
-  // selection
-  emit({ type: 'stage', stage: 'selection', done: 0, total: 1, step: k, steps: K });
-  const scope = o.method === 'magnitude' ? 'layer' : o.method === 'global-magnitude' ? 'global' : o.scope;
-  const { masks, thresholds } = await timed('selection', () => {
-    if (!o.pattern) {
-      return selectMasks(work.map(lw => {
-        const ov = o.layers[lw.layer.name];
-        return { name: lw.layer.name, saliency: lw.saliency, weights: lw.w, sparsity: ov?.sparsity !== undefined ? stepSparsity(ov.sparsity, k, K, o.recomputeSchedule) : undefined };
-      }), target, scope);
-    }
-    const nm = selectNM(work.map(lw => ({ name: lw.layer.name, saliency: lw.saliency, weights: lw.w, rowLength: lw.layer.size / lw.layer.torchShape[0] })), parsePattern(o.pattern));
-    for (const name of nm.skipped) emit({ type: 'log', level: 'warn', message: `layer ${name} stays dense: its rows are not a multiple of the pattern's group (${o.pattern})` });
-    return nm;
-  });
-  emit({ type: 'stage', stage: 'selection', done: 1, total: 1, step: k, steps: K });
-
-  // OBS update, block by block; pruned weights end exactly 0
+  // blocks and saliency: every Fisher block is an independent job, run on every core (fisher/blockPool.ts)
+  const blocks = work.flatMap((lw, li) => blockRanges(lw.layer.size, o.blockSize).map(r => ({ lw, li, r })));
+  const runner = needsInverse(o.method) ? blockRunner(o.threads, blocks.length) : undefined;
   const results: LayerResult[] = [];
-  await timed('update', async () => {
-    for (let li = 0; li < work.length; li++) {
-      const lw = work[li];
-      const { layer } = lw;
-      const ranges = blockRanges(layer.size, o.blockSize);
-      const next = new Float64Array(layer.size);
-      for (let bi = 0; bi < ranges.length; bi++) {
-        checkAbort(signal);
-        const r = ranges[bi];
-        const b = r.end - r.start;
-        let inv: FisherBlockInverse | null = null;
-        if (update !== 'none') {
-          inv = lw.inverses?.[bi] ?? fisherBlockInverse(gatherBlock(rebuildFrom!.get(layer.name)!, n, layer.size, r), n, b, damp, o.inverseForm);
+  try {
+    await timed('blocks', async () => {
+      for (const lw of work) {
+        const { layer, w } = lw;
+        const G = grads?.get(layer.name);
+        if (o.method === 'magnitude' || o.method === 'global-magnitude') {
+          lw.saliency = magnitudeSaliency(w);
+        } else if (o.method === 'diagfisher') {
+          lw.saliency = diagFisherSaliency(w, diagFisher(G!, n, layer.size, damp));
+          lw.form = 'diagonal';
+        } else {
+          lw.saliency = new Float64Array(layer.size);
+          if (o.method === 'woodtaylor') lw.invGrad = new Float64Array(layer.size);
         }
+      }
+      if (!runner) return;
+      const done = work.map(() => 0), forms = work.map(() => new Map<string, number>());
+      await forEachBounded(blocks.entries(), runner.capacity, async ([id, { lw, li, r }]) => {
+        const res = await runner.build({
+          op: 'build', id, G: gatherBlock(grads!.get(lw.layer.name)!, n, lw.layer.size, r), n, b: r.end - r.start, damp,
+          form: o.inverseForm, w: lw.w.slice(r.start, r.end), taylor: o.method === 'woodtaylor', keep: strategy === 'keep',
+        });
+        lw.saliency.set(res.saliency, r.start);
+        if (res.invGrad) lw.invGrad!.set(res.invGrad, r.start);
+        forms[li].set(res.form, (forms[li].get(res.form) ?? 0) + 1);
+        emit({ type: 'stage', stage: 'blocks', done: ++done[li], total: blockRanges(lw.layer.size, o.blockSize).length, layer: lw.layer.name, step: k, steps: K });
+      }, () => checkAbort(signal));
+      work.forEach((lw, li) => { lw.form = [...forms[li]].sort((a, b) => b[1] - a[1]).map(([f]) => f).join('+'); });
+    });
+    for (const lw of work) {
+      if (lw.saliency.some(v => Number.isNaN(v))) {
+        throw new WoodFisherError(`saliency of layer ${lw.layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`, 'NUMERIC');
+      }
+    }
+    if (!grads) labelsSource = undefined;
+    // The update needs the gradients again only to rebuild blocks that were not kept (the memory plan counts them once).
+    const update: UpdateKind = needsInverse(o.method) ? o.update : 'none';
+    const rebuildFrom = strategy === 'rebuild' && update !== 'none' ? grads : undefined;
+    grads = undefined;
+
+    // selection
+    emit({ type: 'stage', stage: 'selection', done: 0, total: 1, step: k, steps: K });
+    const scope = o.method === 'magnitude' ? 'layer' : o.method === 'global-magnitude' ? 'global' : o.scope;
+    const { masks, thresholds } = await timed('selection', () => {
+      if (!o.pattern) {
+        return selectMasks(work.map(lw => {
+          const ov = o.layers[lw.layer.name];
+          return { name: lw.layer.name, saliency: lw.saliency, weights: lw.w, sparsity: ov?.sparsity !== undefined ? stepSparsity(ov.sparsity, k, K, o.recomputeSchedule) : undefined };
+        }), target, scope);
+      }
+      const nm = selectNM(work.map(lw => ({ name: lw.layer.name, saliency: lw.saliency, weights: lw.w, rowLength: lw.layer.size / lw.layer.torchShape[0] })), parsePattern(o.pattern));
+      for (const name of nm.skipped) emit({ type: 'log', level: 'warn', message: `layer ${name} stays dense: its rows are not a multiple of the pattern's group (${o.pattern})` });
+      return nm;
+    });
+    emit({ type: 'stage', stage: 'selection', done: 1, total: 1, step: k, steps: K });
+
+    // OBS update, block by block (where each inverse was kept, or rebuilt); pruned weights end exactly 0
+    await timed('update', async () => {
+      const next = work.map(lw => new Float64Array(lw.layer.size));
+      const done = work.map(() => 0);
+      await forEachBounded(blocks.entries(), runner?.capacity ?? 1, async ([id, { lw, li, r }]) => {
         let wb = lw.w.slice(r.start, r.end);
         // WoodTaylor moves along −F⁻¹∇L as well before the OBS correction (notes: the update subtracts F⁻¹∇L).
         if (lw.invGrad && update !== 'none') wb = wb.map((v, i) => v - lw.invGrad![r.start + i]);
-        const mask = masks[li].subarray(r.start, r.end);
-        next.set(obsUpdate(wb, mask, inv, update), r.start);
-        if (lw.inverses) lw.inverses[bi] = null; // free as we go
-        emit({ type: 'stage', stage: 'update', done: bi + 1, total: ranges.length, layer: layer.name, step: k, steps: K,
+        const mask = masks[li].slice(r.start, r.end);
+        const b = r.end - r.start;
+        const rebuild = rebuildFrom && { G: gatherBlock(rebuildFrom.get(lw.layer.name)!, n, lw.layer.size, r), n, b, damp, form: o.inverseForm };
+        const res = runner && update !== 'none' ? await runner.update({ op: 'update', id, w: wb, mask, kind: update, rebuild })
+          : { w: obsUpdate(wb, mask, null, 'none') };
+        next[li].set(res.w, r.start);
+        emit({ type: 'stage', stage: 'update', done: ++done[li], total: blockRanges(lw.layer.size, o.blockSize).length, layer: lw.layer.name, step: k, steps: K,
           message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined });
-        if (bi % 8 === 7) await tick();
-      }
-      for (let i = 0; i < next.length; i++) {
-        if (masks[li][i]) next[i] = 0;
-        else if (!Number.isFinite(next[i])) throw new WoodFisherError(`the OBS update of layer ${layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
-      }
-      writeKernel(m, layer, next);
-      const result = layerResult(layer, next, lw.saliency, thresholds[li], { blocks: ranges.length, form: lw.form });
-      results.push(result);
-      emit({ type: 'layer', result, step: k });
-    }
-  });
+      }, () => checkAbort(signal));
+      work.forEach((lw, li) => {
+        const { layer } = lw;
+        for (let i = 0; i < next[li].length; i++) {
+          if (masks[li][i]) next[li][i] = 0;
+          else if (!Number.isFinite(next[li][i])) throw new WoodFisherError(`the OBS update of layer ${layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
+        }
+        writeKernel(m, layer, next[li]);
+        const result = layerResult(layer, next[li], lw.saliency, thresholds[li], { blocks: blockRanges(layer.size, o.blockSize).length, form: lw.form });
+        results.push(result);
+        emit({ type: 'layer', result, step: k });
+      });
+    });
+  } finally {
+    await runner?.close();
+  }
   return { results, labelsSource };
 }
 
-function meanRows(G: Float32Array | Float64Array, n: number, b: number): Float64Array {
-  const mean = new Float64Array(b);
-  for (let s = 0; s < n; s++) for (let j = 0; j < b; j++) mean[j] += G[s * b + j];
-  for (let j = 0; j < b; j++) mean[j] /= n;
-  return mean;
-}
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
+/** Worker threads for the Fisher blocks: all cores by default (up to 8), inline for a single block or thread. */
+function blockRunner(threads: number | undefined, blocks: number): BlockRunner {
+  const t = Math.min(threads ?? Math.min(8, os.availableParallelism()), blocks);
+  return t > 1 ? blockPool(t) : inlineRunner();
 }
 
 /** damp 'auto': candidate λ relative to the empirical Fisher's mean diagonal tr(F̂)/d (notes: judge λ by the Fisher's scale). */

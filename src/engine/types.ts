@@ -33,6 +33,7 @@ export interface PruneOptions {
   evalPath?: string;
   evalLabelsPath?: string;
   backend: BackendName;
+  threads?: number;             // worker threads for the Fisher blocks (default: the machine's cores, at most 8)
   outDir: string;               // must not be the model's own folder; written atomically
   maxMemoryBytes?: number;      // default: a safe fraction of free RAM
   shuffle: boolean;             // false: the first N samples in file order

@@ -168,3 +168,17 @@ test('sampleLabels: the "true" Fisher from the model\'s own softmax, even with l
   assert.ok(differ, 'other labels, other gradients, another selection');
   assert.ok(Math.abs(sampled.sparsity.achieved - 0.9) < 1e-4);
 });
+
+test('Fisher blocks on worker threads give bit-identical results to one thread, for every update kind', async () => {
+  for (const update of ['independent', 'joint'] as const) {
+    const one = await runPrune(opts({ threads: 1, update, blockSize: 500, evalPath: undefined }));
+    const two = await runPrune(opts({ threads: 2, update, blockSize: 500, evalPath: undefined }));
+    const wa = (await loadSaved(one.output)).getWeights().map(t => Array.from(t.dataSync()));
+    const wb = (await loadSaved(two.output)).getWeights().map(t => Array.from(t.dataSync()));
+    assert.deepEqual(wb, wa, update);
+    assert.deepEqual(two.layers.map(l => [l.threshold, l.saliency.median]), one.layers.map(l => [l.threshold, l.saliency.median]));
+  }
+  const wt1 = await runPrune(opts({ threads: 1, method: 'woodtaylor', evalPath: undefined }));
+  const wt2 = await runPrune(opts({ threads: 2, method: 'woodtaylor', evalPath: undefined }));
+  assert.deepEqual(wt2.layers.map(l => l.pruned), wt1.layers.map(l => l.pruned));
+});

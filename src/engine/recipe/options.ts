@@ -36,7 +36,7 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     dataPath: data.inputs, labelsPath: data.labels,
     evalPath: ev.inputs, evalLabelsPath: ev.labels,
     outDir: recipe.output === undefined ? undefined : path.resolve(recipeDir, recipe.output),
-    sparsity: recipe.sparsity, pattern: recipe.pattern, sampleLabels: recipe.sampleLabels, method: recipe.method, samples: recipe.samples, blockSize: recipe.blockSize,
+    sparsity: recipe.sparsity, pattern: recipe.pattern, sampleLabels: recipe.sampleLabels, threads: recipe.threads, method: recipe.method, samples: recipe.samples, blockSize: recipe.blockSize,
     damp: recipe.damp, scope: recipe.scope, update: recipe.update, recompute: recipe.recompute,
     recomputeSchedule: recipe.recomputeSchedule, inverseForm: recipe.inverseForm,
     layers: recipe.layers, backend: recipe.backend,

@@ -14,6 +14,7 @@ export interface Recipe {
   damp?: number | 'auto';
   pattern?: string;
   sampleLabels?: boolean;
+  threads?: number;
   blockSize?: number;
   sparsity?: number;
   scope?: Scope;

@@ -1,0 +1,66 @@
+// One Fisher block as a plain, serialisable job (design.md): build its inverse and saliency, later apply the OBS
+// update. The same functions run inline or in a worker thread (blockPool.ts); a built inverse stays where it was
+// built, keyed by the block's id, until its update.
+import { WoodFisherError, type UpdateKind } from '../types';
+import { fisherBlockInverse, type FisherBlockInverse } from './inverse';
+import { obsSaliency, woodTaylorSaliency } from '../obs/saliency';
+import { obsUpdate } from '../obs/update';
+
+export type InverseFormOption = 'auto' | 'primal' | 'dual' | 'recursive';
+
+export interface BuildJob {
+  op: 'build'; id: number;
+  G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseFormOption;
+  w: Float64Array;          // the block's weights (PyTorch order)
+  taylor: boolean;          // WoodTaylor: also F⁻¹∇L with ∇L = mean of G's rows
+  keep: boolean;            // keep the inverse for the update (else it is rebuilt from G then)
+}
+export interface BuildResult { id: number; saliency: Float64Array; form: string; invGrad?: Float64Array }
+
+export interface UpdateJob {
+  op: 'update'; id: number;
+  w: Float64Array; mask: Uint8Array; kind: UpdateKind;
+  rebuild?: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseFormOption };
+}
+export interface UpdateResult { id: number; w: Float64Array }
+
+/** ρ_q = w_q²/(2[F⁻¹]_qq), or WoodTaylor's with ∇L; the inverse is kept in `kept` when asked. */
+export function buildBlock(job: BuildJob, kept: Map<number, FisherBlockInverse>): BuildResult {
+  const inv = fisherBlockInverse(job.G, job.n, job.b, job.damp, job.form);
+  const diag = inv.diag();
+  let saliency: Float64Array, invGrad: Float64Array | undefined;
+  if (job.taylor) {
+    const g = meanRows(job.G, job.n, job.b);
+    invGrad = inv.mul(g);
+    saliency = woodTaylorSaliency(job.w, diag, invGrad, dot(g, invGrad));
+  } else {
+    saliency = obsSaliency(job.w, diag);
+  }
+  if (job.keep) kept.set(job.id, inv);
+  return { id: job.id, saliency, form: inv.form, invGrad };
+}
+
+/** The OBS update of one block with its kept (or rebuilt) inverse; the inverse is released. */
+export function updateBlock(job: UpdateJob, kept: Map<number, FisherBlockInverse>): UpdateResult {
+  let inv: FisherBlockInverse | null = kept.get(job.id) ?? null;
+  kept.delete(job.id);
+  if (!inv && job.kind !== 'none') {
+    const r = job.rebuild;
+    if (!r) throw new WoodFisherError(`Fisher block ${job.id}: no inverse kept and nothing to rebuild it from`, 'NUMERIC');
+    inv = fisherBlockInverse(r.G, r.n, r.b, r.damp, r.form);
+  }
+  return { id: job.id, w: obsUpdate(job.w, job.mask, inv, job.kind) };
+}
+
+export function meanRows(G: Float32Array | Float64Array, n: number, b: number): Float64Array {
+  const mean = new Float64Array(b);
+  for (let s = 0; s < n; s++) for (let j = 0; j < b; j++) mean[j] += G[s * b + j];
+  for (let j = 0; j < b; j++) mean[j] /= n;
+  return mean;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
