@@ -42,7 +42,11 @@ function render(s: PanelSnapshot): void {
   const summary: string[] = [];
   if (s.sparsity) summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights pruned (target ${pct(s.sparsity.target)})`);
   if (s.before) summary.push(`accuracy before ${pct(s.before.accuracy, 2)}`);
-  if (s.after) summary.push(`after ${pct(s.after.accuracy, 2)}`);
+  if (s.mode === 'sweep') {
+    // the table and layer charts show the latest point; the sweep itself is the accuracy-vs-sparsity chart
+    const last = s.sweep?.at(-1);
+    if (last) summary.push(`table: last point, ${last.method} at ${pct(last.sparsity)}`);
+  } else if (s.after) summary.push(`after ${pct(s.after.accuracy, 2)}`);
   $('summary').textContent = summary.join(' · ');
   const finishedPrune = s.status === 'done' && s.mode === 'prune';
   $<HTMLButtonElement>('open-model').disabled = !finishedPrune;

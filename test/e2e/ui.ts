@@ -162,6 +162,34 @@ async function main(): Promise<{ passed: number; failed: number }> {
       if (rows.join() !== LAYERS.join()) { throw new Error(`rows after reload: ${rows}`); }
       await page.screenshot({ path: path.join(artifacts, 'restored.png') });
     });
+
+    await check('"Sweep Sparsity" in the panel asks for sparsities and methods, then draws accuracy vs sparsity per method', async () => {
+      let frame = await webviewFrame(page, 'button#sweep', 30_000);
+      await frame.click('button#sweep');
+      const pick = page.locator('.quick-input-widget');
+      await pick.locator('.quick-input-title', { hasText: /sparsities/i }).waitFor({ timeout: 30_000 });
+      await page.keyboard.press('Enter');                                  // the preselected sparsities
+      await pick.locator('.quick-input-title', { hasText: /methods/i }).waitFor({ timeout: 30_000 });
+      await page.keyboard.press('Enter');                                  // WoodFisher and global magnitude
+      const deadline = Date.now() + RUN_TIMEOUT_MS;
+      let status = '';
+      for (;;) {
+        frame = await webviewFrame(page, '#status', 30_000);
+        status = ((await frame.textContent('#status')) ?? '').trim();
+        if (/^done — \d+ sweep points/.test(status) || /^(error|cancelled)/.test(status)) { break; }
+        if (Date.now() > deadline) { throw new Error(`sweep #status still '${status}'`); }
+        await page.waitForTimeout(500);
+      }
+      log('  #status:', status);
+      const points = Number(/(\d+) sweep points/.exec(status)?.[1]);
+      if (!(points >= 4)) { throw new Error(`the sweep ended with '${status}'`); }
+      const caption = ((await frame.textContent('#accuracy-caption')) ?? '').trim();
+      log('  chart:', caption);
+      if (!/sparsity/i.test(caption)) { throw new Error(`the accuracy chart is not the sweep's: '${caption}'`); }
+      for (const x of await page.locator('.notifications-toasts .codicon-notifications-clear').all()) { await x.click({ timeout: 2000 }).catch(() => undefined); }
+      await page.waitForTimeout(800);
+      await page.screenshot({ path: path.join(artifacts, 'sweep.png') });
+    });
   } finally {
     await browser.close();
   }
