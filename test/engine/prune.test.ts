@@ -88,10 +88,11 @@ test('cancel stops the run and leaves no output', async () => {
 });
 
 // The paper's claim, on our own model: WoodFisher with the OBS update is at least as good as global magnitude
-// at high sparsity, averaged over several random calibration draws.
+// at high sparsity, averaged over several random calibration draws (λ of the example recipe; measured means with
+// N = 400: 85.6% vs 83.7% at 90%, 67.5% vs 65.4% at 95%).
 test('WoodFisher beats or matches global magnitude at 90% and 95% (mean of 3 calibration draws)', async () => {
   const acc = async (method: Method, sparsity: number, seed: number) =>
-    (await runPrune(opts({ method, sparsity, seed, shuffle: true, samples: 400, damp: 1e-7 }))).after!.accuracy;
+    (await runPrune(opts({ method, sparsity, seed, shuffle: true, samples: 400, damp: 1e-6 }))).after!.accuracy;
   for (const s of [0.9, 0.95]) {
     const wf: number[] = [];
     for (const seed of [1, 2, 3]) wf.push(await acc('woodfisher', s, seed));
