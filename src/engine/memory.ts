@@ -19,7 +19,15 @@ export interface PlanInput {
   method: Method;
   inverseForm: InverseForm;
   limitBytes?: number;
+  threads?: number;             // Fisher blocks built at once (one per worker thread)
 }
+
+const MiB = 2 ** 20;
+// The gradient code sizes its batches to ~64 MiB of per-sample rows and patches (gradients/perSample.ts); the
+// activations and their gradients about triple that, and TF.js's wasm heap keeps its high-water mark.
+const GRADIENT_BATCH_BYTES = 3 * 64 * MiB;
+// A block-builder thread: its V8 isolate, the bundle and onnxruntime's library (measured here: ~60 MiB each).
+const WORKER_THREAD_BYTES = 60 * MiB;
 
 /** Bytes held by all built inverse blocks (if kept until the update), and the largest scratch while building one. */
 function inverseFootprint(layers: PrunableLayer[], n: number, blockSize: number, form: InverseForm) {
@@ -49,6 +57,7 @@ export function planMemory(p: PlanInput): MemoryPlan & { strategy: 'keep' | 'reb
   ];
   if (needsGradients(p.method)) {
     base.push({ what: `per-sample gradients (${p.samples} × ${d} float32)`, bytes: p.samples * d * 4 });
+    base.push({ what: 'TF.js working memory for one batch of gradients', bytes: Math.min(GRADIENT_BATCH_BYTES, 3 * p.samples * 2 * d * 4) });
   }
   const plan = (items: { what: string; bytes: number }[], strategy: 'keep' | 'rebuild') => {
     const totalBytes = items.reduce((a, i) => a + i.bytes, 0);
@@ -56,10 +65,15 @@ export function planMemory(p: PlanInput): MemoryPlan & { strategy: 'keep' | 'reb
   };
   if (!needsInverse(p.method)) return plan(base, 'keep');
   const inv = inverseFootprint(p.layers, p.samples, p.blockSize, p.inverseForm);
-  const scratch = { what: 'scratch while building one Fisher-inverse block', bytes: inv.peak };
-  const keep = plan([...base, { what: 'Fisher-inverse blocks, all kept until the update', bytes: inv.sum }, scratch], 'keep');
+  const T = Math.max(1, p.threads ?? 1);
+  const building = [
+    { what: `scratch while building ${T === 1 ? 'one Fisher-inverse block' : `${T} Fisher-inverse blocks at once (one per thread)`}`, bytes: T * inv.peak },
+    { what: 'gradient slices in flight to the block builders', bytes: 2 * T * p.samples * Math.min(p.blockSize, d) * 4 },
+    ...(T > 1 ? [{ what: `${T} worker threads (runtime and native library)`, bytes: T * WORKER_THREAD_BYTES }] : []),
+  ];
+  const keep = plan([...base, { what: 'Fisher-inverse blocks, all kept until the update', bytes: inv.sum }, ...building], 'keep');
   if (keep.fits) return keep;
-  const rebuild = plan([...base, { what: 'one Fisher-inverse block at a time (rebuilt for the update)', bytes: inv.largest }, scratch], 'rebuild');
+  const rebuild = plan([...base, { what: `${T} Fisher-inverse block(s) at a time (rebuilt for the update)`, bytes: T * inv.largest }, ...building], 'rebuild');
   return rebuild.fits ? rebuild : keep;
 }
 

@@ -64,6 +64,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
   const memory = planMemory({
     layers: m.prunable, samples: o.samples, blockSize: o.blockSize, method: o.method, inverseForm: o.inverseForm,
     limitBytes: o.maxMemoryBytes,
+    threads: blockThreads(o.threads, m.prunable.reduce((a, l) => a + blockRanges(l.size, o.blockSize).length, 0)),
   });
   m.model.dispose();
   return { layers: m.prunable, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format, backend };
@@ -97,7 +98,9 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
   try {
     const n = data?.count ?? 0;
     const layers = m.prunable.filter(l => !o.layers[l.name]?.exclude);
-    const memory = planMemory({ layers, samples: n, blockSize: o.blockSize, method: o.method, inverseForm: o.inverseForm, limitBytes: o.maxMemoryBytes });
+    const totalBlocks = layers.reduce((a, l) => a + blockRanges(l.size, o.blockSize).length, 0);
+    const memory = planMemory({ layers, samples: n, blockSize: o.blockSize, method: o.method, inverseForm: o.inverseForm,
+      limitBytes: o.maxMemoryBytes, threads: blockThreads(o.threads, totalBlocks) });
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
@@ -311,8 +314,12 @@ async function pruneStep(
 
 /** Worker threads for the Fisher blocks: all cores by default (up to 8), inline for a single block or thread. */
 function blockRunner(threads: number | undefined, blocks: number): BlockRunner {
-  const t = Math.min(threads ?? Math.min(8, os.availableParallelism()), blocks);
+  const t = blockThreads(threads, blocks);
   return t > 1 ? blockPool(t) : inlineRunner();
+}
+
+function blockThreads(threads: number | undefined, blocks: number): number {
+  return Math.max(1, Math.min(threads ?? Math.min(8, os.availableParallelism()), blocks));
 }
 
 /** damp 'auto': candidate λ relative to the empirical Fisher's mean diagonal tr(F̂)/d (notes: judge λ by the Fisher's scale). */

@@ -113,8 +113,8 @@ test('a memory limit that cannot keep every inverse block rebuilds them for the 
   const keep = planMemory({ ...base, limitBytes: 2 ** 40 });
   const limit = keep.totalBytes - 1;
   assert.equal(planMemory({ ...base, limitBytes: limit }).strategy, 'rebuild');
-  const a = await runPrune(opts({ evalPath: undefined }));
-  const b = await runPrune(opts({ evalPath: undefined, maxMemoryBytes: limit }));
+  const a = await runPrune(opts({ evalPath: undefined, threads: 1 }));
+  const b = await runPrune(opts({ evalPath: undefined, maxMemoryBytes: limit, threads: 1 }));
   assert.equal(b.memory.strategy, 'rebuild');
   assert.deepEqual(b.layers.map(l => l.pruned), a.layers.map(l => l.pruned));
   const wa = (await loadSaved(a.output)).getWeights().map(t => Array.from(t.dataSync()));
