@@ -121,6 +121,15 @@ async function main(): Promise<{ passed: number; failed: number }> {
       log('  screenshot', path.join(artifacts, 'panel.png'));
     });
 
+    await check('the panel\'s "Open Report" and "Open Pruned Model" buttons open the run\'s files', async () => {
+      const frame = await webviewFrame(page, 'button#open-report:not([disabled])', 15_000);
+      await frame.click('button#open-report');
+      await page.locator('.tabs-container .tab', { hasText: 'report.json' }).first().waitFor({ timeout: 15_000 });
+      await frame.click('button#open-model');
+      // the active editor's breadcrumbs read …/pruned/model.json (the output, not the model it came from)
+      await page.locator('.editor-group-container.active .monaco-breadcrumbs', { hasText: /pruned.*model\.json/ }).first().waitFor({ timeout: 15_000 });
+    });
+
     await check('model.json in the editor shows a sparsity CodeLens per layer', async () => {
       // open mlpnet/model.json in the first editor group (the panel stays beside)
       await page.keyboard.press('Escape');
