@@ -46,18 +46,32 @@ export function blockPool(threads: number): BlockRunner {
     });
     w.on('error', e => { for (const p of pending[i].values()) p.reject(new WoodFisherError(`a Fisher worker thread failed: ${e.message}`, 'NUMERIC')); pending[i].clear(); });
   });
+  const inflight = new Set<Promise<unknown>>();
   const send = <R>(job: BuildJob | UpdateJob, transfer: ArrayBufferLike[]): Promise<R> => {
     const i = job.id % threads;
-    return new Promise<R>((resolve, reject) => {
+    const p = new Promise<R>((resolve, reject) => {
       pending[i].set(`${job.op}:${job.id}`, { resolve: resolve as (r: never) => void, reject });
       workers[i].postMessage(job, transfer as ArrayBuffer[]);
     });
+    inflight.add(p);
+    const done = () => { inflight.delete(p); };
+    p.then(done, done);
+    return p;
   };
   return {
     threads, capacity: 2 * threads,
     build: job => send<BuildResult>(job, [job.G.buffer, job.w.buffer]),
     update: job => send<UpdateResult>(job, job.rebuild ? [job.w.buffer, job.rebuild.G.buffer] : [job.w.buffer]),
-    close: async () => { await Promise.all(workers.map(w => w.terminate())); },
+    // Never terminate a thread inside a native call (onnxruntime aborts the process then): let the jobs in flight
+    // finish (one block each), then ask every thread to free its sessions and leave.
+    close: async () => {
+      await Promise.allSettled([...inflight]);
+      await Promise.all(workers.map(w => new Promise<void>(resolve => {
+        const timer = setTimeout(() => { void w.terminate(); }, 30_000); // a thread that does not leave in time
+        w.once('exit', () => { clearTimeout(timer); resolve(); });
+        w.postMessage({ op: 'exit' });
+      })));
+    },
   };
 }
 

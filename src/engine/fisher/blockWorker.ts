@@ -1,6 +1,6 @@
 // Worker-thread entry of the block pool (bundled as dist/blockWorker.js): runs block jobs, keeps built inverses.
 import { parentPort } from 'node:worker_threads';
-import { useFastestGemm } from '../linalg/fastest';
+import { releaseGemm, useFastestGemm } from '../linalg/fastest';
 import { WoodFisherError } from '../types';
 import { buildBlock, updateBlock, type BuildJob, type UpdateJob } from './blockJobs';
 import type { FisherBlockInverse } from './inverse';
@@ -8,7 +8,13 @@ import type { FisherBlockInverse } from './inverse';
 const kept = new Map<number, FisherBlockInverse>();
 useFastestGemm();
 
-parentPort!.on('message', (job: BuildJob | UpdateJob) => {
+parentPort!.on('message', (job: BuildJob | UpdateJob | { op: 'exit' }) => {
+  if (job.op === 'exit') {            // leave on our own, between jobs, after freeing the native sessions
+    kept.clear();
+    releaseGemm();
+    parentPort!.close();
+    return;
+  }
   try {
     const result = job.op === 'build' ? buildBlock(job, kept) : updateBlock(job, kept);
     const transfer = 'saliency' in result ? [result.saliency.buffer] : [result.w.buffer];

@@ -7,6 +7,7 @@ import { setGemmBackend, type GemmBackend, type Matrix } from './gemm';
 const SMALL = 2e6;
 
 let active: string | undefined;
+let provider: GemmProvider | undefined;
 
 /**
  * Installs the provider (once per process) and returns its name for the report: 'onnxruntime-f64' or 'js'.
@@ -20,8 +21,17 @@ export function useFastestGemm(name: 'auto' | 'js' = 'auto', small = SMALL): str
     try { p = selectProvider('auto', { precision: 'float64', threads: 1 }); } catch { /* js it is */ }
   }
   setGemmBackend(p.name === 'js' ? undefined : hybrid(p, small));
+  provider = p;
   active = p.name;
   return active;
+}
+
+/** Frees the native sessions (a worker thread does this before it exits: native code must not be torn down mid-call). */
+export function releaseGemm(): void {
+  provider?.dispose();
+  provider = undefined;
+  active = undefined;
+  setGemmBackend(undefined);
 }
 
 function hybrid(fast: GemmProvider, small: number): GemmBackend {
