@@ -27,9 +27,9 @@ process.on('disconnect', () => process.exit(0));
 
 async function onMessage(msg: ToWorkerMessage): Promise<void> {
   if (msg.type === 'cancel') {
+    // The engine stops at its next check and this process exits from the job's `finally`; the host kills it
+    // after 500 ms if not. No process.exit here: it would tear down the Fisher threads inside native calls.
     abort?.abort();
-    // The host kills us shortly anyway; leaving promptly keeps that path rarely needed.
-    setTimeout(() => process.exit(0), 100).unref();
     return;
   }
   if (busy) {
