@@ -94,6 +94,23 @@ export function registerRecipeSuite(root: Mocha.Suite): void {
       assert(/damp|λ|lambda/i.test(text), `hover text: ${text}`);
     });
 
+    s.test('New WoodFisher Recipe writes a commented woodfisher.yaml that validates and prunes as is', async () => {
+      const dir = scratch('newrecipe');
+      const model = copyModel(path.join(workspaceRoot(), 'mlpnet'), path.join(dir, 'mlpnet'));
+      fs.mkdirSync(path.join(dir, 'data'));
+      for (const f of ['calib-x.npy', 'calib-y.npy']) fs.copyFileSync(path.join(workspaceRoot(), 'data', f), path.join(dir, 'data', f));
+      const uri = await vscode.commands.executeCommand<vscode.Uri>('woodfisher.newRecipe', vscode.Uri.file(model));
+      assert(uri && uri.fsPath === path.join(path.dirname(model), 'woodfisher.yaml'), `recipe at ${uri?.fsPath}`);
+      const text = fs.readFileSync(uri.fsPath, 'utf8');
+      assert(/^#/m.test(text) && /calib-x\.npy/.test(text), `the recipe should be commented and find the calibration data:\n${text}`);
+      await sleep(1500);
+      const errors = vscode.languages.getDiagnostics(uri).filter(d => d.severity === vscode.DiagnosticSeverity.Error);
+      assert(errors.length === 0, `errors in the new recipe: ${show(errors)}`);
+      const r = await vscode.commands.executeCommand<{ status: string; error?: string; outDir?: string }>('woodfisher.prune', vscode.Uri.file(model), { noPrompt: true, samples: 64 });
+      assert(r?.status === 'done', `pruning with the new recipe: ${JSON.stringify(r)}`);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
+
     s.test('the example recipe (copied) has no errors', async () => {
       const dir = scratch('recipe-ok');
       copyModel(path.join(workspaceRoot(), 'mlpnet'), dir);
