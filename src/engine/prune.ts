@@ -282,13 +282,12 @@ async function pruneStep(
       const next = work.map(lw => new Float64Array(lw.layer.size));
       const done = work.map(() => 0);
       await forEachBounded(blocks.entries(), runner?.capacity ?? 1, async ([id, { lw, li, r }]) => {
-        let wb = lw.w.slice(r.start, r.end);
-        // WoodTaylor moves along −F⁻¹∇L as well before the OBS correction (notes: the update subtracts F⁻¹∇L).
-        if (lw.invGrad && update !== 'none') wb = wb.map((v, i) => v - lw.invGrad![r.start + i]);
+        const wb = lw.w.slice(r.start, r.end);
+        const invGrad = lw.invGrad?.slice(r.start, r.end); // WoodTaylor: the update also subtracts F⁻¹∇L
         const mask = masks[li].slice(r.start, r.end);
         const b = r.end - r.start;
         const rebuild = rebuildFrom && { G: gatherBlock(rebuildFrom.get(lw.layer.name)!, n, lw.layer.size, r), n, b, damp, form: o.inverseForm };
-        const res = runner && update !== 'none' ? await runner.update({ op: 'update', id, w: wb, mask, kind: update, rebuild })
+        const res = runner && update !== 'none' ? await runner.update({ op: 'update', id, w: wb, mask, kind: update, invGrad, rebuild })
           : { w: obsUpdate(wb, mask, null, 'none') };
         next[li].set(res.w, r.start);
         emit({ type: 'stage', stage: 'update', done: ++done[li], total: blockRanges(lw.layer.size, o.blockSize).length, layer: lw.layer.name, step: k, steps: K,

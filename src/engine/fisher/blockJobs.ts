@@ -4,7 +4,8 @@
 import { WoodFisherError, type UpdateKind } from '../types';
 import { fisherBlockInverse, type FisherBlockInverse } from './inverse';
 import { obsSaliency, woodTaylorSaliency } from '../obs/saliency';
-import { obsUpdate } from '../obs/update';
+import { obsUpdate, woodTaylorUpdate } from '../obs/update';
+import { meanGradient } from './blocks';
 
 export type InverseFormOption = 'auto' | 'primal' | 'dual' | 'recursive';
 
@@ -20,6 +21,7 @@ export interface BuildResult { id: number; saliency: Float64Array; form: string;
 export interface UpdateJob {
   op: 'update'; id: number;
   w: Float64Array; mask: Uint8Array; kind: UpdateKind;
+  invGrad?: Float64Array;   // WoodTaylor: F⁻¹∇L of the block, from its build
   rebuild?: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseFormOption };
 }
 export interface UpdateResult { id: number; w: Float64Array }
@@ -30,7 +32,7 @@ export function buildBlock(job: BuildJob, kept: Map<number, FisherBlockInverse>)
   const diag = inv.diag();
   let saliency: Float64Array, invGrad: Float64Array | undefined;
   if (job.taylor) {
-    const g = meanRows(job.G, job.n, job.b);
+    const g = meanGradient(job.G, job.n, job.b);
     invGrad = inv.mul(g);
     saliency = woodTaylorSaliency(job.w, diag, invGrad, dot(g, invGrad));
   } else {
@@ -49,14 +51,8 @@ export function updateBlock(job: UpdateJob, kept: Map<number, FisherBlockInverse
     if (!r) throw new WoodFisherError(`Fisher block ${job.id}: no inverse kept and nothing to rebuild it from`, 'NUMERIC');
     inv = fisherBlockInverse(r.G, r.n, r.b, r.damp, r.form);
   }
-  return { id: job.id, w: obsUpdate(job.w, job.mask, inv, job.kind) };
-}
-
-export function meanRows(G: Float32Array | Float64Array, n: number, b: number): Float64Array {
-  const mean = new Float64Array(b);
-  for (let s = 0; s < n; s++) for (let j = 0; j < b; j++) mean[j] += G[s * b + j];
-  for (let j = 0; j < b; j++) mean[j] /= n;
-  return mean;
+  const w = job.invGrad ? woodTaylorUpdate(job.w, job.mask, inv, job.kind, job.invGrad) : obsUpdate(job.w, job.mask, inv, job.kind);
+  return { id: job.id, w };
 }
 
 function dot(a: Float64Array, b: Float64Array): number {

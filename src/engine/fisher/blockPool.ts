@@ -61,7 +61,7 @@ export function blockPool(threads: number): BlockRunner {
   return {
     threads, capacity: 2 * threads,
     build: job => send<BuildResult>(job, [job.G.buffer, job.w.buffer]),
-    update: job => send<UpdateResult>(job, job.rebuild ? [job.w.buffer, job.rebuild.G.buffer] : [job.w.buffer]),
+    update: job => send<UpdateResult>(job, [job.w.buffer, ...(job.rebuild ? [job.rebuild.G.buffer] : [])]),
     // Never terminate a thread inside a native call (onnxruntime aborts the process then): let the jobs in flight
     // finish (one block each), then ask every thread to free its sessions and leave.
     close: async () => {
