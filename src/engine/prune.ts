@@ -218,7 +218,8 @@ async function pruneStep(
   const n = data?.count ?? 0;
 
   // blocks and saliency: every Fisher block is an independent job, run on every core (fisher/blockPool.ts)
-  const blocks = work.flatMap((lw, li) => blockRanges(lw.layer.size, o.blockSize).map(r => ({ lw, li, r })));
+  const ranges = work.map(lw => blockRanges(lw.layer.size, o.blockSize));
+  const blocks = work.flatMap((lw, li) => ranges[li].map(r => ({ lw, li, r })));
   const runner = needsInverse(o.method) ? blockRunner(o.threads, blocks.length) : undefined;
   const results: LayerResult[] = [];
   try {
@@ -246,7 +247,7 @@ async function pruneStep(
         lw.saliency.set(res.saliency, r.start);
         if (res.invGrad) lw.invGrad!.set(res.invGrad, r.start);
         forms[li].set(res.form, (forms[li].get(res.form) ?? 0) + 1);
-        emit({ type: 'stage', stage: 'blocks', done: ++done[li], total: blockRanges(lw.layer.size, o.blockSize).length, layer: lw.layer.name, step: k, steps: K });
+        emit({ type: 'stage', stage: 'blocks', done: ++done[li], total: ranges[li].length, layer: lw.layer.name, step: k, steps: K });
       }, () => checkAbort(signal));
       work.forEach((lw, li) => { lw.form = [...forms[li]].sort((a, b) => b[1] - a[1]).map(([f]) => f).join('+'); });
     });
@@ -290,7 +291,7 @@ async function pruneStep(
         const res = runner && update !== 'none' ? await runner.update({ op: 'update', id, w: wb, mask, kind: update, invGrad, rebuild })
           : { w: obsUpdate(wb, mask, null, 'none') };
         next[li].set(res.w, r.start);
-        emit({ type: 'stage', stage: 'update', done: ++done[li], total: blockRanges(lw.layer.size, o.blockSize).length, layer: lw.layer.name, step: k, steps: K,
+        emit({ type: 'stage', stage: 'update', done: ++done[li], total: ranges[li].length, layer: lw.layer.name, step: k, steps: K,
           message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined });
       }, () => checkAbort(signal));
       work.forEach((lw, li) => {
@@ -300,7 +301,7 @@ async function pruneStep(
           else if (!Number.isFinite(next[li][i])) throw new WoodFisherError(`the OBS update of layer ${layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
         }
         writeKernel(m, layer, next[li]);
-        const result = layerResult(layer, next[li], lw.saliency, thresholds[li], { blocks: blockRanges(layer.size, o.blockSize).length, form: lw.form });
+        const result = layerResult(layer, next[li], lw.saliency, thresholds[li], { blocks: ranges[li].length, form: lw.form });
         results.push(result);
         emit({ type: 'layer', result, step: k });
       });
