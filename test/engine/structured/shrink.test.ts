@@ -7,6 +7,7 @@ import { shrinkModel, takeAlong } from '../../../src/engine/structured/shrink';
 import { mlp, relErr, tempDir, tfLoad, writeLayersModel } from '../model/fixtures';
 import { freshSeed, rng } from '../linalg/reference';
 import { flattenCnn, residualConcatNet } from './fixtures';
+import { buildMobileNetV2, buildInceptionLike } from '../../fixtures/mobilenetv2';
 
 before(async () => { await initBackend('cpu'); });
 
@@ -108,4 +109,15 @@ test('an unknown layer pins the channels around it', async () => {
   assert.equal(g.classes.length, 5, 'only the second hidden layer');
   assert.ok(g.notes.some(n => /Reshape/.test(n)));
   await checkShrink(m, [6], 'reshape barrier');
+});
+
+test('MobileNetV2 (fixture) and an InceptionV3-like model: shrunk = masked, TF.js reloads the output', async () => {
+  const mnv2 = buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 4, classes: 10, lastChannels: 64, calibrate: 8 });
+  const { g } = await checkShrink(mnv2, [32, 32, 3], 'mobilenetv2');
+  assert.ok(g.classes.some(c => c.units.length >= 2), 'residual stages tie projections');
+  assert.ok(g.classes.some(c => c.members.some(mm => mnv2.getLayer(mm.layer).getClassName() === 'DepthwiseConv2D')));
+  mnv2.dispose();
+  const inc = buildInceptionLike({ inputSize: 24, classes: 5, calibrate: 8 });
+  await checkShrink(inc, [24, 24, 3], 'inception-like');
+  inc.dispose();
 });
