@@ -4,9 +4,10 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 // The ESM build: esbuild cannot follow the UMD build's dynamic requires (./impl/format).
 import * as jsonc from 'jsonc-parser/lib/esm/main.js';
+import { PRUNABLE_KINDS } from '../engine/types';
 
-/** Layer classes the engine prunes (their kernel). Kept in sync with PrunableKind in src/engine/types.ts. */
-export const PRUNABLE_CLASSES = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D']);
+/** Layer classes the engine prunes (their kernel). */
+const PRUNABLE_CLASSES = new Set<string>(PRUNABLE_KINDS);
 
 export interface ModelLayerInfo { name: string; className: string; prunable: boolean }
 export interface ModelCheck { ok: true; layers: ModelLayerInfo[] }
