@@ -15,6 +15,7 @@ import { selectMasks, selectNM, parsePattern } from './obs/select';
 import { obsUpdate } from './obs/update';
 import { planMemory, assertPlanFits, needsGradients, needsInverse } from './memory';
 import { layerResult } from './layerStats';
+import { runStructuredPrune } from './structured/prune';
 import {
   EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage, UpdateKind,
   WoodFisherError, DEFAULT_OPTIONS,
@@ -72,6 +73,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */
 export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
+  if (options.structure === 'neurons') return runStructuredPrune(options, hooks);   // whole units, the model shrinks
   const o: PruneOptions = { ...DEFAULT_OPTIONS, ...options, layers: options.layers ?? {} };
   const { signal } = hooks;
   const emit = hooks.onEvent ?? (() => {});
