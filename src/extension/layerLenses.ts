@@ -47,11 +47,10 @@ export function lensTitle(name: string, r: LayerResult | undefined): string {
   return `${name} · sparsity ${(r.sparsity * 100).toFixed(1)}% · threshold ${fmtNum(r.threshold)} · ${fmtCount(r.pruned)} of ${fmtCount(r.weights)} pruned`;
 }
 
-/** The one lens of a file whose layers share lines: the whole run in a phrase. */
-export function summaryTitle(layers: number, report: PruneReport | undefined): string {
-  if (!report) return `WoodFisher · ${layers} prunable layers · not pruned yet`;
-  const s = report.sparsity;
-  const parts = [`WoodFisher · ${layers} layers · ${fmtPct(s.achieved)} pruned (${fmtCount(s.pruned)} of ${fmtCount(s.weights)})`];
+/** The lens of a file whose layers share lines: the run in a phrase short enough for an editor beside the panel. */
+export function summaryTitle(report: PruneReport | undefined): string {
+  if (!report) return 'not pruned yet — Prune with WoodFisher';
+  const parts = [`${fmtPct(report.sparsity.achieved)} pruned`];
   if (report.before && report.after) parts.push(`accuracy ${fmtPct(report.before.accuracy)} → ${fmtPct(report.after.accuracy)}`);
   return parts.join(' · ');
 }
@@ -77,12 +76,14 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     const prune: Omit<vscode.Command, 'title'> = { command: 'woodfisher.prune', arguments: [modelUri], tooltip: 'Prune with WoodFisher' };
     if (layersShareLines(found.spots.map(s => s.range.start.line))) {
       const at = found.spots[0].range;
+      const n = found.spots.length;
       const summary: vscode.Command = stored
-        ? { title: summaryTitle(found.spots.length, stored.report), command: REVEAL_LAYER_COMMAND, arguments: [found.modelPath], tooltip: 'Show the results in the WoodFisher panel' }
-        : { title: summaryTitle(found.spots.length, undefined), ...prune };
+        ? { title: summaryTitle(stored.report), command: REVEAL_LAYER_COMMAND, arguments: [found.modelPath],
+          tooltip: `WoodFisher: ${fmtCount(stored.report.sparsity.pruned)} of ${fmtCount(stored.report.sparsity.weights)} prunable weights pruned — show the panel` }
+        : { title: summaryTitle(undefined), ...prune };
       return [
         new vscode.CodeLens(at, summary),
-        new vscode.CodeLens(at, { title: 'layers in Outline', command: 'outline.focus', tooltip: 'Each layer with its sparsity and threshold (also: breadcrumbs, Ctrl+Shift+O)' }),
+        new vscode.CodeLens(at, { title: `${n} layer${n === 1 ? '' : 's'}`, command: 'outline.focus', tooltip: 'Each layer with its sparsity and threshold in the Outline (also: breadcrumbs, Ctrl+Shift+O)' }),
         new vscode.CodeLens(at, { title: 'formatted view', command: SHOW_MODEL_VIEW_COMMAND, arguments: [modelUri], tooltip: 'A read-only, pretty-printed view with a lens per layer (model.json stays as it is)' }),
       ];
     }
