@@ -171,7 +171,7 @@ async function main(): Promise<{ passed: number; failed: number }> {
       await page.screenshot({ path: path.join(artifacts, 'outline.png') });
     });
 
-    await check('"formatted view" opens a read-only pretty-printed model with one lens per layer; clicking fc3\'s lens highlights its row', async () => {
+    await check('"formatted view" opens a read-only pretty-printed model with one lens per layer; clicking fc1\'s lens highlights its row', async () => {
       await page.locator('.monaco-editor .codelens-decoration a', { hasText: 'formatted view' }).first().click();
       await page.locator('.tabs-container .tab', { hasText: 'model (formatted).json' }).first().waitFor({ timeout: 20_000 });
       const lenses = page.locator('.editor-group-container.active .monaco-editor .codelens-decoration a', { hasText: /^fc\d · sparsity/ });
@@ -185,9 +185,15 @@ async function main(): Promise<{ passed: number; failed: number }> {
       }
       log('  view lenses:', JSON.stringify([...seen]));
       if (![...seen].every(t => /^fc\d · sparsity [\d.]+% · threshold/.test(t)) || seen.size !== LAYERS.length) { throw new Error(`view lenses: ${JSON.stringify([...seen])}`); }
-      await page.locator('.editor-group-container.active .monaco-editor .codelens-decoration a', { hasText: /^fc3 ·/ }).first().click();
-      await webviewFrame(page, 'table#layers tbody tr[data-layer="fc3"].highlight', 15_000);
+      // back to the top (line 1 is outside every layer, so the click reveals nothing by itself)
+      await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
       await page.keyboard.press('Control+Home');
+      await page.keyboard.type('x'); // read-only: the editor refuses and says so
+      const refusal = await page.locator('.monaco-editor-overlaymessage').first().textContent({ timeout: 10_000 });
+      log('  typing in the view:', JSON.stringify(refusal?.trim()));
+      if (!/read-only/i.test(refusal ?? '')) { throw new Error(`the formatted view took an edit: ${refusal}`); }
+      await page.locator('.editor-group-container.active .monaco-editor .codelens-decoration a', { hasText: /^fc1 ·/ }).first().click();
+      await webviewFrame(page, 'table#layers tbody tr[data-layer="fc1"].highlight', 15_000);
       await page.waitForTimeout(300);
       await page.screenshot({ path: path.join(artifacts, 'formatted-view.png') });
     });
