@@ -95,6 +95,7 @@ export function registerViewsSuite(root: Mocha.Suite): void {
     s.test('a 61-layer one-line model: 61 layer symbols, one summary lens, 61 lenses in the formatted view', async () => {
       const deep = writeDeepMlp(path.join(scratch('deep'), 'deep'), { depth: 60, width: 16 });
       const uri = vscode.Uri.file(deep);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
       const kids = (await modelSymbol(uri, 'deep_mlp_60'))?.children ?? [];
       assert(kids.length === 61 && kids[0].name === 'dense_in' && kids[60].name === 'logits', `symbols: ${kids.length} ${kids.slice(0, 3).map(k => k.name)}`);
       assert(kids.every(k => /^Dense · \S+ weights$/.test(k.detail)), `details before a run: ${kids[1].detail}`);
