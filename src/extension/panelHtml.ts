@@ -1,5 +1,5 @@
 // The panel's page: webview/index.html with its {{placeholders}} filled — a strict CSP whose only script is the
-// bundle, allowed by a fresh nonce. No vscode import: unit-tested on its own (test/extension-unit/panelHtml.test.ts).
+// bundle, allowed by a fresh nonce. No vscode import: unit-tested on its own (test/extension-pure/panelHtml.test.ts).
 import * as crypto from 'node:crypto';
 
 export interface PanelPage {

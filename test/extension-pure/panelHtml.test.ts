@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fillTemplate, panelHtml } from '../../../src/extension/panelHtml';
+import { fillTemplate, panelHtml } from '../../src/extension/panelHtml';
 
-const WEBVIEW = path.resolve(__dirname, '../../../webview');
+const WEBVIEW = path.resolve(__dirname, '../../webview');
 const template = fs.readFileSync(path.join(WEBVIEW, 'index.html'), 'utf8');
 const page = { cspSource: 'vscode-resource:', script: 'https://x/main.js', style: 'https://x/style.css', title: 'mlp <"&"> net' };
 

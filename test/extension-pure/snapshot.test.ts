@@ -1,8 +1,8 @@
 // The panel's reducer: engine events and reports fold into the snapshot the webview renders.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyEvent, applyReport, emptySnapshot } from '../../../src/extension/snapshot';
-import type { LayerResult, PanelSnapshot, PrunableLayer, PruneEvent, PruneReport } from '../../../src/protocol';
+import { applyEvent, applyReport, emptySnapshot } from '../../src/extension/snapshot';
+import type { LayerResult, PanelSnapshot, PrunableLayer, PruneEvent, PruneReport } from '../../src/protocol';
 
 const layer = (name: string, pruned: number): LayerResult => ({
   name, kind: 'Dense', weights: 100, pruned, sparsity: pruned / 100, threshold: 0.1, saliency: { min: 0, median: 1, max: 2 }, blocks: 1,
