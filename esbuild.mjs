@@ -7,6 +7,8 @@ const node = {
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true,
   // Native / optional modules stay external: tfjs-node is loaded only if the user's machine has it.
   external: ['vscode', '@tensorflow/tfjs-node'],
+  // jsonc-parser's ESM build: esbuild cannot follow its UMD build's dynamic requires (./impl/format).
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   logLevel: 'warning',
 };
 const entries = [

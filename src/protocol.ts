@@ -8,9 +8,12 @@ import type {
 /** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
 export { DEFAULT_OPTIONS } from './engine/types';
 export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
+/** One point of a sparsity sweep, as the engine's sweep.json holds it. */
+export type { SweepPoint } from './engine/report/sweep-result';
+import type { SweepPoint } from './engine/report/sweep-result';
 
-/** The envelope every message travels in (hexeditor style): `replyTo` answers the request with that id. */
-export interface Envelope<T> { id: number; replyTo?: number; body: T }
+/** The envelope every message travels in. */
+export interface Envelope<T> { body: T }
 
 // ───────────────────────────── host → worker ─────────────────────────────
 
@@ -20,9 +23,6 @@ export interface CancelMessage { type: 'cancel' }
 export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | CancelMessage;
 
 // ───────────────────────────── worker → host ─────────────────────────────
-
-/** One point of a sparsity sweep (accuracy/loss present when the recipe has evaluation data). */
-export interface SweepPoint { method: string; sparsity: number; achieved?: number; accuracy?: number; loss?: number; reportPath?: string }
 
 export interface ReadyMessage { type: 'ready'; pid: number }
 export interface EventMessage { type: 'event'; event: PruneEvent }
@@ -75,45 +75,19 @@ export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | We
 
 // ───────────────────────────── the message handler ─────────────────────────────
 
-/**
- * One small handler for both channels: `sendEvent` fires and forgets, `sendRequest` resolves with the
- * body of the message whose `replyTo` is its id, `handleMessage` dispatches incoming envelopes.
- */
+/** One small handler for both channels: `sendEvent` posts a message, `handleMessage` unwraps an incoming one. */
 export class MessageHandler<TSend, TReceive> {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (body: TReceive) => void; reject: (e: Error) => void }>();
-
   constructor(
     private readonly post: (envelope: Envelope<TSend>) => void,
-    private readonly onMessage: (body: TReceive, envelope: Envelope<TReceive>) => void,
+    private readonly onMessage: (body: TReceive) => void,
   ) {}
 
-  sendEvent(body: TSend, replyTo?: number): void {
-    this.post({ id: this.nextId++, replyTo, body });
-  }
-
-  sendRequest(body: TSend): Promise<TReceive> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.post({ id, body });
-    });
+  sendEvent(body: TSend): void {
+    this.post({ body });
   }
 
   handleMessage(envelope: Envelope<TReceive>): void {
     if (!envelope || typeof envelope !== 'object' || !('body' in envelope)) return;
-    const waiting = envelope.replyTo !== undefined ? this.pending.get(envelope.replyTo) : undefined;
-    if (waiting) {
-      this.pending.delete(envelope.replyTo!);
-      waiting.resolve(envelope.body);
-      return;
-    }
-    this.onMessage(envelope.body, envelope);
-  }
-
-  /** Rejects every outstanding request (the other side went away). */
-  dispose(reason = 'channel closed'): void {
-    for (const p of this.pending.values()) p.reject(new Error(reason));
-    this.pending.clear();
+    this.onMessage(envelope.body);
   }
 }

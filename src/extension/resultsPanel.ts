@@ -79,7 +79,6 @@ export class ResultsPanel implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
-    this.channel.dispose();
     for (const d of this.disposables) d.dispose();
     this.panel.dispose();
     this.closed.fire();

@@ -68,7 +68,6 @@ export class WorkerJob {
     });
     child.on('exit', (code, signal) => {
       if (this.killTimer) clearTimeout(this.killTimer);
-      channel.dispose();
       if (this.cancelRequested) { this.finish({ status: 'cancelled' }); return; }
       this.finish({ status: 'error', error: crashMessage(code, signal, this.stderrTail), code: 'WORKER_CRASH' });
     });
@@ -81,7 +80,7 @@ export class WorkerJob {
     this.cancelRequested = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) { this.finish({ status: 'cancelled' }); return; }
-    try { if (child.connected) child.send({ id: 0, body: { type: 'cancel' } } satisfies Envelope<ToWorkerMessage>); } catch { /* already gone */ }
+    try { if (child.connected) child.send({ body: { type: 'cancel' } } satisfies Envelope<ToWorkerMessage>); } catch { /* already gone */ }
     this.killTimer = setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, KILL_AFTER_MS);
     // The outcome is reported at once; the 'exit' handler only cleans up.
     this.finish({ status: 'cancelled' });
