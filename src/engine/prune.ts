@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { initBackend } from './backend';
 import { useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, writeKernel, saveModel, LoadedModel } from './model/load';
+import { claimOutput, type OutputClaim } from './output/claim';
 import { loadDataset, Dataset } from './data/calibration';
 import { perSampleGradients, GradientSet } from './gradients/perSample';
 import { evaluate, predictLabels } from './gradients/evaluate';
@@ -42,11 +43,6 @@ export function validateOptions(o: PruneOptions): void {
       throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
     }
   }
-  const modelDir = path.resolve(path.dirname(o.modelPath));
-  const out = path.resolve(o.outDir);
-  if (out === modelDir || modelDir.startsWith(out + path.sep)) {
-    throw new WoodFisherError(`the output folder ${o.outDir} would contain the input model; choose a new folder`, 'OUTPUT');
-  }
 }
 
 
@@ -73,8 +69,6 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */
 export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
   const o: PruneOptions = { ...DEFAULT_OPTIONS, ...options, layers: options.layers ?? {} };
-  const { signal } = hooks;
-  const emit = hooks.onEvent ?? (() => {});
   const seconds: Partial<Record<Stage, number>> = {};
   const t0 = performance.now();
   const timed = async <T>(stage: Stage, f: () => Promise<T> | T): Promise<T> => {
@@ -82,6 +76,21 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
     try { return await f(); } finally { seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000; }
   };
   validateOptions(o);
+  // The output is checked and locked before any work (src/engine/output/claim.ts).
+  const out = hooks.output ?? claimOutput(o.outDir, { kind: 'prune', inputFolder: path.dirname(o.modelPath) });
+  try {
+    return await pruneInto(o, out, hooks, timed, t0, seconds);
+  } finally {
+    if (!hooks.output) out.release();
+  }
+}
+
+async function pruneInto(
+  o: PruneOptions, out: OutputClaim, hooks: RunHooks, timed: Timed, t0: number, seconds: Partial<Record<Stage, number>>,
+): Promise<PruneReport> {
+  const { signal } = hooks;
+  const emit = hooks.onEvent ?? (() => {});
+  for (const message of out.notes) emit({ type: 'log', level: 'warn', message });
 
   // load
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
@@ -147,7 +156,7 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
     checkAbort(signal);
     const savedModel = await timed('save', async () => {
       report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
-      return saveModel(m, outDir, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+      return saveModel(m, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
     });
     report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
