@@ -20,7 +20,8 @@ export function createEventForwarder(send: (e: PruneEvent) => void, intervalMs =
     push(e) {
       if (e.type === 'done') return; // the worker sends the report in its own `done` message
       if (e.type !== 'stage') { flush(); send(e); return; }
-      const stageChanged = (pending ?? lastSent)?.type !== 'stage' || (pending ?? lastSent)!.stage !== e.stage;
+      const prev = pending ?? lastSent;
+      const stageChanged = prev?.type !== 'stage' || prev.stage !== e.stage;
       if (stageChanged) { flush(); lastSent = e; last = Date.now(); send(e); return; } // a stage's end and the next one's start both go out
       pending = e;
       const wait = intervalMs - (Date.now() - last);
