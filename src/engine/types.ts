@@ -24,7 +24,7 @@ export interface PruneOptions {
   method: Method;
   samples: number;              // N: number of per-sample gradients
   blockSize: number;            // B: weights per Fisher block (contiguous in PyTorch layout)
-  damp: number | 'auto';        // λ: F = λI + (1/N) Σ g gᵀ; 'auto' picks it from the data (see DAMP_SEARCH in prune.ts)
+  damp: number | 'auto';        // λ: F = λI + (1/N) Σ g gᵀ; 'auto' picks it from the data (see DAMP_SEARCH in damp.ts)
   scope: Scope;
   update: UpdateKind;
   recompute: number;            // K sub-steps, gradients and inverses re-estimated each time

@@ -14,7 +14,7 @@ import { evaluate } from '../gradients/evaluate';
 import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
-import { needsGradients } from '../memory';
+import { needsGradients } from '../methods';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
 import { MacCounter, measureLatency } from './cost';
