@@ -23,6 +23,11 @@ export interface OptimizerState {
   slots: { variable: string; slot: string; shape: number[]; values: Float32Array }[];
 }
 
+/** x⊙M + 0: pruned entries become +0 exactly (−0 + 0 = +0), whatever their sign was. */
+function applyMask(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+  return tf.add(tf.mul(x, mask), 0);
+}
+
 export class MaskedOptimizer {
   private readonly slots: tf.Variable[][];
   private readonly masks = new Map<number, tf.Tensor>();   // variable index → 0/1 mask of its shape
@@ -40,8 +45,8 @@ export class MaskedOptimizer {
     const mask = tf.tensor(Float32Array.from(keep), v.shape, 'float32');
     this.masks.set(i, mask);
     tf.tidy(() => {
-      v.assign(tf.mul(v, mask));
-      for (const s of this.slots[i]) s.assign(tf.mul(s, mask));
+      v.assign(applyMask(v, mask));
+      for (const s of this.slots[i]) s.assign(applyMask(s, mask));
     });
   }
 
@@ -57,7 +62,7 @@ export class MaskedOptimizer {
     tf.tidy(() => {
       this.variables.forEach((w, i) => {
         const M = this.masks.get(i);
-        const masked = (x: tf.Tensor) => (M ? tf.mul(x, M) : x);
+        const masked = (x: tf.Tensor) => (M ? applyMask(x, M) : x);
         let g = grads[i];
         if (kind === 'sgd') {
           if (weightDecay > 0) g = tf.add(g, tf.mul(w, weightDecay));

@@ -82,7 +82,8 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
-  const m = await timed('load', () => loadModel(saved ? path.join(o.outDir, 'model.json') : o.modelPath));
+  const m = await timed('load', () => loadModel(o.modelPath));
+  if (saved) await timed('load', () => loadCheckpointWeights(m, o.outDir).catch(e => { m.model.dispose(); throw e; }));
   let train: TrainingData | undefined;
   let opt: MaskedOptimizer | undefined;
   try {
@@ -222,6 +223,20 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
     train?.close();
     opt?.dispose();
     m.model.dispose();
+  }
+}
+
+/** The checkpoint's weights into the input model (whose folder stays the one outputs must never replace). */
+async function loadCheckpointWeights(m: LoadedModel, outDir: string): Promise<void> {
+  const c = await loadModel(path.join(outDir, 'model.json'));
+  try {
+    const from = c.model.weights, to = m.model.weights;
+    if (from.length !== to.length || from.some((w, i) => w.shape.join() !== to[i].shape.join())) {
+      throw new WoodFisherError(`the checkpoint in ${outDir} is not a checkpoint of ${m.path} (its weights differ in number or shape)`, 'OPTIONS');
+    }
+    m.model.setWeights(from.map(w => w.read()));
+  } finally {
+    c.model.dispose();
   }
 }
 

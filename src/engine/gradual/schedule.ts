@@ -20,7 +20,8 @@ export interface PruningStep {
 
 /** s_k = s_f + (s_i − s_f)(1 − k/K)³; one step (K = 0) goes straight to s_f. */
 export function cubicSparsity(initial: number, final: number, k: number, K: number): number {
-  return K === 0 ? final : final + (initial - final) * (1 - k / K) ** 3;
+  if (K === 0 || k === K) return final;
+  return k === 0 ? initial : final + (initial - final) * (1 - k / K) ** 3;
 }
 
 /** Defaults that depend on the epochs: prune over the first half (four steps), fine-tune in the second. */
