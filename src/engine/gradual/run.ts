@@ -152,7 +152,9 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
       const K = steps.length - 1;
       const overrides = Object.fromEntries(Object.entries(o.layers).map(([name, ov]) => [name,
         ov.sparsity === undefined ? ov : { ...ov, sparsity: cubicSparsity(Math.min(o.initialSparsity, ov.sparsity), ov.sparsity, step.k, K) }]));
-      const results: LayerResult[] = await timed('prune', () => pruneToTarget(m, layers, calib, { ...o, sparsity: step.sparsity, layers: overrides, recompute: 1, seed: o.seed + step.k }, { signal, onEvent: e => emit(e.type === 'stage' ? { ...e, step: step.k + 1, steps: steps.length } : e) }));
+      // A step whose target is already met (s_0 = 0 by default) has nothing to prune: no gradients spent on it.
+      const skip = step.sparsity <= sparsityNow().overall && Object.keys(overrides).length === 0;
+      const results: LayerResult[] = skip ? layerTable(m, layers, o.layers, []) : await timed('prune', () => pruneToTarget(m, layers, calib, { ...o, sparsity: step.sparsity, layers: overrides, recompute: 1, seed: o.seed + step.k }, { signal, onEvent: e => emit(e.type === 'stage' ? { ...e, step: step.k + 1, steps: steps.length } : e) }));
       for (const l of layers) {
         const i = kernelIndex.get(l.name)!;
         if (i >= 0) opt!.setMask(i, Float32Array.from(variables[i].dataSync(), v => (v === 0 ? 0 : 1)));   // TF.js layout, as the variable
@@ -174,7 +176,7 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
         settings: { ...settings, labels: 'given' }, backend, linalg,
         sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
         layers: finalLayers, before, after: epochs[epochs.length - 1]?.eval,
-        seconds: { load: seconds.load, evaluate: seconds.evaluate, save: seconds.save, train: seconds.train, total: (performance.now() - t0) / 1000 + (saved?.seconds.total ?? 0) },
+        seconds: { ...seconds, total: (performance.now() - t0) / 1000 + (saved?.seconds.total ?? 0) },
         memory, steps: records.length, damp: typeof o.damp === 'number' ? o.damp : undefined,
         gradual: { schedule, epochs, steps: records, finished },
       };
