@@ -4,9 +4,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { runPrune } from './prune';
+import { runGradual } from './gradual/run';
 import { sweepSvg } from './report/svg';
 import type { SweepPoint, SweepResult } from './report/sweep-result';
-import { Method, PruneOptions, PruneReport, RunHooks, WoodFisherError } from './types';
+import { GradualSettings, Method, PruneOptions, PruneReport, RunHooks, WoodFisherError } from './types';
 
 export type { SweepPoint, SweepResult } from './report/sweep-result';
 
@@ -31,7 +32,8 @@ async function assertEmptyOrMissing(dir: string): Promise<void> {
   if (entries.length > 0) throw new WoodFisherError(`output folder ${dir} exists and is not empty; choose a new folder`, 'OUTPUT');
 }
 
-export async function runSweep(base: PruneOptions, sparsities: number[], methods: Method[], hooks: SweepHooks = {}): Promise<SweepResult> {
+/** With `gradual`, every point is a gradual run (the same schedule and epochs for every method); base.dataPath is then the training data. */
+export async function runSweep(base: PruneOptions, sparsities: number[], methods: Method[], hooks: SweepHooks = {}, gradual?: GradualSettings): Promise<SweepResult> {
   if (!base.evalPath) {
     throw new WoodFisherError('a sweep compares accuracy after pruning: give evaluation data (--eval x.npy --eval-labels y.npy, or data.npz)', 'OPTIONS');
   }
@@ -55,8 +57,11 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
       for (const sparsity of sorted) {
         if (hooks.signal?.aborted) throw new WoodFisherError('the sweep was cancelled', 'CANCELLED');
         hooks.onRun?.({ index: index++, total, method, sparsity });
-        const name = runFolderName(method, sparsity);
-        const report = await runPrune({ ...base, method, sparsity, outDir: path.join(tmp, name) }, hooks);
+        const name = (gradual ? 'gradual-' : '') + runFolderName(method, sparsity);
+        const run = { ...base, method, sparsity, outDir: path.join(tmp, name) };
+        const report = gradual
+          ? await runGradual({ ...run, ...gradual }, { signal: hooks.signal, onEvent: e => { if (isPruneEvent(e)) hooks.onEvent?.(e); } })
+          : await runPrune(run, hooks);
         if (!report.after) throw new WoodFisherError(`run ${name} returned no evaluation`, 'OPTIONS');
         dense ??= report.before;
         const point: SweepPoint = {
@@ -67,7 +72,7 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
         hooks.onPoint?.(point, report);
       }
     }
-    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, methods, sparsities: sorted, points };
+    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, methods, sparsities: sorted, points, ...(gradual ? { gradual: { epochs: gradual.epochs } } : {}) };
     await fs.writeFile(path.join(tmp, 'sweep.json'), JSON.stringify(result, null, 2) + '\n');
     await fs.writeFile(path.join(tmp, 'sweep.svg'), sweepSvg(result));
     await fs.rmdir(outDir).catch(() => {}); // empty (checked above) or missing
@@ -77,4 +82,9 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+const PRUNE_EVENTS = new Set(['stage', 'plan', 'layer', 'eval', 'log', 'damp', 'done']);
+function isPruneEvent(e: { type: string }): e is Parameters<NonNullable<RunHooks['onEvent']>>[0] {
+  return PRUNE_EVENTS.has(e.type);
 }

@@ -151,6 +151,9 @@ export interface GradualOptions extends PruneOptions {
   resume?: boolean;             // continue from the checkpoint in outDir
 }
 
+/** What a gradual run adds to PruneOptions (a sweep's gradual points share these). */
+export type GradualSettings = Omit<GradualOptions, keyof PruneOptions>;
+
 export const DEFAULT_GRADUAL: Pick<GradualOptions, 'optimizer' | 'lr' | 'lrSchedule' | 'batchSize' | 'momentum' | 'weightDecay'> = {
   optimizer: 'sgd', lr: 0.1, lrSchedule: 'cosine', batchSize: 64, momentum: 0.9, weightDecay: 0,
 };

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { diagnosticError, parseRecipe, recipeToGradualOptions } from '../../engine/recipe';
 import { loadGradualModule } from '../engine';
-import type { GradualOptions } from '../../engine/types';
+import type { GradualEvent, GradualOptions, GradualSettings } from '../../engine/types';
 import { WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { UsageError } from '../errors';
@@ -28,7 +28,7 @@ const parseNonNegative = (v: string) => {
   return n;
 };
 
-interface GradualFlags {
+export interface GradualFlags {
   train?: string; trainLabels?: string; sparsity?: number; pattern?: string; epochs?: number; method?: GradualOptions['method'];
   samples?: number; blockSize?: number; damp?: number | 'auto'; scope?: GradualOptions['scope']; update?: GradualOptions['update'];
   inverseForm?: GradualOptions['inverseForm']; pruneStart?: number; pruneEnd?: number; pruneEvery?: number; initialSparsity?: number;
@@ -37,22 +37,12 @@ interface GradualFlags {
   maxMemory?: number; out?: string; resume?: boolean; recipe?: string; json?: boolean;
 }
 
-export function gradualCommand(): Command {
-  const cmd = new Command('gradual')
-    .description('prune gradually with fine-tuning: prune a little at a time on the cubic schedule, training in between; a checkpoint after every epoch')
-    .argument('[target]', 'model.json, or a recipe (.yaml/.yml/*.prune.json) with a gradual: section')
+/** The training and schedule flags (gradual, and sweep --gradual); with oneShot also the pruning-step flags. */
+export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean }): Command {
+  cmd
     .option('--train <path>', 'training data: x.npy (read batch by batch) or data.npz holding x and y; calibration samples of each pruning step are drawn from it')
     .option('--train-labels <path>', 'training labels y.npy (class indices or one-hot)')
-    .option('--sparsity <s>', 'final fraction of prunable weights set to zero, in [0, 1)', parseSparsity)
-    .option('--pattern <N:M>', 'semi-structured sparsity at every step (e.g. 2:4); sets the sparsity')
     .option('--epochs <E>', 'training epochs in all (pruning steps and the final fine-tuning)', parsePositiveInt)
-    .addOption(new Option('--method <m>', 'saliency of each pruning step (default: woodfisher)').choices(METHODS))
-    .option('--samples <n>', 'N: calibration samples (per-sample gradients) per pruning step (default: 256)', parsePositiveInt)
-    .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
-    .option('--damp <lambda>', 'λ: dampening of the Fisher (default: 1e-5)', parseDamp)
-    .addOption(new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']))
-    .addOption(new Option('--update <kind>', 'OBS weight update at each step (default: independent)').choices(['independent', 'joint', 'none']))
-    .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
     .option('--prune-start <epoch>', 'epoch of the first pruning step, fractions allowed (default: 0)', parseEpochs)
     .option('--prune-end <epoch>', 'epoch of the last pruning step, before the last epoch ends (default: epochs/2)', parseEpochs)
     .option('--prune-every <epochs>', 'epochs between pruning steps (default: four steps from start to end)', parseEpochs)
@@ -62,7 +52,18 @@ export function gradualCommand(): Command {
     .addOption(new Option('--lr-schedule <s>', 'learning rate over the run (default: cosine)').choices(['cosine', 'step', 'constant']))
     .option('--batch-size <n>', 'training mini-batch (default: 64)', parsePositiveInt)
     .option('--momentum <mu>', 'SGD momentum (default: 0.9)', parseFraction)
-    .option('--weight-decay <w>', 'weight decay (default: 0)', parseNonNegative)
+    .option('--weight-decay <w>', 'weight decay (default: 0)', parseNonNegative);
+  if (!oneShot) return cmd;
+  return cmd
+    .option('--sparsity <s>', 'final fraction of prunable weights set to zero, in [0, 1)', parseSparsity)
+    .option('--pattern <N:M>', 'semi-structured sparsity at every step (e.g. 2:4); sets the sparsity')
+    .addOption(new Option('--method <m>', 'saliency of each pruning step (default: woodfisher)').choices(METHODS))
+    .option('--samples <n>', 'N: calibration samples (per-sample gradients) per pruning step (default: 256)', parsePositiveInt)
+    .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
+    .option('--damp <lambda>', 'λ: dampening of the Fisher (default: 1e-5)', parseDamp)
+    .addOption(new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']))
+    .addOption(new Option('--update <kind>', 'OBS weight update at each step (default: independent)').choices(['independent', 'joint', 'none']))
+    .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
     .option('--seed <n>', 'random seed: batch order, calibration draws (default: 0)', parseNonNegativeInt)
     .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values')
     .option('--eval <path>', 'evaluation inputs (x.npy or data.npz): accuracy after every epoch and pruning step')
@@ -72,17 +73,24 @@ export function gradualCommand(): Command {
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
     .option('--out <dir>', 'new folder for the checkpoints and the final model')
     .option('--resume', 'continue from the checkpoint in --out')
-    .option('--json', 'print the report as JSON on stdout, no progress')
+    .option('--json', 'print the report as JSON on stdout, no progress');
+}
+
+export function gradualCommand(): Command {
+  const cmd = new Command('gradual')
+    .description('prune gradually with fine-tuning: prune a little at a time on the cubic schedule, training in between; a checkpoint after every epoch')
+    .argument('[target]', 'model.json, or a recipe (.yaml/.yml/*.prune.json) with a gradual: section');
+  addGradualOptions(cmd, { oneShot: true })
     .addHelpText('after', '\nExamples:\n  woodfisher gradual examples/mlpnet/model.json --train examples/data/train.npz --sparsity 0.95 --epochs 12 --out mlpnet-95 \\\n      --eval examples/data/test-x.npy --eval-labels examples/data/test-y.npy\n  woodfisher gradual mlpnet-95.prune.yaml --resume');
   return cmd.action(async (target: string | undefined, flags: GradualFlags) => {
     const options = await resolveGradual(target, flags);
     const { runGradual } = await loadGradualModule();
     const mode = progressMode(flags.json);
     const progress = createProgress(mode);
-    const lines = gradualProgress(mode === 'quiet' ? undefined : (s: string) => progress.note(s));
+    const onEvent = gradualEvents(mode, progress);
     let report;
     try {
-      report = await withAbort(signal => runGradual(options, { signal, onEvent: e => { lines(e); if (e.type !== 'epoch' && e.type !== 'pruningStep' && e.type !== 'schedule' && e.type !== 'checkpoint' && e.type !== 'gradualDone') progress.onEvent(e); } }));
+      report = await withAbort(signal => runGradual(options, { signal, onEvent }));
     } finally {
       progress.stop();
     }
@@ -90,7 +98,16 @@ export function gradualCommand(): Command {
   });
 }
 
-async function resolveGradual(target: string | undefined, f: GradualFlags): Promise<GradualOptions> {
+/** Gradual events → progress: its own lines for epochs and steps, the stage bar/lines for the rest. */
+export function gradualEvents(mode: ReturnType<typeof progressMode>, progress: ReturnType<typeof createProgress>): (e: GradualEvent) => void {
+  const lines = gradualProgress(mode === 'quiet' ? undefined : (s: string) => progress.note(s));
+  return e => {
+    lines(e);
+    if (e.type === 'stage' || e.type === 'log' || e.type === 'plan' || e.type === 'eval' || e.type === 'layer' || e.type === 'damp' || e.type === 'done') progress.onEvent(e);
+  };
+}
+
+export async function resolveGradual(target: string | undefined, f: GradualFlags): Promise<GradualOptions> {
   let recipeFile = f.recipe, modelPath: string | undefined;
   if (target !== undefined) {
     if (isRecipePath(target)) {
@@ -122,4 +139,10 @@ async function resolveGradual(target: string | undefined, f: GradualFlags): Prom
     if (e instanceof WoodFisherError && e.code === 'OPTIONS') throw new UsageError(e.message.replace('--data x.npy|data.npz', '--train x.npy|data.npz'));
     throw e;
   }
+}
+
+/** The settings a sweep's gradual points share (the GradualOptions keys beyond PruneOptions). */
+export function gradualSettings(o: GradualOptions): GradualSettings {
+  const { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay } = o;
+  return { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay };
 }
