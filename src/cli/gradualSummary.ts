@@ -18,7 +18,8 @@ export function gradualProgress(write: ((line: string) => void) | undefined): (e
       write(`schedule: ${e.schedule.steps.map(s => `${pct(s.sparsity)} at epoch ${+s.epoch.toFixed(3)}`).join(', ')}; ${total} epochs of ${perEpoch} batches`);
     } else if (e.type === 'pruningStep') {
       const r = e.record;
-      write(`pruning step ${r.k + 1}/${stepsTotal} (epoch ${+r.epoch.toFixed(3)}): ${pct(r.achieved, 2)} pruned (target ${pct(r.target, 2)})${r.eval ? `, accuracy ${pct(r.eval.accuracy, 2)} before fine-tuning` : ''}, ${secs(r.seconds)}`);
+      write(`pruning step ${r.k + 1}/${stepsTotal} (epoch ${+r.epoch.toFixed(3)}): ` + (r.skipped ? `target ${pct(r.target, 2)} already met (${pct(r.achieved, 2)} pruned), nothing to do`
+        : `${pct(r.achieved, 2)} pruned (target ${pct(r.target, 2)})${r.eval ? `, accuracy ${pct(r.eval.accuracy, 2)} before fine-tuning` : ''}, ${secs(r.seconds)}`));
     } else if (e.type === 'epoch') {
       const r = e.record;
       const left = e.epochs - r.epoch;

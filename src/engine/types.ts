@@ -195,6 +195,8 @@ export interface PruningStepRecord {
   achieved: number;
   layers: LayerResult[];
   eval?: EvalResult;            // right after the step, before fine-tuning
+  damp?: number;                // λ of this step (Fisher methods)
+  skipped?: boolean;            // the target was met already: nothing pruned, no gradients spent
   seconds: number;
 }
 

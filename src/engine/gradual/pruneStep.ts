@@ -1,23 +1,37 @@
-// One pruning step of a gradual run: the one-shot machinery at the current weights, to the schedule's s_k.
-import { readKernel, writeKernel, type LoadedModel } from '../model/load';
-import { magnitudeSaliency } from '../obs/saliency';
-import { selectMasks } from '../obs/select';
-import { layerResult } from '../layerStats';
-import { WoodFisherError, type LayerResult, type PrunableLayer, type PruneOptions, type RunHooks } from '../types';
+// One pruning step of a gradual run: the one-shot step (step.ts) at the current weights, to the schedule's s_k —
+// fresh gradients on calibration samples drawn from the training data, Fisher blocks, selection, OBS update.
+import type { LoadedModel } from '../model/load';
 import type { Dataset } from '../data/calibration';
+import { pruneStep, type StepTarget } from '../step';
+import { chooseDamp } from '../damp';
+import { METHODS } from '../methods';
+import type { LayerResult, PrunableLayer, PruneOptions, RunHooks } from '../types';
 
-/** Prunes the model in place to `o.sparsity` (scope, overrides and method of o) using calibration samples `calib`. */
-export async function pruneToTarget(m: LoadedModel, layers: PrunableLayer[], calib: Dataset, o: PruneOptions, _hooks: RunHooks): Promise<LayerResult[]> {
-  void calib;
-  if (o.method !== 'magnitude' && o.method !== 'global-magnitude') throw new WoodFisherError(`${o.method} steps are not wired yet`, 'OPTIONS');
-  const active = layers.filter(l => !o.layers[l.name]?.exclude);
-  const w = active.map(l => readKernel(m, l));
-  const { masks, thresholds } = selectMasks(active.map((l, i) => ({
-    name: l.name, saliency: magnitudeSaliency(w[i]), weights: w[i], sparsity: o.layers[l.name]?.sparsity,
-  })), o.sparsity, o.method === 'magnitude' ? 'layer' : 'global');
-  return active.map((l, i) => {
-    const next = Float64Array.from(w[i], (v, q) => (masks[i][q] ? 0 : v));
-    writeKernel(m, l, next);
-    return layerResult(l, next, magnitudeSaliency(w[i]), thresholds[i], { blocks: 0, form: 'none' });
-  });
+export interface GradualStepInput {
+  model: LoadedModel;
+  layers: PrunableLayer[];          // excluded layers left out
+  calibration: Dataset;             // drawn from the training data for this step
+  options: PruneOptions;            // method, blockSize, damp (a number, or 'auto': chosen again at this step), scope, update …
+  target: StepTarget;               // s_k overall, and each overridden layer's own s_k
+  step: { k: number; of: number };  // 1-based, for progress events and the gradient seed
+  inverses: 'keep' | 'rebuild';     // the memory plan's strategy
+  hooks: RunHooks;
+}
+
+/** Prunes the model in place to the step's target; returns each layer's result and the λ used. */
+export async function gradualPruneStep(input: GradualStepInput): Promise<{ results: LayerResult[]; damp: number }> {
+  const { model, layers, calibration, options, target, step, inverses, hooks } = input;
+  let damp = options.damp === 'auto' ? 1e-5 : options.damp;    // magnitude methods: λ plays no part
+  let gradients;
+  if (options.damp === 'auto' && METHODS[options.method].needsGradients) {
+    const layerTargets = Object.fromEntries(Object.entries(options.layers).map(([n, ov]) => [n, ov.sparsity === undefined ? ov : { ...ov, sparsity: target.layers[n] }]));
+    const choice = await chooseDamp({
+      model, layers, data: calibration, judge: calibration, options: { ...options, sparsity: target.sparsity, layers: layerTargets, recompute: 1 },
+      inverses, hooks, timed: async (_stage, f) => f(),
+    });
+    damp = choice.damp;
+    gradients = choice.grads;
+  }
+  const { results } = await pruneStep({ model, layers, data: calibration, options, target, damp, inverses, gradients, step, hooks });
+  return { results, damp };
 }

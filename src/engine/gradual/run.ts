@@ -21,7 +21,8 @@ import { openTrainingData, subset, type TrainingData } from './trainingData';
 import { trainableVariables, trainStep } from './train';
 import { checkpointSettings, encodeCheckpoint, readCheckpoint, resumeMismatch, type CheckpointState } from './checkpoint';
 import { checkRunFolder, writeRunFolder } from './output';
-import { pruneToTarget } from './pruneStep';
+import { gradualPruneStep } from './pruneStep';
+import { METHODS } from '../methods';
 
 type Timer = 'load' | 'train' | 'prune' | 'evaluate' | 'save';
 
@@ -47,7 +48,6 @@ export function validateGradual(o: ReturnType<typeof resolveGradualOptions>): vo
   if (!(o.momentum >= 0 && o.momentum < 1)) throw bad(`momentum must be in [0, 1), got ${o.momentum}`);
   if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw bad(`weight decay must be ≥ 0, got ${o.weightDecay}`);
   if (o.recompute !== 1) throw bad('recompute does not apply to gradual pruning: the schedule\'s steps are the recomputations');
-  if (o.damp === 'auto') throw bad('damp "auto" is not available for gradual pruning yet; give λ (e.g. --damp 1e-6)');
   pruningSteps({ ...o, sparsity: o.sparsity }, 1);   // validates the schedule
 }
 
@@ -124,6 +124,7 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
     } else if (evalData) {
       before = await timed('evaluate', () => runEval(m, evalData, 'before', hooks));
     }
+    const damps: number[] = [];
     let iteration = saved?.iteration ?? 0;
     let next = steps.findIndex(s => s.iteration >= iteration);
     if (next < 0) next = steps.length;
@@ -147,21 +148,31 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
 
     const pruneAt = async (step: PruningStep) => {
       const t = performance.now();
-      emit({ type: 'stage', stage: 'gradients', done: 0, total: 1, step: step.k + 1, steps: steps.length, message: `pruning step ${step.k + 1}/${steps.length} to ${(step.sparsity * 100).toFixed(1)}%` });
-      const calib = subset(data, sampleIndices(data.count, nCal, streamRandom(o.seed, CALIBRATION, step.k)), 'calibration samples');
       const K = steps.length - 1;
-      const overrides = Object.fromEntries(Object.entries(o.layers).map(([name, ov]) => [name,
-        ov.sparsity === undefined ? ov : { ...ov, sparsity: cubicSparsity(Math.min(o.initialSparsity, ov.sparsity), ov.sparsity, step.k, K) }]));
+      const target = { sparsity: step.sparsity, layers: Object.fromEntries(Object.entries(o.layers).flatMap(([name, ov]) =>
+        ov.sparsity === undefined ? [] : [[name, cubicSparsity(Math.min(o.initialSparsity, ov.sparsity), ov.sparsity, step.k, K)]])) };
       // A step whose target is already met (s_0 = 0 by default) has nothing to prune: no gradients spent on it.
-      const skip = step.sparsity <= sparsityNow().overall && Object.keys(overrides).length === 0;
-      const results: LayerResult[] = skip ? layerTable(m, layers, o.layers, []) : await timed('prune', () => pruneToTarget(m, layers, calib, { ...o, sparsity: step.sparsity, layers: overrides, recompute: 1, seed: o.seed + step.k }, { signal, onEvent: e => emit(e.type === 'stage' ? { ...e, step: step.k + 1, steps: steps.length } : e) }));
+      const skip = step.sparsity <= sparsityNow().overall && Object.keys(target.layers).length === 0;
+      let results: LayerResult[], damp: number | undefined;
+      if (skip) results = layerTable(m, layers, o.layers, []);
+      else {
+        emit({ type: 'stage', stage: 'gradients', done: 0, total: 1, step: step.k + 1, steps: steps.length, message: `pruning step ${step.k + 1}/${steps.length} to ${(step.sparsity * 100).toFixed(1)}%` });
+        const calib = subset(data, sampleIndices(data.count, nCal, streamRandom(o.seed, CALIBRATION, step.k)), 'calibration samples');
+        const r = await timed('prune', () => gradualPruneStep({
+          model: m, layers, calibration: calib, options: { ...o, recompute: 1, seed: o.seed + step.k }, target, step: { k: step.k + 1, of: steps.length },
+          inverses: memory.strategy ?? 'keep', hooks: { signal, onEvent: emit },
+        }));
+        results = r.results;
+        damp = r.damp;
+        damps.push(r.damp);
+      }
       for (const l of layers) {
         const i = kernelIndex.get(l.name)!;
         if (i >= 0) opt!.setMask(i, Float32Array.from(variables[i].dataSync(), v => (v === 0 ? 0 : 1)));   // TF.js layout, as the variable
       }
       const after = evalData ? await timed('evaluate', () => evaluate(m, evalData, { signal })) : undefined;
       const pruned = results.reduce((a, r) => a + r.pruned, 0), weights = results.reduce((a, r) => a + r.weights, 0);
-      const record: PruningStepRecord = { k: step.k, epoch: step.epoch, target: step.sparsity, achieved: weights ? pruned / weights : 0, layers: results, eval: after, seconds: (performance.now() - t) / 1000 };
+      const record: PruningStepRecord = { k: step.k, epoch: step.epoch, target: step.sparsity, achieved: weights ? pruned / weights : 0, layers: results, eval: after, damp: METHODS[o.method].needsGradients ? damp : undefined, skipped: skip || undefined, seconds: (performance.now() - t) / 1000 };
       records.push(record);
       emit({ type: 'pruningStep', record, steps: steps.length });
     };
@@ -177,7 +188,7 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
         sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
         layers: finalLayers, before, after: epochs[epochs.length - 1]?.eval,
         seconds: { ...seconds, total: (performance.now() - t0) / 1000 + (saved?.seconds.total ?? 0) },
-        memory, steps: records.length, damp: typeof o.damp === 'number' ? o.damp : undefined,
+        memory, steps: records.length, damp: typeof o.damp === 'number' ? o.damp : damps[damps.length - 1],
         gradual: { schedule, epochs, steps: records, finished },
       };
     };

@@ -66,10 +66,11 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
 export function recipeToGradualOptions(recipe: Recipe, recipeDir: string, overrides: Partial<GradualOptions> = {}): GradualOptions {
   const g = recipe.gradual;
   const train = g?.train !== undefined ? dataset(g.train, recipeDir) : dataset(recipe.data, recipeDir);
+  const dataPath = overrides.dataPath ?? train.inputs;
+  if (!dataPath) throw new WoodFisherError('no training data: give --train x.npy|data.npz (or `gradual: {train: …}` in the recipe)', 'OPTIONS');
   const base = recipeToOptions({ ...recipe, data: undefined }, recipeDir, {
-    ...overrides, dataPath: overrides.dataPath ?? train.inputs ?? '', labelsPath: overrides.dataPath !== undefined ? overrides.labelsPath : overrides.labelsPath ?? train.labels,
+    ...overrides, dataPath, labelsPath: overrides.dataPath !== undefined ? overrides.labelsPath : overrides.labelsPath ?? train.labels,
   });
-  if (!base.dataPath) throw new WoodFisherError('no training data: give --train x.npy|data.npz (or `gradual: {train: …}` in the recipe)', 'OPTIONS');
   const fromRecipe: Partial<GradualOptions> = defined({
     epochs: g?.epochs, initialSparsity: g?.initialSparsity, pruneStart: g?.pruneStart, pruneEnd: g?.pruneEnd, pruneEvery: g?.pruneEvery,
     optimizer: g?.optimizer, lr: g?.lr, lrSchedule: g?.lrSchedule, batchSize: g?.batchSize, momentum: g?.momentum, weightDecay: g?.weightDecay,

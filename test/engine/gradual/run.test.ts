@@ -28,15 +28,20 @@ async function kernels(dir: string) {
   try { return m.prunable.map(l => ({ name: l.name, w: readKernel(m, l) })); } finally { m.model.dispose(); }
 }
 
-test('a short gradual run reaches the schedule, keeps masks exact, reports every epoch and step', async () => {
+test('a short WoodFisher gradual run reaches the schedule, keeps masks exact, reports every epoch and step', async () => {
   const inputBefore = files(path.join(EX, 'mlpnet'));
   const events: GradualEvent[] = [];
-  const o = opts({ pruneStart: 0.5, pruneEnd: 1.5, pruneEvery: 0.5, initialSparsity: 0.3 });
+  const o = opts({ method: 'woodfisher', samples: 32, damp: 1e-6, pruneStart: 0.5, pruneEnd: 1.5, pruneEvery: 0.5, initialSparsity: 0.3 });
   const report = await runGradual(o, { onEvent: e => events.push(e) });
   const steps = events.flatMap(e => (e.type === 'pruningStep' ? [e.record] : []));
   assert.deepEqual(steps.map(s => s.epoch), [0.5, 1, 1.5]);
   assert.ok(Math.abs(steps[0].target - 0.3) < 1e-12 && steps[2].target === 0.9);
-  for (const s of steps) assert.ok(Math.abs(s.achieved - s.target) < 1e-4, `step ${s.k}: ${s.achieved} for ${s.target}`);
+  for (const s of steps) {
+    assert.ok(Math.abs(s.achieved - s.target) < 1e-4, `step ${s.k}: ${s.achieved} for ${s.target}`);
+    assert.equal(s.damp, 1e-6);
+    assert.ok(s.layers.every(l => l.blocks > 0 && l.form !== 'none'), 'each step built Fisher blocks');
+  }
+  assert.ok(events.some(e => e.type === 'stage' && e.stage === 'gradients' && e.step === 2), 'fresh gradients at each step');
   const epochs = events.flatMap(e => (e.type === 'epoch' ? [e.record] : []));
   assert.equal(epochs.length, 3);
   for (const e of epochs) assert.ok(Number.isFinite(e.train.loss) && e.eval && e.eval.accuracy > 0.5);
