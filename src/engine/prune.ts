@@ -14,6 +14,7 @@ import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource, type Timed } from './step';
 import { layerResult } from './layerStats';
+import { runStructuredPrune } from './structured/prune';
 import {
   EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
   WoodFisherError, DEFAULT_OPTIONS,
@@ -65,6 +66,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */
 export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
+  if (given.structure === 'neurons') return runStructuredPrune(given, hooks);   // whole units, the model shrinks
   const options: PruneOptions = { ...DEFAULT_OPTIONS, ...given, layers: given.layers ?? {} };
   const emit = hooks.onEvent ?? (() => {});
   const seconds: Partial<Record<Stage, number>> = {};
