@@ -21,13 +21,16 @@ import { openTrainingData, subset, type TrainingData } from './trainingData';
 import { trainableVariables, trainStep } from './train';
 import { checkpointSettings, encodeCheckpoint, readCheckpoint, resumeMismatch, type CheckpointState } from './checkpoint';
 import { checkRunFolder, writeRunFolder } from './output';
+import { claimOutput, type OutputClaim } from '../output/claim';
 import { gradualPruneStep } from './pruneStep';
 import { METHODS } from '../methods';
 
 type Timer = 'load' | 'train' | 'prune' | 'evaluate' | 'save';
 
 /** Options with every default filled in, the schedule's included (they depend on the epochs). */
-export function resolveGradualOptions(options: GradualOptions): GradualOptions & Required<Pick<GradualOptions, 'initialSparsity' | 'pruneStart' | 'pruneEnd' | 'pruneEvery'>> {
+type Resolved = GradualOptions & Required<Pick<GradualOptions, 'initialSparsity' | 'pruneStart' | 'pruneEnd' | 'pruneEvery'>>;
+
+export function resolveGradualOptions(options: GradualOptions): Resolved {
   const o = { ...DEFAULT_OPTIONS, ...DEFAULT_GRADUAL, ...defined(options), layers: options.layers ?? {} } as GradualOptions;
   const d = defaultSchedule(o.epochs);
   const pruneStart = o.pruneStart ?? d.pruneStart;
@@ -40,7 +43,7 @@ function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function validateGradual(o: ReturnType<typeof resolveGradualOptions>): void {
+export function validateGradual(o: Resolved): void {
   const bad = (msg: string) => new WoodFisherError(msg, 'OPTIONS');
   validateOptions({ ...o, recompute: 1 });
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw bad(`the learning rate must be a positive number, got ${o.lr}`);
@@ -64,15 +67,27 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
   const o = resolveGradualOptions(options);
   validateGradual(o);
   const emit: (e: GradualEvent) => void = hooks.onEvent ?? (() => {});
-  const { signal } = hooks;
   const t0 = performance.now();
+  // The output is checked and locked before any work; a sweep passes the folder it claimed (and wants no checkpoints).
+  const out = hooks.output ?? claimOutput(o.outDir, { kind: 'gradual', inputFolder: path.dirname(o.modelPath) });
+  try {
+    for (const message of out.notes) emit({ type: 'log', level: 'warn', message });
+    return await gradualInto(o, out, !hooks.output, hooks, t0);
+  } finally {
+    if (!hooks.output) out.release();
+  }
+}
+
+async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, hooks: GradualHooks, t0: number): Promise<GradualReport> {
+  const emit: (e: GradualEvent) => void = hooks.onEvent ?? (() => {});
+  const { signal } = hooks;
   const seconds: Record<Timer, number> = { load: 0, train: 0, prune: 0, evaluate: 0, save: 0 };
   const timed = async <T>(what: Timer, f: () => Promise<T> | T): Promise<T> => {
     const t = performance.now();
     try { return await f(); } finally { seconds[what] += (performance.now() - t) / 1000; }
   };
-  checkRunFolder(o.outDir, !!o.resume);
-  const saved = o.resume ? readCheckpoint(o.outDir) : undefined;
+  checkRunFolder(out.dir, !!o.resume);
+  const saved = o.resume ? readCheckpoint(out.dir) : undefined;
   if (saved) {
     const why = resumeMismatch(saved.settings, o);
     if (why) throw new WoodFisherError(`cannot resume: ${why}; run with the same settings, or start a new folder`, 'OPTIONS');
@@ -83,7 +98,7 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
   const m = await timed('load', () => loadModel(o.modelPath));
-  if (saved) await timed('load', () => loadCheckpointWeights(m, o.outDir).catch(e => { m.model.dispose(); throw e; }));
+  if (saved) await timed('load', () => loadCheckpointWeights(m, out.dir).catch(e => { m.model.dispose(); throw e; }));
   let train: TrainingData | undefined;
   let opt: MaskedOptimizer | undefined;
   try {
@@ -199,7 +214,7 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
       perm.set(sampleIndices(data.count, data.count, streamRandom(o.seed, BATCH_ORDER, e)));
       let loss = 0, correct = 0, lr = o.lr;
       for (let b = 0; b < B; b++) {
-        checkAbort(signal, o.outDir, epochs.length);
+        checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
         while (next < steps.length && steps[next].iteration <= iteration) await pruneAt(steps[next++]);
         const idx = perm.subarray(b * o.batchSize, Math.min(data.count, (b + 1) * o.batchSize));
         lr = learningRate(o.lrSchedule, o.lr, iteration, T);
@@ -213,21 +228,21 @@ export async function runGradual(options: GradualOptions, hooks: GradualHooks = 
       const record: EpochRecord = { epoch: e + 1, lr, train: { loss: loss / data.count, accuracy: correct / data.count }, eval: ev, sparsity: sp.overall, layers: sp.per, seconds: (performance.now() - tE) / 1000 };
       epochs.push(record);
       emit({ type: 'epoch', record, epochs: E });
-      if (e + 1 < E) {
+      if (checkpoints && e + 1 < E) {
         emit({ type: 'stage', stage: 'save', done: 0, total: 1, message: `checkpoint after epoch ${e + 1}` });
         const state: CheckpointState = {
           epoch: e + 1, iteration, settings: { ...checkpointSettings(o), before } as Partial<GradualOptions>, epochs, steps: records,
           seconds: { ...seconds, total: (performance.now() - t0) / 1000 + (saved?.seconds.total ?? 0) }, optimizer: opt.state(), masks: masks(),
         };
-        await timed('save', () => writeRunFolder(m, o.outDir, { ...encodeCheckpoint(state), 'report.json': JSON.stringify(report(false), null, 2) + '\n' }));
-        emit({ type: 'checkpoint', epoch: e + 1, path: o.outDir });
+        await timed('save', () => writeRunFolder(m, out, { ...encodeCheckpoint(state), 'report.json': JSON.stringify(report(false), null, 2) + '\n' }));
+        emit({ type: 'checkpoint', epoch: e + 1, path: out.dir });
       }
     }
 
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
-    checkAbort(signal, o.outDir, epochs.length);
+    checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
     const final = report(true);
-    const modelPath = await timed('save', () => writeRunFolder(m, o.outDir, { 'report.json': JSON.stringify(final, null, 2) + '\n' }));
+    const modelPath = await timed('save', () => writeRunFolder(m, out, { 'report.json': JSON.stringify(final, null, 2) + '\n' }));
     final.seconds = { ...final.seconds, save: seconds.save, total: (performance.now() - t0) / 1000 + (saved?.seconds.total ?? 0) };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
     emit({ type: 'gradualDone', report: final, reportPath: path.join(path.dirname(modelPath), 'report.json'), modelPath });

@@ -20,7 +20,7 @@ const opts = (over: Partial<GradualOptions> = {}): GradualOptions => ({
   outDir: path.join(tmp(), 'out'), sparsity: 0.9, epochs: 3, method: 'global-magnitude', samples: 64,
   optimizer: 'sgd', lr: 0.05, lrSchedule: 'cosine', batchSize: 100, momentum: 0.9, weightDecay: 0, backend: 'wasm', ...over,
 });
-const files = (dir: string) => Object.fromEntries(fs.readdirSync(dir).filter(f => f !== 'report.json' && f !== 'checkpoint.json').map(f => [f, fs.readFileSync(path.join(dir, f)).toString('base64')]));
+const files = (dir: string) => Object.fromEntries(fs.readdirSync(dir).filter(f => f !== 'report.json' && f !== 'checkpoint.json' && !f.startsWith('.')).map(f => [f, fs.readFileSync(path.join(dir, f)).toString('base64')]));
 
 async function kernels(dir: string) {
   await initBackend('wasm');
@@ -54,7 +54,8 @@ test('a short WoodFisher gradual run reaches the schedule, keeps masks exact, re
   assert.equal(report.sparsity.pruned, zeros);
   assert.equal(report.gradual.finished, true);
   assert.ok(report.after && report.after.accuracy > 0.8, `accuracy after ${report.after?.accuracy}`);
-  assert.deepEqual(fs.readdirSync(o.outDir).sort(), ['group1-shard1of1.bin', 'model.json', 'report.json'], 'the final output drops the checkpoint files');
+  assert.deepEqual(fs.readdirSync(o.outDir).sort(), ['.woodfisher-output.json', 'group1-shard1of1.bin', 'model.json', 'report.json'], 'the final output drops the checkpoint files');
+  assert.equal(JSON.parse(fs.readFileSync(path.join(o.outDir, '.woodfisher-output.json'), 'utf8')).kind, 'gradual');
   assert.deepEqual(files(path.join(EX, 'mlpnet')), inputBefore, 'input model untouched');
 });
 
