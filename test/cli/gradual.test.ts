@@ -53,3 +53,25 @@ test('gradual: missing or contradictory flags give one line and exit 2, before a
     assert.ok(!existsSync(path.join(tmp, 'x')));
   }
 });
+
+test('sweep --gradual: every point a gradual run with the same epochs, compared on one chart', () => {
+  const out = path.join(tmp, 'sweep');
+  const r = cli('sweep', ex('mlpnet/model.json'), '--gradual', '--train', ex('data/calib-x.npy'), '--train-labels', ex('data/calib-y.npy'),
+    '--epochs', '2', '--prune-end', '1', '--batch-size', '100', '--lr', '0.05', '--sparsities', '0.7,0.8', '--methods', 'global-magnitude,magnitude',
+    '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /run 1\/4: gradual global-magnitude at 70%/);
+  const sweep = JSON.parse(readFileSync(path.join(out, 'sweep.json'), 'utf8'));
+  assert.deepEqual(sweep.gradual, { epochs: 2 });
+  assert.equal(sweep.points.length, 4);
+  for (const p of sweep.points) {
+    const report = JSON.parse(readFileSync(path.join(p.output, 'report.json'), 'utf8'));
+    assert.equal(report.gradual.epochs.length, 2);
+    assert.ok(Math.abs(report.sparsity.achieved - p.sparsity) < 1e-3);
+    assert.ok(!existsSync(path.join(p.output, 'checkpoint.json')), 'no checkpoints inside a sweep');
+  }
+  assert.match(readFileSync(path.join(out, 'sweep.svg'), 'utf8'), /gradual, 2 epochs/);
+  const plain = cli('sweep', ex('mlpnet/model.json'), '--epochs', '2', '--sparsities', '0.5', '--out', path.join(tmp, 'x2'));
+  assert.equal(plain.code, 2);
+  assert.match(plain.stderr, /add --gradual/);
+});
