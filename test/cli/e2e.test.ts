@@ -74,7 +74,7 @@ test('sweep writes sweep.json, sweep.svg and one folder per run', { skip: !haveE
   const r = cli('sweep', ex('mlpnet/model.json'), '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'),
     '--sparsities', '0.9,0.5', '--methods', 'magnitude,global-magnitude', '--out', out);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(readdirSync(out).sort(), ['global-magnitude-50', 'global-magnitude-90', 'magnitude-50', 'magnitude-90', 'sweep.json', 'sweep.svg']);
+  assert.deepEqual(readdirSync(out).sort(), ['.woodfisher-output.json', 'global-magnitude-50', 'global-magnitude-90', 'magnitude-50', 'magnitude-90', 'sweep.json', 'sweep.svg']);
   const sweep = JSON.parse(readFileSync(path.join(out, 'sweep.json'), 'utf8'));
   assert.deepEqual(sweep.sparsities, [0.5, 0.9]);
   assert.equal(sweep.points.length, 4);

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
 import { loadModel, readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
+import { claimOutput, type OutputClaim } from '../output/claim';
 import { torchShape } from '../model/layout';
 import { loadDataset, type Dataset } from '../data/calibration';
 import { perSampleGradients } from '../gradients/perSample';
@@ -69,6 +70,16 @@ async function modelCosts(original: tf.LayersModel, macsBefore: number, shrunk: 
 export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
   const o: PruneOptions = { ...DEFAULT_OPTIONS, ...options, scope: options.scope ?? 'layer', layers: options.layers ?? {} };
   validateStructured(o);
+  // The output is checked and locked before any work (src/engine/output/claim.ts).
+  const out = hooks.output ?? claimOutput(o.outDir, { kind: 'structured', inputFolder: path.dirname(o.modelPath) });
+  try {
+    return await structuredInto(o, out, hooks);
+  } finally {
+    if (!hooks.output) out.release();
+  }
+}
+
+async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks): Promise<PruneReport> {
   const { signal } = hooks;
   const emit = hooks.onEvent ?? (() => {});
   const check = () => { if (signal?.aborted) throw new WoodFisherError('pruning was cancelled', 'CANCELLED'); };
@@ -78,8 +89,8 @@ export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks 
     const t = performance.now();
     try { return await f(); } finally { seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000; }
   };
-  const modelDir = path.resolve(path.dirname(o.modelPath)), outDir = path.resolve(o.outDir);
-  if (outDir === modelDir || modelDir.startsWith(outDir + path.sep)) throw new WoodFisherError(`the output folder ${o.outDir} would contain the input model; choose a new folder`, 'OUTPUT');
+  const outDir = out.dir;
+  for (const message of out.notes) emit({ type: 'log', level: 'warn', message });
 
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
@@ -234,7 +245,7 @@ export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks 
     check();
     const saved = await timed('save', async () => {
       report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
-      return saveModel(small, outDir, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+      return saveModel(small, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
     });
     report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
