@@ -128,6 +128,7 @@ export interface StructureReport {
   classes: number;              // removable unit classes (channels tied by residual Adds count once)
   update: 'group' | 'none';     // group OBS update δw = −F⁻¹E_Q(E_QᵀF⁻¹E_Q)⁻¹E_Qᵀw, or only removal
   targetFlops?: number;
+  constants: { folded: number; dropped: number }; // removed units' outputs act(b) moved into consumers' biases, or dropped
   before: ModelCost;
   after: ModelCost;
   notes: string[];              // channels left alone and why
