@@ -1,12 +1,15 @@
 // Every message between extension host ⇄ worker process and extension host ⇄ webview panel.
 // Imported by src/extension, src/worker and webview/ — it must stay free of `vscode`, Node and DOM APIs.
-// Engine types come in type-only, so nothing of the engine (nor TF.js) is ever bundled through this file.
+// Engine types come in type-only; of the engine's code only two plain values come through (DEFAULT_OPTIONS, stageLabel),
+// never TF.js.
 import type {
   PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan,
 } from './engine/types';
 
 /** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
 export { DEFAULT_OPTIONS } from './engine/types';
+/** How a stage event reads (a pure function of engine/stages.ts, which imports nothing but types). */
+export { stageLabel } from './engine/stages';
 export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
 /** One point of a sparsity sweep, as the engine's sweep.json holds it. */
 export type { SweepPoint } from './engine/report/sweep-result';

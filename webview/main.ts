@@ -1,7 +1,7 @@
 // The results panel: renders the host's snapshot (status, stage, table, charts) and posts user actions.
 // DOM contract (tests rely on it): #status, #stage, #backend, table#layers tbody tr[data-layer],
 // #chart-sparsity, #chart-saliency, #chart-accuracy, #open-model, #open-report, #run-again, #sweep.
-import type { PanelSnapshot, ToWebviewMessage } from '../src/protocol';
+import { stageLabel, type PanelSnapshot, type ToWebviewMessage } from '../src/protocol';
 import { renderCharts, watchTheme } from './charts';
 import { count, pct } from './format';
 import { renderTable, revealRow } from './table';
@@ -32,7 +32,7 @@ function render(s: PanelSnapshot): void {
   status.className = `status-${s.status}`;
   const st = s.stage;
   $('stage').textContent = s.status === 'running' && st
-    ? `${st.stage}${st.layer ? ` ${st.layer}` : ''} ${st.done}/${st.total}${st.steps && st.steps > 1 ? ` (step ${st.step ?? 1}/${st.steps})` : ''}${st.message ? ` — ${st.message}` : ''}`
+    ? stageLabel(st)
     : '';
   const progress = $<HTMLProgressElement>('progress');
   progress.hidden = s.status !== 'running';

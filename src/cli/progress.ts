@@ -1,5 +1,6 @@
 // Progress for terminals: a bar on a TTY (stage, layer, k/N), plain lines otherwise, nothing with --json.
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
+import { stageLabel, type StageEvent } from '../engine/stages';
 import type { PruneEvent } from '../engine/types';
 
 export interface Progress {
@@ -15,10 +16,7 @@ export function progressMode(json: boolean | undefined, stream: NodeJS.WriteStre
   return json ? 'quiet' : stream.isTTY ? 'bar' : 'lines';
 }
 
-function label(e: Extract<PruneEvent, { type: 'stage' }>): string {
-  const step = e.steps && e.steps > 1 ? ` (step ${e.step}/${e.steps})` : '';
-  return `${e.stage}${e.layer ? ` ${e.layer}` : ''}${step}`;
-}
+const label = (e: StageEvent) => stageLabel(e, { counts: false, message: false }); // the bar shows the counts
 
 export function createProgress(mode: ProgressMode, stream: NodeJS.WritableStream = process.stderr): Progress {
   if (mode === 'quiet') return { onEvent() {}, note() {}, stop() {} };

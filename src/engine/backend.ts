@@ -74,5 +74,3 @@ export async function initBackend(name: BackendName = 'auto'): Promise<string> {
   throw new WoodFisherError(`Backend '${name}' is not available: ${why[name] ?? 'unknown backend'}.`, 'BACKEND');
 }
 
-/** The backend currently running (after initBackend), e.g. for reports. */
-export function backendName(): string { return tf.getBackend(); }

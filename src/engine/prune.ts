@@ -9,7 +9,7 @@ import { loadDataset, Dataset } from './data/calibration';
 import { evaluate } from './gradients/evaluate';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
-import { parsePattern } from './obs/select';
+import { parsePattern, patternSparsity } from './obs/select';
 import { planMemory, assertPlanFits } from './memory';
 import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
@@ -32,9 +32,9 @@ export function validateOptions(o: PruneOptions): void {
   if (o.damp !== 'auto' && (!(o.damp > 0) || !Number.isFinite(o.damp))) throw bad(`damp (λ) must be a positive number or 'auto', got ${o.damp}`);
   if (!Number.isInteger(o.recompute) || o.recompute < 1) throw bad(`recompute must be a positive integer, got ${o.recompute}`);
   if (o.pattern) {
-    const { n, m } = parsePattern(o.pattern);
+    const implied = patternSparsity(parsePattern(o.pattern));
     if (o.recompute > 1) throw bad(`an N:M pattern is reached in one step; drop recompute (${o.recompute})`);
-    if (Math.abs(o.sparsity - (m - n) / m) > 1e-9) throw bad(`pattern ${o.pattern} means sparsity ${(m - n) / m}, but sparsity ${o.sparsity} was asked; give one of them`);
+    if (Math.abs(o.sparsity - implied) > 1e-9) throw bad(`pattern ${o.pattern} means sparsity ${implied}, but sparsity ${o.sparsity} was asked; give one of them`);
   }
   for (const [name, ov] of Object.entries(o.layers ?? {})) {
     if (ov.sparsity !== undefined && !(ov.sparsity >= 0 && ov.sparsity < 1)) {

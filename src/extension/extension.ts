@@ -1,7 +1,7 @@
 // Entry point of the extension host: wires commands, the worker jobs, the results panel, CodeLens/hover,
 // and the recipe language features. VS Code glue only — the work happens in dist/worker.js.
 import * as vscode from 'vscode';
-import type { FromWebviewMessage, PruneReport } from '../protocol';
+import type { FromWebviewMessage } from '../protocol';
 import { JobManager } from './jobs';
 import { LayerLensProvider, MODEL_SELECTOR, REVEAL_LAYER_COMMAND } from './layerLenses';
 import { flatLayers, outlineModel } from './modelOutline';
@@ -13,20 +13,13 @@ import { pruneCommand, rerun } from './pruneCommand';
 import { RecipeCompletionProvider } from './recipe/recipeCompletion';
 import { registerRecipeDiagnostics } from './recipe/recipeDiagnostics';
 import { RECIPE_SELECTOR } from './recipe/recipeDocuments';
+import { Registry } from './registry';
 import { PANEL_VIEW_TYPE, PanelManager } from './resultsPanel';
 import { ResultsStore } from './resultsStore';
 import { applyReport, emptySnapshot } from './snapshot';
 import { sweepCommand } from './sweepCommand';
 
-/** What activate() returns: a small hook for integration tests. */
-export interface WoodFisherApi {
-  lastResults(): Map<string, PruneReport>;
-  codeLensesFor(uri: vscode.Uri): Promise<vscode.CodeLens[]>;
-}
-
-let jobs: JobManager | undefined;
-
-export function activate(context: vscode.ExtensionContext): WoodFisherApi {
+export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('WoodFisher');
   const results = new ResultsStore();
   const workerPath = vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath;
@@ -36,14 +29,15 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     switch (msg.type) {
       case 'openModel': void vscode.commands.executeCommand('woodfisher.openPrunedModel', uri); break;
       case 'openReport': void vscode.commands.executeCommand('woodfisher.openReport', uri); break;
-      case 'runAgain': void rerun(jobs!, modelPath); break;
+      case 'runAgain': void rerun(registry, modelPath); break;
       case 'sweep': void vscode.commands.executeCommand('woodfisher.sweep', uri); break;
-      case 'cancel': jobs?.cancel(modelPath); break;
+      case 'cancel': registry.jobs.cancel(modelPath); break;
       case 'showLayerInModel': void showLayerInModel(uri, msg.name); break;
     }
   };
   const panels = new PanelManager(context.extensionUri, onAction);
-  jobs = new JobManager(workerPath, panels, results, output);
+  const jobs = new JobManager(workerPath, panels, results, output); // a subscription: deactivation kills its workers
+  const registry = new Registry(jobs, panels, results);
   const lenses = new LayerLensProvider(results);
   const recipeFeatures = new RecipeCompletionProvider();
   const modelView = new ModelViewProvider();
@@ -55,11 +49,11 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     vscode.workspace.registerTextDocumentContentProvider(MODEL_VIEW_SCHEME, modelView),
     vscode.commands.registerCommand(SHOW_MODEL_VIEW_COMMAND, (uri?: unknown) => showModelViewCommand(uri)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels),
-    vscode.commands.registerCommand('woodfisher.prune', (uri?: unknown, opts?: unknown) => pruneCommand(jobs!, uri, opts)),
-    vscode.commands.registerCommand('woodfisher.sweep', (uri?: unknown, opts?: unknown) => sweepCommand(jobs!, uri, opts)),
+    vscode.commands.registerCommand('woodfisher.prune', (uri?: unknown, opts?: unknown) => pruneCommand(registry, uri, opts)),
+    vscode.commands.registerCommand('woodfisher.sweep', (uri?: unknown, opts?: unknown) => sweepCommand(registry, uri, opts)),
     vscode.commands.registerCommand('woodfisher.cancel', (uri?: unknown) => {
       const model = uri instanceof vscode.Uri ? uri.fsPath : panels.activeModel();
-      const n = jobs!.cancel(model) || (model ? jobs!.cancel() : 0);
+      const n = jobs.cancel(model) || (model ? jobs.cancel() : 0);
       if (!n) void vscode.window.showInformationMessage('WoodFisher: nothing is running.');
       return n;
     }),
@@ -81,16 +75,10 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     vscode.languages.registerHoverProvider(RECIPE_SELECTOR, recipeFeatures),
   );
   registerRecipeDiagnostics(context);
-
-  return {
-    lastResults: () => results.reports(),
-    codeLensesFor: async uri => lenses.provideCodeLenses(await vscode.workspace.openTextDocument(uri)),
-  };
 }
 
 export function deactivate(): void {
-  jobs?.dispose(); // never leave a worker behind
-  jobs = undefined;
+  // Nothing left to do: VS Code disposes context.subscriptions, and with them the jobs' worker processes.
 }
 
 function asArray(s: vscode.DocumentSelector): (vscode.DocumentFilter | string)[] {

@@ -1,7 +1,7 @@
 // Runs jobs in worker processes with a cancellable progress notification, mirrored into the model's panel.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PanelSnapshot, PruneEvent, PruneReport, Stage, ToWorkerMessage } from '../protocol';
+import { stageLabel, type PanelSnapshot, type PruneEvent, type PruneReport, type Stage, type ToWorkerMessage } from '../protocol';
 import { applyEvent, applyReport, emptySnapshot } from './snapshot';
 import type { PanelManager } from './resultsPanel';
 import type { ResultsStore } from './resultsStore';
@@ -17,6 +17,7 @@ export interface CommandResult {
   error?: string;
 }
 
+// The one-shot pipeline's stages in order: how far the progress notification is.
 const STAGES: Stage[] = ['load', 'gradients', 'blocks', 'selection', 'update', 'evaluate', 'save'];
 
 export class JobManager implements vscode.Disposable {
@@ -24,8 +25,6 @@ export class JobManager implements vscode.Disposable {
 
   constructor(private readonly workerPath: string, private readonly panels: PanelManager,
     private readonly results: ResultsStore, private readonly output: vscode.OutputChannel) {}
-
-  isRunning(modelPath: string): boolean { return this.running.has(path.resolve(modelPath)); }
 
   /** Cancels the job of one model, or every job. Returns how many were cancelled. */
   cancel(modelPath?: string): number {
@@ -77,7 +76,7 @@ export class JobManager implements vscode.Disposable {
           const frac = (i + (e.total > 0 ? e.done / e.total : 0)) / STAGES.length;
           const increment = Math.max(0, frac * 100 - reported);
           reported += increment;
-          progress.report({ message: describeStage(e), increment });
+          progress.report({ message: stageLabel(e), increment });
         };
         token.onCancellationRequested(() => job.cancel());
         return job.start();
@@ -126,10 +125,4 @@ export class JobManager implements vscode.Disposable {
     for (const j of this.running.values()) j.kill();
     this.running.clear();
   }
-}
-
-export function describeStage(e: Extract<PruneEvent, { type: 'stage' }>): string {
-  const step = e.steps && e.steps > 1 ? ` (step ${e.step ?? 1}/${e.steps})` : '';
-  const of = e.total > 0 ? ` ${e.done}/${e.total}` : '';
-  return `${e.stage}${e.layer ? ` ${e.layer}` : ''}${of}${step}${e.message ? ` — ${e.message}` : ''}`;
 }

@@ -4,43 +4,21 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_OPTIONS, type Method, type PruneOptions } from '../protocol';
+import { METHODS, needsGradients } from '../engine/methods';
+import { parsePattern, patternSparsity } from '../engine/obs/select';
 import { recipeToOptions } from '../engine/recipe';
-import type { CommandResult, JobManager } from './jobs';
+import { METHOD_NAMES } from '../engine/types';
+import { asArgs, messageOf, parseSparsity, UNTRUSTED, type PruneArgs } from './commandArgs';
+import type { CommandResult } from './jobs';
 import { checkModelJson } from './modelFile';
 import { defaultOutDir } from './outputDir';
 import { pickModel } from './pickModel';
 import { findRecipeForModel, readRecipe } from './recipeLookup';
+import type { Registry } from './registry';
 import { machineOptions, readSettings, settingsAsOptions } from './settings';
 import { recipeYaml } from './recipeText';
 
-export interface PruneArgs {
-  sparsity?: number; pattern?: string; method?: string; dataPath?: string; labelsPath?: string; outDir?: string;
-  samples?: number; noPrompt?: boolean; recipePath?: string;
-}
-
-const ARG_KEYS = ['sparsity', 'pattern', 'method', 'dataPath', 'labelsPath', 'outDir', 'samples', 'noPrompt', 'recipePath'];
-
-/** Menus pass (uri, uri[]) or (uri, {groupId}); only a plain object with known keys is an options bag. */
-export function asArgs(x: unknown): PruneArgs {
-  if (!x || typeof x !== 'object' || Array.isArray(x) || x instanceof vscode.Uri) return {};
-  return Object.keys(x).some(k => ARG_KEYS.includes(k)) ? x as PruneArgs : {};
-}
-
-export const UNTRUSTED = 'Pruning is disabled in Restricted Mode: trust this workspace to run it (recipes name files to read and write).';
-
-export const METHODS: { id: Method; detail: string }[] = [
-  { id: 'woodfisher', detail: 'OBS saliency with a blockwise empirical-Fisher inverse (the paper)' },
-  { id: 'woodtaylor', detail: 'WoodFisher plus the gradient term' },
-  { id: 'diagfisher', detail: 'diagonal Fisher (no off-diagonal terms)' },
-  { id: 'magnitude', detail: 'smallest |w| per layer, no data needed' },
-  { id: 'global-magnitude', detail: 'smallest |w| over all layers, no data needed' },
-];
-const needsData = (m: string) => m === 'woodfisher' || m === 'woodtaylor' || m === 'diagfisher';
-
-/** The options of the last run per model, for "Run Again" and the sweep. */
-export const lastOptions = new Map<string, PruneOptions>();
-
-export async function pruneCommand(jobs: JobManager, uriArg?: unknown, rawArgs?: unknown): Promise<CommandResult> {
+export async function pruneCommand(registry: Registry, uriArg?: unknown, rawArgs?: unknown): Promise<CommandResult> {
   const args = asArgs(rawArgs);
   const prompt = !args.noPrompt;
   if (!vscode.workspace.isTrusted) return fail(UNTRUSTED, true);
@@ -50,17 +28,17 @@ export async function pruneCommand(jobs: JobManager, uriArg?: unknown, rawArgs?:
     const options = await resolveOptions(uri.fsPath, args, prompt);
     if ('cancelled' in options) return { status: 'cancelled' };
     if ('error' in options) return fail(options.error, true);
-    lastOptions.set(path.resolve(options.modelPath), options);
-    return await jobs.run(options.modelPath, { type: 'start', options }, { before: () => showModelBesidePanel(options.modelPath) });
+    registry.remember(options);
+    return await registry.jobs.run(options.modelPath, { type: 'start', options }, { before: () => showModelBesidePanel(options.modelPath) });
   } catch (e) {
     return fail(messageOf(e), true);
   }
 }
 
-export async function rerun(jobs: JobManager, modelPath: string): Promise<CommandResult> {
-  const options = lastOptions.get(path.resolve(modelPath));
-  if (!options) return pruneCommand(jobs, vscode.Uri.file(modelPath));
-  return jobs.run(modelPath, { type: 'start', options });
+export async function rerun(registry: Registry, modelPath: string): Promise<CommandResult> {
+  const options = registry.lastOptions(modelPath);
+  if (!options) return pruneCommand(registry, vscode.Uri.file(modelPath));
+  return registry.jobs.run(modelPath, { type: 'start', options });
 }
 
 type Resolved = PruneOptions | { cancelled: true } | { error: string };
@@ -96,9 +74,9 @@ export async function resolveOptions(modelPath: string, args: PruneArgs, prompt:
   if (!(sparsity >= 0 && sparsity < 1)) return { error: `Sparsity must be in [0, 1); got ${sparsity}.` };
   let method = (args.method as Method | undefined) ?? (prompt ? await askMethod(settings.method ?? 'woodfisher') : (settings.method ?? 'woodfisher'));
   if (!method) return { cancelled: true };
-  if (!METHODS.some(m => m.id === method)) return { error: `Unknown method "${method}"; use one of ${METHODS.map(m => m.id).join(', ')}.` };
+  if (!METHOD_NAMES.includes(method)) return { error: `Unknown method "${method}"; use one of ${METHOD_NAMES.join(', ')}.` };
   let dataPath = args.dataPath, labelsPath = args.labelsPath;
-  if (!dataPath && needsData(method)) {
+  if (!dataPath && needsGradients(method)) {
     if (!prompt) return { error: `${method} needs calibration data: pass dataPath (a .npy or .npz file).` };
     const picked = await askData(modelPath);
     if (!picked) return { cancelled: true };
@@ -124,11 +102,14 @@ function definedArgs(a: PruneArgs): Partial<PruneOptions> {
   return o;
 }
 
-/** An N:M pattern and the sparsity it implies, (M − N)/M. */
+/** An N:M pattern and the sparsity it implies. */
 function nmTarget(pattern: string): { sparsity: number; pattern: string } | { error: string } {
-  const g = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(pattern);
-  const n = Number(g?.[1]), m = Number(g?.[2]);
-  return g && n >= 1 && n < m ? { sparsity: (m - n) / m, pattern: `${n}:${m}` } : { error: `Pattern must be N:M with 1 ≤ N < M, e.g. 2:4; got "${pattern}".` };
+  try {
+    const p = parsePattern(pattern);
+    return { sparsity: patternSparsity(p), pattern: `${p.n}:${p.m}` };
+  } catch (e) {
+    return { error: messageOf(e) };
+  }
 }
 
 async function askSparsity(): Promise<{ sparsity: number; pattern?: string } | undefined> {
@@ -148,17 +129,8 @@ async function askSparsity(): Promise<{ sparsity: number; pattern?: string } | u
   return v === undefined ? undefined : { sparsity: v };
 }
 
-export function parseSparsity(t: string): number | undefined {
-  const m = /^\s*([\d.]+)\s*(%?)\s*$/.exec(t);
-  if (!m) return undefined;
-  let v = Number(m[1]);
-  if (!Number.isFinite(v)) return undefined;
-  if (m[2] || v >= 1) v /= 100;
-  return v >= 0 && v < 1 ? v : undefined;
-}
-
 async function askMethod(preferred: Method): Promise<Method | undefined> {
-  const items = METHODS.map(m => ({ label: m.id, detail: m.detail, description: m.id === preferred ? 'default' : undefined }));
+  const items = METHOD_NAMES.map(m => ({ label: m, detail: METHODS[m].summary, description: m === preferred ? 'default' : undefined }));
   items.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred));
   const pick = await vscode.window.showQuickPick(items, { title: 'WoodFisher: method (2/3)' });
   return pick?.label as Method | undefined;
@@ -210,9 +182,4 @@ async function exists(p: string): Promise<boolean> { try { await fs.access(p); r
 function fail(error: string, show: boolean): CommandResult {
   if (show) void vscode.window.showErrorMessage(`WoodFisher: ${error}`);
   return { status: 'error', error };
-}
-
-export function messageOf(e: unknown): string {
-  if (e && typeof e === 'object' && 'message' in e && typeof (e as Error).message === 'string') return (e as Error).message.split('\n')[0];
-  return String(e);
 }

@@ -3,16 +3,20 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Method } from '../protocol';
-import type { CommandResult, JobManager } from './jobs';
+import type { CommandResult } from './jobs';
 import { defaultSweepDir } from './outputDir';
 import { pickModel } from './pickModel';
-import { asArgs, lastOptions, messageOf, METHODS, resolveOptions, UNTRUSTED, type PruneArgs } from './pruneCommand';
+import { METHODS } from '../engine/methods';
+import { METHOD_NAMES } from '../engine/types';
+import { asArgs, messageOf, UNTRUSTED, type PruneArgs } from './commandArgs';
+import { resolveOptions } from './pruneCommand';
+import type { Registry } from './registry';
 
 export interface SweepArgs extends PruneArgs { sparsities?: number[]; methods?: string[] }
 
 const DEFAULT_SPARSITIES = [0.5, 0.7, 0.8, 0.9, 0.95, 0.98];
 
-export async function sweepCommand(jobs: JobManager, uriArg?: unknown, rawArgs?: unknown): Promise<CommandResult> {
+export async function sweepCommand(registry: Registry, uriArg?: unknown, rawArgs?: unknown): Promise<CommandResult> {
   const raw = (rawArgs && typeof rawArgs === 'object' && !Array.isArray(rawArgs) ? rawArgs : {}) as SweepArgs;
   const args: SweepArgs = { ...asArgs(rawArgs), sparsities: raw.sparsities, methods: raw.methods };
   const prompt = !args.noPrompt;
@@ -20,7 +24,7 @@ export async function sweepCommand(jobs: JobManager, uriArg?: unknown, rawArgs?:
   try {
     const uri = await pickModel(uriArg, prompt, 'WoodFisher sweep: choose the model.json');
     if (!uri) return { status: 'error', error: 'No model.json chosen.' };
-    const known = lastOptions.get(path.resolve(uri.fsPath));
+    const known = registry.lastOptions(uri.fsPath);
     const base = known ?? await resolveOptions(uri.fsPath, { ...args, sparsity: args.sparsity ?? 0.9 }, prompt);
     if ('cancelled' in base) return { status: 'cancelled' };
     if ('error' in base) { void vscode.window.showErrorMessage(`WoodFisher: ${base.error}`); return { status: 'error', error: base.error }; }
@@ -34,7 +38,7 @@ export async function sweepCommand(jobs: JobManager, uriArg?: unknown, rawArgs?:
     }
     let methods = args.methods as Method[] | undefined;
     if (!methods && prompt) {
-      const picks = await vscode.window.showQuickPick(METHODS.map(m => ({ label: m.id, detail: m.detail, picked: m.id === base.method || m.id === 'global-magnitude' })),
+      const picks = await vscode.window.showQuickPick(METHOD_NAMES.map(m => ({ label: m, detail: METHODS[m].summary, picked: m === base.method || m === 'global-magnitude' })),
         { title: 'WoodFisher sweep: methods to compare', canPickMany: true });
       if (!picks) return { status: 'cancelled' };
       methods = picks.map(p => p.label as Method);
@@ -44,7 +48,7 @@ export async function sweepCommand(jobs: JobManager, uriArg?: unknown, rawArgs?:
     if (!sparsities.length) return { status: 'error', error: 'No sparsity to sweep.' };
     if (!base.evalPath) void vscode.window.showWarningMessage('WoodFisher: no evaluation data (`eval:` in a recipe) — the sweep cannot measure accuracy.');
     const options = { ...base, outDir: args.outDir ? path.resolve(args.outDir) : defaultSweepDir(base.modelPath) };
-    return await jobs.run(options.modelPath, { type: 'sweep', options, sparsities, methods });
+    return await registry.jobs.run(options.modelPath, { type: 'sweep', options, sparsities, methods });
   } catch (e) {
     const error = messageOf(e);
     void vscode.window.showErrorMessage(`WoodFisher: ${error}`);

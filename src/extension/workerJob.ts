@@ -41,9 +41,6 @@ export class WorkerJob {
     this.result = new Promise(r => { this.resolve = r; });
   }
 
-  get running(): boolean { return !!this.child && !this.outcome; }
-  get pid(): number | undefined { return this.child?.pid; }
-
   start(): Promise<JobOutcome> {
     if (this.child || this.outcome) return this.result; // started already, or cancelled before it started
     let child: ChildProcess;

@@ -77,6 +77,11 @@ export function parsePattern(text: string): NMPattern {
   return { n, m };
 }
 
+/** (M − N)/M: the sparsity an N:M pattern means. */
+export function patternSparsity(p: NMPattern): number {
+  return (p.m - p.n) / p.m;
+}
+
 /**
  * N:M masks: in every group of m consecutive weights of a row (the PyTorch layout's inner dimensions, in·kh·kw, the
  * axis sparse kernels group along), the m − n of lowest saliency are pruned; weights already zero count first.

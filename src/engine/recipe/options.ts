@@ -1,10 +1,10 @@
 // Recipe + command-line flags → the PruneOptions a run needs (absolute paths, defaults filled in).
 import * as path from 'node:path';
 import { parseBytes } from '../report/bytes';
-import { DEFAULT_GRADUAL, DEFAULT_OPTIONS, GradualOptions, Method, PruneOptions, WoodFisherError } from '../types';
+import { needsGradients } from '../methods';
+import { parsePattern, patternSparsity } from '../obs/select';
+import { DEFAULT_GRADUAL, DEFAULT_OPTIONS, GradualOptions, PruneOptions, WoodFisherError } from '../types';
 import type { Recipe, RecipeDataset } from './types';
-
-const needsData = (m: Method) => m === 'woodfisher' || m === 'woodtaylor' || m === 'diagfisher';
 
 function dataset(d: RecipeDataset | undefined, dir: string): { inputs?: string; labels?: string } {
   if (d === undefined) return {};
@@ -22,12 +22,6 @@ function defined<T extends object>(o: T): Partial<T> {
  * Recipe paths are resolved relative to recipeDir. Throws WoodFisherError('OPTIONS') when the model,
  * the data (for gradient-based methods), the sparsity or the output folder is given nowhere.
  */
-/** (M − N)/M: the sparsity an N:M pattern implies. */
-function nmSparsity(pattern: string): number | undefined {
-  const g = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(pattern);
-  return g && Number(g[2]) > 0 ? (Number(g[2]) - Number(g[1])) / Number(g[2]) : undefined;
-}
-
 export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Partial<PruneOptions> = {}): PruneOptions {
   const data = dataset(recipe.data, recipeDir);
   const ev = dataset(recipe.eval, recipeDir);
@@ -51,10 +45,10 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
   const missing = (what: string) => new WoodFisherError(what, 'OPTIONS');
   if (!o.modelPath) throw missing('no model: give a model.json (or `model:` in the recipe)');
   if (!o.dataPath) {
-    if (needsData(o.method)) throw missing(`no calibration data: ${o.method} needs --data x.npy|data.npz (or \`data:\` in the recipe)`);
+    if (needsGradients(o.method)) throw missing(`no calibration data: ${o.method} needs --data x.npy|data.npz (or \`data:\` in the recipe)`);
     o.dataPath = '';
   }
-  if (o.sparsity === undefined && o.pattern) o.sparsity = nmSparsity(o.pattern);
+  if (o.sparsity === undefined && o.pattern) o.sparsity = patternSparsity(parsePattern(o.pattern));
   if (o.sparsity === undefined && o.structure === 'neurons' && o.targetFlops !== undefined) o.sparsity = 0;   // the FLOPs target decides
   // structure 'neurons' ranks units layer by layer unless a scope is given (global over-prunes narrow layers: docs/structured.md)
   if (o.structure === 'neurons' && recipe.scope === undefined && overrides.scope === undefined) o.scope = 'layer';

@@ -1,0 +1,13 @@
+// How a stage event reads, in the terminal, the progress notification and the panel alike:
+// "blocks fc1 12/40 (step 2/3) — message". Pure (no imports but types): the webview gets it through src/protocol.ts.
+import type { PruneEvent } from './types';
+
+export type StageEvent = Extract<PruneEvent, { type: 'stage' }>;
+
+export function stageLabel(e: StageEvent, show: { counts?: boolean; message?: boolean } = {}): string {
+  const { counts = true, message = true } = show;
+  const layer = e.layer ? ` ${e.layer}` : '';
+  const of = counts && e.total > 0 ? ` ${e.done}/${e.total}` : '';
+  const step = e.steps && e.steps > 1 ? ` (step ${e.step ?? 1}/${e.steps})` : '';
+  return `${e.stage}${layer}${of}${step}${message && e.message ? ` — ${e.message}` : ''}`;
+}
