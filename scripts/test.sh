@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: typecheck, build, engine/CLI/worker tests (node's runner), the benchmark in smoke mode (so it does
-# not rot; it asserts nothing about speed), and the real-workbench tests (scripts/e2e.sh). The last line sums
-# both test suites: "N passed, N failed".
+# `npm test`: typecheck, lint (eslint, import boundaries and circles), build, engine/CLI/worker tests (node's
+# runner), the benchmark in smoke mode (so it does not rot; it asserts nothing about speed), and the real-workbench
+# tests (scripts/e2e.sh). The last line sums both test suites: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 LOG=$(mktemp -d)
@@ -10,6 +10,7 @@ status=0
 step() { echo "── $1"; }
 
 step "typecheck"; npx tsc -p tsconfig.json --noEmit || exit 1
+step "lint"; npm run -s lint || exit 1
 step "build"; node esbuild.mjs || exit 1
 
 step "unit, engine, CLI and worker tests"

@@ -1,4 +1,3 @@
-import type { OutputClaim } from './output/claim';
 // The engine's public vocabulary: options in, events and a report out.
 // Types and plain constants (no code): imported by the worker, the CLI, the extension and, type-only, the webview
 // through src/protocol.ts.
@@ -245,4 +244,19 @@ export interface GradualHooks {
   signal?: AbortSignal;
   /** A folder the caller claimed (a sweep's runs): the result goes there, with no checkpoints; default: claimOutput(options.outDir). */
   output?: OutputClaim;
+}
+
+/** A claimed output folder (output/claim.ts): checked and locked before any work, written by staging and swapping. */
+export interface OutputClaim {
+  /** The output folder (absolute). */
+  readonly dir: string;
+  /** A new, empty folder to write the result into; it becomes `dir` on commit. */
+  stage(): string;
+  /** Writes the marker and swaps the staged folder in (old result kept until the new one is in place). A claim may
+   *  stage and commit again: each commit replaces the previous result (gradual pruning's checkpoint per epoch). */
+  commit(): Promise<void>;
+  /** Removes the staging folder if not committed, and the lock. Safe to call twice. */
+  release(): void;
+  /** Warnings gathered on the way (recovered runs, leftovers kept). */
+  readonly notes: string[];
 }

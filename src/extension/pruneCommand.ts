@@ -72,7 +72,7 @@ export async function resolveOptions(modelPath: string, args: PruneArgs, prompt:
   if ('error' in target) return target;
   const { sparsity, pattern } = target;
   if (!(sparsity >= 0 && sparsity < 1)) return { error: `Sparsity must be in [0, 1); got ${sparsity}.` };
-  let method = (args.method as Method | undefined) ?? (prompt ? await askMethod(settings.method ?? 'woodfisher') : (settings.method ?? 'woodfisher'));
+  const method = (args.method as Method | undefined) ?? (prompt ? await askMethod(settings.method ?? 'woodfisher') : (settings.method ?? 'woodfisher'));
   if (!method) return { cancelled: true };
   if (!METHOD_NAMES.includes(method)) return { error: `Unknown method "${method}"; use one of ${METHOD_NAMES.join(', ')}.` };
   let dataPath = args.dataPath, labelsPath = args.labelsPath;

@@ -7,22 +7,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WoodFisherError } from '../types';
+import { WoodFisherError, type OutputClaim } from '../types';
 import { foreignEntries, MARKER, readMarker, removeOurFiles, writeMarker } from './marker';
 
-export interface OutputClaim {
-  /** The output folder (absolute). */
-  readonly dir: string;
-  /** A new, empty folder to write the result into; it becomes `dir` on commit. */
-  stage(): string;
-  /** Writes the marker and swaps the staged folder in (old result kept until the new one is in place). A claim may
-   *  stage and commit again: each commit replaces the previous result (gradual pruning's checkpoint per epoch). */
-  commit(): Promise<void>;
-  /** Removes the staging folder if not committed, and the lock. Safe to call twice. */
-  release(): void;
-  /** Warnings gathered on the way (recovered runs, leftovers kept). */
-  readonly notes: string[];
-}
+export type { OutputClaim };
 
 export interface ClaimOptions {
   kind: string;
