@@ -1,45 +1,57 @@
 // The per-layer table: one row per prunable layer, `tr[data-layer="<name>"]`, updated in place.
-import type { LayerResult, PanelSnapshot } from '../src/protocol';
+import type { PanelSnapshot } from '../src/protocol';
 import { count, pct, sci } from './format';
 
-export function renderTable(tbody: HTMLTableSectionElement, s: PanelSnapshot): void {
+/** What one row shows: the layer, its nine cells, whether its result is still pending, and its tooltip. */
+export interface TableRow { layer: string; cells: string[]; pending: boolean; title: string }
+
+/** Rows for every planned layer (pending ones show dashes), then any result not in the plan. Pure: unit-tested. */
+export function tableRows(s: PanelSnapshot): TableRow[] {
   const results = new Map(s.layers.map(l => [l.name, l]));
-  // Rows for every planned layer (pending ones show dashes), then any result not in the plan.
   const names = [...(s.plan?.map(p => p.name) ?? []), ...s.layers.map(l => l.name)].filter((n, i, a) => a.indexOf(n) === i);
-  const kinds = new Map(s.plan?.map(p => [p.name, { kind: p.kind as string, size: p.size }]) ?? []);
-  const keep = new Set(names);
-  for (const row of Array.from(tbody.rows)) if (!keep.has(row.dataset.layer ?? '')) row.remove();
-  names.forEach((name, i) => {
-    let row = Array.from(tbody.rows).find(r => r.dataset.layer === name);
-    if (!row) {
-      row = document.createElement('tr');
-      row.dataset.layer = name;
-      for (let c = 0; c < 9; c++) row.insertCell();
-    }
-    if (tbody.rows[i] !== row) tbody.insertBefore(row, tbody.rows[i] ?? null);
-    fillRow(row, name, results.get(name), kinds.get(name));
+  const planned = new Map(s.plan?.map(p => [p.name, { kind: p.kind as string, size: p.size }]) ?? []);
+  return names.map(name => {
+    const r = results.get(name), plan = planned.get(name);
+    return {
+      layer: name,
+      cells: [
+        name,
+        r?.kind ?? plan?.kind ?? '',
+        count(r?.weights ?? plan?.size),
+        r ? count(r.pruned) : '–',
+        r ? (r.excluded ? 'excluded' : pct(r.sparsity)) : '–',
+        r ? sci(r.threshold) : '–',
+        r ? sci(r.saliency.min) : '–',
+        r ? sci(r.saliency.median) : '–',
+        r ? sci(r.saliency.max) : '–',
+      ],
+      pending: !r,
+      title: r?.form ? `${r.blocks} Fisher block(s), ${r.form} form` : '',
+    };
   });
 }
 
-function fillRow(row: HTMLTableRowElement, name: string, r: LayerResult | undefined, plan?: { kind: string; size: number }): void {
-  const cells = [
-    name,
-    r?.kind ?? plan?.kind ?? '',
-    count(r?.weights ?? plan?.size),
-    r ? count(r.pruned) : '–',
-    r ? (r.excluded ? 'excluded' : pct(r.sparsity)) : '–',
-    r ? sci(r.threshold) : '–',
-    r ? sci(r.saliency.min) : '–',
-    r ? sci(r.saliency.median) : '–',
-    r ? sci(r.saliency.max) : '–',
-  ];
-  cells.forEach((text, i) => {
-    const cell = row.cells[i];
-    if (cell.textContent !== text) cell.textContent = text;
-    cell.className = i >= 2 ? 'num' : '';
+/** Brings the table body to tableRows(s), updating rows in place (a selection or highlight survives updates). */
+export function renderTable(tbody: HTMLTableSectionElement, s: PanelSnapshot): void {
+  const rows = tableRows(s);
+  const keep = new Set(rows.map(r => r.layer));
+  for (const row of Array.from(tbody.rows)) if (!keep.has(row.dataset.layer ?? '')) row.remove();
+  rows.forEach((want, i) => {
+    let row = Array.from(tbody.rows).find(r => r.dataset.layer === want.layer);
+    if (!row) {
+      row = document.createElement('tr');
+      row.dataset.layer = want.layer;
+      for (let c = 0; c < want.cells.length; c++) row.insertCell();
+    }
+    if (tbody.rows[i] !== row) tbody.insertBefore(row, tbody.rows[i] ?? null);
+    want.cells.forEach((text, c) => {
+      const cell = row.cells[c];
+      if (cell.textContent !== text) cell.textContent = text;
+      cell.className = c >= 2 ? 'num' : '';
+    });
+    row.classList.toggle('pending', want.pending);
+    row.title = want.title;
   });
-  row.classList.toggle('pending', !r);
-  row.title = r?.form ? `${r.blocks} Fisher block(s), ${r.form} form` : '';
 }
 
 /** Scrolls to a layer's row and highlights it briefly (CodeLens → panel). */

@@ -1,5 +1,6 @@
 // Recipe YAML written by the extension: from a run's answers, or a commented starter for `New Recipe`.
 import * as path from 'node:path';
+import { METHOD_NAMES } from '../engine/types';
 import type { PruneOptions } from '../protocol';
 
 const q = (s: string) => JSON.stringify(s); // a JSON string is a valid YAML scalar
@@ -40,7 +41,7 @@ export function starterRecipe(modelPath: string, dir: string, prunable: string[]
     ...data,
     'samples: 256          # N: per-sample loss gradients',
     '',
-    'method: woodfisher    # woodfisher | woodtaylor | diagfisher | magnitude | global-magnitude',
+    `method: woodfisher    # ${METHOD_NAMES.join(' | ')}`,
     'sparsity: 0.9         # fraction of the prunable weights set to zero, in [0, 1)',
     'damp: 1e-5            # lambda in F = lambda*I + (1/N) sum g g^T',
     'blockSize: 1000       # weights per Fisher block (PyTorch layout); blocks never span layers',

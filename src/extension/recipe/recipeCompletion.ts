@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseRecipe, schemaAt } from '../../engine/recipe';
 import { checkModelJson } from '../modelFile';
-import { yamlContext } from './recipeDocuments';
+import { yamlContext } from './yamlContext';
 import { describe } from './schemaInfo';
 
 async function modelLayers(doc: vscode.TextDocument): Promise<{ name: string; className: string }[]> {
@@ -61,12 +61,13 @@ export class RecipeCompletionProvider implements vscode.CompletionItemProvider, 
     if (doc.languageId === 'json') return undefined;
     const ctx = yamlContext(doc, pos);
     if (!ctx.keyAt) return undefined;
+    const range = new vscode.Range(ctx.keyAt.line, ctx.keyAt.start, ctx.keyAt.line, ctx.keyAt.end);
     if (ctx.parents.length === 1 && ctx.parents[0] === 'layers') {
       const layer = (await modelLayers(doc)).find(l => l.name === ctx.keyAt!.key);
-      return layer ? new vscode.Hover(new vscode.MarkdownString(`**${layer.name}** — ${layer.className} layer of the model`), ctx.keyAt.range) : undefined;
+      return layer ? new vscode.Hover(new vscode.MarkdownString(`**${layer.name}** — ${layer.className} layer of the model`), range) : undefined;
     }
     const text = describe(schemaAt([...ctx.parents, ctx.keyAt.key]));
-    return text ? new vscode.Hover(new vscode.MarkdownString(text), ctx.keyAt.range) : undefined;
+    return text ? new vscode.Hover(new vscode.MarkdownString(text), range) : undefined;
   }
 }
 
