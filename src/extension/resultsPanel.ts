@@ -182,6 +182,7 @@ function renderHtml(webview: vscode.Webview, root: vscode.Uri, title: string): s
   <h1 id="title">${esc(title)}</h1>
   <div class="status-line"><span id="status" role="status" aria-live="polite">idle</span> <span id="stage"></span></div>
   <div class="meta"><span>backend: <span id="backend">–</span></span> <span>λ: <span id="damp">–</span></span> <span id="summary"></span></div>
+  <div class="meta" id="structure" hidden></div>
   <progress id="progress" max="1" value="0" hidden></progress>
   <nav class="actions">
     <button id="open-model" type="button" disabled>Open Pruned Model</button>
