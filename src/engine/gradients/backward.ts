@@ -19,6 +19,7 @@ export interface GraphStep {
   output: number;
   kwargs: Record<string, unknown>;
   prunable?: PrunableKind;   // its kernel is being pruned: report (x, δ)
+  identity?: boolean;        // returned its input unchanged in inference mode (Dropout, noise layers): dx = dy
 }
 
 /** The model's calls in execution order, checked for what the backward pass cannot do (with the reason). */
@@ -167,7 +168,9 @@ export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf
         if (z !== y) { preAct.set(s, z); owned.add(z); }
         values.set(s.output, y); owned.add(y);
       } else {
-        const y = tf.tidy(() => s.layer.call(arg, s.kwargs) as tf.Tensor);
+        let y = tf.tidy(() => s.layer.call(arg, s.kwargs) as tf.Tensor);
+        s.identity = xs.includes(y);
+        if (s.identity) y = y.clone();                     // its own handle: values are disposed per symbolic tensor
         values.set(s.output, y); owned.add(y);
       }
     }
@@ -199,6 +202,8 @@ export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf
         dxs = [tf.tidy(() => batchNormGrad(s.layer, xs[0], dy))];
       } else if (s.inputs.every(i => i === inputId)) {
         dxs = [];                                          // nothing upstream needs it
+      } else if (s.identity) {
+        dxs = [dy.clone()];
       } else {
         dxs = tf.tidy(() => genericGrad(s, xs, dy));
       }
