@@ -180,7 +180,8 @@ eval:
   inputs: ../data/test-x.npy
   labels: ../data/test-y.npy
 
-output: ./pruned
+# A new folder beside the model's (never inside it: the input folder stays untouched).
+output: ../${model}-pruned
 `;
 }
 

@@ -3,7 +3,7 @@
 # your own editor: installs the workbench if needed, builds + packages + installs the VSIX into a private
 # extensions dir (.workbench/user/), opens examples/ on 127.0.0.1 and prints the URL. Ctrl-C stops it.
 # Env: PORT (default: a free port), HOST (default 127.0.0.1), FOLDER (default: <repo>/examples).
-# Note: runs started from the panel write their output beside the model (e.g. examples/mlpnet/pruned/).
+# Note: runs started from the panel write their output beside the model's folder (e.g. examples/mlpnet-pruned/).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

@@ -16,7 +16,7 @@ export function tableRows(s: PanelSnapshot): TableRow[] {
       layer: name,
       cells: [
         name,
-        r?.kind ?? plan?.kind ?? '',
+        `${r?.kind ?? plan?.kind ?? ''}${r?.units ? ` · ${r.units.kept}/${r.units.of} units` : ''}`,
         count(r?.weights ?? plan?.size),
         r ? count(r.pruned) : '–',
         r ? (r.excluded ? 'excluded' : pct(r.sparsity)) : '–',

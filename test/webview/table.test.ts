@@ -30,6 +30,11 @@ test('excluded layers say so; a layer with nothing pruned shows its NaN threshol
   assert.equal(row.title, '0 Fisher block(s), none form');
 });
 
+test('structured runs: the kind column says how many units were kept', () => {
+  const [row] = tableRows(snap({ layers: [result('conv1', { kind: 'Conv2D', units: { kept: 4, of: 8 } } as Partial<LayerResult>)] }));
+  assert.equal(row.cells[1], 'Conv2D · 4/8 units');
+});
+
 test('number formats: percent, thousands, three significant digits or scientific', () => {
   assert.equal(pct(0.9163), '91.6%');
   assert.equal(pct(0.94651, 2), '94.65%');
