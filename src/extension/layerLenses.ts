@@ -8,7 +8,8 @@ import { fmtCount, fmtNum, fmtPct } from './format';
 import { flatLayers } from './modelOutline';
 import { outlineOf } from './modelSymbols';
 import { MODEL_VIEW_SCHEME, SHOW_MODEL_VIEW_COMMAND, modelPathOf } from './modelView';
-import { parseRecipe, recipeModelPath, type Recipe } from './recipeLookup';
+import { parseRecipe, type Recipe } from '../engine/recipe';
+import { recipeModelPath } from './recipeLookup';
 import type { ResultsStore } from './resultsStore';
 
 export const REVEAL_LAYER_COMMAND = 'woodfisher.revealLayer';

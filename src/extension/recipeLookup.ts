@@ -5,9 +5,6 @@ import * as path from 'node:path';
 import { findRecipeForModel, parseRecipe } from '../engine/recipe';
 import type { Recipe, ParsedRecipe } from '../engine/recipe';
 
-export { findRecipeForModel, parseRecipe };
-export type { Recipe, ParsedRecipe };
-
 export async function readRecipe(file: string): Promise<ParsedRecipe | undefined> {
   try { return parseRecipe(await fs.readFile(file, 'utf8'), file); } catch { return undefined; }
 }

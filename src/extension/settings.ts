@@ -1,6 +1,8 @@
 // The `woodfisher.*` settings, turned into engine option overrides.
 import * as vscode from 'vscode';
+import { parseBytes } from '../engine/report/bytes';
 import type { Method, PruneOptions } from '../protocol';
+import { messageOf } from './commandArgs';
 
 export interface Settings {
   backend: PruneOptions['backend'];
@@ -19,7 +21,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     samples: num('samples'),
     damp: c.get<unknown>('damp') === 'auto' ? 'auto' : num('damp'),
     blockSize: num('blockSize'),
-    maxMemoryBytes: parseBytes(c.get<string>('maxMemory', '')),
+    maxMemoryBytes: maxMemory(c.get<string>('maxMemory', '')),
     method: c.get<Method>('method') || undefined,
   };
 }
@@ -38,16 +40,10 @@ export function settingsAsOptions(s: Settings): Partial<PruneOptions> {
   return o;
 }
 
-/** "4GB", "512 MiB", "2e9" → bytes; empty or unparsable → undefined (the engine picks a safe limit). */
-export function parseBytes(text: string | undefined): number | undefined {
-  if (!text || !text.trim()) return undefined;
-  const m = /^\s*([\d.]+(?:e\d+)?)\s*([kmgt]?)(i?)b?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  if (!Number.isFinite(n) || n <= 0) return undefined;
-  const power = ' kmgt'.indexOf(m[2].toLowerCase() || ' ');
-  const base = m[3] ? 1024 : 1000;
-  return Math.round(n * base ** Math.max(power, 0));
+/** woodfisher.maxMemory in bytes; empty: undefined (the engine picks a safe limit); anything else unreadable: one clear error. */
+function maxMemory(text: string): number | undefined {
+  if (!text.trim()) return undefined;
+  try { return parseBytes(text); } catch (e) { throw new Error(`Setting woodfisher.maxMemory: ${messageOf(e)}`); }
 }
 
 /** The settings that describe the machine rather than the experiment: they apply to recipe runs too. */

@@ -1,22 +1,14 @@
-// The interface every matrix-product provider implements. Row-major matrices; results are float64.
-// It has the same shape as the GemmBackend of ../gemm.ts (gramCols / gramRows / matmulTN), so a provider
-// plugs in with `setGemmBackend(provider)`; matmul (A·B) is extra, for blocked factorisations.
+// A matrix-product provider: the four products of ../gemm.ts's GemmBackend (row-major, float64 results), plus its
+// name, precision and the native resources it holds; it plugs in with `setGemmBackend(provider)` (fastest.ts).
+import type { GemmBackend, Matrix } from '../gemm';
 
-export type Matrix = Float64Array | Float32Array;
+export type { Matrix };
 
-export interface GemmProvider {
+export interface GemmProvider extends GemmBackend {
   /** 'js', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-tensorflow', 'onnxruntime-f32', 'onnxruntime-f64' … */
   readonly name: string;
   /** Arithmetic precision of the products: float32 providers round their inputs to float32 and accumulate in float32. */
   readonly precision: 'float32' | 'float64';
-  /** C = AᵀA, A is k×m → m×m (full symmetric). */
-  gramCols(A: Matrix, k: number, m: number): Float64Array;
-  /** C = AAᵀ, A is m×k → m×m (full symmetric). */
-  gramRows(A: Matrix, m: number, k: number): Float64Array;
-  /** C = AᵀB, A is k×m, B is k×n → m×n. */
-  matmulTN(A: Matrix, B: Matrix, k: number, m: number, n: number): Float64Array;
-  /** C = AB, A is m×k, B is k×n → m×n. */
-  matmul(A: Matrix, B: Matrix, m: number, k: number, n: number): Float64Array;
   /** Frees native sessions / tensors held between calls. The provider must not be used afterwards. */
   dispose(): void;
 }
