@@ -120,7 +120,7 @@ function kernelInputGrad(kind: PrunableKind, layer: any, x: tf.Tensor, dz: tf.Te
   const w = layer.weights[0].read() as tf.Tensor;
   switch (kind) {
     case 'Dense': {
-      const [inp, out] = w.shape as number[];
+      const out = (w.shape as number[])[1];
       return tf.matMul(dz.reshape([-1, out]), w, false, true).reshape(x.shape);
     }
     case 'Conv2D':
