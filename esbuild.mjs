@@ -1,4 +1,5 @@
-// Bundles the four runtimes (see docs/design.md): extension host, worker, CLI (node, cjs) and the webview (browser).
+// Bundles every runtime (docs/modules.md): the extension host, the worker process, its Fisher-block threads, the CLI,
+// the benchmark and the workbench tests (node, cjs), and the webview (browser).
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, existsSync } from 'node:fs';
 

@@ -1,6 +1,6 @@
 // npm run lint: typescript-eslint's recommended rules, plus the architecture as import rules — the engine imports
 // nothing above it, the webview nothing of src/ but the protocol, the extension host no TF.js. (Transitive imports
-// and import circles: scripts/check-imports.mjs, also run by npm run lint.)
+// and import circles: scripts/check-tree.mjs, also run by npm run lint.)
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

@@ -29,7 +29,8 @@ export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | CancelMess
 
 export interface ReadyMessage { type: 'ready'; pid: number }
 export interface EventMessage { type: 'event'; event: PruneEvent }
-export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string; modelPath: string }
+/** The run's report and where its report.json was written (the pruned model is beside it, in report.output). */
+export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string }
 export interface SweepPointMessage { type: 'sweepPoint'; point: SweepPoint }
 export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult }
 /** `code` is a WoodFisherError code, or 'INTERNAL' for anything unexpected. `message` never carries a stack. */

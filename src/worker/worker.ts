@@ -46,7 +46,7 @@ async function onMessage(msg: ToWorkerMessage): Promise<void> {
       const report = await runPrune(msg.options, { onEvent: forward.push, signal: abort.signal });
       forward.flush();
       const reportPath = path.join(msg.options.outDir, 'report.json');
-      channel.sendEvent({ type: 'done', report, reportPath, modelPath: msg.options.modelPath });
+      channel.sendEvent({ type: 'done', report, reportPath });
     } else if (msg.type === 'sweep') {
       const result = await runSweepJob(msg, {
         onEvent: forward.push, signal: abort.signal,

@@ -1,4 +1,4 @@
-// The workbench loaded the extension from the VSIX, it activates, and its commands are registered.
+// The workbench loaded the extension from the VSIX, it activates, and every command its manifest contributes is registered.
 import type Mocha from 'mocha';
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
@@ -21,6 +21,18 @@ export function registerSmokeSuite(root: Mocha.Suite): void {
         return ['woodfisher.prune', 'woodfisher.cancel'].every(c => all.includes(c)) ? all : undefined;
       }, 10_000);
       assert(cmds.includes('woodfisher.prune'), 'woodfisher.prune missing');
+    });
+    s.test('every command the manifest contributes (and every menu names) is registered by activate()', async () => {
+      const ext = await activate();
+      const contributes = (ext.packageJSON as { contributes: { commands: { command: string }[]; menus: Record<string, { command: string }[]> } }).contributes;
+      const contributed = contributes.commands.map(c => c.command);
+      const inMenus = Object.values(contributes.menus).flat().map(m => m.command);
+      assert(contributed.length >= 6, `only ${contributed.length} commands in the manifest`);
+      const all = new Set(await vscode.commands.getCommands(true));
+      const missing = [...new Set([...contributed, ...inMenus])].filter(c => !all.has(c));
+      assert(missing.length === 0, `contributed but not registered: ${missing.join(', ')}`);
+      const unknownInMenus = inMenus.filter(c => !contributed.includes(c));
+      assert(unknownInMenus.length === 0, `menus name commands the manifest does not contribute: ${unknownInMenus.join(', ')}`);
     });
   });
 }

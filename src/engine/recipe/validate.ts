@@ -34,7 +34,7 @@ function valueAt(root: unknown, pointer: string): unknown {
   return v;
 }
 
-function toDiagnostic(e: ErrorObject, source: RecipeSource): RecipeDiagnostic | undefined {
+function toDiagnostic(e: ErrorObject, source: RecipeSource): RecipeDiagnostic {
   const at = e.instancePath;
   const name = pointerToName(at);
   const value = valueAt(source.value, at);
@@ -93,9 +93,8 @@ export function validateRecipeValue(source: RecipeSource): RecipeDiagnostic[] {
   const seen = new Set<string>();
   const out: RecipeDiagnostic[] = [];
   for (const e of validate.errors ?? []) {
-    // type ["object","string"] reports nothing else useful once the type is wrong.
+    // the same message at the same place once (the branches of an anyOf repeat it)
     const d = toDiagnostic(e, source);
-    if (!d) continue;
     const k = `${d.path}|${d.message}`;
     if (!seen.has(k)) { seen.add(k); out.push(d); }
   }

@@ -1,7 +1,9 @@
-// Part of npm run lint: what eslint's per-file import rules cannot see.
+// Part of npm run lint: what eslint's per-file rules cannot see.
 //   1. No import circles in src/ and webview/ (type-only imports count: they knot the modules just the same).
 //   2. What the bundles really pull in (esbuild's metafile): the extension host no TF.js or native math, however
 //      indirectly; the webview nothing of src/ but the protocol and the two plain engine modules it re-exports.
+//   3. No merge-conflict markers left in any tracked text file.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
@@ -65,8 +67,18 @@ for (const i of await inputs('webview/main.ts', 'browser')) {
   if (i.startsWith('src/') && !allowedInWebview.has(i)) problems.push(`the webview bundles ${i} (only src/protocol.ts and what it re-exports)`);
 }
 
+// 3. conflict markers, at the start of a line, in every tracked file that is text
+const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
+for (const f of tracked) {
+  if (/\.(png|bin|npy|npz|wasm|vsix|onnx)$/i.test(f) || !existsSync(path.join(root, f))) continue;
+  const text = readFileSync(path.join(root, f), 'utf8');
+  const m = /^(<{7}|>{7}) /m.exec(text) ?? /^={7}$/m.exec(text);
+  if (m) problems.push(`${f}:${text.slice(0, m.index).split('\n').length}: merge-conflict marker`);
+}
+
 if (problems.length) {
   for (const p of problems) console.error(p);
   process.exit(1);
 }
-console.log(`imports ok: ${files.length} modules without circles; extension host (${host.length} inputs) without TF.js; webview within bounds`);
+console.log(`tree ok: ${files.length} modules without circles; extension host (${host.length} inputs) without TF.js; webview in bounds; ` +
+  `${tracked.length} files without conflict markers`);
