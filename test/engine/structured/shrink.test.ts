@@ -166,3 +166,25 @@ test('removed units\' constant outputs act(b) are folded into the consumers\' bi
     x.dispose();
   }
 });
+
+test('Conv1D filters shrink like Conv2D ones; a depthwise multiplier > 1 pins the channels it reads', async () => {
+  const input = tf.input({ shape: [12, 3] });
+  const a = tf.layers.conv1d({ filters: 6, kernelSize: 3, activation: 'relu' }).apply(input) as tf.SymbolicTensor;
+  const b = tf.layers.conv1d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(a) as tf.SymbolicTensor;
+  const p = tf.layers.globalAveragePooling1d().apply(b) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 2 }).apply(p) as tf.SymbolicTensor;
+  const m1 = tf.model({ inputs: input, outputs: out });
+  assert.equal(channelGraph(m1).classes.length, 6 + 5);
+  await checkShrink(m1, [12, 3], 'conv1d');
+
+  const img = tf.input({ shape: [6, 6, 2] });
+  const c = tf.layers.conv2d({ filters: 4, kernelSize: 1 }).apply(img) as tf.SymbolicTensor;
+  const d = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2 }).apply(c) as tf.SymbolicTensor;
+  const e = tf.layers.conv2d({ filters: 3, kernelSize: 1 }).apply(d) as tf.SymbolicTensor;
+  const f = tf.layers.flatten().apply(e) as tf.SymbolicTensor;
+  const m2 = tf.model({ inputs: img, outputs: tf.layers.dense({ units: 2 }).apply(f) as tf.SymbolicTensor });
+  const g = channelGraph(m2);
+  assert.equal(g.classes.length, 3, 'only the last conv\'s filters: the depthwise (multiplier 2) pins the first conv');
+  assert.ok(g.notes.some(n => /DepthwiseConv2D/.test(n)));
+  await checkShrink(m2, [6, 6, 2], 'depthwise multiplier 2');
+});
