@@ -7,7 +7,7 @@ import { shrinkModel, takeAlong } from '../../../src/engine/structured/shrink';
 import { foldRemovedUnits } from '../../../src/engine/structured/fold';
 import { mlp, relErr, tempDir, tfLoad, writeLayersModel } from '../model/fixtures';
 import { freshSeed, rng } from '../linalg/reference';
-import { flattenCnn, residualConcatNet } from './fixtures';
+import { flattenCnn, randomizeBatchNorm, residualConcatNet } from './fixtures';
 import { buildMobileNetV2, buildInceptionLike } from '../../fixtures/mobilenetv2';
 
 before(async () => { await initBackend('cpu'); });
@@ -149,9 +149,14 @@ test('removed units\' constant outputs act(b) are folded into the consumers\' bi
   const flat = tf.layers.flatten().apply(c3) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 3, activation: 'softmax' }).apply(flat) as tf.SymbolicTensor;
   const net = tf.model({ inputs: input, outputs: out });
-  const { randomizeBatchNorm } = await import('./fixtures');
   randomizeBatchNorm(net, 11);
-  for (const [model, shape, what] of [[mlp([6, 8, 5, 3]), [6], 'mlp'], [flattenCnn(), [6, 6, 2], 'cnn'], [net, [7, 7, 2], 'bn+concat+pool']] as const) {
+  const x0 = tf.input({ shape: [6] });
+  const h1 = tf.layers.dense({ units: 7, activation: 'relu', biasInitializer: tf.initializers.randomNormal({ stddev: 0.5, seed: 6 }) }).apply(x0) as tf.SymbolicTensor;
+  const h2 = tf.layers.dense({ units: 5, useBias: false }).apply(h1) as tf.SymbolicTensor;   // no bias: the constant goes into the BN's mean
+  const h3 = tf.layers.reLU().apply(tf.layers.batchNormalization().apply(h2) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const bnNet = tf.model({ inputs: x0, outputs: tf.layers.dense({ units: 3 }).apply(h3) as tf.SymbolicTensor });
+  randomizeBatchNorm(bnNet, 12);
+  for (const [model, shape, what] of [[mlp([6, 8, 5, 3]), [6], 'mlp'], [flattenCnn(), [6, 6, 2], 'cnn'], [net, [7, 7, 2], 'bn+concat+pool'], [bnNet, [6], 'no bias → BN']] as const) {
     const g = channelGraph(model), seed = freshSeed(), removed = randomRemoval(g, rng(seed), 0.4);
     const zeroed = await zeroedRowsCopy(model, g, removed);
     const work = await zeroedRowsCopy(model, g, removed);
