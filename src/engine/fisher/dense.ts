@@ -1,7 +1,7 @@
 // Explicit b×b inverse: the primal form (Cholesky of λI + GᵀG/N) and the paper's rank-1 Woodbury recursion.
 // Cost: primal O(N b² + b³) (gram N b²/2, Cholesky b³/3, inverse 5b³/6); recursive O(N b²) (2 N b²),
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
-import { cholesky, trsmLower } from '../linalg/cholesky';
+import { choleskyInverse } from '../linalg/cholesky';
 import { gramCols, matvec, type Matrix } from '../linalg/gemm';
 import type { FisherBlockInverse } from './inverse';
 
@@ -34,20 +34,19 @@ export class DenseInverse implements FisherBlockInverse {
   matrix(): Float64Array { return this.M; }
 }
 
-/** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64. */
-export function primalInverse(G: Matrix, n: number, b: number, damp: number): DenseInverse {
-  const A = gramCols(G, n, b);
+/** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks, each product one call. */
+export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1): DenseInverse[] {
+  const A = gramCols(G, n, b, count), bb = b * b;
   const s = n > 0 ? 1 / n : 0;
-  for (let i = 0; i < b * b; i++) A[i] *= s;
-  for (let i = 0; i < b; i++) A[i * b + i] += damp; // A = λI + GᵀG/N
-  const Linv = trsmLower(cholesky(A, b, 'Fisher block (primal)'), identity(b), b, b); // L⁻¹, blocked through gemm
-  return new DenseInverse('primal', b, gramCols(Linv, b, b)); // F⁻¹ = (L⁻¹)ᵀ L⁻¹
+  for (let i = 0; i < count * bb; i++) A[i] *= s;
+  for (let c = 0; c < count; c++) for (let i = 0; i < b; i++) A[c * bb + i * b + i] += damp; // A = λI + GᵀG/N
+  const { Linv } = choleskyInverse(A, b, { what: 'Fisher block (primal)', count });
+  const M = gramCols(Linv, b, b, count);                                                 // F⁻¹ = (L⁻¹)ᵀ L⁻¹
+  return Array.from({ length: count }, (_, c) => new DenseInverse('primal', b, M.subarray(c * bb, (c + 1) * bb)));
 }
 
-function identity(b: number): Float64Array {
-  const I = new Float64Array(b * b);
-  for (let i = 0; i < b; i++) I[i * b + i] = 1;
-  return I;
+export function primalInverse(G: Matrix, n: number, b: number, damp: number): DenseInverse {
+  return primalInverses(G, n, b, damp, 1)[0];
 }
 
 /** Paper's recursion: F₀⁻¹ = I/λ, F_n⁻¹ = F_{n−1}⁻¹ − u uᵀ/(N + g_nᵀu), u = F_{n−1}⁻¹ g_n. */

@@ -17,7 +17,7 @@ function msg(build: (o: Bytes) => void): Bytes { const o: Bytes = []; build(o); 
 export const ONNX_FLOAT = 1;
 export const ONNX_DOUBLE = 11;
 
-export interface OnnxNode { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, number> }
+export interface OnnxNode { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, number | number[]> }
 export interface OnnxValue { name: string; elemType: number; dims: (number | string)[] }
 
 function valueInfo(v: OnnxValue): Bytes {
@@ -43,7 +43,11 @@ function node(n: OnnxNode, i: number): Bytes {
     strField(o, 3, `n${i}`);
     strField(o, 4, n.op);
     for (const [name, value] of Object.entries(n.attrs ?? {})) {
-      bytesField(o, 5, msg(a => { strField(a, 1, name); intField(a, 3, value); intField(a, 20, 2 /* INT */); }));
+      bytesField(o, 5, msg(a => {
+        strField(a, 1, name);
+        if (typeof value === 'number') { intField(a, 3, value); intField(a, 20, 2 /* INT */); }
+        else { for (const v of value) intField(a, 8, v); intField(a, 20, 7 /* INTS */); }
+      }));
     }
   });
 }
