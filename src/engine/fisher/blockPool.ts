@@ -5,11 +5,13 @@
 // exactly them). Batches are cut only by size and shape, never by timing, so results are bit-identical to the
 // inline runner (same code, same batches, same single-threaded products).
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WoodFisherError } from '../types';
 import { buildBlocks, updateBlocks, type BuildJob, type BuildResult, type UpdateJob, type UpdateResult } from './blockJobs';
-import type { FisherBlockInverse } from './inverse';
+import { blocksPerBatch, type FisherBlockInverse } from './inverse';
+import type { InverseForm } from '../types';
 
 export interface BlockRunner {
   readonly threads: number;
@@ -20,6 +22,19 @@ export interface BlockRunner {
 }
 
 type Run = { (op: 'build', jobs: BuildJob[], batch: number): Promise<BuildResult[]>; (op: 'update', jobs: UpdateJob[], batch: number): Promise<UpdateResult[]> };
+
+/** Worker threads for the Fisher blocks: all cores by default (up to 8), inline for a single block or thread;
+ *  blocks of n×b gradients (b the block size) go in batches of blocksPerBatch. */
+export function blockRunner(threads: number | undefined, blocks: number, shape?: { n: number; b: number; form: InverseForm }): BlockRunner {
+  const t = blockThreads(threads, blocks);
+  const batch = shape ? blocksPerBatch(shape.n, shape.b, shape.form) : 1;
+  return t > 1 ? blockPool(t, batch) : inlineRunner(batch);
+}
+
+/** Threads a run uses for `blocks` Fisher blocks: the asked number, else the machine's cores (at most 8). */
+export function blockThreads(threads: number | undefined, blocks: number): number {
+  return Math.max(1, Math.min(threads ?? Math.min(8, os.availableParallelism()), blocks));
+}
 
 /** Blocks in batches on this thread. */
 export function inlineRunner(batch = 1): BlockRunner {
