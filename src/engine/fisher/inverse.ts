@@ -57,10 +57,10 @@ export function inverseBytes(n: number, b: number, form: 'primal' | 'dual' | 're
 }
 
 /** Peak bytes while building one block in a batch (scratch and its float64 copy of G, kept result included), for the
- *  memory plan and the batch size. Primal: A, L⁻¹ and the recursion's halves, F⁻¹; dual: K, L⁻¹ (+ halves), H, the
+ *  memory plan and the batch size. Primal: A, L⁻¹ and the recursion's halves; dual: K, L⁻¹ (+ halves), H, the
  *  fix-up's H_Q, C, Z for up to 256 columns at a time. */
 export function inversePeakBytes(n: number, b: number, form: 'primal' | 'dual' | 'recursive'): number {
-  if (form === 'primal') return 8 * (4 * b * b + n * b);
+  if (form === 'primal') return 8 * (3 * b * b + n * b);
   if (form === 'recursive') return 8 * (b * b + 2 * b);
   return 8 * (3 * n * n + 2 * n * b + (2 * n + b) * Math.min(b, 256) + 2 * b);
 }
