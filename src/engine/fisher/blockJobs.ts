@@ -2,17 +2,16 @@
 // update. The same functions run inline or in a worker thread (blockPool.ts); a built inverse stays where it was
 // built, keyed by the block's id, until its update. Jobs travel in batches: consecutive blocks of one shape are
 // built by one fisherBlockInverses call (each product one call for all of them).
-import { WoodFisherError, type UpdateKind } from '../types';
-import { fisherBlockInverses, type FisherBlockInverse } from './inverse';
+import { WoodFisherError, type InverseForm, type UpdateKind } from '../types';
+import { fisherBlockInverses } from './inverse';
+import type { FisherBlockInverse } from './blockInverse';
 import { obsSaliency, woodTaylorSaliency } from '../obs/saliency';
 import { obsUpdate, woodTaylorUpdate } from '../obs/update';
 import { meanGradient } from './blocks';
 
-export type InverseFormOption = 'auto' | 'primal' | 'dual' | 'recursive';
-
 export interface BuildJob {
   op: 'build'; id: number;
-  G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseFormOption;
+  G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm;
   w: Float64Array;          // the block's weights (PyTorch order)
   taylor: boolean;          // WoodTaylor: also F⁻¹∇L with ∇L = mean of G's rows
   keep: boolean;            // keep the inverse for the update (else it is rebuilt from G then)
@@ -23,12 +22,12 @@ export interface UpdateJob {
   op: 'update'; id: number;
   w: Float64Array; mask: Uint8Array; kind: UpdateKind;
   invGrad?: Float64Array;   // WoodTaylor: F⁻¹∇L of the block, from its build
-  rebuild?: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseFormOption };
+  rebuild?: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm };
 }
 export interface UpdateResult { id: number; w: Float64Array }
 
 /** Blocks that can share one batched build: same N, b, λ and form. */
-const shapeKey = (j: { n: number; b: number; damp: number; form: InverseFormOption }) => `${j.n}×${j.b} λ${j.damp} ${j.form}`;
+const shapeKey = (j: { n: number; b: number; damp: number; form: InverseForm }) => `${j.n}×${j.b} λ${j.damp} ${j.form}`;
 
 /** Consecutive runs of jobs with one key. */
 function runsOf<T>(items: T[], key: (t: T) => string): T[][] {
@@ -41,7 +40,7 @@ function runsOf<T>(items: T[], key: (t: T) => string): T[][] {
 }
 
 /** The inverses of equally shaped blocks, built together; G of each is n×b. */
-function inversesOf(parts: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseFormOption }[]): FisherBlockInverse[] {
+function inversesOf(parts: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm }[]): FisherBlockInverse[] {
   const { n, b, damp, form } = parts[0];
   const G = parts.length === 1 ? parts[0].G : concat(parts.map(p => p.G));
   return fisherBlockInverses(G, parts.length, n, b, damp, form);

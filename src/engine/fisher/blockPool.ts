@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WoodFisherError } from '../types';
 import { buildBlocks, updateBlocks, type BuildJob, type BuildResult, type UpdateJob, type UpdateResult } from './blockJobs';
-import { blocksPerBatch, type FisherBlockInverse } from './inverse';
+import { blocksPerBatch } from './inverse';
+import type { FisherBlockInverse } from './blockInverse';
 import type { InverseForm } from '../types';
 
 export interface BlockRunner {

@@ -4,7 +4,7 @@
 import { choleskyInverse } from '../linalg/cholesky';
 import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import { gatherCols } from './dual';
-import type { FisherBlockInverse } from './inverse';
+import type { FisherBlockInverse } from './blockInverse';
 
 /** An explicit b×b inverse M (the recursion's result). */
 export class DenseInverse implements FisherBlockInverse {

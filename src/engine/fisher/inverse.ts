@@ -1,28 +1,21 @@
 // One Fisher block's inverse, F = λI + (1/N) Σ_n g_n g_nᵀ, in whichever form is cheaper.
 // Cost per block: primal O(N b² + b³), memory b²; dual O(N² b + N³), memory N·b; recursive (paper) O(N b²), memory b².
-import { WoodFisherError } from '../types';
+import { WoodFisherError, type InverseForm } from '../types';
+import type { BuiltForm, FisherBlockInverse } from './blockInverse';
 import { primalInverses, recursiveInverse } from './dense';
 import { dualInverses } from './dual';
 
-export interface FisherBlockInverse {
-  readonly size: number;                          // b
-  readonly form: 'primal' | 'dual' | 'recursive';
-  diag(): Float64Array;                           // [F⁻¹]_qq
-  mul(v: Float64Array): Float64Array;             // F⁻¹ v
-  sub(q: Int32Array): Float64Array;               // [F⁻¹]_{Q,Q}, |Q|×|Q| row-major (joint update)
-  cols(q: Int32Array): Float64Array;              // F⁻¹ E_Q, b×|Q| row-major
-}
 
 /** F = λI + (1/N) Σ_n g_n g_nᵀ for one block. G is n×b row-major (row k = sample k's gradient on the block). */
 export function fisherBlockInverse(G: Float32Array | Float64Array, n: number, b: number, damp: number,
-                                   form: 'auto' | 'primal' | 'dual' | 'recursive' = 'auto'): FisherBlockInverse {
+                                   form: InverseForm = 'auto'): FisherBlockInverse {
   return fisherBlockInverses(G, 1, n, b, damp, form)[0];
 }
 
 /** The inverses of `count` blocks of equal shape, G = their n×b matrices one after another. Every product of the
  *  primal and dual forms is one call for the whole batch (per-block overhead, not flops, dominated small blocks). */
 export function fisherBlockInverses(G: Float32Array | Float64Array, count: number, n: number, b: number, damp: number,
-                                    form: 'auto' | 'primal' | 'dual' | 'recursive' = 'auto'): FisherBlockInverse[] {
+                                    form: InverseForm = 'auto'): FisherBlockInverse[] {
   if (!Number.isInteger(n) || !Number.isInteger(b) || !Number.isInteger(count) || n < 0 || b < 1 || count < 1) {
     throw new WoodFisherError(`Fisher block: bad shape ${count}×${n}×${b}`, 'OPTIONS');
   }
@@ -52,14 +45,14 @@ export function chooseForm(n: number, b: number): 'primal' | 'dual' {
 }
 
 /** Bytes the inverse object holds once built (float64): primal/recursive b², dual H (N·b) + diag. */
-export function inverseBytes(n: number, b: number, form: 'primal' | 'dual' | 'recursive'): number {
+export function inverseBytes(n: number, b: number, form: BuiltForm): number {
   return form === 'dual' ? 8 * (n * b + b) : 8 * b * b;
 }
 
 /** Peak bytes while building one block in a batch (scratch and its float64 copy of G, kept result included), for the
  *  memory plan and the batch size. Primal: A, L⁻¹ and the recursion's halves; dual: K, L⁻¹ (+ halves), H, the
  *  fix-up's H_Q, C, Z for up to 256 columns at a time. */
-export function inversePeakBytes(n: number, b: number, form: 'primal' | 'dual' | 'recursive'): number {
+export function inversePeakBytes(n: number, b: number, form: BuiltForm): number {
   if (form === 'primal') return 8 * (3 * b * b + n * b);
   if (form === 'recursive') return 8 * (b * b + 2 * b);
   return 8 * (3 * n * n + 2 * n * b + (2 * n + b) * Math.min(b, 256) + 2 * b);
@@ -68,7 +61,7 @@ export function inversePeakBytes(n: number, b: number, form: 'primal' | 'dual' |
 const BATCH_BYTES = 32 * 2 ** 20; // scratch of one batched build: small blocks go ~50 at a time, blocks of 1000 one by one
 
 /** Blocks of one shape built by one batched call (fisherBlockInverses): as many as fit BATCH_BYTES, 1 to 256. */
-export function blocksPerBatch(n: number, b: number, form: 'auto' | 'primal' | 'dual' | 'recursive'): number {
+export function blocksPerBatch(n: number, b: number, form: InverseForm): number {
   const f = form === 'auto' ? chooseForm(n, b) : form;
   if (f === 'recursive') return 1;
   return Math.max(1, Math.min(256, Math.floor(BATCH_BYTES / inversePeakBytes(n, b, f))));
