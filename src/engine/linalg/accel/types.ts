@@ -15,10 +15,10 @@ export interface GemmProvider extends GemmBackend {
 
 /** Flops of each product, counting a multiply-add as 2 (what GFLOP/s figures use). */
 export const flops = {
-  gramCols: (k: number, m: number) => 2 * k * m * m,
-  gramRows: (m: number, k: number) => 2 * k * m * m,
-  matmulTN: (k: number, m: number, n: number) => 2 * k * m * n,
-  matmul: (m: number, k: number, n: number) => 2 * k * m * n,
+  gramCols: (k: number, m: number, count = 1) => 2 * count * k * m * m,
+  gramRows: (m: number, k: number, count = 1) => 2 * count * k * m * m,
+  matmulTN: (k: number, m: number, n: number, count = 1) => 2 * count * k * m * n,
+  matmul: (m: number, k: number, n: number, count = 1) => 2 * count * k * m * n,
 };
 
 export function checkSize(what: string, A: Matrix, expected: number): void {
