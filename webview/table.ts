@@ -5,19 +5,19 @@ import { count, pct, sci } from './format';
 /** What one row shows: the layer, its nine cells, whether its result is still pending, and its tooltip. */
 export interface TableRow { layer: string; cells: string[]; pending: boolean; title: string }
 
-/** Rows for every planned layer (pending ones show dashes), then any result not in the plan. Pure: unit-tested. */
+/** Rows for every prunable layer (pending ones show dashes), then any result not among them. Pure: unit-tested. */
 export function tableRows(s: PanelSnapshot): TableRow[] {
   const results = new Map(s.layers.map(l => [l.name, l]));
-  const names = [...(s.plan?.map(p => p.name) ?? []), ...s.layers.map(l => l.name)].filter((n, i, a) => a.indexOf(n) === i);
-  const planned = new Map(s.plan?.map(p => [p.name, { kind: p.kind as string, size: p.size }]) ?? []);
+  const names = [...(s.prunable?.map(p => p.name) ?? []), ...s.layers.map(l => l.name)].filter((n, i, a) => a.indexOf(n) === i);
+  const prunable = new Map(s.prunable?.map(p => [p.name, { kind: p.kind as string, size: p.size }]) ?? []);
   return names.map(name => {
-    const r = results.get(name), plan = planned.get(name);
+    const r = results.get(name), p = prunable.get(name);
     return {
       layer: name,
       cells: [
         name,
-        `${r?.kind ?? plan?.kind ?? ''}${r?.units ? ` · ${r.units.kept}/${r.units.of} units` : ''}`,
-        count(r?.weights ?? plan?.size),
+        `${r?.kind ?? p?.kind ?? ''}${r?.units ? ` · ${r.units.kept}/${r.units.of} units` : ''}`,
+        count(r?.weights ?? p?.size),
         r ? count(r.pruned) : '–',
         r ? (r.excluded ? 'excluded' : pct(r.sparsity)) : '–',
         r ? sci(r.threshold) : '–',

@@ -13,7 +13,7 @@ const result = (name: string, extra: Partial<LayerResult> = {}): LayerResult => 
 const snap = (s: Partial<PanelSnapshot>): PanelSnapshot => ({ modelPath: '/m', title: 'm', mode: 'prune', status: 'running', layers: [], log: [], ...s });
 
 test('planned layers first, in plan order, pending ones with dashes; then results outside the plan', () => {
-  const rows = tableRows(snap({ plan: [planned('fc1', 31360), planned('fc2', 800)], layers: [result('extra'), result('fc1')] }));
+  const rows = tableRows(snap({ prunable: [planned('fc1', 31360), planned('fc2', 800)], layers: [result('extra'), result('fc1')] }));
   assert.deepEqual(rows.map(r => r.layer), ['fc1', 'fc2', 'extra']);
   assert.deepEqual(rows[0].cells, ['fc1', 'Dense', '31,360', '28,714', '91.6%', '1.46e-8', '8.84e-96', '4.90e-10', '0.0123']);
   assert.equal(rows[0].pending, false);
