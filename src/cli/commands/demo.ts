@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { loadRecipe, recipeToOptions } from '../../engine/recipe';
 import { loadPruneModule } from '../engine';
 import { comparisonRow, formatComparison, formatLayerTable } from '../../engine/report/table';
+import { needsGradients } from '../../engine/methods';
 import { Method, PruneOptions, PruneReport, WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { parsePositiveInt } from '../flags';
@@ -69,8 +70,7 @@ export function demoCommand(): Command {
       }
       const out: string[] = [`MLPNet ${path.join(mlp, 'model.json')}`, ''];
       for (const r of reports) {
-        const usesFisher = r.settings.method !== 'magnitude' && r.settings.method !== 'global-magnitude';
-        const how = usesFisher ? ` (N = ${r.settings.samples}, λ = ${r.settings.damp === 'auto' ? `${r.damp?.toExponential(1)} chosen from ${r.dampSearch?.length} candidates` : r.settings.damp}, blocks of ${r.settings.blockSize})` : '';
+        const how = needsGradients(r.settings.method) ? ` (N = ${r.settings.samples}, λ = ${r.settings.damp === 'auto' ? `${r.damp?.toExponential(1)} chosen from ${r.dampSearch?.length} candidates` : r.settings.damp}, blocks of ${r.settings.blockSize})` : '';
         out.push(`${r.settings.method} at ${(r.sparsity.target * 100).toFixed(0)}%${how}`);
         out.push(formatLayerTable(r), '');
       }
