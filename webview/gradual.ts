@@ -1,34 +1,17 @@
 // A gradual run in the panel: the schedule (target sparsity per epoch, and the sparsity reached), the curves (train
-// and eval loss / accuracy per epoch) and sparsity per layer over time. Its section is created on first use, above the
-// one-shot charts; hidden for one-shot runs and sweeps.
+// and eval loss / accuracy per epoch) and sparsity per layer over time, above the one-shot charts (webview/index.html);
+// hidden for one-shot runs and sweeps.
 // DOM contract: section#gradual, #chart-schedule, #chart-curves, #chart-layer-sparsity, #gradual-steps li[data-step].
 import type { PanelSnapshot } from '../src/protocol';
 import { draw, theme } from './charts';
 import { pct } from './format';
 
-function section(): HTMLElement {
-  let el = document.getElementById('gradual');
-  if (el) return el;
-  el = document.createElement('section');
-  el.id = 'gradual';
-  el.innerHTML = `
-  <div class="charts">
-    <figure><figcaption>Schedule: target sparsity by epoch, and reached</figcaption><div class="chart-box"><canvas id="chart-schedule" aria-label="pruning schedule"></canvas></div></figure>
-    <figure><figcaption>Loss and accuracy per epoch</figcaption><div class="chart-box"><canvas id="chart-curves" aria-label="training curves"></canvas></div></figure>
-    <figure><figcaption>Sparsity per layer over time</figcaption><div class="chart-box"><canvas id="chart-layer-sparsity" aria-label="sparsity per layer over time"></canvas></div></figure>
-  </div>
-  <ol id="gradual-steps" class="gradual-steps"></ol>`;
-  const main = document.querySelector('main');
-  main?.insertBefore(el, main.firstChild);
-  return el;
-}
-
 export function renderGradual(s: PanelSnapshot): void {
   const g = s.gradual;
-  const existing = document.getElementById('gradual');
-  if (s.mode !== 'gradual' || !g) { if (existing) existing.hidden = true; return; }
-  const el = section();
-  el.hidden = false;
+  const el = document.getElementById('gradual');
+  if (!el) return;
+  el.hidden = s.mode !== 'gradual' || !g;
+  if (!g || el.hidden) return;
   const t = theme();
   const color = (i: number) => t.palette[i % t.palette.length];
   const E = g.schedule?.epochs ?? Math.max(1, g.epochs.length);

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { GradualEvent, PanelSnapshot, PruneEvent, PruneReport, Stage, ToWorkerMessage } from '../protocol';
-import { applyEvent, applyReport, emptySnapshot } from '../protocol';
+import { applyEvent, applyReport, emptySnapshot } from './snapshot';
 import { applyGradualEvent, gradualViewOf, isGradualOnly } from './gradualSnapshot';
 import type { PanelManager } from './resultsPanel';
 import type { ResultsStore } from './resultsStore';

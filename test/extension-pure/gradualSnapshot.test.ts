@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyGradualEvent, gradualViewOf, isGradualOnly } from '../../src/extension/gradualSnapshot';
-import { emptySnapshot, applyEvent } from '../../src/protocol';
+import { emptySnapshot, applyEvent } from '../../src/extension/snapshot';
 import type { EpochRecord, GradualEvent, GradualReport, PanelSnapshot } from '../../src/protocol';
 
 const epoch = (n: number, acc: number): EpochRecord => ({

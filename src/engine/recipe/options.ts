@@ -56,6 +56,8 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
   }
   if (o.sparsity === undefined && o.pattern) o.sparsity = nmSparsity(o.pattern);
   if (o.sparsity === undefined && o.structure === 'neurons' && o.targetFlops !== undefined) o.sparsity = 0;   // the FLOPs target decides
+  // structure 'neurons' ranks units layer by layer unless a scope is given (global over-prunes narrow layers: docs/structured.md)
+  if (o.structure === 'neurons' && recipe.scope === undefined && overrides.scope === undefined) o.scope = 'layer';
   if (o.sparsity === undefined) throw missing('no target sparsity: give --sparsity or --pattern N:M (or `sparsity:` / `pattern:` in the recipe)');
   if (!o.outDir) throw missing('no output folder: give --out <dir> (or `output:` in the recipe)');
   return { ...o, layers: { ...(o.layers ?? {}) } } as PruneOptions;

@@ -2,9 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { parseRecipe, recipeToGradualOptions } from '../../../src/engine/recipe';
+import { parseRecipe, recipeToGradualOptions, schemaAt } from '../../../src/engine/recipe';
 import { DEFAULT_GRADUAL } from '../../../src/engine/types';
-import { schemaAt } from '../../../src/extension/recipe/schemaInfo';
 
 const text = `model: ./model.json
 sparsity: 0.95
