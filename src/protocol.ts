@@ -57,6 +57,7 @@ export interface PanelSnapshot {
   before?: EvalResult;
   after?: EvalResult;
   sparsity?: PruneReport['sparsity'];
+  structure?: PruneReport['structure'];   // structure 'neurons': units, params, FLOPs, latency before/after
   seconds?: number;
   outDir?: string;
   reportPath?: string;
