@@ -48,7 +48,8 @@ export async function sectionG({ root, smoke, table, results }: BenchContext): P
         for (const seed of seeds) {
           process.stdout.write(`  gradual ${method} ${sparsity * 100}% seed ${seed} (run ${++run}/${sparsities.length * seeds.length * 2})…`);
           const o = {
-            ...DEFAULT_OPTIONS, ...evalData, modelPath: ex('mlpnet/model.json'), dataPath: ex('data/train.npz'),
+            ...DEFAULT_OPTIONS, ...evalData, modelPath: ex('mlpnet/model.json'),
+            ...(smoke ? { dataPath: ex('data/calib-x.npy'), labelsPath: ex('data/calib-y.npy'), samples: 64 } : { dataPath: ex('data/train.npz') }),
             sparsity, epochs, method, seed, outDir: path.join(tmp, `gradual-${method}-${sparsity}-${seed}`),
           } as GradualOptions;
           const r = await runGradual(o);
