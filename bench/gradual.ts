@@ -68,8 +68,8 @@ export async function sectionG({ root, smoke, table, results }: BenchContext): P
     }
     table(`(g) gradual pruning, MLPNet on ${smoke ? 'a smoke run' : `the 8,000 training digits, ${epochs} epochs`} — test accuracy % (mean ± sd over seeds; dense ${dense === undefined ? 'n/a' : (100 * dense).toFixed(2)})`,
       ['method', ...sparsities.map(s => `${s * 100}%`), 'runs', 's/run'], rows);
-    console.log('    gradual: only the required settings (SGD momentum 0.9, lr 0.1 cosine, batch 64, steps at epochs 0, 2, 4, 6 on the cubic schedule; WoodFisher N = 256, λ = 1e-5, blocks of 1000)');
-    console.log('    one-shot: N = 1000 calibration digits, λ = 1e-6 (the example recipe), no fine-tuning');
+    if (!smoke) console.log('    gradual: only the required settings (SGD momentum 0.9, lr 0.1 cosine, batch 64, steps at epochs 0, 2, 4, 6 on the cubic schedule; WoodFisher N = 256, λ = 1e-5, blocks of 1000)');
+    if (!smoke) console.log('    one-shot: N = 1000 calibration digits, λ = 1e-6 (the example recipe), no fine-tuning');
     results.gradual = { epochs, seeds, sparsities, dense, runs: out };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
