@@ -166,7 +166,8 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
       const target = { sparsity: step.sparsity, layers: Object.fromEntries(Object.entries(o.layers).flatMap(([name, ov]) =>
         ov.sparsity === undefined ? [] : [[name, cubicSparsity(Math.min(o.initialSparsity, ov.sparsity), ov.sparsity, step.k, K)]])) };
       // A step whose target is already met (s_0 = 0 by default) has nothing to prune: no gradients spent on it.
-      const skip = step.sparsity <= sparsityNow().overall && Object.keys(target.layers).length === 0;
+      const now = sparsityNow();
+      const skip = step.sparsity <= now.overall && Object.entries(target.layers).every(([n, t]) => t <= (now.per[n] ?? 0));
       let results: LayerResult[], damp: number | undefined;
       if (skip) results = layerTable(m, layers, o.layers, []);
       else {
