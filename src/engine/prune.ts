@@ -15,6 +15,9 @@ import { selectMasks, selectNM, parsePattern } from './obs/select';
 import { obsUpdate } from './obs/update';
 import { planMemory, assertPlanFits, needsGradients, needsInverse } from './memory';
 import { layerResult } from './layerStats';
+import { QUANTIZE_MODES } from './model/encode';
+import { quantizeForOutput, quantizationReport } from './model/quantize';
+import { modelFiles, sizeOf } from './model/size';
 import {
   EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage, UpdateKind,
   WoodFisherError, DEFAULT_OPTIONS,
@@ -37,10 +40,14 @@ export function validateOptions(o: PruneOptions): void {
     if (o.recompute > 1) throw bad(`an N:M pattern is reached in one step; drop recompute (${o.recompute})`);
     if (Math.abs(o.sparsity - (m - n) / m) > 1e-9) throw bad(`pattern ${o.pattern} means sparsity ${(m - n) / m}, but sparsity ${o.sparsity} was asked; give one of them`);
   }
+  const modes = `one of ${QUANTIZE_MODES.join(', ')}`;
+  if (o.quantize !== undefined && !QUANTIZE_MODES.includes(o.quantize)) throw bad(`quantize must be ${modes}, got ${o.quantize}`);
+  if (o.targetSize !== undefined && !(o.targetSize > 0 && Number.isFinite(o.targetSize))) throw bad(`target size must be a positive number of bytes, got ${o.targetSize}`);
   for (const [name, ov] of Object.entries(o.layers ?? {})) {
     if (ov.sparsity !== undefined && !(ov.sparsity >= 0 && ov.sparsity < 1)) {
       throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
     }
+    if (ov.quantize !== undefined && !QUANTIZE_MODES.includes(ov.quantize)) throw bad(`layer ${name}: quantize must be ${modes}, got ${ov.quantize}`);
   }
   const modelDir = path.resolve(path.dirname(o.modelPath));
   const out = path.resolve(o.outDir);
@@ -89,7 +96,7 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
   const linalg = useFastestGemm();
   const { m, data, evalData } = await timed('load', async () => {
     const m = await loadModel(o.modelPath);
-    checkOverrides(o, m.prunable);
+    checkOverrides(o, m);
     const data = needsGradients(o.method) ? await loadDataset(m, o.dataPath, o.labelsPath, { samples: o.samples, shuffle: o.shuffle, seed: o.seed }) : undefined;
     const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath) : undefined;
     if (evalData && !evalData.labels) throw new WoodFisherError(`evaluation data ${o.evalPath} has no labels; pass --eval-labels`, 'LABELS');
@@ -131,6 +138,14 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
     }
     results.sort((a, b) => m.prunable.findIndex(l => l.name === a.name) - m.prunable.findIndex(l => l.name === b.name));
 
+    // The weights as they will be written (their encodings, zeros exact): what --eval measures and saveModel writes.
+    const quantize = o.quantize ?? 'keep';
+    const encoded = await timed('save', () => quantizeForOutput(m, quantize, Object.fromEntries(Object.entries(o.layers).map(([k, v]) => [k, v.quantize]))));
+    const quantization = quantizationReport(m, quantize, encoded);
+    const size = await timed('save', () => ({
+      input: sizeOf(modelFiles(m.path)),
+      output: sizeOf([new TextEncoder().encode(encoded.modelJson), ...encoded.shards.map(s => s.bytes)]),
+    }));
     const after = evalData ? await timed('evaluate', () => runEval(m, evalData, 'after', hooks)) : undefined;
 
     const weights = results.reduce((a, r) => a + r.weights, 0);
@@ -141,13 +156,13 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
       settings: { ...settings, maxMemoryBytes, labels: labelsSource },
       backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: o.recompute,
-      damp, dampSearch: search?.table,
+      damp, dampSearch: search?.table, size, quantization,
     };
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
     checkAbort(signal);
     const savedModel = await timed('save', async () => {
       report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
-      return saveModel(m, outDir, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+      return saveModel(m, outDir, { 'report.json': JSON.stringify(report, null, 2) + '\n' }, encoded);
     });
     report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
@@ -159,9 +174,12 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
   }
 }
 
-function checkOverrides(o: PruneOptions, prunable: PrunableLayer[]) {
-  const names = new Set(prunable.map(l => l.name));
-  for (const name of Object.keys(o.layers)) {
+function checkOverrides(o: PruneOptions, m: LoadedModel) {
+  const names = new Set(m.prunable.map(l => l.name));
+  const all = new Set(m.model.layers.map(l => l.name));
+  for (const [name, ov] of Object.entries(o.layers)) {
+    const quantizeOnly = ov.sparsity === undefined && !ov.exclude;
+    if (quantizeOnly && all.has(name)) continue;   // an encoding may be set for any layer (BatchNorm, bias-only, …)
     if (!names.has(name)) {
       throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
     }

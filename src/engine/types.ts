@@ -9,8 +9,13 @@ export type InverseForm = 'auto' | 'primal' | 'dual' | 'recursive';
 export type RecomputeSchedule = 'linear' | 'polynomial';
 export type PrunableKind = 'Dense' | 'Conv2D' | 'DepthwiseConv2D' | 'Conv1D';
 
-/** Per-layer override: its own target sparsity, or left dense. */
-export interface LayerOverride { sparsity?: number; exclude?: boolean }
+/** How a weight is stored in the output: 'float32' unquantized, or as TF.js's manifest quantization dtypes. */
+export type Encoding = 'float32' | 'float16' | 'uint16' | 'uint8';
+/** What a run writes: 'keep' each weight's input encoding; 'none' float32; or that encoding for every weight. */
+export type QuantizeMode = 'keep' | 'none' | 'float16' | 'uint16' | 'uint8';
+
+/** Per-layer override: its own target sparsity, left dense, or its own encoding. */
+export interface LayerOverride { sparsity?: number; exclude?: boolean; quantize?: QuantizeMode }
 
 /** Everything one pruning run needs. Paths are absolute (the CLI/recipe loader resolves them). */
 export interface PruneOptions {
@@ -30,6 +35,8 @@ export interface PruneOptions {
   recomputeSchedule: RecomputeSchedule;
   inverseForm: InverseForm;     // primal (b×b), dual (N×N), recursive (paper), or auto by cost
   layers: Record<string, LayerOverride>;
+  quantize?: QuantizeMode;      // encoding of the written weights ('keep': as in the input); pruned zeros stay exactly 0
+  targetSize?: number;          // gzip bytes of model.json + shards to meet: sparsity (and encoding) chosen to fit
   evalPath?: string;
   evalLabelsPath?: string;
   backend: BackendName;
@@ -42,7 +49,7 @@ export interface PruneOptions {
 
 export const DEFAULT_OPTIONS: Omit<PruneOptions, 'modelPath' | 'dataPath' | 'outDir' | 'sparsity'> = {
   method: 'woodfisher', samples: 256, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent',
-  recompute: 1, recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, backend: 'auto',
+  recompute: 1, recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, quantize: 'keep', backend: 'auto',
   shuffle: false, seed: 0,
 };
 
@@ -82,6 +89,18 @@ export interface MemoryPlan {
   strategy?: 'keep' | 'rebuild';   // inverse blocks kept until the update, or rebuilt one at a time
 }
 
+/** Bytes of model.json + shards: raw, and each file compressed as a server sends it (gzip -9, brotli quality 9). */
+export interface SizeFigures { raw: number; gzip: number; brotli: number; files: number }
+
+/** What writing the weights in their encodings did to them: ŵ the values as TF.js decodes them, w as computed. */
+export interface QuantizationReport {
+  mode: QuantizeMode;
+  encodings: Partial<Record<Encoding | 'raw', number>>;   // weight tensors written in each encoding
+  relError: number;             // ‖ŵ − w‖ / ‖w‖ over all float weights together
+  maxRelError: number;          // the worst single weight tensor's ‖ŵ − w‖ / ‖w‖
+  weights: { name: string; layer?: string; from?: Encoding; to: Encoding | 'raw'; relError: number; maxError: number; verbatim: boolean }[];
+}
+
 export interface PruneReport {
   version: 1;
   model: string;
@@ -98,6 +117,8 @@ export interface PruneReport {
   steps: number;                // recompute sub-steps actually run
   damp?: number;                // the λ used (the chosen one with damp 'auto')
   dampSearch?: { damp: number; relative: number; loss: number; accuracy: number }[]; // damp 'auto': calibration loss per candidate
+  size?: { input: SizeFigures; output: SizeFigures };
+  quantization?: QuantizationReport;
 }
 
 /** Streamed while a run goes on; the worker forwards these as protocol messages. */
