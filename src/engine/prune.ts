@@ -61,7 +61,7 @@ function checkAbort(signal?: AbortSignal) {
   if (signal?.aborted) throw new WoodFisherError('pruning was cancelled', 'CANCELLED');
 }
 
-export interface InspectResult { layers: PrunableLayer[]; memory: MemoryPlan; totalWeights: number; format: string; backend: string }
+export interface InspectResult { layers: PrunableLayer[]; layerNames: string[]; memory: MemoryPlan; totalWeights: number; format: string; backend: string }
 
 /** Layers, prunable weights and the memory plan for the given settings, without data. */
 export async function inspectModel(modelPath: string, options: Partial<PruneOptions> = {}): Promise<InspectResult> {
@@ -73,8 +73,9 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
     limitBytes: o.maxMemoryBytes,
     threads: blockThreads(o.threads, m.prunable.reduce((a, l) => a + blockRanges(l.size, o.blockSize).length, 0)),
   });
+  const layerNames = m.model.layers.map(l => l.name);
   m.model.dispose();
-  return { layers: m.prunable, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format, backend };
+  return { layers: m.prunable, layerNames, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format, backend };
 }
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */

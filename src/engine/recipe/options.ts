@@ -41,6 +41,8 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     recomputeSchedule: recipe.recomputeSchedule, inverseForm: recipe.inverseForm,
     layers: recipe.layers, backend: recipe.backend,
     maxMemoryBytes: recipe.maxMemory === undefined ? undefined : parseBytes(recipe.maxMemory),
+    quantize: recipe.quantize,
+    targetSize: recipe.targetSize === undefined ? undefined : parseBytes(recipe.targetSize, 'target size'),
     shuffle: recipe.shuffle, seed: recipe.seed,
   });
   const o = { ...DEFAULT_OPTIONS, ...fromRecipe, ...defined(overrides) } as Partial<PruneOptions> & typeof DEFAULT_OPTIONS;
@@ -54,6 +56,14 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     o.dataPath = '';
   }
   if (o.sparsity === undefined && o.pattern) o.sparsity = nmSparsity(o.pattern);
+  // A target size chooses the sparsity: a flag of either kind beats the recipe's other one; both at one level is an error.
+  if (overrides.sparsity !== undefined && overrides.targetSize === undefined) o.targetSize = undefined;
+  if (o.targetSize !== undefined) {
+    const both = overrides.targetSize !== undefined ? overrides.sparsity !== undefined : fromRecipe.sparsity !== undefined;
+    if (both) throw missing('a target size chooses the sparsity: give a target size or a sparsity, not both');
+    if (o.pattern) throw missing('a target size chooses the sparsity: drop the N:M pattern, or the target size');
+    o.sparsity = 0;                                           // the search's starting point (prune.ts)
+  }
   if (o.sparsity === undefined) throw missing('no target sparsity: give --sparsity or --pattern N:M (or `sparsity:` / `pattern:` in the recipe)');
   if (!o.outDir) throw missing('no output folder: give --out <dir> (or `output:` in the recipe)');
   return { ...o, layers: { ...(o.layers ?? {}) } } as PruneOptions;

@@ -1,5 +1,5 @@
 // What a recipe file holds (after validation) and how problems in it are reported.
-import type { BackendName, InverseForm, LayerOverride, Method, RecomputeSchedule, Scope, UpdateKind } from '../types';
+import type { BackendName, InverseForm, LayerOverride, Method, QuantizeMode, RecomputeSchedule, Scope, UpdateKind } from '../types';
 
 /** A data set in a recipe: {inputs, labels?}, or one .npy/.npz path. Paths are relative to the recipe file. */
 export type RecipeDataset = string | { inputs: string; labels?: string };
@@ -26,6 +26,8 @@ export interface Recipe {
   eval?: RecipeDataset;
   backend?: BackendName;
   maxMemory?: number | string;
+  quantize?: QuantizeMode;
+  targetSize?: number | string;
   shuffle?: boolean;
   seed?: number;
   output?: string;
