@@ -2,12 +2,12 @@
 // Imported by src/extension, src/worker and webview/ — it must stay free of `vscode`, Node and DOM APIs.
 // Engine types come in type-only, so nothing of the engine (nor TF.js) is ever bundled through this file.
 import type {
-  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan,
+  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures,
 } from './engine/types';
 
 /** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
 export { DEFAULT_OPTIONS } from './engine/types';
-export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
+export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures };
 
 /** The envelope every message travels in (hexeditor style): `replyTo` answers the request with that id. */
 export interface Envelope<T> { id: number; replyTo?: number; body: T }
@@ -22,13 +22,13 @@ export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | CancelMess
 // ───────────────────────────── worker → host ─────────────────────────────
 
 /** One point of a sparsity sweep (accuracy/loss present when the recipe has evaluation data). */
-export interface SweepPoint { method: string; sparsity: number; achieved?: number; accuracy?: number; loss?: number; reportPath?: string }
+export interface SweepPoint { method: string; sparsity: number; achieved?: number; accuracy?: number; loss?: number; reportPath?: string; size?: SizeFigures }
 
 export interface ReadyMessage { type: 'ready'; pid: number }
 export interface EventMessage { type: 'event'; event: PruneEvent }
 export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string; modelPath: string }
 export interface SweepPointMessage { type: 'sweepPoint'; point: SweepPoint }
-export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult }
+export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures }
 /** `code` is a WoodFisherError code, or 'INTERNAL' for anything unexpected. `message` never carries a stack. */
 export interface ErrorMessage { type: 'error'; message: string; code: string }
 export type FromWorkerMessage = ReadyMessage | EventMessage | DoneMessage | SweepPointMessage | SweepDoneMessage | ErrorMessage;
@@ -61,6 +61,9 @@ export interface PanelSnapshot {
   outDir?: string;
   reportPath?: string;
   sweep?: SweepPoint[];
+  size?: PruneReport['size'];    // model.json + shards, input and output: raw, gzip, brotli
+  inputSize?: SizeFigures;       // a sweep's input model (the dense point of the size chart)
+  encodings?: string;            // the written weights' encodings, e.g. 'uint8' or 'float32+uint8'
   log: string[];
 }
 
@@ -105,7 +108,8 @@ export function applyReport(s: PanelSnapshot, r: PruneReport, reportPath?: strin
   return {
     ...s, status: 'done', error: undefined, backend: r.linalg ? `${r.backend} · linalg ${r.linalg}` : r.backend, damp: r.damp, layers: r.layers, before: r.before ?? s.before,
     after: r.after ?? s.after, sparsity: r.sparsity, seconds: r.seconds.total, outDir: r.output,
-    reportPath: reportPath ?? s.reportPath, memory: r.memory,
+    reportPath: reportPath ?? s.reportPath, memory: r.memory, size: r.size,
+    encodings: r.quantization && Object.keys(r.quantization.encodings).filter(k => k !== 'raw').join('+'),
   };
 }
 

@@ -1,10 +1,10 @@
 // Sparsity sweep: one pruning run per (method, sparsity), accuracy after each, plotted as sweep.svg.
-// Writes outDir/<method>-<sparsity%>/{model.json, shards, report.json}, sweep.json and sweep.svg.
+// Writes outDir/<method>-<sparsity%>/{model.json, shards, report.json}, sweep.json, sweep.svg and sweep-size.svg.
 // Everything goes to a temporary sibling folder renamed to outDir at the end: a cancelled sweep leaves nothing.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { runPrune } from './prune';
-import { sweepSvg } from './report/svg';
+import { sweepSvg, sizeSvg } from './report/svg';
 import type { SweepPoint, SweepResult } from './report/sweep-result';
 import { Method, PruneOptions, PruneReport, RunHooks, WoodFisherError } from './types';
 
@@ -49,6 +49,7 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
   const total = sorted.length * methods.length;
   const points: SweepPoint[] = [];
   let dense: SweepResult['dense'];
+  let inputSize: SweepResult['inputSize'];
   try {
     let index = 0;
     for (const method of methods) {
@@ -59,17 +60,19 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
         const report = await runPrune({ ...base, method, sparsity, outDir: path.join(tmp, name) }, hooks);
         if (!report.after) throw new WoodFisherError(`run ${name} returned no evaluation`, 'OPTIONS');
         dense ??= report.before;
+        inputSize ??= report.size?.input;
         const point: SweepPoint = {
           method, sparsity, achieved: report.sparsity.achieved, accuracy: report.after.accuracy, loss: report.after.loss,
-          output: path.join(outDir, name), seconds: report.seconds.total,
+          output: path.join(outDir, name), seconds: report.seconds.total, size: report.size?.output,
         };
         points.push(point);
         hooks.onPoint?.(point, report);
       }
     }
-    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, methods, sparsities: sorted, points };
+    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, inputSize, methods, sparsities: sorted, points };
     await fs.writeFile(path.join(tmp, 'sweep.json'), JSON.stringify(result, null, 2) + '\n');
     await fs.writeFile(path.join(tmp, 'sweep.svg'), sweepSvg(result));
+    await fs.writeFile(path.join(tmp, 'sweep-size.svg'), sizeSvg(result));
     await fs.rmdir(outDir).catch(() => {}); // empty (checked above) or missing
     await fs.rename(tmp, outDir);
     return result;

@@ -2,7 +2,7 @@
 // by a plain script. Cancel = send `cancel`, then SIGKILL after 500 ms if the process is still alive.
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
-  Envelope, FromWorkerMessage, ToWorkerMessage, PruneEvent, PruneReport, SweepPoint, EvalResult,
+  Envelope, FromWorkerMessage, ToWorkerMessage, PruneEvent, PruneReport, SweepPoint, EvalResult, SizeFigures,
 } from '../protocol';
 import { MessageHandler } from '../protocol';
 
@@ -10,7 +10,7 @@ export interface JobOutcome {
   status: 'done' | 'cancelled' | 'error';
   report?: PruneReport;
   reportPath?: string;
-  sweep?: { points: SweepPoint[]; baseline?: EvalResult };
+  sweep?: { points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures };
   error?: string;
   code?: string;
 }
@@ -104,7 +104,7 @@ export class WorkerJob {
       case 'event': this.cb.onEvent?.(body.event); break;
       case 'sweepPoint': this.cb.onSweepPoint?.(body.point); break;
       case 'done': this.finish({ status: 'done', report: body.report, reportPath: body.reportPath }); break;
-      case 'sweepDone': this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline } }); break;
+      case 'sweepDone': this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline, inputSize: body.inputSize } }); break;
       case 'error':
         this.finish(body.code === 'CANCELLED' ? { status: 'cancelled' } : { status: 'error', error: body.message, code: body.code });
         break;

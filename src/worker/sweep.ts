@@ -2,7 +2,7 @@
 // one runPrune per (method, sparsity) into sub-folders of the sweep's output folder.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EvalResult, PruneEvent, PruneOptions, PruneReport } from '../engine/types';
+import type { EvalResult, PruneEvent, PruneOptions, PruneReport, SizeFigures } from '../engine/types';
 import type { StartSweepMessage, SweepPoint } from '../protocol';
 
 interface SweepHooks { onEvent: (e: PruneEvent) => void; signal: AbortSignal; onPoint: (p: SweepPoint) => void }
@@ -20,7 +20,7 @@ function loadEngineSweep(): EngineSweep | undefined {
   }
 }
 
-export async function runSweepJob(msg: StartSweepMessage, hooks: SweepHooks): Promise<{ points: SweepPoint[]; baseline?: EvalResult }> {
+export async function runSweepJob(msg: StartSweepMessage, hooks: SweepHooks): Promise<{ points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures }> {
   const engineSweep = loadEngineSweep();
   if (engineSweep) {
     const result = await engineSweep(msg.options, msg.sparsities, msg.methods, {
@@ -31,6 +31,7 @@ export async function runSweepJob(msg: StartSweepMessage, hooks: SweepHooks): Pr
   const { runPrune } = await import('../engine/prune');
   const points: SweepPoint[] = [];
   let baseline: EvalResult | undefined;
+  let inputSize: SizeFigures | undefined;
   fs.mkdirSync(msg.options.outDir, { recursive: true });
   for (const method of msg.methods) {
     for (const sparsity of msg.sparsities) {
@@ -39,16 +40,17 @@ export async function runSweepJob(msg: StartSweepMessage, hooks: SweepHooks): Pr
       hooks.onEvent({ type: 'log', level: 'info', message: `sweep: ${method} at ${(sparsity * 100).toFixed(1)}%` });
       const report = await runPrune({ ...msg.options, method, sparsity, outDir }, { onEvent: hooks.onEvent, signal: hooks.signal });
       baseline ??= report.before;
+      inputSize ??= report.size?.input;
       const point = pointFromReport(method, sparsity, report, path.join(outDir, 'report.json'));
       points.push(point);
       hooks.onPoint(point);
     }
   }
-  return { points, baseline };
+  return { points, baseline, inputSize };
 }
 
 function pointFromReport(method: string, sparsity: number, r: PruneReport, reportPath?: string): SweepPoint {
-  return { method, sparsity, achieved: r.sparsity.achieved, accuracy: r.after?.accuracy, loss: r.after?.loss, reportPath };
+  return { method, sparsity, achieved: r.sparsity.achieved, accuracy: r.after?.accuracy, loss: r.after?.loss, reportPath, size: r.size?.output };
 }
 
 function normalizePoint(p: unknown): SweepPoint | undefined {
@@ -65,13 +67,14 @@ function normalizePoint(p: unknown): SweepPoint | undefined {
     accuracy: typeof o.accuracy === 'number' ? o.accuracy : after?.accuracy,
     loss: typeof o.loss === 'number' ? o.loss : after?.loss,
     reportPath: typeof o.reportPath === 'string' ? o.reportPath : undefined,
+    size: (o.size ?? report?.size?.output) as SizeFigures | undefined,
   };
 }
 
-function normalizeResult(r: unknown): { points: SweepPoint[]; baseline?: EvalResult } {
+function normalizeResult(r: unknown): { points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures } {
   const o = (r ?? {}) as Record<string, unknown>;
   const list = Array.isArray(r) ? r : Array.isArray(o.points) ? o.points : Array.isArray(o.results) ? o.results : [];
   const points = list.map(normalizePoint).filter((p): p is SweepPoint => !!p);
   const baseline = (o.baseline ?? o.before ?? o.dense) as EvalResult | undefined;
-  return { points, baseline: baseline && typeof baseline.accuracy === 'number' ? baseline : undefined };
+  return { points, baseline: baseline && typeof baseline.accuracy === 'number' ? baseline : undefined, inputSize: o.inputSize as SizeFigures | undefined };
 }
