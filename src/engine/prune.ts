@@ -17,6 +17,8 @@ import { layerResult } from './layerStats';
 import { QUANTIZE_MODES } from './model/encode';
 import { quantizeForOutput, quantizationReport } from './model/quantize';
 import { modelFiles, sizeOf } from './model/size';
+import { chooseTargetSize, type TargetSizeChoice } from './targetSize';
+import { formatBytes } from './report/bytes';
 import {
   EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
   WoodFisherError, DEFAULT_OPTIONS,
@@ -106,6 +108,17 @@ export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promi
     // The "true" Fisher: gradients at labels drawn from the model's own softmax (labels, if given, still judge λ).
     const gradData = data && options.sampleLabels ? { ...data, labels: undefined } : data;
     let labelsSource: LabelsSource = gradData?.labels ? 'given' : 'sampled';
+    // --target-size: sparsity and encoding chosen first (at the given λ; with 'auto' at the default), then the run as usual
+    let fit: TargetSizeChoice | undefined;
+    if (options.targetSize !== undefined) {
+      fit = await chooseTargetSize({
+        model, layers, data: gradData, judge: data, options, damp: options.damp === 'auto' ? DEFAULT_OPTIONS.damp as number : options.damp,
+        inverses: memory.strategy, hooks, timed,
+      });
+      options.sparsity = fit.sparsity;
+      options.quantize = fit.quantize;
+      emit({ type: 'log', level: 'info', message: `target ${formatBytes(options.targetSize)} gzip: ${fit.quantize === 'none' ? 'float32' : fit.quantize} at ${(fit.sparsity * 100).toFixed(1)}% sparsity has the least calibration loss of the encodings that fit` });
+    }
     let search: DampChoice | undefined;
     if (options.damp === 'auto' && data && needsGradients(options.method)) {
       search = await chooseDamp({ model, layers, data: gradData!, judge: data, options, inverses: memory.strategy, hooks, timed });
@@ -116,7 +129,7 @@ export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promi
     for (let k = 1; k <= K; k++) {
       const step = await pruneStep({
         model, layers, data: gradData, options, target: targetAt(options, k, K), damp, inverses: memory.strategy,
-        gradients: k === 1 ? search?.grads : undefined, step: { k, of: K }, hooks, timed,
+        gradients: k === 1 ? search?.grads ?? fit?.grads : undefined, step: { k, of: K }, hooks, timed,
       });
       results = step.results;
       if (step.labelsSource) labelsSource = step.labelsSource;
@@ -138,6 +151,9 @@ export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promi
       input: sizeOf(modelFiles(model.path)),
       output: sizeOf([new TextEncoder().encode(encoded.modelJson), ...encoded.shards.map(s => s.bytes)]),
     }));
+    if (options.targetSize !== undefined && size.output.gzip > options.targetSize) {
+      emit({ type: 'log', level: 'warn', message: `the written model is ${formatBytes(size.output.gzip)} gzip, over the target ${formatBytes(options.targetSize)} (the search measured one step; recompute or λ 'auto' changed the weights)` });
+    }
     const after = evalData ? await timed('evaluate', () => runEval(model, evalData, 'after', hooks)) : undefined;
 
     const weights = results.reduce((a, r) => a + r.weights, 0);
@@ -148,7 +164,7 @@ export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promi
       settings: { ...settings, maxMemoryBytes, labels: labelsSource },
       backend, linalg, sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: K,
-      damp, dampSearch: search?.table, size, quantization,
+      damp, dampSearch: search?.table, size, quantization, targetSize: fit?.report,
     };
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
     checkAbort(hooks.signal);

@@ -35,7 +35,7 @@ export interface PruneOptions {
   recomputeSchedule: RecomputeSchedule;
   inverseForm: InverseForm;     // primal (b×b), dual (N×N), recursive (paper), or auto by cost
   layers: Record<string, LayerOverride>;
-  quantize?: QuantizeMode;      // encoding of the written weights ('keep': as in the input); pruned zeros stay exactly 0
+  quantize?: QuantizeMode;      // encoding of the written weights (default 'keep': as in the input); pruned zeros stay exactly 0
   targetSize?: number;          // gzip bytes of model.json + shards to meet: sparsity (and encoding) chosen to fit
   evalPath?: string;
   evalLabelsPath?: string;
@@ -54,7 +54,7 @@ export type Structure = 'weights' | 'neurons';
 
 export const DEFAULT_OPTIONS: Omit<PruneOptions, 'modelPath' | 'dataPath' | 'outDir' | 'sparsity'> = {
   method: 'woodfisher', samples: 256, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent',
-  recompute: 1, recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, quantize: 'keep', backend: 'auto',
+  recompute: 1, recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, backend: 'auto',
   shuffle: false, seed: 0,
 };
 
@@ -107,6 +107,13 @@ export interface QuantizationReport {
   weights: { name: string; layer?: string; from?: Encoding; to: Encoding | 'raw'; relError: number; maxError: number; verbatim: boolean }[];
 }
 
+/** --target-size: the budget, what each encoding needed to fit it, and the choice (least calibration loss). */
+export interface TargetSizeReport {
+  budget: number;               // gzip bytes of model.json + shards
+  chosen: { sparsity: number; quantize: QuantizeMode };
+  candidates: { quantize: QuantizeMode; fits: boolean; sparsity?: number; gzip?: number; loss?: number; accuracy?: number }[];
+}
+
 export interface PruneReport {
   version: 1;
   model: string;
@@ -125,6 +132,7 @@ export interface PruneReport {
   dampSearch?: { damp: number; relative: number; loss: number; accuracy: number }[]; // damp 'auto': calibration loss per candidate
   size?: { input: SizeFigures; output: SizeFigures };
   quantization?: QuantizationReport;
+  targetSize?: TargetSizeReport;
   structure?: StructureReport;  // structure 'neurons'
 }
 

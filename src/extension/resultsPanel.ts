@@ -182,6 +182,11 @@ function renderHtml(webview: vscode.Webview, root: vscode.Uri, title: string): s
   <h1 id="title">${esc(title)}</h1>
   <div class="status-line"><span id="status" role="status" aria-live="polite">idle</span> <span id="stage"></span></div>
   <div class="meta"><span>backend: <span id="backend">–</span></span> <span>λ: <span id="damp">–</span></span> <span id="summary"></span></div>
+  <div id="size" class="size" hidden aria-label="download size before and after">
+    <div class="size-row"><span class="size-label">input</span><span class="size-track"><span id="size-bar-in" class="size-bar size-bar-in"></span></span><span id="size-in" class="size-text"></span></div>
+    <div class="size-row"><span class="size-label">output</span><span class="size-track"><span id="size-bar-out" class="size-bar size-bar-out"></span></span><span id="size-out" class="size-text"></span></div>
+    <div id="size-ratio"></div>
+  </div>
   <progress id="progress" max="1" value="0" hidden></progress>
   <nav class="actions">
     <button id="open-model" type="button" disabled>Open Pruned Model</button>
@@ -196,6 +201,7 @@ function renderHtml(webview: vscode.Webview, root: vscode.Uri, title: string): s
     <figure><figcaption>Sparsity per layer</figcaption><div class="chart-box"><canvas id="chart-sparsity" aria-label="sparsity per layer"></canvas></div></figure>
     <figure><figcaption>Saliency histogram (log<sub>10</sub>)</figcaption><div class="chart-box"><canvas id="chart-saliency" aria-label="saliency histogram"></canvas></div></figure>
     <figure id="accuracy-figure"><figcaption id="accuracy-caption">Accuracy and loss</figcaption><div class="chart-box"><canvas id="chart-accuracy" aria-label="accuracy"></canvas></div></figure>
+    <figure id="size-figure" hidden><figcaption>Accuracy vs download size (gzip)</figcaption><div class="chart-box"><canvas id="chart-size" aria-label="accuracy against download size"></canvas></div></figure>
   </section>
   <div class="table-scroll"><table id="layers">
     <thead><tr>
