@@ -10,7 +10,7 @@ import { loadModel } from '../../src/engine/model/load';
 import { gzipSize, brotliSize } from '../../src/engine/model/size';
 import { loadDataset } from '../../src/engine/data/calibration';
 import { evaluate } from '../../src/engine/gradients/evaluate';
-import { DEFAULT_OPTIONS, type PruneOptions, type PruneReport } from '../../src/engine/types';
+import { DEFAULT_OPTIONS, WoodFisherError, type PruneOptions, type PruneReport } from '../../src/engine/types';
 import { quantizeFolder, loadWithTfjs } from '../fixtures/converter';
 
 const EX = path.resolve(__dirname, '../../examples');
@@ -93,4 +93,36 @@ test('a per-layer quantize override applies to that layer\'s weights only', asyn
   const json = JSON.parse(fs.readFileSync(path.join(r.output, 'model.json'), 'utf8'));
   const enc = Object.fromEntries(json.weightsManifest[0].weights.map((w: any) => [w.name, w.quantization?.dtype ?? 'float32']));
   assert.deepEqual(enc, { 'conv1/kernel': 'float32', 'conv1/bias': 'float32', 'fc/kernel': 'uint8', 'fc/bias': 'uint8' });
+});
+
+test('--target-size: the written model fits the gzip budget, in the encoding whose fitting model had the least calibration loss', async () => {
+  const root = tmp();
+  const budget = 24_000;
+  const r = await runPrune({ ...DEFAULT_OPTIONS, ...data, modelPath: path.join(EX, 'mlpnet/model.json'), outDir: path.join(root, 'o'), sparsity: 0, samples: 128, damp: 1e-6, targetSize: budget });
+  checkSizes(r, path.join(EX, 'mlpnet'));
+  assert.ok(r.size!.output.gzip <= budget, `${r.size!.output.gzip} > ${budget}`);
+  const t = r.targetSize!;
+  assert.equal(t.budget, budget);
+  assert.equal(t.candidates.length, 4, 'every encoding tried when --quantize is not given');
+  const fits = t.candidates.filter(c => c.fits);
+  assert.ok(fits.length >= 2, JSON.stringify(t.candidates));
+  for (const c of fits) assert.ok(c.gzip! <= budget && c.sparsity! >= 0 && c.sparsity! < 1);
+  const best = fits.reduce((a, b) => (b.loss! < a.loss! ? b : a));
+  assert.deepEqual(t.chosen, { sparsity: best.sparsity, quantize: best.quantize });
+  assert.equal(r.settings.quantize, best.quantize);
+  assert.ok(Math.abs(r.sparsity.achieved - best.sparsity!) < 1e-3, `achieved ${r.sparsity.achieved} vs chosen ${best.sparsity}`);
+  // one step at the given λ: the run is the candidate the search measured, byte for byte the same size
+  assert.equal(r.size!.output.gzip, best.gzip);
+  // coarser encodings need less sparsity to fit
+  const need = Object.fromEntries(fits.map(c => [c.quantize, c.sparsity!]));
+  if (need.uint8 !== undefined && need.none !== undefined) assert.ok(need.uint8 < need.none, JSON.stringify(need));
+});
+
+test('--target-size out of reach is one clear error, and nothing is written', async () => {
+  const root = tmp();
+  await assert.rejects(
+    runPrune({ ...DEFAULT_OPTIONS, ...data, method: 'magnitude', modelPath: path.join(EX, 'cnn/model.json'), outDir: path.join(root, 'o'), sparsity: 0, targetSize: 300, quantize: 'none' }),
+    (e: unknown) => e instanceof WoodFisherError && e.code === 'OPTIONS' && /no model of 300 B or less/.test(e.message) && /drop --quantize/.test(e.message),
+  );
+  assert.ok(!fs.existsSync(path.join(root, 'o')));
 });
