@@ -1,3 +1,4 @@
+import type { OutputClaim } from './output/claim';
 // The engine's public vocabulary: options in, events and a report out.
 // Pure types, imported (type-only) by the worker, the CLI, the extension and the webview through src/protocol.ts.
 
@@ -162,6 +163,8 @@ export type PruneEvent =
 export interface RunHooks {
   onEvent?: (e: PruneEvent) => void;
   signal?: AbortSignal;
+  /** Where the result goes when a caller already claimed it (a sweep's runs); default: claimOutput(options.outDir). */
+  output?: OutputClaim;
 }
 
 /** Every error meant for the user: one clear message, and which input it concerns. */

@@ -44,6 +44,7 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     quantize: recipe.quantize,
     targetSize: recipe.targetSize === undefined ? undefined : parseBytes(recipe.targetSize, 'target size'),
     shuffle: recipe.shuffle, seed: recipe.seed,
+    structure: recipe.structure, targetFlops: recipe.targetFlops, minKeep: recipe.minKeep,
   });
   const o = { ...DEFAULT_OPTIONS, ...fromRecipe, ...defined(overrides) } as Partial<PruneOptions> & typeof DEFAULT_OPTIONS;
   // A data path given on the command line replaces the recipe's data, labels included (unless given too).
@@ -64,6 +65,7 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     if (o.pattern) throw missing('a target size chooses the sparsity: drop the N:M pattern, or the target size');
     o.sparsity = 0;                                           // the search's starting point (prune.ts)
   }
+  if (o.sparsity === undefined && o.structure === 'neurons' && o.targetFlops !== undefined) o.sparsity = 0;   // the FLOPs target decides
   if (o.sparsity === undefined) throw missing('no target sparsity: give --sparsity or --pattern N:M (or `sparsity:` / `pattern:` in the recipe)');
   if (!o.outDir) throw missing('no output folder: give --out <dir> (or `output:` in the recipe)');
   return { ...o, layers: { ...(o.layers ?? {}) } } as PruneOptions;

@@ -8,6 +8,7 @@ import { tf, initBackend } from '../../../src/engine/backend';
 import { quantizeAffine, toFloat16, encodeWeight, affineRange } from '../../../src/engine/model/encode';
 import { loadModel, readKernel, writeKernel, saveModel } from '../../../src/engine/model/load';
 import { quantizeForOutput } from '../../../src/engine/model/quantize';
+import { claimOutput } from '../../../src/engine/output/claim';
 import { mulberry32 } from '../../../src/engine/data/random';
 import { WoodFisherError, type Encoding, type QuantizeMode } from '../../../src/engine/types';
 import { quantizeFolder, loadWithTfjs } from '../../fixtures/converter';
@@ -101,7 +102,8 @@ test('every encoding round-trips through tf.loadLayersModel: weights bit for bit
     const zeros = m.prunable.reduce((a, l) => a + readKernel(m, l).filter(v => v === 0).length, 0);
     const encoded = await quantizeForOutput(m, mode);
     const out = path.join(root, `out-${mode}`);
-    await saveModel(m, out, {}, encoded);
+    const claim = claimOutput(out, { kind: 'test', inputFolder: path.dirname(src) });
+    try { await saveModel(m, claim, {}, encoded); } finally { claim.release(); }
     const json = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8'));
     const want: Encoding = mode === 'keep' || mode === 'none' ? 'float32' : mode;
     for (const spec of json.weightsManifest[0].weights) assert.equal(spec.quantization?.dtype ?? 'float32', want, `${mode}: ${spec.name}`);

@@ -85,3 +85,18 @@ test('quantize and targetSize: from the recipe, flags win, a target size replace
   assert.deepEqual(checkRecipeAgainstModel({ layers: { bn: { quantize: 'float16' } } }, ['fc1'], undefined, ['fc1', 'bn']), []);
   assert.equal(checkRecipeAgainstModel({ layers: { bn: { sparsity: 0.5 } } }, ['fc1'], undefined, ['fc1', 'bn']).length, 1);
 });
+
+test('structure neurons: the recipe keys validate; a FLOPs target stands in for the sparsity; a bad value is a diagnostic', () => {
+  const text = 'model: m/model.json\ndata: x.npy\nstructure: neurons\ntargetFlops: 0.5\nminKeep: 0.2\noutput: out\n';
+  const parsed = parseRecipe(text, 'woodfisher.yaml');
+  assert.deepEqual(parsed.diagnostics, []);
+  const o = recipeToOptions(parsed.recipe, dir);
+  assert.equal(o.structure, 'neurons');
+  assert.equal(o.targetFlops, 0.5);
+  assert.equal(o.minKeep, 0.2);
+  assert.equal(o.sparsity, 0);
+  const bad = parseRecipe('structure: filters\n', 'woodfisher.yaml').diagnostics;
+  assert.equal(bad.length, 1);
+  assert.match(bad[0].message, /structure must be one of weights, neurons/);
+  assert.throws(() => recipeToOptions({ model: 'm.json', data: 'x.npy', structure: 'neurons', output: 'o' }, dir), /no target sparsity/);
+});
