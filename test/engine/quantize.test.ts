@@ -6,12 +6,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runPrune } from '../../src/engine/prune';
+import { initBackend } from '../../src/engine/backend';
 import { loadModel } from '../../src/engine/model/load';
 import { gzipSize, brotliSize } from '../../src/engine/model/size';
 import { loadDataset } from '../../src/engine/data/calibration';
 import { evaluate } from '../../src/engine/gradients/evaluate';
 import { DEFAULT_OPTIONS, WoodFisherError, type PruneOptions, type PruneReport } from '../../src/engine/types';
 import { quantizeFolder, loadWithTfjs } from '../fixtures/converter';
+import { buildMobileNetV2, saveModelFolder, writeCalibration } from '../fixtures/mobilenetv2';
 
 const EX = path.resolve(__dirname, '../../examples');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wf-quant-'));
@@ -125,4 +127,25 @@ test('--target-size out of reach is one clear error, and nothing is written', as
     (e: unknown) => e instanceof WoodFisherError && e.code === 'OPTIONS' && /no model of 300 B or less/.test(e.message) && /drop --quantize/.test(e.message),
   );
   assert.ok(!fs.existsSync(path.join(root, 'o')));
+});
+
+test('MobileNetV2 (BatchNorm, depthwise, residual Add), uint8 from the converter: WoodFisher defaults keep it uint8, no larger, zeros exact, eval as on disk', async () => {
+  await initBackend('auto');
+  const root = tmp();
+  const f32 = await saveModelFolder(buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 3, classes: 10, lastChannels: 64, calibrate: 8 }), path.join(root, 'f32'));
+  const u8Dir = path.join(root, 'u8');
+  quantizeFolder(f32, u8Dir, 'uint8');
+  const cal = writeCalibration(path.join(root, 'data'), 32, 32, 10);
+  const r = await runPrune({ ...DEFAULT_OPTIONS, modelPath: path.join(u8Dir, 'model.json'), dataPath: cal.x, labelsPath: cal.y, evalPath: cal.x, evalLabelsPath: cal.y, outDir: path.join(root, 'out'), sparsity: 0.7, samples: 32 });
+  const { input, output } = checkSizes(r, u8Dir);
+  const specs = output.json.weightsManifest[0].weights;
+  assert.ok(specs.length > 50 && specs.every((s: any) => s.quantization?.dtype === 'uint8'), 'every weight, BatchNorm statistics included, stays uint8');
+  assert.ok(output.raw <= input.raw && output.gzip <= input.gzip, `raw ${input.raw} → ${output.raw}, gzip ${input.gzip} → ${output.gzip}`);
+  const kernels = r.layers.map(l => `${l.name}/${l.kind === 'DepthwiseConv2D' ? 'depthwise_kernel' : 'kernel'}`);
+  assert.ok(await zerosWritten(path.join(r.output, 'model.json'), kernels) >= r.sparsity.pruned, 'every pruned weight decodes to exactly 0');
+  const back = await loadModel(path.join(r.output, 'model.json'));
+  const ev = await evaluate(back, await loadDataset(back, cal.x, cal.y));
+  back.model.dispose();
+  assert.equal(ev.accuracy, r.after!.accuracy);
+  assert.ok(Math.abs(ev.loss - r.after!.loss) <= 1e-5 * Math.max(1, Math.abs(ev.loss)), `loss ${ev.loss} vs reported ${r.after!.loss}`);
 });
