@@ -82,7 +82,7 @@ export function renderCharts(s: PanelSnapshot): void {
   const figure = document.getElementById('accuracy-figure');
   if (s.mode === 'sweep') {
     if (caption) caption.textContent = 'Accuracy vs sparsity';
-    const methods = [...new Set((s.sweep ?? []).map(p => p.method))];
+    const methods: string[] = [...new Set((s.sweep ?? []).map(p => p.method))];
     const datasets = methods.map((m, i) => ({
       label: m, borderColor: t.palette[i % t.palette.length], backgroundColor: t.palette[i % t.palette.length],
       data: (s.sweep ?? []).filter(p => p.method === m && p.accuracy !== undefined)
@@ -136,7 +136,7 @@ function renderSizeChart(s: PanelSnapshot, t: ReturnType<typeof theme>): void {
   figure?.toggleAttribute('hidden', sized.length === 0);
   if (sized.length === 0) return;
   const methods = [...new Set(sized.map(p => p.method))];
-  const datasets = methods.map((m, i) => ({
+  const datasets = methods.map((m, i): { label: string; borderColor: string; backgroundColor: string; data: { x: number; y: number; sparsity: number }[] } => ({
     label: m, borderColor: t.palette[i % t.palette.length], backgroundColor: t.palette[i % t.palette.length],
     data: sized.filter(p => p.method === m).sort((a, b) => a.sparsity - b.sparsity).map(p => ({ x: p.size!.gzip, y: p.accuracy! * 100, sparsity: p.sparsity })),
   }));

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../backend';
-import { WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
+import { PRUNABLE_KINDS, WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
 import { torchShape, toTorch, fromTorch } from './layout';
 import { encodeModel, encodingOf, type EncodedModel, type Encoding, type InputWeight, type ManifestEntry, type WeightValues } from './encode';
 import type { OutputClaim } from '../output/claim';
@@ -19,7 +19,6 @@ export interface LoadedModel {
   inputWeights: Map<string, InputWeight>; // each weight's manifest entry and bytes as read (its encoding is kept by default)
 }
 
-export const PRUNABLE_KINDS: readonly PrunableKind[] = ['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D'];
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
 
 function specBytes(spec: tf.io.WeightsManifestEntry): number {

@@ -35,7 +35,7 @@ export function sweepSvg(sweep: SweepResult, opts: { width?: number; height?: nu
   return linePlot(sweep, {
     x: p => p.sparsity, xTicks: xs, xTick: s => `${+(s * 100).toFixed(2)}%`, xLabel: 'sparsity',
     pointTitle: p => `${p.method} at ${(p.sparsity * 100).toFixed(1)}%: ${(p.accuracy * 100).toFixed(2)}%`,
-    title: opts.title ?? `Accuracy vs sparsity — ${modelName(sweep)}`,
+    title: opts.title ?? `Accuracy vs sparsity${modelName(sweep)}`,
   }, opts);
 }
 
@@ -49,11 +49,11 @@ export function sizeSvg(sweep: SweepResult, opts: { width?: number; height?: num
     x: p => p.size!.gzip, xTicks: ticks, xTick: formatBytes, xLabel: 'download size (gzip, model.json + shards)', xLog: true,
     denseX: sweep.inputSize?.gzip,
     pointTitle: p => `${p.method} at ${(p.sparsity * 100).toFixed(1)}%: ${(p.accuracy * 100).toFixed(2)}%, ${formatBytes(p.size!.gzip)} gzip`,
-    title: opts.title ?? `Accuracy vs download size — ${modelName(sweep)}`,
+    title: opts.title ?? `Accuracy vs download size${modelName(sweep)}`,
   }, opts);
 }
 
-const modelName = (sweep: SweepResult) => sweep.model.split(/[\\/]/).slice(-2).join('/');
+const modelName = (sweep: SweepResult) => `${sweep.gradual ? ` (gradual, ${sweep.gradual.epochs} epochs)` : ''} — ${sweep.model.split(/[\\/]/).slice(-2).join('/')}`;
 
 /** 1-2-5 ticks between lo and hi (at least the two ends when the span is narrow). */
 function logTicks(lo: number, hi: number): number[] {
