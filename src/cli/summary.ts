@@ -26,6 +26,10 @@ export function runSummary(r: PruneReport): string {
   if (r.before && r.after) {
     lines.push(`accuracy ${pct(r.before.accuracy, 2)} → ${pct(r.after.accuracy, 2)}, loss ${r.before.loss.toFixed(4)} → ${r.after.loss.toFixed(4)} (${r.after.samples} samples)`);
   }
+  if (r.targetSize) {
+    const t = r.targetSize, fit = t.candidates.filter(c => c.fits).length;
+    lines.push(`target ${formatBytes(t.budget)} gzip: ${t.chosen.quantize === 'none' ? 'float32' : t.chosen.quantize} at ${pct(t.chosen.sparsity)} sparsity had the least calibration loss of the ${fit} encoding${fit === 1 ? '' : 's'} that fit (of ${t.candidates.length} tried)`);
+  }
   if (r.size) lines.push(sizeLine(r));
   lines.push(`wrote ${path.join(r.output, 'model.json')} and report.json`);
   return lines.join('\n');
