@@ -57,7 +57,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
     threads: blockThreads(o.threads, countBlocks(m.prunable, o.blockSize)),
   });
   m.model.dispose();
-  return { layers: m.prunable, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format, backend };
+  return { layers: m.prunable, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format ?? 'layers-model (no format key)', backend };
 }
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */
