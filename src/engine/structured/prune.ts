@@ -13,6 +13,7 @@ import { perSampleGradients } from '../gradients/perSample';
 import { evaluate } from '../gradients/evaluate';
 import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
+import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
 import { needsGradients } from '../methods';
 import { planMemory, assertPlanFits } from '../memory';
@@ -129,6 +130,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     }))) : undefined;
     const damp = o.damp === 'auto' ? 1e-5 : o.damp;
     if (o.damp === 'auto') emit({ type: 'log', level: 'warn', message: "damp 'auto' is not searched for structured pruning; using λ = 1e-5" });
+    const kept = new Map<string, FisherBlockInverse>();   // block inverses kept from saliency to update when they fit
     await timed('blocks', async () => {
       for (const s of layers) {
         const w = readKernel(m, s.layer), d = s.layer.size;
@@ -151,6 +153,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
           if (b === s.rowLength) { s.saliency[r.start / s.rowLength] = wholeBlockSaliency(Gb, n, wb, damp); s.form = 'whole-row'; }
           else {
             const inv = fisherBlockInverse(Gb, n, b, damp, o.inverseForm);
+            if (memory.strategy === 'keep') kept.set(`${s.layer.name}:${bi}`, inv);   // for the update (the plan counts them)
             s.form = inv.form;
             s.saliency.set(rowSaliencies(wb, s.rowLength, inv), r.start / s.rowLength);
           }
@@ -193,7 +196,9 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
           const r = ranges[bi], b = r.end - r.start, r0 = r.start / s.rowLength;
           const rows: number[] = [];
           for (let k = 0; k < b / s.rowLength; k++) if (prunedRow[r0 + k]) rows.push(k);
-          const inv = update === 'group' && rows.length && b > s.rowLength ? fisherBlockInverse(gatherBlock(G!, n, d, r), n, b, damp, o.inverseForm) : null;
+          const inv = update === 'group' && rows.length && b > s.rowLength
+            ? kept.get(`${s.layer.name}:${bi}`) ?? fisherBlockInverse(gatherBlock(G!, n, d, r), n, b, damp, o.inverseForm) : null;
+          kept.delete(`${s.layer.name}:${bi}`);
           const wb = groupUpdate(w.slice(r.start, r.end), s.rowLength, rows, inv);
           for (let i = 0; i < b; i++) if (!Number.isFinite(wb[i])) throw new WoodFisherError(`the group update of layer ${s.layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
           next.set(wb, r.start);
