@@ -44,11 +44,14 @@ export function validateOptions(o: PruneOptions): void {
   const modes = `one of ${QUANTIZE_MODES.join(', ')}`;
   if (o.quantize !== undefined && !QUANTIZE_MODES.includes(o.quantize)) throw bad(`quantize must be ${modes}, got ${o.quantize}`);
   if (o.targetSize !== undefined && !(o.targetSize > 0 && Number.isFinite(o.targetSize))) throw bad(`target size must be a positive number of bytes, got ${o.targetSize}`);
+  const cap = (v: number | undefined) => v === undefined || (v > 0 && v <= 1);
+  if (!cap(o.maxLayerSparsity)) throw bad(`maxLayerSparsity must be in (0, 1], got ${o.maxLayerSparsity}`);
   for (const [name, ov] of Object.entries(o.layers ?? {})) {
     if (ov.sparsity !== undefined && !(ov.sparsity >= 0 && ov.sparsity < 1)) {
       throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
     }
     if (ov.quantize !== undefined && !QUANTIZE_MODES.includes(ov.quantize)) throw bad(`layer ${name}: quantize must be ${modes}, got ${ov.quantize}`);
+    if (!cap(ov.maxSparsity)) throw bad(`layer ${name}: maxSparsity must be in (0, 1], got ${ov.maxSparsity}`);
   }
 }
 
@@ -67,7 +70,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
   });
   const layerNames = m.model.layers.map(l => l.name);
   m.model.dispose();
-  return { layers: m.prunable, layerNames, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format, backend };
+  return { layers: m.prunable, layerNames, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format ?? 'layers-model (no format key)', backend };
 }
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */

@@ -27,8 +27,8 @@ export type Encoding = 'float32' | 'float16' | 'uint16' | 'uint8';
 /** What a run writes: 'keep' each weight's input encoding; 'none' float32; or that encoding for every weight. */
 export type QuantizeMode = 'keep' | 'none' | 'float16' | 'uint16' | 'uint8';
 
-/** Per-layer override: its own target sparsity, left dense, or its own encoding. */
-export interface LayerOverride { sparsity?: number; exclude?: boolean; quantize?: QuantizeMode }
+/** Per-layer override: its own target sparsity, left dense, its own cap under global selection, or its own encoding. */
+export interface LayerOverride { sparsity?: number; exclude?: boolean; maxSparsity?: number; quantize?: QuantizeMode }
 
 /** Everything one pruning run needs. Paths are absolute (the CLI/recipe loader resolves them). */
 export interface PruneOptions {
@@ -48,6 +48,7 @@ export interface PruneOptions {
   recomputeSchedule: RecomputeSchedule;
   inverseForm: InverseForm;     // primal (b×b), dual (N×N), recursive (paper), or auto by cost
   layers: Record<string, LayerOverride>;
+  maxLayerSparsity?: number;    // global selection leaves every layer at most this sparse (default 0.99; 1: no cap)
   quantize?: QuantizeMode;      // encoding of the written weights (default 'keep': as in the input); pruned zeros stay exactly 0
   targetSize?: number;          // gzip bytes of model.json + shards to meet: sparsity (and encoding) chosen to fit
   evalPath?: string;
@@ -68,7 +69,7 @@ export type Structure = 'weights' | 'neurons';
 export const DEFAULT_OPTIONS: Omit<PruneOptions, 'modelPath' | 'dataPath' | 'outDir' | 'sparsity'> = {
   method: 'woodfisher', samples: 256, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent',
   recompute: 1, recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, backend: 'auto',
-  shuffle: false, seed: 0,
+  shuffle: false, seed: 0, maxLayerSparsity: 0.99,
 };
 
 /** A prunable weight tensor of the model (the kernel of a Dense/Conv layer). */
