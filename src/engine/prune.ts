@@ -6,7 +6,7 @@ import { useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { loadDataset, Dataset } from './data/calibration';
-import { evaluate } from './gradients/evaluate';
+import { evaluateStage } from './gradients/evaluate';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern } from './obs/select';
@@ -22,7 +22,7 @@ import { chooseTargetSize, type TargetSizeChoice } from './targetSize';
 import { formatBytes } from './report/bytes';
 import { runStructuredPrune } from './structured/prune';
 import {
-  EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
+  LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
   WoodFisherError, DEFAULT_OPTIONS,
 } from './types';
 
@@ -117,7 +117,7 @@ async function pruneInto(
       emit({ type: 'log', level: 'warn', message: `calibration data has ${n} samples; using all of them (asked for ${options.samples})` });
     }
 
-    const before = evalData ? await timed('evaluate', () => runEval(model, evalData, 'before', hooks)) : undefined;
+    const before = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'before', hooks)) : undefined;
 
     // The "true" Fisher: gradients at labels drawn from the model's own softmax (labels, if given, still judge λ).
     const gradData = data && options.sampleLabels ? { ...data, labels: undefined } : data;
@@ -168,7 +168,7 @@ async function pruneInto(
     if (options.targetSize !== undefined && size.output.gzip > options.targetSize) {
       emit({ type: 'log', level: 'warn', message: `the written model is ${formatBytes(size.output.gzip)} gzip, over the target ${formatBytes(options.targetSize)} (the search measured one step; recompute or λ 'auto' changed the weights)` });
     }
-    const after = evalData ? await timed('evaluate', () => runEval(model, evalData, 'after', hooks)) : undefined;
+    const after = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'after', hooks)) : undefined;
 
     const weights = results.reduce((a, r) => a + r.weights, 0);
     const pruned = results.reduce((a, r) => a + r.pruned, 0);
@@ -223,12 +223,4 @@ function checkOverrides(o: PruneOptions, m: LoadedModel) {
       throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
     }
   }
-}
-
-async function runEval(m: LoadedModel, d: Dataset, which: 'before' | 'after', hooks: RunHooks): Promise<EvalResult> {
-  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: which });
-  const result = await evaluate(m, d, { signal: hooks.signal });
-  hooks.onEvent?.({ type: 'eval', which, result });
-  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: which });
-  return result;
 }
