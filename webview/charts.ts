@@ -15,7 +15,7 @@ function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
 
-function theme() {
+export function theme() {
   return {
     fg: cssVar('--vscode-foreground', '#ccc'),
     grid: cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', 'rgba(128,128,128,0.3)')),
@@ -28,7 +28,7 @@ function theme() {
 }
 
 /** Creates or updates the chart on a canvas; redrawn from scratch when its type changes. */
-function draw(id: string, config: ChartConfiguration): void {
+export function draw(id: string, config: ChartConfiguration): void {
   const canvas = document.getElementById(id) as HTMLCanvasElement | null;
   if (!canvas) return;
   const t = theme();

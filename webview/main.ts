@@ -3,6 +3,7 @@
 // #chart-sparsity, #chart-saliency, #chart-accuracy, #open-model, #open-report, #run-again, #sweep.
 import type { PanelSnapshot, ToWebviewMessage } from '../src/protocol';
 import { renderCharts, watchTheme } from './charts';
+import { renderGradual } from './gradual';
 import { count, pct } from './format';
 import { renderTable, revealRow } from './table';
 import { connect, savedState, saveState } from './vscodeApi';
@@ -14,7 +15,7 @@ let pendingReveal: string | undefined;
 
 export function statusText(s: PanelSnapshot): string {
   switch (s.status) {
-    case 'running': return 'running…';
+    case 'running': return s.mode === 'gradual' && s.gradual?.epochs.length ? `running… epoch ${s.gradual.epochs.length}/${s.gradual.schedule?.epochs ?? '?'} done` : 'running…';
     case 'done': return s.mode === 'sweep'
       ? `done — ${s.sweep?.length ?? 0} sweep points`
       : s.structure
@@ -35,7 +36,7 @@ export function structureText(st: NonNullable<PanelSnapshot['structure']>): stri
 
 function render(s: PanelSnapshot): void {
   document.title = `WoodFisher: ${s.title}`;
-  $('title').textContent = s.mode === 'sweep' ? `${s.title} — sparsity sweep` : s.title;
+  $('title').textContent = s.mode === 'sweep' ? `${s.title} — sparsity sweep` : s.mode === 'gradual' ? `${s.title} — gradual pruning` : s.title;
   const status = $('status');
   status.textContent = statusText(s);
   status.className = `status-${s.status}`;
@@ -59,7 +60,7 @@ function render(s: PanelSnapshot): void {
   $('summary').textContent = summary.join(' · ');
   $('structure').textContent = s.structure ? structureText(s.structure) : '';
   $('structure').hidden = !s.structure;
-  const finishedPrune = s.status === 'done' && s.mode === 'prune';
+  const finishedPrune = s.status === 'done' && s.mode !== 'sweep';
   $<HTMLButtonElement>('open-model').disabled = !finishedPrune;
   $<HTMLButtonElement>('open-report').disabled = !(finishedPrune && s.reportPath);
   $<HTMLButtonElement>('run-again').disabled = s.status === 'running';
@@ -67,6 +68,7 @@ function render(s: PanelSnapshot): void {
   $('cancel').hidden = s.status !== 'running';
   renderTable(tbody, s);
   renderCharts(s);
+  renderGradual(s);
   $('log').textContent = s.log.join('\n');
   $('log-box').hidden = !s.log.length;
   if (pendingReveal && revealRow(tbody, pendingReveal)) pendingReveal = undefined;
@@ -89,7 +91,7 @@ tbody.addEventListener('dblclick', e => {
   const row = (e.target as HTMLElement).closest('tr');
   if (row?.dataset.layer) channel.sendEvent({ type: 'showLayerInModel', name: row.dataset.layer });
 });
-watchTheme(() => { if (current) renderCharts(current); });
+watchTheme(() => { if (current) { renderCharts(current); renderGradual(current); } });
 
 if (current) render(current);
 channel.sendEvent({ type: 'ready' });
