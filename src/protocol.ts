@@ -1,16 +1,20 @@
 // Every message between extension host ⇄ worker process and extension host ⇄ webview panel.
 // Imported by src/extension, src/worker and webview/ — it must stay free of `vscode`, Node and DOM APIs.
-// Engine types come in type-only; of the engine's code only two plain values come through (DEFAULT_OPTIONS, stageLabel),
-// never TF.js.
+// Engine types come in type-only; of the engine's code only small pure pieces come through (DEFAULT_OPTIONS, stageLabel,
+// formatBytes), never TF.js — scripts/check-tree.mjs checks what the webview bundle holds.
 import type {
-  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan,
+  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures,
+  GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord,
 } from './engine/types';
 
 /** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
 export { DEFAULT_OPTIONS } from './engine/types';
 /** How a stage event reads (a pure function of engine/stages.ts, which imports nothing but types). */
 export { stageLabel } from './engine/stages';
-export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
+/** Byte sizes for people, as the CLI prints them (engine/report/bytes.ts). */
+export { formatBytes } from './engine/report/bytes';
+export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures };
+export type { GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord };
 /** One point of a sparsity sweep, as the engine's sweep.json holds it. */
 export type { SweepPoint } from './engine/report/sweep-result';
 import type { SweepPoint } from './engine/report/sweep-result';
@@ -21,18 +25,19 @@ export interface Envelope<T> { body: T }
 // ───────────────────────────── host → worker ─────────────────────────────
 
 export interface StartPruneMessage { type: 'start'; options: PruneOptions }
-export interface StartSweepMessage { type: 'sweep'; options: PruneOptions; sparsities: number[]; methods: Method[] }
+export interface StartSweepMessage { type: 'sweep'; options: PruneOptions; sparsities: number[]; methods: Method[]; gradual?: GradualSettings }
+export interface StartGradualMessage { type: 'gradual'; options: GradualOptions }
 export interface CancelMessage { type: 'cancel' }
-export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | CancelMessage;
+export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | StartGradualMessage | CancelMessage;
 
 // ───────────────────────────── worker → host ─────────────────────────────
 
 export interface ReadyMessage { type: 'ready'; pid: number }
-export interface EventMessage { type: 'event'; event: PruneEvent }
+export interface EventMessage { type: 'event'; event: GradualEvent }   // PruneEvent, or a gradual run's own
 /** The run's report and where its report.json was written (the pruned model is beside it, in report.output). */
 export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string }
 export interface SweepPointMessage { type: 'sweepPoint'; point: SweepPoint }
-export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult }
+export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures }
 /** `code` is a WoodFisherError code, or 'INTERNAL' for anything unexpected. `message` never carries a stack. */
 export interface ErrorMessage { type: 'error'; message: string; code: string }
 export type FromWorkerMessage = ReadyMessage | EventMessage | DoneMessage | SweepPointMessage | SweepDoneMessage | ErrorMessage;
@@ -49,7 +54,7 @@ export type StageProgress = Extract<PruneEvent, { type: 'stage' }>;
 export interface PanelSnapshot {
   modelPath: string;
   title: string;
-  mode: 'prune' | 'sweep';
+  mode: 'prune' | 'sweep' | 'gradual';
   status: RunStatus;
   error?: string;
   stage?: StageProgress;
@@ -66,7 +71,20 @@ export interface PanelSnapshot {
   outDir?: string;
   reportPath?: string;
   sweep?: SweepPoint[];
+  size?: PruneReport['size'];    // model.json + shards, input and output: raw, gzip, brotli
+  inputSize?: SizeFigures;       // a sweep's input model (the dense point of the size chart)
+  encodings?: string;            // the written weights' encodings, e.g. 'uint8' or 'float32+uint8'
+  gradual?: GradualView;
   log: string[];
+}
+
+/** A gradual run as the panel shows it: the schedule, a row per epoch (curves, sparsity per layer), a row per step. */
+export interface GradualView {
+  schedule?: GradualSchedule;
+  epochs: EpochRecord[];
+  steps: { k: number; epoch: number; target: number; achieved: number; accuracy?: number; skipped?: boolean }[];
+  checkpoint?: number;           // the epoch of the last checkpoint in outDir (kept by a cancel; --resume continues it)
+  finished?: boolean;
 }
 
 export interface SnapshotMessage { type: 'snapshot'; snapshot: PanelSnapshot }

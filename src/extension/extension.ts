@@ -18,6 +18,7 @@ import { PANEL_VIEW_TYPE, PanelManager } from './resultsPanel';
 import { ResultsStore } from './resultsStore';
 import { applyReport, emptySnapshot } from './snapshot';
 import { sweepCommand } from './sweepCommand';
+import { gradualCommand, rerunGradual } from './gradualCommand';
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('WoodFisher');
@@ -29,7 +30,10 @@ export function activate(context: vscode.ExtensionContext): void {
     switch (msg.type) {
       case 'openModel': void vscode.commands.executeCommand('woodfisher.openPrunedModel', uri); break;
       case 'openReport': void vscode.commands.executeCommand('woodfisher.openReport', uri); break;
-      case 'runAgain': void rerun(registry, modelPath); break;
+      case 'runAgain':
+        if (panels.snapshotOf(modelPath)?.mode === 'gradual') void rerunGradual(registry, modelPath).then(r => r ?? gradualCommand(registry, uri));
+        else void rerun(registry, modelPath);
+        break;
       case 'sweep': void vscode.commands.executeCommand('woodfisher.sweep', uri); break;
       case 'cancel': registry.jobs.cancel(modelPath); break;
       case 'showLayerInModel': void showLayerInModel(uri, msg.name); break;
@@ -51,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels),
     vscode.commands.registerCommand('woodfisher.prune', (uri?: unknown, opts?: unknown) => pruneCommand(registry, uri, opts)),
     vscode.commands.registerCommand('woodfisher.sweep', (uri?: unknown, opts?: unknown) => sweepCommand(registry, uri, opts)),
+    vscode.commands.registerCommand('woodfisher.gradualPrune', (uri?: unknown, opts?: unknown) => gradualCommand(registry, uri, opts)),
     vscode.commands.registerCommand('woodfisher.cancel', (uri?: unknown) => {
       const model = uri instanceof vscode.Uri ? uri.fsPath : panels.activeModel();
       const n = jobs.cancel(model) || (model ? jobs.cancel() : 0);

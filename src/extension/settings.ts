@@ -40,10 +40,14 @@ export function settingsAsOptions(s: Settings): Partial<PruneOptions> {
   return o;
 }
 
-/** woodfisher.maxMemory in bytes; empty: undefined (the engine picks a safe limit); anything else unreadable: one clear error. */
+/** woodfisher.maxMemory in bytes: "4GB", "512 MiB", "2e9" (the engine's one reading of sizes); empty: undefined (the
+ *  engine picks a safe limit); anything unreadable: one clear error, never silently ignored. */
 function maxMemory(text: string): number | undefined {
-  if (!text.trim()) return undefined;
-  try { return parseBytes(text); } catch (e) { throw new Error(`Setting woodfisher.maxMemory: ${messageOf(e)}`); }
+  const t = text.trim();
+  if (!t) return undefined;
+  try { return parseBytes(/^\d+(\.\d+)?e\d+$/i.test(t) ? Number(t) : t.replace(/\s+/g, '')); } catch (e) {
+    throw new Error(`Setting woodfisher.maxMemory: ${messageOf(e)}`);
+  }
 }
 
 /** The settings that describe the machine rather than the experiment: they apply to recipe runs too. */

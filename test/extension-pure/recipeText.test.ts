@@ -1,4 +1,4 @@
-// Recipes the extension writes: they validate, and the saved answers read back as the same run.
+// Recipes the extension writes: they validate, and the saved answers read back as the same run (structured too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -36,4 +36,19 @@ test('starterRecipe: a commented recipe that validates, names every method and t
   assert.match(text, /#\s+fc1: \{ sparsity: 0\.5 \}/);
   assert.match(text, /#\s+fc2: \{ exclude: true \}/);
   assert.equal(recipe.output, '../mlpnet-pruned', 'the output goes beside the model folder, never inside it');
+});
+
+test('a structured quick-pick run saves a recipe that runs the same structured pruning', () => {
+  const dir = '/w/models/m';
+  const o: PruneOptions = { ...DEFAULT_OPTIONS, modelPath: `${dir}/model.json`, dataPath: '/w/data/x.npy', labelsPath: '/w/data/y.npy',
+    outDir: '/w/models/m-pruned', sparsity: 0.25, structure: 'neurons', scope: 'layer' };
+  const parsed = parseRecipe(recipeYaml(o, dir), 'woodfisher.yaml');
+  assert.deepEqual(parsed.diagnostics, []);
+  const back = recipeToOptions(parsed.recipe, dir);
+  assert.equal(back.structure, 'neurons');
+  assert.equal(back.sparsity, 0.25);
+  assert.equal(back.scope, 'layer');
+  assert.equal(back.outDir, o.outDir);
+  const plain = parseRecipe(recipeYaml({ ...o, structure: undefined, scope: 'global' }, dir), 'woodfisher.yaml');
+  assert.equal(plain.recipe.structure, undefined);
 });
