@@ -11,7 +11,7 @@ import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern } from './obs/select';
 import { planMemory, assertPlanFits } from './memory';
-import { needsGradients } from './methods';
+import { METHODS, needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource, type Timed } from './step';
 import { layerResult } from './layerStats';
@@ -46,6 +46,23 @@ export function validateOptions(o: PruneOptions): void {
   }
 }
 
+
+/** The settings that played a part in the run: a magnitude run lists no data or Fisher settings, diagfisher no block
+ *  settings, the cap only under global selection, the schedule only with recompute > 1, the scope actually used. */
+export function usedSettings(o: PruneOptions, labels: LabelsSource | undefined): PruneReport['settings'] {
+  const m = METHODS[o.method], scope = m.scope ?? o.scope;
+  const { outDir: _o, modelPath: _m, layers, ...rest } = o;
+  const s: PruneReport['settings'] = { ...rest, scope, layers };
+  const drop = (...keys: (keyof PruneOptions)[]) => { for (const k of keys) delete (s as Partial<PruneOptions>)[k]; };
+  if (!m.needsGradients) drop('dataPath', 'labelsPath', 'sampleLabels', 'samples', 'damp', 'shuffle', 'seed');
+  else s.labels = labels;
+  if (!m.needsInverse) drop('blockSize', 'update', 'inverseForm', 'threads', 'maxMemoryBytes');
+  if (o.recompute <= 1) drop('recomputeSchedule');
+  if (scope !== 'global' || o.pattern) drop('maxLayerSparsity');
+  if (o.structure !== 'neurons') drop('structure', 'targetFlops', 'minKeep');
+  if (!o.evalPath) drop('evalPath', 'evalLabelsPath');
+  return s;
+}
 
 export interface InspectResult { layers: PrunableLayer[]; memory: MemoryPlan; totalWeights: number; format: string; backend: string }
 
@@ -140,10 +157,9 @@ async function pruneInto(
 
     const weights = results.reduce((a, r) => a + r.weights, 0);
     const pruned = results.reduce((a, r) => a + r.pruned, 0);
-    const { outDir, modelPath, maxMemoryBytes, ...settings } = options;
     const report: PruneReport = {
-      version: 1, model: path.resolve(modelPath), output: path.resolve(outDir),
-      settings: { ...settings, maxMemoryBytes, labels: labelsSource },
+      version: 1, model: path.resolve(options.modelPath), output: path.resolve(options.outDir),
+      settings: usedSettings(options, labelsSource),
       backend, linalg, sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: K,
       damp, dampSearch: search?.table,

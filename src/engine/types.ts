@@ -107,7 +107,8 @@ export interface PruneReport {
   version: 1;
   model: string;
   output: string;
-  settings: Omit<PruneOptions, 'outDir' | 'modelPath'> & { labels: 'given' | 'sampled' };
+  /** The settings that played a part (prune.ts usedSettings): e.g. a magnitude run lists no Fisher settings. */
+  settings: Partial<Omit<PruneOptions, 'outDir' | 'modelPath'>> & Pick<PruneOptions, 'method' | 'sparsity' | 'scope' | 'layers'> & { labels?: 'given' | 'sampled' };
   backend: string;              // the TF.js backend that actually ran (model, gradients)
   linalg?: string;              // the matrix-product provider of the Fisher math ('onnxruntime-f64' or 'js')
   sparsity: { target: number; achieved: number; pruned: number; weights: number };

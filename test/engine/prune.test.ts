@@ -210,3 +210,19 @@ test('layer collapse: global selection holds a layer at its cap and says so; a l
   const lifted = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.9, evalPath: undefined, maxLayerSparsity: 1 }));
   assert.ok(lifted.layers.find(l => l.name === 'fc1')!.sparsity > 0.5);
 });
+
+test('the report lists only the settings that played a part: no Fisher settings for magnitude, no block settings for diagfisher', async () => {
+  const { usedSettings } = await import('../../src/engine/prune');
+  const mag = usedSettings(opts({ method: 'magnitude', damp: 1e-3 }), undefined);
+  for (const k of ['samples', 'damp', 'blockSize', 'update', 'inverseForm', 'dataPath', 'labels', 'maxLayerSparsity']) assert.ok(!(k in mag), `magnitude lists ${k}`);
+  assert.equal(mag.scope, 'layer', 'the scope the method used');
+  const diag = usedSettings(opts({ method: 'diagfisher' }), 'given');
+  assert.equal(diag.samples, 128);
+  assert.equal(diag.labels, 'given');
+  for (const k of ['blockSize', 'update', 'inverseForm']) assert.ok(!(k in diag), `diagfisher lists ${k}`);
+  const wf = usedSettings(opts({ method: 'woodfisher', recompute: 2 }), 'sampled');
+  for (const k of ['samples', 'damp', 'blockSize', 'update', 'inverseForm', 'recomputeSchedule', 'maxLayerSparsity']) assert.ok(k in wf, `woodfisher lacks ${k}`);
+  const r = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.5, evalPath: undefined }));
+  const saved = JSON.parse(fs.readFileSync(path.join(r.output, 'report.json'), 'utf8'));
+  assert.ok(!('damp' in saved.settings) && !('samples' in saved.settings) && !('blockSize' in saved.settings));
+});
