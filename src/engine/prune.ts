@@ -6,7 +6,7 @@ import { useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { loadDataset, Dataset } from './data/calibration';
-import { evaluate } from './gradients/evaluate';
+import { evaluateStage } from './gradients/evaluate';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern } from './obs/select';
@@ -17,7 +17,7 @@ import { checkAbort, pruneStep, targetAt, type LabelsSource, type Timed } from '
 import { layerResult } from './layerStats';
 import { runStructuredPrune } from './structured/prune';
 import {
-  EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
+  LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
   WoodFisherError, DEFAULT_OPTIONS,
 } from './types';
 
@@ -124,7 +124,7 @@ async function pruneInto(
       emit({ type: 'log', level: 'warn', message: `calibration data has ${n} samples; using all of them (asked for ${options.samples})` });
     }
 
-    const before = evalData ? await timed('evaluate', () => runEval(model, evalData, 'before', hooks)) : undefined;
+    const before = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'before', hooks)) : undefined;
 
     // The "true" Fisher: gradients at labels drawn from the model's own softmax (labels, if given, still judge λ).
     const gradData = data && options.sampleLabels ? { ...data, labels: undefined } : data;
@@ -153,7 +153,7 @@ async function pruneInto(
     const order = (name: string) => model.prunable.findIndex(l => l.name === name);
     results.sort((a, b) => order(a.name) - order(b.name));
 
-    const after = evalData ? await timed('evaluate', () => runEval(model, evalData, 'after', hooks)) : undefined;
+    const after = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'after', hooks)) : undefined;
 
     const weights = results.reduce((a, r) => a + r.weights, 0);
     const pruned = results.reduce((a, r) => a + r.pruned, 0);
@@ -201,12 +201,4 @@ function checkOverrides(o: PruneOptions, prunable: PrunableLayer[]) {
       throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
     }
   }
-}
-
-async function runEval(m: LoadedModel, d: Dataset, which: 'before' | 'after', hooks: RunHooks): Promise<EvalResult> {
-  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: which });
-  const result = await evaluate(m, d, { signal: hooks.signal });
-  hooks.onEvent?.({ type: 'eval', which, result });
-  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: which });
-  return result;
 }
