@@ -6,7 +6,7 @@ import { useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { loadDataset, Dataset } from './data/calibration';
-import { evaluateStage } from './gradients/evaluate';
+import { evaluateStage, predictProbabilities } from './gradients/evaluate';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern } from './obs/select';
@@ -124,7 +124,9 @@ async function pruneInto(
       emit({ type: 'log', level: 'warn', message: `calibration data has ${n} samples; using all of them (asked for ${options.samples})` });
     }
 
-    const before = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'before', hooks)) : undefined;
+    // unlabeled evaluation data: the pruned model is judged against the dense one's predictions (agreement, KL)
+    const dense = evalData && !evalData.labels ? await timed('evaluate', () => predictProbabilities(model, evalData, hooks.signal)) : undefined;
+    const before = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'before', hooks, dense)) : undefined;
 
     // The "true" Fisher: gradients at labels drawn from the model's own softmax (labels, if given, still judge λ).
     const gradData = data && options.sampleLabels ? { ...data, labels: undefined } : data;
@@ -153,7 +155,7 @@ async function pruneInto(
     const order = (name: string) => model.prunable.findIndex(l => l.name === name);
     results.sort((a, b) => order(a.name) - order(b.name));
 
-    const after = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'after', hooks)) : undefined;
+    const after = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'after', hooks, dense)) : undefined;
 
     const weights = results.reduce((a, r) => a + r.weights, 0);
     const pruned = results.reduce((a, r) => a + r.pruned, 0);
@@ -188,7 +190,6 @@ async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; 
     ? await loadDataset(model, options.dataPath, options.labelsPath, { samples: options.samples, shuffle: options.shuffle, seed: options.seed })
     : undefined;
   const evalData = options.evalPath ? await loadDataset(model, options.evalPath, options.evalLabelsPath) : undefined;
-  if (evalData && !evalData.labels) throw new WoodFisherError(`evaluation data ${options.evalPath} has no labels; pass --eval-labels`, 'LABELS');
   return { model, data, evalData };
 }
 

@@ -93,7 +93,9 @@ export interface LayerResult {
   units?: { kept: number; of: number }; // structure 'neurons': output units kept (the layer is physically smaller)
 }
 
-export interface EvalResult { accuracy: number; loss: number; samples: number }
+/** Accuracy and mean cross-entropy against the labels; with unlabeled evaluation data (reference 'dense'), accuracy is
+ *  the top-1 agreement with the dense model's predictions and loss the mean KL(dense ‖ pruned) in nats. */
+export interface EvalResult { accuracy: number; loss: number; samples: number; reference?: 'labels' | 'dense' }
 
 export interface MemoryPlan {
   items: { what: string; bytes: number }[];

@@ -226,3 +226,21 @@ test('the report lists only the settings that played a part: no Fisher settings 
   const saved = JSON.parse(fs.readFileSync(path.join(r.output, 'report.json'), 'utf8'));
   assert.ok(!('damp' in saved.settings) && !('samples' in saved.settings) && !('blockSize' in saved.settings));
 });
+
+test('unlabeled evaluation data: the pruned model is scored by agreement with the dense one and KL to it; a sweep accepts it', async () => {
+  const { runSweep } = await import('../../src/engine/sweep');
+  const r = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.8, evalLabelsPath: undefined }));
+  assert.equal(r.before!.reference, 'dense');
+  assert.equal(r.before!.accuracy, 1);
+  assert.ok(Math.abs(r.before!.loss) < 1e-6, 'KL of the dense model to itself');
+  assert.ok(r.after!.accuracy > 0.3 && r.after!.accuracy < 1, `agreement ${r.after!.accuracy}`);
+  assert.ok(r.after!.loss > 0, 'KL > 0 once pruned');
+  // the same run with labels: agreement is not accuracy
+  const labelled = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.8 }));
+  assert.notEqual(labelled.after!.accuracy, r.after!.accuracy);
+  const out = path.join(tmp(), 'sweep');
+  const sweep = await runSweep(opts({ evalLabelsPath: undefined, outDir: out }), [0.5, 0.9], ['global-magnitude']);
+  assert.equal(sweep.dense?.reference, 'dense');
+  assert.ok(sweep.points[0].accuracy >= sweep.points[1].accuracy, 'less agreement at higher sparsity');
+  assert.match(fs.readFileSync(path.join(out, 'sweep.svg'), 'utf8'), /agreement with the dense model/);
+});

@@ -46,6 +46,8 @@ export function sweepCommand(): Command {
       return;
     }
     const rows = result.points.map(p => ({ method: p.method, target: p.sparsity, achieved: p.achieved, before: result.dense, after: { accuracy: p.accuracy, loss: p.loss, samples: result.dense?.samples ?? 0 }, seconds: p.seconds }));
-    process.stdout.write(`${formatComparison(rows)}\n\nwrote ${path.join(options.outDir, 'sweep.json')} and sweep.svg\n`);
+    const note = result.dense?.reference === 'dense'
+      ? '\nno evaluation labels: "accuracy" is the top-1 agreement with the dense model, "loss" the mean KL divergence from it (nats)\n' : '';
+    process.stdout.write(`${formatComparison(rows)}\n${note}\nwrote ${path.join(options.outDir, 'sweep.json')} and sweep.svg\n`);
   });
 }
