@@ -2,13 +2,13 @@
 // Imported by src/extension, src/worker and webview/ — it must stay free of `vscode`, Node and DOM APIs.
 // Engine types come in type-only, so nothing of the engine (nor TF.js) is ever bundled through this file.
 import type {
-  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan,
+  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures,
   GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord,
 } from './engine/types';
 
 /** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
 export { DEFAULT_OPTIONS } from './engine/types';
-export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
+export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures };
 export type { GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord };
 /** One point of a sparsity sweep, as the engine's sweep.json holds it. */
 export type { SweepPoint } from './engine/report/sweep-result';
@@ -31,7 +31,7 @@ export interface ReadyMessage { type: 'ready'; pid: number }
 export interface EventMessage { type: 'event'; event: GradualEvent }   // PruneEvent, or a gradual run's own
 export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string; modelPath: string }
 export interface SweepPointMessage { type: 'sweepPoint'; point: SweepPoint }
-export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult }
+export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures }
 /** `code` is a WoodFisherError code, or 'INTERNAL' for anything unexpected. `message` never carries a stack. */
 export interface ErrorMessage { type: 'error'; message: string; code: string }
 export type FromWorkerMessage = ReadyMessage | EventMessage | DoneMessage | SweepPointMessage | SweepDoneMessage | ErrorMessage;
@@ -65,6 +65,9 @@ export interface PanelSnapshot {
   outDir?: string;
   reportPath?: string;
   sweep?: SweepPoint[];
+  size?: PruneReport['size'];    // model.json + shards, input and output: raw, gzip, brotli
+  inputSize?: SizeFigures;       // a sweep's input model (the dense point of the size chart)
+  encodings?: string;            // the written weights' encodings, e.g. 'uint8' or 'float32+uint8'
   gradual?: GradualView;
   log: string[];
 }

@@ -1,11 +1,13 @@
 // The results panel: renders the host's snapshot (status, stage, table, charts) and posts user actions.
 // DOM contract (tests rely on it): #status, #stage, #backend, #structure, table#layers tbody tr[data-layer],
-// #chart-sparsity, #chart-saliency, #chart-accuracy, #open-model, #open-report, #run-again, #sweep.
+// #chart-sparsity, #chart-saliency, #chart-accuracy, #chart-size (sweep), #size (prune: before/after bar), #open-model,
+// #open-report, #run-again, #sweep.
 import type { PanelSnapshot, ToWebviewMessage } from '../src/protocol';
 import { renderCharts, watchTheme } from './charts';
 import { renderGradual } from './gradual';
 import { count, pct } from './format';
 import { renderTable, revealRow } from './table';
+import { renderSize } from './size';
 import { connect, savedState, saveState } from './vscodeApi';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -50,7 +52,10 @@ function render(s: PanelSnapshot): void {
   $('backend').textContent = s.backend ?? '–';
   $('damp').textContent = s.damp !== undefined ? s.damp.toExponential(1) : '–';
   const summary: string[] = [];
-  if (s.sparsity) summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights pruned (target ${pct(s.sparsity.target)})`);
+  if (s.structure && s.sparsity) {
+    const t = s.structure.targetFlops !== undefined ? `FLOPs target ${pct(s.structure.targetFlops)}` : `target ${pct(s.sparsity.target)} of units`;
+    summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights removed with their units (${t})`);
+  } else if (s.sparsity) summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights pruned (target ${pct(s.sparsity.target)})`);
   if (s.before) summary.push(`accuracy before ${pct(s.before.accuracy, 2)}`);
   if (s.mode === 'sweep') {
     // the table and layer charts show the latest point; the sweep itself is the accuracy-vs-sparsity chart
@@ -68,6 +73,7 @@ function render(s: PanelSnapshot): void {
   $('cancel').hidden = s.status !== 'running';
   renderTable(tbody, s);
   renderCharts(s);
+  renderSize(s);
   renderGradual(s);
   $('log').textContent = s.log.join('\n');
   $('log-box').hidden = !s.log.length;

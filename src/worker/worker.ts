@@ -58,7 +58,7 @@ async function onMessage(msg: ToWorkerMessage): Promise<void> {
         onPoint: point => { forward.flush(); channel.sendEvent({ type: 'sweepPoint', point }); },
       });
       forward.flush();
-      channel.sendEvent({ type: 'sweepDone', points: result.points, baseline: result.baseline });
+      channel.sendEvent({ type: 'sweepDone', points: result.points, baseline: result.baseline, inputSize: result.inputSize });
     }
   } catch (err) {
     forward.flush();
