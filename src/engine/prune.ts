@@ -3,7 +3,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from './backend';
-import { useFastestGemm } from './linalg/fastest';
+import { nativeGemmMissing, nativeGemmNotice, useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, writeKernel, saveModel, LoadedModel } from './model/load';
 import { loadDataset, Dataset } from './data/calibration';
 import { perSampleGradients, GradientSet } from './gradients/perSample';
@@ -16,7 +16,7 @@ import { obsUpdate } from './obs/update';
 import { planMemory, assertPlanFits, needsGradients, needsInverse } from './memory';
 import { layerResult } from './layerStats';
 import {
-  EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage, UpdateKind,
+  EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneEvent, PruneOptions, PruneReport, RunHooks, Stage, UpdateKind,
   WoodFisherError, DEFAULT_OPTIONS,
 } from './types';
 
@@ -104,6 +104,8 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
+    const linalgMissing = needsGradients(o.method) ? nativeGemmMissing() : undefined;
+    if (linalgMissing) warnOnce(nativeGemmNotice(linalgMissing), emit);
     if (n > 0 && n < o.samples) emit({ type: 'log', level: 'warn', message: `calibration data has ${n} samples; using all of them (asked for ${o.samples})` });
 
     const before = evalData ? await timed('evaluate', () => runEval(m, evalData, 'before', hooks)) : undefined;
@@ -139,7 +141,7 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
     const report: PruneReport = {
       version: 1, model: path.resolve(modelPath), output: path.resolve(outDir),
       settings: { ...settings, maxMemoryBytes, labels: labelsSource },
-      backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
+      backend, linalg, ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}), sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: o.recompute,
       damp, dampSearch: search?.table,
     };
@@ -357,4 +359,12 @@ async function chooseDamp(
   emit({ type: 'damp', ...best, chosen: true });
   emit({ type: 'log', level: 'info', message: `λ = ${best.damp.toExponential(2)} (${best.relative} × the Fisher's mean diagonal) had the lowest calibration loss, ${best.loss.toFixed(4)}` });
   return { damp: best.damp, grads, table };
+}
+
+const warned = new Set<string>();
+/** A warning about the machine, not the run (e.g. no native products): once per process, however many runs (demo, sweep). */
+function warnOnce(message: string, emit: (e: PruneEvent) => void): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  emit({ type: 'log', level: 'warn', message });
 }
