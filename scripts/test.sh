@@ -9,6 +9,11 @@ trap 'rm -rf "$LOG"' EXIT
 status=0
 step() { echo "── $1"; }
 
+# `npm ci` builds dist/ (the package's prepare script), so `npx woodfisher` works right after it, as the README says.
+step "npx woodfisher after npm ci"
+[ -f dist/cli.js ] || { echo "dist/cli.js missing after npm ci: the prepare script did not build"; exit 1; }
+v=$(npx --no-install woodfisher --version) && [ "$v" = "$(node -p "require('./package.json').version")" ] || { echo "npx woodfisher --version printed '$v'"; exit 1; }
+
 step "typecheck"; npx tsc -p tsconfig.json --noEmit || exit 1
 step "build"; node esbuild.mjs || exit 1
 
