@@ -38,7 +38,12 @@ export interface PruneOptions {
   maxMemoryBytes?: number;      // default: a safe fraction of free RAM
   shuffle: boolean;             // false: the first N samples in file order
   seed: number;
+  structure?: Structure;        // 'neurons': remove whole units (sparsity = fraction of units); default 'weights'
+  targetFlops?: number;         // structure 'neurons': remove units until FLOPs ≤ this fraction of the dense model's
+  minKeep?: number;             // structure 'neurons': each layer keeps ≥ max(1, ⌈minKeep·units⌉) units (default 0.1)
 }
+
+export type Structure = 'weights' | 'neurons';
 
 export const DEFAULT_OPTIONS: Omit<PruneOptions, 'modelPath' | 'dataPath' | 'outDir' | 'sparsity'> = {
   method: 'woodfisher', samples: 256, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent',
@@ -70,6 +75,7 @@ export interface LayerResult {
   blocks: number;
   form?: string;                // inverse form(s) of its blocks: 'dual', 'primal', 'dual+primal' (most used first), 'diagonal', 'none'
   excluded?: boolean;
+  units?: { kept: number; of: number }; // structure 'neurons': output units kept (the layer is physically smaller)
 }
 
 export interface EvalResult { accuracy: number; loss: number; samples: number }
@@ -99,6 +105,20 @@ export interface PruneReport {
   steps: number;                // recompute sub-steps actually run
   damp?: number;                // the λ used (the chosen one with damp 'auto')
   dampSearch?: { damp: number; relative: number; loss: number; accuracy: number }[]; // damp 'auto': calibration loss per candidate
+  structure?: StructureReport;  // structure 'neurons'
+}
+
+/** Model cost, measured on the backend that ran: latency is the median of repeated model.predict calls. */
+export interface ModelCost { params: number; flops: number; latencyMs: { batch1: number; batch32: number } }
+
+export interface StructureReport {
+  units: { removed: number; removable: number; total: number };  // output units of Dense/Conv layers
+  classes: number;              // removable unit classes (channels tied by residual Adds count once)
+  update: 'group' | 'none';     // group OBS update δw = −F⁻¹E_Q(E_QᵀF⁻¹E_Q)⁻¹E_Qᵀw, or only removal
+  targetFlops?: number;
+  before: ModelCost;
+  after: ModelCost;
+  notes: string[];              // channels left alone and why
 }
 
 /** Streamed while a run goes on; the worker forwards these as protocol messages. */

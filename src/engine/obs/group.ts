@@ -33,6 +33,15 @@ export function rowSaliencies(w: Float64Array, rowLength: number, inv: FisherBlo
   return out;
 }
 
+/** A block that is one group: (E_QᵀF⁻¹E_Q)⁻¹ = F, so ρ = ½ wᵀFw = ½(λ‖w‖² + (1/N)‖Gw‖²), no inverse needed (G: n×b). */
+export function wholeBlockSaliency(G: ArrayLike<number>, n: number, w: Float64Array, damp: number): number {
+  const b = w.length;
+  let ww = 0, gw2 = 0;
+  for (let q = 0; q < b; q++) ww += w[q] * w[q];
+  for (let k = 0; k < n; k++) { let t = 0; const o = k * b; for (let q = 0; q < b; q++) t += G[o + q] * w[q]; gw2 += t * t; }
+  return 0.5 * (damp * ww + (n > 0 ? gw2 / n : 0));
+}
+
 /** w + δw with δw = −F⁻¹E_Q (E_QᵀF⁻¹E_Q)⁻¹ E_Qᵀw, Q the union of the pruned rows; pruned rows end exactly 0. */
 export function groupUpdate(w: Float64Array, rowLength: number, prunedRows: ArrayLike<number>, inv: FisherBlockInverse | null): Float64Array {
   const mask = new Uint8Array(w.length);

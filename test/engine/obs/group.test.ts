@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fisherBlockInverse } from '../../../src/engine/fisher/inverse';
-import { groupSaliency, groupUpdate, rowAlignedRanges, rowSaliencies } from '../../../src/engine/obs/group';
+import { groupSaliency, groupUpdate, rowAlignedRanges, rowSaliencies, wholeBlockSaliency } from '../../../src/engine/obs/group';
 import { denseFisher, freshSeed, gaussJordanInverse, gradients, matvecRef, randn, rng } from '../linalg/reference';
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
@@ -41,6 +41,13 @@ for (const [n, rows, len, form] of [[60, 4, 9, 'primal'], [12, 5, 8, 'dual'], [3
     for (const q of Q) assert.ok(Object.is(out[q], 0), `pruned weight ${q} exactly 0`);
   });
 }
+
+test('a block that is one group: ½wᵀFw without an inverse equals the group saliency over the whole block', () => {
+  const seed = freshSeed(), r = rng(seed), n = 15, b = 11, damp = 1e-3, G = gradients(r, n, b), w = randn(r, b, 0.1);
+  const ref = reference(denseFisher(G, n, b, damp), b, w, Array.from({ length: b }, (_, i) => i)).rho;
+  assert.ok(rel(wholeBlockSaliency(G, n, w, damp), ref) < 1e-8, `seed ${seed}`);
+  assert.ok(rel(rowSaliencies(w, b, fisherBlockInverse(G, n, b, damp, 'dual'))[0], ref) < 1e-7, `seed ${seed}`);
+});
 
 test('a zero row has saliency 0; no inverse means the rows are only zeroed', () => {
   const seed = freshSeed(), r = rng(seed), n = 10, b = 12, G = gradients(r, n, b), w = randn(r, b);

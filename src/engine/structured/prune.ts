@@ -1,0 +1,252 @@
+// Structured one-shot pruning (structure 'neurons'): remove whole units by OBS group saliency, move the remaining
+// weights by the group update, then physically shrink the model.
+//   load → gradients → row-aligned Fisher blocks → group saliency per unit class → selection → group update → shrink
+//   → measure (params, FLOPs, latency) → evaluate → save
+import * as path from 'node:path';
+import { initBackend } from '../backend';
+import { useFastestGemm } from '../linalg/fastest';
+import { loadModel, readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
+import { torchShape } from '../model/layout';
+import { loadDataset, type Dataset } from '../data/calibration';
+import { perSampleGradients } from '../gradients/perSample';
+import { evaluate } from '../gradients/evaluate';
+import { gatherBlock, diagFisher } from '../fisher/blocks';
+import { fisherBlockInverse } from '../fisher/inverse';
+import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
+import { needsGradients } from '../memory';
+import { channelGraph, type ChannelGraph } from './graph';
+import { shrinkModel } from './shrink';
+import { MacCounter, measureLatency } from './cost';
+import { selectUnits } from './select';
+import {
+  DEFAULT_OPTIONS, WoodFisherError, type EvalResult, type LayerResult, type ModelCost, type PrunableLayer, type PruneOptions,
+  type PruneReport, type RunHooks, type Stage,
+} from '../types';
+import { tf } from '../backend';
+
+export const DEFAULT_MIN_KEEP = 0.1;
+
+export function validateStructured(o: PruneOptions): void {
+  const bad = (msg: string) => new WoodFisherError(msg, 'OPTIONS');
+  if (o.pattern) throw bad('an N:M pattern prunes weights, not units; drop pattern or structure');
+  if (o.method === 'woodtaylor') throw bad("structure 'neurons' scores units with woodfisher, diagfisher, magnitude or global-magnitude (not woodtaylor)");
+  if (o.recompute > 1) throw bad("structure 'neurons' removes units in one step; drop recompute");
+  if (o.targetFlops !== undefined && !(o.targetFlops > 0 && o.targetFlops <= 1)) throw bad(`targetFlops must be in (0, 1], the fraction of FLOPs to keep (got ${o.targetFlops})`);
+  if (o.minKeep !== undefined && !(o.minKeep >= 0 && o.minKeep <= 1)) throw bad(`minKeep must be in [0, 1] (got ${o.minKeep})`);
+  if (!(o.sparsity >= 0 && o.sparsity < 1)) throw bad(`sparsity (the fraction of units to remove) must be in [0, 1), got ${o.sparsity}`);
+}
+
+/** Rows of a prunable layer's kernel in the paper's layout and the unit class of each (−1: stays). */
+interface ScoredLayer { layer: PrunableLayer; rowLength: number; rowClass: Int32Array; saliency: Float64Array; blocks: number; form: string }
+
+function scoredLayers(m: LoadedModel, g: ChannelGraph): ScoredLayer[] {
+  const out: ScoredLayer[] = [];
+  for (const layer of m.prunable) {
+    const l = g.layers.get(layer.name);
+    const rows = layer.torchShape[0];
+    let rowClass: Int32Array;
+    if (l?.role === 'producer') rowClass = Int32Array.from(l.outIds, id => g.classOf(id));
+    else if (l?.role === 'member' && layer.kind === 'DepthwiseConv2D') rowClass = Int32Array.from(l.inIds!, id => g.classOf(id));
+    else continue;
+    if (rowClass.length !== rows || rowClass.every(c => c < 0)) continue;
+    out.push({ layer, rowLength: layer.size / rows, rowClass, saliency: new Float64Array(rows), blocks: 0, form: 'none' });
+  }
+  return out;
+}
+
+async function modelCost(model: tf.LayersModel, macs: number): Promise<ModelCost> {
+  const b1 = await measureLatency(model, 1), b32 = await measureLatency(model, 32, 9, 2);
+  return { params: model.countParams(), flops: 2 * macs, latencyMs: { batch1: b1.medianMs, batch32: b32.medianMs } };
+}
+
+/** Runs structured pruning and writes the physically smaller model and report.json to options.outDir. */
+export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
+  const o: PruneOptions = { ...DEFAULT_OPTIONS, ...options, layers: options.layers ?? {} };
+  validateStructured(o);
+  const { signal } = hooks;
+  const emit = hooks.onEvent ?? (() => {});
+  const check = () => { if (signal?.aborted) throw new WoodFisherError('pruning was cancelled', 'CANCELLED'); };
+  const seconds: Partial<Record<Stage, number>> = {};
+  const t0 = performance.now();
+  const timed = async <T>(stage: Stage, f: () => Promise<T> | T): Promise<T> => {
+    const t = performance.now();
+    try { return await f(); } finally { seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000; }
+  };
+  const modelDir = path.resolve(path.dirname(o.modelPath)), outDir = path.resolve(o.outDir);
+  if (outDir === modelDir || modelDir.startsWith(outDir + path.sep)) throw new WoodFisherError(`the output folder ${o.outDir} would contain the input model; choose a new folder`, 'OUTPUT');
+
+  emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
+  const backend = await initBackend(o.backend);
+  const linalg = useFastestGemm();
+  const gradientsNeeded = needsGradients(o.method);
+  const { m, data, evalData } = await timed('load', async () => {
+    const m = await loadModel(o.modelPath);
+    const data = gradientsNeeded ? await loadDataset(m, o.dataPath, o.labelsPath, { samples: o.samples, shuffle: o.shuffle, seed: o.seed }) : undefined;
+    const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath) : undefined;
+    if (evalData && !evalData.labels) throw new WoodFisherError(`evaluation data ${o.evalPath} has no labels; pass --eval-labels`, 'LABELS');
+    return { m, data, evalData };
+  });
+  let shrunk: tf.LayersModel | undefined;
+  try {
+    const names = new Set(m.prunable.map(l => l.name));
+    for (const name of Object.keys(o.layers)) if (!names.has(name)) throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
+    const g = channelGraph(m.model);
+    if (g.classes.length === 0) throw new WoodFisherError(`no unit of this model can be removed (the last layer's outputs never are)${g.notes.length ? ': ' + g.notes.join('; ') : ''}`, 'OPTIONS');
+    for (const note of g.notes) emit({ type: 'log', level: 'info', message: note });
+    const layers = scoredLayers(m, g);
+    emit({ type: 'plan', layers: m.prunable, memory: { items: [], totalBytes: 0, limitBytes: o.maxMemoryBytes ?? 0, fits: true }, backend });
+    emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
+    const counter = new MacCounter(m.model, g);
+    const costBefore = await timed('evaluate', () => modelCost(m.model, counter.total()));
+    const before = evalData ? await timed('evaluate', () => runEval(m, evalData, 'before', hooks)) : undefined;
+
+    // saliency of every row (a unit's incoming weights), Fisher blocks of whole rows
+    const n = data?.count ?? 0;
+    const grads = gradientsNeeded && data ? (await timed('gradients', () => perSampleGradients(m, layers.map(s => s.layer), data, {
+      seed: o.seed + 1, signal, onProgress: (done, total) => emit({ type: 'stage', stage: 'gradients', done, total }),
+    }))) : undefined;
+    const damp = o.damp === 'auto' ? 1e-5 : o.damp;
+    if (o.damp === 'auto') emit({ type: 'log', level: 'warn', message: "damp 'auto' is not searched for structured pruning; using λ = 1e-5" });
+    await timed('blocks', async () => {
+      for (const s of layers) {
+        const w = readKernel(m, s.layer), d = s.layer.size;
+        const G = grads?.grads.get(s.layer.name);
+        if (o.method === 'magnitude' || o.method === 'global-magnitude') {
+          for (let r = 0; r < s.saliency.length; r++) { let a = 0; for (let i = 0; i < s.rowLength; i++) a += Math.abs(w[r * s.rowLength + i]); s.saliency[r] = a; }   // L1 norm
+          continue;
+        }
+        if (o.method === 'diagfisher') {
+          const f = diagFisher(G!, n, d, damp);
+          for (let r = 0; r < s.saliency.length; r++) { let a = 0; for (let i = r * s.rowLength; i < (r + 1) * s.rowLength; i++) a += 0.5 * f[i] * w[i] * w[i]; s.saliency[r] = a; }
+          s.form = 'diagonal';
+          continue;
+        }
+        const ranges = rowAlignedRanges(d, s.rowLength, o.blockSize);
+        s.blocks = ranges.length;
+        for (let bi = 0; bi < ranges.length; bi++) {
+          check();
+          const r = ranges[bi], b = r.end - r.start, Gb = gatherBlock(G!, n, d, r), wb = w.subarray(r.start, r.end);
+          if (b === s.rowLength) { s.saliency[r.start / s.rowLength] = wholeBlockSaliency(Gb, n, wb, damp); s.form = 'whole-row'; }
+          else {
+            const inv = fisherBlockInverse(Gb, n, b, damp, o.inverseForm);
+            s.form = inv.form;
+            s.saliency.set(rowSaliencies(wb, s.rowLength, inv), r.start / s.rowLength);
+          }
+          emit({ type: 'stage', stage: 'blocks', done: bi + 1, total: ranges.length, layer: s.layer.name });
+          await new Promise<void>(res => setImmediate(res));
+        }
+      }
+    });
+
+    // one saliency per class: the sum over every row it removes (tied producers, depthwise channels)
+    emit({ type: 'stage', stage: 'selection', done: 0, total: 1 });
+    const classSaliency = new Float64Array(g.classes.length);
+    for (const s of layers) s.rowClass.forEach((c, r) => { if (c >= 0) classSaliency[c] += s.saliency[r]; });
+    const fixed = new Set<number>();
+    for (const s of layers) if (o.layers[s.layer.name]?.exclude) s.rowClass.forEach(c => { if (c >= 0) fixed.add(c); });
+    const macsBefore = counter.total();
+    const layerSparsity: Record<string, number> = {};
+    for (const [name, ov] of Object.entries(o.layers)) if (ov.sparsity !== undefined) layerSparsity[name] = ov.sparsity;
+    const removed = await timed('selection', () => selectUnits(g, classSaliency, counter, {
+      sparsity: o.sparsity, targetMacs: o.targetFlops !== undefined ? o.targetFlops * macsBefore : undefined,
+      scope: o.method === 'magnitude' ? 'layer' : o.method === 'global-magnitude' ? 'global' : o.scope,
+      layerSparsity, fixed, minKeep: o.minKeep ?? DEFAULT_MIN_KEEP,
+    }));
+    emit({ type: 'stage', stage: 'selection', done: 1, total: 1 });
+    if (o.targetFlops !== undefined && counter.total() > o.targetFlops * macsBefore * (1 + 1e-9)) {
+      emit({ type: 'log', level: 'warn', message: `FLOPs target ${o.targetFlops} not reached: the per-layer minimums (minKeep ${o.minKeep ?? DEFAULT_MIN_KEEP}) stop at ${(counter.total() / macsBefore).toFixed(3)}` });
+    }
+
+    // group OBS update of each layer's remaining rows, block by block
+    const update = o.method === 'woodfisher' && o.update !== 'none' ? 'group' : 'none';
+    const results: LayerResult[] = [];
+    await timed('update', async () => {
+      for (const s of layers) {
+        const w = readKernel(m, s.layer), d = s.layer.size, G = grads?.grads.get(s.layer.name);
+        const prunedRow = Uint8Array.from(s.rowClass, c => (c >= 0 && removed[c] ? 1 : 0));
+        const ranges = rowAlignedRanges(d, s.rowLength, o.blockSize);
+        const next = new Float64Array(d);
+        for (let bi = 0; bi < ranges.length; bi++) {
+          check();
+          const r = ranges[bi], b = r.end - r.start, r0 = r.start / s.rowLength;
+          const rows: number[] = [];
+          for (let k = 0; k < b / s.rowLength; k++) if (prunedRow[r0 + k]) rows.push(k);
+          const inv = update === 'group' && rows.length && b > s.rowLength ? fisherBlockInverse(gatherBlock(G!, n, d, r), n, b, damp, o.inverseForm) : null;
+          const wb = groupUpdate(w.slice(r.start, r.end), s.rowLength, rows, inv);
+          for (let i = 0; i < b; i++) if (!Number.isFinite(wb[i])) throw new WoodFisherError(`the group update of layer ${s.layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
+          next.set(wb, r.start);
+          emit({ type: 'stage', stage: 'update', done: bi + 1, total: ranges.length, layer: s.layer.name });
+        }
+        writeKernel(m, s.layer, next);
+      }
+    });
+
+    emit({ type: 'stage', stage: 'save', done: 0, total: 1, message: 'shrinking the model' });
+    const result = await shrinkModel(m.model, g, removed);
+    shrunk = result.model;
+    const small: LoadedModel = { ...m, model: shrunk, prunable: m.prunable.map(l => resized(l, shrunk!)) };
+    const costAfter = await timed('evaluate', () => modelCost(shrunk!, new MacCounter(shrunk!, channelGraph(shrunk!)).total()));
+    const after = evalData ? await timed('evaluate', () => runEval(small, evalData, 'after', hooks)) : undefined;
+
+    const units = new Map(result.units.map(u => [u.layer, u]));
+    for (const layer of m.prunable) {
+      const s = layers.find(x => x.layer.name === layer.name), now = small.prunable.find(l => l.name === layer.name)!;
+      const u = units.get(layer.name);
+      const sal = s ? Float64Array.from(s.saliency) : new Float64Array(0), sorted = Float64Array.from(sal).sort();
+      const stat = (q: number) => (sorted.length ? sorted[Math.floor(q * (sorted.length - 1) + 0.5)] : NaN);
+      let threshold = NaN;
+      if (s) s.rowClass.forEach((c, r) => { if (c >= 0 && removed[c] && !(s.saliency[r] <= threshold)) threshold = s.saliency[r]; });
+      const lr: LayerResult = {
+        name: layer.name, kind: layer.kind, weights: layer.size, pruned: layer.size - now.size, sparsity: (layer.size - now.size) / layer.size,
+        threshold, saliency: { min: stat(0), median: stat(0.5), max: stat(1) }, blocks: s?.blocks ?? 0, form: s?.form ?? 'none',
+        excluded: o.layers[layer.name]?.exclude || undefined,
+        units: u ? { kept: u.kept, of: u.of } : layer.kind === 'DepthwiseConv2D' ? { kept: now.torchShape[0], of: layer.torchShape[0] } : undefined,
+      };
+      results.push(lr);
+      emit({ type: 'layer', result: lr, step: 1 });
+    }
+
+    const weights = results.reduce((a, r) => a + r.weights, 0), pruned = results.reduce((a, r) => a + r.pruned, 0);
+    const total = g.producers.reduce((a, p) => a + p.units, 0), removable = g.classes.reduce((a, c) => a + c.units.length, 0);
+    let removedUnits = 0;
+    removed.forEach((r, c) => { if (r) removedUnits += g.classes[c].units.length; });
+    const { outDir: _o, modelPath, maxMemoryBytes, ...settings } = o;
+    const report: PruneReport = {
+      version: 1, model: path.resolve(modelPath), output: outDir,
+      settings: { ...settings, maxMemoryBytes, labels: grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled') },
+      backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
+      layers: results, before, after, seconds: { ...seconds, total: 0 },
+      memory: { items: [], totalBytes: 0, limitBytes: o.maxMemoryBytes ?? 0, fits: true }, steps: 1, damp,
+      structure: {
+        units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops,
+        before: costBefore, after: costAfter, notes: g.notes,
+      },
+    };
+    check();
+    const saved = await timed('save', async () => {
+      report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
+      return saveModel(small, outDir, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+    });
+    report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
+    emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
+    emit({ type: 'done', report, reportPath: path.join(path.dirname(saved), 'report.json'), modelPath: saved });
+    return report;
+  } finally {
+    m.model.dispose();
+    shrunk?.dispose();
+  }
+}
+
+/** The prunable layer as it is in the shrunk model. */
+function resized(l: PrunableLayer, model: tf.LayersModel): PrunableLayer {
+  const shape = model.getLayer(l.name).weights[0].shape.slice() as number[];
+  return { ...l, shape, torchShape: torchShape(l.kind, shape), size: shape.reduce((a, b) => a * b, 1) };
+}
+
+async function runEval(m: LoadedModel, d: Dataset, which: 'before' | 'after', hooks: RunHooks): Promise<EvalResult> {
+  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: which });
+  const result = await evaluate(m, d, { signal: hooks.signal });
+  hooks.onEvent?.({ type: 'eval', which, result });
+  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: which });
+  return result;
+}

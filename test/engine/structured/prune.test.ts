@@ -1,0 +1,81 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { tf, initBackend } from '../../../src/engine/backend';
+import { runStructuredPrune } from '../../../src/engine/structured/prune';
+import { channelGraph } from '../../../src/engine/structured/graph';
+import { MacCounter } from '../../../src/engine/structured/cost';
+import { DEFAULT_OPTIONS, type PruneOptions, type PruneEvent } from '../../../src/engine/types';
+import { mlp, tempDir, tfLoad } from '../model/fixtures';
+import { buildMobileNetV2, saveModelFolder, writeCalibration } from '../../fixtures/mobilenetv2';
+import { residualConcatNet } from './fixtures';
+
+const examples = path.resolve(__dirname, '../../../examples');
+before(async () => { await initBackend('wasm'); });
+
+function options(over: Partial<PruneOptions>): PruneOptions {
+  return { ...DEFAULT_OPTIONS, modelPath: '', dataPath: `${examples}/data/calib-x.npy`, labelsPath: `${examples}/data/calib-y.npy`,
+    outDir: path.join(tempDir('wf-struct-run-'), 'out'), sparsity: 0.5, samples: 64, structure: 'neurons', backend: 'wasm', ...over };
+}
+
+test('MacCounter: an MLP by hand; removing classes counts the same MACs as the shrunk model itself', async () => {
+  const m = mlp([10, 8, 6, 3]);
+  const g = channelGraph(m), c = new MacCounter(m, g);
+  assert.equal(c.total(), 10 * 8 + 8 * 6 + 6 * 3);
+  c.remove(0); c.remove(9);            // one unit of each hidden layer
+  assert.equal(c.total(), 10 * 7 + 7 * 5 + 5 * 3);
+  c.restore(0);
+  assert.equal(c.total(), 10 * 8 + 8 * 5 + 5 * 3);
+  const net = residualConcatNet();
+  const gn = channelGraph(net), cn = new MacCounter(net, gn);
+  // stem 8·8·27·6, each block 8·8·(6·12 + 9·12 + 12·6), branches 8·8·(6·4 + 54·5), fc 9·7 + 7·4
+  assert.equal(cn.total(), 64 * 27 * 6 + 2 * 64 * (72 + 108 + 72) + 64 * (24 + 270) + 63 + 28);
+  m.dispose(); net.dispose();
+});
+
+test('MLPNet example: units removed layer by layer, model physically smaller, loads in TF.js, report complete', async () => {
+  const events: PruneEvent[] = [];
+  const o = options({ modelPath: `${examples}/mlpnet/model.json`, scope: 'layer', evalPath: `${examples}/data/test-x.npy`, evalLabelsPath: `${examples}/data/test-y.npy` });
+  const r = await runStructuredPrune(o, { onEvent: e => events.push(e) });
+  const s = r.structure!;
+  assert.deepEqual(r.layers.map(l => l.units), [{ kept: 20, of: 40 }, { kept: 10, of: 20 }, { kept: 10, of: 10 }]);
+  assert.equal(s.units.removed, 30);
+  assert.equal(s.after.params, 784 * 20 + 20 * 10 + 10 * 10);
+  assert.equal(s.after.flops, 2 * s.after.params);
+  assert.equal(s.before.flops, 2 * 32360);
+  assert.ok(s.after.latencyMs.batch1 > 0 && s.before.latencyMs.batch32 > 0);
+  assert.ok(r.after!.accuracy > 0.2, `accuracy after ${r.after!.accuracy}`);
+  const out = await tfLoad(path.join(o.outDir, 'model.json'));
+  assert.equal(out.countParams(), s.after.params);
+  const saved = JSON.parse(fs.readFileSync(path.join(o.outDir, 'report.json'), 'utf8'));
+  assert.equal(saved.structure.after.params, s.after.params);
+  assert.ok(events.some(e => e.type === 'done'));
+  out.dispose();
+});
+
+test('target FLOPs: removes units until FLOPs ≤ the target; per-layer minimums hold', async () => {
+  const o = options({ modelPath: `${examples}/cnn/model.json`, targetFlops: 0.5, minKeep: 0.25, method: 'woodfisher' });
+  const r = await runStructuredPrune(o);
+  const s = r.structure!;
+  assert.ok(s.after.flops <= 0.5 * s.before.flops, `${s.after.flops} vs ${s.before.flops}`);
+  assert.ok(s.after.flops > 0.3 * s.before.flops, 'not far below the target');
+  for (const l of r.layers) if (l.units) assert.ok(l.units.kept >= Math.max(1, Math.ceil(0.25 * l.units.of)));
+});
+
+test('MobileNetV2 fixture: residual stages, BatchNorm and depthwise shrink together; TF.js loads the output', async () => {
+  const dir = tempDir('wf-struct-mnv2-');
+  const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 3, classes: 10, lastChannels: 64, calibrate: 8 });
+  const modelPath = await saveModelFolder(model, path.join(dir, 'model'));
+  const { x, y } = writeCalibration(path.join(dir, 'data'), 16, 32, 10);
+  const o = options({ modelPath, dataPath: x, labelsPath: y, samples: 16, sparsity: 0.3, blockSize: 64, damp: 1e-3 });
+  const r = await runStructuredPrune(o);
+  const out = await tfLoad(path.join(o.outDir, 'model.json'));
+  assert.ok(out.countParams() < model.countParams());
+  assert.equal(out.countParams(), r.structure!.after.params);
+  assert.ok(r.structure!.after.flops < r.structure!.before.flops);
+  const pred = out.predict(tf.zeros([2, 32, 32, 3])) as tf.Tensor;
+  assert.deepEqual(pred.shape, [2, 10]);
+  assert.ok(r.layers.some(l => l.kind === 'DepthwiseConv2D' && l.units && l.units.kept < l.units.of), 'depthwise channels removed');
+  tf.dispose([pred]); out.dispose(); model.dispose();
+});

@@ -1,0 +1,123 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'path';
+import { tf, initBackend } from '../../../src/engine/backend';
+import { channelGraph, type ChannelGraph } from '../../../src/engine/structured/graph';
+import { shrinkModel, takeAlong } from '../../../src/engine/structured/shrink';
+import { mlp, relErr, tempDir, tfLoad, writeLayersModel } from '../model/fixtures';
+import { freshSeed, rng } from '../linalg/reference';
+import { flattenCnn, residualConcatNet } from './fixtures';
+import { buildMobileNetV2, buildInceptionLike } from '../../fixtures/mobilenetv2';
+
+before(async () => { await initBackend('cpu'); });
+
+/** The masked (unshrunk) model: a copy whose consumers ignore the removed channels (their input rows zeroed). */
+async function maskedCopy(model: tf.LayersModel, g: ChannelGraph, removed: Uint8Array): Promise<tf.LayersModel> {
+  const copy = await tfLoad(await writeLayersModel(model, tempDir('wf-struct-masked-')));
+  for (const name of g.order) {
+    const l = g.layers.get(name)!;
+    if (l.role !== 'producer') continue;
+    const layer = copy.getLayer(name), [kernel, ...rest] = layer.getWeights();
+    const shape = kernel.shape, inAxis = shape.length - 2, v = Float32Array.from(kernel.dataSync());
+    const outer = shape.slice(0, inAxis).reduce((a, b) => a * b, 1), n = shape[inAxis], inner = shape[inAxis + 1];
+    l.inIds!.forEach((id, k) => {
+      const c = g.classOf(id);
+      if (c >= 0 && removed[c]) for (let a = 0; a < outer; a++) v.fill(0, (a * n + k) * inner, (a * n + k + 1) * inner);
+    });
+    const t = tf.tensor(v, shape);
+    layer.setWeights([t, ...rest]);
+    t.dispose();
+  }
+  return copy;
+}
+
+function randomRemoval(g: ChannelGraph, r: () => number, p: number): Uint8Array {
+  // never every unit of a producer
+  for (;;) {
+    const removed = Uint8Array.from(g.classes, () => (r() < p ? 1 : 0));
+    if (g.producers.every(pr => [...pr.unitClass].some(c => c < 0 || !removed[c]))) return removed;
+  }
+}
+
+async function checkShrink(model: tf.LayersModel, inputShape: number[], what: string) {
+  const g = channelGraph(model), seed = freshSeed(), r = rng(seed);
+  assert.ok(g.classes.length > 0, `${what}: some units are removable`);
+  const removed = randomRemoval(g, r, 0.4);
+  const { model: shrunk, units } = await shrinkModel(model, g, removed);
+  const masked = await maskedCopy(model, g, removed);
+  const dir = tempDir('wf-struct-out-');
+  const reloaded = await tfLoad(await writeLayersModel(shrunk, path.join(dir, 'm')));   // TF.js reads the output
+  const x = tf.randomNormal([5, ...inputShape], 0, 1, 'float32', seed % 1000);
+  const a = (masked.predict(x) as tf.Tensor).dataSync(), b = (reloaded.predict(x) as tf.Tensor).dataSync();
+  assert.ok(relErr(b, a) < 1e-5, `${what}: shrunk vs masked outputs rel err ${relErr(b, a)}, seed ${seed}`);
+  const params = (m: tf.LayersModel) => m.countParams();
+  const removedUnits = units.reduce((s, u) => s + u.of - u.kept, 0);
+  if (removedUnits > 0) assert.ok(params(reloaded) < params(model), `${what}: fewer parameters`);
+  for (const u of units) assert.equal((reloaded.getLayer(u.layer).outputShape as number[]).at(-1), u.kept, `${what}: ${u.layer} has ${u.kept} units`);
+  tf.dispose([x]);
+  for (const m of [shrunk, masked, reloaded]) m.dispose();
+  return { g, removed, units };
+}
+
+test('takeAlong keeps the given indices along one axis', () => {
+  const v = Float32Array.from({ length: 24 }, (_, i) => i);
+  const r = takeAlong(v, [2, 3, 4], 1, Int32Array.from([0, 2]));
+  assert.deepEqual(r.shape, [2, 2, 4]);
+  assert.deepEqual([...r.values], [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 20, 21, 22, 23]);
+});
+
+test('MLP: hidden units removable, the output layer never; shrunk = masked', async () => {
+  const m = mlp([10, 8, 6, 3]);
+  const g = channelGraph(m);
+  assert.equal(g.classes.length, 8 + 6);
+  assert.ok(g.producers.at(-1)!.unitClass.every(c => c === -1), 'output units pinned');
+  for (let i = 0; i < 3; i++) await checkShrink(m, [10], 'mlp');
+});
+
+test('CNN with Flatten: a removed filter takes its rows at every position of the next Dense', async () => {
+  const m = flattenCnn();
+  const g = channelGraph(m);
+  assert.equal(g.classes.length, 5 + 6);
+  const dense = g.layers.get(m.layers[3].name)!;
+  assert.equal(dense.inIds!.length, 2 * 2 * 5);
+  for (let i = 0; i < 3; i++) await checkShrink(m, [6, 6, 2], 'cnn');
+});
+
+test('residual Add ties channels into one class; BatchNorm and depthwise channels follow; Concatenate offsets', async () => {
+  const m = residualConcatNet();
+  const g = channelGraph(m);
+  // the stem's 6 channels and both blocks' projections form 6 classes of 3 producer units each
+  const tied = g.classes.filter(c => c.units.length === 3);
+  assert.equal(tied.length, 6);
+  for (const c of tied) assert.ok(c.members.filter(mm => m.getLayer(mm.layer).getClassName() === 'BatchNormalization').length === 3);
+  // each expand unit takes its BN, depthwise and second BN channel along
+  const expand = g.classes.filter(c => c.members.some(mm => m.getLayer(mm.layer).getClassName() === 'DepthwiseConv2D'));
+  assert.equal(expand.length, 24);
+  for (const c of expand) assert.equal(c.members.length, 3);
+  for (let i = 0; i < 4; i++) await checkShrink(m, [8, 8, 3], 'residual+concat');
+});
+
+test('an unknown layer pins the channels around it', async () => {
+  const input = tf.input({ shape: [6] });
+  const h = tf.layers.dense({ units: 4 }).apply(input) as tf.SymbolicTensor;
+  const r = tf.layers.reshape({ targetShape: [2, 2] }).apply(h) as tf.SymbolicTensor;
+  const f = tf.layers.flatten().apply(r) as tf.SymbolicTensor;
+  const h2 = tf.layers.dense({ units: 5 }).apply(f) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 2 }).apply(h2) as tf.SymbolicTensor;
+  const m = tf.model({ inputs: input, outputs: out });
+  const g = channelGraph(m);
+  assert.equal(g.classes.length, 5, 'only the second hidden layer');
+  assert.ok(g.notes.some(n => /Reshape/.test(n)));
+  await checkShrink(m, [6], 'reshape barrier');
+});
+
+test('MobileNetV2 (fixture) and an InceptionV3-like model: shrunk = masked, TF.js reloads the output', async () => {
+  const mnv2 = buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 4, classes: 10, lastChannels: 64, calibrate: 8 });
+  const { g } = await checkShrink(mnv2, [32, 32, 3], 'mobilenetv2');
+  assert.ok(g.classes.some(c => c.units.length >= 2), 'residual stages tie projections');
+  assert.ok(g.classes.some(c => c.members.some(mm => mnv2.getLayer(mm.layer).getClassName() === 'DepthwiseConv2D')));
+  mnv2.dispose();
+  const inc = buildInceptionLike({ inputSize: 24, classes: 5, calibrate: 8 });
+  await checkShrink(inc, [24, 24, 3], 'inception-like');
+  inc.dispose();
+});
