@@ -3,6 +3,11 @@ import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, existsSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
+// vsce runs this before each VSIX (vscode:prepublish); scripts/package.sh --all builds once and packages six.
+if (process.env.WOODFISHER_PREBUILT === '1' && existsSync('dist/extension.js')) {
+  console.log('dist/ already built for this packaging run (WOODFISHER_PREBUILT=1)');
+  process.exit(0);
+}
 // Shipped bundles are minified (names kept: TF.js and error reports read class names); source maps stay in dist/ only.
 const node = {
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, minify: true, keepNames: true,

@@ -16,6 +16,12 @@ v=$(npx --no-install woodfisher --version) && [ "$v" = "$(node -p "require('./pa
 
 step "typecheck"; npx tsc -p tsconfig.json --noEmit || exit 1
 step "build"; node esbuild.mjs || exit 1
+# Every VSIX (universal + five platforms) from this build: test/package/vsix.test.ts checks their contents, the
+# workbench tests install the one for this platform.
+step "VSIX packages"
+export WOODFISHER_VSIX_DIR=$LOG/vsix
+WOODFISHER_PREBUILT=1 bash scripts/package.sh --all "$WOODFISHER_VSIX_DIR" >"$LOG/vsce.txt" 2>&1 || { cat "$LOG/vsce.txt"; exit 1; }
+grep -a 'DONE' "$LOG/vsce.txt"
 
 step "unit, engine, CLI and worker tests"
 mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/extension/*' -not -path 'test/e2e/*' | sort)

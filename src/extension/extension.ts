@@ -6,6 +6,7 @@ import { JobManager } from './jobs';
 import { LayerLensProvider, MODEL_SELECTOR, REVEAL_LAYER_COMMAND } from './layerLenses';
 import { locateLayers } from './modelFile';
 import { newRecipeCommand } from './newRecipe';
+import { openExampleCommand } from './openExample';
 import { openPrunedModelCommand, openReportCommand } from './openCommands';
 import { pruneCommand, rerun } from './pruneCommand';
 import { RecipeCompletionProvider } from './recipe/recipeCompletion';
@@ -56,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
       return n;
     }),
     vscode.commands.registerCommand('woodfisher.newRecipe', (uri?: unknown) => newRecipeCommand(uri)),
+    vscode.commands.registerCommand('woodfisher.openExample', (parent?: unknown) => openExampleCommand(context.extensionUri, parent)),
     vscode.commands.registerCommand('woodfisher.openReport', (uri?: unknown) => openReportCommand(uri, panels, results)),
     vscode.commands.registerCommand('woodfisher.openPrunedModel', (uri?: unknown) => openPrunedModelCommand(uri, panels, results)),
     vscode.commands.registerCommand(REVEAL_LAYER_COMMAND, async (modelPath: string, layer: string) => {
@@ -74,6 +76,8 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     vscode.languages.registerHoverProvider(RECIPE_SELECTOR, recipeFeatures),
   );
   registerRecipeDiagnostics(context);
+  // The palette offers Open Pruning Report / Open Pruned Model only once some model has results (package.json when-clauses).
+  context.subscriptions.push(results.onDidChange(() => void vscode.commands.executeCommand('setContext', 'woodfisher.hasResults', results.reports().size > 0)));
 
   return {
     lastResults: () => results.reports(),
