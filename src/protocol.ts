@@ -103,7 +103,7 @@ export function applyEvent(s: PanelSnapshot, e: PruneEvent): PanelSnapshot {
 
 export function applyReport(s: PanelSnapshot, r: PruneReport, reportPath?: string): PanelSnapshot {
   return {
-    ...s, status: 'done', error: undefined, backend: r.linalg ? `${r.backend} · linalg ${r.linalg}` : r.backend, damp: r.damp, layers: r.layers, before: r.before ?? s.before,
+    ...s, status: 'done', error: undefined, backend: [r.backend, r.linalg && `linalg ${r.linalg}`, r.host && `on ${r.host}`].filter(Boolean).join(' · '), damp: r.damp, layers: r.layers, before: r.before ?? s.before,
     after: r.after ?? s.after, sparsity: r.sparsity, seconds: r.seconds.total, outDir: r.output,
     reportPath: reportPath ?? s.reportPath, memory: r.memory,
   };

@@ -141,7 +141,7 @@ export async function runPrune(options: PruneOptions, hooks: RunHooks = {}): Pro
     const report: PruneReport = {
       version: 1, model: path.resolve(modelPath), output: path.resolve(outDir),
       settings: { ...settings, maxMemoryBytes, labels: labelsSource },
-      backend, linalg, ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}), sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
+      backend, linalg, host: hostSummary(), ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}), sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: o.recompute,
       damp, dampSearch: search?.table,
     };
@@ -367,4 +367,9 @@ function warnOnce(message: string, emit: (e: PruneEvent) => void): void {
   if (warned.has(message)) return;
   warned.add(message);
   emit({ type: 'log', level: 'warn', message });
+}
+
+/** The machine a run used, for the report and the panel (under Remote-SSH/WSL/containers: the remote host). */
+function hostSummary(): string {
+  return `${os.hostname()} (${process.platform}-${process.arch}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB)`;
 }

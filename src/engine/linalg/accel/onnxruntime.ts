@@ -71,8 +71,15 @@ class OrtThread {
     this.port.postMessage(req, transfer);
   }
 
-  private waitSignal(ms: number): 'ok' | 'not-equal' | 'timed-out' {
-    return Atomics.wait(this.signal, 0, WAITING, ms);
+  /** Sleeps until the helper has replied (or left). A wake-up with the signal still WAITING is the late notify of
+   *  the previous reply (the helper stores, the caller reads and posts again, then the helper notifies): sleep again. */
+  private waitSignal(ms: number): 'ok' | 'timed-out' {
+    const end = Date.now() + ms;
+    while (Atomics.load(this.signal, 0) === WAITING) {
+      const left = end - Date.now();
+      if (left <= 0 || Atomics.wait(this.signal, 0, WAITING, left) === 'timed-out') return 'timed-out';
+    }
+    return 'ok';
   }
 
   private await(ms: number, what: string): Reply {

@@ -68,8 +68,8 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
       const feeds: Record<string, OrtTensor> = {};
       for (const [name, data, dims] of req.feeds) feeds[name] = new ort.Tensor(precision, data, dims);
       const out = (await (await session(req.kind)).run(feeds)).C.data;
-      const C = out instanceof Float64Array ? out : Float64Array.from(out);
-      reply({ ok: true, C }, C.byteOffset === 0 && C.byteLength === C.buffer.byteLength ? [C.buffer as ArrayBuffer] : []);
+      const C = new Float64Array(out);   // our own buffer to move: the output's memory belongs to ONNX Runtime
+      reply({ ok: true, C }, [C.buffer]);
     } catch (e) {
       reply({ ok: false, error: (e as Error).message.split('\n')[0] });
     }
