@@ -2,10 +2,8 @@
 import * as os from 'node:os';
 import { chooseForm, inverseBytes, inversePeakBytes } from './fisher/inverse';
 import { blockRanges } from './fisher/blocks';
+import { needsGradients, needsInverse } from './methods';
 import { MemoryPlan, Method, PrunableLayer, InverseForm, WoodFisherError } from './types';
-
-export const needsGradients = (m: Method) => m === 'woodfisher' || m === 'woodtaylor' || m === 'diagfisher';
-export const needsInverse = (m: Method) => m === 'woodfisher' || m === 'woodtaylor';
 
 /** Default limit: half of the memory the OS reports free now (the rest is for TF.js, V8 and the editor). */
 export function defaultMemoryLimit(): number {

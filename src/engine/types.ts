@@ -1,3 +1,4 @@
+import type { OutputClaim } from './output/claim';
 // The engine's public vocabulary: options in, events and a report out.
 // Pure types, imported (type-only) by the worker, the CLI, the extension and the webview through src/protocol.ts.
 
@@ -23,7 +24,7 @@ export interface PruneOptions {
   method: Method;
   samples: number;              // N: number of per-sample gradients
   blockSize: number;            // B: weights per Fisher block (contiguous in PyTorch layout)
-  damp: number | 'auto';        // λ: F = λI + (1/N) Σ g gᵀ; 'auto' picks it from the data (see DAMP_SEARCH in prune.ts)
+  damp: number | 'auto';        // λ: F = λI + (1/N) Σ g gᵀ; 'auto' picks it from the data (see DAMP_SEARCH in damp.ts)
   scope: Scope;
   update: UpdateKind;
   recompute: number;            // K sub-steps, gradients and inverses re-estimated each time
@@ -135,6 +136,8 @@ export type PruneEvent =
 export interface RunHooks {
   onEvent?: (e: PruneEvent) => void;
   signal?: AbortSignal;
+  /** Where the result goes when a caller already claimed it (a sweep's runs); default: claimOutput(options.outDir). */
+  output?: OutputClaim;
 }
 
 /** Every error meant for the user: one clear message, and which input it concerns. */

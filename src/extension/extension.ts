@@ -4,7 +4,9 @@ import * as vscode from 'vscode';
 import type { FromWebviewMessage, PruneReport } from '../protocol';
 import { JobManager } from './jobs';
 import { LayerLensProvider, MODEL_SELECTOR, REVEAL_LAYER_COMMAND } from './layerLenses';
-import { locateLayers } from './modelFile';
+import { flatLayers, outlineModel } from './modelOutline';
+import { ModelSymbolProvider } from './modelSymbols';
+import { MODEL_VIEW_SCHEME, ModelViewProvider, SHOW_MODEL_VIEW_COMMAND, showModelViewCommand } from './modelView';
 import { newRecipeCommand } from './newRecipe';
 import { openExampleCommand } from './openExample';
 import { openPrunedModelCommand, openReportCommand } from './openCommands';
@@ -44,9 +46,14 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
   jobs = new JobManager(workerPath, panels, results, output);
   const lenses = new LayerLensProvider(results);
   const recipeFeatures = new RecipeCompletionProvider();
+  const modelView = new ModelViewProvider();
+  // the cursor entering a layer (outline, breadcrumbs, Go to Symbol) highlights its row in that model's open panel
+  const symbols = new ModelSymbolProvider(results, MODEL_SELECTOR, (modelPath, layer) => panels.get(modelPath)?.revealLayer(layer));
 
   context.subscriptions.push(
-    output, results, panels, jobs, lenses,
+    output, results, panels, jobs, lenses, modelView, symbols,
+    vscode.workspace.registerTextDocumentContentProvider(MODEL_VIEW_SCHEME, modelView),
+    vscode.commands.registerCommand(SHOW_MODEL_VIEW_COMMAND, (uri?: unknown) => showModelViewCommand(uri)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels),
     vscode.commands.registerCommand('woodfisher.prune', (uri?: unknown, opts?: unknown) => pruneCommand(jobs!, uri, opts)),
     vscode.commands.registerCommand('woodfisher.sweep', (uri?: unknown, opts?: unknown) => sweepCommand(jobs!, uri, opts)),
@@ -60,7 +67,7 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     vscode.commands.registerCommand('woodfisher.openExample', (parent?: unknown) => openExampleCommand(context.extensionUri, parent)),
     vscode.commands.registerCommand('woodfisher.openReport', (uri?: unknown) => openReportCommand(uri, panels, results)),
     vscode.commands.registerCommand('woodfisher.openPrunedModel', (uri?: unknown) => openPrunedModelCommand(uri, panels, results)),
-    vscode.commands.registerCommand(REVEAL_LAYER_COMMAND, async (modelPath: string, layer: string) => {
+    vscode.commands.registerCommand(REVEAL_LAYER_COMMAND, async (modelPath: string, layer?: string) => {
       const panel = panels.show(modelPath);
       const stored = await results.lookup(modelPath);
       const snap = panels.snapshotOf(modelPath);
@@ -68,7 +75,7 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
         const { applyReport, emptySnapshot } = await import('../protocol');
         panels.update(modelPath, applyReport(snap ?? emptySnapshot(modelPath, panel.current.title), stored.report, stored.reportPath));
       }
-      panel.revealLayer(layer);
+      if (layer) panel.revealLayer(layer);
     }),
     vscode.languages.registerCodeLensProvider([...asArray(MODEL_SELECTOR), ...asArray(RECIPE_SELECTOR)], lenses),
     vscode.languages.registerHoverProvider([...asArray(MODEL_SELECTOR), ...asArray(RECIPE_SELECTOR)], lenses),
@@ -96,10 +103,10 @@ function asArray(s: vscode.DocumentSelector): (vscode.DocumentFilter | string)[]
 
 async function showLayerInModel(uri: vscode.Uri, name: string): Promise<void> {
   const doc = await vscode.workspace.openTextDocument(uri);
-  const spot = locateLayers(doc.getText()).find(l => l.name === name);
+  const spot = flatLayers(outlineModel(doc.getText())).find(l => l.name === name);
   const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One });
   if (spot) {
-    const range = new vscode.Range(doc.positionAt(spot.offset), doc.positionAt(spot.offset + spot.length));
+    const range = new vscode.Range(doc.positionAt(spot.nameOffset), doc.positionAt(spot.nameOffset + spot.nameLength));
     editor.selection = new vscode.Selection(range.start, range.end);
     editor.revealRange(range, vscode.TextEditorRevealType.InCenter);
   }

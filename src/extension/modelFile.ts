@@ -1,9 +1,7 @@
 // Cheap reads of a TF.js model.json in the extension host: is it a layers-model, which layers does it have,
-// and where each layer's `"name": "<layer>"` sits in the text (for CodeLens / hover). No TF.js here.
+// where each layer sits in the text is modelOutline.ts. No TF.js here.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-// The ESM build: esbuild cannot follow the UMD build's dynamic requires (./impl/format).
-import * as jsonc from 'jsonc-parser/lib/esm/main.js';
 
 /** Layer classes the engine prunes (their kernel). Kept in sync with PrunableKind in src/engine/types.ts. */
 export const PRUNABLE_CLASSES = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D']);
@@ -72,29 +70,4 @@ function collectLayers(topology: unknown): ModelLayerInfo[] {
   };
   visit((topology as Record<string, unknown>).model_config ?? topology);
   return out;
-}
-
-export interface LayerLocation { name: string; className: string; prunable: boolean; offset: number; length: number }
-
-/** Where each layer's `"name": "<layer>"` is, found with a parse that keeps offsets. */
-export function locateLayers(text: string): LayerLocation[] {
-  const root = jsonc.parseTree(text);
-  if (!root) return [];
-  const found: LayerLocation[] = [];
-  const walk = (node: jsonc.Node) => {
-    if (node.type === 'object') {
-      const cls = jsonc.findNodeAtLocation(node, ['class_name']);
-      const nameNode = jsonc.findNodeAtLocation(node, ['config', 'name']);
-      const nested = jsonc.findNodeAtLocation(node, ['config', 'layers']);
-      if (cls?.type === 'string' && nameNode?.type === 'string' && !nested && cls.value !== 'InputLayer') {
-        const prop = nameNode.parent ?? nameNode; // the `"name": "…"` property
-        found.push({ name: nameNode.value, className: cls.value, prunable: PRUNABLE_CLASSES.has(cls.value), offset: prop.offset, length: prop.length });
-        return;
-      }
-    }
-    for (const c of node.children ?? []) walk(c);
-  };
-  const topology = jsonc.findNodeAtLocation(root, ['modelTopology']);
-  if (topology) walk(topology);
-  return found;
 }

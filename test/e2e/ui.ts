@@ -130,33 +130,72 @@ async function main(): Promise<{ passed: number; failed: number }> {
       await page.locator('.editor-group-container.active .monaco-breadcrumbs', { hasText: /pruned.*model\.json/ }).first().waitFor({ timeout: 15_000 });
     });
 
-    await check('model.json in the editor shows a sparsity CodeLens per layer', async () => {
-      // open mlpnet/model.json in the first editor group (the panel stays beside)
+    await check('the one-line mlpnet/model.json shows one summary lens (sparsity, accuracy before → after), not a joined per-layer string', async () => {
+      // open mlpnet/model.json in the first editor group (the panel stays beside); tfjs writes it on one line
       await page.keyboard.press('Escape');
       await explorerRow('model.json', 2).dblclick();
-      // one <a> per lens; lenses on the same line share one .codelens-decoration (model.json may be one line)
-      const lenses = page.locator('.monaco-editor .codelens-decoration a', { hasText: /sparsity/i });
-      const deadline = Date.now() + 30_000;
-      while ((await lenses.count()) < LAYERS.length) {
-        if (Date.now() > deadline) {
-          const all = await page.locator('.monaco-editor .codelens-decoration').allTextContents();
-          throw new Error(`expected ${LAYERS.length} sparsity lenses, saw ${JSON.stringify(all)}`);
-        }
-        await page.waitForTimeout(500);
-      }
-      const texts = await lenses.allTextContents();
+      const summary = page.locator('.monaco-editor .codelens-decoration a', { hasText: /^[\d.]+% pruned · accuracy/ });
+      await summary.first().waitFor({ timeout: 30_000 });
+      const texts = await page.locator('.monaco-editor .codelens-decoration a').allTextContents();
       log('  lenses:', JSON.stringify(texts));
-      for (const n of LAYERS) { if (!texts.some(t => t.includes(n))) { throw new Error(`no lens naming ${n}: ${JSON.stringify(texts)}`); } }
+      if (texts.some(t => /^fc\d ·/.test(t))) { throw new Error(`per-layer lenses on a one-line file: ${JSON.stringify(texts)}`); }
+      if (!texts.some(t => /accuracy [\d.]+% → [\d.]+%/.test(t))) { throw new Error(`no accuracy in the summary: ${JSON.stringify(texts)}`); }
       await page.waitForTimeout(300);
       await page.screenshot({ path: path.join(artifacts, 'codelens.png') });
       log('  screenshot', path.join(artifacts, 'codelens.png'));
     });
 
-    await check('clicking a layer\'s CodeLens highlights that layer\'s row in the panel', async () => {
-      await page.locator('.monaco-editor .codelens-decoration a', { hasText: /^fc2 ·/ }).first().click();
+    await check('Go to Symbol (Ctrl+Shift+O) lists the layers; choosing fc2 highlights its row in the panel', async () => {
+      await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+Shift+O');
+      await page.waitForTimeout(500);
+      await page.keyboard.type('fc2');
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'fc2' }).first();
+      await row.waitFor({ timeout: 15_000 });
+      log('  Go to Symbol row:', JSON.stringify((await row.textContent())?.trim()));
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(artifacts, 'goto-symbol.png') });
+      await page.keyboard.press('Enter');
       const frame = await webviewFrame(page, 'table#layers tbody tr[data-layer="fc2"].highlight', 15_000);
       const highlighted = await frame.$$eval('table#layers tbody tr.highlight', trs => trs.map(tr => tr.getAttribute('data-layer')));
       if (highlighted.join() !== 'fc2') { throw new Error(`highlighted rows: ${highlighted}`); }
+    });
+
+    await check('the "3 layers" lens shows each layer with its sparsity and threshold in the Outline view', async () => {
+      await page.locator('.monaco-editor .codelens-decoration a', { hasText: /^3 layers$/ }).first().click();
+      const outlineRow = page.locator('.outline-pane .monaco-list-row', { hasText: 'fc1' }).first();
+      await outlineRow.waitFor({ timeout: 20_000 });
+      const rows = await page.locator('.outline-pane .monaco-list-row').allTextContents();
+      log('  outline:', JSON.stringify(rows));
+      if (!rows.some(r => /fc1.*% pruned.*threshold/.test(r))) { throw new Error(`no sparsity/threshold in the outline: ${JSON.stringify(rows)}`); }
+      await page.screenshot({ path: path.join(artifacts, 'outline.png') });
+    });
+
+    await check('"formatted view" opens a read-only pretty-printed model with one lens per layer; clicking fc1\'s lens highlights its row', async () => {
+      await page.locator('.monaco-editor .codelens-decoration a', { hasText: 'formatted view' }).first().click();
+      await page.locator('.tabs-container .tab', { hasText: 'model (formatted).json' }).first().waitFor({ timeout: 20_000 });
+      const lenses = page.locator('.editor-group-container.active .monaco-editor .codelens-decoration a', { hasText: /^fc\d · sparsity/ });
+      await lenses.nth(0).waitFor({ timeout: 20_000 });
+      // the lenses are on their layers' lines, far apart: scroll down to find the later ones
+      const seen = new Set(await lenses.allTextContents());
+      for (let i = 0; i < 20 && seen.size < LAYERS.length; i++) {
+        await page.mouse.wheel(0, 400);
+        await page.waitForTimeout(150);
+        for (const t of await lenses.allTextContents()) { seen.add(t); }
+      }
+      log('  view lenses:', JSON.stringify([...seen]));
+      if (![...seen].every(t => /^fc\d · sparsity [\d.]+% · threshold/.test(t)) || seen.size !== LAYERS.length) { throw new Error(`view lenses: ${JSON.stringify([...seen])}`); }
+      // back to the top (line 1 is outside every layer, so the click reveals nothing by itself)
+      await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
+      await page.keyboard.press('Control+Home');
+      await page.keyboard.type('x'); // read-only: the editor refuses and says so
+      const refusal = await page.locator('.monaco-editor-overlaymessage').first().textContent({ timeout: 10_000 });
+      log('  typing in the view:', JSON.stringify(refusal?.trim()));
+      if (!/read-only/i.test(refusal ?? '')) { throw new Error(`the formatted view took an edit: ${refusal}`); }
+      await page.locator('.editor-group-container.active .monaco-editor .codelens-decoration a', { hasText: /^fc1 ·/ }).first().click();
+      await webviewFrame(page, 'table#layers tbody tr[data-layer="fc1"].highlight', 15_000);
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(artifacts, 'formatted-view.png') });
     });
 
     await check('after a window reload the panel comes back with its results (WebviewPanelSerializer)', async () => {

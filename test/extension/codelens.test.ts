@@ -1,6 +1,7 @@
-// After a run, model.json carries one CodeLens per prunable layer with that layer's sparsity.
+// After a run, a formatted model.json carries one CodeLens per prunable layer with that layer's sparsity (one-line files: views.test.ts).
 import type Mocha from 'mocha';
 import * as vscode from 'vscode';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defineSuite, activate, assert, workspaceRoot, scratch, copyModel, prune, waitFor } from './util';
 
@@ -8,10 +9,12 @@ export function registerCodeLensSuite(root: Mocha.Suite): void {
   defineSuite(root, 'CodeLens on model.json', s => {
     s.suiteSetup(async () => { await activate(); });
 
-    s.test('one lens per prunable layer (fc1, fc2, fc3) with its sparsity after a run, in model.json and in its recipe', async () => {
+    s.test('one lens per prunable layer (fc1, fc2, fc3) with its sparsity after a run, in a formatted model.json and in its recipe', async () => {
       const ws = workspaceRoot();
       const dir = scratch('lens');
       const model = copyModel(path.join(ws, 'mlpnet'), path.join(dir, 'model'));
+      // formatted (one layer per block), as a user who pretty-printed it: one lens per layer on its own line
+      fs.writeFileSync(model, JSON.stringify(JSON.parse(fs.readFileSync(model, 'utf8')), null, 2));
       const uri = vscode.Uri.file(model);
       const r = await prune(uri, {
         noPrompt: true, sparsity: 0.9, samples: 64, outDir: path.join(dir, 'out'),
@@ -26,12 +29,13 @@ export function registerCodeLensSuite(root: Mocha.Suite): void {
         titles = lenses.map(l => l.command?.title ?? '').filter(t => /sparsity/i.test(t));
         return layers.every(n => titles.some(t => t.includes(n))) ? titles : undefined;
       }, 15_000).catch(e => { throw new Error(`${(e as Error).message}; sparsity lenses: ${JSON.stringify(titles)}`); });
+      const lines = new Set((await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100) ?? []).map(l => l.range.start.line));
+      assert(lines.size === layers.length, `per-layer lenses should sit on ${layers.length} lines, not ${lines.size}`);
       assert(titles.length === layers.length, `expected ${layers.length} sparsity lenses (one per prunable layer), got ${titles.length}: ${JSON.stringify(titles)}`);
       for (const n of layers) {
         assert(titles.filter(t => new RegExp(`\\b${n}\\b`).test(t)).length === 1, `expected exactly one lens naming ${n}: ${JSON.stringify(titles)}`);
       }
       // the recipe naming this model carries the same lenses above its `layers:` entries, and hovers explain them
-      const fs = await import('node:fs');
       const recipe = path.join(path.dirname(model), 'woodfisher.yaml');
       fs.writeFileSync(recipe, ['model: ./model.json', 'sparsity: 0.9', 'layers:', '  fc2:', '    sparsity: 0.5', ''].join('\n'));
       const rUri = vscode.Uri.file(recipe);

@@ -7,6 +7,7 @@ import { registerPruneSuite } from './prune.test';
 import { registerCodeLensSuite } from './codelens.test';
 import { registerRecipeSuite } from './recipe.test';
 import { registerSweepSuite } from './sweep.test';
+import { registerViewsSuite } from './views.test';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: Number(process.env.WOODFISHER_TEST_TIMEOUT_MS || 120_000) });
@@ -18,6 +19,7 @@ export function run(): Promise<void> {
   registerCodeLensSuite(root);
   registerRecipeSuite(root);
   registerSweepSuite(root);
+  registerViewsSuite(root);
   return new Promise((resolve, reject) => {
     try {
       const runner = mocha.run(failures => {

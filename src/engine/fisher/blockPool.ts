@@ -2,6 +2,7 @@
 // Block b goes to worker b mod T, so its update finds the inverse that worker kept. Results are bit-identical to
 // the inline runner (same code, same single-threaded products).
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WoodFisherError } from '../types';
@@ -17,6 +18,17 @@ export interface BlockRunner {
 }
 
 const tick = () => new Promise<void>(r => setImmediate(r)); // lets a cancel arrive between inline blocks
+
+/** Worker threads for the Fisher blocks: all cores by default (up to 8), inline for a single block or thread. */
+export function blockRunner(threads: number | undefined, blocks: number): BlockRunner {
+  const t = blockThreads(threads, blocks);
+  return t > 1 ? blockPool(t) : inlineRunner();
+}
+
+/** Threads a run uses for `blocks` Fisher blocks: the asked number, else the machine's cores (at most 8). */
+export function blockThreads(threads: number | undefined, blocks: number): number {
+  return Math.max(1, Math.min(threads ?? Math.min(8, os.availableParallelism()), blocks));
+}
 
 /** Blocks one after another on this thread. */
 export function inlineRunner(): BlockRunner {

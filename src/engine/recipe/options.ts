@@ -42,6 +42,7 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     layers: recipe.layers, backend: recipe.backend,
     maxMemoryBytes: recipe.maxMemory === undefined ? undefined : parseBytes(recipe.maxMemory),
     shuffle: recipe.shuffle, seed: recipe.seed,
+    structure: recipe.structure, targetFlops: recipe.targetFlops, minKeep: recipe.minKeep,
   });
   const o = { ...DEFAULT_OPTIONS, ...fromRecipe, ...defined(overrides) } as Partial<PruneOptions> & typeof DEFAULT_OPTIONS;
   // A data path given on the command line replaces the recipe's data, labels included (unless given too).
@@ -54,6 +55,7 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     o.dataPath = '';
   }
   if (o.sparsity === undefined && o.pattern) o.sparsity = nmSparsity(o.pattern);
+  if (o.sparsity === undefined && o.structure === 'neurons' && o.targetFlops !== undefined) o.sparsity = 0;   // the FLOPs target decides
   if (o.sparsity === undefined) throw missing('no target sparsity: give --sparsity or --pattern N:M (or `sparsity:` / `pattern:` in the recipe)');
   if (!o.outDir) throw missing('no output folder: give --out <dir> (or `output:` in the recipe)');
   return { ...o, layers: { ...(o.layers ?? {}) } } as PruneOptions;

@@ -1,5 +1,5 @@
 // What a recipe file holds (after validation) and how problems in it are reported.
-import type { BackendName, InverseForm, LayerOverride, Method, RecomputeSchedule, Scope, UpdateKind } from '../types';
+import type { BackendName, InverseForm, LayerOverride, Method, RecomputeSchedule, Scope, Structure, UpdateKind } from '../types';
 
 /** A data set in a recipe: {inputs, labels?}, or one .npy/.npz path. Paths are relative to the recipe file. */
 export type RecipeDataset = string | { inputs: string; labels?: string };
@@ -20,6 +20,9 @@ export interface Recipe {
   scope?: Scope;
   update?: UpdateKind;
   recompute?: number;
+  structure?: Structure;
+  targetFlops?: number;
+  minKeep?: number;
   recomputeSchedule?: RecomputeSchedule;
   inverseForm?: InverseForm;
   layers?: Record<string, LayerOverride>;

@@ -1,0 +1,259 @@
+// One pruning step at the current weights, as the paper runs it — one named function per stage over one context:
+//   gradients g_n → Fisher blocks (saliency ρ, inverses F⁻¹ kept) → selection (lowest ρ) → OBS update δw
+// runPrune calls it once per recomputation sub-step; gradual pruning calls it at every pruning epoch; structured
+// pruning passes its own `select` and `update`.
+import { readKernel, writeKernel, type LoadedModel } from './model/load';
+import type { Dataset } from './data/calibration';
+import { perSampleGradients, type GradientSet } from './gradients/perSample';
+import { blockRunner, forEachBounded, type BlockRunner } from './fisher/blockPool';
+import { blockRanges, gatherBlock, type BlockRange } from './fisher/blocks';
+import { selectMasks, selectNM, parsePattern } from './obs/select';
+import { obsUpdate } from './obs/update';
+import { METHODS, type MethodStrategy } from './methods';
+import { layerResult } from './layerStats';
+import {
+  LayerResult, PrunableLayer, PruneEvent, PruneOptions, RecomputeSchedule, RunHooks, Stage, UpdateKind, WoodFisherError,
+} from './types';
+
+export type Timed = <T>(stage: Stage, f: () => Promise<T> | T) => Promise<T>;
+export type LabelsSource = 'given' | 'sampled';
+
+/** Where a step prunes to: the overall sparsity and each overridden layer's own sparsity at this step. */
+export interface StepTarget { sparsity: number; layers: Record<string, number> }
+
+/** Target sparsity after sub-step k of K: linear s·k/K, or the cubic schedule s − s(1 − k/K)³ (Zhu & Gupta). */
+export function stepSparsity(s: number, k: number, K: number, schedule: RecomputeSchedule): number {
+  return schedule === 'polynomial' ? s - s * (1 - k / K) ** 3 : (s * k) / K;
+}
+
+/** The target of sub-step k of K: the schedule applied to the overall sparsity and to every per-layer sparsity. */
+export function targetAt(options: PruneOptions, k: number, K: number): StepTarget {
+  const layers: Record<string, number> = {};
+  for (const [name, override] of Object.entries(options.layers ?? {})) {
+    if (override.sparsity !== undefined) layers[name] = stepSparsity(override.sparsity, k, K, options.recomputeSchedule);
+  }
+  return { sparsity: stepSparsity(options.sparsity, k, K, options.recomputeSchedule), layers };
+}
+
+export interface StepInput {
+  model: LoadedModel;
+  layers: PrunableLayer[];          // the layers this step prunes (excluded layers left out)
+  data?: Dataset;                   // calibration set, for methods that need gradients
+  options: PruneOptions;            // method, blockSize, inverseForm, scope, update, pattern, seed, threads
+  target: StepTarget;
+  damp: number;                     // λ in F = λI + (1/N) Σ g gᵀ ('auto' is resolved before: damp.ts)
+  inverses?: 'keep' | 'rebuild';    // the memory plan's strategy: keep each F⁻¹ block until its update, or rebuild it
+  gradients?: GradientSet;          // gradients already computed at these weights (damp 'auto' computed them)
+  step?: { k: number; of: number }; // sub-step k of K, for progress events and the gradient seed (default 1 of 1)
+  hooks?: RunHooks;
+  timed?: Timed;                    // adds each stage's time to the run's report
+  select?: (ctx: StepContext) => Promise<Selection>;                     // default: selectWeights
+  update?: (ctx: StepContext, selection: Selection) => Promise<LayerResult[]>; // default: updateWeights
+}
+
+export interface StepResult { results: LayerResult[]; labelsSource?: LabelsSource }
+
+/** One layer's state through the step. */
+export interface LayerWork {
+  layer: PrunableLayer;
+  w: Float64Array;                  // current kernel, PyTorch order
+  ranges: BlockRange[];             // its Fisher blocks
+  saliency: Float64Array;           // ρ_q, the loss increase of setting w_q to 0
+  invGrad?: Float64Array;           // WoodTaylor: F⁻¹∇L over the whole layer (block by block)
+  form: string;                     // inverse form(s) of its blocks (LayerResult.form)
+}
+
+/** A Fisher block: block `id` of the step is range `range` of layer `layer` (index into StepContext.layers). */
+export interface BlockRef { id: number; layer: number; range: BlockRange }
+
+/** Masks (1 = pruned) and the largest pruned saliency, per layer. */
+export interface Selection { masks: Uint8Array[]; thresholds: number[] }
+
+export interface StepContext {
+  readonly model: LoadedModel;
+  readonly options: PruneOptions;
+  readonly method: MethodStrategy;
+  readonly target: StepTarget;
+  readonly damp: number;
+  readonly inverses: 'keep' | 'rebuild';
+  readonly step: { k: number; of: number };
+  readonly data?: Dataset;
+  readonly n: number;               // N, the samples behind each gradient matrix
+  readonly layers: LayerWork[];
+  readonly blocks: BlockRef[];
+  readonly emit: (e: PruneEvent) => void;
+  readonly signal?: AbortSignal;
+  readonly timed: Timed;
+  grads?: Map<string, Float32Array>;        // N × d per layer; released after the blocks are built
+  labelsSource?: LabelsSource;
+  rebuildFrom?: Map<string, Float32Array>;  // gradients kept for the update only when inverses are rebuilt
+  runner?: BlockRunner;                     // where the Fisher blocks are built and updated
+}
+
+/** One step: gradients → Fisher blocks → selection → OBS update; the model's kernels hold the result. */
+export async function pruneStep(input: StepInput): Promise<StepResult> {
+  const ctx = stepContext(input);
+  await gradients(ctx, input.gradients);
+  ctx.runner = ctx.method.needsInverse ? blockRunner(ctx.options.threads, ctx.blocks.length) : undefined;
+  try {
+    await fisherBlocks(ctx);
+    const selection = await (input.select ?? selectWeights)(ctx);
+    const results = await (input.update ?? updateWeights)(ctx, selection);
+    return { results, labelsSource: ctx.labelsSource };
+  } finally {
+    await ctx.runner?.close();
+  }
+}
+
+export function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new WoodFisherError('pruning was cancelled', 'CANCELLED');
+}
+
+/** The step's context: the current kernels (finite, or a clear error) and their block ranges. */
+function stepContext(input: StepInput): StepContext {
+  const { model, options } = input;
+  const layers: LayerWork[] = input.layers.map(layer => {
+    const w = readKernel(model, layer);
+    if (w.some(v => !Number.isFinite(v))) throw new WoodFisherError(`layer ${layer.name} has NaN or infinite weights`, 'MODEL_NAN');
+    return { layer, w, ranges: blockRanges(layer.size, options.blockSize), saliency: new Float64Array(0), form: 'none' };
+  });
+  const hooks = input.hooks ?? {};
+  return {
+    model, options, method: METHODS[options.method], target: input.target, damp: input.damp,
+    inverses: input.inverses ?? 'keep', step: input.step ?? { k: 1, of: 1 }, data: input.data, n: input.data?.count ?? 0,
+    layers, blocks: layers.flatMap((lw, layer) => lw.ranges.map(range => ({ layer, range }))).map((b, id) => ({ id, ...b })),
+    emit: hooks.onEvent ?? (() => {}), signal: hooks.signal, timed: input.timed ?? (async (_stage, f) => f()),
+  };
+}
+
+/** Per-sample loss gradients g_n (N × d per layer) at the current weights, pruned weights masked (as the reference code). */
+async function gradients(ctx: StepContext, given?: GradientSet): Promise<void> {
+  const { k, of } = ctx.step;
+  if (given) {
+    ctx.grads = given.grads;
+    ctx.labelsSource = given.labelsSource;
+  } else if (ctx.method.needsGradients && ctx.data) {
+    const masks = new Map(ctx.layers.map(lw => [lw.layer.name, Uint8Array.from(lw.w, v => (v === 0 ? 1 : 0))]));
+    const g = await ctx.timed('gradients', () => perSampleGradients(ctx.model, ctx.layers.map(lw => lw.layer), ctx.data!, {
+      seed: ctx.options.seed + k, masks, signal: ctx.signal,
+      onProgress: (done, total) => ctx.emit({ type: 'stage', stage: 'gradients', done, total, step: k, steps: of }),
+    }));
+    ctx.grads = g.grads;
+    ctx.labelsSource = g.labelsSource;
+  }
+}
+
+/**
+ * Saliency ρ of every weight: from the layer alone (magnitude, diagonal Fisher), or per Fisher block from its inverse
+ * (ρ_q = w_q²/(2[F⁻¹]_qq), WoodTaylor's with ∇L), every block an independent job on every core (fisher/blockPool.ts).
+ * Inverses stay with the runner for the update when the memory plan keeps them.
+ */
+async function fisherBlocks(ctx: StepContext): Promise<void> {
+  const { method, runner, layers, n, damp } = ctx;
+  const { k, of } = ctx.step;
+  await ctx.timed('blocks', async () => {
+    for (const lw of layers) {
+      if (method.layerSaliency) {
+        lw.saliency = method.layerSaliency(lw.w, ctx.grads?.get(lw.layer.name), n, damp);
+        lw.form = method.form;
+      } else {
+        lw.saliency = new Float64Array(lw.layer.size);
+        if (method.taylor) lw.invGrad = new Float64Array(lw.layer.size);
+      }
+    }
+    if (!runner) return;
+    const built = layers.map(() => 0), forms = layers.map(() => new Map<string, number>());
+    await forEachBounded(ctx.blocks, runner.capacity, async ({ id, layer, range }) => {
+      const lw = layers[layer];
+      const res = await runner.build({
+        op: 'build', id, G: gatherBlock(ctx.grads!.get(lw.layer.name)!, n, lw.layer.size, range), n, b: range.end - range.start, damp,
+        form: ctx.options.inverseForm, w: lw.w.slice(range.start, range.end), taylor: method.taylor, keep: ctx.inverses === 'keep',
+      });
+      lw.saliency.set(res.saliency, range.start);
+      if (res.invGrad) lw.invGrad!.set(res.invGrad, range.start);
+      forms[layer].set(res.form, (forms[layer].get(res.form) ?? 0) + 1);
+      ctx.emit({ type: 'stage', stage: 'blocks', done: ++built[layer], total: lw.ranges.length, layer: lw.layer.name, step: k, steps: of });
+    }, () => checkAbort(ctx.signal));
+    layers.forEach((lw, i) => { lw.form = [...forms[i]].sort((a, b) => b[1] - a[1]).map(([f]) => f).join('+'); }); // most used first
+  });
+  for (const lw of layers) {
+    if (lw.saliency.some(v => Number.isNaN(v))) {
+      throw new WoodFisherError(`saliency of layer ${lw.layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`, 'NUMERIC');
+    }
+  }
+  // The update needs the gradients again only to rebuild blocks that were not kept (the memory plan counts them once).
+  if (!ctx.grads) ctx.labelsSource = undefined;
+  ctx.rebuildFrom = ctx.inverses === 'rebuild' && updateKind(ctx) !== 'none' ? ctx.grads : undefined;
+  ctx.grads = undefined;
+}
+
+/** The update the step applies: the options' kind where the method has inverses, none otherwise. */
+function updateKind(ctx: StepContext): UpdateKind {
+  return ctx.method.needsInverse ? ctx.options.update : 'none';
+}
+
+/** Lowest saliencies to the step's target: globally or per layer (selectMasks), or N per M consecutive weights (selectNM). */
+export async function selectWeights(ctx: StepContext): Promise<Selection> {
+  const { options, layers, target } = ctx;
+  const { k, of } = ctx.step;
+  ctx.emit({ type: 'stage', stage: 'selection', done: 0, total: 1, step: k, steps: of });
+  const selection = await ctx.timed('selection', () => {
+    if (!options.pattern) {
+      return selectMasks(layers.map(lw => ({ name: lw.layer.name, saliency: lw.saliency, weights: lw.w, sparsity: target.layers[lw.layer.name] })),
+        target.sparsity, ctx.method.scope ?? options.scope);
+    }
+    const nm = selectNM(layers.map(lw => ({
+      name: lw.layer.name, saliency: lw.saliency, weights: lw.w, rowLength: lw.layer.size / lw.layer.torchShape[0],
+    })), parsePattern(options.pattern));
+    for (const name of nm.skipped) {
+      ctx.emit({ type: 'log', level: 'warn', message: `layer ${name} stays dense: its rows are not a multiple of the pattern's group (${options.pattern})` });
+    }
+    return nm;
+  });
+  ctx.emit({ type: 'stage', stage: 'selection', done: 1, total: 1, step: k, steps: of });
+  return selection;
+}
+
+/**
+ * OBS update block by block, with each inverse kept (or rebuilt): δw = F⁻¹v, v_q = −w_q/[F⁻¹]_qq on the pruned q
+ * (obs/update.ts); pruned weights end exactly 0. Writes the kernels back and returns each layer's result.
+ */
+export async function updateWeights(ctx: StepContext, { masks, thresholds }: Selection): Promise<LayerResult[]> {
+  const { layers, runner, n, damp, rebuildFrom } = ctx;
+  const { k, of } = ctx.step;
+  const kind = updateKind(ctx);
+  const results: LayerResult[] = [];
+  await ctx.timed('update', async () => {
+    const next = layers.map(lw => new Float64Array(lw.layer.size));
+    const updated = layers.map(() => 0);
+    await forEachBounded(ctx.blocks, runner?.capacity ?? 1, async ({ id, layer, range }) => {
+      const lw = layers[layer];
+      const wb = lw.w.slice(range.start, range.end);
+      const invGrad = lw.invGrad?.slice(range.start, range.end); // WoodTaylor: the update also subtracts F⁻¹∇L
+      const mask = masks[layer].slice(range.start, range.end);
+      const b = range.end - range.start;
+      const rebuild = rebuildFrom && {
+        G: gatherBlock(rebuildFrom.get(lw.layer.name)!, n, lw.layer.size, range), n, b, damp, form: ctx.options.inverseForm,
+      };
+      const res = runner && kind !== 'none' ? await runner.update({ op: 'update', id, w: wb, mask, kind, invGrad, rebuild })
+        : { w: obsUpdate(wb, mask, null, 'none') };
+      next[layer].set(res.w, range.start);
+      ctx.emit({ type: 'stage', stage: 'update', done: ++updated[layer], total: lw.ranges.length, layer: lw.layer.name, step: k, steps: of,
+        message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined });
+    }, () => checkAbort(ctx.signal));
+    layers.forEach((lw, i) => {
+      const { layer } = lw;
+      for (let q = 0; q < next[i].length; q++) {
+        if (masks[i][q]) next[i][q] = 0;
+        else if (!Number.isFinite(next[i][q])) {
+          throw new WoodFisherError(`the OBS update of layer ${layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
+        }
+      }
+      writeKernel(ctx.model, layer, next[i]);
+      const result = layerResult(layer, next[i], lw.saliency, thresholds[i], { blocks: lw.ranges.length, form: lw.form });
+      results.push(result);
+      ctx.emit({ type: 'layer', result, step: k });
+    });
+  });
+  return results;
+}

@@ -1,0 +1,79 @@
+// The one-shot step on its own, as gradual pruning calls it: repeatedly on one loaded model, and with a plugged-in selection.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { initBackend } from '../../src/engine/backend';
+import { loadModel, readKernel } from '../../src/engine/model/load';
+import { loadDataset } from '../../src/engine/data/calibration';
+import { pruneStep, targetAt, type StepContext } from '../../src/engine/step';
+import { DEFAULT_OPTIONS, type PruneEvent, type PruneOptions } from '../../src/engine/types';
+
+const EX = path.resolve(__dirname, '../../examples');
+const options = (over: Partial<PruneOptions>): PruneOptions => ({
+  ...DEFAULT_OPTIONS, modelPath: path.join(EX, 'mlpnet/model.json'), dataPath: path.join(EX, 'data/calib-x.npy'),
+  labelsPath: path.join(EX, 'data/calib-y.npy'), outDir: '/nowhere', sparsity: 0.9, samples: 64, blockSize: 400, threads: 1, ...over,
+});
+const zeros = (w: Float64Array) => w.reduce((a, v) => a + (v === 0 ? 1 : 0), 0);
+
+test('pruneStep called in a loop reaches each target in turn, pruned weights stay pruned', async () => {
+  await initBackend('auto');
+  const model = await loadModel(path.join(EX, 'mlpnet/model.json'));
+  try {
+    const o = options({ method: 'woodfisher' });
+    const data = await loadDataset(model, o.dataPath, o.labelsPath, { samples: o.samples, shuffle: false, seed: 0 });
+    const d = model.prunable.reduce((a, l) => a + l.size, 0);
+    let before = new Set<string>();
+    for (const [k, s] of [[1, 0.5], [2, 0.8]] as const) {
+      const events: PruneEvent[] = [];
+      const { results, labelsSource } = await pruneStep({
+        model, layers: model.prunable, data, options: o, target: { sparsity: s, layers: {} }, damp: 1e-4,
+        step: { k, of: 2 }, hooks: { onEvent: e => events.push(e) },
+      });
+      assert.equal(labelsSource, 'given');
+      assert.equal(results.reduce((a, r) => a + r.pruned, 0), Math.round(s * d), `step ${k}: exactly round(s·d) zeros`);
+      const now = new Set(model.prunable.flatMap(l => [...readKernel(model, l)].flatMap((v, i) => (v === 0 ? [`${l.name}:${i}`] : []))));
+      assert.equal(now.size, Math.round(s * d), 'the model holds the step\'s zeros');
+      for (const q of before) assert.ok(now.has(q), `weight ${q} pruned at an earlier step stays pruned`);
+      before = now;
+      assert.ok(events.some(e => e.type === 'stage' && e.stage === 'blocks' && e.step === k && e.steps === 2));
+      assert.equal(events.filter(e => e.type === 'layer').length, model.prunable.length);
+    }
+  } finally {
+    model.model.dispose();
+  }
+});
+
+test('targetAt applies the schedule to the overall and per-layer sparsity', () => {
+  const o = options({ sparsity: 0.9, recomputeSchedule: 'linear', layers: { fc2: { sparsity: 0.6 }, fc3: { exclude: true } } });
+  assert.deepEqual(targetAt(o, 1, 3), { sparsity: 0.3, layers: { fc2: 0.6 / 3 } });
+  assert.deepEqual(targetAt(o, 3, 3), { sparsity: 0.9, layers: { fc2: 0.6 } });
+});
+
+test('a plugged-in selection replaces the default one, and the OBS update still zeroes what it selects', async () => {
+  await initBackend('auto');
+  const model = await loadModel(path.join(EX, 'mlpnet/model.json'));
+  try {
+    const o = options({ method: 'global-magnitude' });
+    const seen: string[] = [];
+    // Prunes the first row (PyTorch layout: one output unit's incoming weights) of every layer, nothing else.
+    const firstRows = async (ctx: StepContext) => {
+      seen.push(...ctx.layers.map(lw => lw.layer.name));
+      const masks = ctx.layers.map(lw => {
+        const m = new Uint8Array(lw.layer.size);
+        m.fill(1, 0, lw.layer.size / lw.layer.torchShape[0]);
+        return m;
+      });
+      return { masks, thresholds: ctx.layers.map(() => NaN) };
+    };
+    const { results } = await pruneStep({ model, layers: model.prunable, options: o, target: { sparsity: 0, layers: {} }, damp: 1, select: firstRows });
+    assert.deepEqual(seen, model.prunable.map(l => l.name));
+    model.prunable.forEach((l, i) => {
+      const w = readKernel(model, l);
+      const row = l.size / l.torchShape[0];
+      assert.equal(zeros(w.subarray(0, row)), row, `${l.name}: first row pruned`);
+      assert.equal(results[i].pruned, zeros(w), `${l.name}: the result counts the model's zeros`);
+    });
+  } finally {
+    model.model.dispose();
+  }
+});
