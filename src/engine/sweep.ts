@@ -4,10 +4,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { runPrune } from './prune';
+import { runGradual } from './gradual/run';
 import { claimOutput, nestedOutput } from './output/claim';
 import { sweepSvg } from './report/svg';
 import type { SweepPoint, SweepResult } from './report/sweep-result';
-import { Method, PruneOptions, PruneReport, RunHooks, WoodFisherError } from './types';
+import { GradualSettings, Method, PruneOptions, PruneReport, RunHooks, WoodFisherError } from './types';
 
 export type { SweepPoint, SweepResult } from './report/sweep-result';
 
@@ -23,7 +24,8 @@ export function runFolderName(method: Method, sparsity: number): string {
   return `${method}-${+(sparsity * 100).toFixed(4)}`;
 }
 
-export async function runSweep(base: PruneOptions, sparsities: number[], methods: Method[], hooks: SweepHooks = {}): Promise<SweepResult> {
+/** With `gradual`, every point is a gradual run (the same schedule and epochs for every method); base.dataPath is then the training data. */
+export async function runSweep(base: PruneOptions, sparsities: number[], methods: Method[], hooks: SweepHooks = {}, gradual?: GradualSettings): Promise<SweepResult> {
   if (!base.evalPath) {
     throw new WoodFisherError('a sweep compares accuracy after pruning: give evaluation data (--eval x.npy --eval-labels y.npy, or data.npz)', 'OPTIONS');
   }
@@ -45,8 +47,12 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
       for (const sparsity of sorted) {
         if (hooks.signal?.aborted) throw new WoodFisherError('the sweep was cancelled', 'CANCELLED');
         hooks.onRun?.({ index: index++, total, method, sparsity });
-        const name = runFolderName(method, sparsity);
-        const report = await runPrune({ ...base, method, sparsity, outDir: path.join(outDir, name) }, { ...hooks, output: nestedOutput(path.join(staged, name), path.join(outDir, name)) });
+        const name = (gradual ? 'gradual-' : '') + runFolderName(method, sparsity);
+        const run = { ...base, method, sparsity, outDir: path.join(outDir, name) };
+        const output = nestedOutput(path.join(staged, name), path.join(outDir, name));
+        const report = gradual
+          ? await runGradual({ ...run, ...gradual }, { signal: hooks.signal, output, onEvent: e => { if (isPruneEvent(e)) hooks.onEvent?.(e); } })
+          : await runPrune(run, { ...hooks, output });
         if (!report.after) throw new WoodFisherError(`run ${name} returned no evaluation`, 'OPTIONS');
         dense ??= report.before;
         const point: SweepPoint = {
@@ -57,7 +63,7 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
         hooks.onPoint?.(point, report);
       }
     }
-    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, methods, sparsities: sorted, points };
+    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, methods, sparsities: sorted, points, ...(gradual ? { gradual: { epochs: gradual.epochs } } : {}) };
     await fs.writeFile(path.join(staged, 'sweep.json'), JSON.stringify(result, null, 2) + '\n');
     await fs.writeFile(path.join(staged, 'sweep.svg'), sweepSvg(result));
     await out.commit();
@@ -65,4 +71,9 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
   } finally {
     out.release();
   }
+}
+
+const PRUNE_EVENTS = new Set(['stage', 'plan', 'layer', 'eval', 'log', 'damp', 'done']);
+function isPruneEvent(e: { type: string }): e is Parameters<NonNullable<RunHooks['onEvent']>>[0] {
+  return PRUNE_EVENTS.has(e.type);
 }

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../backend';
-import { WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
+import { PRUNABLE_KINDS, WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
 import { torchShape, toTorch, fromTorch } from './layout';
 import type { OutputClaim } from '../output/claim';
 
@@ -17,7 +17,6 @@ export interface LoadedModel {
   outputIsProbability: boolean; // the last activation is softmax
 }
 
-export const PRUNABLE_KINDS: readonly PrunableKind[] = ['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D'];
 const SHARD_BYTES = 4 * 1024 * 1024;
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
 

@@ -15,7 +15,8 @@ export interface OutputClaim {
   readonly dir: string;
   /** A new, empty folder to write the result into; it becomes `dir` on commit. */
   stage(): string;
-  /** Writes the marker and swaps the staged folder in (old result kept until the new one is in place). */
+  /** Writes the marker and swaps the staged folder in (old result kept until the new one is in place). A claim may
+   *  stage and commit again: each commit replaces the previous result (gradual pruning's checkpoint per epoch). */
   commit(): Promise<void>;
   /** Removes the staging folder if not committed, and the lock. Safe to call twice. */
   release(): void;
@@ -71,8 +72,7 @@ export function nestedOutput(staged: string, dir: string): OutputClaim {
 }
 
 class Claim implements OutputClaim {
-  private staged: string | undefined;
-  private committed = false;
+  private staged: string | undefined;          // a staging folder not committed yet
   private released = false;
   private readonly onExit = () => this.release();
 
@@ -107,14 +107,14 @@ class Claim implements OutputClaim {
       step('swapped');
       dropOld(old, this.dir, this.notes);
     }
-    this.committed = true;
+    this.staged = undefined;                           // stage() again for the next result (gradual: one per epoch)
   }
 
   release(): void {
     if (this.released) return;
     this.released = true;
     process.off('exit', this.onExit);
-    if (this.staged && !this.committed) fs.rmSync(this.staged, { recursive: true, force: true });
+    if (this.staged) fs.rmSync(this.staged, { recursive: true, force: true });
     releaseLock(this.lock);
   }
 }

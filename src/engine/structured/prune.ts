@@ -17,6 +17,7 @@ import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from
 import { needsGradients } from '../methods';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
+import { foldRemovedUnits } from './fold';
 import { MacCounter, compareLatency } from './cost';
 import { selectUnits } from './select';
 import {
@@ -67,7 +68,7 @@ async function modelCosts(original: tf.LayersModel, macsBefore: number, shrunk: 
 
 /** Runs structured pruning and writes the physically smaller model and report.json to options.outDir. */
 export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
-  const o: PruneOptions = { ...DEFAULT_OPTIONS, ...options, layers: options.layers ?? {} };
+  const o: PruneOptions = { ...DEFAULT_OPTIONS, ...options, scope: options.scope ?? 'layer', layers: options.layers ?? {} };
   validateStructured(o);
   // The output is checked and locked before any work (src/engine/output/claim.ts).
   const out = hooks.output ?? claimOutput(o.outDir, { kind: 'structured', inputFolder: path.dirname(o.modelPath) });
@@ -197,6 +198,8 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     });
 
     emit({ type: 'stage', stage: 'save', done: 0, total: 1, message: 'shrinking the model' });
+    const constants = foldRemovedUnits(m.model, g, removed);
+    if (constants.dropped) emit({ type: 'log', level: 'info', message: `${constants.dropped} removed units' constant outputs could not be folded into a bias (zero padding or a consumer without a bias) and are dropped` });
     const result = await shrinkModel(m.model, g, removed);
     shrunk = result.model;
     const small: LoadedModel = { ...m, model: shrunk, prunable: m.prunable.map(l => resized(l, shrunk!)) };
@@ -235,7 +238,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       layers: results, before, after, seconds: { ...seconds, total: 0 },
       memory: { items: [], totalBytes: 0, limitBytes: o.maxMemoryBytes ?? 0, fits: true }, steps: 1, damp,
       structure: {
-        units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops,
+        units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops, constants,
         before: costBefore, after: costAfter, notes: g.notes,
       },
     };
