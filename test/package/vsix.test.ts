@@ -58,6 +58,12 @@ for (const target of [undefined, ...Object.keys(NATIVE)]) {
     const shipped = JSON.parse(execFileSync('unzip', ['-p', vsix, 'extension/package.json'], { encoding: 'utf8' }));
     assert.deepEqual(shipped.extensionKind, ['workspace']);
     assert.equal(shipped.preview, true);
+    // Palette entries only where they apply; every command in a category; damp editable in the Settings UI.
+    const palette = Object.fromEntries(shipped.contributes.menus.commandPalette.map((m: { command: string; when: string }) => [m.command, m.when]));
+    assert.deepEqual(palette, { 'woodfisher.cancel': 'woodfisher.running', 'woodfisher.openReport': 'woodfisher.hasResults', 'woodfisher.openPrunedModel': 'woodfisher.hasResults' });
+    for (const c of shipped.contributes.commands) assert.equal(c.category, 'WoodFisher', `${c.command} has no category`);
+    assert.equal(shipped.contributes.configuration.properties['woodfisher.damp'].type, 'string');
+    assert.equal(shipped.contributes.yamlValidation, undefined, 'YAML recipes are validated by the extension itself (once)');
   });
 }
 
