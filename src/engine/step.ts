@@ -94,7 +94,9 @@ export interface StepContext {
 export async function pruneStep(input: StepInput): Promise<StepResult> {
   const ctx = stepContext(input);
   await gradients(ctx, input.gradients);
-  ctx.runner = ctx.method.needsInverse ? blockRunner(ctx.options.threads, ctx.blocks.length) : undefined;
+  ctx.runner = ctx.method.needsInverse
+    ? blockRunner(ctx.options.threads, ctx.blocks.length, { n: ctx.n, b: ctx.options.blockSize, form: ctx.options.inverseForm })
+    : undefined;
   try {
     await fisherBlocks(ctx);
     const selection = await (input.select ?? selectWeights)(ctx);

@@ -47,6 +47,8 @@ export function starterRecipe(modelPath: string, dir: string, prunable: string[]
     'scope: global         # global: one threshold over all layers | layer: every layer gets the target',
     'update: independent   # OBS update: independent (paper) | joint | none (mask only)',
     'recompute: 1          # sub-steps with gradients and inverses re-estimated each time',
+    '# structure: neurons   # remove whole units (neurons, filters): a smaller, faster model; sparsity = fraction of units',
+    '# targetFlops: 0.5     # with structure: neurons, remove units until FLOPs <= this fraction (instead of sparsity)',
     '',
     '# Per-layer overrides (layer names as in model.json):',
     '# layers:',

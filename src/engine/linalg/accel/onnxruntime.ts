@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { GemmProvider, Matrix, checkSize } from './types';
 import { tryRequire } from './nodeRequire';
-import { GONE, WAITING, type Feed, type Kind, type Reply, type Request, type ThreadInit } from './ortThread';
+import { GONE, WAITING, type Feed, type Kind, type Product, type Reply, type Request, type ThreadInit } from './ortThread';
 
 export interface OnnxRuntimeOptions {
   precision?: 'float32' | 'float64';
@@ -109,15 +109,21 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
   // A fresh copy of each operand in the provider's precision: its buffer is moved to the helper, the caller's stays.
   const copy = (A: Matrix, len: number): Float32Array | Float64Array =>
     precision === 'float64' ? Float64Array.from(A.subarray(0, len)) : Float32Array.from(A.subarray(0, len));
-  const run = (kind: Kind, operands: [string, Matrix, [number, number]][]): Float64Array =>
-    thread.run(kind, operands.map(([name, A, dims]) => [name, copy(A, dims[0] * dims[1]), dims] as Feed));
+  /** One session run; with count > 1 the batched graph, every input [count, rows, cols]. */
+  const run = (kind: Product, count: number, operands: [string, Matrix, [number, number]][]): Float64Array => {
+    const feeds = operands.map(([name, A, [r, c]]): Feed => {
+      checkSize(`${kind} ${name}`, A, count * r * c);
+      return [name, copy(A, count * r * c), count === 1 ? [r, c] : [count, r, c]];
+    });
+    return thread.run(count === 1 ? kind : `${kind}Batch`, feeds);
+  };
   return {
     name: `onnxruntime-${precision === 'float64' ? 'f64' : 'f32'}`,
     precision,
-    gramCols: (A, k, m) => { checkSize('gramCols', A, k * m); return run('gramCols', [['A', A, [k, m]]]); },
-    gramRows: (A, m, k) => { checkSize('gramRows', A, m * k); return run('gramRows', [['A', A, [m, k]]]); },
-    matmulTN: (A, B, k, m, n) => { checkSize('matmulTN A', A, k * m); checkSize('matmulTN B', B, k * n); return run('matmulTN', [['A', A, [k, m]], ['B', B, [k, n]]]); },
-    matmul: (A, B, m, k, n) => { checkSize('matmul A', A, m * k); checkSize('matmul B', B, k * n); return run('matmul', [['A', A, [m, k]], ['B', B, [k, n]]]); },
+    gramCols: (A, k, m, c = 1) => run('gramCols', c, [['A', A, [k, m]]]),
+    gramRows: (A, m, k, c = 1) => run('gramRows', c, [['A', A, [m, k]]]),
+    matmulTN: (A, B, k, m, n, c = 1) => run('matmulTN', c, [['A', A, [k, m]], ['B', B, [k, n]]]),
+    matmul: (A, B, m, k, n, c = 1) => run('matmul', c, [['A', A, [m, k]], ['B', B, [k, n]]]),
     dispose: () => thread.close(),
   };
 }

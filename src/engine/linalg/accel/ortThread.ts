@@ -5,8 +5,9 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { tryRequire } from './nodeRequire';
 import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
 
-export type Kind = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
-export type Feed = [name: string, data: Float32Array | Float64Array, dims: [number, number]];
+export type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
+export type Kind = Product | `${Product}Batch`;
+export type Feed = [name: string, data: Float32Array | Float64Array, dims: number[]];
 export type Request = { op: 'run'; kind: Kind; feeds: Feed[] } | { op: 'exit' };
 export type Reply = { ok: true; C?: Float64Array; version?: string } | { ok: false; error: string };
 export interface ThreadInit { port: MessagePort; signal: Int32Array; precision: 'float32' | 'float64'; threads: number }
@@ -23,11 +24,18 @@ interface Ort {
   env: { versions: { node?: string; common?: string } };
 }
 
-const GRAPHS: Record<Kind, { node: OnnxNode; inputs: [string, string[]][]; out: string[] }> = {
-  gramCols: { node: { op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transA: 1 } }, inputs: [['A', ['k', 'm']]], out: ['m', 'm'] },
-  gramRows: { node: { op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transB: 1 } }, inputs: [['A', ['m', 'k']]], out: ['m', 'm'] },
-  matmulTN: { node: { op: 'Gemm', inputs: ['A', 'B'], outputs: ['C'], attrs: { transA: 1 } }, inputs: [['A', ['k', 'm']], ['B', ['k', 'n']]], out: ['m', 'n'] },
-  matmul: { node: { op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }, inputs: [['A', ['m', 'k']], ['B', ['k', 'n']]], out: ['m', 'n'] },
+// One product: a Gemm (transposes as attributes). A batch: MatMul over [count, ·, ·] (Gemm is 2-D only), a
+// transposed operand through Transpose(perm 0,2,1).
+const t3 = (x: string): OnnxNode => ({ op: 'Transpose', inputs: [x], outputs: [`${x}t`], attrs: { perm: [0, 2, 1] } });
+const GRAPHS: Record<Kind, { nodes: OnnxNode[]; inputs: [string, string[]][]; out: string[] }> = {
+  gramCols: { nodes: [{ op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transA: 1 } }], inputs: [['A', ['k', 'm']]], out: ['m', 'm'] },
+  gramRows: { nodes: [{ op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transB: 1 } }], inputs: [['A', ['m', 'k']]], out: ['m', 'm'] },
+  matmulTN: { nodes: [{ op: 'Gemm', inputs: ['A', 'B'], outputs: ['C'], attrs: { transA: 1 } }], inputs: [['A', ['k', 'm']], ['B', ['k', 'n']]], out: ['m', 'n'] },
+  matmul: { nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], inputs: [['A', ['m', 'k']], ['B', ['k', 'n']]], out: ['m', 'n'] },
+  gramColsBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['At', 'A'], outputs: ['C'] }], inputs: [['A', ['c', 'k', 'm']]], out: ['c', 'm', 'm'] },
+  gramRowsBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['A', 'At'], outputs: ['C'] }], inputs: [['A', ['c', 'm', 'k']]], out: ['c', 'm', 'm'] },
+  matmulTNBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['At', 'B'], outputs: ['C'] }], inputs: [['A', ['c', 'k', 'm']], ['B', ['c', 'k', 'n']]], out: ['c', 'm', 'n'] },
+  matmulBatch: { nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], inputs: [['A', ['c', 'm', 'k']], ['B', ['c', 'k', 'n']]], out: ['c', 'm', 'n'] },
 };
 
 function serve({ port, signal, precision, threads }: ThreadInit): void {
@@ -49,7 +57,7 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
     let s = sessions.get(kind);
     if (!s) {
       const g = GRAPHS[kind];
-      const bytes = onnxModel([g.node], g.inputs.map(([name, dims]) => ({ name, elemType: elem, dims })), [{ name: 'C', elemType: elem, dims: g.out }]);
+      const bytes = onnxModel(g.nodes, g.inputs.map(([name, dims]) => ({ name, elemType: elem, dims })), [{ name: 'C', elemType: elem, dims: g.out }]);
       s = ort.InferenceSession.create(bytes, options);
       sessions.set(kind, s);
     }
