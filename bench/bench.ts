@@ -6,6 +6,8 @@
 //   (b2) many small Fisher blocks through the block runner, against their arithmetic
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
+//   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
+//   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,13 +21,15 @@ import { GemmProvider, flops, jsProvider, tfjsProvider, onnxRuntimeProvider, onn
 import { formatNpy } from '../src/engine/data/npy';
 import { mulberry32 } from '../src/engine/data/random';
 import { sectionS } from './structured';
+import { sectionM } from './mobilenet';
+import { sectionG } from './gradual';
 
 // ---------------------------------------------------------------- options
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
 const opt = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
 const SMOKE = flag('smoke');
-const ONLY = new Set((opt('only') ?? 'a,b,c,d,s').split(','));
+const ONLY = new Set((opt('only') ?? 'a,b,c,d,s,m,g').split(','));
 const BUDGET = Number(opt('budget') ?? (SMOKE ? 1 : 12));   // seconds of measurement per variant (b, c)
 const ROOT = findRoot();
 
@@ -490,6 +494,8 @@ async function main(): Promise<void> {
   if (ONLY.has('c')) await sectionC();
   if (ONLY.has('d')) await sectionD();
   if (ONLY.has('s')) await sectionS({ root: ROOT, smoke: SMOKE, table, results });
+  if (ONLY.has('m')) await sectionM({ root: ROOT, smoke: SMOKE, table, results, budget: BUDGET });
+  if (ONLY.has('g')) await sectionG({ root: ROOT, smoke: SMOKE, table, results });
   results.seconds = now() - t;
   const dir = path.join(ROOT, 'bench-results');
   fs.mkdirSync(dir, { recursive: true });

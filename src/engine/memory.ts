@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import { blocksPerBatch, chooseForm, inverseBytes, inversePeakBytes } from './fisher/inverse';
 import { blockRanges } from './fisher/blocks';
 import { needsGradients, needsInverse } from './methods';
+import { formatBytes } from './report/bytes';
 import { MemoryPlan, Method, PrunableLayer, InverseForm, WoodFisherError } from './types';
 
 /** Default limit: half of the memory the OS reports free now (the rest is for TF.js, V8 and the editor). */
@@ -78,8 +79,6 @@ export function planMemory(p: PlanInput): MemoryPlan & { strategy: 'keep' | 'reb
   return rebuild.fits ? rebuild : keep;
 }
 
-export const formatBytes = (n: number) =>
-  n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 
 /** Throws the user-facing error for a plan over the limit, naming the knobs that fix it. */
 export function assertPlanFits(plan: MemoryPlan): void {

@@ -18,7 +18,7 @@ export function recipeYaml(o: PruneOptions, dir: string): string {
     else lines.push(`data: ${q(rel(dir, o.dataPath))}`);
   }
   lines.push(
-    `method: ${o.method}`, `sparsity: ${o.sparsity}`, ...(o.pattern ? [`pattern: "${o.pattern}"`] : []), `samples: ${o.samples}`, `damp: ${o.damp}`, `blockSize: ${o.blockSize}`,
+    `method: ${o.method}`, ...(o.structure === 'neurons' ? ['structure: neurons'] : []), `sparsity: ${o.sparsity}`, ...(o.pattern ? [`pattern: "${o.pattern}"`] : []), `samples: ${o.samples}`, `damp: ${o.damp}`, `blockSize: ${o.blockSize}`,
     `scope: ${o.scope}`, `update: ${o.update}`, `output: ${q(rel(dir, o.outDir))}`, '',
   );
   return lines.join('\n');

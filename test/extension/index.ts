@@ -9,6 +9,7 @@ import { registerRecipeSuite } from './recipe.test';
 import { registerSweepSuite } from './sweep.test';
 import { registerViewsSuite } from './views.test';
 import { registerWalkthroughSuite } from './walkthrough.test';
+import { registerGradualSuite } from './gradual.test';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: Number(process.env.WOODFISHER_TEST_TIMEOUT_MS || 120_000) });
@@ -22,6 +23,7 @@ export function run(): Promise<void> {
   registerSweepSuite(root);
   registerViewsSuite(root);
   registerWalkthroughSuite(root);
+  registerGradualSuite(root);
   return new Promise((resolve, reject) => {
     try {
       const runner = mocha.run(failures => {

@@ -16,7 +16,7 @@ const COMMON = [
   /^extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt)$/, /^extension\/images\/icon\.png$/,
   /^extension\/docs\/images\/(panel-dark|sweep)\.png$/, /^extension\/media\/walkthrough\/[a-z]+\.md$/,
   /^extension\/schemas\/recipe\.schema\.json$/, /^extension\/dist\/(extension|worker|blockWorker|ortThread)\.js$/,
-  /^extension\/dist\/wasm\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/, /^extension\/dist\/webview\/(main\.js|style\.css)$/,
+  /^extension\/dist\/wasm\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/, /^extension\/dist\/webview\/(main\.js|style\.css|index\.html)$/,
   /^extension\/examples\/mlpnet\/(model\.json|weights\.bin|woodfisher\.yaml)$/, /^extension\/examples\/data\/(calib|test)-[xy]\.npy$/,
 ];
 // onnxruntime-node's public JS (CommonJS only, no maps or typings) …
@@ -32,7 +32,7 @@ const NATIVE: Record<string, string[]> = {
   'win32-x64': ['onnxruntime_binding.node', 'onnxruntime.dll'],
   'darwin-x64': [],   // onnxruntime-node 1.30 has no Intel-macOS binary: plain-JS products, said in the panel
 };
-const REQUIRED = ['extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/blockWorker.js', 'extension/dist/ortThread.js',
+const REQUIRED = ['extension/dist/webview/index.html', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/blockWorker.js', 'extension/dist/ortThread.js',
   'extension/images/icon.png', 'extension/changelog.md', 'extension/readme.md', 'extension/examples/mlpnet/model.json'];
 
 let dir = process.env.WOODFISHER_VSIX_DIR ?? '';
