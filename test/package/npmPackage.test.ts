@@ -18,7 +18,7 @@ const ALLOWED = [
   /^package\.json$/, /^README\.md$/, /^LICENSE$/, /^CHANGELOG\.md$/, /^bin\/woodfisher\.js$/,
   /^dist\/(cli|blockWorker|ortThread)\.js$/, /^dist\/wasm\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/,
   /^schemas\/recipe\.schema\.json$/, /^examples\/mlpnet\/(model\.json|weights\.bin|woodfisher\.yaml)$/,
-  /^examples\/data\/(calib|test)-[xy]\.npy$/,
+  /^examples\/data\/(calib|test)-[xy]\.npy$/, /^examples\/data\/train\.npz$/,   // train.npz: the demo's gradual run
 ];
 const REQUIRED = ['bin/woodfisher.js', 'dist/cli.js', 'dist/blockWorker.js', 'dist/ortThread.js', 'examples/mlpnet/model.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
 
@@ -64,7 +64,7 @@ test('install into an empty project without optional packages: npx woodfisher wo
   npm(['install', '--omit=optional', '--prefer-offline', tarball], app);
   assert.ok(!fs.existsSync(path.join(app, 'node_modules', 'onnxruntime-node')));
   assert.equal(execFileSync('npx', ['--no-install', 'woodfisher', '--version'], { cwd: app, encoding: 'utf8' }).trim(), pkg.version);
-  const r = spawnSync('npx', ['--no-install', 'woodfisher', 'demo', '--samples', '32', '--out', path.join(tmp, 'demo')], { cwd: app, encoding: 'utf8' });
+  const r = spawnSync('npx', ['--no-install', 'woodfisher', 'demo', '--samples', '32', '--no-gradual', '--out', path.join(tmp, 'demo')], { cwd: app, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   for (const run of ['woodfisher-90', 'global-magnitude-90', 'woodfisher-95', 'global-magnitude-95']) {
     assert.ok(fs.existsSync(path.join(tmp, 'demo', run, 'model.json')), `demo wrote no ${run}/model.json`);
