@@ -4,10 +4,12 @@
 import type {
   PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan,
 } from './engine/types';
+import type { SensitivityPoint, SensitivityResult } from './engine/sensitivity';
 
 /** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
 export { DEFAULT_OPTIONS } from './engine/types';
 export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
+export type { SensitivityPoint, SensitivityResult };
 
 /** The envelope every message travels in (hexeditor style): `replyTo` answers the request with that id. */
 export interface Envelope<T> { id: number; replyTo?: number; body: T }
@@ -16,8 +18,10 @@ export interface Envelope<T> { id: number; replyTo?: number; body: T }
 
 export interface StartPruneMessage { type: 'start'; options: PruneOptions }
 export interface StartSweepMessage { type: 'sweep'; options: PruneOptions; sparsities: number[]; methods: Method[] }
+/** Each layer pruned alone to each sparsity (engine/sensitivity.ts); `layers` limits the scan. Writes nothing. */
+export interface StartSensitivityMessage { type: 'sensitivity'; options: PruneOptions; sparsities: number[]; layers?: string[] }
 export interface CancelMessage { type: 'cancel' }
-export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | CancelMessage;
+export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | StartSensitivityMessage | CancelMessage;
 
 // ───────────────────────────── worker → host ─────────────────────────────
 
@@ -29,9 +33,12 @@ export interface EventMessage { type: 'event'; event: PruneEvent }
 export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string; modelPath: string }
 export interface SweepPointMessage { type: 'sweepPoint'; point: SweepPoint }
 export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult }
+export interface SensitivityPointMessage { type: 'sensitivityPoint'; point: SensitivityPoint }
+export interface SensitivityDoneMessage { type: 'sensitivityDone'; result: SensitivityResult }
 /** `code` is a WoodFisherError code, or 'INTERNAL' for anything unexpected. `message` never carries a stack. */
 export interface ErrorMessage { type: 'error'; message: string; code: string }
-export type FromWorkerMessage = ReadyMessage | EventMessage | DoneMessage | SweepPointMessage | SweepDoneMessage | ErrorMessage;
+export type FromWorkerMessage = ReadyMessage | EventMessage | DoneMessage | SweepPointMessage | SweepDoneMessage
+  | SensitivityPointMessage | SensitivityDoneMessage | ErrorMessage;
 
 // ───────────────────────────── host ⇄ webview ─────────────────────────────
 
@@ -61,7 +68,19 @@ export interface PanelSnapshot {
   outDir?: string;
   reportPath?: string;
   sweep?: SweepPoint[];
+  sensitivity?: SensitivityView;
   log: string[];
+}
+
+/** The per-layer sensitivity scan as the panel shows it (kept across prune runs of the same model). */
+export interface SensitivityView {
+  status: RunStatus;
+  method: Method;
+  on?: 'eval' | 'calibration';
+  dense?: EvalResult;
+  sparsities: number[];
+  layers: string[];
+  points: SensitivityPoint[];
 }
 
 export interface SnapshotMessage { type: 'snapshot'; snapshot: PanelSnapshot }
@@ -71,7 +90,11 @@ export type ToWebviewMessage = SnapshotMessage | RevealLayerMessage;
 export interface WebviewReadyMessage { type: 'ready' }
 export interface WebviewActionMessage { type: 'openModel' | 'openReport' | 'runAgain' | 'sweep' | 'cancel' }
 export interface WebviewShowLayerMessage { type: 'showLayerInModel'; name: string }
-export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | WebviewShowLayerMessage;
+/** Scan each layer alone (the panel's "Layer Sensitivity" button). */
+export interface WebviewSensitivityMessage { type: 'sensitivity' }
+/** Write `layers: { <name>: { sparsity } }` into the model's recipe (a click on the sensitivity chart). */
+export interface WebviewSetOverrideMessage { type: 'setLayerOverride'; name: string; sparsity: number }
+export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | WebviewShowLayerMessage | WebviewSensitivityMessage | WebviewSetOverrideMessage;
 
 /** Creates an empty snapshot for a model. */
 export function emptySnapshot(modelPath: string, title: string): PanelSnapshot {

@@ -2,7 +2,7 @@
 // by a plain script. Cancel = send `cancel`, then SIGKILL after 500 ms if the process is still alive.
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
-  Envelope, FromWorkerMessage, ToWorkerMessage, PruneEvent, PruneReport, SweepPoint, EvalResult,
+  Envelope, FromWorkerMessage, ToWorkerMessage, PruneEvent, PruneReport, SweepPoint, EvalResult, SensitivityPoint, SensitivityResult,
 } from '../protocol';
 import { MessageHandler } from '../protocol';
 
@@ -11,6 +11,7 @@ export interface JobOutcome {
   report?: PruneReport;
   reportPath?: string;
   sweep?: { points: SweepPoint[]; baseline?: EvalResult };
+  sensitivity?: SensitivityResult;
   error?: string;
   code?: string;
 }
@@ -18,6 +19,7 @@ export interface JobOutcome {
 export interface JobCallbacks {
   onEvent?: (e: PruneEvent) => void;
   onSweepPoint?: (p: SweepPoint) => void;
+  onSensitivityPoint?: (p: SensitivityPoint) => void;
   /** stdout/stderr of the worker, line by line (for the output channel). */
   onLog?: (line: string) => void;
 }
@@ -105,6 +107,8 @@ export class WorkerJob {
       case 'sweepPoint': this.cb.onSweepPoint?.(body.point); break;
       case 'done': this.finish({ status: 'done', report: body.report, reportPath: body.reportPath }); break;
       case 'sweepDone': this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline } }); break;
+      case 'sensitivityPoint': this.cb.onSensitivityPoint?.(body.point); break;
+      case 'sensitivityDone': this.finish({ status: 'done', sensitivity: body.result }); break;
       case 'error':
         this.finish(body.code === 'CANCELLED' ? { status: 'cancelled' } : { status: 'error', error: body.message, code: body.code });
         break;
