@@ -8,6 +8,8 @@ import type { SensitivityPoint, SensitivityResult } from './engine/sensitivity';
 
 /** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
 export { DEFAULT_OPTIONS } from './engine/types';
+/** The sweep chart's log-density axis (pure, no imports), shared with the CLI's sweep.svg. */
+export { densityX, sparsityAtX, densityTicks, sparsityLabel } from './engine/report/densityAxis';
 export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
 export type { SensitivityPoint, SensitivityResult };
 

@@ -1,5 +1,6 @@
 // A standalone SVG line plot of accuracy against sparsity, one line per method. No dependencies.
 import type { SweepResult } from './sweep-result';
+import { densityTicks, densityX, sparsityLabel } from './densityAxis';
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
@@ -23,15 +24,16 @@ export function sweepSvg(sweep: SweepResult, opts: { width?: number; height?: nu
   const pw = W - m.left - m.right, ph = H - m.top - m.bottom;
   const xs = sweep.points.map(p => p.sparsity);
   const accs = sweep.points.map(p => p.accuracy * 100).concat(sweep.dense ? [sweep.dense.accuracy * 100] : []);
-  let x0 = Math.min(...xs, 1), x1 = Math.max(...xs, 0);
-  if (!(x1 > x0)) { x0 = Math.max(0, x0 - 0.05); x1 = Math.min(1, x1 + 0.05); }
+  // x: log of density 1 − s (densityAxis.ts), from 0% to the largest sparsity plotted
+  const ticks = densityTicks(Math.max(...xs, 0.9));
+  let x0 = 0, x1 = densityX(Math.max(...xs, ticks[ticks.length - 1]));
   const pad = (x1 - x0) * 0.04; // keep the end points off the axes
   x0 -= pad; x1 += pad;
   const ystep = niceStep(Math.max(1, Math.max(...accs, 0) - Math.min(...accs, 100)), 5);
   let y0 = accs.length ? Math.floor(Math.min(...accs) / ystep) * ystep : 0;
   let y1 = accs.length ? Math.min(100, Math.ceil(Math.max(...accs) / ystep) * ystep) : 100;
   if (!(y1 > y0)) { y0 = Math.max(0, y0 - ystep); y1 = y0 + 2 * ystep; }
-  const X = (s: number) => m.left + ((s - x0) / (x1 - x0)) * pw;
+  const X = (s: number) => m.left + ((densityX(s) - x0) / (x1 - x0)) * pw;
   const Y = (a: number) => m.top + ph - ((a - y0) / (y1 - y0)) * ph;
 
   const out: string[] = [];
@@ -48,11 +50,11 @@ export function sweepSvg(sweep: SweepResult, opts: { width?: number; height?: nu
     out.push(`<line x1="${m.left}" y1="${f1(Y(a))}" x2="${m.left + pw}" y2="${f1(Y(a))}" stroke="#eee"/>`);
     out.push(`<text x="${m.left - 6}" y="${f1(Y(a) + 4)}" text-anchor="end">${+a.toFixed(6)}</text>`);
   }
-  for (const s of [...new Set(xs)].sort((a, b) => a - b)) {
-    out.push(`<line x1="${f1(X(s))}" y1="${m.top + ph}" x2="${f1(X(s))}" y2="${m.top + ph + 5}" stroke="#999"/>`);
-    out.push(`<text x="${f1(X(s))}" y="${m.top + ph + 18}" text-anchor="middle">${+(s * 100).toFixed(2)}%</text>`);
+  for (const s of ticks) {
+    out.push(`<line x1="${f1(X(s))}" y1="${m.top}" x2="${f1(X(s))}" y2="${m.top + ph + 5}" stroke="#eee"/>`);
+    out.push(`<text x="${f1(X(s))}" y="${m.top + ph + 18}" text-anchor="middle">${sparsityLabel(s)}</text>`);
   }
-  out.push(`<text x="${m.left + pw / 2}" y="${H - 10}" text-anchor="middle">sparsity</text>`);
+  out.push(`<text x="${m.left + pw / 2}" y="${H - 10}" text-anchor="middle">sparsity (log scale of density 1 − s)</text>`);
   out.push(`<text x="16" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${m.top + ph / 2})">test accuracy (%)</text>`);
   out.push(`</g>`);
   // dense reference
