@@ -5,7 +5,7 @@
 export const DENSITY_FLOOR = 1e-4; // s = 99.99%: the axis ends there (s = 1 would be at infinity)
 
 export function densityX(sparsity: number): number {
-  return -Math.log10(Math.max(1 - sparsity, DENSITY_FLOOR));
+  return -Math.log10(Math.max(1 - sparsity, DENSITY_FLOOR)) + 0; // + 0: no −0 at s = 0
 }
 
 export function sparsityAtX(x: number): number {
