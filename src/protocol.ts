@@ -96,7 +96,10 @@ export interface WebviewShowLayerMessage { type: 'showLayerInModel'; name: strin
 export interface WebviewSensitivityMessage { type: 'sensitivity' }
 /** Write `layers: { <name>: { sparsity } }` into the model's recipe (a click on the sensitivity chart). */
 export interface WebviewSetOverrideMessage { type: 'setLayerOverride'; name: string; sparsity: number }
-export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | WebviewShowLayerMessage | WebviewSensitivityMessage | WebviewSetOverrideMessage;
+/** Save a chart: PNG from the canvas (`dataUrl`), or SVG drawn by the host (the sweep, engine/report/svg.ts). */
+export interface WebviewSaveChartMessage { type: 'saveChart'; chart: string; format: 'png' | 'svg'; dataUrl?: string }
+export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | WebviewShowLayerMessage | WebviewSensitivityMessage
+  | WebviewSetOverrideMessage | WebviewSaveChartMessage;
 
 /** Creates an empty snapshot for a model. */
 export function emptySnapshot(modelPath: string, title: string): PanelSnapshot {

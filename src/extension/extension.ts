@@ -18,6 +18,7 @@ import { ResultsStore } from './resultsStore';
 import { sweepCommand } from './sweepCommand';
 import { sensitivityCommand } from './sensitivityCommand';
 import { setLayerOverride } from './recipeOverride';
+import { saveChart } from './saveChart';
 
 /** What activate() returns: a small hook for integration tests. */
 export interface WoodFisherApi {
@@ -43,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
       case 'showLayerInModel': void showLayerInModel(uri, msg.name); break;
       case 'sensitivity': void vscode.commands.executeCommand('woodfisher.sensitivity', uri); break;
       case 'setLayerOverride': void setLayerOverride(modelPath, msg.name, msg.sparsity); break;
+      case 'saveChart': void saveChart(panels.snapshotOf(modelPath), msg); break;
     }
   };
   const panels = new PanelManager(context.extensionUri, onAction);

@@ -188,15 +188,21 @@ function renderHtml(webview: vscode.Webview, root: vscode.Uri, title: string): s
     <button id="open-report" type="button" class="secondary" disabled>Open Report</button>
     <button id="run-again" type="button" class="secondary">Run Again</button>
     <button id="sweep" type="button" class="secondary">Sweep Sparsity</button>
+    <button id="sensitivity" type="button" class="secondary" title="Prune each layer alone to a few sparsities and chart the loss and accuracy">Layer Sensitivity</button>
     <button id="cancel" type="button" class="secondary" hidden>Cancel</button>
   </nav>
 </header>
 <main>
   <section class="charts">
-    <figure><figcaption>Sparsity per layer</figcaption><div class="chart-box"><canvas id="chart-sparsity" aria-label="sparsity per layer"></canvas></div></figure>
-    <figure><figcaption>Saliency histogram (log<sub>10</sub>)</figcaption><div class="chart-box"><canvas id="chart-saliency" aria-label="saliency histogram"></canvas></div></figure>
-    <figure id="accuracy-figure"><figcaption id="accuracy-caption">Accuracy and loss</figcaption><div class="chart-box"><canvas id="chart-accuracy" aria-label="accuracy"></canvas></div></figure>
+    <figure><figcaption><span>Sparsity per layer</span><button type="button" class="link" data-save="png" data-chart="sparsity">PNG</button></figcaption><div class="chart-scroll"><div class="chart-box"><canvas id="chart-sparsity" aria-label="sparsity per layer"></canvas></div></div></figure>
+    <figure><figcaption><span>Saliency histogram (log<sub>10</sub>)</span><button type="button" class="link" data-save="png" data-chart="saliency">PNG</button></figcaption><div class="chart-box"><canvas id="chart-saliency" aria-label="saliency histogram"></canvas></div></figure>
+    <figure id="accuracy-figure"><figcaption><span id="accuracy-caption">Accuracy and loss</span><button type="button" class="link" data-save="png" data-chart="accuracy">PNG</button><button id="save-sweep-svg" type="button" class="link" data-save="svg" data-chart="accuracy" hidden>SVG</button></figcaption><div class="chart-box"><canvas id="chart-accuracy" aria-label="accuracy"></canvas></div></figure>
   </section>
+  <div class="table-tools">
+    <input id="layer-filter" type="search" placeholder="Filter layers by name" aria-label="filter layers by name">
+    <label>Highlight above <input id="sparsity-highlight" type="number" min="0" max="100" step="1" placeholder="–" aria-label="highlight layers above this sparsity (%)"> % sparsity</label>
+    <span id="layer-count"></span>
+  </div>
   <div class="table-scroll"><table id="layers">
     <thead><tr>
       <th>layer</th><th>kind</th><th class="num">weights</th><th class="num">pruned</th><th class="num">sparsity</th>
@@ -204,6 +210,13 @@ function renderHtml(webview: vscode.Webview, root: vscode.Uri, title: string): s
     </tr></thead>
     <tbody></tbody>
   </table></div>
+  <section id="sensitivity-section" hidden>
+    <h2>Layer sensitivity <button type="button" class="link" data-save="png" data-chart="sensitivity">PNG</button></h2>
+    <div class="meta"><span id="sensitivity-status"></span>
+      <label>Plot <select id="sensitivity-metric" aria-label="sensitivity metric"><option value="accuracy">accuracy drop</option><option value="loss">loss increase</option></select></label></div>
+    <div class="chart-scroll wide"><div class="chart-box"><canvas id="chart-sensitivity" aria-label="per-layer sensitivity"></canvas></div></div>
+    <p class="hint">Click a point to set that layer's sparsity in the recipe (layers: &lt;name&gt;: sparsity).</p>
+  </section>
   <details id="log-box"><summary>Log</summary><pre id="log"></pre></details>
 </main>
 <script nonce="${nonce}" src="${script}"></script>
