@@ -127,6 +127,11 @@ highlight.addEventListener('input', () => {
   tableView.highlight = v !== undefined && Number.isFinite(v) ? Math.min(100, Math.max(0, v)) : undefined;
   rearrange();
 });
+document.querySelector('table#sensitivity-table')?.addEventListener('click', e => {
+  const b = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-sparsity]');
+  const layer = b?.closest('tr')?.dataset.layer;
+  if (b && layer) pickOverride(layer, Number(b.dataset.sparsity));
+});
 const metric = $<HTMLSelectElement>('sensitivity-metric');
 metric.value = tableView.metric;
 metric.addEventListener('change', () => { tableView.metric = metric.value === 'loss' ? 'loss' : 'accuracy'; rearrange(); });

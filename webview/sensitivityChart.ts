@@ -18,6 +18,7 @@ export function renderSensitivity(s: PanelSnapshot, t: ReturnType<typeof theme>,
   if (section) section.hidden = !view;
   if (!view) return;
   const layers = view.layers.length ? view.layers : [...new Set(view.points.map(p => p.layer))];
+  renderHeatTable(view, layers, t);
   const status = document.getElementById('sensitivity-status');
   if (status) {
     const done = view.points.length, total = layers.length * view.sparsities.length;
@@ -70,4 +71,48 @@ export function renderSensitivity(s: PanelSnapshot, t: ReturnType<typeof theme>,
       },
     },
   });
+}
+
+/**
+ * The same numbers as a heat table, one row per layer (legible for 100 layers, readable without colour): each cell a
+ * button that writes that layer's sparsity into the recipe. `table#sensitivity-table tr[data-layer] button[data-sparsity]`.
+ */
+function renderHeatTable(view: NonNullable<PanelSnapshot['sensitivity']>, layers: string[], t: ReturnType<typeof theme>): void {
+  const table = document.getElementById('sensitivity-table') as HTMLTableElement | null;
+  if (!table) return;
+  const metric = tableView.metric;
+  const values = view.points.map(p => sensitivityValue(p, view.dense, metric));
+  const worst = Math.max(1e-12, ...values.map(Math.abs));
+  const head = table.tHead ?? table.createTHead();
+  head.replaceChildren();
+  const hr = head.insertRow();
+  for (const text of ['layer', ...view.sparsities.map(sp => `${+(sp * 100).toFixed(2)}%`)]) {
+    const th = document.createElement('th');
+    th.textContent = text;
+    if (text !== 'layer') th.className = 'num';
+    hr.appendChild(th);
+  }
+  const body = table.tBodies[0] ?? table.createTBody();
+  body.replaceChildren();
+  for (const layer of layers) {
+    const row = body.insertRow();
+    row.dataset.layer = layer;
+    row.insertCell().textContent = layer;
+    for (const sp of view.sparsities) {
+      const cell = row.insertCell();
+      cell.className = 'num';
+      const p = view.points.find(q => q.layer === layer && q.sparsity === sp);
+      if (!p) { cell.textContent = '–'; continue; }
+      const v = sensitivityValue(p, view.dense, metric);
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'cell';
+      b.dataset.sparsity = String(sp);
+      b.textContent = metric === 'accuracy' ? v.toFixed(2) : v.toPrecision(3);
+      b.title = `${layer} alone at ${(sp * 100).toFixed(2)}%: accuracy ${(p.accuracy * 100).toFixed(2)}%, loss ${p.loss.toFixed(4)} — click to set ${layer}: sparsity ${sp} in the recipe`;
+      // heat: the theme's red, stronger for a larger drop (the number stays readable in every theme)
+      cell.style.background = v > 0 ? `color-mix(in srgb, ${t.palette[4]} ${Math.round(60 * Math.min(1, v / worst))}%, transparent)` : '';
+      cell.appendChild(b);
+    }
+  }
 }

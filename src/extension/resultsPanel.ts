@@ -215,7 +215,8 @@ function renderHtml(webview: vscode.Webview, root: vscode.Uri, title: string): s
     <div class="meta"><span id="sensitivity-status"></span>
       <label>Plot <select id="sensitivity-metric" aria-label="sensitivity metric"><option value="accuracy">accuracy drop</option><option value="loss">loss increase</option></select></label></div>
     <div class="chart-scroll wide"><div class="chart-box"><canvas id="chart-sensitivity" aria-label="per-layer sensitivity"></canvas></div></div>
-    <p class="hint">Click a point to set that layer's sparsity in the recipe (layers: &lt;name&gt;: sparsity).</p>
+    <p class="hint">Click a point or a cell to set that layer's sparsity in the recipe (layers: &lt;name&gt;: sparsity).</p>
+    <div class="table-scroll sensitivity-scroll"><table id="sensitivity-table"><thead></thead><tbody></tbody></table></div>
   </section>
   <details id="log-box"><summary>Log</summary><pre id="log"></pre></details>
 </main>
