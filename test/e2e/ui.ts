@@ -308,11 +308,14 @@ async function main(): Promise<{ passed: number; failed: number }> {
 
     await check('a 61-layer one-line model: the summary lens prunes it with its recipe; 61 bars and rows in its panel', async () => {
       await page.keyboard.press('Escape');
-      await page.keyboard.press('Control+P'); // Quick Open: deep/model.json
+      // Explorer: expand deep/ and open the model.json listed right under it
+      await explorerRow('deep', 1).click();
       await page.waitForTimeout(500);
-      await page.keyboard.type('deep/model.json');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'model.json' }).first().waitFor({ timeout: 15_000 });
-      await page.keyboard.press('Enter');
+      const names = await page.locator('.explorer-folders-view .monaco-list-row').evaluateAll(rows => rows.map(r => [r.getAttribute('aria-level'), r.querySelector('.label-name')?.textContent ?? '']));
+      const start = names.findIndex(([lvl, n]) => lvl === '1' && n === 'deep');
+      const offset = names.slice(start + 1).findIndex(([lvl, n]) => lvl === '2' && n === 'model.json');
+      if (start < 0 || offset < 0) { throw new Error(`no deep/model.json in the explorer: ${JSON.stringify(names)}`); }
+      await page.locator('.explorer-folders-view .monaco-list-row').nth(start + 1 + offset).dblclick();
       await page.locator('.editor-group-container.active .monaco-breadcrumbs', { hasText: 'deep' }).first().waitFor({ timeout: 15_000 });
       const lens = page.locator('.editor-group-container.active .codelens-decoration a', { hasText: /not pruned yet — Prune with WoodFisher/ });
       await lens.first().waitFor({ timeout: 30_000 });
