@@ -4,6 +4,7 @@
 // gradients, peak RSS against the memory plan. Writes bench-results/bench-<date>.json.
 //   (a) matMul GFLOP/s per provider      (b) Fisher-inverse stage, N × d with blocks of B
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
+//   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,13 +17,14 @@ import { useFastestGemm } from '../src/engine/linalg/fastest';
 import { GemmProvider, flops, jsProvider, tfjsProvider, onnxRuntimeProvider, onnxRuntimeUnavailable } from '../src/engine/linalg/accel';
 import { formatNpy } from '../src/engine/data/npy';
 import { mulberry32 } from '../src/engine/data/random';
+import { sectionS } from './structured';
 
 // ---------------------------------------------------------------- options
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
 const opt = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
 const SMOKE = flag('smoke');
-const ONLY = new Set((opt('only') ?? 'a,b,c,d').split(','));
+const ONLY = new Set((opt('only') ?? 'a,b,c,d,s').split(','));
 const BUDGET = Number(opt('budget') ?? (SMOKE ? 1 : 12));   // seconds of measurement per variant (b, c)
 const ROOT = findRoot();
 
@@ -430,6 +432,7 @@ async function main(): Promise<void> {
   if (ONLY.has('b')) await sectionB();
   if (ONLY.has('c')) await sectionC();
   if (ONLY.has('d')) await sectionD();
+  if (ONLY.has('s')) await sectionS({ root: ROOT, smoke: SMOKE, table, results });
   results.seconds = now() - t;
   const dir = path.join(ROOT, 'bench-results');
   fs.mkdirSync(dir, { recursive: true });

@@ -7,7 +7,9 @@
 // mini-batch order of every epoch comes from the same PRNG (tfjs's own `shuffle` uses Math.random, so it is off).
 // Both train on the wasm backend (the engine's src/engine/kernels supplies the Conv2DBackpropFilter wasm lacks;
 // the cpu backend took ~60 s per CNN epoch versus ~3 s). Outputs (all small, float32):
-//   examples/data/{calib-x,calib-y,test-x,test-y}.npy
+//   examples/data/{calib-x,calib-y,test-x,test-y}.npy, examples/data/train.npz (the whole training split, for
+//   gradual pruning's fine-tuning; deflated, ~2 MB)
+//   `--data-only` writes the data files and stops (no training: the models stay as they are).
 //   examples/mlpnet/{model.json,weights.bin,woodfisher.yaml}
 //   examples/cnn/{model.json,weights.bin,woodfisher.yaml}
 import * as fs from 'node:fs';
@@ -15,6 +17,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { zipSync } from 'fflate';
 import { formatNpy } from '../src/engine/data/npy';
 import { registerWasmKernels } from '../src/engine/kernels/register';
 import { mulberry32 } from '../src/engine/data/random';
@@ -66,6 +69,13 @@ export function slice(s: Split, start: number, end: number): Split {
 function writeNpy(file: string, data: Float32Array | BigInt64Array, shape: number[]): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, formatNpy(data, shape));
+}
+
+/** np.savez_compressed-style archive: members x.npy, y.npy, deflated, with a fixed date so reruns give the same bytes. */
+function writeNpz(file: string, arrays: Record<string, { data: Float32Array | BigInt64Array; shape: number[] }>): void {
+  const mtime = new Date(Date.UTC(2020, 3, 30));
+  const members = Object.fromEntries(Object.entries(arrays).map(([k, a]) => [`${k}.npy`, [formatNpy(a.data, a.shape), { level: 9, mtime }] as [Uint8Array, { level: 9; mtime: Date }]]));
+  fs.writeFileSync(file, zipSync(members));
 }
 
 const int64 = (y: Int32Array) => BigInt64Array.from(y, v => BigInt(v));
@@ -191,8 +201,11 @@ async function main(): Promise<void> {
   writeNpy(path.join(dataDir, 'calib-y.npy'), int64(calib.y), [N_CALIB]);
   writeNpy(path.join(dataDir, 'test-x.npy'), testSet.x, [N_TEST, D]);
   writeNpy(path.join(dataDir, 'test-y.npy'), int64(testSet.y), [N_TEST]);
+  writeNpz(path.join(dataDir, 'train.npz'), { x: { data: trainSet.x, shape: [N_TRAIN, D] }, y: { data: int64(trainSet.y), shape: [N_TRAIN] } });
   const counts = (s: Split) => Array.from({ length: CLASSES }, (_, c) => s.y.filter(v => v === c).length).join(' ');
   console.log(`data: ${trainSet.n} train / ${testSet.n} test (seed ${DATA_SEED}); class counts train [${counts(trainSet)}], test [${counts(testSet)}]`);
+
+  if (process.argv.includes('--data-only')) return;
 
   // 2. MLPNet on wasm.
   tf.util.assert(tf.getBackend() === 'wasm', () => 'expected the wasm backend');

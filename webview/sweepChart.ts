@@ -10,7 +10,8 @@ export function renderSweepChart(s: PanelSnapshot, t: ReturnType<typeof theme>):
   const ticks = densityTicks(Math.max(0.9, ...points.map(p => p.sparsity)));
   const xMax = densityX(ticks[ticks.length - 1]);
   const byMethod = methods.map(m => points.filter(p => p.method === m && p.accuracy !== undefined).sort((a, b) => a.sparsity - b.sparsity));
-  const datasets = methods.map((m, i) => ({
+  const datasets: { label: string; borderColor: string; backgroundColor: string; pointRadius: number; pointHoverRadius: number;
+    data: { x: number; y: number }[]; borderDash?: number[]; borderWidth?: number }[] = methods.map((m, i) => ({
     label: m, borderColor: t.palette[i % t.palette.length], backgroundColor: t.palette[i % t.palette.length],
     pointRadius: 3, pointHoverRadius: 5,
     data: byMethod[i].map(p => ({ x: densityX(p.sparsity), y: p.accuracy! * 100 })),
@@ -18,7 +19,7 @@ export function renderSweepChart(s: PanelSnapshot, t: ReturnType<typeof theme>):
   const dense = s.before;
   if (dense) {
     datasets.push({ label: 'dense', borderColor: t.fg, backgroundColor: t.fg, pointRadius: 0, pointHoverRadius: 0,
-      data: [{ x: 0, y: dense.accuracy * 100 }, { x: xMax, y: dense.accuracy * 100 }], borderDash: [4, 4], borderWidth: 1 } as typeof datasets[number]);
+      data: [{ x: 0, y: dense.accuracy * 100 }, { x: xMax, y: dense.accuracy * 100 }], borderDash: [4, 4], borderWidth: 1 });
   }
   const pointOf = (dataset: number, index: number): SweepPoint | undefined => byMethod[dataset]?.[index];
   draw('chart-accuracy', {

@@ -12,6 +12,16 @@ export function parseSparsity(v: string): number {
   if (v.trim() === '' || !(s >= 0 && s < 1)) throw new InvalidArgumentError('expected a fraction in [0, 1), e.g. 0.9');
   return s;
 }
+export function parseFraction(v: string): number {
+  const s = Number(v);
+  if (v.trim() === '' || !(s > 0 && s <= 1)) throw new InvalidArgumentError('expected a fraction in (0, 1], e.g. 0.5');
+  return s;
+}
+export function parseUnitInterval(v: string): number {
+  const s = Number(v);
+  if (v.trim() === '' || !(s >= 0 && s <= 1)) throw new InvalidArgumentError('expected a fraction in [0, 1], e.g. 0.1');
+  return s;
+}
 export function parsePositiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
@@ -58,6 +68,7 @@ export interface RunFlags {
   recomputeSchedule?: PruneOptions['recomputeSchedule']; inverseForm?: PruneOptions['inverseForm'];
   recipe?: string; eval?: string; evalLabels?: string; backend?: PruneOptions['backend']; maxMemory?: number;
   shuffle?: boolean; seed?: number; out?: string; json?: boolean; threads?: number;
+  structure?: PruneOptions['structure']; targetFlops?: number; minKeep?: number;
 }
 
 /** Adds the options every pruning command understands. */
@@ -68,6 +79,9 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     .option('--sample-labels', 'sample the gradients\' labels from the model\'s softmax even when labels are given (the "true" Fisher)');
   if (sparsity) {
     cmd.option('--sparsity <s>', 'target fraction of prunable weights set to zero, in [0, 1)', parseSparsity);
+    cmd.addOption(new Option('--structure <s>', 'weights: zero single weights; neurons: remove whole units (Dense neurons, conv filters) and shrink the model, --sparsity = fraction of units removed (default: weights)').choices(['weights', 'neurons']));
+    cmd.option('--target-flops <f>', 'with --structure neurons: remove units until FLOPs ≤ this fraction of the original (replaces --sparsity)', parseFraction);
+    cmd.option('--min-keep <f>', 'with --structure neurons: every layer keeps at least this fraction of its units (default: 0.1)', parseUnitInterval);
     cmd.option('--pattern <N:M>', 'semi-structured sparsity: at most N non-zeros in every M consecutive weights (e.g. 2:4); sets the sparsity');
   }
   if (method) cmd.addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHODS));
@@ -102,7 +116,7 @@ export function flagsToOverrides(f: RunFlags): Partial<PruneOptions> {
     blockSize: f.blockSize, damp: f.damp, scope: f.scope, update: f.update, recompute: f.recompute,
     recomputeSchedule: f.recomputeSchedule, inverseForm: f.inverseForm, evalPath: abs(f.eval),
     evalLabelsPath: abs(f.evalLabels), backend: f.backend, maxMemoryBytes: f.maxMemory, shuffle: f.shuffle,
-    seed: f.seed, outDir: abs(f.out), threads: f.threads,
+    seed: f.seed, outDir: abs(f.out), threads: f.threads, structure: f.structure, targetFlops: f.targetFlops, minKeep: f.minKeep,
   };
 }
 

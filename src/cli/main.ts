@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `woodfisher` command line: prune | sweep | inspect | demo.
+// The `woodfisher` command line: prune | gradual | sweep | inspect | demo.
 import { Command, CommanderError } from 'commander';
 import { demoCommand } from './commands/demo';
+import { gradualCommand } from './commands/gradual';
 import { inspectCommand } from './commands/inspect';
 import { pruneCommand } from './commands/prune';
 import { sweepCommand } from './commands/sweep';
@@ -15,7 +16,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (s, write) => write(s.replace(/\n(?=.)/g, ' ')) }); // one line
   // Subcommands inherit exitOverride and the output settings when added with addCommand after copying them.
-  for (const cmd of [pruneCommand(), sweepCommand(), inspectCommand(), demoCommand()]) {
+  for (const cmd of [pruneCommand(), gradualCommand(), sweepCommand(), inspectCommand(), demoCommand()]) {
     cmd.copyInheritedSettings(program);
     program.addCommand(cmd);
   }

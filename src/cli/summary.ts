@@ -1,10 +1,14 @@
 // The few lines printed after a run, under the per-layer table.
 import * as path from 'node:path';
-import { pct } from '../engine/report/table';
+import { int, pct } from '../engine/report/table';
 import type { PruneReport } from '../engine/types';
 
 export function runSummary(r: PruneReport): string {
-  const lines = [
+  const s = r.structure;
+  const lines = s ? [
+    `${r.settings.method} (${r.settings.scope}, structure neurons${s.targetFlops !== undefined ? `, FLOPs target ${pct(s.targetFlops)}` : `, target ${pct(r.sparsity.target)} of units`}): ` +
+      `removed ${s.units.removed} of ${s.units.total} units (${s.units.removable} removable, ${s.update === 'group' ? 'group OBS update' : 'no update'}) in ${r.seconds.total.toFixed(1)} s on ${r.backend}`,
+  ] : [
     `${r.settings.method} (${r.settings.scope}, ${r.settings.update} update): pruned ${pct(r.sparsity.achieved, 2)} of ` +
       `${r.sparsity.weights.toLocaleString('en-US')} weights (target ${pct(r.sparsity.target)}) in ${r.seconds.total.toFixed(1)} s on ${r.backend}` +
       (r.linalg ? ` (Fisher products: ${r.linalg})` : ''),
@@ -13,6 +17,11 @@ export function runSummary(r: PruneReport): string {
     lines.push(`λ = ${r.damp.toExponential(2)} chosen from ${r.dampSearch?.length ?? 0} candidates by calibration loss`);
   }
   if (r.settings.pattern) lines.push(`pattern ${r.settings.pattern}: at most ${r.settings.pattern.split(':')[0]} non-zeros in every ${r.settings.pattern.split(':')[1]} consecutive weights`);
+  if (s) {
+    const ms = (x: number) => `${x.toFixed(2)} ms`;
+    lines.push(`params ${int(s.before.params)} → ${int(s.after.params)}, FLOPs ${int(s.before.flops)} → ${int(s.after.flops)} (${pct(s.after.flops / s.before.flops)})`);
+    lines.push(`latency on ${r.backend} (median): batch 1 ${ms(s.before.latencyMs.batch1)} → ${ms(s.after.latencyMs.batch1)}, batch 32 ${ms(s.before.latencyMs.batch32)} → ${ms(s.after.latencyMs.batch32)}`);
+  }
   if (r.before && r.after) {
     lines.push(`accuracy ${pct(r.before.accuracy, 2)} → ${pct(r.after.accuracy, 2)}, loss ${r.before.loss.toFixed(4)} → ${r.after.loss.toFixed(4)} (${r.after.samples} samples)`);
   }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { initBackend } from './backend';
 import { useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
+import { claimOutput, type OutputClaim } from './output/claim';
 import { loadDataset, Dataset } from './data/calibration';
 import { evaluate } from './gradients/evaluate';
 import { blockThreads } from './fisher/blockPool';
@@ -14,6 +15,7 @@ import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource, type Timed } from './step';
 import { layerResult } from './layerStats';
+import { runStructuredPrune } from './structured/prune';
 import {
   EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
   WoodFisherError, DEFAULT_OPTIONS,
@@ -39,11 +41,6 @@ export function validateOptions(o: PruneOptions): void {
       throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
     }
   }
-  const modelDir = path.resolve(path.dirname(o.modelPath));
-  const out = path.resolve(o.outDir);
-  if (out === modelDir || modelDir.startsWith(out + path.sep)) {
-    throw new WoodFisherError(`the output folder ${o.outDir} would contain the input model; choose a new folder`, 'OUTPUT');
-  }
 }
 
 
@@ -65,6 +62,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */
 export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
+  if (given.structure === 'neurons') return runStructuredPrune(given, hooks);   // whole units, the model shrinks
   const options: PruneOptions = { ...DEFAULT_OPTIONS, ...given, layers: given.layers ?? {} };
   const emit = hooks.onEvent ?? (() => {});
   const seconds: Partial<Record<Stage, number>> = {};
@@ -74,7 +72,20 @@ export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promi
     try { return await f(); } finally { seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000; }
   };
   validateOptions(options);
+  // The output is checked and locked before any work (src/engine/output/claim.ts).
+  const out = hooks.output ?? claimOutput(options.outDir, { kind: 'prune', inputFolder: path.dirname(options.modelPath) });
+  try {
+    for (const message of out.notes) emit({ type: 'log', level: 'warn', message });
+    return await pruneInto(options, out, hooks, timed, t0, seconds);
+  } finally {
+    if (!hooks.output) out.release();
+  }
+}
 
+async function pruneInto(
+  options: PruneOptions, out: OutputClaim, hooks: RunHooks, timed: Timed, t0: number, seconds: Partial<Record<Stage, number>>,
+): Promise<PruneReport> {
+  const emit = hooks.onEvent ?? (() => {});
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(options.backend);
   const linalg = useFastestGemm();
@@ -138,7 +149,7 @@ export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promi
     checkAbort(hooks.signal);
     const savedModel = await timed('save', async () => {
       report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
-      return saveModel(model, outDir, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+      return saveModel(model, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
     });
     report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });

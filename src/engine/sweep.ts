@@ -1,12 +1,14 @@
 // Sparsity sweep: one pruning run per (method, sparsity), accuracy after each, plotted as sweep.svg.
 // Writes outDir/<method>-<sparsity%>/{model.json, shards, report.json}, sweep.json and sweep.svg.
-// Everything goes to a temporary sibling folder renamed to outDir at the end: a cancelled sweep leaves nothing.
+// Everything goes to a staging folder swapped in at the end (src/engine/output/claim.ts): a cancelled sweep leaves nothing.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { runPrune } from './prune';
+import { runGradual } from './gradual/run';
+import { claimOutput, nestedOutput } from './output/claim';
 import { sweepSvg } from './report/svg';
 import type { SweepPoint, SweepResult } from './report/sweep-result';
-import { Method, PruneOptions, PruneReport, RunHooks, WoodFisherError } from './types';
+import { GradualSettings, Method, PruneOptions, PruneReport, RunHooks, WoodFisherError } from './types';
 
 export type { SweepPoint, SweepResult } from './report/sweep-result';
 
@@ -22,16 +24,8 @@ export function runFolderName(method: Method, sparsity: number): string {
   return `${method}-${+(sparsity * 100).toFixed(4)}`;
 }
 
-async function assertEmptyOrMissing(dir: string): Promise<void> {
-  let entries: string[];
-  try { entries = await fs.readdir(dir); } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new WoodFisherError(`cannot use output folder ${dir}: ${(e as NodeJS.ErrnoException).code}`, 'OUTPUT');
-  }
-  if (entries.length > 0) throw new WoodFisherError(`output folder ${dir} exists and is not empty; choose a new folder`, 'OUTPUT');
-}
-
-export async function runSweep(base: PruneOptions, sparsities: number[], methods: Method[], hooks: SweepHooks = {}): Promise<SweepResult> {
+/** With `gradual`, every point is a gradual run (the same schedule and epochs for every method); base.dataPath is then the training data. */
+export async function runSweep(base: PruneOptions, sparsities: number[], methods: Method[], hooks: SweepHooks = {}, gradual?: GradualSettings): Promise<SweepResult> {
   if (!base.evalPath) {
     throw new WoodFisherError('a sweep compares accuracy after pruning: give evaluation data (--eval x.npy --eval-labels y.npy, or data.npz)', 'OPTIONS');
   }
@@ -39,24 +33,26 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
   for (const s of sparsities) {
     if (!(s >= 0 && s < 1)) throw new WoodFisherError(`sparsity must be in [0, 1), got ${s}`, 'OPTIONS');
   }
-  const outDir = path.resolve(base.outDir);
-  await assertEmptyOrMissing(outDir);
-  await fs.mkdir(path.dirname(outDir), { recursive: true });
-  const tmp = path.join(path.dirname(outDir), `.${path.basename(outDir)}.partial-${process.pid}-${Date.now()}`);
-  await fs.mkdir(tmp);
-
+  const out = claimOutput(base.outDir, { kind: 'sweep', inputFolder: path.dirname(base.modelPath) });
+  const outDir = out.dir;
   const sorted = [...new Set(sparsities)].sort((a, b) => a - b);
   const total = sorted.length * methods.length;
   const points: SweepPoint[] = [];
   let dense: SweepResult['dense'];
   try {
+    for (const message of out.notes) hooks.onEvent?.({ type: 'log', level: 'warn', message });
+    const staged = out.stage();
     let index = 0;
     for (const method of methods) {
       for (const sparsity of sorted) {
         if (hooks.signal?.aborted) throw new WoodFisherError('the sweep was cancelled', 'CANCELLED');
         hooks.onRun?.({ index: index++, total, method, sparsity });
-        const name = runFolderName(method, sparsity);
-        const report = await runPrune({ ...base, method, sparsity, outDir: path.join(tmp, name) }, hooks);
+        const name = (gradual ? 'gradual-' : '') + runFolderName(method, sparsity);
+        const run = { ...base, method, sparsity, outDir: path.join(outDir, name) };
+        const output = nestedOutput(path.join(staged, name), path.join(outDir, name));
+        const report = gradual
+          ? await runGradual({ ...run, ...gradual }, { signal: hooks.signal, output, onEvent: e => { if (isPruneEvent(e)) hooks.onEvent?.(e); } })
+          : await runPrune(run, { ...hooks, output });
         if (!report.after) throw new WoodFisherError(`run ${name} returned no evaluation`, 'OPTIONS');
         dense ??= report.before;
         const point: SweepPoint = {
@@ -67,14 +63,17 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
         hooks.onPoint?.(point, report);
       }
     }
-    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, methods, sparsities: sorted, points };
-    await fs.writeFile(path.join(tmp, 'sweep.json'), JSON.stringify(result, null, 2) + '\n');
-    await fs.writeFile(path.join(tmp, 'sweep.svg'), sweepSvg(result));
-    await fs.rmdir(outDir).catch(() => {}); // empty (checked above) or missing
-    await fs.rename(tmp, outDir);
+    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, methods, sparsities: sorted, points, ...(gradual ? { gradual: { epochs: gradual.epochs } } : {}) };
+    await fs.writeFile(path.join(staged, 'sweep.json'), JSON.stringify(result, null, 2) + '\n');
+    await fs.writeFile(path.join(staged, 'sweep.svg'), sweepSvg(result));
+    await out.commit();
     return result;
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
+  } finally {
+    out.release();
   }
+}
+
+const PRUNE_EVENTS = new Set(['stage', 'plan', 'layer', 'eval', 'log', 'damp', 'done']);
+function isPruneEvent(e: { type: string }): e is Parameters<NonNullable<RunHooks['onEvent']>>[0] {
+  return PRUNE_EVENTS.has(e.type);
 }

@@ -1,13 +1,26 @@
+import type { OutputClaim } from './output/claim';
 // The engine's public vocabulary: options in, events and a report out.
-// Pure types, imported (type-only) by the worker, the CLI, the extension and the webview through src/protocol.ts.
+// Types and plain constants (no code): imported by the worker, the CLI, the extension and, type-only, the webview
+// through src/protocol.ts.
 
-export type Method = 'woodfisher' | 'woodtaylor' | 'diagfisher' | 'magnitude' | 'global-magnitude';
-export type Scope = 'global' | 'layer';
-export type UpdateKind = 'independent' | 'joint' | 'none';
-export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-export type InverseForm = 'auto' | 'primal' | 'dual' | 'recursive';
-export type RecomputeSchedule = 'linear' | 'polynomial';
-export type PrunableKind = 'Dense' | 'Conv2D' | 'DepthwiseConv2D' | 'Conv1D';
+// Each option's values, listed once: the types come from these lists; the CLI's choices and the checks read them;
+// the JSON schema and package.json repeat them for editors, and a test keeps those copies equal.
+export const METHOD_NAMES = ['woodfisher', 'woodtaylor', 'diagfisher', 'magnitude', 'global-magnitude'] as const;
+export const SCOPES = ['global', 'layer'] as const;
+export const UPDATE_KINDS = ['independent', 'joint', 'none'] as const;
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const INVERSE_FORMS = ['auto', 'primal', 'dual', 'recursive'] as const;
+export const RECOMPUTE_SCHEDULES = ['linear', 'polynomial'] as const;
+/** Layers whose kernel WoodFisher prunes (model/load.ts finds them; the extension's model.json lenses too). */
+export const PRUNABLE_KINDS = ['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D'] as const;
+
+export type Method = (typeof METHOD_NAMES)[number];
+export type Scope = (typeof SCOPES)[number];
+export type UpdateKind = (typeof UPDATE_KINDS)[number];
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type InverseForm = (typeof INVERSE_FORMS)[number];
+export type RecomputeSchedule = (typeof RECOMPUTE_SCHEDULES)[number];
+export type PrunableKind = (typeof PRUNABLE_KINDS)[number];
 
 /** Per-layer override: its own target sparsity, or left dense. */
 export interface LayerOverride { sparsity?: number; exclude?: boolean }
@@ -61,7 +74,7 @@ export interface PrunableLayer {
   size: number;                 // number of weights
 }
 
-export type Stage = 'load' | 'gradients' | 'blocks' | 'selection' | 'update' | 'evaluate' | 'save';
+export type Stage = 'load' | 'gradients' | 'blocks' | 'selection' | 'update' | 'evaluate' | 'save' | 'train';
 
 export interface LayerResult {
   name: string;
@@ -115,6 +128,7 @@ export interface StructureReport {
   classes: number;              // removable unit classes (channels tied by residual Adds count once)
   update: 'group' | 'none';     // group OBS update δw = −F⁻¹E_Q(E_QᵀF⁻¹E_Q)⁻¹E_Qᵀw, or only removal
   targetFlops?: number;
+  constants: { folded: number; dropped: number }; // removed units' outputs act(b) moved into consumers' biases, or dropped
   before: ModelCost;
   after: ModelCost;
   notes: string[];              // channels left alone and why
@@ -133,6 +147,8 @@ export type PruneEvent =
 export interface RunHooks {
   onEvent?: (e: PruneEvent) => void;
   signal?: AbortSignal;
+  /** Where the result goes when a caller already claimed it (a sweep's runs); default: claimOutput(options.outDir). */
+  output?: OutputClaim;
 }
 
 /** Every error meant for the user: one clear message, and which input it concerns. */
@@ -146,3 +162,87 @@ export type ErrorCode =
   | 'MODEL_FORMAT' | 'MODEL_SHARD' | 'MODEL_PATH' | 'MODEL_NAN' | 'UNSUPPORTED_LAYER'
   | 'DATA_FORMAT' | 'DATA_SHAPE' | 'LABELS' | 'RECIPE' | 'OPTIONS' | 'MEMORY' | 'OUTPUT' | 'NUMERIC'
   | 'BACKEND' | 'CANCELLED';
+
+// ---------------------------------------------------------------- gradual pruning (src/engine/gradual/)
+export type OptimizerKind = 'sgd' | 'adam';
+export type LrSchedule = 'cosine' | 'step' | 'constant';
+
+/**
+ * Gradual pruning: prune a little (the one-shot step at the current weights), fine-tune with the masks held, repeat on
+ * the cubic schedule; then fine-tune to the end. `dataPath`/`labelsPath` are the training data: calibration samples
+ * for each step are drawn from them. `outDir` receives a checkpoint after every epoch and the final model.
+ */
+export interface GradualOptions extends PruneOptions {
+  epochs: number;
+  initialSparsity?: number;     // s_i; default 0
+  pruneStart?: number;          // epochs (fractions allowed); default 0
+  pruneEnd?: number;            // default epochs/2
+  pruneEvery?: number;          // default (pruneEnd − pruneStart)/3: four pruning steps
+  optimizer: OptimizerKind;
+  lr: number;
+  lrSchedule: LrSchedule;
+  batchSize: number;
+  momentum: number;
+  weightDecay: number;
+  resume?: boolean;             // continue from the checkpoint in outDir
+}
+
+/** What a gradual run adds to PruneOptions (a sweep's gradual points share these). */
+export type GradualSettings = Omit<GradualOptions, keyof PruneOptions>;
+
+export const DEFAULT_GRADUAL: Pick<GradualOptions, 'optimizer' | 'lr' | 'lrSchedule' | 'batchSize' | 'momentum' | 'weightDecay'> = {
+  optimizer: 'sgd', lr: 0.1, lrSchedule: 'cosine', batchSize: 64, momentum: 0.9, weightDecay: 0,
+};
+
+export interface EpochRecord {
+  epoch: number;                // 1-based
+  lr: number;                   // at the epoch's last step
+  train: { loss: number; accuracy: number };
+  eval?: EvalResult;
+  sparsity: number;             // of the prunable weights, at the epoch's end
+  layers: Record<string, number>;  // sparsity per layer
+  seconds: number;
+}
+
+export interface PruningStepRecord {
+  k: number;                    // 0 … K
+  epoch: number;                // when (fractional epochs)
+  target: number;               // s_k
+  achieved: number;
+  layers: LayerResult[];
+  eval?: EvalResult;            // right after the step, before fine-tuning
+  damp?: number;                // λ of this step (Fisher methods)
+  skipped?: boolean;            // the target was met already: nothing pruned, no gradients spent
+  seconds: number;
+}
+
+export interface GradualSchedule {
+  epochs: number;
+  batchesPerEpoch: number;
+  steps: { k: number; epoch: number; sparsity: number }[];
+}
+
+/** report.json of a gradual run: a PruneReport (final layers, before/after) plus the run's history. */
+export interface GradualReport extends PruneReport {
+  gradual: {
+    schedule: GradualSchedule;
+    epochs: EpochRecord[];
+    steps: PruningStepRecord[];
+    finished: boolean;
+  };
+}
+
+export type GradualEvent =
+  | PruneEvent
+  | { type: 'schedule'; schedule: GradualSchedule }
+  | { type: 'epoch'; record: EpochRecord; epochs: number }
+  | { type: 'pruningStep'; record: PruningStepRecord; steps: number }
+  | { type: 'checkpoint'; epoch: number; path: string }
+  | { type: 'gradualDone'; report: GradualReport; reportPath: string; modelPath: string };
+
+export interface GradualHooks {
+  onEvent?: (e: GradualEvent) => void;
+  signal?: AbortSignal;
+  /** A folder the caller claimed (a sweep's runs): the result goes there, with no checkpoints; default: claimOutput(options.outDir). */
+  output?: OutputClaim;
+}

@@ -10,12 +10,9 @@ import type { SweepResult } from '../engine/report/sweep-result';
 
 const PNG_DATA_URL = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/;
 
-/** The sweep of a snapshot as the engine's SweepResult (points without accuracy are left out). */
+/** The sweep of a snapshot as the engine's SweepResult (its points are the engine's own). */
 export function sweepResultOf(s: PanelSnapshot): SweepResult {
-  const points = (s.sweep ?? []).filter(p => p.accuracy !== undefined).map(p => ({
-    method: p.method as SweepResult['methods'][number], sparsity: p.sparsity, achieved: p.achieved ?? p.sparsity,
-    accuracy: p.accuracy!, loss: p.loss ?? NaN, output: p.reportPath ? path.dirname(p.reportPath) : '', seconds: 0,
-  }));
+  const points = s.sweep ?? [];
   return {
     version: 1, model: s.modelPath, dense: s.before, methods: [...new Set(points.map(p => p.method))],
     sparsities: [...new Set(points.map(p => p.sparsity))].sort((a, b) => a - b), points,
@@ -26,7 +23,7 @@ export async function saveChart(snapshot: PanelSnapshot | undefined, msg: Webvie
   if (!snapshot) return undefined;
   let bytes: Uint8Array;
   if (msg.format === 'svg') {
-    if (msg.chart !== 'sweep' || !snapshot.sweep?.some(p => p.accuracy !== undefined)) {
+    if (msg.chart !== 'sweep' || !snapshot.sweep?.length) {
       void vscode.window.showWarningMessage('WoodFisher: only a sweep with accuracies can be saved as SVG; save the PNG instead.');
       return undefined;
     }

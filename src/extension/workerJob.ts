@@ -1,5 +1,6 @@
 // One job in one forked worker process (dist/worker.js). Node-only (no `vscode`), so it can be exercised
-// by a plain script. Cancel = send `cancel`, then SIGKILL after 500 ms if the process is still alive.
+// by a plain script. Cancel = send `cancel`, then SIGKILL after 500 ms if the process is still alive — except while it
+// saves: then the save finishes (or rolls back) first, so a cancel never leaves half a result or debris.
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
   Envelope, FromWorkerMessage, ToWorkerMessage, PruneEvent, PruneReport, SweepPoint, EvalResult, SensitivityPoint, SensitivityResult,
@@ -25,12 +26,15 @@ export interface JobCallbacks {
 }
 
 export const KILL_AFTER_MS = 500;
+/** How long a cancel waits for a save in progress before killing anyway (the next run then recovers the output). */
+export const SAVE_GRACE_MS = 60_000;
 
 export class WorkerJob {
   private child: ChildProcess | undefined;
   private outcome: JobOutcome | undefined;
   private cancelRequested = false;
   private killTimer: NodeJS.Timeout | undefined;
+  private saving = false;
   private readonly stderrTail: string[] = [];
   readonly result: Promise<JobOutcome>;
   private resolve!: (o: JobOutcome) => void;
@@ -70,7 +74,6 @@ export class WorkerJob {
     });
     child.on('exit', (code, signal) => {
       if (this.killTimer) clearTimeout(this.killTimer);
-      channel.dispose();
       if (this.cancelRequested) { this.finish({ status: 'cancelled' }); return; }
       this.finish({ status: 'error', error: crashMessage(code, signal, this.stderrTail), code: 'WORKER_CRASH' });
     });
@@ -83,10 +86,10 @@ export class WorkerJob {
     this.cancelRequested = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) { this.finish({ status: 'cancelled' }); return; }
-    try { if (child.connected) child.send({ id: 0, body: { type: 'cancel' } } satisfies Envelope<ToWorkerMessage>); } catch { /* already gone */ }
-    this.killTimer = setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, KILL_AFTER_MS);
-    // The outcome is reported at once; the 'exit' handler only cleans up.
-    this.finish({ status: 'cancelled' });
+    try { if (child.connected) child.send({ body: { type: 'cancel' } } satisfies Envelope<ToWorkerMessage>); } catch { /* already gone */ }
+    this.killTimer = setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, this.saving ? SAVE_GRACE_MS : KILL_AFTER_MS);
+    // Reported at once, unless a save is under way: then its end ('done', or the exit after rolling back) decides.
+    if (!this.saving) this.finish({ status: 'cancelled' });
   }
 
   /** Kills immediately (extension deactivation, panel closed). */
@@ -103,7 +106,10 @@ export class WorkerJob {
       case 'ready':
         if (!this.sent) { this.sent = true; channel.sendEvent(this.request); }
         break;
-      case 'event': this.cb.onEvent?.(body.event); break;
+      case 'event':
+        if (body.event.type === 'stage' && body.event.stage === 'save') this.saving = body.event.done < body.event.total;
+        this.cb.onEvent?.(body.event);
+        break;
       case 'sweepPoint': this.cb.onSweepPoint?.(body.point); break;
       case 'done': this.finish({ status: 'done', report: body.report, reportPath: body.reportPath }); break;
       case 'sweepDone': this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline } }); break;

@@ -7,20 +7,22 @@ export interface EventForwarder { push(e: PruneEvent): void; flush(): void; disp
 
 export function createEventForwarder(send: (e: PruneEvent) => void, intervalMs = 100): EventForwarder {
   let pending: PruneEvent | undefined;
+  let lastSent: PruneEvent | undefined;
   let last = 0;
   let timer: NodeJS.Timeout | undefined;
 
   const flush = () => {
     if (timer) { clearTimeout(timer); timer = undefined; }
-    if (pending) { const e = pending; pending = undefined; last = Date.now(); send(e); }
+    if (pending) { const e = pending; pending = undefined; last = Date.now(); lastSent = e; send(e); }
   };
 
   return {
     push(e) {
       if (e.type === 'done') return; // the worker sends the report in its own `done` message
       if (e.type !== 'stage') { flush(); send(e); return; }
-      const stageChanged = pending?.type === 'stage' && pending.stage !== e.stage;
-      if (stageChanged) flush(); // never lose the last progress of a finished stage
+      const prev = pending ?? lastSent;
+      const stageChanged = prev?.type !== 'stage' || prev.stage !== e.stage;
+      if (stageChanged) { flush(); lastSent = e; last = Date.now(); send(e); return; } // a stage's end and the next one's start both go out
       pending = e;
       const wait = intervalMs - (Date.now() - last);
       if (wait <= 0) flush();

@@ -74,7 +74,7 @@ test('sweep writes sweep.json, sweep.svg and one folder per run', { skip: !haveE
   const r = cli('sweep', ex('mlpnet/model.json'), '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'),
     '--sparsities', '0.9,0.5', '--methods', 'magnitude,global-magnitude', '--out', out);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(readdirSync(out).sort(), ['global-magnitude-50', 'global-magnitude-90', 'magnitude-50', 'magnitude-90', 'sweep.json', 'sweep.svg']);
+  assert.deepEqual(readdirSync(out).sort(), ['.woodfisher-output.json', 'global-magnitude-50', 'global-magnitude-90', 'magnitude-50', 'magnitude-90', 'sweep.json', 'sweep.svg']);
   const sweep = JSON.parse(readFileSync(path.join(out, 'sweep.json'), 'utf8'));
   assert.deepEqual(sweep.sparsities, [0.5, 0.9]);
   assert.equal(sweep.points.length, 4);
@@ -101,4 +101,28 @@ test('Ctrl-C cancels: exit code 130 and no output folder', { skip: !haveExamples
   assert.equal(code, 130, stderr);
   assert.match(stderr, /^cancelled$/m);
   assert.ok(!existsSync(out), 'no partial output');
+});
+
+test('prune --structure neurons --target-flops on the CNN recipe: units column, FLOPs and latency lines, a smaller model', { skip: !haveExamples }, () => {
+  const out = path.join(tmp, 'struct-flops');
+  const r = cli('prune', ex('cnn/woodfisher.yaml'), '--structure', 'neurons', '--target-flops', '0.5', '--samples', '64', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^layer\s+kind\s+units\s+weights/);
+  assert.match(r.stdout, /^conv1\s+Conv2D\s+\d\/8/m);
+  assert.match(r.stdout, /structure neurons, FLOPs target 50\.0%/);
+  assert.match(r.stdout, /^params 13,610 → [\d,]+, FLOPs 124,384 → [\d,]+ \(\d+\.\d%\)$/m);
+  assert.match(r.stdout, /^latency on \w+ \(median\): batch 1 [\d.]+ ms → [\d.]+ ms, batch 32 [\d.]+ ms → [\d.]+ ms$/m);
+  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+  assert.ok(report.structure.after.flops <= 0.5 * report.structure.before.flops);
+  const model = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8'));
+  const conv = model.modelTopology.config.layers.find((l: any) => l.config.name === 'conv1');
+  assert.equal(conv.config.filters, report.layers[0].units.kept);
+  assert.ok(conv.config.filters < 8);
+});
+
+test('--target-flops out of range is one clear line', () => {
+  const r = cli('prune', ex('cnn/woodfisher.yaml'), '--structure', 'neurons', '--target-flops', '1.5', '--out', path.join(tmp, 'bad'));
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /target-flops.*fraction in \(0, 1\]/);
+  assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
 });

@@ -75,7 +75,9 @@ test('the CNN prunes with convolution gradients, joint update and recomputation'
 test('bad options are refused before any work: unknown layer, sparsity, output inside the model folder', async () => {
   await assert.rejects(runPrune(opts({ layers: { nope: { sparsity: 0.5 } } })), /nope.*not a prunable layer/);
   await assert.rejects(runPrune(opts({ sparsity: 1 })), /sparsity must be in \[0, 1\)/);
-  await assert.rejects(runPrune(opts({ outDir: path.join(EX, 'mlpnet') })), /would contain the input model/);
+  await assert.rejects(runPrune(opts({ outDir: path.join(EX, 'mlpnet') })), /is the input model's folder/);
+  await assert.rejects(runPrune(opts({ outDir: path.join(EX, 'mlpnet', 'pruned') })), /inside the input model's folder/);
+  await assert.rejects(runPrune(opts({ outDir: '' })), /no output folder given/);
   await assert.rejects(runPrune(opts({ maxMemoryBytes: 1000 })), /memory plan needs .* Lower --samples or --block-size/);
 });
 

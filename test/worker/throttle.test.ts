@@ -15,16 +15,18 @@ test('stage progress is coalesced (latest wins), other events pass at once and i
   f.push(stage(20, 'blocks'));
   f.flush();
   f.dispose();
-  assert.deepEqual(sent.map(e => (e.type === 'stage' ? `${e.stage}:${e.done}` : e.type)), ['gradients:1', 'gradients:500', 'log', 'blocks:20']);
+  assert.deepEqual(sent.map(e => (e.type === 'stage' ? `${e.stage}:${e.done}` : e.type)), ['gradients:1', 'gradients:500', 'log', 'blocks:10', 'blocks:20']);
 });
 
-test('the last progress of a finished stage is never lost when the next stage starts', () => {
+test('the last progress of a finished stage and the first of the next both go out (the host sees a save start)', () => {
   const sent: PruneEvent[] = [];
   const f = createEventForwarder(e => sent.push(e), 60_000);
   f.push(stage(1));
   f.push(stage(1000));
   f.push(stage(1, 'blocks'));
+  f.push({ type: 'stage', stage: 'save', done: 0, total: 1 });
+  f.push({ type: 'stage', stage: 'save', done: 1, total: 1 });
   f.flush();
   f.dispose();
-  assert.deepEqual(sent.map(e => (e.type === 'stage' ? `${e.stage}:${e.done}` : e.type)), ['gradients:1', 'gradients:1000', 'blocks:1']);
+  assert.deepEqual(sent.map(e => (e.type === 'stage' ? `${e.stage}:${e.done}` : e.type)), ['gradients:1', 'gradients:1000', 'blocks:1', 'save:0', 'save:1']);
 });

@@ -14,8 +14,7 @@ const WORKER = path.resolve(__dirname, '../../src/worker/worker.ts');
 function start(options: PruneOptions, onMessage?: (m: FromWorkerMessage, send: (b: ToWorkerMessage) => void) => void) {
   const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const got: FromWorkerMessage[] = [];
-  let id = 0;
-  const send = (body: ToWorkerMessage) => child.send({ id: ++id, body } satisfies Envelope<ToWorkerMessage>);
+  const send = (body: ToWorkerMessage) => child.send({ body } satisfies Envelope<ToWorkerMessage>);
   child.on('message', (m: Envelope<FromWorkerMessage>) => {
     got.push(m.body);
     if (m.body.type === 'ready') send({ type: 'start', options });
@@ -63,4 +62,22 @@ test('cancel during the gradients ends the process and writes nothing', { timeou
   assert.equal(await exited, 0);
   assert.ok(cancelledAt > 0, 'saw a stage event to cancel on');
   assert.equal(fs.existsSync(out), false);
+});
+
+test('the host\'s Cancel during the save waits for it: the result is complete, nothing is left beside it', { timeout: 120_000 }, async () => {
+  const { WorkerJob } = await import('../../src/extension/workerJob');
+  const dist = path.resolve(__dirname, '../../dist/worker.js');
+  assert.ok(fs.existsSync(dist), 'dist/worker.js is built before the tests (npm test builds first)');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-worker-'));
+  const out = path.join(root, 'out');
+  let cancelledInSave = false;
+  const job: InstanceType<typeof WorkerJob> = new WorkerJob(dist, { type: 'start', options: options(out) }, {
+    onEvent: e => { if (e.type === 'stage' && e.stage === 'save' && e.done === 0 && !cancelledInSave) { cancelledInSave = true; job.cancel(); } },
+  });
+  const outcome = await job.start();
+  assert.ok(cancelledInSave, 'the save stage was seen by the host');
+  assert.equal(outcome.status, 'done', 'the save finished instead of being killed half way');
+  assert.ok(fs.existsSync(path.join(out, 'model.json')) && fs.existsSync(path.join(out, 'report.json')) && fs.existsSync(path.join(out, '.woodfisher-output.json')));
+  await new Promise(r => setTimeout(r, 200));
+  assert.deepEqual(fs.readdirSync(root), ['out'], 'no staging folder, backup or lock left');
 });

@@ -9,8 +9,9 @@ import { UsageError } from '../errors';
 import { addRunOptions, parseMethodList, parseSparsityList, RunFlags } from '../flags';
 import { createProgress, progressMode } from '../progress';
 import { resolveRunOptions } from '../resolve';
+import { addGradualOptions, gradualSettings, resolveGradual, type GradualFlags } from './gradual';
 
-interface SweepFlags extends RunFlags { sparsities?: number[]; methods?: Method[] }
+interface SweepFlags extends RunFlags, Omit<GradualFlags, keyof RunFlags> { sparsities?: number[]; methods?: Method[]; gradual?: boolean }
 
 export function sweepCommand(): Command {
   const cmd = new Command('sweep')
@@ -20,10 +21,14 @@ export function sweepCommand(): Command {
     .option('--methods <list>', 'comma-separated methods (default: woodfisher,global-magnitude)', parseMethodList)
     .addHelpText('after', '\nExample:\n  woodfisher sweep model.json --data x.npy --labels y.npy --eval test.npz --sparsities 0.5,0.8,0.9,0.95 --out sweep');
   addRunOptions(cmd, { sparsity: false, method: false });
+  cmd.option('--gradual', 'every point a gradual run (prune on the schedule with fine-tuning, same epochs for every method): needs --train and --epochs');
+  addGradualOptions(cmd, { oneShot: false });
   return cmd.action(async (target: string | undefined, flags: SweepFlags) => {
     const sparsities = flags.sparsities!;
     const methods = flags.methods ?? ['woodfisher', 'global-magnitude'];
-    const { options } = await resolveRunOptions(target, flags, { sparsity: sparsities[0], method: methods[0] });
+    const gradual = flags.gradual ? await resolveGradual(target, { ...flags, sparsity: sparsities[0], method: methods[0] }) : undefined;
+    if (!flags.gradual && (flags.train !== undefined || flags.epochs !== undefined)) throw new UsageError('--train and --epochs belong to a gradual sweep: add --gradual');
+    const options = gradual ?? (await resolveRunOptions(target, flags, { sparsity: sparsities[0], method: methods[0] })).options;
     if (!options.evalPath) throw new UsageError('a sweep needs evaluation data: --eval x.npy --eval-labels y.npy (or eval: in the recipe)');
     const { runSweep } = await loadSweepModule();
     const progress = createProgress(progressMode(flags.json));
@@ -31,8 +36,8 @@ export function sweepCommand(): Command {
     try {
       result = await withAbort(signal => runSweep(options, sparsities, methods, {
         signal, onEvent: e => progress.onEvent(e),
-        onRun: r => progress.note(`run ${r.index + 1}/${r.total}: ${r.method} at ${+(r.sparsity * 100).toFixed(2)}%`),
-      }));
+        onRun: r => progress.note(`run ${r.index + 1}/${r.total}: ${gradual ? 'gradual ' : ''}${r.method} at ${+(r.sparsity * 100).toFixed(2)}%`),
+      }, gradual && gradualSettings(gradual)));
     } finally {
       progress.stop();
     }

@@ -22,7 +22,7 @@ function readFile(p: string): Uint8Array {
   return new Uint8Array(fs.readFileSync(p));
 }
 
-function readArrays(file: string): { x?: NpyArray; y?: NpyArray } {
+export function readArrays(file: string): { x?: NpyArray; y?: NpyArray } {
   const ext = path.extname(file).toLowerCase();
   const bytes = readFile(file);
   if (ext === '.npy') return { x: parseNpy(bytes, path.basename(file)) };
@@ -65,22 +65,27 @@ export function toClassIndices(y: NpyArray, numClasses: number, file: string): I
   return out;
 }
 
+/** Inputs must be float32/float64/uint8 of shape [N ≥ 1, ...the model's input shape]. */
+export function checkInputs(m: DataSpec, dtype: string, shape: number[], file: string): void {
+  if (!(dtype === 'f4' || dtype === 'f8' || dtype === 'u1')) {
+    throw new WoodFisherError(`${path.basename(file)}: inputs of dtype '${dtype}' are not supported (use float32, float64 or uint8).`, 'DATA_FORMAT', { file });
+  }
+  const want = [-1, ...m.inputShape];
+  const ok = shape.length === want.length && want.every((d, i) => d < 0 || d === shape[i]);
+  if (!ok) {
+    throw new WoodFisherError(`${path.basename(file)}: inputs have shape ${fmt(shape)} but the model expects ${fmt([shape[0] ?? -1, ...m.inputShape])} ([samples, ${m.inputShape.join(', ')}]).`, 'DATA_SHAPE', { file });
+  }
+  if (shape[0] === 0) throw new WoodFisherError(`${path.basename(file)}: contains no samples.`, 'DATA_FORMAT', { file });
+}
+
 /** Loads inputs (and labels) for a model; default the first `samples` in file order, or a seeded sample with shuffle. */
 export async function loadDataset(m: DataSpec, dataPath: string, labelsPath?: string,
   opts: { samples?: number; shuffle?: boolean; seed?: number } = {}): Promise<Dataset> {
   const file = path.resolve(dataPath);
   const { x, y: yFromNpz } = readArrays(file);
   if (!x) throw new WoodFisherError(`${path.basename(file)}: no inputs found.`, 'DATA_FORMAT', { file });
-  if (!(x.dtype === 'f4' || x.dtype === 'f8' || x.dtype === 'u1')) {
-    throw new WoodFisherError(`${path.basename(file)}: inputs of dtype '${x.dtype}' are not supported (use float32, float64 or uint8).`, 'DATA_FORMAT', { file });
-  }
-  const want = [-1, ...m.inputShape];
-  const ok = x.shape.length === want.length && want.every((d, i) => d < 0 || d === x.shape[i]);
-  if (!ok) {
-    throw new WoodFisherError(`${path.basename(file)}: inputs have shape ${fmt(x.shape)} but the model expects ${fmt([x.shape[0] ?? -1, ...m.inputShape])} ([samples, ${m.inputShape.join(', ')}]).`, 'DATA_SHAPE', { file });
-  }
+  checkInputs(m, x.dtype, x.shape, file);
   const n = x.shape[0];
-  if (n === 0) throw new WoodFisherError(`${path.basename(file)}: contains no samples.`, 'DATA_FORMAT', { file });
   const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
 
   let labels: Int32Array | undefined;

@@ -12,8 +12,10 @@ const CTORS: Record<NpyDtype, { new(b: ArrayBuffer, o: number, n: number): NpyDa
   i4: Int32Array, u4: Uint32Array, i8: BigInt64Array, u8: BigUint64Array,
 };
 
-/** Parses a .npy file. `name` is used in error messages only. */
-export function parseNpy(bytes: Uint8Array, name = 'array'): NpyArray {
+export interface NpyHeader { dtype: NpyDtype; shape: number[]; offset: number; count: number; bytesPerElement: number }
+
+/** Parses the header of a .npy file (its first bytes suffice: 10 + header length). `name` is used in error messages only. */
+export function parseNpyHeader(bytes: Uint8Array, name = 'array'): NpyHeader {
   const fail = (why: string) => new WoodFisherError(`${name}: not a valid .npy file (${why})`, 'DATA_FORMAT', { file: name });
   if (bytes.length < 10 || String.fromCharCode(...bytes.subarray(0, 6)) !== MAGIC) throw fail('bad magic');
   const major = bytes[6];
@@ -33,14 +35,25 @@ export function parseNpy(bytes: Uint8Array, name = 'array'): NpyArray {
   const dtype = descr.slice(1) as NpyDtype;
   if (!(dtype in CTORS)) throw fail(`unsupported dtype ${descr}`);
   if (endian === '>' && CTORS[dtype].BYTES_PER_ELEMENT > 1) throw fail(`big-endian dtype ${descr} is not supported`);
-  const count = shape.reduce((a, b) => a * b, 1);
-  const offset = start + headerLen;
-  const need = count * CTORS[dtype].BYTES_PER_ELEMENT;
-  if (bytes.length - offset < need) throw fail(`truncated: ${bytes.length - offset} data bytes, expected ${need}`);
+  return { dtype, shape, offset: start + headerLen, count: shape.reduce((a, b) => a * b, 1), bytesPerElement: CTORS[dtype].BYTES_PER_ELEMENT };
+}
+
+/** Typed array of a dtype over a fresh copy of `bytes` (aligned whatever the source offset). */
+export function npyElements(dtype: NpyDtype, bytes: Uint8Array, count: number): NpyData {
+  const copy = new Uint8Array(bytes.subarray(0, count * CTORS[dtype].BYTES_PER_ELEMENT));
+  return new CTORS[dtype](copy.buffer, 0, count);
+}
+
+/** Parses a .npy file. `name` is used in error messages only. */
+export function parseNpy(bytes: Uint8Array, name = 'array'): NpyArray {
+  const { dtype, shape, offset, count, bytesPerElement } = parseNpyHeader(bytes, name);
+  const need = count * bytesPerElement;
+  if (bytes.length - offset < need) {
+    throw new WoodFisherError(`${name}: not a valid .npy file (truncated: ${bytes.length - offset} data bytes, expected ${need})`, 'DATA_FORMAT', { file: name });
+  }
   // Copy into a fresh, aligned buffer (the file's data offset need not be aligned for the element size;
   // Buffer.slice would return a view of the whole file).
-  const copy = new Uint8Array(bytes.subarray(offset, offset + need));
-  return { dtype, shape, data: new CTORS[dtype](copy.buffer, 0, count) };
+  return { dtype, shape, data: npyElements(dtype, bytes.subarray(offset), count) };
 }
 
 const DESCR: Record<string, NpyDtype> = {

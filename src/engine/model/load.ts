@@ -2,8 +2,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../backend';
-import { WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
+import { PRUNABLE_KINDS, WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
 import { torchShape, toTorch, fromTorch } from './layout';
+import type { OutputClaim } from '../output/claim';
 
 export interface LoadedModel {
   model: tf.LayersModel;
@@ -16,7 +17,6 @@ export interface LoadedModel {
   outputIsProbability: boolean; // the last activation is softmax
 }
 
-export const PRUNABLE_KINDS: readonly PrunableKind[] = ['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D'];
 const SHARD_BYTES = 4 * 1024 * 1024;
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
 
@@ -160,30 +160,11 @@ export function writeKernel(m: LoadedModel, layer: PrunableLayer, torchValues: A
   t.dispose();
 }
 
-function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
-function realish(p: string): string {
-  // realpath of the deepest existing ancestor, so links cannot disguise the input folder.
-  let cur = path.resolve(p); const rest: string[] = [];
-  while (!fs.existsSync(cur)) { rest.unshift(path.basename(cur)); const up = path.dirname(cur); if (up === cur) break; cur = up; }
-  return path.join(fs.realpathSync(cur), ...rest);
-}
-
-/** Writes model.json + shards (+ extraFiles) atomically into outDir; returns the model.json path. */
-export async function saveModel(m: LoadedModel, outDir: string, extraFiles: Record<string, string | Uint8Array> = {}): Promise<string> {
-  const out = realish(outDir);
-  if (isInside(m.dir, out)) {
-    throw new WoodFisherError(`Output folder ${outDir} ${out === m.dir ? 'is' : 'contains'} the input model's folder; choose another folder so the input is never overwritten.`, 'OUTPUT', { path: outDir });
-  }
-  let replacing = false;
-  if (fs.existsSync(out)) {
-    if (!fs.statSync(out).isDirectory()) throw new WoodFisherError(`Output path ${outDir} exists and is not a folder.`, 'OUTPUT', { path: outDir });
-    if (!fs.existsSync(path.join(out, 'model.json'))) throw new WoodFisherError(`Output folder ${outDir} exists and is not a previous output (no model.json); refusing to replace it.`, 'OUTPUT', { path: outDir });
-    replacing = true;
-  }
+/**
+ * Writes model.json + shards (+ extraFiles) into the claimed output: a staging folder swapped in whole on commit
+ * (src/engine/output/claim.ts), so the old or the new complete result exists at every instant. Returns model.json's path.
+ */
+export async function saveModel(m: LoadedModel, out: OutputClaim, extraFiles: Record<string, string | Uint8Array> = {}): Promise<string> {
   for (const name of Object.keys(extraFiles)) {
     if (name !== path.basename(name) || name === 'model.json' || name.startsWith('.')) throw new WoodFisherError(`Extra output file name '${name}' is not a plain file name.`, 'OUTPUT');
   }
@@ -198,37 +179,15 @@ export async function saveModel(m: LoadedModel, outDir: string, extraFiles: Reco
     ...rest, format: 'layers-model', generatedBy: artifacts.generatedBy ?? rest.generatedBy, convertedBy: rest.convertedBy ?? null,
     modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: shardNames, weights: artifacts.weightSpecs }],
   };
-  const parent = path.dirname(out);
-  await fs.promises.mkdir(parent, { recursive: true });
-  await removeAbandonedTemps(parent, path.basename(out));
-  const tag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-  const tmp = path.join(parent, `.${path.basename(out)}.tmp-${tag}`);
-  const old = path.join(parent, `.${path.basename(out)}.old-${tag}`);
   try {
-    await fs.promises.mkdir(tmp);
-    await fs.promises.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
-    for (let i = 0; i < nShards; i++) await fs.promises.writeFile(path.join(tmp, shardNames[i]), data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES));
-    for (const [name, content] of Object.entries(extraFiles)) await fs.promises.writeFile(path.join(tmp, name), content);
-    if (replacing) await fs.promises.rename(out, old);
-    await fs.promises.rename(tmp, out);
+    const dir = out.stage();
+    await fs.promises.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+    for (let i = 0; i < nShards; i++) await fs.promises.writeFile(path.join(dir, shardNames[i]), data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES));
+    for (const [name, content] of Object.entries(extraFiles)) await fs.promises.writeFile(path.join(dir, name), content);
+    await out.commit();
   } catch (e) {
-    await fs.promises.rm(tmp, { recursive: true, force: true });
-    if (replacing && fs.existsSync(old) && !fs.existsSync(out)) await fs.promises.rename(old, out);
-    throw new WoodFisherError(`Could not write the output to ${outDir}: ${(e as Error).message}`, 'OUTPUT', { path: outDir });
+    if (e instanceof WoodFisherError) throw e;
+    throw new WoodFisherError(`Could not write the output to ${out.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'OUTPUT', { path: out.dir });
   }
-  if (replacing) await fs.promises.rm(old, { recursive: true, force: true });
-  return path.join(out, 'model.json');
-}
-
-/** A run killed while saving (a cancel's SIGKILL) leaves `.out.tmp-<pid>-…`; remove those whose process is gone. */
-async function removeAbandonedTemps(parent: string, base: string): Promise<void> {
-  const prefix = new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)-`);
-  for (const name of await fs.promises.readdir(parent).catch(() => [] as string[])) {
-    const pid = Number(prefix.exec(name)?.[1]);
-    if (pid && !processAlive(pid)) await fs.promises.rm(path.join(parent, name), { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  return path.join(out.dir, 'model.json');
 }

@@ -1,11 +1,13 @@
 // Recipes: YAML/JSON files validated by schemas/recipe.schema.json, turned into PruneOptions.
-export type { Recipe, RecipeDataset, RecipeDiagnostic, SourceRange } from './types';
+export type { Recipe, RecipeGradual, RecipeDataset, RecipeDiagnostic, SourceRange } from './types';
 export { parseRecipe, loadRecipe, formatDiagnostic, diagnosticError } from './parse';
 export type { ParsedRecipe } from './parse';
 export { rangeOfPath, parseSource, lineColumn } from './spans';
 export type { RecipeSource, Spans } from './spans';
-export { recipeToOptions } from './options';
+export { recipeToOptions, recipeToGradualOptions } from './options';
 export { checkRecipeAgainstModel } from './model-check';
 export { findRecipeForModel, RECIPE_FILE } from './find';
-export { recipeSchema, pointerToName } from './validate';
+export { pointerToName } from './validate';
+export { recipeSchema, schemaAt } from './schema';
+export type { SchemaNode } from './schema';
 export { closest, didYouMean } from './suggest';

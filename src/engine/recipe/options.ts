@@ -1,7 +1,7 @@
 // Recipe + command-line flags → the PruneOptions a run needs (absolute paths, defaults filled in).
 import * as path from 'node:path';
 import { parseBytes } from '../report/bytes';
-import { DEFAULT_OPTIONS, Method, PruneOptions, WoodFisherError } from '../types';
+import { DEFAULT_GRADUAL, DEFAULT_OPTIONS, GradualOptions, Method, PruneOptions, WoodFisherError } from '../types';
 import type { Recipe, RecipeDataset } from './types';
 
 const needsData = (m: Method) => m === 'woodfisher' || m === 'woodtaylor' || m === 'diagfisher';
@@ -42,6 +42,7 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     layers: recipe.layers, backend: recipe.backend,
     maxMemoryBytes: recipe.maxMemory === undefined ? undefined : parseBytes(recipe.maxMemory),
     shuffle: recipe.shuffle, seed: recipe.seed,
+    structure: recipe.structure, targetFlops: recipe.targetFlops, minKeep: recipe.minKeep,
   });
   const o = { ...DEFAULT_OPTIONS, ...fromRecipe, ...defined(overrides) } as Partial<PruneOptions> & typeof DEFAULT_OPTIONS;
   // A data path given on the command line replaces the recipe's data, labels included (unless given too).
@@ -54,7 +55,31 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     o.dataPath = '';
   }
   if (o.sparsity === undefined && o.pattern) o.sparsity = nmSparsity(o.pattern);
+  if (o.sparsity === undefined && o.structure === 'neurons' && o.targetFlops !== undefined) o.sparsity = 0;   // the FLOPs target decides
+  // structure 'neurons' ranks units layer by layer unless a scope is given (global over-prunes narrow layers: docs/structured.md)
+  if (o.structure === 'neurons' && recipe.scope === undefined && overrides.scope === undefined) o.scope = 'layer';
   if (o.sparsity === undefined) throw missing('no target sparsity: give --sparsity or --pattern N:M (or `sparsity:` / `pattern:` in the recipe)');
   if (!o.outDir) throw missing('no output folder: give --out <dir> (or `output:` in the recipe)');
   return { ...o, layers: { ...(o.layers ?? {}) } } as PruneOptions;
+}
+
+/**
+ * A recipe with a `gradual:` section (or flags alone) → GradualOptions. The training data is gradual.train, else
+ * data; calibration samples of each step come from it. Precedence as in recipeToOptions; epochs are required.
+ */
+export function recipeToGradualOptions(recipe: Recipe, recipeDir: string, overrides: Partial<GradualOptions> = {}): GradualOptions {
+  const g = recipe.gradual;
+  const train = g?.train !== undefined ? dataset(g.train, recipeDir) : dataset(recipe.data, recipeDir);
+  const dataPath = overrides.dataPath ?? train.inputs;
+  if (!dataPath) throw new WoodFisherError('no training data: give --train x.npy|data.npz (or `gradual: {train: …}` in the recipe)', 'OPTIONS');
+  const base = recipeToOptions({ ...recipe, data: undefined }, recipeDir, {
+    ...overrides, dataPath, labelsPath: overrides.dataPath !== undefined ? overrides.labelsPath : overrides.labelsPath ?? train.labels,
+  });
+  const fromRecipe: Partial<GradualOptions> = defined({
+    epochs: g?.epochs, initialSparsity: g?.initialSparsity, pruneStart: g?.pruneStart, pruneEnd: g?.pruneEnd, pruneEvery: g?.pruneEvery,
+    optimizer: g?.optimizer, lr: g?.lr, lrSchedule: g?.lrSchedule, batchSize: g?.batchSize, momentum: g?.momentum, weightDecay: g?.weightDecay,
+  });
+  const o = { ...DEFAULT_GRADUAL, ...base, ...fromRecipe, ...defined(overrides), dataPath: base.dataPath, labelsPath: base.labelsPath } as GradualOptions;
+  if (o.epochs === undefined) throw new WoodFisherError('no epochs: give --epochs E (or `gradual: {epochs: …}` in the recipe)', 'OPTIONS');
+  return o;
 }

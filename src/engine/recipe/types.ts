@@ -1,5 +1,5 @@
 // What a recipe file holds (after validation) and how problems in it are reported.
-import type { BackendName, InverseForm, LayerOverride, Method, RecomputeSchedule, Scope, UpdateKind } from '../types';
+import type { BackendName, InverseForm, LayerOverride, LrSchedule, Method, OptimizerKind, RecomputeSchedule, Scope, Structure, UpdateKind } from '../types';
 
 /** A data set in a recipe: {inputs, labels?}, or one .npy/.npz path. Paths are relative to the recipe file. */
 export type RecipeDataset = string | { inputs: string; labels?: string };
@@ -20,6 +20,9 @@ export interface Recipe {
   scope?: Scope;
   update?: UpdateKind;
   recompute?: number;
+  structure?: Structure;
+  targetFlops?: number;
+  minKeep?: number;
   recomputeSchedule?: RecomputeSchedule;
   inverseForm?: InverseForm;
   layers?: Record<string, LayerOverride>;
@@ -29,6 +32,23 @@ export interface Recipe {
   shuffle?: boolean;
   seed?: number;
   output?: string;
+  gradual?: RecipeGradual;
+}
+
+/** The recipe's `gradual:` section: the schedule and the fine-tuning (the one-shot keys apply to every pruning step). */
+export interface RecipeGradual {
+  train?: RecipeDataset;
+  epochs: number;
+  initialSparsity?: number;
+  pruneStart?: number;
+  pruneEnd?: number;
+  pruneEvery?: number;
+  optimizer?: OptimizerKind;
+  lr?: number;
+  lrSchedule?: LrSchedule;
+  batchSize?: number;
+  momentum?: number;
+  weightDecay?: number;
 }
 
 /** A source range. Lines and columns are 1-based (as in "file:line:col"); end is exclusive. */

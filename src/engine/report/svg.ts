@@ -39,7 +39,7 @@ export function sweepSvg(sweep: SweepResult, opts: { width?: number; height?: nu
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(opts.title ?? `Accuracy vs sparsity — ${sweep.model.split(/[\\/]/).slice(-2).join('/')}`)}</text>`);
+  out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(opts.title ?? `Accuracy vs sparsity${sweep.gradual ? ` (gradual, ${sweep.gradual.epochs} epochs)` : ''} — ${sweep.model.split(/[\\/]/).slice(-2).join('/')}`)}</text>`);
   // axes, grid and ticks
   out.push(`<g stroke="#999" stroke-width="1">`);
   out.push(`<line x1="${m.left}" y1="${m.top + ph}" x2="${m.left + pw}" y2="${m.top + ph}"/>`);

@@ -18,4 +18,5 @@ export interface SweepResult {
   methods: Method[];
   sparsities: number[];
   points: SweepPoint[];
+  gradual?: { epochs: number };  // every point a gradual run of this many epochs
 }

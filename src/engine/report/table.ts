@@ -15,14 +15,15 @@ export const int = (x: number) => x.toLocaleString('en-US');
 
 /** One row per prunable layer: layer, kind, weights, pruned, sparsity, threshold, saliency min/median/max; then the total. */
 export function formatLayerTable(report: PruneReport): string {
-  const headers = ['layer', 'kind', 'weights', 'pruned', 'sparsity', 'threshold', 'sal. min', 'sal. median', 'sal. max'];
+  const units = report.structure !== undefined;   // structure 'neurons': units kept per layer
+  const headers = ['layer', 'kind', ...(units ? ['units'] : []), 'weights', 'pruned', 'sparsity', 'threshold', 'sal. min', 'sal. median', 'sal. max'];
   const rows = report.layers.map(l => [
-    l.excluded ? `${l.name} (excluded)` : l.name, l.kind, int(l.weights), int(l.pruned), pct(l.sparsity),
-    sci(l.threshold), sci(l.saliency.min), sci(l.saliency.median), sci(l.saliency.max),
+    l.excluded ? `${l.name} (excluded)` : l.name, l.kind, ...(units ? [l.units ? `${l.units.kept}/${l.units.of}` : '-'] : []),
+    int(l.weights), int(l.pruned), pct(l.sparsity), sci(l.threshold), sci(l.saliency.min), sci(l.saliency.median), sci(l.saliency.max),
   ]);
   const s = report.sparsity;
-  rows.push(['total', '', int(s.weights), int(s.pruned), pct(s.achieved), '', '', '', '']);
-  return formatTable(headers, rows, [false, false, true, true, true, true, true, true, true]);
+  rows.push(['total', '', ...(units ? [`${report.structure!.units.total - report.structure!.units.removed}/${report.structure!.units.total}`] : []), int(s.weights), int(s.pruned), pct(s.achieved), '', '', '', '']);
+  return formatTable(headers, rows, [false, false, ...(units ? [true] : []), true, true, true, true, true, true, true]);
 }
 
 /** One pruning run, summarised for comparisons. */

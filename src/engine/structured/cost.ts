@@ -1,4 +1,4 @@
-// What a model costs: parameters, multiply-accumulates per sample, and measured TF.js inference latency.
+// What a model costs: multiply-accumulates per sample, and measured TF.js inference latency.
 // MACs count the weighted layers (Dense, Conv1D/2D, DepthwiseConv2D); FLOPs = 2·MACs.
 import { tf } from '../backend';
 import type { ChannelGraph } from './graph';
@@ -71,22 +71,24 @@ export class MacCounter {
   }
 }
 
-export interface Latency { batch: number; medianMs: number; repeats: number }
-
-/** Median wall time of model.predict on random input (after warm-up), on the current backend. */
-export async function measureLatency(model: tf.LayersModel, batch: number, repeats = 15, warmup = 3): Promise<Latency> {
-  const shape = (model.inputs[0].shape.slice(1) as (number | null)[]).map(d => d ?? 1);
+/**
+ * Median wall time of model.predict on the same random input for each model, on the current backend. The models
+ * take turns run by run (after warm-up), so load from other processes falls on both alike.
+ */
+export async function compareLatency(models: tf.LayersModel[], batch: number, repeats = 15, warmup = 3): Promise<number[]> {
+  const shape = (models[0].inputs[0].shape.slice(1) as (number | null)[]).map(d => d ?? 1);
   const x = tf.randomUniform([batch, ...shape], 0, 1, 'float32', 1);
-  const times: number[] = [];
+  const times = models.map(() => [] as number[]);
   try {
     for (let i = 0; i < warmup + repeats; i++) {
-      const t0 = performance.now();
-      const y = model.predict(x) as tf.Tensor;
-      await y.data();
-      y.dispose();
-      if (i >= warmup) times.push(performance.now() - t0);
+      for (let j = 0; j < models.length; j++) {
+        const t0 = performance.now();
+        const y = models[j].predict(x) as tf.Tensor;
+        await y.data();
+        y.dispose();
+        if (i >= warmup) times[j].push(performance.now() - t0);
+      }
     }
   } finally { x.dispose(); }
-  times.sort((a, b) => a - b);
-  return { batch, medianMs: times[Math.floor(times.length / 2)], repeats };
+  return times.map(t => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
 import { loadModel, readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
+import { claimOutput, type OutputClaim } from '../output/claim';
 import { torchShape } from '../model/layout';
 import { loadDataset, type Dataset } from '../data/calibration';
 import { perSampleGradients } from '../gradients/perSample';
@@ -16,7 +17,8 @@ import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from
 import { needsGradients } from '../methods';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
-import { MacCounter, measureLatency } from './cost';
+import { foldRemovedUnits } from './fold';
+import { MacCounter, compareLatency } from './cost';
 import { selectUnits } from './select';
 import {
   DEFAULT_OPTIONS, WoodFisherError, type EvalResult, type LayerResult, type ModelCost, type PrunableLayer, type PruneOptions,
@@ -54,15 +56,30 @@ function scoredLayers(m: LoadedModel, g: ChannelGraph): ScoredLayer[] {
   return out;
 }
 
-async function modelCost(model: tf.LayersModel, macs: number): Promise<ModelCost> {
-  const b1 = await measureLatency(model, 1), b32 = await measureLatency(model, 32, 9, 2);
-  return { params: model.countParams(), flops: 2 * macs, latencyMs: { batch1: b1.medianMs, batch32: b32.medianMs } };
+/** Parameters, FLOPs (2·MACs) and latency (batch 1 and 32, median of interleaved repeats) of the model before and after. */
+async function modelCosts(original: tf.LayersModel, macsBefore: number, shrunk: tf.LayersModel, macsAfter: number): Promise<[ModelCost, ModelCost]> {
+  const [b1o, b1s] = await compareLatency([original, shrunk], 1, 21, 3);
+  const [b32o, b32s] = await compareLatency([original, shrunk], 32, 11, 2);
+  return [
+    { params: original.countParams(), flops: 2 * macsBefore, latencyMs: { batch1: b1o, batch32: b32o } },
+    { params: shrunk.countParams(), flops: 2 * macsAfter, latencyMs: { batch1: b1s, batch32: b32s } },
+  ];
 }
 
 /** Runs structured pruning and writes the physically smaller model and report.json to options.outDir. */
 export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
-  const o: PruneOptions = { ...DEFAULT_OPTIONS, ...options, layers: options.layers ?? {} };
+  const o: PruneOptions = { ...DEFAULT_OPTIONS, ...options, scope: options.scope ?? 'layer', layers: options.layers ?? {} };
   validateStructured(o);
+  // The output is checked and locked before any work (src/engine/output/claim.ts).
+  const out = hooks.output ?? claimOutput(o.outDir, { kind: 'structured', inputFolder: path.dirname(o.modelPath) });
+  try {
+    return await structuredInto(o, out, hooks);
+  } finally {
+    if (!hooks.output) out.release();
+  }
+}
+
+async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks): Promise<PruneReport> {
   const { signal } = hooks;
   const emit = hooks.onEvent ?? (() => {});
   const check = () => { if (signal?.aborted) throw new WoodFisherError('pruning was cancelled', 'CANCELLED'); };
@@ -72,8 +89,8 @@ export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks 
     const t = performance.now();
     try { return await f(); } finally { seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000; }
   };
-  const modelDir = path.resolve(path.dirname(o.modelPath)), outDir = path.resolve(o.outDir);
-  if (outDir === modelDir || modelDir.startsWith(outDir + path.sep)) throw new WoodFisherError(`the output folder ${o.outDir} would contain the input model; choose a new folder`, 'OUTPUT');
+  const outDir = out.dir;
+  for (const message of out.notes) emit({ type: 'log', level: 'warn', message });
 
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
@@ -97,7 +114,6 @@ export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks 
     emit({ type: 'plan', layers: m.prunable, memory: { items: [], totalBytes: 0, limitBytes: o.maxMemoryBytes ?? 0, fits: true }, backend });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
     const counter = new MacCounter(m.model, g);
-    const costBefore = await timed('evaluate', () => modelCost(m.model, counter.total()));
     const before = evalData ? await timed('evaluate', () => runEval(m, evalData, 'before', hooks)) : undefined;
 
     // saliency of every row (a unit's incoming weights), Fisher blocks of whole rows
@@ -182,10 +198,14 @@ export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks 
     });
 
     emit({ type: 'stage', stage: 'save', done: 0, total: 1, message: 'shrinking the model' });
+    const constants = foldRemovedUnits(m.model, g, removed);
+    if (constants.dropped) emit({ type: 'log', level: 'info', message: `${constants.dropped} removed units' constant outputs could not be folded into a bias (zero padding or a consumer without a bias) and are dropped` });
     const result = await shrinkModel(m.model, g, removed);
     shrunk = result.model;
     const small: LoadedModel = { ...m, model: shrunk, prunable: m.prunable.map(l => resized(l, shrunk!)) };
-    const costAfter = await timed('evaluate', () => modelCost(shrunk!, new MacCounter(shrunk!, channelGraph(shrunk!)).total()));
+    emit({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: 'latency before and after' });
+    const [costBefore, costAfter] = await timed('evaluate', () => modelCosts(m.model, macsBefore, shrunk!, new MacCounter(shrunk!, channelGraph(shrunk!)).total()));
+    emit({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: 'latency before and after' });
     const after = evalData ? await timed('evaluate', () => runEval(small, evalData, 'after', hooks)) : undefined;
 
     const units = new Map(result.units.map(u => [u.layer, u]));
@@ -218,14 +238,14 @@ export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks 
       layers: results, before, after, seconds: { ...seconds, total: 0 },
       memory: { items: [], totalBytes: 0, limitBytes: o.maxMemoryBytes ?? 0, fits: true }, steps: 1, damp,
       structure: {
-        units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops,
+        units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops, constants,
         before: costBefore, after: costAfter, notes: g.notes,
       },
     };
     check();
     const saved = await timed('save', async () => {
       report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
-      return saveModel(small, outDir, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+      return saveModel(small, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
     });
     report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });

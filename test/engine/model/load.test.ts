@@ -5,6 +5,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { initBackend, tf } from '../../../src/engine/backend';
 import { loadModel, readKernel, writeKernel, saveModel } from '../../../src/engine/model/load';
+import { claimOutput } from '../../../src/engine/output/claim';
 import { toTorch } from '../../../src/engine/model/layout';
 import { WoodFisherError } from '../../../src/engine/types';
 import { tempDir, writeLayersModel, tfLoad, mlp, relErr } from './fixtures';
@@ -62,7 +63,11 @@ test('saveModel writes a reloadable folder atomically, leaves the input alone an
   const l = m.prunable[0];
   writeKernel(m, l, readKernel(m, l).map((v, i) => (i < 10 ? 0 : v)));
   const out = path.join(root, 'out');
-  const saved = await saveModel(m, out, { 'report.json': '{"ok":true}' });
+  const save = async (dir: string, extra?: Record<string, string>) => {
+    const claim = claimOutput(dir, { kind: 'test', inputFolder: path.dirname(src) });
+    try { return await saveModel(m, claim, extra); } finally { claim.release(); }
+  };
+  const saved = await save(out, { 'report.json': '{"ok":true}' });
   assert.equal(saved, path.join(fs.realpathSync(root), 'out', 'model.json'));
   assert.equal(fs.readFileSync(path.join(out, 'report.json'), 'utf8'), '{"ok":true}');
   const back = await tfLoad(saved);
@@ -73,13 +78,13 @@ test('saveModel writes a reloadable folder atomically, leaves the input alone an
   // Replacing a previous output is fine; nothing temporary is left behind, not even a killed run's temp folder.
   const dead = spawnSync(process.execPath, ['-e', '0']).pid;
   fs.mkdirSync(path.join(root, `.out.tmp-${dead}-abc-def`));
-  await saveModel(m, out);
+  await save(out);
   assert.deepEqual(fs.readdirSync(root).sort(), ['in', 'out']);
   assert.ok(!fs.existsSync(path.join(out, 'report.json')), 'the previous output was replaced, not merged');
-  await assert.rejects(saveModel(m, path.dirname(src)), code('OUTPUT', /input model/));
-  await assert.rejects(saveModel(m, root), code('OUTPUT', /contains the input/));
+  await assert.rejects(save(path.dirname(src)), code('OUTPUT', /input model/));
+  await assert.rejects(save(root), code('OUTPUT', /contains the input/));
   fs.mkdirSync(path.join(root, 'docs')); fs.writeFileSync(path.join(root, 'docs', 'a.txt'), 'keep');
-  await assert.rejects(saveModel(m, path.join(root, 'docs')), code('OUTPUT', /not a previous output/));
+  await assert.rejects(save(path.join(root, 'docs')), code('OUTPUT', /not written by WoodFisher/));
   assert.equal(fs.readFileSync(path.join(root, 'docs', 'a.txt'), 'utf8'), 'keep');
   const after = fs.readdirSync(path.dirname(src)).map(f => fs.readFileSync(path.join(path.dirname(src), f)).toString('base64'));
   assert.deepEqual(after, before, 'input files unchanged');

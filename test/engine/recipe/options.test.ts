@@ -69,3 +69,18 @@ test('findRecipeForModel finds the recipe whose model resolves to the given mode
   assert.equal(await findRecipeForModel(path.join(d, 'other2.json')), undefined);
   await fs.rm(d, { recursive: true });
 });
+
+test('structure neurons: the recipe keys validate; a FLOPs target stands in for the sparsity; a bad value is a diagnostic', () => {
+  const text = 'model: m/model.json\ndata: x.npy\nstructure: neurons\ntargetFlops: 0.5\nminKeep: 0.2\noutput: out\n';
+  const parsed = parseRecipe(text, 'woodfisher.yaml');
+  assert.deepEqual(parsed.diagnostics, []);
+  const o = recipeToOptions(parsed.recipe, dir);
+  assert.equal(o.structure, 'neurons');
+  assert.equal(o.targetFlops, 0.5);
+  assert.equal(o.minKeep, 0.2);
+  assert.equal(o.sparsity, 0);
+  const bad = parseRecipe('structure: filters\n', 'woodfisher.yaml').diagnostics;
+  assert.equal(bad.length, 1);
+  assert.match(bad[0].message, /structure must be one of weights, neurons/);
+  assert.throws(() => recipeToOptions({ model: 'm.json', data: 'x.npy', structure: 'neurons', output: 'o' }, dir), /no target sparsity/);
+});

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { tf, initBackend } from '../../../src/engine/backend';
 import { channelGraph, type ChannelGraph } from '../../../src/engine/structured/graph';
 import { shrinkModel, takeAlong } from '../../../src/engine/structured/shrink';
+import { foldRemovedUnits } from '../../../src/engine/structured/fold';
 import { mlp, relErr, tempDir, tfLoad, writeLayersModel } from '../model/fixtures';
 import { freshSeed, rng } from '../linalg/reference';
 import { flattenCnn, residualConcatNet } from './fixtures';
@@ -120,4 +121,48 @@ test('MobileNetV2 (fixture) and an InceptionV3-like model: shrunk = masked, TF.j
   const inc = buildInceptionLike({ inputSize: 24, classes: 5, calibrate: 8 });
   await checkShrink(inc, [24, 24, 3], 'inception-like');
   inc.dispose();
+});
+
+/** A copy whose removed units have zero incoming weights (what the OBS update leaves): they output act(b). */
+async function zeroedRowsCopy(model: tf.LayersModel, g: ChannelGraph, removed: Uint8Array): Promise<tf.LayersModel> {
+  const copy = await tfLoad(await writeLayersModel(model, tempDir('wf-struct-zeroed-')));
+  for (const p of g.producers) {
+    const layer = copy.getLayer(p.name), [kernel, ...rest] = layer.getWeights(), v = Float32Array.from(kernel.dataSync());
+    const out = kernel.shape.at(-1)!;
+    for (let i = 0; i < v.length; i++) { const c = p.unitClass[i % out]; if (c >= 0 && removed[c]) v[i] = 0; }
+    const t = tf.tensor(v, kernel.shape);
+    layer.setWeights([t, ...rest]);
+    t.dispose();
+  }
+  return copy;
+}
+
+test('removed units\' constant outputs act(b) are folded into the consumers\' biases: shrunk = the zero-row model', async () => {
+  const input = tf.input({ shape: [7, 7, 2] });
+  const c1 = tf.layers.conv2d({ filters: 5, kernelSize: 3, activation: 'relu', biasInitializer: tf.initializers.randomNormal({ stddev: 0.3, seed: 3 }) }).apply(input) as tf.SymbolicTensor;
+  const bn = tf.layers.batchNormalization().apply(c1) as tf.SymbolicTensor;
+  const c2 = tf.layers.conv2d({ filters: 3, kernelSize: 1, activation: 'elu', biasInitializer: tf.initializers.randomNormal({ stddev: 0.3, seed: 4 }) }).apply(input) as tf.SymbolicTensor;
+  const c2c = tf.layers.cropping2D({ cropping: 1 }).apply(c2) as tf.SymbolicTensor;
+  const cat = tf.layers.concatenate().apply([bn, c2c]) as tf.SymbolicTensor;
+  const pool = tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }).apply(cat) as tf.SymbolicTensor;
+  const c3 = tf.layers.conv2d({ filters: 4, kernelSize: 1, activation: 'relu', biasInitializer: tf.initializers.randomNormal({ stddev: 0.3, seed: 5 }) }).apply(pool) as tf.SymbolicTensor;
+  const flat = tf.layers.flatten().apply(c3) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 3, activation: 'softmax' }).apply(flat) as tf.SymbolicTensor;
+  const net = tf.model({ inputs: input, outputs: out });
+  const { randomizeBatchNorm } = await import('./fixtures');
+  randomizeBatchNorm(net, 11);
+  for (const [model, shape, what] of [[mlp([6, 8, 5, 3]), [6], 'mlp'], [flattenCnn(), [6, 6, 2], 'cnn'], [net, [7, 7, 2], 'bn+concat+pool']] as const) {
+    const g = channelGraph(model), seed = freshSeed(), removed = randomRemoval(g, rng(seed), 0.4);
+    const zeroed = await zeroedRowsCopy(model, g, removed);
+    const work = await zeroedRowsCopy(model, g, removed);
+    const { folded, dropped } = foldRemovedUnits(work, g, removed);
+    assert.equal(dropped, 0, `${what}: every constant reaches a bias`);
+    if (removed.some(r => r)) assert.ok(folded > 0, what);
+    const { model: shrunk } = await shrinkModel(work, g, removed);
+    const x = tf.randomNormal([4, ...shape], 0, 1, 'float32', seed % 1000);
+    const a = (zeroed.predict(x) as tf.Tensor).dataSync(), b = (shrunk.predict(x) as tf.Tensor).dataSync();
+    assert.ok(relErr(b, a) < 1e-5, `${what}: shrunk vs zero-row model rel err ${relErr(b, a)}, seed ${seed}`);
+    for (const m of [zeroed, work, shrunk]) m.dispose();
+    x.dispose();
+  }
 });

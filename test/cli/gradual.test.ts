@@ -1,0 +1,77 @@
+// `woodfisher gradual` as a user runs it: the real CLI on the bundled MLPNet and digits (short settings).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+const ex = (p: string) => path.join(root, 'examples', p);
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'wf-cli-gradual-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('gradual prints progress per epoch and step with ETA (not a TTY), the tables, and writes the model', () => {
+  const out = path.join(tmp, 'g');
+  const r = cli('gradual', ex('mlpnet/model.json'), '--train', ex('data/calib-x.npy'), '--train-labels', ex('data/calib-y.npy'),
+    '--sparsity', '0.8', '--epochs', '2', '--prune-end', '1', '--prune-every', '0.5', '--method', 'global-magnitude', '--batch-size', '100',
+    '--lr', '0.05', '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^schedule: 0\.0% at epoch 0, 70\.0% at epoch 0\.5, 80\.0% at epoch 1; 2 epochs of 10 batches$/m);
+  assert.match(r.stderr, /^epoch 1\/2: train loss \d\.\d{4} acc [\d.]+% · eval loss \d\.\d{4} acc [\d.]+% · sparsity 70\.00% · lr [\d.e-]+ · [\d.]+ s \([\d.]+ epochs\/min, ETA [\d.]+ s\)$/m);
+  assert.match(r.stderr, /^checkpoint after epoch 1 in /m);
+  assert.match(r.stderr, /^pruning step 1\/3 \(epoch 0\): target 0\.00% already met \(0\.00% pruned\), nothing to do$/m);
+  assert.match(r.stderr, /^epoch 2\/2: .* sparsity 80\.00% .*ETA now\)$/m);
+  assert.match(r.stdout, /^pruning step 3\/3 at epoch 1: target 80\.00%, pruned 80\.00%/m);
+  assert.match(r.stdout, /^final model\nlayer\s+kind/m);
+  assert.match(r.stdout, /^total\s+32,360\s+25,888\s+80\.0%/m);
+  assert.match(r.stdout, /global-magnitude gradual \(global\): pruned 80\.00% of 32,360 weights .* in 2 epochs, 3 pruning steps/);
+  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+  assert.equal(report.gradual.epochs.length, 2);
+  assert.equal(report.gradual.finished, true);
+  assert.ok(!existsSync(path.join(out, 'checkpoint.json')));
+});
+
+test('gradual: missing or contradictory flags give one line and exit 2, before any work', () => {
+  const cases: [string[], RegExp][] = [
+    [['--train', ex('data/train.npz'), '--sparsity', '0.9', '--out', path.join(tmp, 'x')], /no epochs: give --epochs/],
+    [['--sparsity', '0.9', '--epochs', '2', '--out', path.join(tmp, 'x')], /no training data: give --train/],
+    [['--train', ex('data/train.npz'), '--epochs', '2', '--out', path.join(tmp, 'x')], /no target sparsity/],
+    [['--train', ex('data/train.npz'), '--sparsity', '0.9', '--epochs', '2', '--prune-end', '2', '--out', path.join(tmp, 'x')], /prune-end \(2\) must come before the last epoch ends/],
+    [['--train', ex('data/train.npz'), '--sparsity', '0.9', '--epochs', '2', '--out', path.join(tmp, 'x'), '--resume'], /nothing to resume/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli('gradual', ex('mlpnet/model.json'), ...args);
+    assert.ok(r.code === 2 || r.code === 1, `${args.join(' ')}: exit ${r.code}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(!existsSync(path.join(tmp, 'x')));
+  }
+});
+
+test('sweep --gradual: every point a gradual run with the same epochs, compared on one chart', () => {
+  const out = path.join(tmp, 'sweep');
+  const r = cli('sweep', ex('mlpnet/model.json'), '--gradual', '--train', ex('data/calib-x.npy'), '--train-labels', ex('data/calib-y.npy'),
+    '--epochs', '2', '--prune-end', '1', '--batch-size', '100', '--lr', '0.05', '--sparsities', '0.7,0.8', '--methods', 'global-magnitude,magnitude',
+    '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /run 1\/4: gradual global-magnitude at 70%/);
+  const sweep = JSON.parse(readFileSync(path.join(out, 'sweep.json'), 'utf8'));
+  assert.deepEqual(sweep.gradual, { epochs: 2 });
+  assert.equal(sweep.points.length, 4);
+  for (const p of sweep.points) {
+    const report = JSON.parse(readFileSync(path.join(p.output, 'report.json'), 'utf8'));
+    assert.equal(report.gradual.epochs.length, 2);
+    assert.ok(Math.abs(report.sparsity.achieved - p.sparsity) < 1e-3);
+    assert.ok(!existsSync(path.join(p.output, 'checkpoint.json')), 'no checkpoints inside a sweep');
+  }
+  assert.match(readFileSync(path.join(out, 'sweep.svg'), 'utf8'), /gradual, 2 epochs/);
+  const plain = cli('sweep', ex('mlpnet/model.json'), '--epochs', '2', '--sparsities', '0.5', '--out', path.join(tmp, 'x2'));
+  assert.equal(plain.code, 2);
+  assert.match(plain.stderr, /add --gradual/);
+});
