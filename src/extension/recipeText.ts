@@ -1,8 +1,7 @@
 // Recipe YAML written by the extension: from a run's answers, or a commented starter for `New Recipe`.
 import * as path from 'node:path';
 import { parseDocument } from 'yaml';
-// The ESM build: esbuild cannot follow the UMD build's dynamic requires (./impl/format).
-import * as jsonc from 'jsonc-parser/lib/esm/main.js';
+import * as jsonc from 'jsonc-parser';
 import type { PruneOptions } from '../protocol';
 
 const q = (s: string) => JSON.stringify(s); // a JSON string is a valid YAML scalar
