@@ -68,6 +68,17 @@ async function main(): Promise<{ passed: number; failed: number }> {
       await page.waitForTimeout(250);
     }
   };
+  /** Double-clicks `file` right under the top-level `folder` in the Explorer (expanding the folder if needed). */
+  const openFromExplorer = async (folder: string, file: string) => {
+    const row = explorerRow(folder, 1);
+    if ((await row.getAttribute('aria-expanded')) !== 'true') { await row.click(); await page.waitForTimeout(500); }
+    const names = await page.locator('.explorer-folders-view .monaco-list-row').evaluateAll(rows => rows.map(r => [r.getAttribute('aria-level'), r.querySelector('.label-name')?.textContent ?? '']));
+    const start = names.findIndex(([lvl, n]) => lvl === '1' && n === folder);
+    const end = names.findIndex(([lvl], i) => i > start && lvl === '1');
+    const offset = names.slice(start + 1, end < 0 ? undefined : end).findIndex(([lvl, n]) => lvl === '2' && n === file);
+    if (start < 0 || offset < 0) { throw new Error(`no ${folder}/${file} in the Explorer: ${JSON.stringify(names)}`); }
+    await page.locator('.explorer-folders-view .monaco-list-row').nth(start + 1 + offset).dblclick();
+  };
   const rowsIn = (frame: Frame) => frame.$$eval('table#layers tbody tr[data-layer]', trs => trs.map(tr => ({
     name: tr.getAttribute('data-layer')!, sparsity: parseFloat((tr as HTMLTableRowElement).cells[4].textContent!.replace(/[^\d.]/g, '')), over: tr.classList.contains('over'),
   })));
@@ -186,7 +197,7 @@ async function main(): Promise<{ passed: number; failed: number }> {
     await check('the one-line mlpnet/model.json shows one summary lens (sparsity, accuracy before → after), not a joined per-layer string', async () => {
       // open mlpnet/model.json in the first editor group (the panel stays beside); tfjs writes it on one line
       await page.keyboard.press('Escape');
-      await explorerRow('model.json', 2).dblclick();
+      await openFromExplorer('mlpnet', 'model.json');
       const summary = page.locator('.monaco-editor .codelens-decoration a', { hasText: /^[\d.]+% pruned · accuracy/ });
       await summary.first().waitFor({ timeout: 30_000 });
       const texts = await page.locator('.monaco-editor .codelens-decoration a').allTextContents();
@@ -308,14 +319,7 @@ async function main(): Promise<{ passed: number; failed: number }> {
 
     await check('a 61-layer one-line model: the summary lens prunes it with its recipe; 61 bars and rows in its panel', async () => {
       await page.keyboard.press('Escape');
-      // Explorer: expand deep/ and open the model.json listed right under it
-      await explorerRow('deep', 1).click();
-      await page.waitForTimeout(500);
-      const names = await page.locator('.explorer-folders-view .monaco-list-row').evaluateAll(rows => rows.map(r => [r.getAttribute('aria-level'), r.querySelector('.label-name')?.textContent ?? '']));
-      const start = names.findIndex(([lvl, n]) => lvl === '1' && n === 'deep');
-      const offset = names.slice(start + 1).findIndex(([lvl, n]) => lvl === '2' && n === 'model.json');
-      if (start < 0 || offset < 0) { throw new Error(`no deep/model.json in the explorer: ${JSON.stringify(names)}`); }
-      await page.locator('.explorer-folders-view .monaco-list-row').nth(start + 1 + offset).dblclick();
+      await openFromExplorer('deep', 'model.json');
       await page.locator('.editor-group-container.active .monaco-breadcrumbs', { hasText: 'deep' }).first().waitFor({ timeout: 15_000 });
       const lens = page.locator('.editor-group-container.active .codelens-decoration a', { hasText: /not pruned yet — Prune with WoodFisher/ });
       await lens.first().waitFor({ timeout: 30_000 });
