@@ -3,6 +3,7 @@
 // Engine types come in type-only, so nothing of the engine (nor TF.js) is ever bundled through this file.
 import type {
   PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan,
+  GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord,
 } from './engine/types';
 import type { SensitivityPoint, SensitivityResult } from './engine/sensitivity';
 
@@ -12,6 +13,7 @@ export { DEFAULT_OPTIONS } from './engine/types';
 export { densityX, sparsityAtX, densityTicks, sparsityLabel } from './engine/report/densityAxis';
 export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
 export type { SensitivityPoint, SensitivityResult };
+export type { GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord };
 /** One point of a sparsity sweep, as the engine's sweep.json holds it. */
 export type { SweepPoint } from './engine/report/sweep-result';
 import type { SweepPoint } from './engine/report/sweep-result';
@@ -22,16 +24,17 @@ export interface Envelope<T> { body: T }
 // ───────────────────────────── host → worker ─────────────────────────────
 
 export interface StartPruneMessage { type: 'start'; options: PruneOptions }
-export interface StartSweepMessage { type: 'sweep'; options: PruneOptions; sparsities: number[]; methods: Method[] }
+export interface StartSweepMessage { type: 'sweep'; options: PruneOptions; sparsities: number[]; methods: Method[]; gradual?: GradualSettings }
+export interface StartGradualMessage { type: 'gradual'; options: GradualOptions }
 /** Each layer pruned alone to each sparsity (engine/sensitivity.ts); `layers` limits the scan. Writes nothing. */
 export interface StartSensitivityMessage { type: 'sensitivity'; options: PruneOptions; sparsities: number[]; layers?: string[] }
 export interface CancelMessage { type: 'cancel' }
-export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | StartSensitivityMessage | CancelMessage;
+export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | StartGradualMessage | StartSensitivityMessage | CancelMessage;
 
 // ───────────────────────────── worker → host ─────────────────────────────
 
 export interface ReadyMessage { type: 'ready'; pid: number }
-export interface EventMessage { type: 'event'; event: PruneEvent }
+export interface EventMessage { type: 'event'; event: GradualEvent }   // PruneEvent, or a gradual run's own
 export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string; modelPath: string }
 export interface SweepPointMessage { type: 'sweepPoint'; point: SweepPoint }
 export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult }
@@ -54,7 +57,7 @@ export type StageProgress = Extract<PruneEvent, { type: 'stage' }>;
 export interface PanelSnapshot {
   modelPath: string;
   title: string;
-  mode: 'prune' | 'sweep';
+  mode: 'prune' | 'sweep' | 'gradual';
   status: RunStatus;
   error?: string;
   stage?: StageProgress;
@@ -66,12 +69,23 @@ export interface PanelSnapshot {
   before?: EvalResult;
   after?: EvalResult;
   sparsity?: PruneReport['sparsity'];
+  structure?: PruneReport['structure'];   // structure 'neurons': units, params, FLOPs, latency before/after
   seconds?: number;
   outDir?: string;
   reportPath?: string;
   sweep?: SweepPoint[];
   sensitivity?: SensitivityView;
+  gradual?: GradualView;
   log: string[];
+}
+
+/** A gradual run as the panel shows it: the schedule, a row per epoch (curves, sparsity per layer), a row per step. */
+export interface GradualView {
+  schedule?: GradualSchedule;
+  epochs: EpochRecord[];
+  steps: { k: number; epoch: number; target: number; achieved: number; accuracy?: number; skipped?: boolean }[];
+  checkpoint?: number;           // the epoch of the last checkpoint in outDir (kept by a cancel; --resume continues it)
+  finished?: boolean;
 }
 
 /** The per-layer sensitivity scan as the panel shows it (kept across prune runs of the same model). */

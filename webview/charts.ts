@@ -69,4 +69,4 @@ export function renderCharts(s: PanelSnapshot): void {
   }
 }
 
-export { watchTheme } from './chartKit';
+export { draw, theme, watchTheme } from './chartKit';

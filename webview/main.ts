@@ -1,5 +1,5 @@
 // The results panel: renders the host's snapshot (status, stage, table, charts) and posts user actions.
-// DOM contract (tests rely on it): #status, #stage, #backend, table#layers tbody tr[data-layer],
+// DOM contract (tests rely on it): #status, #stage, #backend, #structure, table#layers tbody tr[data-layer],
 // #chart-sparsity, #chart-saliency, #chart-accuracy, #open-model, #open-report, #run-again, #sweep.
 import type { PanelSnapshot, ToWebviewMessage } from '../src/protocol';
 import { renderCharts, watchTheme } from './charts';
@@ -7,6 +7,7 @@ import { chartOn, theme } from './chartKit';
 import { COLUMNS } from './layerRows';
 import { renderSensitivity } from './sensitivityChart';
 import { saveView, tableView } from './viewState';
+import { renderGradual } from './gradual';
 import { count, pct } from './format';
 import { nextSort, renderTable, revealRow } from './table';
 import { connect, savedState, saveState } from './vscodeApi';
@@ -18,19 +19,28 @@ let pendingReveal: string | undefined;
 
 export function statusText(s: PanelSnapshot): string {
   switch (s.status) {
-    case 'running': return 'running…';
+    case 'running': return s.mode === 'gradual' && s.gradual?.epochs.length ? `running… epoch ${s.gradual.epochs.length}/${s.gradual.schedule?.epochs ?? '?'} done` : 'running…';
     case 'done': return s.mode === 'sweep'
       ? `done — ${s.sweep?.length ?? 0} sweep points`
-      : `done — ${pct(s.sparsity?.achieved)} sparsity${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`;
+      : s.structure
+        ? `done — ${s.structure.units.removed} of ${s.structure.units.total} units removed, FLOPs ${pct(s.structure.after.flops / s.structure.before.flops)}${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`
+        : `done — ${pct(s.sparsity?.achieved)} sparsity${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`;
     case 'cancelled': return 'cancelled';
     case 'error': return `error: ${s.error ?? 'unknown error'}`;
     default: return 'idle';
   }
 }
 
+/** Structured runs: what the smaller model costs, measured (latency: median on the run's backend). */
+export function structureText(st: NonNullable<PanelSnapshot['structure']>): string {
+  const ms = (x: number) => `${x.toFixed(2)} ms`;
+  return `params ${count(st.before.params)} → ${count(st.after.params)} · FLOPs ${count(st.before.flops)} → ${count(st.after.flops)} · ` +
+    `latency batch 1 ${ms(st.before.latencyMs.batch1)} → ${ms(st.after.latencyMs.batch1)}, batch 32 ${ms(st.before.latencyMs.batch32)} → ${ms(st.after.latencyMs.batch32)}`;
+}
+
 function render(s: PanelSnapshot): void {
   document.title = `WoodFisher: ${s.title}`;
-  $('title').textContent = s.mode === 'sweep' ? `${s.title} — sparsity sweep` : s.title;
+  $('title').textContent = s.mode === 'sweep' ? `${s.title} — sparsity sweep` : s.mode === 'gradual' ? `${s.title} — gradual pruning` : s.title;
   const status = $('status');
   status.textContent = statusText(s);
   status.className = `status-${s.status}`;
@@ -52,7 +62,9 @@ function render(s: PanelSnapshot): void {
     if (last) summary.push(`table: last point, ${last.method} at ${pct(last.sparsity)}`);
   } else if (s.after) summary.push(`after ${pct(s.after.accuracy, 2)}`);
   $('summary').textContent = summary.join(' · ');
-  const finishedPrune = s.status === 'done' && s.mode === 'prune';
+  $('structure').textContent = s.structure ? structureText(s.structure) : '';
+  $('structure').hidden = !s.structure;
+  const finishedPrune = s.status === 'done' && s.mode !== 'sweep';
   $<HTMLButtonElement>('open-model').disabled = !finishedPrune;
   $<HTMLButtonElement>('open-report').disabled = !(finishedPrune && s.reportPath);
   $<HTMLButtonElement>('run-again').disabled = s.status === 'running';
@@ -63,6 +75,7 @@ function render(s: PanelSnapshot): void {
   renderSensitivity(s, theme(), pickOverride);
   $<HTMLButtonElement>('sensitivity').disabled = s.status === 'running';
   $('save-sweep-svg').hidden = !(s.mode === 'sweep' && s.sweep?.length);
+  renderGradual(s);
   $('log').textContent = s.log.join('\n');
   $('log-box').hidden = !s.log.length;
   if (pendingReveal && revealRow(tbody, pendingReveal)) pendingReveal = undefined;
@@ -141,7 +154,7 @@ document.querySelectorAll<HTMLButtonElement>('button[data-save]').forEach(b => b
   const dataUrl = format === 'png' ? chartOn(`chart-${chart}`)?.toBase64Image('image/png') : undefined;
   channel.sendEvent({ type: 'saveChart', chart: current?.mode === 'sweep' && chart === 'accuracy' ? 'sweep' : chart, format, dataUrl });
 }));
-watchTheme(() => { if (current) { renderCharts(current); renderSensitivity(current, theme(), pickOverride); } });
+watchTheme(() => { if (current) { renderCharts(current); renderSensitivity(current, theme(), pickOverride); renderGradual(current); } });
 
 if (current) render(current);
 channel.sendEvent({ type: 'ready' });

@@ -42,7 +42,7 @@ function fillRow(row: HTMLTableRowElement, { name, kind, weights, result: r }: R
   const collapsed = isCollapsed({ name, kind, order: 0, result: r });
   const cells = [
     name,
-    kind,
+    `${kind}${r?.units ? ` · ${r.units.kept}/${r.units.of} units` : ''}`,
     count(weights),
     r ? count(r.pruned) : '–',
     r ? (r.excluded ? 'excluded' : `${collapsed ? '⚠ ' : ''}${pct(r.sparsity)}`) : '–',

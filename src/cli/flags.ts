@@ -17,6 +17,17 @@ export function parseFraction(v: string): number {
   if (v.trim() === '' || !(s > 0 && s <= 1)) throw new InvalidArgumentError('expected a fraction in (0, 1], e.g. 0.5');
   return s;
 }
+/** "dense_2=1,conv1=0.999" → { dense_2: 1, conv1: 0.999 }. */
+export function parseLayerCaps(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of v.split(',').map(s => s.trim()).filter(Boolean)) {
+    const m = /^(.+?)=(.+)$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`expected name=fraction, e.g. dense_2=1 (got "${part}")`);
+    out[m[1].trim()] = parseFraction(m[2]);
+  }
+  if (!Object.keys(out).length) throw new InvalidArgumentError('expected name=fraction, e.g. dense_2=1');
+  return out;
+}
 export function parseUnitInterval(v: string): number {
   const s = Number(v);
   if (v.trim() === '' || !(s >= 0 && s <= 1)) throw new InvalidArgumentError('expected a fraction in [0, 1], e.g. 0.1');
@@ -68,7 +79,7 @@ export interface RunFlags {
   recomputeSchedule?: PruneOptions['recomputeSchedule']; inverseForm?: PruneOptions['inverseForm'];
   recipe?: string; eval?: string; evalLabels?: string; backend?: PruneOptions['backend']; maxMemory?: number;
   shuffle?: boolean; seed?: number; out?: string; json?: boolean; threads?: number;
-  structure?: PruneOptions['structure']; targetFlops?: number; minKeep?: number;
+  structure?: PruneOptions['structure']; targetFlops?: number; minKeep?: number; maxLayerSparsity?: number; layerCap?: Record<string, number>;
 }
 
 /** Adds the options every pruning command understands. */
@@ -90,6 +101,8 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
     .option('--damp <lambda>', 'λ: dampening of the Fisher, or "auto" to choose it from the data (default: 1e-5)', parseDamp)
     .addOption(new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']))
+    .option('--max-layer-sparsity <f>', 'global selection prunes at most this fraction of any one layer, in (0, 1] (default: 0.99; 1: no cap)', parseFraction)
+    .option('--layer-cap <name=f,…>', 'that cap for named layers only, e.g. dense_2=1 (lifts it for dense_2)', parseLayerCaps)
     .addOption(new Option('--update <kind>', 'OBS weight update (default: independent)').choices(['independent', 'joint', 'none']))
     .option('--recompute <k>', 'sub-steps with gradients and inverses re-estimated (default: 1)', parsePositiveInt)
     .addOption(new Option('--recompute-schedule <s>', 'sparsity schedule over the sub-steps (default: linear)').choices(['linear', 'polynomial']))
@@ -117,6 +130,8 @@ export function flagsToOverrides(f: RunFlags): Partial<PruneOptions> {
     recomputeSchedule: f.recomputeSchedule, inverseForm: f.inverseForm, evalPath: abs(f.eval),
     evalLabelsPath: abs(f.evalLabels), backend: f.backend, maxMemoryBytes: f.maxMemory, shuffle: f.shuffle,
     seed: f.seed, outDir: abs(f.out), threads: f.threads, structure: f.structure, targetFlops: f.targetFlops, minKeep: f.minKeep,
+    maxLayerSparsity: f.maxLayerSparsity,
+    layers: f.layerCap && Object.fromEntries(Object.entries(f.layerCap).map(([name, maxSparsity]) => [name, { maxSparsity }])),
   };
 }
 

@@ -36,10 +36,13 @@ export function validateOptions(o: PruneOptions): void {
     if (o.recompute > 1) throw bad(`an N:M pattern is reached in one step; drop recompute (${o.recompute})`);
     if (Math.abs(o.sparsity - (m - n) / m) > 1e-9) throw bad(`pattern ${o.pattern} means sparsity ${(m - n) / m}, but sparsity ${o.sparsity} was asked; give one of them`);
   }
+  const cap = (v: number | undefined) => v === undefined || (v > 0 && v <= 1);
+  if (!cap(o.maxLayerSparsity)) throw bad(`maxLayerSparsity must be in (0, 1], got ${o.maxLayerSparsity}`);
   for (const [name, ov] of Object.entries(o.layers ?? {})) {
     if (ov.sparsity !== undefined && !(ov.sparsity >= 0 && ov.sparsity < 1)) {
       throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
     }
+    if (!cap(ov.maxSparsity)) throw bad(`layer ${name}: maxSparsity must be in (0, 1], got ${ov.maxSparsity}`);
   }
 }
 
@@ -57,7 +60,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
     threads: blockThreads(o.threads, countBlocks(m.prunable, o.blockSize)),
   });
   m.model.dispose();
-  return { layers: m.prunable, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format, backend };
+  return { layers: m.prunable, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format ?? 'layers-model (no format key)', backend };
 }
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */

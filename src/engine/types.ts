@@ -23,7 +23,8 @@ export type RecomputeSchedule = (typeof RECOMPUTE_SCHEDULES)[number];
 export type PrunableKind = (typeof PRUNABLE_KINDS)[number];
 
 /** Per-layer override: its own target sparsity, or left dense. */
-export interface LayerOverride { sparsity?: number; exclude?: boolean }
+/** Per-layer override: its own target sparsity, left dense, or its own cap under global selection. */
+export interface LayerOverride { sparsity?: number; exclude?: boolean; maxSparsity?: number }
 
 /** Everything one pruning run needs. Paths are absolute (the CLI/recipe loader resolves them). */
 export interface PruneOptions {
@@ -43,6 +44,7 @@ export interface PruneOptions {
   recomputeSchedule: RecomputeSchedule;
   inverseForm: InverseForm;     // primal (b×b), dual (N×N), recursive (paper), or auto by cost
   layers: Record<string, LayerOverride>;
+  maxLayerSparsity?: number;    // global selection leaves every layer at most this sparse (default 0.99; 1: no cap)
   evalPath?: string;
   evalLabelsPath?: string;
   backend: BackendName;
@@ -61,7 +63,7 @@ export type Structure = 'weights' | 'neurons';
 export const DEFAULT_OPTIONS: Omit<PruneOptions, 'modelPath' | 'dataPath' | 'outDir' | 'sparsity'> = {
   method: 'woodfisher', samples: 256, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent',
   recompute: 1, recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, backend: 'auto',
-  shuffle: false, seed: 0,
+  shuffle: false, seed: 0, maxLayerSparsity: 0.99,
 };
 
 /** A prunable weight tensor of the model (the kernel of a Dense/Conv layer). */

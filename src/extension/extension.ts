@@ -20,6 +20,7 @@ import { sweepCommand } from './sweepCommand';
 import { sensitivityCommand } from './sensitivityCommand';
 import { setLayerOverride } from './recipeOverride';
 import { saveChart } from './saveChart';
+import { gradualCommand, rerunGradual } from './gradualCommand';
 
 /** What activate() returns: a small hook for integration tests. */
 export interface WoodFisherApi {
@@ -39,7 +40,10 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     switch (msg.type) {
       case 'openModel': void vscode.commands.executeCommand('woodfisher.openPrunedModel', uri); break;
       case 'openReport': void vscode.commands.executeCommand('woodfisher.openReport', uri); break;
-      case 'runAgain': void rerun(jobs!, modelPath); break;
+      case 'runAgain':
+        if (panels.snapshotOf(modelPath)?.mode === 'gradual') void rerunGradual(jobs!, modelPath).then(r => r ?? gradualCommand(jobs!, uri));
+        else void rerun(jobs!, modelPath);
+        break;
       case 'sweep': void vscode.commands.executeCommand('woodfisher.sweep', uri); break;
       case 'cancel': jobs?.cancel(modelPath); break;
       case 'showLayerInModel': void showLayerInModel(uri, msg.name); break;
@@ -65,6 +69,7 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     vscode.commands.registerCommand('woodfisher.sweep', (uri?: unknown, opts?: unknown) => sweepCommand(jobs!, uri, opts)),
     vscode.commands.registerCommand('woodfisher.sensitivity', (uri?: unknown, opts?: unknown) => sensitivityCommand(jobs!, uri, opts)),
     vscode.commands.registerCommand('woodfisher.setLayerOverride', (modelPath: string, layer: string, sparsity: number) => setLayerOverride(modelPath, layer, sparsity)),
+    vscode.commands.registerCommand('woodfisher.gradualPrune', (uri?: unknown, opts?: unknown) => gradualCommand(jobs!, uri, opts)),
     vscode.commands.registerCommand('woodfisher.cancel', (uri?: unknown) => {
       const model = uri instanceof vscode.Uri ? uri.fsPath : panels.activeModel();
       const n = jobs!.cancel(model) || (model ? jobs!.cancel() : 0);

@@ -1,8 +1,9 @@
 // Runs jobs in worker processes with a cancellable progress notification, mirrored into the model's panel.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PanelSnapshot, PruneEvent, PruneReport, Stage, ToWorkerMessage } from '../protocol';
+import type { GradualEvent, PanelSnapshot, PruneEvent, PruneReport, Stage, ToWorkerMessage } from '../protocol';
 import { applyEvent, applyReport, emptySnapshot } from './snapshot';
+import { applyGradualEvent, gradualViewOf, isGradualOnly } from './gradualSnapshot';
 import type { PanelManager } from './resultsPanel';
 import type { ResultsStore } from './resultsStore';
 import { WorkerJob, type JobOutcome } from './workerJob';
@@ -42,7 +43,7 @@ export class JobManager implements vscode.Disposable {
       if (!options.quiet) void vscode.window.showWarningMessage(error);
       return { status: 'error', error };
     }
-    const mode = request.type === 'sweep' ? 'sweep' : 'prune';
+    const mode = request.type === 'sweep' ? 'sweep' : request.type === 'gradual' ? 'gradual' : 'prune';
     const outDir = request.options.outDir;
     // A sensitivity scan adds to what the panel shows (the last run's table stays); the others start afresh.
     const scan = request.type === 'sensitivity' ? request : undefined;
@@ -50,15 +51,21 @@ export class JobManager implements vscode.Disposable {
     let snap: PanelSnapshot = scan
       ? { ...(shown ?? emptySnapshot(modelPath, modelFolderName(modelPath))), status: 'running', stage: undefined,
         sensitivity: { status: 'running', method: scan.options.method, sparsities: scan.sparsities, layers: [], points: [] } }
-      : { ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir, sweep: mode === 'sweep' ? [] : undefined };
+      : { ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir,
+        sweep: mode === 'sweep' ? [] : undefined, gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined };
     const after = (status: 'done' | 'cancelled' | 'error', extra: Partial<PanelSnapshot['sensitivity']> = {}): PanelSnapshot => ({
       ...snap, status: shown?.status === 'running' ? 'idle' : shown?.status ?? 'idle', error: shown?.error, stage: undefined,
       sensitivity: { ...snap.sensitivity!, ...extra, status },
     });
     const set = (next: PanelSnapshot) => { snap = next; this.panels.update(modelPath, snap); };
-    let reportProgress: ((e: PruneEvent) => void) | undefined;
+    let reportProgress: ((e: GradualEvent) => void) | undefined;
     const job = new WorkerJob(this.workerPath, request, {
-      onEvent: e => { set(applyEvent(snap, e)); reportProgress?.(e); if (e.type === 'log') this.output.appendLine(`${e.level}: ${e.message}`); },
+      onEvent: e => {
+        set(isGradualOnly(e) ? applyGradualEvent(snap, e) : applyEvent(snap, e));
+        reportProgress?.(e);
+        if (e.type === 'log') this.output.appendLine(`${e.level}: ${e.message}`);
+        if (e.type === 'epoch') this.output.appendLine(describeEpoch(e.record, e.epochs));
+      },
       onSweepPoint: p => set({ ...snap, sweep: [...(snap.sweep ?? []), p] }),
       onSensitivityPoint: p => set({ ...snap, sensitivity: { ...snap.sensitivity!, points: [...snap.sensitivity!.points, p],
         layers: snap.sensitivity!.layers.includes(p.layer) ? snap.sensitivity!.layers : [...snap.sensitivity!.layers, p.layer] } }),
@@ -73,7 +80,7 @@ export class JobManager implements vscode.Disposable {
     panel.reveal();
     this.output.appendLine(`[${new Date().toISOString()}] ${mode} ${modelPath} → ${outDir}`);
 
-    const verb = scan ? 'Scanning the layers of' : mode === 'sweep' ? 'Sweeping' : 'Pruning';
+    const verb = scan ? 'Scanning the layers of' : mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
     let outcome: JobOutcome;
     try {
       outcome = await vscode.window.withProgress({
@@ -82,8 +89,11 @@ export class JobManager implements vscode.Disposable {
         let reported = 0;
         reportProgress = e => {
           if (e.type !== 'stage') return;
+          // A gradual run advances by epochs (train stage: step e of E epochs, done/total batches); the rest by stage.
+          if (mode === 'gradual' && e.stage !== 'train') { progress.report({ message: describeStage(e) }); return; }
           const i = Math.max(0, STAGES.indexOf(e.stage));
-          const frac = (i + (e.total > 0 ? e.done / e.total : 0)) / STAGES.length;
+          const frac = mode === 'gradual' ? ((e.step ?? 1) - 1 + (e.total > 0 ? e.done / e.total : 0)) / (e.steps ?? 1)
+            : (i + (e.total > 0 ? e.done / e.total : 0)) / STAGES.length;
           const increment = Math.max(0, frac * 100 - reported);
           reported += increment;
           progress.report({ message: describeStage(e), increment });
@@ -106,7 +116,8 @@ export class JobManager implements vscode.Disposable {
     switch (outcome.status) {
       case 'done': {
         if (outcome.report) {
-          set(applyReport(snap, outcome.report, outcome.reportPath));
+          const g = gradualViewOf(outcome.report);
+          set({ ...applyReport(snap, outcome.report, outcome.reportPath), ...(g ? { gradual: g } : {}) });
           this.results.set(modelPath, outcome.report, outcome.reportPath ?? path.join(outDir, 'report.json'));
           if (!options.quiet) void this.announce(modelPath, outcome.report, outcome.reportPath);
         } else {
@@ -116,7 +127,7 @@ export class JobManager implements vscode.Disposable {
         return { status: 'done', outDir, reportPath: outcome.reportPath, report: outcome.report };
       }
       case 'cancelled':
-        set({ ...snap, status: 'cancelled' });
+        set({ ...snap, status: 'cancelled', log: snap.gradual?.checkpoint ? [...snap.log, `info: the checkpoint after epoch ${snap.gradual.checkpoint} is kept in ${outDir}; Gradual Prune again on this model offers to resume it`] : snap.log });
         this.output.appendLine('Pruning cancelled');
         if (!options.quiet) void vscode.window.showInformationMessage('Pruning cancelled');
         return { status: 'cancelled', outDir };
@@ -143,6 +154,11 @@ export class JobManager implements vscode.Disposable {
     for (const j of this.running.values()) j.kill();
     this.running.clear();
   }
+}
+
+function describeEpoch(r: import('../protocol').EpochRecord, of: number): string {
+  const p = (x: number) => `${(100 * x).toFixed(2)}%`;
+  return `epoch ${r.epoch}/${of}: train loss ${r.train.loss.toFixed(4)} acc ${p(r.train.accuracy)}${r.eval ? ` · eval acc ${p(r.eval.accuracy)}` : ''} · sparsity ${p(r.sparsity)}`;
 }
 
 export function describeStage(e: Extract<PruneEvent, { type: 'stage' }>): string {

@@ -3,7 +3,7 @@
 // saves: then the save finishes (or rolls back) first, so a cancel never leaves half a result or debris.
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
-  Envelope, FromWorkerMessage, ToWorkerMessage, PruneEvent, PruneReport, SweepPoint, EvalResult, SensitivityPoint, SensitivityResult,
+  Envelope, FromWorkerMessage, ToWorkerMessage, GradualEvent, PruneReport, SweepPoint, EvalResult, SensitivityPoint, SensitivityResult,
 } from '../protocol';
 import { MessageHandler } from '../protocol';
 
@@ -18,7 +18,7 @@ export interface JobOutcome {
 }
 
 export interface JobCallbacks {
-  onEvent?: (e: PruneEvent) => void;
+  onEvent?: (e: GradualEvent) => void;   // a PruneEvent, or a gradual run's own
   onSweepPoint?: (p: SweepPoint) => void;
   onSensitivityPoint?: (p: SensitivityPoint) => void;
   /** stdout/stderr of the worker, line by line (for the output channel). */

@@ -68,3 +68,16 @@ test('the report ends the run: done, its layers, sparsity, time and paths; earli
   assert.equal(applyReport({ ...running, reportPath: '/kept' }, { ...report, linalg: undefined }).reportPath, '/kept');
   assert.equal(applyReport(running, { ...report, linalg: undefined }).backend, 'wasm');
 });
+
+test('a structured run\'s report carries its units, params, FLOPs and latency into the snapshot; an unstructured one clears them', () => {
+  const cost = (p: number) => ({ params: p, flops: 2 * p, latencyMs: { batch1: 0.5, batch32: 2 } });
+  const structure = { units: { removed: 4, removable: 8, total: 18 }, classes: 8, update: 'group', constants: { folded: 4, dropped: 0 }, before: cost(100), after: cost(50), notes: [] };
+  const report = {
+    version: 1, model: '/m/model.json', output: '/out', backend: 'wasm', layers: [{ ...layer('a', 50), units: { kept: 4, of: 8 } }],
+    sparsity: { target: 0.5, achieved: 0.5, pruned: 50, weights: 100 }, seconds: { total: 1 }, memory, steps: 1, structure,
+  } as unknown as PruneReport;
+  const s = applyReport(emptySnapshot('/m/model.json', 'm'), report);
+  assert.deepEqual(s.structure, structure);
+  assert.deepEqual(s.layers[0].units, { kept: 4, of: 8 });
+  assert.equal(applyReport(s, { ...report, structure: undefined }).structure, undefined);
+});

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { tf } from '../backend';
 import { PRUNABLE_KINDS, WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
 import { torchShape, toTorch, fromTorch } from './layout';
+import { keras2Topology } from './keras3';
 import type { OutputClaim } from '../output/claim';
 
 export interface LoadedModel {
@@ -102,10 +103,15 @@ export async function loadModel(modelJsonPath: string): Promise<LoadedModel> {
   }
   if (format !== 'layers-model' || !topo) throw new WoodFisherError(`${path.basename(file)} is not a TF.js layers-model (format: ${json?.format ?? 'missing'}).`, 'MODEL_FORMAT', { file });
   const { specs, data } = readManifest(json, dir, file);
+  let readable: any;
+  try { readable = keras2Topology(topo).topology; } catch (e) {
+    if (e instanceof WoodFisherError) throw new WoodFisherError(`${path.basename(file)}: ${e.message}`, e.code, { file });
+    throw e;
+  }
   let model: tf.LayersModel;
   try {
     // trainingConfig is left out: a custom loss must not stop us; saveModel writes it back.
-    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: topo, weightSpecs: specs, weightData: data, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy }));
+    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: readable, weightSpecs: specs, weightData: data, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy }));
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
     const unknown = /Unknown (layer|activation|initializer|regularizer|constraint|object)[^:]*: ([\w.-]+)/i.exec(msg);

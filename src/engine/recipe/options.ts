@@ -39,12 +39,16 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     sparsity: recipe.sparsity, pattern: recipe.pattern, sampleLabels: recipe.sampleLabels, threads: recipe.threads, method: recipe.method, samples: recipe.samples, blockSize: recipe.blockSize,
     damp: recipe.damp, scope: recipe.scope, update: recipe.update, recompute: recipe.recompute,
     recomputeSchedule: recipe.recomputeSchedule, inverseForm: recipe.inverseForm,
-    layers: recipe.layers, backend: recipe.backend,
+    layers: recipe.layers, maxLayerSparsity: recipe.maxLayerSparsity, backend: recipe.backend,
     maxMemoryBytes: recipe.maxMemory === undefined ? undefined : parseBytes(recipe.maxMemory),
     shuffle: recipe.shuffle, seed: recipe.seed,
     structure: recipe.structure, targetFlops: recipe.targetFlops, minKeep: recipe.minKeep,
   });
   const o = { ...DEFAULT_OPTIONS, ...fromRecipe, ...defined(overrides) } as Partial<PruneOptions> & typeof DEFAULT_OPTIONS;
+  if (overrides.layers && fromRecipe.layers) { // flags add to the recipe's per-layer overrides, layer by layer
+    o.layers = { ...fromRecipe.layers };
+    for (const [name, ov] of Object.entries(overrides.layers)) o.layers[name] = { ...o.layers[name], ...ov };
+  }
   // A data path given on the command line replaces the recipe's data, labels included (unless given too).
   if (overrides.dataPath !== undefined && overrides.labelsPath === undefined) o.labelsPath = undefined;
   if (overrides.evalPath !== undefined && overrides.evalLabelsPath === undefined) o.evalLabelsPath = undefined;

@@ -26,6 +26,7 @@ export interface Recipe {
   recomputeSchedule?: RecomputeSchedule;
   inverseForm?: InverseForm;
   layers?: Record<string, LayerOverride>;
+  maxLayerSparsity?: number;
   eval?: RecipeDataset;
   backend?: BackendName;
   maxMemory?: number | string;

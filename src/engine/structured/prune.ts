@@ -13,8 +13,10 @@ import { perSampleGradients } from '../gradients/perSample';
 import { evaluate } from '../gradients/evaluate';
 import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
+import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
 import { needsGradients } from '../methods';
+import { planMemory, assertPlanFits } from '../memory';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
 import { foldRemovedUnits } from './fold';
@@ -111,7 +113,12 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     if (g.classes.length === 0) throw new WoodFisherError(`no unit of this model can be removed (the last layer's outputs never are)${g.notes.length ? ': ' + g.notes.join('; ') : ''}`, 'OPTIONS');
     for (const note of g.notes) emit({ type: 'log', level: 'info', message: note });
     const layers = scoredLayers(m, g);
-    emit({ type: 'plan', layers: m.prunable, memory: { items: [], totalBytes: 0, limitBytes: o.maxMemoryBytes ?? 0, fits: true }, backend });
+    // blocks of whole rows hold up to max(B, row length) weights; one block at a time (threads: 1)
+    const alignedBlock = Math.max(1, ...layers.map(s => rowAlignedRanges(s.layer.size, s.rowLength, o.blockSize)[0].end));
+    const memory = planMemory({ layers: layers.map(s => s.layer), samples: data?.count ?? 0, blockSize: alignedBlock, method: o.method,
+      inverseForm: o.inverseForm, limitBytes: o.maxMemoryBytes, threads: 1 });
+    emit({ type: 'plan', layers: m.prunable, memory, backend });
+    assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
     const counter = new MacCounter(m.model, g);
     const before = evalData ? await timed('evaluate', () => runEval(m, evalData, 'before', hooks)) : undefined;
@@ -123,6 +130,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     }))) : undefined;
     const damp = o.damp === 'auto' ? 1e-5 : o.damp;
     if (o.damp === 'auto') emit({ type: 'log', level: 'warn', message: "damp 'auto' is not searched for structured pruning; using λ = 1e-5" });
+    const kept = new Map<string, FisherBlockInverse>();   // block inverses kept from saliency to update when they fit
     await timed('blocks', async () => {
       for (const s of layers) {
         const w = readKernel(m, s.layer), d = s.layer.size;
@@ -145,6 +153,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
           if (b === s.rowLength) { s.saliency[r.start / s.rowLength] = wholeBlockSaliency(Gb, n, wb, damp); s.form = 'whole-row'; }
           else {
             const inv = fisherBlockInverse(Gb, n, b, damp, o.inverseForm);
+            if (memory.strategy === 'keep') kept.set(`${s.layer.name}:${bi}`, inv);   // for the update (the plan counts them)
             s.form = inv.form;
             s.saliency.set(rowSaliencies(wb, s.rowLength, inv), r.start / s.rowLength);
           }
@@ -187,7 +196,9 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
           const r = ranges[bi], b = r.end - r.start, r0 = r.start / s.rowLength;
           const rows: number[] = [];
           for (let k = 0; k < b / s.rowLength; k++) if (prunedRow[r0 + k]) rows.push(k);
-          const inv = update === 'group' && rows.length && b > s.rowLength ? fisherBlockInverse(gatherBlock(G!, n, d, r), n, b, damp, o.inverseForm) : null;
+          const inv = update === 'group' && rows.length && b > s.rowLength
+            ? kept.get(`${s.layer.name}:${bi}`) ?? fisherBlockInverse(gatherBlock(G!, n, d, r), n, b, damp, o.inverseForm) : null;
+          kept.delete(`${s.layer.name}:${bi}`);
           const wb = groupUpdate(w.slice(r.start, r.end), s.rowLength, rows, inv);
           for (let i = 0; i < b; i++) if (!Number.isFinite(wb[i])) throw new WoodFisherError(`the group update of layer ${s.layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
           next.set(wb, r.start);
@@ -236,7 +247,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       settings: { ...settings, maxMemoryBytes, labels: grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled') },
       backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 },
-      memory: { items: [], totalBytes: 0, limitBytes: o.maxMemoryBytes ?? 0, fits: true }, steps: 1, damp,
+      memory, steps: 1, damp,
       structure: {
         units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops, constants,
         before: costBefore, after: costAfter, notes: g.notes,
