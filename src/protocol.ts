@@ -2,7 +2,7 @@
 // Imported by src/extension, src/worker and webview/ — it must stay free of `vscode`, Node and DOM APIs.
 // Engine types come in type-only, so nothing of the engine (nor TF.js) is ever bundled through this file.
 import type {
-  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan,
+  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures,
   GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord,
 } from './engine/types';
 import type { SensitivityPoint, SensitivityResult } from './engine/sensitivity';
@@ -11,7 +11,7 @@ import type { SensitivityPoint, SensitivityResult } from './engine/sensitivity';
 export { DEFAULT_OPTIONS } from './engine/types';
 /** The sweep chart's log-density axis (pure, no imports), shared with the CLI's sweep.svg. */
 export { densityX, sparsityAtX, densityTicks, sparsityLabel } from './engine/report/densityAxis';
-export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
+export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures };
 export type { SensitivityPoint, SensitivityResult };
 export type { GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord };
 /** One point of a sparsity sweep, as the engine's sweep.json holds it. */
@@ -37,7 +37,7 @@ export interface ReadyMessage { type: 'ready'; pid: number }
 export interface EventMessage { type: 'event'; event: GradualEvent }   // PruneEvent, or a gradual run's own
 export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string; modelPath: string }
 export interface SweepPointMessage { type: 'sweepPoint'; point: SweepPoint }
-export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult }
+export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures }
 export interface SensitivityPointMessage { type: 'sensitivityPoint'; point: SensitivityPoint }
 export interface SensitivityDoneMessage { type: 'sensitivityDone'; result: SensitivityResult }
 /** `code` is a WoodFisherError code, or 'INTERNAL' for anything unexpected. `message` never carries a stack. */
@@ -75,6 +75,9 @@ export interface PanelSnapshot {
   reportPath?: string;
   sweep?: SweepPoint[];
   sensitivity?: SensitivityView;
+  size?: PruneReport['size'];    // model.json + shards, input and output: raw, gzip, brotli
+  inputSize?: SizeFigures;       // a sweep's input model (the dense point of the size chart)
+  encodings?: string;            // the written weights' encodings, e.g. 'uint8' or 'float32+uint8'
   gradual?: GradualView;
   log: string[];
 }

@@ -6,6 +6,7 @@ import { sci } from './format';
 import { draw, theme } from './chartKit';
 import { renderSparsityBars } from './sparsityBars';
 import { renderSweepChart } from './sweepChart';
+import { formatBytes } from '../src/engine/report/bytes';
 
 export function renderCharts(s: PanelSnapshot): void {
   const t = theme();
@@ -40,7 +41,9 @@ export function renderCharts(s: PanelSnapshot): void {
     if (caption) caption.textContent = 'Accuracy vs sparsity';
     renderSweepChart(s, t);
     figure?.removeAttribute('hidden');
+    renderSizeChart(s, t);
   } else {
+    document.getElementById('size-figure')?.setAttribute('hidden', '');
     if (caption) caption.textContent = 'Accuracy and loss, before and after';
     const has = !!(s.before || s.after);
     const bars: ChartConfiguration<'bar'> = {
@@ -70,3 +73,33 @@ export function renderCharts(s: PanelSnapshot): void {
 }
 
 export { draw, theme, watchTheme } from './chartKit';
+
+/** Sweep: accuracy against the gzip size of each run's model.json + shards (log axis), the dense input as one point. */
+function renderSizeChart(s: PanelSnapshot, t: ReturnType<typeof theme>): void {
+  const figure = document.getElementById('size-figure');
+  const sized = (s.sweep ?? []).filter(p => p.size && p.accuracy !== undefined);
+  figure?.toggleAttribute('hidden', sized.length === 0);
+  if (sized.length === 0) return;
+  const methods = [...new Set(sized.map(p => p.method))];
+  const datasets = methods.map((m, i): { label: string; borderColor: string; backgroundColor: string; data: { x: number; y: number; sparsity: number }[] } => ({
+    label: m, borderColor: t.palette[i % t.palette.length], backgroundColor: t.palette[i % t.palette.length],
+    data: sized.filter(p => p.method === m).sort((a, b) => a.sparsity - b.sparsity).map(p => ({ x: p.size!.gzip, y: p.accuracy! * 100, sparsity: p.sparsity })),
+  }));
+  if (s.before && s.inputSize) {
+    datasets.push({ label: 'dense input', borderColor: t.fg, backgroundColor: t.fg, data: [{ x: s.inputSize.gzip, y: s.before.accuracy * 100, sparsity: 0 }] });
+  }
+  draw('chart-size', {
+    type: 'line', data: { datasets },
+    options: {
+      parsing: false,
+      scales: {
+        x: { type: 'logarithmic', title: { display: true, text: 'gzip size (model.json + shards)' }, ticks: { callback: v => formatBytes(Number(v)) } },
+        y: { title: { display: true, text: 'accuracy %' } },
+      },
+      plugins: { tooltip: { callbacks: { label: item => {
+        const p = item.raw as { x: number; y: number; sparsity: number };
+        return `${item.dataset.label}: ${p.y.toFixed(2)}% at ${formatBytes(p.x)}${p.sparsity ? ` (${(p.sparsity * 100).toFixed(1)}% sparse)` : ''}`;
+      } } } },
+    },
+  });
+}

@@ -1,6 +1,7 @@
 // The results panel: renders the host's snapshot (status, stage, table, charts) and posts user actions.
 // DOM contract (tests rely on it): #status, #stage, #backend, #structure, table#layers tbody tr[data-layer],
-// #chart-sparsity, #chart-saliency, #chart-accuracy, #open-model, #open-report, #run-again, #sweep.
+// #chart-sparsity, #chart-saliency, #chart-accuracy, #chart-size (sweep), #size (prune: before/after bar), #open-model,
+// #open-report, #run-again, #sweep.
 import type { PanelSnapshot, ToWebviewMessage } from '../src/protocol';
 import { renderCharts, watchTheme } from './charts';
 import { chartOn, theme } from './chartKit';
@@ -10,6 +11,7 @@ import { saveView, tableView } from './viewState';
 import { renderGradual } from './gradual';
 import { count, pct } from './format';
 import { nextSort, renderTable, revealRow } from './table';
+import { renderSize } from './size';
 import { connect, savedState, saveState } from './vscodeApi';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -75,6 +77,7 @@ function render(s: PanelSnapshot): void {
   renderSensitivity(s, theme(), pickOverride);
   $<HTMLButtonElement>('sensitivity').disabled = s.status === 'running';
   $('save-sweep-svg').hidden = !(s.mode === 'sweep' && s.sweep?.length);
+  renderSize(s);
   renderGradual(s);
   $('log').textContent = s.log.join('\n');
   $('log-box').hidden = !s.log.length;

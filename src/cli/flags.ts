@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../engine/report/bytes';
-import type { Method, PruneOptions } from '../engine/types';
+import type { Method, PruneOptions, QuantizeMode } from '../engine/types';
 import { WoodFisherError } from '../engine/types';
 
 export const METHODS: Method[] = ['woodfisher', 'woodtaylor', 'diagfisher', 'magnitude', 'global-magnitude'];
@@ -56,6 +56,11 @@ export function parseSize(v: string): number {
     throw new InvalidArgumentError(e instanceof WoodFisherError ? 'expected bytes or a size like 4GB, 512MB, 2GiB' : String(e));
   }
 }
+export function parseTargetSize(v: string): number {
+  try { return parseBytes(v, 'target size'); } catch {
+    throw new InvalidArgumentError('expected gzip bytes or a size like 1.5MB, 800KB, 2MiB');
+  }
+}
 export function parseSparsityList(v: string): number[] {
   const parts = v.split(',').map(s => s.trim()).filter(Boolean);
   if (parts.length === 0) throw new InvalidArgumentError('expected a comma-separated list like 0.5,0.8,0.9');
@@ -78,7 +83,7 @@ export interface RunFlags {
   damp?: number | 'auto'; scope?: PruneOptions['scope']; update?: PruneOptions['update']; recompute?: number;
   recomputeSchedule?: PruneOptions['recomputeSchedule']; inverseForm?: PruneOptions['inverseForm'];
   recipe?: string; eval?: string; evalLabels?: string; backend?: PruneOptions['backend']; maxMemory?: number;
-  shuffle?: boolean; seed?: number; out?: string; json?: boolean; threads?: number;
+  shuffle?: boolean; seed?: number; out?: string; json?: boolean; threads?: number; quantize?: QuantizeMode; targetSize?: number;
   structure?: PruneOptions['structure']; targetFlops?: number; minKeep?: number; maxLayerSparsity?: number; layerCap?: Record<string, number>;
 }
 
@@ -94,7 +99,9 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     cmd.option('--target-flops <f>', 'with --structure neurons: remove units until FLOPs ≤ this fraction of the original (replaces --sparsity)', parseFraction);
     cmd.option('--min-keep <f>', 'with --structure neurons: every layer keeps at least this fraction of its units (default: 0.1)', parseUnitInterval);
     cmd.option('--pattern <N:M>', 'semi-structured sparsity: at most N non-zeros in every M consecutive weights (e.g. 2:4); sets the sparsity');
+    cmd.option('--target-size <bytes>', 'download budget in gzip bytes of model.json + shards (e.g. 1.5MB): chooses the sparsity (and the encoding, unless --quantize) with the least calibration loss', parseTargetSize);
   }
+  cmd.addOption(new Option('--quantize <enc>', 'encoding of the written weights: keep (as in the input), none (float32), float16, uint16, uint8 (affine, 0 exact) (default: keep)').choices(['keep', 'none', 'float16', 'uint16', 'uint8']));
   if (method) cmd.addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHODS));
   cmd
     .option('--samples <n>', 'N: per-sample gradients for the Fisher (default: 256)', parsePositiveInt)
@@ -129,7 +136,8 @@ export function flagsToOverrides(f: RunFlags): Partial<PruneOptions> {
     blockSize: f.blockSize, damp: f.damp, scope: f.scope, update: f.update, recompute: f.recompute,
     recomputeSchedule: f.recomputeSchedule, inverseForm: f.inverseForm, evalPath: abs(f.eval),
     evalLabelsPath: abs(f.evalLabels), backend: f.backend, maxMemoryBytes: f.maxMemory, shuffle: f.shuffle,
-    seed: f.seed, outDir: abs(f.out), threads: f.threads, structure: f.structure, targetFlops: f.targetFlops, minKeep: f.minKeep,
+    seed: f.seed, outDir: abs(f.out), threads: f.threads, quantize: f.quantize, targetSize: f.targetSize,
+    structure: f.structure, targetFlops: f.targetFlops, minKeep: f.minKeep,
     maxLayerSparsity: f.maxLayerSparsity,
     layers: f.layerCap && Object.fromEntries(Object.entries(f.layerCap).map(([name, maxSparsity]) => [name, { maxSparsity }])),
   };

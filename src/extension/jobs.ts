@@ -121,7 +121,7 @@ export class JobManager implements vscode.Disposable {
           this.results.set(modelPath, outcome.report, outcome.reportPath ?? path.join(outDir, 'report.json'));
           if (!options.quiet) void this.announce(modelPath, outcome.report, outcome.reportPath);
         } else {
-          set({ ...snap, status: 'done', stage: undefined, sweep: outcome.sweep?.points ?? snap.sweep, before: outcome.sweep?.baseline ?? snap.before });
+          set({ ...snap, status: 'done', stage: undefined, sweep: outcome.sweep?.points ?? snap.sweep, before: outcome.sweep?.baseline ?? snap.before, inputSize: outcome.sweep?.inputSize });
           if (!options.quiet) void vscode.window.showInformationMessage(`WoodFisher sweep of ${modelFolderName(modelPath)} finished.`);
         }
         return { status: 'done', outDir, reportPath: outcome.reportPath, report: outcome.report };

@@ -3,7 +3,7 @@
 // saves: then the save finishes (or rolls back) first, so a cancel never leaves half a result or debris.
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
-  Envelope, FromWorkerMessage, ToWorkerMessage, GradualEvent, PruneReport, SweepPoint, EvalResult, SensitivityPoint, SensitivityResult,
+  Envelope, FromWorkerMessage, ToWorkerMessage, GradualEvent, PruneReport, SweepPoint, EvalResult, SizeFigures, SensitivityPoint, SensitivityResult,
 } from '../protocol';
 import { MessageHandler } from '../protocol';
 
@@ -11,7 +11,7 @@ export interface JobOutcome {
   status: 'done' | 'cancelled' | 'error';
   report?: PruneReport;
   reportPath?: string;
-  sweep?: { points: SweepPoint[]; baseline?: EvalResult };
+  sweep?: { points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures };
   sensitivity?: SensitivityResult;
   error?: string;
   code?: string;
@@ -112,7 +112,7 @@ export class WorkerJob {
         break;
       case 'sweepPoint': this.cb.onSweepPoint?.(body.point); break;
       case 'done': this.finish({ status: 'done', report: body.report, reportPath: body.reportPath }); break;
-      case 'sweepDone': this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline } }); break;
+      case 'sweepDone': this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline, inputSize: body.inputSize } }); break;
       case 'sensitivityPoint': this.cb.onSensitivityPoint?.(body.point); break;
       case 'sensitivityDone': this.finish({ status: 'done', sensitivity: body.result }); break;
       case 'error':

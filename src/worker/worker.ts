@@ -58,7 +58,7 @@ async function onMessage(msg: ToWorkerMessage): Promise<void> {
         onPoint: point => { forward.flush(); channel.sendEvent({ type: 'sweepPoint', point }); },
       });
       forward.flush();
-      channel.sendEvent({ type: 'sweepDone', points: result.points, baseline: result.baseline });
+      channel.sendEvent({ type: 'sweepDone', points: result.points, baseline: result.baseline, inputSize: result.inputSize });
     } else if (msg.type === 'sensitivity') {
       const { runSensitivity } = await import('../engine/sensitivity');
       const result = await runSensitivity(msg.options, msg.sparsities, msg.layers, {

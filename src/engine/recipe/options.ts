@@ -41,6 +41,8 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     recomputeSchedule: recipe.recomputeSchedule, inverseForm: recipe.inverseForm,
     layers: recipe.layers, maxLayerSparsity: recipe.maxLayerSparsity, backend: recipe.backend,
     maxMemoryBytes: recipe.maxMemory === undefined ? undefined : parseBytes(recipe.maxMemory),
+    quantize: recipe.quantize,
+    targetSize: recipe.targetSize === undefined ? undefined : parseBytes(recipe.targetSize, 'target size'),
     shuffle: recipe.shuffle, seed: recipe.seed,
     structure: recipe.structure, targetFlops: recipe.targetFlops, minKeep: recipe.minKeep,
   });
@@ -59,6 +61,14 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     o.dataPath = '';
   }
   if (o.sparsity === undefined && o.pattern) o.sparsity = nmSparsity(o.pattern);
+  // A target size chooses the sparsity: a flag of either kind beats the recipe's other one; both at one level is an error.
+  if (overrides.sparsity !== undefined && overrides.targetSize === undefined) o.targetSize = undefined;
+  if (o.targetSize !== undefined) {
+    const both = overrides.targetSize !== undefined ? overrides.sparsity !== undefined : fromRecipe.sparsity !== undefined;
+    if (both) throw missing('a target size chooses the sparsity: give a target size or a sparsity, not both');
+    if (o.pattern) throw missing('a target size chooses the sparsity: drop the N:M pattern, or the target size');
+    o.sparsity = 0;                                           // the search's starting point (prune.ts)
+  }
   if (o.sparsity === undefined && o.structure === 'neurons' && o.targetFlops !== undefined) o.sparsity = 0;   // the FLOPs target decides
   // structure 'neurons' ranks units layer by layer unless a scope is given (global over-prunes narrow layers: docs/structured.md)
   if (o.structure === 'neurons' && recipe.scope === undefined && overrides.scope === undefined) o.scope = 'layer';

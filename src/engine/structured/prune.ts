@@ -8,9 +8,9 @@ import { useFastestGemm } from '../linalg/fastest';
 import { loadModel, readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
 import { claimOutput, type OutputClaim } from '../output/claim';
 import { torchShape } from '../model/layout';
-import { loadDataset, type Dataset } from '../data/calibration';
+import { loadDataset } from '../data/calibration';
 import { perSampleGradients } from '../gradients/perSample';
-import { evaluate } from '../gradients/evaluate';
+import { evaluateStage } from '../gradients/evaluate';
 import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
@@ -23,7 +23,7 @@ import { foldRemovedUnits } from './fold';
 import { MacCounter, compareLatency } from './cost';
 import { selectUnits } from './select';
 import {
-  DEFAULT_OPTIONS, WoodFisherError, type EvalResult, type LayerResult, type ModelCost, type PrunableLayer, type PruneOptions,
+  DEFAULT_OPTIONS, WoodFisherError, type LayerResult, type ModelCost, type PrunableLayer, type PruneOptions,
   type PruneReport, type RunHooks, type Stage,
 } from '../types';
 import { tf } from '../backend';
@@ -121,7 +121,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
     const counter = new MacCounter(m.model, g);
-    const before = evalData ? await timed('evaluate', () => runEval(m, evalData, 'before', hooks)) : undefined;
+    const before = evalData ? await timed('evaluate', () => evaluateStage(m, evalData, 'before', hooks)) : undefined;
 
     // saliency of every row (a unit's incoming weights), Fisher blocks of whole rows
     const n = data?.count ?? 0;
@@ -217,7 +217,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     emit({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: 'latency before and after' });
     const [costBefore, costAfter] = await timed('evaluate', () => modelCosts(m.model, macsBefore, shrunk!, new MacCounter(shrunk!, channelGraph(shrunk!)).total()));
     emit({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: 'latency before and after' });
-    const after = evalData ? await timed('evaluate', () => runEval(small, evalData, 'after', hooks)) : undefined;
+    const after = evalData ? await timed('evaluate', () => evaluateStage(small, evalData, 'after', hooks)) : undefined;
 
     const units = new Map(result.units.map(u => [u.layer, u]));
     for (const layer of m.prunable) {
@@ -272,12 +272,4 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
 function resized(l: PrunableLayer, model: tf.LayersModel): PrunableLayer {
   const shape = model.getLayer(l.name).weights[0].shape.slice() as number[];
   return { ...l, shape, torchShape: torchShape(l.kind, shape), size: shape.reduce((a, b) => a * b, 1) };
-}
-
-async function runEval(m: LoadedModel, d: Dataset, which: 'before' | 'after', hooks: RunHooks): Promise<EvalResult> {
-  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: which });
-  const result = await evaluate(m, d, { signal: hooks.signal });
-  hooks.onEvent?.({ type: 'eval', which, result });
-  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: which });
-  return result;
 }
