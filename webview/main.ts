@@ -52,7 +52,10 @@ function render(s: PanelSnapshot): void {
   $('backend').textContent = s.backend ?? '–';
   $('damp').textContent = s.damp !== undefined ? s.damp.toExponential(1) : '–';
   const summary: string[] = [];
-  if (s.sparsity) summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights pruned (target ${pct(s.sparsity.target)})`);
+  if (s.structure && s.sparsity) {
+    const t = s.structure.targetFlops !== undefined ? `FLOPs target ${pct(s.structure.targetFlops)}` : `target ${pct(s.sparsity.target)} of units`;
+    summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights removed with their units (${t})`);
+  } else if (s.sparsity) summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights pruned (target ${pct(s.sparsity.target)})`);
   if (s.before) summary.push(`accuracy before ${pct(s.before.accuracy, 2)}`);
   if (s.mode === 'sweep') {
     // the table and layer charts show the latest point; the sweep itself is the accuracy-vs-sparsity chart

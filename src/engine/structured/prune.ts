@@ -17,6 +17,7 @@ import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
 import { needsGradients } from '../methods';
 import { planMemory, assertPlanFits } from '../memory';
+import { logHistogram } from '../layerStats';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
 import { foldRemovedUnits } from './fold';
@@ -229,7 +230,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       if (s) s.rowClass.forEach((c, r) => { if (c >= 0 && removed[c] && !(s.saliency[r] <= threshold)) threshold = s.saliency[r]; });
       const lr: LayerResult = {
         name: layer.name, kind: layer.kind, weights: layer.size, pruned: layer.size - now.size, sparsity: (layer.size - now.size) / layer.size,
-        threshold, saliency: { min: stat(0), median: stat(0.5), max: stat(1) }, blocks: s?.blocks ?? 0, form: s?.form ?? 'none',
+        threshold, saliency: { min: stat(0), median: stat(0.5), max: stat(1) }, histogram: logHistogram(sorted), blocks: s?.blocks ?? 0, form: s?.form ?? 'none',
         excluded: o.layers[layer.name]?.exclude || undefined,
         units: u ? { kept: u.kept, of: u.of } : layer.kind === 'DepthwiseConv2D' ? { kept: now.torchShape[0], of: layer.torchShape[0] } : undefined,
       };
