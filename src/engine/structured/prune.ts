@@ -11,6 +11,7 @@ import { torchShape } from '../model/layout';
 import { loadDataset } from '../data/calibration';
 import { perSampleGradients } from '../gradients/perSample';
 import { evaluateStage } from '../gradients/evaluate';
+import { outputForRun } from '../model/quantize';
 import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
@@ -218,6 +219,8 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     emit({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: 'latency before and after' });
     const [costBefore, costAfter] = await timed('evaluate', () => modelCosts(m.model, macsBefore, shrunk!, new MacCounter(shrunk!, channelGraph(shrunk!)).total()));
     emit({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: 'latency before and after' });
+    // the weights as written (each in its input encoding, or --quantize): what --eval measures and saveModel writes
+    const { encoded, quantization, size } = await timed('save', () => outputForRun(small, o));
     const after = evalData ? await timed('evaluate', () => evaluateStage(small, evalData, 'after', hooks)) : undefined;
 
     const units = new Map(result.units.map(u => [u.layer, u]));
@@ -248,7 +251,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       settings: { ...settings, maxMemoryBytes, labels: grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled') },
       backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 },
-      memory, steps: 1, damp,
+      memory, steps: 1, damp, size, quantization,
       structure: {
         units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops, constants,
         before: costBefore, after: costAfter, notes: g.notes,
@@ -257,7 +260,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     check();
     const saved = await timed('save', async () => {
       report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
-      return saveModel(small, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+      return saveModel(small, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' }, encoded);
     });
     report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
