@@ -141,7 +141,7 @@ async function main(): Promise<{ passed: number; failed: number }> {
     await check('the one-line mlpnet/model.json shows one summary lens (sparsity, accuracy before → after), not a joined per-layer string', async () => {
       // open mlpnet/model.json in the first editor group (the panel stays beside); tfjs writes it on one line
       await page.keyboard.press('Escape');
-      await explorerRow('model.json', 2).dblclick();
+      await explorerRow('model.json', 2).first().dblclick(); // mlpnet/ sorts before the revealed output mlpnet-pruned/
       const summary = page.locator('.monaco-editor .codelens-decoration a', { hasText: /^[\d.]+% pruned · accuracy/ });
       await summary.first().waitFor({ timeout: 30_000 });
       const texts = await page.locator('.monaco-editor .codelens-decoration a').allTextContents();

@@ -37,6 +37,7 @@ export function validateStructured(o: PruneOptions): void {
   if (o.pattern) throw bad('an N:M pattern prunes weights, not units; drop pattern or structure');
   if (o.method === 'woodtaylor') throw bad("structure 'neurons' scores units with woodfisher, diagfisher, magnitude or global-magnitude (not woodtaylor)");
   if (o.recompute > 1) throw bad("structure 'neurons' removes units in one step; drop recompute");
+  if (o.targetSize !== undefined) throw bad("structure 'neurons' takes a FLOPs target (targetFlops), not a size target; drop targetSize");
   if (o.targetFlops !== undefined && !(o.targetFlops > 0 && o.targetFlops <= 1)) throw bad(`targetFlops must be in (0, 1], the fraction of FLOPs to keep (got ${o.targetFlops})`);
   if (o.minKeep !== undefined && !(o.minKeep >= 0 && o.minKeep <= 1)) throw bad(`minKeep must be in [0, 1] (got ${o.minKeep})`);
   if (!(o.sparsity >= 0 && o.sparsity < 1)) throw bad(`sparsity (the fraction of units to remove) must be in [0, 1), got ${o.sparsity}`);
