@@ -17,8 +17,7 @@ import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource, type Timed } from './step';
 import { layerResult } from './layerStats';
 import { QUANTIZE_MODES } from './model/encode';
-import { quantizeForOutput, quantizationReport } from './model/quantize';
-import { modelFiles, sizeOf } from './model/size';
+import { outputForRun } from './model/quantize';
 import { chooseTargetSize, type TargetSizeChoice } from './targetSize';
 import { formatBytes } from './report/bytes';
 import { runStructuredPrune } from './structured/prune';
@@ -161,13 +160,7 @@ async function pruneInto(
     results.sort((a, b) => order(a.name) - order(b.name));
 
     // The weights as they will be written (their encodings, zeros exact): what --eval measures and saveModel writes.
-    const quantize = options.quantize ?? 'keep';
-    const encoded = await timed('save', () => quantizeForOutput(model, quantize, layerEncodings(options)));
-    const quantization = quantizationReport(model, quantize, encoded);
-    const size = await timed('save', () => ({
-      input: sizeOf(modelFiles(model.path)),
-      output: sizeOf([new TextEncoder().encode(encoded.modelJson), ...encoded.shards.map(s => s.bytes)]),
-    }));
+    const { encoded, quantization, size } = await timed('save', () => outputForRun(model, options));
     if (options.targetSize !== undefined && size.output.gzip > options.targetSize) {
       emit({ type: 'log', level: 'warn', message: `the written model is ${formatBytes(size.output.gzip)} gzip, over the target ${formatBytes(options.targetSize)} (the search measured one step; recompute or λ 'auto' changed the weights)` });
     }
@@ -212,9 +205,6 @@ async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; 
 }
 
 const countBlocks = (layers: PrunableLayer[], blockSize: number) => layers.reduce((a, l) => a + blockRanges(l.size, blockSize).length, 0);
-
-/** Each layer's own encoding, where the overrides give one. */
-const layerEncodings = (o: PruneOptions) => Object.fromEntries(Object.entries(o.layers).map(([k, v]) => [k, v.quantize]));
 
 function checkOverrides(o: PruneOptions, m: LoadedModel) {
   const names = new Set(m.prunable.map(l => l.name));
