@@ -175,7 +175,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     const macsBefore = counter.total();
     const layerSparsity: Record<string, number> = {};
     for (const [name, ov] of Object.entries(o.layers)) if (ov.sparsity !== undefined) layerSparsity[name] = ov.sparsity;
-    const removed = await timed('selection', () => selectUnits(g, classSaliency, counter, {
+    const { removed, shortfall } = await timed('selection', () => selectUnits(g, classSaliency, counter, {
       sparsity: o.sparsity, targetMacs: o.targetFlops !== undefined ? o.targetFlops * macsBefore : undefined,
       scope: o.method === 'magnitude' ? 'layer' : o.method === 'global-magnitude' ? 'global' : o.scope,
       layerSparsity, fixed, minKeep: o.minKeep ?? DEFAULT_MIN_KEEP,
@@ -184,6 +184,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     if (o.targetFlops !== undefined && counter.total() > o.targetFlops * macsBefore * (1 + 1e-9)) {
       emit({ type: 'log', level: 'warn', message: `FLOPs target ${o.targetFlops} not reached: the per-layer minimums (minKeep ${o.minKeep ?? DEFAULT_MIN_KEEP}) stop at ${(counter.total() / macsBefore).toFixed(3)}` });
     }
+    if (shortfall > 0) emit({ type: 'log', level: 'warn', message: `${shortfall} units asked for stay: every layer keeps at least max(1, ⌈${o.minKeep ?? DEFAULT_MIN_KEEP}·units⌉) (--min-keep)` });
 
     // group OBS update of each layer's remaining rows, block by block
     const update = o.method === 'woodfisher' && o.update !== 'none' ? 'group' : 'none';
