@@ -3,8 +3,9 @@
 import * as path from 'node:path';
 import { initBackend } from './backend';
 import { useFastestGemm } from './linalg/fastest';
-import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
+import { loadModel, readKernel, saveModel, LoadedModel, PRUNABLE_KINDS } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
+import { inputFileSize } from './files';
 import { loadDataset, Dataset } from './data/calibration';
 import { evaluate } from './gradients/evaluate';
 import { blockThreads } from './fisher/blockPool';
@@ -41,6 +42,12 @@ export function validateOptions(o: PruneOptions): void {
       throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
     }
   }
+  // Inputs are regular files (no FIFO, folder or device), checked before the output is claimed or anything read.
+  inputFileSize(o.modelPath, 'Model file', 'MODEL_FORMAT');
+  if (o.dataPath && needsGradients(o.method)) inputFileSize(o.dataPath, 'Data file');
+  if (o.labelsPath && needsGradients(o.method)) inputFileSize(o.labelsPath, 'Labels file', 'LABELS');
+  if (o.evalPath) inputFileSize(o.evalPath, 'Evaluation data');
+  if (o.evalLabelsPath) inputFileSize(o.evalLabelsPath, 'Evaluation labels', 'LABELS');
 }
 
 
@@ -93,6 +100,11 @@ async function pruneInto(
   try {
     const n = data?.count ?? 0;
     const layers = model.prunable.filter(l => !options.layers[l.name]?.exclude);
+    if (layers.length === 0) {
+      throw new WoodFisherError(model.prunable.length === 0
+        ? `${path.basename(options.modelPath)} has no prunable layer (${PRUNABLE_KINDS.join(', ')}); nothing to prune`
+        : `every prunable layer of ${path.basename(options.modelPath)} is excluded; nothing to prune`, 'OPTIONS');
+    }
     const memory = planMemory({
       layers, samples: n, blockSize: options.blockSize, method: options.method, inverseForm: options.inverseForm,
       limitBytes: options.maxMemoryBytes, threads: blockThreads(options.threads, countBlocks(layers, options.blockSize)),
@@ -166,9 +178,9 @@ async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; 
   const model = await loadModel(options.modelPath);
   checkOverrides(options, model.prunable);
   const data = needsGradients(options.method)
-    ? await loadDataset(model, options.dataPath, options.labelsPath, { samples: options.samples, shuffle: options.shuffle, seed: options.seed })
+    ? await loadDataset(model, options.dataPath, options.labelsPath, { samples: options.samples, shuffle: options.shuffle, seed: options.seed, maxBytes: options.maxMemoryBytes })
     : undefined;
-  const evalData = options.evalPath ? await loadDataset(model, options.evalPath, options.evalLabelsPath) : undefined;
+  const evalData = options.evalPath ? await loadDataset(model, options.evalPath, options.evalLabelsPath, { maxBytes: options.maxMemoryBytes }) : undefined;
   if (evalData && !evalData.labels) throw new WoodFisherError(`evaluation data ${options.evalPath} has no labels; pass --eval-labels`, 'LABELS');
   return { model, data, evalData };
 }
