@@ -7,6 +7,8 @@ const node = {
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true,
   // Native / optional modules stay external: tfjs-node is loaded only if the user's machine has it.
   external: ['vscode', '@tensorflow/tfjs-node'],
+  // jsonc-parser's ESM build: esbuild cannot follow its UMD build's dynamic requires (./impl/format).
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   logLevel: 'warning',
 };
 const entries = [
@@ -26,7 +28,9 @@ mkdirSync('dist/wasm', { recursive: true });
 for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
   cpSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/wasm/${f}`);
 }
-if (existsSync('webview/style.css')) { mkdirSync('dist/webview', { recursive: true }); cpSync('webview/style.css', 'dist/webview/style.css'); }
+// The panel's markup and style, read by src/extension/resultsPanel.ts from dist/webview.
+mkdirSync('dist/webview', { recursive: true });
+for (const f of ['index.html', 'style.css']) cpSync(`webview/${f}`, `dist/webview/${f}`);
 
 if (watch) {
   for (const e of entries) { const ctx = await esbuild.context(e); await ctx.watch(); }

@@ -8,9 +8,12 @@ import type {
 /** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
 export { DEFAULT_OPTIONS } from './engine/types';
 export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
+/** One point of a sparsity sweep, as the engine's sweep.json holds it. */
+export type { SweepPoint } from './engine/report/sweep-result';
+import type { SweepPoint } from './engine/report/sweep-result';
 
-/** The envelope every message travels in (hexeditor style): `replyTo` answers the request with that id. */
-export interface Envelope<T> { id: number; replyTo?: number; body: T }
+/** The envelope every message travels in. */
+export interface Envelope<T> { body: T }
 
 // ───────────────────────────── host → worker ─────────────────────────────
 
@@ -20,9 +23,6 @@ export interface CancelMessage { type: 'cancel' }
 export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | CancelMessage;
 
 // ───────────────────────────── worker → host ─────────────────────────────
-
-/** One point of a sparsity sweep (accuracy/loss present when the recipe has evaluation data). */
-export interface SweepPoint { method: string; sparsity: number; achieved?: number; accuracy?: number; loss?: number; reportPath?: string }
 
 export interface ReadyMessage { type: 'ready'; pid: number }
 export interface EventMessage { type: 'event'; event: PruneEvent }
@@ -57,6 +57,7 @@ export interface PanelSnapshot {
   before?: EvalResult;
   after?: EvalResult;
   sparsity?: PruneReport['sparsity'];
+  structure?: PruneReport['structure'];   // structure 'neurons': units, params, FLOPs, latency before/after
   seconds?: number;
   outDir?: string;
   reportPath?: string;
@@ -73,83 +74,21 @@ export interface WebviewActionMessage { type: 'openModel' | 'openReport' | 'runA
 export interface WebviewShowLayerMessage { type: 'showLayerInModel'; name: string }
 export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | WebviewShowLayerMessage;
 
-/** Creates an empty snapshot for a model. */
-export function emptySnapshot(modelPath: string, title: string): PanelSnapshot {
-  return { modelPath, title, mode: 'prune', status: 'idle', layers: [], log: [] };
-}
-
-/**
- * Folds one engine event into a snapshot (used by the host; pure so it is testable without VS Code).
- * Per-layer results replace earlier ones of the same layer (later recompute steps win).
- */
-export function applyEvent(s: PanelSnapshot, e: PruneEvent): PanelSnapshot {
-  switch (e.type) {
-    case 'stage': return { ...s, stage: e };
-    case 'plan': return { ...s, plan: e.layers, memory: e.memory, backend: e.backend };
-    case 'layer': {
-      const layers = s.layers.filter(l => l.name !== e.result.name);
-      layers.push(e.result);
-      const order = s.plan?.map(p => p.name);
-      if (order) layers.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-      return { ...s, layers };
-    }
-    case 'eval': return e.which === 'before' ? { ...s, before: e.result } : { ...s, after: e.result };
-    case 'log': return { ...s, log: [...s.log.slice(-49), `${e.level}: ${e.message}`] };
-    case 'damp': return e.chosen ? { ...s, damp: e.damp } : { ...s, log: [...s.log.slice(-49),
-      `info: λ = ${e.damp.toExponential(2)} (${e.relative} × mean Fisher diagonal): calibration loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(1)}%`] };
-    case 'done': return applyReport(s, e.report, e.reportPath);
-  }
-}
-
-export function applyReport(s: PanelSnapshot, r: PruneReport, reportPath?: string): PanelSnapshot {
-  return {
-    ...s, status: 'done', error: undefined, backend: r.linalg ? `${r.backend} · linalg ${r.linalg}` : r.backend, damp: r.damp, layers: r.layers, before: r.before ?? s.before,
-    after: r.after ?? s.after, sparsity: r.sparsity, seconds: r.seconds.total, outDir: r.output,
-    reportPath: reportPath ?? s.reportPath, memory: r.memory,
-  };
-}
-
 // ───────────────────────────── the message handler ─────────────────────────────
 
-/**
- * One small handler for both channels: `sendEvent` fires and forgets, `sendRequest` resolves with the
- * body of the message whose `replyTo` is its id, `handleMessage` dispatches incoming envelopes.
- */
+/** One small handler for both channels: `sendEvent` posts a message, `handleMessage` unwraps an incoming one. */
 export class MessageHandler<TSend, TReceive> {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (body: TReceive) => void; reject: (e: Error) => void }>();
-
   constructor(
     private readonly post: (envelope: Envelope<TSend>) => void,
-    private readonly onMessage: (body: TReceive, envelope: Envelope<TReceive>) => void,
+    private readonly onMessage: (body: TReceive) => void,
   ) {}
 
-  sendEvent(body: TSend, replyTo?: number): void {
-    this.post({ id: this.nextId++, replyTo, body });
-  }
-
-  sendRequest(body: TSend): Promise<TReceive> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.post({ id, body });
-    });
+  sendEvent(body: TSend): void {
+    this.post({ body });
   }
 
   handleMessage(envelope: Envelope<TReceive>): void {
     if (!envelope || typeof envelope !== 'object' || !('body' in envelope)) return;
-    const waiting = envelope.replyTo !== undefined ? this.pending.get(envelope.replyTo) : undefined;
-    if (waiting) {
-      this.pending.delete(envelope.replyTo!);
-      waiting.resolve(envelope.body);
-      return;
-    }
-    this.onMessage(envelope.body, envelope);
-  }
-
-  /** Rejects every outstanding request (the other side went away). */
-  dispose(reason = 'channel closed'): void {
-    for (const p of this.pending.values()) p.reject(new Error(reason));
-    this.pending.clear();
+    this.onMessage(envelope.body);
   }
 }

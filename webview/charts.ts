@@ -81,7 +81,7 @@ export function renderCharts(s: PanelSnapshot): void {
   const figure = document.getElementById('accuracy-figure');
   if (s.mode === 'sweep') {
     if (caption) caption.textContent = 'Accuracy vs sparsity';
-    const methods = [...new Set((s.sweep ?? []).map(p => p.method))];
+    const methods: string[] = [...new Set((s.sweep ?? []).map(p => p.method))];
     const datasets = methods.map((m, i) => ({
       label: m, borderColor: t.palette[i % t.palette.length], backgroundColor: t.palette[i % t.palette.length],
       data: (s.sweep ?? []).filter(p => p.method === m && p.accuracy !== undefined)

@@ -1,5 +1,5 @@
 // The results panel: renders the host's snapshot (status, stage, table, charts) and posts user actions.
-// DOM contract (tests rely on it): #status, #stage, #backend, table#layers tbody tr[data-layer],
+// DOM contract (tests rely on it): #status, #stage, #backend, #structure, table#layers tbody tr[data-layer],
 // #chart-sparsity, #chart-saliency, #chart-accuracy, #open-model, #open-report, #run-again, #sweep.
 import type { PanelSnapshot, ToWebviewMessage } from '../src/protocol';
 import { renderCharts, watchTheme } from './charts';
@@ -17,11 +17,20 @@ export function statusText(s: PanelSnapshot): string {
     case 'running': return 'running…';
     case 'done': return s.mode === 'sweep'
       ? `done — ${s.sweep?.length ?? 0} sweep points`
-      : `done — ${pct(s.sparsity?.achieved)} sparsity${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`;
+      : s.structure
+        ? `done — ${s.structure.units.removed} of ${s.structure.units.total} units removed, FLOPs ${pct(s.structure.after.flops / s.structure.before.flops)}${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`
+        : `done — ${pct(s.sparsity?.achieved)} sparsity${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`;
     case 'cancelled': return 'cancelled';
     case 'error': return `error: ${s.error ?? 'unknown error'}`;
     default: return 'idle';
   }
+}
+
+/** Structured runs: what the smaller model costs, measured (latency: median on the run's backend). */
+export function structureText(st: NonNullable<PanelSnapshot['structure']>): string {
+  const ms = (x: number) => `${x.toFixed(2)} ms`;
+  return `params ${count(st.before.params)} → ${count(st.after.params)} · FLOPs ${count(st.before.flops)} → ${count(st.after.flops)} · ` +
+    `latency batch 1 ${ms(st.before.latencyMs.batch1)} → ${ms(st.after.latencyMs.batch1)}, batch 32 ${ms(st.before.latencyMs.batch32)} → ${ms(st.after.latencyMs.batch32)}`;
 }
 
 function render(s: PanelSnapshot): void {
@@ -48,6 +57,8 @@ function render(s: PanelSnapshot): void {
     if (last) summary.push(`table: last point, ${last.method} at ${pct(last.sparsity)}`);
   } else if (s.after) summary.push(`after ${pct(s.after.accuracy, 2)}`);
   $('summary').textContent = summary.join(' · ');
+  $('structure').textContent = s.structure ? structureText(s.structure) : '';
+  $('structure').hidden = !s.structure;
   const finishedPrune = s.status === 'done' && s.mode === 'prune';
   $<HTMLButtonElement>('open-model').disabled = !finishedPrune;
   $<HTMLButtonElement>('open-report').disabled = !(finishedPrune && s.reportPath);

@@ -24,7 +24,7 @@ export function renderTable(tbody: HTMLTableSectionElement, s: PanelSnapshot): v
 function fillRow(row: HTMLTableRowElement, name: string, r: LayerResult | undefined, plan?: { kind: string; size: number }): void {
   const cells = [
     name,
-    r?.kind ?? plan?.kind ?? '',
+    `${r?.kind ?? plan?.kind ?? ''}${r?.units ? ` · ${r.units.kept}/${r.units.of} units` : ''}`,
     count(r?.weights ?? plan?.size),
     r ? count(r.pruned) : '–',
     r ? (r.excluded ? 'excluded' : pct(r.sparsity)) : '–',

@@ -42,8 +42,5 @@ export const METHODS: Readonly<Record<Method, MethodStrategy>> = {
   },
 };
 
-/** Every method name, in the order pickers and --help list them. */
-export const METHOD_NAMES = Object.keys(METHODS) as Method[];
-
 export const needsGradients = (m: Method): boolean => METHODS[m].needsGradients;
 export const needsInverse = (m: Method): boolean => METHODS[m].needsInverse;

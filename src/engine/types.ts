@@ -1,14 +1,26 @@
 import type { OutputClaim } from './output/claim';
 // The engine's public vocabulary: options in, events and a report out.
-// Pure types, imported (type-only) by the worker, the CLI, the extension and the webview through src/protocol.ts.
+// Types and plain constants (no code): imported by the worker, the CLI, the extension and, type-only, the webview
+// through src/protocol.ts.
 
-export type Method = 'woodfisher' | 'woodtaylor' | 'diagfisher' | 'magnitude' | 'global-magnitude';
-export type Scope = 'global' | 'layer';
-export type UpdateKind = 'independent' | 'joint' | 'none';
-export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-export type InverseForm = 'auto' | 'primal' | 'dual' | 'recursive';
-export type RecomputeSchedule = 'linear' | 'polynomial';
-export type PrunableKind = 'Dense' | 'Conv2D' | 'DepthwiseConv2D' | 'Conv1D';
+// Each option's values, listed once: the types come from these lists; the CLI's choices and the checks read them;
+// the JSON schema and package.json repeat them for editors, and a test keeps those copies equal.
+export const METHOD_NAMES = ['woodfisher', 'woodtaylor', 'diagfisher', 'magnitude', 'global-magnitude'] as const;
+export const SCOPES = ['global', 'layer'] as const;
+export const UPDATE_KINDS = ['independent', 'joint', 'none'] as const;
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const INVERSE_FORMS = ['auto', 'primal', 'dual', 'recursive'] as const;
+export const RECOMPUTE_SCHEDULES = ['linear', 'polynomial'] as const;
+/** Layers whose kernel WoodFisher prunes (model/load.ts finds them; the extension's model.json lenses too). */
+export const PRUNABLE_KINDS = ['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D'] as const;
+
+export type Method = (typeof METHOD_NAMES)[number];
+export type Scope = (typeof SCOPES)[number];
+export type UpdateKind = (typeof UPDATE_KINDS)[number];
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type InverseForm = (typeof INVERSE_FORMS)[number];
+export type RecomputeSchedule = (typeof RECOMPUTE_SCHEDULES)[number];
+export type PrunableKind = (typeof PRUNABLE_KINDS)[number];
 
 /** Per-layer override: its own target sparsity, or left dense. */
 export interface LayerOverride { sparsity?: number; exclude?: boolean }

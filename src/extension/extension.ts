@@ -15,6 +15,7 @@ import { registerRecipeDiagnostics } from './recipe/recipeDiagnostics';
 import { RECIPE_SELECTOR } from './recipe/recipeDocuments';
 import { PANEL_VIEW_TYPE, PanelManager } from './resultsPanel';
 import { ResultsStore } from './resultsStore';
+import { applyReport, emptySnapshot } from './snapshot';
 import { sweepCommand } from './sweepCommand';
 
 /** What activate() returns: a small hook for integration tests. */
@@ -70,7 +71,6 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
       const stored = await results.lookup(modelPath);
       const snap = panels.snapshotOf(modelPath);
       if (stored && (!snap || snap.status === 'idle' || !snap.layers.length)) {
-        const { applyReport, emptySnapshot } = await import('../protocol');
         panels.update(modelPath, applyReport(snap ?? emptySnapshot(modelPath, panel.current.title), stored.report, stored.reportPath));
       }
       if (layer) panel.revealLayer(layer);

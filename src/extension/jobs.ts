@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PanelSnapshot, PruneEvent, PruneReport, Stage, ToWorkerMessage } from '../protocol';
-import { applyEvent, applyReport, emptySnapshot } from '../protocol';
+import { applyEvent, applyReport, emptySnapshot } from './snapshot';
 import type { PanelManager } from './resultsPanel';
 import type { ResultsStore } from './resultsStore';
 import { WorkerJob, type JobOutcome } from './workerJob';

@@ -44,13 +44,15 @@ export function layerSpots(doc: vscode.TextDocument): { modelPath: string; spots
 export function lensTitle(name: string, r: LayerResult | undefined): string {
   if (!r) return `${name} · not pruned yet`;
   if (r.excluded) return `${name} · sparsity 0% · excluded (left dense)`;
+  if (r.units) return `${name} · ${r.units.kept}/${r.units.of} units kept · ${fmtCount(r.pruned)} of ${fmtCount(r.weights)} weights removed`;
   return `${name} · sparsity ${(r.sparsity * 100).toFixed(1)}% · threshold ${fmtNum(r.threshold)} · ${fmtCount(r.pruned)} of ${fmtCount(r.weights)} pruned`;
 }
 
 /** The lens of a file whose layers share lines: the run in a phrase short enough for an editor beside the panel. */
 export function summaryTitle(report: PruneReport | undefined): string {
   if (!report) return 'not pruned yet — Prune with WoodFisher';
-  const parts = [`${fmtPct(report.sparsity.achieved)} pruned`];
+  const st = report.structure;
+  const parts = st ? [`${st.units.total - st.units.removed}/${st.units.total} units kept · FLOPs ${fmtPct(st.after.flops / st.before.flops)}`] : [`${fmtPct(report.sparsity.achieved)} pruned`];
   if (report.before && report.after) parts.push(`accuracy ${fmtPct(report.before.accuracy)} → ${fmtPct(report.after.accuracy)}`);
   return parts.join(' · ');
 }

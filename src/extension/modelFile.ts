@@ -2,9 +2,10 @@
 // where each layer sits in the text is modelOutline.ts. No TF.js here.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { PRUNABLE_KINDS } from '../engine/types';
 
-/** Layer classes the engine prunes (their kernel). Kept in sync with PrunableKind in src/engine/types.ts. */
-export const PRUNABLE_CLASSES = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D']);
+/** Layer classes the engine prunes (their kernel). */
+export const PRUNABLE_CLASSES = new Set<string>(PRUNABLE_KINDS);
 
 export interface ModelLayerInfo { name: string; className: string; prunable: boolean }
 export interface ModelCheck { ok: true; layers: ModelLayerInfo[] }

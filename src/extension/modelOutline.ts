@@ -1,8 +1,7 @@
 // The layers of a model.json as a tree with exact text offsets (jsonc-parser keeps them, so a converter's one-line
 // file works as well as a formatted one), each layer's weight tensors from the weightsManifest, and a readable
 // pretty-print of the whole file. Pure: no vscode, no TF.js (used by the outline, the lenses and the read-only view).
-// The ESM build: esbuild cannot follow the UMD build's dynamic requires (./impl/format).
-import * as jsonc from 'jsonc-parser/lib/esm/main.js';
+import * as jsonc from 'jsonc-parser';
 import { PRUNABLE_CLASSES } from './modelFile';
 
 export interface WeightTensor { name: string; shape: number[]; size: number }

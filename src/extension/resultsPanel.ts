@@ -1,14 +1,16 @@
 // The results panel beside the editor: one per model, restored after reload by a serializer.
 // The host owns the latest snapshot and re-sends it whenever the panel becomes visible again
 // (a hidden webview receives no messages); snapshots are throttled to ≈10/s plus a final one.
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Envelope, FromWebviewMessage, PanelSnapshot, ToWebviewMessage } from '../protocol';
-import { MessageHandler, applyReport, emptySnapshot } from '../protocol';
+import { MessageHandler } from '../protocol';
+import { applyReport, emptySnapshot } from './snapshot';
 import type { PruneReport } from '../protocol';
 import { modelFolderName } from './outputDir';
+import { panelHtml } from './panelHtml';
 
 export const PANEL_VIEW_TYPE = 'woodfisher.results';
 const SNAPSHOT_INTERVAL_MS = 100;
@@ -77,7 +79,6 @@ export class ResultsPanel implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
-    this.channel.dispose();
     for (const d of this.disposables) d.dispose();
     this.panel.dispose();
     this.closed.fire();
@@ -108,10 +109,9 @@ export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSeria
   show(modelPath: string): ResultsPanel {
     const existing = this.get(modelPath);
     if (existing) { existing.reveal(); return existing; }
-    const root = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+    // Webview options are set by ResultsPanel, for created and restored panels alike.
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, `WoodFisher: ${modelFolderName(modelPath)}`,
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      { enableScripts: true, localResourceRoots: [root] });
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
     return this.adopt(panel, modelPath, this.snapshots.get(path.resolve(modelPath)));
   }
 
@@ -156,57 +156,12 @@ export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSeria
   }
 }
 
+/** webview/index.html (copied to dist/webview by esbuild.mjs) with the webview's URIs, CSP and title. */
 function renderHtml(webview: vscode.Webview, root: vscode.Uri, title: string): string {
-  const nonce = crypto.randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'style.css'));
-  const csp = [
-    `default-src 'none'`,
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${webview.cspSource}`,
-    `img-src ${webview.cspSource} data:`,
-    `font-src ${webview.cspSource}`,
-  ].join('; ');
-  const esc = (s: string) => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>WoodFisher: ${esc(title)}</title>
-</head>
-<body>
-<header>
-  <h1 id="title">${esc(title)}</h1>
-  <div class="status-line"><span id="status" role="status" aria-live="polite">idle</span> <span id="stage"></span></div>
-  <div class="meta"><span>backend: <span id="backend">–</span></span> <span>λ: <span id="damp">–</span></span> <span id="summary"></span></div>
-  <progress id="progress" max="1" value="0" hidden></progress>
-  <nav class="actions">
-    <button id="open-model" type="button" disabled>Open Pruned Model</button>
-    <button id="open-report" type="button" class="secondary" disabled>Open Report</button>
-    <button id="run-again" type="button" class="secondary">Run Again</button>
-    <button id="sweep" type="button" class="secondary">Sweep Sparsity</button>
-    <button id="cancel" type="button" class="secondary" hidden>Cancel</button>
-  </nav>
-</header>
-<main>
-  <section class="charts">
-    <figure><figcaption>Sparsity per layer</figcaption><div class="chart-box"><canvas id="chart-sparsity" aria-label="sparsity per layer"></canvas></div></figure>
-    <figure><figcaption>Saliency histogram (log<sub>10</sub>)</figcaption><div class="chart-box"><canvas id="chart-saliency" aria-label="saliency histogram"></canvas></div></figure>
-    <figure id="accuracy-figure"><figcaption id="accuracy-caption">Accuracy and loss</figcaption><div class="chart-box"><canvas id="chart-accuracy" aria-label="accuracy"></canvas></div></figure>
-  </section>
-  <div class="table-scroll"><table id="layers">
-    <thead><tr>
-      <th>layer</th><th>kind</th><th class="num">weights</th><th class="num">pruned</th><th class="num">sparsity</th>
-      <th class="num">threshold</th><th class="num">saliency min</th><th class="num">median</th><th class="num">max</th>
-    </tr></thead>
-    <tbody></tbody>
-  </table></div>
-  <details id="log-box"><summary>Log</summary><pre id="log"></pre></details>
-</main>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+  const template = readFileSync(vscode.Uri.joinPath(root, 'index.html').fsPath, 'utf8');
+  return panelHtml(template, {
+    cspSource: webview.cspSource, title,
+    script: webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
+    style: webview.asWebviewUri(vscode.Uri.joinPath(root, 'style.css')).toString(),
+  });
 }

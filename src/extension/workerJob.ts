@@ -72,7 +72,6 @@ export class WorkerJob {
     });
     child.on('exit', (code, signal) => {
       if (this.killTimer) clearTimeout(this.killTimer);
-      channel.dispose();
       if (this.cancelRequested) { this.finish({ status: 'cancelled' }); return; }
       this.finish({ status: 'error', error: crashMessage(code, signal, this.stderrTail), code: 'WORKER_CRASH' });
     });
@@ -85,7 +84,7 @@ export class WorkerJob {
     this.cancelRequested = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) { this.finish({ status: 'cancelled' }); return; }
-    try { if (child.connected) child.send({ id: 0, body: { type: 'cancel' } } satisfies Envelope<ToWorkerMessage>); } catch { /* already gone */ }
+    try { if (child.connected) child.send({ body: { type: 'cancel' } } satisfies Envelope<ToWorkerMessage>); } catch { /* already gone */ }
     this.killTimer = setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, this.saving ? SAVE_GRACE_MS : KILL_AFTER_MS);
     // Reported at once, unless a save is under way: then its end ('done', or the exit after rolling back) decides.
     if (!this.saving) this.finish({ status: 'cancelled' });

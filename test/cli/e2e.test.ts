@@ -126,3 +126,15 @@ test('--target-flops out of range is one clear line', () => {
   assert.match(r.stderr, /target-flops.*fraction in \(0, 1\]/);
   assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
 });
+
+test('structure first, then sparsity: unstructured pruning of a structurally pruned model', { skip: !haveExamples }, () => {
+  const small = path.join(tmp, 'chain-struct'), sparse = path.join(tmp, 'chain-sparse');
+  const data = ['--data', ex('data/calib-x.npy'), '--labels', ex('data/calib-y.npy'), '--samples', '64', '--json'];
+  const a = cli('prune', ex('mlpnet/model.json'), ...data, '--structure', 'neurons', '--sparsity', '0.25', '--out', small);
+  assert.equal(a.code, 0, a.stderr);
+  const b = cli('prune', path.join(small, 'model.json'), ...data, '--sparsity', '0.8', '--out', sparse);
+  assert.equal(b.code, 0, b.stderr);
+  const report = JSON.parse(readFileSync(path.join(sparse, 'report.json'), 'utf8'));
+  assert.deepEqual(report.layers.map((l: { weights: number }) => l.weights), [784 * 30, 30 * 15, 15 * 10]);
+  assert.ok(Math.abs(report.sparsity.achieved - 0.8) < 1e-3);
+});

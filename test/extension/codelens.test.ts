@@ -51,5 +51,32 @@ export function registerCodeLensSuite(root: Mocha.Suite): void {
       assert(/fc2/.test(text) && /saliency/i.test(text), `hover on fc2: ${text}`);
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     });
+
+    s.test('structure: neurons from a recipe: lenses show units kept per layer; the panel snapshot carries params, FLOPs and latency', async () => {
+      const ws = workspaceRoot();
+      const dir = scratch('lens-struct');
+      const model = copyModel(path.join(ws, 'cnn'), path.join(dir, 'model'));
+      fs.writeFileSync(model, JSON.stringify(JSON.parse(fs.readFileSync(model, 'utf8')), null, 2));
+      const recipe = path.join(dir, 'model', 'woodfisher.yaml');
+      fs.writeFileSync(recipe, ['model: ./model.json', `data: { inputs: ${JSON.stringify(path.join(ws, 'data', 'calib-x.npy'))}, labels: ${JSON.stringify(path.join(ws, 'data', 'calib-y.npy'))} }`,
+        'samples: 64', 'structure: neurons', 'sparsity: 0.5', 'output: ../out', ''].join('\n'));
+      const uri = vscode.Uri.file(model);
+      const r = await prune(uri, { noPrompt: true, recipePath: recipe });
+      assert(r && r.status === 'done', `the run did not finish: ${JSON.stringify(r && { status: r.status, error: r.error })}`);
+      const report = r.report!;
+      assert(report.structure !== undefined && report.structure.after.flops < report.structure.before.flops, 'a structured report with fewer FLOPs');
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'model.json'), 'utf8'));
+      const conv = saved.modelTopology.config.layers.find((l: { config: { name: string } }) => l.config.name === 'conv1');
+      assert(conv.config.filters === 4, `conv1 keeps 4 of 8 filters in the written model, has ${conv.config.filters}`);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
+      const titles = await waitFor('units lenses for conv1 and fc', async () => {
+        const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100) ?? [];
+        const t = lenses.map(l => l.command?.title ?? '').filter(x => /units kept/.test(x));
+        return t.length === 2 ? t : undefined;
+      }, 15_000);
+      assert(titles.some(t => /^conv1 · 4\/8 units kept/.test(t)), `conv1 lens: ${JSON.stringify(titles)}`);
+      assert(titles.some(t => /^fc · 10\/10 units kept/.test(t)), `fc lens: ${JSON.stringify(titles)}`);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
   });
 }

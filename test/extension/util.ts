@@ -38,6 +38,7 @@ export interface PruneReportLike {
   sparsity: { target: number; achieved: number; pruned: number; weights: number };
   layers: { name: string; sparsity: number }[];
   backend: string;
+  structure?: { before: { flops: number }; after: { flops: number } };
 }
 export interface PruneCommandResult {
   status: 'done' | 'cancelled' | 'error';

@@ -14,8 +14,7 @@ const WORKER = path.resolve(__dirname, '../../src/worker/worker.ts');
 function start(options: PruneOptions, onMessage?: (m: FromWorkerMessage, send: (b: ToWorkerMessage) => void) => void) {
   const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const got: FromWorkerMessage[] = [];
-  let id = 0;
-  const send = (body: ToWorkerMessage) => child.send({ id: ++id, body } satisfies Envelope<ToWorkerMessage>);
+  const send = (body: ToWorkerMessage) => child.send({ body } satisfies Envelope<ToWorkerMessage>);
   child.on('message', (m: Envelope<FromWorkerMessage>) => {
     got.push(m.body);
     if (m.body.type === 'ready') send({ type: 'start', options });

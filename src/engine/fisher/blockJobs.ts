@@ -1,17 +1,16 @@
 // One Fisher block as a plain, serialisable job (design.md): build its inverse and saliency, later apply the OBS
 // update. The same functions run inline or in a worker thread (blockPool.ts); a built inverse stays where it was
 // built, keyed by the block's id, until its update.
-import { WoodFisherError, type UpdateKind } from '../types';
-import { fisherBlockInverse, type FisherBlockInverse } from './inverse';
+import { WoodFisherError, type InverseForm, type UpdateKind } from '../types';
+import { fisherBlockInverse } from './inverse';
+import type { FisherBlockInverse } from './blockInverse';
 import { obsSaliency, woodTaylorSaliency } from '../obs/saliency';
 import { obsUpdate, woodTaylorUpdate } from '../obs/update';
 import { meanGradient } from './blocks';
 
-export type InverseFormOption = 'auto' | 'primal' | 'dual' | 'recursive';
-
 export interface BuildJob {
   op: 'build'; id: number;
-  G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseFormOption;
+  G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm;
   w: Float64Array;          // the block's weights (PyTorch order)
   taylor: boolean;          // WoodTaylor: also F⁻¹∇L with ∇L = mean of G's rows
   keep: boolean;            // keep the inverse for the update (else it is rebuilt from G then)
@@ -22,7 +21,7 @@ export interface UpdateJob {
   op: 'update'; id: number;
   w: Float64Array; mask: Uint8Array; kind: UpdateKind;
   invGrad?: Float64Array;   // WoodTaylor: F⁻¹∇L of the block, from its build
-  rebuild?: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseFormOption };
+  rebuild?: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm };
 }
 export interface UpdateResult { id: number; w: Float64Array }
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WoodFisherError } from '../types';
 import { buildBlock, updateBlock, type BuildJob, type BuildResult, type UpdateJob, type UpdateResult } from './blockJobs';
-import type { FisherBlockInverse } from './inverse';
+import type { FisherBlockInverse } from './blockInverse';
 
 export interface BlockRunner {
   readonly threads: number;

@@ -3,7 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import { releaseGemm, useFastestGemm } from '../linalg/fastest';
 import { WoodFisherError } from '../types';
 import { buildBlock, updateBlock, type BuildJob, type UpdateJob } from './blockJobs';
-import type { FisherBlockInverse } from './inverse';
+import type { FisherBlockInverse } from './blockInverse';
 
 const kept = new Map<number, FisherBlockInverse>();
 useFastestGemm();

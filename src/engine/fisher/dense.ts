@@ -3,10 +3,10 @@
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
 import { cholesky, trsmLower } from '../linalg/cholesky';
 import { gramCols, matvec, type Matrix } from '../linalg/gemm';
-import type { FisherBlockInverse } from './inverse';
+import type { BuiltForm, FisherBlockInverse } from './blockInverse';
 
 export class DenseInverse implements FisherBlockInverse {
-  constructor(readonly form: 'primal' | 'recursive', readonly size: number, private readonly M: Float64Array) {}
+  constructor(readonly form: Exclude<BuiltForm, 'dual'>, readonly size: number, private readonly M: Float64Array) {}
 
   diag(): Float64Array {
     const b = this.size, d = new Float64Array(b);

@@ -8,7 +8,7 @@
 // hence 1 − h_q = S_q / h_q, free of cancellation. Used for columns with h_q > H_STABLE (at most N/H_STABLE of them).
 import { cholesky, trsmLower, trsmLowerT } from '../linalg/cholesky';
 import { gramCols, gramRows, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
-import type { FisherBlockInverse } from './inverse';
+import type { FisherBlockInverse } from './blockInverse';
 
 const H_STABLE = 0.99;  // above this h_q, 1 − h_q would lose ≥ 2 digits: use S_q / h_q (below, error ≤ ~100·N·ε)
 const FIX_CHUNK = 256;  // columns per fix-up product (bounds the b×chunk scratch)

@@ -1,21 +1,13 @@
 // One Fisher block's inverse, F = λI + (1/N) Σ_n g_n g_nᵀ, in whichever form is cheaper.
 // Cost per block: primal O(N b² + b³), memory b²; dual O(N² b + N³), memory N·b; recursive (paper) O(N b²), memory b².
-import { WoodFisherError } from '../types';
+import { WoodFisherError, type InverseForm } from '../types';
+import type { BuiltForm, FisherBlockInverse } from './blockInverse';
 import { primalInverse, recursiveInverse } from './dense';
 import { dualInverse } from './dual';
 
-export interface FisherBlockInverse {
-  readonly size: number;                          // b
-  readonly form: 'primal' | 'dual' | 'recursive';
-  diag(): Float64Array;                           // [F⁻¹]_qq
-  mul(v: Float64Array): Float64Array;             // F⁻¹ v
-  sub(q: Int32Array): Float64Array;               // [F⁻¹]_{Q,Q}, |Q|×|Q| row-major (joint update)
-  cols(q: Int32Array): Float64Array;              // F⁻¹ E_Q, b×|Q| row-major
-}
-
 /** F = λI + (1/N) Σ_n g_n g_nᵀ for one block. G is n×b row-major (row k = sample k's gradient on the block). */
 export function fisherBlockInverse(G: Float32Array | Float64Array, n: number, b: number, damp: number,
-                                   form: 'auto' | 'primal' | 'dual' | 'recursive' = 'auto'): FisherBlockInverse {
+                                   form: InverseForm = 'auto'): FisherBlockInverse {
   if (!Number.isInteger(n) || !Number.isInteger(b) || n < 0 || b < 1) throw new WoodFisherError(`Fisher block: bad shape ${n}×${b}`, 'OPTIONS');
   if (G.length !== n * b) throw new WoodFisherError(`Fisher block: gradient matrix has ${G.length} values, expected ${n}×${b}`, 'OPTIONS');
   if (!(damp > 0) || !Number.isFinite(damp)) throw new WoodFisherError(`damping λ must be a positive number (got ${damp})`, 'OPTIONS');
@@ -40,12 +32,12 @@ export function chooseForm(n: number, b: number): 'primal' | 'dual' {
 }
 
 /** Bytes the inverse object holds once built (float64): primal/recursive b², dual H (N·b) + diag. */
-export function inverseBytes(n: number, b: number, form: 'primal' | 'dual' | 'recursive'): number {
+export function inverseBytes(n: number, b: number, form: BuiltForm): number {
   return form === 'dual' ? 8 * (n * b + b) : 8 * b * b;
 }
 
 /** Peak bytes while building (scratch included, input gradients excluded), for the memory plan. */
-export function inversePeakBytes(n: number, b: number, form: 'primal' | 'dual' | 'recursive'): number {
+export function inversePeakBytes(n: number, b: number, form: BuiltForm): number {
   if (form === 'primal') return 8 * 4 * b * b;                 // A, L, L⁻¹, F⁻¹
   if (form === 'recursive') return 8 * (b * b + 2 * b);
   return 8 * (2 * n * n + n * b + Math.min(b, 256) * b + 2 * b); // K, L, H, fix-up scratch

@@ -1,6 +1,6 @@
 // Convolution backprop kernels written with tensor ops (matMul, stridedSlice, pad), for backends that lack them (wasm).
 import * as tf from '@tensorflow/tfjs';
-import { padInput, tapGeometry, tapSlice, patches } from './patches';
+import { padInput, tapGeometry, tapSlice, patches, type TapGeometry } from './patches';
 
 type Pad = Parameters<typeof tapGeometry>[5];
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
@@ -59,5 +59,59 @@ export function depthwiseBackpropInput(xShape: number[], dy: tf.Tensor4D, filter
     const needH = g.top + g.inH - Hc, needW = g.left + g.inW - Wc;
     if (needH > 0 || needW > 0) full = tf.pad(full, [[0, 0], [0, Math.max(0, needH)], [0, Math.max(0, needW)], [0, 0]]);
     return tf.slice(full, [0, g.top, g.left, 0], [B, g.inH, g.inW, c]) as tf.Tensor4D;
+  });
+}
+
+/** Kernel with zeros between taps: W_d[i·dh, j·dw] = W[i, j]; a conv with W_d equals the dilated conv with W. */
+export function dilateKernel(w: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
+  if (dh === 1 && dw === 1) return w;
+  return tf.tidy(() => {
+    const [kh, kw, ci, co] = w.shape;
+    const spread = tf.pad(w.reshape([kh, 1, kw, 1, ci, co]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
+    return spread.reshape([kh * dh, kw * dw, ci, co]).slice([0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, ci, co]) as tf.Tensor4D;
+  });
+}
+
+/** dz spread by the strides: s − 1 zeros after each row and column, so a stride-1 correlation reaches every tap. */
+function spread(dz: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+  if (sh === 1 && sw === 1) return dz;
+  const [b, oh, ow, c] = dz.shape;
+  return tf.pad(dz.reshape([b, oh, 1, ow, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]).reshape([b, oh * sh, ow * sw, c]);
+}
+
+/** The stride-spread dz padded so that a stride-1 'valid' correlation with a kh×kw kernel yields exactly dx's rows
+ *  (padded-input rows top … top + H − 1): dx[r] = Σ_i u[r + top − i] · w[i]. */
+function correlationPad(u: tf.Tensor4D, kh: number, kw: number, g: TapGeometry): tf.Tensor4D {
+  const needH = g.inH + g.top, needW = g.inW + g.left;      // u rows beyond these reach only padding
+  if (u.shape[1] > needH || u.shape[2] > needW) u = u.slice([0, 0, 0, 0], [u.shape[0], Math.min(u.shape[1], needH), Math.min(u.shape[2], needW), u.shape[3]]);
+  return tf.pad(u, [[0, 0], [kh - 1 - g.top, needH - u.shape[1]], [kw - 1 - g.left, needW - u.shape[2]], [0, 0]]) as tf.Tensor4D;
+}
+
+/** dx of z = conv(x, W) for any strides, dilations and padding (TF.js' own gradient refuses dilations), with
+ *  forward ops only (wasm's Conv2DBackpropInput is a slow loop): 1×1 as the 1×1 conv with Wᵀ; otherwise the full correlation of
+ *  the stride-spread dz with the flipped, transposed (dilated) kernel, and the padding cut off. */
+export function conv2dInputGrad(dz: tf.Tensor4D, w: tf.Tensor4D, g: TapGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh0, kw0, ci, co] = w.shape;
+    if (kh0 === 1 && kw0 === 1 && g.sh === 1 && g.sw === 1 && !g.top && !g.left && !g.bottom && !g.right) {
+      return tf.conv2d(dz, w.reshape([1, 1, ci, co]).transpose([0, 1, 3, 2]) as tf.Tensor4D, 1, 'valid');   // dz·Wᵀ (wasm's conv beats its matMul)
+    }
+    const wd = dilateKernel(w, g.dh, g.dw);
+    const [kh, kw] = wd.shape;
+    const flipped = tf.reverse(wd, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;     // [kh, kw, co, ci]
+    return tf.conv2d(correlationPad(spread(dz, g.sh, g.sw), kh, kw, g), flipped, 1, 'valid');
+  });
+}
+
+/** dx of z = depthwise(x, W) with native depthwise convolutions only: the full correlation of the stride-spread
+ *  dz with the flipped kernel, channel multipliers summed, padding cut off. */
+export function depthwiseInputGrad(dz: tf.Tensor4D, w: tf.Tensor4D, g: TapGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, , c, m] = w.shape;
+    const wd = dilateKernel(w, g.dh, g.dw);
+    const [kh, kw] = wd.shape;
+    const flipped = tf.reverse(wd, [0, 1]).reshape([kh, kw, c * m, 1]) as tf.Tensor4D;
+    const dx = tf.depthwiseConv2d(correlationPad(spread(dz, g.sh, g.sw), kh, kw, g), flipped, 1, 'valid');
+    return (m > 1 ? tf.sum(dx.reshape([g.batch, g.inH, g.inW, c, m]), 4) : dx) as tf.Tensor4D;
   });
 }

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../backend';
-import { WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
+import { PRUNABLE_KINDS, WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
 import { torchShape, toTorch, fromTorch } from './layout';
 import { inputFileSize, readInputFile } from '../files';
 import type { OutputClaim } from '../output/claim';
@@ -18,7 +18,6 @@ export interface LoadedModel {
   outputIsProbability: boolean; // the last activation is softmax
 }
 
-export const PRUNABLE_KINDS: readonly PrunableKind[] = ['Dense', 'Conv2D', 'DepthwiseConv2D', 'Conv1D'];
 const SHARD_BYTES = 4 * 1024 * 1024;
 /** model.json holds the topology and the manifest, never weights: far below this. */
 const MAX_MODEL_JSON = 256 * 1024 * 1024;

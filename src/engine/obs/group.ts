@@ -5,7 +5,7 @@
 import { cholesky, cholSolve } from '../linalg/cholesky';
 import { WoodFisherError } from '../types';
 import type { BlockRange } from '../fisher/blocks';
-import type { FisherBlockInverse } from '../fisher/inverse';
+import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { obsUpdate } from './update';
 
 /** ρ_Q = ½ w_Qᵀ (E_QᵀF⁻¹E_Q)⁻¹ w_Q for one group Q (indices into the block). */

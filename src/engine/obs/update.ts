@@ -5,7 +5,7 @@
 // then pruned weights are set exactly to 0.
 import { cholesky, cholSolve } from '../linalg/cholesky';
 import { WoodFisherError, type UpdateKind } from '../types';
-import type { FisherBlockInverse } from '../fisher/inverse';
+import type { FisherBlockInverse } from '../fisher/blockInverse';
 
 export interface UpdateOptions { jointChunk?: number } // |Q| above this: exact joint update chunk by chunk (block elimination)
 

@@ -7,5 +7,7 @@ export type { RecipeSource, Spans } from './spans';
 export { recipeToOptions, recipeToGradualOptions } from './options';
 export { checkRecipeAgainstModel } from './model-check';
 export { findRecipeForModel, RECIPE_FILE } from './find';
-export { recipeSchema, pointerToName } from './validate';
+export { pointerToName } from './validate';
+export { recipeSchema, schemaAt } from './schema';
+export type { SchemaNode } from './schema';
 export { closest, didYouMean } from './suggest';

@@ -1,106 +1,50 @@
-// A small strict JSON parser that also records where every value (and object key) sits in the text,
-// so that schema errors can point at the exact line and column. JSON.parse gives values only.
-import type { Spans } from './spans';
+// JSON recipes: the value and where every value (and object key) sits in the text, from jsonc-parser's syntax tree
+// (VS Code's own JSON parser), strict JSON (no comments, no trailing commas, no duplicate keys).
+import { parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { escapePointer } from './pointer';
+
+/** Offsets [start, end) of each value, and of its key when it is an object member. Keyed by JSON pointer. */
+export type Spans = Map<string, { key?: [number, number]; value: [number, number] }>;
 
 export interface JsonParse { value: unknown; spans: Spans; error?: { message: string; start: number; end: number } }
 
-class JsonSyntaxError extends Error {
-  constructor(message: string, readonly start: number, readonly end: number) { super(message); }
-}
+const MESSAGES: Record<string, string> = {
+  InvalidSymbol: 'unexpected character', InvalidNumberFormat: 'invalid number', PropertyNameExpected: 'expected a quoted key',
+  ValueExpected: 'expected a value', ColonExpected: 'expected ":"', CommaExpected: 'expected ","',
+  CloseBraceExpected: 'expected "}"', CloseBracketExpected: 'expected "]"', EndOfFileExpected: 'unexpected text after the end of the JSON value',
+  InvalidCommentToken: 'comments are not allowed in JSON', UnexpectedEndOfComment: 'unterminated comment',
+  UnexpectedEndOfString: 'unterminated string', UnexpectedEndOfNumber: 'unterminated number', InvalidUnicode: 'invalid \\u escape',
+  InvalidEscapeCharacter: 'invalid escape in string', InvalidCharacter: 'control character in string',
+};
 
 export function parseJsonWithSpans(text: string): JsonParse {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
   const spans: Spans = new Map();
-  let i = 0;
-  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
-  const fail = (msg: string, at = i): never => { throw new JsonSyntaxError(msg, at, Math.min(text.length, at + 1)); };
-  const describe = () => (i >= text.length ? 'end of file' : `"${text[i]}"`);
-
-  const str = (): string => {
-    const start = i++;
-    let out = '';
-    while (true) {
-      if (i >= text.length) fail('unterminated string', start);
-      const c = text[i];
-      if (c === '"') { i++; return out; }
-      if (c === '\\') {
-        const e = text[i + 1];
-        const map: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) { out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16)); i += 6; continue; }
-        if (e !== undefined && e in map) { out += map[e]; i += 2; continue; }
-        fail('invalid escape in string');
-      }
-      if (c < ' ') fail('control character in string');
-      out += c; i++;
-    }
-  };
-
-  const value = (ptr: string, key?: [number, number]): unknown => {
-    ws();
-    const start = i;
-    let v: unknown;
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      const obj: Record<string, unknown> = {};
-      ws();
-      if (text[i] === '}') i++;
-      else {
-        while (true) {
-          ws();
-          if (text[i] !== '"') fail(`expected a quoted key, found ${describe()}`);
-          const ks = i;
-          const k = str();
-          const kr: [number, number] = [ks, i];
-          if (Object.prototype.hasOwnProperty.call(obj, k)) throw new JsonSyntaxError(`duplicate key "${k}"`, ks, i);
-          ws();
-          if (text[i] !== ':') fail(`expected ":" after key "${k}", found ${describe()}`);
-          i++;
-          obj[k] = value(`${ptr}/${escapePointer(k)}`, kr);
-          ws();
-          if (text[i] === ',') { i++; continue; }
-          if (text[i] === '}') { i++; break; }
-          fail(`expected "," or "}", found ${describe()}`);
-        }
-      }
-      v = obj;
-    } else if (c === '[') {
-      i++;
-      const arr: unknown[] = [];
-      ws();
-      if (text[i] === ']') i++;
-      else {
-        while (true) {
-          arr.push(value(`${ptr}/${arr.length}`));
-          ws();
-          if (text[i] === ',') { i++; continue; }
-          if (text[i] === ']') { i++; break; }
-          fail(`expected "," or "]", found ${describe()}`);
-        }
-      }
-      v = arr;
-    } else if (c === '"') {
-      v = str();
-    } else {
-      const m = /^(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
-      if (!m) fail(`unexpected ${describe()}`);
-      i += m![0].length;
-      v = m![0] === 'true' ? true : m![0] === 'false' ? false : m![0] === 'null' ? null : Number(m![0]);
-    }
-    spans.set(ptr, { key, value: [start, i] });
-    return v;
-  };
-
-  try {
-    const v = value('');
-    ws();
-    if (i < text.length) fail(`unexpected ${describe()} after the end of the JSON value`);
-    return { value: v, spans };
-  } catch (e) {
-    if (e instanceof JsonSyntaxError) return { value: undefined, spans, error: { message: e.message, start: e.start, end: e.end } };
-    throw e;
+  const syntax = (message: string, start: number, length: number): JsonParse =>
+    ({ value: undefined, spans, error: { message, start, end: Math.min(text.length, start + Math.max(1, length)) } });
+  if (errors.length) {
+    const e = errors[0];
+    const code = printParseErrorCode(e.error);
+    return syntax(MESSAGES[code] ?? code, e.offset, e.length);
   }
-}
-
-export function escapePointer(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+  if (!root) return { value: undefined, spans };
+  let duplicate: JsonParse | undefined;
+  const walk = (n: Node, ptr: string, key?: [number, number]): unknown => {
+    spans.set(ptr, { key, value: [n.offset, n.offset + n.length] });
+    if (n.type === 'object') {
+      const obj: Record<string, unknown> = {};
+      for (const prop of n.children ?? []) {
+        const [k, v] = prop.children ?? [];
+        const name = k.value as string;
+        if (Object.prototype.hasOwnProperty.call(obj, name)) duplicate ??= syntax(`duplicate key "${name}"`, k.offset, k.length);
+        obj[name] = v ? walk(v, `${ptr}/${escapePointer(name)}`, [k.offset, k.offset + k.length]) : undefined;
+      }
+      return obj;
+    }
+    if (n.type === 'array') return (n.children ?? []).map((c, i) => walk(c, `${ptr}/${i}`));
+    return n.value;
+  };
+  const value = walk(root, '');
+  return duplicate ?? { value, spans };
 }

@@ -1,5 +1,5 @@
 // Checks a recipe against the real model: layer names in `layers:` must exist (no static schema can know them).
-import { escapePointer } from './json-spans';
+import { escapePointer } from './pointer';
 import { rangeOfPath, RecipeSource } from './spans';
 import { didYouMean } from './suggest';
 import type { Recipe, RecipeDiagnostic } from './types';

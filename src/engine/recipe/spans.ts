@@ -1,10 +1,10 @@
 // Where each JSON-pointer-addressed value of a recipe sits in its source text, for YAML and JSON alike.
 import { Document, isMap, isPair, isScalar, isSeq, Node, parseDocument } from 'yaml';
-import { escapePointer, parseJsonWithSpans } from './json-spans';
+import { parseJsonWithSpans, type Spans } from './json-spans';
+import { escapePointer } from './pointer';
 import type { SourceRange } from './types';
 
-/** Offsets [start, end) of each value, and of its key when it is an object member. Keyed by JSON pointer. */
-export type Spans = Map<string, { key?: [number, number]; value: [number, number] }>;
+export type { Spans } from './json-spans';
 
 /** A parsed recipe text: its plain value, the spans of its parts, and syntax errors (offsets). */
 export interface RecipeSource {
@@ -13,8 +13,6 @@ export interface RecipeSource {
   value: unknown;
   spans: Spans;
   syntaxErrors: { message: string; start: number; end: number }[];
-  /** The YAML document (for YAML files), for editors that want more than spans. */
-  doc?: Document.Parsed;
 }
 
 export function parseSource(text: string, fileName: string): RecipeSource {
@@ -30,7 +28,7 @@ export function parseSource(text: string, fileName: string): RecipeSource {
       syntaxErrors.push({ message: (e as Error).message, start: 0, end: 1 });
     }
   }
-  return { text, format: 'yaml', value, spans: yamlSpans(doc), syntaxErrors, doc };
+  return { text, format: 'yaml', value, spans: yamlSpans(doc), syntaxErrors };
 }
 
 /** Spans of every node of a YAML document, by JSON pointer. */
@@ -72,10 +70,9 @@ export function offsetsToRange(text: string, start: number, end: number): Source
 /**
  * Source range of the value at a JSON pointer (or of its key, with part = 'key': where unknown keys are
  * reported). A pointer that does not exist (a missing key) falls back to its nearest existing parent.
- * Accepts a RecipeSource or a YAML Document with its text (what the extension holds).
  */
-export function rangeOfPath(source: RecipeSource | { doc: Document; text: string }, pointer: string, part: 'key' | 'value' = 'value'): SourceRange {
-  const spans = 'spans' in source ? source.spans : yamlSpans(source.doc);
+export function rangeOfPath(source: RecipeSource, pointer: string, part: 'key' | 'value' = 'value'): SourceRange {
+  const { spans } = source;
   let p = pointer;
   while (true) {
     const s = spans.get(p);

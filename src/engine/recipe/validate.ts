@@ -1,37 +1,23 @@
 // Schema validation of a recipe value (ajv, draft-07), turned into diagnostics at source ranges.
 import Ajv, { ErrorObject } from 'ajv';
-import schema from '../../../schemas/recipe.schema.json';
+import { escapePointer, pointerKeys } from './pointer';
+import { recipeSchema, schemaAt } from './schema';
 import { rangeOfPath, RecipeSource } from './spans';
 import { didYouMean } from './suggest';
 import type { RecipeDiagnostic } from './types';
-
-export const recipeSchema = schema;
 
 let compiled: ReturnType<Ajv['compile']> | undefined;
 function validator() {
   if (!compiled) {
     const ajv = new Ajv({ allErrors: true, strict: false });
-    compiled = ajv.compile(schema);
+    compiled = ajv.compile(recipeSchema);
   }
   return compiled;
 }
 
 /** "/layers/fc1/sparsity" → "layers.fc1.sparsity" (how messages name a value). */
 export function pointerToName(pointer: string): string {
-  if (pointer === '') return 'recipe';
-  return pointer.slice(1).split('/').map(s => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
-}
-
-/** The schema node describing the value at a pointer (for allowed keys and enum values in messages). */
-function schemaAt(pointer: string): any {
-  let node: any = schema;
-  const resolve = (n: any) => (n && n.$ref ? (schema as any).definitions[n.$ref.split('/').pop()] : n);
-  for (const seg of pointer.split('/').slice(1)) {
-    node = resolve(node);
-    if (!node) return undefined;
-    node = node.properties?.[seg] ?? (typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined);
-  }
-  return resolve(node);
+  return pointer === '' ? 'recipe' : pointerKeys(pointer).join('.');
 }
 
 function describeType(v: unknown): string {
@@ -44,7 +30,7 @@ function describeType(v: unknown): string {
 
 function valueAt(root: unknown, pointer: string): unknown {
   let v: any = root;
-  for (const seg of pointer.split('/').slice(1)) v = v?.[seg.replace(/~1/g, '/').replace(/~0/g, '~')];
+  for (const key of pointerKeys(pointer)) v = v?.[key];
   return v;
 }
 
@@ -58,9 +44,9 @@ function toDiagnostic(e: ErrorObject, source: RecipeSource): RecipeDiagnostic | 
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(e.params.additionalProperty);
-      path = `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      path = `${at}/${escapePointer(key)}`;
       part = 'key';
-      const allowed = Object.keys(schemaAt(at)?.properties ?? {});
+      const allowed = Object.keys(schemaAt(pointerKeys(at))?.properties ?? {});
       message = `unknown key "${key}"${at ? ` in ${name}` : ''}${didYouMean(key, allowed)}; allowed: ${allowed.join(', ')}`;
       break;
     }
@@ -79,7 +65,7 @@ function toDiagnostic(e: ErrorObject, source: RecipeSource): RecipeDiagnostic | 
       break;
     }
     case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
-      const s = schemaAt(at) ?? {};
+      const s = schemaAt(pointerKeys(at)) ?? {};
       const lo = s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : s.minimum !== undefined ? `≥ ${s.minimum}` : '';
       const hi = s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}` : s.maximum !== undefined ? `≤ ${s.maximum}` : '';
       const range = lo && hi ? `in [${s.minimum ?? s.exclusiveMinimum}, ${s.maximum ?? s.exclusiveMaximum}${s.exclusiveMaximum !== undefined ? ')' : ']'}` : `${lo}${hi}`;

@@ -15,6 +15,7 @@ import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
 import { needsGradients } from '../methods';
+import { planMemory, assertPlanFits } from '../memory';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
 import { foldRemovedUnits } from './fold';
@@ -111,7 +112,12 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     if (g.classes.length === 0) throw new WoodFisherError(`no unit of this model can be removed (the last layer's outputs never are)${g.notes.length ? ': ' + g.notes.join('; ') : ''}`, 'OPTIONS');
     for (const note of g.notes) emit({ type: 'log', level: 'info', message: note });
     const layers = scoredLayers(m, g);
-    emit({ type: 'plan', layers: m.prunable, memory: { items: [], totalBytes: 0, limitBytes: o.maxMemoryBytes ?? 0, fits: true }, backend });
+    // blocks of whole rows hold up to max(B, row length) weights; one block at a time (threads: 1)
+    const alignedBlock = Math.max(1, ...layers.map(s => rowAlignedRanges(s.layer.size, s.rowLength, o.blockSize)[0].end));
+    const memory = planMemory({ layers: layers.map(s => s.layer), samples: data?.count ?? 0, blockSize: alignedBlock, method: o.method,
+      inverseForm: o.inverseForm, limitBytes: o.maxMemoryBytes, threads: 1 });
+    emit({ type: 'plan', layers: m.prunable, memory, backend });
+    assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
     const counter = new MacCounter(m.model, g);
     const before = evalData ? await timed('evaluate', () => runEval(m, evalData, 'before', hooks)) : undefined;
@@ -236,7 +242,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       settings: { ...settings, maxMemoryBytes, labels: grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled') },
       backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 },
-      memory: { items: [], totalBytes: 0, limitBytes: o.maxMemoryBytes ?? 0, fits: true }, steps: 1, damp,
+      memory, steps: 1, damp,
       structure: {
         units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops, constants,
         before: costBefore, after: costAfter, notes: g.notes,

@@ -2,10 +2,10 @@
 // layer names under `layers:` from the model.json the recipe names.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseRecipe } from '../../engine/recipe';
+import { parseRecipe, schemaAt } from '../../engine/recipe';
 import { checkModelJson } from '../modelFile';
 import { yamlContext } from './recipeDocuments';
-import { describe, schemaAt } from './schemaInfo';
+import { describe } from './schemaInfo';
 
 async function modelLayers(doc: vscode.TextDocument): Promise<{ name: string; className: string }[]> {
   const m = /^\s*model\s*:\s*["']?([^"'#\n]+?)["']?\s*(#.*)?$/m.exec(doc.getText());

@@ -79,3 +79,10 @@ test('MobileNetV2 fixture: residual stages, BatchNorm and depthwise shrink toget
   assert.ok(r.layers.some(l => l.kind === 'DepthwiseConv2D' && l.units && l.units.kept < l.units.of), 'depthwise channels removed');
   tf.dispose([pred]); out.dispose(); model.dispose();
 });
+
+test('a memory limit below the plan is one clear error before any gradient is computed', async () => {
+  const events: PruneEvent[] = [];
+  await assert.rejects(runStructuredPrune(options({ modelPath: `${examples}/mlpnet/model.json`, maxMemoryBytes: 1e5 }), { onEvent: e => events.push(e) }),
+    (e: Error) => e.name === 'WoodFisherError' && /memory/i.test(e.message));
+  assert.ok(!events.some(e => e.type === 'stage' && e.stage === 'gradients'), 'no gradients computed');
+});

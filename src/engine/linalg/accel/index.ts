@@ -32,3 +32,4 @@ export function selectProvider(name: ProviderName = 'auto', opts: { precision?: 
       return precision === 'float32' ? tfjsProvider() : jsProvider();
   }
 }
+export { batchedTN, releaseBatchedTN, onnxBatchedTN, type BatchedTN } from './batchedOnnx';

@@ -17,7 +17,7 @@ function msg(build: (o: Bytes) => void): Bytes { const o: Bytes = []; build(o); 
 export const ONNX_FLOAT = 1;
 export const ONNX_DOUBLE = 11;
 
-export interface OnnxNode { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, number> }
+export interface OnnxNode { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, number | number[]>; domain?: string }
 export interface OnnxValue { name: string; elemType: number; dims: (number | string)[] }
 
 function valueInfo(v: OnnxValue): Bytes {
@@ -42,8 +42,12 @@ function node(n: OnnxNode, i: number): Bytes {
     for (const s of n.outputs) strField(o, 2, s);
     strField(o, 3, `n${i}`);
     strField(o, 4, n.op);
+    if (n.domain) strField(o, 7, n.domain);
     for (const [name, value] of Object.entries(n.attrs ?? {})) {
-      bytesField(o, 5, msg(a => { strField(a, 1, name); intField(a, 3, value); intField(a, 20, 2 /* INT */); }));
+      bytesField(o, 5, msg(a => {
+        strField(a, 1, name);
+        if (Array.isArray(value)) { for (const v of value) intField(a, 8, v); intField(a, 20, 7 /* INTS */); } else { intField(a, 3, value); intField(a, 20, 2 /* INT */); }
+      }));
     }
   });
 }
@@ -61,5 +65,6 @@ export function onnxModel(nodes: OnnxNode[], inputs: OnnxValue[], outputs: OnnxV
     strField(m, 2, 'woodfisher');                                 // producer_name
     bytesField(m, 7, graph);
     bytesField(m, 8, msg(op => { strField(op, 1, ''); intField(op, 2, 13); })); // opset_import
+    if (nodes.some(n => n.domain === 'com.microsoft')) bytesField(m, 8, msg(op => { strField(op, 1, 'com.microsoft'); intField(op, 2, 1); }));
   }));
 }
