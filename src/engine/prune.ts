@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { initBackend } from './backend';
 import { useFastestGemm } from './linalg/fastest';
-import { loadModel, readKernel, saveModel, LoadedModel, PRUNABLE_KINDS } from './model/load';
+import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { inputFileSize } from './files';
 import { loadDataset, Dataset } from './data/calibration';
@@ -19,7 +19,7 @@ import { layerResult } from './layerStats';
 import { runStructuredPrune } from './structured/prune';
 import {
   EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
-  WoodFisherError, DEFAULT_OPTIONS,
+  WoodFisherError, DEFAULT_OPTIONS, PRUNABLE_KINDS,
 } from './types';
 
 export { stepSparsity } from './step';
