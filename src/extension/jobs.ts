@@ -7,6 +7,7 @@ import type { PanelManager } from './resultsPanel';
 import type { ResultsStore } from './resultsStore';
 import { WorkerJob, type JobOutcome } from './workerJob';
 import { modelFolderName } from './outputDir';
+import { checkRun } from './runGuard';
 
 /** What `woodfisher.prune` / `woodfisher.sweep` resolve to (integration tests await it). */
 export interface CommandResult {
@@ -35,13 +36,19 @@ export class JobManager implements vscode.Disposable {
   }
 
   async run(modelPath: string, request: Exclude<ToWorkerMessage, { type: 'cancel' }>,
-    options: { quiet?: boolean; before?: () => Thenable<unknown> } = {}): Promise<CommandResult> {
+    options: { quiet?: boolean; prompt?: boolean; before?: () => Thenable<unknown> } = {}): Promise<CommandResult> {
     const k = path.resolve(modelPath);
     if (this.running.has(k)) {
       const error = `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.`;
       if (!options.quiet) void vscode.window.showWarningMessage(error);
       return { status: 'error', error };
     }
+    const refused = await checkRun(request.options.outDir, options.prompt ?? !options.quiet);
+    if (refused) {
+      if (refused.status === 'error' && !options.quiet) void vscode.window.showErrorMessage(`WoodFisher: ${refused.error}`);
+      return refused;
+    }
+    if (this.running.has(k)) return { status: 'error', error: `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.` };
     const mode = request.type === 'sweep' ? 'sweep' : 'prune';
     const outDir = request.options.outDir;
     let snap: PanelSnapshot = {

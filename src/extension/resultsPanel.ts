@@ -1,7 +1,6 @@
 // The results panel beside the editor: one per model, restored after reload by a serializer.
 // The host owns the latest snapshot and re-sends it whenever the panel becomes visible again
 // (a hidden webview receives no messages); snapshots are throttled to ≈10/s plus a final one.
-import * as fs from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -10,6 +9,8 @@ import { MessageHandler } from '../protocol';
 import { applyReport, emptySnapshot } from './snapshot';
 import type { PruneReport } from '../protocol';
 import { modelFolderName } from './outputDir';
+import { readInputText } from '../engine/files';
+import { MAX_HOST_JSON_BYTES } from './modelFile';
 import { panelHtml } from './panelHtml';
 
 export const PANEL_VIEW_TYPE = 'woodfisher.results';
@@ -91,7 +92,7 @@ async function readReport(snap: PanelSnapshot): Promise<{ report: PruneReport; p
   if (!snap.outDir) return undefined;
   const file = path.join(snap.outDir, 'report.json');
   try {
-    const report = JSON.parse(await fs.readFile(file, 'utf8')) as PruneReport;
+    const report = JSON.parse(await readInputText(file, 'Report', MAX_HOST_JSON_BYTES)) as PruneReport;
     return path.resolve(report.model) === path.resolve(snap.modelPath) ? { report, path: file } : undefined;
   } catch { return undefined; }
 }
