@@ -3,8 +3,11 @@
 // paper's recursive algorithm, gemm parts against the provider's own matMul rate, batched against one-at-a-time
 // gradients, peak RSS against the memory plan. Writes bench-results/bench-<date>.json.
 //   (a) matMul GFLOP/s per provider      (b) Fisher-inverse stage, N × d with blocks of B
+//   (b2) many small Fisher blocks through the block runner, against their arithmetic
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
+//   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
+//   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,13 +21,15 @@ import { GemmProvider, flops, jsProvider, tfjsProvider, onnxRuntimeProvider, onn
 import { formatNpy } from '../src/engine/data/npy';
 import { mulberry32 } from '../src/engine/data/random';
 import { sectionS } from './structured';
+import { sectionM } from './mobilenet';
+import { sectionG } from './gradual';
 
 // ---------------------------------------------------------------- options
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
 const opt = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
 const SMOKE = flag('smoke');
-const ONLY = new Set((opt('only') ?? 'a,b,c,d,s').split(','));
+const ONLY = new Set((opt('only') ?? 'a,b,c,d,s,m,g').split(','));
 const BUDGET = Number(opt('budget') ?? (SMOKE ? 1 : 12));   // seconds of measurement per variant (b, c)
 const ROOT = findRoot();
 
@@ -271,6 +276,61 @@ async function sectionB(): Promise<void> {
   results.fisher = { N, d, B, damp, autoForm: chooseForm(N, B), variants: out };
 }
 
+// ---------------------------------------------------------------- (b2) many small Fisher blocks
+/** The issue's case: thousands of blocks of 128 at N = 128, built the way a run builds them (per-block jobs into a
+ *  block runner, gathered from an N × d gradient matrix), one block per call against batched. "× arithmetic" =
+ *  measured seconds ÷ (the blocks' flops ÷ (threads × the float64 product rate measured just before and after)). */
+async function sectionSmallBlocks(): Promise<void> {
+  if (onnxRuntimeUnavailable()) { skipped('smallBlocks', onnxRuntimeUnavailable()!); return; }
+  const { blockPool, inlineRunner, forEachBounded } = await import('../src/engine/fisher/blockPool');
+  const { blocksPerBatch } = await import('../src/engine/fisher/inverse');
+  const { releaseGemm } = await import('../src/engine/linalg/fastest');
+  const N = 128, B = 128, count = SMOKE ? 96 : 4000, damp = 1e-5, d = count * B;
+  const G = syntheticGradients(N, d, 11);
+  const ranges = blockRanges(d, B);
+  const form = chooseForm(N, B), batch = blocksPerBatch(N, B, 'auto');
+  releaseGemm();
+  useFastestGemm();                                   // the run's own products (a worker thread does the same)
+  const p = onnxRuntimeProvider({ precision: 'float64', threads: 1 });
+  const S = 512, X = G.subarray(0, S * S);
+  const rate = () => flops.matmul(S, S, S) / timeMin(() => p.matmul(X, X, S, S, S), 3, 0) / 1e9;
+  const threads = Math.max(2, Math.min(4, os.cpus().length));
+  const variants = [
+    { label: 'one block per call, 1 thread', make: () => inlineRunner(1), threads: 1 },
+    { label: `batches of ${batch}, 1 thread`, make: () => inlineRunner(batch), threads: 1 },
+    { label: `batches of ${batch}, ${threads} threads`, make: () => blockPool(threads, batch), threads },
+  ];
+  const out: Record<string, unknown>[] = [];
+  for (const v of variants) {
+    const runner = v.make();
+    try {
+      // warm-up: one batch on every thread (sessions, JIT)
+      await forEachBounded(ranges.slice(0, v.threads * batch).map((r, i) => ({ r, id: -1 - i })), runner.capacity, async ({ r, id }) => {
+        await runner.build({ op: 'build', id, G: gatherBlock(G, N, d, r), n: N, b: B, damp, form: 'auto', w: new Float64Array(B).fill(1), taylor: false, keep: false });
+      });
+      const r0 = rate();
+      let done = 0;
+      const t = now();
+      const todo = ranges.map((r, id) => ({ r, id }));
+      await forEachBounded(todo, runner.capacity, async ({ r, id }) => {
+        if (now() - t > 2 * BUDGET) return;            // the slow variant: a prefix of the blocks, scaled below
+        await runner.build({ op: 'build', id, G: gatherBlock(G, N, d, r), n: N, b: B, damp, form: 'auto', w: new Float64Array(B).fill(1), taylor: false, keep: false });
+        done++;
+      });
+      const seconds = now() - t, r1 = rate(), gflops = (r0 + r1) / 2;
+      const arithmetic = (done * formFlops(form, N, B)) / (v.threads * gflops * 1e9);
+      out.push({ variant: v.label, blocks: done, of: count, seconds, secondsPer20k: (seconds / done) * 20000, productGflops: gflops, threads: v.threads, timesArithmetic: seconds / arithmetic });
+    } finally { await runner.close(); }
+  }
+  p.dispose();
+  releaseGemm();
+  table(`(b2) many small Fisher blocks: N = ${N}, blocks of ${B} (${form}), λ = ${damp}, through the block runner as a run builds them.\n` +
+    `    × arithmetic = seconds ÷ (flops ÷ (threads × float64 ${S}² matMul rate measured before and after)); "per 20k" scales to the issue's 20,000 blocks`,
+    ['variant', 'blocks', 's', 's per 20k blocks', 'matMul GFLOP/s', '× arithmetic'],
+    out.map(r => [r.variant as string, `${r.blocks}/${r.of}`, f(r.seconds as number), f(r.secondsPer20k as number), f(r.productGflops as number), fx(r.timesArithmetic as number)]));
+  results.smallBlocks = { N, B, form, batch, damp, variants: out };
+}
+
 // ---------------------------------------------------------------- (c) per-sample gradients
 interface Example { name: string; model: string; x: string; y?: string; evalX?: string; evalY?: string; samples: number; damp: number }
 
@@ -430,9 +490,12 @@ async function main(): Promise<void> {
   const t = now();
   if (ONLY.has('a') || ONLY.has('b')) await sectionA();
   if (ONLY.has('b')) await sectionB();
+  if (ONLY.has('b') || ONLY.has('b2')) await sectionSmallBlocks();
   if (ONLY.has('c')) await sectionC();
   if (ONLY.has('d')) await sectionD();
   if (ONLY.has('s')) await sectionS({ root: ROOT, smoke: SMOKE, table, results });
+  if (ONLY.has('m')) await sectionM({ root: ROOT, smoke: SMOKE, table, results, budget: BUDGET });
+  if (ONLY.has('g')) await sectionG({ root: ROOT, smoke: SMOKE, table, results });
   results.seconds = now() - t;
   const dir = path.join(ROOT, 'bench-results');
   fs.mkdirSync(dir, { recursive: true });

@@ -2,12 +2,14 @@
 // Imported by src/extension, src/worker and webview/ — it must stay free of `vscode`, Node and DOM APIs.
 // Engine types come in type-only, so nothing of the engine (nor TF.js) is ever bundled through this file.
 import type {
-  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan,
+  PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures,
+  GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord,
 } from './engine/types';
 
 /** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
 export { DEFAULT_OPTIONS } from './engine/types';
-export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan };
+export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures };
+export type { GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord };
 /** One point of a sparsity sweep, as the engine's sweep.json holds it. */
 export type { SweepPoint } from './engine/report/sweep-result';
 import type { SweepPoint } from './engine/report/sweep-result';
@@ -18,17 +20,18 @@ export interface Envelope<T> { body: T }
 // ───────────────────────────── host → worker ─────────────────────────────
 
 export interface StartPruneMessage { type: 'start'; options: PruneOptions }
-export interface StartSweepMessage { type: 'sweep'; options: PruneOptions; sparsities: number[]; methods: Method[] }
+export interface StartSweepMessage { type: 'sweep'; options: PruneOptions; sparsities: number[]; methods: Method[]; gradual?: GradualSettings }
+export interface StartGradualMessage { type: 'gradual'; options: GradualOptions }
 export interface CancelMessage { type: 'cancel' }
-export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | CancelMessage;
+export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | StartGradualMessage | CancelMessage;
 
 // ───────────────────────────── worker → host ─────────────────────────────
 
 export interface ReadyMessage { type: 'ready'; pid: number }
-export interface EventMessage { type: 'event'; event: PruneEvent }
+export interface EventMessage { type: 'event'; event: GradualEvent }   // PruneEvent, or a gradual run's own
 export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string; modelPath: string }
 export interface SweepPointMessage { type: 'sweepPoint'; point: SweepPoint }
-export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult }
+export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures }
 /** `code` is a WoodFisherError code, or 'INTERNAL' for anything unexpected. `message` never carries a stack. */
 export interface ErrorMessage { type: 'error'; message: string; code: string }
 export type FromWorkerMessage = ReadyMessage | EventMessage | DoneMessage | SweepPointMessage | SweepDoneMessage | ErrorMessage;
@@ -45,7 +48,7 @@ export type StageProgress = Extract<PruneEvent, { type: 'stage' }>;
 export interface PanelSnapshot {
   modelPath: string;
   title: string;
-  mode: 'prune' | 'sweep';
+  mode: 'prune' | 'sweep' | 'gradual';
   status: RunStatus;
   error?: string;
   stage?: StageProgress;
@@ -62,7 +65,20 @@ export interface PanelSnapshot {
   outDir?: string;
   reportPath?: string;
   sweep?: SweepPoint[];
+  size?: PruneReport['size'];    // model.json + shards, input and output: raw, gzip, brotli
+  inputSize?: SizeFigures;       // a sweep's input model (the dense point of the size chart)
+  encodings?: string;            // the written weights' encodings, e.g. 'uint8' or 'float32+uint8'
+  gradual?: GradualView;
   log: string[];
+}
+
+/** A gradual run as the panel shows it: the schedule, a row per epoch (curves, sparsity per layer), a row per step. */
+export interface GradualView {
+  schedule?: GradualSchedule;
+  epochs: EpochRecord[];
+  steps: { k: number; epoch: number; target: number; achieved: number; accuracy?: number; skipped?: boolean }[];
+  checkpoint?: number;           // the epoch of the last checkpoint in outDir (kept by a cancel; --resume continues it)
+  finished?: boolean;
 }
 
 export interface SnapshotMessage { type: 'snapshot'; snapshot: PanelSnapshot }

@@ -6,6 +6,7 @@ import {
 } from 'chart.js';
 import type { PanelSnapshot } from '../src/protocol';
 import { sci } from './format';
+import { formatBytes } from '../src/engine/report/bytes';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, LineController, LineElement, PointElement, Legend, Tooltip);
 
@@ -15,7 +16,7 @@ function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
 
-function theme() {
+export function theme() {
   return {
     fg: cssVar('--vscode-foreground', '#ccc'),
     grid: cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', 'rgba(128,128,128,0.3)')),
@@ -28,7 +29,7 @@ function theme() {
 }
 
 /** Creates or updates the chart on a canvas; redrawn from scratch when its type changes. */
-function draw(id: string, config: ChartConfiguration): void {
+export function draw(id: string, config: ChartConfiguration): void {
   const canvas = document.getElementById(id) as HTMLCanvasElement | null;
   if (!canvas) return;
   const t = theme();
@@ -97,7 +98,9 @@ export function renderCharts(s: PanelSnapshot): void {
       options: { parsing: false, scales: { x: { type: 'linear', title: { display: true, text: 'sparsity %' } }, y: { title: { display: true, text: 'accuracy %' } } } },
     });
     figure?.removeAttribute('hidden');
+    renderSizeChart(s, t);
   } else {
+    document.getElementById('size-figure')?.setAttribute('hidden', '');
     if (caption) caption.textContent = 'Accuracy and loss, before and after';
     const has = !!(s.before || s.after);
     const bars: ChartConfiguration<'bar'> = {
@@ -124,6 +127,36 @@ export function renderCharts(s: PanelSnapshot): void {
     draw('chart-accuracy', bars as unknown as ChartConfiguration);
     figure?.toggleAttribute('hidden', !has);
   }
+}
+
+/** Sweep: accuracy against the gzip size of each run's model.json + shards (log axis), the dense input as one point. */
+function renderSizeChart(s: PanelSnapshot, t: ReturnType<typeof theme>): void {
+  const figure = document.getElementById('size-figure');
+  const sized = (s.sweep ?? []).filter(p => p.size && p.accuracy !== undefined);
+  figure?.toggleAttribute('hidden', sized.length === 0);
+  if (sized.length === 0) return;
+  const methods = [...new Set(sized.map(p => p.method))];
+  const datasets = methods.map((m, i): { label: string; borderColor: string; backgroundColor: string; data: { x: number; y: number; sparsity: number }[] } => ({
+    label: m, borderColor: t.palette[i % t.palette.length], backgroundColor: t.palette[i % t.palette.length],
+    data: sized.filter(p => p.method === m).sort((a, b) => a.sparsity - b.sparsity).map(p => ({ x: p.size!.gzip, y: p.accuracy! * 100, sparsity: p.sparsity })),
+  }));
+  if (s.before && s.inputSize) {
+    datasets.push({ label: 'dense input', borderColor: t.fg, backgroundColor: t.fg, data: [{ x: s.inputSize.gzip, y: s.before.accuracy * 100, sparsity: 0 }] });
+  }
+  draw('chart-size', {
+    type: 'line', data: { datasets },
+    options: {
+      parsing: false,
+      scales: {
+        x: { type: 'logarithmic', title: { display: true, text: 'gzip size (model.json + shards)' }, ticks: { callback: v => formatBytes(Number(v)) } },
+        y: { title: { display: true, text: 'accuracy %' } },
+      },
+      plugins: { tooltip: { callbacks: { label: item => {
+        const p = item.raw as { x: number; y: number; sparsity: number };
+        return `${item.dataset.label}: ${p.y.toFixed(2)}% at ${formatBytes(p.x)}${p.sparsity ? ` (${(p.sparsity * 100).toFixed(1)}% sparse)` : ''}`;
+      } } } },
+    },
+  });
 }
 
 /** Re-colours every chart when the theme changes (body class vscode-light / -dark / -high-contrast). */

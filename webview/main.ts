@@ -1,10 +1,13 @@
 // The results panel: renders the host's snapshot (status, stage, table, charts) and posts user actions.
 // DOM contract (tests rely on it): #status, #stage, #backend, #structure, table#layers tbody tr[data-layer],
-// #chart-sparsity, #chart-saliency, #chart-accuracy, #open-model, #open-report, #run-again, #sweep.
+// #chart-sparsity, #chart-saliency, #chart-accuracy, #chart-size (sweep), #size (prune: before/after bar), #open-model,
+// #open-report, #run-again, #sweep.
 import type { PanelSnapshot, ToWebviewMessage } from '../src/protocol';
 import { renderCharts, watchTheme } from './charts';
+import { renderGradual } from './gradual';
 import { count, pct } from './format';
 import { renderTable, revealRow } from './table';
+import { renderSize } from './size';
 import { connect, savedState, saveState } from './vscodeApi';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -14,7 +17,7 @@ let pendingReveal: string | undefined;
 
 export function statusText(s: PanelSnapshot): string {
   switch (s.status) {
-    case 'running': return 'running…';
+    case 'running': return s.mode === 'gradual' && s.gradual?.epochs.length ? `running… epoch ${s.gradual.epochs.length}/${s.gradual.schedule?.epochs ?? '?'} done` : 'running…';
     case 'done': return s.mode === 'sweep'
       ? `done — ${s.sweep?.length ?? 0} sweep points`
       : s.structure
@@ -35,7 +38,7 @@ export function structureText(st: NonNullable<PanelSnapshot['structure']>): stri
 
 function render(s: PanelSnapshot): void {
   document.title = `WoodFisher: ${s.title}`;
-  $('title').textContent = s.mode === 'sweep' ? `${s.title} — sparsity sweep` : s.title;
+  $('title').textContent = s.mode === 'sweep' ? `${s.title} — sparsity sweep` : s.mode === 'gradual' ? `${s.title} — gradual pruning` : s.title;
   const status = $('status');
   status.textContent = statusText(s);
   status.className = `status-${s.status}`;
@@ -59,7 +62,7 @@ function render(s: PanelSnapshot): void {
   $('summary').textContent = summary.join(' · ');
   $('structure').textContent = s.structure ? structureText(s.structure) : '';
   $('structure').hidden = !s.structure;
-  const finishedPrune = s.status === 'done' && s.mode === 'prune';
+  const finishedPrune = s.status === 'done' && s.mode !== 'sweep';
   $<HTMLButtonElement>('open-model').disabled = !finishedPrune;
   $<HTMLButtonElement>('open-report').disabled = !(finishedPrune && s.reportPath);
   $<HTMLButtonElement>('run-again').disabled = s.status === 'running';
@@ -67,6 +70,8 @@ function render(s: PanelSnapshot): void {
   $('cancel').hidden = s.status !== 'running';
   renderTable(tbody, s);
   renderCharts(s);
+  renderSize(s);
+  renderGradual(s);
   $('log').textContent = s.log.join('\n');
   $('log-box').hidden = !s.log.length;
   if (pendingReveal && revealRow(tbody, pendingReveal)) pendingReveal = undefined;
@@ -89,7 +94,7 @@ tbody.addEventListener('dblclick', e => {
   const row = (e.target as HTMLElement).closest('tr');
   if (row?.dataset.layer) channel.sendEvent({ type: 'showLayerInModel', name: row.dataset.layer });
 });
-watchTheme(() => { if (current) renderCharts(current); });
+watchTheme(() => { if (current) { renderCharts(current); renderGradual(current); } });
 
 if (current) render(current);
 channel.sendEvent({ type: 'ready' });

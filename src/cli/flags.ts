@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../engine/report/bytes';
-import type { Method, PruneOptions } from '../engine/types';
+import type { Method, PruneOptions, QuantizeMode } from '../engine/types';
 import { WoodFisherError } from '../engine/types';
 
 export const METHODS: Method[] = ['woodfisher', 'woodtaylor', 'diagfisher', 'magnitude', 'global-magnitude'];
@@ -22,6 +22,17 @@ export function parseFraction(v: string): number {
   const s = Number(v);
   if (v.trim() === '' || !(s > 0 && s <= 1)) throw new InvalidArgumentError('expected a fraction in (0, 1], e.g. 0.5');
   return s;
+}
+/** "dense_2=1,conv1=0.999" → { dense_2: 1, conv1: 0.999 }. */
+export function parseLayerCaps(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of v.split(',').map(s => s.trim()).filter(Boolean)) {
+    const m = /^(.+?)=(.+)$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`expected name=fraction, e.g. dense_2=1 (got "${part}")`);
+    out[m[1].trim()] = parseFraction(m[2]);
+  }
+  if (!Object.keys(out).length) throw new InvalidArgumentError('expected name=fraction, e.g. dense_2=1');
+  return out;
 }
 export function parseUnitInterval(v: string): number {
   const s = Number(v);
@@ -51,6 +62,11 @@ export function parseSize(v: string): number {
     throw new InvalidArgumentError(e instanceof WoodFisherError ? 'expected bytes or a size like 4GB, 512MB, 2GiB' : String(e));
   }
 }
+export function parseTargetSize(v: string): number {
+  try { return parseBytes(v, 'target size'); } catch {
+    throw new InvalidArgumentError('expected gzip bytes or a size like 1.5MB, 800KB, 2MiB');
+  }
+}
 export function parseSparsityList(v: string): number[] {
   const parts = v.split(',').map(s => s.trim()).filter(Boolean);
   if (parts.length === 0) throw new InvalidArgumentError('expected a comma-separated list like 0.5,0.8,0.9');
@@ -73,8 +89,8 @@ export interface RunFlags {
   damp?: number | 'auto'; scope?: PruneOptions['scope']; update?: PruneOptions['update']; recompute?: number;
   recomputeSchedule?: PruneOptions['recomputeSchedule']; inverseForm?: PruneOptions['inverseForm'];
   recipe?: string; eval?: string; evalLabels?: string; backend?: PruneOptions['backend']; maxMemory?: number;
-  shuffle?: boolean; seed?: number; out?: string; json?: boolean; threads?: number;
-  structure?: PruneOptions['structure']; targetFlops?: number; minKeep?: number;
+  shuffle?: boolean; seed?: number; out?: string; json?: boolean; threads?: number; quantize?: QuantizeMode; targetSize?: number;
+  structure?: PruneOptions['structure']; targetFlops?: number; minKeep?: number; maxLayerSparsity?: number; layerCap?: Record<string, number>;
 }
 
 /** Adds the options every pruning command understands. */
@@ -89,13 +105,17 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     cmd.option('--target-flops <f>', 'with --structure neurons: remove units until FLOPs ≤ this fraction of the original (replaces --sparsity)', parseFraction);
     cmd.option('--min-keep <f>', 'with --structure neurons: every layer keeps at least this fraction of its units (default: 0.1)', parseUnitInterval);
     cmd.option('--pattern <N:M>', 'semi-structured sparsity: at most N non-zeros in every M consecutive weights (e.g. 2:4); sets the sparsity');
+    cmd.option('--target-size <bytes>', 'download budget in gzip bytes of model.json + shards (e.g. 1.5MB): chooses the sparsity (and the encoding, unless --quantize) with the least calibration loss', parseTargetSize);
   }
+  cmd.addOption(new Option('--quantize <enc>', 'encoding of the written weights: keep (as in the input), none (float32), float16, uint16, uint8 (affine, 0 exact) (default: keep)').choices(['keep', 'none', 'float16', 'uint16', 'uint8']));
   if (method) cmd.addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHODS));
   cmd
     .option('--samples <n>', 'N: per-sample gradients for the Fisher (default: 256)', parsePositiveInt)
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
     .option('--damp <lambda>', 'λ: dampening of the Fisher, or "auto" to choose it from the data (default: 1e-5)', parseDamp)
     .addOption(new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']))
+    .option('--max-layer-sparsity <f>', 'global selection prunes at most this fraction of any one layer, in (0, 1] (default: 0.99; 1: no cap)', parseFraction)
+    .option('--layer-cap <name=f,…>', 'that cap for named layers only, e.g. dense_2=1 (lifts it for dense_2)', parseLayerCaps)
     .addOption(new Option('--update <kind>', 'OBS weight update (default: independent)').choices(['independent', 'joint', 'none']))
     .option('--recompute <k>', 'sub-steps with gradients and inverses re-estimated (default: 1)', parsePositiveInt)
     .addOption(new Option('--recompute-schedule <s>', 'sparsity schedule over the sub-steps (default: linear)').choices(['linear', 'polynomial']))
@@ -122,7 +142,10 @@ export function flagsToOverrides(f: RunFlags): Partial<PruneOptions> {
     blockSize: f.blockSize, damp: f.damp, scope: f.scope, update: f.update, recompute: f.recompute,
     recomputeSchedule: f.recomputeSchedule, inverseForm: f.inverseForm, evalPath: abs(f.eval),
     evalLabelsPath: abs(f.evalLabels), backend: f.backend, maxMemoryBytes: f.maxMemory, shuffle: f.shuffle,
-    seed: f.seed, outDir: abs(f.out), threads: f.threads, structure: f.structure, targetFlops: f.targetFlops, minKeep: f.minKeep,
+    seed: f.seed, outDir: abs(f.out), threads: f.threads, quantize: f.quantize, targetSize: f.targetSize,
+    structure: f.structure, targetFlops: f.targetFlops, minKeep: f.minKeep,
+    maxLayerSparsity: f.maxLayerSparsity,
+    layers: f.layerCap && Object.fromEntries(Object.entries(f.layerCap).map(([name, maxSparsity]) => [name, { maxSparsity }])),
   };
 }
 

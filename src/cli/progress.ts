@@ -1,4 +1,5 @@
-// Progress for terminals: a bar on a TTY (stage, layer, k/N), plain lines otherwise, nothing with --json.
+// Progress for terminals: a bar on a TTY (stage, layer, k/N, rate, ETA), plain lines otherwise (a line per stage or
+// layer, then every few seconds its count, rate and ETA, also between engine events), nothing with --json.
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import type { PruneEvent } from '../engine/types';
 
@@ -20,26 +21,60 @@ function label(e: Extract<PruneEvent, { type: 'stage' }>): string {
   return `${e.stage}${e.layer ? ` ${e.layer}` : ''}${step}`;
 }
 
-export function createProgress(mode: ProgressMode, stream: NodeJS.WritableStream = process.stderr): Progress {
+/** What a stage counts. */
+const unitOf = (stage: string) => (stage === 'gradients' || stage === 'evaluate' ? 'samples' : stage === 'blocks' || stage === 'update' ? 'blocks' : 'steps');
+
+/** 75 s → "1m15s", 4000 s → "1h07m". */
+export function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const t = Math.round(s);
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s`;
+  return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export interface LinesOptions {
+  every?: number;              // seconds between progress lines of one stage (default 5)
+  now?: () => number;          // seconds, for tests
+  timer?: boolean;             // also print between events (default true): a slow batch still shows the run is alive
+}
+
+export function createProgress(mode: ProgressMode, stream: NodeJS.WritableStream = process.stderr, opts: LinesOptions = {}): Progress {
   if (mode === 'quiet') return { onEvent() {}, note() {}, stop() {} };
   if (mode === 'lines') {
-    let last = '';
+    const every = opts.every ?? 5, now = opts.now ?? (() => performance.now() / 1000);
+    let cur: { label: string; unit: string; done: number; total: number; t0: number; done0: number; printed: number } | undefined;
+    const status = () => {
+      if (!cur) return;
+      const dt = now() - cur.t0, rate = dt > 0 ? (cur.done - cur.done0) / dt : 0;
+      const eta = rate > 0 ? `, ETA ${formatDuration((cur.total - cur.done) / rate)}` : '';
+      stream.write(`  ${cur.label}: ${cur.done}/${cur.total}, ${rate >= 10 ? rate.toFixed(0) : rate.toPrecision(2)} ${cur.unit}/s${eta}\n`);
+      cur.printed = now();
+    };
+    const timer = opts.timer === false ? undefined : setInterval(() => { if (cur && cur.done < cur.total && now() - cur.printed >= every) status(); }, 1000 * Math.min(every, 1));
+    timer?.unref();
     return {
       onEvent(e) {
         if (e.type === 'stage') {
           const l = label(e);
-          if (l !== last) stream.write(`${l} (${e.total})\n`); // one line per stage / layer: readable in CI logs
-          last = l;
+          if (l !== cur?.label) {
+            stream.write(`${l} (${e.total})\n`); // one line per stage / layer: readable in CI logs
+            cur = { label: l, unit: unitOf(e.stage), done: e.done, total: e.total, t0: now(), done0: e.done, printed: now() };
+          } else {
+            cur.done = e.done;
+            cur.total = e.total;
+            if (now() - cur.printed >= every && e.done < e.total) status();
+          }
         } else if (e.type === 'log') {
           stream.write(`${e.level}: ${e.message}\n`);
         }
       },
       note(m) { stream.write(`${m}\n`); },
-      stop() {},
+      stop() { if (timer) clearInterval(timer); },
     };
   }
   const multi = new MultiBar({
-    format: '{label} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: true, stopOnComplete: false,
+    format: '{label} [{bar}] {value}/{total} ETA {eta_formatted}', hideCursor: true, clearOnComplete: true, stopOnComplete: false,
     stream: stream as NodeJS.WriteStream, barsize: 30,
   }, Presets.shades_classic);
   let bar: SingleBar | undefined;

@@ -44,8 +44,8 @@ export async function resolveRunOptions(target: string | undefined, flags: RunFl
   // Layer names in the recipe must exist in the model: report them at their line in the recipe.
   if (parsed && recipeFile && Object.keys(parsed.recipe.layers ?? {}).length > 0) {
     const { inspectModel } = await loadPruneModule();
-    const { layers } = await inspectModel(options.modelPath, { backend: options.backend });
-    const [first] = checkRecipeAgainstModel(parsed.recipe, layers.map(l => l.name), parsed.source);
+    const { layers, layerNames } = await inspectModel(options.modelPath, { backend: options.backend });
+    const [first] = checkRecipeAgainstModel(parsed.recipe, layers.map(l => l.name), parsed.source, layerNames);
     if (first) throw diagnosticError(path.resolve(recipeFile), first);
   }
   return { options, recipeFile };

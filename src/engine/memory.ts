@@ -1,8 +1,9 @@
 // Memory plan: what a run will hold at its peak, computed before anything large is allocated.
 import * as os from 'node:os';
-import { chooseForm, inverseBytes, inversePeakBytes } from './fisher/inverse';
+import { blocksPerBatch, chooseForm, inverseBytes, inversePeakBytes } from './fisher/inverse';
 import { blockRanges } from './fisher/blocks';
 import { needsGradients, needsInverse } from './methods';
+import { formatBytes } from './report/bytes';
 import { MemoryPlan, Method, PrunableLayer, InverseForm, WoodFisherError } from './types';
 
 /** Default limit: half of the memory the OS reports free now (the rest is for TF.js, V8 and the editor). */
@@ -64,19 +65,20 @@ export function planMemory(p: PlanInput): MemoryPlan & { strategy: 'keep' | 'reb
   if (!needsInverse(p.method)) return plan(base, 'keep');
   const inv = inverseFootprint(p.layers, p.samples, p.blockSize, p.inverseForm);
   const T = Math.max(1, p.threads ?? 1);
+  const k = blocksPerBatch(p.samples, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
+  const slice = p.samples * Math.min(p.blockSize, d) * 4;
   const building = [
-    { what: `scratch while building ${T === 1 ? 'one Fisher-inverse block' : `${T} Fisher-inverse blocks at once (one per thread)`}`, bytes: T * inv.peak },
-    { what: 'gradient slices in flight to the block builders', bytes: 2 * T * p.samples * Math.min(p.blockSize, d) * 4 },
+    { what: `scratch while building ${T === 1 ? 'one batch' : `${T} batches at once (one per thread)`} of ${k} Fisher-inverse block${k > 1 ? 's' : ''}`, bytes: T * k * inv.peak },
+    // two batches per thread in flight (blockPool.ts), and each thread's contiguous copy of the one it builds
+    { what: 'gradient slices in flight to the block builders', bytes: 3 * T * k * slice },
     ...(T > 1 ? [{ what: `${T} worker threads (runtime and native library)`, bytes: T * WORKER_THREAD_BYTES }] : []),
   ];
   const keep = plan([...base, { what: 'Fisher-inverse blocks, all kept until the update', bytes: inv.sum }, ...building], 'keep');
   if (keep.fits) return keep;
-  const rebuild = plan([...base, { what: `${T} Fisher-inverse block(s) at a time (rebuilt for the update)`, bytes: T * inv.largest }, ...building], 'rebuild');
+  const rebuild = plan([...base, { what: `${T * k} Fisher-inverse block(s) at a time (rebuilt for the update)`, bytes: T * k * inv.largest }, ...building], 'rebuild');
   return rebuild.fits ? rebuild : keep;
 }
 
-export const formatBytes = (n: number) =>
-  n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 
 /** Throws the user-facing error for a plan over the limit, naming the knobs that fix it. */
 export function assertPlanFits(plan: MemoryPlan): void {

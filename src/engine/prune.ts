@@ -7,7 +7,7 @@ import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { inputFileSize } from './files';
 import { loadDataset, Dataset } from './data/calibration';
-import { evaluate } from './gradients/evaluate';
+import { evaluateStage } from './gradients/evaluate';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern } from './obs/select';
@@ -16,9 +16,14 @@ import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource, type Timed } from './step';
 import { layerResult } from './layerStats';
+import { QUANTIZE_MODES } from './model/encode';
+import { quantizeForOutput, quantizationReport } from './model/quantize';
+import { modelFiles, sizeOf } from './model/size';
+import { chooseTargetSize, type TargetSizeChoice } from './targetSize';
+import { formatBytes } from './report/bytes';
 import { runStructuredPrune } from './structured/prune';
 import {
-  EvalResult, LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
+  LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
   WoodFisherError, DEFAULT_OPTIONS, PRUNABLE_KINDS,
 } from './types';
 
@@ -37,10 +42,17 @@ export function validateOptions(o: PruneOptions): void {
     if (o.recompute > 1) throw bad(`an N:M pattern is reached in one step; drop recompute (${o.recompute})`);
     if (Math.abs(o.sparsity - (m - n) / m) > 1e-9) throw bad(`pattern ${o.pattern} means sparsity ${(m - n) / m}, but sparsity ${o.sparsity} was asked; give one of them`);
   }
+  const modes = `one of ${QUANTIZE_MODES.join(', ')}`;
+  if (o.quantize !== undefined && !QUANTIZE_MODES.includes(o.quantize)) throw bad(`quantize must be ${modes}, got ${o.quantize}`);
+  if (o.targetSize !== undefined && !(o.targetSize > 0 && Number.isFinite(o.targetSize))) throw bad(`target size must be a positive number of bytes, got ${o.targetSize}`);
+  const cap = (v: number | undefined) => v === undefined || (v > 0 && v <= 1);
+  if (!cap(o.maxLayerSparsity)) throw bad(`maxLayerSparsity must be in (0, 1], got ${o.maxLayerSparsity}`);
   for (const [name, ov] of Object.entries(o.layers ?? {})) {
     if (ov.sparsity !== undefined && !(ov.sparsity >= 0 && ov.sparsity < 1)) {
       throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
     }
+    if (ov.quantize !== undefined && !QUANTIZE_MODES.includes(ov.quantize)) throw bad(`layer ${name}: quantize must be ${modes}, got ${ov.quantize}`);
+    if (!cap(ov.maxSparsity)) throw bad(`layer ${name}: maxSparsity must be in (0, 1], got ${ov.maxSparsity}`);
   }
   // Inputs are regular files (no FIFO, folder or device), checked before the output is claimed or anything read.
   inputFileSize(o.modelPath, 'Model file', 'MODEL_FORMAT');
@@ -51,7 +63,7 @@ export function validateOptions(o: PruneOptions): void {
 }
 
 
-export interface InspectResult { layers: PrunableLayer[]; memory: MemoryPlan; totalWeights: number; format: string; backend: string }
+export interface InspectResult { layers: PrunableLayer[]; layerNames: string[]; memory: MemoryPlan; totalWeights: number; format: string; backend: string }
 
 /** Layers, prunable weights and the memory plan for the given settings, without data. */
 export async function inspectModel(modelPath: string, options: Partial<PruneOptions> = {}): Promise<InspectResult> {
@@ -63,8 +75,9 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
     limitBytes: o.maxMemoryBytes,
     threads: blockThreads(o.threads, countBlocks(m.prunable, o.blockSize)),
   });
+  const layerNames = m.model.layers.map(l => l.name);
   m.model.dispose();
-  return { layers: m.prunable, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format, backend };
+  return { layers: m.prunable, layerNames, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format ?? 'layers-model (no format key)', backend };
 }
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */
@@ -116,11 +129,22 @@ async function pruneInto(
       emit({ type: 'log', level: 'warn', message: `calibration data has ${n} samples; using all of them (asked for ${options.samples})` });
     }
 
-    const before = evalData ? await timed('evaluate', () => runEval(model, evalData, 'before', hooks)) : undefined;
+    const before = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'before', hooks)) : undefined;
 
     // The "true" Fisher: gradients at labels drawn from the model's own softmax (labels, if given, still judge λ).
     const gradData = data && options.sampleLabels ? { ...data, labels: undefined } : data;
     let labelsSource: LabelsSource = gradData?.labels ? 'given' : 'sampled';
+    // --target-size: sparsity and encoding chosen first (at the given λ; with 'auto' at the default), then the run as usual
+    let fit: TargetSizeChoice | undefined;
+    if (options.targetSize !== undefined) {
+      fit = await chooseTargetSize({
+        model, layers, data: gradData, judge: data, options, damp: options.damp === 'auto' ? DEFAULT_OPTIONS.damp as number : options.damp,
+        inverses: memory.strategy, hooks, timed,
+      });
+      options.sparsity = fit.sparsity;
+      options.quantize = fit.quantize;
+      emit({ type: 'log', level: 'info', message: `target ${formatBytes(options.targetSize)} gzip: ${fit.quantize === 'none' ? 'float32' : fit.quantize} at ${(fit.sparsity * 100).toFixed(1)}% sparsity has the least calibration loss of the encodings that fit` });
+    }
     let search: DampChoice | undefined;
     if (options.damp === 'auto' && data && needsGradients(options.method)) {
       search = await chooseDamp({ model, layers, data: gradData!, judge: data, options, inverses: memory.strategy, hooks, timed });
@@ -131,7 +155,7 @@ async function pruneInto(
     for (let k = 1; k <= K; k++) {
       const step = await pruneStep({
         model, layers, data: gradData, options, target: targetAt(options, k, K), damp, inverses: memory.strategy,
-        gradients: k === 1 ? search?.grads : undefined, step: { k, of: K }, hooks, timed,
+        gradients: k === 1 ? search?.grads ?? fit?.grads : undefined, step: { k, of: K }, hooks, timed,
       });
       results = step.results;
       if (step.labelsSource) labelsSource = step.labelsSource;
@@ -145,7 +169,18 @@ async function pruneInto(
     const order = (name: string) => model.prunable.findIndex(l => l.name === name);
     results.sort((a, b) => order(a.name) - order(b.name));
 
-    const after = evalData ? await timed('evaluate', () => runEval(model, evalData, 'after', hooks)) : undefined;
+    // The weights as they will be written (their encodings, zeros exact): what --eval measures and saveModel writes.
+    const quantize = options.quantize ?? 'keep';
+    const encoded = await timed('save', () => quantizeForOutput(model, quantize, layerEncodings(options)));
+    const quantization = quantizationReport(model, quantize, encoded);
+    const size = await timed('save', () => ({
+      input: sizeOf(modelFiles(model.path)),
+      output: sizeOf([new TextEncoder().encode(encoded.modelJson), ...encoded.shards.map(s => s.bytes)]),
+    }));
+    if (options.targetSize !== undefined && size.output.gzip > options.targetSize) {
+      emit({ type: 'log', level: 'warn', message: `the written model is ${formatBytes(size.output.gzip)} gzip, over the target ${formatBytes(options.targetSize)} (the search measured one step; recompute or λ 'auto' changed the weights)` });
+    }
+    const after = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'after', hooks)) : undefined;
 
     const weights = results.reduce((a, r) => a + r.weights, 0);
     const pruned = results.reduce((a, r) => a + r.pruned, 0);
@@ -155,13 +190,13 @@ async function pruneInto(
       settings: { ...settings, maxMemoryBytes, labels: labelsSource },
       backend, linalg, sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: K,
-      damp, dampSearch: search?.table,
+      damp, dampSearch: search?.table, size, quantization, targetSize: fit?.report,
     };
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
     checkAbort(hooks.signal);
     const savedModel = await timed('save', async () => {
       report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
-      return saveModel(model, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+      return saveModel(model, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' }, encoded);
     });
     report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
@@ -176,7 +211,7 @@ async function pruneInto(
 /** The model, the calibration set (for methods that need gradients) and the evaluation set (with labels). */
 async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; data?: Dataset; evalData?: Dataset }> {
   const model = await loadModel(options.modelPath);
-  checkOverrides(options, model.prunable);
+  checkOverrides(options, model);
   const data = needsGradients(options.method)
     ? await loadDataset(model, options.dataPath, options.labelsPath, { samples: options.samples, shuffle: options.shuffle, seed: options.seed, maxBytes: options.maxMemoryBytes })
     : undefined;
@@ -187,19 +222,17 @@ async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; 
 
 const countBlocks = (layers: PrunableLayer[], blockSize: number) => layers.reduce((a, l) => a + blockRanges(l.size, blockSize).length, 0);
 
-function checkOverrides(o: PruneOptions, prunable: PrunableLayer[]) {
-  const names = new Set(prunable.map(l => l.name));
-  for (const name of Object.keys(o.layers)) {
+/** Each layer's own encoding, where the overrides give one. */
+const layerEncodings = (o: PruneOptions) => Object.fromEntries(Object.entries(o.layers).map(([k, v]) => [k, v.quantize]));
+
+function checkOverrides(o: PruneOptions, m: LoadedModel) {
+  const names = new Set(m.prunable.map(l => l.name));
+  const all = new Set(m.model.layers.map(l => l.name));
+  for (const [name, ov] of Object.entries(o.layers)) {
+    const quantizeOnly = ov.sparsity === undefined && !ov.exclude;
+    if (quantizeOnly && all.has(name)) continue;   // an encoding may be set for any layer (BatchNorm, bias-only, …)
     if (!names.has(name)) {
       throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
     }
   }
-}
-
-async function runEval(m: LoadedModel, d: Dataset, which: 'before' | 'after', hooks: RunHooks): Promise<EvalResult> {
-  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: which });
-  const result = await evaluate(m, d, { signal: hooks.signal });
-  hooks.onEvent?.({ type: 'eval', which, result });
-  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: which });
-  return result;
 }

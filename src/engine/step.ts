@@ -94,7 +94,9 @@ export interface StepContext {
 export async function pruneStep(input: StepInput): Promise<StepResult> {
   const ctx = stepContext(input);
   await gradients(ctx, input.gradients);
-  ctx.runner = ctx.method.needsInverse ? blockRunner(ctx.options.threads, ctx.blocks.length) : undefined;
+  ctx.runner = ctx.method.needsInverse
+    ? blockRunner(ctx.options.threads, ctx.blocks.length, { n: ctx.n, b: ctx.options.blockSize, form: ctx.options.inverseForm })
+    : undefined;
   try {
     await fisherBlocks(ctx);
     const selection = await (input.select ?? selectWeights)(ctx);
@@ -199,8 +201,11 @@ export async function selectWeights(ctx: StepContext): Promise<Selection> {
   ctx.emit({ type: 'stage', stage: 'selection', done: 0, total: 1, step: k, steps: of });
   const selection = await ctx.timed('selection', () => {
     if (!options.pattern) {
-      return selectMasks(layers.map(lw => ({ name: lw.layer.name, saliency: lw.saliency, weights: lw.w, sparsity: target.layers[lw.layer.name] })),
-        target.sparsity, ctx.method.scope ?? options.scope);
+      const s = selectMasks(layers.map(lw => ({
+        name: lw.layer.name, saliency: lw.saliency, weights: lw.w, sparsity: target.layers[lw.layer.name], maxSparsity: layerCap(options, lw.layer.name),
+      })), target.sparsity, ctx.method.scope ?? options.scope);
+      if (k === of) warnCollapse(ctx, s.masks);
+      return s;
     }
     const nm = selectNM(layers.map(lw => ({
       name: lw.layer.name, saliency: lw.saliency, weights: lw.w, rowLength: lw.layer.size / lw.layer.torchShape[0],
@@ -212,6 +217,30 @@ export async function selectWeights(ctx: StepContext): Promise<Selection> {
   });
   ctx.emit({ type: 'stage', stage: 'selection', done: 1, total: 1, step: k, steps: of });
   return selection;
+}
+
+/** The most of one layer that global selection may prune: its own maxSparsity, else the run's (default 0.99). */
+export function layerCap(options: PruneOptions, name: string): number {
+  return options.layers[name]?.maxSparsity ?? options.maxLayerSparsity ?? 0.99;
+}
+
+/** Layers held at their cap (global selection wanted more of them), and layers that end above it (their own target,
+ *  or zeros they already had): the first stay alive, the second may be cut off (layer collapse). */
+function warnCollapse(ctx: StepContext, masks: Uint8Array[]): void {
+  const scope = ctx.method.scope ?? ctx.options.scope;
+  ctx.layers.forEach((lw, i) => {
+    const name = lw.layer.name, d = lw.layer.size, cap = layerCap(ctx.options, name);
+    let pruned = 0;
+    for (const v of masks[i]) pruned += v;
+    const pct = (x: number) => `${(100 * x).toFixed(x > 0.99 && x < 1 ? 2 : 1)}%`;
+    if (pruned > Math.round(cap * d)) {
+      ctx.emit({ type: 'log', level: 'warn', message: `layer ${name} ends ${pct(pruned / d)} pruned, above the per-layer cap of ${pct(cap)}: ` +
+        `it may no longer pass a signal (layer collapse); check its accuracy` });
+    } else if (scope === 'global' && cap < 1 && ctx.target.layers[name] === undefined && pruned === Math.round(cap * d) && pruned > 0) {
+      ctx.emit({ type: 'log', level: 'warn', message: `layer ${name} held at its cap of ${pct(cap)} pruned (global selection ranked more of it ` +
+        `lowest; the others made up the difference where they could). Lift it with maxLayerSparsity or layers.${name}.maxSparsity (--layer-cap ${name}=1)` });
+    }
+  });
 }
 
 /**

@@ -1,12 +1,12 @@
 // Sparsity sweep: one pruning run per (method, sparsity), accuracy after each, plotted as sweep.svg.
-// Writes outDir/<method>-<sparsity%>/{model.json, shards, report.json}, sweep.json and sweep.svg.
+// Writes outDir/<method>-<sparsity%>/{model.json, shards, report.json}, sweep.json, sweep.svg and sweep-size.svg.
 // Everything goes to a staging folder swapped in at the end (src/engine/output/claim.ts): a cancelled sweep leaves nothing.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { runPrune } from './prune';
 import { runGradual } from './gradual/run';
 import { claimOutput, nestedOutput } from './output/claim';
-import { sweepSvg } from './report/svg';
+import { sweepSvg, sizeSvg } from './report/svg';
 import type { SweepPoint, SweepResult } from './report/sweep-result';
 import { GradualSettings, Method, PruneOptions, PruneReport, RunHooks, WoodFisherError } from './types';
 
@@ -39,6 +39,7 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
   const total = sorted.length * methods.length;
   const points: SweepPoint[] = [];
   let dense: SweepResult['dense'];
+  let inputSize: SweepResult['inputSize'];
   try {
     for (const message of out.notes) hooks.onEvent?.({ type: 'log', level: 'warn', message });
     const staged = out.stage();
@@ -55,17 +56,19 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
           : await runPrune(run, { ...hooks, output });
         if (!report.after) throw new WoodFisherError(`run ${name} returned no evaluation`, 'OPTIONS');
         dense ??= report.before;
+        inputSize ??= report.size?.input;
         const point: SweepPoint = {
           method, sparsity, achieved: report.sparsity.achieved, accuracy: report.after.accuracy, loss: report.after.loss,
-          output: path.join(outDir, name), seconds: report.seconds.total,
+          output: path.join(outDir, name), seconds: report.seconds.total, size: report.size?.output,
         };
         points.push(point);
         hooks.onPoint?.(point, report);
       }
     }
-    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, methods, sparsities: sorted, points, ...(gradual ? { gradual: { epochs: gradual.epochs } } : {}) };
+    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, inputSize, methods, sparsities: sorted, points, ...(gradual ? { gradual: { epochs: gradual.epochs } } : {}) };
     await fs.writeFile(path.join(staged, 'sweep.json'), JSON.stringify(result, null, 2) + '\n');
     await fs.writeFile(path.join(staged, 'sweep.svg'), sweepSvg(result));
+    await fs.writeFile(path.join(staged, 'sweep-size.svg'), sizeSvg(result));
     await out.commit();
     return result;
   } finally {

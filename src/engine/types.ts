@@ -22,8 +22,13 @@ export type InverseForm = (typeof INVERSE_FORMS)[number];
 export type RecomputeSchedule = (typeof RECOMPUTE_SCHEDULES)[number];
 export type PrunableKind = (typeof PRUNABLE_KINDS)[number];
 
-/** Per-layer override: its own target sparsity, or left dense. */
-export interface LayerOverride { sparsity?: number; exclude?: boolean }
+/** How a weight is stored in the output: 'float32' unquantized, or as TF.js's manifest quantization dtypes. */
+export type Encoding = 'float32' | 'float16' | 'uint16' | 'uint8';
+/** What a run writes: 'keep' each weight's input encoding; 'none' float32; or that encoding for every weight. */
+export type QuantizeMode = 'keep' | 'none' | 'float16' | 'uint16' | 'uint8';
+
+/** Per-layer override: its own target sparsity, left dense, its own cap under global selection, or its own encoding. */
+export interface LayerOverride { sparsity?: number; exclude?: boolean; maxSparsity?: number; quantize?: QuantizeMode }
 
 /** Everything one pruning run needs. Paths are absolute (the CLI/recipe loader resolves them). */
 export interface PruneOptions {
@@ -43,6 +48,9 @@ export interface PruneOptions {
   recomputeSchedule: RecomputeSchedule;
   inverseForm: InverseForm;     // primal (b×b), dual (N×N), recursive (paper), or auto by cost
   layers: Record<string, LayerOverride>;
+  maxLayerSparsity?: number;    // global selection leaves every layer at most this sparse (default 0.99; 1: no cap)
+  quantize?: QuantizeMode;      // encoding of the written weights (default 'keep': as in the input); pruned zeros stay exactly 0
+  targetSize?: number;          // gzip bytes of model.json + shards to meet: sparsity (and encoding) chosen to fit
   evalPath?: string;
   evalLabelsPath?: string;
   backend: BackendName;
@@ -61,7 +69,7 @@ export type Structure = 'weights' | 'neurons';
 export const DEFAULT_OPTIONS: Omit<PruneOptions, 'modelPath' | 'dataPath' | 'outDir' | 'sparsity'> = {
   method: 'woodfisher', samples: 256, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent',
   recompute: 1, recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, backend: 'auto',
-  shuffle: false, seed: 0,
+  shuffle: false, seed: 0, maxLayerSparsity: 0.99,
 };
 
 /** A prunable weight tensor of the model (the kernel of a Dense/Conv layer). */
@@ -101,6 +109,25 @@ export interface MemoryPlan {
   strategy?: 'keep' | 'rebuild';   // inverse blocks kept until the update, or rebuilt one at a time
 }
 
+/** Bytes of model.json + shards: raw, and each file compressed as a server sends it (gzip -9, brotli quality 9). */
+export interface SizeFigures { raw: number; gzip: number; brotli: number; files: number }
+
+/** What writing the weights in their encodings did to them: ŵ the values as TF.js decodes them, w as computed. */
+export interface QuantizationReport {
+  mode: QuantizeMode;
+  encodings: Partial<Record<Encoding | 'raw', number>>;   // weight tensors written in each encoding
+  relError: number;             // ‖ŵ − w‖ / ‖w‖ over all float weights together
+  maxRelError: number;          // the worst single weight tensor's ‖ŵ − w‖ / ‖w‖
+  weights: { name: string; layer?: string; from?: Encoding; to: Encoding | 'raw'; relError: number; maxError: number; verbatim: boolean }[];
+}
+
+/** --target-size: the budget, what each encoding needed to fit it, and the choice (least calibration loss). */
+export interface TargetSizeReport {
+  budget: number;               // gzip bytes of model.json + shards
+  chosen: { sparsity: number; quantize: QuantizeMode };
+  candidates: { quantize: QuantizeMode; fits: boolean; sparsity?: number; gzip?: number; loss?: number; accuracy?: number }[];
+}
+
 export interface PruneReport {
   version: 1;
   model: string;
@@ -117,6 +144,9 @@ export interface PruneReport {
   steps: number;                // recompute sub-steps actually run
   damp?: number;                // the λ used (the chosen one with damp 'auto')
   dampSearch?: { damp: number; relative: number; loss: number; accuracy: number }[]; // damp 'auto': calibration loss per candidate
+  size?: { input: SizeFigures; output: SizeFigures };
+  quantization?: QuantizationReport;
+  targetSize?: TargetSizeReport;
   structure?: StructureReport;  // structure 'neurons'
 }
 

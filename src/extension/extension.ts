@@ -17,6 +17,7 @@ import { PANEL_VIEW_TYPE, PanelManager } from './resultsPanel';
 import { ResultsStore } from './resultsStore';
 import { applyReport, emptySnapshot } from './snapshot';
 import { sweepCommand } from './sweepCommand';
+import { gradualCommand, rerunGradual } from './gradualCommand';
 
 /** What activate() returns: a small hook for integration tests. */
 export interface WoodFisherApi {
@@ -36,7 +37,10 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     switch (msg.type) {
       case 'openModel': void vscode.commands.executeCommand('woodfisher.openPrunedModel', uri); break;
       case 'openReport': void vscode.commands.executeCommand('woodfisher.openReport', uri); break;
-      case 'runAgain': void rerun(jobs!, modelPath); break;
+      case 'runAgain':
+        if (panels.snapshotOf(modelPath)?.mode === 'gradual') void rerunGradual(jobs!, modelPath).then(r => r ?? gradualCommand(jobs!, uri));
+        else void rerun(jobs!, modelPath);
+        break;
       case 'sweep': void vscode.commands.executeCommand('woodfisher.sweep', uri); break;
       case 'cancel': jobs?.cancel(modelPath); break;
       case 'showLayerInModel': void showLayerInModel(uri, msg.name); break;
@@ -57,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels),
     vscode.commands.registerCommand('woodfisher.prune', (uri?: unknown, opts?: unknown) => pruneCommand(jobs!, uri, opts)),
     vscode.commands.registerCommand('woodfisher.sweep', (uri?: unknown, opts?: unknown) => sweepCommand(jobs!, uri, opts)),
+    vscode.commands.registerCommand('woodfisher.gradualPrune', (uri?: unknown, opts?: unknown) => gradualCommand(jobs!, uri, opts)),
     vscode.commands.registerCommand('woodfisher.cancel', (uri?: unknown) => {
       const model = uri instanceof vscode.Uri ? uri.fsPath : panels.activeModel();
       const n = jobs!.cancel(model) || (model ? jobs!.cancel() : 0);

@@ -1,8 +1,9 @@
 // Runs jobs in worker processes with a cancellable progress notification, mirrored into the model's panel.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PanelSnapshot, PruneEvent, PruneReport, Stage, ToWorkerMessage } from '../protocol';
+import type { GradualEvent, PanelSnapshot, PruneEvent, PruneReport, Stage, ToWorkerMessage } from '../protocol';
 import { applyEvent, applyReport, emptySnapshot } from './snapshot';
+import { applyGradualEvent, gradualViewOf, isGradualOnly } from './gradualSnapshot';
 import type { PanelManager } from './resultsPanel';
 import type { ResultsStore } from './resultsStore';
 import { WorkerJob, type JobOutcome } from './workerJob';
@@ -49,16 +50,21 @@ export class JobManager implements vscode.Disposable {
       return refused;
     }
     if (this.running.has(k)) return { status: 'error', error: `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.` };
-    const mode = request.type === 'sweep' ? 'sweep' : 'prune';
+    const mode = request.type === 'sweep' ? 'sweep' : request.type === 'gradual' ? 'gradual' : 'prune';
     const outDir = request.options.outDir;
     let snap: PanelSnapshot = {
       ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir,
-      sweep: mode === 'sweep' ? [] : undefined,
+      sweep: mode === 'sweep' ? [] : undefined, gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined,
     };
     const set = (next: PanelSnapshot) => { snap = next; this.panels.update(modelPath, snap); };
-    let reportProgress: ((e: PruneEvent) => void) | undefined;
+    let reportProgress: ((e: GradualEvent) => void) | undefined;
     const job = new WorkerJob(this.workerPath, request, {
-      onEvent: e => { set(applyEvent(snap, e)); reportProgress?.(e); if (e.type === 'log') this.output.appendLine(`${e.level}: ${e.message}`); },
+      onEvent: e => {
+        set(isGradualOnly(e) ? applyGradualEvent(snap, e) : applyEvent(snap, e));
+        reportProgress?.(e);
+        if (e.type === 'log') this.output.appendLine(`${e.level}: ${e.message}`);
+        if (e.type === 'epoch') this.output.appendLine(describeEpoch(e.record, e.epochs));
+      },
       onSweepPoint: p => set({ ...snap, sweep: [...(snap.sweep ?? []), p] }),
       onLog: line => this.output.appendLine(line),
     });
@@ -71,7 +77,7 @@ export class JobManager implements vscode.Disposable {
     panel.reveal();
     this.output.appendLine(`[${new Date().toISOString()}] ${mode} ${modelPath} → ${outDir}`);
 
-    const verb = mode === 'sweep' ? 'Sweeping' : 'Pruning';
+    const verb = mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
     let outcome: JobOutcome;
     try {
       outcome = await vscode.window.withProgress({
@@ -80,8 +86,11 @@ export class JobManager implements vscode.Disposable {
         let reported = 0;
         reportProgress = e => {
           if (e.type !== 'stage') return;
+          // A gradual run advances by epochs (train stage: step e of E epochs, done/total batches); the rest by stage.
+          if (mode === 'gradual' && e.stage !== 'train') { progress.report({ message: describeStage(e) }); return; }
           const i = Math.max(0, STAGES.indexOf(e.stage));
-          const frac = (i + (e.total > 0 ? e.done / e.total : 0)) / STAGES.length;
+          const frac = mode === 'gradual' ? ((e.step ?? 1) - 1 + (e.total > 0 ? e.done / e.total : 0)) / (e.steps ?? 1)
+            : (i + (e.total > 0 ? e.done / e.total : 0)) / STAGES.length;
           const increment = Math.max(0, frac * 100 - reported);
           reported += increment;
           progress.report({ message: describeStage(e), increment });
@@ -96,17 +105,18 @@ export class JobManager implements vscode.Disposable {
     switch (outcome.status) {
       case 'done': {
         if (outcome.report) {
-          set(applyReport(snap, outcome.report, outcome.reportPath));
+          const g = gradualViewOf(outcome.report);
+          set({ ...applyReport(snap, outcome.report, outcome.reportPath), ...(g ? { gradual: g } : {}) });
           this.results.set(modelPath, outcome.report, outcome.reportPath ?? path.join(outDir, 'report.json'));
           if (!options.quiet) void this.announce(modelPath, outcome.report, outcome.reportPath);
         } else {
-          set({ ...snap, status: 'done', stage: undefined, sweep: outcome.sweep?.points ?? snap.sweep, before: outcome.sweep?.baseline ?? snap.before });
+          set({ ...snap, status: 'done', stage: undefined, sweep: outcome.sweep?.points ?? snap.sweep, before: outcome.sweep?.baseline ?? snap.before, inputSize: outcome.sweep?.inputSize });
           if (!options.quiet) void vscode.window.showInformationMessage(`WoodFisher sweep of ${modelFolderName(modelPath)} finished.`);
         }
         return { status: 'done', outDir, reportPath: outcome.reportPath, report: outcome.report };
       }
       case 'cancelled':
-        set({ ...snap, status: 'cancelled' });
+        set({ ...snap, status: 'cancelled', log: snap.gradual?.checkpoint ? [...snap.log, `info: the checkpoint after epoch ${snap.gradual.checkpoint} is kept in ${outDir}; Gradual Prune again on this model offers to resume it`] : snap.log });
         this.output.appendLine('Pruning cancelled');
         if (!options.quiet) void vscode.window.showInformationMessage('Pruning cancelled');
         return { status: 'cancelled', outDir };
@@ -133,6 +143,11 @@ export class JobManager implements vscode.Disposable {
     for (const j of this.running.values()) j.kill();
     this.running.clear();
   }
+}
+
+function describeEpoch(r: import('../protocol').EpochRecord, of: number): string {
+  const p = (x: number) => `${(100 * x).toFixed(2)}%`;
+  return `epoch ${r.epoch}/${of}: train loss ${r.train.loss.toFixed(4)} acc ${p(r.train.accuracy)}${r.eval ? ` · eval acc ${p(r.eval.accuracy)}` : ''} · sparsity ${p(r.sparsity)}`;
 }
 
 export function describeStage(e: Extract<PruneEvent, { type: 'stage' }>): string {

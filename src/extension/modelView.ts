@@ -4,6 +4,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { formatBytes } from '../engine/report/bytes';
 import { isModelJsonPath } from './modelFile';
 import { readInputText } from '../engine/files';
 import { prettyJson } from './modelOutline';
@@ -40,7 +41,7 @@ export class ModelViewProvider implements vscode.TextDocumentContentProvider, vs
     this.watch(uri, modelPath);
     try {
       const { size } = await fs.stat(modelPath);
-      if (size > MAX_MODEL_JSON_BYTES) return `// ${path.basename(modelPath)} is ${(size / 2 ** 20).toFixed(0)} MiB: too large to show formatted.\n`;
+      if (size > MAX_MODEL_JSON_BYTES) return `// ${path.basename(modelPath)} is ${formatBytes(size)}: too large to show formatted.\n`;
       // the open editor's text when it has unsaved changes, else the file
       const open = vscode.workspace.textDocuments.find(d => d.uri.scheme === 'file' && d.uri.fsPath === modelPath);
       const text = open?.getText() ?? await readInputText(modelPath, 'Model file', MAX_MODEL_JSON_BYTES, 'MODEL_FORMAT');

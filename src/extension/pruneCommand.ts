@@ -94,6 +94,7 @@ export async function resolveOptions(modelPath: string, args: PruneArgs, prompt:
   if (target === undefined) return { cancelled: true };
   if ('error' in target) return target;
   const { sparsity, pattern } = target;
+  const structure = 'structure' in target ? target.structure : undefined;
   if (!(sparsity >= 0 && sparsity < 1)) return { error: `Sparsity must be in [0, 1); got ${sparsity}.` };
   let method = (args.method as Method | undefined) ?? (prompt ? await askMethod(settings.method ?? 'woodfisher') : (settings.method ?? 'woodfisher'));
   if (!method) return { cancelled: true };
@@ -107,6 +108,7 @@ export async function resolveOptions(modelPath: string, args: PruneArgs, prompt:
   }
   const options: PruneOptions = {
     ...base, method, sparsity, pattern, dataPath: dataPath ?? '', labelsPath,
+    ...(structure ? { structure, scope: 'layer' as const } : {}),   // units: the same fraction of every layer (docs/structured.md)
     samples: args.samples ?? base.samples,
     outDir: args.outDir ?? defaultOutDir(modelPath, sparsity),
   };
@@ -132,15 +134,17 @@ function nmTarget(pattern: string): { sparsity: number; pattern: string } | { er
   return g && n >= 1 && n < m ? { sparsity: (m - n) / m, pattern: `${n}:${m}` } : { error: `Pattern must be N:M with 1 ≤ N < M, e.g. 2:4; got "${pattern}".` };
 }
 
-async function askSparsity(): Promise<{ sparsity: number; pattern?: string } | undefined> {
-  type Item = vscode.QuickPickItem & { value?: number; pattern?: string };
+async function askSparsity(): Promise<{ sparsity: number; pattern?: string; structure?: 'neurons' } | undefined> {
+  type Item = vscode.QuickPickItem & { value?: number; pattern?: string; units?: number };
   const items: Item[] = [50, 70, 80, 90, 95, 98].map(p => ({ label: `${p}%`, value: p / 100 }));
   items.push({ label: '2:4', description: 'semi-structured: 2 of every 4 consecutive weights (50%)', pattern: '2:4' });
+  for (const p of [25, 50]) items.push({ label: `${p}% of units`, description: 'structured: remove whole neurons and filters — a smaller, faster model', units: p / 100 });
   items.push({ label: 'Other…' });
   const pick = await vscode.window.showQuickPick(items, { title: 'WoodFisher: target sparsity (1/3)', placeHolder: 'fraction of prunable weights set to zero' });
   if (!pick) return undefined;
   if (pick.pattern) { const t = nmTarget(pick.pattern); return 'error' in t ? undefined : t; }
   if (pick.value !== undefined) return { sparsity: pick.value };
+  if (pick.units !== undefined) return { sparsity: pick.units, structure: 'neurons' };
   const text = await vscode.window.showInputBox({
     title: 'WoodFisher: target sparsity', prompt: 'Percent (e.g. 92.5) or fraction (e.g. 0.925)',
     validateInput: t => parseSparsity(t) === undefined ? 'A number in [0, 100) percent, or a fraction in [0, 1)' : undefined,

@@ -18,7 +18,7 @@ export function recipeYaml(o: PruneOptions, dir: string): string {
     else lines.push(`data: ${q(rel(dir, o.dataPath))}`);
   }
   lines.push(
-    `method: ${o.method}`, `sparsity: ${o.sparsity}`, ...(o.pattern ? [`pattern: "${o.pattern}"`] : []), `samples: ${o.samples}`, `damp: ${o.damp}`, `blockSize: ${o.blockSize}`,
+    `method: ${o.method}`, ...(o.structure === 'neurons' ? ['structure: neurons'] : []), `sparsity: ${o.sparsity}`, ...(o.pattern ? [`pattern: "${o.pattern}"`] : []), `samples: ${o.samples}`, `damp: ${o.damp}`, `blockSize: ${o.blockSize}`,
     `scope: ${o.scope}`, `update: ${o.update}`, `output: ${q(rel(dir, o.outDir))}`, '',
   );
   return lines.join('\n');
@@ -47,6 +47,8 @@ export function starterRecipe(modelPath: string, dir: string, prunable: string[]
     'scope: global         # global: one threshold over all layers | layer: every layer gets the target',
     'update: independent   # OBS update: independent (paper) | joint | none (mask only)',
     'recompute: 1          # sub-steps with gradients and inverses re-estimated each time',
+    '# structure: neurons   # remove whole units (neurons, filters): a smaller, faster model; sparsity = fraction of units',
+    '# targetFlops: 0.5     # with structure: neurons, remove units until FLOPs <= this fraction (instead of sparsity)',
     '',
     '# Per-layer overrides (layer names as in model.json):',
     '# layers:',

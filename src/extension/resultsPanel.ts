@@ -11,6 +11,7 @@ import type { PruneReport } from '../protocol';
 import { modelFolderName } from './outputDir';
 import { readInputText } from '../engine/files';
 import { MAX_HOST_JSON_BYTES } from './modelFile';
+import { gradualViewOf } from './gradualSnapshot';
 import { panelHtml } from './panelHtml';
 
 export const PANEL_VIEW_TYPE = 'woodfisher.results';
@@ -97,6 +98,14 @@ async function readReport(snap: PanelSnapshot): Promise<{ report: PruneReport; p
   } catch { return undefined; }
 }
 
+/** A report found after a reload: a finished run's, or (gradual) the last checkpoint's, which is not a finished run. */
+function restoreFromReport(snap: PanelSnapshot, report: PruneReport, file: string): PanelSnapshot {
+  const gradual = gradualViewOf(report);
+  if (!gradual) return applyReport(snap, report, file);
+  if (gradual.finished) return { ...applyReport(snap, report, file), gradual };
+  return { ...snap, status: 'cancelled', gradual, log: [...(snap.log ?? []), `info: interrupted by a window reload; the checkpoint after epoch ${gradual.checkpoint} is kept in ${report.output} (Gradual Prune again offers to resume it)`] };
+}
+
 /** One panel per model; creates, reveals and restores them. */
 export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSerializer<{ snapshot?: PanelSnapshot }> {
   private readonly panels = new Map<string, ResultsPanel>();
@@ -135,7 +144,7 @@ export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSeria
     // A run does not survive a window reload (its worker is killed on deactivate). The saved state may also be
     // older than the run's end (the workbench persists webview state lazily): a report on disk is the truth.
     const report = snap.status === 'running' ? await readReport(snap) : undefined;
-    const restored: PanelSnapshot = report ? applyReport(snap, report.report, report.path)
+    const restored: PanelSnapshot = report ? restoreFromReport(snap, report.report, report.path)
       : snap.status === 'running' ? { ...snap, status: 'cancelled', log: [...(snap.log ?? []), 'info: interrupted by a window reload'] } : snap;
     const k = path.resolve(snap.modelPath);
     if (this.panels.has(k)) { panel.dispose(); return; }

@@ -1,6 +1,7 @@
 // The `woodfisher.*` settings, turned into engine option overrides.
 import * as vscode from 'vscode';
 import type { Method, PruneOptions } from '../protocol';
+import { parseBytes as parseSize } from '../engine/report/bytes';
 
 export interface Settings {
   backend: PruneOptions['backend'];
@@ -38,16 +39,12 @@ export function settingsAsOptions(s: Settings): Partial<PruneOptions> {
   return o;
 }
 
-/** "4GB", "512 MiB", "2e9" → bytes; empty or unparsable → undefined (the engine picks a safe limit). */
+/** "4GB", "512 MiB", "2e9" → bytes (the engine's one reading of sizes); empty or unparsable → undefined (the engine
+ *  picks a safe limit). */
 export function parseBytes(text: string | undefined): number | undefined {
   if (!text || !text.trim()) return undefined;
-  const m = /^\s*([\d.]+(?:e\d+)?)\s*([kmgt]?)(i?)b?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  if (!Number.isFinite(n) || n <= 0) return undefined;
-  const power = ' kmgt'.indexOf(m[2].toLowerCase() || ' ');
-  const base = m[3] ? 1024 : 1000;
-  return Math.round(n * base ** Math.max(power, 0));
+  const t = text.trim();
+  try { return parseSize(/^\d+(\.\d+)?e\d+$/i.test(t) ? Number(t) : t.replace(/\s+/g, '')); } catch { return undefined; }
 }
 
 /** The settings that describe the machine rather than the experiment: they apply to recipe runs too. */

@@ -35,6 +35,7 @@ export function applyReport(s: PanelSnapshot, r: PruneReport, reportPath?: strin
   return {
     ...s, status: 'done', error: undefined, backend: r.linalg ? `${r.backend} · linalg ${r.linalg}` : r.backend, damp: r.damp, layers: r.layers, before: r.before ?? s.before,
     after: r.after ?? s.after, sparsity: r.sparsity, seconds: r.seconds.total, outDir: r.output,
-    reportPath: reportPath ?? s.reportPath, memory: r.memory, structure: r.structure,
+    reportPath: reportPath ?? s.reportPath, memory: r.memory, structure: r.structure, size: r.size,
+    encodings: r.quantization && Object.keys(r.quantization.encodings).filter(k => k !== 'raw').join('+'),
   };
 }

@@ -3,7 +3,7 @@
 // saves: then the save finishes (or rolls back) first, so a cancel never leaves half a result or debris.
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
-  Envelope, FromWorkerMessage, ToWorkerMessage, PruneEvent, PruneReport, SweepPoint, EvalResult,
+  Envelope, FromWorkerMessage, ToWorkerMessage, GradualEvent, PruneReport, SweepPoint, EvalResult, SizeFigures,
 } from '../protocol';
 import { MessageHandler } from '../protocol';
 
@@ -11,13 +11,13 @@ export interface JobOutcome {
   status: 'done' | 'cancelled' | 'error';
   report?: PruneReport;
   reportPath?: string;
-  sweep?: { points: SweepPoint[]; baseline?: EvalResult };
+  sweep?: { points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures };
   error?: string;
   code?: string;
 }
 
 export interface JobCallbacks {
-  onEvent?: (e: PruneEvent) => void;
+  onEvent?: (e: GradualEvent) => void;   // a PruneEvent, or a gradual run's own
   onSweepPoint?: (p: SweepPoint) => void;
   /** stdout/stderr of the worker, line by line (for the output channel). */
   onLog?: (line: string) => void;
@@ -110,7 +110,7 @@ export class WorkerJob {
         break;
       case 'sweepPoint': this.cb.onSweepPoint?.(body.point); break;
       case 'done': this.finish({ status: 'done', report: body.report, reportPath: body.reportPath }); break;
-      case 'sweepDone': this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline } }); break;
+      case 'sweepDone': this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline, inputSize: body.inputSize } }); break;
       case 'error':
         this.finish(body.code === 'CANCELLED' ? { status: 'cancelled' } : { status: 'error', error: body.message, code: body.code });
         break;

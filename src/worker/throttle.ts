@@ -1,13 +1,14 @@
 // Stage progress can fire thousands of times a second; the host needs at most ~10/s.
 // Stage events are coalesced (latest wins, one per interval); every other event goes out at once,
 // after any pending stage event so the order stays meaningful.
-import type { PruneEvent } from '../engine/types';
+import type { GradualEvent } from '../engine/types';
 
-export interface EventForwarder { push(e: PruneEvent): void; flush(): void; dispose(): void }
+/** Events: a PruneEvent, or a gradual run's own (GradualEvent is the union of both). */
+export interface EventForwarder<E extends GradualEvent = GradualEvent> { push(e: E): void; flush(): void; dispose(): void }
 
-export function createEventForwarder(send: (e: PruneEvent) => void, intervalMs = 100): EventForwarder {
-  let pending: PruneEvent | undefined;
-  let lastSent: PruneEvent | undefined;
+export function createEventForwarder<E extends GradualEvent>(send: (e: E) => void, intervalMs = 100): EventForwarder<E> {
+  let pending: E | undefined;
+  let lastSent: E | undefined;
   let last = 0;
   let timer: NodeJS.Timeout | undefined;
 
@@ -18,7 +19,7 @@ export function createEventForwarder(send: (e: PruneEvent) => void, intervalMs =
 
   return {
     push(e) {
-      if (e.type === 'done') return; // the worker sends the report in its own `done` message
+      if (e.type === 'done' || e.type === 'gradualDone') return; // the worker sends the report in its own `done` message
       if (e.type !== 'stage') { flush(); send(e); return; }
       const prev = pending ?? lastSent;
       const stageChanged = prev?.type !== 'stage' || prev.stage !== e.stage;

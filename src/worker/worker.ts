@@ -47,13 +47,18 @@ async function onMessage(msg: ToWorkerMessage): Promise<void> {
       forward.flush();
       const reportPath = path.join(msg.options.outDir, 'report.json');
       channel.sendEvent({ type: 'done', report, reportPath, modelPath: msg.options.modelPath });
+    } else if (msg.type === 'gradual') {
+      const { runGradual } = await import('../engine/gradual/run');
+      const report = await runGradual(msg.options, { onEvent: forward.push, signal: abort.signal });
+      forward.flush();
+      channel.sendEvent({ type: 'done', report, reportPath: path.join(msg.options.outDir, 'report.json'), modelPath: msg.options.modelPath });
     } else if (msg.type === 'sweep') {
       const result = await runSweepJob(msg, {
         onEvent: forward.push, signal: abort.signal,
         onPoint: point => { forward.flush(); channel.sendEvent({ type: 'sweepPoint', point }); },
       });
       forward.flush();
-      channel.sendEvent({ type: 'sweepDone', points: result.points, baseline: result.baseline });
+      channel.sendEvent({ type: 'sweepDone', points: result.points, baseline: result.baseline, inputSize: result.inputSize });
     }
   } catch (err) {
     forward.flush();

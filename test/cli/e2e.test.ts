@@ -74,11 +74,16 @@ test('sweep writes sweep.json, sweep.svg and one folder per run', { skip: !haveE
   const r = cli('sweep', ex('mlpnet/model.json'), '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'),
     '--sparsities', '0.9,0.5', '--methods', 'magnitude,global-magnitude', '--out', out);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(readdirSync(out).sort(), ['.woodfisher-output.json', 'global-magnitude-50', 'global-magnitude-90', 'magnitude-50', 'magnitude-90', 'sweep.json', 'sweep.svg']);
+  assert.deepEqual(readdirSync(out).sort(), ['.woodfisher-output.json', 'global-magnitude-50', 'global-magnitude-90', 'magnitude-50', 'magnitude-90', 'sweep-size.svg', 'sweep.json', 'sweep.svg']);
   const sweep = JSON.parse(readFileSync(path.join(out, 'sweep.json'), 'utf8'));
   assert.deepEqual(sweep.sparsities, [0.5, 0.9]);
   assert.equal(sweep.points.length, 4);
   assert.match(readFileSync(path.join(out, 'sweep.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  // the second chart: accuracy against gzip size, one point per run at its size on disk, the dense input as a marker
+  assert.ok(sweep.points.every((p: any) => p.size.gzip > 0 && p.size.raw > 0) && sweep.inputSize.gzip > 0);
+  const sizeChart = readFileSync(path.join(out, 'sweep-size.svg'), 'utf8');
+  assert.equal(sizeChart.match(/<circle /g)?.length, 4);
+  assert.match(sizeChart, /class="dense"/);
   assert.match(r.stdout, /^magnitude\s+50\.0%/m);
   // without eval data a sweep is a usage error
   const bad = cli('sweep', ex('mlpnet/model.json'), '--sparsities', '0.5', '--methods', 'magnitude', '--out', path.join(tmp, 'sweep2'));

@@ -189,3 +189,19 @@ test('Fisher blocks on worker threads give bit-identical results to one thread, 
   const wt2 = await runPrune(opts({ threads: 2, method: 'woodtaylor', evalPath: undefined }));
   assert.deepEqual(wt2.layers.map(l => l.pruned), wt1.layers.map(l => l.pruned));
 });
+
+test('layer collapse: global selection holds a layer at its cap and says so; a layer driven past the cap is warned about', async () => {
+  const events: PruneEvent[] = [];
+  const report = await runPrune(opts({
+    method: 'global-magnitude', sparsity: 0.9, evalPath: undefined,
+    layers: { fc1: { maxSparsity: 0.5 }, fc3: { sparsity: 0.995 } },
+  }), { onEvent: e => events.push(e) });
+  const warns = events.filter(e => e.type === 'log' && e.level === 'warn').map(e => (e as { message: string }).message);
+  const fc1 = report.layers.find(l => l.name === 'fc1')!, fc3 = report.layers.find(l => l.name === 'fc3')!;
+  assert.equal(fc1.pruned, Math.round(0.5 * fc1.weights));
+  assert.ok(warns.some(m => /layer fc1 held at its cap of 50\.0%.*--layer-cap fc1=1/.test(m)), warns.join('\n'));
+  assert.equal(fc3.pruned, Math.round(0.995 * fc3.weights));
+  assert.ok(warns.some(m => /layer fc3 ends 99\.50% pruned, above the per-layer cap of 99\.0%/.test(m)), warns.join('\n'));
+  const lifted = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.9, evalPath: undefined, maxLayerSparsity: 1 }));
+  assert.ok(lifted.layers.find(l => l.name === 'fc1')!.sparsity > 0.5);
+});

@@ -8,6 +8,7 @@ import { registerCodeLensSuite } from './codelens.test';
 import { registerRecipeSuite } from './recipe.test';
 import { registerSweepSuite } from './sweep.test';
 import { registerViewsSuite } from './views.test';
+import { registerGradualSuite } from './gradual.test';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: Number(process.env.WOODFISHER_TEST_TIMEOUT_MS || 120_000) });
@@ -20,6 +21,7 @@ export function run(): Promise<void> {
   registerRecipeSuite(root);
   registerSweepSuite(root);
   registerViewsSuite(root);
+  registerGradualSuite(root);
   return new Promise((resolve, reject) => {
     try {
       const runner = mocha.run(failures => {

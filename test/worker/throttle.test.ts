@@ -7,7 +7,7 @@ const stage = (done: number, s: 'gradients' | 'blocks' = 'gradients'): PruneEven
 
 test('stage progress is coalesced (latest wins), other events pass at once and in order', () => {
   const sent: PruneEvent[] = [];
-  const f = createEventForwarder(e => sent.push(e), 60_000);
+  const f = createEventForwarder<PruneEvent>(e => sent.push(e), 60_000);
   f.push(stage(1));                                    // first one goes out (nothing sent yet in this interval)
   for (let i = 2; i <= 500; i++) f.push(stage(i));     // coalesced
   f.push({ type: 'log', level: 'info', message: 'x' }); // flushes the pending stage first, then itself
@@ -20,7 +20,7 @@ test('stage progress is coalesced (latest wins), other events pass at once and i
 
 test('the last progress of a finished stage and the first of the next both go out (the host sees a save start)', () => {
   const sent: PruneEvent[] = [];
-  const f = createEventForwarder(e => sent.push(e), 60_000);
+  const f = createEventForwarder<PruneEvent>(e => sent.push(e), 60_000);
   f.push(stage(1));
   f.push(stage(1000));
   f.push(stage(1, 'blocks'));

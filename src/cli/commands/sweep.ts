@@ -1,5 +1,6 @@
 // woodfisher sweep <model.json | recipe> --sparsities … --methods … --eval … --out dir
 import * as path from 'node:path';
+import { formatBytes } from '../../engine/report/bytes';
 import { Command } from 'commander';
 import { loadSweepModule } from '../engine';
 import { formatComparison } from '../../engine/report/table';
@@ -15,7 +16,7 @@ interface SweepFlags extends RunFlags, Omit<GradualFlags, keyof RunFlags> { spar
 
 export function sweepCommand(): Command {
   const cmd = new Command('sweep')
-    .description('prune at several sparsities with several methods; writes each run, sweep.json and sweep.svg (accuracy vs sparsity)')
+    .description('prune at several sparsities with several methods; writes each run, sweep.json, sweep.svg (accuracy vs sparsity) and sweep-size.svg (accuracy vs download size)')
     .argument('[target]', 'model.json, or a recipe that names the model')
     .requiredOption('--sparsities <list>', 'comma-separated target sparsities, e.g. 0.5,0.8,0.9,0.95', parseSparsityList)
     .option('--methods <list>', 'comma-separated methods (default: woodfisher,global-magnitude)', parseMethodList)
@@ -45,7 +46,8 @@ export function sweepCommand(): Command {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       return;
     }
-    const rows = result.points.map(p => ({ method: p.method, target: p.sparsity, achieved: p.achieved, before: result.dense, after: { accuracy: p.accuracy, loss: p.loss, samples: result.dense?.samples ?? 0 }, seconds: p.seconds }));
-    process.stdout.write(`${formatComparison(rows)}\n\nwrote ${path.join(options.outDir, 'sweep.json')} and sweep.svg\n`);
+    const rows = result.points.map(p => ({ method: p.method, target: p.sparsity, achieved: p.achieved, before: result.dense, after: { accuracy: p.accuracy, loss: p.loss, samples: result.dense?.samples ?? 0 }, seconds: p.seconds, gzip: p.size?.gzip }));
+    const input = result.inputSize ? `\ninput: ${formatBytes(result.inputSize.gzip)} gzip` : '';
+    process.stdout.write(`${formatComparison(rows)}${input}\n\nwrote ${path.join(options.outDir, 'sweep.json')}, sweep.svg (accuracy vs sparsity) and sweep-size.svg (accuracy vs gzip size)\n`);
   });
 }

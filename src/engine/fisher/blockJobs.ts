@@ -1,8 +1,9 @@
 // One Fisher block as a plain, serialisable job (design.md): build its inverse and saliency, later apply the OBS
 // update. The same functions run inline or in a worker thread (blockPool.ts); a built inverse stays where it was
-// built, keyed by the block's id, until its update.
+// built, keyed by the block's id, until its update. Jobs travel in batches: consecutive blocks of one shape are
+// built by one fisherBlockInverses call (each product one call for all of them).
 import { WoodFisherError, type InverseForm, type UpdateKind } from '../types';
-import { fisherBlockInverse } from './inverse';
+import { fisherBlockInverses } from './inverse';
 import type { FisherBlockInverse } from './blockInverse';
 import { obsSaliency, woodTaylorSaliency } from '../obs/saliency';
 import { obsUpdate, woodTaylorUpdate } from '../obs/update';
@@ -25,9 +26,49 @@ export interface UpdateJob {
 }
 export interface UpdateResult { id: number; w: Float64Array }
 
-/** ρ_q = w_q²/(2[F⁻¹]_qq), or WoodTaylor's with ∇L; the inverse is kept in `kept` when asked. */
+/** Blocks that can share one batched build: same N, b, λ and form. */
+const shapeKey = (j: { n: number; b: number; damp: number; form: InverseForm }) => `${j.n}×${j.b} λ${j.damp} ${j.form}`;
+
+/** Consecutive runs of jobs with one key. */
+function runsOf<T>(items: T[], key: (t: T) => string): T[][] {
+  const runs: T[][] = [];
+  for (const t of items) {
+    const last = runs[runs.length - 1];
+    if (last && key(last[0]) === key(t)) last.push(t); else runs.push([t]);
+  }
+  return runs;
+}
+
+/** The inverses of equally shaped blocks, built together; G of each is n×b. */
+function inversesOf(parts: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm }[]): FisherBlockInverse[] {
+  const { n, b, damp, form } = parts[0];
+  const G = parts.length === 1 ? parts[0].G : concat(parts.map(p => p.G));
+  return fisherBlockInverses(G, parts.length, n, b, damp, form);
+}
+
+function concat(arrays: (Float32Array | Float64Array)[]): Float32Array | Float64Array {
+  const f64 = arrays.some(a => a instanceof Float64Array);
+  const out = f64 ? new Float64Array(arrays.reduce((s, a) => s + a.length, 0)) : new Float32Array(arrays.reduce((s, a) => s + a.length, 0));
+  let o = 0;
+  for (const a of arrays) { out.set(a, o); o += a.length; }
+  return out;
+}
+
+/** ρ_q = w_q²/(2[F⁻¹]_qq), or WoodTaylor's with ∇L, for every job; inverses kept in `kept` when asked. */
+export function buildBlocks(jobs: BuildJob[], kept: Map<number, FisherBlockInverse>): BuildResult[] {
+  const out: BuildResult[] = [];
+  for (const run of runsOf(jobs, shapeKey)) {
+    const invs = inversesOf(run);
+    run.forEach((job, i) => out.push(saliencyOf(job, invs[i], kept)));
+  }
+  return out;
+}
+
 export function buildBlock(job: BuildJob, kept: Map<number, FisherBlockInverse>): BuildResult {
-  const inv = fisherBlockInverse(job.G, job.n, job.b, job.damp, job.form);
+  return buildBlocks([job], kept)[0];
+}
+
+function saliencyOf(job: BuildJob, inv: FisherBlockInverse, kept: Map<number, FisherBlockInverse>): BuildResult {
   const diag = inv.diag();
   let saliency: Float64Array, invGrad: Float64Array | undefined;
   if (job.taylor) {
@@ -41,17 +82,30 @@ export function buildBlock(job: BuildJob, kept: Map<number, FisherBlockInverse>)
   return { id: job.id, saliency, form: inv.form, invGrad };
 }
 
-/** The OBS update of one block with its kept (or rebuilt) inverse; the inverse is released. */
-export function updateBlock(job: UpdateJob, kept: Map<number, FisherBlockInverse>): UpdateResult {
-  let inv: FisherBlockInverse | null = kept.get(job.id) ?? null;
-  kept.delete(job.id);
-  if (!inv && job.kind !== 'none') {
-    const r = job.rebuild;
-    if (!r) throw new WoodFisherError(`Fisher block ${job.id}: no inverse kept and nothing to rebuild it from`, 'NUMERIC');
-    inv = fisherBlockInverse(r.G, r.n, r.b, r.damp, r.form);
+/** The OBS update of each job's block with its kept (or rebuilt, in batches) inverse; inverses are released. */
+export function updateBlocks(jobs: UpdateJob[], kept: Map<number, FisherBlockInverse>): UpdateResult[] {
+  const inv = new Map<number, FisherBlockInverse>();
+  for (const job of jobs) {
+    const k = kept.get(job.id);
+    if (k) inv.set(job.id, k);
+    kept.delete(job.id);
   }
-  const w = job.invGrad ? woodTaylorUpdate(job.w, job.mask, inv, job.kind, job.invGrad) : obsUpdate(job.w, job.mask, inv, job.kind);
-  return { id: job.id, w };
+  const missing = jobs.filter(j => !inv.has(j.id) && j.kind !== 'none');
+  for (const j of missing) {
+    if (!j.rebuild) throw new WoodFisherError(`Fisher block ${j.id}: no inverse kept and nothing to rebuild it from`, 'NUMERIC');
+  }
+  for (const run of runsOf(missing, j => shapeKey(j.rebuild!))) {
+    inversesOf(run.map(j => j.rebuild!)).forEach((x, i) => inv.set(run[i].id, x));
+  }
+  return jobs.map(job => {
+    const x = inv.get(job.id) ?? null;
+    const w = job.invGrad ? woodTaylorUpdate(job.w, job.mask, x, job.kind, job.invGrad) : obsUpdate(job.w, job.mask, x, job.kind);
+    return { id: job.id, w };
+  });
+}
+
+export function updateBlock(job: UpdateJob, kept: Map<number, FisherBlockInverse>): UpdateResult {
+  return updateBlocks([job], kept)[0];
 }
 
 function dot(a: Float64Array, b: Float64Array): number {

@@ -1,13 +1,18 @@
 // Runs Fisher block jobs on every core: a pool of worker threads (one native gemm each), or inline on this thread.
-// Block b goes to worker b mod T, so its update finds the inverse that worker kept. Results are bit-identical to
-// the inline runner (same code, same single-threaded products).
+// Jobs arrive one block at a time and leave in batches (blocksPerBatch of one shape): one batched build per batch,
+// so many small blocks cost a few large products instead of many small calls. Batch c goes to worker c mod T, and
+// the update of its blocks goes there too, as the same batch, so it finds the inverses that worker kept (or rebuilds
+// exactly them). Batches are cut only by size and shape, never by timing, so results are bit-identical to the
+// inline runner (same code, same batches, same single-threaded products).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WoodFisherError } from '../types';
-import { buildBlock, updateBlock, type BuildJob, type BuildResult, type UpdateJob, type UpdateResult } from './blockJobs';
+import { buildBlocks, updateBlocks, type BuildJob, type BuildResult, type UpdateJob, type UpdateResult } from './blockJobs';
+import { blocksPerBatch } from './inverse';
 import type { FisherBlockInverse } from './blockInverse';
+import type { InverseForm } from '../types';
 
 export interface BlockRunner {
   readonly threads: number;
@@ -17,12 +22,14 @@ export interface BlockRunner {
   close(): Promise<void>;
 }
 
-const tick = () => new Promise<void>(r => setImmediate(r)); // lets a cancel arrive between inline blocks
+type Run = { (op: 'build', jobs: BuildJob[], batch: number): Promise<BuildResult[]>; (op: 'update', jobs: UpdateJob[], batch: number): Promise<UpdateResult[]> };
 
-/** Worker threads for the Fisher blocks: all cores by default (up to 8), inline for a single block or thread. */
-export function blockRunner(threads: number | undefined, blocks: number): BlockRunner {
+/** Worker threads for the Fisher blocks: all cores by default (up to 8), inline for a single block or thread;
+ *  blocks of n×b gradients (b the block size) go in batches of blocksPerBatch. */
+export function blockRunner(threads: number | undefined, blocks: number, shape?: { n: number; b: number; form: InverseForm }): BlockRunner {
   const t = blockThreads(threads, blocks);
-  return t > 1 ? blockPool(t) : inlineRunner();
+  const batch = shape ? blocksPerBatch(shape.n, shape.b, shape.form) : 1;
+  return t > 1 ? blockPool(t, batch) : inlineRunner(batch);
 }
 
 /** Threads a run uses for `blocks` Fisher blocks: the asked number, else the machine's cores (at most 8). */
@@ -30,21 +37,21 @@ export function blockThreads(threads: number | undefined, blocks: number): numbe
   return Math.max(1, Math.min(threads ?? Math.min(8, os.availableParallelism()), blocks));
 }
 
-/** Blocks one after another on this thread. */
-export function inlineRunner(): BlockRunner {
+/** Blocks in batches on this thread. */
+export function inlineRunner(batch = 1): BlockRunner {
   const kept = new Map<number, FisherBlockInverse>();
-  return {
-    threads: 1, capacity: 1,
-    build: async job => { await tick(); return buildBlock(job, kept); },
-    update: async job => { await tick(); return updateBlock(job, kept); },
-    close: async () => { kept.clear(); },
-  };
+  const tick = () => new Promise<void>(r => setImmediate(r)); // lets a cancel arrive between batches
+  const run = (async (op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[]) => {
+    await tick();
+    return op === 'build' ? buildBlocks(jobs as BuildJob[], kept) : updateBlocks(jobs as UpdateJob[], kept);
+  }) as Run;
+  return { threads: 1, ...batching(1, batch, run), close: async () => { kept.clear(); } };
 }
 
-type Reply = { op: 'build' | 'update'; id: number; ok?: BuildResult | UpdateResult; error?: { message: string; code: string } };
+type Reply = { op: 'build' | 'update'; id: number; ok?: (BuildResult | UpdateResult)[]; error?: { message: string; code: string } };
 
-/** T worker threads; falls back to inline when a worker cannot start. */
-export function blockPool(threads: number): BlockRunner {
+/** T worker threads, batches of `batch` blocks. */
+export function blockPool(threads: number, batch = 1): BlockRunner {
   const workers = Array.from({ length: threads }, () => spawn());
   const pending = workers.map(() => new Map<string, { resolve: (r: never) => void; reject: (e: Error) => void }>());
   workers.forEach((w, i) => {
@@ -59,23 +66,22 @@ export function blockPool(threads: number): BlockRunner {
     w.on('error', e => { for (const p of pending[i].values()) p.reject(new WoodFisherError(`a Fisher worker thread failed: ${e.message}`, 'NUMERIC')); pending[i].clear(); });
   });
   const inflight = new Set<Promise<unknown>>();
-  const send = <R>(job: BuildJob | UpdateJob, transfer: ArrayBufferLike[]): Promise<R> => {
-    const i = job.id % threads;
-    const p = new Promise<R>((resolve, reject) => {
-      pending[i].set(`${job.op}:${job.id}`, { resolve: resolve as (r: never) => void, reject });
-      workers[i].postMessage(job, transfer as ArrayBuffer[]);
+  const run = ((op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[], seq: number) => {
+    const i = seq % threads;
+    const transfer = [...new Set(jobs.flatMap(j => 'G' in j ? [j.G.buffer, j.w.buffer] : [j.w.buffer, ...(j.rebuild ? [j.rebuild.G.buffer] : [])]))];
+    const p = new Promise((resolve, reject) => {
+      pending[i].set(`${op}:${seq}`, { resolve: resolve as (r: never) => void, reject });
+      workers[i].postMessage({ op, id: seq, jobs }, transfer as ArrayBuffer[]);
     });
     inflight.add(p);
     const done = () => { inflight.delete(p); };
     p.then(done, done);
     return p;
-  };
+  }) as Run;
   return {
-    threads, capacity: 2 * threads,
-    build: job => send<BuildResult>(job, [job.G.buffer, job.w.buffer]),
-    update: job => send<UpdateResult>(job, [job.w.buffer, ...(job.rebuild ? [job.rebuild.G.buffer] : [])]),
+    threads, ...batching(threads, batch, run),
     // Never terminate a thread inside a native call (onnxruntime aborts the process then): let the jobs in flight
-    // finish (one block each), then ask every thread to free its sessions and leave.
+    // finish (one batch each), then ask every thread to free its sessions and leave.
     close: async () => {
       await Promise.allSettled([...inflight]);
       await Promise.all(workers.map(w => new Promise<void>(resolve => {
@@ -84,6 +90,66 @@ export function blockPool(threads: number): BlockRunner {
         w.postMessage({ op: 'exit' });
       })));
     },
+  };
+}
+
+/**
+ * Per-block build/update in front of batched runs. A build batch leaves when it holds `size` blocks or the next block
+ * has another shape; the update of its blocks leaves as the same batch once all of them have arrived. A partial
+ * batch leaves only when nothing is running (the caller is done, or waits for it): that is the only moment more jobs
+ * cannot come, so no batch depends on timing. Capacity: two batches per thread in flight.
+ */
+function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'capacity' | 'build' | 'update'> {
+  type Queued<J, R> = { job: J; resolve: (r: R) => void; reject: (e: unknown) => void };
+  let builds: Queued<BuildJob, BuildResult>[] = [], updates: Queued<UpdateJob, UpdateResult>[] = [];
+  let seq = 0, running = 0, idleSoon = false;
+  const batchOf = new Map<number, number>();        // block id → its build batch
+  const sizeOf = new Map<number, number>();         // build batch → its blocks
+  const send = <J, R>(op: 'build' | 'update', queue: Queued<J, R>[], batch: number) => {
+    running++;
+    (run as unknown as (op: string, jobs: J[], batch: number) => Promise<R[]>)(op, queue.map(q => q.job), batch).then(
+      rs => queue.forEach((q, i) => q.resolve(rs[i])),
+      e => queue.forEach(q => q.reject(e)),
+    ).finally(() => { running--; idle(); });
+  };
+  const flushBuilds = () => {
+    if (!builds.length) return;
+    const b = seq++;
+    for (const q of builds) batchOf.set(q.job.id, b);
+    sizeOf.set(b, builds.length);
+    send('build', builds, b);
+    builds = [];
+  };
+  const flushUpdates = () => {
+    if (!updates.length) return;
+    const b = batchOf.get(updates[0].job.id) ?? seq++;
+    for (const q of updates) batchOf.delete(q.job.id);
+    sizeOf.delete(b);
+    send('update', updates, b);
+    updates = [];
+  };
+  const idle = () => {
+    if (idleSoon) return;
+    idleSoon = true;
+    setImmediate(() => {
+      idleSoon = false;
+      if (running === 0) { flushBuilds(); flushUpdates(); }
+    });
+  };
+  const shape = (j: BuildJob) => `${j.n}×${j.b} ${j.damp} ${j.form}`;
+  return {
+    capacity: 2 * threads * size,
+    build: job => new Promise<BuildResult>((resolve, reject) => {
+      if (builds.length && shape(builds[0].job) !== shape(job)) flushBuilds();
+      builds.push({ job, resolve, reject });
+      if (builds.length >= size) flushBuilds(); else idle();
+    }),
+    update: job => new Promise<UpdateResult>((resolve, reject) => {
+      const b = batchOf.get(job.id);
+      if (updates.length && batchOf.get(updates[0].job.id) !== b) flushUpdates();
+      updates.push({ job, resolve, reject });
+      if (b === undefined || updates.length >= (sizeOf.get(b) ?? 1)) flushUpdates(); else idle();
+    }),
   };
 }
 

@@ -1,14 +1,16 @@
-// Worker-thread entry of the block pool (bundled as dist/blockWorker.js): runs block jobs, keeps built inverses.
+// Worker-thread entry of the block pool (bundled as dist/blockWorker.js): runs batches of block jobs, keeps built inverses.
 import { parentPort } from 'node:worker_threads';
 import { releaseGemm, useFastestGemm } from '../linalg/fastest';
 import { WoodFisherError } from '../types';
-import { buildBlock, updateBlock, type BuildJob, type UpdateJob } from './blockJobs';
+import { buildBlocks, updateBlocks, type BuildJob, type UpdateJob } from './blockJobs';
 import type { FisherBlockInverse } from './blockInverse';
 
 const kept = new Map<number, FisherBlockInverse>();
 useFastestGemm();
 
-parentPort!.on('message', (job: BuildJob | UpdateJob | { op: 'exit' }) => {
+type Batch = { op: 'build'; id: number; jobs: BuildJob[] } | { op: 'update'; id: number; jobs: UpdateJob[] };
+
+parentPort!.on('message', (job: Batch | { op: 'exit' }) => {
   if (job.op === 'exit') {            // leave on our own, between jobs, after freeing the native sessions
     kept.clear();
     releaseGemm();
@@ -16,9 +18,9 @@ parentPort!.on('message', (job: BuildJob | UpdateJob | { op: 'exit' }) => {
     return;
   }
   try {
-    const result = job.op === 'build' ? buildBlock(job, kept) : updateBlock(job, kept);
-    const transfer = 'saliency' in result ? [result.saliency.buffer] : [result.w.buffer];
-    parentPort!.postMessage({ op: job.op, id: job.id, ok: result }, transfer as ArrayBuffer[]);
+    const results = job.op === 'build' ? buildBlocks(job.jobs, kept) : updateBlocks(job.jobs, kept);
+    const transfer = new Set(results.flatMap(r => ('saliency' in r ? [r.saliency.buffer, ...(r.invGrad ? [r.invGrad.buffer] : [])] : [r.w.buffer])));
+    parentPort!.postMessage({ op: job.op, id: job.id, ok: results }, [...transfer] as ArrayBuffer[]);
   } catch (e) {
     const code = e instanceof WoodFisherError ? e.code : 'NUMERIC';
     parentPort!.postMessage({ op: job.op, id: job.id, error: { message: (e as Error).message, code } });

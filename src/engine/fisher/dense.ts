@@ -1,12 +1,14 @@
-// Explicit b×b inverse: the primal form (Cholesky of λI + GᵀG/N) and the paper's rank-1 Woodbury recursion.
-// Cost: primal O(N b² + b³) (gram N b²/2, Cholesky b³/3, inverse 5b³/6); recursive O(N b²) (2 N b²),
+// The b×b forms: primal (Cholesky of λI + GᵀG/N, kept as R = L⁻¹) and the paper's rank-1 Woodbury recursion.
+// Cost: primal O(N b² + b³) (gram N b², L and L⁻¹ 2b³/3 as run); recursive O(N b²) (2 N b²),
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
-import { cholesky, trsmLower } from '../linalg/cholesky';
-import { gramCols, matvec, type Matrix } from '../linalg/gemm';
-import type { BuiltForm, FisherBlockInverse } from './blockInverse';
+import { choleskyInverse } from '../linalg/cholesky';
+import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
+import { gatherCols } from './dual';
+import type { FisherBlockInverse } from './blockInverse';
 
+/** An explicit b×b inverse M (the recursion's result). */
 export class DenseInverse implements FisherBlockInverse {
-  constructor(readonly form: Exclude<BuiltForm, 'dual'>, readonly size: number, private readonly M: Float64Array) {}
+  constructor(readonly form: 'recursive', readonly size: number, private readonly M: Float64Array) {}
 
   diag(): Float64Array {
     const b = this.size, d = new Float64Array(b);
@@ -34,20 +36,51 @@ export class DenseInverse implements FisherBlockInverse {
   matrix(): Float64Array { return this.M; }
 }
 
-/** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64. */
-export function primalInverse(G: Matrix, n: number, b: number, damp: number): DenseInverse {
-  const A = gramCols(G, n, b);
-  const s = n > 0 ? 1 / n : 0;
-  for (let i = 0; i < b * b; i++) A[i] *= s;
-  for (let i = 0; i < b; i++) A[i * b + i] += damp; // A = λI + GᵀG/N
-  const Linv = trsmLower(cholesky(A, b, 'Fisher block (primal)'), identity(b), b, b); // L⁻¹, blocked through gemm
-  return new DenseInverse('primal', b, gramCols(Linv, b, b)); // F⁻¹ = (L⁻¹)ᵀ L⁻¹
+/** Primal form kept as R = L⁻¹ (lower b×b, A = LLᵀ): F⁻¹ = RᵀR is never formed (it would cost another b³):
+ *  [F⁻¹]_qq = ‖R_q‖² (a sum of squares, no cancellation), F⁻¹v = Rᵀ(Rv), [F⁻¹]_QQ = R_QᵀR_Q, F⁻¹E_Q = RᵀR_Q. */
+export class PrimalInverse implements FisherBlockInverse {
+  readonly form = 'primal' as const;
+  private readonly d: Float64Array;
+  constructor(readonly size: number, private readonly R: Float64Array) {
+    const b = size;
+    this.d = new Float64Array(b);
+    for (let i = 0; i < b; i++) { const o = i * b; for (let q = 0; q <= i; q++) this.d[q] += R[o + q] * R[o + q]; }
+  }
+
+  diag(): Float64Array { return Float64Array.from(this.d); }
+
+  mul(v: Float64Array): Float64Array {
+    return matvecT(this.R, matvec(this.R, v, this.size, this.size), this.size, this.size);
+  }
+
+  sub(q: Int32Array): Float64Array {
+    const S = gramCols(gatherCols(this.R, this.size, this.size, q), this.size, q.length);
+    for (let i = 0; i < q.length; i++) S[i * q.length + i] = this.d[q[i]];
+    return S;
+  }
+
+  cols(q: Int32Array): Float64Array {
+    const C = matmulTN(this.R, gatherCols(this.R, this.size, this.size, q), this.size, this.size, q.length);
+    for (let i = 0; i < q.length; i++) C[q[i] * q.length + i] = this.d[q[i]];
+    return C;
+  }
+
+  /** The explicit inverse RᵀR (b×b row-major), for tests and the benchmark. */
+  matrix(): Float64Array { return gramCols(this.R, this.size, this.size); }
 }
 
-function identity(b: number): Float64Array {
-  const I = new Float64Array(b * b);
-  for (let i = 0; i < b; i++) I[i * b + i] = 1;
-  return I;
+/** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks, each product one call. */
+export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1): PrimalInverse[] {
+  const A = gramCols(G, n, b, count), bb = b * b;
+  const s = n > 0 ? 1 / n : 0;
+  for (let i = 0; i < count * bb; i++) A[i] *= s;
+  for (let c = 0; c < count; c++) for (let i = 0; i < b; i++) A[c * bb + i * b + i] += damp; // A = λI + GᵀG/N
+  const { Linv } = choleskyInverse(A, b, { what: 'Fisher block (primal)', count });
+  return Array.from({ length: count }, (_, c) => new PrimalInverse(b, Linv.subarray(c * bb, (c + 1) * bb)));
+}
+
+export function primalInverse(G: Matrix, n: number, b: number, damp: number): PrimalInverse {
+  return primalInverses(G, n, b, damp, 1)[0];
 }
 
 /** Paper's recursion: F₀⁻¹ = I/λ, F_n⁻¹ = F_{n−1}⁻¹ − u uᵀ/(N + g_nᵀu), u = F_{n−1}⁻¹ g_n. */

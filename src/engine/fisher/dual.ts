@@ -6,8 +6,8 @@
 // the gradients' span, λ tiny). Let P = I − GᵀK⁻¹G = λF⁻¹. Since GGᵀ = K − NλI, P² = P − Nλ GᵀK⁻²G, so
 //   P_qq (1 − P_qq) = Σ_{j≠q} P_jq² + Nλ ‖K⁻¹g_q‖²  =: S_q   (every term ≥ 0, P_jq = −H_jᵀH_q),
 // hence 1 − h_q = S_q / h_q, free of cancellation. Used for columns with h_q > H_STABLE (at most N/H_STABLE of them).
-import { cholesky, trsmLower, trsmLowerT } from '../linalg/cholesky';
-import { gramCols, gramRows, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
+import { choleskyInverse } from '../linalg/cholesky';
+import { gramCols, gramRows, matmul, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import type { FisherBlockInverse } from './blockInverse';
 
 const H_STABLE = 0.99;  // above this h_q, 1 − h_q would lose ≥ 2 digits: use S_q / h_q (below, error ≤ ~100·N·ε)
@@ -46,35 +46,55 @@ export class DualInverse implements FisherBlockInverse {
   }
 }
 
-export function dualInverse(G: Matrix, n: number, b: number, damp: number): DualInverse {
-  const K = gramRows(G, n, b);
-  for (let i = 0; i < n; i++) K[i * n + i] += n * damp; // K = NλI + GGᵀ
-  const L = cholesky(K, n, 'Fisher block (dual)');
-  const H = trsmLower(L, G, n, b);                     // H = L⁻¹G
-  const h = new Float64Array(b);                        // h_q = ‖H_q‖²
-  for (let k = 0; k < n; k++) { const o = k * b; for (let q = 0; q < b; q++) h[q] += H[o + q] * H[o + q]; }
-  const d = new Float64Array(b);
-  const high: number[] = [];
-  for (let q = 0; q < b; q++) {
-    if (h[q] > H_STABLE) high.push(q);
-    else d[q] = (1 - h[q]) / damp;                      // [F⁻¹]_qq = (1 − h_q)/λ
+/** The dual form of `count` n×b blocks (G holds them one after another); each step is one product for all of them. */
+export function dualInverses(G: Matrix, n: number, b: number, damp: number, count = 1): DualInverse[] {
+  const nn = n * n, nb = n * b;
+  const K = gramRows(G, n, b, count);
+  for (let c = 0; c < count; c++) for (let i = 0; i < n; i++) K[c * nn + i * n + i] += n * damp; // K = NλI + GGᵀ
+  const { Linv } = choleskyInverse(K, n, { what: 'Fisher block (dual)', count });
+  const H = matmul(Linv, G, n, n, b, count);              // H = L⁻¹G
+  const h = new Float64Array(count * b);                  // h_q = ‖H_q‖²
+  for (let c = 0; c < count; c++) {
+    for (let k = 0; k < n; k++) { const o = c * nb + k * b, oh = c * b; for (let q = 0; q < b; q++) h[oh + q] += H[o + q] * H[o + q]; }
   }
-  for (let c0 = 0; c0 < high.length; c0 += FIX_CHUNK) {
-    const Q = Int32Array.from(high.slice(c0, c0 + FIX_CHUNK)), k = Q.length;
-    const HQ = gatherCols(H, n, b, Q);
-    const C = matmulTN(H, HQ, n, b, k);                 // C_ji = H_jᵀH_{q_i} = −P_{j q_i}
-    const Z = trsmLowerT(L, HQ, n, k);                  // Z_{:,i} = K⁻¹g_{q_i} = L⁻ᵀH_{q_i}
-    const s = new Float64Array(k), zz = new Float64Array(k);
-    for (let i = 0; i < k; i++) C[Q[i] * k + i] = 0;     // j ≠ q: leave h_q out of the sum (no cancellation)
-    for (let j = 0; j < b; j++) { const o = j * k; for (let i = 0; i < k; i++) s[i] += C[o + i] * C[o + i]; }
-    for (let r = 0; r < n; r++) { const o = r * k; for (let i = 0; i < k; i++) zz[i] += Z[o + i] * Z[o + i]; }
-    for (let i = 0; i < k; i++) {
-      const q = Q[i];
-      const S = s[i] + n * damp * zz[i];                // S_q = Σ_{j≠q} P_jq² + Nλ‖K⁻¹g_q‖²
-      d[q] = S / h[q] / damp;                           // [F⁻¹]_qq = (S_q / h_q)/λ
+  const d = new Float64Array(count * b);
+  const high: number[][] = [];
+  for (let c = 0; c < count; c++) {
+    const hc: number[] = [];
+    for (let q = 0; q < b; q++) {
+      if (h[c * b + q] > H_STABLE) hc.push(q);
+      else d[c * b + q] = (1 - h[c * b + q]) / damp;      // [F⁻¹]_qq = (1 − h_q)/λ
+    }
+    high.push(hc);
+  }
+  const most = Math.max(0, ...high.map(q => q.length));
+  for (let c0 = 0; c0 < most; c0 += FIX_CHUNK) {
+    const k = Math.min(FIX_CHUNK, most - c0);
+    const HQ = new Float64Array(count * n * k);           // columns Q of each block's H (zero where it has fewer)
+    for (let c = 0; c < count; c++) {
+      const Q = high[c].slice(c0, c0 + k);
+      for (let r = 0; r < n; r++) { const o = c * nb + r * b, ox = (c * n + r) * k; for (let i = 0; i < Q.length; i++) HQ[ox + i] = H[o + Q[i]]; }
+    }
+    const C = matmulTN(H, HQ, n, b, k, count);            // C_ji = H_jᵀH_{q_i} = −P_{j q_i}
+    const Z = matmulTN(Linv, HQ, n, n, k, count);         // Z_{:,i} = K⁻¹g_{q_i} = L⁻ᵀH_{q_i}
+    for (let c = 0; c < count; c++) {
+      const Q = high[c].slice(c0, c0 + k), oc = c * b * k, oz = c * n * k;
+      const s = new Float64Array(k), zz = new Float64Array(k);
+      for (let i = 0; i < Q.length; i++) C[oc + Q[i] * k + i] = 0; // j ≠ q: leave h_q out of the sum (no cancellation)
+      for (let j = 0; j < b; j++) { const o = oc + j * k; for (let i = 0; i < Q.length; i++) s[i] += C[o + i] * C[o + i]; }
+      for (let r = 0; r < n; r++) { const o = oz + r * k; for (let i = 0; i < Q.length; i++) zz[i] += Z[o + i] * Z[o + i]; }
+      for (let i = 0; i < Q.length; i++) {
+        const q = Q[i];
+        const S = s[i] + n * damp * zz[i];                // S_q = Σ_{j≠q} P_jq² + Nλ‖K⁻¹g_q‖²
+        d[c * b + q] = S / h[c * b + q] / damp;           // [F⁻¹]_qq = (S_q / h_q)/λ
+      }
     }
   }
-  return new DualInverse(b, n, damp, H, d);
+  return Array.from({ length: count }, (_, c) => new DualInverse(b, n, damp, H.subarray(c * nb, (c + 1) * nb), d.subarray(c * b, (c + 1) * b)));
+}
+
+export function dualInverse(G: Matrix, n: number, b: number, damp: number): DualInverse {
+  return dualInverses(G, n, b, damp, 1)[0];
 }
 
 /** Columns Q of an n×b row-major matrix → n×|Q|. */

@@ -2,33 +2,46 @@
 // Cost per block: primal O(N b² + b³), memory b²; dual O(N² b + N³), memory N·b; recursive (paper) O(N b²), memory b².
 import { WoodFisherError, type InverseForm } from '../types';
 import type { BuiltForm, FisherBlockInverse } from './blockInverse';
-import { primalInverse, recursiveInverse } from './dense';
-import { dualInverse } from './dual';
+import { primalInverses, recursiveInverse } from './dense';
+import { dualInverses } from './dual';
+
 
 /** F = λI + (1/N) Σ_n g_n g_nᵀ for one block. G is n×b row-major (row k = sample k's gradient on the block). */
 export function fisherBlockInverse(G: Float32Array | Float64Array, n: number, b: number, damp: number,
                                    form: InverseForm = 'auto'): FisherBlockInverse {
-  if (!Number.isInteger(n) || !Number.isInteger(b) || n < 0 || b < 1) throw new WoodFisherError(`Fisher block: bad shape ${n}×${b}`, 'OPTIONS');
-  if (G.length !== n * b) throw new WoodFisherError(`Fisher block: gradient matrix has ${G.length} values, expected ${n}×${b}`, 'OPTIONS');
-  if (!(damp > 0) || !Number.isFinite(damp)) throw new WoodFisherError(`damping λ must be a positive number (got ${damp})`, 'OPTIONS');
-  const f = form === 'auto' ? chooseForm(n, b) : form;
-  const inv = f === 'primal' ? primalInverse(G, n, b, damp) : f === 'dual' ? dualInverse(G, n, b, damp)
-    : f === 'recursive' ? recursiveInverse(G, n, b, damp) : null;
-  if (!inv) throw new WoodFisherError(`unknown inverse form '${form}'`, 'OPTIONS');
-  const d = inv.diag();
-  for (let q = 0; q < b; q++) {
-    if (!(d[q] > 0) || !Number.isFinite(d[q])) {
-      throw new WoodFisherError(`Fisher block inverse (${f}, λ = ${damp}) has [F⁻¹]_${q}${q} = ${d[q]}: precision lost; increase the damping λ${f === 'recursive' ? ' or use the primal/dual form' : ''}`, 'NUMERIC');
-    }
-  }
-  return inv;
+  return fisherBlockInverses(G, 1, n, b, damp, form)[0];
 }
 
-/** Dual when N ≤ b. With every O(·³) step on gemm, primal costs N b²/2 + 4b³/3 and dual N² b + N³/3 plus a fix-up
- *  for columns with h_q ≈ 1; measured on MLPNet's gradients (N = b = 1000) dual was 1.3–4× faster, and it holds
- *  N·b floats against b². Past N = b the dual's N² b + N³ grows faster than the primal's N b². */
+/** The inverses of `count` blocks of equal shape, G = their n×b matrices one after another. Every product of the
+ *  primal and dual forms is one call for the whole batch (per-block overhead, not flops, dominated small blocks). */
+export function fisherBlockInverses(G: Float32Array | Float64Array, count: number, n: number, b: number, damp: number,
+                                    form: InverseForm = 'auto'): FisherBlockInverse[] {
+  if (!Number.isInteger(n) || !Number.isInteger(b) || !Number.isInteger(count) || n < 0 || b < 1 || count < 1) {
+    throw new WoodFisherError(`Fisher block: bad shape ${count}×${n}×${b}`, 'OPTIONS');
+  }
+  if (G.length !== count * n * b) throw new WoodFisherError(`Fisher block: gradient matrix has ${G.length} values, expected ${count === 1 ? '' : `${count}×`}${n}×${b}`, 'OPTIONS');
+  if (!(damp > 0) || !Number.isFinite(damp)) throw new WoodFisherError(`damping λ must be a positive number (got ${damp})`, 'OPTIONS');
+  const f = form === 'auto' ? chooseForm(n, b) : form;
+  const invs: FisherBlockInverse[] | null = f === 'primal' ? primalInverses(G, n, b, damp, count) : f === 'dual' ? dualInverses(G, n, b, damp, count)
+    : f === 'recursive' ? Array.from({ length: count }, (_, c) => recursiveInverse(G.subarray(c * n * b, (c + 1) * n * b), n, b, damp)) : null;
+  if (!invs) throw new WoodFisherError(`unknown inverse form '${form}'`, 'OPTIONS');
+  for (const inv of invs) {
+    const d = inv.diag();
+    for (let q = 0; q < b; q++) {
+      if (!(d[q] > 0) || !Number.isFinite(d[q])) {
+        throw new WoodFisherError(`Fisher block inverse (${f}, λ = ${damp}) has [F⁻¹]_${q}${q} = ${d[q]}: precision lost; increase the damping λ${f === 'recursive' ? ' or use the primal/dual form' : ''}`, 'NUMERIC');
+      }
+    }
+  }
+  return invs;
+}
+
+/** Dual when N < b. Products as run (whole grams, L⁻¹ by linalg/cholesky.ts's choleskyInverse, 2m³/3):
+ *  primal N b² + 5b³/3; dual 2N² b + 2N³/3, plus (N b + N²)·k for the k ≤ N/0.99 columns with h_q ≈ 1, which at
+ *  N ≥ b is every column. At N = b that is 2.7 b³ against 2.7–4.7 b³: primal; below b the dual's N² terms win, and it
+ *  holds N·b floats against b². */
 export function chooseForm(n: number, b: number): 'primal' | 'dual' {
-  return n <= b ? 'dual' : 'primal';
+  return n < b ? 'dual' : 'primal';
 }
 
 /** Bytes the inverse object holds once built (float64): primal/recursive b², dual H (N·b) + diag. */
@@ -36,9 +49,20 @@ export function inverseBytes(n: number, b: number, form: BuiltForm): number {
   return form === 'dual' ? 8 * (n * b + b) : 8 * b * b;
 }
 
-/** Peak bytes while building (scratch included, input gradients excluded), for the memory plan. */
+/** Peak bytes while building one block in a batch (scratch and its float64 copy of G, kept result included), for the
+ *  memory plan and the batch size. Primal: A, L⁻¹ and the recursion's halves; dual: K, L⁻¹ (+ halves), H, the
+ *  fix-up's H_Q, C, Z for up to 256 columns at a time. */
 export function inversePeakBytes(n: number, b: number, form: BuiltForm): number {
-  if (form === 'primal') return 8 * 4 * b * b;                 // A, L, L⁻¹, F⁻¹
+  if (form === 'primal') return 8 * (3 * b * b + n * b);
   if (form === 'recursive') return 8 * (b * b + 2 * b);
-  return 8 * (2 * n * n + n * b + Math.min(b, 256) * b + 2 * b); // K, L, H, fix-up scratch
+  return 8 * (3 * n * n + 2 * n * b + (2 * n + b) * Math.min(b, 256) + 2 * b);
+}
+
+const BATCH_BYTES = 32 * 2 ** 20; // scratch of one batched build: small blocks go ~50 at a time, blocks of 1000 one by one
+
+/** Blocks of one shape built by one batched call (fisherBlockInverses): as many as fit BATCH_BYTES, 1 to 256. */
+export function blocksPerBatch(n: number, b: number, form: InverseForm): number {
+  const f = form === 'auto' ? chooseForm(n, b) : form;
+  if (f === 'recursive') return 1;
+  return Math.max(1, Math.min(256, Math.floor(BATCH_BYTES / inversePeakBytes(n, b, f))));
 }

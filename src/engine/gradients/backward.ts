@@ -20,6 +20,7 @@ export interface GraphStep {
   kwargs: Record<string, unknown>;
   prunable?: PrunableKind;   // its kernel is being pruned: report (x, δ)
   identity?: boolean;        // returned its input unchanged in inference mode (Dropout, noise layers): dx = dy
+  shapes: Map<number, (number | null)[]>;   // symbolic shapes of its inputs and output (batch dimension null)
 }
 
 /** The model's calls in execution order, checked for what the backward pass cannot do (with the reason). */
@@ -41,7 +42,8 @@ export function graphSteps(model: tf.LayersModel, prunable: Map<string, Prunable
         const cfg = layer.getConfig();
         if (cfg.dataFormat === 'channelsFirst') throw unsupported(layer, 'is channelsFirst (only channelsLast convolutions)');
       }
-      steps.push({ layer, cls, inputs: node.inputTensors.map((s: Sym) => s.id), output: node.outputTensors[0].id, kwargs: { ...(node.callArgs ?? {}), training: false }, prunable: kind });
+      const shapes = new Map<number, (number | null)[]>([...node.inputTensors, node.outputTensors[0]].map((t: Sym) => [t.id, t.shape]));
+      steps.push({ layer, cls, inputs: node.inputTensors.map((s: Sym) => s.id), output: node.outputTensors[0].id, kwargs: { ...(node.callArgs ?? {}), training: false }, prunable: kind, shapes });
     }
   }
   return steps;
@@ -97,19 +99,26 @@ function activationGrad(layer: any, z: tf.Tensor, dy: tf.Tensor): tf.Tensor {
   return tf.grad((t: tf.Tensor) => act.apply(t) as tf.Tensor)(z, dy);
 }
 
-/** dx of y = min(max(x, 0), c): dy where 0 < x < c, i.e. where x·(c − x) > 0. */
-function relu6Grad(x: tf.Tensor, dy: tf.Tensor, c: number): tf.Tensor {
-  return tf.mul(dy, tf.step(tf.mul(x, tf.sub(c, x))));
+/** dx of y = min(max(x, 0), c), from y: dy where 0 < y < c, i.e. where y·(c − y) > 0. */
+function reluClipGrad(y: tf.Tensor, dy: tf.Tensor, c: number): tf.Tensor {
+  return tf.mul(dy, tf.step(tf.mul(y, tf.sub(c, y))));
+}
+
+/** dx of ZeroPadding2D: dy without the padding. */
+function zeroPadGrad(s: GraphStep, dy: tf.Tensor): tf.Tensor {
+  const [[top], [left]] = s.layer.padding as [[number, number], [number, number]];
+  const [, h, w, c] = shapeOf(s, s.inputs[0]) as number[];
+  return dy.slice([0, top, left, 0], [dy.shape[0], h, w, c]);
 }
 
 /** dx of inference-mode BatchNormalization: dy · γ/√(σ² + ε) along its axis (γ = 1 without scale). */
-function batchNormGrad(layer: any, x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+function batchNormGrad(layer: any, dy: tf.Tensor): tf.Tensor {
   const cfg = layer.getConfig();
-  const rank = x.rank;
+  const rank = dy.rank;
   const axes = (Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis]).map((a: number) => (a < 0 ? a + rank : a));
   if (axes.length !== 1) throw unsupported(layer, 'normalises over several axes');
   const axis = axes[0];
-  const shape = Array.from({ length: rank }, (_, i) => (i === axis ? x.shape[i]! : 1));
+  const shape = Array.from({ length: rank }, (_, i) => (i === axis ? dy.shape[i]! : 1));
   let a = tf.rsqrt(tf.add(layer.movingVariance.read(), cfg.epsilon));
   if (cfg.scale !== false) a = tf.mul(a, layer.gamma.read());
   return tf.mul(dy, a.reshape(shape));
@@ -146,37 +155,81 @@ function genericGrad(step: GraphStep, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor
 
 export interface PassResult { output: tf.Tensor }
 
+type Rule = 'prunable' | 'relu-clip' | 'batchnorm' | 'add' | 'zeropad' | 'identity' | 'generic';
+
+/** Which VJP a call gets and what it needs from the forward pass: its inputs, its output, or neither. */
+function ruleOf(s: GraphStep, dyShape: (number | null)[]): { rule: Rule; inputs: boolean; output: boolean } {
+  const same = (id: number) => JSON.stringify(shapeOf(s, id)) === JSON.stringify(dyShape);
+  if (s.prunable) return { rule: 'prunable', inputs: true, output: false };
+  if (s.identity) return { rule: 'identity', inputs: false, output: false };
+  if (s.cls === 'ReLU' && s.layer.maxValue != null) return { rule: 'relu-clip', inputs: false, output: true };   // 0 < y < c ⇔ 0 < x < c
+  if (s.cls === 'BatchNormalization') return { rule: 'batchnorm', inputs: false, output: false };
+  if (s.cls === 'Add' && s.inputs.every(same)) return { rule: 'add', inputs: false, output: false };
+  if (s.cls === 'ZeroPadding2D' && s.layer.getConfig().dataFormat !== 'channelsFirst') return { rule: 'zeropad', inputs: false, output: false };
+  return { rule: 'generic', inputs: true, output: false };
+}
+
+/** Floats per sample the forward pass holds for the backward pass when it ends (its peak): what forwardBackward keeps. */
+export function retainedFloats(steps: GraphStep[]): number {
+  const size = (shape: (number | null)[]) => shape.slice(1).reduce((a: number, d) => a * (d ?? 1), 1);
+  const kept = new Map<number, number>();
+  for (const s of steps) {
+    const r = ruleOf(s, shapeOf(s, s.output));
+    if (r.inputs) for (const i of s.inputs) kept.set(i, size(shapeOf(s, i)));
+    if (r.output) kept.set(s.output, size(shapeOf(s, s.output)));
+    if (s.prunable && s.layer.activation && s.layer.activation.getClassName?.() !== 'linear') kept.set(-s.output, size(shapeOf(s, s.output)));   // z
+  }
+  return [...kept.values()].reduce((a, b) => a + b, 0);
+}
+
+function shapeOf(s: GraphStep, id: number): (number | null)[] { return s.shapes.get(id)!; }
+
 /**
- * Forward pass keeping what the backward pass needs, then dL/d(output) from lossGrad, then the backward pass in
- * reverse order; onDelta(step, x, δ) for each prunable call while x and δ are alive (they are disposed after).
- * Runs in the caller's tidy scope for nothing: every tensor it makes is disposed here.
+ * Forward pass keeping only what the backward pass needs (a BatchNormalization's or Add's input is dropped as soon as
+ * the forward pass is past it), then dL/d(output) from lossGrad, then the backward pass in reverse order;
+ * onDelta(step, x, δ) for each prunable call while x and δ are alive. Every tensor it makes is disposed here.
  */
 export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf.Tensor,
   lossGrad: (out: tf.Tensor) => tf.Tensor, onDelta: (step: GraphStep, x: tf.Tensor, delta: tf.Tensor) => void): void {
   const inputId = model.inputs[0].id, outputId = model.outputs[0].id;
   const values = new Map<number, tf.Tensor>([[inputId, x]]);
   const preAct = new Map<GraphStep, tf.Tensor>();
-  const uses = new Map<number, number>();
-  for (const s of steps) for (const i of s.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  const forwardUses = new Map<number, number>();       // calls still to run that read the value
+  const backwardUses = new Map<number, number>();      // VJPs still to run that read the value
+  const bump = (m: Map<number, number>, id: number, by: number) => m.set(id, (m.get(id) ?? 0) + by);
+  for (const s of steps) for (const i of s.inputs) bump(forwardUses, i, 1);
   const owned = new Set<tf.Tensor>();
+  const drop = (id: number) => {
+    if (id === inputId || id === outputId && !backwardUses.get(id)) return;
+    if ((forwardUses.get(id) ?? 0) > 0 || (backwardUses.get(id) ?? 0) > 0) return;
+    values.get(id)?.dispose(); values.delete(id);
+  };
+  const rules = new Map<GraphStep, ReturnType<typeof ruleOf>>();
   try {
     for (const s of steps) {
       const xs = s.inputs.map(i => values.get(i)!);
       const arg = xs.length === 1 ? xs[0] : xs;
+      let y: tf.Tensor;
       if (s.prunable) {
-        const { z, y } = tf.tidy(() => { const r = splitActivation(s.layer, arg as tf.Tensor, s.kwargs); return { z: r.z, y: r.y }; });
-        if (z !== y) { preAct.set(s, z); owned.add(z); }
-        values.set(s.output, y); owned.add(y);
+        const r = tf.tidy(() => { const o = splitActivation(s.layer, arg as tf.Tensor, s.kwargs); return { z: o.z, y: o.y }; });
+        if (r.z !== r.y) { preAct.set(s, r.z); owned.add(r.z); }
+        y = r.y;
       } else {
-        let y = tf.tidy(() => s.layer.call(arg, s.kwargs) as tf.Tensor);
+        y = tf.tidy(() => s.layer.call(arg, s.kwargs) as tf.Tensor);
         s.identity = xs.includes(y);
-        if (s.identity) y = y.clone();                     // its own handle: values are disposed per symbolic tensor
-        values.set(s.output, y); owned.add(y);
+        if (s.identity) y = y.clone();                   // its own handle: values are disposed per symbolic tensor
       }
+      values.set(s.output, y); owned.add(y);
+      const rule = ruleOf(s, shapeOf(s, s.output));
+      rules.set(s, rule);
+      if (rule.inputs) for (const i of s.inputs) bump(backwardUses, i, 1);
+      if (rule.output) bump(backwardUses, s.output, 1);
+      for (const i of s.inputs) { bump(forwardUses, i, -1); drop(i); }
     }
     const out = values.get(outputId);
     if (!out) throw new WoodFisherError('The model output is not reachable from its input.', 'MODEL_FORMAT');
     const grads = new Map<number, tf.Tensor>([[outputId, lossGrad(out)]]);
+    drop(outputId);
     const addGrad = (id: number, g: tf.Tensor) => {
       const prev = grads.get(id);
       if (!prev) { grads.set(id, g); return; }
@@ -184,37 +237,35 @@ export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf
     };
     for (let k = steps.length - 1; k >= 0; k--) {
       const s = steps[k];
+      const rule = rules.get(s)!;
       const dy = grads.get(s.output);
       grads.delete(s.output);
-      if (!dy) continue;                                   // the output does not depend on this call
-      const xs = s.inputs.map(i => values.get(i)!);
-      let dxs: tf.Tensor[];
-      if (s.prunable) {
-        const z = preAct.get(s);
-        const dz = z ? tf.tidy(() => activationGrad(s.layer, z, dy)) : dy;
-        try {
-          onDelta(s, xs[0], dz);
-          dxs = k === 0 || s.inputs[0] === inputId ? [] : [tf.tidy(() => kernelInputGrad(s.prunable!, s.layer, xs[0], dz))];
-        } finally { if (dz !== dy) dz.dispose(); }
-      } else if (s.cls === 'ReLU' && s.layer.maxValue != null && !s.inputs.every(i => i === inputId)) {
-        dxs = [tf.tidy(() => relu6Grad(xs[0], dy, s.layer.maxValue))];
-      } else if (s.cls === 'BatchNormalization') {
-        dxs = [tf.tidy(() => batchNormGrad(s.layer, xs[0], dy))];
-      } else if (s.inputs.every(i => i === inputId)) {
-        dxs = [];                                          // nothing upstream needs it
-      } else if (s.identity) {
-        dxs = [dy.clone()];
-      } else {
-        dxs = tf.tidy(() => genericGrad(s, xs, dy));
+      const upstream = !s.inputs.every(i => i === inputId);
+      let dxs: tf.Tensor[] = [];
+      if (dy) {
+        const xs = rule.inputs ? s.inputs.map(i => values.get(i)!) : [];
+        switch (rule.rule) {
+          case 'prunable': {
+            const z = preAct.get(s);
+            const dz = z ? tf.tidy(() => activationGrad(s.layer, z, dy)) : dy;
+            try {
+              onDelta(s, xs[0], dz);
+              if (upstream) dxs = [tf.tidy(() => kernelInputGrad(s.prunable!, s.layer, xs[0], dz))];
+            } finally { if (dz !== dy) dz.dispose(); }
+            break;
+          }
+          case 'relu-clip': if (upstream) dxs = [tf.tidy(() => reluClipGrad(values.get(s.output)!, dy, s.layer.maxValue))]; break;
+          case 'batchnorm': if (upstream) dxs = [tf.tidy(() => batchNormGrad(s.layer, dy))]; break;
+          case 'add': case 'identity': if (upstream) dxs = s.inputs.map(() => dy.clone()); break;
+          case 'zeropad': if (upstream) dxs = [tf.tidy(() => zeroPadGrad(s, dy))]; break;
+          case 'generic': if (upstream) dxs = tf.tidy(() => genericGrad(s, xs, dy)); break;
+        }
+        dy.dispose();
+        dxs.forEach((g, i) => (s.inputs[i] === inputId ? g.dispose() : addGrad(s.inputs[i], g)));
       }
-      dy.dispose();
-      dxs.forEach((g, i) => (s.inputs[i] === inputId ? g.dispose() : addGrad(s.inputs[i], g)));
-      // the forward values only this call still needed can go
-      for (const i of s.inputs) {
-        const left = uses.get(i)! - 1;
-        uses.set(i, left);
-        if (left === 0 && i !== inputId) { values.get(i)?.dispose(); values.delete(i); }
-      }
+      // the forward values only this VJP still needed can go
+      if (rule.inputs) for (const i of s.inputs) { bump(backwardUses, i, -1); drop(i); }
+      if (rule.output) { bump(backwardUses, s.output, -1); drop(s.output); }
       const z = preAct.get(s);
       if (z) { z.dispose(); preAct.delete(s); }
     }

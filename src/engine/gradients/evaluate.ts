@@ -1,6 +1,6 @@
 // Accuracy and mean cross-entropy of a model on a labelled dataset.
 import { tf } from '../backend';
-import { WoodFisherError, type EvalResult } from '../types';
+import { WoodFisherError, type EvalResult, type RunHooks } from '../types';
 import type { LoadedModel } from '../model/load';
 import type { Dataset } from '../data/calibration';
 import { crossEntropy } from './loss';
@@ -42,4 +42,13 @@ export async function predictLabels(m: LoadedModel, data: Dataset): Promise<Int3
     pred.dispose();
   }
   return labels;
+}
+
+/** evaluate() between 'evaluate' stage events, then an 'eval' event (the panel's before / after). */
+export async function evaluateStage(m: LoadedModel, data: Dataset, which: 'before' | 'after', hooks: RunHooks): Promise<EvalResult> {
+  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: which });
+  const result = await evaluate(m, data, { signal: hooks.signal });
+  hooks.onEvent?.({ type: 'eval', which, result });
+  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: which });
+  return result;
 }

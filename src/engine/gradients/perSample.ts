@@ -7,7 +7,7 @@ import type { Dataset } from '../data/calibration';
 import { torchPermutation } from '../model/layout';
 import { mulberry32 } from '../data/random';
 import { crossEntropy, probabilities, sampleLabels } from './loss';
-import { forwardBackward, graphSteps, layerGeometry, type GraphStep } from './backward';
+import { forwardBackward, graphSteps, layerGeometry, retainedFloats, type GraphStep } from './backward';
 import { writeKernelGrads, hostData } from './kernelGrads';
 import { batchedTN, type BatchedTN } from '../linalg/accel';
 
@@ -31,19 +31,21 @@ export interface GradientOptions {
   timings?: Record<string, number>;
 }
 
-/** Floats of forward values one sample keeps alive through the backward pass (every call's output). */
-export function activationFloats(m: LoadedModel): number {
-  let total = 0;
-  for (const l of m.model.layers) for (const node of (l as any).inboundNodes ?? []) {
-    for (const s of node.outputTensors ?? []) total += (s.shape as (number | null)[]).slice(1).reduce((a: number, d) => a * (d ?? 1), 1);
-  }
-  return total;
+/** Float32 bytes one batch of the batched pass holds at its peak: the forward values kept for the backward pass,
+ *  their gradients (about as many again), and the batch's gradient rows on the TF.js heap. */
+export function gradientBatchBytes(m: LoadedModel, layers: PrunableLayer[], batch: number): number {
+  const kept = retainedFloats(graphSteps(m.model, new Map(layers.map(l => [l.name, l.kind]))));
+  return 4 * batch * (2 * kept + layers.reduce((a, l) => a + l.size, 0));
 }
 
-/** Samples per batched pass: forward values, two copies of the gradient rows and conv patches near 256 MB. */
+// MobileNetV2-224 (80 MiB a sample): batches of 4 / 8 / 16 took 0.40 / 0.34 / 0.30 CPU s a sample at 0.6 / 0.7 / 1.3 GiB
+// peak RSS (docs/performance.md); 640 MiB gives 8.
+const BATCH_BYTES = 640 * 2 ** 20;
+
+/** Samples per batched pass: the largest batch whose working memory stays within BATCH_BYTES. */
 export function gradientBatchSize(m: LoadedModel, layers: PrunableLayer[]): number {
-  const perSample = activationFloats(m) + layers.reduce((a, l) => a + 2 * l.size, 0);
-  return Math.max(1, Math.min(512, Math.floor(64e6 / perSample)));
+  const one = gradientBatchBytes(m, layers, 1);
+  return Math.max(1, Math.min(512, Math.floor(BATCH_BYTES / one)));
 }
 
 const cancelled = () => new WoodFisherError('Cancelled', 'CANCELLED');

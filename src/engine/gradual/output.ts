@@ -3,14 +3,17 @@
 // the final model.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { saveModel, type LoadedModel } from '../model/load';
+import { encodeLoaded, saveModel, type LoadedModel } from '../model/load';
 import type { OutputClaim } from '../output/claim';
 import { WoodFisherError } from '../types';
 import { CHECKPOINT_FILE } from './checkpoint';
 
-/** Writes the model and extra files as the whole content of the output (staged, then swapped in); returns model.json's path. */
-export function writeRunFolder(m: LoadedModel, out: OutputClaim, files: Record<string, string | Uint8Array>): Promise<string> {
-  return saveModel(m, out, files);
+/** Writes the model and extra files as the whole content of the output (staged, then swapped in); returns model.json's path.
+ *  A checkpoint's weights are float32, so a resumed run continues from exactly these weights (a uint8 input's own
+ *  encoding is for the final model only). */
+export async function writeRunFolder(m: LoadedModel, out: OutputClaim, files: Record<string, string | Uint8Array>): Promise<string> {
+  const exact = CHECKPOINT_FILE in files ? await encodeLoaded(m, () => 'float32') : undefined;
+  return saveModel(m, out, files, exact);
 }
 
 /** Before any computation: an unfinished run's checkpoint is continued only with resume, and never overwritten without it. */

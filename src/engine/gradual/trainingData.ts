@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { unzipSync } from 'fflate';
 import { inputFileSize, readInputFile } from '../files';
 import { WoodFisherError } from '../types';
+import { formatBytes } from '../report/bytes';
 import { npyElements, parseNpy, parseNpyHeader, type NpyArray, type NpyDtype } from '../data/npy';
 import { checkInputs, readArrays, toClassIndices, type DataSpec, type Dataset } from '../data/calibration';
 
@@ -96,7 +97,7 @@ function npyRows(m: DataSpec, file: string): Omit<TrainingData, 'labels' | 'sour
 function npzRows(m: DataSpec, file: string, limitBytes: number): { inputs: Omit<TrainingData, 'labels' | 'source'>; y?: NpyArray } {
   const size = fs.statSync(file).size;
   const tooBig = (what: string, bytes: number) => new WoodFisherError(
-    `${path.basename(file)}: its ${what} take ${(bytes / 2 ** 20).toFixed(0)} MiB, more than the memory limit (${(limitBytes / 2 ** 20).toFixed(0)} MiB); save the inputs as .npy (read batch by batch from disk) or raise --max-memory`, 'MEMORY', { file });
+    `${path.basename(file)}: its ${what} take ${formatBytes(bytes)}, more than the memory limit (${formatBytes(limitBytes)}); save the inputs as .npy (read batch by batch from disk) or raise --max-memory`, 'MEMORY', { file });
   if (size > limitBytes) throw tooBig('compressed arrays', size);
   let members: Record<string, Uint8Array>;
   try {

@@ -3,27 +3,97 @@
 import { WoodFisherError } from '../types';
 import { gramCols, gramRows, matmul, matmulTN } from './gemm';
 
-const NB = 96; // panel width of the blocked factorizations: the O(m³) part goes through gemm.ts
+/** Panel width of the blocked factorizations: the O(m³) part goes through gemm.ts, the panels' own m·w²/2 stay in
+ *  JS. Small matrices (many Fisher blocks in one batch) use narrow panels so that JS part stays a few % of the work. */
+export function panelWidth(m: number): number {
+  return m <= 256 ? 16 : m <= 512 ? 32 : 96;
+}
 
-/** Returns L (lower, zeros above) with A = LLᵀ; A is m×m symmetric positive definite and is not modified.
- *  Right-looking blocked: factor the diagonal block and the panel below it, then A₂₂ −= L₂₁L₂₁ᵀ (gramRows). */
-export function cholesky(A: Float64Array, m: number, what = 'matrix'): Float64Array {
-  const L = Float64Array.from(A);
-  for (let k0 = 0; k0 < m; k0 += NB) {
-    const k1 = Math.min(m, k0 + NB), w = k1 - k0, r = m - k1;
-    const D = diagonalBlock(L, m, k0, w);
-    factorSmall(D, w, k0, what);                          // L₁₁ = chol(A₁₁)
-    for (let i = 0; i < w; i++) L.set(D.subarray(i * w, i * w + i + 1), (k0 + i) * m + k0);
+/** Names matrix c of a batch in error messages. */
+export type Naming = string | ((c: number) => string);
+const nameOf = (what: Naming, c: number) => (typeof what === 'string' ? what : what(c));
+
+/** Returns L (lower, zeros above) with A = LLᵀ; A holds `count` m×m symmetric positive definite matrices (one after
+ *  another) and is not modified. Right-looking blocked: factor the diagonal block and the panel below it, then
+ *  A₂₂ −= L₂₁L₂₁ᵀ (gramRows), each step one product for the whole batch. */
+export function cholesky(A: Float64Array, m: number, what: Naming = 'matrix', count = 1): Float64Array {
+  const L = Float64Array.from(A.subarray(0, count * m * m));
+  const mm = m * m, nb = panelWidth(m);
+  for (let k0 = 0; k0 < m; k0 += nb) {
+    const k1 = Math.min(m, k0 + nb), w = k1 - k0, r = m - k1;
+    const DinvT = new Float64Array(count * w * w);         // (L₁₁⁻¹)ᵀ of each matrix
+    for (let c = 0; c < count; c++) {
+      const Lc = L.subarray(c * mm, (c + 1) * mm);
+      const D = diagonalBlock(Lc, m, k0, w);
+      factorSmall(D, w, k0, nameOf(what, c));             // L₁₁ = chol(A₁₁)
+      for (let i = 0; i < w; i++) { const x = (k0 + i) * m + k0; for (let j = 0; j <= i; j++) Lc[x + j] = D[i * w + j]; }
+      if (r > 0) DinvT.set(transpose(invLower(D, w), w), c * w * w);
+    }
     if (r === 0) break;
-    const A21 = new Float64Array(r * w);                  // A₂₁, contiguous
-    for (let i = 0; i < r; i++) A21.set(L.subarray((k1 + i) * m + k0, (k1 + i) * m + k1), i * w);
-    const P = matmul(A21, transpose(invLower(D, w), w), r, w, w); // L₂₁ = A₂₁ L₁₁⁻ᵀ
-    for (let i = 0; i < r; i++) L.set(P.subarray(i * w, (i + 1) * w), (k1 + i) * m + k0);
-    const S = gramRows(P, r, w);                          // A₂₂ −= L₂₁L₂₁ᵀ
-    for (let i = 0; i < r; i++) { const oi = (k1 + i) * m + k1, os = i * r; for (let j = 0; j <= i; j++) L[oi + j] -= S[os + j]; }
+    const A21 = gatherRows(L, count, mm, m, k1, m, k0, k1); // A₂₁ of each matrix, contiguous
+    const P = matmul(A21, DinvT, r, w, w, count);        // L₂₁ = A₂₁ L₁₁⁻ᵀ
+    const S = gramRows(P, r, w, count);                   // A₂₂ −= L₂₁L₂₁ᵀ
+    for (let c = 0; c < count; c++) {
+      const o = c * mm, op = c * r * w, os = c * r * r;
+      for (let i = 0; i < r; i++) { const x = o + (k1 + i) * m + k0, y = op + i * w; for (let j = 0; j < w; j++) L[x + j] = P[y + j]; }
+      for (let i = 0; i < r; i++) { const oi = o + (k1 + i) * m + k1, si = os + i * r; for (let j = 0; j <= i; j++) L[oi + j] -= S[si + j]; }
+    }
   }
-  for (let i = 0; i < m; i++) L.fill(0, i * m + i + 1, (i + 1) * m);
+  for (let c = 0; c < count; c++) for (let i = 0; i < m; i++) L.fill(0, c * mm + i * m + i + 1, c * mm + (i + 1) * m);
   return L;
+}
+
+const BASE = 16; // choleskyInverse: below this size, unblocked JS
+
+/**
+ * L and L⁻¹ with A = LLᵀ for `count` m×m SPD matrices (one after another), recursively on halves:
+ *   L₁₁ = chol(A₁₁), L₂₁ᵀ = L₁₁⁻¹A₁₂, L₂₂ = chol(A₂₂ − L₂₁L₂₁ᵀ), (L⁻¹)₂₁ = −L₂₂⁻¹L₂₁L₁₁⁻¹.
+ * Every product is one call for the whole batch and only O(m² log m) values are copied per matrix, so many small
+ * matrices cost a few large products. (The blocked `cholesky` above copies O(m³/w) per matrix in its solves.)
+ * Cost 2m³/3 multiply-adds (products computed whole). L is assembled only when asked (the Fisher forms need L⁻¹).
+ */
+export function choleskyInverse(A: Float64Array, m: number, opts: { what?: Naming; count?: number; withL?: boolean } = {}): { L?: Float64Array; Linv: Float64Array } {
+  return cholInv(A, m, opts.count ?? 1, opts.what ?? 'matrix', 0, opts.withL ?? false);
+}
+
+function cholInv(A: Float64Array, m: number, count: number, what: Naming, offset: number, withL: boolean): { L?: Float64Array; Linv: Float64Array } {
+  const mm = m * m;
+  if (m <= BASE) {
+    const L = Float64Array.from(A.subarray(0, count * mm)), Linv = new Float64Array(count * mm);
+    for (let c = 0; c < count; c++) {
+      const D = L.subarray(c * mm, (c + 1) * mm);
+      factorSmall(D, m, offset, nameOf(what, c));
+      invLowerInto(D, m, Linv.subarray(c * mm, (c + 1) * mm));
+    }
+    return { L, Linv };
+  }
+  const h = m >> 1, r = m - h;
+  const one = cholInv(gatherRows(A, count, mm, m, 0, h, 0, h), h, count, what, offset, withL);   // L₁₁, L₁₁⁻¹
+  const Ut = matmul(one.Linv, gatherRows(A, count, mm, m, 0, h, h, m), h, h, r, count);          // U = L₂₁ᵀ = L₁₁⁻¹A₁₂ (h×r)
+  const S = gatherRows(A, count, mm, m, h, m, h, m);
+  const UU = gramCols(Ut, h, r, count);                                                           // L₂₁L₂₁ᵀ = UᵀU
+  for (let i = 0; i < S.length; i++) S[i] -= UU[i];
+  const two = cholInv(S, r, count, what, offset + h, withL);                                     // L₂₂, L₂₂⁻¹
+  const X21 = matmul(two.Linv, matmulTN(Ut, one.Linv, h, r, h, count), r, r, h, count);          // L₂₂⁻¹ (L₂₁ L₁₁⁻¹)
+  const Linv = new Float64Array(count * mm), L = withL ? new Float64Array(count * mm) : undefined;
+  for (let c = 0; c < count; c++) {
+    const o = c * mm, o1 = c * h * h, o2 = c * r * r, ox = c * r * h;
+    for (let i = 0; i < h; i++) { const x = o + i * m, y = o1 + i * h; for (let j = 0; j <= i; j++) Linv[x + j] = one.Linv[y + j]; }
+    for (let i = 0; i < r; i++) {
+      const x = o + (h + i) * m, y = ox + i * h, z = o2 + i * r;
+      for (let j = 0; j < h; j++) Linv[x + j] = -X21[y + j];
+      for (let j = 0; j <= i; j++) Linv[x + h + j] = two.Linv[z + j];
+    }
+    if (!L) continue;
+    const ou = c * h * r;
+    for (let i = 0; i < h; i++) { const x = o + i * m, y = o1 + i * h; for (let j = 0; j <= i; j++) L[x + j] = one.L![y + j]; }
+    for (let i = 0; i < r; i++) {
+      const x = o + (h + i) * m, z = o2 + i * r;
+      for (let j = 0; j < h; j++) L[x + j] = Ut[ou + j * r + i];
+      for (let j = 0; j <= i; j++) L[x + h + j] = two.L![z + j];
+    }
+  }
+  return { L, Linv };
 }
 
 /** Unblocked Cholesky of a small w×w block in place (lower part used). */
@@ -48,7 +118,7 @@ function factorSmall(D: Float64Array, w: number, offset: number, what: string): 
 /** The w×w diagonal block of an m×m row-major matrix starting at (k0, k0), copied. */
 function diagonalBlock(L: Float64Array, m: number, k0: number, w: number): Float64Array {
   const D = new Float64Array(w * w);
-  for (let i = 0; i < w; i++) D.set(L.subarray((k0 + i) * m + k0, (k0 + i) * m + k0 + w), i * w);
+  for (let i = 0, o = 0; i < w; i++) { const x = (k0 + i) * m + k0; for (let j = 0; j < w; j++) D[o++] = L[x + j]; }
   return D;
 }
 
@@ -56,6 +126,27 @@ function transpose(A: Float64Array, w: number): Float64Array {
   const T = new Float64Array(w * w);
   for (let i = 0; i < w; i++) for (let j = 0; j < w; j++) T[j * w + i] = A[i * w + j];
   return T;
+}
+
+/** Rows [r0, r1), columns [c0, c1) of each `cols`-wide matrix of a batch (stride `stride` values), as one contiguous batch. */
+function gatherRows(X: Float64Array, count: number, stride: number, cols: number, r0: number, r1: number, c0 = 0, c1 = cols): Float64Array {
+  const h = r1 - r0, w = c1 - c0, out = new Float64Array(count * h * w);
+  if (w === cols) {                                       // whole rows: one contiguous range per matrix
+    for (let c = 0; c < count; c++) out.set(X.subarray(c * stride + r0 * cols, c * stride + r1 * cols), c * h * w);
+    return out;
+  }
+  let o = 0;                                              // short rows: a plain loop beats a view per row
+  for (let c = 0; c < count; c++) {
+    for (let i = r0; i < r1; i++) { const x = c * stride + i * cols; for (let j = c0; j < c1; j++) out[o++] = X[x + j]; }
+  }
+  return out;
+}
+
+/** The inverse diagonal blocks L_II⁻¹ (w×w) of each matrix of a batch. */
+function inverseDiagonalBlocks(L: Float64Array, m: number, count: number, i0: number, w: number): Float64Array {
+  const out = new Float64Array(count * w * w);
+  for (let c = 0; c < count; c++) out.set(invLower(diagonalBlock(L.subarray(c * m * m, (c + 1) * m * m), m, i0, w), w), c * w * w);
+  return out;
 }
 
 /** x = L⁻¹ b (forward substitution). */
@@ -86,44 +177,47 @@ export function cholSolve(L: Float64Array, b: Float64Array, m: number): Float64A
   return solveLowerT(L, solveLower(L, b, m), m);
 }
 
-/** X = L⁻¹ B, B is m×n row-major (may be float32). Blocked: X_I = L_II⁻¹ (B_I − L_{I,<I} X_{<I}), both products by gemm. */
-export function trsmLower(L: Float64Array, B: Float64Array | Float32Array, m: number, n: number): Float64Array {
-  const X = Float64Array.from(B);
-  for (let i0 = 0; i0 < m; i0 += NB) {
-    const i1 = Math.min(m, i0 + NB), w = i1 - i0;
+/** X = L⁻¹ B, B is m×n row-major (may be float32); `count` pairs (L, B) one after another. Blocked:
+ *  X_I = L_II⁻¹ (B_I − L_{I,<I} X_{<I}), both products by gemm, one call per panel for the whole batch. */
+export function trsmLower(L: Float64Array, B: Float64Array | Float32Array, m: number, n: number, count = 1): Float64Array {
+  const X = Float64Array.from(B.subarray(0, count * m * n));
+  const mm = m * m, mn = m * n, nb = panelWidth(m);
+  for (let i0 = 0; i0 < m; i0 += nb) {
+    const i1 = Math.min(m, i0 + nb), w = i1 - i0;
     if (i0 > 0) {
-      const Lb = new Float64Array(w * i0);
-      for (let i = 0; i < w; i++) Lb.set(L.subarray((i0 + i) * m, (i0 + i) * m + i0), i * i0);
-      const T = matmul(Lb, X.subarray(0, i0 * n), w, i0, n); // L_{I,<I} X_{<I}
-      for (let t = 0; t < w * n; t++) X[i0 * n + t] -= T[t];
+      const T = matmul(gatherRows(L, count, mm, m, i0, i1, 0, i0), gatherRows(X, count, mn, n, 0, i0), w, i0, n, count); // L_{I,<I} X_{<I}
+      for (let c = 0; c < count; c++) { const o = c * mn + i0 * n, ot = c * w * n; for (let t = 0; t < w * n; t++) X[o + t] -= T[ot + t]; }
     }
-    const XI = matmul(invLower(diagonalBlock(L, m, i0, w), w), X.subarray(i0 * n, i1 * n), w, w, n);
-    X.set(XI, i0 * n);
+    const XI = matmul(inverseDiagonalBlocks(L, m, count, i0, w), gatherRows(X, count, mn, n, i0, i1), w, w, n, count);
+    for (let c = 0; c < count; c++) X.set(XI.subarray(c * w * n, (c + 1) * w * n), c * mn + i0 * n);
   }
   return X;
 }
 
-/** X = L⁻ᵀ B, B is m×n row-major. Blocked backward: X_I = L_II⁻ᵀ (B_I − L_{>I,I}ᵀ X_{>I}), both products by gemm. */
-export function trsmLowerT(L: Float64Array, B: Float64Array | Float32Array, m: number, n: number): Float64Array {
-  const X = Float64Array.from(B);
-  const top = Math.floor((m - 1) / NB) * NB;
-  for (let i0 = top; i0 >= 0; i0 -= NB) {
-    const i1 = Math.min(m, i0 + NB), w = i1 - i0, r = m - i1;
+/** X = L⁻ᵀ B, B is m×n row-major; `count` pairs. Blocked backward: X_I = L_II⁻ᵀ (B_I − L_{>I,I}ᵀ X_{>I}), by gemm. */
+export function trsmLowerT(L: Float64Array, B: Float64Array | Float32Array, m: number, n: number, count = 1): Float64Array {
+  const X = Float64Array.from(B.subarray(0, count * m * n));
+  const mm = m * m, mn = m * n, nb = panelWidth(m);
+  const top = Math.floor((m - 1) / nb) * nb;
+  for (let i0 = top; i0 >= 0; i0 -= nb) {
+    const i1 = Math.min(m, i0 + nb), w = i1 - i0, r = m - i1;
     if (r > 0) {
-      const Lb = new Float64Array(r * w);                       // L_{>I,I}, r×w
-      for (let i = 0; i < r; i++) Lb.set(L.subarray((i1 + i) * m + i0, (i1 + i) * m + i1), i * w);
-      const T = matmulTN(Lb, X.subarray(i1 * n, m * n), r, w, n); // L_{>I,I}ᵀ X_{>I}
-      for (let t = 0; t < w * n; t++) X[i0 * n + t] -= T[t];
+      const T = matmulTN(gatherRows(L, count, mm, m, i1, m, i0, i1), gatherRows(X, count, mn, n, i1, m), r, w, n, count); // L_{>I,I}ᵀ X_{>I}
+      for (let c = 0; c < count; c++) { const o = c * mn + i0 * n, ot = c * w * n; for (let t = 0; t < w * n; t++) X[o + t] -= T[ot + t]; }
     }
-    const XI = matmulTN(invLower(diagonalBlock(L, m, i0, w), w), X.subarray(i0 * n, i1 * n), w, w, n); // L_II⁻ᵀ T
-    X.set(XI, i0 * n);
+    const XI = matmulTN(inverseDiagonalBlocks(L, m, count, i0, w), gatherRows(X, count, mn, n, i0, i1), w, w, n, count); // L_II⁻ᵀ T
+    for (let c = 0; c < count; c++) X.set(XI.subarray(c * w * n, (c + 1) * w * n), c * mn + i0 * n);
   }
   return X;
 }
 
 /** L⁻¹ (lower): row i = −(1/L_ii) Σ_{k<i} L_ik (L⁻¹)_k, plus 1/L_ii on the diagonal (m³/6, triangular structure kept). */
 export function invLower(L: Float64Array, m: number): Float64Array {
-  const X = new Float64Array(m * m);
+  return invLowerInto(L, m, new Float64Array(m * m));
+}
+
+/** invLower into X (m×m, zeros expected). */
+function invLowerInto(L: Float64Array, m: number, X: Float64Array): Float64Array {
   for (let i = 0; i < m; i++) {
     const oi = i * m;
     for (let k = 0; k < i; k++) {

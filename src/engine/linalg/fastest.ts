@@ -3,8 +3,9 @@
 import { jsProvider, selectProvider, GemmProvider } from './accel';
 import { setGemmBackend, type GemmBackend, type Matrix } from './gemm';
 
-// Multiply-adds below which plain JS wins (a native call plus copies costs ≈ 1 ms).
-const SMALL = 2e6;
+// Multiply-adds below which plain JS wins: a native call costs ~20 µs (measured: 2×2 products, session reused)
+// and the JS kernels do ~1e9 multiply-adds/s. Batches count their whole work (linalg/gemm.ts).
+const SMALL = 3e4;
 
 let active: string | undefined;
 let provider: GemmProvider | undefined;
@@ -37,10 +38,10 @@ export function releaseGemm(): void {
 function hybrid(fast: GemmProvider, small: number): GemmBackend {
   const js = jsProvider();
   const pick = (work: number) => (work < small ? js : fast);
-  return {
-    gramCols: (A: Matrix, k: number, m: number) => pick(k * m * m / 2).gramCols(A, k, m),
-    gramRows: (A: Matrix, m: number, k: number) => pick(k * m * m / 2).gramRows(A, m, k),
-    matmulTN: (A: Matrix, B: Matrix, k: number, m: number, n: number) => pick(k * m * n).matmulTN(A, B, k, m, n),
-    matmul: (A: Matrix, B: Matrix, m: number, k: number, n: number) => pick(k * m * n).matmul(A, B, m, k, n),
+  return { // a batch counts as one call: its whole work decides
+    gramCols: (A: Matrix, k: number, m: number, c = 1) => pick(c * k * m * m / 2).gramCols(A, k, m, c),
+    gramRows: (A: Matrix, m: number, k: number, c = 1) => pick(c * k * m * m / 2).gramRows(A, m, k, c),
+    matmulTN: (A: Matrix, B: Matrix, k: number, m: number, n: number, c = 1) => pick(c * k * m * n).matmulTN(A, B, k, m, n, c),
+    matmul: (A: Matrix, B: Matrix, m: number, k: number, n: number, c = 1) => pick(c * k * m * n).matmul(A, B, m, k, n, c),
   };
 }

@@ -2,18 +2,20 @@
 // All matrices are row-major float64; inputs may be float32 (promoted per element, accumulated in float64).
 // Cost: gramCols m²k/2, gramRows m²k/2, matmulTN and matmul m·n·k flops (multiply-adds).
 // The blocked Cholesky and triangular solves in cholesky.ts do their O(m³) work through gramRows and matmul.
+// Batches: every product takes a trailing `count`; A (and B, C) then hold `count` equally shaped matrices one after
+// another, and one call does them all (many small Fisher blocks cost one native call, not one each).
 
 export type Matrix = Float64Array | Float32Array;
 
 export interface GemmBackend {
-  /** C = AᵀA, A is k×m → m×m (full symmetric). */
-  gramCols(A: Matrix, k: number, m: number): Float64Array;
+  /** C = AᵀA, A is k×m → m×m (full symmetric); `count` such products (default 1). */
+  gramCols(A: Matrix, k: number, m: number, count?: number): Float64Array;
   /** C = AAᵀ, A is m×k → m×m (full symmetric). */
-  gramRows(A: Matrix, m: number, k: number): Float64Array;
+  gramRows(A: Matrix, m: number, k: number, count?: number): Float64Array;
   /** C = AᵀB, A is k×m, B is k×n → m×n. */
-  matmulTN(A: Matrix, B: Matrix, k: number, m: number, n: number): Float64Array;
+  matmulTN(A: Matrix, B: Matrix, k: number, m: number, n: number, count?: number): Float64Array;
   /** C = AB, A is m×k, B is k×n → m×n. */
-  matmul(A: Matrix, B: Matrix, m: number, k: number, n: number): Float64Array;
+  matmul(A: Matrix, B: Matrix, m: number, k: number, n: number, count?: number): Float64Array;
 }
 
 const TILE = 128; // columns of C kept hot in cache while the k rows stream past
@@ -119,8 +121,21 @@ function mirrorUpper(C: Float64Array, m: number): void {
   for (let i = 1; i < m; i++) for (let j = 0; j < i; j++) C[i * m + j] = C[j * m + i];
 }
 
+/** `count` products one after another: matrix c of A is A[c·sa, (c+1)·sa), of B likewise, of C at c·sc. */
+function each(count: number, sa: number, sb: number, sc: number, one: (A: Matrix, B: Matrix) => Float64Array, A: Matrix, B: Matrix): Float64Array {
+  if (count === 1) return one(A, B);
+  const C = new Float64Array(count * sc);
+  for (let c = 0; c < count; c++) C.set(one(A.subarray(c * sa, (c + 1) * sa), B.subarray(c * sb, (c + 1) * sb)), c * sc);
+  return C;
+}
+
 /** The plain-JS float64 kernels: the default, and the reference every faster provider is tested against. */
-export const jsBackend: GemmBackend = { gramCols: gramColsJs, gramRows: gramRowsJs, matmulTN: matmulTNJs, matmul: matmulJs };
+export const jsBackend: GemmBackend = {
+  gramCols: (A, k, m, count = 1) => each(count, k * m, 0, m * m, a => gramColsJs(a, k, m), A, A),
+  gramRows: (A, m, k, count = 1) => each(count, m * k, 0, m * m, a => gramRowsJs(a, m, k), A, A),
+  matmulTN: (A, B, k, m, n, count = 1) => each(count, k * m, k * n, m * n, (a, b) => matmulTNJs(a, b, k, m, n), A, B),
+  matmul: (A, B, m, k, n, count = 1) => each(count, m * k, k * n, m * n, (a, b) => matmulJs(a, b, m, k, n), A, B),
+};
 let backend: GemmBackend = jsBackend;
 
 /** Replaces some or all products (e.g. by a wasm or BLAS implementation); call with no argument to restore plain JS.
@@ -131,10 +146,10 @@ export function setGemmBackend(b?: Partial<GemmBackend>): void {
   backend = { ...jsBackend, ...(b ?? {}) };
 }
 
-export const gramCols = (A: Matrix, k: number, m: number): Float64Array => backend.gramCols(A, k, m);
-export const gramRows = (A: Matrix, m: number, k: number): Float64Array => backend.gramRows(A, m, k);
-export const matmulTN = (A: Matrix, B: Matrix, k: number, m: number, n: number): Float64Array => backend.matmulTN(A, B, k, m, n);
-export const matmul = (A: Matrix, B: Matrix, m: number, k: number, n: number): Float64Array => backend.matmul(A, B, m, k, n);
+export const gramCols = (A: Matrix, k: number, m: number, count = 1): Float64Array => backend.gramCols(A, k, m, count);
+export const gramRows = (A: Matrix, m: number, k: number, count = 1): Float64Array => backend.gramRows(A, m, k, count);
+export const matmulTN = (A: Matrix, B: Matrix, k: number, m: number, n: number, count = 1): Float64Array => backend.matmulTN(A, B, k, m, n, count);
+export const matmul = (A: Matrix, B: Matrix, m: number, k: number, n: number, count = 1): Float64Array => backend.matmul(A, B, m, k, n, count);
 
 /** y = A x, A is m×n. */
 export function matvec(A: Matrix, x: Float64Array, m: number, n: number): Float64Array {

@@ -5,6 +5,8 @@ import { tf } from '../backend';
 import { PRUNABLE_KINDS, WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
 import { torchShape, toTorch, fromTorch } from './layout';
 import { inputFileSize, readInputFile } from '../files';
+import { encodeModel, encodingOf, type EncodedModel, type Encoding, type InputWeight, type ManifestEntry, type WeightValues } from './encode';
+import { keras2Topology } from './keras3';
 import type { OutputClaim } from '../output/claim';
 
 export interface LoadedModel {
@@ -16,9 +18,9 @@ export interface LoadedModel {
   inputShape: number[];         // per sample, without batch (-1 where the model leaves a dimension free)
   numClasses: number;
   outputIsProbability: boolean; // the last activation is softmax
+  inputWeights: Map<string, InputWeight>; // each weight's manifest entry and bytes as read (its encoding is kept by default)
 }
 
-const SHARD_BYTES = 4 * 1024 * 1024;
 /** model.json holds the topology and the manifest, never weights: far below this. */
 const MAX_MODEL_JSON = 256 * 1024 * 1024;
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
@@ -52,7 +54,7 @@ export function confinedPath(dir: string, p: string, modelPath: string): string 
   return full;
 }
 
-function readManifest(json: any, dir: string, modelPath: string): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+function readManifest(json: any, dir: string, modelPath: string): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer; inputs: Map<string, InputWeight> } {
   const manifest = json.weightsManifest;
   if (!Array.isArray(manifest)) throw new WoodFisherError(`${modelPath} has no weightsManifest.`, 'MODEL_FORMAT', { file: modelPath });
   const specs: tf.io.WeightsManifestEntry[] = [];
@@ -84,7 +86,10 @@ function readManifest(json: any, dir: string, modelPath: string): { specs: tf.io
   const data = new Uint8Array(total);
   let o = 0;
   for (const p of parts) { data.set(p, o); o += p.length; }
-  return { specs, data: data.buffer };
+  const inputs = new Map<string, InputWeight>();
+  o = 0;
+  for (const spec of specs) { const n = specBytes(spec, modelPath); inputs.set(spec.name, { spec, bytes: data.subarray(o, o + n) }); o += n; }
+  return { specs, data: data.buffer, inputs };
 }
 
 function classOf(layer: tf.layers.Layer): string { return layer.getClassName(); }
@@ -112,11 +117,16 @@ export async function loadModel(modelJsonPath: string): Promise<LoadedModel> {
     throw new WoodFisherError(`${path.basename(file)} is a TF.js graph-model; only layers-models can be pruned (convert the Keras model with tensorflowjs_converter --output_format tfjs_layers_model).`, 'MODEL_FORMAT', { file });
   }
   if (format !== 'layers-model' || !topo) throw new WoodFisherError(`${path.basename(file)} is not a TF.js layers-model (format: ${json?.format ?? 'missing'}).`, 'MODEL_FORMAT', { file });
-  const { specs, data } = readManifest(json, dir, file);
+  const { specs, data, inputs } = readManifest(json, dir, file);
+  let readable: any;
+  try { readable = keras2Topology(topo).topology; } catch (e) {
+    if (e instanceof WoodFisherError) throw new WoodFisherError(`${path.basename(file)}: ${e.message}`, e.code, { file });
+    throw e;
+  }
   let model: tf.LayersModel;
   try {
     // trainingConfig is left out: a custom loss must not stop us; saveModel writes it back.
-    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: topo, weightSpecs: specs, weightData: data, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy }));
+    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: readable, weightSpecs: specs, weightData: data, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy }));
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
     const unknown = /Unknown (layer|activation|initializer|regularizer|constraint|object)[^:]*: ([\w.-]+)/i.exec(msg);
@@ -143,7 +153,7 @@ export async function loadModel(modelJsonPath: string): Promise<LoadedModel> {
     }
     const inShape = model.inputs[0].shape.slice(1).map(d => d ?? -1);
     const outShape = model.outputs[0].shape;
-    return { model, path: file, dir, json, prunable, inputShape: inShape, numClasses: outShape[outShape.length - 1] ?? -1, outputIsProbability: lastIsSoftmax(model) };
+    return { model, path: file, dir, json, prunable, inputShape: inShape, numClasses: outShape[outShape.length - 1] ?? -1, outputIsProbability: lastIsSoftmax(model), inputWeights: inputs };
   } catch (e) {
     model.dispose();
     throw e;
@@ -171,29 +181,50 @@ export function writeKernel(m: LoadedModel, layer: PrunableLayer, torchValues: A
   t.dispose();
 }
 
-/**
- * Writes model.json + shards (+ extraFiles) into the claimed output: a staging folder swapped in whole on commit
- * (src/engine/output/claim.ts), so the old or the new complete result exists at every instant. Returns model.json's path.
- */
-export async function saveModel(m: LoadedModel, out: OutputClaim, extraFiles: Record<string, string | Uint8Array> = {}): Promise<string> {
-  for (const name of Object.keys(extraFiles)) {
-    if (name !== path.basename(name) || name === 'model.json' || name.startsWith('.')) throw new WoodFisherError(`Extra output file name '${name}' is not a plain file name.`, 'OUTPUT');
-  }
+/** The model's weights as TF.js saves them (manifest order, float32 values) and the model.json fields around them. */
+export async function currentWeights(m: LoadedModel): Promise<{ weights: WeightValues[]; json: { modelTopology: unknown; [k: string]: unknown } }> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await m.model.save(tf.io.withSaveHandler(async a => { artifacts = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
   if (!artifacts?.weightData || !artifacts.weightSpecs) throw new WoodFisherError('TF.js produced no weights while saving.', 'OUTPUT');
   const data = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
-  const nShards = Math.max(1, Math.ceil(data.length / SHARD_BYTES));
-  const shardNames = Array.from({ length: nShards }, (_, i) => `group1-shard${i + 1}of${nShards}.bin`);
+  const weights: WeightValues[] = [];
+  let o = 0;
+  for (const spec of artifacts.weightSpecs) {
+    const n = specBytes(spec, m.path);
+    const raw = data.slice(o, o + n);
+    weights.push({ spec, raw, values: spec.dtype === 'float32' ? new Float32Array(raw.buffer) : null });
+    o += n;
+  }
   const { weightsManifest: _w, modelTopology: _t, ...rest } = m.json;
-  const modelJson = {
-    ...rest, format: 'layers-model', generatedBy: artifacts.generatedBy ?? rest.generatedBy, convertedBy: rest.convertedBy ?? null,
-    modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: shardNames, weights: artifacts.weightSpecs }],
-  };
+  const json = { ...rest, format: 'layers-model', generatedBy: artifacts.generatedBy ?? rest.generatedBy, convertedBy: rest.convertedBy ?? null, modelTopology: artifacts.modelTopology };
+  return { weights, json };
+}
+
+/** Encodes the model's current weights, each with the encoding `choose` gives it (the input's own bytes where unchanged). */
+export async function encodeLoaded(m: LoadedModel, choose: (spec: ManifestEntry) => Encoding): Promise<EncodedModel> {
+  const { weights, json } = await currentWeights(m);
+  return encodeModel(weights, choose, json, m.inputWeights);
+}
+
+/** Each weight in the encoding it had in the input (float32 for weights the input did not have). */
+export function keepInputEncoding(m: LoadedModel): (spec: ManifestEntry) => Encoding {
+  return spec => { const input = m.inputWeights.get(spec.name); return input ? encodingOf(input.spec) : 'float32'; };
+}
+
+/**
+ * Writes model.json + shards (+ extraFiles) into the claimed output: a staging folder swapped in whole on commit
+ * (src/engine/output/claim.ts), so the old or the new complete result exists at every instant. Returns model.json's path.
+ * `encoded` is what model/encode.ts made of the weights; without it, each weight keeps its input encoding.
+ */
+export async function saveModel(m: LoadedModel, out: OutputClaim, extraFiles: Record<string, string | Uint8Array> = {}, encoded?: EncodedModel): Promise<string> {
+  for (const name of Object.keys(extraFiles)) {
+    if (name !== path.basename(name) || name === 'model.json' || name.startsWith('.')) throw new WoodFisherError(`Extra output file name '${name}' is not a plain file name.`, 'OUTPUT');
+  }
+  const enc = encoded ?? await encodeLoaded(m, keepInputEncoding(m));
   try {
     const dir = out.stage();
-    await fs.promises.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
-    for (let i = 0; i < nShards; i++) await fs.promises.writeFile(path.join(dir, shardNames[i]), data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES));
+    await fs.promises.writeFile(path.join(dir, 'model.json'), enc.modelJson);
+    for (const shard of enc.shards) await fs.promises.writeFile(path.join(dir, shard.name), shard.bytes);
     for (const [name, content] of Object.entries(extraFiles)) await fs.promises.writeFile(path.join(dir, name), content);
     await out.commit();
   } catch (e) {

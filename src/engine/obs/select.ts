@@ -1,14 +1,19 @@
 // Which weights to prune: the lowest saliencies, over all layers at once (global) or layer by layer.
 import { WoodFisherError } from '../types';
 
-export interface SelectionLayer { name: string; saliency: Float64Array; weights: Float64Array; sparsity?: number; exclude?: boolean }
+export interface SelectionLayer {
+  name: string; saliency: Float64Array; weights: Float64Array; sparsity?: number; exclude?: boolean;
+  maxSparsity?: number;     // global selection prunes at most round(maxSparsity·d) of this layer (default 1: no cap)
+}
 
 /**
  * Masks (1 = pruned). scope 'global': one threshold over every layer without its own sparsity/exclusion, pruning
  * exactly round(s·d) weights among them; layers with `sparsity` get their own target; excluded layers stay dense.
  * scope 'layer': each layer to its own target (override or s). Weights already exactly zero count as pruned first
  * (they stay pruned, even beyond the target). Ties broken deterministically (layer order, then index). Returns also
- * the threshold per layer (largest saliency pruned, NaN if none).
+ * the threshold per layer (largest saliency pruned, NaN if none). Global selection leaves every layer at most its
+ * `maxSparsity` (no silent layer collapse): a layer that would go past it is pruned to exactly its cap by its own
+ * lowest saliencies and the rest of the target comes from the other layers (water-filling).
  */
 export function selectMasks(layers: SelectionLayer[], sparsity: number, scope: 'global' | 'layer'): { masks: Uint8Array[]; thresholds: number[] } {
   checkSparsity(sparsity, 'sparsity');
@@ -23,7 +28,7 @@ export function selectMasks(layers: SelectionLayer[], sparsity: number, scope: '
     if (scope === 'global' && l.sparsity === undefined) pooled.push(i);
     else pruneLowest(layers, masks, [i], l.sparsity ?? sparsity);
   });
-  if (pooled.length) pruneLowest(layers, masks, pooled, sparsity);
+  if (pooled.length) pruneGlobalCapped(layers, masks, pooled, sparsity);
   const thresholds = layers.map((l, i) => {
     let t = NaN;
     for (let q = 0; q < masks[i].length; q++) if (masks[i][q] && !(l.saliency[q] <= t)) t = l.saliency[q];
@@ -32,16 +37,45 @@ export function selectMasks(layers: SelectionLayer[], sparsity: number, scope: '
   return { masks, thresholds };
 }
 
+/** round(s·d) of the pooled layers, each layer at most round(maxSparsity·d_i): layers that the unconstrained
+ *  threshold would take past their cap are fixed at the cap, the others share the rest; repeated until none is over. */
+function pruneGlobalCapped(layers: SelectionLayer[], masks: Uint8Array[], ids: number[], s: number): void {
+  const total = Math.round(s * ids.reduce((a, i) => a + layers[i].weights.length, 0));
+  const cap = (i: number) => Math.round(Math.min(1, layers[i].maxSparsity ?? 1) * layers[i].weights.length);
+  const capped = new Set<number>();
+  for (;;) {
+    let fixed = 0;
+    for (const i of ids) {
+      masks[i].fill(0);
+      if (capped.has(i)) fixed += pruneCount(layers, masks, [i], cap(i));
+    }
+    const free = ids.filter(i => !capped.has(i));
+    if (free.length) pruneCount(layers, masks, free, Math.max(0, total - fixed));
+    const over = free.filter(i => count(masks[i]) > Math.max(cap(i), zerosOf(layers[i].weights)));
+    if (!over.length) return;
+    for (const i of over) capped.add(i);
+  }
+}
+
+const count = (m: Uint8Array) => { let c = 0; for (const v of m) c += v; return c; };
+const zerosOf = (w: Float64Array) => { let c = 0; for (const v of w) if (v === 0) c++; return c; };
+
 /** Prunes round(s·d) weights of the given layers together: zeros first, then lowest saliency, ties by (layer, index). */
 function pruneLowest(layers: SelectionLayer[], masks: Uint8Array[], ids: number[], s: number): void {
+  pruneCount(layers, masks, ids, Math.round(s * ids.reduce((a, i) => a + layers[i].weights.length, 0)));
+}
+
+/** Prunes `target` weights of the given layers together (or all their zeros, if more); returns how many it pruned. */
+function pruneCount(layers: SelectionLayer[], masks: Uint8Array[], ids: number[], target: number): number {
   let d = 0, zeros = 0;
   for (const i of ids) {
     const w = layers[i].weights;
     d += w.length;
     for (let q = 0; q < w.length; q++) if (w[q] === 0) { masks[i][q] = 1; zeros++; }
   }
-  let need = Math.round(s * d) - zeros;
-  if (need <= 0) return;
+  let need = Math.min(target, d) - zeros;
+  if (need <= 0) return zeros;
+  const pruned = need + zeros;
   const vals = new Float64Array(d - zeros);
   let c = 0;
   for (const i of ids) {
@@ -61,6 +95,7 @@ function pruneLowest(layers: SelectionLayer[], masks: Uint8Array[], ids: number[
     const { weights: w, saliency: r } = layers[i];
     for (let q = 0; q < w.length && need > 0; q++) if (w[q] !== 0 && r[q] === t) { masks[i][q] = 1; need--; }
   }
+  return pruned;
 }
 
 function checkSparsity(s: number, what: string): void {

@@ -39,12 +39,18 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     sparsity: recipe.sparsity, pattern: recipe.pattern, sampleLabels: recipe.sampleLabels, threads: recipe.threads, method: recipe.method, samples: recipe.samples, blockSize: recipe.blockSize,
     damp: recipe.damp, scope: recipe.scope, update: recipe.update, recompute: recipe.recompute,
     recomputeSchedule: recipe.recomputeSchedule, inverseForm: recipe.inverseForm,
-    layers: recipe.layers, backend: recipe.backend,
+    layers: recipe.layers, maxLayerSparsity: recipe.maxLayerSparsity, backend: recipe.backend,
     maxMemoryBytes: recipe.maxMemory === undefined ? undefined : parseBytes(recipe.maxMemory),
+    quantize: recipe.quantize,
+    targetSize: recipe.targetSize === undefined ? undefined : parseBytes(recipe.targetSize, 'target size'),
     shuffle: recipe.shuffle, seed: recipe.seed,
     structure: recipe.structure, targetFlops: recipe.targetFlops, minKeep: recipe.minKeep,
   });
   const o = { ...DEFAULT_OPTIONS, ...fromRecipe, ...defined(overrides) } as Partial<PruneOptions> & typeof DEFAULT_OPTIONS;
+  if (overrides.layers && fromRecipe.layers) { // flags add to the recipe's per-layer overrides, layer by layer
+    o.layers = { ...fromRecipe.layers };
+    for (const [name, ov] of Object.entries(overrides.layers)) o.layers[name] = { ...o.layers[name], ...ov };
+  }
   // A data path given on the command line replaces the recipe's data, labels included (unless given too).
   if (overrides.dataPath !== undefined && overrides.labelsPath === undefined) o.labelsPath = undefined;
   if (overrides.evalPath !== undefined && overrides.evalLabelsPath === undefined) o.evalLabelsPath = undefined;
@@ -55,6 +61,14 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     o.dataPath = '';
   }
   if (o.sparsity === undefined && o.pattern) o.sparsity = nmSparsity(o.pattern);
+  // A target size chooses the sparsity: a flag of either kind beats the recipe's other one; both at one level is an error.
+  if (overrides.sparsity !== undefined && overrides.targetSize === undefined) o.targetSize = undefined;
+  if (o.targetSize !== undefined) {
+    const both = overrides.targetSize !== undefined ? overrides.sparsity !== undefined : fromRecipe.sparsity !== undefined;
+    if (both) throw missing('a target size chooses the sparsity: give a target size or a sparsity, not both');
+    if (o.pattern) throw missing('a target size chooses the sparsity: drop the N:M pattern, or the target size');
+    o.sparsity = 0;                                           // the search's starting point (prune.ts)
+  }
   if (o.sparsity === undefined && o.structure === 'neurons' && o.targetFlops !== undefined) o.sparsity = 0;   // the FLOPs target decides
   // structure 'neurons' ranks units layer by layer unless a scope is given (global over-prunes narrow layers: docs/structured.md)
   if (o.structure === 'neurons' && recipe.scope === undefined && overrides.scope === undefined) o.scope = 'layer';

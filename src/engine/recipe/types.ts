@@ -1,5 +1,5 @@
 // What a recipe file holds (after validation) and how problems in it are reported.
-import type { BackendName, InverseForm, LayerOverride, LrSchedule, Method, OptimizerKind, RecomputeSchedule, Scope, Structure, UpdateKind } from '../types';
+import type { BackendName, InverseForm, LayerOverride, LrSchedule, Method, OptimizerKind, QuantizeMode, RecomputeSchedule, Scope, Structure, UpdateKind } from '../types';
 
 /** A data set in a recipe: {inputs, labels?}, or one .npy/.npz path. Paths are relative to the recipe file. */
 export type RecipeDataset = string | { inputs: string; labels?: string };
@@ -26,9 +26,12 @@ export interface Recipe {
   recomputeSchedule?: RecomputeSchedule;
   inverseForm?: InverseForm;
   layers?: Record<string, LayerOverride>;
+  maxLayerSparsity?: number;
   eval?: RecipeDataset;
   backend?: BackendName;
   maxMemory?: number | string;
+  quantize?: QuantizeMode;
+  targetSize?: number | string;
   shuffle?: boolean;
   seed?: number;
   output?: string;

@@ -74,8 +74,8 @@ function toDiagnostic(e: ErrorObject, source: RecipeSource): RecipeDiagnostic | 
       break;
     }
     case 'pattern':
-      message = name === 'maxMemory'
-        ? `maxMemory must be a number of bytes or a size like "4GB", not "${String(value)}"`
+      message = name === 'maxMemory' || name === 'targetSize'
+        ? `${name} must be a number of bytes or a size like "${name === 'maxMemory' ? '4GB' : '1.5MB'}", not "${String(value)}"`
         : `${name} has an invalid format: "${String(value)}"`;
       break;
     case 'minLength':

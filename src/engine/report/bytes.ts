@@ -7,15 +7,15 @@ const UNITS: Record<string, number> = {
 };
 
 /** "4GB" → 4e9, "512MiB" → 536870912, "1000" or 1000 → 1000. KB/MB/GB/TB are powers of 1000, KiB… of 1024. */
-export function parseBytes(size: string | number): number {
+export function parseBytes(size: string | number, what = 'memory size'): number {
   if (typeof size === 'number') {
-    if (!(size > 0) || !Number.isFinite(size)) throw new WoodFisherError(`memory size must be a positive number of bytes, got ${size}`, 'OPTIONS');
+    if (!(size > 0) || !Number.isFinite(size)) throw new WoodFisherError(`${what} must be a positive number of bytes, got ${size}`, 'OPTIONS');
     return Math.floor(size);
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(size);
   const unit = m ? UNITS[m[2].toLowerCase() || 'b'] : undefined;
   if (!m || unit === undefined || !(Number(m[1]) > 0)) {
-    throw new WoodFisherError(`invalid memory size "${size}": use bytes or a size like 4GB, 512MB, 2GiB`, 'OPTIONS');
+    throw new WoodFisherError(`invalid ${what} "${size}": use bytes or a size like 4GB, 512MB, 2GiB`, 'OPTIONS');
   }
   return Math.floor(Number(m[1]) * unit);
 }

@@ -1,5 +1,5 @@
 // The result of a sparsity sweep (what sweep.json holds and sweep.svg plots).
-import type { EvalResult, Method } from '../types';
+import type { EvalResult, Method, SizeFigures } from '../types';
 
 export interface SweepPoint {
   method: Method;
@@ -9,12 +9,14 @@ export interface SweepPoint {
   loss: number;
   output: string;               // folder of this run's pruned model and report.json
   seconds: number;
+  size?: SizeFigures;           // of this run's model.json + shards
 }
 
 export interface SweepResult {
   version: 1;
   model: string;
   dense?: EvalResult;           // accuracy before pruning
+  inputSize?: SizeFigures;      // of the input's model.json + shards
   methods: Method[];
   sparsities: number[];
   points: SweepPoint[];

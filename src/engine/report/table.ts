@@ -1,5 +1,6 @@
 // Plain-text tables for terminals: the per-layer result of a run, and runs side by side.
 import type { EvalResult, PruneReport } from '../types';
+import { formatBytes } from './bytes';
 
 /** Aligned columns; `right` marks numeric columns. A separator line follows the header. */
 export function formatTable(headers: string[], rows: string[][], right: boolean[] = []): string {
@@ -34,23 +35,26 @@ export interface ComparisonRow {
   before?: EvalResult;
   after?: EvalResult;
   seconds?: number;
+  gzip?: number;                // output model.json + shards, gzip bytes
 }
 
 export function comparisonRow(report: PruneReport): ComparisonRow {
   return {
     method: report.settings.method, target: report.sparsity.target, achieved: report.sparsity.achieved,
-    before: report.before, after: report.after, seconds: report.seconds.total,
+    before: report.before, after: report.after, seconds: report.seconds.total, gzip: report.size?.output.gzip,
   };
 }
 
-/** Runs side by side: method, target and achieved sparsity, accuracy before → after, change, loss after, time. */
+/** Runs side by side: method, target and achieved sparsity, accuracy before → after, change, loss after, time (gzip size). */
 export function formatComparison(rows: ComparisonRow[]): string {
-  const headers = ['method', 'target', 'achieved', 'acc. before', 'acc. after', 'change', 'loss after', 'seconds'];
+  const sized = rows.some(r => r.gzip !== undefined);
+  const headers = ['method', 'target', 'achieved', 'acc. before', 'acc. after', 'change', 'loss after', 'seconds', ...(sized ? ['gzip'] : [])];
   const body = rows.map(r => [
     r.method, pct(r.target), pct(r.achieved, 2),
     r.before ? pct(r.before.accuracy, 2) : '-', r.after ? pct(r.after.accuracy, 2) : '-',
     r.before && r.after ? `${r.after.accuracy >= r.before.accuracy ? '+' : ''}${((r.after.accuracy - r.before.accuracy) * 100).toFixed(2)}` : '-',
     r.after ? r.after.loss.toFixed(4) : '-', r.seconds === undefined ? '-' : r.seconds.toFixed(1),
+    ...(sized ? [r.gzip === undefined ? '-' : formatBytes(r.gzip)] : []),
   ]);
-  return formatTable(headers, body, [false, true, true, true, true, true, true, true]);
+  return formatTable(headers, body, [false, true, true, true, true, true, true, true, true]);
 }

@@ -35,7 +35,7 @@ export class MacCounter {
   private readonly keptOut: number[];
   private readonly touches: { layer: number; inputs: number; outputs: number }[][];   // per class
 
-  constructor(model: tf.LayersModel, private readonly g: ChannelGraph) {
+  constructor(model: tf.LayersModel, g: ChannelGraph) {
     this.geo = geometry(model, g);
     this.keptIn = this.geo.map(l => l.inIds?.length ?? 0);
     this.keptOut = this.geo.map(l => l.outIds.length);

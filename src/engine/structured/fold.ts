@@ -18,6 +18,29 @@ function elementwise(f: (x: tf.Tensor) => tf.Tensor, v: number[], rank = 2): num
   return tf.tidy(() => Array.from(f(tf.tensor(v, [...new Array(rank - 1).fill(1), v.length])).dataSync()));
 }
 
+/** The BatchNormalization (channels last) that alone reads a linear layer's output, if any. */
+function followingBatchNorm(layer: tf.layers.Layer, cfg: any): tf.layers.Layer | undefined {
+  if (cfg.activation !== undefined && cfg.activation !== 'linear') return undefined;
+  const out = layer.outboundNodes ?? [];
+  if (out.length !== 1) return undefined;
+  const bn = out[0].outboundLayer as tf.layers.Layer;
+  const bcfg: any = bn.getConfig();
+  const axis = Array.isArray(bcfg.axis) ? bcfg.axis : [bcfg.axis];
+  const rank = (bn.outputShape as number[]).length;
+  return bn.getClassName() === 'BatchNormalization' && axis.length === 1 && (axis[0] === -1 || axis[0] === rank - 1) && bn.weights.some(w => /moving_mean/.test(w.name)) ? bn : undefined;
+}
+
+/** weights[i] += sign·delta (in place). */
+function addTo(layer: tf.layers.Layer, i: number, delta: Float32Array, sign: number): void {
+  const ws = layer.getWeights();
+  const v = Float32Array.from(ws[i].dataSync());
+  for (let o = 0; o < v.length; o++) v[o] += sign * delta[o];
+  const t = tf.tensor(v, ws[i].shape);
+  ws[i] = t;
+  layer.setWeights(ws);
+  t.dispose();
+}
+
 export interface FoldResult { folded: number; dropped: number }
 
 /** Adds the removed units' constant outputs into their consumers' biases (in place). removed[c] = 1: class c goes. */
@@ -35,20 +58,20 @@ export function foldRemovedUnits(model: tf.LayersModel, g: ChannelGraph, removed
     if (l.role === 'producer') {
       if (incoming.size) {
         const k = layer.weights[0].shape as number[], taps = k.slice(0, -2).reduce((a, b) => a * b, 1);
-        const fits = layer.weights.length > 1 && (cls === 'Dense' || cfg.padding === 'valid' || taps === 1);
-        if (!fits) lost(incoming);
+        const constantOut = cls === 'Dense' || cfg.padding === 'valid' || taps === 1;   // a constant input gives a constant output
+        const next = followingBatchNorm(layer, cfg);
+        if (!constantOut || (layer.weights.length < 2 && !next)) lost(incoming);
         else {
-          const [kernel, bias] = layer.getWeights(), K = kernel.dataSync(), B = Float32Array.from(bias.dataSync());
-          const nIn = k[k.length - 2], nOut = k[k.length - 1];
+          const K = layer.getWeights()[0].dataSync(), nIn = k[k.length - 2], nOut = k[k.length - 1];
+          const delta = new Float32Array(nOut);                                        // Σ_taps W[t, pos, o]·v
           l.inIds!.forEach((id, pos) => {
             const v = incoming.get(id);
             if (v === undefined || v === 0) return;
-            for (let t = 0; t < taps; t++) for (let o = 0; o < nOut; o++) B[o] += v * K[(t * nIn + pos) * nOut + o];   // Σ_taps W[t, pos, o]·v
+            for (let t = 0; t < taps; t++) for (let o = 0; o < nOut; o++) delta[o] += v * K[(t * nIn + pos) * nOut + o];
           });
           folded += incoming.size;
-          const nb = tf.tensor1d(B);
-          layer.setWeights([kernel, nb]);
-          nb.dispose();
+          if (layer.weights.length > 1) addTo(layer, 1, delta, 1);                     // b += Δ
+          else addTo(next!, next!.weights.findIndex(w => /moving_mean/.test(w.name)), delta, -1);   // BN(x + Δ): μ −= Δ
         }
       }
       // this layer's own removed units: act(b) (b = 0 without a bias)

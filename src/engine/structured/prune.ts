@@ -8,11 +8,12 @@ import { useFastestGemm } from '../linalg/fastest';
 import { loadModel, readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
 import { claimOutput, type OutputClaim } from '../output/claim';
 import { torchShape } from '../model/layout';
-import { loadDataset, type Dataset } from '../data/calibration';
+import { loadDataset } from '../data/calibration';
 import { perSampleGradients } from '../gradients/perSample';
-import { evaluate } from '../gradients/evaluate';
+import { evaluateStage } from '../gradients/evaluate';
 import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
+import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
 import { needsGradients } from '../methods';
 import { planMemory, assertPlanFits } from '../memory';
@@ -22,7 +23,7 @@ import { foldRemovedUnits } from './fold';
 import { MacCounter, compareLatency } from './cost';
 import { selectUnits } from './select';
 import {
-  DEFAULT_OPTIONS, WoodFisherError, type EvalResult, type LayerResult, type ModelCost, type PrunableLayer, type PruneOptions,
+  DEFAULT_OPTIONS, WoodFisherError, type LayerResult, type ModelCost, type PrunableLayer, type PruneOptions,
   type PruneReport, type RunHooks, type Stage,
 } from '../types';
 import { tf } from '../backend';
@@ -120,7 +121,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
     const counter = new MacCounter(m.model, g);
-    const before = evalData ? await timed('evaluate', () => runEval(m, evalData, 'before', hooks)) : undefined;
+    const before = evalData ? await timed('evaluate', () => evaluateStage(m, evalData, 'before', hooks)) : undefined;
 
     // saliency of every row (a unit's incoming weights), Fisher blocks of whole rows
     const n = data?.count ?? 0;
@@ -129,6 +130,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     }))) : undefined;
     const damp = o.damp === 'auto' ? 1e-5 : o.damp;
     if (o.damp === 'auto') emit({ type: 'log', level: 'warn', message: "damp 'auto' is not searched for structured pruning; using λ = 1e-5" });
+    const kept = new Map<string, FisherBlockInverse>();   // block inverses kept from saliency to update when they fit
     await timed('blocks', async () => {
       for (const s of layers) {
         const w = readKernel(m, s.layer), d = s.layer.size;
@@ -151,6 +153,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
           if (b === s.rowLength) { s.saliency[r.start / s.rowLength] = wholeBlockSaliency(Gb, n, wb, damp); s.form = 'whole-row'; }
           else {
             const inv = fisherBlockInverse(Gb, n, b, damp, o.inverseForm);
+            if (memory.strategy === 'keep') kept.set(`${s.layer.name}:${bi}`, inv);   // for the update (the plan counts them)
             s.form = inv.form;
             s.saliency.set(rowSaliencies(wb, s.rowLength, inv), r.start / s.rowLength);
           }
@@ -193,7 +196,9 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
           const r = ranges[bi], b = r.end - r.start, r0 = r.start / s.rowLength;
           const rows: number[] = [];
           for (let k = 0; k < b / s.rowLength; k++) if (prunedRow[r0 + k]) rows.push(k);
-          const inv = update === 'group' && rows.length && b > s.rowLength ? fisherBlockInverse(gatherBlock(G!, n, d, r), n, b, damp, o.inverseForm) : null;
+          const inv = update === 'group' && rows.length && b > s.rowLength
+            ? kept.get(`${s.layer.name}:${bi}`) ?? fisherBlockInverse(gatherBlock(G!, n, d, r), n, b, damp, o.inverseForm) : null;
+          kept.delete(`${s.layer.name}:${bi}`);
           const wb = groupUpdate(w.slice(r.start, r.end), s.rowLength, rows, inv);
           for (let i = 0; i < b; i++) if (!Number.isFinite(wb[i])) throw new WoodFisherError(`the group update of layer ${s.layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
           next.set(wb, r.start);
@@ -212,7 +217,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     emit({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: 'latency before and after' });
     const [costBefore, costAfter] = await timed('evaluate', () => modelCosts(m.model, macsBefore, shrunk!, new MacCounter(shrunk!, channelGraph(shrunk!)).total()));
     emit({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: 'latency before and after' });
-    const after = evalData ? await timed('evaluate', () => runEval(small, evalData, 'after', hooks)) : undefined;
+    const after = evalData ? await timed('evaluate', () => evaluateStage(small, evalData, 'after', hooks)) : undefined;
 
     const units = new Map(result.units.map(u => [u.layer, u]));
     for (const layer of m.prunable) {
@@ -267,12 +272,4 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
 function resized(l: PrunableLayer, model: tf.LayersModel): PrunableLayer {
   const shape = model.getLayer(l.name).weights[0].shape.slice() as number[];
   return { ...l, shape, torchShape: torchShape(l.kind, shape), size: shape.reduce((a, b) => a * b, 1) };
-}
-
-async function runEval(m: LoadedModel, d: Dataset, which: 'before' | 'after', hooks: RunHooks): Promise<EvalResult> {
-  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: which });
-  const result = await evaluate(m, d, { signal: hooks.signal });
-  hooks.onEvent?.({ type: 'eval', which, result });
-  hooks.onEvent?.({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: which });
-  return result;
 }

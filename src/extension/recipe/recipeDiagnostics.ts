@@ -40,7 +40,7 @@ export async function recipeDiagnostics(doc: vscode.TextDocument): Promise<vscod
     else {
       const check = await checkModelJson(modelPath);
       if (!check.ok) errAt('/model', check.message);
-      else out.push(...checkRecipeAgainstModel(recipe, check.layers.filter(l => l.prunable).map(l => l.name), source).map(toDiagnostic));
+      else out.push(...checkRecipeAgainstModel(recipe, check.layers.filter(l => l.prunable).map(l => l.name), source, check.layers.map(l => l.name)).map(toDiagnostic));
     }
   }
   for (const key of ['data', 'eval'] as const) {

@@ -54,10 +54,10 @@ test('dual diag keeps its digits where 1 − h_q cancels (N ≫ b, λ = 1e-10, f
   assert.ok(maxRelErr(primal.diag(), ref) < 1e-10, `primal diag at tiny λ, seed ${seed}`);
 });
 
-test('chooseForm picks dual for N ≤ b and primal for N > b; auto follows it; inverseBytes reflects the form', () => {
+test('chooseForm picks dual for N < b and primal for N ≥ b; auto follows it; inverseBytes reflects the form', () => {
   assert.equal(chooseForm(100, 2000), 'dual');
-  assert.equal(chooseForm(1000, 1000), 'dual');
-  assert.equal(chooseForm(1001, 1000), 'primal');
+  assert.equal(chooseForm(999, 1000), 'dual');
+  assert.equal(chooseForm(1000, 1000), 'primal');
   assert.equal(chooseForm(5000, 100), 'primal');
   const G = gradients(rng(1), 4, 50);
   assert.equal(fisherBlockInverse(G, 4, 50, 1e-3).form, 'dual');

@@ -95,3 +95,38 @@ test('N:M keeps the n highest-saliency weights of every group of m, per row; row
   assert.throws(() => parsePattern('4:4'), /N:M/);
   assert.throws(() => parsePattern('two:four'), /N:M/);
 });
+
+test('global selection caps each layer (no layer collapse): water-filling keeps the total, a cap of 1 lifts it', async () => {
+  const { selectMasks } = await import('../../../src/engine/obs/select');
+  const r = mulberryLike(7);
+  // "head" has saliencies far below everyone else's: unconstrained, 70% global sparsity would take all of it
+  const body = { name: 'body', weights: Float64Array.from({ length: 1000 }, () => r() + 0.1), saliency: Float64Array.from({ length: 1000 }, () => 1 + r()) };
+  const head = { name: 'head', weights: Float64Array.from({ length: 300 }, () => r() + 0.1), saliency: Float64Array.from({ length: 300 }, () => 1e-6 * r()) };
+  const count = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
+  const free = selectMasks([body, head], 0.7, 'global');
+  assert.equal(count(free.masks[1]), 300, 'without a cap the head collapses');
+  const capped = selectMasks([body, { ...head, maxSparsity: 0.99 }], 0.7, 'global');
+  assert.equal(count(capped.masks[1]), Math.round(0.99 * 300));
+  assert.equal(count(capped.masks[0]) + count(capped.masks[1]), Math.round(0.7 * 1300), 'the total target still holds');
+  // the head keeps exactly its highest-saliency weights; the body gives its lowest
+  const keptHead = [...capped.masks[1].keys()].filter(q => !capped.masks[1][q]).map(q => head.saliency[q]);
+  const prunedHeadMax = Math.max(...[...capped.masks[1].keys()].filter(q => capped.masks[1][q]).map(q => head.saliency[q]));
+  assert.ok(Math.min(...keptHead) >= prunedHeadMax);
+  const bodyKeptMin = Math.min(...[...capped.masks[0].keys()].filter(q => !capped.masks[0][q]).map(q => body.saliency[q]));
+  const bodyPrunedMax = Math.max(...[...capped.masks[0].keys()].filter(q => capped.masks[0][q]).map(q => body.saliency[q]));
+  assert.ok(bodyKeptMin >= bodyPrunedMax);
+  const lifted = selectMasks([body, { ...head, maxSparsity: 1 }], 0.7, 'global');
+  assert.deepEqual(lifted.masks, free.masks);
+  // several layers over their caps at once, and a target the caps cannot reach: every layer at its cap
+  const tiny = { name: 'tiny', weights: Float64Array.from({ length: 50 }, () => 1), saliency: Float64Array.from({ length: 50 }, () => 1e-9), maxSparsity: 0.5 };
+  const all = selectMasks([{ ...body, maxSparsity: 0.9 }, { ...head, maxSparsity: 0.9 }, tiny], 0.95, 'global');
+  assert.deepEqual(all.masks.map(count), [900, 270, 25]);
+  // per-layer targets are the user's own: no cap there
+  const own = selectMasks([body, { ...head, sparsity: 1 - 1e-9, maxSparsity: 0.5 }], 0.5, 'global');
+  assert.equal(count(own.masks[1]), 300);
+});
+
+function mulberryLike(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32; };
+}

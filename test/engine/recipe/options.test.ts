@@ -70,6 +70,22 @@ test('findRecipeForModel finds the recipe whose model resolves to the given mode
   await fs.rm(d, { recursive: true });
 });
 
+test('quantize and targetSize: from the recipe, flags win, a target size replaces the sparsity; quantize-only overrides may name any layer', () => {
+  const base = { model: 'model.json', data: 'x.npy', output: 'out' };
+  const o = recipeToOptions({ ...base, targetSize: '1.5MB', quantize: 'uint8', layers: { bn: { quantize: 'none' } } }, dir);
+  assert.equal(o.targetSize, 1_500_000);
+  assert.equal(o.quantize, 'uint8');
+  assert.equal(o.sparsity, 0, 'the search starts from dense');
+  assert.equal(recipeToOptions({ ...base, targetSize: '2MiB', sparsity: 0.9 }, dir, { sparsity: 0.8 }).targetSize, undefined, '--sparsity beats the recipe\'s target size');
+  assert.equal(recipeToOptions({ ...base, sparsity: 0.9 }, dir, { targetSize: 1000 }).sparsity, 0, '--target-size beats the recipe\'s sparsity');
+  assert.throws(() => recipeToOptions({ ...base, targetSize: 1000, sparsity: 0.5 }, dir), /not both/);
+  assert.throws(() => recipeToOptions({ ...base }, dir, { targetSize: 1000, sparsity: 0.5 }), /not both/);
+  assert.throws(() => recipeToOptions({ ...base, targetSize: 'lots' }, dir), /invalid target size/);
+  // quantize alone may name a BatchNorm layer; sparsity there is still an error
+  assert.deepEqual(checkRecipeAgainstModel({ layers: { bn: { quantize: 'float16' } } }, ['fc1'], undefined, ['fc1', 'bn']), []);
+  assert.equal(checkRecipeAgainstModel({ layers: { bn: { sparsity: 0.5 } } }, ['fc1'], undefined, ['fc1', 'bn']).length, 1);
+});
+
 test('structure neurons: the recipe keys validate; a FLOPs target stands in for the sparsity; a bad value is a diagnostic', () => {
   const text = 'model: m/model.json\ndata: x.npy\nstructure: neurons\ntargetFlops: 0.5\nminKeep: 0.2\noutput: out\n';
   const parsed = parseRecipe(text, 'woodfisher.yaml');

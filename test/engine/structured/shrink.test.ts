@@ -7,7 +7,7 @@ import { shrinkModel, takeAlong } from '../../../src/engine/structured/shrink';
 import { foldRemovedUnits } from '../../../src/engine/structured/fold';
 import { mlp, relErr, tempDir, tfLoad, writeLayersModel } from '../model/fixtures';
 import { freshSeed, rng } from '../linalg/reference';
-import { flattenCnn, residualConcatNet } from './fixtures';
+import { flattenCnn, randomizeBatchNorm, residualConcatNet } from './fixtures';
 import { buildMobileNetV2, buildInceptionLike } from '../../fixtures/mobilenetv2';
 
 before(async () => { await initBackend('cpu'); });
@@ -149,9 +149,14 @@ test('removed units\' constant outputs act(b) are folded into the consumers\' bi
   const flat = tf.layers.flatten().apply(c3) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 3, activation: 'softmax' }).apply(flat) as tf.SymbolicTensor;
   const net = tf.model({ inputs: input, outputs: out });
-  const { randomizeBatchNorm } = await import('./fixtures');
   randomizeBatchNorm(net, 11);
-  for (const [model, shape, what] of [[mlp([6, 8, 5, 3]), [6], 'mlp'], [flattenCnn(), [6, 6, 2], 'cnn'], [net, [7, 7, 2], 'bn+concat+pool']] as const) {
+  const x0 = tf.input({ shape: [6] });
+  const h1 = tf.layers.dense({ units: 7, activation: 'relu', biasInitializer: tf.initializers.randomNormal({ stddev: 0.5, seed: 6 }) }).apply(x0) as tf.SymbolicTensor;
+  const h2 = tf.layers.dense({ units: 5, useBias: false }).apply(h1) as tf.SymbolicTensor;   // no bias: the constant goes into the BN's mean
+  const h3 = tf.layers.reLU().apply(tf.layers.batchNormalization().apply(h2) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const bnNet = tf.model({ inputs: x0, outputs: tf.layers.dense({ units: 3 }).apply(h3) as tf.SymbolicTensor });
+  randomizeBatchNorm(bnNet, 12);
+  for (const [model, shape, what] of [[mlp([6, 8, 5, 3]), [6], 'mlp'], [flattenCnn(), [6, 6, 2], 'cnn'], [net, [7, 7, 2], 'bn+concat+pool'], [bnNet, [6], 'no bias → BN']] as const) {
     const g = channelGraph(model), seed = freshSeed(), removed = randomRemoval(g, rng(seed), 0.4);
     const zeroed = await zeroedRowsCopy(model, g, removed);
     const work = await zeroedRowsCopy(model, g, removed);
@@ -165,4 +170,26 @@ test('removed units\' constant outputs act(b) are folded into the consumers\' bi
     for (const m of [zeroed, work, shrunk]) m.dispose();
     x.dispose();
   }
+});
+
+test('Conv1D filters shrink like Conv2D ones; a depthwise multiplier > 1 pins the channels it reads', async () => {
+  const input = tf.input({ shape: [12, 3] });
+  const a = tf.layers.conv1d({ filters: 6, kernelSize: 3, activation: 'relu' }).apply(input) as tf.SymbolicTensor;
+  const b = tf.layers.conv1d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(a) as tf.SymbolicTensor;
+  const p = tf.layers.globalAveragePooling1d().apply(b) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 2 }).apply(p) as tf.SymbolicTensor;
+  const m1 = tf.model({ inputs: input, outputs: out });
+  assert.equal(channelGraph(m1).classes.length, 6 + 5);
+  await checkShrink(m1, [12, 3], 'conv1d');
+
+  const img = tf.input({ shape: [6, 6, 2] });
+  const c = tf.layers.conv2d({ filters: 4, kernelSize: 1 }).apply(img) as tf.SymbolicTensor;
+  const d = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2 }).apply(c) as tf.SymbolicTensor;
+  const e = tf.layers.conv2d({ filters: 3, kernelSize: 1 }).apply(d) as tf.SymbolicTensor;
+  const f = tf.layers.flatten().apply(e) as tf.SymbolicTensor;
+  const m2 = tf.model({ inputs: img, outputs: tf.layers.dense({ units: 2 }).apply(f) as tf.SymbolicTensor });
+  const g = channelGraph(m2);
+  assert.equal(g.classes.length, 3, 'only the last conv\'s filters: the depthwise (multiplier 2) pins the first conv');
+  assert.ok(g.notes.some(n => /DepthwiseConv2D/.test(n)));
+  await checkShrink(m2, [6, 6, 2], 'depthwise multiplier 2');
 });

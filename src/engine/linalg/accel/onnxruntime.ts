@@ -26,13 +26,21 @@ export function onnxRuntimeUnavailable(): string | undefined {
   return b.mod ? undefined : `onnxruntime-node not loadable: ${b.error}`;
 }
 
-type Kind = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
+type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
+type Kind = Product | `${Product}Batch`;
 
-const GRAPHS: Record<Kind, { node: OnnxNode; inputs: [string, string[]][]; out: string[] }> = {
-  gramCols: { node: { op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transA: 1 } }, inputs: [['A', ['k', 'm']]], out: ['m', 'm'] },
-  gramRows: { node: { op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transB: 1 } }, inputs: [['A', ['m', 'k']]], out: ['m', 'm'] },
-  matmulTN: { node: { op: 'Gemm', inputs: ['A', 'B'], outputs: ['C'], attrs: { transA: 1 } }, inputs: [['A', ['k', 'm']], ['B', ['k', 'n']]], out: ['m', 'n'] },
-  matmul: { node: { op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }, inputs: [['A', ['m', 'k']], ['B', ['k', 'n']]], out: ['m', 'n'] },
+// One product: a Gemm (transposes as attributes). A batch: MatMul over [count, ·, ·] (Gemm is 2-D only), a
+// transposed operand through Transpose(perm 0,2,1).
+const t3 = (x: string): OnnxNode => ({ op: 'Transpose', inputs: [x], outputs: [`${x}t`], attrs: { perm: [0, 2, 1] } });
+const GRAPHS: Record<Kind, { nodes: OnnxNode[]; inputs: [string, string[]][]; out: string[] }> = {
+  gramCols: { nodes: [{ op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transA: 1 } }], inputs: [['A', ['k', 'm']]], out: ['m', 'm'] },
+  gramRows: { nodes: [{ op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transB: 1 } }], inputs: [['A', ['m', 'k']]], out: ['m', 'm'] },
+  matmulTN: { nodes: [{ op: 'Gemm', inputs: ['A', 'B'], outputs: ['C'], attrs: { transA: 1 } }], inputs: [['A', ['k', 'm']], ['B', ['k', 'n']]], out: ['m', 'n'] },
+  matmul: { nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], inputs: [['A', ['m', 'k']], ['B', ['k', 'n']]], out: ['m', 'n'] },
+  gramColsBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['At', 'A'], outputs: ['C'] }], inputs: [['A', ['c', 'k', 'm']]], out: ['c', 'm', 'm'] },
+  gramRowsBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['A', 'At'], outputs: ['C'] }], inputs: [['A', ['c', 'm', 'k']]], out: ['c', 'm', 'm'] },
+  matmulTNBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['At', 'B'], outputs: ['C'] }], inputs: [['A', ['c', 'k', 'm']], ['B', ['c', 'k', 'n']]], out: ['c', 'm', 'n'] },
+  matmulBatch: { nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], inputs: [['A', ['c', 'm', 'k']], ['B', ['c', 'k', 'n']]], out: ['c', 'm', 'n'] },
 };
 
 /** Returns the provider, or throws (with the reason) when onnxruntime-node is not installed. */
@@ -54,7 +62,7 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
     let s = sessions.get(kind);
     if (!s) {
       const g = GRAPHS[kind];
-      const bytes = onnxModel([g.node], g.inputs.map(([name, dims]) => ({ name, elemType: elem, dims })), [{ name: 'C', elemType: elem, dims: g.out }]);
+      const bytes = onnxModel(g.nodes, g.inputs.map(([name, dims]) => ({ name, elemType: elem, dims })), [{ name: 'C', elemType: elem, dims: g.out }]);
       s = new binding.InferenceSession();
       s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, sessionOptions);
       sessions.set(kind, s);
@@ -65,20 +73,24 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
     if (precision === 'float64') return A instanceof Float64Array ? (A.length === len ? A : A.subarray(0, len)) : Float64Array.from(A.subarray(0, len));
     return A instanceof Float32Array ? (A.length === len ? A : A.subarray(0, len)) : Float32Array.from(A.subarray(0, len));
   };
-  const run = (kind: Kind, feeds: [string, Matrix, number[]][]): Float64Array => {
+  /** One session run; with count > 1 the batched graph, every input [count, rows, cols]. */
+  const run = (kind: Product, count: number, feeds: [string, Matrix, [number, number]][]): Float64Array => {
     const t: Record<string, OrtTensor> = {};
-    for (const [name, A, dims] of feeds) t[name] = new Tensor(type, cast(A, dims[0] * dims[1]), dims);
-    const out = session(kind).run(t, { C: null }, {}).C;
+    for (const [name, A, [r, c]] of feeds) {
+      checkSize(`${kind} ${name}`, A, count * r * c);
+      t[name] = new Tensor(type, cast(A, count * r * c), count === 1 ? [r, c] : [count, r, c]);
+    }
+    const out = session(count === 1 ? kind : `${kind}Batch`).run(t, { C: null }, {}).C;
     const data = out.data;
     return data instanceof Float64Array ? data : Float64Array.from(data);
   };
   return {
     name: `onnxruntime-${precision === 'float64' ? 'f64' : 'f32'}`,
     precision,
-    gramCols: (A, k, m) => { checkSize('gramCols', A, k * m); return run('gramCols', [['A', A, [k, m]]]); },
-    gramRows: (A, m, k) => { checkSize('gramRows', A, m * k); return run('gramRows', [['A', A, [m, k]]]); },
-    matmulTN: (A, B, k, m, n) => { checkSize('matmulTN A', A, k * m); checkSize('matmulTN B', B, k * n); return run('matmulTN', [['A', A, [k, m]], ['B', B, [k, n]]]); },
-    matmul: (A, B, m, k, n) => { checkSize('matmul A', A, m * k); checkSize('matmul B', B, k * n); return run('matmul', [['A', A, [m, k]], ['B', B, [k, n]]]); },
+    gramCols: (A, k, m, c = 1) => run('gramCols', c, [['A', A, [k, m]]]),
+    gramRows: (A, m, k, c = 1) => run('gramRows', c, [['A', A, [m, k]]]),
+    matmulTN: (A, B, k, m, n, c = 1) => run('matmulTN', c, [['A', A, [k, m]], ['B', B, [k, n]]]),
+    matmul: (A, B, m, k, n, c = 1) => run('matmul', c, [['A', A, [m, k]], ['B', B, [k, n]]]),
     dispose: () => { for (const s of sessions.values()) s.dispose(); sessions.clear(); },
   };
 }

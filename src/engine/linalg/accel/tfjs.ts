@@ -9,6 +9,9 @@ import { GemmProvider, Matrix, checkSize } from './types';
 const f32 = (A: Matrix, len: number): Float32Array =>
   A instanceof Float32Array ? (A.length === len ? A : A.subarray(0, len)) : Float32Array.from(A.subarray(0, len));
 
+/** Each matrix of a batch transposed (materialised: see above). */
+const T = (a: tf.Tensor3D) => tf.transpose(a, [0, 2, 1]);
+
 function run(f: () => tf.Tensor): Float64Array {
   const C = tf.tidy(f);
   try {
@@ -27,21 +30,21 @@ export function tfjsProvider(): GemmProvider {
   return {
     name: `tfjs-${backend}`,
     precision: 'float32',
-    gramCols: (A, k, m) => {
-      checkSize('gramCols', A, k * m); check();
-      return run(() => { const a = tf.tensor2d(f32(A, k * m), [k, m]); return tf.matMul(tf.transpose(a), a); });
+    gramCols: (A, k, m, c = 1) => {
+      checkSize('gramCols', A, c * k * m); check();
+      return run(() => { const a = tf.tensor3d(f32(A, c * k * m), [c, k, m]); return tf.matMul(T(a), a); });
     },
-    gramRows: (A, m, k) => {
-      checkSize('gramRows', A, m * k); check();
-      return run(() => { const a = tf.tensor2d(f32(A, m * k), [m, k]); return tf.matMul(a, tf.transpose(a)); });
+    gramRows: (A, m, k, c = 1) => {
+      checkSize('gramRows', A, c * m * k); check();
+      return run(() => { const a = tf.tensor3d(f32(A, c * m * k), [c, m, k]); return tf.matMul(a, T(a)); });
     },
-    matmulTN: (A, B, k, m, n) => {
-      checkSize('matmulTN A', A, k * m); checkSize('matmulTN B', B, k * n); check();
-      return run(() => tf.matMul(tf.transpose(tf.tensor2d(f32(A, k * m), [k, m])), tf.tensor2d(f32(B, k * n), [k, n])));
+    matmulTN: (A, B, k, m, n, c = 1) => {
+      checkSize('matmulTN A', A, c * k * m); checkSize('matmulTN B', B, c * k * n); check();
+      return run(() => tf.matMul(T(tf.tensor3d(f32(A, c * k * m), [c, k, m])), tf.tensor3d(f32(B, c * k * n), [c, k, n])));
     },
-    matmul: (A, B, m, k, n) => {
-      checkSize('matmul A', A, m * k); checkSize('matmul B', B, k * n); check();
-      return run(() => tf.matMul(tf.tensor2d(f32(A, m * k), [m, k]), tf.tensor2d(f32(B, k * n), [k, n])));
+    matmul: (A, B, m, k, n, c = 1) => {
+      checkSize('matmul A', A, c * m * k); checkSize('matmul B', B, c * k * n); check();
+      return run(() => tf.matMul(tf.tensor3d(f32(A, c * m * k), [c, m, k]), tf.tensor3d(f32(B, c * k * n), [c, k, n])));
     },
     dispose: () => {},
   };

@@ -48,6 +48,24 @@ function checkProvider(p: GemmProvider) {
     const e = relErr(p.gramCols(A32, k, m), ref(Float64Array.from(A32), k, m, true, Float64Array.from(A32), k, m, false));
     assert.ok(e <= tol, `${p.name} gramCols(float32) relative error ${e.toExponential(2)}`);
   }
+  // batches: `count` products in one call equal each product alone (to the provider's precision)
+  for (const [k, m, n, count] of [[9, 4, 6, 3], [40, 33, 17, 5]]) {
+    const A = rand(count * k * m, 5 * k), B = rand(count * k * n, 7 * n), A2 = rand(count * m * k, 11 * m);
+    const part = (X: Float64Array, c: number, len: number) => X.subarray(c * len, (c + 1) * len);
+    const batched: [string, Float64Array, (c: number) => Float64Array, number][] = [
+      ['gramCols', p.gramCols(A, k, m, count), c => ref(part(A, c, k * m), k, m, true, part(A, c, k * m), k, m, false), m * m],
+      ['gramRows', p.gramRows(A2, m, k, count), c => ref(part(A2, c, m * k), m, k, false, part(A2, c, m * k), m, k, true), m * m],
+      ['matmulTN', p.matmulTN(A, B, k, m, n, count), c => ref(part(A, c, k * m), k, m, true, part(B, c, k * n), k, n, false), m * n],
+      ['matmul', p.matmul(A2, B, m, k, n, count), c => ref(part(A2, c, m * k), m, k, false, part(B, c, k * n), k, n, false), m * n],
+    ];
+    for (const [what, X, R, len] of batched) {
+      assert.equal(X.length, count * len, `${p.name} ${what} batch length`);
+      for (let c = 0; c < count; c++) {
+        const e = relErr(part(X, c, len), R(c));
+        assert.ok(e <= tol, `${p.name} ${what} batch of ${count}, matrix ${c}: relative error ${e.toExponential(2)}`);
+      }
+    }
+  }
   // grams are exactly symmetric
   const G = rand(40 * 30, 9);
   const C = p.gramCols(G, 40, 30);
