@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Envelope, FromWebviewMessage, PanelSnapshot, ToWebviewMessage } from '../protocol';
-import { MessageHandler } from '../protocol';
+import { isWebviewEnvelope, MessageHandler } from '../protocol';
 import { applyReport, emptySnapshot } from './snapshot';
 import type { PruneReport } from '../protocol';
 import { modelFolderName } from './outputDir';
@@ -44,7 +44,7 @@ export class ResultsPanel implements vscode.Disposable {
       },
     );
     this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: Envelope<FromWebviewMessage>) => this.channel.handleMessage(m)),
+      panel.webview.onDidReceiveMessage((m: unknown) => { if (isWebviewEnvelope(m)) this.channel.handleMessage(m); }),
       panel.onDidChangeViewState(e => { if (e.webviewPanel.visible) this.sendNow(); }),
       panel.onDidDispose(() => this.dispose()),
     );
