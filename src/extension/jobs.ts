@@ -19,6 +19,9 @@ export interface CommandResult {
   error?: string;
 }
 
+/** Seconds without any event from the worker before the stage is called stalled. */
+const STALL_SECONDS = 30;
+
 const STAGES: Stage[] = ['load', 'gradients', 'blocks', 'selection', 'update', 'evaluate', 'save'];
 
 export class JobManager implements vscode.Disposable {
@@ -79,6 +82,7 @@ export class JobManager implements vscode.Disposable {
 
     const verb = mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
     let outcome: JobOutcome;
+    let watchdog: NodeJS.Timeout | undefined;
     try {
       outcome = await vscode.window.withProgress({
         location: vscode.ProgressLocation.Notification, title: `WoodFisher: ${verb} ${modelFolderName(modelPath)}`, cancellable: true,
@@ -96,9 +100,21 @@ export class JobManager implements vscode.Disposable {
           progress.report({ message: describeStage(e), increment });
         };
         token.onCancellationRequested(() => job.cancel());
+        // A stage that stops moving (a stalled read, a wedged native call) is said, with the stage, in the
+        // notification and the panel's log; Cancel ends the worker whatever it is doing.
+        let last = Date.now(), stalledSaid = false, stage = 'starting';
+        const seen = reportProgress;
+        reportProgress = e => { last = Date.now(); stalledSaid = false; if (e.type === 'stage') stage = e.stage; seen?.(e); };
+        watchdog = setInterval(() => {
+          const quiet = Math.round((Date.now() - last) / 1000);
+          if (quiet < STALL_SECONDS) return;
+          progress.report({ message: `no progress for ${quiet} s in ${stage} — Cancel stops it` });
+          if (!stalledSaid) { stalledSaid = true; set({ ...snap, log: [...snap.log, `warn: no progress for ${quiet} s in stage ${stage}; Cancel stops the worker`] }); }
+        }, 5000);
         return job.start();
       });
     } finally {
+      if (watchdog) clearInterval(watchdog);
       this.running.delete(k);
     }
 
