@@ -32,6 +32,9 @@ export class JobManager implements vscode.Disposable {
 
   isRunning(modelPath: string): boolean { return this.running.has(path.resolve(modelPath)); }
 
+  /** The palette offers Cancel Pruning only while something runs (package.json when-clause). */
+  private runningChanged(): void { void vscode.commands.executeCommand('setContext', 'woodfisher.running', this.running.size > 0); }
+
   /** Cancels the job of one model, or every job. Returns how many were cancelled. */
   cancel(modelPath?: string): number {
     const targets = modelPath ? [this.running.get(path.resolve(modelPath))].filter(Boolean) as WorkerJob[] : [...this.running.values()];
@@ -55,10 +58,18 @@ export class JobManager implements vscode.Disposable {
     if (this.running.has(k)) return { status: 'error', error: `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.` };
     const mode = request.type === 'sweep' ? 'sweep' : request.type === 'gradual' ? 'gradual' : 'prune';
     const outDir = request.options.outDir;
-    let snap: PanelSnapshot = {
-      ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir,
-      sweep: mode === 'sweep' ? [] : undefined, gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined,
-    };
+    // A sensitivity scan adds to what the panel shows (the last run's table stays); the others start afresh.
+    const scan = request.type === 'sensitivity' ? request : undefined;
+    const shown = this.panels.snapshotOf(modelPath);
+    let snap: PanelSnapshot = scan
+      ? { ...(shown ?? emptySnapshot(modelPath, modelFolderName(modelPath))), status: 'running', stage: undefined,
+        sensitivity: { status: 'running', method: scan.options.method, sparsities: scan.sparsities, layers: [], points: [] } }
+      : { ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir,
+        sweep: mode === 'sweep' ? [] : undefined, gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined };
+    const after = (status: 'done' | 'cancelled' | 'error', extra: Partial<PanelSnapshot['sensitivity']> = {}): PanelSnapshot => ({
+      ...snap, status: shown?.status === 'running' ? 'idle' : shown?.status ?? 'idle', error: shown?.error, stage: undefined,
+      sensitivity: { ...snap.sensitivity!, ...extra, status },
+    });
     const set = (next: PanelSnapshot) => { snap = next; this.panels.update(modelPath, snap); };
     let reportProgress: ((e: GradualEvent) => void) | undefined;
     const job = new WorkerJob(this.workerPath, request, {
@@ -69,9 +80,12 @@ export class JobManager implements vscode.Disposable {
         if (e.type === 'epoch') this.output.appendLine(describeEpoch(e.record, e.epochs));
       },
       onSweepPoint: p => set({ ...snap, sweep: [...(snap.sweep ?? []), p] }),
+      onSensitivityPoint: p => set({ ...snap, sensitivity: { ...snap.sensitivity!, points: [...snap.sensitivity!.points, p],
+        layers: snap.sensitivity!.layers.includes(p.layer) ? snap.sensitivity!.layers : [...snap.sensitivity!.layers, p.layer] } }),
       onLog: line => this.output.appendLine(line),
     });
     this.running.set(k, job); // registered before anything awaits, so a cancel issued now reaches it
+    this.runningChanged();
     try {
       await options.before?.();
     } catch { /* showing the model is a courtesy; the run goes on */ }
@@ -80,7 +94,7 @@ export class JobManager implements vscode.Disposable {
     panel.reveal();
     this.output.appendLine(`[${new Date().toISOString()}] ${mode} ${modelPath} → ${outDir}`);
 
-    const verb = mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
+    const verb = scan ? 'Scanning the layers of' : mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
     let outcome: JobOutcome;
     let watchdog: NodeJS.Timeout | undefined;
     try {
@@ -116,8 +130,17 @@ export class JobManager implements vscode.Disposable {
     } finally {
       if (watchdog) clearInterval(watchdog);
       this.running.delete(k);
+      this.runningChanged();
     }
 
+    if (scan) {
+      const r = outcome.sensitivity;
+      set(after(outcome.status, r ? { on: r.on, dense: r.dense, layers: r.layers.map(l => l.name), points: r.points, sparsities: r.sparsities } : {}));
+      const error = outcome.status === 'error' ? outcome.error ?? 'unknown error' : undefined;
+      if (error && !options.quiet) void vscode.window.showErrorMessage(`WoodFisher: ${error}`);
+      this.output.appendLine(`sensitivity: ${outcome.status}${error ? `: ${error}` : ''}`);
+      return { status: outcome.status, error };
+    }
     switch (outcome.status) {
       case 'done': {
         if (outcome.report) {

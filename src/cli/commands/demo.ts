@@ -1,13 +1,15 @@
 // woodfisher demo: offline, prunes the bundled MLPNet at 90% and 95% with WoodFisher and global magnitude,
-// and shows the per-layer tables and test accuracy before/after for each.
+// and shows the per-layer tables and test accuracy before/after for each; then the same 95% reached gradually
+// (pruning steps with fine-tuning on the bundled training digits), one-shot against gradual.
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { loadRecipe, recipeToOptions } from '../../engine/recipe';
-import { loadPruneModule } from '../engine';
+import { loadGradualModule, loadPruneModule } from '../engine';
 import { comparisonRow, formatComparison, formatLayerTable } from '../../engine/report/table';
-import { Method, PruneOptions, PruneReport, WoodFisherError } from '../../engine/types';
+import { Method, PruneOptions, PruneReport, WoodFisherError, type GradualOptions, type GradualReport } from '../../engine/types';
+import { gradualProgress } from '../gradualSummary';
 import { withAbort } from '../abort';
 import { parsePositiveInt } from '../flags';
 import { createProgress, progressMode } from '../progress';
@@ -28,15 +30,19 @@ const RUNS: { method: Method; sparsity: number }[] = [
   { method: 'woodfisher', sparsity: 0.95 }, { method: 'global-magnitude', sparsity: 0.95 },
 ];
 
-interface DemoFlags { samples?: number; out?: string; backend?: PruneOptions['backend']; json?: boolean }
+interface DemoFlags { samples?: number; out?: string; backend?: PruneOptions['backend']; json?: boolean; gradual?: boolean; gradualEpochs?: number }
+
+const GRADUAL_SPARSITY = 0.95;
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('offline demo: prune the bundled MLPNet (MNIST) at 90% and 95%, WoodFisher vs global magnitude')
+    .description('offline demo: prune the bundled MLPNet (MNIST) at 90% and 95%, WoodFisher vs global magnitude, then 95% gradually (one-shot vs gradual)')
     .option('--samples <n>', 'N: per-sample gradients (default: the example recipe\'s)', parsePositiveInt)
     .option('--out <dir>', 'new folder for the pruned models (default: a temporary folder)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--json', 'print the reports as JSON')
+    .option('--gradual-epochs <E>', 'epochs of the gradual run at 95% (default: 6)', parsePositiveInt)
+    .option('--no-gradual', 'one-shot runs only')
     .action(async (f: DemoFlags) => {
       const examples = findExamples();
       if (!examples) throw new WoodFisherError('the examples folder (examples/mlpnet/model.json) was not found beside the CLI', 'MODEL_PATH');
@@ -59,6 +65,15 @@ export function demoCommand(): Command {
             progress.note(`run ${i + 1}/${RUNS.length}: ${run.method} at ${run.sparsity * 100}%`);
             reports.push(await runPrune(options, { signal, onEvent: e => progress.onEvent(e) }));
           }
+          if (f.gradual === false || !existsSync(path.join(examples, 'data', 'train.npz'))) return;
+          const epochs = f.gradualEpochs ?? 6;
+          const { runGradual } = await loadGradualModule();
+          progress.note(`run ${RUNS.length + 1}/${RUNS.length + 1}: woodfisher gradual to ${GRADUAL_SPARSITY * 100}% in ${epochs} epochs on the 8,000 training digits`);
+          const lines = gradualProgress(f.json ? undefined : m => progress.note(m));
+          reports.push(await runGradual({
+            ...recipeToOptions(recipe, mlp, { method: 'woodfisher', sparsity: GRADUAL_SPARSITY, outDir: path.join(outRoot, `gradual-woodfisher-${GRADUAL_SPARSITY * 100}`), backend: f.backend }),
+            dataPath: path.join(examples, 'data', 'train.npz'), labelsPath: undefined, samples: f.samples ?? 256, damp: 1e-5, epochs,
+          } as GradualOptions, { signal, onEvent: e => { lines(e); if (e.type === 'stage') progress.onEvent(e); } }));
         });
       } finally {
         progress.stop();
@@ -71,10 +86,11 @@ export function demoCommand(): Command {
       for (const r of reports) {
         const usesFisher = r.settings.method !== 'magnitude' && r.settings.method !== 'global-magnitude';
         const how = usesFisher ? ` (N = ${r.settings.samples}, λ = ${r.settings.damp === 'auto' ? `${r.damp?.toExponential(1)} chosen from ${r.dampSearch?.length} candidates` : r.settings.damp}, blocks of ${r.settings.blockSize})` : '';
-        out.push(`${r.settings.method} at ${(r.sparsity.target * 100).toFixed(0)}%${how}`);
+        const g = (r as Partial<GradualReport>).gradual;
+        out.push(`${r.settings.method}${g ? ` gradual (${g.epochs.length} epochs, ${g.steps.filter(x => !x.skipped).length} pruning steps with fine-tuning)` : ''} at ${(r.sparsity.target * 100).toFixed(0)}%${how}`);
         out.push(formatLayerTable(r), '');
       }
-      out.push(formatComparison(reports.map(comparisonRow)), '', `pruned models in ${outRoot}`);
+      out.push(formatComparison(reports.map(r => ({ ...comparisonRow(r), method: (r as Partial<GradualReport>).gradual ? `${r.settings.method} gradual` : r.settings.method }))), '', `pruned models in ${outRoot}`);
       process.stdout.write(out.join('\n') + '\n');
     });
 }

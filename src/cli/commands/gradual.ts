@@ -30,7 +30,7 @@ const parseNonNegative = (v: string) => {
 export interface GradualFlags {
   train?: string; trainLabels?: string; sparsity?: number; pattern?: string; epochs?: number; method?: GradualOptions['method'];
   samples?: number; blockSize?: number; damp?: number | 'auto'; scope?: GradualOptions['scope']; update?: GradualOptions['update'];
-  inverseForm?: GradualOptions['inverseForm']; pruneStart?: number; pruneEnd?: number; pruneEvery?: number; initialSparsity?: number;
+  inverseForm?: GradualOptions['inverseForm']; recompute?: number; pruneStart?: number; pruneEnd?: number; pruneEvery?: number; initialSparsity?: number;
   optimizer?: GradualOptions['optimizer']; lr?: number; lrSchedule?: GradualOptions['lrSchedule']; batchSize?: number; momentum?: number;
   weightDecay?: number; seed?: number; eval?: string; evalLabels?: string; backend?: GradualOptions['backend']; threads?: number;
   maxMemory?: number; out?: string; resume?: boolean; recipe?: string; json?: boolean;
@@ -63,6 +63,7 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
     .addOption(new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']))
     .addOption(new Option('--update <kind>', 'OBS weight update at each step (default: independent)').choices(['independent', 'joint', 'none']))
     .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
+    .option('--recompute <k>', 'sub-steps per pruning step, gradients and inverses re-estimated each time (default: 1)', parsePositiveInt)
     .option('--seed <n>', 'random seed: batch order, calibration draws (default: 0)', parseNonNegativeInt)
     .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values')
     .option('--eval <path>', 'evaluation inputs (x.npy or data.npz): accuracy after every epoch and pruning step', parsePath)
@@ -128,7 +129,7 @@ export async function resolveGradual(target: string | undefined, f: GradualFlags
   try {
     return recipeToGradualOptions(recipe, recipeFile ? path.dirname(path.resolve(recipeFile)) : process.cwd(), {
       modelPath, dataPath: abs(f.train), labelsPath: abs(f.trainLabels), sparsity: f.sparsity, pattern: f.pattern, epochs: f.epochs,
-      method: f.method, samples: f.samples, blockSize: f.blockSize, damp: f.damp, scope: f.scope, update: f.update, inverseForm: f.inverseForm,
+      method: f.method, samples: f.samples, blockSize: f.blockSize, damp: f.damp, scope: f.scope, update: f.update, inverseForm: f.inverseForm, recompute: f.recompute,
       pruneStart: f.pruneStart, pruneEnd: f.pruneEnd, pruneEvery: f.pruneEvery, initialSparsity: f.initialSparsity, optimizer: f.optimizer,
       lr: f.lr, lrSchedule: f.lrSchedule, batchSize: f.batchSize, momentum: f.momentum, weightDecay: f.weightDecay, seed: f.seed,
       evalPath: abs(f.eval), evalLabelsPath: abs(f.evalLabels), backend: f.backend, threads: f.threads, maxMemoryBytes: f.maxMemory,

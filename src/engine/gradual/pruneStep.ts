@@ -18,8 +18,26 @@ export interface GradualStepInput {
   hooks: RunHooks;
 }
 
-/** Prunes the model in place to the step's target; returns each layer's result and the λ used. */
-export async function gradualPruneStep(input: GradualStepInput): Promise<{ results: LayerResult[]; damp: number }> {
+/**
+ * Prunes the model in place to the step's target, in `options.recompute` sub-steps from the current sparsity (fresh
+ * gradients and inverses each, to stay near the weights where the quadratic model was taken); returns each layer's
+ * result and the λ used.
+ */
+export async function gradualPruneStep(input: GradualStepInput & { from: StepTarget }): Promise<{ results: LayerResult[]; damp: number }> {
+  const R = Math.max(1, input.options.recompute);
+  let out: { results: LayerResult[]; damp: number } | undefined;
+  for (let r = 1; r <= R; r++) {
+    const at = (a: number, b: number) => a + ((b - a) * r) / R;
+    const target: StepTarget = r === R ? input.target : {
+      sparsity: at(input.from.sparsity, input.target.sparsity),
+      layers: Object.fromEntries(Object.entries(input.target.layers).map(([n, s]) => [n, at(input.from.layers[n] ?? 0, s)])),
+    };
+    out = await subStep({ ...input, target });
+  }
+  return out!;
+}
+
+async function subStep(input: GradualStepInput): Promise<{ results: LayerResult[]; damp: number }> {
   const { model, layers, calibration, options, target, step, inverses, hooks } = input;
   let damp = options.damp === 'auto' ? 1e-5 : options.damp;    // magnitude methods: λ plays no part
   let gradients;
@@ -32,6 +50,6 @@ export async function gradualPruneStep(input: GradualStepInput): Promise<{ resul
     damp = choice.damp;
     gradients = choice.grads;
   }
-  const { results } = await pruneStep({ model, layers, data: calibration, options, target, damp, inverses, gradients, step, hooks });
+  const { results } = await pruneStep({ model, layers, data: calibration, options: { ...options, recompute: 1 }, target, damp, inverses, gradients, step, hooks });
   return { results, damp };
 }

@@ -50,7 +50,6 @@ export function validateGradual(o: Resolved): void {
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw bad(`batch size must be a positive integer, got ${o.batchSize}`);
   if (!(o.momentum >= 0 && o.momentum < 1)) throw bad(`momentum must be in [0, 1), got ${o.momentum}`);
   if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw bad(`weight decay must be ≥ 0, got ${o.weightDecay}`);
-  if (o.recompute !== 1) throw bad('recompute does not apply to gradual pruning: the schedule\'s steps are the recomputations');
   pruningSteps({ ...o, sparsity: o.sparsity }, 1);   // validates the schedule
 }
 
@@ -167,14 +166,17 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
       const target = { sparsity: step.sparsity, layers: Object.fromEntries(Object.entries(o.layers).flatMap(([name, ov]) =>
         ov.sparsity === undefined ? [] : [[name, cubicSparsity(Math.min(o.initialSparsity, ov.sparsity), ov.sparsity, step.k, K)]])) };
       // A step whose target is already met (s_0 = 0 by default) has nothing to prune: no gradients spent on it.
-      const skip = step.sparsity <= sparsityNow().overall && Object.keys(target.layers).length === 0;
+      const now = sparsityNow();
+      const skip = step.sparsity <= now.overall && Object.entries(target.layers).every(([n, t]) => t <= (now.per[n] ?? 0));
       let results: LayerResult[], damp: number | undefined;
       if (skip) results = layerTable(m, layers, o.layers, []);
       else {
         emit({ type: 'stage', stage: 'gradients', done: 0, total: 1, step: step.k + 1, steps: steps.length, message: `pruning step ${step.k + 1}/${steps.length} to ${(step.sparsity * 100).toFixed(1)}%` });
         const calib = subset(data, sampleIndices(data.count, nCal, streamRandom(o.seed, CALIBRATION, step.k)), 'calibration samples');
+        const prev = steps[step.k - 1];
+        const from = { sparsity: prev?.sparsity ?? 0, layers: Object.fromEntries(Object.keys(target.layers).map(n => [n, prev ? cubicSparsity(Math.min(o.initialSparsity, o.layers[n].sparsity!), o.layers[n].sparsity!, prev.k, K) : 0])) };
         const r = await timed('prune', () => gradualPruneStep({
-          model: m, layers, calibration: calib, options: { ...o, recompute: 1, seed: o.seed + step.k }, target, step: { k: step.k + 1, of: steps.length },
+          model: m, layers, calibration: calib, options: { ...o, seed: o.seed + step.k }, target, from, step: { k: step.k + 1, of: steps.length },
           inverses: memory.strategy ?? 'keep', hooks: { signal, onEvent: emit },
         }));
         results = r.results;

@@ -17,6 +17,9 @@ import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
 import { needsGradients } from '../methods';
 import { planMemory, assertPlanFits } from '../memory';
+import { logHistogram } from '../layerStats';
+import { quantizeForOutput, quantizationReport } from '../model/quantize';
+import { modelFiles, sizeOf } from '../model/size';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
 import { foldRemovedUnits } from './fold';
@@ -35,6 +38,7 @@ export function validateStructured(o: PruneOptions): void {
   if (o.pattern) throw bad('an N:M pattern prunes weights, not units; drop pattern or structure');
   if (o.method === 'woodtaylor') throw bad("structure 'neurons' scores units with woodfisher, diagfisher, magnitude or global-magnitude (not woodtaylor)");
   if (o.recompute > 1) throw bad("structure 'neurons' removes units in one step; drop recompute");
+  if (o.targetSize !== undefined) throw bad("structure 'neurons' takes a FLOPs target (targetFlops), not a size target; drop targetSize");
   if (o.targetFlops !== undefined && !(o.targetFlops > 0 && o.targetFlops <= 1)) throw bad(`targetFlops must be in (0, 1], the fraction of FLOPs to keep (got ${o.targetFlops})`);
   if (o.minKeep !== undefined && !(o.minKeep >= 0 && o.minKeep <= 1)) throw bad(`minKeep must be in [0, 1] (got ${o.minKeep})`);
   if (!(o.sparsity >= 0 && o.sparsity < 1)) throw bad(`sparsity (the fraction of units to remove) must be in [0, 1), got ${o.sparsity}`);
@@ -217,6 +221,11 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     emit({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: 'latency before and after' });
     const [costBefore, costAfter] = await timed('evaluate', () => modelCosts(m.model, macsBefore, shrunk!, new MacCounter(shrunk!, channelGraph(shrunk!)).total()));
     emit({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: 'latency before and after' });
+    // structure first, then the encoding: the smaller model's weights as they will be written (--quantize)
+    const quantize = o.quantize ?? 'keep';
+    const encoded = await timed('save', () => quantizeForOutput(small, quantize, Object.fromEntries(Object.entries(o.layers).map(([k, v]) => [k, v.quantize]))));
+    const quantization = quantizationReport(small, quantize, encoded);
+    const size = { input: sizeOf(modelFiles(m.path)), output: sizeOf([new TextEncoder().encode(encoded.modelJson), ...encoded.shards.map(x => x.bytes)]) };
     const after = evalData ? await timed('evaluate', () => evaluateStage(small, evalData, 'after', hooks)) : undefined;
 
     const units = new Map(result.units.map(u => [u.layer, u]));
@@ -229,7 +238,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       if (s) s.rowClass.forEach((c, r) => { if (c >= 0 && removed[c] && !(s.saliency[r] <= threshold)) threshold = s.saliency[r]; });
       const lr: LayerResult = {
         name: layer.name, kind: layer.kind, weights: layer.size, pruned: layer.size - now.size, sparsity: (layer.size - now.size) / layer.size,
-        threshold, saliency: { min: stat(0), median: stat(0.5), max: stat(1) }, blocks: s?.blocks ?? 0, form: s?.form ?? 'none',
+        threshold, saliency: { min: stat(0), median: stat(0.5), max: stat(1) }, histogram: logHistogram(sorted), blocks: s?.blocks ?? 0, form: s?.form ?? 'none',
         excluded: o.layers[layer.name]?.exclude || undefined,
         units: u ? { kept: u.kept, of: u.of } : layer.kind === 'DepthwiseConv2D' ? { kept: now.torchShape[0], of: layer.torchShape[0] } : undefined,
       };
@@ -246,7 +255,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       version: 1, model: path.resolve(modelPath), output: outDir,
       settings: { ...settings, maxMemoryBytes, labels: grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled') },
       backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
-      layers: results, before, after, seconds: { ...seconds, total: 0 },
+      layers: results, before, after, seconds: { ...seconds, total: 0 }, size, quantization,
       memory, steps: 1, damp,
       structure: {
         units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops, constants,
@@ -256,7 +265,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     check();
     const saved = await timed('save', async () => {
       report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
-      return saveModel(small, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+      return saveModel(small, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' }, encoded);
     });
     report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });

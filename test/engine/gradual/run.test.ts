@@ -28,10 +28,10 @@ async function kernels(dir: string) {
   try { return m.prunable.map(l => ({ name: l.name, w: readKernel(m, l) })); } finally { m.model.dispose(); }
 }
 
-test('a short WoodFisher gradual run reaches the schedule, keeps masks exact, reports every epoch and step', async () => {
+test('a short WoodFisher gradual run (2 sub-steps per step) reaches the schedule, keeps masks exact, reports every epoch and step', async () => {
   const inputBefore = files(path.join(EX, 'mlpnet'));
   const events: GradualEvent[] = [];
-  const o = opts({ method: 'woodfisher', samples: 32, damp: 1e-6, pruneStart: 0.5, pruneEnd: 1.5, pruneEvery: 0.5, initialSparsity: 0.3 });
+  const o = opts({ method: 'woodfisher', samples: 32, damp: 1e-6, recompute: 2, pruneStart: 0.5, pruneEnd: 1.5, pruneEvery: 0.5, initialSparsity: 0.3 });
   const report = await runGradual(o, { onEvent: e => events.push(e) });
   const steps = events.flatMap(e => (e.type === 'pruningStep' ? [e.record] : []));
   assert.deepEqual(steps.map(s => s.epoch), [0.5, 1, 1.5]);
@@ -42,6 +42,7 @@ test('a short WoodFisher gradual run reaches the schedule, keeps masks exact, re
     assert.ok(s.layers.every(l => l.blocks > 0 && l.form !== 'none'), 'each step built Fisher blocks');
   }
   assert.ok(events.some(e => e.type === 'stage' && e.stage === 'gradients' && e.step === 2), 'fresh gradients at each step');
+  assert.equal(events.filter(e => e.type === 'layer').length, 3 * 2 * 3, 'two sub-steps (recompute 2) per pruning step, each updating the 3 layers');
   const epochs = events.flatMap(e => (e.type === 'epoch' ? [e.record] : []));
   assert.equal(epochs.length, 3);
   for (const e of epochs) assert.ok(Number.isFinite(e.train.loss) && e.eval && e.eval.accuracy > 0.5);
