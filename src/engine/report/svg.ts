@@ -42,7 +42,7 @@ export function sweepSvg(sweep: SweepResult, opts: { width?: number; height?: nu
     x: p => densityX(p.sparsity), xTicks: (ticks.length ? ticks : [lo]).map(densityX), xTick: x => sparsityLabel(sparsityAtX(x)),
     xLabel: 'sparsity (log scale of density 1 − s)',
     pointTitle: p => `${p.method} at ${(p.sparsity * 100).toFixed(1)}%: ${(p.accuracy * 100).toFixed(2)}%`,
-    title: opts.title ?? `Accuracy vs sparsity${modelName(sweep)}`,
+    title: opts.title ?? `${sweep.dense?.reference === 'dense' ? 'Agreement with the dense model' : 'Accuracy'} vs sparsity${modelName(sweep)}`,
   }, opts);
 }
 
@@ -106,7 +106,7 @@ function linePlot(sweep: SweepResult, ax: PlotAxes, opts: { width?: number; heig
     out.push(`<text x="${f1(X(s))}" y="${m.top + ph + 18}" text-anchor="middle">${escapeXml(ax.xTick(s))}</text>`);
   }
   out.push(`<text x="${m.left + pw / 2}" y="${H - 10}" text-anchor="middle">${escapeXml(ax.xLabel)}</text>`);
-  out.push(`<text x="16" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${m.top + ph / 2})">test accuracy (%)</text>`);
+  out.push(`<text x="16" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${m.top + ph / 2})">${sweep.dense?.reference === 'dense' ? 'top-1 agreement with the dense model (%)' : 'test accuracy (%)'}</text>`);
   out.push(`</g>`);
   // dense reference: a dashed line, or a marker where the dense model has its own x (its size)
   if (sweep.dense) {

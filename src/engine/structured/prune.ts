@@ -11,6 +11,7 @@ import { torchShape } from '../model/layout';
 import { loadDataset } from '../data/calibration';
 import { perSampleGradients } from '../gradients/perSample';
 import { evaluateStage } from '../gradients/evaluate';
+import { outputForRun } from '../model/quantize';
 import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
@@ -18,8 +19,6 @@ import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from
 import { needsGradients } from '../methods';
 import { planMemory, assertPlanFits } from '../memory';
 import { logHistogram } from '../layerStats';
-import { quantizeForOutput, quantizationReport } from '../model/quantize';
-import { modelFiles, sizeOf } from '../model/size';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
 import { foldRemovedUnits } from './fold';
@@ -176,7 +175,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     const macsBefore = counter.total();
     const layerSparsity: Record<string, number> = {};
     for (const [name, ov] of Object.entries(o.layers)) if (ov.sparsity !== undefined) layerSparsity[name] = ov.sparsity;
-    const removed = await timed('selection', () => selectUnits(g, classSaliency, counter, {
+    const { removed, shortfall } = await timed('selection', () => selectUnits(g, classSaliency, counter, {
       sparsity: o.sparsity, targetMacs: o.targetFlops !== undefined ? o.targetFlops * macsBefore : undefined,
       scope: o.method === 'magnitude' ? 'layer' : o.method === 'global-magnitude' ? 'global' : o.scope,
       layerSparsity, fixed, minKeep: o.minKeep ?? DEFAULT_MIN_KEEP,
@@ -185,6 +184,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     if (o.targetFlops !== undefined && counter.total() > o.targetFlops * macsBefore * (1 + 1e-9)) {
       emit({ type: 'log', level: 'warn', message: `FLOPs target ${o.targetFlops} not reached: the per-layer minimums (minKeep ${o.minKeep ?? DEFAULT_MIN_KEEP}) stop at ${(counter.total() / macsBefore).toFixed(3)}` });
     }
+    if (shortfall > 0) emit({ type: 'log', level: 'warn', message: `${shortfall} units asked for stay: every layer keeps at least max(1, ⌈${o.minKeep ?? DEFAULT_MIN_KEEP}·units⌉) (--min-keep)` });
 
     // group OBS update of each layer's remaining rows, block by block
     const update = o.method === 'woodfisher' && o.update !== 'none' ? 'group' : 'none';
@@ -221,11 +221,8 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     emit({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: 'latency before and after' });
     const [costBefore, costAfter] = await timed('evaluate', () => modelCosts(m.model, macsBefore, shrunk!, new MacCounter(shrunk!, channelGraph(shrunk!)).total()));
     emit({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: 'latency before and after' });
-    // structure first, then the encoding: the smaller model's weights as they will be written (--quantize)
-    const quantize = o.quantize ?? 'keep';
-    const encoded = await timed('save', () => quantizeForOutput(small, quantize, Object.fromEntries(Object.entries(o.layers).map(([k, v]) => [k, v.quantize]))));
-    const quantization = quantizationReport(small, quantize, encoded);
-    const size = { input: sizeOf(modelFiles(m.path)), output: sizeOf([new TextEncoder().encode(encoded.modelJson), ...encoded.shards.map(x => x.bytes)]) };
+    // the weights as written (each in its input encoding, or --quantize): what --eval measures and saveModel writes
+    const { encoded, quantization, size } = await timed('save', () => outputForRun(small, o));
     const after = evalData ? await timed('evaluate', () => evaluateStage(small, evalData, 'after', hooks)) : undefined;
 
     const units = new Map(result.units.map(u => [u.layer, u]));
@@ -255,8 +252,8 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       version: 1, model: path.resolve(modelPath), output: outDir,
       settings: { ...settings, maxMemoryBytes, labels: grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled') },
       backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
-      layers: results, before, after, seconds: { ...seconds, total: 0 }, size, quantization,
-      memory, steps: 1, damp,
+      layers: results, before, after, seconds: { ...seconds, total: 0 },
+      memory, steps: 1, damp, size, quantization,
       structure: {
         units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops, constants,
         before: costBefore, after: costAfter, notes: g.notes,
