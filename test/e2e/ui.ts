@@ -67,7 +67,7 @@ async function main(): Promise<{ passed: number; failed: number }> {
       // the menu is built from the extension's contributions: retry until they are registered
       for (let attempt = 1; ; attempt++) {
         await row.click({ button: 'right' });
-        const item = page.locator('.context-view .monaco-menu .action-item', { hasText: 'Prune with WoodFisher' });
+        const item = page.locator('.context-view .monaco-menu .action-item', { hasText: /^Prune with WoodFisher/ });
         try {
           await item.waitFor({ timeout: 5_000 });
           // the command's enablement (isWorkspaceTrusted) settles a moment after start-up: wait until it is enabled
@@ -85,7 +85,7 @@ async function main(): Promise<{ passed: number; failed: number }> {
 
     await check('"Prune with WoodFisher" opens the results panel beside, one row per prunable layer, #status reaches done', async () => {
       await page.waitForTimeout(300); // a menu ignores a mouse-up that comes too soon after it opened
-      await page.locator('.context-view .monaco-menu .action-item', { hasText: 'Prune with WoodFisher' }).locator('.action-label').click();
+      await page.locator('.context-view .monaco-menu .action-item', { hasText: /^Prune with WoodFisher/ }).locator('.action-label').click();
       await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: mlpnet' }).first().waitFor({ timeout: 30_000 });
       panel = await webviewFrame(page, '#status', 60_000);
       log('  #status:', (await panel.textContent('#status'))?.trim());
