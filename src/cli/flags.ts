@@ -95,13 +95,13 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     .option('--sample-labels', 'sample the gradients\' labels from the model\'s softmax even when labels are given (the "true" Fisher)');
   if (sparsity) {
     cmd.option('--sparsity <s>', 'target fraction of prunable weights set to zero, in [0, 1)', parseSparsity);
-    cmd.addOption(new Option('--structure <s>', 'weights: zero single weights; neurons: remove whole units (Dense neurons, conv filters) and shrink the model, --sparsity = fraction of units removed (default: weights)').choices(['weights', 'neurons']));
     cmd.option('--target-flops <f>', 'with --structure neurons: remove units until FLOPs ≤ this fraction of the original (replaces --sparsity)', parseFraction);
-    cmd.option('--min-keep <f>', 'with --structure neurons: every layer keeps at least this fraction of its units (default: 0.1)', parseUnitInterval);
     cmd.option('--pattern <N:M>', 'semi-structured sparsity: at most N non-zeros in every M consecutive weights (e.g. 2:4); sets the sparsity');
     cmd.option('--target-size <bytes>', 'download budget in gzip bytes of model.json + shards (e.g. 1.5MB): chooses the sparsity (and the encoding, unless --quantize) with the least calibration loss', parseTargetSize);
   }
   cmd.addOption(new Option('--quantize <enc>', 'encoding of the written weights: keep (as in the input), none (float32), float16, uint16, uint8 (affine, 0 exact) (default: keep)').choices(['keep', 'none', 'float16', 'uint16', 'uint8']));
+  cmd.addOption(new Option('--structure <s>', 'weights: zero single weights; neurons: remove whole units (Dense neurons, conv filters) and shrink the model, sparsity = fraction of units removed (default: weights)').choices(['weights', 'neurons']));
+  cmd.option('--min-keep <f>', 'with --structure neurons: every layer keeps at least this fraction of its units (default: 0.1)', parseUnitInterval);
   if (method) cmd.addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHODS));
   cmd
     .option('--samples <n>', 'N: per-sample gradients for the Fisher (default: 256)', parsePositiveInt)

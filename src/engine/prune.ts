@@ -1,8 +1,9 @@
 // One-shot pruning (optionally split into K recomputation sub-steps): the pipeline every front door calls.
 //   load → [λ search] → K × step (gradients → Fisher blocks → selection → OBS update, step.ts) → evaluate → save
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from './backend';
-import { useFastestGemm } from './linalg/fastest';
+import { nativeGemmMissing, nativeGemmNotice, useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { loadDataset, Dataset } from './data/calibration';
@@ -22,7 +23,7 @@ import { chooseTargetSize, type TargetSizeChoice } from './targetSize';
 import { formatBytes } from './report/bytes';
 import { runStructuredPrune } from './structured/prune';
 import {
-  LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
+  LayerResult, MemoryPlan, PrunableLayer, PruneEvent, PruneOptions, PruneReport, RunHooks, Stage,
   WoodFisherError, DEFAULT_OPTIONS,
 } from './types';
 
@@ -113,6 +114,8 @@ async function pruneInto(
     emit({ type: 'plan', layers: model.prunable, memory, backend });
     assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
+    const linalgMissing = needsGradients(options.method) ? nativeGemmMissing() : undefined;
+    if (linalgMissing) warnOnce(nativeGemmNotice(linalgMissing), emit);
     if (n > 0 && n < options.samples) {
       emit({ type: 'log', level: 'warn', message: `calibration data has ${n} samples; using all of them (asked for ${options.samples})` });
     }
@@ -176,7 +179,7 @@ async function pruneInto(
     const report: PruneReport = {
       version: 1, model: path.resolve(modelPath), output: path.resolve(outDir),
       settings: { ...settings, maxMemoryBytes, labels: labelsSource },
-      backend, linalg, sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
+      backend, linalg, host: hostSummary(), ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}), sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: K,
       damp, dampSearch: search?.table, size, quantization, targetSize: fit?.report,
     };
@@ -223,4 +226,17 @@ function checkOverrides(o: PruneOptions, m: LoadedModel) {
       throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
     }
   }
+}
+
+const warned = new Set<string>();
+/** A warning about the machine, not the run (e.g. no native products): once per process, however many runs (demo, sweep). */
+function warnOnce(message: string, emit: (e: PruneEvent) => void): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  emit({ type: 'log', level: 'warn', message });
+}
+
+/** The machine a run used, for the report and the panel (under Remote-SSH/WSL/containers: the remote host). */
+function hostSummary(): string {
+  return `${os.hostname()} (${process.platform}-${process.arch}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB)`;
 }

@@ -135,6 +135,8 @@ export interface PruneReport {
   settings: Omit<PruneOptions, 'outDir' | 'modelPath'> & { labels: 'given' | 'sampled' };
   backend: string;              // the TF.js backend that actually ran (model, gradients)
   linalg?: string;              // the matrix-product provider of the Fisher math ('onnxruntime-f64' or 'js')
+  host?: string;                // the machine the run used: 'name (linux-x64, 8 cores, 31 GB)' (remote windows: the remote host)
+  linalgNote?: string;          // why the products ran in plain JS when onnxruntime-node was expected, with the fix
   sparsity: { target: number; achieved: number; pruned: number; weights: number };
   layers: LayerResult[];
   before?: EvalResult;

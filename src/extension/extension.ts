@@ -8,6 +8,7 @@ import { flatLayers, outlineModel } from './modelOutline';
 import { ModelSymbolProvider } from './modelSymbols';
 import { MODEL_VIEW_SCHEME, ModelViewProvider, SHOW_MODEL_VIEW_COMMAND, showModelViewCommand } from './modelView';
 import { newRecipeCommand } from './newRecipe';
+import { openExampleCommand } from './openExample';
 import { openPrunedModelCommand, openReportCommand } from './openCommands';
 import { pruneCommand, rerun } from './pruneCommand';
 import { RecipeCompletionProvider } from './recipe/recipeCompletion';
@@ -69,6 +70,7 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
       return n;
     }),
     vscode.commands.registerCommand('woodfisher.newRecipe', (uri?: unknown) => newRecipeCommand(uri)),
+    vscode.commands.registerCommand('woodfisher.openExample', (parent?: unknown) => openExampleCommand(context.extensionUri, parent)),
     vscode.commands.registerCommand('woodfisher.openReport', (uri?: unknown) => openReportCommand(uri, panels, results)),
     vscode.commands.registerCommand('woodfisher.openPrunedModel', (uri?: unknown) => openPrunedModelCommand(uri, panels, results)),
     vscode.commands.registerCommand(REVEAL_LAYER_COMMAND, async (modelPath: string, layer?: string) => {
@@ -86,6 +88,8 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     vscode.languages.registerHoverProvider(RECIPE_SELECTOR, recipeFeatures),
   );
   registerRecipeDiagnostics(context);
+  // The palette offers Open Pruning Report / Open Pruned Model only once some model has results (package.json when-clauses).
+  context.subscriptions.push(results.onDidChange(() => void vscode.commands.executeCommand('setContext', 'woodfisher.hasResults', results.reports().size > 0)));
 
   return {
     lastResults: () => results.reports(),

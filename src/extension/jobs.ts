@@ -28,6 +28,9 @@ export class JobManager implements vscode.Disposable {
 
   isRunning(modelPath: string): boolean { return this.running.has(path.resolve(modelPath)); }
 
+  /** The palette offers Cancel Pruning only while something runs (package.json when-clause). */
+  private runningChanged(): void { void vscode.commands.executeCommand('setContext', 'woodfisher.running', this.running.size > 0); }
+
   /** Cancels the job of one model, or every job. Returns how many were cancelled. */
   cancel(modelPath?: string): number {
     const targets = modelPath ? [this.running.get(path.resolve(modelPath))].filter(Boolean) as WorkerJob[] : [...this.running.values()];
@@ -62,6 +65,7 @@ export class JobManager implements vscode.Disposable {
       onLog: line => this.output.appendLine(line),
     });
     this.running.set(k, job); // registered before anything awaits, so a cancel issued now reaches it
+    this.runningChanged();
     try {
       await options.before?.();
     } catch { /* showing the model is a courtesy; the run goes on */ }
@@ -93,6 +97,7 @@ export class JobManager implements vscode.Disposable {
       });
     } finally {
       this.running.delete(k);
+      this.runningChanged();
     }
 
     switch (outcome.status) {

@@ -33,7 +33,7 @@ export class ResultsStore implements vscode.Disposable {
     if (hit || this.probed.has(k)) return hit;
     this.probed.add(k);
     const found = await findReportOnDisk(modelPath);
-    if (found && !this.results.has(k)) this.results.set(k, found);
+    if (found && !this.results.has(k)) { this.results.set(k, found); this.changed.fire(modelPath); }
     return this.results.get(k);
   }
 

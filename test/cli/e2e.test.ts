@@ -143,3 +143,16 @@ test('structure first, then sparsity: unstructured pruning of a structurally pru
   assert.deepEqual(report.layers.map((l: { weights: number }) => l.weights), [784 * 30, 30 * 15, 15 * 10]);
   assert.ok(Math.abs(report.sparsity.achieved - 0.8) < 1e-3);
 });
+
+test('sweep --structure neurons: each point is a physically smaller model with its own structured report', { skip: !haveExamples }, () => {
+  const out = path.join(tmp, 'struct-sweep');
+  const r = cli('sweep', ex('cnn/model.json'), '--structure', 'neurons', '--sparsities', '0.25,0.5', '--methods', 'magnitude',
+    '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const kept = ['magnitude-25', 'magnitude-50'].map(d => {
+    const rep = JSON.parse(readFileSync(path.join(out, d, 'report.json'), 'utf8'));
+    assert.ok(rep.structure, `${d}: a structured report`);
+    return rep.layers[0].units.kept;
+  });
+  assert.deepEqual(kept, [6, 4], 'conv1 keeps 6 and 4 of its 8 filters');
+});

@@ -112,6 +112,14 @@ async function main(): Promise<{ passed: number; failed: number }> {
       for (const id of ['#open-model', '#open-report', '#run-again', '#sweep']) {
         if (!(await panel.$(`button${id}, ${id}`))) { throw new Error(`no ${id} button in the panel`); }
       }
+      // the download size, before and after: two bars (output shorter: 90% zeros compress) and the ratio
+      const ratio = ((await panel.textContent('#size-ratio')) ?? '').trim();
+      const sizes = [((await panel.textContent('#size-in')) ?? '').trim(), ((await panel.textContent('#size-out')) ?? '').trim()];
+      log('  size:', sizes.join(' → '), '|', ratio);
+      if (await panel.$('#size[hidden]')) { throw new Error('the size bar is hidden after a run'); }
+      if (!/^download [\d.]+× smaller$/.test(ratio)) { throw new Error(`size ratio: '${ratio}'`); }
+      const widths = await panel.$$eval('#size-bar-in, #size-bar-out', els => els.map(e => (e as HTMLElement).getBoundingClientRect().width));
+      if (!(widths.length === 2 && widths[1] > 0 && widths[1] < widths[0])) { throw new Error(`size bars: ${widths}`); }
       const groups = await page.locator('.editor-group-container').count();
       log('  editor groups:', groups);
       // close the "Pruned …" toast so it does not cover the layer table in the screenshot
@@ -133,7 +141,7 @@ async function main(): Promise<{ passed: number; failed: number }> {
     await check('the one-line mlpnet/model.json shows one summary lens (sparsity, accuracy before → after), not a joined per-layer string', async () => {
       // open mlpnet/model.json in the first editor group (the panel stays beside); tfjs writes it on one line
       await page.keyboard.press('Escape');
-      await explorerRow('model.json', 2).dblclick();
+      await explorerRow('model.json', 2).first().dblclick(); // mlpnet/ sorts before the revealed output mlpnet-pruned/
       const summary = page.locator('.monaco-editor .codelens-decoration a', { hasText: /^[\d.]+% pruned · accuracy/ });
       await summary.first().waitFor({ timeout: 30_000 });
       const texts = await page.locator('.monaco-editor .codelens-decoration a').allTextContents();

@@ -24,7 +24,10 @@ export function toDiagnostic(d: RecipeDiagnostic): vscode.Diagnostic {
 export async function recipeDiagnostics(doc: vscode.TextDocument): Promise<vscode.Diagnostic[]> {
   const text = doc.getText();
   const { recipe, diagnostics, source } = parseRecipe(text, doc.fileName);
-  const out = diagnostics.map(toDiagnostic);
+  // JSON recipes: VS Code's JSON language service already reports syntax and schema errors (package.json's
+  // jsonValidation, which also gives completion); reporting them again would show each twice. YAML has no such service
+  // unless another extension adds one, so the schema goes through this extension only (no yamlValidation).
+  const out = doc.languageId === 'json' ? [] : diagnostics.map(toDiagnostic);
   if (source.syntaxErrors.length) return out;
   const dir = path.dirname(doc.fileName);
   const errAt = (pointer: string, message: string) => {
