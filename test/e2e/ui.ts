@@ -250,7 +250,7 @@ async function main(): Promise<{ passed: number; failed: number }> {
     await check('"Gradual Prune with WoodFisher…" asks for training data, sparsity and epochs; the panel draws the schedule and curves and survives a reload', async () => {
       const folder = explorerRow('mlpnet', 1);
       if ((await folder.getAttribute('aria-expanded')) !== 'true') { await folder.click(); }
-      await explorerRow('model.json', 2).click({ button: 'right' });
+      await explorerRow('model.json', 2).first().click({ button: 'right' });   // mlpnet's (the outputs beside it have one too)
       const item = page.locator('.context-view .monaco-menu .action-item', { hasText: /^Gradual Prune with WoodFisher/ });
       await item.waitFor({ timeout: 10_000 });
       await page.waitForTimeout(300);
