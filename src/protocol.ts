@@ -5,10 +5,14 @@ import type {
   PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures,
   GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord,
 } from './engine/types';
+import type { SensitivityPoint, SensitivityResult } from './engine/sensitivity';
 
 /** Engine defaults (a plain constant of the pure types module; no engine code comes with it). */
 export { DEFAULT_OPTIONS } from './engine/types';
+/** The sweep chart's log-density axis (pure, no imports), shared with the CLI's sweep.svg. */
+export { densityX, sparsityAtX, densityTicks, sparsityLabel } from './engine/report/densityAxis';
 export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures };
+export type { SensitivityPoint, SensitivityResult };
 export type { GradualOptions, GradualEvent, GradualReport, GradualSchedule, GradualSettings, EpochRecord };
 /** One point of a sparsity sweep, as the engine's sweep.json holds it. */
 export type { SweepPoint } from './engine/report/sweep-result';
@@ -22,8 +26,10 @@ export interface Envelope<T> { body: T }
 export interface StartPruneMessage { type: 'start'; options: PruneOptions }
 export interface StartSweepMessage { type: 'sweep'; options: PruneOptions; sparsities: number[]; methods: Method[]; gradual?: GradualSettings }
 export interface StartGradualMessage { type: 'gradual'; options: GradualOptions }
+/** Each layer pruned alone to each sparsity (engine/sensitivity.ts); `layers` limits the scan. Writes nothing. */
+export interface StartSensitivityMessage { type: 'sensitivity'; options: PruneOptions; sparsities: number[]; layers?: string[] }
 export interface CancelMessage { type: 'cancel' }
-export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | StartGradualMessage | CancelMessage;
+export type ToWorkerMessage = StartPruneMessage | StartSweepMessage | StartGradualMessage | StartSensitivityMessage | CancelMessage;
 
 // ───────────────────────────── worker → host ─────────────────────────────
 
@@ -32,9 +38,12 @@ export interface EventMessage { type: 'event'; event: GradualEvent }   // PruneE
 export interface DoneMessage { type: 'done'; report: PruneReport; reportPath: string; modelPath: string }
 export interface SweepPointMessage { type: 'sweepPoint'; point: SweepPoint }
 export interface SweepDoneMessage { type: 'sweepDone'; points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures }
+export interface SensitivityPointMessage { type: 'sensitivityPoint'; point: SensitivityPoint }
+export interface SensitivityDoneMessage { type: 'sensitivityDone'; result: SensitivityResult }
 /** `code` is a WoodFisherError code, or 'INTERNAL' for anything unexpected. `message` never carries a stack. */
 export interface ErrorMessage { type: 'error'; message: string; code: string }
-export type FromWorkerMessage = ReadyMessage | EventMessage | DoneMessage | SweepPointMessage | SweepDoneMessage | ErrorMessage;
+export type FromWorkerMessage = ReadyMessage | EventMessage | DoneMessage | SweepPointMessage | SweepDoneMessage
+  | SensitivityPointMessage | SensitivityDoneMessage | ErrorMessage;
 
 // ───────────────────────────── host ⇄ webview ─────────────────────────────
 
@@ -65,6 +74,7 @@ export interface PanelSnapshot {
   outDir?: string;
   reportPath?: string;
   sweep?: SweepPoint[];
+  sensitivity?: SensitivityView;
   size?: PruneReport['size'];    // model.json + shards, input and output: raw, gzip, brotli
   inputSize?: SizeFigures;       // a sweep's input model (the dense point of the size chart)
   encodings?: string;            // the written weights' encodings, e.g. 'uint8' or 'float32+uint8'
@@ -81,6 +91,17 @@ export interface GradualView {
   finished?: boolean;
 }
 
+/** The per-layer sensitivity scan as the panel shows it (kept across prune runs of the same model). */
+export interface SensitivityView {
+  status: RunStatus;
+  method: Method;
+  on?: 'eval' | 'calibration';
+  dense?: EvalResult;
+  sparsities: number[];
+  layers: string[];
+  points: SensitivityPoint[];
+}
+
 export interface SnapshotMessage { type: 'snapshot'; snapshot: PanelSnapshot }
 export interface RevealLayerMessage { type: 'revealLayer'; name: string }
 export type ToWebviewMessage = SnapshotMessage | RevealLayerMessage;
@@ -88,7 +109,24 @@ export type ToWebviewMessage = SnapshotMessage | RevealLayerMessage;
 export interface WebviewReadyMessage { type: 'ready' }
 export interface WebviewActionMessage { type: 'openModel' | 'openReport' | 'runAgain' | 'sweep' | 'cancel' }
 export interface WebviewShowLayerMessage { type: 'showLayerInModel'; name: string }
-export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | WebviewShowLayerMessage;
+/** Scan each layer alone (the panel's "Layer Sensitivity" button). */
+export interface WebviewSensitivityMessage { type: 'sensitivity' }
+/** Write `layers: { <name>: { sparsity } }` into the model's recipe (a click on the sensitivity chart). */
+export interface WebviewSetOverrideMessage { type: 'setLayerOverride'; name: string; sparsity: number }
+/** Save a chart: PNG from the canvas (`dataUrl`), or SVG drawn by the host (the sweep, engine/report/svg.ts). */
+export interface WebviewSaveChartMessage { type: 'saveChart'; chart: string; format: 'png' | 'svg'; dataUrl?: string }
+export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | WebviewShowLayerMessage | WebviewSensitivityMessage
+  | WebviewSetOverrideMessage | WebviewSaveChartMessage;
+
+const WEBVIEW_ACTIONS = new Set(['ready', 'openModel', 'openReport', 'runAgain', 'sweep', 'cancel']);
+
+/** The webview is untrusted input: an envelope is used only when its body is one of the messages above. */
+export function isWebviewEnvelope(m: unknown): m is Envelope<FromWebviewMessage> {
+  const body = (m as { body?: unknown } | null)?.body as { type?: unknown; name?: unknown } | undefined;
+  if (!body || typeof body !== 'object' || typeof body.type !== 'string') return false;
+  if (body.type === 'showLayerInModel') return typeof body.name === 'string' && body.name.length > 0 && body.name.length < 1000;
+  return WEBVIEW_ACTIONS.has(body.type);
+}
 
 // ───────────────────────────── the message handler ─────────────────────────────
 

@@ -5,7 +5,7 @@ import { MessageHandler } from '../src/protocol';
 interface VsCodeApi<S> { postMessage(msg: unknown): void; getState(): S | undefined; setState(s: S): void }
 declare function acquireVsCodeApi<S>(): VsCodeApi<S>;
 
-export interface SavedState { snapshot?: PanelSnapshot }
+export interface SavedState { snapshot?: PanelSnapshot; view?: Partial<import('./viewState').TableView> }
 
 const api = acquireVsCodeApi<SavedState>();
 

@@ -18,6 +18,9 @@ import { PANEL_VIEW_TYPE, PanelManager } from './resultsPanel';
 import { ResultsStore } from './resultsStore';
 import { applyReport, emptySnapshot } from './snapshot';
 import { sweepCommand } from './sweepCommand';
+import { sensitivityCommand } from './sensitivityCommand';
+import { setLayerOverride } from './recipeOverride';
+import { saveChart } from './saveChart';
 import { gradualCommand, rerunGradual } from './gradualCommand';
 
 /** What activate() returns: a small hook for integration tests. */
@@ -45,6 +48,9 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
       case 'sweep': void vscode.commands.executeCommand('woodfisher.sweep', uri); break;
       case 'cancel': jobs?.cancel(modelPath); break;
       case 'showLayerInModel': void showLayerInModel(uri, msg.name); break;
+      case 'sensitivity': void vscode.commands.executeCommand('woodfisher.sensitivity', uri); break;
+      case 'setLayerOverride': void setLayerOverride(modelPath, msg.name, msg.sparsity); break;
+      case 'saveChart': void saveChart(panels.snapshotOf(modelPath), msg); break;
     }
   };
   const panels = new PanelManager(context.extensionUri, onAction);
@@ -62,6 +68,8 @@ export function activate(context: vscode.ExtensionContext): WoodFisherApi {
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels),
     vscode.commands.registerCommand('woodfisher.prune', (uri?: unknown, opts?: unknown) => pruneCommand(jobs!, uri, opts)),
     vscode.commands.registerCommand('woodfisher.sweep', (uri?: unknown, opts?: unknown) => sweepCommand(jobs!, uri, opts)),
+    vscode.commands.registerCommand('woodfisher.sensitivity', (uri?: unknown, opts?: unknown) => sensitivityCommand(jobs!, uri, opts)),
+    vscode.commands.registerCommand('woodfisher.setLayerOverride', (modelPath: string, layer: string, sparsity: number) => setLayerOverride(modelPath, layer, sparsity)),
     vscode.commands.registerCommand('woodfisher.gradualPrune', (uri?: unknown, opts?: unknown) => gradualCommand(jobs!, uri, opts)),
     vscode.commands.registerCommand('woodfisher.cancel', (uri?: unknown) => {
       const model = uri instanceof vscode.Uri ? uri.fsPath : panels.activeModel();
