@@ -127,8 +127,15 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
   const rand = mulberry32((opts.seed ?? 0) ^ 0x5eed);
   const grads = new Map<string, Float32Array>(layers.map(l => [l.name, new Float32Array(n * l.size)]));
   const allLabels = new Int32Array(n);
-  const batched = opts.mode !== 'reference';
-  const steps = batched ? graphSteps(m.model, new Map(layers.map(l => [l.name, l.kind]))) : [];
+  let steps: GraphStep[] = [];
+  let batched = opts.mode !== 'reference';
+  if (batched) {
+    try { steps = graphSteps(m.model, new Map(layers.map(l => [l.name, l.kind]))); } catch (e) {
+      // what the pass cannot walk (masks, channelsFirst convs) may still go through tf.grads one sample at a time
+      if (opts.mode === 'batched' || !(e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER')) throw e;
+      batched = false;
+    }
+  }
   const fast = batched && opts.contractions !== 'tfjs' ? batchedTN() : undefined;
   const bs = Math.max(1, Math.min(n, opts.batchSize ?? (batched ? gradientBatchSize(m, layers) : 16)));   // one-at-a-time: small batches keep cancel prompt
   const targets = layers.map(l => grads.get(l.name)!);
