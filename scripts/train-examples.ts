@@ -180,7 +180,7 @@ eval:
   inputs: ../data/test-x.npy
   labels: ../data/test-y.npy
 
-output: ./pruned
+output: ../${model}-pruned   # a new folder beside the model: outputs never go inside the input model's folder
 `;
 }
 

@@ -118,6 +118,16 @@ export interface WebviewSaveChartMessage { type: 'saveChart'; chart: string; for
 export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | WebviewShowLayerMessage | WebviewSensitivityMessage
   | WebviewSetOverrideMessage | WebviewSaveChartMessage;
 
+const WEBVIEW_ACTIONS = new Set(['ready', 'openModel', 'openReport', 'runAgain', 'sweep', 'cancel']);
+
+/** The webview is untrusted input: an envelope is used only when its body is one of the messages above. */
+export function isWebviewEnvelope(m: unknown): m is Envelope<FromWebviewMessage> {
+  const body = (m as { body?: unknown } | null)?.body as { type?: unknown; name?: unknown } | undefined;
+  if (!body || typeof body !== 'object' || typeof body.type !== 'string') return false;
+  if (body.type === 'showLayerInModel') return typeof body.name === 'string' && body.name.length > 0 && body.name.length < 1000;
+  return WEBVIEW_ACTIONS.has(body.type);
+}
+
 // ───────────────────────────── the message handler ─────────────────────────────
 
 /** One small handler for both channels: `sendEvent` posts a message, `handleMessage` unwraps an incoming one. */

@@ -7,6 +7,12 @@ import { WoodFisherError } from '../engine/types';
 
 export const METHODS: Method[] = ['woodfisher', 'woodtaylor', 'diagfisher', 'magnitude', 'global-magnitude'];
 
+/** A path flag: an empty one would silently mean the current folder. */
+export function parsePath(v: string): string {
+  if (v.trim() === '') throw new InvalidArgumentError('a path cannot be empty (an empty --out would mean the current folder)');
+  return v;
+}
+
 export function parseSparsity(v: string): number {
   const s = Number(v);
   if (v.trim() === '' || !(s >= 0 && s < 1)) throw new InvalidArgumentError('expected a fraction in [0, 1), e.g. 0.9');
@@ -90,8 +96,8 @@ export interface RunFlags {
 /** Adds the options every pruning command understands. */
 export function addRunOptions(cmd: Command, { sparsity = true, method = true } = {}): Command {
   cmd
-    .option('--data <path>', 'calibration inputs: x.npy, or data.npz holding x (and y)')
-    .option('--labels <path>', 'calibration labels y.npy (class indices or one-hot); none: sampled from the model')
+    .option('--data <path>', 'calibration inputs: x.npy, or data.npz holding x (and y)', parsePath)
+    .option('--labels <path>', 'calibration labels y.npy (class indices or one-hot); none: sampled from the model', parsePath)
     .option('--sample-labels', 'sample the gradients\' labels from the model\'s softmax even when labels are given (the "true" Fisher)');
   if (sparsity) {
     cmd.option('--sparsity <s>', 'target fraction of prunable weights set to zero, in [0, 1)', parseSparsity);
@@ -114,15 +120,15 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     .option('--recompute <k>', 'sub-steps with gradients and inverses re-estimated (default: 1)', parsePositiveInt)
     .addOption(new Option('--recompute-schedule <s>', 'sparsity schedule over the sub-steps (default: linear)').choices(['linear', 'polynomial']))
     .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
-    .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values')
-    .option('--eval <path>', 'evaluation inputs (x.npy or data.npz) for accuracy before/after')
-    .option('--eval-labels <path>', 'evaluation labels y.npy')
+    .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values', parsePath)
+    .option('--eval <path>', 'evaluation inputs (x.npy or data.npz) for accuracy before/after', parsePath)
+    .option('--eval-labels <path>', 'evaluation labels y.npy', parsePath)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', 'worker threads for the Fisher blocks (default: the machine\'s cores, at most 8)', parsePositiveInt)
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
     .option('--shuffle', 'draw calibration samples at random (with --seed)')
     .option('--seed <n>', 'random seed (default: 0)', parseNonNegativeInt)
-    .option('--out <dir>', 'new folder for the output')
+    .option('--out <dir>', 'new folder for the output', parsePath)
     .option('--json', 'print the result as JSON on stdout, no progress');
   return cmd;
 }

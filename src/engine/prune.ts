@@ -6,6 +6,7 @@ import { initBackend } from './backend';
 import { nativeGemmMissing, nativeGemmNotice, useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
+import { inputFileSize } from './files';
 import { loadDataset, Dataset } from './data/calibration';
 import { evaluateStage, predictProbabilities } from './gradients/evaluate';
 import { blockThreads } from './fisher/blockPool';
@@ -23,7 +24,7 @@ import { formatBytes } from './report/bytes';
 import { runStructuredPrune } from './structured/prune';
 import {
   LayerResult, MemoryPlan, PrunableLayer, PruneEvent, PruneOptions, PruneReport, RunHooks, Stage,
-  WoodFisherError, DEFAULT_OPTIONS,
+  WoodFisherError, DEFAULT_OPTIONS, PRUNABLE_KINDS,
 } from './types';
 
 export { stepSparsity } from './step';
@@ -53,6 +54,12 @@ export function validateOptions(o: PruneOptions): void {
     if (ov.quantize !== undefined && !QUANTIZE_MODES.includes(ov.quantize)) throw bad(`layer ${name}: quantize must be ${modes}, got ${ov.quantize}`);
     if (!cap(ov.maxSparsity)) throw bad(`layer ${name}: maxSparsity must be in (0, 1], got ${ov.maxSparsity}`);
   }
+  // Inputs are regular files (no FIFO, folder or device), checked before the output is claimed or anything read.
+  inputFileSize(o.modelPath, 'Model file', 'MODEL_FORMAT');
+  if (o.dataPath && needsGradients(o.method)) inputFileSize(o.dataPath, 'Data file');
+  if (o.labelsPath && needsGradients(o.method)) inputFileSize(o.labelsPath, 'Labels file', 'LABELS');
+  if (o.evalPath) inputFileSize(o.evalPath, 'Evaluation data');
+  if (o.evalLabelsPath) inputFileSize(o.evalLabelsPath, 'Evaluation labels', 'LABELS');
 }
 
 
@@ -123,6 +130,11 @@ async function pruneInto(
   try {
     const n = data?.count ?? 0;
     const layers = model.prunable.filter(l => !options.layers[l.name]?.exclude);
+    if (layers.length === 0) {
+      throw new WoodFisherError(model.prunable.length === 0
+        ? `${path.basename(options.modelPath)} has no prunable layer (${PRUNABLE_KINDS.join(', ')}); nothing to prune`
+        : `every prunable layer of ${path.basename(options.modelPath)} is excluded; nothing to prune`, 'OPTIONS');
+    }
     const memory = planMemory({
       layers, samples: n, blockSize: options.blockSize, method: options.method, inverseForm: options.inverseForm,
       limitBytes: options.maxMemoryBytes, threads: blockThreads(options.threads, countBlocks(layers, options.blockSize)),
@@ -215,9 +227,9 @@ async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; 
   const model = await loadModel(options.modelPath);
   checkOverrides(options, model);
   const data = needsGradients(options.method)
-    ? await loadDataset(model, options.dataPath, options.labelsPath, { samples: options.samples, shuffle: options.shuffle, seed: options.seed })
+    ? await loadDataset(model, options.dataPath, options.labelsPath, { samples: options.samples, shuffle: options.shuffle, seed: options.seed, maxBytes: options.maxMemoryBytes })
     : undefined;
-  const evalData = options.evalPath ? await loadDataset(model, options.evalPath, options.evalLabelsPath) : undefined;
+  const evalData = options.evalPath ? await loadDataset(model, options.evalPath, options.evalLabelsPath, { maxBytes: options.maxMemoryBytes }) : undefined;
   return { model, data, evalData };
 }
 

@@ -8,6 +8,7 @@ import type { PanelManager } from './resultsPanel';
 import type { ResultsStore } from './resultsStore';
 import { WorkerJob, type JobOutcome } from './workerJob';
 import { modelFolderName } from './outputDir';
+import { checkRun } from './runGuard';
 
 /** What `woodfisher.prune` / `woodfisher.sweep` resolve to (integration tests await it). */
 export interface CommandResult {
@@ -17,6 +18,9 @@ export interface CommandResult {
   report?: PruneReport;
   error?: string;
 }
+
+/** Seconds without any event from the worker before the stage is called stalled. */
+const STALL_SECONDS = 30;
 
 const STAGES: Stage[] = ['load', 'gradients', 'blocks', 'selection', 'update', 'evaluate', 'save'];
 
@@ -39,13 +43,19 @@ export class JobManager implements vscode.Disposable {
   }
 
   async run(modelPath: string, request: Exclude<ToWorkerMessage, { type: 'cancel' }>,
-    options: { quiet?: boolean; before?: () => Thenable<unknown> } = {}): Promise<CommandResult> {
+    options: { quiet?: boolean; prompt?: boolean; before?: () => Thenable<unknown> } = {}): Promise<CommandResult> {
     const k = path.resolve(modelPath);
     if (this.running.has(k)) {
       const error = `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.`;
       if (!options.quiet) void vscode.window.showWarningMessage(error);
       return { status: 'error', error };
     }
+    const refused = await checkRun(request.options.outDir, options.prompt ?? !options.quiet);
+    if (refused) {
+      if (refused.status === 'error' && !options.quiet) void vscode.window.showErrorMessage(`WoodFisher: ${refused.error}`);
+      return refused;
+    }
+    if (this.running.has(k)) return { status: 'error', error: `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.` };
     const mode = request.type === 'sweep' ? 'sweep' : request.type === 'gradual' ? 'gradual' : 'prune';
     const outDir = request.options.outDir;
     // A sensitivity scan adds to what the panel shows (the last run's table stays); the others start afresh.
@@ -86,6 +96,7 @@ export class JobManager implements vscode.Disposable {
 
     const verb = scan ? 'Scanning the layers of' : mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
     let outcome: JobOutcome;
+    let watchdog: NodeJS.Timeout | undefined;
     try {
       outcome = await vscode.window.withProgress({
         location: vscode.ProgressLocation.Notification, title: `WoodFisher: ${verb} ${modelFolderName(modelPath)}`, cancellable: true,
@@ -103,9 +114,21 @@ export class JobManager implements vscode.Disposable {
           progress.report({ message: describeStage(e), increment });
         };
         token.onCancellationRequested(() => job.cancel());
+        // A stage that stops moving (a stalled read, a wedged native call) is said, with the stage, in the
+        // notification and the panel's log; Cancel ends the worker whatever it is doing.
+        let last = Date.now(), stalledSaid = false, stage = 'starting';
+        const seen = reportProgress;
+        reportProgress = e => { last = Date.now(); stalledSaid = false; if (e.type === 'stage') stage = e.stage; seen?.(e); };
+        watchdog = setInterval(() => {
+          const quiet = Math.round((Date.now() - last) / 1000);
+          if (quiet < STALL_SECONDS) return;
+          progress.report({ message: `no progress for ${quiet} s in ${stage} — Cancel stops it` });
+          if (!stalledSaid) { stalledSaid = true; set({ ...snap, log: [...snap.log, `warn: no progress for ${quiet} s in stage ${stage}; Cancel stops the worker`] }); }
+        }, 5000);
         return job.start();
       });
     } finally {
+      if (watchdog) clearInterval(watchdog);
       this.running.delete(k);
       this.runningChanged();
     }

@@ -26,7 +26,8 @@ export function asArgs(x: unknown): PruneArgs {
   return Object.keys(x).some(k => ARG_KEYS.includes(k)) ? x as PruneArgs : {};
 }
 
-export const UNTRUSTED = 'Pruning is disabled in Restricted Mode: trust this workspace to run it (recipes name files to read and write).';
+import { UNTRUSTED } from './runGuard';
+export { UNTRUSTED };
 
 export const METHODS: { id: Method; detail: string }[] = [
   { id: 'woodfisher', detail: 'OBS saliency with a blockwise empirical-Fisher inverse (the paper)' },
@@ -51,7 +52,7 @@ export async function pruneCommand(jobs: JobManager, uriArg?: unknown, rawArgs?:
     if ('cancelled' in options) return { status: 'cancelled' };
     if ('error' in options) return fail(options.error, true);
     lastOptions.set(path.resolve(options.modelPath), options);
-    return await jobs.run(options.modelPath, { type: 'start', options }, { before: () => showModelBesidePanel(options.modelPath) });
+    return await jobs.run(options.modelPath, { type: 'start', options }, { prompt, before: () => showModelBesidePanel(options.modelPath) });
   } catch (e) {
     return fail(messageOf(e), true);
   }
