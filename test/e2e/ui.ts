@@ -384,6 +384,61 @@ async function main(): Promise<{ passed: number; failed: number }> {
       if (!/sparsity:\s*0\.75/.test(text.replace(/\u00a0/g, ' '))) { throw new Error('no "sparsity: 0.75" under hidden_5 in the recipe'); }
       await page.screenshot({ path: path.join(artifacts, 'sensitivity-override.png') });
     });
+
+    await check('"Gradual Prune with WoodFisher…" asks for training data, sparsity and epochs; the panel draws the schedule and curves and survives a reload', async () => {
+      const folder = explorerRow('mlpnet', 1);
+      if ((await folder.getAttribute('aria-expanded')) !== 'true') { await folder.click(); }
+      await explorerRow('model.json', 2).first().click({ button: 'right' });   // mlpnet's (the outputs beside it have one too)
+      const item = page.locator('.context-view .monaco-menu .action-item', { hasText: /^Gradual Prune with WoodFisher/ });
+      await item.waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(300);
+      await item.locator('.action-label').click();
+      const pick = page.locator('.quick-input-widget');
+      await pick.locator('.quick-input-title', { hasText: /training data/i }).waitFor({ timeout: 30_000 });
+      await page.keyboard.type('calib-x.npy');                              // 1,000 digits keep the run short
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+      await pick.locator('.quick-input-title', { hasText: /labels/i }).waitFor({ timeout: 30_000 });
+      await page.keyboard.type('calib-y.npy');
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+      await pick.locator('.quick-input-title', { hasText: /final sparsity/i }).waitFor({ timeout: 30_000 });
+      await page.keyboard.press('Enter');                                  // 80%
+      await pick.locator('.quick-input-title', { hasText: /epochs/i }).waitFor({ timeout: 30_000 });
+      await page.keyboard.press('Enter');                                  // 6 epochs
+      const deadline = Date.now() + RUN_TIMEOUT_MS;
+      let frame = await webviewFrame(page, '#gradual:not([hidden]) #chart-schedule', 60_000);
+      let status = '';
+      for (;;) {
+        frame = await webviewFrame(page, '#status', 30_000);
+        status = ((await frame.textContent('#status')) ?? '').trim();
+        if (/^(done|error|cancelled)/.test(status)) { break; }
+        if (Date.now() > deadline) { throw new Error(`gradual #status still '${status}'`); }
+        await page.waitForTimeout(1000);
+      }
+      log('  #status:', status);
+      if (!/^done/.test(status)) { throw new Error(`the gradual run ended with '${status}'`); }
+      const title = ((await frame.textContent('#title')) ?? '').trim();
+      if (!/gradual pruning/.test(title)) { throw new Error(`panel title '${title}'`); }
+      const steps = await frame.$$eval('#gradual-steps li[data-step]', lis => lis.map(li => li.textContent ?? ''));
+      log('  steps:', JSON.stringify(steps));
+      if (steps.length !== 4 || !/reached 80\.00%/.test(steps[3])) { throw new Error(`pruning steps in the panel: ${JSON.stringify(steps)}`); }
+      for (const id of ['#chart-schedule', '#chart-curves', '#chart-layer-sparsity']) {
+        if (!(await frame.$(`canvas${id}`))) { throw new Error(`no canvas ${id} in the gradual section`); }
+      }
+      const rows = await frame.$$eval('table#layers tbody tr[data-layer]', trs => trs.map(tr => tr.getAttribute('data-layer')));
+      if (rows.join() !== LAYERS.join()) { throw new Error(`layer rows after the gradual run: ${rows}`); }
+      for (const x of await page.locator('.notifications-toasts .codicon-notifications-clear').all()) { await x.click({ timeout: 2000 }).catch(() => undefined); }
+      await page.screenshot({ path: path.join(artifacts, 'gradual.png') });
+      await page.reload();
+      await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+      await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: mlpnet' }).first().waitFor({ timeout: 60_000 });
+      await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: mlpnet' }).first().click();
+      frame = await webviewFrame(page, '#gradual:not([hidden]) #gradual-steps li[data-step="3"]', 60_000);
+      const restored = ((await frame.textContent('#status')) ?? '').trim();
+      if (!/^done/.test(restored)) { throw new Error(`#status after reload: '${restored}'`); }
+      await page.screenshot({ path: path.join(artifacts, 'gradual-restored.png') });
+    });
   } finally {
     await browser.close();
   }
