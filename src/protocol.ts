@@ -124,14 +124,23 @@ export interface WebviewSaveChartMessage { type: 'saveChart'; chart: string; for
 export type FromWebviewMessage = WebviewReadyMessage | WebviewActionMessage | WebviewShowLayerMessage | WebviewSensitivityMessage
   | WebviewSetOverrideMessage | WebviewSaveChartMessage;
 
-const WEBVIEW_ACTIONS = new Set(['ready', 'openModel', 'openReport', 'runAgain', 'sweep', 'cancel']);
+/** Each webview message's check of its fields; a Record over the union's types, so a new message cannot be forgotten. */
+const WEBVIEW_MESSAGE_CHECKS: Record<FromWebviewMessage['type'], (b: Record<string, unknown>) => boolean> = {
+  ready: () => true, openModel: () => true, openReport: () => true, runAgain: () => true, sweep: () => true, cancel: () => true,
+  sensitivity: () => true,
+  showLayerInModel: b => isName(b.name),
+  setLayerOverride: b => isName(b.name) && typeof b.sparsity === 'number' && b.sparsity >= 0 && b.sparsity < 1,
+  saveChart: b => typeof b.chart === 'string' && b.chart.length < 100 && (b.format === 'png' || b.format === 'svg')
+    && (b.dataUrl === undefined || (typeof b.dataUrl === 'string' && b.dataUrl.startsWith('data:image/png;base64,'))),
+};
+const isName = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length < 1000;
 
 /** The webview is untrusted input: an envelope is used only when its body is one of the messages above. */
 export function isWebviewEnvelope(m: unknown): m is Envelope<FromWebviewMessage> {
-  const body = (m as { body?: unknown } | null)?.body as { type?: unknown; name?: unknown } | undefined;
+  const body = (m as { body?: unknown } | null)?.body as Record<string, unknown> | undefined;
   if (!body || typeof body !== 'object' || typeof body.type !== 'string') return false;
-  if (body.type === 'showLayerInModel') return typeof body.name === 'string' && body.name.length > 0 && body.name.length < 1000;
-  return WEBVIEW_ACTIONS.has(body.type);
+  const check = Object.prototype.hasOwnProperty.call(WEBVIEW_MESSAGE_CHECKS, body.type) ? WEBVIEW_MESSAGE_CHECKS[body.type as FromWebviewMessage['type']] : undefined;
+  return !!check && check(body);
 }
 
 // ───────────────────────────── the message handler ─────────────────────────────

@@ -16,8 +16,14 @@ test('a layer name with Markdown or HTML in it is shown as written, never render
 test('only well-formed webview messages are taken', () => {
   assert.ok(isWebviewEnvelope({ body: { type: 'runAgain' } }));
   assert.ok(isWebviewEnvelope({ id: 3, body: { type: 'showLayerInModel', name: 'fc1' } }));
+  assert.ok(isWebviewEnvelope({ body: { type: 'sensitivity' } }));
+  assert.ok(isWebviewEnvelope({ body: { type: 'setLayerOverride', name: 'fc1', sparsity: 0.8 } }));
+  assert.ok(isWebviewEnvelope({ body: { type: 'saveChart', chart: 'sweep', format: 'svg' } }));
+  assert.ok(isWebviewEnvelope({ body: { type: 'saveChart', chart: 'accuracy', format: 'png', dataUrl: 'data:image/png;base64,AAAA' } }));
   for (const bad of [null, 1, 'runAgain', {}, { body: null }, { body: { type: 'rm -rf' } }, { body: { type: 'showLayerInModel' } },
-    { body: { type: 'showLayerInModel', name: 'x'.repeat(5000) } }, { body: { type: ['cancel'] } }]) {
+    { body: { type: 'showLayerInModel', name: 'x'.repeat(5000) } }, { body: { type: ['cancel'] } }, { body: { type: 'toString' } },
+    { body: { type: 'setLayerOverride', name: 'fc1', sparsity: 1.5 } }, { body: { type: 'saveChart', chart: 'sweep', format: 'exe' } },
+    { body: { type: 'saveChart', chart: 'a', format: 'png', dataUrl: 'file:///etc/passwd' } }]) {
     assert.equal(isWebviewEnvelope(bad), false, JSON.stringify(bad));
   }
 });
