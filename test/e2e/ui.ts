@@ -386,6 +386,8 @@ async function main(): Promise<{ passed: number; failed: number }> {
     });
 
     await check('"Gradual Prune with WoodFisher…" asks for training data, sparsity and epochs; the panel draws the schedule and curves and survives a reload', async () => {
+      const deep = explorerRow('deep', 1);                                   // expanded by the 61-layer check: its model.json would come first
+      if ((await deep.count()) > 0 && (await deep.first().getAttribute('aria-expanded')) === 'true') { await deep.first().click(); }
       const folder = explorerRow('mlpnet', 1);
       if ((await folder.getAttribute('aria-expanded')) !== 'true') { await folder.click(); }
       await explorerRow('model.json', 2).first().click({ button: 'right' });   // mlpnet's (the outputs beside it have one too)
