@@ -386,7 +386,9 @@ async function main(): Promise<{ passed: number; failed: number }> {
     });
 
     await check('"Gradual Prune with WoodFisher…" asks for training data, sparsity and epochs; the panel draws the schedule and curves and survives a reload', async () => {
-      const deep = explorerRow('deep', 1);                                   // expanded by the 61-layer check: its model.json would come first
+      // The 61-layer check left the deep model's panel open (its frame would answer for #status) and its folder expanded.
+      for (const tab of await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: deep' }).all()) { await tab.click({ button: 'middle' }); }
+      const deep = explorerRow('deep', 1);
       if ((await deep.count()) > 0 && (await deep.first().getAttribute('aria-expanded')) === 'true') { await deep.first().click(); }
       const folder = explorerRow('mlpnet', 1);
       if ((await folder.getAttribute('aria-expanded')) !== 'true') { await folder.click(); }
