@@ -6,6 +6,7 @@
 //   (b2) many small Fisher blocks through the block runner, against their arithmetic
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
+//   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512 (--rss-samples 32,512)
 //   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
 //   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
 import * as fs from 'node:fs';
@@ -19,6 +20,7 @@ import { setGemmBackend } from '../src/engine/linalg/gemm';
 import { useFastestGemm } from '../src/engine/linalg/fastest';
 import { GemmProvider, flops, jsProvider, tfjsProvider, onnxRuntimeProvider, onnxRuntimeUnavailable } from '../src/engine/linalg/accel';
 import { formatNpy } from '../src/engine/data/npy';
+import { formatBytes } from '../src/engine/report/bytes';
 import { mulberry32 } from '../src/engine/data/random';
 import { sectionS } from './structured';
 import { sectionM } from './mobilenet';
@@ -29,7 +31,7 @@ const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
 const opt = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
 const SMOKE = flag('smoke');
-const ONLY = new Set((opt('only') ?? 'a,b,c,d,s,m,g').split(','));
+const ONLY = new Set((opt('only') ?? 'a,b,c,d,s,m,r,g').split(','));
 const BUDGET = Number(opt('budget') ?? (SMOKE ? 1 : 12));   // seconds of measurement per variant (b, c)
 const ROOT = findRoot();
 
@@ -384,7 +386,7 @@ async function sectionC(): Promise<void> {
 
 // ---------------------------------------------------------------- (d) end to end
 interface ChildSpec { name: string; options: Record<string, unknown>; gemm?: 'onnxruntime-f64' }
-interface ChildResult { seconds: Record<string, number>; planBytes: number; maxRSS: number; baseRSS: number; backend: string; achieved: number; before?: number; after?: number; forms: string[]; wall?: number }
+interface ChildResult { seconds: Record<string, number>; planBytes: number; limitBytes?: number; strategy?: string; planItems?: { what: string; bytes: number }[]; maxRSS: number; baseRSS: number; backend: string; achieved: number; before?: number; after?: number; forms: string[]; wall?: number }
 
 /** Saves a ~1M-weight MLP (784-1024-256-10) and random calibration data in layers-model format to a temp dir. */
 async function syntheticModel(dir: string, hidden: number[], n: number): Promise<{ model: string; x: string; y: string; weights: number }> {
@@ -429,6 +431,7 @@ async function child(spec: ChildSpec): Promise<void> {
   });
   const res: ChildResult = {
     seconds: report.seconds as Record<string, number>, planBytes: report.memory.totalBytes, maxRSS: process.resourceUsage().maxRSS * 1024,
+    limitBytes: report.memory.limitBytes, strategy: report.memory.strategy, planItems: report.memory.items,
     baseRSS, backend: report.backend, achieved: report.sparsity.achieved, before: report.before?.accuracy, after: report.after?.accuracy, forms,
   };
   console.log('BENCH-CHILD ' + JSON.stringify(res));
@@ -480,6 +483,40 @@ async function sectionD(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- (r) memory plan vs peak RSS on MobileNetV2
+/** MobileNetV2-224 (test/fixtures/mobilenetv2.ts) pruned end to end at N = 32 … 512 with the default memory limit,
+ *  each run in its own process: its whole-process peak RSS (maxRSS) against the plan the run made. */
+async function sectionR(): Promise<void> {
+  const { buildMobileNetV2, saveModelFolder, writeCalibration } = await import('../test/fixtures/mobilenetv2');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-bench-rss-'));
+  const list = (opt('rss-samples') ?? (SMOKE ? '8,16' : '32,64,128,256,512')).split(',').map(Number);
+  const size = SMOKE ? 32 : 224;
+  try {
+    await initBackend('wasm');
+    const built = buildMobileNetV2(SMOKE ? { inputSize: size, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64 } : { inputSize: size });
+    const model = await saveModelFolder(built, path.join(tmp, 'model'));
+    built.dispose();
+    const data = writeCalibration(path.join(tmp, 'data'), Math.max(...list), size, SMOKE ? 10 : 1000);
+    const rows: (string | number)[][] = [];
+    const out: Record<string, unknown> = { inputSize: size };
+    for (const n of list) {
+      const spec: ChildSpec = { name: `mobilenetv2 N=${n}`, gemm: onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64', options: {
+        modelPath: model, dataPath: data.x, labelsPath: data.y, outDir: path.join(tmp, `out-${n}`), sparsity: 0.7, method: 'woodfisher',
+        samples: n, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent', recompute: 1, recomputeSchedule: 'linear',
+        inverseForm: 'auto', layers: {}, backend: 'wasm', shuffle: false, seed: 0 } };
+      const r = runChild(spec);
+      out[`N=${n}`] = r;
+      if ('error' in r) { rows.push([n, `error: ${r.error}`, '', '', '', '', '']); continue; }
+      rows.push([n, r.strategy ?? '', formatBytes(r.planBytes), formatBytes(r.maxRSS), f(r.maxRSS / r.planBytes), formatBytes(r.limitBytes ?? NaN), f(r.wall)]);
+    }
+    table(`(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit, each N in its own process`,
+      ['N', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'], rows);
+    results.memoryPlan = out;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------- main
 async function main(): Promise<void> {
   const childSpec = opt('child');
@@ -495,6 +532,7 @@ async function main(): Promise<void> {
   if (ONLY.has('d')) await sectionD();
   if (ONLY.has('s')) await sectionS({ root: ROOT, smoke: SMOKE, table, results });
   if (ONLY.has('m')) await sectionM({ root: ROOT, smoke: SMOKE, table, results, budget: BUDGET });
+  if (ONLY.has('r')) await sectionR();
   if (ONLY.has('g')) await sectionG({ root: ROOT, smoke: SMOKE, table, results });
   results.seconds = now() - t;
   const dir = path.join(ROOT, 'bench-results');

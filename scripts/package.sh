@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
-# Builds the VSIX. Usage: scripts/package.sh [OUT.vsix] [--target PLATFORM]
-#   no target: a universal VSIX (the Fisher math's products run in plain JS);
-#   --target linux-x64 (or darwin-arm64, win32-x64 …): adds onnxruntime-node's native library for that platform,
-#   so the worker multiplies matrices natively (see docs/performance.md). Assumes `npm run build` has run.
+# Builds VSIXs with vsce (no bypass flags; `vscode:prepublish` builds dist/). Usage:
+#   scripts/package.sh [OUT.vsix] [--target PLATFORM]   one VSIX; no target: universal (Fisher products in plain JS)
+#   scripts/package.sh --all OUTDIR                      the universal VSIX and one per platform below
+# A platform VSIX carries onnxruntime-node's public JS and, for its platform, exactly the two native files the
+# CPU products load (the binding and libonnxruntime): no source maps, no ESM build, no DirectML/DXC on Windows,
+# one copy of the macOS dylib. darwin-x64: onnxruntime-node 1.30 ships no Intel-macOS binary, so that VSIX runs the
+# products in plain JS and the panel says so. Sizes: docs/packaging.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PLATFORMS=(linux-x64 linux-arm64 darwin-arm64 darwin-x64 win32-x64)
+
+if [ "${1:-}" = --all ]; then
+  dir=${2:?usage: scripts/package.sh --all OUTDIR}
+  mkdir -p "$dir"
+  node esbuild.mjs
+  export WOODFISHER_PREBUILT=1          # one build for the six packages (vsce runs vscode:prepublish for each)
+  bash "$0" "$dir/woodfisher.vsix"
+  for t in "${PLATFORMS[@]}"; do bash "$0" "$dir/woodfisher-$t.vsix" --target "$t"; done
+  exit 0
+fi
+
 OUT=woodfisher.vsix; TARGET=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -12,23 +27,40 @@ while [ $# -gt 0 ]; do
     *) OUT=$1; shift ;;
   esac
 done
+
+# The native files each platform's CPU products need (onnxruntime_binding.node links the library beside it).
+native_files() {
+  case "$1" in
+    linux-x64|linux-arm64) echo "onnxruntime_binding.node libonnxruntime.so.1" ;;
+    darwin-arm64) echo "onnxruntime_binding.node libonnxruntime.1.dylib" ;;
+    win32-x64|win32-arm64) echo "onnxruntime_binding.node onnxruntime.dll" ;;
+    darwin-x64) echo "" ;;
+    *) echo "unknown target $1 (one of: ${PLATFORMS[*]})" >&2; return 1 ;;
+  esac
+}
+
 IGNORE=$(mktemp)
-trap 'rm -f "$IGNORE"; rm -rf dist/node_modules' EXIT
-cp .vscodeignore "$IGNORE"
-ARGS=()
 STAGE=dist/node_modules
+trap 'rm -f "$IGNORE"; rm -rf "$STAGE"' EXIT
+cp .vscodeignore "$IGNORE"
 rm -rf "$STAGE"
+ARGS=()
 if [ -n "$TARGET" ]; then
-  os=${TARGET%-*}; arch=${TARGET#*-}
-  bin=node_modules/onnxruntime-node/bin/napi-v6/$os/$arch
-  [ -d "$bin" ] || { echo "no onnxruntime-node binary for $TARGET" >&2; exit 1; }
-  # The bundles load onnxruntime-node with a runtime require, which finds dist/node_modules first.
-  mkdir -p "$STAGE/onnxruntime-node/bin/napi-v6/$os" "$STAGE/onnxruntime-common"
-  cp -r node_modules/onnxruntime-node/package.json node_modules/onnxruntime-node/dist "$STAGE/onnxruntime-node/"
-  cp -r "$bin" "$STAGE/onnxruntime-node/bin/napi-v6/$os/"
-  cp -r node_modules/onnxruntime-common/package.json node_modules/onnxruntime-common/dist "$STAGE/onnxruntime-common/"
-  echo '!dist/node_modules/**' >>"$IGNORE"
+  files=$(native_files "$TARGET")
   ARGS=(--target "$TARGET")
+  if [ -n "$files" ]; then
+    os=${TARGET%-*}; arch=${TARGET#*-}
+    ort=node_modules/onnxruntime-node common=node_modules/onnxruntime-common
+    bin=$ort/bin/napi-v6/$os/$arch
+    # The bundles require onnxruntime-node at run time; Node finds dist/node_modules first.
+    mkdir -p "$STAGE/onnxruntime-node/dist" "$STAGE/onnxruntime-node/bin/napi-v6/$os/$arch" "$STAGE/onnxruntime-common/dist/cjs"
+    cp "$ort/package.json" "$STAGE/onnxruntime-node/"
+    cp "$ort"/dist/*.js "$STAGE/onnxruntime-node/dist/"
+    for f in $files; do cp "$bin/$f" "$STAGE/onnxruntime-node/bin/napi-v6/$os/$arch/" || { echo "no $f for $TARGET in $bin" >&2; exit 1; }; done
+    cp "$common/package.json" "$STAGE/onnxruntime-common/"
+    cp "$common"/dist/cjs/*.js "$common/dist/cjs/package.json" "$STAGE/onnxruntime-common/dist/cjs/"
+    echo '!dist/node_modules/**' >>"$IGNORE"
+  fi
 fi
-npx vsce package --no-dependencies --allow-missing-repository --no-rewrite-relative-links \
-  --ignoreFile "$IGNORE" "${ARGS[@]}" -o "$OUT" </dev/null
+mkdir -p "$(dirname "$OUT")"
+npx vsce package --no-dependencies --ignoreFile "$IGNORE" "${ARGS[@]}" -o "$OUT" </dev/null

@@ -9,9 +9,20 @@ trap 'rm -rf "$LOG"' EXIT
 status=0
 step() { echo "── $1"; }
 
+# `npm ci` builds dist/ (the package's prepare script), so `npx woodfisher` works right after it, as the README says.
+step "npx woodfisher after npm ci"
+[ -f dist/cli.js ] || { echo "dist/cli.js missing after npm ci: the prepare script did not build"; exit 1; }
+v=$(npx --no-install woodfisher --version) && [ "$v" = "$(node -p "require('./package.json').version")" ] || { echo "npx woodfisher --version printed '$v'"; exit 1; }
+
 step "typecheck"; npx tsc -p tsconfig.json --noEmit || exit 1
 step "lint"; npm run -s lint || exit 1
 step "build"; node esbuild.mjs || exit 1
+# Every VSIX (universal + five platforms) from this build: test/package/vsix.test.ts checks their contents, the
+# workbench tests install the one for this platform.
+step "VSIX packages"
+export WOODFISHER_VSIX_DIR=$LOG/vsix
+WOODFISHER_PREBUILT=1 bash scripts/package.sh --all "$WOODFISHER_VSIX_DIR" >"$LOG/vsce.txt" 2>&1 || { cat "$LOG/vsce.txt"; exit 1; }
+grep -a 'DONE' "$LOG/vsce.txt"
 
 step "unit, engine, CLI and worker tests"
 npm run -s test:unit 2>&1 | tee "$LOG/unit.txt"   # node's runner; test/extension-pure holds the host's vscode-free helpers

@@ -180,8 +180,7 @@ eval:
   inputs: ../data/test-x.npy
   labels: ../data/test-y.npy
 
-# A new folder beside the model's (never inside it: the input folder stays untouched).
-output: ../${model}-pruned
+output: ../${model}-pruned   # a new folder beside the model: outputs never go inside the input model's folder
 `;
 }
 

@@ -1,60 +1,16 @@
 // Chart.js canvases: per-layer sparsity, saliency histogram (log10 axis), accuracy (before/after, or vs
 // sparsity per method in a sweep). Colours come from the theme's --vscode-* variables.
-import {
-  Chart, BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, LineController, LineElement,
-  PointElement, Legend, Tooltip, type ChartConfiguration,
-} from 'chart.js';
+import type { ChartConfiguration } from 'chart.js';
 import { formatBytes, type PanelSnapshot } from '../src/protocol';
 import { sci } from './format';
-
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, LineController, LineElement, PointElement, Legend, Tooltip);
-
-const charts = new Map<string, Chart>();
-
-function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-}
-
-export function theme() {
-  return {
-    fg: cssVar('--vscode-foreground', '#ccc'),
-    grid: cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', 'rgba(128,128,128,0.3)')),
-    palette: [
-      cssVar('--vscode-charts-blue', '#3794ff'), cssVar('--vscode-charts-orange', '#d18616'),
-      cssVar('--vscode-charts-green', '#89d185'), cssVar('--vscode-charts-purple', '#b180d7'),
-      cssVar('--vscode-charts-red', '#f14c4c'), cssVar('--vscode-charts-yellow', '#cca700'),
-    ],
-  };
-}
-
-/** Creates or updates the chart on a canvas; redrawn from scratch when its type changes. */
-export function draw(id: string, config: ChartConfiguration): void {
-  const canvas = document.getElementById(id) as HTMLCanvasElement | null;
-  if (!canvas) return;
-  const t = theme();
-  Chart.defaults.color = t.fg;
-  Chart.defaults.borderColor = t.grid;
-  Chart.defaults.font.family = cssVar('--vscode-font-family', 'sans-serif');
-  const existing = charts.get(id);
-  const sameType = existing && (existing.config as { type?: string }).type === config.type;
-  if (existing && sameType) {
-    existing.data = config.data;
-    existing.options = config.options ?? {};
-    existing.update('none');
-    return;
-  }
-  existing?.destroy();
-  charts.set(id, new Chart(canvas, { ...config, options: { animation: false, responsive: true, maintainAspectRatio: false, ...config.options } }));
-}
+import { draw, theme } from './chartKit';
+import { renderSparsityBars } from './sparsityBars';
+import { renderSweepChart } from './sweepChart';
 
 export function renderCharts(s: PanelSnapshot): void {
   const t = theme();
   const layers = s.layers;
-  draw('chart-sparsity', {
-    type: 'bar',
-    data: { labels: layers.map(l => l.name), datasets: [{ label: 'sparsity %', data: layers.map(l => l.sparsity * 100), backgroundColor: t.palette[0] }] },
-    options: { plugins: { legend: { display: false } }, scales: { y: { min: 0, max: 100, title: { display: true, text: '% pruned' } } } },
-  });
+  renderSparsityBars(s, t);
 
   // Saliency histogram: one stepped line per layer over log10(saliency) bin centres; counts on a log axis.
   const withHist = layers.filter(l => l.histogram && l.histogram.counts.length);
@@ -73,7 +29,8 @@ export function renderCharts(s: PanelSnapshot): void {
         x: { type: 'linear', title: { display: true, text: 'saliency (log10)' }, ticks: { callback: v => `1e${Number(v).toFixed(0)}` } },
         y: { type: 'logarithmic', title: { display: true, text: 'weights' } },
       },
-      plugins: { tooltip: { callbacks: { title: items => `saliency ≈ ${sci(10 ** (items[0]?.parsed.x ?? 0))}` } } },
+      // one legend entry per layer is unreadable past a dozen layers: the tooltip names the layer instead
+      plugins: { legend: { display: withHist.length <= 12 }, tooltip: { callbacks: { title: items => `saliency ≈ ${sci(10 ** (items[0]?.parsed.x ?? 0))}` } } },
     },
   });
 
@@ -81,21 +38,7 @@ export function renderCharts(s: PanelSnapshot): void {
   const figure = document.getElementById('accuracy-figure');
   if (s.mode === 'sweep') {
     if (caption) caption.textContent = 'Accuracy vs sparsity';
-    const methods: string[] = [...new Set((s.sweep ?? []).map(p => p.method))];
-    const datasets = methods.map((m, i) => ({
-      label: m, borderColor: t.palette[i % t.palette.length], backgroundColor: t.palette[i % t.palette.length],
-      data: (s.sweep ?? []).filter(p => p.method === m && p.accuracy !== undefined)
-        .sort((a, b) => a.sparsity - b.sparsity).map(p => ({ x: p.sparsity * 100, y: p.accuracy! * 100 })),
-    }));
-    if (s.before) {
-      const xs = (s.sweep ?? []).map(p => p.sparsity * 100);
-      const lo = Math.min(...xs, 0), hi = Math.max(...xs, 100);
-      datasets.push({ label: 'dense', borderColor: t.fg, backgroundColor: t.fg, data: [{ x: lo, y: s.before.accuracy * 100 }, { x: hi, y: s.before.accuracy * 100 }] });
-    }
-    draw('chart-accuracy', {
-      type: 'line', data: { datasets },
-      options: { parsing: false, scales: { x: { type: 'linear', title: { display: true, text: 'sparsity %' } }, y: { title: { display: true, text: 'accuracy %' } } } },
-    });
+    renderSweepChart(s, t);
     figure?.removeAttribute('hidden');
     renderSizeChart(s, t);
   } else {
@@ -128,6 +71,8 @@ export function renderCharts(s: PanelSnapshot): void {
   }
 }
 
+export { draw, theme, watchTheme } from './chartKit';
+
 /** Sweep: accuracy against the gzip size of each run's model.json + shards (log axis), the dense input as one point. */
 function renderSizeChart(s: PanelSnapshot, t: ReturnType<typeof theme>): void {
   const figure = document.getElementById('size-figure');
@@ -156,13 +101,4 @@ function renderSizeChart(s: PanelSnapshot, t: ReturnType<typeof theme>): void {
       } } } },
     },
   });
-}
-
-/** Re-colours every chart when the theme changes (body class vscode-light / -dark / -high-contrast). */
-export function watchTheme(redraw: () => void): void {
-  new MutationObserver(() => {
-    for (const c of charts.values()) c.destroy();
-    charts.clear();
-    redraw();
-  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 }

@@ -4,9 +4,13 @@
 // #open-report, #run-again, #sweep.
 import { stageLabel, type PanelSnapshot, type ToWebviewMessage } from '../src/protocol';
 import { renderCharts, watchTheme } from './charts';
+import { chartOn, theme } from './chartKit';
+import { COLUMNS } from './layerRows';
+import { renderSensitivity } from './sensitivityChart';
+import { saveView, tableView } from './viewState';
 import { renderGradual } from './gradual';
 import { count, pct } from './format';
-import { renderTable, revealRow } from './table';
+import { nextSort, renderTable, revealRow } from './table';
 import { renderSize } from './size';
 import { connect, savedState, saveState } from './vscodeApi';
 
@@ -73,6 +77,9 @@ function render(s: PanelSnapshot): void {
   $('cancel').hidden = s.status !== 'running';
   renderTable(tbody, s);
   renderCharts(s);
+  renderSensitivity(s, theme(), pickOverride);
+  $<HTMLButtonElement>('sensitivity').disabled = s.status === 'running';
+  $('save-sweep-svg').hidden = !(s.mode === 'sweep' && s.sweep?.length);
   renderSize(s);
   renderGradual(s);
   $('log').textContent = s.log.join('\n');
@@ -83,21 +90,77 @@ function render(s: PanelSnapshot): void {
 const channel = connect((m: ToWebviewMessage) => {
   if (m.type === 'snapshot') {
     current = m.snapshot;
-    saveState({ snapshot: current });
+    saveState({ ...savedState(), snapshot: current });
     render(current);
   } else if (m.type === 'revealLayer') {
-    if (!revealRow(tbody, m.name)) pendingReveal = m.name;
+    reveal(m.name);
   }
 });
 
-for (const [id, type] of [['open-model', 'openModel'], ['open-report', 'openReport'], ['run-again', 'runAgain'], ['sweep', 'sweep'], ['cancel', 'cancel']] as const) {
+/** Highlights a layer's row, clearing a name filter that hides it. */
+function reveal(name: string): void {
+  if (revealRow(tbody, name)) return;
+  if (tableView.filter && current?.layers.some(l => l.name === name)) {
+    tableView.filter = '';
+    $<HTMLInputElement>('layer-filter').value = '';
+    saveView();
+    renderTable(tbody, current);
+    if (revealRow(tbody, name)) return;
+  }
+  pendingReveal = name;
+}
+
+function pickOverride(name: string, sparsity: number): void {
+  channel.sendEvent({ type: 'setLayerOverride', name, sparsity });
+}
+
+/** Table and chart arrangement: re-render from the current snapshot, remember it. */
+function rearrange(): void {
+  saveView();
+  if (current) { renderTable(tbody, current); renderCharts(current); renderSensitivity(current, theme(), pickOverride); }
+}
+
+for (const [id, type] of [['open-model', 'openModel'], ['open-report', 'openReport'], ['run-again', 'runAgain'], ['sweep', 'sweep'], ['cancel', 'cancel'], ['sensitivity', 'sensitivity']] as const) {
   $(id).addEventListener('click', () => channel.sendEvent({ type }));
 }
-tbody.addEventListener('dblclick', e => {
+// a click on a row shows the layer in model.json (selected text is left alone)
+tbody.addEventListener('click', e => {
   const row = (e.target as HTMLElement).closest('tr');
-  if (row?.dataset.layer) channel.sendEvent({ type: 'showLayerInModel', name: row.dataset.layer });
+  if (row?.dataset.layer && !document.getSelection()?.toString()) channel.sendEvent({ type: 'showLayerInModel', name: row.dataset.layer });
 });
-watchTheme(() => { if (current) { renderCharts(current); renderGradual(current); } });
+// a click on a sparsity bar highlights that layer's row
+document.addEventListener('woodfisher:layer', e => reveal((e as CustomEvent<string>).detail));
+document.querySelectorAll<HTMLTableCellElement>('table#layers thead th').forEach((th, i) => {
+  th.tabIndex = 0;
+  const sort = () => { nextSort(COLUMNS[i]); rearrange(); };
+  th.addEventListener('click', sort);
+  th.addEventListener('keydown', e => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); } });
+});
+const filter = $<HTMLInputElement>('layer-filter');
+filter.value = tableView.filter;
+filter.addEventListener('input', () => { tableView.filter = filter.value; rearrange(); });
+const highlight = $<HTMLInputElement>('sparsity-highlight');
+highlight.value = tableView.highlight !== undefined ? String(tableView.highlight) : '';
+highlight.addEventListener('input', () => {
+  const v = highlight.value.trim() === '' ? undefined : Number(highlight.value);
+  tableView.highlight = v !== undefined && Number.isFinite(v) ? Math.min(100, Math.max(0, v)) : undefined;
+  rearrange();
+});
+document.querySelector('table#sensitivity-table')?.addEventListener('click', e => {
+  const b = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-sparsity]');
+  const layer = b?.closest('tr')?.dataset.layer;
+  if (b && layer) pickOverride(layer, Number(b.dataset.sparsity));
+});
+const metric = $<HTMLSelectElement>('sensitivity-metric');
+metric.value = tableView.metric;
+metric.addEventListener('change', () => { tableView.metric = metric.value === 'loss' ? 'loss' : 'accuracy'; rearrange(); });
+// Save a chart: PNG straight from its canvas; the sweep also as SVG, drawn by the host.
+document.querySelectorAll<HTMLButtonElement>('button[data-save]').forEach(b => b.addEventListener('click', () => {
+  const chart = b.dataset.chart ?? '', format = b.dataset.save === 'svg' ? 'svg' : 'png';
+  const dataUrl = format === 'png' ? chartOn(`chart-${chart}`)?.toBase64Image('image/png') : undefined;
+  channel.sendEvent({ type: 'saveChart', chart: current?.mode === 'sweep' && chart === 'accuracy' ? 'sweep' : chart, format, dataUrl });
+}));
+watchTheme(() => { if (current) { renderCharts(current); renderSensitivity(current, theme(), pickOverride); renderGradual(current); } });
 
 if (current) render(current);
 channel.sendEvent({ type: 'ready' });

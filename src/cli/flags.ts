@@ -8,6 +8,12 @@ import {
 } from '../engine/types';
 
 
+/** A path flag: an empty one would silently mean the current folder. */
+export function parsePath(v: string): string {
+  if (v.trim() === '') throw new InvalidArgumentError('a path cannot be empty (an empty --out would mean the current folder)');
+  return v;
+}
+
 export function parseSparsity(v: string): number {
   const s = Number(v);
   if (v.trim() === '' || !(s >= 0 && s < 1)) throw new InvalidArgumentError('expected a fraction in [0, 1), e.g. 0.9');
@@ -91,18 +97,18 @@ export interface RunFlags {
 /** Adds the options every pruning command understands. */
 export function addRunOptions(cmd: Command, { sparsity = true, method = true } = {}): Command {
   cmd
-    .option('--data <path>', 'calibration inputs: x.npy, or data.npz holding x (and y)')
-    .option('--labels <path>', 'calibration labels y.npy (class indices or one-hot); none: sampled from the model')
+    .option('--data <path>', 'calibration inputs: x.npy, or data.npz holding x (and y)', parsePath)
+    .option('--labels <path>', 'calibration labels y.npy (class indices or one-hot); none: sampled from the model', parsePath)
     .option('--sample-labels', 'sample the gradients\' labels from the model\'s softmax even when labels are given (the "true" Fisher)');
   if (sparsity) {
     cmd.option('--sparsity <s>', 'target fraction of prunable weights set to zero, in [0, 1)', parseSparsity);
-    cmd.addOption(new Option('--structure <s>', 'weights: zero single weights; neurons: remove whole units (Dense neurons, conv filters) and shrink the model, --sparsity = fraction of units removed (default: weights)').choices(['weights', 'neurons']));
     cmd.option('--target-flops <f>', 'with --structure neurons: remove units until FLOPs ≤ this fraction of the original (replaces --sparsity)', parseFraction);
-    cmd.option('--min-keep <f>', 'with --structure neurons: every layer keeps at least this fraction of its units (default: 0.1)', parseUnitInterval);
     cmd.option('--pattern <N:M>', 'semi-structured sparsity: at most N non-zeros in every M consecutive weights (e.g. 2:4); sets the sparsity');
     cmd.option('--target-size <bytes>', 'download budget in gzip bytes of model.json + shards (e.g. 1.5MB): chooses the sparsity (and the encoding, unless --quantize) with the least calibration loss', parseTargetSize);
   }
   cmd.addOption(new Option('--quantize <enc>', 'encoding of the written weights: keep (as in the input), none (float32), float16, uint16, uint8 (affine, 0 exact) (default: keep)').choices(['keep', 'none', 'float16', 'uint16', 'uint8']));
+  cmd.addOption(new Option('--structure <s>', 'weights: zero single weights; neurons: remove whole units (Dense neurons, conv filters) and shrink the model, sparsity = fraction of units removed (default: weights)').choices(['weights', 'neurons']));
+  cmd.option('--min-keep <f>', 'with --structure neurons: every layer keeps at least this fraction of its units (default: 0.1)', parseUnitInterval);
   if (method) cmd.addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHOD_NAMES));
   cmd
     .option('--samples <n>', 'N: per-sample gradients for the Fisher (default: 256)', parsePositiveInt)
@@ -115,15 +121,15 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     .option('--recompute <k>', 'sub-steps with gradients and inverses re-estimated (default: 1)', parsePositiveInt)
     .addOption(new Option('--recompute-schedule <s>', 'sparsity schedule over the sub-steps (default: linear)').choices(RECOMPUTE_SCHEDULES))
     .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(INVERSE_FORMS))
-    .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values')
-    .option('--eval <path>', 'evaluation inputs (x.npy or data.npz) for accuracy before/after')
-    .option('--eval-labels <path>', 'evaluation labels y.npy')
+    .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values', parsePath)
+    .option('--eval <path>', 'evaluation inputs (x.npy or data.npz) for accuracy before/after', parsePath)
+    .option('--eval-labels <path>', 'evaluation labels y.npy', parsePath)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(BACKEND_NAMES))
     .option('--threads <n>', 'worker threads for the Fisher blocks (default: the machine\'s cores, at most 8)', parsePositiveInt)
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
     .option('--shuffle', 'draw calibration samples at random (with --seed)')
     .option('--seed <n>', 'random seed (default: 0)', parseNonNegativeInt)
-    .option('--out <dir>', 'new folder for the output')
+    .option('--out <dir>', 'new folder for the output', parsePath)
     .option('--json', 'print the result as JSON on stdout, no progress');
   return cmd;
 }

@@ -7,11 +7,12 @@ import { inspectCommand } from './commands/inspect';
 import { pruneCommand } from './commands/prune';
 import { sweepCommand } from './commands/sweep';
 import { EXIT, reportFailure } from './errors';
+import { version } from '../../package.json';
 
 export function buildProgram(): Command {
   const program = new Command('woodfisher')
     .description('WoodFisher (second-order, Optimal Brain Surgeon) pruning of TensorFlow.js models')
-    .version(process.env.WOODFISHER_VERSION ?? '0.1.0')
+    .version(version)
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (s, write) => write(s.replace(/\n(?=.)/g, ' ')) }); // one line
@@ -39,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Runs the CLI and exits with its code (the `woodfisher` bin and `node dist/cli.js` both land here). */
 export function runAndExit(argv: string[]): void {
+  // A reader that leaves early (`woodfisher help prune | head -1`) closes the pipe: stop quietly, as `cat` would.
+  process.stdout.on('error', e => { if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(EXIT.ok); throw e; });
   main(argv).then(code => {
     process.exitCode = code;
     // TF.js backends can keep handles open; leave once the output is flushed.

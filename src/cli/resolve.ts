@@ -1,7 +1,6 @@
 // Positional argument + recipe + flags → PruneOptions, with recipe errors reported as "file:line:col: message".
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checkRecipeAgainstModel, diagnosticError, parseRecipe, ParsedRecipe, recipeToOptions } from '../engine/recipe';
+import { checkRecipeAgainstModel, diagnosticError, parseRecipe, readRecipeText, ParsedRecipe, recipeToOptions } from '../engine/recipe';
 import { loadPruneModule } from './engine';
 import { PruneOptions, WoodFisherError } from '../engine/types';
 import { UsageError } from './errors';
@@ -9,9 +8,7 @@ import { flagsToOverrides, isRecipePath, RunFlags } from './flags';
 
 async function readRecipe(file: string): Promise<ParsedRecipe> {
   let text: string;
-  try { text = await fs.readFile(file, 'utf8'); } catch (e) {
-    throw new UsageError(`cannot read recipe ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  try { text = readRecipeText(file); } catch (e) { throw new UsageError((e as Error).message); }
   const parsed = parseRecipe(text, file);
   const first = parsed.diagnostics.find(d => d.severity === 'error');
   if (first) throw diagnosticError(file, first);

@@ -10,7 +10,7 @@ export function runSummary(r: PruneReport): string {
     `${r.settings.method} (${r.settings.scope}, structure neurons${s.targetFlops !== undefined ? `, FLOPs target ${pct(s.targetFlops)}` : `, target ${pct(r.sparsity.target)} of units`}): ` +
       `removed ${s.units.removed} of ${s.units.total} units (${s.units.removable} removable, ${s.update === 'group' ? 'group OBS update' : 'no update'}) in ${r.seconds.total.toFixed(1)} s on ${r.backend}`,
   ] : [
-    `${r.settings.method} (${r.settings.scope}, ${r.settings.update} update): pruned ${pct(r.sparsity.achieved, 2)} of ` +
+    `${r.settings.method} (${r.settings.scope}${r.settings.update ? `, ${r.settings.update} update` : ''}): pruned ${pct(r.sparsity.achieved, 2)} of ` +
       `${r.sparsity.weights.toLocaleString('en-US')} weights (target ${pct(r.sparsity.target)}) in ${r.seconds.total.toFixed(1)} s on ${r.backend}` +
       (r.linalg ? ` (Fisher products: ${r.linalg})` : ''),
   ];

@@ -8,6 +8,8 @@ import type { PrunableLayer, PruneOptions, PruneReport, RunHooks } from './types
 
 /** Candidate λ relative to the empirical Fisher's mean diagonal tr(F̂)/d (notes: judge λ by the Fisher's scale). */
 export const DAMP_SEARCH = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1];
+/** Extra decades tried past an edge of the grid while the edge keeps winning. */
+export const DAMP_WIDEN = 3;
 
 export type DampSearch = NonNullable<PruneReport['dampSearch']>;
 
@@ -20,13 +22,16 @@ export interface DampInput {
   inverses: 'keep' | 'rebuild';
   hooks: RunHooks;
   timed: Timed;
+  grid?: number[];                  // candidates relative to the Fisher's mean diagonal (default DAMP_SEARCH)
 }
 
 export interface DampChoice { damp: number; grads: GradientSet; table: DampSearch }
 
 /**
  * Prunes to the target once per candidate (one step, gradients computed once, the dense weights restored after
- * each) and keeps the λ with the lowest calibration loss. The gradients are returned for the run's first step.
+ * each) and keeps the λ with the lowest calibration loss. When the best is the grid's smallest or largest λ, the
+ * grid grows a decade that way (up to DAMP_WIDEN times): a minimum at the edge is no minimum. Every candidate is
+ * logged, and the choice with the searched range. The gradients are returned for the run's first step.
  */
 export async function chooseDamp(input: DampInput): Promise<DampChoice> {
   const { model, layers, options, hooks, timed } = input;
@@ -39,12 +44,14 @@ export async function chooseDamp(input: DampInput): Promise<DampChoice> {
   }));
   const scale = fisherScale(grads);
   const judge = input.judge.labels ? input.judge : { ...input.judge, labels: await predictLabels(model, input.judge) };
+  const grid = input.grid ?? DAMP_SEARCH;
   const table: DampSearch = [];
   const quiet: RunHooks = {
     signal: hooks.signal,
-    onEvent: e => { if (e.type === 'stage') emit({ ...e, message: `choosing λ ${table.length + 1}/${DAMP_SEARCH.length}` }); },
+    onEvent: e => { if (e.type === 'stage') emit({ ...e, message: `choosing λ ${table.length + 1}/${Math.max(grid.length, table.length + 1)}` }); },
   };
-  for (const relative of DAMP_SEARCH) {
+  const t0 = performance.now();
+  const tryOne = async (relative: number) => {
     const damp = relative * scale;
     await pruneStep({
       model, layers, data: input.data, options, target: targetAt(options, 1, 1), damp, inverses: input.inverses,
@@ -53,13 +60,31 @@ export async function chooseDamp(input: DampInput): Promise<DampChoice> {
     const r = await timed('evaluate', () => evaluate(model, judge, { signal: hooks.signal }));
     table.push({ damp, relative, loss: r.loss, accuracy: r.accuracy });
     emit({ type: 'damp', damp, relative, loss: r.loss, accuracy: r.accuracy });
+    emit({ type: 'log', level: 'info', message: `λ search: ${relative} × mean diagonal (λ = ${damp.toExponential(2)}): calibration loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(1)}%` });
     for (const l of layers) writeKernel(model, l, dense.get(l.name)!);                // back to the dense weights
+  };
+  for (const relative of grid) await tryOne(relative);
+  const bestOf = () => table.reduce((a, b) => (b.loss < a.loss ? b : a));
+  const lo = () => Math.min(...table.map(t => t.relative)), hi = () => Math.max(...table.map(t => t.relative));
+  for (let widened = 0; ; widened++) {
+    const best = bestOf(), edge = best.relative === lo() ? 'smallest' : best.relative === hi() ? 'largest' : undefined;
+    if (!edge) break;
+    if (widened === DAMP_WIDEN) {
+      emit({ type: 'log', level: 'warn', message: `λ search: the ${edge} λ tried (${best.relative} × mean diagonal) is still the best after ${DAMP_WIDEN} more decades; ` +
+        `the loss may keep falling ${edge === 'smallest' ? 'below' : 'above'} it: give --damp explicitly to go further` });
+      break;
+    }
+    const next = edge === 'smallest' ? lo() / 10 : hi() * 10;
+    emit({ type: 'log', level: 'info', message: `λ search: the best λ is the ${edge} tried; widening the grid to ${next} × mean diagonal` });
+    await tryOne(next);
   }
-  const best = table.reduce((a, b) => (b.loss < a.loss ? b : a));
+  table.sort((a, b) => a.relative - b.relative);
+  const best = bestOf();
   emit({ type: 'damp', ...best, chosen: true });
   emit({
     type: 'log', level: 'info',
-    message: `λ = ${best.damp.toExponential(2)} (${best.relative} × the Fisher's mean diagonal) had the lowest calibration loss, ${best.loss.toFixed(4)}`,
+    message: `λ = ${best.damp.toExponential(2)} (${best.relative} × the Fisher's mean diagonal) had the lowest calibration loss, ${best.loss.toFixed(4)}, ` +
+      `of ${table.length} candidates from ${lo()} to ${hi()} × (search: ${((performance.now() - t0) / 1000).toFixed(1)} s, one pruning step each)`,
   });
   return { damp: best.damp, grads, table };
 }

@@ -1,29 +1,30 @@
 // One-shot pruning (optionally split into K recomputation sub-steps): the pipeline every front door calls.
 //   load → [λ search] → K × step (gradients → Fisher blocks → selection → OBS update, step.ts) → evaluate → save
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from './backend';
-import { useFastestGemm } from './linalg/fastest';
+import { nativeGemmMissing, nativeGemmNotice, useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
+import { inputFileSize } from './files';
 import { loadDataset, Dataset } from './data/calibration';
-import { evaluateStage } from './gradients/evaluate';
+import { evaluateStage, predictProbabilities } from './gradients/evaluate';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern, patternSparsity } from './obs/select';
 import { planMemory, assertPlanFits } from './memory';
-import { needsGradients } from './methods';
+import { METHODS, needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource, type Timed } from './step';
 import { layerResult } from './layerStats';
 import { QUANTIZE_MODES } from './model/encode';
-import { quantizeForOutput, quantizationReport } from './model/quantize';
-import { modelFiles, sizeOf } from './model/size';
+import { outputForRun } from './model/quantize';
 import { chooseTargetSize, type TargetSizeChoice } from './targetSize';
 import { formatBytes } from './report/bytes';
 import { runStructuredPrune } from './structured/prune';
 import {
-  LayerResult, MemoryPlan, PrunableLayer, PruneOptions, PruneReport, RunHooks, Stage,
-  WoodFisherError, DEFAULT_OPTIONS,
+  LayerResult, MemoryPlan, PrunableLayer, PruneEvent, PruneOptions, PruneReport, RunHooks, Stage,
+  WoodFisherError, DEFAULT_OPTIONS, PRUNABLE_KINDS,
 } from './types';
 
 export { stepSparsity } from './step';
@@ -53,8 +54,31 @@ export function validateOptions(o: PruneOptions): void {
     if (ov.quantize !== undefined && !QUANTIZE_MODES.includes(ov.quantize)) throw bad(`layer ${name}: quantize must be ${modes}, got ${ov.quantize}`);
     if (!cap(ov.maxSparsity)) throw bad(`layer ${name}: maxSparsity must be in (0, 1], got ${ov.maxSparsity}`);
   }
+  // Inputs are regular files (no FIFO, folder or device), checked before the output is claimed or anything read.
+  inputFileSize(o.modelPath, 'Model file', 'MODEL_FORMAT');
+  if (o.dataPath && needsGradients(o.method)) inputFileSize(o.dataPath, 'Data file');
+  if (o.labelsPath && needsGradients(o.method)) inputFileSize(o.labelsPath, 'Labels file', 'LABELS');
+  if (o.evalPath) inputFileSize(o.evalPath, 'Evaluation data');
+  if (o.evalLabelsPath) inputFileSize(o.evalLabelsPath, 'Evaluation labels', 'LABELS');
 }
 
+
+/** The settings that played a part in the run: a magnitude run lists no data or Fisher settings, diagfisher no block
+ *  settings, the cap only under global selection, the schedule only with recompute > 1, the scope actually used. */
+export function usedSettings(o: PruneOptions, labels: LabelsSource | undefined): PruneReport['settings'] {
+  const m = METHODS[o.method], scope = m.scope ?? o.scope;
+  const { outDir: _o, modelPath: _m, layers, ...rest } = o;
+  const s: PruneReport['settings'] = { ...rest, scope, layers };
+  const drop = (...keys: (keyof PruneOptions)[]) => { for (const k of keys) delete (s as Partial<PruneOptions>)[k]; };
+  if (!m.needsGradients) drop('dataPath', 'labelsPath', 'sampleLabels', 'samples', 'damp', 'shuffle', 'seed');
+  else s.labels = labels;
+  if (!m.needsInverse) drop('blockSize', 'update', 'inverseForm', 'threads', 'maxMemoryBytes');
+  if (o.recompute <= 1) drop('recomputeSchedule');
+  if (scope !== 'global' || o.pattern) drop('maxLayerSparsity');
+  if (o.structure !== 'neurons') drop('structure', 'targetFlops', 'minKeep');
+  if (!o.evalPath) drop('evalPath', 'evalLabelsPath');
+  return s;
+}
 
 export interface InspectResult { layers: PrunableLayer[]; layerNames: string[]; memory: MemoryPlan; totalWeights: number; format: string; backend: string }
 
@@ -106,6 +130,11 @@ async function pruneInto(
   try {
     const n = data?.count ?? 0;
     const layers = model.prunable.filter(l => !options.layers[l.name]?.exclude);
+    if (layers.length === 0) {
+      throw new WoodFisherError(model.prunable.length === 0
+        ? `${path.basename(options.modelPath)} has no prunable layer (${PRUNABLE_KINDS.join(', ')}); nothing to prune`
+        : `every prunable layer of ${path.basename(options.modelPath)} is excluded; nothing to prune`, 'OPTIONS');
+    }
     const memory = planMemory({
       layers, samples: n, blockSize: options.blockSize, method: options.method, inverseForm: options.inverseForm,
       limitBytes: options.maxMemoryBytes, threads: blockThreads(options.threads, countBlocks(layers, options.blockSize)),
@@ -113,11 +142,15 @@ async function pruneInto(
     emit({ type: 'plan', layers: model.prunable, memory, backend });
     assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
+    const linalgMissing = needsGradients(options.method) ? nativeGemmMissing() : undefined;
+    if (linalgMissing) warnOnce(nativeGemmNotice(linalgMissing), emit);
     if (n > 0 && n < options.samples) {
       emit({ type: 'log', level: 'warn', message: `calibration data has ${n} samples; using all of them (asked for ${options.samples})` });
     }
 
-    const before = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'before', hooks)) : undefined;
+    // unlabeled evaluation data: the pruned model is judged against the dense one's predictions (agreement, KL)
+    const dense = evalData && !evalData.labels ? await timed('evaluate', () => predictProbabilities(model, evalData, hooks.signal)) : undefined;
+    const before = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'before', hooks, dense)) : undefined;
 
     // The "true" Fisher: gradients at labels drawn from the model's own softmax (labels, if given, still judge λ).
     const gradData = data && options.sampleLabels ? { ...data, labels: undefined } : data;
@@ -158,25 +191,18 @@ async function pruneInto(
     results.sort((a, b) => order(a.name) - order(b.name));
 
     // The weights as they will be written (their encodings, zeros exact): what --eval measures and saveModel writes.
-    const quantize = options.quantize ?? 'keep';
-    const encoded = await timed('save', () => quantizeForOutput(model, quantize, layerEncodings(options)));
-    const quantization = quantizationReport(model, quantize, encoded);
-    const size = await timed('save', () => ({
-      input: sizeOf(modelFiles(model.path)),
-      output: sizeOf([new TextEncoder().encode(encoded.modelJson), ...encoded.shards.map(s => s.bytes)]),
-    }));
+    const { encoded, quantization, size } = await timed('save', () => outputForRun(model, options));
     if (options.targetSize !== undefined && size.output.gzip > options.targetSize) {
       emit({ type: 'log', level: 'warn', message: `the written model is ${formatBytes(size.output.gzip)} gzip, over the target ${formatBytes(options.targetSize)} (the search measured one step; recompute or λ 'auto' changed the weights)` });
     }
-    const after = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'after', hooks)) : undefined;
+    const after = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'after', hooks, dense)) : undefined;
 
     const weights = results.reduce((a, r) => a + r.weights, 0);
     const pruned = results.reduce((a, r) => a + r.pruned, 0);
-    const { outDir, modelPath, maxMemoryBytes, ...settings } = options;
     const report: PruneReport = {
-      version: 1, model: path.resolve(modelPath), output: path.resolve(outDir),
-      settings: { ...settings, maxMemoryBytes, labels: labelsSource },
-      backend, linalg, sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
+      version: 1, model: path.resolve(options.modelPath), output: path.resolve(options.outDir),
+      settings: usedSettings(options, labelsSource),
+      backend, linalg, host: hostSummary(), ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}), sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: K,
       damp, dampSearch: search?.table, size, quantization, targetSize: fit?.report,
     };
@@ -201,17 +227,13 @@ async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; 
   const model = await loadModel(options.modelPath);
   checkOverrides(options, model);
   const data = needsGradients(options.method)
-    ? await loadDataset(model, options.dataPath, options.labelsPath, { samples: options.samples, shuffle: options.shuffle, seed: options.seed })
+    ? await loadDataset(model, options.dataPath, options.labelsPath, { samples: options.samples, shuffle: options.shuffle, seed: options.seed, maxBytes: options.maxMemoryBytes })
     : undefined;
-  const evalData = options.evalPath ? await loadDataset(model, options.evalPath, options.evalLabelsPath) : undefined;
-  if (evalData && !evalData.labels) throw new WoodFisherError(`evaluation data ${options.evalPath} has no labels; pass --eval-labels`, 'LABELS');
+  const evalData = options.evalPath ? await loadDataset(model, options.evalPath, options.evalLabelsPath, { maxBytes: options.maxMemoryBytes }) : undefined;
   return { model, data, evalData };
 }
 
 const countBlocks = (layers: PrunableLayer[], blockSize: number) => layers.reduce((a, l) => a + blockRanges(l.size, blockSize).length, 0);
-
-/** Each layer's own encoding, where the overrides give one. */
-const layerEncodings = (o: PruneOptions) => Object.fromEntries(Object.entries(o.layers).map(([k, v]) => [k, v.quantize]));
 
 function checkOverrides(o: PruneOptions, m: LoadedModel) {
   const names = new Set(m.prunable.map(l => l.name));
@@ -223,4 +245,17 @@ function checkOverrides(o: PruneOptions, m: LoadedModel) {
       throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
     }
   }
+}
+
+const warned = new Set<string>();
+/** A warning about the machine, not the run (e.g. no native products): once per process, however many runs (demo, sweep). */
+function warnOnce(message: string, emit: (e: PruneEvent) => void): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  emit({ type: 'log', level: 'warn', message });
+}
+
+/** The machine a run used, for the report and the panel (under Remote-SSH/WSL/containers: the remote host). */
+function hostSummary(): string {
+  return `${os.hostname()} (${process.platform}-${process.arch}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB)`;
 }

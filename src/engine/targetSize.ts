@@ -48,7 +48,7 @@ export async function chooseTargetSize(input: TargetSizeInput): Promise<TargetSi
   const { model, layers, options, hooks, timed } = input;
   const budget = options.targetSize!;
   const emit = hooks.onEvent ?? (() => {});
-  const layerModes = Object.fromEntries(Object.entries(options.layers).map(([k, v]) => [k, v.quantize]));
+  const layerModes = Object.fromEntries(Object.entries(options.layers).map(([k, v]) => [k, v.quantize]));   // as outputForRun
   const modes = options.quantize !== undefined ? [options.quantize] : TARGET_ENCODINGS;
   const snapshot = model.model.getWeights().map(t => t.clone());
   const restore = () => model.model.setWeights(snapshot);

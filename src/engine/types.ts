@@ -98,7 +98,9 @@ export interface LayerResult {
   units?: { kept: number; of: number }; // structure 'neurons': output units kept (the layer is physically smaller)
 }
 
-export interface EvalResult { accuracy: number; loss: number; samples: number }
+/** Accuracy and mean cross-entropy against the labels; with unlabeled evaluation data (reference 'dense'), accuracy is
+ *  the top-1 agreement with the dense model's predictions and loss the mean KL(dense ‖ pruned) in nats. */
+export interface EvalResult { accuracy: number; loss: number; samples: number; reference?: 'labels' | 'dense' }
 
 export interface MemoryPlan {
   items: { what: string; bytes: number }[];
@@ -131,9 +133,12 @@ export interface PruneReport {
   version: 1;
   model: string;
   output: string;
-  settings: Omit<PruneOptions, 'outDir' | 'modelPath'> & { labels: 'given' | 'sampled' };
+  /** The settings that played a part (prune.ts usedSettings): e.g. a magnitude run lists no Fisher settings. */
+  settings: Partial<Omit<PruneOptions, 'outDir' | 'modelPath'>> & Pick<PruneOptions, 'method' | 'sparsity' | 'scope' | 'layers'> & { labels?: 'given' | 'sampled' };
   backend: string;              // the TF.js backend that actually ran (model, gradients)
   linalg?: string;              // the matrix-product provider of the Fisher math ('onnxruntime-f64' or 'js')
+  host?: string;                // the machine the run used: 'name (linux-x64, 8 cores, 31 GB)' (remote windows: the remote host)
+  linalgNote?: string;          // why the products ran in plain JS when onnxruntime-node was expected, with the fix
   sparsity: { target: number; achieved: number; pruned: number; weights: number };
   layers: LayerResult[];
   before?: EvalResult;

@@ -8,6 +8,7 @@ import { flatLayers, outlineModel } from './modelOutline';
 import { ModelSymbolProvider } from './modelSymbols';
 import { MODEL_VIEW_SCHEME, ModelViewProvider, SHOW_MODEL_VIEW_COMMAND, showModelViewCommand } from './modelView';
 import { newRecipeCommand } from './newRecipe';
+import { openExampleCommand } from './openExample';
 import { openPrunedModelCommand, openReportCommand } from './openCommands';
 import { pruneCommand, rerun } from './pruneCommand';
 import { RecipeCompletionProvider } from './recipe/recipeCompletion';
@@ -18,6 +19,9 @@ import { PANEL_VIEW_TYPE, PanelManager } from './resultsPanel';
 import { ResultsStore } from './resultsStore';
 import { applyReport, emptySnapshot } from './snapshot';
 import { sweepCommand } from './sweepCommand';
+import { sensitivityCommand } from './sensitivityCommand';
+import { setLayerOverride } from './recipeOverride';
+import { saveChart } from './saveChart';
 import { gradualCommand, rerunGradual } from './gradualCommand';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -37,6 +41,9 @@ export function activate(context: vscode.ExtensionContext): void {
       case 'sweep': void vscode.commands.executeCommand('woodfisher.sweep', uri); break;
       case 'cancel': registry.jobs.cancel(modelPath); break;
       case 'showLayerInModel': void showLayerInModel(uri, msg.name); break;
+      case 'sensitivity': void vscode.commands.executeCommand('woodfisher.sensitivity', uri); break;
+      case 'setLayerOverride': void setLayerOverride(modelPath, msg.name, msg.sparsity); break;
+      case 'saveChart': void saveChart(panels.snapshotOf(modelPath), msg); break;
     }
   };
   const panels = new PanelManager(context.extensionUri, onAction);
@@ -55,6 +62,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels),
     vscode.commands.registerCommand('woodfisher.prune', (uri?: unknown, opts?: unknown) => pruneCommand(registry, uri, opts)),
     vscode.commands.registerCommand('woodfisher.sweep', (uri?: unknown, opts?: unknown) => sweepCommand(registry, uri, opts)),
+    vscode.commands.registerCommand('woodfisher.sensitivity', (uri?: unknown, opts?: unknown) => sensitivityCommand(registry, uri, opts)),
+    vscode.commands.registerCommand('woodfisher.setLayerOverride', (modelPath: string, layer: string, sparsity: number) => setLayerOverride(modelPath, layer, sparsity)),
     vscode.commands.registerCommand('woodfisher.gradualPrune', (uri?: unknown, opts?: unknown) => gradualCommand(registry, uri, opts)),
     vscode.commands.registerCommand('woodfisher.cancel', (uri?: unknown) => {
       const model = uri instanceof vscode.Uri ? uri.fsPath : panels.activeModel();
@@ -63,6 +72,7 @@ export function activate(context: vscode.ExtensionContext): void {
       return n;
     }),
     vscode.commands.registerCommand('woodfisher.newRecipe', (uri?: unknown) => newRecipeCommand(uri)),
+    vscode.commands.registerCommand('woodfisher.openExample', (parent?: unknown) => openExampleCommand(context.extensionUri, parent)),
     vscode.commands.registerCommand('woodfisher.openReport', (uri?: unknown) => openReportCommand(uri, panels, results)),
     vscode.commands.registerCommand('woodfisher.openPrunedModel', (uri?: unknown) => openPrunedModelCommand(uri, panels, results)),
     vscode.commands.registerCommand(REVEAL_LAYER_COMMAND, async (modelPath: string, layer?: string) => {
@@ -80,6 +90,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerHoverProvider(RECIPE_SELECTOR, recipeFeatures),
   );
   registerRecipeDiagnostics(context);
+  // The palette offers Open Pruning Report / Open Pruned Model only once some model has results (package.json when-clauses).
+  context.subscriptions.push(results.onDidChange(() => void vscode.commands.executeCommand('setContext', 'woodfisher.hasResults', results.reports().size > 0)));
 }
 
 export function deactivate(): void {

@@ -8,6 +8,7 @@ import type { PanelManager } from './resultsPanel';
 import type { ResultsStore } from './resultsStore';
 import { WorkerJob, type JobOutcome } from './workerJob';
 import { modelFolderName } from './outputDir';
+import { checkRun } from './runGuard';
 
 /** What `woodfisher.prune` / `woodfisher.sweep` resolve to (integration tests await it). */
 export interface CommandResult {
@@ -18,6 +19,9 @@ export interface CommandResult {
   error?: string;
 }
 
+/** Seconds without any event from the worker before the stage is called stalled. */
+const STALL_SECONDS = 30;
+
 // The one-shot pipeline's stages in order: how far the progress notification is.
 const STAGES: Stage[] = ['load', 'gradients', 'blocks', 'selection', 'update', 'evaluate', 'save'];
 
@@ -27,6 +31,9 @@ export class JobManager implements vscode.Disposable {
   constructor(private readonly workerPath: string, private readonly panels: PanelManager,
     private readonly results: ResultsStore, private readonly output: vscode.OutputChannel) {}
 
+  /** The palette offers Cancel Pruning only while something runs (package.json when-clause). */
+  private runningChanged(): void { void vscode.commands.executeCommand('setContext', 'woodfisher.running', this.running.size > 0); }
+
   /** Cancels the job of one model, or every job. Returns how many were cancelled. */
   cancel(modelPath?: string): number {
     const targets = modelPath ? [this.running.get(path.resolve(modelPath))].filter(Boolean) as WorkerJob[] : [...this.running.values()];
@@ -35,19 +42,33 @@ export class JobManager implements vscode.Disposable {
   }
 
   async run(modelPath: string, request: Exclude<ToWorkerMessage, { type: 'cancel' }>,
-    options: { quiet?: boolean; before?: () => Thenable<unknown> } = {}): Promise<CommandResult> {
+    options: { quiet?: boolean; prompt?: boolean; before?: () => Thenable<unknown> } = {}): Promise<CommandResult> {
     const k = path.resolve(modelPath);
     if (this.running.has(k)) {
       const error = `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.`;
       if (!options.quiet) void vscode.window.showWarningMessage(error);
       return { status: 'error', error };
     }
+    const refused = await checkRun(request.options.outDir, options.prompt ?? !options.quiet);
+    if (refused) {
+      if (refused.status === 'error' && !options.quiet) void vscode.window.showErrorMessage(`WoodFisher: ${refused.error}`);
+      return refused;
+    }
+    if (this.running.has(k)) return { status: 'error', error: `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.` };
     const mode = request.type === 'sweep' ? 'sweep' : request.type === 'gradual' ? 'gradual' : 'prune';
     const outDir = request.options.outDir;
-    let snap: PanelSnapshot = {
-      ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir,
-      sweep: mode === 'sweep' ? [] : undefined, gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined,
-    };
+    // A sensitivity scan adds to what the panel shows (the last run's table stays); the others start afresh.
+    const scan = request.type === 'sensitivity' ? request : undefined;
+    const shown = this.panels.snapshotOf(modelPath);
+    let snap: PanelSnapshot = scan
+      ? { ...(shown ?? emptySnapshot(modelPath, modelFolderName(modelPath))), status: 'running', stage: undefined,
+        sensitivity: { status: 'running', method: scan.options.method, sparsities: scan.sparsities, layers: [], points: [] } }
+      : { ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir,
+        sweep: mode === 'sweep' ? [] : undefined, gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined };
+    const after = (status: 'done' | 'cancelled' | 'error', extra: Partial<PanelSnapshot['sensitivity']> = {}): PanelSnapshot => ({
+      ...snap, status: shown?.status === 'running' ? 'idle' : shown?.status ?? 'idle', error: shown?.error, stage: undefined,
+      sensitivity: { ...snap.sensitivity!, ...extra, status },
+    });
     const set = (next: PanelSnapshot) => { snap = next; this.panels.update(modelPath, snap); };
     let reportProgress: ((e: GradualEvent) => void) | undefined;
     const job = new WorkerJob(this.workerPath, request, {
@@ -58,9 +79,12 @@ export class JobManager implements vscode.Disposable {
         if (e.type === 'epoch') this.output.appendLine(describeEpoch(e.record, e.epochs));
       },
       onSweepPoint: p => set({ ...snap, sweep: [...(snap.sweep ?? []), p] }),
+      onSensitivityPoint: p => set({ ...snap, sensitivity: { ...snap.sensitivity!, points: [...snap.sensitivity!.points, p],
+        layers: snap.sensitivity!.layers.includes(p.layer) ? snap.sensitivity!.layers : [...snap.sensitivity!.layers, p.layer] } }),
       onLog: line => this.output.appendLine(line),
     });
     this.running.set(k, job); // registered before anything awaits, so a cancel issued now reaches it
+    this.runningChanged();
     try {
       await options.before?.();
     } catch { /* showing the model is a courtesy; the run goes on */ }
@@ -69,8 +93,9 @@ export class JobManager implements vscode.Disposable {
     panel.reveal();
     this.output.appendLine(`[${new Date().toISOString()}] ${mode} ${modelPath} → ${outDir}`);
 
-    const verb = mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
+    const verb = scan ? 'Scanning the layers of' : mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
     let outcome: JobOutcome;
+    let watchdog: NodeJS.Timeout | undefined;
     try {
       outcome = await vscode.window.withProgress({
         location: vscode.ProgressLocation.Notification, title: `WoodFisher: ${verb} ${modelFolderName(modelPath)}`, cancellable: true,
@@ -88,12 +113,33 @@ export class JobManager implements vscode.Disposable {
           progress.report({ message: stageLabel(e), increment });
         };
         token.onCancellationRequested(() => job.cancel());
+        // A stage that stops moving (a stalled read, a wedged native call) is said, with the stage, in the
+        // notification and the panel's log; Cancel ends the worker whatever it is doing.
+        let last = Date.now(), stalledSaid = false, stage = 'starting';
+        const seen = reportProgress;
+        reportProgress = e => { last = Date.now(); stalledSaid = false; if (e.type === 'stage') stage = e.stage; seen?.(e); };
+        watchdog = setInterval(() => {
+          const quiet = Math.round((Date.now() - last) / 1000);
+          if (quiet < STALL_SECONDS) return;
+          progress.report({ message: `no progress for ${quiet} s in ${stage} — Cancel stops it` });
+          if (!stalledSaid) { stalledSaid = true; set({ ...snap, log: [...snap.log, `warn: no progress for ${quiet} s in stage ${stage}; Cancel stops the worker`] }); }
+        }, 5000);
         return job.start();
       });
     } finally {
+      if (watchdog) clearInterval(watchdog);
       this.running.delete(k);
+      this.runningChanged();
     }
 
+    if (scan) {
+      const r = outcome.sensitivity;
+      set(after(outcome.status, r ? { on: r.on, dense: r.dense, layers: r.layers.map(l => l.name), points: r.points, sparsities: r.sparsities } : {}));
+      const error = outcome.status === 'error' ? outcome.error ?? 'unknown error' : undefined;
+      if (error && !options.quiet) void vscode.window.showErrorMessage(`WoodFisher: ${error}`);
+      this.output.appendLine(`sensitivity: ${outcome.status}${error ? `: ${error}` : ''}`);
+      return { status: outcome.status, error };
+    }
     switch (outcome.status) {
       case 'done': {
         if (outcome.report) {

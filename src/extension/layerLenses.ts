@@ -3,6 +3,7 @@
 // line (a converter's one-line model.json), one summary lens replaces the joined, truncated per-layer ones.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { escapeMarkdown } from './markdown';
 import type { LayerResult, PruneReport } from '../protocol';
 import { fmtCount, fmtNum, fmtPct } from './format';
 import { flatLayers } from './modelOutline';
@@ -108,7 +109,7 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     const r = stored?.report.layers.find(l => l.name === spot.name);
     if (!r) return undefined;
     const md = new vscode.MarkdownString();
-    md.appendMarkdown(`**${spot.name}** (${r.kind}) — WoodFisher, ${path.basename(path.dirname(stored!.reportPath))}\n\n`);
+    md.appendMarkdown(`**${escapeMarkdown(spot.name)}** (${escapeMarkdown(r.kind)}) — WoodFisher, ${escapeMarkdown(path.basename(path.dirname(stored!.reportPath)))}\n\n`);
     md.appendMarkdown([
       `| | |`, `|---|---|`,
       `| pruned | ${r.pruned.toLocaleString('en-US')} of ${r.weights.toLocaleString('en-US')} (${(r.sparsity * 100).toFixed(2)}%) |`,

@@ -1,8 +1,11 @@
 // Cheap reads of a TF.js model.json in the extension host: is it a layers-model, which layers does it have,
 // where each layer sits in the text is modelOutline.ts. No TF.js here.
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { PRUNABLE_KINDS } from '../engine/types';
+import { readInputText } from '../engine/files';
+
+/** The host parses JSON on its own event loop (shared by every extension): larger files are left alone. */
+export const MAX_HOST_JSON_BYTES = 64 * 1024 * 1024;
 
 /** Layer classes the engine prunes (their kernel). */
 export const PRUNABLE_CLASSES = new Set<string>(PRUNABLE_KINDS);
@@ -19,9 +22,9 @@ export function isModelJsonPath(fsPath: string): boolean {
 export async function checkModelJson(fsPath: string): Promise<ModelCheck | ModelRefusal> {
   let text: string;
   try {
-    text = await fs.readFile(fsPath, 'utf8');
+    text = await readInputText(fsPath, 'Model file', MAX_HOST_JSON_BYTES, 'MODEL_FORMAT');
   } catch (e) {
-    return { ok: false, message: `Cannot read ${fsPath}: ${(e as Error).message}` };
+    return { ok: false, message: `${(e as Error).message}.` };
   }
   return checkModelText(text, fsPath);
 }

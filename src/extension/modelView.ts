@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatBytes } from '../engine/report/bytes';
 import { isModelJsonPath } from './modelFile';
+import { readInputText } from '../engine/files';
 import { prettyJson } from './modelOutline';
 
 export const MODEL_VIEW_SCHEME = 'woodfisher-model';
@@ -43,7 +44,7 @@ export class ModelViewProvider implements vscode.TextDocumentContentProvider, vs
       if (size > MAX_MODEL_JSON_BYTES) return `// ${path.basename(modelPath)} is ${formatBytes(size)}: too large to show formatted.\n`;
       // the open editor's text when it has unsaved changes, else the file
       const open = vscode.workspace.textDocuments.find(d => d.uri.scheme === 'file' && d.uri.fsPath === modelPath);
-      const text = open?.getText() ?? await fs.readFile(modelPath, 'utf8');
+      const text = open?.getText() ?? await readInputText(modelPath, 'Model file', MAX_MODEL_JSON_BYTES, 'MODEL_FORMAT');
       return prettyJson(JSON.parse(text));
     } catch (e) {
       return `// Cannot show ${path.basename(modelPath)} formatted: ${e instanceof SyntaxError ? 'it is not valid JSON' : (e as Error).message}.\n`;

@@ -29,7 +29,7 @@ export async function pruneCommand(registry: Registry, uriArg?: unknown, rawArgs
     if ('cancelled' in options) return { status: 'cancelled' };
     if ('error' in options) return fail(options.error, true);
     registry.remember(options);
-    return await registry.jobs.run(options.modelPath, { type: 'start', options }, { before: () => showModelBesidePanel(options.modelPath) });
+    return await registry.jobs.run(options.modelPath, { type: 'start', options }, { prompt, before: () => showModelBesidePanel(options.modelPath) });
   } catch (e) {
     return fail(messageOf(e), true);
   }

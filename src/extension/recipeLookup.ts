@@ -1,12 +1,13 @@
 // The extension's view of recipes: which recipe belongs to a model and what it says, using the engine's
 // pure recipe module (YAML/JSON + schema; no TF.js).
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { findRecipeForModel, parseRecipe } from '../engine/recipe';
+import { findRecipeForModel, MAX_RECIPE_BYTES, parseRecipe } from '../engine/recipe';
+import { readInputText } from '../engine/files';
 import type { Recipe, ParsedRecipe } from '../engine/recipe';
 
 export async function readRecipe(file: string): Promise<ParsedRecipe | undefined> {
-  try { return parseRecipe(await fs.readFile(file, 'utf8'), file); } catch { return undefined; }
+  // A regular file under the size cap only: a FIFO or a huge file in a hostile workspace never stalls the host.
+  try { return parseRecipe(await readInputText(file, 'Recipe', MAX_RECIPE_BYTES, 'RECIPE'), file); } catch { return undefined; }
 }
 
 /** The absolute `output` folder of the recipe beside a model, if it has one. */

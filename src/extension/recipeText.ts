@@ -1,6 +1,8 @@
 // Recipe YAML written by the extension: from a run's answers, or a commented starter for `New Recipe`.
 import * as path from 'node:path';
 import { METHOD_NAMES } from '../engine/types';
+import { parseDocument } from 'yaml';
+import * as jsonc from 'jsonc-parser';
 import type { PruneOptions } from '../protocol';
 
 const q = (s: string) => JSON.stringify(s); // a JSON string is a valid YAML scalar
@@ -63,4 +65,23 @@ export function starterRecipe(modelPath: string, dir: string, prunable: string[]
     `output: ${q(rel(dir, path.join(path.dirname(dir), `${path.basename(dir)}-pruned`)))}`,
     '',
   ].join('\n');
+}
+
+/**
+ * The recipe text with `layers: { <layer>: { sparsity } }` set (and that layer's `exclude` removed): YAML through the
+ * `yaml` Document API (comments kept), JSON through jsonc-parser's modify (formatting kept).
+ */
+export function withLayerOverride(text: string, fileName: string, layer: string, sparsity: number): string {
+  const value = Number(sparsity.toFixed(4));
+  if (/\.json$/i.test(fileName)) {
+    const options = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: text.includes('\r\n') ? '\r\n' : '\n' } };
+    let out = jsonc.applyEdits(text, jsonc.modify(text, ['layers', layer, 'sparsity'], value, options));
+    out = jsonc.applyEdits(out, jsonc.modify(out, ['layers', layer, 'exclude'], undefined, options));
+    return out;
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length) throw new Error(`${path.basename(fileName)} has a YAML error: ${doc.errors[0].message.split('\n')[0]}`);
+  doc.setIn(['layers', layer, 'sparsity'], value);
+  if (doc.hasIn(['layers', layer, 'exclude'])) doc.deleteIn(['layers', layer, 'exclude']);
+  return doc.toString();
 }

@@ -1,15 +1,16 @@
 // The results panel beside the editor: one per model, restored after reload by a serializer.
 // The host owns the latest snapshot and re-sends it whenever the panel becomes visible again
 // (a hidden webview receives no messages); snapshots are throttled to ≈10/s plus a final one.
-import * as fs from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Envelope, FromWebviewMessage, PanelSnapshot, ToWebviewMessage } from '../protocol';
-import { MessageHandler } from '../protocol';
+import type { FromWebviewMessage, PanelSnapshot, ToWebviewMessage } from '../protocol';
+import { isWebviewEnvelope, MessageHandler } from '../protocol';
 import { applyReport, emptySnapshot } from './snapshot';
 import type { PruneReport } from '../protocol';
 import { modelFolderName } from './outputDir';
+import { readInputText } from '../engine/files';
+import { MAX_HOST_JSON_BYTES } from './modelFile';
 import { gradualViewOf } from './gradualSnapshot';
 import { panelHtml } from './panelHtml';
 
@@ -43,7 +44,7 @@ export class ResultsPanel implements vscode.Disposable {
       },
     );
     this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: Envelope<FromWebviewMessage>) => this.channel.handleMessage(m)),
+      panel.webview.onDidReceiveMessage((m: unknown) => { if (isWebviewEnvelope(m)) this.channel.handleMessage(m); }),
       panel.onDidChangeViewState(e => { if (e.webviewPanel.visible) this.sendNow(); }),
       panel.onDidDispose(() => this.dispose()),
     );
@@ -92,7 +93,7 @@ async function readReport(snap: PanelSnapshot): Promise<{ report: PruneReport; p
   if (!snap.outDir) return undefined;
   const file = path.join(snap.outDir, 'report.json');
   try {
-    const report = JSON.parse(await fs.readFile(file, 'utf8')) as PruneReport;
+    const report = JSON.parse(await readInputText(file, 'Report', MAX_HOST_JSON_BYTES)) as PruneReport;
     return path.resolve(report.model) === path.resolve(snap.modelPath) ? { report, path: file } : undefined;
   } catch { return undefined; }
 }

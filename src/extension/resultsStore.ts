@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PruneReport } from '../protocol';
 import { recipeOutputFor } from './recipeLookup';
+import { readInputText } from '../engine/files';
+import { MAX_HOST_JSON_BYTES } from './modelFile';
 
 export interface StoredResult { report: PruneReport; reportPath: string }
 
@@ -33,7 +35,7 @@ export class ResultsStore implements vscode.Disposable {
     if (hit || this.probed.has(k)) return hit;
     this.probed.add(k);
     const found = await findReportOnDisk(modelPath);
-    if (found && !this.results.has(k)) this.results.set(k, found);
+    if (found && !this.results.has(k)) { this.results.set(k, found); this.changed.fire(modelPath); }
     return this.results.get(k);
   }
 
@@ -55,7 +57,7 @@ async function findReportOnDisk(modelPath: string): Promise<StoredResult | undef
   let best: (StoredResult & { mtime: number }) | undefined;
   for (const file of candidates) {
     try {
-      const [stat, text] = await Promise.all([fs.stat(file), fs.readFile(file, 'utf8')]);
+      const [stat, text] = await Promise.all([fs.stat(file), readInputText(file, 'Report', MAX_HOST_JSON_BYTES)]);
       const report = JSON.parse(text) as PruneReport;
       if (!report || !Array.isArray(report.layers)) continue;
       if (typeof report.model === 'string' && path.resolve(path.dirname(file), report.model) !== path.resolve(modelPath)

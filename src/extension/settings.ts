@@ -19,7 +19,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
   return {
     backend: c.get<PruneOptions['backend']>('backend', 'auto'),
     samples: num('samples'),
-    damp: c.get<unknown>('damp') === 'auto' ? 'auto' : num('damp'),
+    damp: parseDamp(c.get<unknown>('damp')),
     blockSize: num('blockSize'),
     maxMemoryBytes: maxMemory(c.get<string>('maxMemory', '')),
     method: c.get<Method>('method') || undefined,
@@ -56,4 +56,13 @@ export function machineOptions(s: Settings): Partial<PruneOptions> {
   if (s.backend && s.backend !== 'auto') o.backend = s.backend;
   if (s.maxMemoryBytes !== undefined) o.maxMemoryBytes = s.maxMemoryBytes;
   return o;
+}
+
+/** The damp setting: a string in the Settings UI ("1e-5", "auto", ""); a number from an older settings.json also counts. */
+export function parseDamp(v: unknown): number | 'auto' | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v > 0 ? v : undefined;
+  if (typeof v !== 'string' || !v.trim()) return undefined;
+  if (v.trim() === 'auto') return 'auto';
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
 }

@@ -33,7 +33,7 @@ export function applyEvent(s: PanelSnapshot, e: PruneEvent): PanelSnapshot {
 /** The finished run's report, as the panel shows it (also restores a panel whose run ended while it was away). */
 export function applyReport(s: PanelSnapshot, r: PruneReport, reportPath?: string): PanelSnapshot {
   return {
-    ...s, status: 'done', error: undefined, backend: r.linalg ? `${r.backend} · linalg ${r.linalg}` : r.backend, damp: r.damp, layers: r.layers, before: r.before ?? s.before,
+    ...s, status: 'done', error: undefined, backend: [r.backend, r.linalg && `linalg ${r.linalg}`, r.host && `on ${r.host}`].filter(Boolean).join(' · '), damp: r.damp, layers: r.layers, before: r.before ?? s.before,
     after: r.after ?? s.after, sparsity: r.sparsity, seconds: r.seconds.total, outDir: r.output,
     reportPath: reportPath ?? s.reportPath, memory: r.memory, structure: r.structure, size: r.size,
     encodings: r.quantization && Object.keys(r.quantization.encodings).filter(k => k !== 'raw').join('+'),

@@ -48,7 +48,7 @@ export async function sweepCommand(registry: Registry, uriArg?: unknown, rawArgs
     if (!sparsities.length) return { status: 'error', error: 'No sparsity to sweep.' };
     if (!base.evalPath) void vscode.window.showWarningMessage('WoodFisher: no evaluation data (`eval:` in a recipe) — the sweep cannot measure accuracy.');
     const options = { ...base, outDir: args.outDir ? path.resolve(args.outDir) : defaultSweepDir(base.modelPath) };
-    return await registry.jobs.run(options.modelPath, { type: 'sweep', options, sparsities, methods });
+    return await registry.jobs.run(options.modelPath, { type: 'sweep', options, sparsities, methods }, { prompt });
   } catch (e) {
     const error = messageOf(e);
     void vscode.window.showErrorMessage(`WoodFisher: ${error}`);

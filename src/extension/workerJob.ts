@@ -3,7 +3,7 @@
 // saves: then the save finishes (or rolls back) first, so a cancel never leaves half a result or debris.
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
-  Envelope, FromWorkerMessage, ToWorkerMessage, GradualEvent, PruneReport, SweepPoint, EvalResult, SizeFigures,
+  Envelope, FromWorkerMessage, ToWorkerMessage, GradualEvent, PruneReport, SweepPoint, EvalResult, SizeFigures, SensitivityPoint, SensitivityResult,
 } from '../protocol';
 import { MessageHandler } from '../protocol';
 
@@ -12,6 +12,7 @@ export interface JobOutcome {
   report?: PruneReport;
   reportPath?: string;
   sweep?: { points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures };
+  sensitivity?: SensitivityResult;
   error?: string;
   code?: string;
 }
@@ -19,6 +20,7 @@ export interface JobOutcome {
 export interface JobCallbacks {
   onEvent?: (e: GradualEvent) => void;   // a PruneEvent, or a gradual run's own
   onSweepPoint?: (p: SweepPoint) => void;
+  onSensitivityPoint?: (p: SensitivityPoint) => void;
   /** stdout/stderr of the worker, line by line (for the output channel). */
   onLog?: (line: string) => void;
 }
@@ -108,6 +110,8 @@ export class WorkerJob {
       case 'sweepPoint': this.cb.onSweepPoint?.(body.point); break;
       case 'done': this.finish({ status: 'done', report: body.report, reportPath: body.reportPath }); break;
       case 'sweepDone': this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline, inputSize: body.inputSize } }); break;
+      case 'sensitivityPoint': this.cb.onSensitivityPoint?.(body.point); break;
+      case 'sensitivityDone': this.finish({ status: 'done', sensitivity: body.result }); break;
       case 'error':
         this.finish(body.code === 'CANCELLED' ? { status: 'cancelled' } : { status: 'error', error: body.message, code: body.code });
         break;

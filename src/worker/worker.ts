@@ -59,6 +59,14 @@ async function onMessage(msg: ToWorkerMessage): Promise<void> {
       });
       forward.flush();
       channel.sendEvent({ type: 'sweepDone', points: result.points, baseline: result.baseline, inputSize: result.inputSize });
+    } else if (msg.type === 'sensitivity') {
+      const { runSensitivity } = await import('../engine/sensitivity');
+      const result = await runSensitivity(msg.options, msg.sparsities, msg.layers, {
+        onEvent: forward.push, signal: abort.signal,
+        onPoint: point => { forward.flush(); channel.sendEvent({ type: 'sensitivityPoint', point }); },
+      });
+      forward.flush();
+      channel.sendEvent({ type: 'sensitivityDone', result });
     }
   } catch (err) {
     forward.flush();

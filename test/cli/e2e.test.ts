@@ -44,7 +44,7 @@ test('prune from the example recipe with flag overrides prints the layer table',
   assert.match(r.stdout, /^layer\s+kind\s+weights/);
   assert.match(r.stdout, /^fc1\s+Dense\s+31,360/m);
   assert.match(r.stdout, /^total\s+32,360\s+25,888\s+80\.0%/m);
-  assert.match(r.stdout, /global-magnitude \(global, independent update\): pruned 80\.00%/);
+  assert.match(r.stdout, /global-magnitude \(global\): pruned 80\.00%/, "a magnitude run has no OBS update to name");
   assert.match(r.stdout, /accuracy \d+\.\d\d% → \d+\.\d\d%/);
   assert.equal(JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')).settings.method, 'global-magnitude');
 });
@@ -142,4 +142,32 @@ test('structure first, then sparsity: unstructured pruning of a structurally pru
   const report = JSON.parse(readFileSync(path.join(sparse, 'report.json'), 'utf8'));
   assert.deepEqual(report.layers.map((l: { weights: number }) => l.weights), [784 * 30, 30 * 15, 15 * 10]);
   assert.ok(Math.abs(report.sparsity.achieved - 0.8) < 1e-3);
+});
+
+test('sweep --structure neurons: each point is a physically smaller model with its own structured report', { skip: !haveExamples }, () => {
+  const out = path.join(tmp, 'struct-sweep');
+  const r = cli('sweep', ex('cnn/model.json'), '--structure', 'neurons', '--sparsities', '0.25,0.5', '--methods', 'magnitude',
+    '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const kept = ['magnitude-25', 'magnitude-50'].map(d => {
+    const rep = JSON.parse(readFileSync(path.join(out, d, 'report.json'), 'utf8'));
+    assert.ok(rep.structure, `${d}: a structured report`);
+    return rep.layers[0].units.kept;
+  });
+  assert.deepEqual(kept, [6, 4], 'conv1 keeps 6 and 4 of its 8 filters');
+});
+
+test('structure first, then the encoding: --structure neurons --quantize uint8 writes a smaller uint8 model that TF.js reads', { skip: !haveExamples }, () => {
+  const out = path.join(tmp, 'struct-uint8');
+  const r = cli('prune', ex('cnn/model.json'), '--structure', 'neurons', '--sparsity', '0.5', '--method', 'magnitude', '--quantize', 'uint8',
+    '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--out', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+  const model = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8'));
+  const specs = model.weightsManifest.flatMap((g: { weights: { name: string; shape: number[]; quantization?: { dtype: string } }[] }) => g.weights);
+  const kernel = specs.find((w: { name: string }) => w.name === 'conv1/kernel');
+  assert.deepEqual(kernel.shape, [3, 3, 1, 4], 'conv1 keeps 4 filters');
+  assert.equal(kernel.quantization?.dtype, 'uint8');
+  assert.ok(report.size.output.gzip < report.size.input.gzip / 2, `gzip ${report.size.input.gzip} → ${report.size.output.gzip}`);
+  assert.ok(report.after.accuracy > 0.5, `accuracy after ${report.after.accuracy}`);
 });

@@ -78,7 +78,8 @@ test('bad options are refused before any work: unknown layer, sparsity, output i
   await assert.rejects(runPrune(opts({ outDir: path.join(EX, 'mlpnet') })), /is the input model's folder/);
   await assert.rejects(runPrune(opts({ outDir: path.join(EX, 'mlpnet', 'pruned') })), /inside the input model's folder/);
   await assert.rejects(runPrune(opts({ outDir: '' })), /no output folder given/);
-  await assert.rejects(runPrune(opts({ maxMemoryBytes: 1000 })), /memory plan needs .* Lower --samples or --block-size/);
+  await assert.rejects(runPrune(opts({ maxMemoryBytes: 8e6 })), /memory plan needs .* Lower --samples or --block-size/);
+  await assert.rejects(runPrune(opts({ maxMemoryBytes: 1000 })), /Data file calib-x\.npy is 3\.14 MB, over the 1\.00 KB this run may read \(raise --max-memory\)/);
 });
 
 test('cancel stops the run and leaves no output', async () => {
@@ -128,11 +129,17 @@ test("damp 'auto' prunes once per candidate λ and keeps the one with the lowest
   const { DAMP_SEARCH } = await import('../../src/engine/prune');
   const events: PruneEvent[] = [];
   const r = await runPrune(opts({ damp: 'auto', sparsity: 0.9, evalPath: undefined }), { onEvent: e => events.push(e) });
-  assert.equal(r.dampSearch!.length, DAMP_SEARCH.length);
+  const rel = r.dampSearch!.map(d => d.relative);
+  for (const x of DAMP_SEARCH) assert.ok(rel.includes(x), 'every grid point tried');
+  assert.deepEqual(rel, [...rel].sort((x, y) => x - y), 'the table is sorted by λ');
   const best = r.dampSearch!.reduce((a, b) => (b.loss < a.loss ? b : a));
   assert.equal(r.damp, best.damp);
-  assert.deepEqual(r.dampSearch!.map(d => d.relative), DAMP_SEARCH);
-  for (let i = 1; i < r.dampSearch!.length; i++) assert.ok(Math.abs(r.dampSearch![i].damp / r.dampSearch![i - 1].damp / (DAMP_SEARCH[i] / DAMP_SEARCH[i - 1]) - 1) < 1e-9, 'one Fisher scale for all candidates');
+  // a best λ at the edge of what was tried only when the widening gave up, and then it says so
+  const edge = best.relative === rel[0] || best.relative === rel[rel.length - 1];
+  const logs = events.flatMap(e => (e.type === 'log' ? [e.message] : []));
+  assert.equal(edge, logs.some(m => /still the best after/.test(m)), logs.join('\n'));
+  assert.equal(logs.filter(m => /^λ search: [\d.e-]+ × mean diagonal/.test(m)).length, rel.length, 'every candidate is reported');
+  for (let i = 1; i < r.dampSearch!.length; i++) assert.ok(Math.abs(r.dampSearch![i].damp / r.dampSearch![i - 1].damp / (rel[i] / rel[i - 1]) - 1) < 1e-9, 'one Fisher scale for all candidates');
   assert.ok(r.dampSearch!.some(d => d.loss !== best.loss), 'λ changes the pruned model');
   assert.equal(r.settings.damp, 'auto');
   assert.ok(Math.abs(r.sparsity.achieved - 0.9) < 1e-4);
@@ -141,7 +148,7 @@ test("damp 'auto' prunes once per candidate λ and keeps the one with the lowest
   const wa = (await loadSaved(r.output)).getWeights().map(t => Array.from(t.dataSync()));
   const wb = (await loadSaved(plain.output)).getWeights().map(t => Array.from(t.dataSync()));
   assert.deepEqual(wa, wb);
-  assert.equal(events.filter(e => e.type === 'damp' && !e.chosen).length, DAMP_SEARCH.length);
+  assert.equal(events.filter(e => e.type === 'damp' && !e.chosen).length, rel.length);
 });
 
 test('2:4 pattern: every group of 4 consecutive weights (PyTorch rows) keeps at most 2; rows not divisible stay dense', async () => {
@@ -203,4 +210,38 @@ test('layer collapse: global selection holds a layer at its cap and says so; a l
   assert.ok(warns.some(m => /layer fc3 ends 99\.50% pruned, above the per-layer cap of 99\.0%/.test(m)), warns.join('\n'));
   const lifted = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.9, evalPath: undefined, maxLayerSparsity: 1 }));
   assert.ok(lifted.layers.find(l => l.name === 'fc1')!.sparsity > 0.5);
+});
+
+test('the report lists only the settings that played a part: no Fisher settings for magnitude, no block settings for diagfisher', async () => {
+  const { usedSettings } = await import('../../src/engine/prune');
+  const mag = usedSettings(opts({ method: 'magnitude', damp: 1e-3 }), undefined);
+  for (const k of ['samples', 'damp', 'blockSize', 'update', 'inverseForm', 'dataPath', 'labels', 'maxLayerSparsity']) assert.ok(!(k in mag), `magnitude lists ${k}`);
+  assert.equal(mag.scope, 'layer', 'the scope the method used');
+  const diag = usedSettings(opts({ method: 'diagfisher' }), 'given');
+  assert.equal(diag.samples, 128);
+  assert.equal(diag.labels, 'given');
+  for (const k of ['blockSize', 'update', 'inverseForm']) assert.ok(!(k in diag), `diagfisher lists ${k}`);
+  const wf = usedSettings(opts({ method: 'woodfisher', recompute: 2 }), 'sampled');
+  for (const k of ['samples', 'damp', 'blockSize', 'update', 'inverseForm', 'recomputeSchedule', 'maxLayerSparsity']) assert.ok(k in wf, `woodfisher lacks ${k}`);
+  const r = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.5, evalPath: undefined }));
+  const saved = JSON.parse(fs.readFileSync(path.join(r.output, 'report.json'), 'utf8'));
+  assert.ok(!('damp' in saved.settings) && !('samples' in saved.settings) && !('blockSize' in saved.settings));
+});
+
+test('unlabeled evaluation data: the pruned model is scored by agreement with the dense one and KL to it; a sweep accepts it', async () => {
+  const { runSweep } = await import('../../src/engine/sweep');
+  const r = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.8, evalLabelsPath: undefined }));
+  assert.equal(r.before!.reference, 'dense');
+  assert.equal(r.before!.accuracy, 1);
+  assert.ok(Math.abs(r.before!.loss) < 1e-6, 'KL of the dense model to itself');
+  assert.ok(r.after!.accuracy > 0.3 && r.after!.accuracy < 1, `agreement ${r.after!.accuracy}`);
+  assert.ok(r.after!.loss > 0, 'KL > 0 once pruned');
+  // the same run with labels: agreement is not accuracy
+  const labelled = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.8 }));
+  assert.notEqual(labelled.after!.accuracy, r.after!.accuracy);
+  const out = path.join(tmp(), 'sweep');
+  const sweep = await runSweep(opts({ evalLabelsPath: undefined, outDir: out }), [0.5, 0.9], ['global-magnitude']);
+  assert.equal(sweep.dense?.reference, 'dense');
+  assert.ok(sweep.points[0].accuracy >= sweep.points[1].accuracy, 'less agreement at higher sparsity');
+  assert.match(fs.readFileSync(path.join(out, 'sweep.svg'), 'utf8'), /agreement with the dense model/);
 });

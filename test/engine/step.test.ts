@@ -77,3 +77,24 @@ test('a plugged-in selection replaces the default one, and the OBS update still 
     model.model.dispose();
   }
 });
+
+test("damp 'auto' widens its grid a decade at a time while an edge wins, and says so", async () => {
+  const { chooseDamp, DAMP_WIDEN } = await import('../../src/engine/damp');
+  await initBackend('auto');
+  const model = await loadModel(path.join(EX, 'mlpnet/model.json'));
+  try {
+    const o = options({ method: 'woodfisher', sparsity: 0.8 });
+    const data = await loadDataset(model, o.dataPath, o.labelsPath, { samples: o.samples, shuffle: false, seed: 0 });
+    const events: PruneEvent[] = [];
+    const timed = async <T>(_s: unknown, f: () => Promise<T> | T) => f();
+    // one huge λ (OBS degenerates to magnitude-like steps): smaller λ does better, so the grid must grow downwards
+    const r = await chooseDamp({ model, layers: model.prunable, data, judge: data, options: o, inverses: 'keep',
+      hooks: { onEvent: e => events.push(e) }, timed, grid: [1e4] });
+    const rel = r.table.map(t => t.relative);
+    assert.ok(rel.length >= 2 && rel.length <= 1 + DAMP_WIDEN + 1, rel.join(','));
+    assert.ok(Math.min(...rel) < 1e4, 'widened below the single grid point');
+    const logs = events.flatMap(e => (e.type === 'log' ? [e.message] : []));
+    assert.ok(logs.some(m => /widening the grid to/.test(m)), logs.join('\n'));
+    for (let i = 1; i < rel.length; i++) assert.ok(Math.abs(rel[i] / rel[i - 1] - 10) < 1e-9, 'a decade apart');
+  } finally { model.model.dispose(); }
+});

@@ -67,6 +67,12 @@ test('the report ends the run: done, its layers, sparsity, time and paths; earli
   assert.equal(s.damp, 1e-5);
   assert.equal(applyReport({ ...running, reportPath: '/kept' }, { ...report, linalg: undefined }).reportPath, '/kept');
   assert.equal(applyReport(running, { ...report, linalg: undefined }).backend, 'wasm');
+  // the download size and the encodings written reach the panel's size bar
+  const size = { input: { raw: 131_000, gzip: 120_000, brotli: 118_000, files: 2 }, output: { raw: 34_000, gzip: 20_000, brotli: 19_900, files: 2 } };
+  const quantization = { mode: 'keep', encodings: { uint8: 2, raw: 1 }, relError: 1e-3, maxRelError: 2e-3, weights: [] };
+  const sized = applyReport(running, { ...report, size, quantization } as unknown as PruneReport);
+  assert.deepEqual(sized.size, size);
+  assert.equal(sized.encodings, 'uint8');
 });
 
 test('a structured run\'s report carries its units, params, FLOPs and latency into the snapshot; an unstructured one clears them', () => {

@@ -8,6 +8,7 @@ import { registerCodeLensSuite } from './codelens.test';
 import { registerRecipeSuite } from './recipe.test';
 import { registerSweepSuite } from './sweep.test';
 import { registerViewsSuite } from './views.test';
+import { registerWalkthroughSuite } from './walkthrough.test';
 import { registerGradualSuite } from './gradual.test';
 
 export function run(): Promise<void> {
@@ -21,6 +22,7 @@ export function run(): Promise<void> {
   registerRecipeSuite(root);
   registerSweepSuite(root);
   registerViewsSuite(root);
+  registerWalkthroughSuite(root);
   registerGradualSuite(root);
   return new Promise((resolve, reject) => {
     try {

@@ -1,14 +1,13 @@
 // woodfisher gradual <model.json | recipe> --train … --sparsity S --epochs E --out dir
 import * as path from 'node:path';
-import { promises as fs } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { diagnosticError, parseRecipe, recipeToGradualOptions } from '../../engine/recipe';
+import { diagnosticError, parseRecipe, readRecipeText, recipeToGradualOptions } from '../../engine/recipe';
 import { loadGradualModule } from '../engine';
 import type { GradualEvent, GradualOptions, GradualSettings } from '../../engine/types';
 import { METHOD_NAMES, WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { UsageError } from '../errors';
-import { isRecipePath, parseDamp, parseNonNegativeInt, parsePositiveInt, parsePositive, parseSize, parseSparsity } from '../flags';
+import { isRecipePath, parsePath, parseDamp, parseNonNegativeInt, parsePositiveInt, parsePositive, parseSize, parseSparsity } from '../flags';
 import { createProgress, progressMode } from '../progress';
 import { gradualProgress, gradualSummary } from '../gradualSummary';
 
@@ -40,8 +39,8 @@ export interface GradualFlags {
 /** The training and schedule flags (gradual, and sweep --gradual); with oneShot also the pruning-step flags. */
 export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean }): Command {
   cmd
-    .option('--train <path>', 'training data: x.npy (read batch by batch) or data.npz holding x and y; calibration samples of each pruning step are drawn from it')
-    .option('--train-labels <path>', 'training labels y.npy (class indices or one-hot)')
+    .option('--train <path>', 'training data: x.npy (read batch by batch) or data.npz holding x and y; calibration samples of each pruning step are drawn from it', parsePath)
+    .option('--train-labels <path>', 'training labels y.npy (class indices or one-hot)', parsePath)
     .option('--epochs <E>', 'training epochs in all (pruning steps and the final fine-tuning)', parsePositiveInt)
     .option('--prune-start <epoch>', 'epoch of the first pruning step, fractions allowed (default: 0)', parseEpochs)
     .option('--prune-end <epoch>', 'epoch of the last pruning step, before the last epoch ends (default: epochs/2)', parseEpochs)
@@ -67,12 +66,12 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
     .option('--recompute <k>', 'sub-steps per pruning step, gradients and inverses re-estimated each time (default: 1)', parsePositiveInt)
     .option('--seed <n>', 'random seed: batch order, calibration draws (default: 0)', parseNonNegativeInt)
     .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values')
-    .option('--eval <path>', 'evaluation inputs (x.npy or data.npz): accuracy after every epoch and pruning step')
-    .option('--eval-labels <path>', 'evaluation labels y.npy')
+    .option('--eval <path>', 'evaluation inputs (x.npy or data.npz): accuracy after every epoch and pruning step', parsePath)
+    .option('--eval-labels <path>', 'evaluation labels y.npy', parsePath)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', 'worker threads for the Fisher blocks', parsePositiveInt)
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
-    .option('--out <dir>', 'new folder for the checkpoints and the final model')
+    .option('--out <dir>', 'new folder for the checkpoints and the final model', parsePath)
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--json', 'print the report as JSON on stdout, no progress');
 }
@@ -120,7 +119,7 @@ export async function resolveGradual(target: string | undefined, f: GradualFlags
   if (recipeFile !== undefined) {
     const file = path.resolve(recipeFile);
     let text: string;
-    try { text = await fs.readFile(file, 'utf8'); } catch (e) { throw new UsageError(`cannot read recipe ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    try { text = readRecipeText(file); } catch (e) { throw new UsageError((e as Error).message); }
     const parsed = parseRecipe(text, file);
     const first = parsed.diagnostics.find(d => d.severity === 'error');
     if (first) throw diagnosticError(file, first);

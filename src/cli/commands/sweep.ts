@@ -48,6 +48,8 @@ export function sweepCommand(): Command {
     }
     const rows = result.points.map(p => ({ method: p.method, target: p.sparsity, achieved: p.achieved, before: result.dense, after: { accuracy: p.accuracy, loss: p.loss, samples: result.dense?.samples ?? 0 }, seconds: p.seconds, gzip: p.size?.gzip }));
     const input = result.inputSize ? `\ninput: ${formatBytes(result.inputSize.gzip)} gzip` : '';
-    process.stdout.write(`${formatComparison(rows)}${input}\n\nwrote ${path.join(options.outDir, 'sweep.json')}, sweep.svg (accuracy vs sparsity) and sweep-size.svg (accuracy vs gzip size)\n`);
+    const note = result.dense?.reference === 'dense'
+      ? '\nno evaluation labels: "accuracy" is the top-1 agreement with the dense model, "loss" the mean KL divergence from it (nats)' : '';
+    process.stdout.write(`${formatComparison(rows)}${input}${note}\n\nwrote ${path.join(options.outDir, 'sweep.json')}, sweep.svg (accuracy vs sparsity) and sweep-size.svg (accuracy vs gzip size)\n`);
   });
 }

@@ -1,10 +1,11 @@
 // Calibration / evaluation data: inputs checked against the model's input shape, labels against its classes.
-import * as fs from 'fs';
 import * as path from 'path';
 import { WoodFisherError } from '../types';
 import { parseNpy, type NpyArray } from './npy';
 import { readNpz } from './npz';
 import { mulberry32, sampleIndices } from './random';
+import { inputFileSize, readInputFile } from '../files';
+import { defaultMemoryLimit } from '../memory';
 
 export interface Dataset {
   x: Float32Array;
@@ -17,21 +18,20 @@ export interface Dataset {
 /** What loadDataset needs of a model (a LoadedModel fits). */
 export interface DataSpec { inputShape: number[]; numClasses: number }
 
-function readFile(p: string): Uint8Array {
-  if (!fs.existsSync(p)) throw new WoodFisherError(`Data file not found: ${p}`, 'DATA_FORMAT', { file: p });
-  return new Uint8Array(fs.readFileSync(p));
-}
-
-export function readArrays(file: string): { x?: NpyArray; y?: NpyArray } {
+/** Reads an .npy or .npz of at most maxBytes (file and, for .npz, inflated members), checked before reading. */
+export function readArrays(file: string, maxBytes: number, role: 'inputs' | 'labels'): { x?: NpyArray; y?: NpyArray } {
   const ext = path.extname(file).toLowerCase();
-  const bytes = readFile(file);
-  if (ext === '.npy') return { x: parseNpy(bytes, path.basename(file)) };
-  if (ext === '.npz') {
-    const arrays = readNpz(bytes, path.basename(file));
-    if (!arrays.x) throw new WoodFisherError(`${path.basename(file)} has no array 'x' (found: ${Object.keys(arrays).join(', ') || 'none'}); save it with np.savez(path, x=inputs, y=labels).`, 'DATA_FORMAT', { file });
-    return { x: arrays.x, y: arrays.y };
+  if (ext !== '.npy' && ext !== '.npz') {
+    inputFileSize(file, role === 'inputs' ? 'Data file' : 'Labels file');
+    throw new WoodFisherError(`${path.basename(file)}: unsupported data format '${ext || 'no extension'}' (use .npy or .npz).`, 'DATA_FORMAT', { file });
   }
-  throw new WoodFisherError(`${path.basename(file)}: unsupported data format '${ext || 'no extension'}' (use .npy or .npz).`, 'DATA_FORMAT', { file });
+  const bytes = new Uint8Array(readInputFile(file, role === 'inputs' ? 'Data file' : 'Labels file', maxBytes));
+  if (ext === '.npy') return { x: parseNpy(bytes, path.basename(file)) };
+  const arrays = readNpz(bytes, path.basename(file), maxBytes);
+  if (!arrays.x && !(role === 'labels' && arrays.y)) {
+    throw new WoodFisherError(`${path.basename(file)} has no array 'x' (found: ${Object.keys(arrays).join(', ') || 'none'}); save it with np.savez(path, x=inputs, y=labels).`, 'DATA_FORMAT', { file });
+  }
+  return { x: arrays.x, y: arrays.y };
 }
 
 const fmt = (s: number[]) => `[${s.map(d => (d < 0 ? '?' : d)).join(', ')}]`;
@@ -80,9 +80,10 @@ export function checkInputs(m: DataSpec, dtype: string, shape: number[], file: s
 
 /** Loads inputs (and labels) for a model; default the first `samples` in file order, or a seeded sample with shuffle. */
 export async function loadDataset(m: DataSpec, dataPath: string, labelsPath?: string,
-  opts: { samples?: number; shuffle?: boolean; seed?: number } = {}): Promise<Dataset> {
+  opts: { samples?: number; shuffle?: boolean; seed?: number; maxBytes?: number } = {}): Promise<Dataset> {
   const file = path.resolve(dataPath);
-  const { x, y: yFromNpz } = readArrays(file);
+  const maxBytes = opts.maxBytes ?? defaultMemoryLimit();
+  const { x, y: yFromNpz } = readArrays(file, maxBytes, 'inputs');
   if (!x) throw new WoodFisherError(`${path.basename(file)}: no inputs found.`, 'DATA_FORMAT', { file });
   checkInputs(m, x.dtype, x.shape, file);
   const n = x.shape[0];
@@ -93,7 +94,7 @@ export async function loadDataset(m: DataSpec, dataPath: string, labelsPath?: st
   let yArr = yFromNpz;
   if (labelsPath) {
     labelFile = path.resolve(labelsPath);
-    const r = readArrays(labelFile);
+    const r = readArrays(labelFile, maxBytes, 'labels');
     yArr = path.extname(labelFile).toLowerCase() === '.npz' ? (r.y ?? r.x) : r.x;
   }
   if (yArr) {

@@ -19,6 +19,7 @@ export function parseNpyHeader(bytes: Uint8Array, name = 'array'): NpyHeader {
   const fail = (why: string) => new WoodFisherError(`${name}: not a valid .npy file (${why})`, 'DATA_FORMAT', { file: name });
   if (bytes.length < 10 || String.fromCharCode(...bytes.subarray(0, 6)) !== MAGIC) throw fail('bad magic');
   const major = bytes[6];
+  if (major < 1 || major > 3) throw fail(`unknown .npy format version ${major}.${bytes[7]} (versions 1.0 to 3.0 are read)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = major === 1 ? 10 : 12;

@@ -36,7 +36,7 @@ export function graphSteps(model: tf.LayersModel, prunable: Map<string, Prunable
       const cls = layer.getClassName();
       if (node.inboundLayers.length === 0 && cls === 'InputLayer') continue;
       if (node.outputTensors.length !== 1) throw unsupported(layer, `returns ${node.outputTensors.length} tensors`);
-      if (layer.supportsMasking && node.callArgs?.mask != null) throw unsupported(layer, 'uses masks');
+      if (cls === 'Masking' || layer.maskZero || node.callArgs?.mask != null) throw unsupported(layer, 'uses masks');
       const kind = prunable.get(layer.name);
       if (kind) {
         const cfg = layer.getConfig();

@@ -69,27 +69,31 @@ export function hostData(t: tf.Tensor): Float32Array {
 /**
  * Rows n = 0 … B−1 of ∂L_n/∂W (torch order) written into target from row `row` on, or added to what is there
  * (a shared layer's later calls). Conv and dense contractions run as one batched product on `fast` when given
- * (onnxruntime: C[n] = δ_nᵀ X_n), everything else through kernelGrads on the TF.js backend.
+ * (onnxruntime: C[n] = δ_nᵀ X_n), everything else through kernelGrads on the TF.js backend. Returns the sum of the
+ * values written: not finite iff one of them is not (checked where it is cheapest, on the backend or in the copy).
  */
 export function writeKernelGrads(kind: PrunableKind, shape: number[], x: tf.Tensor, delta: tf.Tensor, g: TapGeometry | undefined,
-  target: Float32Array, row: number, add: boolean, fast?: BatchedTN): void {
+  target: Float32Array, row: number, add: boolean, fast?: BatchedTN): number {
   const B = x.shape[0];
   const d = shape.reduce((a, b) => a * b, 1);
   const dst = target.subarray(row * d, (row + B) * d);
   if (kind === 'DepthwiseConv2D' && fast) {
-    depthwiseRows(shape, hostData(x), hostData(delta), g!, dst, add);
-    return;
+    return depthwiseRows(shape, hostData(x), hostData(delta), g!, dst, add);
   }
-  if (!fast) {
+  if (!fast || kind === 'Dense' && x.rank === 2) {             // δ ⊗ x has nothing to sum: a broadcast multiply on the backend
     const t = tf.tidy(() => kernelGrads(kind, shape, x, delta, g));
-    try { put(dst, hostData(t), add); } finally { t.dispose(); }
-    return;
+    try {
+      const st = tf.sum(t);                                      // before the heap view: no TF.js op may run while it is held
+      const sum = st.dataSync()[0];
+      st.dispose();
+      put(dst, hostData(t), add);
+      return sum;
+    } finally { t.dispose(); }
   }
   const out = shape[shape.length - 1];
   if (kind === 'Dense') {
     const inp = shape[0], T = x.size / (B * inp);
-    put(dst, fast.matmulTN(hostData(delta), hostData(x), B, T, out, inp), add);          // [B, out, in]
-    return;
+    return put(dst, fast.matmulTN(hostData(delta), hostData(x), B, T, out, inp), add, true);   // [B, out, in]
   }
   const x4 = (kind === 'Conv1D' ? x.reshape([B, 1, x.shape[1]!, x.shape[2]!]) : x) as tf.Tensor4D;
   const taps = g!.kh * g!.kw, P = g!.outH * g!.outW, ci = g!.inC;
@@ -97,32 +101,43 @@ export function writeKernelGrads(kind: PrunableKind, shape: number[], x: tf.Tens
   const X = direct ? x4 : tf.tidy(() => (taps === 1 ? tapSlice(padInput(x4, g!), g!, 0, 0) : patches(x4, g!)));
   try {
     const C = fast.matmulTN(hostData(delta), hostData(X), B, P, out, taps * ci);               // [B, co, taps, ci]
-    if (taps === 1) { put(dst, C, add); return; }
+    if (taps === 1) return put(dst, C, add, true);
     // → torch [B, co, ci, taps]
+    let sum = 0;
     for (let r = 0; r < B * out; r++) {
       const o = r * taps * ci;
       for (let t = 0; t < taps; t++) for (let c = 0; c < ci; c++) {
         const v = C[o + t * ci + c], k = o + c * taps + t;
         dst[k] = add ? dst[k] + v : v;
+        sum += v;
       }
     }
+    return sum;
   } finally {
     if (X !== x4) X.dispose();
     if (x4 !== x) x4.dispose();
   }
 }
 
-function put(dst: Float32Array, src: Float32Array, add: boolean): void {
-  if (!add) { dst.set(src.subarray(0, dst.length)); return; }
-  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+/** dst = src (or dst += src); the sum of src when asked (else 0). */
+function put(dst: Float32Array, src: Float32Array, add: boolean, summed = false): number {
+  let sum = 0;
+  if (!add) {
+    dst.set(src.subarray(0, dst.length));
+    if (summed) for (let i = 0; i < dst.length; i++) sum += src[i];
+    return sum;
+  }
+  for (let i = 0; i < dst.length; i++) { dst[i] += src[i]; sum += src[i]; }
+  return sum;
 }
 
 /** Depthwise per-sample rows in plain JS on the host values (memory-bound; ~2× the layer's forward MACs, far below
  *  the tap tensors the tensor-op path materialises): row[c·M + m, tap] = Σ_p x[p·s + tap − pad, c] · δ[p, c·M + m]. */
-function depthwiseRows(shape: number[], x: Float32Array, delta: Float32Array, g: TapGeometry, dst: Float32Array, add: boolean): void {
+function depthwiseRows(shape: number[], x: Float32Array, delta: Float32Array, g: TapGeometry, dst: Float32Array, add: boolean): number {
   const [kh, kw, C, M] = shape;
   const taps = kh * kw, CM = C * M, d = CM * taps;
   const acc = new Float64Array(taps * CM);                           // [tap, c·M + m]
+  let sum = 0;
   for (let b = 0; b < g.batch; b++) {
     acc.fill(0);
     const xb = b * g.inH * g.inW * C, db = b * g.outH * g.outW * CM;
@@ -144,6 +159,8 @@ function depthwiseRows(shape: number[], x: Float32Array, delta: Float32Array, g:
     for (let t = 0; t < taps; t++) for (let k = 0; k < CM; k++) {
       const v = acc[t * CM + k], at = o + k * taps + t;
       dst[at] = add ? dst[at] + v : v;
+      sum += v;
     }
   }
+  return sum;
 }

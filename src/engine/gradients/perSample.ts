@@ -51,7 +51,7 @@ export function gradientBatchSize(m: LoadedModel, layers: PrunableLayer[]): numb
 const cancelled = () => new WoodFisherError('Cancelled', 'CANCELLED');
 const tick = () => new Promise<void>(r => setImmediate(r));
 
-interface BatchOut { loss: number; labels: Int32Array }
+interface BatchOut { loss: number; labels: Int32Array; sums?: number[] }   // sums: of each layer's rows (NaN/Inf propagate)
 
 /** One forward and backward pass of the batch (gradients.ts's graph walk); each prunable call's per-sample kernel
  *  gradients go straight into the targets at row `row` (summed over the calls of a shared layer). */
@@ -61,6 +61,7 @@ function batchedStep(m: LoadedModel, layers: PrunableLayer[], steps: GraphStep[]
   let lossSum = 0;
   const index = new Map(layers.map((l, i) => [l.name, i]));
   const written = new Set<number>();
+  const sums = layers.map(() => 0);
   const t0 = performance.now();
   let rowSeconds = 0;
   forwardBackward(m.model, steps, xb, out => tf.tidy(() => {
@@ -74,7 +75,7 @@ function batchedStep(m: LoadedModel, layers: PrunableLayer[], steps: GraphStep[]
     const i = index.get(step.layer.name)!;
     const l = layers[i];
     const t = performance.now();
-    writeKernelGrads(l.kind, l.shape, x, delta, l.kind === 'Dense' ? undefined : layerGeometry(l.kind, step.layer, x), targets[i], row, written.has(i), fast);
+    sums[i] += writeKernelGrads(l.kind, l.shape, x, delta, l.kind === 'Dense' ? undefined : layerGeometry(l.kind, step.layer, x), targets[i], row, written.has(i), fast);
     written.add(i);
     if (timings) { const k = `rows ${l.kind}`; timings[k] = (timings[k] ?? 0) + (performance.now() - t) / 1000; rowSeconds += (performance.now() - t) / 1000; }
   });
@@ -82,7 +83,7 @@ function batchedStep(m: LoadedModel, layers: PrunableLayer[], steps: GraphStep[]
   const B = xb.shape[0];
   // a prunable layer the loss does not reach has zero gradient
   layers.forEach((l, i) => { if (!written.has(i)) targets[i].fill(0, row * l.size, (row + B) * l.size); });
-  return { loss: lossSum, labels: labels! };
+  return { loss: lossSum, labels: labels!, sums };
 }
 
 function referenceStep(m: LoadedModel, layers: PrunableLayer[], xb: tf.Tensor, given: Int32Array | undefined, rand: () => number,
@@ -126,8 +127,15 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
   const rand = mulberry32((opts.seed ?? 0) ^ 0x5eed);
   const grads = new Map<string, Float32Array>(layers.map(l => [l.name, new Float32Array(n * l.size)]));
   const allLabels = new Int32Array(n);
-  const batched = opts.mode !== 'reference';
-  const steps = batched ? graphSteps(m.model, new Map(layers.map(l => [l.name, l.kind]))) : [];
+  let steps: GraphStep[] = [];
+  let batched = opts.mode !== 'reference';
+  if (batched) {
+    try { steps = graphSteps(m.model, new Map(layers.map(l => [l.name, l.kind]))); } catch (e) {
+      // what the pass cannot walk (masks, channelsFirst convs) may still go through tf.grads one sample at a time
+      if (opts.mode === 'batched' || !(e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER')) throw e;
+      batched = false;
+    }
+  }
   const fast = batched && opts.contractions !== 'tfjs' ? batchedTN() : undefined;
   const bs = Math.max(1, Math.min(n, opts.batchSize ?? (batched ? gradientBatchSize(m, layers) : 16)));   // one-at-a-time: small batches keep cancel prompt
   const targets = layers.map(l => grads.get(l.name)!);
@@ -147,8 +155,8 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
     allLabels.set(out.labels, start);
     layers.forEach((l, i) => {
       const v = targets[i].subarray(start * l.size, (start + b) * l.size);
-      let sum = 0;
-      for (let k = 0; k < v.length; k++) sum += v[k];          // NaN/Inf anywhere makes the sum non-finite
+      let sum = out.sums?.[i];
+      if (sum === undefined) { sum = 0; for (let k = 0; k < v.length; k++) sum += v[k]; }   // NaN/Inf anywhere makes the sum non-finite
       if (!Number.isFinite(sum)) {
         const k = v.findIndex(e => !Number.isFinite(e));
         if (k >= 0) throw new WoodFisherError(`Gradient of layer '${l.name}' is ${Number.isNaN(v[k]) ? 'NaN' : 'infinite'} (sample ${start + Math.floor(k / l.size)}); check the inputs' scale and the model's weights.`, 'NUMERIC');

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unzipSync } from 'fflate';
+import { inputFileSize, readInputFile } from '../files';
 import { WoodFisherError } from '../types';
 import { formatBytes } from '../report/bytes';
 import { npyElements, parseNpy, parseNpyHeader, type NpyArray, type NpyDtype } from '../data/npy';
@@ -25,7 +26,7 @@ const HEADER_PROBE = 64 * 1024;   // a .npy header is at most a few hundred byte
 /** Opens training inputs (.npy or .npz with x, y) and labels (.npy, or y of the .npz) for a model. */
 export function openTrainingData(m: DataSpec, xPath: string, labelsPath: string | undefined, limitBytes: number): TrainingData {
   const file = path.resolve(xPath);
-  if (!fs.existsSync(file)) throw new WoodFisherError(`Training data not found: ${file}`, 'DATA_FORMAT', { file });
+  inputFileSize(file, 'Training data'); // a regular file: no FIFO or folder
   const ext = path.extname(file).toLowerCase();
   let inputs: Omit<TrainingData, 'labels' | 'source'>;
   let yFromNpz: NpyArray | undefined;
@@ -38,7 +39,7 @@ export function openTrainingData(m: DataSpec, xPath: string, labelsPath: string 
       labelFile = path.resolve(labelsPath);
       const size = fs.existsSync(labelFile) ? fs.statSync(labelFile).size : 0;
       if (size > Math.max(limitBytes, 1)) throw new WoodFisherError(`${path.basename(labelFile)} is ${size} bytes, more than the memory limit; labels should be one integer per sample.`, 'LABELS', { file: labelFile });
-      const r = readArrays(labelFile);
+      const r = readArrays(labelFile, Math.max(limitBytes, 1), 'labels');
       y = path.extname(labelFile).toLowerCase() === '.npz' ? (r.y ?? r.x) : r.x;
     }
     if (!y) throw new WoodFisherError(`fine-tuning needs labels: ${path.basename(file)} has none; pass --train-labels y.npy (or save the .npz with y=labels)`, 'LABELS', { file });
@@ -100,7 +101,7 @@ function npzRows(m: DataSpec, file: string, limitBytes: number): { inputs: Omit<
   if (size > limitBytes) throw tooBig('compressed arrays', size);
   let members: Record<string, Uint8Array>;
   try {
-    members = unzipSync(new Uint8Array(fs.readFileSync(file)), {
+    members = unzipSync(new Uint8Array(readInputFile(file, 'Training data', limitBytes)), {
       filter: f => {
         if (f.name !== 'x.npy' && f.name !== 'y.npy') return false;
         if (f.originalSize > limitBytes) throw tooBig(f.name === 'x.npy' ? 'inputs' : 'labels', f.originalSize);

@@ -1,14 +1,19 @@
 // Routes the Fisher math's big products to the fastest float64 provider that loads (onnxruntime-node when
 // installed), and small ones to plain JS, where a native call costs more than the arithmetic.
-import { jsProvider, selectProvider, GemmProvider } from './accel';
+// Imports the providers it may use one by one (not ./accel): the block worker threads load this, and must not load TF.js.
+import { jsProvider } from './accel/js';
+import { onnxRuntimeProvider } from './accel/onnxruntime';
+import type { GemmProvider } from './accel/types';
 import { setGemmBackend, type GemmBackend, type Matrix } from './gemm';
 
-// Multiply-adds below which plain JS wins: a native call costs ~20 µs (measured: 2×2 products, session reused)
-// and the JS kernels do ~1e9 multiply-adds/s. Batches count their whole work (linalg/gemm.ts).
-const SMALL = 3e4;
+// Multiply-adds below which plain JS wins: a native call costs ~45 µs through the helper thread (measured: 2×2
+// products, session reused; ~20 µs on the private binding before) and the JS kernels do ~1e9 multiply-adds/s.
+// Batches count their whole work (linalg/gemm.ts).
+const SMALL = 5e4;
 
 let active: string | undefined;
 let provider: GemmProvider | undefined;
+let fallback: string | undefined;
 
 /**
  * Installs the provider (once per process) and returns its name for the report: 'onnxruntime-f64' or 'js'.
@@ -18,13 +23,27 @@ let provider: GemmProvider | undefined;
 export function useFastestGemm(name: 'auto' | 'js' = 'auto', small = SMALL): string {
   if (active !== undefined && name === 'auto') return active;
   let p: GemmProvider = jsProvider();
+  fallback = undefined;
   if (name === 'auto') {
-    try { p = selectProvider('auto', { precision: 'float64', threads: 1 }); } catch { /* js it is */ }
+    try { p = onnxRuntimeProvider({ precision: 'float64', threads: 1 }); } catch (e) { fallback = (e as Error).message; }
   }
   setGemmBackend(p.name === 'js' ? undefined : hybrid(p, small));
   provider = p;
   active = p.name;
   return active;
+}
+
+/** Why the native products are missing (undefined when they run natively or plain JS was asked for). */
+export function nativeGemmMissing(): string | undefined {
+  return fallback;
+}
+
+/** What a user reads when the Fisher products fell back to plain JS: the cause, the cost, the fix (docs/performance.md). */
+export function nativeGemmNotice(reason: string): string {
+  return `the Fisher products run in plain JavaScript, 20–30× slower than native (${reason}). ` +
+    'Fix: in VS Code install the VSIX built for your platform; for the CLI reinstall with ' +
+    '`ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher` (onnxruntime-node\'s install script downloads CUDA ' +
+    'libraries on linux-x64 and removes itself when that fails); macOS on Intel has no onnxruntime-node build.';
 }
 
 /** Frees the native sessions (a worker thread does this before it exits: native code must not be torn down mid-call). */

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { tf } from '../backend';
 import { PRUNABLE_KINDS, WoodFisherError, type PrunableKind, type PrunableLayer } from '../types';
 import { torchShape, toTorch, fromTorch } from './layout';
+import { inputFileSize, readInputFile } from '../files';
 import { encodeModel, encodingOf, type EncodedModel, type Encoding, type InputWeight, type ManifestEntry, type WeightValues } from './encode';
 import { keras2Topology } from './keras3';
 import type { OutputClaim } from '../output/claim';
@@ -20,9 +21,14 @@ export interface LoadedModel {
   inputWeights: Map<string, InputWeight>; // each weight's manifest entry and bytes as read (its encoding is kept by default)
 }
 
+/** model.json holds the topology and the manifest, never weights: far below this. */
+const MAX_MODEL_JSON = 256 * 1024 * 1024;
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
 
-function specBytes(spec: tf.io.WeightsManifestEntry): number {
+function specBytes(spec: tf.io.WeightsManifestEntry, modelPath: string): number {
+  const bad = (why: string) => new WoodFisherError(`${path.basename(modelPath)}: weight entry ${typeof spec?.name === 'string' ? `'${spec.name}'` : JSON.stringify(spec)?.slice(0, 80)} ${why}.`, 'MODEL_FORMAT', { file: modelPath });
+  if (typeof spec !== 'object' || spec === null || typeof spec.name !== 'string') throw bad('has no name');
+  if (!Array.isArray(spec.shape) || !spec.shape.every(d => Number.isSafeInteger(d) && d >= 0)) throw bad('has no valid shape (a list of whole numbers)');
   const n = spec.shape.reduce((a, b) => a * b, 1);
   const dt = spec.quantization?.dtype ?? spec.dtype;
   const b = DTYPE_BYTES[dt];
@@ -53,21 +59,26 @@ function readManifest(json: any, dir: string, modelPath: string): { specs: tf.io
   if (!Array.isArray(manifest)) throw new WoodFisherError(`${modelPath} has no weightsManifest.`, 'MODEL_FORMAT', { file: modelPath });
   const specs: tf.io.WeightsManifestEntry[] = [];
   const parts: Uint8Array[] = [];
+  const names = new Set<string>();
   for (const group of manifest) {
     if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) throw new WoodFisherError(`${modelPath}: malformed weightsManifest entry.`, 'MODEL_FORMAT', { file: modelPath });
     const files = group.paths.map((p: string) => confinedPath(dir, p, modelPath));
-    const expected = group.weights.reduce((a: number, s: tf.io.WeightsManifestEntry) => a + specBytes(s), 0);
+    const expected = group.weights.reduce((a: number, s: tf.io.WeightsManifestEntry) => a + specBytes(s, modelPath), 0);
+    for (const w of group.weights as tf.io.WeightsManifestEntry[]) {
+      if (names.has(w.name)) throw new WoodFisherError(`${path.basename(modelPath)}: weight '${w.name}' is listed twice in the weightsManifest.`, 'MODEL_FORMAT', { file: modelPath });
+      names.add(w.name);
+    }
+    // Sizes on disk against the manifest before a byte is read: a manifest cannot make us allocate what is not there.
     let actual = 0;
-    const bufs: Uint8Array[] = [];
     for (const f of files) {
       if (!fs.existsSync(f)) throw new WoodFisherError(`Weight shard '${path.basename(f)}' is missing (expected beside ${path.basename(modelPath)}, in ${dir}).`, 'MODEL_SHARD', { file: f });
-      const b = fs.readFileSync(f);
-      bufs.push(b); actual += b.length;
+      actual += inputFileSize(f, 'Weight shard', 'MODEL_SHARD');
     }
     if (actual !== expected) {
       const names = group.paths.join(', ');
       throw new WoodFisherError(`Weight shard${files.length > 1 ? 's' : ''} '${names}' ${actual < expected ? 'truncated' : 'too long'}: expected ${expected} bytes for ${group.weights.length} weights, found ${actual}.`, 'MODEL_SHARD', { file: files[files.length - 1] });
     }
+    const bufs = files.map((f: string) => readInputFile(f, 'Weight shard', Number.MAX_SAFE_INTEGER, 'MODEL_SHARD'));
     parts.push(...bufs);
     specs.push(...group.weights);
   }
@@ -77,7 +88,7 @@ function readManifest(json: any, dir: string, modelPath: string): { specs: tf.io
   for (const p of parts) { data.set(p, o); o += p.length; }
   const inputs = new Map<string, InputWeight>();
   o = 0;
-  for (const spec of specs) { const n = specBytes(spec); inputs.set(spec.name, { spec, bytes: data.subarray(o, o + n) }); o += n; }
+  for (const spec of specs) { const n = specBytes(spec, modelPath); inputs.set(spec.name, { spec, bytes: data.subarray(o, o + n) }); o += n; }
   return { specs, data: data.buffer, inputs };
 }
 
@@ -94,10 +105,10 @@ function lastIsSoftmax(model: tf.LayersModel): boolean {
 /** Loads a TF.js layers-model (Sequential or functional) from a model.json on disk. */
 export async function loadModel(modelJsonPath: string): Promise<LoadedModel> {
   const file = path.resolve(modelJsonPath);
-  if (!fs.existsSync(file)) throw new WoodFisherError(`Model file not found: ${file}`, 'MODEL_FORMAT', { file });
+  const text = readInputFile(file, 'Model file', MAX_MODEL_JSON, 'MODEL_FORMAT').toString('utf8');
   const dir = fs.realpathSync(path.dirname(file));
   let json: any;
-  try { json = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) {
+  try { json = JSON.parse(text); } catch (e) {
     throw new WoodFisherError(`${file} is not valid JSON (${(e as Error).message}).`, 'MODEL_FORMAT', { file });
   }
   const topo = json?.modelTopology;
@@ -179,7 +190,7 @@ export async function currentWeights(m: LoadedModel): Promise<{ weights: WeightV
   const weights: WeightValues[] = [];
   let o = 0;
   for (const spec of artifacts.weightSpecs) {
-    const n = specBytes(spec);
+    const n = specBytes(spec, m.path);
     const raw = data.slice(o, o + n);
     weights.push({ spec, raw, values: spec.dtype === 'float32' ? new Float32Array(raw.buffer) : null });
     o += n;

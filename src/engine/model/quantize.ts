@@ -1,9 +1,10 @@
 // The pipeline's last step before saving: choose each weight's encoding (the run's mode, a layer's override, or the
 // input's own), encode, and put the values as TF.js will decode them back into the model so evaluation sees them.
 import { tf } from '../backend';
-import { type Encoding, type QuantizationReport, type QuantizeMode } from '../types';
+import { type Encoding, type PruneOptions, type QuantizationReport, type QuantizeMode, type SizeFigures } from '../types';
 import { encodingOf, type EncodedModel, type ManifestEntry } from './encode';
 import { encodeLoaded, type LoadedModel } from './load';
+import { modelFiles, sizeOf } from './size';
 
 /** Layer of each weight, by the weight's saved name (e.g. 'block_1_expand_BN/gamma' → 'block_1_expand_BN'). */
 function layerOfWeight(m: LoadedModel): Map<string, string> {
@@ -35,6 +36,18 @@ export async function quantizeForOutput(m: LoadedModel, mode: QuantizeMode, laye
     t.dispose();
   }
   return encoded;
+}
+
+/** The written model of a run: its encoding (the run's quantize and layer overrides), the error it introduced, and the
+ *  sizes of the input's and the output's model.json + shards. The model holds the written values afterwards. */
+export async function outputForRun(m: LoadedModel, o: Pick<PruneOptions, 'quantize' | 'layers'>): Promise<{ encoded: EncodedModel; quantization: QuantizationReport; size: { input: SizeFigures; output: SizeFigures } }> {
+  const mode = o.quantize ?? 'keep';
+  const encoded = await quantizeForOutput(m, mode, Object.fromEntries(Object.entries(o.layers ?? {}).map(([k, v]) => [k, v.quantize])));
+  const size = {
+    input: sizeOf(modelFiles(m.path)),
+    output: sizeOf([new TextEncoder().encode(encoded.modelJson), ...encoded.shards.map(s => s.bytes)]),
+  };
+  return { encoded, quantization: quantizationReport(m, mode, encoded), size };
 }
 
 /** The report's view of an encoding: which encodings, and the error writing them introduced. */

@@ -1,5 +1,5 @@
 // Download size of a model: model.json + shards, raw and as a web server sends them (gzip, brotli), file by file.
-import * as fs from 'node:fs';
+import { readInputFile } from '../files';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { WoodFisherError, type SizeFigures } from '../types';
@@ -33,12 +33,13 @@ export function sizeOf(files: Uint8Array[], what: { brotli?: boolean } = {}): Si
 
 /** The files a model.json names (itself first, then its shards in manifest order), read from disk. */
 export function modelFiles(modelJsonPath: string): Uint8Array[] {
-  const text = fs.readFileSync(modelJsonPath);
+  const text = readInputFile(modelJsonPath, 'Model file', Number.MAX_SAFE_INTEGER, 'MODEL_FORMAT');
   let json: any;
   try { json = JSON.parse(text.toString('utf8')); } catch {
     throw new WoodFisherError(`${modelJsonPath} is not valid JSON.`, 'MODEL_FORMAT', { file: modelJsonPath });
   }
   const dir = path.dirname(modelJsonPath);
   const paths: string[] = (json?.weightsManifest ?? []).flatMap((g: any) => (Array.isArray(g?.paths) ? g.paths : []));
-  return [new Uint8Array(text), ...paths.map(p => new Uint8Array(fs.readFileSync(path.join(dir, p))))];
+  // Called after loadModel confined and checked these paths; read as regular files all the same.
+  return [new Uint8Array(text), ...paths.map(p => new Uint8Array(readInputFile(path.join(dir, p), 'Weight shard', Number.MAX_SAFE_INTEGER, 'MODEL_SHARD')))];
 }

@@ -1,7 +1,7 @@
 // Finds the recipe that belongs to a model: woodfisher.yaml or *.prune.{yaml,yml,json} beside it.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { parseRecipe } from './parse';
+import { parseRecipe, readRecipeText } from './parse';
 
 export const RECIPE_FILE = /^(woodfisher\.(ya?ml|json)|.+\.prune\.(ya?ml|json))$/i;
 
@@ -15,7 +15,7 @@ export async function findRecipeForModel(modelPath: string): Promise<string | un
   for (const name of candidates) {
     const file = path.join(dir, name);
     let text: string;
-    try { text = await fs.readFile(file, 'utf8'); } catch { continue; }
+    try { text = readRecipeText(file); } catch { continue; }
     const { source } = parseRecipe(text, file);
     const model = (source.value as { model?: unknown } | undefined)?.model;
     if (typeof model === 'string' && path.resolve(dir, model) === path.resolve(modelPath)) return file;

@@ -1,6 +1,6 @@
 // Recipes: YAML/JSON files validated by schemas/recipe.schema.json, turned into PruneOptions.
 export type { Recipe, RecipeGradual, RecipeDataset, RecipeDiagnostic, SourceRange } from './types';
-export { parseRecipe, loadRecipe, formatDiagnostic, diagnosticError } from './parse';
+export { parseRecipe, loadRecipe, readRecipeText, MAX_RECIPE_BYTES, formatDiagnostic, diagnosticError } from './parse';
 export type { ParsedRecipe } from './parse';
 export { rangeOfPath, parseSource, lineColumn } from './spans';
 export type { RecipeSource, Spans } from './spans';

@@ -69,7 +69,8 @@ function toDiagnostic(e: ErrorObject, source: RecipeSource): RecipeDiagnostic {
       const lo = s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : s.minimum !== undefined ? `≥ ${s.minimum}` : '';
       const hi = s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}` : s.maximum !== undefined ? `≤ ${s.maximum}` : '';
       const range = lo && hi ? `in [${s.minimum ?? s.exclusiveMinimum}, ${s.maximum ?? s.exclusiveMaximum}${s.exclusiveMaximum !== undefined ? ')' : ']'}` : `${lo}${hi}`;
-      message = `${name} must be ${range}, got ${String(value)}`;
+      // Under anyOf (damp: a number or "auto") the bounds are on the branch ajv reports, not on the property.
+      message = `${name} must be ${range || `${e.params.comparison} ${e.params.limit}`}, got ${String(value)}`;
       break;
     }
     case 'pattern':

@@ -11,6 +11,7 @@ import { torchShape } from '../model/layout';
 import { loadDataset } from '../data/calibration';
 import { perSampleGradients } from '../gradients/perSample';
 import { evaluateStage } from '../gradients/evaluate';
+import { outputForRun } from '../model/quantize';
 import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
@@ -36,6 +37,7 @@ export function validateStructured(o: PruneOptions): void {
   if (o.pattern) throw bad('an N:M pattern prunes weights, not units; drop pattern or structure');
   if (o.method === 'woodtaylor') throw bad("structure 'neurons' scores units with woodfisher, diagfisher, magnitude or global-magnitude (not woodtaylor)");
   if (o.recompute > 1) throw bad("structure 'neurons' removes units in one step; drop recompute");
+  if (o.targetSize !== undefined) throw bad("structure 'neurons' takes a FLOPs target (targetFlops), not a size target; drop targetSize");
   if (o.targetFlops !== undefined && !(o.targetFlops > 0 && o.targetFlops <= 1)) throw bad(`targetFlops must be in (0, 1], the fraction of FLOPs to keep (got ${o.targetFlops})`);
   if (o.minKeep !== undefined && !(o.minKeep >= 0 && o.minKeep <= 1)) throw bad(`minKeep must be in [0, 1] (got ${o.minKeep})`);
   if (!(o.sparsity >= 0 && o.sparsity < 1)) throw bad(`sparsity (the fraction of units to remove) must be in [0, 1), got ${o.sparsity}`);
@@ -173,7 +175,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     const macsBefore = counter.total();
     const layerSparsity: Record<string, number> = {};
     for (const [name, ov] of Object.entries(o.layers)) if (ov.sparsity !== undefined) layerSparsity[name] = ov.sparsity;
-    const removed = await timed('selection', () => selectUnits(g, classSaliency, counter, {
+    const { removed, shortfall } = await timed('selection', () => selectUnits(g, classSaliency, counter, {
       sparsity: o.sparsity, targetMacs: o.targetFlops !== undefined ? o.targetFlops * macsBefore : undefined,
       scope: METHODS[o.method].scope ?? o.scope,
       layerSparsity, fixed, minKeep: o.minKeep ?? DEFAULT_MIN_KEEP,
@@ -182,6 +184,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     if (o.targetFlops !== undefined && counter.total() > o.targetFlops * macsBefore * (1 + 1e-9)) {
       emit({ type: 'log', level: 'warn', message: `FLOPs target ${o.targetFlops} not reached: the per-layer minimums (minKeep ${o.minKeep ?? DEFAULT_MIN_KEEP}) stop at ${(counter.total() / macsBefore).toFixed(3)}` });
     }
+    if (shortfall > 0) emit({ type: 'log', level: 'warn', message: `${shortfall} units asked for stay: every layer keeps at least max(1, ⌈${o.minKeep ?? DEFAULT_MIN_KEEP}·units⌉) (--min-keep)` });
 
     // group OBS update of each layer's remaining rows, block by block
     const update = o.method === 'woodfisher' && o.update !== 'none' ? 'group' : 'none';
@@ -218,6 +221,8 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     emit({ type: 'stage', stage: 'evaluate', done: 0, total: 1, message: 'latency before and after' });
     const [costBefore, costAfter] = await timed('evaluate', () => modelCosts(m.model, macsBefore, shrunk!, new MacCounter(shrunk!, channelGraph(shrunk!)).total()));
     emit({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: 'latency before and after' });
+    // the weights as written (each in its input encoding, or --quantize): what --eval measures and saveModel writes
+    const { encoded, quantization, size } = await timed('save', () => outputForRun(small, o));
     const after = evalData ? await timed('evaluate', () => evaluateStage(small, evalData, 'after', hooks)) : undefined;
 
     const units = new Map(result.units.map(u => [u.layer, u]));
@@ -248,7 +253,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       settings: { ...settings, maxMemoryBytes, labels: grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled') },
       backend, linalg, sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results, before, after, seconds: { ...seconds, total: 0 },
-      memory, steps: 1, damp,
+      memory, steps: 1, damp, size, quantization,
       structure: {
         units: { removed: removedUnits, removable, total }, classes: g.classes.length, update, targetFlops: o.targetFlops, constants,
         before: costBefore, after: costAfter, notes: g.notes,
@@ -257,7 +262,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     check();
     const saved = await timed('save', async () => {
       report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
-      return saveModel(small, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' });
+      return saveModel(small, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' }, encoded);
     });
     report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });

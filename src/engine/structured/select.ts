@@ -13,14 +13,15 @@ export interface UnitSelection {
   minKeep: number;                           // each producer keeps ≥ max(1, ⌈minKeep·units⌉)
 }
 
-/** removed[c] = 1 for the classes to remove. */
-export function selectUnits(g: ChannelGraph, saliency: Float64Array, counter: MacCounter, s: UnitSelection): Uint8Array {
+/** removed[c] = 1 for the classes to remove; shortfall = units a fraction asked for that the minimums kept. */
+export function selectUnits(g: ChannelGraph, saliency: Float64Array, counter: MacCounter, s: UnitSelection): { removed: Uint8Array; shortfall: number } {
   if (saliency.length !== g.classes.length) throw new WoodFisherError(`${saliency.length} saliencies for ${g.classes.length} unit classes`, 'OPTIONS');
   for (let c = 0; c < saliency.length; c++) if (Number.isNaN(saliency[c])) throw new WoodFisherError(`the saliency of a unit is NaN; check the damping λ and the gradients`, 'NUMERIC');
   const prodIndex = new Map(g.producers.map((p, i) => [p.name, i]));
   const kept = g.producers.map(p => p.units);
   const floor = g.producers.map(p => Math.max(1, Math.ceil(s.minKeep * p.units)));
   const removed = new Uint8Array(g.classes.length);
+  let shortfall = 0;
   const perLayer = (c: number) => {
     const n = new Map<number, number>();
     for (const u of g.classes[c].units) { const i = prodIndex.get(u.layer)!; n.set(i, (n.get(i) ?? 0) + 1); }
@@ -49,6 +50,7 @@ export function selectUnits(g: ChannelGraph, saliency: Float64Array, counter: Ma
       const goal = Math.round(f * own.reduce((a, c) => a + units(c), 0));
       let done = 0;
       for (const c of own) { if (done >= goal) break; if (tryRemove(c)) done += units(c); }
+      shortfall += Math.max(0, goal - done);
     }
   };
   const own = (i: number) => s.layerSparsity?.[g.producers[i].name];
@@ -61,20 +63,21 @@ export function selectUnits(g: ChannelGraph, saliency: Float64Array, counter: Ma
       const goal = Math.round(s.sparsity * pooled.filter(c => !s.fixed?.has(c)).reduce((a, c) => a + units(c), 0));
       let done = 0;
       for (const c of pooled) { if (done >= goal) break; if (tryRemove(c)) done += units(c); }
+      shortfall += Math.max(0, goal - done);
     }
-    return removed;
+    return { removed, shortfall };
   }
   const target = s.targetMacs;
   if (s.scope === 'global') {
     for (const c of pooled) { if (counter.total() <= target) break; tryRemove(c); }
-    return removed;
+    return { removed, shortfall: 0 };
   }
   // layer by layer to a MACs target: the smallest uniform fraction that reaches it (bisection)
   const fixedChoice = Uint8Array.from(removed);
   const run = (f: number) => { undoAll(); fixedChoice.forEach((r, c) => { if (r) tryRemove(c); }); byLayer(i => own(i) === undefined ? f : undefined); return counter.total(); };
   let lo = 0, hi = 1;
-  if (run(hi) > target) return removed;                                       // cannot reach it: as far as the minimums allow
+  if (run(hi) > target) return { removed, shortfall: 0 };                                       // cannot reach it: as far as the minimums allow
   for (let it = 0; it < 30; it++) { const mid = (lo + hi) / 2; if (run(mid) <= target) hi = mid; else lo = mid; }
   run(hi);
-  return removed;
+  return { removed, shortfall: 0 };
 }

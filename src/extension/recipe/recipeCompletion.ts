@@ -2,6 +2,7 @@
 // layer names under `layers:` from the model.json the recipe names.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { escapeMarkdown } from '../markdown';
 import { parseRecipe, schemaAt } from '../../engine/recipe';
 import { checkModelJson } from '../modelFile';
 import { yamlContext } from './yamlContext';
@@ -64,7 +65,7 @@ export class RecipeCompletionProvider implements vscode.CompletionItemProvider, 
     const range = new vscode.Range(ctx.keyAt.line, ctx.keyAt.start, ctx.keyAt.line, ctx.keyAt.end);
     if (ctx.parents.length === 1 && ctx.parents[0] === 'layers') {
       const layer = (await modelLayers(doc)).find(l => l.name === ctx.keyAt!.key);
-      return layer ? new vscode.Hover(new vscode.MarkdownString(`**${layer.name}** — ${layer.className} layer of the model`), range) : undefined;
+      return layer ? new vscode.Hover(new vscode.MarkdownString(`**${escapeMarkdown(layer.name)}** — ${escapeMarkdown(layer.className)} layer of the model`), range) : undefined;
     }
     const text = describe(schemaAt([...ctx.parents, ctx.keyAt.key]));
     return text ? new vscode.Hover(new vscode.MarkdownString(text), range) : undefined;

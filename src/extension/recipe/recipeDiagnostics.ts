@@ -3,6 +3,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isInside } from '../../engine/output/claim';
+import { readMarker } from '../../engine/output/marker';
+import { isInWorkspace } from '../runGuard';
 import { checkRecipeAgainstModel, parseRecipe, rangeOfPath } from '../../engine/recipe';
 import type { RecipeDiagnostic, SourceRange } from '../../engine/recipe';
 import { checkModelJson } from '../modelFile';
@@ -24,7 +27,10 @@ export function toDiagnostic(d: RecipeDiagnostic): vscode.Diagnostic {
 export async function recipeDiagnostics(doc: vscode.TextDocument): Promise<vscode.Diagnostic[]> {
   const text = doc.getText();
   const { recipe, diagnostics, source } = parseRecipe(text, doc.fileName);
-  const out = diagnostics.map(toDiagnostic);
+  // JSON recipes: VS Code's JSON language service already reports syntax and schema errors (package.json's
+  // jsonValidation, which also gives completion); reporting them again would show each twice. YAML has no such service
+  // unless another extension adds one, so the schema goes through this extension only (no yamlValidation).
+  const out = doc.languageId === 'json' ? [] : diagnostics.map(toDiagnostic);
   if (source.syntaxErrors.length) return out;
   const dir = path.dirname(doc.fileName);
   const errAt = (pointer: string, message: string) => {
@@ -53,10 +59,11 @@ export async function recipeDiagnostics(doc: vscode.TextDocument): Promise<vscod
       }
     }
   }
-  if (typeof recipe.output === 'string' && typeof recipe.model === 'string'
-    && path.resolve(dir, recipe.output) === path.dirname(path.resolve(dir, recipe.model))) {
-    errAt('/output', 'output must not be the model\'s own folder (the input model is never modified)');
-  }
+  if (typeof recipe.output === 'string') out.push(...outputProblems(recipe.output, dir, recipe.model).map(([severity, message]) => {
+    const d = new vscode.Diagnostic(toRange(rangeOfPath(source, '/output')), message, severity);
+    d.source = 'woodfisher';
+    return d;
+  }));
   return out;
 }
 
@@ -83,4 +90,24 @@ export function registerRecipeDiagnostics(context: vscode.ExtensionContext): vsc
   );
   for (const d of vscode.workspace.textDocuments) refresh(d);
   return collection;
+}
+
+/** What the run would refuse or ask about the recipe's `output:` (resolved against the recipe's folder), said as you type. */
+function outputProblems(output: string, dir: string, model: unknown): [vscode.DiagnosticSeverity, string][] {
+  const out = path.resolve(dir, output);
+  if (output.trim() === '') return [[vscode.DiagnosticSeverity.Error, 'output is empty: it would mean the recipe\'s own folder']];
+  if (typeof model === 'string') {
+    const modelDir = path.dirname(path.resolve(dir, model));
+    if (isInside(modelDir, out)) return [[vscode.DiagnosticSeverity.Error, `output ${out === modelDir ? 'is' : 'contains'} the model's own folder; the run refuses it (the input model is never touched)`]];
+    if (isInside(out, modelDir)) return [[vscode.DiagnosticSeverity.Error, 'output is inside the model\'s folder; the run refuses it: choose a folder beside it']];
+  }
+  const problems: [vscode.DiagnosticSeverity, string][] = [];
+  try {
+    const st = fs.lstatSync(out);
+    // One directory read, no walk: enough to say "not ours" without stalling the host on a huge folder.
+    if (!st.isDirectory()) problems.push([vscode.DiagnosticSeverity.Error, `output ${out} exists and is not a folder; the run refuses it`]);
+    else if (!readMarker(out) && fs.readdirSync(out).length > 0) problems.push([vscode.DiagnosticSeverity.Error, `output ${out} exists and was not written by WoodFisher; the run refuses to replace it`]);
+  } catch { /* does not exist yet: fine */ }
+  if (!isInWorkspace(out)) problems.push([vscode.DiagnosticSeverity.Warning, `output ${out} is outside the workspace folders; WoodFisher asks before writing there`]);
+  return problems;
 }

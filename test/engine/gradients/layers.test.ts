@@ -186,3 +186,17 @@ test('a layer without a TF.js gradient is refused naming the layer, not with an 
     (e: unknown) => e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER' && /WfTestQuantize/.test(e.message) && !/\n/.test(e.message));
   void path;
 });
+
+test('a model the pass cannot walk (masks: Embedding mask_zero) falls back to tf.grads one sample at a time, and batched mode says why', async () => {
+  const s = tf.sequential();
+  s.add(tf.layers.embedding({ inputDim: 6, outputDim: 3, inputLength: 5, maskZero: true }));
+  s.add(tf.layers.simpleRNN({ units: 4 }));
+  s.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
+  const m = await save(s);
+  const r = mulberry32(++seed);
+  const data: Dataset = { x: Float32Array.from({ length: 4 * 5 }, () => Math.floor(r() * 6)), shape: [4, 5], count: 4, source: 'random', labels: Int32Array.from([0, 1, 2, 1]) };
+  const auto = await perSampleGradients(m, m.prunable, data);
+  const ref = await perSampleGradients(m, m.prunable, data, { mode: 'reference' });
+  for (const l of m.prunable) assert.deepEqual(auto.grads.get(l.name), ref.grads.get(l.name));
+  await assert.rejects(perSampleGradients(m, m.prunable, data, { mode: 'batched' }), (e: unknown) => e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER' && /mask/.test(e.message));
+});

@@ -121,6 +121,6 @@ test('loadRecipe throws a RECIPE error "file:line:col: message" for the first er
     assert.deepEqual(e.detail, { file, line: 2, column: 11, path: '/sparsity' });
     return true;
   });
-  await assert.rejects(loadRecipe(path.join(dir, 'missing.yaml')), /cannot read recipe/);
+  await assert.rejects(loadRecipe(path.join(dir, 'missing.yaml')), /Recipe not found: .*missing\.yaml$/);
   await fs.rm(dir, { recursive: true });
 });

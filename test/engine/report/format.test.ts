@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { comparisonRow, formatComparison, formatLayerTable, parseBytes, formatBytes, sweepSvg } from '../../../src/engine/report';
+import { comparisonRow, formatComparison, formatLayerTable, parseBytes, formatBytes, sweepSvg, sizeSvg } from '../../../src/engine/report';
 import type { SweepResult } from '../../../src/engine/report';
 import type { PruneReport } from '../../../src/engine/types';
 
@@ -119,4 +119,28 @@ test('sweepSvg copes with a single point', () => {
   const svg = sweepSvg({ version: 1, model: 'm.json', methods: ['magnitude'], sparsities: [0.5], points: [{ method: 'magnitude', sparsity: 0.5, achieved: 0.5, accuracy: 0.9, loss: 0, output: '', seconds: 0 }] });
   assertWellFormedXml(svg.trim());
   assert.doesNotMatch(svg, /NaN|Infinity/);
+});
+
+test('sizeSvg plots accuracy against gzip size on a log axis: one point per sized run, the dense input as a marker at its own size', () => {
+  const size = (gzip: number) => ({ raw: gzip * 2, gzip, brotli: gzip, files: 2 });
+  const sweep: SweepResult = {
+    version: 1, model: '/x/mlpnet/model.json', dense: { accuracy: 0.95, loss: 0.2, samples: 2000 }, inputSize: size(120_000),
+    methods: ['woodfisher'], sparsities: [0.5, 0.9, 0.98],
+    points: [[0.5, 60_000, 0.95], [0.9, 16_000, 0.9], [0.98, 4_000, 0.5]].map(([s, gzip, accuracy]) => (
+      { method: 'woodfisher' as const, sparsity: s, achieved: s, accuracy, loss: 1, output: '/o', seconds: 1, size: size(gzip) })),
+  };
+  const svg = sizeSvg(sweep);
+  const names = assertWellFormedXml(svg.trim());
+  assert.equal(names.filter(n => n === 'circle').length, 3);
+  assert.match(svg, /class="dense"/);
+  assert.match(svg, /download size \(gzip/);
+  assert.doesNotMatch(svg, /NaN|Infinity/);
+  // log axis: equal ratios, equal distances; smaller models plot further left
+  const xs = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map(m => Number(m[1]));
+  const x = new Map(sweep.points.map((p, i) => [p.size!.gzip, xs[i]]));
+  assert.ok(x.get(4_000)! < x.get(16_000)! && x.get(16_000)! < x.get(60_000)!);
+  const perDecade = (x.get(60_000)! - x.get(4_000)!) / Math.log10(60_000 / 4_000);
+  assert.ok(Math.abs((x.get(16_000)! - x.get(4_000)!) - perDecade * Math.log10(4)) < 0.2, 'positions follow log10(size)');
+  const dense = Number(/class="dense"><rect x="([\d.]+)"/.exec(svg)![1]) + 4;
+  assert.ok(Math.abs(dense - (x.get(60_000)! + perDecade * Math.log10(2))) < 0.2, 'the dense input sits at its own size');
 });

@@ -86,3 +86,13 @@ test('a memory limit below the plan is one clear error before any gradient is co
     (e: Error) => e.name === 'WoodFisherError' && /memory/i.test(e.message));
   assert.ok(!events.some(e => e.type === 'stage' && e.stage === 'gradients'), 'no gradients computed');
 });
+
+test('a fraction the per-layer minimums cannot meet removes what it can and says so', async () => {
+  const events: PruneEvent[] = [];
+  const r = await runStructuredPrune(options({ modelPath: `${examples}/cnn/model.json`, sparsity: 0.95, method: 'magnitude' }), { onEvent: e => events.push(e) });
+  assert.deepEqual(r.layers[0].units, { kept: 1, of: 8 });
+  assert.ok(events.some(e => e.type === 'log' && e.level === 'warn' && /1 units asked for stay/.test(e.message)), 'a warning names the shortfall');
+  const quiet: PruneEvent[] = [];
+  await runStructuredPrune(options({ modelPath: `${examples}/cnn/model.json`, sparsity: 0.5, method: 'magnitude' }), { onEvent: e => quiet.push(e) });
+  assert.ok(!quiet.some(e => e.type === 'log' && /asked for stay/.test(e.message)));
+});

@@ -43,7 +43,10 @@ export function onnxBatchedTN(threads = Math.min(2, os.cpus().length)): BatchedT
     [{ name: 'C', elemType: ONNX_FLOAT, dims: ['b', 'm', 'n'] }]);
   let session: NativeSession | undefined = new b.mod.binding.InferenceSession();
   session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength,
-    { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: [{ name: 'cpu' }] });
+    // no spinning: idle pool threads otherwise busy-wait ~40% of a core after each product, which the wasm thread
+    // (the rest of the gradient pass) then competes with (measured: 150 CPU ms per 400 ms idle, 1 without)
+    { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: [{ name: 'cpu' }],
+      extra: { session: { intra_op: { allow_spinning: '0' } } } });
   return {
     name: `onnxruntime-f32 (${threads} thread${threads > 1 ? 's' : ''})`,
     matmulTN(A, B, batch, k, m, n) {

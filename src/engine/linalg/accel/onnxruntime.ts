@@ -1,18 +1,14 @@
-// onnxruntime-node provider: each product is one Gemm / MatMul node run by ONNX Runtime's CPU kernels (MLAS),
-// in float32 or float64. Sessions are built once per product kind (dimensions are symbolic) and run synchronously
-// through the package's native binding, so the provider fits the synchronous GemmBackend interface.
+// onnxruntime-node provider: each product is one Gemm / MatMul node run by ONNX Runtime's CPU kernels (MLAS), in
+// float32 or float64, through the package's public API (InferenceSession, Tensor). That API is asynchronous and the
+// Fisher math calls products synchronously (gemm.ts), so the sessions live on a helper thread (ortThread.ts) and each
+// product is a request to it: post on a MessagePort, sleep in Atomics.wait until the reply, read it with
+// receiveMessageOnPort. The caller's thread sleeps while the helper computes, so a pair uses one core.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { GemmProvider, Matrix, checkSize } from './types';
-import { onnxModel, OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
 import { tryRequire } from './nodeRequire';
-
-interface OrtTensor { data: Float32Array | Float64Array; dims: readonly number[]; dispose?(): void }
-interface OrtTensorCtor { new (type: 'float32' | 'float64', data: Float32Array | Float64Array, dims: number[]): OrtTensor }
-interface NativeSession {
-  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: object): void;
-  run(feeds: Record<string, OrtTensor>, fetches: Record<string, null>, options: object): Record<string, OrtTensor>;
-  dispose(): void;
-}
-interface BindingModule { binding: { InferenceSession: new () => NativeSession }; initOrt(): void }
+import { GONE, WAITING, type Feed, type Kind, type Product, type Reply, type Request, type ThreadInit } from './ortThread';
 
 export interface OnnxRuntimeOptions {
   precision?: 'float32' | 'float64';
@@ -20,69 +16,106 @@ export interface OnnxRuntimeOptions {
   threads?: number;
 }
 
-/** Why onnxruntime-node is not usable here, or undefined when it is. */
+const START_MS = 60_000;   // loading the native library on a busy machine; past this the provider is given up
+const EXIT_MS = 30_000;
+
+let unavailable: { reason?: string } | undefined;
+
+/** Why onnxruntime-node is not usable here, or undefined when it is (its public entry point loads, native library included). */
 export function onnxRuntimeUnavailable(): string | undefined {
-  const b = tryRequire<BindingModule>('onnxruntime-node/dist/binding');
-  return b.mod ? undefined : `onnxruntime-node not loadable: ${b.error}`;
+  if (!unavailable) {
+    const r = tryRequire<object>('onnxruntime-node');
+    unavailable = { reason: r.mod ? undefined : `onnxruntime-node not loadable: ${r.error}` };
+  }
+  return unavailable.reason;
 }
 
-type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
-type Kind = Product | `${Product}Batch`;
+/** A synchronous channel to one helper thread. */
+class OrtThread {
+  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  private readonly port: MessagePort;
+  private readonly worker: Worker;
+  private closed = false;
 
-// One product: a Gemm (transposes as attributes). A batch: MatMul over [count, ·, ·] (Gemm is 2-D only), a
-// transposed operand through Transpose(perm 0,2,1).
-const t3 = (x: string): OnnxNode => ({ op: 'Transpose', inputs: [x], outputs: [`${x}t`], attrs: { perm: [0, 2, 1] } });
-const GRAPHS: Record<Kind, { nodes: OnnxNode[]; inputs: [string, string[]][]; out: string[] }> = {
-  gramCols: { nodes: [{ op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transA: 1 } }], inputs: [['A', ['k', 'm']]], out: ['m', 'm'] },
-  gramRows: { nodes: [{ op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transB: 1 } }], inputs: [['A', ['m', 'k']]], out: ['m', 'm'] },
-  matmulTN: { nodes: [{ op: 'Gemm', inputs: ['A', 'B'], outputs: ['C'], attrs: { transA: 1 } }], inputs: [['A', ['k', 'm']], ['B', ['k', 'n']]], out: ['m', 'n'] },
-  matmul: { nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], inputs: [['A', ['m', 'k']], ['B', ['k', 'n']]], out: ['m', 'n'] },
-  gramColsBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['At', 'A'], outputs: ['C'] }], inputs: [['A', ['c', 'k', 'm']]], out: ['c', 'm', 'm'] },
-  gramRowsBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['A', 'At'], outputs: ['C'] }], inputs: [['A', ['c', 'm', 'k']]], out: ['c', 'm', 'm'] },
-  matmulTNBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['At', 'B'], outputs: ['C'] }], inputs: [['A', ['c', 'k', 'm']], ['B', ['c', 'k', 'n']]], out: ['c', 'm', 'n'] },
-  matmulBatch: { nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], inputs: [['A', ['c', 'm', 'k']], ['B', ['c', 'k', 'n']]], out: ['c', 'm', 'n'] },
-};
+  constructor(precision: 'float32' | 'float64', threads: number) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const init: ThreadInit = { port: port2, signal: this.signal, precision, threads };
+    this.worker = spawn(init, [port2]);
+    this.worker.unref();               // an idle helper never keeps a process alive
+    this.worker.on('error', () => {}); // reported to the waiting caller through the signal (GONE)
+    const ready = this.await(START_MS, 'start');
+    if (!ready.ok) { this.closed = true; void this.worker.terminate(); throw new Error(ready.error); }
+  }
 
-/** Returns the provider, or throws (with the reason) when onnxruntime-node is not installed. */
+  run(kind: Kind, feeds: Feed[]): Float64Array {
+    if (this.closed) throw new Error('onnxruntime provider used after dispose()');
+    this.post({ op: 'run', kind, feeds }, feeds.map(f => f[1].buffer as ArrayBuffer));
+    const r = this.await(Infinity, kind);
+    if (!r.ok) throw new Error(`onnxruntime ${kind}: ${r.error}`);
+    return r.C!;
+  }
+
+  /** Frees the sessions and lets the thread leave on its own (never terminated inside a native call). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.post({ op: 'exit' }, []);
+    if (this.waitSignal(EXIT_MS) === 'timed-out') void this.worker.terminate();
+    receiveMessageOnPort(this.port);
+    this.port.close();
+  }
+
+  private post(req: Request, transfer: ArrayBuffer[]): void {
+    Atomics.store(this.signal, 0, WAITING);
+    this.port.postMessage(req, transfer);
+  }
+
+  /** Sleeps until the helper has replied (or left). A wake-up with the signal still WAITING is the late notify of
+   *  the previous reply (the helper stores, the caller reads and posts again, then the helper notifies): sleep again. */
+  private waitSignal(ms: number): 'ok' | 'timed-out' {
+    const end = Date.now() + ms;
+    while (Atomics.load(this.signal, 0) === WAITING) {
+      const left = end - Date.now();
+      if (left <= 0 || Atomics.wait(this.signal, 0, WAITING, left) === 'timed-out') return 'timed-out';
+    }
+    return 'ok';
+  }
+
+  private await(ms: number, what: string): Reply {
+    const waited = this.waitSignal(ms);
+    const m = receiveMessageOnPort(this.port)?.message as Reply | undefined;
+    if (m) return m;
+    if (waited === 'timed-out') return { ok: false, error: `the onnxruntime thread did not ${what} within ${ms / 1000} s` };
+    this.closed = Atomics.load(this.signal, 0) === GONE || this.closed;
+    return { ok: false, error: 'the onnxruntime thread stopped' };
+  }
+}
+
+/** The bundled helper (dist/ortThread.js) beside this code, or the TypeScript source through tsx (tests, dev). */
+function spawn(workerData: ThreadInit, transferList: MessagePort[]): Worker {
+  const js = path.join(__dirname, 'ortThread.js');
+  if (fs.existsSync(js)) return new Worker(js, { workerData, transferList });
+  const ts = path.join(__dirname, 'ortThread.ts');
+  return new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(ts)});`, { eval: true, workerData, transferList });
+}
+
+/** Returns the provider, or throws (with the reason) when onnxruntime-node is not installed or does not load. */
 export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider {
   const precision = opts.precision ?? 'float32';
-  const threads = opts.threads ?? 1;
-  const b = tryRequire<BindingModule>('onnxruntime-node/dist/binding');
-  const common = tryRequire<{ Tensor: OrtTensorCtor }>('onnxruntime-node');
-  if (!b.mod || !common.mod) throw new Error(`onnxruntime-node not loadable: ${b.error ?? common.error}`);
-  const { binding, initOrt } = b.mod;
-  const Tensor = common.mod.Tensor;
-  initOrt();
-  const elem = precision === 'float64' ? ONNX_DOUBLE : ONNX_FLOAT;
-  const type = precision === 'float64' ? 'float64' : 'float32';
-  const sessions = new Map<Kind, NativeSession>();
-  const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: [{ name: 'cpu' }] };
-
-  const session = (kind: Kind): NativeSession => {
-    let s = sessions.get(kind);
-    if (!s) {
-      const g = GRAPHS[kind];
-      const bytes = onnxModel(g.nodes, g.inputs.map(([name, dims]) => ({ name, elemType: elem, dims })), [{ name: 'C', elemType: elem, dims: g.out }]);
-      s = new binding.InferenceSession();
-      s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, sessionOptions);
-      sessions.set(kind, s);
-    }
-    return s;
-  };
-  const cast = (A: Matrix, len: number): Float32Array | Float64Array => {
-    if (precision === 'float64') return A instanceof Float64Array ? (A.length === len ? A : A.subarray(0, len)) : Float64Array.from(A.subarray(0, len));
-    return A instanceof Float32Array ? (A.length === len ? A : A.subarray(0, len)) : Float32Array.from(A.subarray(0, len));
-  };
+  const why = onnxRuntimeUnavailable();
+  if (why) throw new Error(why);
+  const thread = new OrtThread(precision, opts.threads ?? 1);
+  // A fresh copy of each operand in the provider's precision: its buffer is moved to the helper, the caller's stays.
+  const copy = (A: Matrix, len: number): Float32Array | Float64Array =>
+    precision === 'float64' ? Float64Array.from(A.subarray(0, len)) : Float32Array.from(A.subarray(0, len));
   /** One session run; with count > 1 the batched graph, every input [count, rows, cols]. */
-  const run = (kind: Product, count: number, feeds: [string, Matrix, [number, number]][]): Float64Array => {
-    const t: Record<string, OrtTensor> = {};
-    for (const [name, A, [r, c]] of feeds) {
+  const run = (kind: Product, count: number, operands: [string, Matrix, [number, number]][]): Float64Array => {
+    const feeds = operands.map(([name, A, [r, c]]): Feed => {
       checkSize(`${kind} ${name}`, A, count * r * c);
-      t[name] = new Tensor(type, cast(A, count * r * c), count === 1 ? [r, c] : [count, r, c]);
-    }
-    const out = session(count === 1 ? kind : `${kind}Batch`).run(t, { C: null }, {}).C;
-    const data = out.data;
-    return data instanceof Float64Array ? data : Float64Array.from(data);
+      return [name, copy(A, count * r * c), count === 1 ? [r, c] : [count, r, c]];
+    });
+    return thread.run(count === 1 ? kind : `${kind}Batch`, feeds);
   };
   return {
     name: `onnxruntime-${precision === 'float64' ? 'f64' : 'f32'}`,
@@ -91,6 +124,6 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
     gramRows: (A, m, k, c = 1) => run('gramRows', c, [['A', A, [m, k]]]),
     matmulTN: (A, B, k, m, n, c = 1) => run('matmulTN', c, [['A', A, [k, m]], ['B', B, [k, n]]]),
     matmul: (A, B, m, k, n, c = 1) => run('matmul', c, [['A', A, [m, k]], ['B', B, [k, n]]]),
-    dispose: () => { for (const s of sessions.values()) s.dispose(); sessions.clear(); },
+    dispose: () => thread.close(),
   };
 }

@@ -94,6 +94,31 @@ for (const precision of ['float32', 'float64'] as const) {
   });
 }
 
+// onnxruntime-node ships a CPU binary for these: a silent fall back to plain JS there is a packaging bug, not a skip.
+const SHIPPED = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'win32-x64', 'win32-arm64'];
+test('onnxruntime-node loads where it ships a binary', { skip: !SHIPPED.includes(`${process.platform}-${process.arch}`) && 'no binary for this platform' }, () => {
+  assert.equal(ortMissing, undefined);
+});
+
+test('onnxruntime provider: 400 back-to-back products each get their own result (helper-thread handshake)', { skip: ortMissing }, () => {
+  const p = onnxRuntimeProvider({ precision: 'float64' });
+  try {
+    for (let t = 0; t < 400; t++) {
+      const m = 8 + (t % 5), k = 6 + (t % 3), n = 7;
+      const A = Float64Array.from({ length: m * k }, () => Math.random() - 0.5), B = Float64Array.from({ length: k * n }, () => Math.random() - 0.5);
+      const C = p.matmul(A, B, m, k, n), R = jsProvider().matmul(A, B, m, k, n);
+      assert.equal(C.length, m * n);
+      for (let i = 0; i < C.length; i++) assert.ok(Math.abs(C[i] - R[i]) <= 1e-12 * (1 + Math.abs(R[i])), `product ${t}, entry ${i}`);
+    }
+  } finally { p.dispose(); }
+});
+
+test('onnxruntime provider refuses use after dispose()', { skip: ortMissing }, () => {
+  const p = onnxRuntimeProvider({ precision: 'float64' });
+  p.dispose();
+  assert.throws(() => p.matmul(new Float64Array(4), new Float64Array(4), 2, 2, 2), /after dispose/);
+});
+
 test('selectProvider: float64 by default, onnxruntime when it loads, else js', () => {
   const p = selectProvider();
   assert.equal(p.precision, 'float64');
