@@ -20,7 +20,7 @@ import { setGemmBackend } from '../src/engine/linalg/gemm';
 import { useFastestGemm } from '../src/engine/linalg/fastest';
 import { GemmProvider, flops, jsProvider, tfjsProvider, onnxRuntimeProvider, onnxRuntimeUnavailable } from '../src/engine/linalg/accel';
 import { formatNpy } from '../src/engine/data/npy';
-import { formatBytes } from '../src/engine/report/bytes';
+import { formatBytes, parseBytes } from '../src/engine/report/bytes';
 import { mulberry32 } from '../src/engine/data/random';
 import { sectionS } from './structured';
 import { sectionM } from './mobilenet';
@@ -386,7 +386,7 @@ async function sectionC(): Promise<void> {
 
 // ---------------------------------------------------------------- (d) end to end
 interface ChildSpec { name: string; options: Record<string, unknown>; gemm?: 'onnxruntime-f64' }
-interface ChildResult { seconds: Record<string, number>; planBytes: number; limitBytes?: number; strategy?: string; planItems?: { what: string; bytes: number }[]; maxRSS: number; baseRSS: number; backend: string; achieved: number; before?: number; after?: number; forms: string[]; wall?: number }
+interface ChildResult { seconds: Record<string, number>; planBytes: number; stagePeaks?: { stage: string; maxRSS: number; rss: number }[]; limitBytes?: number; strategy?: string; planItems?: { what: string; bytes: number }[]; maxRSS: number; baseRSS: number; backend: string; achieved: number; before?: number; after?: number; forms: string[]; wall?: number }
 
 /** Saves a ~1M-weight MLP (784-1024-256-10) and random calibration data in layers-model format to a temp dir. */
 async function syntheticModel(dir: string, hidden: number[], n: number): Promise<{ model: string; x: string; y: string; weights: number }> {
@@ -411,10 +411,10 @@ async function syntheticModel(dir: string, hidden: number[], n: number): Promise
   return { model: path.join(dir, 'model.json'), x: path.join(dir, 'x.npy'), y: path.join(dir, 'y.npy'), weights };
 }
 
-function runChild(spec: ChildSpec): ChildResult | { error: string } {
+function runChild(spec: ChildSpec, minutes = 20): ChildResult | { error: string } {
   const t = now();
   const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], '--child', JSON.stringify(spec)],
-    { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: 20 * 60 * 1000 });
+    { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: minutes * 60 * 1000 });
   const line = r.stdout?.split('\n').find(l => l.startsWith('BENCH-CHILD '));
   if (!line) return { error: `child exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}` };
   return { ...(JSON.parse(line.slice('BENCH-CHILD '.length)) as ChildResult), wall: now() - t };
@@ -426,13 +426,21 @@ async function child(spec: ChildSpec): Promise<void> {
   useFastestGemm(spec.gemm === 'onnxruntime-f64' ? 'auto' : 'js'); // runPrune keeps the provider installed here
   const baseRSS = process.resourceUsage().maxRSS * 1024;
   const forms: string[] = [];
+  // the peak so far (maxRSS) when each stage ends: the stage where it last rose holds the run's peak
+  const stagePeaks: { stage: string; maxRSS: number; rss: number }[] = [];
+  let stage = 'start';
+  const mark = (next: string) => { stagePeaks.push({ stage, maxRSS: process.resourceUsage().maxRSS * 1024, rss: process.memoryUsage.rss() }); stage = next; };
   const report = await runPrune(spec.options as unknown as Parameters<typeof runPrune>[0], {
-    onEvent: e => { if (e.type === 'layer' && e.result.form && !forms.includes(e.result.form)) forms.push(e.result.form); },
+    onEvent: e => {
+      if (e.type === 'layer' && e.result.form && !forms.includes(e.result.form)) forms.push(e.result.form);
+      if (e.type === 'stage' && e.stage !== stage) mark(e.stage);
+    },
   });
+  mark('end');
   const res: ChildResult = {
     seconds: report.seconds as Record<string, number>, planBytes: report.memory.totalBytes, maxRSS: process.resourceUsage().maxRSS * 1024,
     limitBytes: report.memory.limitBytes, strategy: report.memory.strategy, planItems: report.memory.items,
-    baseRSS, backend: report.backend, achieved: report.sparsity.achieved, before: report.before?.accuracy, after: report.after?.accuracy, forms,
+    baseRSS, backend: report.backend, achieved: report.sparsity.achieved, before: report.before?.accuracy, after: report.after?.accuracy, forms, stagePeaks,
   };
   console.log('BENCH-CHILD ' + JSON.stringify(res));
 }
@@ -491,6 +499,8 @@ async function sectionR(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-bench-rss-'));
   const list = (opt('rss-samples') ?? (SMOKE ? '8,16' : '32,64,128,256,512')).split(',').map(Number);
   const size = SMOKE ? 32 : 224;
+  const maxMemory = opt('rss-max-memory') ? parseBytes(opt('rss-max-memory')!) : undefined;   // default: the engine's default limit
+  const peaks: string[] = [];
   try {
     await initBackend('wasm');
     const built = buildMobileNetV2(SMOKE ? { inputSize: size, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64 } : { inputSize: size });
@@ -503,14 +513,16 @@ async function sectionR(): Promise<void> {
       const spec: ChildSpec = { name: `mobilenetv2 N=${n}`, gemm: onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64', options: {
         modelPath: model, dataPath: data.x, labelsPath: data.y, outDir: path.join(tmp, `out-${n}`), sparsity: 0.7, method: 'woodfisher',
         samples: n, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent', recompute: 1, recomputeSchedule: 'linear',
-        inverseForm: 'auto', layers: {}, backend: 'wasm', shuffle: false, seed: 0 } };
-      const r = runChild(spec);
+        inverseForm: 'auto', layers: {}, backend: 'wasm', shuffle: false, seed: 0, ...(maxMemory ? { maxMemoryBytes: maxMemory } : {}) } };
+      const r = runChild(spec, 120);
       out[`N=${n}`] = r;
       if ('error' in r) { rows.push([n, `error: ${r.error}`, '', '', '', '', '']); continue; }
       rows.push([n, r.strategy ?? '', formatBytes(r.planBytes), formatBytes(r.maxRSS), f(r.maxRSS / r.planBytes), formatBytes(r.limitBytes ?? NaN), f(r.wall)]);
+      peaks.push(`    N = ${n}, peak so far at the end of each stage: ` + (r.stagePeaks ?? []).slice(1).map(p => `${p.stage} ${formatBytes(p.maxRSS)}`).join(', '));
     }
     table(`(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit, each N in its own process`,
       ['N', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'], rows);
+    for (const line of peaks) console.log(line);
     results.memoryPlan = out;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
