@@ -89,6 +89,7 @@ export interface StepContext {
   grads?: Map<string, Float32Array>;        // N × d per layer (of the current group); released after its blocks are built
   labelsSource?: LabelsSource;
   labels?: Int32Array;                      // the labels the first gradient pass used (sampled ones too): later groups reuse them
+  arena?: Float32Array;                     // streamed: N × d_g floats of the largest group, every group's rows in turn
   rebuildFrom?: Map<string, Float32Array>;  // gradients kept for the update only when inverses are rebuilt
   runner?: BlockRunner;                     // where the Fisher blocks are built and updated
 }
@@ -161,10 +162,11 @@ async function groupGradients(ctx: StepContext, group: number[]): Promise<Gradie
   const gi = ctx.groups.indexOf(group);
   const masks = new Map(group.map(i => ctx.layers[i]).map(work => [work.layer.name, Uint8Array.from(work.w, v => (v === 0 ? 1 : 0))]));
   const data = ctx.labels ? { ...ctx.data!, labels: ctx.labels } : ctx.data!;
+  if (streamed) ctx.arena ??= new Float32Array(ctx.n * Math.max(...ctx.groups.map(g => g.reduce((a, i) => a + ctx.layers[i].layer.size, 0))));
   const message = streamed ? `layer group ${gi + 1} of ${ctx.groups.length} (${group.length} layer${group.length > 1 ? 's' : ''})` : undefined;
   return ctx.timed('gradients', () => perSampleGradients(ctx.model, ctx.layers.map(work => work.layer), data, {
     seed: ctx.options.seed + k, masks, signal: ctx.signal,
-    only: streamed ? new Set(group.map(i => ctx.layers[i].layer.name)) : undefined,
+    only: streamed ? new Set(group.map(i => ctx.layers[i].layer.name)) : undefined, into: streamed ? ctx.arena : undefined,
     onProgress: (done, total) => ctx.emit({ type: 'stage', stage: 'gradients', done, total, step: k, steps: of, message }),
   }));
 }

@@ -30,6 +30,9 @@ export interface GradientOptions {
   /** Rows of these layers only (a group of a streamed step): the pass and its batches are those of all `layers` (the
    *  same numbers), the backward pass stops below the group's lowest layer. */
   only?: ReadonlySet<string>;
+  /** Where the rows go (one layer after another), instead of new arrays: streamed groups reuse one arena, so a
+   *  dropped group's gradients never wait for the garbage collector beside the next group's. */
+  into?: Float32Array;
   /** Filled with seconds spent per stage ('pass' = forward and backward, 'rows <kind>' = per-sample contractions). */
   timings?: Record<string, number>;
 }
@@ -140,7 +143,13 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
   if (data.labels && data.labels.length !== n) throw new WoodFisherError(`Dataset has ${data.labels.length} labels for ${n} samples.`, 'LABELS');
   const rand = mulberry32((opts.seed ?? 0) ^ 0x5eed);
   const collected = (l: PrunableLayer) => !opts.only || opts.only.has(l.name);
-  const grads = new Map<string, Float32Array>(layers.filter(collected).map(l => [l.name, new Float32Array(n * l.size)]));
+  let offset = 0;
+  const rows = (size: number) => {
+    if (!opts.into) return new Float32Array(size);
+    if (offset + size > opts.into.length) throw new Error(`gradient arena too small (${opts.into.length} floats)`);
+    return opts.into.subarray(offset, (offset += size));
+  };
+  const grads = new Map<string, Float32Array>(layers.filter(collected).map(l => [l.name, rows(n * l.size)]));
   const allLabels = new Int32Array(n);
   let steps: GraphStep[] = [];
   let batched = opts.mode !== 'reference';
