@@ -6,7 +6,8 @@
 //   (b2) many small Fisher blocks through the block runner, against their arithmetic
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
-//   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512 (--rss-samples 32,512)
+//   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512, and at N = 512 under a limit
+//       that makes it stream the gradients (--rss-samples 32,512,512@4GB)
 //   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
 //   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
 import * as fs from 'node:fs';
@@ -386,7 +387,7 @@ async function sectionC(): Promise<void> {
 
 // ---------------------------------------------------------------- (d) end to end
 interface ChildSpec { name: string; options: Record<string, unknown>; gemm?: 'onnxruntime-f64' }
-interface ChildResult { seconds: Record<string, number>; planBytes: number; stagePeaks?: { stage: string; maxRSS: number; rss: number }[]; limitBytes?: number; strategy?: string; planItems?: { what: string; bytes: number }[]; maxRSS: number; baseRSS: number; backend: string; achieved: number; before?: number; after?: number; forms: string[]; wall?: number }
+interface ChildResult { seconds: Record<string, number>; planBytes: number; gradients?: string; groups?: string[][]; stagePeaks?: { stage: string; maxRSS: number; rss: number }[]; limitBytes?: number; strategy?: string; planItems?: { what: string; bytes: number }[]; maxRSS: number; baseRSS: number; backend: string; achieved: number; before?: number; after?: number; forms: string[]; wall?: number }
 
 /** Saves a ~1M-weight MLP (784-1024-256-10) and random calibration data in layers-model format to a temp dir. */
 async function syntheticModel(dir: string, hidden: number[], n: number): Promise<{ model: string; x: string; y: string; weights: number }> {
@@ -439,7 +440,7 @@ async function child(spec: ChildSpec): Promise<void> {
   mark('end');
   const res: ChildResult = {
     seconds: report.seconds as Record<string, number>, planBytes: report.memory.totalBytes, maxRSS: process.resourceUsage().maxRSS * 1024,
-    limitBytes: report.memory.limitBytes, strategy: report.memory.strategy, planItems: report.memory.items,
+    limitBytes: report.memory.limitBytes, strategy: report.memory.strategy, planItems: report.memory.items, gradients: report.memory.gradients, groups: report.memory.groups,
     baseRSS, backend: report.backend, achieved: report.sparsity.achieved, before: report.before?.accuracy, after: report.after?.accuracy, forms, stagePeaks,
   };
   console.log('BENCH-CHILD ' + JSON.stringify(res));
@@ -497,9 +498,13 @@ async function sectionD(): Promise<void> {
 async function sectionR(): Promise<void> {
   const { buildMobileNetV2, saveModelFolder, writeCalibration } = await import('../test/fixtures/mobilenetv2');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-bench-rss-'));
-  const list = (opt('rss-samples') ?? (SMOKE ? '8,16' : '32,64,128,256,512')).split(',').map(Number);
+  // N, or N@limit (e.g. 512@4GB: a limit the N × d gradients do not fit under, so they are streamed)
+  const runs = (opt('rss-samples') ?? (SMOKE ? '8,16,16@60MB' : '32,128,256,512,512@4GB')).split(',').map(s => {
+    const [n, limit] = s.split('@');
+    return { n: Number(n), limit: limit ? parseBytes(limit) : undefined };
+  });
+  const list = runs.map(r => r.n);
   const size = SMOKE ? 32 : 224;
-  const maxMemory = opt('rss-max-memory') ? parseBytes(opt('rss-max-memory')!) : undefined;   // default: the engine's default limit
   const peaks: string[] = [];
   try {
     await initBackend('wasm');
@@ -509,19 +514,21 @@ async function sectionR(): Promise<void> {
     const data = writeCalibration(path.join(tmp, 'data'), Math.max(...list), size, SMOKE ? 10 : 1000);
     const rows: (string | number)[][] = [];
     const out: Record<string, unknown> = { inputSize: size };
-    for (const n of list) {
+    for (const { n, limit: maxMemory } of runs) {
       const spec: ChildSpec = { name: `mobilenetv2 N=${n}`, gemm: onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64', options: {
         modelPath: model, dataPath: data.x, labelsPath: data.y, outDir: path.join(tmp, `out-${n}`), sparsity: 0.7, method: 'woodfisher',
         samples: n, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent', recompute: 1, recomputeSchedule: 'linear',
         inverseForm: 'auto', layers: {}, backend: 'wasm', shuffle: false, seed: 0, ...(maxMemory ? { maxMemoryBytes: maxMemory } : {}) } };
       const r = runChild(spec, 120);
-      out[`N=${n}`] = r;
-      if ('error' in r) { rows.push([n, `error: ${r.error}`, '', '', '', '', '']); continue; }
-      rows.push([n, r.strategy ?? '', formatBytes(r.planBytes), formatBytes(r.maxRSS), f(r.maxRSS / r.planBytes), formatBytes(r.limitBytes ?? NaN), f(r.wall)]);
-      peaks.push(`    N = ${n}, peak so far at the end of each stage: ` + (r.stagePeaks ?? []).slice(1).map(p => `${p.stage} ${formatBytes(p.maxRSS)}`).join(', '));
+      const key = `N=${n}${maxMemory ? `, limit ${formatBytes(maxMemory)}` : ''}`;
+      out[key] = r;
+      if ('error' in r) { rows.push([n, `error: ${r.error}`, '', '', '', '', '', '']); continue; }
+      rows.push([n, r.gradients === 'streamed' ? `streamed, ${r.groups?.length} groups` : r.gradients ?? '', r.strategy ?? '', formatBytes(r.planBytes), formatBytes(r.maxRSS),
+        f(r.maxRSS / r.planBytes), `${formatBytes(r.limitBytes ?? NaN)}${maxMemory ? ' (given)' : ''}`, f(r.wall)]);
+      peaks.push(`    ${key}, peak so far at the end of each stage: ` + (r.stagePeaks ?? []).slice(1).map(p => `${p.stage} ${formatBytes(p.maxRSS)}`).join(', '));
     }
-    table(`(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit, each N in its own process`,
-      ['N', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'], rows);
+    table(`(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit unless given, each run in its own process`,
+      ['N', 'gradients', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'], rows);
     for (const line of peaks) console.log(line);
     results.memoryPlan = out;
   } finally {

@@ -102,7 +102,7 @@ export function planMemory(p: PlanInput): Plan {
     const size = new Map(p.layers.map(l => [l.name, l.size]));
     const largest = Math.max(...groups.map(g => g.reduce((a, name) => a + size.get(name)!, 0)));
     const why = `the ${n} × ${d} gradients (${formatBytes(all.bytes)}) do not fit under the limit (${formatBytes(limitBytes)}): ` +
-      `they are computed for ${groups.length} layer groups in turn, ${rebuild ? 'twice each (for the blocks, then again for the update, as the inverse blocks do not fit either)' : 'once each, the inverse blocks kept'}; the result is the same`;
+      `they are computed for ${groups.length} layer groups in turn, ${rebuild ? 'each twice but the last (for the blocks, then again for the update, as the inverse blocks do not fit either)' : 'once each, the inverse blocks kept'}; the result is the same`;
     return plan([...base, { what: `per-sample gradients of one layer group at a time (${n} × ${largest} float32 at most, ${groups.length} groups)`, bytes: 4 * n * largest }, ...others],
       rebuild ? 'rebuild' : 'keep', 'streamed', why, groups);
   };
