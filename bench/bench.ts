@@ -7,7 +7,7 @@
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
 //   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512, and at N = 512 under a limit
-//       that makes it stream the gradients (--rss-samples 32,512,512@4GB)
+//       that makes it stream the gradients (--rss-samples 32,512,512@5GB)
 //   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
 //   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
 import * as fs from 'node:fs';
@@ -499,7 +499,7 @@ async function sectionR(): Promise<void> {
   const { buildMobileNetV2, saveModelFolder, writeCalibration } = await import('../test/fixtures/mobilenetv2');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-bench-rss-'));
   // N, or N@limit (e.g. 512@4GB: a limit the N × d gradients do not fit under, so they are streamed)
-  const runs = (opt('rss-samples') ?? (SMOKE ? '8,16,16@60MB' : '32,128,256,512,512@4GB')).split(',').map(s => {
+  const runs = (opt('rss-samples') ?? (SMOKE ? '8,16,16@60MB' : '32,128,256,512,512@5GB')).split(',').map(s => {
     const [n, limit] = s.split('@');
     return { n: Number(n), limit: limit ? parseBytes(limit) : undefined };
   });
@@ -526,6 +526,7 @@ async function sectionR(): Promise<void> {
       rows.push([n, r.gradients === 'streamed' ? `streamed, ${r.groups?.length} groups` : r.gradients ?? '', r.strategy ?? '', formatBytes(r.planBytes), formatBytes(r.maxRSS),
         f(r.maxRSS / r.planBytes), `${formatBytes(r.limitBytes ?? NaN)}${maxMemory ? ' (given)' : ''}`, f(r.wall)]);
       peaks.push(`    ${key}, peak so far at the end of each stage: ` + (r.stagePeaks ?? []).slice(1).map(p => `${p.stage} ${formatBytes(p.maxRSS)}`).join(', '));
+      console.log(`(r) ${key}: ${rows[rows.length - 1].join(' | ')}`);   // a run takes minutes: each row as it comes
     }
     table(`(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit unless given, each run in its own process`,
       ['N', 'gradients', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'], rows);
