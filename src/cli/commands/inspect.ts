@@ -67,6 +67,8 @@ export function inspectCommand(): Command {
           r.memory.fits
             ? `fits in the limit of ${formatBytes(r.memory.limitBytes)}`
             : `does NOT fit in the limit of ${formatBytes(r.memory.limitBytes)}: lower --samples or --block-size, or raise --max-memory`,
+          ...(r.memory.why ? [`plan: ${r.memory.why}`] : []),
+          ...(r.memory.gradients === 'streamed' ? r.memory.groups!.map((g, i) => `  layer group ${i + 1}: ${g.join(', ')}`) : []),
         ].join('\n') + '\n',
       );
     });
