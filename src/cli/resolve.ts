@@ -21,7 +21,7 @@ export interface ResolvedRun { options: PruneOptions; recipeFile?: string }
  * `target` is a model.json or a recipe file; --recipe names a recipe too. Flags override the recipe.
  * Missing essentials (model, data, sparsity, output) are usage errors.
  */
-export async function resolveRunOptions(target: string | undefined, flags: RunFlags, extra: Partial<PruneOptions> = {}): Promise<ResolvedRun> {
+export async function resolveRunOptions(target: string | undefined, flags: RunFlags, extra: Partial<PruneOptions> = {}, command: 'prune' | 'sweep' = 'prune'): Promise<ResolvedRun> {
   let recipeFile = flags.recipe;
   let modelPath: string | undefined;
   if (target !== undefined) {
@@ -33,6 +33,11 @@ export async function resolveRunOptions(target: string | undefined, flags: RunFl
     }
   }
   const parsed = recipeFile === undefined ? undefined : await readRecipe(path.resolve(recipeFile));
+  // A one-shot command does not silently drop a recipe's fine-tuning.
+  if (parsed?.recipe.gradual) {
+    throw new UsageError(`${recipeFile} has a gradual: section, and ${command} is one-shot: ${command === 'sweep'
+      ? `add --gradual to sweep with its schedule` : `run it with \`woodfisher gradual ${recipeFile}\``} (or remove the section to prune once)`);
+  }
   const recipeDir = recipeFile === undefined ? process.cwd() : path.dirname(path.resolve(recipeFile));
   let options: PruneOptions;
   try {
