@@ -33,7 +33,7 @@ export interface GradualFlags {
   inverseForm?: GradualOptions['inverseForm']; recompute?: number; pruneStart?: number; pruneEnd?: number; pruneEvery?: number; initialSparsity?: number;
   optimizer?: GradualOptions['optimizer']; lr?: number; lrSchedule?: GradualOptions['lrSchedule']; batchSize?: number; momentum?: number;
   weightDecay?: number; seed?: number; eval?: string; evalLabels?: string; backend?: GradualOptions['backend']; threads?: number;
-  maxMemory?: number; out?: string; resume?: boolean; recipe?: string; json?: boolean;
+  maxMemory?: number; out?: string; resume?: boolean; recipe?: string; json?: boolean; quantize?: GradualOptions['quantize'];
 }
 
 /** The training and schedule flags (gradual, and sweep --gradual); with oneShot also the pruning-step flags. */
@@ -71,6 +71,7 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', 'worker threads for the Fisher blocks', parsePositiveInt)
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
+    .addOption(new Option('--quantize <enc>', 'encoding of the final model\'s weights: keep (as in the input), none (float32), float16, uint16, uint8 (affine, 0 exact); checkpoints stay float32 (default: keep)').choices(['keep', 'none', 'float16', 'uint16', 'uint8']))
     .option('--out <dir>', 'new folder for the checkpoints and the final model', parsePath)
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--json', 'print the report as JSON on stdout, no progress');
@@ -133,7 +134,7 @@ export async function resolveGradual(target: string | undefined, f: GradualFlags
       pruneStart: f.pruneStart, pruneEnd: f.pruneEnd, pruneEvery: f.pruneEvery, initialSparsity: f.initialSparsity, optimizer: f.optimizer,
       lr: f.lr, lrSchedule: f.lrSchedule, batchSize: f.batchSize, momentum: f.momentum, weightDecay: f.weightDecay, seed: f.seed,
       evalPath: abs(f.eval), evalLabelsPath: abs(f.evalLabels), backend: f.backend, threads: f.threads, maxMemoryBytes: f.maxMemory,
-      outDir: abs(f.out), resume: f.resume,
+      outDir: abs(f.out), resume: f.resume, quantize: f.quantize,
     });
   } catch (e) {
     if (e instanceof WoodFisherError && e.code === 'OPTIONS') throw new UsageError(e.message.replace('--data x.npy|data.npz', '--train x.npy|data.npz'));

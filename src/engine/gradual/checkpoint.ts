@@ -13,7 +13,7 @@ const KIND = 'woodfisher-gradual-checkpoint';
 /** Settings that must match for --resume to continue the same run (paths and the output folder may move). */
 export const RESUME_KEYS = [
   'sparsity', 'method', 'samples', 'blockSize', 'damp', 'scope', 'update', 'pattern', 'epochs', 'initialSparsity', 'pruneStart',
-  'pruneEnd', 'pruneEvery', 'optimizer', 'lr', 'lrSchedule', 'batchSize', 'momentum', 'weightDecay', 'seed', 'recompute',
+  'pruneEnd', 'pruneEvery', 'optimizer', 'lr', 'lrSchedule', 'batchSize', 'momentum', 'weightDecay', 'seed', 'recompute', 'quantize',
 ] as const satisfies readonly (keyof GradualOptions)[];
 
 export interface CheckpointState {
