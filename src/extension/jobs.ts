@@ -64,7 +64,8 @@ export class JobManager implements vscode.Disposable {
       ? { ...(shown ?? emptySnapshot(modelPath, modelFolderName(modelPath))), status: 'running', stage: undefined,
         sensitivity: { status: 'running', method: scan.options.method, sparsities: scan.sparsities, layers: [], points: [] } }
       : { ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir,
-        sweep: mode === 'sweep' ? [] : undefined, gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined };
+        sweep: mode === 'sweep' ? [] : undefined, sweepEpochs: request.type === 'sweep' ? request.gradual?.epochs : undefined,
+        gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined };
     const after = (status: 'done' | 'cancelled' | 'error', extra: Partial<PanelSnapshot['sensitivity']> = {}): PanelSnapshot => ({
       ...snap, status: shown?.status === 'running' ? 'idle' : shown?.status ?? 'idle', error: shown?.error, stage: undefined,
       sensitivity: { ...snap.sensitivity!, ...extra, status },
@@ -93,7 +94,7 @@ export class JobManager implements vscode.Disposable {
     panel.reveal();
     this.output.appendLine(`[${new Date().toISOString()}] ${mode} ${modelPath} → ${outDir}`);
 
-    const verb = scan ? 'Scanning the layers of' : mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
+    const verb = scan ? 'Scanning the layers of' : mode === 'sweep' ? (snap.sweepEpochs !== undefined ? 'Gradually sweeping' : 'Sweeping') : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
     let outcome: JobOutcome;
     let watchdog: NodeJS.Timeout | undefined;
     try {

@@ -16,6 +16,7 @@ export function sweepResultOf(s: PanelSnapshot): SweepResult {
   return {
     version: 1, model: s.modelPath, dense: s.before, methods: [...new Set(points.map(p => p.method))],
     sparsities: [...new Set(points.map(p => p.sparsity))].sort((a, b) => a - b), points,
+    ...(s.sweepEpochs !== undefined ? { gradual: { epochs: s.sweepEpochs } } : {}),
   };
 }
 

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { diagnosticError, parseRecipe, readRecipeText, recipeToGradualOptions } from '../../engine/recipe';
 import { loadGradualModule } from '../engine';
-import type { GradualEvent, GradualOptions, GradualSettings } from '../../engine/types';
+import type { GradualEvent, GradualOptions } from '../../engine/types';
 import { WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { UsageError } from '../errors';
@@ -140,10 +140,4 @@ export async function resolveGradual(target: string | undefined, f: GradualFlags
     if (e instanceof WoodFisherError && e.code === 'OPTIONS') throw new UsageError(e.message.replace('--data x.npy|data.npz', '--train x.npy|data.npz'));
     throw e;
   }
-}
-
-/** The settings a sweep's gradual points share (the GradualOptions keys beyond PruneOptions). */
-export function gradualSettings(o: GradualOptions): GradualSettings {
-  const { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay } = o;
-  return { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay };
 }

@@ -10,7 +10,8 @@ import { UsageError } from '../errors';
 import { addRunOptions, parseMethodList, parseSparsityList, RunFlags } from '../flags';
 import { createProgress, progressMode } from '../progress';
 import { resolveRunOptions } from '../resolve';
-import { addGradualOptions, gradualSettings, resolveGradual, type GradualFlags } from './gradual';
+import { addGradualOptions, resolveGradual, type GradualFlags } from './gradual';
+import { gradualSettings } from '../../engine/recipe';
 
 interface SweepFlags extends RunFlags, Omit<GradualFlags, keyof RunFlags> { sparsities?: number[]; methods?: Method[]; gradual?: boolean }
 
