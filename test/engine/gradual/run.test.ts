@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runGradual } from '../../../src/engine/gradual/run';
-import { runPrune } from '../../../src/engine/prune';
+import { runPrune, DAMP_SEARCH } from '../../../src/engine/prune';
 import { evaluate } from '../../../src/engine/gradients/evaluate';
 import { loadDataset } from '../../../src/engine/data/calibration';
 import { loadModel, readKernel } from '../../../src/engine/model/load';
@@ -135,4 +135,29 @@ test('the final model is written in the run\'s encoding (the input\'s uint8, or 
     assert.deepEqual(resumed.after, report.after);
     assert.deepEqual(resumed.size, report.size);
   }
+});
+
+test('damp auto inside gradual: every pruning step searches λ afresh at its own weights and uses the candidate of least calibration loss', async () => {
+  const events: GradualEvent[] = [];
+  const o = opts({ method: 'woodfisher', damp: 'auto', samples: 32, epochs: 2, pruneStart: 0.5, pruneEnd: 1.5, pruneEvery: 0.5, initialSparsity: 0.5, sparsity: 0.8 });
+  const report = await runGradual(o, { onEvent: e => events.push(e) });
+  let candidates: { damp: number; loss: number }[] = [];
+  const chosen: number[] = [];
+  for (const e of events) {
+    if (e.type === 'damp') candidates.push({ damp: e.damp, loss: e.loss });
+    if (e.type !== 'pruningStep') continue;
+    const r = e.record;
+    assert.ok(!r.skipped, `step ${r.k} prunes`);
+    assert.ok(candidates.length >= DAMP_SEARCH.length, `step ${r.k}: ${candidates.length} λ candidates tried`);
+    const best = candidates.reduce((a, b) => (b.loss < a.loss ? b : a));
+    assert.equal(r.damp, best.damp, `step ${r.k}: λ of least calibration loss`);
+    assert.ok(Math.abs(r.achieved - r.target) < 1e-4, `step ${r.k}: ${r.achieved} for ${r.target}`);
+    chosen.push(r.damp!);
+    candidates = [];
+  }
+  assert.equal(chosen.length, 3);
+  assert.equal(report.settings.damp, 'auto');
+  assert.equal(report.damp, chosen[2], 'the report names the last step\'s λ');
+  assert.ok(Math.abs(report.sparsity.achieved - 0.8) < 1e-4);
+  assert.ok(report.after!.accuracy > 0.5, `accuracy ${report.after!.accuracy}`);
 });
