@@ -9,6 +9,7 @@ import { claimOutput, type OutputClaim } from './output/claim';
 import { inputFileSize } from './files';
 import { loadDataset, Dataset } from './data/calibration';
 import { evaluateStage, predictProbabilities } from './gradients/evaluate';
+import { gradientPassBytes } from './gradients/perSample';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern, patternSparsity } from './obs/select';
@@ -87,10 +88,13 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
   const o = { ...DEFAULT_OPTIONS, ...options };
   const backend = await initBackend(o.backend);
   const m = await loadModel(modelPath);
+  const inputFloats = (m.model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * (b ?? 1), 1);
   const memory = planMemory({
     layers: m.prunable, samples: o.samples, blockSize: o.blockSize, method: o.method, inverseForm: o.inverseForm,
     limitBytes: o.maxMemoryBytes,
     threads: blockThreads(o.threads, countBlocks(m.prunable, o.blockSize)),
+    gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, m.prunable, o.samples) : undefined,
+    dataBytes: needsGradients(o.method) ? 4 * o.samples * inputFloats : 0, stream: true,
   });
   const layerNames = m.model.layers.map(l => l.name);
   m.model.dispose();
@@ -138,9 +142,19 @@ async function pruneInto(
     const memory = planMemory({
       layers, samples: n, blockSize: options.blockSize, method: options.method, inverseForm: options.inverseForm,
       limitBytes: options.maxMemoryBytes, threads: blockThreads(options.threads, countBlocks(layers, options.blockSize)),
+      gradientPassBytes: n > 0 ? gradientPassBytes(model, layers, n) : undefined,
+      dataBytes: (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0), stream: true,
     });
     emit({ type: 'plan', layers: model.prunable, memory, backend });
     assertPlanFits(memory);
+    if (memory.gradients === 'streamed') {
+      // both hold every layer's gradients at once for their search
+      const holdsAll = options.damp === 'auto' ? `--damp auto` : options.targetSize !== undefined ? '--target-size' : undefined;
+      if (holdsAll) throw new WoodFisherError(`${holdsAll} holds all ${n} × ${layers.reduce((a, l) => a + l.size, 0)} gradients at once, ` +
+        `which do not fit under the limit of ${formatBytes(memory.limitBytes)} (the run itself would stream them by layer group): ` +
+        `give ${holdsAll === '--damp auto' ? 'a fixed --damp' : 'a --sparsity'}, lower --samples, or raise --max-memory`, 'MEMORY');
+    }
+    if (memory.gradients === 'streamed' || memory.strategy === 'rebuild') emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
     const linalgMissing = needsGradients(options.method) ? nativeGemmMissing() : undefined;
     if (linalgMissing) warnOnce(nativeGemmNotice(linalgMissing), emit);
@@ -175,7 +189,7 @@ async function pruneInto(
     const K = options.recompute;
     for (let k = 1; k <= K; k++) {
       const step = await pruneStep({
-        model, layers, data: gradData, options, target: targetAt(options, k, K), damp, inverses: memory.strategy,
+        model, layers, data: gradData, options, target: targetAt(options, k, K), damp, inverses: memory.strategy, groups: memory.groups,
         gradients: k === 1 ? search?.grads ?? fit?.grads : undefined, step: { k, of: K }, hooks, timed,
       });
       results = step.results;

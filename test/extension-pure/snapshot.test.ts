@@ -24,7 +24,7 @@ test('layer results follow the plan\'s order, and a later step replaces a layer\
   ]);
   assert.deepEqual(s.layers.map(l => [l.name, l.pruned]), [['a', 50], ['c', 10]]);
   assert.equal(s.backend, 'wasm');
-  assert.deepEqual(s.plan?.map(p => p.name), ['a', 'b', 'c']);
+  assert.deepEqual(s.prunable?.map(p => p.name), ['a', 'b', 'c']);
 });
 
 test('stage, eval, log and damp events land where the panel reads them; the log keeps the last 50 lines', () => {

@@ -17,7 +17,7 @@ function snapshot(n: number, withResults: number): PanelSnapshot {
       threshold: Math.random() < 0.1 ? NaN : Math.random() * 1e-3, saliency: { min: Math.random(), median, max: 1 + Math.random() }, blocks: 1,
     };
   });
-  return { modelPath: '/m/model.json', title: 'm', mode: 'prune', status: 'done', plan, layers, log: [] };
+  return { modelPath: '/m/model.json', title: 'm', mode: 'prune', status: 'done', prunable: plan, layers, log: [] };
 }
 
 test('every column sorts both ways: values in order, missing values last, ties in model order, nothing lost', () => {

@@ -4,10 +4,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { diagnosticError, parseRecipe, readRecipeText, recipeToGradualOptions } from '../../engine/recipe';
 import { loadGradualModule } from '../engine';
 import type { GradualEvent, GradualOptions } from '../../engine/types';
-import { WoodFisherError } from '../../engine/types';
+import { METHOD_NAMES, WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { UsageError } from '../errors';
-import { METHODS, isRecipePath, parsePath, parseDamp, parseNonNegativeInt, parsePositiveInt, parsePositive, parseSize, parseSparsity } from '../flags';
+import { isRecipePath, parsePath, parseDamp, parseNonNegativeInt, parsePositiveInt, parsePositive, parseSize, parseSparsity } from '../flags';
 import { createProgress, progressMode } from '../progress';
 import { gradualProgress, gradualSummary } from '../gradualSummary';
 
@@ -56,7 +56,7 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
   return cmd
     .option('--sparsity <s>', 'final fraction of prunable weights set to zero, in [0, 1)', parseSparsity)
     .option('--pattern <N:M>', 'semi-structured sparsity at every step (e.g. 2:4); sets the sparsity')
-    .addOption(new Option('--method <m>', 'saliency of each pruning step (default: woodfisher)').choices(METHODS))
+    .addOption(new Option('--method <m>', 'saliency of each pruning step (default: woodfisher)').choices(METHOD_NAMES))
     .option('--samples <n>', 'N: calibration samples (per-sample gradients) per pruning step (default: 256)', parsePositiveInt)
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
     .option('--damp <lambda>', 'λ: dampening of the Fisher (default: 1e-5)', parseDamp)

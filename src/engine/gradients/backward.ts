@@ -187,10 +187,14 @@ function shapeOf(s: GraphStep, id: number): (number | null)[] { return s.shapes.
 /**
  * Forward pass keeping only what the backward pass needs (a BatchNormalization's or Add's input is dropped as soon as
  * the forward pass is past it), then dL/d(output) from lossGrad, then the backward pass in reverse order;
- * onDelta(step, x, δ) for each prunable call while x and δ are alive. Every tensor it makes is disposed here.
+ * onDelta(step, x, δ) for each prunable call (each `wanted` one) while x and δ are alive; the pass stops after the last
+ * wanted call (the same numbers up to there). Every tensor it makes is disposed here.
  */
 export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf.Tensor,
-  lossGrad: (out: tf.Tensor) => tf.Tensor, onDelta: (step: GraphStep, x: tf.Tensor, delta: tf.Tensor) => void): void {
+  lossGrad: (out: tf.Tensor) => tf.Tensor, onDelta: (step: GraphStep, x: tf.Tensor, delta: tf.Tensor) => void,
+  wanted?: (step: GraphStep) => boolean): void {
+  // calls whose δ is wanted and still to come; at 0 the backward pass stops (nothing below is read)
+  let pending = wanted ? steps.filter(s => s.prunable && wanted(s)).length : Infinity;
   const inputId = model.inputs[0].id, outputId = model.outputs[0].id;
   const values = new Map<number, tf.Tensor>([[inputId, x]]);
   const preAct = new Map<GraphStep, tf.Tensor>();
@@ -235,7 +239,7 @@ export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf
       if (!prev) { grads.set(id, g); return; }
       grads.set(id, tf.add(prev, g)); prev.dispose(); g.dispose();
     };
-    for (let k = steps.length - 1; k >= 0; k--) {
+    for (let k = steps.length - 1; k >= 0 && pending > 0; k--) {
       const s = steps[k];
       const rule = rules.get(s)!;
       const dy = grads.get(s.output);
@@ -249,7 +253,7 @@ export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf
             const z = preAct.get(s);
             const dz = z ? tf.tidy(() => activationGrad(s.layer, z, dy)) : dy;
             try {
-              onDelta(s, xs[0], dz);
+              if (!wanted || wanted(s)) { onDelta(s, xs[0], dz); pending--; }
               if (upstream) dxs = [tf.tidy(() => kernelInputGrad(s.prunable!, s.layer, xs[0], dz))];
             } finally { if (dz !== dy) dz.dispose(); }
             break;

@@ -27,6 +27,12 @@ export interface GradientOptions {
   batchSize?: number;
   mode?: 'auto' | 'batched' | 'reference';  // reference: one sample at a time through tf.grads (the test oracle)
   contractions?: 'auto' | 'tfjs';           // tfjs: per-sample conv/dense products on the TF.js backend even when onnxruntime loads
+  /** Rows of these layers only (a group of a streamed step): the pass and its batches are those of all `layers` (the
+   *  same numbers), the backward pass stops below the group's lowest layer. */
+  only?: ReadonlySet<string>;
+  /** Where the rows go (one layer after another), instead of new arrays: streamed groups reuse one arena, so a
+   *  dropped group's gradients never wait for the garbage collector beside the next group's. */
+  into?: Float32Array;
   /** Filled with seconds spent per stage ('pass' = forward and backward, 'rows <kind>' = per-sample contractions). */
   timings?: Record<string, number>;
 }
@@ -48,6 +54,17 @@ export function gradientBatchSize(m: LoadedModel, layers: PrunableLayer[]): numb
   return Math.max(1, Math.min(512, Math.floor(BATCH_BYTES / one)));
 }
 
+/** Working memory of the batched pass over n samples (the batch it will use), or undefined when the pass cannot walk
+ *  the model's graph (it then goes one sample at a time through tf.grads). */
+export function gradientPassBytes(m: LoadedModel, layers: PrunableLayer[], n: number): number | undefined {
+  try {
+    return gradientBatchBytes(m, layers, Math.max(1, Math.min(n, gradientBatchSize(m, layers))));
+  } catch (e) {
+    if (e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER') return undefined;
+    throw e;
+  }
+}
+
 const cancelled = () => new WoodFisherError('Cancelled', 'CANCELLED');
 const tick = () => new Promise<void>(r => setImmediate(r));
 
@@ -56,7 +73,7 @@ interface BatchOut { loss: number; labels: Int32Array; sums?: number[] }   // su
 /** One forward and backward pass of the batch (gradients.ts's graph walk); each prunable call's per-sample kernel
  *  gradients go straight into the targets at row `row` (summed over the calls of a shared layer). */
 function batchedStep(m: LoadedModel, layers: PrunableLayer[], steps: GraphStep[], xb: tf.Tensor, given: Int32Array | undefined,
-  rand: () => number, targets: Float32Array[], row: number, fast: BatchedTN | undefined, timings?: Record<string, number>): BatchOut {
+  rand: () => number, targets: (Float32Array | undefined)[], row: number, fast: BatchedTN | undefined, timings?: Record<string, number>): BatchOut {
   let labels = given;
   let lossSum = 0;
   const index = new Map(layers.map((l, i) => [l.name, i]));
@@ -75,14 +92,14 @@ function batchedStep(m: LoadedModel, layers: PrunableLayer[], steps: GraphStep[]
     const i = index.get(step.layer.name)!;
     const l = layers[i];
     const t = performance.now();
-    sums[i] += writeKernelGrads(l.kind, l.shape, x, delta, l.kind === 'Dense' ? undefined : layerGeometry(l.kind, step.layer, x), targets[i], row, written.has(i), fast);
+    sums[i] += writeKernelGrads(l.kind, l.shape, x, delta, l.kind === 'Dense' ? undefined : layerGeometry(l.kind, step.layer, x), targets[i]!, row, written.has(i), fast);
     written.add(i);
     if (timings) { const k = `rows ${l.kind}`; timings[k] = (timings[k] ?? 0) + (performance.now() - t) / 1000; rowSeconds += (performance.now() - t) / 1000; }
-  });
+  }, step => targets[index.get(step.layer.name)!] !== undefined);
   if (timings) timings.pass = (timings.pass ?? 0) + (performance.now() - t0) / 1000 - rowSeconds;
   const B = xb.shape[0];
   // a prunable layer the loss does not reach has zero gradient
-  layers.forEach((l, i) => { if (!written.has(i)) targets[i].fill(0, row * l.size, (row + B) * l.size); });
+  layers.forEach((l, i) => { if (!written.has(i)) targets[i]?.fill(0, row * l.size, (row + B) * l.size); });
   return { loss: lossSum, labels: labels!, sums };
 }
 
@@ -125,7 +142,14 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
   const perSize = per.reduce((a, b) => a * b, 1);
   if (data.labels && data.labels.length !== n) throw new WoodFisherError(`Dataset has ${data.labels.length} labels for ${n} samples.`, 'LABELS');
   const rand = mulberry32((opts.seed ?? 0) ^ 0x5eed);
-  const grads = new Map<string, Float32Array>(layers.map(l => [l.name, new Float32Array(n * l.size)]));
+  const collected = (l: PrunableLayer) => !opts.only || opts.only.has(l.name);
+  let offset = 0;
+  const rows = (size: number) => {
+    if (!opts.into) return new Float32Array(size);
+    if (offset + size > opts.into.length) throw new Error(`gradient arena too small (${opts.into.length} floats)`);
+    return opts.into.subarray(offset, (offset += size));
+  };
+  const grads = new Map<string, Float32Array>(layers.filter(collected).map(l => [l.name, rows(n * l.size)]));
   const allLabels = new Int32Array(n);
   let steps: GraphStep[] = [];
   let batched = opts.mode !== 'reference';
@@ -138,7 +162,7 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
   }
   const fast = batched && opts.contractions !== 'tfjs' ? batchedTN() : undefined;
   const bs = Math.max(1, Math.min(n, opts.batchSize ?? (batched ? gradientBatchSize(m, layers) : 16)));   // one-at-a-time: small batches keep cancel prompt
-  const targets = layers.map(l => grads.get(l.name)!);
+  const targets = layers.map(l => grads.get(l.name));
   let lossSum = 0;
   for (let start = 0; start < n; start += bs) {
     if (opts.signal?.aborted) throw cancelled();
@@ -147,13 +171,15 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
     const given = data.labels?.subarray(start, start + b);
     let out: BatchOut;
     try {
-      out = batched ? batchedStep(m, layers, steps, xb, given, rand, targets, start, fast, opts.timings) : referenceStep(m, layers, xb, given, rand, targets, start);
+      out = batched ? batchedStep(m, layers, steps, xb, given, rand, targets, start, fast, opts.timings)
+        : referenceStep(m, layers.filter(collected), xb, given, rand, targets.filter(t => t !== undefined), start);
     } finally {
       xb.dispose();
     }
     lossSum += out.loss;
     allLabels.set(out.labels, start);
     layers.forEach((l, i) => {
+      if (!targets[i]) return;
       const v = targets[i].subarray(start * l.size, (start + b) * l.size);
       let sum = out.sums?.[i];
       if (sum === undefined) { sum = 0; for (let k = 0; k < v.length; k++) sum += v[k]; }   // NaN/Inf anywhere makes the sum non-finite
@@ -166,7 +192,7 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
     await tick();
   }
   if (opts.masks) {
-    for (const l of layers) {
+    for (const l of layers.filter(collected)) {
       const mask = opts.masks.get(l.name);
       if (!mask) continue;
       if (mask.length !== l.size) throw new WoodFisherError(`Mask of layer '${l.name}' has ${mask.length} entries, expected ${l.size}.`, 'OPTIONS');

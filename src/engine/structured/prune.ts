@@ -16,7 +16,7 @@ import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
-import { needsGradients } from '../methods';
+import { METHODS, needsGradients } from '../methods';
 import { planMemory, assertPlanFits } from '../memory';
 import { logHistogram } from '../layerStats';
 import { channelGraph, type ChannelGraph } from './graph';
@@ -138,11 +138,11 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       for (const s of layers) {
         const w = readKernel(m, s.layer), d = s.layer.size;
         const G = grads?.grads.get(s.layer.name);
-        if (o.method === 'magnitude' || o.method === 'global-magnitude') {
+        if (!METHODS[o.method].needsGradients) { // magnitude methods
           for (let r = 0; r < s.saliency.length; r++) { let a = 0; for (let i = 0; i < s.rowLength; i++) a += Math.abs(w[r * s.rowLength + i]); s.saliency[r] = a; }   // L1 norm
           continue;
         }
-        if (o.method === 'diagfisher') {
+        if (!METHODS[o.method].needsInverse) { // the diagonal Fisher
           const f = diagFisher(G!, n, d, damp);
           for (let r = 0; r < s.saliency.length; r++) { let a = 0; for (let i = r * s.rowLength; i < (r + 1) * s.rowLength; i++) a += 0.5 * f[i] * w[i] * w[i]; s.saliency[r] = a; }
           s.form = 'diagonal';
@@ -177,7 +177,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     for (const [name, ov] of Object.entries(o.layers)) if (ov.sparsity !== undefined) layerSparsity[name] = ov.sparsity;
     const { removed, shortfall } = await timed('selection', () => selectUnits(g, classSaliency, counter, {
       sparsity: o.sparsity, targetMacs: o.targetFlops !== undefined ? o.targetFlops * macsBefore : undefined,
-      scope: o.method === 'magnitude' ? 'layer' : o.method === 'global-magnitude' ? 'global' : o.scope,
+      scope: METHODS[o.method].scope ?? o.scope,
       layerSparsity, fixed, minKeep: o.minKeep ?? DEFAULT_MIN_KEEP,
     }));
     emit({ type: 'stage', stage: 'selection', done: 1, total: 1 });
