@@ -16,7 +16,7 @@ export interface OnnxRuntimeOptions {
   threads?: number;
 }
 
-const START_MS = 60_000;   // loading the native library on a busy machine; past this the provider is given up
+const START_MS = 60_000; // loading the native library on a busy machine; past this the provider is given up
 const EXIT_MS = 30_000;
 
 let unavailable: { reason?: string } | undefined;
@@ -42,15 +42,22 @@ class OrtThread {
     this.port = port1;
     const init: ThreadInit = { port: port2, signal: this.signal, precision, threads };
     this.worker = spawn(init, [port2]);
-    this.worker.unref();               // an idle helper never keeps a process alive
+    this.worker.unref(); // an idle helper never keeps a process alive
     this.worker.on('error', () => {}); // reported to the waiting caller through the signal (GONE)
     const ready = this.await(START_MS, 'start');
-    if (!ready.ok) { this.closed = true; void this.worker.terminate(); throw new Error(ready.error); }
+    if (!ready.ok) {
+      this.closed = true;
+      void this.worker.terminate();
+      throw new Error(ready.error);
+    }
   }
 
   run(kind: Kind, feeds: Feed[]): Float64Array {
     if (this.closed) throw new Error('onnxruntime provider used after dispose()');
-    this.post({ op: 'run', kind, feeds }, feeds.map(f => f[1].buffer as ArrayBuffer));
+    this.post(
+      { op: 'run', kind, feeds },
+      feeds.map(f => f[1].buffer as ArrayBuffer),
+    );
     const r = this.await(Infinity, kind);
     if (!r.ok) throw new Error(`onnxruntime ${kind}: ${r.error}`);
     return r.C!;
@@ -122,8 +129,16 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
     precision,
     gramCols: (A, k, m, c = 1) => run('gramCols', c, [['A', A, [k, m]]]),
     gramRows: (A, m, k, c = 1) => run('gramRows', c, [['A', A, [m, k]]]),
-    matmulTN: (A, B, k, m, n, c = 1) => run('matmulTN', c, [['A', A, [k, m]], ['B', B, [k, n]]]),
-    matmul: (A, B, m, k, n, c = 1) => run('matmul', c, [['A', A, [m, k]], ['B', B, [k, n]]]),
+    matmulTN: (A, B, k, m, n, c = 1) =>
+      run('matmulTN', c, [
+        ['A', A, [k, m]],
+        ['B', B, [k, n]],
+      ]),
+    matmul: (A, B, m, k, n, c = 1) =>
+      run('matmul', c, [
+        ['A', A, [m, k]],
+        ['B', B, [k, n]],
+      ]),
     dispose: () => thread.close(),
   };
 }
