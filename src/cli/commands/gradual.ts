@@ -8,15 +8,7 @@ import type { GradualEvent, GradualOptions } from '../../engine/types';
 import { METHOD_NAMES, WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { UsageError } from '../errors';
-import {
-  parsePath,
-  parseDamp,
-  parseNonNegativeInt,
-  parsePositiveInt,
-  parsePositive,
-  parseSize,
-  parseSparsity,
-} from '../flags';
+import { parsePath, parseDamp, parseNonNegativeInt, parsePositiveInt, parsePositive, parseSize, parseSparsity } from '../flags';
 import { createProgress, progressMode } from '../progress';
 import { gradualProgress, gradualSummary } from '../gradualSummary';
 
