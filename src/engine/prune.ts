@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from './backend';
 import { nativeGemmMissing, nativeGemmNotice, useFastestGemm } from './linalg/fastest';
+import { checkLayerOverrides } from './model/overrides';
 import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { inputFileSize } from './files';
@@ -337,7 +338,7 @@ async function pruneInto(
 /** The model, the calibration set (for methods that need gradients) and the evaluation set (with labels). */
 async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; data?: Dataset; evalData?: Dataset }> {
   const model = await loadModel(options.modelPath);
-  checkOverrides(options, model);
+  checkLayerOverrides(options.layers, model);
   const data = needsGradients(options.method)
     ? await loadDataset(model, options.dataPath, options.labelsPath, {
         samples: options.samples,
@@ -353,21 +354,6 @@ async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; 
 }
 
 const countBlocks = (layers: PrunableLayer[], blockSize: number) => layers.reduce((a, l) => a + blockRanges(l.size, blockSize).length, 0);
-
-function checkOverrides(o: PruneOptions, m: LoadedModel) {
-  const names = new Set(m.prunable.map(l => l.name));
-  const all = new Set(m.model.layers.map(l => l.name));
-  for (const [name, ov] of Object.entries(o.layers)) {
-    const quantizeOnly = ov.sparsity === undefined && !ov.exclude;
-    if (quantizeOnly && all.has(name)) continue; // an encoding may be set for any layer (BatchNorm, bias-only, …)
-    if (!names.has(name)) {
-      throw new WoodFisherError(
-        `layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`,
-        'OPTIONS',
-      );
-    }
-  }
-}
 
 const warned = new Set<string>();
 /** A warning about the machine, not the run (e.g. no native products): once per process, however many runs (demo, sweep). */

@@ -9,6 +9,7 @@ import { parsePattern, patternSparsity } from '../engine/obs/select';
 import { findRecipeForModel, recipeToOptions } from '../engine/recipe';
 import { METHOD_NAMES } from '../engine/types';
 import { asArgs, messageOf, parseSparsity, UNTRUSTED, type PruneArgs } from './commandArgs';
+import { pickData } from './pickData';
 import type { CommandResult } from './jobs';
 import { checkModelJson } from './modelFile';
 import { defaultOutDir } from './outputDir';
@@ -25,8 +26,19 @@ export async function pruneCommand(registry: Registry, uriArg?: unknown, rawArgs
   try {
     const uri = await pickModel(uriArg, prompt);
     if (!uri) return fail('No model.json chosen.', prompt && !!uriArg);
-    const options = await resolveOptions(uri.fsPath, args, prompt);
+    const options = await resolveOptions(uri.fsPath, args, prompt, { oneShot: true });
     if ('cancelled' in options) return { status: 'cancelled' };
+    if ('gradualRecipe' in options) {
+      // Prune is one-shot: a recipe written for gradual pruning is not run without its fine-tuning.
+      const error = gradualRecipeRefusal(options.gradualRecipe);
+      if (prompt) {
+        void vscode.window.showErrorMessage(`WoodFisher: ${error}`, GRADUAL_ACTION).then(pick => {
+          if (pick === GRADUAL_ACTION)
+            void vscode.commands.executeCommand('woodfisher.gradualPrune', uri, { recipePath: options.gradualRecipe });
+        });
+      }
+      return { status: 'error', error };
+    }
     if ('error' in options) return fail(options.error, true);
     registry.remember(options);
     return await registry.jobs.run(
@@ -47,8 +59,25 @@ export async function rerun(registry: Registry, modelPath: string): Promise<Comm
 
 type Resolved = PruneOptions | { cancelled: true } | { error: string };
 
-/** Model check, then recipe or questions → complete PruneOptions (nothing runs yet). */
-export async function resolveOptions(modelPath: string, args: PruneArgs, prompt: boolean): Promise<Resolved> {
+const GRADUAL_ACTION = 'Gradual Prune';
+export const gradualRecipeRefusal = (recipeFile: string) =>
+  `${path.basename(recipeFile)} has a gradual: section, and Prune is one-shot: run it with "Gradual Prune with WoodFisher…" (or remove the section to prune once)`;
+
+/** Model check, then recipe or questions → complete PruneOptions (nothing runs yet). With oneShot, a recipe with a
+ *  `gradual:` section is handed back (the caller refuses it) rather than run without its fine-tuning. */
+export async function resolveOptions(modelPath: string, args: PruneArgs, prompt: boolean): Promise<Resolved>;
+export async function resolveOptions(
+  modelPath: string,
+  args: PruneArgs,
+  prompt: boolean,
+  only: { oneShot: true },
+): Promise<Resolved | { gradualRecipe: string }>;
+export async function resolveOptions(
+  modelPath: string,
+  args: PruneArgs,
+  prompt: boolean,
+  { oneShot = false } = {},
+): Promise<Resolved | { gradualRecipe: string }> {
   const check = await checkModelJson(modelPath);
   if (!check.ok) return { error: check.message };
   const settings = readSettings(vscode.Uri.file(modelPath));
@@ -60,6 +89,7 @@ export async function resolveOptions(modelPath: string, args: PruneArgs, prompt:
     if (!parsed) return { error: `Cannot read recipe ${recipeFile}.` };
     const first = parsed.diagnostics.find(d => d.severity === 'error');
     if (first) return { error: `${path.basename(recipeFile)}:${first.line}:${first.column}: ${first.message}` };
+    if (oneShot && parsed.recipe.gradual) return { gradualRecipe: recipeFile };
     const overrides: Partial<PruneOptions> = { ...machineOptions(settings), ...argOptions, modelPath };
     const o = recipeToOptions(parsed.recipe, path.dirname(recipeFile), {
       ...overrides,
@@ -98,7 +128,13 @@ export async function resolveOptions(modelPath: string, args: PruneArgs, prompt:
     labelsPath = args.labelsPath;
   if (!dataPath && needsGradients(method)) {
     if (!prompt) return { error: `${method} needs calibration data: pass dataPath (a .npy or .npz file).` };
-    const picked = await askData(modelPath);
+    const picked = await pickData(modelPath, {
+      title: 'WoodFisher: calibration inputs (3/3)',
+      placeHolder: '.npy inputs (first axis = samples) or .npz with x and y',
+      dialogTitle: 'Calibration data',
+      labelsTitle: 'WoodFisher: labels for the calibration data (optional)',
+      labelsOptional: { label: 'No labels', detail: "sample labels from the model's own predictions" },
+    });
     if (!picked) return { cancelled: true };
     dataPath = picked.dataPath;
     labelsPath = picked.labelsPath;
@@ -175,38 +211,6 @@ async function askMethod(preferred: Method): Promise<Method | undefined> {
   items.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred));
   const pick = await vscode.window.showQuickPick(items, { title: 'WoodFisher: method (2/3)' });
   return pick?.label as Method | undefined;
-}
-
-async function askData(modelPath: string): Promise<{ dataPath: string; labelsPath?: string } | undefined> {
-  const found = await vscode.workspace.findFiles('**/*.{npy,npz}', '**/node_modules/**', 100);
-  type Item = vscode.QuickPickItem & { fsPath?: string };
-  const items: Item[] = found.map(u => ({ label: vscode.workspace.asRelativePath(u), fsPath: u.fsPath }));
-  items.push({ label: '$(folder-opened) Browse…' });
-  const pick = await vscode.window.showQuickPick(items, {
-    title: 'WoodFisher: calibration inputs (3/3)',
-    placeHolder: '.npy inputs (first axis = samples) or .npz with x and y',
-  });
-  if (!pick) return undefined;
-  let dataPath = pick.fsPath;
-  if (!dataPath) {
-    const chosen = await vscode.window.showOpenDialog({
-      title: 'Calibration data',
-      canSelectMany: false,
-      defaultUri: vscode.Uri.file(path.dirname(modelPath)),
-      filters: { 'NumPy arrays': ['npy', 'npz'] },
-    });
-    dataPath = chosen?.[0]?.fsPath;
-  }
-  if (!dataPath) return undefined;
-  if (dataPath.toLowerCase().endsWith('.npz')) return { dataPath };
-  const labelItems: Item[] = [
-    { label: 'No labels', detail: "sample labels from the model's own predictions" },
-    ...items.filter(i => i.fsPath && i.fsPath !== dataPath && i.fsPath.toLowerCase().endsWith('.npy')),
-  ];
-  labelItems.sort((a, b) => Number(/label|[-_]y\b/i.test(b.label)) - Number(/label|[-_]y\b/i.test(a.label)));
-  const lp = await vscode.window.showQuickPick(labelItems, { title: 'WoodFisher: labels for the calibration data (optional)' });
-  if (!lp) return undefined;
-  return { dataPath, labelsPath: lp.fsPath };
 }
 
 async function offerRecipe(o: PruneOptions): Promise<void> {

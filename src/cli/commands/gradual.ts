@@ -1,22 +1,14 @@
 // woodfisher gradual <model.json | recipe> --train … --sparsity S --epochs E --out dir
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { diagnosticError, parseRecipe, readRecipeText, recipeToGradualOptions } from '../../engine/recipe';
+import { recipeToGradualOptions } from '../../engine/recipe';
+import { checkRecipeLayers, readRunSources } from '../resolve';
 import { loadGradualModule } from '../engine';
-import type { GradualEvent, GradualOptions, GradualSettings } from '../../engine/types';
+import type { GradualEvent, GradualOptions } from '../../engine/types';
 import { METHOD_NAMES, WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { UsageError } from '../errors';
-import {
-  isRecipePath,
-  parsePath,
-  parseDamp,
-  parseNonNegativeInt,
-  parsePositiveInt,
-  parsePositive,
-  parseSize,
-  parseSparsity,
-} from '../flags';
+import { parsePath, parseDamp, parseNonNegativeInt, parsePositiveInt, parsePositive, parseSize, parseSparsity } from '../flags';
 import { createProgress, progressMode } from '../progress';
 import { gradualProgress, gradualSummary } from '../gradualSummary';
 
@@ -71,6 +63,7 @@ export interface GradualFlags {
   resume?: boolean;
   recipe?: string;
   json?: boolean;
+  quantize?: GradualOptions['quantize'];
 }
 
 /** The training and schedule flags (gradual, and sweep --gradual); with oneShot also the pruning-step flags. */
@@ -122,6 +115,12 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', 'worker threads for the Fisher blocks', parsePositiveInt)
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
+    .addOption(
+      new Option(
+        '--quantize <enc>',
+        "encoding of the final model's weights: keep (as in the input), none (float32), float16, uint16, uint8 (affine, 0 exact); checkpoints stay float32 (default: keep)",
+      ).choices(['keep', 'none', 'float16', 'uint16', 'uint8']),
+    )
     .option('--out <dir>', 'new folder for the checkpoints and the final model', parsePath)
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--json', 'print the report as JSON on stdout, no progress');
@@ -175,32 +174,12 @@ export function gradualEvents(
 }
 
 export async function resolveGradual(target: string | undefined, f: GradualFlags): Promise<GradualOptions> {
-  let recipeFile = f.recipe,
-    modelPath: string | undefined;
-  if (target !== undefined) {
-    if (isRecipePath(target)) {
-      if (recipeFile !== undefined) throw new UsageError(`two recipes given: ${target} and --recipe ${recipeFile}`);
-      recipeFile = target;
-    } else modelPath = path.resolve(target);
-  }
-  let recipe = {};
-  if (recipeFile !== undefined) {
-    const file = path.resolve(recipeFile);
-    let text: string;
-    try {
-      text = readRecipeText(file);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const parsed = parseRecipe(text, file);
-    const first = parsed.diagnostics.find(d => d.severity === 'error');
-    if (first) throw diagnosticError(file, first);
-    recipe = parsed.recipe;
-  }
+  const sources = await readRunSources(target, f.recipe);
   const abs = (p?: string) => (p === undefined ? undefined : path.resolve(p));
+  let options: GradualOptions;
   try {
-    return recipeToGradualOptions(recipe, recipeFile ? path.dirname(path.resolve(recipeFile)) : process.cwd(), {
-      modelPath,
+    options = recipeToGradualOptions(sources.parsed?.recipe ?? {}, sources.recipeDir, {
+      modelPath: sources.modelPath,
       dataPath: abs(f.train),
       labelsPath: abs(f.trainLabels),
       sparsity: f.sparsity,
@@ -232,16 +211,13 @@ export async function resolveGradual(target: string | undefined, f: GradualFlags
       maxMemoryBytes: f.maxMemory,
       outDir: abs(f.out),
       resume: f.resume,
+      quantize: f.quantize,
     });
   } catch (e) {
     if (e instanceof WoodFisherError && e.code === 'OPTIONS')
       throw new UsageError(e.message.replace('--data x.npy|data.npz', '--train x.npy|data.npz'));
     throw e;
   }
-}
-
-/** The settings a sweep's gradual points share (the GradualOptions keys beyond PruneOptions). */
-export function gradualSettings(o: GradualOptions): GradualSettings {
-  const { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay } = o;
-  return { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay };
+  await checkRecipeLayers(sources, options);
+  return options;
 }

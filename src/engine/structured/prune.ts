@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
 import { loadModel, readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
+import { checkLayerOverrides } from '../model/overrides';
 import { claimOutput, type OutputClaim } from '../output/claim';
 import { torchShape } from '../model/layout';
 import { loadDataset } from '../data/calibration';
@@ -140,13 +141,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
   });
   let shrunk: tf.LayersModel | undefined;
   try {
-    const names = new Set(m.prunable.map(l => l.name));
-    for (const name of Object.keys(o.layers))
-      if (!names.has(name))
-        throw new WoodFisherError(
-          `layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`,
-          'OPTIONS',
-        );
+    checkLayerOverrides(o.layers, m);
     const g = channelGraph(m.model);
     if (g.classes.length === 0)
       throw new WoodFisherError(
