@@ -7,6 +7,7 @@
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
 //   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512 (--rss-samples 32,512)
+//   (p) per-sample gradient products on MobileNetV2's conv shapes: public onnxruntime API (helper thread) vs the private binding
 //   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
 //   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
 import * as fs from 'node:fs';
@@ -25,13 +26,14 @@ import { mulberry32 } from '../src/engine/data/random';
 import { sectionS } from './structured';
 import { sectionM } from './mobilenet';
 import { sectionG } from './gradual';
+import { sectionP } from './perSampleProducts';
 
 // ---------------------------------------------------------------- options
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
 const opt = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
 const SMOKE = flag('smoke');
-const ONLY = new Set((opt('only') ?? 'a,b,c,d,s,m,r,g').split(','));
+const ONLY = new Set((opt('only') ?? 'a,b,c,d,p,s,m,r,g').split(','));
 const BUDGET = Number(opt('budget') ?? (SMOKE ? 1 : 12));   // seconds of measurement per variant (b, c)
 const ROOT = findRoot();
 
@@ -543,6 +545,7 @@ async function main(): Promise<void> {
   if (ONLY.has('b') || ONLY.has('b2')) await sectionSmallBlocks();
   if (ONLY.has('c')) await sectionC();
   if (ONLY.has('d')) await sectionD();
+  if (ONLY.has('p')) await sectionP({ root: ROOT, smoke: SMOKE, table, results, budget: BUDGET });
   if (ONLY.has('s')) await sectionS({ root: ROOT, smoke: SMOKE, table, results });
   if (ONLY.has('m')) await sectionM({ root: ROOT, smoke: SMOKE, table, results, budget: BUDGET });
   if (ONLY.has('r')) await sectionR();

@@ -187,10 +187,11 @@ function shapeOf(s: GraphStep, id: number): (number | null)[] { return s.shapes.
 /**
  * Forward pass keeping only what the backward pass needs (a BatchNormalization's or Add's input is dropped as soon as
  * the forward pass is past it), then dL/d(output) from lossGrad, then the backward pass in reverse order;
- * onDelta(step, x, δ) for each prunable call while x and δ are alive. Every tensor it makes is disposed here.
+ * onDelta(step, x, δ) for each prunable call while x and δ are alive (awaited: it may run native products). Every tensor
+ * it makes is disposed here.
  */
-export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf.Tensor,
-  lossGrad: (out: tf.Tensor) => tf.Tensor, onDelta: (step: GraphStep, x: tf.Tensor, delta: tf.Tensor) => void): void {
+export async function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf.Tensor,
+  lossGrad: (out: tf.Tensor) => tf.Tensor, onDelta: (step: GraphStep, x: tf.Tensor, delta: tf.Tensor) => void | Promise<void>): Promise<void> {
   const inputId = model.inputs[0].id, outputId = model.outputs[0].id;
   const values = new Map<number, tf.Tensor>([[inputId, x]]);
   const preAct = new Map<GraphStep, tf.Tensor>();
@@ -249,7 +250,7 @@ export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf
             const z = preAct.get(s);
             const dz = z ? tf.tidy(() => activationGrad(s.layer, z, dy)) : dy;
             try {
-              onDelta(s, xs[0], dz);
+              await onDelta(s, xs[0], dz);
               if (upstream) dxs = [tf.tidy(() => kernelInputGrad(s.prunable!, s.layer, xs[0], dz))];
             } finally { if (dz !== dy) dz.dispose(); }
             break;

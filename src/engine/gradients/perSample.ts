@@ -55,8 +55,8 @@ interface BatchOut { loss: number; labels: Int32Array; sums?: number[] }   // su
 
 /** One forward and backward pass of the batch (gradients.ts's graph walk); each prunable call's per-sample kernel
  *  gradients go straight into the targets at row `row` (summed over the calls of a shared layer). */
-function batchedStep(m: LoadedModel, layers: PrunableLayer[], steps: GraphStep[], xb: tf.Tensor, given: Int32Array | undefined,
-  rand: () => number, targets: Float32Array[], row: number, fast: BatchedTN | undefined, timings?: Record<string, number>): BatchOut {
+async function batchedStep(m: LoadedModel, layers: PrunableLayer[], steps: GraphStep[], xb: tf.Tensor, given: Int32Array | undefined,
+  rand: () => number, targets: Float32Array[], row: number, fast: BatchedTN | undefined, timings?: Record<string, number>): Promise<BatchOut> {
   let labels = given;
   let lossSum = 0;
   const index = new Map(layers.map((l, i) => [l.name, i]));
@@ -64,18 +64,18 @@ function batchedStep(m: LoadedModel, layers: PrunableLayer[], steps: GraphStep[]
   const sums = layers.map(() => 0);
   const t0 = performance.now();
   let rowSeconds = 0;
-  forwardBackward(m.model, steps, xb, out => tf.tidy(() => {
+  await forwardBackward(m.model, steps, xb, out => tf.tidy(() => {
     if (!labels) labels = sampleLabels(probabilities(out, m.outputIsProbability), m.numClasses, rand);
     const y = tf.tensor1d(labels, 'int32');
     // Σ_n L_n: row n of its gradient is ∂L_n/∂out_n (samples do not interact in inference mode)
     const { value, grad } = tf.valueAndGrad((o: tf.Tensor) => tf.sum(crossEntropy(o, y, m.outputIsProbability)) as tf.Scalar)(out);
     lossSum = value.dataSync()[0];
     return grad;
-  }), (step, x, delta) => {
+  }), async (step, x, delta) => {
     const i = index.get(step.layer.name)!;
     const l = layers[i];
     const t = performance.now();
-    sums[i] += writeKernelGrads(l.kind, l.shape, x, delta, l.kind === 'Dense' ? undefined : layerGeometry(l.kind, step.layer, x), targets[i], row, written.has(i), fast);
+    sums[i] += await writeKernelGrads(l.kind, l.shape, x, delta, l.kind === 'Dense' ? undefined : layerGeometry(l.kind, step.layer, x), targets[i], row, written.has(i), fast);
     written.add(i);
     if (timings) { const k = `rows ${l.kind}`; timings[k] = (timings[k] ?? 0) + (performance.now() - t) / 1000; rowSeconds += (performance.now() - t) / 1000; }
   });
@@ -136,7 +136,7 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
       batched = false;
     }
   }
-  const fast = batched && opts.contractions !== 'tfjs' ? batchedTN() : undefined;
+  const fast = batched && opts.contractions !== 'tfjs' ? await batchedTN() : undefined;
   const bs = Math.max(1, Math.min(n, opts.batchSize ?? (batched ? gradientBatchSize(m, layers) : 16)));   // one-at-a-time: small batches keep cancel prompt
   const targets = layers.map(l => grads.get(l.name)!);
   let lossSum = 0;
@@ -147,7 +147,7 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
     const given = data.labels?.subarray(start, start + b);
     let out: BatchOut;
     try {
-      out = batched ? batchedStep(m, layers, steps, xb, given, rand, targets, start, fast, opts.timings) : referenceStep(m, layers, xb, given, rand, targets, start);
+      out = batched ? await batchedStep(m, layers, steps, xb, given, rand, targets, start, fast, opts.timings) : referenceStep(m, layers, xb, given, rand, targets, start);
     } finally {
       xb.dispose();
     }

@@ -49,6 +49,7 @@ class OrtThread {
     if (!ready.ok) { this.closed = true; void this.worker.terminate(); throw new Error(ready.error); }
   }
 
+  /** Runs one product; the feeds' buffers move to the helper (and come back to the scratch pool). */
   run(kind: Kind, feeds: Feed[], dims: number[]): Float64Array {
     if (this.closed) throw new Error('onnxruntime provider used after dispose()');
     const out = takeBuffer(8 * dims.reduce((a, b) => a * b, 1));
