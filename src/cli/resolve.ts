@@ -8,20 +8,31 @@ import { flagsToOverrides, isRecipePath, RunFlags } from './flags';
 
 async function readRecipe(file: string): Promise<ParsedRecipe> {
   let text: string;
-  try { text = readRecipeText(file); } catch (e) { throw new UsageError((e as Error).message); }
+  try {
+    text = readRecipeText(file);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const parsed = parseRecipe(text, file);
   const first = parsed.diagnostics.find(d => d.severity === 'error');
   if (first) throw diagnosticError(file, first);
   return parsed;
 }
 
-export interface ResolvedRun { options: PruneOptions; recipeFile?: string }
+export interface ResolvedRun {
+  options: PruneOptions;
+  recipeFile?: string;
+}
 
 /**
  * `target` is a model.json or a recipe file; --recipe names a recipe too. Flags override the recipe.
  * Missing essentials (model, data, sparsity, output) are usage errors.
  */
-export async function resolveRunOptions(target: string | undefined, flags: RunFlags, extra: Partial<PruneOptions> = {}): Promise<ResolvedRun> {
+export async function resolveRunOptions(
+  target: string | undefined,
+  flags: RunFlags,
+  extra: Partial<PruneOptions> = {},
+): Promise<ResolvedRun> {
   let recipeFile = flags.recipe;
   let modelPath: string | undefined;
   if (target !== undefined) {
@@ -45,7 +56,12 @@ export async function resolveRunOptions(target: string | undefined, flags: RunFl
   if (parsed && recipeFile && Object.keys(parsed.recipe.layers ?? {}).length > 0) {
     const { inspectModel } = await loadPruneModule();
     const { layers, layerNames } = await inspectModel(options.modelPath, { backend: options.backend });
-    const [first] = checkRecipeAgainstModel(parsed.recipe, layers.map(l => l.name), parsed.source, layerNames);
+    const [first] = checkRecipeAgainstModel(
+      parsed.recipe,
+      layers.map(l => l.name),
+      parsed.source,
+      layerNames,
+    );
     if (first) throw diagnosticError(path.resolve(recipeFile), first);
   }
   return { options, recipeFile };

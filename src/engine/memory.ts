@@ -18,7 +18,7 @@ export interface PlanInput {
   method: Method;
   inverseForm: InverseForm;
   limitBytes?: number;
-  threads?: number;             // Fisher blocks built at once (one per worker thread)
+  threads?: number; // Fisher blocks built at once (one per worker thread)
 }
 
 const MiB = 2 ** 20;
@@ -30,7 +30,9 @@ const WORKER_THREAD_BYTES = 60 * MiB;
 
 /** Bytes held by all built inverse blocks (if kept until the update), and the largest scratch while building one. */
 function inverseFootprint(layers: PrunableLayer[], n: number, blockSize: number, form: InverseForm) {
-  let sum = 0, largest = 0, peak = 0;
+  let sum = 0,
+    largest = 0,
+    peak = 0;
   for (const l of layers) {
     for (const r of blockRanges(l.size, blockSize)) {
       const b = r.end - r.start;
@@ -56,7 +58,10 @@ export function planMemory(p: PlanInput): MemoryPlan & { strategy: 'keep' | 'reb
   ];
   if (needsGradients(p.method)) {
     base.push({ what: `per-sample gradients (${p.samples} × ${d} float32)`, bytes: p.samples * d * 4 });
-    base.push({ what: 'TF.js working memory for one batch of gradients', bytes: Math.min(GRADIENT_BATCH_BYTES, 3 * p.samples * 2 * d * 4) });
+    base.push({
+      what: 'TF.js working memory for one batch of gradients',
+      bytes: Math.min(GRADIENT_BATCH_BYTES, 3 * p.samples * 2 * d * 4),
+    });
   }
   const plan = (items: { what: string; bytes: number }[], strategy: 'keep' | 'rebuild') => {
     const totalBytes = items.reduce((a, i) => a + i.bytes, 0);
@@ -68,14 +73,20 @@ export function planMemory(p: PlanInput): MemoryPlan & { strategy: 'keep' | 'reb
   const k = blocksPerBatch(p.samples, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
   const slice = p.samples * Math.min(p.blockSize, d) * 4;
   const building = [
-    { what: `scratch while building ${T === 1 ? 'one batch' : `${T} batches at once (one per thread)`} of ${k} Fisher-inverse block${k > 1 ? 's' : ''}`, bytes: T * k * inv.peak },
+    {
+      what: `scratch while building ${T === 1 ? 'one batch' : `${T} batches at once (one per thread)`} of ${k} Fisher-inverse block${k > 1 ? 's' : ''}`,
+      bytes: T * k * inv.peak,
+    },
     // two batches per thread in flight (blockPool.ts), and each thread's contiguous copy of the one it builds
     { what: 'gradient slices in flight to the block builders', bytes: 3 * T * k * slice },
     ...(T > 1 ? [{ what: `${T} worker threads (runtime and native library)`, bytes: T * WORKER_THREAD_BYTES }] : []),
   ];
   const keep = plan([...base, { what: 'Fisher-inverse blocks, all kept until the update', bytes: inv.sum }, ...building], 'keep');
   if (keep.fits) return keep;
-  const rebuild = plan([...base, { what: `${T * k} Fisher-inverse block(s) at a time (rebuilt for the update)`, bytes: T * k * inv.largest }, ...building], 'rebuild');
+  const rebuild = plan(
+    [...base, { what: `${T * k} Fisher-inverse block(s) at a time (rebuilt for the update)`, bytes: T * k * inv.largest }, ...building],
+    'rebuild',
+  );
   return rebuild.fits ? rebuild : keep;
 }
 

@@ -23,8 +23,17 @@ import { chooseTargetSize, type TargetSizeChoice } from './targetSize';
 import { formatBytes } from './report/bytes';
 import { runStructuredPrune } from './structured/prune';
 import {
-  LayerResult, MemoryPlan, PrunableLayer, PruneEvent, PruneOptions, PruneReport, RunHooks, Stage,
-  WoodFisherError, DEFAULT_OPTIONS, PRUNABLE_KINDS,
+  LayerResult,
+  MemoryPlan,
+  PrunableLayer,
+  PruneEvent,
+  PruneOptions,
+  PruneReport,
+  RunHooks,
+  Stage,
+  WoodFisherError,
+  DEFAULT_OPTIONS,
+  PRUNABLE_KINDS,
 } from './types';
 
 export { stepSparsity } from './step';
@@ -35,23 +44,27 @@ export function validateOptions(o: PruneOptions): void {
   if (!(o.sparsity >= 0 && o.sparsity < 1)) throw bad(`sparsity must be in [0, 1), got ${o.sparsity}`);
   if (!Number.isInteger(o.samples) || o.samples < 1) throw bad(`samples must be a positive integer, got ${o.samples}`);
   if (!Number.isInteger(o.blockSize) || o.blockSize < 1) throw bad(`block size must be a positive integer, got ${o.blockSize}`);
-  if (o.damp !== 'auto' && (!(o.damp > 0) || !Number.isFinite(o.damp))) throw bad(`damp (λ) must be a positive number or 'auto', got ${o.damp}`);
+  if (o.damp !== 'auto' && (!(o.damp > 0) || !Number.isFinite(o.damp)))
+    throw bad(`damp (λ) must be a positive number or 'auto', got ${o.damp}`);
   if (!Number.isInteger(o.recompute) || o.recompute < 1) throw bad(`recompute must be a positive integer, got ${o.recompute}`);
   if (o.pattern) {
     const implied = patternSparsity(parsePattern(o.pattern));
     if (o.recompute > 1) throw bad(`an N:M pattern is reached in one step; drop recompute (${o.recompute})`);
-    if (Math.abs(o.sparsity - implied) > 1e-9) throw bad(`pattern ${o.pattern} means sparsity ${implied}, but sparsity ${o.sparsity} was asked; give one of them`);
+    if (Math.abs(o.sparsity - implied) > 1e-9)
+      throw bad(`pattern ${o.pattern} means sparsity ${implied}, but sparsity ${o.sparsity} was asked; give one of them`);
   }
   const modes = `one of ${QUANTIZE_MODES.join(', ')}`;
   if (o.quantize !== undefined && !QUANTIZE_MODES.includes(o.quantize)) throw bad(`quantize must be ${modes}, got ${o.quantize}`);
-  if (o.targetSize !== undefined && !(o.targetSize > 0 && Number.isFinite(o.targetSize))) throw bad(`target size must be a positive number of bytes, got ${o.targetSize}`);
+  if (o.targetSize !== undefined && !(o.targetSize > 0 && Number.isFinite(o.targetSize)))
+    throw bad(`target size must be a positive number of bytes, got ${o.targetSize}`);
   const cap = (v: number | undefined) => v === undefined || (v > 0 && v <= 1);
   if (!cap(o.maxLayerSparsity)) throw bad(`maxLayerSparsity must be in (0, 1], got ${o.maxLayerSparsity}`);
   for (const [name, ov] of Object.entries(o.layers ?? {})) {
     if (ov.sparsity !== undefined && !(ov.sparsity >= 0 && ov.sparsity < 1)) {
       throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
     }
-    if (ov.quantize !== undefined && !QUANTIZE_MODES.includes(ov.quantize)) throw bad(`layer ${name}: quantize must be ${modes}, got ${ov.quantize}`);
+    if (ov.quantize !== undefined && !QUANTIZE_MODES.includes(ov.quantize))
+      throw bad(`layer ${name}: quantize must be ${modes}, got ${ov.quantize}`);
     if (!cap(ov.maxSparsity)) throw bad(`layer ${name}: maxSparsity must be in (0, 1], got ${ov.maxSparsity}`);
   }
   // Inputs are regular files (no FIFO, folder or device), checked before the output is claimed or anything read.
@@ -62,14 +75,16 @@ export function validateOptions(o: PruneOptions): void {
   if (o.evalLabelsPath) inputFileSize(o.evalLabelsPath, 'Evaluation labels', 'LABELS');
 }
 
-
 /** The settings that played a part in the run: a magnitude run lists no data or Fisher settings, diagfisher no block
  *  settings, the cap only under global selection, the schedule only with recompute > 1, the scope actually used. */
 export function usedSettings(o: PruneOptions, labels: LabelsSource | undefined): PruneReport['settings'] {
-  const m = METHODS[o.method], scope = m.scope ?? o.scope;
+  const m = METHODS[o.method],
+    scope = m.scope ?? o.scope;
   const { outDir: _o, modelPath: _m, layers, ...rest } = o;
   const s: PruneReport['settings'] = { ...rest, scope, layers };
-  const drop = (...keys: (keyof PruneOptions)[]) => { for (const k of keys) delete (s as Partial<PruneOptions>)[k]; };
+  const drop = (...keys: (keyof PruneOptions)[]) => {
+    for (const k of keys) delete (s as Partial<PruneOptions>)[k];
+  };
   if (!m.needsGradients) drop('dataPath', 'labelsPath', 'sampleLabels', 'samples', 'damp', 'shuffle', 'seed');
   else s.labels = labels;
   if (!m.needsInverse) drop('blockSize', 'update', 'inverseForm', 'threads', 'maxMemoryBytes');
@@ -80,7 +95,14 @@ export function usedSettings(o: PruneOptions, labels: LabelsSource | undefined):
   return s;
 }
 
-export interface InspectResult { layers: PrunableLayer[]; layerNames: string[]; memory: MemoryPlan; totalWeights: number; format: string; backend: string }
+export interface InspectResult {
+  layers: PrunableLayer[];
+  layerNames: string[];
+  memory: MemoryPlan;
+  totalWeights: number;
+  format: string;
+  backend: string;
+}
 
 /** Layers, prunable weights and the memory plan for the given settings, without data. */
 export async function inspectModel(modelPath: string, options: Partial<PruneOptions> = {}): Promise<InspectResult> {
@@ -88,25 +110,40 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
   const backend = await initBackend(o.backend);
   const m = await loadModel(modelPath);
   const memory = planMemory({
-    layers: m.prunable, samples: o.samples, blockSize: o.blockSize, method: o.method, inverseForm: o.inverseForm,
+    layers: m.prunable,
+    samples: o.samples,
+    blockSize: o.blockSize,
+    method: o.method,
+    inverseForm: o.inverseForm,
     limitBytes: o.maxMemoryBytes,
     threads: blockThreads(o.threads, countBlocks(m.prunable, o.blockSize)),
   });
   const layerNames = m.model.layers.map(l => l.name);
   m.model.dispose();
-  return { layers: m.prunable, layerNames, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format ?? 'layers-model (no format key)', backend };
+  return {
+    layers: m.prunable,
+    layerNames,
+    memory,
+    totalWeights: m.prunable.reduce((a, l) => a + l.size, 0),
+    format: m.json.format ?? 'layers-model (no format key)',
+    backend,
+  };
 }
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */
 export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
-  if (given.structure === 'neurons') return runStructuredPrune(given, hooks);   // whole units, the model shrinks
+  if (given.structure === 'neurons') return runStructuredPrune(given, hooks); // whole units, the model shrinks
   const options: PruneOptions = { ...DEFAULT_OPTIONS, ...given, layers: given.layers ?? {} };
   const emit = hooks.onEvent ?? (() => {});
   const seconds: Partial<Record<Stage, number>> = {};
   const t0 = performance.now();
   const timed: Timed = async (stage, f) => {
     const t = performance.now();
-    try { return await f(); } finally { seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000; }
+    try {
+      return await f();
+    } finally {
+      seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000;
+    }
   };
   validateOptions(options);
   // The output is checked and locked before any work (src/engine/output/claim.ts).
@@ -120,7 +157,12 @@ export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promi
 }
 
 async function pruneInto(
-  options: PruneOptions, out: OutputClaim, hooks: RunHooks, timed: Timed, t0: number, seconds: Partial<Record<Stage, number>>,
+  options: PruneOptions,
+  out: OutputClaim,
+  hooks: RunHooks,
+  timed: Timed,
+  t0: number,
+  seconds: Partial<Record<Stage, number>>,
 ): Promise<PruneReport> {
   const emit = hooks.onEvent ?? (() => {});
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
@@ -131,13 +173,21 @@ async function pruneInto(
     const n = data?.count ?? 0;
     const layers = model.prunable.filter(l => !options.layers[l.name]?.exclude);
     if (layers.length === 0) {
-      throw new WoodFisherError(model.prunable.length === 0
-        ? `${path.basename(options.modelPath)} has no prunable layer (${PRUNABLE_KINDS.join(', ')}); nothing to prune`
-        : `every prunable layer of ${path.basename(options.modelPath)} is excluded; nothing to prune`, 'OPTIONS');
+      throw new WoodFisherError(
+        model.prunable.length === 0
+          ? `${path.basename(options.modelPath)} has no prunable layer (${PRUNABLE_KINDS.join(', ')}); nothing to prune`
+          : `every prunable layer of ${path.basename(options.modelPath)} is excluded; nothing to prune`,
+        'OPTIONS',
+      );
     }
     const memory = planMemory({
-      layers, samples: n, blockSize: options.blockSize, method: options.method, inverseForm: options.inverseForm,
-      limitBytes: options.maxMemoryBytes, threads: blockThreads(options.threads, countBlocks(layers, options.blockSize)),
+      layers,
+      samples: n,
+      blockSize: options.blockSize,
+      method: options.method,
+      inverseForm: options.inverseForm,
+      limitBytes: options.maxMemoryBytes,
+      threads: blockThreads(options.threads, countBlocks(layers, options.blockSize)),
     });
     emit({ type: 'plan', layers: model.prunable, memory, backend });
     assertPlanFits(memory);
@@ -149,7 +199,8 @@ async function pruneInto(
     }
 
     // unlabeled evaluation data: the pruned model is judged against the dense one's predictions (agreement, KL)
-    const dense = evalData && !evalData.labels ? await timed('evaluate', () => predictProbabilities(model, evalData, hooks.signal)) : undefined;
+    const dense =
+      evalData && !evalData.labels ? await timed('evaluate', () => predictProbabilities(model, evalData, hooks.signal)) : undefined;
     const before = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'before', hooks, dense)) : undefined;
 
     // The "true" Fisher: gradients at labels drawn from the model's own softmax (labels, if given, still judge λ).
@@ -159,24 +210,44 @@ async function pruneInto(
     let fit: TargetSizeChoice | undefined;
     if (options.targetSize !== undefined) {
       fit = await chooseTargetSize({
-        model, layers, data: gradData, judge: data, options, damp: options.damp === 'auto' ? DEFAULT_OPTIONS.damp as number : options.damp,
-        inverses: memory.strategy, hooks, timed,
+        model,
+        layers,
+        data: gradData,
+        judge: data,
+        options,
+        damp: options.damp === 'auto' ? (DEFAULT_OPTIONS.damp as number) : options.damp,
+        inverses: memory.strategy,
+        hooks,
+        timed,
       });
       options.sparsity = fit.sparsity;
       options.quantize = fit.quantize;
-      emit({ type: 'log', level: 'info', message: `target ${formatBytes(options.targetSize)} gzip: ${fit.quantize === 'none' ? 'float32' : fit.quantize} at ${(fit.sparsity * 100).toFixed(1)}% sparsity has the least calibration loss of the encodings that fit` });
+      emit({
+        type: 'log',
+        level: 'info',
+        message: `target ${formatBytes(options.targetSize)} gzip: ${fit.quantize === 'none' ? 'float32' : fit.quantize} at ${(fit.sparsity * 100).toFixed(1)}% sparsity has the least calibration loss of the encodings that fit`,
+      });
     }
     let search: DampChoice | undefined;
     if (options.damp === 'auto' && data && needsGradients(options.method)) {
       search = await chooseDamp({ model, layers, data: gradData!, judge: data, options, inverses: memory.strategy, hooks, timed });
     }
-    const damp = options.damp !== 'auto' ? options.damp : search?.damp ?? 1e-5; // magnitude methods: λ plays no part
+    const damp = options.damp !== 'auto' ? options.damp : (search?.damp ?? 1e-5); // magnitude methods: λ plays no part
     let results: LayerResult[] = [];
     const K = options.recompute;
     for (let k = 1; k <= K; k++) {
       const step = await pruneStep({
-        model, layers, data: gradData, options, target: targetAt(options, k, K), damp, inverses: memory.strategy,
-        gradients: k === 1 ? search?.grads ?? fit?.grads : undefined, step: { k, of: K }, hooks, timed,
+        model,
+        layers,
+        data: gradData,
+        options,
+        target: targetAt(options, k, K),
+        damp,
+        inverses: memory.strategy,
+        gradients: k === 1 ? (search?.grads ?? fit?.grads) : undefined,
+        step: { k, of: K },
+        hooks,
+        timed,
       });
       results = step.results;
       if (step.labelsSource) labelsSource = step.labelsSource;
@@ -193,18 +264,37 @@ async function pruneInto(
     // The weights as they will be written (their encodings, zeros exact): what --eval measures and saveModel writes.
     const { encoded, quantization, size } = await timed('save', () => outputForRun(model, options));
     if (options.targetSize !== undefined && size.output.gzip > options.targetSize) {
-      emit({ type: 'log', level: 'warn', message: `the written model is ${formatBytes(size.output.gzip)} gzip, over the target ${formatBytes(options.targetSize)} (the search measured one step; recompute or λ 'auto' changed the weights)` });
+      emit({
+        type: 'log',
+        level: 'warn',
+        message: `the written model is ${formatBytes(size.output.gzip)} gzip, over the target ${formatBytes(options.targetSize)} (the search measured one step; recompute or λ 'auto' changed the weights)`,
+      });
     }
     const after = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'after', hooks, dense)) : undefined;
 
     const weights = results.reduce((a, r) => a + r.weights, 0);
     const pruned = results.reduce((a, r) => a + r.pruned, 0);
     const report: PruneReport = {
-      version: 1, model: path.resolve(options.modelPath), output: path.resolve(options.outDir),
+      version: 1,
+      model: path.resolve(options.modelPath),
+      output: path.resolve(options.outDir),
       settings: usedSettings(options, labelsSource),
-      backend, linalg, host: hostSummary(), ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}), sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
-      layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: K,
-      damp, dampSearch: search?.table, size, quantization, targetSize: fit?.report,
+      backend,
+      linalg,
+      host: hostSummary(),
+      ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}),
+      sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
+      layers: results,
+      before,
+      after,
+      seconds: { ...seconds, total: 0 },
+      memory,
+      steps: K,
+      damp,
+      dampSearch: search?.table,
+      size,
+      quantization,
+      targetSize: fit?.report,
     };
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
     checkAbort(hooks.signal);
@@ -227,9 +317,16 @@ async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; 
   const model = await loadModel(options.modelPath);
   checkOverrides(options, model);
   const data = needsGradients(options.method)
-    ? await loadDataset(model, options.dataPath, options.labelsPath, { samples: options.samples, shuffle: options.shuffle, seed: options.seed, maxBytes: options.maxMemoryBytes })
+    ? await loadDataset(model, options.dataPath, options.labelsPath, {
+        samples: options.samples,
+        shuffle: options.shuffle,
+        seed: options.seed,
+        maxBytes: options.maxMemoryBytes,
+      })
     : undefined;
-  const evalData = options.evalPath ? await loadDataset(model, options.evalPath, options.evalLabelsPath, { maxBytes: options.maxMemoryBytes }) : undefined;
+  const evalData = options.evalPath
+    ? await loadDataset(model, options.evalPath, options.evalLabelsPath, { maxBytes: options.maxMemoryBytes })
+    : undefined;
   return { model, data, evalData };
 }
 
@@ -240,9 +337,12 @@ function checkOverrides(o: PruneOptions, m: LoadedModel) {
   const all = new Set(m.model.layers.map(l => l.name));
   for (const [name, ov] of Object.entries(o.layers)) {
     const quantizeOnly = ov.sparsity === undefined && !ov.exclude;
-    if (quantizeOnly && all.has(name)) continue;   // an encoding may be set for any layer (BatchNorm, bias-only, …)
+    if (quantizeOnly && all.has(name)) continue; // an encoding may be set for any layer (BatchNorm, bias-only, …)
     if (!names.has(name)) {
-      throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
+      throw new WoodFisherError(
+        `layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`,
+        'OPTIONS',
+      );
     }
   }
 }

@@ -12,14 +12,25 @@ import { obsUpdate } from './obs/update';
 import { METHODS, type MethodStrategy } from './methods';
 import { layerResult } from './layerStats';
 import {
-  LayerResult, PrunableLayer, PruneEvent, PruneOptions, RecomputeSchedule, RunHooks, Stage, UpdateKind, WoodFisherError,
+  LayerResult,
+  PrunableLayer,
+  PruneEvent,
+  PruneOptions,
+  RecomputeSchedule,
+  RunHooks,
+  Stage,
+  UpdateKind,
+  WoodFisherError,
 } from './types';
 
 export type Timed = <T>(stage: Stage, f: () => Promise<T> | T) => Promise<T>;
 export type LabelsSource = 'given' | 'sampled';
 
 /** Where a step prunes to: the overall sparsity and each overridden layer's own sparsity at this step. */
-export interface StepTarget { sparsity: number; layers: Record<string, number> }
+export interface StepTarget {
+  sparsity: number;
+  layers: Record<string, number>;
+}
 
 /** Target sparsity after sub-step k of K: linear s·k/K, or the cubic schedule s − s(1 − k/K)³ (Zhu & Gupta). */
 export function stepSparsity(s: number, k: number, K: number, schedule: RecomputeSchedule): number {
@@ -37,37 +48,47 @@ export function targetAt(options: PruneOptions, k: number, K: number): StepTarge
 
 export interface StepInput {
   model: LoadedModel;
-  layers: PrunableLayer[];          // the layers this step prunes (excluded layers left out)
-  data?: Dataset;                   // calibration set, for methods that need gradients
-  options: PruneOptions;            // method, blockSize, inverseForm, scope, update, pattern, seed, threads
+  layers: PrunableLayer[]; // the layers this step prunes (excluded layers left out)
+  data?: Dataset; // calibration set, for methods that need gradients
+  options: PruneOptions; // method, blockSize, inverseForm, scope, update, pattern, seed, threads
   target: StepTarget;
-  damp: number;                     // λ in F = λI + (1/N) Σ g gᵀ ('auto' is resolved before: damp.ts)
-  inverses?: 'keep' | 'rebuild';    // the memory plan's strategy: keep each F⁻¹ block until its update, or rebuild it
-  gradients?: GradientSet;          // gradients already computed at these weights (damp 'auto' computed them)
+  damp: number; // λ in F = λI + (1/N) Σ g gᵀ ('auto' is resolved before: damp.ts)
+  inverses?: 'keep' | 'rebuild'; // the memory plan's strategy: keep each F⁻¹ block until its update, or rebuild it
+  gradients?: GradientSet; // gradients already computed at these weights (damp 'auto' computed them)
   step?: { k: number; of: number }; // sub-step k of K, for progress events and the gradient seed (default 1 of 1)
   hooks?: RunHooks;
-  timed?: Timed;                    // adds each stage's time to the run's report
-  select?: (ctx: StepContext) => Promise<Selection>;                     // default: selectWeights
+  timed?: Timed; // adds each stage's time to the run's report
+  select?: (ctx: StepContext) => Promise<Selection>; // default: selectWeights
   update?: (ctx: StepContext, selection: Selection) => Promise<LayerResult[]>; // default: updateWeights
 }
 
-export interface StepResult { results: LayerResult[]; labelsSource?: LabelsSource }
+export interface StepResult {
+  results: LayerResult[];
+  labelsSource?: LabelsSource;
+}
 
 /** One layer's state through the step. */
 export interface LayerWork {
   layer: PrunableLayer;
-  w: Float64Array;                  // current kernel, PyTorch order
-  ranges: BlockRange[];             // its Fisher blocks
-  saliency: Float64Array;           // ρ_q, the loss increase of setting w_q to 0
-  invGrad?: Float64Array;           // WoodTaylor: F⁻¹∇L over the whole layer (block by block)
-  form: string;                     // inverse form(s) of its blocks (LayerResult.form)
+  w: Float64Array; // current kernel, PyTorch order
+  ranges: BlockRange[]; // its Fisher blocks
+  saliency: Float64Array; // ρ_q, the loss increase of setting w_q to 0
+  invGrad?: Float64Array; // WoodTaylor: F⁻¹∇L over the whole layer (block by block)
+  form: string; // inverse form(s) of its blocks (LayerResult.form)
 }
 
 /** A Fisher block: block `id` of the step is range `range` of layer `layer` (index into StepContext.layers). */
-export interface BlockRef { id: number; layer: number; range: BlockRange }
+export interface BlockRef {
+  id: number;
+  layer: number;
+  range: BlockRange;
+}
 
 /** Masks (1 = pruned) and the largest pruned saliency, per layer. */
-export interface Selection { masks: Uint8Array[]; thresholds: number[] }
+export interface Selection {
+  masks: Uint8Array[];
+  thresholds: number[];
+}
 
 export interface StepContext {
   readonly model: LoadedModel;
@@ -78,16 +99,16 @@ export interface StepContext {
   readonly inverses: 'keep' | 'rebuild';
   readonly step: { k: number; of: number };
   readonly data?: Dataset;
-  readonly n: number;               // N, the samples behind each gradient matrix
+  readonly n: number; // N, the samples behind each gradient matrix
   readonly layers: LayerWork[];
   readonly blocks: BlockRef[];
   readonly emit: (e: PruneEvent) => void;
   readonly signal?: AbortSignal;
   readonly timed: Timed;
-  grads?: Map<string, Float32Array>;        // N × d per layer; released after the blocks are built
+  grads?: Map<string, Float32Array>; // N × d per layer; released after the blocks are built
   labelsSource?: LabelsSource;
-  rebuildFrom?: Map<string, Float32Array>;  // gradients kept for the update only when inverses are rebuilt
-  runner?: BlockRunner;                     // where the Fisher blocks are built and updated
+  rebuildFrom?: Map<string, Float32Array>; // gradients kept for the update only when inverses are rebuilt
+  runner?: BlockRunner; // where the Fisher blocks are built and updated
 }
 
 /** One step: gradients → Fisher blocks → selection → OBS update; the model's kernels hold the result. */
@@ -121,10 +142,20 @@ function stepContext(input: StepInput): StepContext {
   });
   const hooks = input.hooks ?? {};
   return {
-    model, options, method: METHODS[options.method], target: input.target, damp: input.damp,
-    inverses: input.inverses ?? 'keep', step: input.step ?? { k: 1, of: 1 }, data: input.data, n: input.data?.count ?? 0,
-    layers, blocks: layers.flatMap((lw, layer) => lw.ranges.map(range => ({ layer, range }))).map((b, id) => ({ id, ...b })),
-    emit: hooks.onEvent ?? (() => {}), signal: hooks.signal, timed: input.timed ?? (async (_stage, f) => f()),
+    model,
+    options,
+    method: METHODS[options.method],
+    target: input.target,
+    damp: input.damp,
+    inverses: input.inverses ?? 'keep',
+    step: input.step ?? { k: 1, of: 1 },
+    data: input.data,
+    n: input.data?.count ?? 0,
+    layers,
+    blocks: layers.flatMap((lw, layer) => lw.ranges.map(range => ({ layer, range }))).map((b, id) => ({ id, ...b })),
+    emit: hooks.onEvent ?? (() => {}),
+    signal: hooks.signal,
+    timed: input.timed ?? (async (_stage, f) => f()),
   };
 }
 
@@ -136,10 +167,19 @@ async function gradients(ctx: StepContext, given?: GradientSet): Promise<void> {
     ctx.labelsSource = given.labelsSource;
   } else if (ctx.method.needsGradients && ctx.data) {
     const masks = new Map(ctx.layers.map(lw => [lw.layer.name, Uint8Array.from(lw.w, v => (v === 0 ? 1 : 0))]));
-    const g = await ctx.timed('gradients', () => perSampleGradients(ctx.model, ctx.layers.map(lw => lw.layer), ctx.data!, {
-      seed: ctx.options.seed + k, masks, signal: ctx.signal,
-      onProgress: (done, total) => ctx.emit({ type: 'stage', stage: 'gradients', done, total, step: k, steps: of }),
-    }));
+    const g = await ctx.timed('gradients', () =>
+      perSampleGradients(
+        ctx.model,
+        ctx.layers.map(lw => lw.layer),
+        ctx.data!,
+        {
+          seed: ctx.options.seed + k,
+          masks,
+          signal: ctx.signal,
+          onProgress: (done, total) => ctx.emit({ type: 'stage', stage: 'gradients', done, total, step: k, steps: of }),
+        },
+      ),
+    );
     ctx.grads = g.grads;
     ctx.labelsSource = g.labelsSource;
   }
@@ -164,23 +204,53 @@ async function fisherBlocks(ctx: StepContext): Promise<void> {
       }
     }
     if (!runner) return;
-    const built = layers.map(() => 0), forms = layers.map(() => new Map<string, number>());
-    await forEachBounded(ctx.blocks, runner.capacity, async ({ id, layer, range }) => {
-      const lw = layers[layer];
-      const res = await runner.build({
-        op: 'build', id, G: gatherBlock(ctx.grads!.get(lw.layer.name)!, n, lw.layer.size, range), n, b: range.end - range.start, damp,
-        form: ctx.options.inverseForm, w: lw.w.slice(range.start, range.end), taylor: method.taylor, keep: ctx.inverses === 'keep',
-      });
-      lw.saliency.set(res.saliency, range.start);
-      if (res.invGrad) lw.invGrad!.set(res.invGrad, range.start);
-      forms[layer].set(res.form, (forms[layer].get(res.form) ?? 0) + 1);
-      ctx.emit({ type: 'stage', stage: 'blocks', done: ++built[layer], total: lw.ranges.length, layer: lw.layer.name, step: k, steps: of });
-    }, () => checkAbort(ctx.signal));
-    layers.forEach((lw, i) => { lw.form = [...forms[i]].sort((a, b) => b[1] - a[1]).map(([f]) => f).join('+'); }); // most used first
+    const built = layers.map(() => 0),
+      forms = layers.map(() => new Map<string, number>());
+    await forEachBounded(
+      ctx.blocks,
+      runner.capacity,
+      async ({ id, layer, range }) => {
+        const lw = layers[layer];
+        const res = await runner.build({
+          op: 'build',
+          id,
+          G: gatherBlock(ctx.grads!.get(lw.layer.name)!, n, lw.layer.size, range),
+          n,
+          b: range.end - range.start,
+          damp,
+          form: ctx.options.inverseForm,
+          w: lw.w.slice(range.start, range.end),
+          taylor: method.taylor,
+          keep: ctx.inverses === 'keep',
+        });
+        lw.saliency.set(res.saliency, range.start);
+        if (res.invGrad) lw.invGrad!.set(res.invGrad, range.start);
+        forms[layer].set(res.form, (forms[layer].get(res.form) ?? 0) + 1);
+        ctx.emit({
+          type: 'stage',
+          stage: 'blocks',
+          done: ++built[layer],
+          total: lw.ranges.length,
+          layer: lw.layer.name,
+          step: k,
+          steps: of,
+        });
+      },
+      () => checkAbort(ctx.signal),
+    );
+    layers.forEach((lw, i) => {
+      lw.form = [...forms[i]]
+        .sort((a, b) => b[1] - a[1])
+        .map(([f]) => f)
+        .join('+');
+    }); // most used first
   });
   for (const lw of layers) {
     if (lw.saliency.some(v => Number.isNaN(v))) {
-      throw new WoodFisherError(`saliency of layer ${lw.layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`, 'NUMERIC');
+      throw new WoodFisherError(
+        `saliency of layer ${lw.layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`,
+        'NUMERIC',
+      );
     }
   }
   // The update needs the gradients again only to rebuild blocks that were not kept (the memory plan counts them once).
@@ -201,17 +271,35 @@ export async function selectWeights(ctx: StepContext): Promise<Selection> {
   ctx.emit({ type: 'stage', stage: 'selection', done: 0, total: 1, step: k, steps: of });
   const selection = await ctx.timed('selection', () => {
     if (!options.pattern) {
-      const s = selectMasks(layers.map(lw => ({
-        name: lw.layer.name, saliency: lw.saliency, weights: lw.w, sparsity: target.layers[lw.layer.name], maxSparsity: layerCap(options, lw.layer.name),
-      })), target.sparsity, ctx.method.scope ?? options.scope);
+      const s = selectMasks(
+        layers.map(lw => ({
+          name: lw.layer.name,
+          saliency: lw.saliency,
+          weights: lw.w,
+          sparsity: target.layers[lw.layer.name],
+          maxSparsity: layerCap(options, lw.layer.name),
+        })),
+        target.sparsity,
+        ctx.method.scope ?? options.scope,
+      );
       if (k === of) warnCollapse(ctx, s.masks);
       return s;
     }
-    const nm = selectNM(layers.map(lw => ({
-      name: lw.layer.name, saliency: lw.saliency, weights: lw.w, rowLength: lw.layer.size / lw.layer.torchShape[0],
-    })), parsePattern(options.pattern));
+    const nm = selectNM(
+      layers.map(lw => ({
+        name: lw.layer.name,
+        saliency: lw.saliency,
+        weights: lw.w,
+        rowLength: lw.layer.size / lw.layer.torchShape[0],
+      })),
+      parsePattern(options.pattern),
+    );
     for (const name of nm.skipped) {
-      ctx.emit({ type: 'log', level: 'warn', message: `layer ${name} stays dense: its rows are not a multiple of the pattern's group (${options.pattern})` });
+      ctx.emit({
+        type: 'log',
+        level: 'warn',
+        message: `layer ${name} stays dense: its rows are not a multiple of the pattern's group (${options.pattern})`,
+      });
     }
     return nm;
   });
@@ -229,16 +317,28 @@ export function layerCap(options: PruneOptions, name: string): number {
 function warnCollapse(ctx: StepContext, masks: Uint8Array[]): void {
   const scope = ctx.method.scope ?? ctx.options.scope;
   ctx.layers.forEach((lw, i) => {
-    const name = lw.layer.name, d = lw.layer.size, cap = layerCap(ctx.options, name);
+    const name = lw.layer.name,
+      d = lw.layer.size,
+      cap = layerCap(ctx.options, name);
     let pruned = 0;
     for (const v of masks[i]) pruned += v;
     const pct = (x: number) => `${(100 * x).toFixed(x > 0.99 && x < 1 ? 2 : 1)}%`;
     if (pruned > Math.round(cap * d)) {
-      ctx.emit({ type: 'log', level: 'warn', message: `layer ${name} ends ${pct(pruned / d)} pruned, above the per-layer cap of ${pct(cap)}: ` +
-        `it may no longer pass a signal (layer collapse); check its accuracy` });
+      ctx.emit({
+        type: 'log',
+        level: 'warn',
+        message:
+          `layer ${name} ends ${pct(pruned / d)} pruned, above the per-layer cap of ${pct(cap)}: ` +
+          `it may no longer pass a signal (layer collapse); check its accuracy`,
+      });
     } else if (scope === 'global' && cap < 1 && ctx.target.layers[name] === undefined && pruned === Math.round(cap * d) && pruned > 0) {
-      ctx.emit({ type: 'log', level: 'warn', message: `layer ${name} held at its cap of ${pct(cap)} pruned (global selection ranked more of it ` +
-        `lowest; the others made up the difference where they could). Lift it with maxLayerSparsity or layers.${name}.maxSparsity (--layer-cap ${name}=1)` });
+      ctx.emit({
+        type: 'log',
+        level: 'warn',
+        message:
+          `layer ${name} held at its cap of ${pct(cap)} pruned (global selection ranked more of it ` +
+          `lowest; the others made up the difference where they could). Lift it with maxLayerSparsity or layers.${name}.maxSparsity (--layer-cap ${name}=1)`,
+      });
     }
   });
 }
@@ -255,21 +355,40 @@ export async function updateWeights(ctx: StepContext, { masks, thresholds }: Sel
   await ctx.timed('update', async () => {
     const next = layers.map(lw => new Float64Array(lw.layer.size));
     const updated = layers.map(() => 0);
-    await forEachBounded(ctx.blocks, runner?.capacity ?? 1, async ({ id, layer, range }) => {
-      const lw = layers[layer];
-      const wb = lw.w.slice(range.start, range.end);
-      const invGrad = lw.invGrad?.slice(range.start, range.end); // WoodTaylor: the update also subtracts F⁻¹∇L
-      const mask = masks[layer].slice(range.start, range.end);
-      const b = range.end - range.start;
-      const rebuild = rebuildFrom && {
-        G: gatherBlock(rebuildFrom.get(lw.layer.name)!, n, lw.layer.size, range), n, b, damp, form: ctx.options.inverseForm,
-      };
-      const res = runner && kind !== 'none' ? await runner.update({ op: 'update', id, w: wb, mask, kind, invGrad, rebuild })
-        : { w: obsUpdate(wb, mask, null, 'none') };
-      next[layer].set(res.w, range.start);
-      ctx.emit({ type: 'stage', stage: 'update', done: ++updated[layer], total: lw.ranges.length, layer: lw.layer.name, step: k, steps: of,
-        message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined });
-    }, () => checkAbort(ctx.signal));
+    await forEachBounded(
+      ctx.blocks,
+      runner?.capacity ?? 1,
+      async ({ id, layer, range }) => {
+        const lw = layers[layer];
+        const wb = lw.w.slice(range.start, range.end);
+        const invGrad = lw.invGrad?.slice(range.start, range.end); // WoodTaylor: the update also subtracts F⁻¹∇L
+        const mask = masks[layer].slice(range.start, range.end);
+        const b = range.end - range.start;
+        const rebuild = rebuildFrom && {
+          G: gatherBlock(rebuildFrom.get(lw.layer.name)!, n, lw.layer.size, range),
+          n,
+          b,
+          damp,
+          form: ctx.options.inverseForm,
+        };
+        const res =
+          runner && kind !== 'none'
+            ? await runner.update({ op: 'update', id, w: wb, mask, kind, invGrad, rebuild })
+            : { w: obsUpdate(wb, mask, null, 'none') };
+        next[layer].set(res.w, range.start);
+        ctx.emit({
+          type: 'stage',
+          stage: 'update',
+          done: ++updated[layer],
+          total: lw.ranges.length,
+          layer: lw.layer.name,
+          step: k,
+          steps: of,
+          message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined,
+        });
+      },
+      () => checkAbort(ctx.signal),
+    );
     layers.forEach((lw, i) => {
       const { layer } = lw;
       for (let q = 0; q < next[i].length; q++) {

@@ -2,13 +2,23 @@
 import type { EvalResult, PruneEvent, SizeFigures } from '../engine/types';
 import type { StartSweepMessage, SweepPoint } from '../protocol';
 
-interface SweepHooks { onEvent: (e: PruneEvent) => void; signal: AbortSignal; onPoint: (p: SweepPoint) => void }
+interface SweepHooks {
+  onEvent: (e: PruneEvent) => void;
+  signal: AbortSignal;
+  onPoint: (p: SweepPoint) => void;
+}
 
-export async function runSweepJob(msg: StartSweepMessage, hooks: SweepHooks): Promise<{ points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures }> {
+export async function runSweepJob(
+  msg: StartSweepMessage,
+  hooks: SweepHooks,
+): Promise<{ points: SweepPoint[]; baseline?: EvalResult; inputSize?: SizeFigures }> {
   const { runSweep } = await import('../engine/sweep'); // lazily, like runPrune: `ready` goes out before TF.js loads
   const result = await runSweep(msg.options, msg.sparsities, msg.methods, {
-    onEvent: hooks.onEvent, signal: hooks.signal, onPoint: point => hooks.onPoint(point),
-    onRun: ({ method, sparsity }) => hooks.onEvent({ type: 'log', level: 'info', message: `sweep: ${method} at ${(sparsity * 100).toFixed(1)}%` }),
+    onEvent: hooks.onEvent,
+    signal: hooks.signal,
+    onPoint: point => hooks.onPoint(point),
+    onRun: ({ method, sparsity }) =>
+      hooks.onEvent({ type: 'log', level: 'info', message: `sweep: ${method} at ${(sparsity * 100).toFixed(1)}%` }),
   });
   return { points: result.points, baseline: result.dense, inputSize: result.inputSize };
 }

@@ -8,7 +8,9 @@ import { defineSuite, activate, assert, workspaceRoot, scratch, copyModel } from
 
 export function registerSweepSuite(root: Mocha.Suite): void {
   defineSuite(root, 'woodfisher.sweep', s => {
-    s.suiteSetup(async () => { await activate(); });
+    s.suiteSetup(async () => {
+      await activate();
+    });
 
     s.test('sweeps mlpnet at two sparsities with WoodFisher and global magnitude', async () => {
       const ws = workspaceRoot();
@@ -17,13 +19,24 @@ export function registerSweepSuite(root: Mocha.Suite): void {
       const outDir = path.join(dir, 'sweep');
       const data = path.join(ws, 'data');
       // A recipe beside the copy names the calibration and evaluation data (the sweep needs labelled eval data).
-      fs.writeFileSync(path.join(path.dirname(model), 'woodfisher.yaml'), [
-        'model: ./model.json', `data: { inputs: ${JSON.stringify(path.join(data, 'calib-x.npy'))}, labels: ${JSON.stringify(path.join(data, 'calib-y.npy'))} }`,
-        `eval: { inputs: ${JSON.stringify(path.join(data, 'test-x.npy'))}, labels: ${JSON.stringify(path.join(data, 'test-y.npy'))} }`,
-        'samples: 64', 'damp: 1e-6', 'sparsity: 0.9', 'output: ./pruned', '',
-      ].join('\n'));
+      fs.writeFileSync(
+        path.join(path.dirname(model), 'woodfisher.yaml'),
+        [
+          'model: ./model.json',
+          `data: { inputs: ${JSON.stringify(path.join(data, 'calib-x.npy'))}, labels: ${JSON.stringify(path.join(data, 'calib-y.npy'))} }`,
+          `eval: { inputs: ${JSON.stringify(path.join(data, 'test-x.npy'))}, labels: ${JSON.stringify(path.join(data, 'test-y.npy'))} }`,
+          'samples: 64',
+          'damp: 1e-6',
+          'sparsity: 0.9',
+          'output: ./pruned',
+          '',
+        ].join('\n'),
+      );
       const r = await vscode.commands.executeCommand<{ status: string; error?: string }>('woodfisher.sweep', vscode.Uri.file(model), {
-        noPrompt: true, sparsities: [0.5, 0.9], methods: ['woodfisher', 'global-magnitude'], outDir,
+        noPrompt: true,
+        sparsities: [0.5, 0.9],
+        methods: ['woodfisher', 'global-magnitude'],
+        outDir,
       });
       assert(r?.status === 'done', `expected done, got ${JSON.stringify(r)}`);
       const sweep = JSON.parse(fs.readFileSync(path.join(outDir, 'sweep.json'), 'utf8'));

@@ -19,8 +19,13 @@ export async function writeRunFolder(m: LoadedModel, out: OutputClaim, files: Re
 /** Before any computation: an unfinished run's checkpoint is continued only with resume, and never overwritten without it. */
 export function checkRunFolder(outDir: string, resume: boolean): void {
   const checkpoint = fs.existsSync(path.join(outDir, CHECKPOINT_FILE));
-  if (resume && !checkpoint) throw new WoodFisherError(`nothing to resume: ${outDir} holds no checkpoint of a gradual run`, 'OPTIONS', { path: outDir });
+  if (resume && !checkpoint)
+    throw new WoodFisherError(`nothing to resume: ${outDir} holds no checkpoint of a gradual run`, 'OPTIONS', { path: outDir });
   if (!resume && checkpoint) {
-    throw new WoodFisherError(`${outDir} holds the checkpoint of an unfinished gradual run; pass --resume to continue it, or choose a new folder`, 'OUTPUT', { path: outDir });
+    throw new WoodFisherError(
+      `${outDir} holds the checkpoint of an unfinished gradual run; pass --resume to continue it, or choose a new folder`,
+      'OUTPUT',
+      { path: outDir },
+    );
   }
 }

@@ -25,7 +25,11 @@ export function useFastestGemm(name: 'auto' | 'js' = 'auto', small = SMALL): str
   let p: GemmProvider = jsProvider();
   fallback = undefined;
   if (name === 'auto') {
-    try { p = onnxRuntimeProvider({ precision: 'float64', threads: 1 }); } catch (e) { fallback = (e as Error).message; }
+    try {
+      p = onnxRuntimeProvider({ precision: 'float64', threads: 1 });
+    } catch (e) {
+      fallback = (e as Error).message;
+    }
   }
   setGemmBackend(p.name === 'js' ? undefined : hybrid(p, small));
   provider = p;
@@ -40,10 +44,12 @@ export function nativeGemmMissing(): string | undefined {
 
 /** What a user reads when the Fisher products fell back to plain JS: the cause, the cost, the fix (docs/performance.md). */
 export function nativeGemmNotice(reason: string): string {
-  return `the Fisher products run in plain JavaScript, 20–30× slower than native (${reason}). ` +
+  return (
+    `the Fisher products run in plain JavaScript, 20–30× slower than native (${reason}). ` +
     'Fix: in VS Code install the VSIX built for your platform; for the CLI reinstall with ' +
-    '`ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher` (onnxruntime-node\'s install script downloads CUDA ' +
-    'libraries on linux-x64 and removes itself when that fails); macOS on Intel has no onnxruntime-node build.';
+    "`ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher` (onnxruntime-node's install script downloads CUDA " +
+    'libraries on linux-x64 and removes itself when that fails); macOS on Intel has no onnxruntime-node build.'
+  );
 }
 
 /** Frees the native sessions (a worker thread does this before it exits: native code must not be torn down mid-call). */
@@ -57,9 +63,10 @@ export function releaseGemm(): void {
 function hybrid(fast: GemmProvider, small: number): GemmBackend {
   const js = jsProvider();
   const pick = (work: number) => (work < small ? js : fast);
-  return { // a batch counts as one call: its whole work decides
-    gramCols: (A: Matrix, k: number, m: number, c = 1) => pick(c * k * m * m / 2).gramCols(A, k, m, c),
-    gramRows: (A: Matrix, m: number, k: number, c = 1) => pick(c * k * m * m / 2).gramRows(A, m, k, c),
+  return {
+    // a batch counts as one call: its whole work decides
+    gramCols: (A: Matrix, k: number, m: number, c = 1) => pick((c * k * m * m) / 2).gramCols(A, k, m, c),
+    gramRows: (A: Matrix, m: number, k: number, c = 1) => pick((c * k * m * m) / 2).gramRows(A, m, k, c),
     matmulTN: (A: Matrix, B: Matrix, k: number, m: number, n: number, c = 1) => pick(c * k * m * n).matmulTN(A, B, k, m, n, c),
     matmul: (A: Matrix, B: Matrix, m: number, k: number, n: number, c = 1) => pick(c * k * m * n).matmul(A, B, m, k, n, c),
   };

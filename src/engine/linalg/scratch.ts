@@ -3,7 +3,7 @@
 // its unmapping and GC pressure — measured 0.2–1 ms a MiB here, more than the JS around the products
 // (docs/performance.md, "many small Fisher blocks"). Buffers are keyed by exact byte length; contents are NOT zeroed.
 
-const MAX_BYTES = 32 * 2 ** 20;   // kept at most per thread: about what one batch of blocks uses (the plan counts that scratch)
+const MAX_BYTES = 32 * 2 ** 20; // kept at most per thread: about what one batch of blocks uses (the plan counts that scratch)
 const PER_SIZE = 8;
 
 const free = new Map<number, ArrayBuffer[]>();

@@ -13,13 +13,13 @@ test('scratch: a recycled buffer is reused for the same size; views and other si
   const b = scratch(1000);
   assert.equal(b.buffer, a.buffer);
   b.fill(7);
-  recycle(b.subarray(1));                       // a view: ignored
+  recycle(b.subarray(1)); // a view: ignored
   assert.notEqual(scratch(1000).buffer, b.buffer);
   recycle(b);
   const z = zeros(1000);
   assert.equal(z.buffer, b.buffer);
   assert.ok(z.every(v => v === 0));
-  recycle(z, z);                                // twice: kept once
+  recycle(z, z); // twice: kept once
   assert.equal(takeBuffer(8000), z.buffer);
   assert.notEqual(takeBuffer(8000), z.buffer);
 });
@@ -32,19 +32,29 @@ function poison(sizes: number[]): void {
 }
 
 test('choleskyInverse and the batched Fisher forms give bit-identical results from a pool of stale (NaN) buffers', () => {
-  const seed = freshSeed(), r = rng(seed);
-  const count = 3, n = 20, b = 37;
+  const seed = freshSeed(),
+    r = rng(seed);
+  const count = 3,
+    n = 20,
+    b = 37;
   const G = gradients(r, count * n, b);
   const sizes: number[] = [];
-  for (let m = b; m > 1; m = Math.ceil(m / 2)) for (const k of [m, Math.floor(m / 2), Math.ceil(m / 2)]) for (const j of [m, Math.floor(m / 2), Math.ceil(m / 2)]) sizes.push(count * k * j);
-  for (let m = n; m > 1; m = Math.ceil(m / 2)) for (const k of [m, Math.floor(m / 2), Math.ceil(m / 2)]) for (const j of [m, Math.floor(m / 2), Math.ceil(m / 2)]) sizes.push(count * k * j);
+  for (let m = b; m > 1; m = Math.ceil(m / 2))
+    for (const k of [m, Math.floor(m / 2), Math.ceil(m / 2)])
+      for (const j of [m, Math.floor(m / 2), Math.ceil(m / 2)]) sizes.push(count * k * j);
+  for (let m = n; m > 1; m = Math.ceil(m / 2))
+    for (const k of [m, Math.floor(m / 2), Math.ceil(m / 2)])
+      for (const j of [m, Math.floor(m / 2), Math.ceil(m / 2)]) sizes.push(count * k * j);
   sizes.push(count * n * b, count * b * b, count * n * n);
   for (const form of ['primal', 'dual'] as const) {
     const first = fisherBlockInverses(G, count, n, b, 1e-3, form).map(x => x.cols(Int32Array.from({ length: b }, (_, i) => i)));
     poison([...new Set(sizes)]);
     const again = fisherBlockInverses(G, count, n, b, 1e-3, form).map(x => x.cols(Int32Array.from({ length: b }, (_, i) => i)));
     first.forEach((F, c) => assert.deepEqual(again[c], F, `${form} block ${c}, seed ${seed}`));
-    assert.ok(first.every(F => F.every(Number.isFinite)), `${form}: finite`);
+    assert.ok(
+      first.every(F => F.every(Number.isFinite)),
+      `${form}: finite`,
+    );
   }
   const A = fisherBlockInverses(G, count, n, b, 1e-3, 'primal');
   assert.equal(A.length, count);

@@ -20,8 +20,13 @@ export interface BatchedTN {
 }
 
 // Public API surface used here (onnxruntime-node is an optional dependency: no compile-time import).
-interface OrtTensor { data: Float32Array }
-interface OrtSession { run(feeds: Record<string, OrtTensor>, fetches: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>; release(): Promise<void> }
+interface OrtTensor {
+  data: Float32Array;
+}
+interface OrtSession {
+  run(feeds: Record<string, OrtTensor>, fetches: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
 interface Ort {
   InferenceSession: { create(model: Uint8Array, options: object): Promise<OrtSession> };
   Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => OrtTensor;
@@ -48,27 +53,50 @@ export async function onnxBatchedTN(threads = Math.min(2, os.cpus().length)): Pr
   const loaded = tryRequire<Ort>('onnxruntime-node');
   if (!loaded.mod) throw new Error(`onnxruntime-node not loadable: ${loaded.error}`);
   const ort = loaded.mod;
-  const bytes = onnxModel([t3('A'), { op: 'MatMul', inputs: ['At', 'B'], outputs: ['C'] }],
-    [{ name: 'A', elemType: ONNX_FLOAT, dims: ['b', 'k', 'm'] }, { name: 'B', elemType: ONNX_FLOAT, dims: ['b', 'k', 'n'] }],
-    [{ name: 'C', elemType: ONNX_FLOAT, dims: ['b', 'm', 'n'] }]);
-  let session: OrtSession | undefined = await ort.InferenceSession.create(bytes,
+  const bytes = onnxModel(
+    [t3('A'), { op: 'MatMul', inputs: ['At', 'B'], outputs: ['C'] }],
+    [
+      { name: 'A', elemType: ONNX_FLOAT, dims: ['b', 'k', 'm'] },
+      { name: 'B', elemType: ONNX_FLOAT, dims: ['b', 'k', 'n'] },
+    ],
+    [{ name: 'C', elemType: ONNX_FLOAT, dims: ['b', 'm', 'n'] }],
+  );
+  let session: OrtSession | undefined = await ort.InferenceSession.create(
+    bytes,
     // no spinning: idle pool threads otherwise busy-wait ~40% of a core after each product, which the wasm thread
     // (the rest of the gradient pass) then competes with (measured: 150 CPU ms per 400 ms idle, 1 without)
-    { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'],
-      extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionProviders: ['cpu'],
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    },
+  );
   let last: Float32Array | undefined;
   return {
     name: `onnxruntime-f32 (${threads} thread${threads > 1 ? 's' : ''})`,
     async matmulTN(A, B, batch, k, m, n) {
       if (!session) throw new Error('batched product used after dispose');
-      if (A.length < batch * k * m || B.length < batch * k * n) throw new RangeError(`matmulTN: operands shorter than [${batch}, ${k}, ${m}] / [${batch}, ${k}, ${n}]`);
+      if (A.length < batch * k * m || B.length < batch * k * n)
+        throw new RangeError(`matmulTN: operands shorter than [${batch}, ${k}, ${m}] / [${batch}, ${k}, ${n}]`);
       recycle(last);
       const C = new Float32Array(takeBuffer(4 * batch * m * n));
       last = C;
-      await session.run({ A: new ort.Tensor('float32', A.subarray(0, batch * k * m), [batch, k, m]), B: new ort.Tensor('float32', B.subarray(0, batch * k * n), [batch, k, n]) },
-        { C: new ort.Tensor('float32', C, [batch, m, n]) });          // written in place
+      await session.run(
+        {
+          A: new ort.Tensor('float32', A.subarray(0, batch * k * m), [batch, k, m]),
+          B: new ort.Tensor('float32', B.subarray(0, batch * k * n), [batch, k, n]),
+        },
+        { C: new ort.Tensor('float32', C, [batch, m, n]) },
+      ); // written in place
       return C;
     },
-    dispose() { void session?.release(); session = undefined; recycle(last); last = undefined; },
+    dispose() {
+      void session?.release();
+      session = undefined;
+      recycle(last);
+      last = undefined;
+    },
   };
 }

@@ -17,7 +17,7 @@ export interface OnnxRuntimeOptions {
   threads?: number;
 }
 
-const START_MS = 60_000;   // loading the native library on a busy machine; past this the provider is given up
+const START_MS = 60_000; // loading the native library on a busy machine; past this the provider is given up
 const EXIT_MS = 30_000;
 
 let unavailable: { reason?: string } | undefined;
@@ -43,10 +43,14 @@ class OrtThread {
     this.port = port1;
     const init: ThreadInit = { port: port2, signal: this.signal, precision, threads };
     this.worker = spawn(init, [port2]);
-    this.worker.unref();               // an idle helper never keeps a process alive
+    this.worker.unref(); // an idle helper never keeps a process alive
     this.worker.on('error', () => {}); // reported to the waiting caller through the signal (GONE)
     const ready = this.await(START_MS, 'start');
-    if (!ready.ok) { this.closed = true; void this.worker.terminate(); throw new Error(ready.error); }
+    if (!ready.ok) {
+      this.closed = true;
+      void this.worker.terminate();
+      throw new Error(ready.error);
+    }
   }
 
   /** Runs one product; the feeds' buffers move to the helper (and come back to the scratch pool). */
@@ -56,7 +60,7 @@ class OrtThread {
     this.post({ op: 'run', kind, feeds, out, dims }, [out, ...new Set(feeds.map(f => f[1].buffer as ArrayBuffer))]);
     const r = this.await(Infinity, kind);
     if (!r.ok) throw new Error(`onnxruntime ${kind}: ${r.error}`);
-    recycle(...(r.back ?? []));       // the operands' buffers come back for the next operands of their size
+    recycle(...(r.back ?? [])); // the operands' buffers come back for the next operands of their size
     return r.C!;
   }
 
@@ -113,7 +117,7 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
   // A copy of each operand in the provider's precision, in a reused buffer that moves to the helper and back.
   const copy = (A: Matrix, len: number): Float32Array | Float64Array => {
     const X = precision === 'float64' ? new Float64Array(takeBuffer(8 * len)) : new Float32Array(takeBuffer(4 * len));
-    X.set(A.subarray(0, len));          // a memcpy (or one conversion pass); TypedArray.from walks an iterator
+    X.set(A.subarray(0, len)); // a memcpy (or one conversion pass); TypedArray.from walks an iterator
     return X;
   };
   /** One session run; with count > 1 the batched graph, every input [count, rows, cols]; the product is out = [rows, cols]. */
@@ -129,8 +133,26 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
     precision,
     gramCols: (A, k, m, c = 1) => run('gramCols', c, [['A', A, [k, m]]], [m, m]),
     gramRows: (A, m, k, c = 1) => run('gramRows', c, [['A', A, [m, k]]], [m, m]),
-    matmulTN: (A, B, k, m, n, c = 1) => run('matmulTN', c, [['A', A, [k, m]], ['B', B, [k, n]]], [m, n]),
-    matmul: (A, B, m, k, n, c = 1) => run('matmul', c, [['A', A, [m, k]], ['B', B, [k, n]]], [m, n]),
+    matmulTN: (A, B, k, m, n, c = 1) =>
+      run(
+        'matmulTN',
+        c,
+        [
+          ['A', A, [k, m]],
+          ['B', B, [k, n]],
+        ],
+        [m, n],
+      ),
+    matmul: (A, B, m, k, n, c = 1) =>
+      run(
+        'matmul',
+        c,
+        [
+          ['A', A, [m, k]],
+          ['B', B, [k, n]],
+        ],
+        [m, n],
+      ),
     dispose: () => thread.close(),
   };
 }
