@@ -6,8 +6,9 @@
 //   (b2) many small Fisher blocks through the block runner, against their arithmetic (--b2-samples 32,64,128)
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
-//   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512 (--rss-samples 32,512)
-//   (p) per-sample gradient products on MobileNetV2's conv shapes: public onnxruntime API (helper thread) vs the private binding
+//   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512, and at N = 512 under a limit
+//       that makes it stream the gradients (--rss-samples 32,512,512@5GB)
+//   (p) per-sample gradient products on MobileNetV2's conv shapes: public onnxruntime API (awaited) vs the private binding
 //   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
 //   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
 import * as fs from 'node:fs';
@@ -21,7 +22,7 @@ import { setGemmBackend } from '../src/engine/linalg/gemm';
 import { useFastestGemm } from '../src/engine/linalg/fastest';
 import { GemmProvider, flops, jsProvider, tfjsProvider, onnxRuntimeProvider, onnxRuntimeUnavailable } from '../src/engine/linalg/accel';
 import { formatNpy } from '../src/engine/data/npy';
-import { formatBytes } from '../src/engine/report/bytes';
+import { formatBytes, parseBytes } from '../src/engine/report/bytes';
 import { mulberry32 } from '../src/engine/data/random';
 import { sectionS } from './structured';
 import { sectionM } from './mobilenet';
@@ -635,6 +636,9 @@ interface ChildSpec {
 interface ChildResult {
   seconds: Record<string, number>;
   planBytes: number;
+  gradients?: string;
+  groups?: string[][];
+  stagePeaks?: { stage: string; maxRSS: number; rss: number }[];
   limitBytes?: number;
   strategy?: string;
   planItems?: { what: string; bytes: number }[];
@@ -685,12 +689,12 @@ async function syntheticModel(dir: string, hidden: number[], n: number): Promise
   return { model: path.join(dir, 'model.json'), x: path.join(dir, 'x.npy'), y: path.join(dir, 'y.npy'), weights };
 }
 
-function runChild(spec: ChildSpec): ChildResult | { error: string } {
+function runChild(spec: ChildSpec, minutes = 20): ChildResult | { error: string } {
   const t = now();
   const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], '--child', JSON.stringify(spec)], {
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
-    timeout: 20 * 60 * 1000,
+    timeout: minutes * 60 * 1000,
   });
   const line = r.stdout?.split('\n').find(l => l.startsWith('BENCH-CHILD '));
   if (!line)
@@ -704,11 +708,20 @@ async function child(spec: ChildSpec): Promise<void> {
   useFastestGemm(spec.gemm === 'onnxruntime-f64' ? 'auto' : 'js'); // runPrune keeps the provider installed here
   const baseRSS = process.resourceUsage().maxRSS * 1024;
   const forms: string[] = [];
+  // the peak so far (maxRSS) when each stage ends: the stage where it last rose holds the run's peak
+  const stagePeaks: { stage: string; maxRSS: number; rss: number }[] = [];
+  let stage = 'start';
+  const mark = (next: string) => {
+    stagePeaks.push({ stage, maxRSS: process.resourceUsage().maxRSS * 1024, rss: process.memoryUsage.rss() });
+    stage = next;
+  };
   const report = await runPrune(spec.options as unknown as Parameters<typeof runPrune>[0], {
     onEvent: e => {
       if (e.type === 'layer' && e.result.form && !forms.includes(e.result.form)) forms.push(e.result.form);
+      if (e.type === 'stage' && e.stage !== stage) mark(e.stage);
     },
   });
+  mark('end');
   const res: ChildResult = {
     seconds: report.seconds as Record<string, number>,
     planBytes: report.memory.totalBytes,
@@ -716,12 +729,15 @@ async function child(spec: ChildSpec): Promise<void> {
     limitBytes: report.memory.limitBytes,
     strategy: report.memory.strategy,
     planItems: report.memory.items,
+    gradients: report.memory.gradients,
+    groups: report.memory.groups,
     baseRSS,
     backend: report.backend,
     achieved: report.sparsity.achieved,
     before: report.before?.accuracy,
     after: report.after?.accuracy,
     forms,
+    stagePeaks,
   };
   console.log('BENCH-CHILD ' + JSON.stringify(res));
 }
@@ -852,8 +868,14 @@ async function sectionD(): Promise<void> {
 async function sectionR(): Promise<void> {
   const { buildMobileNetV2, saveModelFolder, writeCalibration } = await import('../test/fixtures/mobilenetv2');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-bench-rss-'));
-  const list = (opt('rss-samples') ?? (SMOKE ? '8,16' : '32,64,128,256,512')).split(',').map(Number);
+  // N, or N@limit (e.g. 512@4GB: a limit the N × d gradients do not fit under, so they are streamed)
+  const runs = (opt('rss-samples') ?? (SMOKE ? '8,16,16@60MB' : '32,128,256,512,512@5GB')).split(',').map(s => {
+    const [n, limit] = s.split('@');
+    return { n: Number(n), limit: limit ? parseBytes(limit) : undefined };
+  });
+  const list = runs.map(r => r.n);
   const size = SMOKE ? 32 : 224;
+  const peaks: string[] = [];
   try {
     await initBackend('wasm');
     const built = buildMobileNetV2(
@@ -864,7 +886,7 @@ async function sectionR(): Promise<void> {
     const data = writeCalibration(path.join(tmp, 'data'), Math.max(...list), size, SMOKE ? 10 : 1000);
     const rows: (string | number)[][] = [];
     const out: Record<string, unknown> = { inputSize: size };
-    for (const n of list) {
+    for (const { n, limit: maxMemory } of runs) {
       const spec: ChildSpec = {
         name: `mobilenetv2 N=${n}`,
         gemm: onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64',
@@ -887,29 +909,41 @@ async function sectionR(): Promise<void> {
           backend: 'wasm',
           shuffle: false,
           seed: 0,
+          ...(maxMemory ? { maxMemoryBytes: maxMemory } : {}),
         },
       };
-      const r = runChild(spec);
-      out[`N=${n}`] = r;
+      const r = runChild(spec, 120);
+      const key = `N=${n}${maxMemory ? `, limit ${formatBytes(maxMemory)}` : ''}`;
+      out[key] = r;
       if ('error' in r) {
-        rows.push([n, `error: ${r.error}`, '', '', '', '', '']);
+        rows.push([n, `error: ${r.error}`, '', '', '', '', '', '']);
         continue;
       }
       rows.push([
         n,
+        r.gradients === 'streamed' ? `streamed, ${r.groups?.length} groups` : (r.gradients ?? ''),
         r.strategy ?? '',
         formatBytes(r.planBytes),
         formatBytes(r.maxRSS),
         f(r.maxRSS / r.planBytes),
-        formatBytes(r.limitBytes ?? NaN),
+        `${formatBytes(r.limitBytes ?? NaN)}${maxMemory ? ' (given)' : ''}`,
         f(r.wall),
       ]);
+      peaks.push(
+        `    ${key}, peak so far at the end of each stage: ` +
+          (r.stagePeaks ?? [])
+            .slice(1)
+            .map(p => `${p.stage} ${formatBytes(p.maxRSS)}`)
+            .join(', '),
+      );
+      console.log(`(r) ${key}: ${rows[rows.length - 1].join(' | ')}`); // a run takes minutes: each row as it comes
     }
     table(
-      `(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit, each N in its own process`,
-      ['N', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'],
+      `(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit unless given, each run in its own process`,
+      ['N', 'gradients', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'],
       rows,
     );
+    for (const line of peaks) console.log(line);
     results.memoryPlan = out;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

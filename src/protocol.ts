@@ -139,7 +139,7 @@ export interface PanelSnapshot {
   stage?: StageProgress;
   backend?: string;
   damp?: number; // the λ used (chosen by damp 'auto', or given)
-  plan?: PrunableLayer[];
+  prunable?: PrunableLayer[]; // the model's prunable layers (the 'plan' event), in model order
   memory?: MemoryPlan;
   layers: LayerResult[];
   before?: EvalResult;

@@ -17,14 +17,14 @@ export interface Row {
   result?: LayerResult;
 }
 
-/** Rows of the plan (pending ones without a result) then any result not in the plan, in model order. */
+/** Rows of the prunable layers (pending ones without a result), then any result not among them, in model order. */
 export function rowsOf(s: PanelSnapshot): Row[] {
   const results = new Map(s.layers.map(l => [l.name, l]));
-  const plan = new Map(s.plan?.map(p => [p.name, p]) ?? []);
-  const names = [...plan.keys(), ...s.layers.map(l => l.name)].filter((n, i, a) => a.indexOf(n) === i);
+  const prunable = new Map(s.prunable?.map(p => [p.name, p]) ?? []);
+  const names = [...prunable.keys(), ...s.layers.map(l => l.name)].filter((n, i, a) => a.indexOf(n) === i);
   return names.map((name, order) => {
     const r = results.get(name),
-      p = plan.get(name);
+      p = prunable.get(name);
     return { name, order, kind: r?.kind ?? p?.kind ?? '', weights: r?.weights ?? p?.size, result: r };
   });
 }

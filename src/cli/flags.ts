@@ -3,9 +3,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseBytes } from '../engine/report/bytes';
 import type { Method, PruneOptions, QuantizeMode } from '../engine/types';
-import { WoodFisherError } from '../engine/types';
-
-export const METHODS: Method[] = ['woodfisher', 'woodtaylor', 'diagfisher', 'magnitude', 'global-magnitude'];
+import { BACKEND_NAMES, INVERSE_FORMS, METHOD_NAMES, RECOMPUTE_SCHEDULES, SCOPES, UPDATE_KINDS, WoodFisherError } from '../engine/types';
 
 /** A path flag: an empty one would silently mean the current folder. */
 export function parsePath(v: string): string {
@@ -93,10 +91,10 @@ export function parseMethodList(v: string): Method[] {
     .split(',')
     .map(s => s.trim())
     .filter(Boolean);
-  const bad = parts.find(p => !METHODS.includes(p as Method));
+  const bad = parts.find(p => !METHOD_NAMES.includes(p as Method));
   if (bad !== undefined || parts.length === 0) {
     throw new InvalidArgumentError(
-      `${bad === undefined ? 'no method given' : `unknown method "${bad}"`}; choose from ${METHODS.join(', ')}`,
+      `${bad === undefined ? 'no method given' : `unknown method "${bad}"`}; choose from ${METHOD_NAMES.join(', ')}`,
     );
   }
   return parts as Method[];
@@ -177,32 +175,28 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     'with --structure neurons: every layer keeps at least this fraction of its units (default: 0.1)',
     parseUnitInterval,
   );
-  if (method) cmd.addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHODS));
+  if (method) cmd.addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHOD_NAMES));
   cmd
     .option('--samples <n>', 'N: per-sample gradients for the Fisher (default: 256)', parsePositiveInt)
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
     .option('--damp <lambda>', 'λ: dampening of the Fisher, or "auto" to choose it from the data (default: 1e-5)', parseDamp)
-    .addOption(
-      new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']),
-    )
+    .addOption(new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(SCOPES))
     .option(
       '--max-layer-sparsity <f>',
       'global selection prunes at most this fraction of any one layer, in (0, 1] (default: 0.99; 1: no cap)',
       parseFraction,
     )
     .option('--layer-cap <name=f,…>', 'that cap for named layers only, e.g. dense_2=1 (lifts it for dense_2)', parseLayerCaps)
-    .addOption(new Option('--update <kind>', 'OBS weight update (default: independent)').choices(['independent', 'joint', 'none']))
+    .addOption(new Option('--update <kind>', 'OBS weight update (default: independent)').choices(UPDATE_KINDS))
     .option('--recompute <k>', 'sub-steps with gradients and inverses re-estimated (default: 1)', parsePositiveInt)
     .addOption(
-      new Option('--recompute-schedule <s>', 'sparsity schedule over the sub-steps (default: linear)').choices(['linear', 'polynomial']),
+      new Option('--recompute-schedule <s>', 'sparsity schedule over the sub-steps (default: linear)').choices(RECOMPUTE_SCHEDULES),
     )
-    .addOption(
-      new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']),
-    )
+    .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(INVERSE_FORMS))
     .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values', parsePath)
     .option('--eval <path>', 'evaluation inputs (x.npy or data.npz) for accuracy before/after', parsePath)
     .option('--eval-labels <path>', 'evaluation labels y.npy', parsePath)
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(BACKEND_NAMES))
     .option('--threads <n>', "worker threads for the Fisher blocks (default: the machine's cores, at most 8)", parsePositiveInt)
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
     .option('--shuffle', 'draw calibration samples at random (with --seed)')

@@ -19,6 +19,7 @@ export function runSummary(r: PruneReport): string {
   if (r.settings.damp === 'auto' && r.damp !== undefined) {
     lines.push(`λ = ${r.damp.toExponential(2)} chosen from ${r.dampSearch?.length ?? 0} candidates by calibration loss`);
   }
+  if (r.memory?.gradients === 'streamed' || r.memory?.strategy === 'rebuild') lines.push(`memory plan: ${r.memory.why}`);
   if (r.settings.pattern)
     lines.push(
       `pattern ${r.settings.pattern}: at most ${r.settings.pattern.split(':')[0]} non-zeros in every ${r.settings.pattern.split(':')[1]} consecutive weights`,

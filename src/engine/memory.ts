@@ -19,11 +19,17 @@ export interface PlanInput {
   inverseForm: InverseForm;
   limitBytes?: number;
   threads?: number; // Fisher blocks built at once (one per worker thread)
+  /** TF.js working memory of one batch of the gradient pass (gradients/perSample.ts gradientPassBytes); without the
+   *  model, an estimate. */
+  gradientPassBytes?: number;
+  /** The caller can stream gradients by layer group (pruneStep with the plan's groups): plan it when they do not fit. */
+  stream?: boolean;
+  /** Bytes of the calibration (and evaluation) inputs held during the run. */
+  dataBytes?: number;
 }
 
 const MiB = 2 ** 20;
-// The gradient code sizes its batches to ~64 MiB of per-sample rows and patches (gradients/perSample.ts); the
-// activations and their gradients about triple that, and TF.js's wasm heap keeps its high-water mark.
+// Without the model's graph: activations and their gradients about triple a batch's rows (at most 64 MiB of them).
 const GRADIENT_BATCH_BYTES = 3 * 64 * MiB;
 // A block-builder thread: its V8 isolate, the bundle and onnxruntime's library (measured here: ~60 MiB each).
 const WORKER_THREAD_BYTES = 60 * MiB;
@@ -45,34 +51,94 @@ function inverseFootprint(layers: PrunableLayer[], n: number, blockSize: number,
   return { sum, largest, peak };
 }
 
+type Item = { what: string; bytes: number };
+export type Plan = MemoryPlan & { strategy: 'keep' | 'rebuild'; gradients: 'in memory' | 'streamed' };
+
 /**
- * Peak memory of a one-shot step. Inverse blocks are kept from selection to update when they fit
- * ('keep'); otherwise each block is rebuilt for its update ('rebuild': twice the inverse work, one block in memory).
+ * Layer groups for streamed gradients: consecutive layers from the output back (the first group's backward pass is the
+ * shortest), each group's N × d_g float32 gradients within `budget`. Undefined when one layer alone exceeds it.
  */
-export function planMemory(p: PlanInput): MemoryPlan & { strategy: 'keep' | 'rebuild' } {
+export function gradientGroups(layers: PrunableLayer[], n: number, budget: number): string[][] | undefined {
+  const groups: string[][] = [];
+  let group: string[] = [],
+    bytes = 0;
+  for (const l of [...layers].reverse()) {
+    const b = 4 * n * l.size;
+    if (b > budget) return undefined;
+    if (bytes + b > budget) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(l.name);
+    bytes += b;
+  }
+  if (group.length) groups.push(group);
+  return groups;
+}
+
+/**
+ * Peak memory of a one-shot step, and how the step holds what does not fit. In order of preference:
+ *  1. all N × d gradients in memory, every inverse block kept from selection to its update ('keep');
+ *  2. all gradients in memory, each block rebuilt for its update ('rebuild': twice the block work, one at a time);
+ *  3. gradients streamed: computed for one layer group at a time (a gradient pass per group, the backward pass
+ *     stopping below the group), their blocks built and the gradients dropped, the inverses kept;
+ *  4. streamed and rebuilt: each group's gradients are computed again for its update (two passes per group).
+ * Every choice gives the same masks and weights (the same products on the same numbers); only time differs.
+ */
+export function planMemory(p: PlanInput): Plan {
   const d = p.layers.reduce((a, l) => a + l.size, 0);
+  const n = p.samples;
   const limitBytes = p.limitBytes ?? defaultMemoryLimit();
-  const base: { what: string; bytes: number }[] = [
+  const base: Item[] = [
     { what: 'model weights (TF.js float32, two copies)', bytes: d * 4 * 2 },
     { what: 'weights, saliencies and masks (float64)', bytes: d * (8 * 3 + 1) },
   ];
-  if (needsGradients(p.method)) {
-    base.push({ what: `per-sample gradients (${p.samples} × ${d} float32)`, bytes: p.samples * d * 4 });
-    base.push({
-      what: 'TF.js working memory for one batch of gradients',
-      bytes: Math.min(GRADIENT_BATCH_BYTES, 3 * p.samples * 2 * d * 4),
-    });
-  }
-  const plan = (items: { what: string; bytes: number }[], strategy: 'keep' | 'rebuild') => {
+  if (p.dataBytes) base.push({ what: 'calibration and evaluation inputs', bytes: p.dataBytes });
+  const plan = (items: Item[], strategy: 'keep' | 'rebuild', gradients: Plan['gradients'], why: string, groups?: string[][]): Plan => {
     const totalBytes = items.reduce((a, i) => a + i.bytes, 0);
-    return { items, totalBytes, limitBytes, fits: totalBytes <= limitBytes, strategy };
+    return { items, totalBytes, limitBytes, fits: totalBytes <= limitBytes, strategy, gradients, why, ...(groups ? { groups } : {}) };
   };
-  if (!needsInverse(p.method)) return plan(base, 'keep');
-  const inv = inverseFootprint(p.layers, p.samples, p.blockSize, p.inverseForm);
+  if (!needsGradients(p.method)) return plan(base, 'keep', 'in memory', 'no gradients: the weights alone');
+  base.push({
+    what: 'TF.js working memory of one batch of the gradient pass',
+    bytes: p.gradientPassBytes ?? Math.min(GRADIENT_BATCH_BYTES, 3 * n * 2 * d * 4),
+  });
+  const all: Item = { what: `per-sample gradients (${n} × ${d} float32)`, bytes: 4 * n * d };
+  const sum = (items: Item[]) => items.reduce((a, i) => a + i.bytes, 0);
+  const streamed = (others: Item[], rebuild: boolean): Plan | undefined => {
+    if (!p.stream) return undefined;
+    const groups = gradientGroups(p.layers, n, limitBytes - sum([...base, ...others]));
+    if (!groups || groups.length < 2) return undefined;
+    const size = new Map(p.layers.map(l => [l.name, l.size]));
+    const largest = Math.max(...groups.map(g => g.reduce((a, name) => a + size.get(name)!, 0)));
+    const why =
+      `the ${n} × ${d} gradients (${formatBytes(all.bytes)}) do not fit under the limit (${formatBytes(limitBytes)}): ` +
+      `they are computed for ${groups.length} layer groups in turn, ${rebuild ? 'each twice but the last (for the blocks, then again for the update, as the inverse blocks do not fit either)' : 'once each, the inverse blocks kept'}; the result is the same`;
+    return plan(
+      [
+        ...base,
+        {
+          what: `per-sample gradients of one layer group at a time (${n} × ${largest} float32 at most, ${groups.length} groups)`,
+          bytes: 4 * n * largest,
+        },
+        ...others,
+      ],
+      rebuild ? 'rebuild' : 'keep',
+      'streamed',
+      why,
+      groups,
+    );
+  };
+  if (!needsInverse(p.method)) {
+    const inMemory = plan([...base, all], 'keep', 'in memory', 'the per-sample gradients fit under the limit');
+    return inMemory.fits ? inMemory : (streamed([], false) ?? inMemory);
+  }
+  const inv = inverseFootprint(p.layers, n, p.blockSize, p.inverseForm);
   const T = Math.max(1, p.threads ?? 1);
-  const k = blocksPerBatch(p.samples, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
-  const slice = p.samples * Math.min(p.blockSize, d) * 4;
-  const building = [
+  const k = blocksPerBatch(n, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
+  const slice = n * Math.min(p.blockSize, d) * 4;
+  const building: Item[] = [
     {
       what: `scratch while building ${T === 1 ? 'one batch' : `${T} batches at once (one per thread)`} of ${k} Fisher-inverse block${k > 1 ? 's' : ''}`,
       bytes: T * k * inv.peak,
@@ -81,13 +147,30 @@ export function planMemory(p: PlanInput): MemoryPlan & { strategy: 'keep' | 'reb
     { what: 'gradient slices in flight to the block builders', bytes: 3 * T * k * slice },
     ...(T > 1 ? [{ what: `${T} worker threads (runtime and native library)`, bytes: T * WORKER_THREAD_BYTES }] : []),
   ];
-  const keep = plan([...base, { what: 'Fisher-inverse blocks, all kept until the update', bytes: inv.sum }, ...building], 'keep');
+  const kept: Item[] = [{ what: 'Fisher-inverse blocks, all kept until the update', bytes: inv.sum }, ...building];
+  const rebuilt: Item[] = [
+    { what: `${T * k} Fisher-inverse block(s) at a time (rebuilt for the update)`, bytes: T * k * inv.largest },
+    ...building,
+  ];
+  const keep = plan([...base, all, ...kept], 'keep', 'in memory', 'the per-sample gradients and every inverse block fit under the limit');
   if (keep.fits) return keep;
   const rebuild = plan(
-    [...base, { what: `${T * k} Fisher-inverse block(s) at a time (rebuilt for the update)`, bytes: T * k * inv.largest }, ...building],
+    [...base, all, ...rebuilt],
     'rebuild',
+    'in memory',
+    `the inverse blocks (${formatBytes(inv.sum)}) do not fit beside the gradients: each is rebuilt for its update (twice the block work)`,
   );
-  return rebuild.fits ? rebuild : keep;
+  if (rebuild.fits) return rebuild;
+  const largest = Math.max(...p.layers.map(l => l.size));
+  return (
+    streamed(kept, false) ??
+    streamed(rebuilt, true) ?? {
+      ...keep,
+      why:
+        `not even one layer's gradients at a time fit: the largest layer alone needs ${formatBytes(4 * n * largest)} (${n} × ${largest} float32) ` +
+        `beside ${formatBytes(sum([...base, ...rebuilt]))} for the rest`,
+    }
+  );
 }
 
 /** Throws the user-facing error for a plan over the limit, naming the knobs that fix it. */

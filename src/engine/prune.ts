@@ -4,11 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from './backend';
 import { nativeGemmMissing, nativeGemmNotice, useFastestGemm } from './linalg/fastest';
+import { checkLayerOverrides } from './model/overrides';
 import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { inputFileSize } from './files';
 import { loadDataset, Dataset } from './data/calibration';
 import { evaluateStage, predictProbabilities } from './gradients/evaluate';
+import { gradientPassBytes } from './gradients/perSample';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern, patternSparsity } from './obs/select';
@@ -109,6 +111,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
   const o = { ...DEFAULT_OPTIONS, ...options };
   const backend = await initBackend(o.backend);
   const m = await loadModel(modelPath);
+  const inputFloats = (m.model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * (b ?? 1), 1);
   const memory = planMemory({
     layers: m.prunable,
     samples: o.samples,
@@ -117,6 +120,9 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
     inverseForm: o.inverseForm,
     limitBytes: o.maxMemoryBytes,
     threads: blockThreads(o.threads, countBlocks(m.prunable, o.blockSize)),
+    gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, m.prunable, o.samples) : undefined,
+    dataBytes: needsGradients(o.method) ? 4 * o.samples * inputFloats : 0,
+    stream: true,
   });
   const layerNames = m.model.layers.map(l => l.name);
   m.model.dispose();
@@ -188,9 +194,25 @@ async function pruneInto(
       inverseForm: options.inverseForm,
       limitBytes: options.maxMemoryBytes,
       threads: blockThreads(options.threads, countBlocks(layers, options.blockSize)),
+      gradientPassBytes: n > 0 ? gradientPassBytes(model, layers, n) : undefined,
+      dataBytes: (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0),
+      stream: true,
     });
     emit({ type: 'plan', layers: model.prunable, memory, backend });
     assertPlanFits(memory);
+    if (memory.gradients === 'streamed') {
+      // both hold every layer's gradients at once for their search
+      const holdsAll = options.damp === 'auto' ? `--damp auto` : options.targetSize !== undefined ? '--target-size' : undefined;
+      if (holdsAll)
+        throw new WoodFisherError(
+          `${holdsAll} holds all ${n} × ${layers.reduce((a, l) => a + l.size, 0)} gradients at once, ` +
+            `which do not fit under the limit of ${formatBytes(memory.limitBytes)} (the run itself would stream them by layer group): ` +
+            `give ${holdsAll === '--damp auto' ? 'a fixed --damp' : 'a --sparsity'}, lower --samples, or raise --max-memory`,
+          'MEMORY',
+        );
+    }
+    if (memory.gradients === 'streamed' || memory.strategy === 'rebuild')
+      emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
     const linalgMissing = needsGradients(options.method) ? nativeGemmMissing() : undefined;
     if (linalgMissing) warnOnce(nativeGemmNotice(linalgMissing), emit);
@@ -244,6 +266,7 @@ async function pruneInto(
         target: targetAt(options, k, K),
         damp,
         inverses: memory.strategy,
+        groups: memory.groups,
         gradients: k === 1 ? (search?.grads ?? fit?.grads) : undefined,
         step: { k, of: K },
         hooks,
@@ -315,7 +338,7 @@ async function pruneInto(
 /** The model, the calibration set (for methods that need gradients) and the evaluation set (with labels). */
 async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; data?: Dataset; evalData?: Dataset }> {
   const model = await loadModel(options.modelPath);
-  checkOverrides(options, model);
+  checkLayerOverrides(options.layers, model);
   const data = needsGradients(options.method)
     ? await loadDataset(model, options.dataPath, options.labelsPath, {
         samples: options.samples,
@@ -331,21 +354,6 @@ async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; 
 }
 
 const countBlocks = (layers: PrunableLayer[], blockSize: number) => layers.reduce((a, l) => a + blockRanges(l.size, blockSize).length, 0);
-
-function checkOverrides(o: PruneOptions, m: LoadedModel) {
-  const names = new Set(m.prunable.map(l => l.name));
-  const all = new Set(m.model.layers.map(l => l.name));
-  for (const [name, ov] of Object.entries(o.layers)) {
-    const quantizeOnly = ov.sparsity === undefined && !ov.exclude;
-    if (quantizeOnly && all.has(name)) continue; // an encoding may be set for any layer (BatchNorm, bias-only, …)
-    if (!names.has(name)) {
-      throw new WoodFisherError(
-        `layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`,
-        'OPTIONS',
-      );
-    }
-  }
-}
 
 const warned = new Set<string>();
 /** A warning about the machine, not the run (e.g. no native products): once per process, however many runs (demo, sweep). */

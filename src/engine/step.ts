@@ -54,6 +54,7 @@ export interface StepInput {
   target: StepTarget;
   damp: number; // λ in F = λI + (1/N) Σ g gᵀ ('auto' is resolved before: damp.ts)
   inverses?: 'keep' | 'rebuild'; // the memory plan's strategy: keep each F⁻¹ block until its update, or rebuild it
+  groups?: string[][]; // the memory plan's streamed gradients: layer groups, one at a time (default: all at once)
   gradients?: GradientSet; // gradients already computed at these weights (damp 'auto' computed them)
   step?: { k: number; of: number }; // sub-step k of K, for progress events and the gradient seed (default 1 of 1)
   hooks?: RunHooks;
@@ -102,11 +103,14 @@ export interface StepContext {
   readonly n: number; // N, the samples behind each gradient matrix
   readonly layers: LayerWork[];
   readonly blocks: BlockRef[];
+  readonly groups: number[][]; // indices into layers: whose gradients are held at once (one group: all)
   readonly emit: (e: PruneEvent) => void;
   readonly signal?: AbortSignal;
   readonly timed: Timed;
-  grads?: Map<string, Float32Array>; // N × d per layer; released after the blocks are built
+  grads?: Map<string, Float32Array>; // N × d per layer (of the current group); released after its blocks are built
   labelsSource?: LabelsSource;
+  labels?: Int32Array; // the labels the first gradient pass used (sampled ones too): later groups reuse them
+  arena?: Float32Array; // streamed: N × d_g floats of the largest group, every group's rows in turn
   rebuildFrom?: Map<string, Float32Array>; // gradients kept for the update only when inverses are rebuilt
   runner?: BlockRunner; // where the Fisher blocks are built and updated
 }
@@ -114,12 +118,14 @@ export interface StepContext {
 /** One step: gradients → Fisher blocks → selection → OBS update; the model's kernels hold the result. */
 export async function pruneStep(input: StepInput): Promise<StepResult> {
   const ctx = stepContext(input);
-  await gradients(ctx, input.gradients);
   ctx.runner = ctx.method.needsInverse
     ? blockRunner(ctx.options.threads, ctx.blocks.length, { n: ctx.n, b: ctx.options.blockSize, form: ctx.options.inverseForm })
     : undefined;
   try {
-    await fisherBlocks(ctx);
+    for (const group of ctx.groups) {
+      await gradients(ctx, group, input.gradients);
+      await fisherBlocks(ctx, group);
+    }
     const selection = await (input.select ?? selectWeights)(ctx);
     const results = await (input.update ?? updateWeights)(ctx, selection);
     return { results, labelsSource: ctx.labelsSource };
@@ -141,7 +147,12 @@ function stepContext(input: StepInput): StepContext {
     return { layer, w, ranges: blockRanges(layer.size, options.blockSize), saliency: new Float64Array(0), form: 'none' };
   });
   const hooks = input.hooks ?? {};
+  const all = layers.map((_, i) => i);
+  const named = (g: string[]) => g.map(name => layers.findIndex(work => work.layer.name === name)).filter(i => i >= 0);
+  const groups = input.groups && !input.gradients ? input.groups.map(named).filter(g => g.length > 0) : [all];
+  if (groups.flat().length !== layers.length) throw new WoodFisherError('the gradient groups do not cover the layers once each', 'OPTIONS');
   return {
+    groups,
     model,
     options,
     method: METHODS[options.method],
@@ -152,37 +163,56 @@ function stepContext(input: StepInput): StepContext {
     data: input.data,
     n: input.data?.count ?? 0,
     layers,
-    blocks: layers.flatMap((lw, layer) => lw.ranges.map(range => ({ layer, range }))).map((b, id) => ({ id, ...b })),
+    blocks: layers.flatMap((work, index) => work.ranges.map(range => ({ layer: index, range }))).map((b, id) => ({ id, ...b })),
     emit: hooks.onEvent ?? (() => {}),
     signal: hooks.signal,
     timed: input.timed ?? (async (_stage, f) => f()),
   };
 }
 
-/** Per-sample loss gradients g_n (N × d per layer) at the current weights, pruned weights masked (as the reference code). */
-async function gradients(ctx: StepContext, given?: GradientSet): Promise<void> {
-  const { k, of } = ctx.step;
+/** Per-sample loss gradients g_n (N × d per layer) of one layer group at the current weights, pruned weights masked
+ *  (as the reference code). A group that is not every layer runs the whole pass, keeps its rows only and stops the
+ *  backward pass below it; later groups reuse the first pass's labels (sampled ones too), so every number is the same. */
+async function gradients(ctx: StepContext, group: number[], given?: GradientSet): Promise<void> {
   if (given) {
     ctx.grads = given.grads;
     ctx.labelsSource = given.labelsSource;
   } else if (ctx.method.needsGradients && ctx.data) {
-    const masks = new Map(ctx.layers.map(lw => [lw.layer.name, Uint8Array.from(lw.w, v => (v === 0 ? 1 : 0))]));
-    const g = await ctx.timed('gradients', () =>
-      perSampleGradients(
-        ctx.model,
-        ctx.layers.map(lw => lw.layer),
-        ctx.data!,
-        {
-          seed: ctx.options.seed + k,
-          masks,
-          signal: ctx.signal,
-          onProgress: (done, total) => ctx.emit({ type: 'stage', stage: 'gradients', done, total, step: k, steps: of }),
-        },
-      ),
-    );
+    ctx.grads = undefined;
+    const g = await groupGradients(ctx, group);
     ctx.grads = g.grads;
-    ctx.labelsSource = g.labelsSource;
+    ctx.labelsSource ??= g.labelsSource;
+    ctx.labels ??= g.labels;
   }
+}
+
+/** One gradient pass for the group's layers (all layers: the ordinary pass). */
+async function groupGradients(ctx: StepContext, group: number[]): Promise<GradientSet> {
+  const { k, of } = ctx.step;
+  const streamed = group.length < ctx.layers.length;
+  const gi = ctx.groups.indexOf(group);
+  const masks = new Map(group.map(i => ctx.layers[i]).map(work => [work.layer.name, Uint8Array.from(work.w, v => (v === 0 ? 1 : 0))]));
+  const data = ctx.labels ? { ...ctx.data!, labels: ctx.labels } : ctx.data!;
+  if (streamed)
+    ctx.arena ??= new Float32Array(ctx.n * Math.max(...ctx.groups.map(g => g.reduce((a, i) => a + ctx.layers[i].layer.size, 0))));
+  const message = streamed
+    ? `layer group ${gi + 1} of ${ctx.groups.length} (${group.length} layer${group.length > 1 ? 's' : ''})`
+    : undefined;
+  return ctx.timed('gradients', () =>
+    perSampleGradients(
+      ctx.model,
+      ctx.layers.map(work => work.layer),
+      data,
+      {
+        seed: ctx.options.seed + k,
+        masks,
+        signal: ctx.signal,
+        only: streamed ? new Set(group.map(i => ctx.layers[i].layer.name)) : undefined,
+        into: streamed ? ctx.arena : undefined,
+        onProgress: (done, total) => ctx.emit({ type: 'stage', stage: 'gradients', done, total, step: k, steps: of, message }),
+      },
+    ),
+  );
 }
 
 /**
@@ -190,65 +220,66 @@ async function gradients(ctx: StepContext, given?: GradientSet): Promise<void> {
  * (ρ_q = w_q²/(2[F⁻¹]_qq), WoodTaylor's with ∇L), every block an independent job on every core (fisher/blockPool.ts).
  * Inverses stay with the runner for the update when the memory plan keeps them.
  */
-async function fisherBlocks(ctx: StepContext): Promise<void> {
-  const { method, runner, layers, n, damp } = ctx;
+async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
+  const { method, runner, n, damp } = ctx;
+  const layers = ctx.layers;
   const { k, of } = ctx.step;
+  const inGroup = new Set(group);
   await ctx.timed('blocks', async () => {
-    for (const lw of layers) {
+    for (const work of group.map(i => layers[i])) {
       if (method.layerSaliency) {
-        lw.saliency = method.layerSaliency(lw.w, ctx.grads?.get(lw.layer.name), n, damp);
-        lw.form = method.form;
+        work.saliency = method.layerSaliency(work.w, ctx.grads?.get(work.layer.name), n, damp);
+        work.form = method.form;
       } else {
-        lw.saliency = new Float64Array(lw.layer.size);
-        if (method.taylor) lw.invGrad = new Float64Array(lw.layer.size);
+        work.saliency = new Float64Array(work.layer.size);
+        if (method.taylor) work.invGrad = new Float64Array(work.layer.size);
       }
     }
     if (!runner) return;
     const built = layers.map(() => 0),
       forms = layers.map(() => new Map<string, number>());
     await forEachBounded(
-      ctx.blocks,
+      ctx.blocks.filter(b => inGroup.has(b.layer)),
       runner.capacity,
       async ({ id, layer, range }) => {
-        const lw = layers[layer];
+        const work = layers[layer];
         const res = await runner.build({
           op: 'build',
           id,
-          G: gatherBlock(ctx.grads!.get(lw.layer.name)!, n, lw.layer.size, range),
+          G: gatherBlock(ctx.grads!.get(work.layer.name)!, n, work.layer.size, range),
           n,
           b: range.end - range.start,
           damp,
           form: ctx.options.inverseForm,
-          w: lw.w.slice(range.start, range.end),
+          w: work.w.slice(range.start, range.end),
           taylor: method.taylor,
           keep: ctx.inverses === 'keep',
         });
-        lw.saliency.set(res.saliency, range.start);
-        if (res.invGrad) lw.invGrad!.set(res.invGrad, range.start);
+        work.saliency.set(res.saliency, range.start);
+        if (res.invGrad) work.invGrad!.set(res.invGrad, range.start);
         forms[layer].set(res.form, (forms[layer].get(res.form) ?? 0) + 1);
         ctx.emit({
           type: 'stage',
           stage: 'blocks',
           done: ++built[layer],
-          total: lw.ranges.length,
-          layer: lw.layer.name,
+          total: work.ranges.length,
+          layer: work.layer.name,
           step: k,
           steps: of,
         });
       },
       () => checkAbort(ctx.signal),
     );
-    layers.forEach((lw, i) => {
-      lw.form = [...forms[i]]
+    for (const i of group)
+      layers[i].form = [...forms[i]]
         .sort((a, b) => b[1] - a[1])
         .map(([f]) => f)
-        .join('+');
-    }); // most used first
+        .join('+'); // most used first
   });
-  for (const lw of layers) {
-    if (lw.saliency.some(v => Number.isNaN(v))) {
+  for (const work of group.map(i => layers[i])) {
+    if (work.saliency.some(v => Number.isNaN(v))) {
       throw new WoodFisherError(
-        `saliency of layer ${lw.layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`,
+        `saliency of layer ${work.layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`,
         'NUMERIC',
       );
     }
@@ -272,12 +303,12 @@ export async function selectWeights(ctx: StepContext): Promise<Selection> {
   const selection = await ctx.timed('selection', () => {
     if (!options.pattern) {
       const s = selectMasks(
-        layers.map(lw => ({
-          name: lw.layer.name,
-          saliency: lw.saliency,
-          weights: lw.w,
-          sparsity: target.layers[lw.layer.name],
-          maxSparsity: layerCap(options, lw.layer.name),
+        layers.map(work => ({
+          name: work.layer.name,
+          saliency: work.saliency,
+          weights: work.w,
+          sparsity: target.layers[work.layer.name],
+          maxSparsity: layerCap(options, work.layer.name),
         })),
         target.sparsity,
         ctx.method.scope ?? options.scope,
@@ -286,11 +317,11 @@ export async function selectWeights(ctx: StepContext): Promise<Selection> {
       return s;
     }
     const nm = selectNM(
-      layers.map(lw => ({
-        name: lw.layer.name,
-        saliency: lw.saliency,
-        weights: lw.w,
-        rowLength: lw.layer.size / lw.layer.torchShape[0],
+      layers.map(work => ({
+        name: work.layer.name,
+        saliency: work.saliency,
+        weights: work.w,
+        rowLength: work.layer.size / work.layer.torchShape[0],
       })),
       parsePattern(options.pattern),
     );
@@ -316,9 +347,9 @@ export function layerCap(options: PruneOptions, name: string): number {
  *  or zeros they already had): the first stay alive, the second may be cut off (layer collapse). */
 function warnCollapse(ctx: StepContext, masks: Uint8Array[]): void {
   const scope = ctx.method.scope ?? ctx.options.scope;
-  ctx.layers.forEach((lw, i) => {
-    const name = lw.layer.name,
-      d = lw.layer.size,
+  ctx.layers.forEach((work, i) => {
+    const name = work.layer.name,
+      d = work.layer.size,
       cap = layerCap(ctx.options, name);
     let pruned = 0;
     for (const v of masks[i]) pruned += v;
@@ -348,49 +379,62 @@ function warnCollapse(ctx: StepContext, masks: Uint8Array[]): void {
  * (obs/update.ts); pruned weights end exactly 0. Writes the kernels back and returns each layer's result.
  */
 export async function updateWeights(ctx: StepContext, { masks, thresholds }: Selection): Promise<LayerResult[]> {
-  const { layers, runner, n, damp, rebuildFrom } = ctx;
+  const { layers, runner, n, damp } = ctx;
   const { k, of } = ctx.step;
   const kind = updateKind(ctx);
   const results: LayerResult[] = [];
-  await ctx.timed('update', async () => {
-    const next = layers.map(lw => new Float64Array(lw.layer.size));
-    const updated = layers.map(() => 0);
-    await forEachBounded(
-      ctx.blocks,
-      runner?.capacity ?? 1,
-      async ({ id, layer, range }) => {
-        const lw = layers[layer];
-        const wb = lw.w.slice(range.start, range.end);
-        const invGrad = lw.invGrad?.slice(range.start, range.end); // WoodTaylor: the update also subtracts F⁻¹∇L
-        const mask = masks[layer].slice(range.start, range.end);
-        const b = range.end - range.start;
-        const rebuild = rebuildFrom && {
-          G: gatherBlock(rebuildFrom.get(lw.layer.name)!, n, lw.layer.size, range),
-          n,
-          b,
-          damp,
-          form: ctx.options.inverseForm,
-        };
-        const res =
-          runner && kind !== 'none'
-            ? await runner.update({ op: 'update', id, w: wb, mask, kind, invGrad, rebuild })
-            : { w: obsUpdate(wb, mask, null, 'none') };
-        next[layer].set(res.w, range.start);
-        ctx.emit({
-          type: 'stage',
-          stage: 'update',
-          done: ++updated[layer],
-          total: lw.ranges.length,
-          layer: lw.layer.name,
-          step: k,
-          steps: of,
-          message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined,
-        });
-      },
-      () => checkAbort(ctx.signal),
+  const next = layers.map(work => new Float64Array(work.layer.size));
+  const updated = layers.map(() => 0);
+  // Streamed and rebuilt: group by group, the last group's gradients (still held) first, the others computed again.
+  const groups = ctx.rebuildFrom ? [...ctx.groups].reverse() : [layers.map((_, i) => i)];
+  for (const group of groups) {
+    if (ctx.rebuildFrom && !group.every(i => ctx.rebuildFrom!.has(layers[i].layer.name))) {
+      ctx.rebuildFrom = undefined;
+      ctx.rebuildFrom = (await groupGradients(ctx, group)).grads;
+    }
+    const rebuildFrom = ctx.rebuildFrom;
+    const inGroup = new Set(group);
+    await ctx.timed('update', () =>
+      forEachBounded(
+        ctx.blocks.filter(b => inGroup.has(b.layer)),
+        runner?.capacity ?? 1,
+        async ({ id, layer, range }) => {
+          const work = layers[layer];
+          const wb = work.w.slice(range.start, range.end);
+          const invGrad = work.invGrad?.slice(range.start, range.end); // WoodTaylor: the update also subtracts F⁻¹∇L
+          const mask = masks[layer].slice(range.start, range.end);
+          const b = range.end - range.start;
+          const rebuild = rebuildFrom && {
+            G: gatherBlock(rebuildFrom.get(work.layer.name)!, n, work.layer.size, range),
+            n,
+            b,
+            damp,
+            form: ctx.options.inverseForm,
+          };
+          const res =
+            runner && kind !== 'none'
+              ? await runner.update({ op: 'update', id, w: wb, mask, kind, invGrad, rebuild })
+              : { w: obsUpdate(wb, mask, null, 'none') };
+          next[layer].set(res.w, range.start);
+          ctx.emit({
+            type: 'stage',
+            stage: 'update',
+            done: ++updated[layer],
+            total: work.ranges.length,
+            layer: work.layer.name,
+            step: k,
+            steps: of,
+            message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined,
+          });
+        },
+        () => checkAbort(ctx.signal),
+      ),
     );
-    layers.forEach((lw, i) => {
-      const { layer } = lw;
+  }
+  ctx.rebuildFrom = undefined;
+  await ctx.timed('update', () => {
+    layers.forEach((work, i) => {
+      const { layer } = work;
       for (let q = 0; q < next[i].length; q++) {
         if (masks[i][q]) next[i][q] = 0;
         else if (!Number.isFinite(next[i][q])) {
@@ -398,7 +442,7 @@ export async function updateWeights(ctx: StepContext, { masks, thresholds }: Sel
         }
       }
       writeKernel(ctx.model, layer, next[i]);
-      const result = layerResult(layer, next[i], lw.saliency, thresholds[i], { blocks: lw.ranges.length, form: lw.form });
+      const result = layerResult(layer, next[i], work.saliency, thresholds[i], { blocks: work.ranges.length, form: work.form });
       results.push(result);
       ctx.emit({ type: 'layer', result, step: k });
     });

@@ -129,6 +129,9 @@ export interface MemoryPlan {
   limitBytes: number;
   fits: boolean;
   strategy?: 'keep' | 'rebuild'; // inverse blocks kept until the update, or rebuilt one at a time
+  gradients?: 'in memory' | 'streamed'; // N × d gradients at once, or one layer group at a time (recomputed per group)
+  groups?: string[][]; // streamed: the layer groups, in the order their gradients are computed
+  why?: string; // the choice, in one sentence
 }
 
 /** Bytes of model.json + shards: raw, and each file compressed as a server sends it (gzip -9, brotli quality 9). */

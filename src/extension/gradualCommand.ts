@@ -8,6 +8,7 @@ import { DEFAULT_OPTIONS, type GradualOptions, type Method } from '../protocol';
 import { findRecipeForModel, recipeToGradualOptions } from '../engine/recipe';
 import { METHOD_NAMES } from '../engine/types';
 import { messageOf, parseSparsity, UNTRUSTED } from './commandArgs';
+import { pickData } from './pickData';
 import type { CommandResult } from './jobs';
 import { checkModelJson } from './modelFile';
 import { formatPercent } from './outputDir';
@@ -105,7 +106,13 @@ async function resolveGradual(modelPath: string, args: GradualArgs, prompt: bool
     if (!dataPath) {
       if (!prompt)
         return { error: 'gradual pruning needs training data: pass trainPath (a .npy or .npz file), or a recipe with a gradual: section.' };
-      const picked = await askTrainingData(modelPath);
+      const picked = await pickData(modelPath, {
+        title: 'WoodFisher gradual: training data (1/3)',
+        placeHolder: '.npz with x and y, or .npy inputs (read batch by batch); calibration samples are drawn from it',
+        dialogTitle: 'Training data',
+        prefer: /train/i,
+        labelsTitle: 'WoodFisher gradual: labels of the training data',
+      });
       if (!picked) return { cancelled: true };
       ({ dataPath, labelsPath } = picked);
     }
@@ -152,35 +159,6 @@ function freshFolder(dir: string): string {
 const abs = (p?: string) => (p === undefined ? undefined : path.resolve(p));
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-async function askTrainingData(modelPath: string): Promise<{ dataPath: string; labelsPath?: string } | undefined> {
-  const found = await vscode.workspace.findFiles('**/*.{npy,npz}', '**/node_modules/**', 200);
-  type Item = vscode.QuickPickItem & { fsPath?: string };
-  const items: Item[] = found.map(u => ({ label: vscode.workspace.asRelativePath(u), fsPath: u.fsPath }));
-  items.sort((a, b) => Number(/train/i.test(b.label)) - Number(/train/i.test(a.label)));
-  items.push({ label: '$(folder-opened) Browse…' });
-  const pick = await vscode.window.showQuickPick(items, {
-    title: 'WoodFisher gradual: training data (1/3)',
-    placeHolder: '.npz with x and y, or .npy inputs (read batch by batch); calibration samples are drawn from it',
-  });
-  if (!pick) return undefined;
-  let dataPath = pick.fsPath;
-  if (!dataPath) {
-    const chosen = await vscode.window.showOpenDialog({
-      title: 'Training data',
-      canSelectMany: false,
-      defaultUri: vscode.Uri.file(path.dirname(modelPath)),
-      filters: { 'NumPy arrays': ['npy', 'npz'] },
-    });
-    dataPath = chosen?.[0]?.fsPath;
-  }
-  if (!dataPath) return undefined;
-  if (dataPath.toLowerCase().endsWith('.npz')) return { dataPath };
-  const labels = items.filter(i => i.fsPath && i.fsPath !== dataPath && i.fsPath.toLowerCase().endsWith('.npy'));
-  labels.sort((a, b) => Number(/label|[-_]y\b/i.test(b.label)) - Number(/label|[-_]y\b/i.test(a.label)));
-  const lp = await vscode.window.showQuickPick(labels, { title: 'WoodFisher gradual: labels of the training data' });
-  return lp?.fsPath ? { dataPath, labelsPath: lp.fsPath } : undefined;
 }
 
 async function askSparsity(): Promise<number | undefined> {

@@ -9,6 +9,7 @@ import { parsePattern, patternSparsity } from '../engine/obs/select';
 import { findRecipeForModel, recipeToOptions } from '../engine/recipe';
 import { METHOD_NAMES } from '../engine/types';
 import { asArgs, messageOf, parseSparsity, UNTRUSTED, type PruneArgs } from './commandArgs';
+import { pickData } from './pickData';
 import type { CommandResult } from './jobs';
 import { checkModelJson } from './modelFile';
 import { defaultOutDir } from './outputDir';
@@ -98,7 +99,13 @@ export async function resolveOptions(modelPath: string, args: PruneArgs, prompt:
     labelsPath = args.labelsPath;
   if (!dataPath && needsGradients(method)) {
     if (!prompt) return { error: `${method} needs calibration data: pass dataPath (a .npy or .npz file).` };
-    const picked = await askData(modelPath);
+    const picked = await pickData(modelPath, {
+      title: 'WoodFisher: calibration inputs (3/3)',
+      placeHolder: '.npy inputs (first axis = samples) or .npz with x and y',
+      dialogTitle: 'Calibration data',
+      labelsTitle: 'WoodFisher: labels for the calibration data (optional)',
+      labelsOptional: { label: 'No labels', detail: "sample labels from the model's own predictions" },
+    });
     if (!picked) return { cancelled: true };
     dataPath = picked.dataPath;
     labelsPath = picked.labelsPath;
@@ -175,38 +182,6 @@ async function askMethod(preferred: Method): Promise<Method | undefined> {
   items.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred));
   const pick = await vscode.window.showQuickPick(items, { title: 'WoodFisher: method (2/3)' });
   return pick?.label as Method | undefined;
-}
-
-async function askData(modelPath: string): Promise<{ dataPath: string; labelsPath?: string } | undefined> {
-  const found = await vscode.workspace.findFiles('**/*.{npy,npz}', '**/node_modules/**', 100);
-  type Item = vscode.QuickPickItem & { fsPath?: string };
-  const items: Item[] = found.map(u => ({ label: vscode.workspace.asRelativePath(u), fsPath: u.fsPath }));
-  items.push({ label: '$(folder-opened) Browse…' });
-  const pick = await vscode.window.showQuickPick(items, {
-    title: 'WoodFisher: calibration inputs (3/3)',
-    placeHolder: '.npy inputs (first axis = samples) or .npz with x and y',
-  });
-  if (!pick) return undefined;
-  let dataPath = pick.fsPath;
-  if (!dataPath) {
-    const chosen = await vscode.window.showOpenDialog({
-      title: 'Calibration data',
-      canSelectMany: false,
-      defaultUri: vscode.Uri.file(path.dirname(modelPath)),
-      filters: { 'NumPy arrays': ['npy', 'npz'] },
-    });
-    dataPath = chosen?.[0]?.fsPath;
-  }
-  if (!dataPath) return undefined;
-  if (dataPath.toLowerCase().endsWith('.npz')) return { dataPath };
-  const labelItems: Item[] = [
-    { label: 'No labels', detail: "sample labels from the model's own predictions" },
-    ...items.filter(i => i.fsPath && i.fsPath !== dataPath && i.fsPath.toLowerCase().endsWith('.npy')),
-  ];
-  labelItems.sort((a, b) => Number(/label|[-_]y\b/i.test(b.label)) - Number(/label|[-_]y\b/i.test(a.label)));
-  const lp = await vscode.window.showQuickPick(labelItems, { title: 'WoodFisher: labels for the calibration data (optional)' });
-  if (!lp) return undefined;
-  return { dataPath, labelsPath: lp.fsPath };
 }
 
 async function offerRecipe(o: PruneOptions): Promise<void> {

@@ -16,11 +16,11 @@ export function applyEvent(s: PanelSnapshot, e: PruneEvent): PanelSnapshot {
     case 'stage':
       return { ...s, stage: e };
     case 'plan':
-      return { ...s, plan: e.layers, memory: e.memory, backend: e.backend };
+      return { ...s, prunable: e.layers, memory: e.memory, backend: e.backend };
     case 'layer': {
       const layers = s.layers.filter(l => l.name !== e.result.name);
       layers.push(e.result);
-      const order = s.plan?.map(p => p.name);
+      const order = s.prunable?.map(p => p.name);
       if (order) layers.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
       return { ...s, layers };
     }

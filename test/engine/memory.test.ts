@@ -80,3 +80,63 @@ test('T block builders hold T scratch areas and 3·T batches of gradient slices 
   assert.equal(item(two, 'gradient slices'), 3 * 2 * 1000 * 1000 * 4);
   assert.ok(item(one, 'TF.js working memory') > 0);
 });
+
+test('when the N × d gradients do not fit, the plan streams them by layer group from the output back, and says why', () => {
+  const base = {
+    layers,
+    samples: 1000,
+    blockSize: 1000,
+    method: 'woodfisher' as const,
+    inverseForm: 'primal' as const,
+    gradientPassBytes: 2 ** 20,
+    stream: true,
+  };
+  const all = planMemory({ ...base, limitBytes: 2 ** 40 });
+  assert.equal(all.gradients, 'in memory');
+  const rebuild = planMemory({ ...base, limitBytes: all.totalBytes - 1 });
+  assert.equal(rebuild.gradients, 'in memory');
+  assert.equal(rebuild.strategy, 'rebuild');
+  // fc2 + fc3 (1000 × 1000 floats) fit beside the rest, fc1 alone (1000 × 31360) too, all three not
+  const grads = 4 * 1000 * d,
+    fc1 = 4 * 1000 * 784 * 40;
+  const s = planMemory({ ...base, limitBytes: rebuild.totalBytes - grads + fc1 });
+  assert.ok(s.fits);
+  assert.equal(s.gradients, 'streamed');
+  assert.equal(s.strategy, 'rebuild');
+  assert.deepEqual(s.groups, [['fc3', 'fc2'], ['fc1']]);
+  assert.equal(s.items.find(i => i.what.startsWith('per-sample gradients of one layer group'))!.bytes, fc1);
+  assert.match(s.why!, /do not fit under the limit .* 2 layer groups in turn, each twice but the last/);
+  // inverse blocks that fit beside one group's gradients are kept: one gradient pass per group
+  const two = { ...base, layers: [dense('a', 100, 10), dense('b', 100, 10)], blockSize: 10 };
+  const kept = planMemory({ ...two, limitBytes: 2 ** 40 });
+  const keptInv = kept.items.find(i => i.what.startsWith('Fisher-inverse blocks, all kept'))!.bytes;
+  const sk = planMemory({ ...two, limitBytes: kept.totalBytes - 4 * 1000 * 1000 });
+  assert.equal(sk.gradients, 'streamed');
+  assert.equal(sk.strategy, 'keep');
+  assert.deepEqual(sk.groups, [['b'], ['a']]);
+  assert.ok(keptInv > 0 && sk.totalBytes <= sk.limitBytes);
+  assert.match(sk.why!, /once each, the inverse blocks kept/);
+  // not even fc1's gradients alone: refused, naming the largest layer
+  const none = planMemory({ ...base, limitBytes: rebuild.totalBytes - grads + fc1 / 2 });
+  assert.equal(none.fits, false);
+  assert.match(none.why!, /largest layer alone needs/);
+  // callers that cannot stream (gradual, sensitivity, structured) get the in-memory plan, over the limit
+  assert.equal(planMemory({ ...base, stream: false, limitBytes: s.limitBytes }).fits, false);
+});
+
+test('methods with gradients but no inverse (diagonal Fisher) stream too; the TF.js pass is counted as given', () => {
+  const base = {
+    layers,
+    samples: 1000,
+    blockSize: 1000,
+    method: 'diagfisher' as const,
+    inverseForm: 'auto' as const,
+    gradientPassBytes: 3 * 2 ** 20,
+    stream: true,
+  };
+  const all = planMemory({ ...base, limitBytes: 2 ** 40 });
+  assert.equal(all.items.find(i => i.what.startsWith('TF.js working memory'))!.bytes, 3 * 2 ** 20);
+  const s = planMemory({ ...base, limitBytes: all.totalBytes - 1 });
+  assert.equal(s.gradients, 'streamed');
+  assert.ok(s.fits);
+});

@@ -160,16 +160,16 @@ test('WoodFisher beats or matches global magnitude at 90% and 95% on both exampl
 });
 
 test('a memory limit that cannot keep every inverse block rebuilds them for the update, with the same result', async () => {
-  const { planMemory } = await import('../../src/engine/memory');
   const { inspectModel } = await import('../../src/engine/prune');
-  const { layers } = await inspectModel(path.join(EX, 'mlpnet/model.json'));
-  const base = { layers, samples: 128, blockSize: 1000, method: 'woodfisher' as const, inverseForm: 'auto' as const };
-  const keep = planMemory({ ...base, limitBytes: 2 ** 40 });
-  const limit = keep.totalBytes - 1;
-  assert.equal(planMemory({ ...base, limitBytes: limit }).strategy, 'rebuild');
+  // inspect plans what the run will plan (same samples, threads, no evaluation data)
+  const plan = async (maxMemoryBytes: number) =>
+    (await inspectModel(path.join(EX, 'mlpnet/model.json'), { samples: 128, threads: 1, maxMemoryBytes })).memory;
+  const limit = (await plan(2 ** 40)).totalBytes - 1;
+  assert.equal((await plan(limit)).strategy, 'rebuild');
   const a = await runPrune(opts({ evalPath: undefined, threads: 1 }));
   const b = await runPrune(opts({ evalPath: undefined, maxMemoryBytes: limit, threads: 1 }));
   assert.equal(b.memory.strategy, 'rebuild');
+  assert.equal(b.memory.gradients, 'in memory');
   assert.deepEqual(
     b.layers.map(l => l.pruned),
     a.layers.map(l => l.pruned),
@@ -177,6 +177,37 @@ test('a memory limit that cannot keep every inverse block rebuilds them for the 
   const wa = (await loadSaved(a.output)).getWeights().map(t => Array.from(t.dataSync()));
   const wb = (await loadSaved(b.output)).getWeights().map(t => Array.from(t.dataSync()));
   assert.deepEqual(wb, wa, 'rebuilt blocks give the same pruned weights');
+
+  // Lower still: the 128 × d gradients do not fit at once; streamed by layer group (fc3 + fc2, then fc1), same result.
+  const rebuild = await plan(limit);
+  const all = rebuild.items.find(i => i.what.startsWith('per-sample gradients'))!.bytes;
+  const streamLimit = rebuild.totalBytes - all + 4 * 128 * 784 * 40;
+  const streamed = await plan(streamLimit);
+  assert.equal(streamed.gradients, 'streamed');
+  assert.deepEqual(streamed.groups, [['fc3', 'fc2'], ['fc1']]);
+  const logs: string[] = [];
+  const c = await runPrune(opts({ evalPath: undefined, maxMemoryBytes: streamLimit, threads: 1 }), {
+    onEvent: e => {
+      if (e.type === 'log') logs.push(e.message);
+    },
+  });
+  assert.equal(c.memory.gradients, 'streamed');
+  assert.equal(c.memory.strategy, 'rebuild');
+  assert.ok(
+    logs.some(m => /memory plan: .* 2 layer groups in turn/.test(m)),
+    'the run says why it streams',
+  );
+  assert.deepEqual(
+    c.layers,
+    a.layers.map(l => ({ ...l })),
+    'the same per-layer results',
+  );
+  const wc = (await loadSaved(c.output)).getWeights().map(t => Array.from(t.dataSync()));
+  assert.deepEqual(wc, wa, 'streamed gradients give the same pruned weights');
+  // the searches that hold every gradient at once are refused under that limit, saying what to do
+  await assert.rejects(runPrune(opts({ evalPath: undefined, maxMemoryBytes: streamLimit, threads: 1, damp: 'auto' })), (e: Error) =>
+    /--damp auto holds all 128 × 32360 gradients .* give a fixed --damp/.test(e.message),
+  );
 });
 
 test("damp 'auto' prunes once per candidate λ and keeps the one with the lowest calibration loss", async () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { initBackend } from '../../src/engine/backend';
-import { loadModel, readKernel } from '../../src/engine/model/load';
+import { loadModel, readKernel, writeKernel } from '../../src/engine/model/load';
 import { loadDataset } from '../../src/engine/data/calibration';
 import { pruneStep, targetAt, type StepContext } from '../../src/engine/step';
 import { DEFAULT_OPTIONS, type PruneEvent, type PruneOptions } from '../../src/engine/types';
@@ -139,6 +139,54 @@ test("damp 'auto' widens its grid a decade at a time while an edge wins, and say
       logs.join('\n'),
     );
     for (let i = 1; i < rel.length; i++) assert.ok(Math.abs(rel[i] / rel[i - 1] - 10) < 1e-9, 'a decade apart');
+  } finally {
+    model.model.dispose();
+  }
+});
+
+test('streamed gradients (layer group by layer group) give the same saliencies, masks and weights as all at once', async () => {
+  await initBackend('auto');
+  const model = await loadModel(path.join(EX, 'mlpnet/model.json'));
+  try {
+    // labels drawn from the model (the true Fisher): later groups must reuse the first pass's draws
+    const o = options({ method: 'woodfisher', sampleLabels: true });
+    const data = await loadDataset(model, o.dataPath, undefined, { samples: o.samples, shuffle: false, seed: 0 });
+    const dense = model.prunable.map(l => readKernel(model, l));
+    const run = async (groups: string[][] | undefined, inverses: 'keep' | 'rebuild') => {
+      model.prunable.forEach((l, i) => writeKernel(model, l, dense[i]));
+      const events: PruneEvent[] = [];
+      const { results, labelsSource } = await pruneStep({
+        model,
+        layers: model.prunable,
+        data,
+        options: o,
+        target: { sparsity: 0.8, layers: {} },
+        damp: 1e-4,
+        inverses,
+        groups,
+        hooks: { onEvent: e => events.push(e) },
+      });
+      return { results, labelsSource, events, weights: model.prunable.map(l => readKernel(model, l)) };
+    };
+    const all = await run(undefined, 'keep');
+    assert.equal(all.labelsSource, 'sampled');
+    const groups = [['fc3', 'fc2'], ['fc1']];
+    for (const inverses of ['keep', 'rebuild'] as const) {
+      const s = await run(groups, inverses);
+      assert.equal(s.labelsSource, 'sampled');
+      assert.deepEqual(s.results, all.results, `${inverses}: per-layer results (counts, thresholds, saliency spread)`);
+      s.weights.forEach((w, i) => assert.deepEqual(w, all.weights[i], `${inverses}: ${model.prunable[i].name} weights`));
+      const passes = s.events
+        .filter(e => e.type === 'stage' && e.stage === 'gradients' && e.done === e.total)
+        .map(e => (e as { message?: string }).message);
+      // keep: one pass per group; rebuild: again for every group but the last one computed (its gradients are still held)
+      assert.deepEqual(
+        passes,
+        inverses === 'keep'
+          ? ['layer group 1 of 2 (2 layers)', 'layer group 2 of 2 (1 layer)']
+          : ['layer group 1 of 2 (2 layers)', 'layer group 2 of 2 (1 layer)', 'layer group 1 of 2 (2 layers)'],
+      );
+    }
   } finally {
     model.model.dispose();
   }

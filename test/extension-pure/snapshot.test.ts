@@ -52,7 +52,7 @@ test("layer results follow the plan's order, and a later step replaces a layer's
   );
   assert.equal(s.backend, 'wasm');
   assert.deepEqual(
-    s.plan?.map(p => p.name),
+    s.prunable?.map(p => p.name),
     ['a', 'b', 'c'],
   );
 });

@@ -11,7 +11,10 @@ import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-const NATIVE = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'win32-x64'].includes(`${process.platform}-${process.arch}`);
+// Where onnxruntime-node ships a CPU binary (scripts/platforms.json), the installed CLI must run its products on it.
+const NATIVE =
+  (JSON.parse(fs.readFileSync(path.join(root, 'scripts', 'platforms.json'), 'utf8'))[`${process.platform}-${process.arch}`] ?? []).length >
+  0;
 
 // Everything the tarball may hold: the CLI bundles and what they load at run time, the demo's example, the schema, docs.
 const ALLOWED = [

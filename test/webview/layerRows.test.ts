@@ -27,7 +27,7 @@ function snapshot(n: number, withResults: number): PanelSnapshot {
       blocks: 1,
     };
   });
-  return { modelPath: '/m/model.json', title: 'm', mode: 'prune', status: 'done', plan, layers, log: [] };
+  return { modelPath: '/m/model.json', title: 'm', mode: 'prune', status: 'done', prunable: plan, layers, log: [] };
 }
 
 test('every column sorts both ways: values in order, missing values last, ties in model order, nothing lost', () => {

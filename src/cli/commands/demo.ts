@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { loadRecipe, recipeToOptions } from '../../engine/recipe';
 import { loadGradualModule, loadPruneModule } from '../engine';
 import { comparisonRow, formatComparison, formatLayerTable } from '../../engine/report/table';
+import { needsGradients } from '../../engine/methods';
 import { Method, PruneOptions, PruneReport, WoodFisherError, type GradualOptions, type GradualReport } from '../../engine/types';
 import { gradualProgress } from '../gradualSummary';
 import { withAbort } from '../abort';
@@ -124,8 +125,7 @@ export function demoCommand(): Command {
       }
       const out: string[] = [`MLPNet ${path.join(mlp, 'model.json')}`, ''];
       for (const r of reports) {
-        const usesFisher = r.settings.method !== 'magnitude' && r.settings.method !== 'global-magnitude';
-        const how = usesFisher
+        const how = needsGradients(r.settings.method)
           ? ` (N = ${r.settings.samples}, λ = ${r.settings.damp === 'auto' ? `${r.damp?.toExponential(1)} chosen from ${r.dampSearch?.length} candidates` : r.settings.damp}, blocks of ${r.settings.blockSize})`
           : '';
         const g = (r as Partial<GradualReport>).gradual;

@@ -1,15 +1,14 @@
 // woodfisher gradual <model.json | recipe> --train … --sparsity S --epochs E --out dir
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { diagnosticError, parseRecipe, readRecipeText, recipeToGradualOptions } from '../../engine/recipe';
+import { recipeToGradualOptions } from '../../engine/recipe';
+import { checkRecipeLayers, readRunSources } from '../resolve';
 import { loadGradualModule } from '../engine';
 import type { GradualEvent, GradualOptions, GradualSettings } from '../../engine/types';
-import { WoodFisherError } from '../../engine/types';
+import { METHOD_NAMES, WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { UsageError } from '../errors';
 import {
-  METHODS,
-  isRecipePath,
   parsePath,
   parseDamp,
   parseNonNegativeInt,
@@ -102,7 +101,7 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
   return cmd
     .option('--sparsity <s>', 'final fraction of prunable weights set to zero, in [0, 1)', parseSparsity)
     .option('--pattern <N:M>', 'semi-structured sparsity at every step (e.g. 2:4); sets the sparsity')
-    .addOption(new Option('--method <m>', 'saliency of each pruning step (default: woodfisher)').choices(METHODS))
+    .addOption(new Option('--method <m>', 'saliency of each pruning step (default: woodfisher)').choices(METHOD_NAMES))
     .option('--samples <n>', 'N: calibration samples (per-sample gradients) per pruning step (default: 256)', parsePositiveInt)
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
     .option('--damp <lambda>', 'λ: dampening of the Fisher (default: 1e-5)', parseDamp)
@@ -176,32 +175,12 @@ export function gradualEvents(
 }
 
 export async function resolveGradual(target: string | undefined, f: GradualFlags): Promise<GradualOptions> {
-  let recipeFile = f.recipe,
-    modelPath: string | undefined;
-  if (target !== undefined) {
-    if (isRecipePath(target)) {
-      if (recipeFile !== undefined) throw new UsageError(`two recipes given: ${target} and --recipe ${recipeFile}`);
-      recipeFile = target;
-    } else modelPath = path.resolve(target);
-  }
-  let recipe = {};
-  if (recipeFile !== undefined) {
-    const file = path.resolve(recipeFile);
-    let text: string;
-    try {
-      text = readRecipeText(file);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const parsed = parseRecipe(text, file);
-    const first = parsed.diagnostics.find(d => d.severity === 'error');
-    if (first) throw diagnosticError(file, first);
-    recipe = parsed.recipe;
-  }
+  const sources = await readRunSources(target, f.recipe);
   const abs = (p?: string) => (p === undefined ? undefined : path.resolve(p));
+  let options: GradualOptions;
   try {
-    return recipeToGradualOptions(recipe, recipeFile ? path.dirname(path.resolve(recipeFile)) : process.cwd(), {
-      modelPath,
+    options = recipeToGradualOptions(sources.parsed?.recipe ?? {}, sources.recipeDir, {
+      modelPath: sources.modelPath,
       dataPath: abs(f.train),
       labelsPath: abs(f.trainLabels),
       sparsity: f.sparsity,
@@ -239,6 +218,8 @@ export async function resolveGradual(target: string | undefined, f: GradualFlags
       throw new UsageError(e.message.replace('--data x.npy|data.npz', '--train x.npy|data.npz'));
     throw e;
   }
+  await checkRecipeLayers(sources, options);
+  return options;
 }
 
 /** The settings a sweep's gradual points share (the GradualOptions keys beyond PruneOptions). */

@@ -5,7 +5,8 @@ import { loadPruneModule } from '../engine';
 import { formatBytes } from '../../engine/report/bytes';
 import { formatTable } from '../../engine/report/table';
 import type { PruneOptions } from '../../engine/types';
-import { METHODS, parsePositiveInt, parseSize } from '../flags';
+import { parsePositiveInt, parseSize } from '../flags';
+import { METHOD_NAMES } from '../../engine/types';
 
 interface InspectFlags {
   samples?: number;
@@ -23,7 +24,7 @@ export function inspectCommand(): Command {
     .argument('<model>', 'model.json of a TF.js layers-model')
     .option('--samples <n>', 'N: per-sample gradients (default: 256)', parsePositiveInt)
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
-    .addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHODS))
+    .addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHOD_NAMES))
     .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
@@ -66,6 +67,8 @@ export function inspectCommand(): Command {
           r.memory.fits
             ? `fits in the limit of ${formatBytes(r.memory.limitBytes)}`
             : `does NOT fit in the limit of ${formatBytes(r.memory.limitBytes)}: lower --samples or --block-size, or raise --max-memory`,
+          ...(r.memory.why ? [`plan: ${r.memory.why}`] : []),
+          ...(r.memory.gradients === 'streamed' ? r.memory.groups!.map((g, i) => `  layer group ${i + 1}: ${g.join(', ')}`) : []),
         ].join('\n') + '\n',
       );
     });

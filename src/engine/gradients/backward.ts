@@ -223,8 +223,9 @@ function shapeOf(s: GraphStep, id: number): (number | null)[] {
 /**
  * Forward pass keeping only what the backward pass needs (a BatchNormalization's or Add's input is dropped as soon as
  * the forward pass is past it), then dL/d(output) from lossGrad, then the backward pass in reverse order;
- * onDelta(step, x, δ) for each prunable call while x and δ are alive (awaited: it may run native products). Every tensor
- * it makes is disposed here.
+ * onDelta(step, x, δ) for each prunable call (each `wanted` one) while x and δ are alive (awaited: it may run native
+ * products); the pass stops after the last wanted call (the same numbers up to there). Every tensor it makes is
+ * disposed here.
  */
 export async function forwardBackward(
   model: tf.LayersModel,
@@ -232,7 +233,10 @@ export async function forwardBackward(
   x: tf.Tensor,
   lossGrad: (out: tf.Tensor) => tf.Tensor,
   onDelta: (step: GraphStep, x: tf.Tensor, delta: tf.Tensor) => void | Promise<void>,
+  wanted?: (step: GraphStep) => boolean,
 ): Promise<void> {
+  // calls whose δ is wanted and still to come; at 0 the backward pass stops (nothing below is read)
+  let pending = wanted ? steps.filter(s => s.prunable && wanted(s)).length : Infinity;
   const inputId = model.inputs[0].id,
     outputId = model.outputs[0].id;
   const values = new Map<number, tf.Tensor>([[inputId, x]]);
@@ -294,7 +298,7 @@ export async function forwardBackward(
       prev.dispose();
       g.dispose();
     };
-    for (let k = steps.length - 1; k >= 0; k--) {
+    for (let k = steps.length - 1; k >= 0 && pending > 0; k--) {
       const s = steps[k];
       const rule = rules.get(s)!;
       const dy = grads.get(s.output);
@@ -308,7 +312,10 @@ export async function forwardBackward(
             const z = preAct.get(s);
             const dz = z ? tf.tidy(() => activationGrad(s.layer, z, dy)) : dy;
             try {
-              await onDelta(s, xs[0], dz);
+              if (!wanted || wanted(s)) {
+                await onDelta(s, xs[0], dz);
+                pending--;
+              }
               if (upstream) dxs = [tf.tidy(() => kernelInputGrad(s.prunable!, s.layer, xs[0], dz))];
             } finally {
               if (dz !== dy) dz.dispose();

@@ -27,6 +27,12 @@ export interface GradientOptions {
   batchSize?: number;
   mode?: 'auto' | 'batched' | 'reference'; // reference: one sample at a time through tf.grads (the test oracle)
   contractions?: 'auto' | 'tfjs'; // tfjs: per-sample conv/dense products on the TF.js backend even when onnxruntime loads
+  /** Rows of these layers only (a group of a streamed step): the pass and its batches are those of all `layers` (the
+   *  same numbers), the backward pass stops below the group's lowest layer. */
+  only?: ReadonlySet<string>;
+  /** Where the rows go (one layer after another), instead of new arrays: streamed groups reuse one arena, so a
+   *  dropped group's gradients never wait for the garbage collector beside the next group's. */
+  into?: Float32Array;
   /** Filled with seconds spent per stage ('pass' = forward and backward, 'rows <kind>' = per-sample contractions). */
   timings?: Record<string, number>;
 }
@@ -48,6 +54,17 @@ export function gradientBatchSize(m: LoadedModel, layers: PrunableLayer[]): numb
   return Math.max(1, Math.min(512, Math.floor(BATCH_BYTES / one)));
 }
 
+/** Working memory of the batched pass over n samples (the batch it will use), or undefined when the pass cannot walk
+ *  the model's graph (it then goes one sample at a time through tf.grads). */
+export function gradientPassBytes(m: LoadedModel, layers: PrunableLayer[], n: number): number | undefined {
+  try {
+    return gradientBatchBytes(m, layers, Math.max(1, Math.min(n, gradientBatchSize(m, layers))));
+  } catch (e) {
+    if (e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER') return undefined;
+    throw e;
+  }
+}
+
 const cancelled = () => new WoodFisherError('Cancelled', 'CANCELLED');
 const tick = () => new Promise<void>(r => setImmediate(r));
 
@@ -66,7 +83,7 @@ async function batchedStep(
   xb: tf.Tensor,
   given: Int32Array | undefined,
   rand: () => number,
-  targets: Float32Array[],
+  targets: (Float32Array | undefined)[],
   row: number,
   fast: BatchedTN | undefined,
   timings?: Record<string, number>,
@@ -101,7 +118,7 @@ async function batchedStep(
         x,
         delta,
         l.kind === 'Dense' ? undefined : layerGeometry(l.kind, step.layer, x),
-        targets[i],
+        targets[i]!,
         row,
         written.has(i),
         fast,
@@ -113,12 +130,13 @@ async function batchedStep(
         rowSeconds += (performance.now() - t) / 1000;
       }
     },
+    step => targets[index.get(step.layer.name)!] !== undefined,
   );
   if (timings) timings.pass = (timings.pass ?? 0) + (performance.now() - t0) / 1000 - rowSeconds;
   const B = xb.shape[0];
   // a prunable layer the loss does not reach has zero gradient
   layers.forEach((l, i) => {
-    if (!written.has(i)) targets[i].fill(0, row * l.size, (row + B) * l.size);
+    if (!written.has(i)) targets[i]?.fill(0, row * l.size, (row + B) * l.size);
   });
   return { loss: lossSum, labels: labels!, sums };
 }
@@ -184,7 +202,14 @@ export async function perSampleGradients(
   if (data.labels && data.labels.length !== n)
     throw new WoodFisherError(`Dataset has ${data.labels.length} labels for ${n} samples.`, 'LABELS');
   const rand = mulberry32((opts.seed ?? 0) ^ 0x5eed);
-  const grads = new Map<string, Float32Array>(layers.map(l => [l.name, new Float32Array(n * l.size)]));
+  const collected = (l: PrunableLayer) => !opts.only || opts.only.has(l.name);
+  let offset = 0;
+  const rows = (size: number) => {
+    if (!opts.into) return new Float32Array(size);
+    if (offset + size > opts.into.length) throw new Error(`gradient arena too small (${opts.into.length} floats)`);
+    return opts.into.subarray(offset, (offset += size));
+  };
+  const grads = new Map<string, Float32Array>(layers.filter(collected).map(l => [l.name, rows(n * l.size)]));
   const allLabels = new Int32Array(n);
   let steps: GraphStep[] = [];
   let batched = opts.mode !== 'reference';
@@ -199,7 +224,7 @@ export async function perSampleGradients(
   }
   const fast = batched && opts.contractions !== 'tfjs' ? await batchedTN() : undefined;
   const bs = Math.max(1, Math.min(n, opts.batchSize ?? (batched ? gradientBatchSize(m, layers) : 16))); // one-at-a-time: small batches keep cancel prompt
-  const targets = layers.map(l => grads.get(l.name)!);
+  const targets = layers.map(l => grads.get(l.name));
   let lossSum = 0;
   for (let start = 0; start < n; start += bs) {
     if (opts.signal?.aborted) throw cancelled();
@@ -210,13 +235,22 @@ export async function perSampleGradients(
     try {
       out = batched
         ? await batchedStep(m, layers, steps, xb, given, rand, targets, start, fast, opts.timings)
-        : referenceStep(m, layers, xb, given, rand, targets, start);
+        : referenceStep(
+            m,
+            layers.filter(collected),
+            xb,
+            given,
+            rand,
+            targets.filter(t => t !== undefined),
+            start,
+          );
     } finally {
       xb.dispose();
     }
     lossSum += out.loss;
     allLabels.set(out.labels, start);
     layers.forEach((l, i) => {
+      if (!targets[i]) return;
       const v = targets[i].subarray(start * l.size, (start + b) * l.size);
       let sum = out.sums?.[i];
       if (sum === undefined) {
@@ -236,7 +270,7 @@ export async function perSampleGradients(
     await tick();
   }
   if (opts.masks) {
-    for (const l of layers) {
+    for (const l of layers.filter(collected)) {
       const mask = opts.masks.get(l.name);
       if (!mask) continue;
       if (mask.length !== l.size)

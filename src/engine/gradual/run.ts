@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
 import { loadModel, readKernel, type LoadedModel } from '../model/load';
+import { checkLayerOverrides } from '../model/overrides';
 import { loadDataset, type Dataset } from '../data/calibration';
 import { mulberry32, sampleIndices } from '../data/random';
 import { evaluate } from '../gradients/evaluate';
@@ -123,7 +124,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
   let train: TrainingData | undefined;
   let opt: MaskedOptimizer | undefined;
   try {
-    checkOverrides(o.layers, m.prunable);
+    checkLayerOverrides(o.layers, m);
     const limit = o.maxMemoryBytes ?? defaultMemoryLimit();
     const { evalData } = await timed('load', async () => {
       train = openTrainingData(m, o.dataPath, o.labelsPath, limit);
@@ -413,17 +414,6 @@ function checkAbort(signal: AbortSignal | undefined, outDir: string, epochsDone:
       : 'gradual pruning was cancelled before the first epoch ended; nothing was written',
     'CANCELLED',
   );
-}
-
-function checkOverrides(layers: GradualOptions['layers'], prunable: PrunableLayer[]): void {
-  const names = new Set(prunable.map(l => l.name));
-  for (const name of Object.keys(layers)) {
-    if (!names.has(name))
-      throw new WoodFisherError(
-        `layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`,
-        'OPTIONS',
-      );
-  }
 }
 
 async function runEval(m: LoadedModel, d: Dataset, which: 'before' | 'after', hooks: GradualHooks): Promise<EvalResult> {

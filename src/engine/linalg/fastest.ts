@@ -42,13 +42,23 @@ export function nativeGemmMissing(): string | undefined {
   return fallback;
 }
 
-/** What a user reads when the Fisher products fell back to plain JS: the cause, the cost, the fix (docs/performance.md). */
-export function nativeGemmNotice(reason: string): string {
+/** What a user reads when the Fisher products fell back to plain JS: the cause, the cost, the fix (docs/packaging.md).
+ *  `platform` is process.platform-process.arch. */
+export function nativeGemmNotice(reason: string, platform = `${process.platform}-${process.arch}`): string {
+  const slow = 'the Fisher products run in plain JavaScript, 20–30× slower than native';
+  // onnxruntime-node 1.24+ has no Intel-macOS binary (upstream stopped building it): nothing to install here.
+  if (platform === 'darwin-x64') {
+    return (
+      `${slow}: onnxruntime-node has no build for macOS on Intel since version 1.24 (${reason}). ` +
+      'Fix: none on this Mac; on Apple silicon, or with the model on a Linux or Windows machine (Remote-SSH runs the worker there), the native products load.'
+    );
+  }
   return (
-    `the Fisher products run in plain JavaScript, 20–30× slower than native (${reason}). ` +
+    `${slow} (${reason}). ` +
     'Fix: in VS Code install the VSIX built for your platform; for the CLI reinstall with ' +
     "`ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher` (onnxruntime-node's install script downloads CUDA " +
-    'libraries on linux-x64 and removes itself when that fails); macOS on Intel has no onnxruntime-node build.'
+    'libraries on linux-x64 and removes itself when that fails)' +
+    (platform.startsWith('win32') ? '; on Windows onnxruntime needs the Microsoft Visual C++ Redistributable (MSVCP140.dll).' : '.')
   );
 }
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
 import { loadModel, readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
+import { checkLayerOverrides } from '../model/overrides';
 import { claimOutput, type OutputClaim } from '../output/claim';
 import { torchShape } from '../model/layout';
 import { loadDataset } from '../data/calibration';
@@ -16,7 +17,7 @@ import { gatherBlock, diagFisher } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
-import { needsGradients } from '../methods';
+import { METHODS, needsGradients } from '../methods';
 import { planMemory, assertPlanFits } from '../memory';
 import { logHistogram } from '../layerStats';
 import { channelGraph, type ChannelGraph } from './graph';
@@ -140,13 +141,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
   });
   let shrunk: tf.LayersModel | undefined;
   try {
-    const names = new Set(m.prunable.map(l => l.name));
-    for (const name of Object.keys(o.layers))
-      if (!names.has(name))
-        throw new WoodFisherError(
-          `layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`,
-          'OPTIONS',
-        );
+    checkLayerOverrides(o.layers, m);
     const g = channelGraph(m.model);
     if (g.classes.length === 0)
       throw new WoodFisherError(
@@ -198,7 +193,8 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
         const w = readKernel(m, s.layer),
           d = s.layer.size;
         const G = grads?.grads.get(s.layer.name);
-        if (o.method === 'magnitude' || o.method === 'global-magnitude') {
+        if (!METHODS[o.method].needsGradients) {
+          // magnitude methods
           for (let r = 0; r < s.saliency.length; r++) {
             let a = 0;
             for (let i = 0; i < s.rowLength; i++) a += Math.abs(w[r * s.rowLength + i]);
@@ -206,7 +202,8 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
           } // L1 norm
           continue;
         }
-        if (o.method === 'diagfisher') {
+        if (!METHODS[o.method].needsInverse) {
+          // the diagonal Fisher
           const f = diagFisher(G!, n, d, damp);
           for (let r = 0; r < s.saliency.length; r++) {
             let a = 0;
@@ -259,7 +256,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       selectUnits(g, classSaliency, counter, {
         sparsity: o.sparsity,
         targetMacs: o.targetFlops !== undefined ? o.targetFlops * macsBefore : undefined,
-        scope: o.method === 'magnitude' ? 'layer' : o.method === 'global-magnitude' ? 'global' : o.scope,
+        scope: METHODS[o.method].scope ?? o.scope,
         layerSparsity,
         fixed,
         minKeep: o.minKeep ?? DEFAULT_MIN_KEEP,

@@ -333,3 +333,24 @@ test('a model the pass cannot walk (masks: Embedding mask_zero) falls back to tf
     (e: unknown) => e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER' && /mask/.test(e.message),
   );
 });
+
+test("a layer group's rows (only, the backward pass stopping below the group) equal the whole pass's rows bit for bit; no tensors leak", async () => {
+  const m = await save(buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 7, stages: 4, lastChannels: 48, seed: 5 }));
+  try {
+    const data = dataset(m, 5);
+    const all = await perSampleGradients(m, m.prunable, data, { batchSize: 3 });
+    const names = m.prunable.map(l => l.name);
+    const before = tf.memory().numTensors;
+    // the last layers (a short backward pass), a middle stretch across residual Adds, and the first conv alone
+    for (const group of [names.slice(-3), names.slice(4, 10), names.slice(0, 1)]) {
+      const part = await perSampleGradients(m, m.prunable, data, { batchSize: 3, only: new Set(group) });
+      assert.deepEqual([...part.grads.keys()], group);
+      for (const name of group) assert.deepEqual(part.grads.get(name), all.grads.get(name), `${name} (group ${group[0]}…)`);
+      assert.deepEqual(part.labels, all.labels);
+      assert.equal(part.meanLoss, all.meanLoss);
+    }
+    assert.equal(tf.memory().numTensors, before, 'no tensors leak when the backward pass stops early');
+  } finally {
+    m.model.dispose();
+  }
+});
