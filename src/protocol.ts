@@ -150,6 +150,7 @@ export interface PanelSnapshot {
   outDir?: string;
   reportPath?: string;
   sweep?: SweepPoint[];
+  sweepEpochs?: number; // a gradual sweep: every point pruned on the schedule with this many epochs of fine-tuning
   sensitivity?: SensitivityView;
   size?: PruneReport['size']; // model.json + shards, input and output: raw, gzip, brotli
   inputSize?: SizeFigures; // a sweep's input model (the dense point of the size chart)

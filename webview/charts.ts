@@ -44,7 +44,9 @@ export function renderCharts(s: PanelSnapshot): void {
   const caption = document.getElementById('accuracy-caption');
   const figure = document.getElementById('accuracy-figure');
   if (s.mode === 'sweep') {
-    if (caption) caption.textContent = 'Accuracy vs sparsity';
+    if (caption)
+      caption.textContent =
+        s.sweepEpochs !== undefined ? `Accuracy vs sparsity, gradual (${s.sweepEpochs} epochs each)` : 'Accuracy vs sparsity';
     renderSweepChart(s, t);
     figure?.removeAttribute('hidden');
     renderSizeChart(s, t);

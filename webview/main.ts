@@ -52,7 +52,11 @@ export function structureText(st: NonNullable<PanelSnapshot['structure']>): stri
 function render(s: PanelSnapshot): void {
   document.title = `WoodFisher: ${s.title}`;
   $('title').textContent =
-    s.mode === 'sweep' ? `${s.title} — sparsity sweep` : s.mode === 'gradual' ? `${s.title} — gradual pruning` : s.title;
+    s.mode === 'sweep'
+      ? `${s.title} — ${s.sweepEpochs !== undefined ? `gradual sparsity sweep (${s.sweepEpochs} epochs per point)` : 'sparsity sweep'}`
+      : s.mode === 'gradual'
+        ? `${s.title} — gradual pruning`
+        : s.title;
   const status = $('status');
   status.textContent = statusText(s);
   status.className = `status-${s.status}`;

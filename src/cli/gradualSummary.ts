@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { formatLayerTable, formatTable, pct } from '../engine/report/table';
 import type { GradualEvent, GradualReport } from '../engine/types';
+import { sizeLine } from './summary';
 
 const secs = (s: number) => (s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(s < 10 ? 1 : 0)} s`);
 
@@ -89,8 +90,9 @@ export function gradualSummary(r: GradualReport): string {
   ];
   if (r.before && r.after)
     lines.push(
-      `accuracy ${pct(r.before.accuracy, 2)} → ${pct(r.after.accuracy, 2)}, loss ${r.before.loss.toFixed(4)} → ${r.after.loss.toFixed(4)} (${r.after.samples} samples)`,
+      `accuracy ${pct(r.before.accuracy, 2)} → ${pct(r.after.accuracy, 2)}, loss ${r.before.loss.toFixed(4)} → ${r.after.loss.toFixed(4)} (${r.after.samples} samples, the written model)`,
     );
+  if (r.size) lines.push(sizeLine(r));
   lines.push(`wrote ${path.join(r.output, 'model.json')} and report.json`);
   return lines.join('\n');
 }

@@ -69,8 +69,18 @@ export async function resolveRunOptions(
   target: string | undefined,
   flags: RunFlags,
   extra: Partial<PruneOptions> = {},
+  command: 'prune' | 'sweep' = 'prune',
 ): Promise<ResolvedRun> {
   const sources = await readRunSources(target, flags.recipe);
+  // A one-shot command does not silently drop a recipe's fine-tuning.
+  if (sources.parsed?.recipe.gradual) {
+    const file = sources.recipeFile;
+    throw new UsageError(
+      `${file} has a gradual: section, and ${command} is one-shot: ${
+        command === 'sweep' ? 'add --gradual to sweep with its schedule' : `run it with \`woodfisher gradual ${file}\``
+      } (or remove the section to prune once)`,
+    );
+  }
   let options: PruneOptions;
   try {
     options = recipeToOptions(sources.parsed?.recipe ?? {}, sources.recipeDir, {

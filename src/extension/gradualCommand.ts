@@ -69,7 +69,8 @@ export async function rerunGradual(registry: Registry, modelPath: string): Promi
 
 type Resolved = GradualOptions | { cancelled: true } | { error: string };
 
-async function resolveGradual(modelPath: string, args: GradualArgs, prompt: boolean): Promise<Resolved> {
+/** Model check, then a recipe's `gradual:` section or quick picks → complete GradualOptions (also the gradual sweep's base). */
+export async function resolveGradual(modelPath: string, args: GradualArgs, prompt: boolean): Promise<Resolved> {
   const check = await checkModelJson(modelPath);
   if (!check.ok) return { error: check.message };
   const settings = readSettings(vscode.Uri.file(modelPath));

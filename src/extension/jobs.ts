@@ -83,6 +83,7 @@ export class JobManager implements vscode.Disposable {
           status: 'running',
           outDir,
           sweep: mode === 'sweep' ? [] : undefined,
+          sweepEpochs: request.type === 'sweep' ? request.gradual?.epochs : undefined,
           gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined,
         };
     const after = (status: 'done' | 'cancelled' | 'error', extra: Partial<PanelSnapshot['sensitivity']> = {}): PanelSnapshot => ({
@@ -128,7 +129,15 @@ export class JobManager implements vscode.Disposable {
     panel.reveal();
     this.output.appendLine(`[${new Date().toISOString()}] ${mode} ${modelPath} → ${outDir}`);
 
-    const verb = scan ? 'Scanning the layers of' : mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
+    const verb = scan
+      ? 'Scanning the layers of'
+      : mode === 'sweep'
+        ? snap.sweepEpochs !== undefined
+          ? 'Gradually sweeping'
+          : 'Sweeping'
+        : mode === 'gradual'
+          ? 'Gradually pruning'
+          : 'Pruning';
     let outcome: JobOutcome;
     let watchdog: NodeJS.Timeout | undefined;
     try {

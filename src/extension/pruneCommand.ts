@@ -26,8 +26,19 @@ export async function pruneCommand(registry: Registry, uriArg?: unknown, rawArgs
   try {
     const uri = await pickModel(uriArg, prompt);
     if (!uri) return fail('No model.json chosen.', prompt && !!uriArg);
-    const options = await resolveOptions(uri.fsPath, args, prompt);
+    const options = await resolveOptions(uri.fsPath, args, prompt, { oneShot: true });
     if ('cancelled' in options) return { status: 'cancelled' };
+    if ('gradualRecipe' in options) {
+      // Prune is one-shot: a recipe written for gradual pruning is not run without its fine-tuning.
+      const error = gradualRecipeRefusal(options.gradualRecipe);
+      if (prompt) {
+        void vscode.window.showErrorMessage(`WoodFisher: ${error}`, GRADUAL_ACTION).then(pick => {
+          if (pick === GRADUAL_ACTION)
+            void vscode.commands.executeCommand('woodfisher.gradualPrune', uri, { recipePath: options.gradualRecipe });
+        });
+      }
+      return { status: 'error', error };
+    }
     if ('error' in options) return fail(options.error, true);
     registry.remember(options);
     return await registry.jobs.run(
@@ -48,8 +59,25 @@ export async function rerun(registry: Registry, modelPath: string): Promise<Comm
 
 type Resolved = PruneOptions | { cancelled: true } | { error: string };
 
-/** Model check, then recipe or questions → complete PruneOptions (nothing runs yet). */
-export async function resolveOptions(modelPath: string, args: PruneArgs, prompt: boolean): Promise<Resolved> {
+const GRADUAL_ACTION = 'Gradual Prune';
+export const gradualRecipeRefusal = (recipeFile: string) =>
+  `${path.basename(recipeFile)} has a gradual: section, and Prune is one-shot: run it with "Gradual Prune with WoodFisher…" (or remove the section to prune once)`;
+
+/** Model check, then recipe or questions → complete PruneOptions (nothing runs yet). With oneShot, a recipe with a
+ *  `gradual:` section is handed back (the caller refuses it) rather than run without its fine-tuning. */
+export async function resolveOptions(modelPath: string, args: PruneArgs, prompt: boolean): Promise<Resolved>;
+export async function resolveOptions(
+  modelPath: string,
+  args: PruneArgs,
+  prompt: boolean,
+  only: { oneShot: true },
+): Promise<Resolved | { gradualRecipe: string }>;
+export async function resolveOptions(
+  modelPath: string,
+  args: PruneArgs,
+  prompt: boolean,
+  { oneShot = false } = {},
+): Promise<Resolved | { gradualRecipe: string }> {
   const check = await checkModelJson(modelPath);
   if (!check.ok) return { error: check.message };
   const settings = readSettings(vscode.Uri.file(modelPath));
@@ -61,6 +89,7 @@ export async function resolveOptions(modelPath: string, args: PruneArgs, prompt:
     if (!parsed) return { error: `Cannot read recipe ${recipeFile}.` };
     const first = parsed.diagnostics.find(d => d.severity === 'error');
     if (first) return { error: `${path.basename(recipeFile)}:${first.line}:${first.column}: ${first.message}` };
+    if (oneShot && parsed.recipe.gradual) return { gradualRecipe: recipeFile };
     const overrides: Partial<PruneOptions> = { ...machineOptions(settings), ...argOptions, modelPath };
     const o = recipeToOptions(parsed.recipe, path.dirname(recipeFile), {
       ...overrides,

@@ -20,6 +20,7 @@ export function sweepResultOf(s: PanelSnapshot): SweepResult {
     methods: [...new Set(points.map(p => p.method))],
     sparsities: [...new Set(points.map(p => p.sparsity))].sort((a, b) => a - b),
     points,
+    ...(s.sweepEpochs !== undefined ? { gradual: { epochs: s.sweepEpochs } } : {}),
   };
 }
 

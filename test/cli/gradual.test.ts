@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -132,4 +132,32 @@ test('sweep --gradual: every point a gradual run with the same epochs, compared 
   const plain = cli('sweep', ex('mlpnet/model.json'), '--epochs', '2', '--sparsities', '0.5', '--out', path.join(tmp, 'x2'));
   assert.equal(plain.code, 2);
   assert.match(plain.stderr, /add --gradual/);
+});
+
+test('prune and a one-shot sweep refuse a recipe with a gradual: section in one line, pointing to gradual; nothing written', () => {
+  const recipe = path.join(tmp, 'gradual-recipe.yaml');
+  writeFileSync(
+    recipe,
+    [
+      `model: ${ex('mlpnet/model.json')}`,
+      `data: ${ex('data/train.npz')}`,
+      'sparsity: 0.9',
+      `output: ${path.join(tmp, 'r-out')}`,
+      `eval: { inputs: ${ex('data/test-x.npy')}, labels: ${ex('data/test-y.npy')} }`,
+      'gradual:',
+      '  epochs: 2',
+      '',
+    ].join('\n'),
+  );
+  const prune = cli('prune', recipe);
+  assert.equal(prune.code, 2, prune.stderr);
+  assert.equal(prune.stderr.trim().split('\n').length, 1, prune.stderr);
+  assert.match(
+    prune.stderr,
+    /gradual-recipe\.yaml has a gradual: section, and prune is one-shot: run it with `woodfisher gradual .*gradual-recipe\.yaml`/,
+  );
+  const sweep = cli('sweep', recipe, '--sparsities', '0.5', '--out', path.join(tmp, 'r-sweep'));
+  assert.equal(sweep.code, 2, sweep.stderr);
+  assert.match(sweep.stderr, /and sweep is one-shot: add --gradual/);
+  assert.ok(!existsSync(path.join(tmp, 'r-out')) && !existsSync(path.join(tmp, 'r-sweep')));
 });

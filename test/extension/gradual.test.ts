@@ -90,5 +90,32 @@ export function registerGradualSuite(root: Mocha.Suite): void {
       assert(resumed?.status === 'done', `the resumed run: ${JSON.stringify(resumed && { status: resumed.status, error: resumed.error })}`);
       assert(resumed.report!.gradual!.epochs.length === 12, 'the resumed run continued the same history to epoch 12');
     });
+
+    s.test('Prune on a model whose recipe has a gradual: section refuses in one line (Prune is one-shot), writing nothing', async () => {
+      const ws = workspaceRoot();
+      const dir = scratch('gradual-recipe-prune');
+      const model = copyModel(path.join(ws, 'mlpnet'), path.join(dir, 'model'));
+      fs.writeFileSync(
+        path.join(path.dirname(model), 'woodfisher.yaml'),
+        [
+          'model: ./model.json',
+          `data: ${JSON.stringify(path.join(ws, 'data', 'train.npz'))}`,
+          'sparsity: 0.9',
+          'output: ./pruned',
+          'gradual:',
+          '  epochs: 2',
+          '',
+        ].join('\n'),
+      );
+      const r = await vscode.commands.executeCommand<GradualResult>('woodfisher.prune', vscode.Uri.file(model), { noPrompt: true });
+      assert(
+        r?.status === 'error' &&
+          /woodfisher\.yaml has a gradual: section, and Prune is one-shot: run it with "Gradual Prune with WoodFisher…"/.test(
+            r.error ?? '',
+          ),
+        `expected the refusal, got ${JSON.stringify(r)}`,
+      );
+      assert(!fs.existsSync(path.join(path.dirname(model), 'pruned')), 'nothing written');
+    });
   });
 }

@@ -4,19 +4,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { recipeToGradualOptions } from '../../engine/recipe';
 import { checkRecipeLayers, readRunSources } from '../resolve';
 import { loadGradualModule } from '../engine';
-import type { GradualEvent, GradualOptions, GradualSettings } from '../../engine/types';
+import type { GradualEvent, GradualOptions } from '../../engine/types';
 import { METHOD_NAMES, WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { UsageError } from '../errors';
-import {
-  parsePath,
-  parseDamp,
-  parseNonNegativeInt,
-  parsePositiveInt,
-  parsePositive,
-  parseSize,
-  parseSparsity,
-} from '../flags';
+import { parsePath, parseDamp, parseNonNegativeInt, parsePositiveInt, parsePositive, parseSize, parseSparsity } from '../flags';
 import { createProgress, progressMode } from '../progress';
 import { gradualProgress, gradualSummary } from '../gradualSummary';
 
@@ -71,6 +63,7 @@ export interface GradualFlags {
   resume?: boolean;
   recipe?: string;
   json?: boolean;
+  quantize?: GradualOptions['quantize'];
 }
 
 /** The training and schedule flags (gradual, and sweep --gradual); with oneShot also the pruning-step flags. */
@@ -122,6 +115,12 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', 'worker threads for the Fisher blocks', parsePositiveInt)
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
+    .addOption(
+      new Option(
+        '--quantize <enc>',
+        "encoding of the final model's weights: keep (as in the input), none (float32), float16, uint16, uint8 (affine, 0 exact); checkpoints stay float32 (default: keep)",
+      ).choices(['keep', 'none', 'float16', 'uint16', 'uint8']),
+    )
     .option('--out <dir>', 'new folder for the checkpoints and the final model', parsePath)
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--json', 'print the report as JSON on stdout, no progress');
@@ -212,6 +211,7 @@ export async function resolveGradual(target: string | undefined, f: GradualFlags
       maxMemoryBytes: f.maxMemory,
       outDir: abs(f.out),
       resume: f.resume,
+      quantize: f.quantize,
     });
   } catch (e) {
     if (e instanceof WoodFisherError && e.code === 'OPTIONS')
@@ -220,10 +220,4 @@ export async function resolveGradual(target: string | undefined, f: GradualFlags
   }
   await checkRecipeLayers(sources, options);
   return options;
-}
-
-/** The settings a sweep's gradual points share (the GradualOptions keys beyond PruneOptions). */
-export function gradualSettings(o: GradualOptions): GradualSettings {
-  const { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay } = o;
-  return { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay };
 }

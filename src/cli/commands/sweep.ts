@@ -10,7 +10,8 @@ import { UsageError } from '../errors';
 import { addRunOptions, parseMethodList, parseSparsityList, RunFlags } from '../flags';
 import { createProgress, progressMode } from '../progress';
 import { resolveRunOptions } from '../resolve';
-import { addGradualOptions, gradualSettings, resolveGradual, type GradualFlags } from './gradual';
+import { addGradualOptions, resolveGradual, type GradualFlags } from './gradual';
+import { gradualSettings } from '../../engine/recipe';
 
 interface SweepFlags extends RunFlags, Omit<GradualFlags, keyof RunFlags> {
   sparsities?: number[];
@@ -42,7 +43,7 @@ export function sweepCommand(): Command {
     const gradual = flags.gradual ? await resolveGradual(target, { ...flags, sparsity: sparsities[0], method: methods[0] }) : undefined;
     if (!flags.gradual && (flags.train !== undefined || flags.epochs !== undefined))
       throw new UsageError('--train and --epochs belong to a gradual sweep: add --gradual');
-    const options = gradual ?? (await resolveRunOptions(target, flags, { sparsity: sparsities[0], method: methods[0] })).options;
+    const options = gradual ?? (await resolveRunOptions(target, flags, { sparsity: sparsities[0], method: methods[0] }, 'sweep')).options;
     if (!options.evalPath) throw new UsageError('a sweep needs evaluation data: --eval x.npy --eval-labels y.npy (or eval: in the recipe)');
     const { runSweep } = await loadSweepModule();
     const progress = createProgress(progressMode(flags.json));

@@ -33,6 +33,7 @@ export const RESUME_KEYS = [
   'weightDecay',
   'seed',
   'recompute',
+  'quantize',
 ] as const satisfies readonly (keyof GradualOptions)[];
 
 export interface CheckpointState {

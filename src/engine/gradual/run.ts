@@ -33,6 +33,7 @@ import { openTrainingData, subset, type TrainingData } from './trainingData';
 import { trainableVariables, trainStep } from './train';
 import { checkpointSettings, encodeCheckpoint, readCheckpoint, resumeMismatch, type CheckpointState } from './checkpoint';
 import { checkRunFolder, writeRunFolder } from './output';
+import { outputForRun } from '../model/quantize';
 import { claimOutput, type OutputClaim } from '../output/claim';
 import { gradualPruneStep } from './pruneStep';
 import { METHODS } from '../methods';
@@ -58,6 +59,7 @@ function defined<T extends object>(o: T): Partial<T> {
 export function validateGradual(o: Resolved): void {
   const bad = (msg: string) => new WoodFisherError(msg, 'OPTIONS');
   validateOptions({ ...o, recompute: 1 });
+  if (o.targetSize !== undefined) throw bad('a target size is for one-shot pruning (woodfisher prune); give gradual pruning a sparsity');
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw bad(`the learning rate must be a positive number, got ${o.lr}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw bad(`batch size must be a positive integer, got ${o.batchSize}`);
   if (!(o.momentum >= 0 && o.momentum < 1)) throw bad(`momentum must be in [0, 1), got ${o.momentum}`);
@@ -375,8 +377,17 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
 
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
     checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
-    const final = report(true);
-    const modelPath = await timed('save', () => writeRunFolder(m, out, { 'report.json': JSON.stringify(final, null, 2) + '\n' }));
+    // The weights as they will be written (the input's encodings, or quantize): the model holds them from here on, so
+    // the final accuracy is the written model's — measured again only where the encoding changed a value.
+    const { encoded, quantization, size } = await timed('save', () => outputForRun(m, o));
+    const lastEval = epochs[epochs.length - 1]?.eval;
+    const written =
+      evalData && encoded.weights.some(w => w.maxError > 0)
+        ? await timed('evaluate', () => runEval(m, evalData, 'after', hooks))
+        : lastEval;
+    const final: GradualReport = { ...report(true), after: written, size, quantization };
+    checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
+    const modelPath = await timed('save', () => writeRunFolder(m, out, { 'report.json': JSON.stringify(final, null, 2) + '\n' }, encoded));
     final.seconds = { ...final.seconds, save: seconds.save, total: (performance.now() - t0) / 1000 + (saved?.seconds.total ?? 0) };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
     emit({ type: 'gradualDone', report: final, reportPath: path.join(path.dirname(modelPath), 'report.json'), modelPath });

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parseBytes } from '../report/bytes';
 import { needsGradients } from '../methods';
 import { parsePattern, patternSparsity } from '../obs/select';
-import { DEFAULT_GRADUAL, DEFAULT_OPTIONS, GradualOptions, PruneOptions, WoodFisherError } from '../types';
+import { DEFAULT_GRADUAL, DEFAULT_OPTIONS, GradualOptions, GradualSettings, PruneOptions, WoodFisherError } from '../types';
 import type { Recipe, RecipeDataset } from './types';
 
 function dataset(d: RecipeDataset | undefined, dir: string): { inputs?: string; labels?: string } {
@@ -129,4 +129,10 @@ export function recipeToGradualOptions(recipe: Recipe, recipeDir: string, overri
   } as GradualOptions;
   if (o.epochs === undefined) throw new WoodFisherError('no epochs: give --epochs E (or `gradual: {epochs: …}` in the recipe)', 'OPTIONS');
   return o;
+}
+
+/** The settings a sweep's gradual points share (the GradualOptions keys beyond PruneOptions). */
+export function gradualSettings(o: GradualOptions): GradualSettings {
+  const { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay } = o;
+  return { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay };
 }
