@@ -11,7 +11,13 @@ if (process.env.WOODFISHER_PREBUILT === '1' && existsSync('dist/extension.js')) 
 }
 // Shipped bundles are minified (names kept: TF.js and error reports read class names); source maps stay in dist/ only.
 const node = {
-  bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, minify: true, keepNames: true,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  minify: true,
+  keepNames: true,
   // Native / optional modules stay external: tfjs-node is loaded only if the user's machine has it.
   external: ['vscode', '@tensorflow/tfjs-node'],
   // jsonc-parser's ESM build: esbuild cannot follow its UMD build's dynamic requires (./impl/format).
@@ -27,9 +33,24 @@ const entries = [
   { ...node, entryPoints: ['src/engine/linalg/accel/ortThread.ts'], outfile: 'dist/ortThread.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { ...node, entryPoints: ['bench/bench.ts'], outfile: 'dist/bench.js' },
-  { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, minify: true, logLevel: 'warning',
-    entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js', loader: { '.css': 'css' } },
-  { ...node, entryPoints: ['test/extension/index.ts'], outfile: 'dist/test/index.js', external: ['vscode', 'mocha', '@tensorflow/tfjs-node'] },
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: true,
+    minify: true,
+    logLevel: 'warning',
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview/main.js',
+    loader: { '.css': 'css' },
+  },
+  {
+    ...node,
+    entryPoints: ['test/extension/index.ts'],
+    outfile: 'dist/test/index.js',
+    external: ['vscode', 'mocha', '@tensorflow/tfjs-node'],
+  },
 ].filter(e => e.entryPoints.every(existsSync));
 
 // The wasm backend loads its binaries at run time: ship them beside the bundles (setWasmPaths points here).
@@ -42,7 +63,10 @@ mkdirSync('dist/webview', { recursive: true });
 for (const f of ['index.html', 'style.css']) cpSync(`webview/${f}`, `dist/webview/${f}`);
 
 if (watch) {
-  for (const e of entries) { const ctx = await esbuild.context(e); await ctx.watch(); }
+  for (const e of entries) {
+    const ctx = await esbuild.context(e);
+    await ctx.watch();
+  }
 } else {
   await Promise.all(entries.map(e => esbuild.build(e)));
 }

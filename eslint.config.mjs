@@ -30,8 +30,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict(
         { group: ['vscode'], message: 'the engine is pure TypeScript: no vscode' },
-        { group: ['**/extension/**', '**/worker/**', '**/cli/**', '**/protocol', '**/webview/**', '**/bench/**'],
-          message: 'the engine imports nothing above it (extension, worker, CLI, protocol, webview)' },
+        {
+          group: ['**/extension/**', '**/worker/**', '**/cli/**', '**/protocol', '**/webview/**', '**/bench/**'],
+          message: 'the engine imports nothing above it (extension, worker, CLI, protocol, webview)',
+        },
       ),
     },
   },
@@ -49,16 +51,32 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict(
         { group: ['@tensorflow/*', 'onnxruntime-node'], message: 'TF.js and native math run in the worker, never in the extension host' },
-        { group: ['**/engine/backend', '**/engine/prune', '**/engine/sweep', '**/engine/gradual/**', '**/engine/gradients/**',
-          '**/engine/model/load', '**/engine/linalg/**', '**/engine/fisher/**', '**/engine/structured/**'],
-        message: 'this engine module loads TF.js or native code: the extension host reaches it through the worker' },
+        {
+          group: [
+            '**/engine/backend',
+            '**/engine/prune',
+            '**/engine/sweep',
+            '**/engine/gradual/**',
+            '**/engine/gradients/**',
+            '**/engine/model/load',
+            '**/engine/linalg/**',
+            '**/engine/fisher/**',
+            '**/engine/structured/**',
+          ],
+          message: 'this engine module loads TF.js or native code: the extension host reaches it through the worker',
+        },
         { group: ['**/worker/**', '**/cli/**'], message: 'the host talks to the worker through src/protocol.ts only' },
       ),
     },
   },
   {
     files: ['src/worker/**/*.ts', 'src/cli/**/*.ts'],
-    rules: { 'no-restricted-imports': restrict({ group: ['vscode', '**/extension/**', '**/webview/**'], message: 'no VS Code outside the extension' }) },
+    rules: {
+      'no-restricted-imports': restrict({
+        group: ['vscode', '**/extension/**', '**/webview/**'],
+        message: 'no VS Code outside the extension',
+      }),
+    },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],

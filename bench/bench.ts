@@ -3,11 +3,12 @@
 // paper's recursive algorithm, gemm parts against the provider's own matMul rate, batched against one-at-a-time
 // gradients, peak RSS against the memory plan. Writes bench-results/bench-<date>.json.
 //   (a) matMul GFLOP/s per provider      (b) Fisher-inverse stage, N × d with blocks of B
-//   (b2) many small Fisher blocks through the block runner, against their arithmetic
+//   (b2) many small Fisher blocks through the block runner, against their arithmetic (--b2-samples 32,64,128)
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
 //   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512, and at N = 512 under a limit
 //       that makes it stream the gradients (--rss-samples 32,512,512@5GB)
+//   (p) per-sample gradient products on MobileNetV2's conv shapes: public onnxruntime API (awaited) vs the private binding
 //   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
 //   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
 import * as fs from 'node:fs';
@@ -26,19 +27,27 @@ import { mulberry32 } from '../src/engine/data/random';
 import { sectionS } from './structured';
 import { sectionM } from './mobilenet';
 import { sectionG } from './gradual';
+import { sectionP } from './perSampleProducts';
 
 // ---------------------------------------------------------------- options
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
-const opt = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
+const opt = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
 const SMOKE = flag('smoke');
-const ONLY = new Set((opt('only') ?? 'a,b,c,d,s,m,r,g').split(','));
-const BUDGET = Number(opt('budget') ?? (SMOKE ? 1 : 12));   // seconds of measurement per variant (b, c)
+const ONLY = new Set((opt('only') ?? 'a,b,c,d,p,s,m,r,g').split(','));
+const BUDGET = Number(opt('budget') ?? (SMOKE ? 1 : 12)); // seconds of measurement per variant (b, c)
 const ROOT = findRoot();
 
 const results: Record<string, unknown> = {
-  date: new Date().toISOString(), mode: SMOKE ? 'smoke' : 'full', node: process.version,
-  cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(),
+  date: new Date().toISOString(),
+  mode: SMOKE ? 'smoke' : 'full',
+  node: process.version,
+  cpus: os.cpus().length,
+  cpu: os.cpus()[0]?.model,
+  loadavg: os.loadavg(),
 };
 
 function findRoot(): string {
@@ -50,7 +59,8 @@ function findRoot(): string {
 
 // ---------------------------------------------------------------- helpers
 const now = () => performance.now() / 1000;
-const f = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(digits));
+const f = (x: number | undefined, digits = 2) =>
+  x === undefined || !Number.isFinite(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(digits);
 const fx = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}×`);
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(0)}%`);
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -58,10 +68,16 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 /** Minimum wall time of fn over repetitions (at least `reps`, and at least `minSeconds` in total). */
 function timeMin(fn: () => unknown, reps = 3, minSeconds = 0.3): number {
   fn(); // warm-up (JIT, session creation, wasm memory growth)
-  let best = Infinity, total = 0, i = 0;
+  let best = Infinity,
+    total = 0,
+    i = 0;
   while (i < reps || total < minSeconds) {
-    const t = now(); fn(); const dt = now() - t;
-    best = Math.min(best, dt); total += dt; i++;
+    const t = now();
+    fn();
+    const dt = now() - t;
+    best = Math.min(best, dt);
+    total += dt;
+    i++;
     if (i >= 50) break;
   }
   return best;
@@ -89,20 +105,51 @@ function randn(rand: () => number): number {
 /** Wraps a provider to count the flops and seconds spent inside its products. */
 function metered(p: GemmProvider) {
   const m = { flops: 0, seconds: 0, calls: 0 };
-  const wrap = <A extends unknown[]>(fn: (...a: A) => Float64Array, fl: (...a: A) => number) => (...a: A) => {
-    const t = now(); const r = fn(...a); m.seconds += now() - t; m.flops += fl(...a); m.calls++; return r;
-  };
+  const wrap =
+    <A extends unknown[]>(fn: (...a: A) => Float64Array, fl: (...a: A) => number) =>
+    (...a: A) => {
+      const t = now();
+      const r = fn(...a);
+      m.seconds += now() - t;
+      m.flops += fl(...a);
+      m.calls++;
+      return r;
+    };
   const provider: GemmProvider = {
     ...p,
-    gramCols: wrap((A, k, mm) => p.gramCols(A, k, mm), (_A, k, mm) => flops.gramCols(k, mm)),
-    gramRows: wrap((A, mm, k) => p.gramRows(A, mm, k), (_A, mm, k) => flops.gramRows(mm, k)),
-    matmulTN: wrap((A, B, k, mm, n) => p.matmulTN(A, B, k, mm, n), (_A, _B, k, mm, n) => flops.matmulTN(k, mm, n)),
-    matmul: wrap((A, B, mm, k, n) => p.matmul(A, B, mm, k, n), (_A, _B, mm, k, n) => flops.matmul(mm, k, n)),
+    gramCols: wrap(
+      (A, k, mm) => p.gramCols(A, k, mm),
+      (_A, k, mm) => flops.gramCols(k, mm),
+    ),
+    gramRows: wrap(
+      (A, mm, k) => p.gramRows(A, mm, k),
+      (_A, mm, k) => flops.gramRows(mm, k),
+    ),
+    matmulTN: wrap(
+      (A, B, k, mm, n) => p.matmulTN(A, B, k, mm, n),
+      (_A, _B, k, mm, n) => flops.matmulTN(k, mm, n),
+    ),
+    matmul: wrap(
+      (A, B, mm, k, n) => p.matmul(A, B, mm, k, n),
+      (_A, _B, mm, k, n) => flops.matmul(mm, k, n),
+    ),
   };
-  return { provider, m, reset: () => { m.flops = 0; m.seconds = 0; m.calls = 0; } };
+  return {
+    provider,
+    m,
+    reset: () => {
+      m.flops = 0;
+      m.seconds = 0;
+      m.calls = 0;
+    },
+  };
 }
 
-interface ProviderEntry { name: string; make: () => GemmProvider; backend?: string }
+interface ProviderEntry {
+  name: string;
+  make: () => GemmProvider;
+  backend?: string;
+}
 
 function providerEntries(): ProviderEntry[] {
   const list: ProviderEntry[] = [
@@ -118,7 +165,10 @@ function providerEntries(): ProviderEntry[] {
 }
 
 async function useBackend(name: string): Promise<boolean> {
-  if (name === 'wasm') { await initBackend('wasm'); return true; }
+  if (name === 'wasm') {
+    await initBackend('wasm');
+    return true;
+  }
   const ok = await tf.setBackend(name);
   await tf.ready();
   return ok;
@@ -146,18 +196,30 @@ async function sectionA(): Promise<void> {
       if (e.backend && !(await useBackend(e.backend))) continue;
       const p = e.make();
       try {
-        if (round === 0) { p.matmul(A, B, s, s, s); p.gramCols(A, s, s); } // warm-up: sessions, JIT, wasm memory
-        let t = now(); p.matmul(A, B, s, s, s); const tm = now() - t;
-        t = now(); p.gramCols(A, s, s); const tg = now() - t;
+        if (round === 0) {
+          p.matmul(A, B, s, s, s);
+          p.gramCols(A, s, s);
+        } // warm-up: sessions, JIT, wasm memory
+        let t = now();
+        p.matmul(A, B, s, s, s);
+        const tm = now() - t;
+        t = now();
+        p.gramCols(A, s, s);
+        const tg = now() - t;
         const b = best.get(e.name);
         best.set(e.name, { s, tm: Math.min(tm, b?.tm ?? Infinity), tg: Math.min(tg, b?.tg ?? Infinity), precision: p.precision });
-      } finally { p.dispose(); }
+      } finally {
+        p.dispose();
+      }
     }
   }
   await initBackend('wasm');
   for (const e of entries) {
     const b = best.get(e.name);
-    if (!b) { rows.push([e.name, 'backend not available', '', '', '', '']); continue; }
+    if (!b) {
+      rows.push([e.name, 'backend not available', '', '', '', '']);
+      continue;
+    }
     rates[e.name] = { matmul: flops.matmul(b.s, b.s, b.s) / b.tm / 1e9, gram: flops.gramCols(b.s, b.s) / b.tg / 1e9 };
     out[e.name] = { size: b.s, precision: b.precision, ...rates[e.name] };
   }
@@ -166,14 +228,21 @@ async function sectionA(): Promise<void> {
     const o = out[name] as { precision: string; size: number };
     rows.push([name, o.precision, o.size, f(r.matmul), f(r.gram), fx(r.matmul / base)]);
   }
-  table(`(a) matMul rate, square products, best of ${rounds} interleaved rounds (GFLOP/s, a multiply-add = 2 flops; gram = AᵀA, full result)`,
-    ['provider', 'precision', 'n', 'matmul GFLOP/s', 'gram GFLOP/s', 'matmul × wasm'], rows);
+  table(
+    `(a) matMul rate, square products, best of ${rounds} interleaved rounds (GFLOP/s, a multiply-add = 2 flops; gram = AᵀA, full result)`,
+    ['provider', 'precision', 'n', 'matmul GFLOP/s', 'gram GFLOP/s', 'matmul × wasm'],
+    rows,
+  );
   results.matmul = out;
 }
 
 // ---------------------------------------------------------------- (b) Fisher-inverse stage
 type Form = 'primal' | 'dual' | 'recursive';
-interface Variant { label: string; form: Form; provider?: ProviderEntry }
+interface Variant {
+  label: string;
+  form: Form;
+  provider?: ProviderEntry;
+}
 
 /** Synthetic per-sample gradients, N × d float32: Gaussian, column scales log-uniform in [1e-4, 1e-2] (a Fisher
  *  diagonal from 1e-8 to 1e-4, like the examples' layers), so λ = 1e-8 really tests the numerics. */
@@ -193,13 +262,20 @@ function formFlops(form: Form, n: number, b: number): number {
 }
 
 function relErr(x: Float64Array, r: Float64Array): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < r.length; i++) { num += (x[i] - r[i]) ** 2; den += r[i] ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < r.length; i++) {
+    num += (x[i] - r[i]) ** 2;
+    den += r[i] ** 2;
+  }
   return Math.sqrt(num / den);
 }
 
 async function sectionB(): Promise<void> {
-  const N = SMOKE ? 64 : 1000, d = SMOKE ? 2000 : 32000, B = SMOKE ? 250 : 1000, damp = 1e-5;
+  const N = SMOKE ? 64 : 1000,
+    d = SMOKE ? 2000 : 32000,
+    B = SMOKE ? 250 : 1000,
+    damp = 1e-5;
   const G = syntheticGradients(N, d, 7);
   const ranges = blockRanges(d, B);
   const providers = providerEntries().filter(e => e.name !== 'js' && e.name !== 'tfjs-cpu');
@@ -211,7 +287,10 @@ async function sectionB(): Promise<void> {
   const block0 = gatherBlock(G, N, d, ranges[0]);
   // float64 references for block 0's diagonal (primal, engine's own js products) at the run's λ and at λ = 1e-8
   setGemmBackend();
-  const ref: Record<number, Float64Array> = { [damp]: fisherBlockInverse(block0, N, B, damp, 'primal').diag(), 1e-8: fisherBlockInverse(block0, N, B, 1e-8, 'primal').diag() };
+  const ref: Record<number, Float64Array> = {
+    [damp]: fisherBlockInverse(block0, N, B, damp, 'primal').diag(),
+    1e-8: fisherBlockInverse(block0, N, B, 1e-8, 'primal').diag(),
+  };
 
   const out: Record<string, unknown>[] = [];
   let recursiveStage = NaN;
@@ -227,16 +306,22 @@ async function sectionB(): Promise<void> {
       } else setGemmBackend();
       const errs: Record<string, number> = {};
       for (const lam of [damp, 1e-8]) {
-        try { errs[lam] = relErr(fisherBlockInverse(block0, N, B, lam, v.form).diag(), ref[lam]); } catch (e) { errs[lam] = NaN; }
+        try {
+          errs[lam] = relErr(fisherBlockInverse(block0, N, B, lam, v.form).diag(), ref[lam]);
+        } catch (e) {
+          errs[lam] = NaN;
+        }
       }
       // the provider's own square matMul rate, measured right here so it shares the stage's machine load
       let own: number | undefined;
       if (p) {
-        const s = Math.min(B, N), X = G.subarray(0, s * s);
+        const s = Math.min(B, N),
+          X = G.subarray(0, s * s);
         own = flops.matmul(s, s, s) / timeMin(() => p!.matmul(X, X, s, s, s), 2, 0) / 1e9;
       }
       meter?.reset();
-      let done = 0, seconds = 0;
+      let done = 0,
+        seconds = 0;
       const t0 = now();
       while (done < ranges.length && (done === 0 || now() - t0 < BUDGET)) {
         const Gb = gatherBlock(G, N, d, ranges[done]);
@@ -251,12 +336,22 @@ async function sectionB(): Promise<void> {
       if (v.form === 'recursive') recursiveStage = stage;
       const gemmRate = meter && meter.m.seconds > 0 ? meter.m.flops / meter.m.seconds / 1e9 : undefined;
       out.push({
-        variant: v.label, form: v.form, provider: p?.name ?? 'js', precision: p?.precision ?? 'float64',
-        blocksMeasured: done, blocks: ranges.length, secondsPerBlock: perBlock, stageSeconds: stage,
-        speedupVsRecursive: recursiveStage / stage, gflops: formFlops(v.form, N, B) / perBlock / 1e9,
-        gemmShare: meter ? meter.m.seconds / seconds : undefined, gemmGflops: gemmRate, ownMatmulGflops: own,
+        variant: v.label,
+        form: v.form,
+        provider: p?.name ?? 'js',
+        precision: p?.precision ?? 'float64',
+        blocksMeasured: done,
+        blocks: ranges.length,
+        secondsPerBlock: perBlock,
+        stageSeconds: stage,
+        speedupVsRecursive: recursiveStage / stage,
+        gflops: formFlops(v.form, N, B) / perBlock / 1e9,
+        gemmShare: meter ? meter.m.seconds / seconds : undefined,
+        gemmGflops: gemmRate,
+        ownMatmulGflops: own,
         gemmVsMatmul: gemmRate !== undefined && own ? gemmRate / own : undefined,
-        diagRelErr: errs[damp], diagRelErr1e8: errs[1e-8],
+        diagRelErr: errs[damp],
+        diagRelErr1e8: errs[1e-8],
       });
     } catch (e) {
       out.push({ variant: v.label, error: (e as Error).message });
@@ -266,83 +361,203 @@ async function sectionB(): Promise<void> {
     }
   }
   await initBackend('wasm');
-  const rows = out.map(r => r.error ? [r.variant as string, `error: ${r.error}`, '', '', '', '', '', '', ''] : [
-    r.variant as string, `${r.blocksMeasured}/${r.blocks}`, f(r.stageSeconds as number), fx(r.speedupVsRecursive as number),
-    f(r.gflops as number), pct(r.gemmShare as number | undefined), f(r.gemmGflops as number | undefined),
-    pct(r.gemmVsMatmul as number | undefined),
-    `${(r.diagRelErr as number).toExponential(1)} / ${(r.diagRelErr1e8 as number).toExponential(1)}`,
-  ]);
-  table(`(b) Fisher-inverse stage, N = ${N}, d = ${d}, B = ${B} (${ranges.length} blocks), λ = ${damp}; auto picks ${chooseForm(N, B)}.\n` +
-    `    stage s = mean s per block × blocks (blocks measured within ${BUDGET} s per variant); gemm = time inside the provider's products;\n` +
-    `    "of matMul" = gemm GFLOP/s ÷ the provider's own ${Math.min(B, N)}² matMul rate measured just before the variant; diag err = ‖diag − diag_ref‖/‖diag_ref‖ vs float64 primal at λ = ${damp} / 1e-8`,
-    ['variant', 'blocks', 'stage s', '× recursive', 'GFLOP/s', 'gemm share', 'gemm GFLOP/s', 'of matMul', 'diag err'], rows);
+  const rows = out.map(r =>
+    r.error
+      ? [r.variant as string, `error: ${r.error}`, '', '', '', '', '', '', '']
+      : [
+          r.variant as string,
+          `${r.blocksMeasured}/${r.blocks}`,
+          f(r.stageSeconds as number),
+          fx(r.speedupVsRecursive as number),
+          f(r.gflops as number),
+          pct(r.gemmShare as number | undefined),
+          f(r.gemmGflops as number | undefined),
+          pct(r.gemmVsMatmul as number | undefined),
+          `${(r.diagRelErr as number).toExponential(1)} / ${(r.diagRelErr1e8 as number).toExponential(1)}`,
+        ],
+  );
+  table(
+    `(b) Fisher-inverse stage, N = ${N}, d = ${d}, B = ${B} (${ranges.length} blocks), λ = ${damp}; auto picks ${chooseForm(N, B)}.\n` +
+      `    stage s = mean s per block × blocks (blocks measured within ${BUDGET} s per variant); gemm = time inside the provider's products;\n` +
+      `    "of matMul" = gemm GFLOP/s ÷ the provider's own ${Math.min(B, N)}² matMul rate measured just before the variant; diag err = ‖diag − diag_ref‖/‖diag_ref‖ vs float64 primal at λ = ${damp} / 1e-8`,
+    ['variant', 'blocks', 'stage s', '× recursive', 'GFLOP/s', 'gemm share', 'gemm GFLOP/s', 'of matMul', 'diag err'],
+    rows,
+  );
   results.fisher = { N, d, B, damp, autoForm: chooseForm(N, B), variants: out };
 }
 
 // ---------------------------------------------------------------- (b2) many small Fisher blocks
-/** The issue's case: thousands of blocks of 128 at N = 128, built the way a run builds them (per-block jobs into a
- *  block runner, gathered from an N × d gradient matrix), one block per call against batched. "× arithmetic" =
- *  measured seconds ÷ (the blocks' flops ÷ (threads × the float64 product rate measured just before and after)). */
+/** The issue's case: thousands of blocks of 128 at N = 32 … 128, built the way a run builds them (per-block jobs into
+ *  a block runner, gathered from an N × d gradient matrix), one block per call against batched. "× arithmetic" =
+ *  measured seconds ÷ (the blocks' flops ÷ (threads × the float64 product rate measured just before and after));
+ *  "CPU × arithmetic" = the same in CPU seconds of the whole process (every thread), against the product's flops per
+ *  CPU second: on a shared machine waiting for a core inflates the wall-clock ratio, not this one. */
 async function sectionSmallBlocks(): Promise<void> {
-  if (onnxRuntimeUnavailable()) { skipped('smallBlocks', onnxRuntimeUnavailable()!); return; }
+  if (onnxRuntimeUnavailable()) {
+    skipped('smallBlocks', onnxRuntimeUnavailable()!);
+    return;
+  }
   const { blockPool, inlineRunner, forEachBounded } = await import('../src/engine/fisher/blockPool');
   const { blocksPerBatch } = await import('../src/engine/fisher/inverse');
   const { releaseGemm } = await import('../src/engine/linalg/fastest');
-  const N = 128, B = 128, count = SMOKE ? 96 : 4000, damp = 1e-5, d = count * B;
-  const G = syntheticGradients(N, d, 11);
-  const ranges = blockRanges(d, B);
-  const form = chooseForm(N, B), batch = blocksPerBatch(N, B, 'auto');
+  const B = 128,
+    count = SMOKE ? 96 : 4000,
+    damp = 1e-5,
+    d = count * B;
+  const samples = (opt('b2-samples') ?? (SMOKE ? '128' : '32,64,128')).split(',').map(Number);
   releaseGemm();
-  useFastestGemm();                                   // the run's own products (a worker thread does the same)
+  useFastestGemm(); // the run's own products (a worker thread does the same)
   const p = onnxRuntimeProvider({ precision: 'float64', threads: 1 });
-  const S = 512, X = G.subarray(0, S * S);
-  const rate = () => flops.matmul(S, S, S) / timeMin(() => p.matmul(X, X, S, S, S), 3, 0) / 1e9;
+  const S = 512,
+    X = syntheticGradients(S, S, 5);
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  /** GFLOP per second and per CPU second of the S² float64 product (best of 3). */
+  const rate = () => {
+    let wall = Infinity,
+      cpus = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const c = cpu(),
+        t = now();
+      p.matmul(X, X, S, S, S);
+      wall = Math.min(wall, now() - t);
+      cpus = Math.min(cpus, cpu() - c);
+    }
+    return { wall: flops.matmul(S, S, S) / wall / 1e9, cpu: flops.matmul(S, S, S) / cpus / 1e9 };
+  };
   const threads = Math.max(2, Math.min(4, os.cpus().length));
-  const variants = [
-    { label: 'one block per call, 1 thread', make: () => inlineRunner(1), threads: 1 },
-    { label: `batches of ${batch}, 1 thread`, make: () => inlineRunner(batch), threads: 1 },
-    { label: `batches of ${batch}, ${threads} threads`, make: () => blockPool(threads, batch), threads },
-  ];
   const out: Record<string, unknown>[] = [];
-  for (const v of variants) {
-    const runner = v.make();
-    try {
-      // warm-up: one batch on every thread (sessions, JIT)
-      await forEachBounded(ranges.slice(0, v.threads * batch).map((r, i) => ({ r, id: -1 - i })), runner.capacity, async ({ r, id }) => {
-        await runner.build({ op: 'build', id, G: gatherBlock(G, N, d, r), n: N, b: B, damp, form: 'auto', w: new Float64Array(B).fill(1), taylor: false, keep: false });
-      });
-      const r0 = rate();
-      let done = 0;
-      const t = now();
-      const todo = ranges.map((r, id) => ({ r, id }));
-      await forEachBounded(todo, runner.capacity, async ({ r, id }) => {
-        if (now() - t > 2 * BUDGET) return;            // the slow variant: a prefix of the blocks, scaled below
-        await runner.build({ op: 'build', id, G: gatherBlock(G, N, d, r), n: N, b: B, damp, form: 'auto', w: new Float64Array(B).fill(1), taylor: false, keep: false });
-        done++;
-      });
-      const seconds = now() - t, r1 = rate(), gflops = (r0 + r1) / 2;
-      const arithmetic = (done * formFlops(form, N, B)) / (v.threads * gflops * 1e9);
-      out.push({ variant: v.label, blocks: done, of: count, seconds, secondsPer20k: (seconds / done) * 20000, productGflops: gflops, threads: v.threads, timesArithmetic: seconds / arithmetic });
-    } finally { await runner.close(); }
+  for (const N of samples) {
+    const G = syntheticGradients(N, d, 11);
+    const ranges = blockRanges(d, B);
+    const form = chooseForm(N, B),
+      batch = blocksPerBatch(N, B, 'auto');
+    const variants = [
+      ...(N === Math.max(...samples) ? [{ label: 'one block per call, 1 thread', make: () => inlineRunner(1), threads: 1 }] : []),
+      { label: `batches of ${batch}, 1 thread`, make: () => inlineRunner(batch), threads: 1 },
+      ...(N === Math.max(...samples)
+        ? [{ label: `batches of ${batch}, ${threads} threads`, make: () => blockPool(threads, batch), threads }]
+        : []),
+    ];
+    for (const v of variants) {
+      const runner = v.make();
+      try {
+        // warm-up: one batch on every thread (sessions, JIT)
+        await forEachBounded(
+          ranges.slice(0, v.threads * batch).map((r, i) => ({ r, id: -1 - i })),
+          runner.capacity,
+          async ({ r, id }) => {
+            await runner.build({
+              op: 'build',
+              id,
+              G: gatherBlock(G, N, d, r),
+              n: N,
+              b: B,
+              damp,
+              form: 'auto',
+              w: new Float64Array(B).fill(1),
+              taylor: false,
+              keep: false,
+            });
+          },
+        );
+        const r0 = rate();
+        let done = 0;
+        const t = now(),
+          c0 = cpu();
+        const todo = ranges.map((r, id) => ({ r, id }));
+        await forEachBounded(todo, runner.capacity, async ({ r, id }) => {
+          if (now() - t > 2 * BUDGET) return; // the slow variant: a prefix of the blocks, scaled below
+          await runner.build({
+            op: 'build',
+            id,
+            G: gatherBlock(G, N, d, r),
+            n: N,
+            b: B,
+            damp,
+            form: 'auto',
+            w: new Float64Array(B).fill(1),
+            taylor: false,
+            keep: false,
+          });
+          done++;
+        });
+        const seconds = now() - t,
+          cpuSeconds = cpu() - c0,
+          r1 = rate();
+        const gflops = (r0.wall + r1.wall) / 2,
+          cpuGflops = (r0.cpu + r1.cpu) / 2,
+          work = done * formFlops(form, N, B);
+        out.push({
+          N,
+          form,
+          variant: v.label,
+          blocks: done,
+          of: count,
+          seconds,
+          cpuSeconds,
+          secondsPer20k: (seconds / done) * 20000,
+          productGflops: gflops,
+          productGflopsPerCpuSecond: cpuGflops,
+          threads: v.threads,
+          timesArithmetic: seconds / (work / (v.threads * gflops * 1e9)),
+          cpuTimesArithmetic: cpuSeconds / (work / (cpuGflops * 1e9)),
+        });
+      } finally {
+        await runner.close();
+      }
+    }
   }
   p.dispose();
   releaseGemm();
-  table(`(b2) many small Fisher blocks: N = ${N}, blocks of ${B} (${form}), λ = ${damp}, through the block runner as a run builds them.\n` +
-    `    × arithmetic = seconds ÷ (flops ÷ (threads × float64 ${S}² matMul rate measured before and after)); "per 20k" scales to the issue's 20,000 blocks`,
-    ['variant', 'blocks', 's', 's per 20k blocks', 'matMul GFLOP/s', '× arithmetic'],
-    out.map(r => [r.variant as string, `${r.blocks}/${r.of}`, f(r.seconds as number), f(r.secondsPer20k as number), f(r.productGflops as number), fx(r.timesArithmetic as number)]));
-  results.smallBlocks = { N, B, form, batch, damp, variants: out };
+  table(
+    `(b2) many small Fisher blocks of ${B}, λ = ${damp}, through the block runner as a run builds them.\n` +
+      `    × arithmetic = seconds ÷ (flops ÷ (threads × float64 ${S}² matMul rate measured before and after)); CPU × arithmetic = CPU seconds (all threads) ÷ (flops ÷ that product's GFLOP per CPU second); "per 20k" scales to the issue's 20,000 blocks`,
+    ['N', 'form', 'variant', 'blocks', 's', 's per 20k blocks', 'CPU ms/block', 'matMul GFLOP/s', '× arithmetic', 'CPU × arithmetic'],
+    out.map(r => [
+      String(r.N),
+      r.form as string,
+      r.variant as string,
+      `${r.blocks}/${r.of}`,
+      f(r.seconds as number),
+      f(r.secondsPer20k as number),
+      f((1000 * (r.cpuSeconds as number)) / (r.blocks as number), 3),
+      f(r.productGflops as number),
+      fx(r.timesArithmetic as number),
+      fx(r.cpuTimesArithmetic as number),
+    ]),
+  );
+  results.smallBlocks = { B, damp, samples, variants: out };
 }
 
 // ---------------------------------------------------------------- (c) per-sample gradients
-interface Example { name: string; model: string; x: string; y?: string; evalX?: string; evalY?: string; samples: number; damp: number }
+interface Example {
+  name: string;
+  model: string;
+  x: string;
+  y?: string;
+  evalX?: string;
+  evalY?: string;
+  samples: number;
+  damp: number;
+}
 
 function examples(): Example[] {
   const data = (f: string) => path.join(ROOT, 'examples', 'data', f);
   const list: Example[] = [];
   for (const name of ['mlpnet', 'cnn']) {
-    list.push({ name, model: path.join(ROOT, 'examples', name, 'model.json'), x: data('calib-x.npy'), y: data('calib-y.npy'),
-      evalX: data('test-x.npy'), evalY: data('test-y.npy'), samples: SMOKE ? 32 : 1000, damp: name === 'cnn' ? 1e-5 : 1e-7 });
+    list.push({
+      name,
+      model: path.join(ROOT, 'examples', name, 'model.json'),
+      x: data('calib-x.npy'),
+      y: data('calib-y.npy'),
+      evalX: data('test-x.npy'),
+      evalY: data('test-y.npy'),
+      samples: SMOKE ? 32 : 1000,
+      damp: name === 'cnn' ? 1e-5 : 1e-7,
+    });
   }
   return list;
 }
@@ -351,43 +566,91 @@ async function sectionC(): Promise<void> {
   let perSampleGradients: typeof import('../src/engine/gradients/perSample').perSampleGradients;
   try {
     ({ perSampleGradients } = await import('../src/engine/gradients/perSample'));
-  } catch (e) { skipped('gradients', `src/engine/gradients/perSample is not loadable (${(e as Error).message.split('\n')[0]})`); return; }
+  } catch (e) {
+    skipped('gradients', `src/engine/gradients/perSample is not loadable (${(e as Error).message.split('\n')[0]})`);
+    return;
+  }
   const { loadModel } = await import('../src/engine/model/load');
   const { loadDataset } = await import('../src/engine/data/calibration');
   await initBackend('wasm');
   const rows: (string | number)[][] = [];
   const out: Record<string, unknown> = {};
   for (const ex of examples()) {
-    if (!fs.existsSync(ex.model)) { rows.push([ex.name, 'skipped: no model', '', '', '']); out[ex.name] = { skipped: `${ex.model} not found` }; continue; }
+    if (!fs.existsSync(ex.model)) {
+      rows.push([ex.name, 'skipped: no model', '', '', '']);
+      out[ex.name] = { skipped: `${ex.model} not found` };
+      continue;
+    }
     const m = await loadModel(ex.model);
     try {
       const data = await loadDataset(m, ex.x, ex.y, { samples: ex.samples, shuffle: false, seed: 0 });
       const layers = m.prunable;
       const d = layers.reduce((a, l) => a + l.size, 0);
       const per = data.x.length / data.count;
-      const one = (i: number) => ({ ...data, x: data.x.subarray(i * per, (i + 1) * per), shape: [1, ...data.shape.slice(1)],
-        labels: data.labels?.subarray(i, i + 1), count: 1 });
+      const one = (i: number) => ({
+        ...data,
+        x: data.x.subarray(i * per, (i + 1) * per),
+        shape: [1, ...data.shape.slice(1)],
+        labels: data.labels?.subarray(i, i + 1),
+        count: 1,
+      });
       await perSampleGradients(m, layers, one(0), { seed: 0 }); // warm-up: kernels, wasm memory
       let t = now();
       const g = await perSampleGradients(m, layers, data, { seed: 0 });
       const batched = data.count / (now() - t);
       let singles = 0;
       t = now();
-      while (singles < data.count && (singles < 3 || now() - t < BUDGET / 2)) { await perSampleGradients(m, layers, one(singles), { seed: 0 }); singles++; }
+      while (singles < data.count && (singles < 3 || now() - t < BUDGET / 2)) {
+        await perSampleGradients(m, layers, one(singles), { seed: 0 });
+        singles++;
+      }
       const single = singles / (now() - t);
       void g;
-      out[ex.name] = { weights: d, samples: data.count, batchedPerSecond: batched, singlePerSecond: single, singlesMeasured: singles, ratio: batched / single };
+      out[ex.name] = {
+        weights: d,
+        samples: data.count,
+        batchedPerSecond: batched,
+        singlePerSecond: single,
+        singlesMeasured: singles,
+        ratio: batched / single,
+      };
       rows.push([ex.name, d, data.count, f(batched, 0), f(single, 0), fx(batched / single)]);
-    } finally { m.model.dispose(); }
+    } finally {
+      m.model.dispose();
+    }
   }
-  table('(c) per-sample gradients (wasm): batched vs one sample per call of the same function (samples/s)',
-    ['model', 'weights', 'N', 'batched', 'one at a time', '× one at a time'], rows);
+  table(
+    '(c) per-sample gradients (wasm): batched vs one sample per call of the same function (samples/s)',
+    ['model', 'weights', 'N', 'batched', 'one at a time', '× one at a time'],
+    rows,
+  );
   results.gradients = out;
 }
 
 // ---------------------------------------------------------------- (d) end to end
-interface ChildSpec { name: string; options: Record<string, unknown>; gemm?: 'onnxruntime-f64' }
-interface ChildResult { seconds: Record<string, number>; planBytes: number; gradients?: string; groups?: string[][]; stagePeaks?: { stage: string; maxRSS: number; rss: number }[]; limitBytes?: number; strategy?: string; planItems?: { what: string; bytes: number }[]; maxRSS: number; baseRSS: number; backend: string; achieved: number; before?: number; after?: number; forms: string[]; wall?: number }
+interface ChildSpec {
+  name: string;
+  options: Record<string, unknown>;
+  gemm?: 'onnxruntime-f64';
+}
+interface ChildResult {
+  seconds: Record<string, number>;
+  planBytes: number;
+  gradients?: string;
+  groups?: string[][];
+  stagePeaks?: { stage: string; maxRSS: number; rss: number }[];
+  limitBytes?: number;
+  strategy?: string;
+  planItems?: { what: string; bytes: number }[];
+  maxRSS: number;
+  baseRSS: number;
+  backend: string;
+  achieved: number;
+  before?: number;
+  after?: number;
+  forms: string[];
+  wall?: number;
+}
 
 /** Saves a ~1M-weight MLP (784-1024-256-10) and random calibration data in layers-model format to a temp dir. */
 async function syntheticModel(dir: string, hidden: number[], n: number): Promise<{ model: string; x: string; y: string; weights: number }> {
@@ -396,28 +659,46 @@ async function syntheticModel(dir: string, hidden: number[], n: number): Promise
   hidden.forEach((u, i) => model.add(tf.layers.dense({ units: u, activation: 'relu', ...(i === 0 ? { inputShape: [784] } : {}) })));
   model.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
   fs.mkdirSync(dir, { recursive: true });
-  await model.save(tf.io.withSaveHandler(async art => {
-    fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(art.weightData as ArrayBuffer));
-    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({
-      format: 'layers-model', generatedBy: 'woodfisher bench', convertedBy: null, modelTopology: art.modelTopology,
-      weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
-    }));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async art => {
+      fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(art.weightData as ArrayBuffer));
+      fs.writeFileSync(
+        path.join(dir, 'model.json'),
+        JSON.stringify({
+          format: 'layers-model',
+          generatedBy: 'woodfisher bench',
+          convertedBy: null,
+          modelTopology: art.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
+        }),
+      );
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const weights = [784, ...hidden, 10].slice(1).reduce((a, u, i) => a + u * [784, ...hidden][i], 0);
   model.dispose();
   const rand = mulberry32(3);
   fs.writeFileSync(path.join(dir, 'x.npy'), formatNpy(Float32Array.from({ length: n * 784 }, rand), [n, 784]));
-  fs.writeFileSync(path.join(dir, 'y.npy'), formatNpy(Int32Array.from({ length: n }, () => Math.floor(rand() * 10)), [n]));
+  fs.writeFileSync(
+    path.join(dir, 'y.npy'),
+    formatNpy(
+      Int32Array.from({ length: n }, () => Math.floor(rand() * 10)),
+      [n],
+    ),
+  );
   return { model: path.join(dir, 'model.json'), x: path.join(dir, 'x.npy'), y: path.join(dir, 'y.npy'), weights };
 }
 
 function runChild(spec: ChildSpec, minutes = 20): ChildResult | { error: string } {
   const t = now();
-  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], '--child', JSON.stringify(spec)],
-    { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: minutes * 60 * 1000 });
+  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], '--child', JSON.stringify(spec)], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+    timeout: minutes * 60 * 1000,
+  });
   const line = r.stdout?.split('\n').find(l => l.startsWith('BENCH-CHILD '));
-  if (!line) return { error: `child exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}` };
+  if (!line)
+    return { error: `child exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}` };
   return { ...(JSON.parse(line.slice('BENCH-CHILD '.length)) as ChildResult), wall: now() - t };
 }
 
@@ -430,7 +711,10 @@ async function child(spec: ChildSpec): Promise<void> {
   // the peak so far (maxRSS) when each stage ends: the stage where it last rose holds the run's peak
   const stagePeaks: { stage: string; maxRSS: number; rss: number }[] = [];
   let stage = 'start';
-  const mark = (next: string) => { stagePeaks.push({ stage, maxRSS: process.resourceUsage().maxRSS * 1024, rss: process.memoryUsage.rss() }); stage = next; };
+  const mark = (next: string) => {
+    stagePeaks.push({ stage, maxRSS: process.resourceUsage().maxRSS * 1024, rss: process.memoryUsage.rss() });
+    stage = next;
+  };
   const report = await runPrune(spec.options as unknown as Parameters<typeof runPrune>[0], {
     onEvent: e => {
       if (e.type === 'layer' && e.result.form && !forms.includes(e.result.form)) forms.push(e.result.form);
@@ -439,52 +723,138 @@ async function child(spec: ChildSpec): Promise<void> {
   });
   mark('end');
   const res: ChildResult = {
-    seconds: report.seconds as Record<string, number>, planBytes: report.memory.totalBytes, maxRSS: process.resourceUsage().maxRSS * 1024,
-    limitBytes: report.memory.limitBytes, strategy: report.memory.strategy, planItems: report.memory.items, gradients: report.memory.gradients, groups: report.memory.groups,
-    baseRSS, backend: report.backend, achieved: report.sparsity.achieved, before: report.before?.accuracy, after: report.after?.accuracy, forms, stagePeaks,
+    seconds: report.seconds as Record<string, number>,
+    planBytes: report.memory.totalBytes,
+    maxRSS: process.resourceUsage().maxRSS * 1024,
+    limitBytes: report.memory.limitBytes,
+    strategy: report.memory.strategy,
+    planItems: report.memory.items,
+    gradients: report.memory.gradients,
+    groups: report.memory.groups,
+    baseRSS,
+    backend: report.backend,
+    achieved: report.sparsity.achieved,
+    before: report.before?.accuracy,
+    after: report.after?.accuracy,
+    forms,
+    stagePeaks,
   };
   console.log('BENCH-CHILD ' + JSON.stringify(res));
 }
 
 async function sectionD(): Promise<void> {
-  try { await import('../src/engine/prune'); } catch (e) {
-    skipped('endToEnd', `src/engine/prune is not loadable (${(e as Error).message.split('\n')[0]})`); return;
+  try {
+    await import('../src/engine/prune');
+  } catch (e) {
+    skipped('endToEnd', `src/engine/prune is not loadable (${(e as Error).message.split('\n')[0]})`);
+    return;
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-bench-'));
   try {
     const specs: ChildSpec[] = [];
-    const base = { sparsity: 0.9, method: 'woodfisher', blockSize: 1000, scope: 'global', update: 'independent', recompute: 1,
-      recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, backend: 'wasm', shuffle: false, seed: 0 };
+    const base = {
+      sparsity: 0.9,
+      method: 'woodfisher',
+      blockSize: 1000,
+      scope: 'global',
+      update: 'independent',
+      recompute: 1,
+      recomputeSchedule: 'linear',
+      inverseForm: 'auto',
+      layers: {},
+      backend: 'wasm',
+      shuffle: false,
+      seed: 0,
+    };
     for (const ex of examples()) {
-      if (!fs.existsSync(ex.model)) { console.log(`\n(d) ${ex.name}: skipped: ${ex.model} not found`); continue; }
-      specs.push({ name: `${ex.name}, js gemm`, options: { ...base, modelPath: ex.model, dataPath: ex.x, labelsPath: ex.y, evalPath: ex.evalX, evalLabelsPath: ex.evalY,
-        samples: ex.samples, damp: ex.damp, outDir: path.join(tmp, `out-${ex.name}`) } });
+      if (!fs.existsSync(ex.model)) {
+        console.log(`\n(d) ${ex.name}: skipped: ${ex.model} not found`);
+        continue;
+      }
+      specs.push({
+        name: `${ex.name}, js gemm`,
+        options: {
+          ...base,
+          modelPath: ex.model,
+          dataPath: ex.x,
+          labelsPath: ex.y,
+          evalPath: ex.evalX,
+          evalLabelsPath: ex.evalY,
+          samples: ex.samples,
+          damp: ex.damp,
+          outDir: path.join(tmp, `out-${ex.name}`),
+        },
+      });
       if (!onnxRuntimeUnavailable()) {
         // the same run as the engine does it by default: the float64 onnxruntime provider behind gemm.ts
         const last = specs[specs.length - 1];
-        specs.push({ name: `${ex.name}, onnxruntime-f64 gemm`, gemm: 'onnxruntime-f64',
-          options: { ...last.options, outDir: path.join(tmp, `out-${ex.name}-ort`) } });
+        specs.push({
+          name: `${ex.name}, onnxruntime-f64 gemm`,
+          gemm: 'onnxruntime-f64',
+          options: { ...last.options, outDir: path.join(tmp, `out-${ex.name}-ort`) },
+        });
       }
     }
     const hidden = SMOKE ? [64] : [1024, 256];
     const n = SMOKE ? 16 : 128;
     const syn = await syntheticModel(path.join(tmp, 'mlp1m'), hidden, n);
-    const synGemm = onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64' as const;
-    specs.push({ name: `synthetic MLP 784-${hidden.join('-')}-10, ${synGemm ?? 'js'} gemm`, gemm: synGemm, options: { ...base, modelPath: syn.model, dataPath: syn.x, labelsPath: syn.y,
-      samples: n, damp: 1e-5, outDir: path.join(tmp, 'out-mlp1m') } });
+    const synGemm = onnxRuntimeUnavailable() ? undefined : ('onnxruntime-f64' as const);
+    specs.push({
+      name: `synthetic MLP 784-${hidden.join('-')}-10, ${synGemm ?? 'js'} gemm`,
+      gemm: synGemm,
+      options: {
+        ...base,
+        modelPath: syn.model,
+        dataPath: syn.x,
+        labelsPath: syn.y,
+        samples: n,
+        damp: 1e-5,
+        outDir: path.join(tmp, 'out-mlp1m'),
+      },
+    });
     const rows: (string | number)[][] = [];
     const out: Record<string, unknown> = {};
     for (const s of specs) {
       const r = runChild(s);
       out[s.name] = { samples: s.options.samples, ...r };
-      if ('error' in r) { rows.push([s.name, `error: ${r.error}`, '', '', '', '', '', '', '', '']); continue; }
+      if ('error' in r) {
+        rows.push([s.name, `error: ${r.error}`, '', '', '', '', '', '', '', '']);
+        continue;
+      }
       const sec = r.seconds;
-      rows.push([s.name, s.options.samples as number, r.forms.join('+'), f(sec.total), f(sec.gradients), f(sec.blocks), f(sec.update), f(r.wall),
-        `${mib(r.maxRSS)} / ${mib(r.planBytes)}`, f(r.maxRSS / r.planBytes), f((r.maxRSS - r.baseRSS) / r.planBytes),
-        r.before !== undefined ? `${(100 * r.before).toFixed(1)} → ${(100 * (r.after ?? NaN)).toFixed(1)}` : '']);
+      rows.push([
+        s.name,
+        s.options.samples as number,
+        r.forms.join('+'),
+        f(sec.total),
+        f(sec.gradients),
+        f(sec.blocks),
+        f(sec.update),
+        f(r.wall),
+        `${mib(r.maxRSS)} / ${mib(r.planBytes)}`,
+        f(r.maxRSS / r.planBytes),
+        f((r.maxRSS - r.baseRSS) / r.planBytes),
+        r.before !== undefined ? `${(100 * r.before).toFixed(1)} → ${(100 * (r.after ?? NaN)).toFixed(1)}` : '',
+      ]);
     }
-    table('(d) end to end, runPrune on wasm at 90% global sparsity, each in its own process (seconds; peak RSS vs the memory plan)',
-      ['model', 'N', 'forms', 'total s', 'gradients', 'blocks', 'update', 'process s', 'peak RSS / plan', 'RSS÷plan', '(RSS−base)÷plan', 'accuracy %'], rows);
+    table(
+      '(d) end to end, runPrune on wasm at 90% global sparsity, each in its own process (seconds; peak RSS vs the memory plan)',
+      [
+        'model',
+        'N',
+        'forms',
+        'total s',
+        'gradients',
+        'blocks',
+        'update',
+        'process s',
+        'peak RSS / plan',
+        'RSS÷plan',
+        '(RSS−base)÷plan',
+        'accuracy %',
+      ],
+      rows,
+    );
     console.log('    base = RSS of the child after loading the runtime and backend, before runPrune');
     results.endToEnd = out;
   } finally {
@@ -508,28 +878,71 @@ async function sectionR(): Promise<void> {
   const peaks: string[] = [];
   try {
     await initBackend('wasm');
-    const built = buildMobileNetV2(SMOKE ? { inputSize: size, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64 } : { inputSize: size });
+    const built = buildMobileNetV2(
+      SMOKE ? { inputSize: size, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64 } : { inputSize: size },
+    );
     const model = await saveModelFolder(built, path.join(tmp, 'model'));
     built.dispose();
     const data = writeCalibration(path.join(tmp, 'data'), Math.max(...list), size, SMOKE ? 10 : 1000);
     const rows: (string | number)[][] = [];
     const out: Record<string, unknown> = { inputSize: size };
     for (const { n, limit: maxMemory } of runs) {
-      const spec: ChildSpec = { name: `mobilenetv2 N=${n}`, gemm: onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64', options: {
-        modelPath: model, dataPath: data.x, labelsPath: data.y, outDir: path.join(tmp, `out-${n}`), sparsity: 0.7, method: 'woodfisher',
-        samples: n, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent', recompute: 1, recomputeSchedule: 'linear',
-        inverseForm: 'auto', layers: {}, backend: 'wasm', shuffle: false, seed: 0, ...(maxMemory ? { maxMemoryBytes: maxMemory } : {}) } };
+      const spec: ChildSpec = {
+        name: `mobilenetv2 N=${n}`,
+        gemm: onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64',
+        options: {
+          modelPath: model,
+          dataPath: data.x,
+          labelsPath: data.y,
+          outDir: path.join(tmp, `out-${n}`),
+          sparsity: 0.7,
+          method: 'woodfisher',
+          samples: n,
+          blockSize: 1000,
+          damp: 1e-5,
+          scope: 'global',
+          update: 'independent',
+          recompute: 1,
+          recomputeSchedule: 'linear',
+          inverseForm: 'auto',
+          layers: {},
+          backend: 'wasm',
+          shuffle: false,
+          seed: 0,
+          ...(maxMemory ? { maxMemoryBytes: maxMemory } : {}),
+        },
+      };
       const r = runChild(spec, 120);
       const key = `N=${n}${maxMemory ? `, limit ${formatBytes(maxMemory)}` : ''}`;
       out[key] = r;
-      if ('error' in r) { rows.push([n, `error: ${r.error}`, '', '', '', '', '', '']); continue; }
-      rows.push([n, r.gradients === 'streamed' ? `streamed, ${r.groups?.length} groups` : r.gradients ?? '', r.strategy ?? '', formatBytes(r.planBytes), formatBytes(r.maxRSS),
-        f(r.maxRSS / r.planBytes), `${formatBytes(r.limitBytes ?? NaN)}${maxMemory ? ' (given)' : ''}`, f(r.wall)]);
-      peaks.push(`    ${key}, peak so far at the end of each stage: ` + (r.stagePeaks ?? []).slice(1).map(p => `${p.stage} ${formatBytes(p.maxRSS)}`).join(', '));
-      console.log(`(r) ${key}: ${rows[rows.length - 1].join(' | ')}`);   // a run takes minutes: each row as it comes
+      if ('error' in r) {
+        rows.push([n, `error: ${r.error}`, '', '', '', '', '', '']);
+        continue;
+      }
+      rows.push([
+        n,
+        r.gradients === 'streamed' ? `streamed, ${r.groups?.length} groups` : (r.gradients ?? ''),
+        r.strategy ?? '',
+        formatBytes(r.planBytes),
+        formatBytes(r.maxRSS),
+        f(r.maxRSS / r.planBytes),
+        `${formatBytes(r.limitBytes ?? NaN)}${maxMemory ? ' (given)' : ''}`,
+        f(r.wall),
+      ]);
+      peaks.push(
+        `    ${key}, peak so far at the end of each stage: ` +
+          (r.stagePeaks ?? [])
+            .slice(1)
+            .map(p => `${p.stage} ${formatBytes(p.maxRSS)}`)
+            .join(', '),
+      );
+      console.log(`(r) ${key}: ${rows[rows.length - 1].join(' | ')}`); // a run takes minutes: each row as it comes
     }
-    table(`(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit unless given, each run in its own process`,
-      ['N', 'gradients', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'], rows);
+    table(
+      `(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit unless given, each run in its own process`,
+      ['N', 'gradients', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'],
+      rows,
+    );
     for (const line of peaks) console.log(line);
     results.memoryPlan = out;
   } finally {
@@ -540,16 +953,24 @@ async function sectionR(): Promise<void> {
 // ---------------------------------------------------------------- main
 async function main(): Promise<void> {
   const childSpec = opt('child');
-  if (childSpec) { await child(JSON.parse(childSpec) as ChildSpec); return; }
+  if (childSpec) {
+    await child(JSON.parse(childSpec) as ChildSpec);
+    return;
+  }
   await initBackend('wasm');
-  console.log(`woodfisher bench (${SMOKE ? 'smoke' : 'full'}), ${os.cpus().length} × ${os.cpus()[0]?.model}, load ${os.loadavg().map(x => x.toFixed(1)).join(' ')}, node ${process.version}` +
-    (onnxRuntimeUnavailable() ? `; ${onnxRuntimeUnavailable()}` : ''));
+  console.log(
+    `woodfisher bench (${SMOKE ? 'smoke' : 'full'}), ${os.cpus().length} × ${os.cpus()[0]?.model}, load ${os
+      .loadavg()
+      .map(x => x.toFixed(1))
+      .join(' ')}, node ${process.version}` + (onnxRuntimeUnavailable() ? `; ${onnxRuntimeUnavailable()}` : ''),
+  );
   const t = now();
   if (ONLY.has('a') || ONLY.has('b')) await sectionA();
   if (ONLY.has('b')) await sectionB();
   if (ONLY.has('b') || ONLY.has('b2')) await sectionSmallBlocks();
   if (ONLY.has('c')) await sectionC();
   if (ONLY.has('d')) await sectionD();
+  if (ONLY.has('p')) await sectionP({ root: ROOT, smoke: SMOKE, table, results, budget: BUDGET });
   if (ONLY.has('s')) await sectionS({ root: ROOT, smoke: SMOKE, table, results });
   if (ONLY.has('m')) await sectionM({ root: ROOT, smoke: SMOKE, table, results, budget: BUDGET });
   if (ONLY.has('r')) await sectionR();
@@ -562,4 +983,10 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${path.relative(process.cwd(), file)} (${(now() - t).toFixed(0)} s)`);
 }
 
-main().then(() => process.exit(0), e => { console.error(e); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  e => {
+    console.error(e);
+    process.exit(1);
+  },
+);

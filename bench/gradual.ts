@@ -36,8 +36,16 @@ export async function sectionG({ root, smoke, table, results }: BenchContext): P
       // One shot: the example recipe's settings (N = 1000 calibration digits, λ = 1e-6), and global magnitude.
       for (const method of ['woodfisher', 'global-magnitude'] as Method[]) {
         const o: PruneOptions = {
-          ...DEFAULT_OPTIONS, ...evalData, modelPath: ex('mlpnet/model.json'), dataPath: ex('data/calib-x.npy'), labelsPath: ex('data/calib-y.npy'),
-          sparsity, method, samples: smoke ? 64 : 1000, damp: 1e-6, outDir: path.join(tmp, `oneshot-${method}-${sparsity}`),
+          ...DEFAULT_OPTIONS,
+          ...evalData,
+          modelPath: ex('mlpnet/model.json'),
+          dataPath: ex('data/calib-x.npy'),
+          labelsPath: ex('data/calib-y.npy'),
+          sparsity,
+          method,
+          samples: smoke ? 64 : 1000,
+          damp: 1e-6,
+          outDir: path.join(tmp, `oneshot-${method}-${sparsity}`),
         };
         const r = await runPrune(o);
         dense ??= r.before?.accuracy;
@@ -46,29 +54,57 @@ export async function sectionG({ root, smoke, table, results }: BenchContext): P
       }
       for (const method of ['woodfisher', 'global-magnitude'] as Method[]) {
         for (const seed of seeds) {
-          process.stdout.write(`  gradual ${method} ${sparsity * 100}% seed ${seed} (run ${++run}/${sparsities.length * seeds.length * 2})…`);
+          process.stdout.write(
+            `  gradual ${method} ${sparsity * 100}% seed ${seed} (run ${++run}/${sparsities.length * seeds.length * 2})…`,
+          );
           const o = {
-            ...DEFAULT_OPTIONS, ...evalData, modelPath: ex('mlpnet/model.json'),
-            ...(smoke ? { dataPath: ex('data/calib-x.npy'), labelsPath: ex('data/calib-y.npy'), samples: 64 } : { dataPath: ex('data/train.npz') }),
-            sparsity, epochs, method, seed, outDir: path.join(tmp, `gradual-${method}-${sparsity}-${seed}`),
+            ...DEFAULT_OPTIONS,
+            ...evalData,
+            modelPath: ex('mlpnet/model.json'),
+            ...(smoke
+              ? { dataPath: ex('data/calib-x.npy'), labelsPath: ex('data/calib-y.npy'), samples: 64 }
+              : { dataPath: ex('data/train.npz') }),
+            sparsity,
+            epochs,
+            method,
+            seed,
+            outDir: path.join(tmp, `gradual-${method}-${sparsity}-${seed}`),
           } as GradualOptions;
           const r = await runGradual(o);
           const a = r.after!.accuracy;
           process.stdout.write(` ${(100 * a).toFixed(2)}% (${r.seconds.total.toFixed(0)} s)\n`);
           record(`gradual ${method}`, sparsity, a, r.seconds.total);
           out.push({
-            kind: 'gradual', method, sparsity, seed, accuracy: a, seconds: r.seconds.total, settings: { lr: (r.settings as Partial<GradualOptions>).lr, samples: r.settings.samples, damp: r.settings.damp },
-            afterSteps: r.gradual.steps.map(s => s.eval?.accuracy), epochs: r.gradual.epochs.map(e => e.eval?.accuracy),
+            kind: 'gradual',
+            method,
+            sparsity,
+            seed,
+            accuracy: a,
+            seconds: r.seconds.total,
+            settings: { lr: (r.settings as Partial<GradualOptions>).lr, samples: r.settings.samples, damp: r.settings.damp },
+            afterSteps: r.gradual.steps.map(s => s.eval?.accuracy),
+            epochs: r.gradual.epochs.map(e => e.eval?.accuracy),
           });
         }
       }
     }
     for (const [label, bySparsity] of Object.entries(acc)) {
-      rows.push([label, ...sparsities.map(s => cell(bySparsity[s] ?? [])), (bySparsity[sparsities[0]] ?? []).length, mean(secs[label]).toFixed(0)]);
+      rows.push([
+        label,
+        ...sparsities.map(s => cell(bySparsity[s] ?? [])),
+        (bySparsity[sparsities[0]] ?? []).length,
+        mean(secs[label]).toFixed(0),
+      ]);
     }
-    table(`(g) gradual pruning, MLPNet on ${smoke ? 'a smoke run' : `the 8,000 training digits, ${epochs} epochs`} — test accuracy % (mean ± sd over seeds; dense ${dense === undefined ? 'n/a' : (100 * dense).toFixed(2)})`,
-      ['method', ...sparsities.map(s => `${s * 100}%`), 'runs', 's/run'], rows);
-    if (!smoke) console.log('    gradual: only the required settings (SGD momentum 0.9, lr 0.1 cosine, batch 64, steps at epochs 0, 2, 4, 6 on the cubic schedule; WoodFisher N = 256, λ = 1e-5, blocks of 1000)');
+    table(
+      `(g) gradual pruning, MLPNet on ${smoke ? 'a smoke run' : `the 8,000 training digits, ${epochs} epochs`} — test accuracy % (mean ± sd over seeds; dense ${dense === undefined ? 'n/a' : (100 * dense).toFixed(2)})`,
+      ['method', ...sparsities.map(s => `${s * 100}%`), 'runs', 's/run'],
+      rows,
+    );
+    if (!smoke)
+      console.log(
+        '    gradual: only the required settings (SGD momentum 0.9, lr 0.1 cosine, batch 64, steps at epochs 0, 2, 4, 6 on the cubic schedule; WoodFisher N = 256, λ = 1e-5, blocks of 1000)',
+      );
     if (!smoke) console.log('    one-shot: N = 1000 calibration digits, λ = 1e-6 (the example recipe), no fine-tuning');
     results.gradual = { epochs, seeds, sparsities, dense, runs: out };
   } finally {

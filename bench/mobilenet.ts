@@ -15,8 +15,22 @@ import { onnxRuntimeUnavailable } from '../src/engine/linalg/accel';
 import { buildMobileNetV2, saveModelFolder, randomImages } from '../test/fixtures/mobilenetv2';
 import type { BenchContext } from './structured';
 
-interface Rate { perSecond: number; cpuPerSample: number; samples: number; timings?: Record<string, number> }
-interface TorchRate { perSamplePerSecond: number; cpuSecondsPerSample: number; batchedBackwardPerSecond: number; threads: number; source: string; torch: string; samples: number; weights: number }
+interface Rate {
+  perSecond: number;
+  cpuPerSample: number;
+  samples: number;
+  timings?: Record<string, number>;
+}
+interface TorchRate {
+  perSamplePerSecond: number;
+  cpuSecondsPerSample: number;
+  batchedBackwardPerSecond: number;
+  threads: number;
+  source: string;
+  torch: string;
+  samples: number;
+  weights: number;
+}
 
 const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
 
@@ -30,17 +44,26 @@ function torchPython(): { python?: string; why?: string } {
 }
 
 function runTorch(python: string, script: string, size: number, n: number, budget: number): TorchRate | { error: string } {
-  const r = spawnSync(python, [script, '--size', String(size), '--n', String(n), '--budget', String(budget)], { encoding: 'utf8', timeout: 30 * 60_000 });
+  const r = spawnSync(python, [script, '--size', String(size), '--n', String(n), '--budget', String(budget)], {
+    encoding: 'utf8',
+    timeout: 30 * 60_000,
+  });
   const line = r.stdout?.split('\n').find(l => l.startsWith('{'));
   if (r.status !== 0 || !line) return { error: `exit ${r.status ?? r.signal}: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}` };
   return JSON.parse(line) as TorchRate;
 }
 
-async function ours(m: Awaited<ReturnType<typeof loadModel>>, data: Dataset, opts: Parameters<typeof perSampleGradients>[3]): Promise<Rate> {
+async function ours(
+  m: Awaited<ReturnType<typeof loadModel>>,
+  data: Dataset,
+  opts: Parameters<typeof perSampleGradients>[3],
+): Promise<Rate> {
   const timings: Record<string, number> = {};
-  const c0 = process.cpuUsage(); const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
   await perSampleGradients(m, m.prunable, data, { ...opts, timings });
-  const wall = (performance.now() - t0) / 1000, c = process.cpuUsage(c0);
+  const wall = (performance.now() - t0) / 1000,
+    c = process.cpuUsage(c0);
   return { perSecond: data.count / wall, cpuPerSample: (c.user + c.system) / 1e6 / data.count, samples: data.count, timings };
 }
 
@@ -52,53 +75,112 @@ export async function sectionM(ctx: BenchContext & { budget: number }): Promise<
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-bench-mnv2-'));
   const out: Record<string, unknown> = { inputSize: size, samples: n };
   try {
-    const built = buildMobileNetV2(ctx.smoke ? { inputSize: size, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64 } : { inputSize: size });
+    const built = buildMobileNetV2(
+      ctx.smoke ? { inputSize: size, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64 } : { inputSize: size },
+    );
     await saveModelFolder(built, path.join(tmp, 'model'));
     built.dispose();
     const m = await loadModel(path.join(tmp, 'model', 'model.json'));
     const d = m.prunable.reduce((a, l) => a + l.size, 0);
     out.weights = d;
-    const data: Dataset = { x: randomImages(n, size, 5), shape: [n, size, size, 3], count: n, source: 'random',
-      labels: Int32Array.from({ length: n }, (_, i) => (i * 7919) % m.numClasses) };
-    const one: Dataset = { ...data, x: data.x.subarray(0, size * size * 3), shape: [1, size, size, 3], count: 1, labels: data.labels!.subarray(0, 1) };
-    await perSampleGradients(m, m.prunable, one, {});                     // warm-up: kernels, sessions, wasm memory
+    const data: Dataset = {
+      x: randomImages(n, size, 5),
+      shape: [n, size, size, 3],
+      count: n,
+      source: 'random',
+      labels: Int32Array.from({ length: n }, (_, i) => (i * 7919) % m.numClasses),
+    };
+    const one: Dataset = {
+      ...data,
+      x: data.x.subarray(0, size * size * 3),
+      shape: [1, size, size, 3],
+      count: 1,
+      labels: data.labels!.subarray(0, 1),
+    };
+    await perSampleGradients(m, m.prunable, one, {}); // warm-up: kernels, sessions, wasm memory
     const torch = ctx.smoke ? { why: 'not in --smoke mode' } : torchPython();
     const script = path.join(ctx.root, 'bench', 'torch_per_sample.py');
     const best: Record<string, Rate> = {};
     let bestTorch: TorchRate | undefined, torchError: string | undefined;
-    const keep = (k: string, r: Rate) => { if (!best[k] || r.perSecond > best[k].perSecond) best[k] = r; };
+    const keep = (k: string, r: Rate) => {
+      if (!best[k] || r.perSecond > best[k].perSecond) best[k] = r;
+    };
     for (let round = 0; round < rounds; round++) {
       keep('batched', await ours(m, data, {}));
       if (!onnxRuntimeUnavailable()) keep('batched, TF.js contractions', await ours(m, data, { contractions: 'tfjs' }));
       if (torch.python) {
         const t = runTorch(torch.python, script, size, n, ctx.budget);
-        if ('error' in t) torchError = t.error; else if (!bestTorch || t.perSamplePerSecond > bestTorch.perSamplePerSecond) bestTorch = t;
+        if ('error' in t) torchError = t.error;
+        else if (!bestTorch || t.perSamplePerSecond > bestTorch.perSamplePerSecond) bestTorch = t;
       }
     }
     // tf.grads one sample at a time (TF.js' own tape; the test oracle): a few samples within the budget
-    let refDone = 0; const c0 = process.cpuUsage(); const t0 = performance.now();
+    let refDone = 0;
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
     while (refDone < n && (refDone < 2 || performance.now() - t0 < ctx.budget * 1000)) {
-      const s = { ...one, x: data.x.subarray(refDone * size * size * 3, (refDone + 1) * size * size * 3), labels: data.labels!.subarray(refDone, refDone + 1) };
-      await perSampleGradients(m, m.prunable, s, { mode: 'reference' }); refDone++;
+      const s = {
+        ...one,
+        x: data.x.subarray(refDone * size * size * 3, (refDone + 1) * size * size * 3),
+        labels: data.labels!.subarray(refDone, refDone + 1),
+      };
+      await perSampleGradients(m, m.prunable, s, { mode: 'reference' });
+      refDone++;
     }
     const cr = process.cpuUsage(c0);
-    best['tf.grads per sample (TF.js tape)'] = { perSecond: refDone / ((performance.now() - t0) / 1000), cpuPerSample: (cr.user + cr.system) / 1e6 / refDone, samples: refDone };
+    best['tf.grads per sample (TF.js tape)'] = {
+      perSecond: refDone / ((performance.now() - t0) / 1000),
+      cpuPerSample: (cr.user + cr.system) / 1e6 / refDone,
+      samples: refDone,
+    };
     m.model.dispose();
 
     const anchor = bestTorch?.perSamplePerSecond;
-    const rows: (string | number)[][] = Object.entries(best).map(([k, r]) => [k, r.samples, f(r.perSecond), f(r.cpuPerSample, 3), anchor ? `${f(r.perSecond / anchor)}×` : 'n/a']);
+    const rows: (string | number)[][] = Object.entries(best).map(([k, r]) => [
+      k,
+      r.samples,
+      f(r.perSecond),
+      f(r.cpuPerSample, 3),
+      anchor ? `${f(r.perSecond / anchor)}×` : 'n/a',
+    ]);
     if (bestTorch) {
-      rows.push([`PyTorch ${bestTorch.torch} per-sample loop (${bestTorch.threads} thread${bestTorch.threads > 1 ? 's' : ''})`, bestTorch.samples, f(bestTorch.perSamplePerSecond), f(bestTorch.cpuSecondsPerSample, 3), '1.00×']);
-      rows.push([`PyTorch batched backward (summed, not per sample)`, n, f(bestTorch.batchedBackwardPerSecond), '', `${f(bestTorch.batchedBackwardPerSecond / bestTorch.perSamplePerSecond)}×`]);
+      rows.push([
+        `PyTorch ${bestTorch.torch} per-sample loop (${bestTorch.threads} thread${bestTorch.threads > 1 ? 's' : ''})`,
+        bestTorch.samples,
+        f(bestTorch.perSamplePerSecond),
+        f(bestTorch.cpuSecondsPerSample, 3),
+        '1.00×',
+      ]);
+      rows.push([
+        `PyTorch batched backward (summed, not per sample)`,
+        n,
+        f(bestTorch.batchedBackwardPerSecond),
+        '',
+        `${f(bestTorch.batchedBackwardPerSecond / bestTorch.perSamplePerSecond)}×`,
+      ]);
     } else rows.push(['PyTorch per-sample loop', '', torchError ? `error: ${torchError}` : `skipped: ${torch.why}`, '', '']);
     const bs = gradientBatchSize(m, m.prunable);
-    ctx.table(`(m) per-sample gradients, MobileNetV2 ${size}×${size} (${(d / 1e6).toFixed(2)}M prunable weights), N = ${n}, batch ${Math.min(bs, n)}, wasm + ${onnxRuntimeUnavailable() ? 'no onnxruntime' : 'onnxruntime'}; best of ${rounds} interleaved rounds` +
-      (bestTorch ? `\n    anchor: ${bestTorch.source}, model.eval(), one backward per sample` : ''),
-      ['variant', 'N', 'samples/s', 'CPU s/sample', '× PyTorch loop'], rows);
+    ctx.table(
+      `(m) per-sample gradients, MobileNetV2 ${size}×${size} (${(d / 1e6).toFixed(2)}M prunable weights), N = ${n}, batch ${Math.min(bs, n)}, wasm + ${onnxRuntimeUnavailable() ? 'no onnxruntime' : 'onnxruntime'}; best of ${rounds} interleaved rounds` +
+        (bestTorch ? `\n    anchor: ${bestTorch.source}, model.eval(), one backward per sample` : ''),
+      ['variant', 'N', 'samples/s', 'CPU s/sample', '× PyTorch loop'],
+      rows,
+    );
     const t = best.batched.timings!;
     const total = Object.values(t).reduce((a, b) => a + b, 0);
-    console.log('    where the time of "batched" went: ' + Object.entries(t).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(100 * v / total).toFixed(0)}%`).join(', '));
-    Object.assign(out, { batch: Math.min(bs, n), variants: best, torch: bestTorch ?? { skipped: torchError ?? torch.why }, ratioVsTorchLoop: anchor ? best.batched.perSecond / anchor : undefined });
+    console.log(
+      '    where the time of "batched" went: ' +
+        Object.entries(t)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${((100 * v) / total).toFixed(0)}%`)
+          .join(', '),
+    );
+    Object.assign(out, {
+      batch: Math.min(bs, n),
+      variants: best,
+      torch: bestTorch ?? { skipped: torchError ?? torch.why },
+      ratioVsTorchLoop: anchor ? best.batched.perSecond / anchor : undefined,
+    });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

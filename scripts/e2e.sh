@@ -50,9 +50,16 @@ rm -f "$ARTIFACTS"/*.png
 
 # --- package -------------------------------------------------------------------------------------------
 VSIX=$RUN/woodfisher.vsix
-# The platform VSIX (with onnxruntime-node's native products) where this platform has one, as users get it.
+# The platform VSIX where this platform has one (scripts/platforms.json), as users get it. What it must run on is
+# decided by that list, never by the files found here: a platform that should carry onnxruntime-node's native
+# products fails (packaging, or the prune tests' linalg check) when they are missing — it does not quietly test the
+# universal VSIX instead.
 PLATFORM=$(node -p 'process.platform + "-" + process.arch')
-TARGET=(); [ -d "node_modules/onnxruntime-node/bin/napi-v6/${PLATFORM%-*}/${PLATFORM#*-}" ] && TARGET=(--target "$PLATFORM")
+TARGET=(); EXPECT_LINALG=js
+if natives=$(bash scripts/package.sh --natives "$PLATFORM" 2>/dev/null); then
+  TARGET=(--target "$PLATFORM")
+  if [ -n "$natives" ]; then EXPECT_LINALG=onnxruntime-f64; fi
+fi
 PREBUILT=${WOODFISHER_VSIX_DIR:-}/woodfisher${TARGET:+-$PLATFORM}.vsix   # npm test packs every VSIX once, before this
 if [ -n "${WOODFISHER_VSIX_DIR:-}" ] && [ -f "$PREBUILT" ]; then cp "$PREBUILT" "$VSIX"
 else bash scripts/package.sh "$VSIX" "${TARGET[@]}" >"$RUN/vsce.log" 2>&1 || { cat "$RUN/vsce.log"; fail_setup "vsce package"; }
@@ -65,7 +72,7 @@ done
 grep -q '^extension/schemas/' "$RUN/vsix.txt" || bad="$bad missing:extension/schemas/"
 grep -q '^extension/dist/wasm/.*\.wasm$' "$RUN/vsix.txt" || bad="$bad missing:extension/dist/wasm/*.wasm"
 [ -z "$bad" ] || fail_setup "VSIX contents wrong: $bad (full list: $RUN/vsix.txt)"
-ts "packaged $(basename "$VSIX"): $(wc -l <"$RUN/vsix.txt") entries, $(du -k "$VSIX" | cut -f1) KB"
+ts "packaged $(basename "$VSIX") for ${PLATFORM}${TARGET:+ (platform VSIX)}: $(wc -l <"$RUN/vsix.txt") entries, $(du -k "$VSIX" | cut -f1) KB; Fisher products must run on $EXPECT_LINALG"
 
 # --- a fresh user, extensions dir and workspace copies ---------------------------------------------------
 mkdir -p "$RUN/ud/User" "$RUN/xdg/config" "$RUN/xdg/data" "$RUN/exts"
@@ -91,7 +98,6 @@ ts "installed into $EXTDIR"
 # --- server ----------------------------------------------------------------------------------------------
 PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 # Variables meant for the extension host must be set on the server (the payload's extensionEnvironment does not reach it).
-EXPECT_LINALG=js; [ ${#TARGET[@]} -gt 0 ] && EXPECT_LINALG=onnxruntime-f64
 setsid env WOODFISHER_TEST_GREP="${WOODFISHER_TEST_GREP:-}" WOODFISHER_EXPECT_LINALG="$EXPECT_LINALG" node "$ENTRY" --auth none --bind-addr "127.0.0.1:$PORT" \
   --user-data-dir "$RUN/ud" --extensions-dir "$RUN/exts" --disable-telemetry --disable-update-check \
   --disable-workspace-trust --disable-getting-started-override >"$RUN/code-server.log" 2>&1 &

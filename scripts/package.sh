@@ -2,19 +2,29 @@
 # Builds VSIXs with vsce (no bypass flags; `vscode:prepublish` builds dist/). Usage:
 #   scripts/package.sh [OUT.vsix] [--target PLATFORM]   one VSIX; no target: universal (Fisher products in plain JS)
 #   scripts/package.sh --all OUTDIR                      the universal VSIX and one per platform below
+#   scripts/package.sh --natives PLATFORM                the native files a platform's VSIX carries (none: plain JS)
 # A platform VSIX carries onnxruntime-node's public JS and, for its platform, exactly the two native files the
 # CPU products load (the binding and libonnxruntime): no source maps, no ESM build, no DirectML/DXC on Windows,
-# one copy of the macOS dylib. darwin-x64: onnxruntime-node 1.30 ships no Intel-macOS binary, so that VSIX runs the
+# one copy of the macOS dylib. The platforms and their files: scripts/platforms.json (read by the tests and e2e.sh
+# too). darwin-x64 lists none: onnxruntime-node ships no Intel-macOS binary since 1.24, so that VSIX runs the
 # products in plain JS and the panel says so. Sizes: docs/packaging.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-PLATFORMS=(linux-x64 linux-arm64 darwin-arm64 darwin-x64 win32-x64)
+read -ra PLATFORMS <<<"$(node -p "Object.keys(require('./scripts/platforms.json')).join(' ')")"
+
+# The native files each platform's CPU products need (onnxruntime_binding.node links the library beside it).
+native_files() {
+  node -e 'const p = require("./scripts/platforms.json"), t = process.argv[1];
+    if (!p[t]) { console.error(`unknown target ${t} (one of: ${Object.keys(p).join(" ")})`); process.exit(1); }
+    console.log(p[t].join(" "));' "$1"
+}
+if [ "${1:-}" = --natives ]; then native_files "${2:?usage: scripts/package.sh --natives PLATFORM}"; exit; fi
 
 if [ "${1:-}" = --all ]; then
   dir=${2:?usage: scripts/package.sh --all OUTDIR}
   mkdir -p "$dir"
   node esbuild.mjs
-  export WOODFISHER_PREBUILT=1          # one build for the six packages (vsce runs vscode:prepublish for each)
+  export WOODFISHER_PREBUILT=1          # one build for every package (vsce runs vscode:prepublish for each)
   bash "$0" "$dir/woodfisher.vsix"
   for t in "${PLATFORMS[@]}"; do bash "$0" "$dir/woodfisher-$t.vsix" --target "$t"; done
   exit 0
@@ -27,17 +37,6 @@ while [ $# -gt 0 ]; do
     *) OUT=$1; shift ;;
   esac
 done
-
-# The native files each platform's CPU products need (onnxruntime_binding.node links the library beside it).
-native_files() {
-  case "$1" in
-    linux-x64|linux-arm64) echo "onnxruntime_binding.node libonnxruntime.so.1" ;;
-    darwin-arm64) echo "onnxruntime_binding.node libonnxruntime.1.dylib" ;;
-    win32-x64|win32-arm64) echo "onnxruntime_binding.node onnxruntime.dll" ;;
-    darwin-x64) echo "" ;;
-    *) echo "unknown target $1 (one of: ${PLATFORMS[*]})" >&2; return 1 ;;
-  esac
-}
 
 IGNORE=$(mktemp)
 STAGE=dist/node_modules

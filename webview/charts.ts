@@ -18,8 +18,12 @@ export function renderCharts(s: PanelSnapshot): void {
     type: 'line',
     data: {
       datasets: withHist.map((l, i) => ({
-        label: l.name, borderColor: t.palette[i % t.palette.length], backgroundColor: t.palette[i % t.palette.length],
-        stepped: 'middle' as const, pointRadius: 0, borderWidth: 1.5,
+        label: l.name,
+        borderColor: t.palette[i % t.palette.length],
+        backgroundColor: t.palette[i % t.palette.length],
+        stepped: 'middle' as const,
+        pointRadius: 0,
+        borderWidth: 1.5,
         data: l.histogram!.counts.map((c, j) => ({ x: (l.histogram!.edges[j] + l.histogram!.edges[j + 1]) / 2, y: c > 0 ? c : null })),
       })),
     },
@@ -30,14 +34,19 @@ export function renderCharts(s: PanelSnapshot): void {
         y: { type: 'logarithmic', title: { display: true, text: 'weights' } },
       },
       // one legend entry per layer is unreadable past a dozen layers: the tooltip names the layer instead
-      plugins: { legend: { display: withHist.length <= 12 }, tooltip: { callbacks: { title: items => `saliency ≈ ${sci(10 ** (items[0]?.parsed.x ?? 0))}` } } },
+      plugins: {
+        legend: { display: withHist.length <= 12 },
+        tooltip: { callbacks: { title: items => `saliency ≈ ${sci(10 ** (items[0]?.parsed.x ?? 0))}` } },
+      },
     },
   });
 
   const caption = document.getElementById('accuracy-caption');
   const figure = document.getElementById('accuracy-figure');
   if (s.mode === 'sweep') {
-    if (caption) caption.textContent = 'Accuracy vs sparsity';
+    if (caption)
+      caption.textContent =
+        s.sweepEpochs !== undefined ? `Accuracy vs sparsity, gradual (${s.sweepEpochs} epochs each)` : 'Accuracy vs sparsity';
     renderSweepChart(s, t);
     figure?.removeAttribute('hidden');
     renderSizeChart(s, t);
@@ -80,25 +89,48 @@ function renderSizeChart(s: PanelSnapshot, t: ReturnType<typeof theme>): void {
   figure?.toggleAttribute('hidden', sized.length === 0);
   if (sized.length === 0) return;
   const methods = [...new Set(sized.map(p => p.method))];
-  const datasets = methods.map((m, i): { label: string; borderColor: string; backgroundColor: string; data: { x: number; y: number; sparsity: number }[] } => ({
-    label: m, borderColor: t.palette[i % t.palette.length], backgroundColor: t.palette[i % t.palette.length],
-    data: sized.filter(p => p.method === m).sort((a, b) => a.sparsity - b.sparsity).map(p => ({ x: p.size!.gzip, y: p.accuracy! * 100, sparsity: p.sparsity })),
-  }));
+  const datasets = methods.map(
+    (m, i): { label: string; borderColor: string; backgroundColor: string; data: { x: number; y: number; sparsity: number }[] } => ({
+      label: m,
+      borderColor: t.palette[i % t.palette.length],
+      backgroundColor: t.palette[i % t.palette.length],
+      data: sized
+        .filter(p => p.method === m)
+        .sort((a, b) => a.sparsity - b.sparsity)
+        .map(p => ({ x: p.size!.gzip, y: p.accuracy! * 100, sparsity: p.sparsity })),
+    }),
+  );
   if (s.before && s.inputSize) {
-    datasets.push({ label: 'dense input', borderColor: t.fg, backgroundColor: t.fg, data: [{ x: s.inputSize.gzip, y: s.before.accuracy * 100, sparsity: 0 }] });
+    datasets.push({
+      label: 'dense input',
+      borderColor: t.fg,
+      backgroundColor: t.fg,
+      data: [{ x: s.inputSize.gzip, y: s.before.accuracy * 100, sparsity: 0 }],
+    });
   }
   draw('chart-size', {
-    type: 'line', data: { datasets },
+    type: 'line',
+    data: { datasets },
     options: {
       parsing: false,
       scales: {
-        x: { type: 'logarithmic', title: { display: true, text: 'gzip size (model.json + shards)' }, ticks: { callback: v => formatBytes(Number(v)) } },
+        x: {
+          type: 'logarithmic',
+          title: { display: true, text: 'gzip size (model.json + shards)' },
+          ticks: { callback: v => formatBytes(Number(v)) },
+        },
         y: { title: { display: true, text: 'accuracy %' } },
       },
-      plugins: { tooltip: { callbacks: { label: item => {
-        const p = item.raw as { x: number; y: number; sparsity: number };
-        return `${item.dataset.label}: ${p.y.toFixed(2)}% at ${formatBytes(p.x)}${p.sparsity ? ` (${(p.sparsity * 100).toFixed(1)}% sparse)` : ''}`;
-      } } } },
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: item => {
+              const p = item.raw as { x: number; y: number; sparsity: number };
+              return `${item.dataset.label}: ${p.y.toFixed(2)}% at ${formatBytes(p.x)}${p.sparsity ? ` (${(p.sparsity * 100).toFixed(1)}% sparse)` : ''}`;
+            },
+          },
+        },
+      },
     },
   });
 }

@@ -3,7 +3,7 @@
 import type { LayerResult, PanelSnapshot } from '../src/protocol';
 
 export const COLUMNS = ['layer', 'kind', 'weights', 'pruned', 'sparsity', 'threshold', 'saliency min', 'median', 'max'] as const;
-export type Column = typeof COLUMNS[number];
+export type Column = (typeof COLUMNS)[number];
 export type Direction = 'asc' | 'desc';
 
 /** A layer is "collapsed" when pruning left (almost) nothing of it: the network may be cut there. */
@@ -11,7 +11,7 @@ export const COLLAPSE_SPARSITY = 0.99;
 
 export interface Row {
   name: string;
-  order: number;                 // position in the model (the plan's order)
+  order: number; // position in the model (the plan's order)
   kind: string;
   weights?: number;
   result?: LayerResult;
@@ -23,7 +23,8 @@ export function rowsOf(s: PanelSnapshot): Row[] {
   const prunable = new Map(s.prunable?.map(p => [p.name, p]) ?? []);
   const names = [...prunable.keys(), ...s.layers.map(l => l.name)].filter((n, i, a) => a.indexOf(n) === i);
   return names.map((name, order) => {
-    const r = results.get(name), p = prunable.get(name);
+    const r = results.get(name),
+      p = prunable.get(name);
     return { name, order, kind: r?.kind ?? p?.kind ?? '', weights: r?.weights ?? p?.size, result: r };
   });
 }
@@ -33,15 +34,24 @@ export function sortValue(row: Row, column: Column): number | string | undefined
   const r = row.result;
   const num = (x: number | undefined | null) => (x === undefined || x === null || Number.isNaN(x) ? undefined : x);
   switch (column) {
-    case 'layer': return row.name.toLowerCase();
-    case 'kind': return row.kind;
-    case 'weights': return row.weights;
-    case 'pruned': return num(r?.pruned);
-    case 'sparsity': return num(r ? (r.excluded ? 0 : r.sparsity) : undefined);
-    case 'threshold': return num(r?.threshold);
-    case 'saliency min': return num(r?.saliency.min);
-    case 'median': return num(r?.saliency.median);
-    case 'max': return num(r?.saliency.max);
+    case 'layer':
+      return row.name.toLowerCase();
+    case 'kind':
+      return row.kind;
+    case 'weights':
+      return row.weights;
+    case 'pruned':
+      return num(r?.pruned);
+    case 'sparsity':
+      return num(r ? (r.excluded ? 0 : r.sparsity) : undefined);
+    case 'threshold':
+      return num(r?.threshold);
+    case 'saliency min':
+      return num(r?.saliency.min);
+    case 'median':
+      return num(r?.saliency.median);
+    case 'max':
+      return num(r?.saliency.max);
   }
 }
 
@@ -50,7 +60,8 @@ export function sortRows(rows: Row[], column: Column | undefined, dir: Direction
   if (!column) return [...rows].sort((a, b) => a.order - b.order);
   const sign = dir === 'asc' ? 1 : -1;
   return [...rows].sort((a, b) => {
-    const x = sortValue(a, column), y = sortValue(b, column);
+    const x = sortValue(a, column),
+      y = sortValue(b, column);
     if (x === undefined || y === undefined) return x === y ? a.order - b.order : x === undefined ? 1 : -1;
     const c = typeof x === 'string' || typeof y === 'string' ? String(x).localeCompare(String(y)) : x - y;
     return c !== 0 ? sign * c : a.order - b.order;

@@ -21,35 +21,47 @@ let pendingReveal: string | undefined;
 
 export function statusText(s: PanelSnapshot): string {
   switch (s.status) {
-    case 'running': return s.mode === 'gradual' && s.gradual?.epochs.length ? `running… epoch ${s.gradual.epochs.length}/${s.gradual.schedule?.epochs ?? '?'} done` : 'running…';
-    case 'done': return s.mode === 'sweep'
-      ? `done — ${s.sweep?.length ?? 0} sweep points`
-      : s.structure
-        ? `done — ${s.structure.units.removed} of ${s.structure.units.total} units removed, FLOPs ${pct(s.structure.after.flops / s.structure.before.flops)}${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`
-        : `done — ${pct(s.sparsity?.achieved)} sparsity${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`;
-    case 'cancelled': return 'cancelled';
-    case 'error': return `error: ${s.error ?? 'unknown error'}`;
-    default: return 'idle';
+    case 'running':
+      return s.mode === 'gradual' && s.gradual?.epochs.length
+        ? `running… epoch ${s.gradual.epochs.length}/${s.gradual.schedule?.epochs ?? '?'} done`
+        : 'running…';
+    case 'done':
+      return s.mode === 'sweep'
+        ? `done — ${s.sweep?.length ?? 0} sweep points`
+        : s.structure
+          ? `done — ${s.structure.units.removed} of ${s.structure.units.total} units removed, FLOPs ${pct(s.structure.after.flops / s.structure.before.flops)}${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`
+          : `done — ${pct(s.sparsity?.achieved)} sparsity${s.seconds !== undefined ? ` in ${s.seconds.toFixed(1)} s` : ''}`;
+    case 'cancelled':
+      return 'cancelled';
+    case 'error':
+      return `error: ${s.error ?? 'unknown error'}`;
+    default:
+      return 'idle';
   }
 }
 
 /** Structured runs: what the smaller model costs, measured (latency: median on the run's backend). */
 export function structureText(st: NonNullable<PanelSnapshot['structure']>): string {
   const ms = (x: number) => `${x.toFixed(2)} ms`;
-  return `params ${count(st.before.params)} → ${count(st.after.params)} · FLOPs ${count(st.before.flops)} → ${count(st.after.flops)} · ` +
-    `latency batch 1 ${ms(st.before.latencyMs.batch1)} → ${ms(st.after.latencyMs.batch1)}, batch 32 ${ms(st.before.latencyMs.batch32)} → ${ms(st.after.latencyMs.batch32)}`;
+  return (
+    `params ${count(st.before.params)} → ${count(st.after.params)} · FLOPs ${count(st.before.flops)} → ${count(st.after.flops)} · ` +
+    `latency batch 1 ${ms(st.before.latencyMs.batch1)} → ${ms(st.after.latencyMs.batch1)}, batch 32 ${ms(st.before.latencyMs.batch32)} → ${ms(st.after.latencyMs.batch32)}`
+  );
 }
 
 function render(s: PanelSnapshot): void {
   document.title = `WoodFisher: ${s.title}`;
-  $('title').textContent = s.mode === 'sweep' ? `${s.title} — sparsity sweep` : s.mode === 'gradual' ? `${s.title} — gradual pruning` : s.title;
+  $('title').textContent =
+    s.mode === 'sweep'
+      ? `${s.title} — ${s.sweepEpochs !== undefined ? `gradual sparsity sweep (${s.sweepEpochs} epochs per point)` : 'sparsity sweep'}`
+      : s.mode === 'gradual'
+        ? `${s.title} — gradual pruning`
+        : s.title;
   const status = $('status');
   status.textContent = statusText(s);
   status.className = `status-${s.status}`;
   const st = s.stage;
-  $('stage').textContent = s.status === 'running' && st
-    ? stageLabel(st)
-    : '';
+  $('stage').textContent = s.status === 'running' && st ? stageLabel(st) : '';
   const progress = $<HTMLProgressElement>('progress');
   progress.hidden = s.status !== 'running';
   progress.value = st && st.total > 0 ? st.done / st.total : 0;
@@ -57,9 +69,11 @@ function render(s: PanelSnapshot): void {
   $('damp').textContent = s.damp !== undefined ? s.damp.toExponential(1) : '–';
   const summary: string[] = [];
   if (s.structure && s.sparsity) {
-    const t = s.structure.targetFlops !== undefined ? `FLOPs target ${pct(s.structure.targetFlops)}` : `target ${pct(s.sparsity.target)} of units`;
+    const t =
+      s.structure.targetFlops !== undefined ? `FLOPs target ${pct(s.structure.targetFlops)}` : `target ${pct(s.sparsity.target)} of units`;
     summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights removed with their units (${t})`);
-  } else if (s.sparsity) summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights pruned (target ${pct(s.sparsity.target)})`);
+  } else if (s.sparsity)
+    summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights pruned (target ${pct(s.sparsity.target)})`);
   if (s.before) summary.push(`accuracy before ${pct(s.before.accuracy, 2)}`);
   if (s.mode === 'sweep') {
     // the table and layer charts show the latest point; the sweep itself is the accuracy-vs-sparsity chart
@@ -117,10 +131,21 @@ function pickOverride(name: string, sparsity: number): void {
 /** Table and chart arrangement: re-render from the current snapshot, remember it. */
 function rearrange(): void {
   saveView();
-  if (current) { renderTable(tbody, current); renderCharts(current); renderSensitivity(current, theme(), pickOverride); }
+  if (current) {
+    renderTable(tbody, current);
+    renderCharts(current);
+    renderSensitivity(current, theme(), pickOverride);
+  }
 }
 
-for (const [id, type] of [['open-model', 'openModel'], ['open-report', 'openReport'], ['run-again', 'runAgain'], ['sweep', 'sweep'], ['cancel', 'cancel'], ['sensitivity', 'sensitivity']] as const) {
+for (const [id, type] of [
+  ['open-model', 'openModel'],
+  ['open-report', 'openReport'],
+  ['run-again', 'runAgain'],
+  ['sweep', 'sweep'],
+  ['cancel', 'cancel'],
+  ['sensitivity', 'sensitivity'],
+] as const) {
   $(id).addEventListener('click', () => channel.sendEvent({ type }));
 }
 // a click on a row shows the layer in model.json (selected text is left alone)
@@ -132,13 +157,24 @@ tbody.addEventListener('click', e => {
 document.addEventListener('woodfisher:layer', e => reveal((e as CustomEvent<string>).detail));
 document.querySelectorAll<HTMLTableCellElement>('table#layers thead th').forEach((th, i) => {
   th.tabIndex = 0;
-  const sort = () => { nextSort(COLUMNS[i]); rearrange(); };
+  const sort = () => {
+    nextSort(COLUMNS[i]);
+    rearrange();
+  };
   th.addEventListener('click', sort);
-  th.addEventListener('keydown', e => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); } });
+  th.addEventListener('keydown', e => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      sort();
+    }
+  });
 });
 const filter = $<HTMLInputElement>('layer-filter');
 filter.value = tableView.filter;
-filter.addEventListener('input', () => { tableView.filter = filter.value; rearrange(); });
+filter.addEventListener('input', () => {
+  tableView.filter = filter.value;
+  rearrange();
+});
 const highlight = $<HTMLInputElement>('sparsity-highlight');
 highlight.value = tableView.highlight !== undefined ? String(tableView.highlight) : '';
 highlight.addEventListener('input', () => {
@@ -153,14 +189,26 @@ document.querySelector('table#sensitivity-table')?.addEventListener('click', e =
 });
 const metric = $<HTMLSelectElement>('sensitivity-metric');
 metric.value = tableView.metric;
-metric.addEventListener('change', () => { tableView.metric = metric.value === 'loss' ? 'loss' : 'accuracy'; rearrange(); });
+metric.addEventListener('change', () => {
+  tableView.metric = metric.value === 'loss' ? 'loss' : 'accuracy';
+  rearrange();
+});
 // Save a chart: PNG straight from its canvas; the sweep also as SVG, drawn by the host.
-document.querySelectorAll<HTMLButtonElement>('button[data-save]').forEach(b => b.addEventListener('click', () => {
-  const chart = b.dataset.chart ?? '', format = b.dataset.save === 'svg' ? 'svg' : 'png';
-  const dataUrl = format === 'png' ? chartOn(`chart-${chart}`)?.toBase64Image('image/png') : undefined;
-  channel.sendEvent({ type: 'saveChart', chart: current?.mode === 'sweep' && chart === 'accuracy' ? 'sweep' : chart, format, dataUrl });
-}));
-watchTheme(() => { if (current) { renderCharts(current); renderSensitivity(current, theme(), pickOverride); renderGradual(current); } });
+document.querySelectorAll<HTMLButtonElement>('button[data-save]').forEach(b =>
+  b.addEventListener('click', () => {
+    const chart = b.dataset.chart ?? '',
+      format = b.dataset.save === 'svg' ? 'svg' : 'png';
+    const dataUrl = format === 'png' ? chartOn(`chart-${chart}`)?.toBase64Image('image/png') : undefined;
+    channel.sendEvent({ type: 'saveChart', chart: current?.mode === 'sweep' && chart === 'accuracy' ? 'sweep' : chart, format, dataUrl });
+  }),
+);
+watchTheme(() => {
+  if (current) {
+    renderCharts(current);
+    renderSensitivity(current, theme(), pickOverride);
+    renderGradual(current);
+  }
+});
 
 if (current) render(current);
 channel.sendEvent({ type: 'ready' });

@@ -7,7 +7,11 @@ import { tableView } from './viewState';
 const PX_PER_LAYER = 22; // wider than the panel: the box scrolls sideways
 
 /** The plotted value: accuracy drop in points, or loss increase, against the dense model. */
-export function sensitivityValue(p: SensitivityPoint, dense: { accuracy: number; loss: number } | undefined, metric: 'accuracy' | 'loss'): number {
+export function sensitivityValue(
+  p: SensitivityPoint,
+  dense: { accuracy: number; loss: number } | undefined,
+  metric: 'accuracy' | 'loss',
+): number {
   if (!dense) return metric === 'accuracy' ? p.accuracy * 100 : p.loss;
   return metric === 'accuracy' ? (dense.accuracy - p.accuracy) * 100 : p.loss - dense.loss;
 }
@@ -21,10 +25,14 @@ export function renderSensitivity(s: PanelSnapshot, t: ReturnType<typeof theme>,
   renderHeatTable(view, layers, t);
   const status = document.getElementById('sensitivity-status');
   if (status) {
-    const done = view.points.length, total = layers.length * view.sparsities.length;
-    status.textContent = view.status === 'running' ? `scanning… ${done} probes`
-      : view.status === 'done' ? `${view.method}, each layer pruned alone · ${layers.length} layers × ${view.sparsities.length} sparsities · measured on the ${view.on === 'eval' ? 'evaluation' : 'calibration'} set${view.dense ? ` (dense: accuracy ${(view.dense.accuracy * 100).toFixed(2)}%, loss ${view.dense.loss.toFixed(4)})` : ''}`
-        : `${view.status} after ${done} of ${total} probes`;
+    const done = view.points.length,
+      total = layers.length * view.sparsities.length;
+    status.textContent =
+      view.status === 'running'
+        ? `scanning… ${done} probes`
+        : view.status === 'done'
+          ? `${view.method}, each layer pruned alone · ${layers.length} layers × ${view.sparsities.length} sparsities · measured on the ${view.on === 'eval' ? 'evaluation' : 'calibration'} set${view.dense ? ` (dense: accuracy ${(view.dense.accuracy * 100).toFixed(2)}%, loss ${view.dense.loss.toFixed(4)})` : ''}`
+          : `${view.status} after ${done} of ${total} probes`;
   }
   const box = document.getElementById('chart-sensitivity')?.parentElement;
   if (box) box.style.minWidth = `${Math.max(0, layers.length * PX_PER_LAYER)}px`;
@@ -35,16 +43,29 @@ export function renderSensitivity(s: PanelSnapshot, t: ReturnType<typeof theme>,
     data: {
       labels: layers,
       datasets: view.sparsities.map((sp, i) => ({
-        label: `${+(sp * 100).toFixed(2)}%`, borderColor: t.palette[i % t.palette.length], backgroundColor: t.palette[i % t.palette.length],
-        pointRadius: 3, pointHoverRadius: 6, borderWidth: 1.5, spanGaps: false,
-        data: layers.map(l => { const p = find(l, sp); return p ? sensitivityValue(p, view.dense, metric) : null; }),
+        label: `${+(sp * 100).toFixed(2)}%`,
+        borderColor: t.palette[i % t.palette.length],
+        backgroundColor: t.palette[i % t.palette.length],
+        pointRadius: 3,
+        pointHoverRadius: 6,
+        borderWidth: 1.5,
+        spanGaps: false,
+        data: layers.map(l => {
+          const p = find(l, sp);
+          return p ? sensitivityValue(p, view.dense, metric) : null;
+        }),
       })),
     },
     options: {
       interaction: { mode: 'nearest', intersect: true },
       scales: {
         x: { ticks: { autoSkip: false, maxRotation: 90, minRotation: layers.length > 8 ? 60 : 0, font: { size: 11 } } },
-        y: { title: { display: true, text: metric === 'accuracy' ? (view.dense ? 'accuracy drop (points)' : 'accuracy %') : (view.dense ? 'loss increase' : 'loss') } },
+        y: {
+          title: {
+            display: true,
+            text: metric === 'accuracy' ? (view.dense ? 'accuracy drop (points)' : 'accuracy %') : view.dense ? 'loss increase' : 'loss',
+          },
+        },
       },
       plugins: {
         legend: { title: { display: true, text: 'layer pruned alone to' } },
@@ -102,7 +123,10 @@ function renderHeatTable(view: NonNullable<PanelSnapshot['sensitivity']>, layers
       const cell = row.insertCell();
       cell.className = 'num';
       const p = view.points.find(q => q.layer === layer && q.sparsity === sp);
-      if (!p) { cell.textContent = '–'; continue; }
+      if (!p) {
+        cell.textContent = '–';
+        continue;
+      }
       const v = sensitivityValue(p, view.dense, metric);
       const b = document.createElement('button');
       b.type = 'button';

@@ -6,8 +6,8 @@ import { draw, type theme } from './chartKit';
 import { isAbove, isCollapsed, rowsOf } from './layerRows';
 import { tableView } from './viewState';
 
-const ROW_PX = 16;     // per layer: the label's line height
-const AXIS_PX = 48;    // x axis and title
+const ROW_PX = 16; // per layer: the label's line height
+const AXIS_PX = 48; // x axis and title
 export const BARS_MAX_PX = 360; // taller lists scroll inside .chart-scroll
 
 export function renderSparsityBars(s: PanelSnapshot, t: ReturnType<typeof theme>): void {
@@ -20,16 +20,30 @@ export function renderSparsityBars(s: PanelSnapshot, t: ReturnType<typeof theme>
     type: 'bar',
     data: {
       labels: rows.map(r => r.name),
-      datasets: [{ label: 'sparsity %', data: rows.map(r => (r.result!.excluded ? 0 : r.result!.sparsity * 100)), backgroundColor: rows.map((_, i) => colour(i)), barThickness: 'flex', maxBarThickness: 22 }],
+      datasets: [
+        {
+          label: 'sparsity %',
+          data: rows.map(r => (r.result!.excluded ? 0 : r.result!.sparsity * 100)),
+          backgroundColor: rows.map((_, i) => colour(i)),
+          barThickness: 'flex',
+          maxBarThickness: 22,
+        },
+      ],
     },
     options: {
       indexAxis: 'y',
       plugins: {
         legend: { display: false },
-        tooltip: { callbacks: { label: item => {
-          const r = rows[item.dataIndex].result!;
-          return r.excluded ? 'excluded (dense)' : `${(r.sparsity * 100).toFixed(2)}% · ${r.pruned.toLocaleString('en-US')} of ${r.weights.toLocaleString('en-US')} pruned`;
-        } } },
+        tooltip: {
+          callbacks: {
+            label: item => {
+              const r = rows[item.dataIndex].result!;
+              return r.excluded
+                ? 'excluded (dense)'
+                : `${(r.sparsity * 100).toFixed(2)}% · ${r.pruned.toLocaleString('en-US')} of ${r.weights.toLocaleString('en-US')} pruned`;
+            },
+          },
+        },
       },
       scales: {
         x: { min: 0, max: 100, position: 'top', title: { display: true, text: '% pruned' } },

@@ -34,7 +34,9 @@ export function renderTable(tbody: HTMLTableSectionElement, s: PanelSnapshot): v
       rows.length === all.length ? `${all.length} layers` : `${rows.length} of ${all.length} layers`,
       tableView.highlight !== undefined ? `${over} above ${tableView.highlight}%` : '',
       collapsed ? `⚠ ${collapsed} collapsed (≥ 99% pruned)` : '',
-    ].filter(Boolean).join(' · ');
+    ]
+      .filter(Boolean)
+      .join(' · ');
   }
 }
 
@@ -73,15 +75,22 @@ function rowTitle(r: LayerResult | undefined, collapsed: boolean): string {
 /** Clicking a header sorts by it: descending first for numbers, ascending for names; a third click restores model order. */
 export function nextSort(column: Column): void {
   const first = column === 'layer' || column === 'kind' ? 'asc' : 'desc';
-  if (tableView.sort !== column) { tableView.sort = column; tableView.dir = first; return; }
-  if (tableView.dir === first) { tableView.dir = first === 'asc' ? 'desc' : 'asc'; return; }
+  if (tableView.sort !== column) {
+    tableView.sort = column;
+    tableView.dir = first;
+    return;
+  }
+  if (tableView.dir === first) {
+    tableView.dir = first === 'asc' ? 'desc' : 'asc';
+    return;
+  }
   tableView.sort = undefined;
 }
 
 /** Scrolls to a layer's row and highlights it briefly (CodeLens → panel). */
 export function revealRow(tbody: HTMLTableSectionElement, name: string): boolean {
   const row = Array.from(tbody.rows).find(r => r.dataset.layer === name);
-  for (const r of Array.from(tbody.querySelectorAll("tr.highlight"))) r.classList.remove('highlight');
+  for (const r of Array.from(tbody.querySelectorAll('tr.highlight'))) r.classList.remove('highlight');
   if (!row) return false;
   row.classList.add('highlight');
   row.scrollIntoView({ block: 'center', behavior: 'smooth' });

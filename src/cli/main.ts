@@ -41,7 +41,10 @@ export async function main(argv: string[]): Promise<number> {
 /** Runs the CLI and exits with its code (the `woodfisher` bin and `node dist/cli.js` both land here). */
 export function runAndExit(argv: string[]): void {
   // A reader that leaves early (`woodfisher help prune | head -1`) closes the pipe: stop quietly, as `cat` would.
-  process.stdout.on('error', e => { if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(EXIT.ok); throw e; });
+  process.stdout.on('error', e => {
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(EXIT.ok);
+    throw e;
+  });
   main(argv).then(code => {
     process.exitCode = code;
     // TF.js backends can keep handles open; leave once the output is flushed.

@@ -20,7 +20,8 @@ export function progressMode(json: boolean | undefined, stream: NodeJS.WriteStre
 const label = (e: StageEvent) => stageLabel(e, { counts: false, message: false }); // the bar shows the counts
 
 /** What a stage counts. */
-const unitOf = (stage: string) => (stage === 'gradients' || stage === 'evaluate' ? 'samples' : stage === 'blocks' || stage === 'update' ? 'blocks' : 'steps');
+const unitOf = (stage: string) =>
+  stage === 'gradients' || stage === 'evaluate' ? 'samples' : stage === 'blocks' || stage === 'update' ? 'blocks' : 'steps';
 
 /** 75 s → "1m15s", 4000 s → "1h07m". */
 export function formatDuration(s: number): string {
@@ -32,24 +33,34 @@ export function formatDuration(s: number): string {
 }
 
 export interface LinesOptions {
-  every?: number;              // seconds between progress lines of one stage (default 5)
-  now?: () => number;          // seconds, for tests
-  timer?: boolean;             // also print between events (default true): a slow batch still shows the run is alive
+  every?: number; // seconds between progress lines of one stage (default 5)
+  now?: () => number; // seconds, for tests
+  timer?: boolean; // also print between events (default true): a slow batch still shows the run is alive
 }
 
 export function createProgress(mode: ProgressMode, stream: NodeJS.WritableStream = process.stderr, opts: LinesOptions = {}): Progress {
   if (mode === 'quiet') return { onEvent() {}, note() {}, stop() {} };
   if (mode === 'lines') {
-    const every = opts.every ?? 5, now = opts.now ?? (() => performance.now() / 1000);
+    const every = opts.every ?? 5,
+      now = opts.now ?? (() => performance.now() / 1000);
     let cur: { label: string; unit: string; done: number; total: number; t0: number; done0: number; printed: number } | undefined;
     const status = () => {
       if (!cur) return;
-      const dt = now() - cur.t0, rate = dt > 0 ? (cur.done - cur.done0) / dt : 0;
+      const dt = now() - cur.t0,
+        rate = dt > 0 ? (cur.done - cur.done0) / dt : 0;
       const eta = rate > 0 ? `, ETA ${formatDuration((cur.total - cur.done) / rate)}` : '';
       stream.write(`  ${cur.label}: ${cur.done}/${cur.total}, ${rate >= 10 ? rate.toFixed(0) : rate.toPrecision(2)} ${cur.unit}/s${eta}\n`);
       cur.printed = now();
     };
-    const timer = opts.timer === false ? undefined : setInterval(() => { if (cur && cur.done < cur.total && now() - cur.printed >= every) status(); }, 1000 * Math.min(every, 1));
+    const timer =
+      opts.timer === false
+        ? undefined
+        : setInterval(
+            () => {
+              if (cur && cur.done < cur.total && now() - cur.printed >= every) status();
+            },
+            1000 * Math.min(every, 1),
+          );
     timer?.unref();
     return {
       onEvent(e) {
@@ -67,26 +78,44 @@ export function createProgress(mode: ProgressMode, stream: NodeJS.WritableStream
           stream.write(`${e.level}: ${e.message}\n`);
         }
       },
-      note(m) { stream.write(`${m}\n`); },
-      stop() { if (timer) clearInterval(timer); },
+      note(m) {
+        stream.write(`${m}\n`);
+      },
+      stop() {
+        if (timer) clearInterval(timer);
+      },
     };
   }
-  const multi = new MultiBar({
-    format: '{label} [{bar}] {value}/{total} ETA {eta_formatted}', hideCursor: true, clearOnComplete: true, stopOnComplete: false,
-    stream: stream as NodeJS.WriteStream, barsize: 30,
-  }, Presets.shades_classic);
+  const multi = new MultiBar(
+    {
+      format: '{label} [{bar}] {value}/{total} ETA {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: true,
+      stopOnComplete: false,
+      stream: stream as NodeJS.WriteStream,
+      barsize: 30,
+    },
+    Presets.shades_classic,
+  );
   let bar: SingleBar | undefined;
   return {
     onEvent(e) {
       if (e.type === 'stage') {
         const payload = { label: label(e).padEnd(28) };
         if (!bar) bar = multi.create(e.total, e.done, payload);
-        else { bar.setTotal(e.total); bar.update(e.done, payload); }
+        else {
+          bar.setTotal(e.total);
+          bar.update(e.done, payload);
+        }
       } else if (e.type === 'log') {
         multi.log(`${e.level}: ${e.message}\n`);
       }
     },
-    note(m) { multi.log(`${m}\n`); },
-    stop() { multi.stop(); },
+    note(m) {
+      multi.log(`${m}\n`);
+    },
+    stop() {
+      multi.stop();
+    },
   };
 }

@@ -15,7 +15,11 @@ let current: string | undefined;
 /** Folder holding tfjs-backend-wasm*.wasm: beside the bundle (dist/wasm/) or in node_modules. */
 export function wasmDir(): string | undefined {
   const candidates = [path.join(__dirname, 'wasm')];
-  try { candidates.push(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))); } catch { /* not resolvable from a bundle */ }
+  try {
+    candidates.push(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')));
+  } catch {
+    /* not resolvable from a bundle */
+  }
   candidates.push(path.join(process.cwd(), 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist'));
   return candidates.find(d => fs.existsSync(path.join(d, 'tfjs-backend-wasm.wasm')));
 }
@@ -43,9 +47,14 @@ async function trySet(name: string): Promise<boolean> {
   }
   try {
     // tf.setBackend logs and returns false when initialisation fails; silence that, we report ourselves.
-    const warn = console.warn; console.warn = () => {};
+    const warn = console.warn;
+    console.warn = () => {};
     let ok = false;
-    try { ok = await tf.setBackend(name); } finally { console.warn = warn; }
+    try {
+      ok = await tf.setBackend(name);
+    } finally {
+      console.warn = warn;
+    }
     if (!ok) return false;
     await tf.ready();
     return tf.getBackend() === name;
@@ -73,4 +82,3 @@ export async function initBackend(name: BackendName = 'auto'): Promise<string> {
   };
   throw new WoodFisherError(`Backend '${name}' is not available: ${why[name] ?? 'unknown backend'}.`, 'BACKEND');
 }
-

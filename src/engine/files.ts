@@ -12,9 +12,15 @@ const MAX_BUFFER = 2 ** 31 - 1;
 export function inputFileSize(file: string, what: string, code: ErrorCode = 'DATA_FORMAT'): number {
   const shown = path.basename(file) || file;
   let st: fs.Stats;
-  try { st = fs.statSync(file); } catch (e) {
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
-    throw new WoodFisherError(c === 'ENOENT' || c === 'ENOTDIR' ? `${what} not found: ${file}` : `cannot read ${what} ${file} (${c})`, code, { file });
+    throw new WoodFisherError(
+      c === 'ENOENT' || c === 'ENOTDIR' ? `${what} not found: ${file}` : `cannot read ${what} ${file} (${c})`,
+      code,
+      { file },
+    );
   }
   if (st.isDirectory()) throw new WoodFisherError(`${what} ${shown} is a folder, not a file`, code, { file });
   if (!st.isFile()) throw new WoodFisherError(`${what} ${shown} is not a regular file (${kind(st)}); give a file`, code, { file });
@@ -22,9 +28,15 @@ export function inputFileSize(file: string, what: string, code: ErrorCode = 'DAT
 }
 
 /** Reads a regular file of at most maxBytes (checked on the opened file before reading: no race with a swap). */
-export function readInputFile(file: string, what: string, maxBytes: number, code: ErrorCode = 'DATA_FORMAT', hint = ' (raise --max-memory)'): Buffer {
-  inputFileSize(file, what, code);                       // clear messages for missing files and folders
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | NONBLOCK);  // O_NONBLOCK: opening a FIFO never waits
+export function readInputFile(
+  file: string,
+  what: string,
+  maxBytes: number,
+  code: ErrorCode = 'DATA_FORMAT',
+  hint = ' (raise --max-memory)',
+): Buffer {
+  inputFileSize(file, what, code); // clear messages for missing files and folders
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | NONBLOCK); // O_NONBLOCK: opening a FIFO never waits
   try {
     const size = checkOpened(fs.fstatSync(fd), file, what, maxBytes, code, hint);
     const buf = Buffer.allocUnsafe(size);
@@ -44,9 +56,15 @@ export function readInputFile(file: string, what: string, maxBytes: number, code
 /** The same for the extension host: async, never blocks on a FIFO, bounded by maxBytes. */
 export async function readInputText(file: string, what: string, maxBytes: number, code: ErrorCode = 'DATA_FORMAT'): Promise<string> {
   let h: fs.promises.FileHandle;
-  try { h = await fs.promises.open(file, fs.constants.O_RDONLY | NONBLOCK); } catch (e) {
+  try {
+    h = await fs.promises.open(file, fs.constants.O_RDONLY | NONBLOCK);
+  } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
-    throw new WoodFisherError(c === 'ENOENT' || c === 'ENOTDIR' ? `${what} not found: ${file}` : `cannot read ${what} ${file} (${c})`, code, { file });
+    throw new WoodFisherError(
+      c === 'ENOENT' || c === 'ENOTDIR' ? `${what} not found: ${file}` : `cannot read ${what} ${file} (${c})`,
+      code,
+      { file },
+    );
   }
   try {
     const size = checkOpened(await h.stat(), file, what, maxBytes, code, '');
@@ -62,10 +80,15 @@ const NONBLOCK = fs.constants.O_NONBLOCK ?? 0;
 
 function checkOpened(st: fs.Stats, file: string, what: string, maxBytes: number, code: ErrorCode, hint: string): number {
   if (st.isDirectory()) throw new WoodFisherError(`${what} ${path.basename(file)} is a folder, not a file`, code, { file });
-  if (!st.isFile()) throw new WoodFisherError(`${what} ${path.basename(file)} is not a regular file (${kind(st)}); give a file`, code, { file });
+  if (!st.isFile())
+    throw new WoodFisherError(`${what} ${path.basename(file)} is not a regular file (${kind(st)}); give a file`, code, { file });
   const limit = Math.min(maxBytes, MAX_BUFFER);
   if (st.size > limit) {
-    throw new WoodFisherError(`${what} ${path.basename(file)} is ${formatBytes(st.size)}, over the ${formatBytes(limit)} ${limit < MAX_BUFFER ? `this run may read${hint}` : 'one file can hold in memory'}`, code === 'DATA_FORMAT' ? 'MEMORY' : code, { file });
+    throw new WoodFisherError(
+      `${what} ${path.basename(file)} is ${formatBytes(st.size)}, over the ${formatBytes(limit)} ${limit < MAX_BUFFER ? `this run may read${hint}` : 'one file can hold in memory'}`,
+      code === 'DATA_FORMAT' ? 'MEMORY' : code,
+      { file },
+    );
   }
   return st.size;
 }

@@ -18,7 +18,7 @@ export interface PlanInput {
   method: Method;
   inverseForm: InverseForm;
   limitBytes?: number;
-  threads?: number;             // Fisher blocks built at once (one per worker thread)
+  threads?: number; // Fisher blocks built at once (one per worker thread)
   /** TF.js working memory of one batch of the gradient pass (gradients/perSample.ts gradientPassBytes); without the
    *  model, an estimate. */
   gradientPassBytes?: number;
@@ -36,7 +36,9 @@ const WORKER_THREAD_BYTES = 60 * MiB;
 
 /** Bytes held by all built inverse blocks (if kept until the update), and the largest scratch while building one. */
 function inverseFootprint(layers: PrunableLayer[], n: number, blockSize: number, form: InverseForm) {
-  let sum = 0, largest = 0, peak = 0;
+  let sum = 0,
+    largest = 0,
+    peak = 0;
   for (const l of layers) {
     for (const r of blockRanges(l.size, blockSize)) {
       const b = r.end - r.start;
@@ -58,12 +60,18 @@ export type Plan = MemoryPlan & { strategy: 'keep' | 'rebuild'; gradients: 'in m
  */
 export function gradientGroups(layers: PrunableLayer[], n: number, budget: number): string[][] | undefined {
   const groups: string[][] = [];
-  let group: string[] = [], bytes = 0;
+  let group: string[] = [],
+    bytes = 0;
   for (const l of [...layers].reverse()) {
     const b = 4 * n * l.size;
     if (b > budget) return undefined;
-    if (bytes + b > budget) { groups.push(group); group = []; bytes = 0; }
-    group.push(l.name); bytes += b;
+    if (bytes + b > budget) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(l.name);
+    bytes += b;
   }
   if (group.length) groups.push(group);
   return groups;
@@ -92,7 +100,10 @@ export function planMemory(p: PlanInput): Plan {
     return { items, totalBytes, limitBytes, fits: totalBytes <= limitBytes, strategy, gradients, why, ...(groups ? { groups } : {}) };
   };
   if (!needsGradients(p.method)) return plan(base, 'keep', 'in memory', 'no gradients: the weights alone');
-  base.push({ what: 'TF.js working memory of one batch of the gradient pass', bytes: p.gradientPassBytes ?? Math.min(GRADIENT_BATCH_BYTES, 3 * n * 2 * d * 4) });
+  base.push({
+    what: 'TF.js working memory of one batch of the gradient pass',
+    bytes: p.gradientPassBytes ?? Math.min(GRADIENT_BATCH_BYTES, 3 * n * 2 * d * 4),
+  });
   const all: Item = { what: `per-sample gradients (${n} × ${d} float32)`, bytes: 4 * n * d };
   const sum = (items: Item[]) => items.reduce((a, i) => a + i.bytes, 0);
   const streamed = (others: Item[], rebuild: boolean): Plan | undefined => {
@@ -101,36 +112,65 @@ export function planMemory(p: PlanInput): Plan {
     if (!groups || groups.length < 2) return undefined;
     const size = new Map(p.layers.map(l => [l.name, l.size]));
     const largest = Math.max(...groups.map(g => g.reduce((a, name) => a + size.get(name)!, 0)));
-    const why = `the ${n} × ${d} gradients (${formatBytes(all.bytes)}) do not fit under the limit (${formatBytes(limitBytes)}): ` +
+    const why =
+      `the ${n} × ${d} gradients (${formatBytes(all.bytes)}) do not fit under the limit (${formatBytes(limitBytes)}): ` +
       `they are computed for ${groups.length} layer groups in turn, ${rebuild ? 'each twice but the last (for the blocks, then again for the update, as the inverse blocks do not fit either)' : 'once each, the inverse blocks kept'}; the result is the same`;
-    return plan([...base, { what: `per-sample gradients of one layer group at a time (${n} × ${largest} float32 at most, ${groups.length} groups)`, bytes: 4 * n * largest }, ...others],
-      rebuild ? 'rebuild' : 'keep', 'streamed', why, groups);
+    return plan(
+      [
+        ...base,
+        {
+          what: `per-sample gradients of one layer group at a time (${n} × ${largest} float32 at most, ${groups.length} groups)`,
+          bytes: 4 * n * largest,
+        },
+        ...others,
+      ],
+      rebuild ? 'rebuild' : 'keep',
+      'streamed',
+      why,
+      groups,
+    );
   };
   if (!needsInverse(p.method)) {
     const inMemory = plan([...base, all], 'keep', 'in memory', 'the per-sample gradients fit under the limit');
-    return inMemory.fits ? inMemory : streamed([], false) ?? inMemory;
+    return inMemory.fits ? inMemory : (streamed([], false) ?? inMemory);
   }
   const inv = inverseFootprint(p.layers, n, p.blockSize, p.inverseForm);
   const T = Math.max(1, p.threads ?? 1);
   const k = blocksPerBatch(n, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
   const slice = n * Math.min(p.blockSize, d) * 4;
   const building: Item[] = [
-    { what: `scratch while building ${T === 1 ? 'one batch' : `${T} batches at once (one per thread)`} of ${k} Fisher-inverse block${k > 1 ? 's' : ''}`, bytes: T * k * inv.peak },
+    {
+      what: `scratch while building ${T === 1 ? 'one batch' : `${T} batches at once (one per thread)`} of ${k} Fisher-inverse block${k > 1 ? 's' : ''}`,
+      bytes: T * k * inv.peak,
+    },
     // two batches per thread in flight (blockPool.ts), and each thread's contiguous copy of the one it builds
     { what: 'gradient slices in flight to the block builders', bytes: 3 * T * k * slice },
     ...(T > 1 ? [{ what: `${T} worker threads (runtime and native library)`, bytes: T * WORKER_THREAD_BYTES }] : []),
   ];
   const kept: Item[] = [{ what: 'Fisher-inverse blocks, all kept until the update', bytes: inv.sum }, ...building];
-  const rebuilt: Item[] = [{ what: `${T * k} Fisher-inverse block(s) at a time (rebuilt for the update)`, bytes: T * k * inv.largest }, ...building];
+  const rebuilt: Item[] = [
+    { what: `${T * k} Fisher-inverse block(s) at a time (rebuilt for the update)`, bytes: T * k * inv.largest },
+    ...building,
+  ];
   const keep = plan([...base, all, ...kept], 'keep', 'in memory', 'the per-sample gradients and every inverse block fit under the limit');
   if (keep.fits) return keep;
-  const rebuild = plan([...base, all, ...rebuilt], 'rebuild', 'in memory',
-    `the inverse blocks (${formatBytes(inv.sum)}) do not fit beside the gradients: each is rebuilt for its update (twice the block work)`);
+  const rebuild = plan(
+    [...base, all, ...rebuilt],
+    'rebuild',
+    'in memory',
+    `the inverse blocks (${formatBytes(inv.sum)}) do not fit beside the gradients: each is rebuilt for its update (twice the block work)`,
+  );
   if (rebuild.fits) return rebuild;
   const largest = Math.max(...p.layers.map(l => l.size));
-  return streamed(kept, false) ?? streamed(rebuilt, true) ?? { ...keep,
-    why: `not even one layer's gradients at a time fit: the largest layer alone needs ${formatBytes(4 * n * largest)} (${n} × ${largest} float32) ` +
-      `beside ${formatBytes(sum([...base, ...rebuilt]))} for the rest` };
+  return (
+    streamed(kept, false) ??
+    streamed(rebuilt, true) ?? {
+      ...keep,
+      why:
+        `not even one layer's gradients at a time fit: the largest layer alone needs ${formatBytes(4 * n * largest)} (${n} × ${largest} float32) ` +
+        `beside ${formatBytes(sum([...base, ...rebuilt]))} for the rest`,
+    }
+  );
 }
 
 /** Throws the user-facing error for a plan over the limit, naming the knobs that fix it. */

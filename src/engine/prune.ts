@@ -1,22 +1,21 @@
 // One-shot pruning (optionally split into K recomputation sub-steps): the pipeline every front door calls.
 //   load → [λ search] → K × step (gradients → Fisher blocks → selection → OBS update, step.ts) → evaluate → save
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from './backend';
 import { nativeGemmMissing, nativeGemmNotice, useFastestGemm } from './linalg/fastest';
-import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
+import { loadModel, readKernel, saveModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { inputFileSize } from './files';
-import { loadDataset, Dataset } from './data/calibration';
 import { evaluateStage, predictProbabilities } from './gradients/evaluate';
 import { gradientPassBytes } from './gradients/perSample';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern, patternSparsity } from './obs/select';
 import { planMemory, assertPlanFits } from './memory';
-import { METHODS, needsGradients } from './methods';
+import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
-import { checkAbort, pruneStep, targetAt, type LabelsSource, type Timed } from './step';
+import { checkAbort, pruneStep, targetAt, type LabelsSource } from './step';
+import { hostSummary, loadInputs, stageClock, usedSettings, warnOnce } from './runKit';
 import { layerResult } from './layerStats';
 import { QUANTIZE_MODES } from './model/encode';
 import { outputForRun } from './model/quantize';
@@ -24,8 +23,15 @@ import { chooseTargetSize, type TargetSizeChoice } from './targetSize';
 import { formatBytes } from './report/bytes';
 import { runStructuredPrune } from './structured/prune';
 import {
-  LayerResult, MemoryPlan, PrunableLayer, PruneEvent, PruneOptions, PruneReport, RunHooks, Stage,
-  WoodFisherError, DEFAULT_OPTIONS, PRUNABLE_KINDS,
+  LayerResult,
+  MemoryPlan,
+  PrunableLayer,
+  PruneOptions,
+  PruneReport,
+  RunHooks,
+  WoodFisherError,
+  DEFAULT_OPTIONS,
+  PRUNABLE_KINDS,
 } from './types';
 
 export { stepSparsity } from './step';
@@ -36,23 +42,27 @@ export function validateOptions(o: PruneOptions): void {
   if (!(o.sparsity >= 0 && o.sparsity < 1)) throw bad(`sparsity must be in [0, 1), got ${o.sparsity}`);
   if (!Number.isInteger(o.samples) || o.samples < 1) throw bad(`samples must be a positive integer, got ${o.samples}`);
   if (!Number.isInteger(o.blockSize) || o.blockSize < 1) throw bad(`block size must be a positive integer, got ${o.blockSize}`);
-  if (o.damp !== 'auto' && (!(o.damp > 0) || !Number.isFinite(o.damp))) throw bad(`damp (λ) must be a positive number or 'auto', got ${o.damp}`);
+  if (o.damp !== 'auto' && (!(o.damp > 0) || !Number.isFinite(o.damp)))
+    throw bad(`damp (λ) must be a positive number or 'auto', got ${o.damp}`);
   if (!Number.isInteger(o.recompute) || o.recompute < 1) throw bad(`recompute must be a positive integer, got ${o.recompute}`);
   if (o.pattern) {
     const implied = patternSparsity(parsePattern(o.pattern));
     if (o.recompute > 1) throw bad(`an N:M pattern is reached in one step; drop recompute (${o.recompute})`);
-    if (Math.abs(o.sparsity - implied) > 1e-9) throw bad(`pattern ${o.pattern} means sparsity ${implied}, but sparsity ${o.sparsity} was asked; give one of them`);
+    if (Math.abs(o.sparsity - implied) > 1e-9)
+      throw bad(`pattern ${o.pattern} means sparsity ${implied}, but sparsity ${o.sparsity} was asked; give one of them`);
   }
   const modes = `one of ${QUANTIZE_MODES.join(', ')}`;
   if (o.quantize !== undefined && !QUANTIZE_MODES.includes(o.quantize)) throw bad(`quantize must be ${modes}, got ${o.quantize}`);
-  if (o.targetSize !== undefined && !(o.targetSize > 0 && Number.isFinite(o.targetSize))) throw bad(`target size must be a positive number of bytes, got ${o.targetSize}`);
+  if (o.targetSize !== undefined && !(o.targetSize > 0 && Number.isFinite(o.targetSize)))
+    throw bad(`target size must be a positive number of bytes, got ${o.targetSize}`);
   const cap = (v: number | undefined) => v === undefined || (v > 0 && v <= 1);
   if (!cap(o.maxLayerSparsity)) throw bad(`maxLayerSparsity must be in (0, 1], got ${o.maxLayerSparsity}`);
   for (const [name, ov] of Object.entries(o.layers ?? {})) {
     if (ov.sparsity !== undefined && !(ov.sparsity >= 0 && ov.sparsity < 1)) {
       throw bad(`layer ${name}: sparsity must be in [0, 1), got ${ov.sparsity}`);
     }
-    if (ov.quantize !== undefined && !QUANTIZE_MODES.includes(ov.quantize)) throw bad(`layer ${name}: quantize must be ${modes}, got ${ov.quantize}`);
+    if (ov.quantize !== undefined && !QUANTIZE_MODES.includes(ov.quantize))
+      throw bad(`layer ${name}: quantize must be ${modes}, got ${ov.quantize}`);
     if (!cap(ov.maxSparsity)) throw bad(`layer ${name}: maxSparsity must be in (0, 1], got ${ov.maxSparsity}`);
   }
   // Inputs are regular files (no FIFO, folder or device), checked before the output is claimed or anything read.
@@ -63,25 +73,14 @@ export function validateOptions(o: PruneOptions): void {
   if (o.evalLabelsPath) inputFileSize(o.evalLabelsPath, 'Evaluation labels', 'LABELS');
 }
 
-
-/** The settings that played a part in the run: a magnitude run lists no data or Fisher settings, diagfisher no block
- *  settings, the cap only under global selection, the schedule only with recompute > 1, the scope actually used. */
-export function usedSettings(o: PruneOptions, labels: LabelsSource | undefined): PruneReport['settings'] {
-  const m = METHODS[o.method], scope = m.scope ?? o.scope;
-  const { outDir: _o, modelPath: _m, layers, ...rest } = o;
-  const s: PruneReport['settings'] = { ...rest, scope, layers };
-  const drop = (...keys: (keyof PruneOptions)[]) => { for (const k of keys) delete (s as Partial<PruneOptions>)[k]; };
-  if (!m.needsGradients) drop('dataPath', 'labelsPath', 'sampleLabels', 'samples', 'damp', 'shuffle', 'seed');
-  else s.labels = labels;
-  if (!m.needsInverse) drop('blockSize', 'update', 'inverseForm', 'threads', 'maxMemoryBytes');
-  if (o.recompute <= 1) drop('recomputeSchedule');
-  if (scope !== 'global' || o.pattern) drop('maxLayerSparsity');
-  if (o.structure !== 'neurons') drop('structure', 'targetFlops', 'minKeep');
-  if (!o.evalPath) drop('evalPath', 'evalLabelsPath');
-  return s;
+export interface InspectResult {
+  layers: PrunableLayer[];
+  layerNames: string[];
+  memory: MemoryPlan;
+  totalWeights: number;
+  format: string;
+  backend: string;
 }
-
-export interface InspectResult { layers: PrunableLayer[]; layerNames: string[]; memory: MemoryPlan; totalWeights: number; format: string; backend: string }
 
 /** Layers, prunable weights and the memory plan for the given settings, without data. */
 export async function inspectModel(modelPath: string, options: Partial<PruneOptions> = {}): Promise<InspectResult> {
@@ -90,42 +89,52 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
   const m = await loadModel(modelPath);
   const inputFloats = (m.model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * (b ?? 1), 1);
   const memory = planMemory({
-    layers: m.prunable, samples: o.samples, blockSize: o.blockSize, method: o.method, inverseForm: o.inverseForm,
+    layers: m.prunable,
+    samples: o.samples,
+    blockSize: o.blockSize,
+    method: o.method,
+    inverseForm: o.inverseForm,
     limitBytes: o.maxMemoryBytes,
     threads: blockThreads(o.threads, countBlocks(m.prunable, o.blockSize)),
     gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, m.prunable, o.samples) : undefined,
-    dataBytes: needsGradients(o.method) ? 4 * o.samples * inputFloats : 0, stream: true,
+    dataBytes: needsGradients(o.method) ? 4 * o.samples * inputFloats : 0,
+    stream: true,
   });
   const layerNames = m.model.layers.map(l => l.name);
   m.model.dispose();
-  return { layers: m.prunable, layerNames, memory, totalWeights: m.prunable.reduce((a, l) => a + l.size, 0), format: m.json.format ?? 'layers-model (no format key)', backend };
+  return {
+    layers: m.prunable,
+    layerNames,
+    memory,
+    totalWeights: m.prunable.reduce((a, l) => a + l.size, 0),
+    format: m.json.format ?? 'layers-model (no format key)',
+    backend,
+  };
 }
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */
 export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
-  if (given.structure === 'neurons') return runStructuredPrune(given, hooks);   // whole units, the model shrinks
+  if (given.structure === 'neurons') return runStructuredPrune(given, hooks); // whole units, the model shrinks
   const options: PruneOptions = { ...DEFAULT_OPTIONS, ...given, layers: given.layers ?? {} };
   const emit = hooks.onEvent ?? (() => {});
-  const seconds: Partial<Record<Stage, number>> = {};
-  const t0 = performance.now();
-  const timed: Timed = async (stage, f) => {
-    const t = performance.now();
-    try { return await f(); } finally { seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000; }
-  };
   validateOptions(options);
   // The output is checked and locked before any work (src/engine/output/claim.ts).
   const out = hooks.output ?? claimOutput(options.outDir, { kind: 'prune', inputFolder: path.dirname(options.modelPath) });
   try {
     for (const message of out.notes) emit({ type: 'log', level: 'warn', message });
-    return await pruneInto(options, out, hooks, timed, t0, seconds);
+    return await pruneInto(options, out, hooks, stageClock());
   } finally {
     if (!hooks.output) out.release();
   }
 }
 
 async function pruneInto(
-  options: PruneOptions, out: OutputClaim, hooks: RunHooks, timed: Timed, t0: number, seconds: Partial<Record<Stage, number>>,
+  options: PruneOptions,
+  out: OutputClaim,
+  hooks: RunHooks,
+  clock: ReturnType<typeof stageClock>,
 ): Promise<PruneReport> {
+  const { timed, seconds } = clock;
   const emit = hooks.onEvent ?? (() => {});
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(options.backend);
@@ -135,26 +144,40 @@ async function pruneInto(
     const n = data?.count ?? 0;
     const layers = model.prunable.filter(l => !options.layers[l.name]?.exclude);
     if (layers.length === 0) {
-      throw new WoodFisherError(model.prunable.length === 0
-        ? `${path.basename(options.modelPath)} has no prunable layer (${PRUNABLE_KINDS.join(', ')}); nothing to prune`
-        : `every prunable layer of ${path.basename(options.modelPath)} is excluded; nothing to prune`, 'OPTIONS');
+      throw new WoodFisherError(
+        model.prunable.length === 0
+          ? `${path.basename(options.modelPath)} has no prunable layer (${PRUNABLE_KINDS.join(', ')}); nothing to prune`
+          : `every prunable layer of ${path.basename(options.modelPath)} is excluded; nothing to prune`,
+        'OPTIONS',
+      );
     }
     const memory = planMemory({
-      layers, samples: n, blockSize: options.blockSize, method: options.method, inverseForm: options.inverseForm,
-      limitBytes: options.maxMemoryBytes, threads: blockThreads(options.threads, countBlocks(layers, options.blockSize)),
+      layers,
+      samples: n,
+      blockSize: options.blockSize,
+      method: options.method,
+      inverseForm: options.inverseForm,
+      limitBytes: options.maxMemoryBytes,
+      threads: blockThreads(options.threads, countBlocks(layers, options.blockSize)),
       gradientPassBytes: n > 0 ? gradientPassBytes(model, layers, n) : undefined,
-      dataBytes: (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0), stream: true,
+      dataBytes: (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0),
+      stream: true,
     });
     emit({ type: 'plan', layers: model.prunable, memory, backend });
     assertPlanFits(memory);
     if (memory.gradients === 'streamed') {
       // both hold every layer's gradients at once for their search
       const holdsAll = options.damp === 'auto' ? `--damp auto` : options.targetSize !== undefined ? '--target-size' : undefined;
-      if (holdsAll) throw new WoodFisherError(`${holdsAll} holds all ${n} × ${layers.reduce((a, l) => a + l.size, 0)} gradients at once, ` +
-        `which do not fit under the limit of ${formatBytes(memory.limitBytes)} (the run itself would stream them by layer group): ` +
-        `give ${holdsAll === '--damp auto' ? 'a fixed --damp' : 'a --sparsity'}, lower --samples, or raise --max-memory`, 'MEMORY');
+      if (holdsAll)
+        throw new WoodFisherError(
+          `${holdsAll} holds all ${n} × ${layers.reduce((a, l) => a + l.size, 0)} gradients at once, ` +
+            `which do not fit under the limit of ${formatBytes(memory.limitBytes)} (the run itself would stream them by layer group): ` +
+            `give ${holdsAll === '--damp auto' ? 'a fixed --damp' : 'a --sparsity'}, lower --samples, or raise --max-memory`,
+          'MEMORY',
+        );
     }
-    if (memory.gradients === 'streamed' || memory.strategy === 'rebuild') emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
+    if (memory.gradients === 'streamed' || memory.strategy === 'rebuild')
+      emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
     const linalgMissing = needsGradients(options.method) ? nativeGemmMissing() : undefined;
     if (linalgMissing) warnOnce(nativeGemmNotice(linalgMissing), emit);
@@ -163,7 +186,8 @@ async function pruneInto(
     }
 
     // unlabeled evaluation data: the pruned model is judged against the dense one's predictions (agreement, KL)
-    const dense = evalData && !evalData.labels ? await timed('evaluate', () => predictProbabilities(model, evalData, hooks.signal)) : undefined;
+    const dense =
+      evalData && !evalData.labels ? await timed('evaluate', () => predictProbabilities(model, evalData, hooks.signal)) : undefined;
     const before = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'before', hooks, dense)) : undefined;
 
     // The "true" Fisher: gradients at labels drawn from the model's own softmax (labels, if given, still judge λ).
@@ -173,24 +197,45 @@ async function pruneInto(
     let fit: TargetSizeChoice | undefined;
     if (options.targetSize !== undefined) {
       fit = await chooseTargetSize({
-        model, layers, data: gradData, judge: data, options, damp: options.damp === 'auto' ? DEFAULT_OPTIONS.damp as number : options.damp,
-        inverses: memory.strategy, hooks, timed,
+        model,
+        layers,
+        data: gradData,
+        judge: data,
+        options,
+        damp: options.damp === 'auto' ? (DEFAULT_OPTIONS.damp as number) : options.damp,
+        inverses: memory.strategy,
+        hooks,
+        timed,
       });
       options.sparsity = fit.sparsity;
       options.quantize = fit.quantize;
-      emit({ type: 'log', level: 'info', message: `target ${formatBytes(options.targetSize)} gzip: ${fit.quantize === 'none' ? 'float32' : fit.quantize} at ${(fit.sparsity * 100).toFixed(1)}% sparsity has the least calibration loss of the encodings that fit` });
+      emit({
+        type: 'log',
+        level: 'info',
+        message: `target ${formatBytes(options.targetSize)} gzip: ${fit.quantize === 'none' ? 'float32' : fit.quantize} at ${(fit.sparsity * 100).toFixed(1)}% sparsity has the least calibration loss of the encodings that fit`,
+      });
     }
     let search: DampChoice | undefined;
     if (options.damp === 'auto' && data && needsGradients(options.method)) {
       search = await chooseDamp({ model, layers, data: gradData!, judge: data, options, inverses: memory.strategy, hooks, timed });
     }
-    const damp = options.damp !== 'auto' ? options.damp : search?.damp ?? 1e-5; // magnitude methods: λ plays no part
+    const damp = options.damp !== 'auto' ? options.damp : (search?.damp ?? 1e-5); // magnitude methods: λ plays no part
     let results: LayerResult[] = [];
     const K = options.recompute;
     for (let k = 1; k <= K; k++) {
       const step = await pruneStep({
-        model, layers, data: gradData, options, target: targetAt(options, k, K), damp, inverses: memory.strategy, groups: memory.groups,
-        gradients: k === 1 ? search?.grads ?? fit?.grads : undefined, step: { k, of: K }, hooks, timed,
+        model,
+        layers,
+        data: gradData,
+        options,
+        target: targetAt(options, k, K),
+        damp,
+        inverses: memory.strategy,
+        groups: memory.groups,
+        gradients: k === 1 ? (search?.grads ?? fit?.grads) : undefined,
+        step: { k, of: K },
+        hooks,
+        timed,
       });
       results = step.results;
       if (step.labelsSource) labelsSource = step.labelsSource;
@@ -207,26 +252,45 @@ async function pruneInto(
     // The weights as they will be written (their encodings, zeros exact): what --eval measures and saveModel writes.
     const { encoded, quantization, size } = await timed('save', () => outputForRun(model, options));
     if (options.targetSize !== undefined && size.output.gzip > options.targetSize) {
-      emit({ type: 'log', level: 'warn', message: `the written model is ${formatBytes(size.output.gzip)} gzip, over the target ${formatBytes(options.targetSize)} (the search measured one step; recompute or λ 'auto' changed the weights)` });
+      emit({
+        type: 'log',
+        level: 'warn',
+        message: `the written model is ${formatBytes(size.output.gzip)} gzip, over the target ${formatBytes(options.targetSize)} (the search measured one step; recompute or λ 'auto' changed the weights)`,
+      });
     }
     const after = evalData ? await timed('evaluate', () => evaluateStage(model, evalData, 'after', hooks, dense)) : undefined;
 
     const weights = results.reduce((a, r) => a + r.weights, 0);
     const pruned = results.reduce((a, r) => a + r.pruned, 0);
     const report: PruneReport = {
-      version: 1, model: path.resolve(options.modelPath), output: path.resolve(options.outDir),
+      version: 1,
+      model: path.resolve(options.modelPath),
+      output: path.resolve(options.outDir),
       settings: usedSettings(options, labelsSource),
-      backend, linalg, host: hostSummary(), ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}), sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
-      layers: results, before, after, seconds: { ...seconds, total: 0 }, memory, steps: K,
-      damp, dampSearch: search?.table, size, quantization, targetSize: fit?.report,
+      backend,
+      linalg,
+      host: hostSummary(),
+      ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}),
+      sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
+      layers: results,
+      before,
+      after,
+      seconds: { ...seconds, total: 0 },
+      memory,
+      steps: K,
+      damp,
+      dampSearch: search?.table,
+      size,
+      quantization,
+      targetSize: fit?.report,
     };
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
     checkAbort(hooks.signal);
     const savedModel = await timed('save', async () => {
-      report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
+      report.seconds = { ...seconds, total: clock.total() };
       return saveModel(model, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' }, encoded);
     });
-    report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
+    report.seconds = { ...seconds, total: clock.total() };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
     const reportPath = path.join(path.dirname(savedModel), 'report.json');
     emit({ type: 'done', report, reportPath, modelPath: savedModel });
@@ -236,40 +300,4 @@ async function pruneInto(
   }
 }
 
-/** The model, the calibration set (for methods that need gradients) and the evaluation set (with labels). */
-async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; data?: Dataset; evalData?: Dataset }> {
-  const model = await loadModel(options.modelPath);
-  checkOverrides(options, model);
-  const data = needsGradients(options.method)
-    ? await loadDataset(model, options.dataPath, options.labelsPath, { samples: options.samples, shuffle: options.shuffle, seed: options.seed, maxBytes: options.maxMemoryBytes })
-    : undefined;
-  const evalData = options.evalPath ? await loadDataset(model, options.evalPath, options.evalLabelsPath, { maxBytes: options.maxMemoryBytes }) : undefined;
-  return { model, data, evalData };
-}
-
 const countBlocks = (layers: PrunableLayer[], blockSize: number) => layers.reduce((a, l) => a + blockRanges(l.size, blockSize).length, 0);
-
-function checkOverrides(o: PruneOptions, m: LoadedModel) {
-  const names = new Set(m.prunable.map(l => l.name));
-  const all = new Set(m.model.layers.map(l => l.name));
-  for (const [name, ov] of Object.entries(o.layers)) {
-    const quantizeOnly = ov.sparsity === undefined && !ov.exclude;
-    if (quantizeOnly && all.has(name)) continue;   // an encoding may be set for any layer (BatchNorm, bias-only, …)
-    if (!names.has(name)) {
-      throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
-    }
-  }
-}
-
-const warned = new Set<string>();
-/** A warning about the machine, not the run (e.g. no native products): once per process, however many runs (demo, sweep). */
-function warnOnce(message: string, emit: (e: PruneEvent) => void): void {
-  if (warned.has(message)) return;
-  warned.add(message);
-  emit({ type: 'log', level: 'warn', message });
-}
-
-/** The machine a run used, for the report and the panel (under Remote-SSH/WSL/containers: the remote host). */
-function hostSummary(): string {
-  return `${os.hostname()} (${process.platform}-${process.arch}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB)`;
-}

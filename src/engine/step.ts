@@ -12,14 +12,25 @@ import { obsUpdate } from './obs/update';
 import { METHODS, type MethodStrategy } from './methods';
 import { layerResult } from './layerStats';
 import {
-  LayerResult, PrunableLayer, PruneEvent, PruneOptions, RecomputeSchedule, RunHooks, Stage, UpdateKind, WoodFisherError,
+  LayerResult,
+  PrunableLayer,
+  PruneEvent,
+  PruneOptions,
+  RecomputeSchedule,
+  RunHooks,
+  Stage,
+  UpdateKind,
+  WoodFisherError,
 } from './types';
 
 export type Timed = <T>(stage: Stage, f: () => Promise<T> | T) => Promise<T>;
 export type LabelsSource = 'given' | 'sampled';
 
 /** Where a step prunes to: the overall sparsity and each overridden layer's own sparsity at this step. */
-export interface StepTarget { sparsity: number; layers: Record<string, number> }
+export interface StepTarget {
+  sparsity: number;
+  layers: Record<string, number>;
+}
 
 /** Target sparsity after sub-step k of K: linear s·k/K, or the cubic schedule s − s(1 − k/K)³ (Zhu & Gupta). */
 export function stepSparsity(s: number, k: number, K: number, schedule: RecomputeSchedule): number {
@@ -37,38 +48,48 @@ export function targetAt(options: PruneOptions, k: number, K: number): StepTarge
 
 export interface StepInput {
   model: LoadedModel;
-  layers: PrunableLayer[];          // the layers this step prunes (excluded layers left out)
-  data?: Dataset;                   // calibration set, for methods that need gradients
-  options: PruneOptions;            // method, blockSize, inverseForm, scope, update, pattern, seed, threads
+  layers: PrunableLayer[]; // the layers this step prunes (excluded layers left out)
+  data?: Dataset; // calibration set, for methods that need gradients
+  options: PruneOptions; // method, blockSize, inverseForm, scope, update, pattern, seed, threads
   target: StepTarget;
-  damp: number;                     // λ in F = λI + (1/N) Σ g gᵀ ('auto' is resolved before: damp.ts)
-  inverses?: 'keep' | 'rebuild';    // the memory plan's strategy: keep each F⁻¹ block until its update, or rebuild it
-  groups?: string[][];              // the memory plan's streamed gradients: layer groups, one at a time (default: all at once)
-  gradients?: GradientSet;          // gradients already computed at these weights (damp 'auto' computed them)
+  damp: number; // λ in F = λI + (1/N) Σ g gᵀ ('auto' is resolved before: damp.ts)
+  inverses?: 'keep' | 'rebuild'; // the memory plan's strategy: keep each F⁻¹ block until its update, or rebuild it
+  groups?: string[][]; // the memory plan's streamed gradients: layer groups, one at a time (default: all at once)
+  gradients?: GradientSet; // gradients already computed at these weights (damp 'auto' computed them)
   step?: { k: number; of: number }; // sub-step k of K, for progress events and the gradient seed (default 1 of 1)
   hooks?: RunHooks;
-  timed?: Timed;                    // adds each stage's time to the run's report
-  select?: (ctx: StepContext) => Promise<Selection>;                     // default: selectWeights
+  timed?: Timed; // adds each stage's time to the run's report
+  select?: (ctx: StepContext) => Promise<Selection>; // default: selectWeights
   update?: (ctx: StepContext, selection: Selection) => Promise<LayerResult[]>; // default: updateWeights
 }
 
-export interface StepResult { results: LayerResult[]; labelsSource?: LabelsSource }
+export interface StepResult {
+  results: LayerResult[];
+  labelsSource?: LabelsSource;
+}
 
 /** One layer's state through the step. */
 export interface LayerWork {
   layer: PrunableLayer;
-  w: Float64Array;                  // current kernel, PyTorch order
-  ranges: BlockRange[];             // its Fisher blocks
-  saliency: Float64Array;           // ρ_q, the loss increase of setting w_q to 0
-  invGrad?: Float64Array;           // WoodTaylor: F⁻¹∇L over the whole layer (block by block)
-  form: string;                     // inverse form(s) of its blocks (LayerResult.form)
+  w: Float64Array; // current kernel, PyTorch order
+  ranges: BlockRange[]; // its Fisher blocks
+  saliency: Float64Array; // ρ_q, the loss increase of setting w_q to 0
+  invGrad?: Float64Array; // WoodTaylor: F⁻¹∇L over the whole layer (block by block)
+  form: string; // inverse form(s) of its blocks (LayerResult.form)
 }
 
 /** A Fisher block: block `id` of the step is range `range` of layer `layer` (index into StepContext.layers). */
-export interface BlockRef { id: number; layer: number; range: BlockRange }
+export interface BlockRef {
+  id: number;
+  layer: number;
+  range: BlockRange;
+}
 
 /** Masks (1 = pruned) and the largest pruned saliency, per layer. */
-export interface Selection { masks: Uint8Array[]; thresholds: number[] }
+export interface Selection {
+  masks: Uint8Array[];
+  thresholds: number[];
+}
 
 export interface StepContext {
   readonly model: LoadedModel;
@@ -79,19 +100,19 @@ export interface StepContext {
   readonly inverses: 'keep' | 'rebuild';
   readonly step: { k: number; of: number };
   readonly data?: Dataset;
-  readonly n: number;               // N, the samples behind each gradient matrix
+  readonly n: number; // N, the samples behind each gradient matrix
   readonly layers: LayerWork[];
   readonly blocks: BlockRef[];
-  readonly groups: number[][];      // indices into layers: whose gradients are held at once (one group: all)
+  readonly groups: number[][]; // indices into layers: whose gradients are held at once (one group: all)
   readonly emit: (e: PruneEvent) => void;
   readonly signal?: AbortSignal;
   readonly timed: Timed;
-  grads?: Map<string, Float32Array>;        // N × d per layer (of the current group); released after its blocks are built
+  grads?: Map<string, Float32Array>; // N × d per layer (of the current group); released after its blocks are built
   labelsSource?: LabelsSource;
-  labels?: Int32Array;                      // the labels the first gradient pass used (sampled ones too): later groups reuse them
-  arena?: Float32Array;                     // streamed: N × d_g floats of the largest group, every group's rows in turn
-  rebuildFrom?: Map<string, Float32Array>;  // gradients kept for the update only when inverses are rebuilt
-  runner?: BlockRunner;                     // where the Fisher blocks are built and updated
+  labels?: Int32Array; // the labels the first gradient pass used (sampled ones too): later groups reuse them
+  arena?: Float32Array; // streamed: N × d_g floats of the largest group, every group's rows in turn
+  rebuildFrom?: Map<string, Float32Array>; // gradients kept for the update only when inverses are rebuilt
+  runner?: BlockRunner; // where the Fisher blocks are built and updated
 }
 
 /** One step: gradients → Fisher blocks → selection → OBS update; the model's kernels hold the result. */
@@ -132,10 +153,20 @@ function stepContext(input: StepInput): StepContext {
   if (new Set(groups.flat()).size !== layers.length || groups.flat().length !== layers.length) throw new WoodFisherError('the gradient groups do not cover the layers once each', 'OPTIONS');
   return {
     groups,
-    model, options, method: METHODS[options.method], target: input.target, damp: input.damp,
-    inverses: input.inverses ?? 'keep', step: input.step ?? { k: 1, of: 1 }, data: input.data, n: input.data?.count ?? 0,
-    layers, blocks: layers.flatMap((work, index) => work.ranges.map(range => ({ layer: index, range }))).map((b, id) => ({ id, ...b })),
-    emit: hooks.onEvent ?? (() => {}), signal: hooks.signal, timed: input.timed ?? (async (_stage, f) => f()),
+    model,
+    options,
+    method: METHODS[options.method],
+    target: input.target,
+    damp: input.damp,
+    inverses: input.inverses ?? 'keep',
+    step: input.step ?? { k: 1, of: 1 },
+    data: input.data,
+    n: input.data?.count ?? 0,
+    layers,
+    blocks: layers.flatMap((work, index) => work.ranges.map(range => ({ layer: index, range }))).map((b, id) => ({ id, ...b })),
+    emit: hooks.onEvent ?? (() => {}),
+    signal: hooks.signal,
+    timed: input.timed ?? (async (_stage, f) => f()),
   };
 }
 
@@ -162,13 +193,26 @@ async function groupGradients(ctx: StepContext, group: number[]): Promise<Gradie
   const gi = ctx.groups.indexOf(group);
   const masks = new Map(group.map(i => ctx.layers[i]).map(work => [work.layer.name, Uint8Array.from(work.w, v => (v === 0 ? 1 : 0))]));
   const data = ctx.labels ? { ...ctx.data!, labels: ctx.labels } : ctx.data!;
-  if (streamed) ctx.arena ??= new Float32Array(ctx.n * Math.max(...ctx.groups.map(g => g.reduce((a, i) => a + ctx.layers[i].layer.size, 0))));
-  const message = streamed ? `layer group ${gi + 1} of ${ctx.groups.length} (${group.length} layer${group.length > 1 ? 's' : ''})` : undefined;
-  return ctx.timed('gradients', () => perSampleGradients(ctx.model, ctx.layers.map(work => work.layer), data, {
-    seed: ctx.options.seed + k, masks, signal: ctx.signal,
-    only: streamed ? new Set(group.map(i => ctx.layers[i].layer.name)) : undefined, into: streamed ? ctx.arena : undefined,
-    onProgress: (done, total) => ctx.emit({ type: 'stage', stage: 'gradients', done, total, step: k, steps: of, message }),
-  }));
+  if (streamed)
+    ctx.arena ??= new Float32Array(ctx.n * Math.max(...ctx.groups.map(g => g.reduce((a, i) => a + ctx.layers[i].layer.size, 0))));
+  const message = streamed
+    ? `layer group ${gi + 1} of ${ctx.groups.length} (${group.length} layer${group.length > 1 ? 's' : ''})`
+    : undefined;
+  return ctx.timed('gradients', () =>
+    perSampleGradients(
+      ctx.model,
+      ctx.layers.map(work => work.layer),
+      data,
+      {
+        seed: ctx.options.seed + k,
+        masks,
+        signal: ctx.signal,
+        only: streamed ? new Set(group.map(i => ctx.layers[i].layer.name)) : undefined,
+        into: streamed ? ctx.arena : undefined,
+        onProgress: (done, total) => ctx.emit({ type: 'stage', stage: 'gradients', done, total, step: k, steps: of, message }),
+      },
+    ),
+  );
 }
 
 /**
@@ -191,23 +235,52 @@ async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
       }
     }
     if (!runner) return;
-    const built = layers.map(() => 0), forms = layers.map(() => new Map<string, number>());
-    await forEachBounded(ctx.blocks.filter(b => inGroup.has(b.layer)), runner.capacity, async ({ id, layer, range }) => {
-      const work = layers[layer];
-      const res = await runner.build({
-        op: 'build', id, G: gatherBlock(ctx.grads!.get(work.layer.name)!, n, work.layer.size, range), n, b: range.end - range.start, damp,
-        form: ctx.options.inverseForm, w: work.w.slice(range.start, range.end), taylor: method.taylor, keep: ctx.inverses === 'keep',
-      });
-      work.saliency.set(res.saliency, range.start);
-      if (res.invGrad) work.invGrad!.set(res.invGrad, range.start);
-      forms[layer].set(res.form, (forms[layer].get(res.form) ?? 0) + 1);
-      ctx.emit({ type: 'stage', stage: 'blocks', done: ++built[layer], total: work.ranges.length, layer: work.layer.name, step: k, steps: of });
-    }, () => checkAbort(ctx.signal));
-    for (const i of group) layers[i].form = [...forms[i]].sort((a, b) => b[1] - a[1]).map(([f]) => f).join('+'); // most used first
+    const built = layers.map(() => 0),
+      forms = layers.map(() => new Map<string, number>());
+    await forEachBounded(
+      ctx.blocks.filter(b => inGroup.has(b.layer)),
+      runner.capacity,
+      async ({ id, layer, range }) => {
+        const work = layers[layer];
+        const res = await runner.build({
+          op: 'build',
+          id,
+          G: gatherBlock(ctx.grads!.get(work.layer.name)!, n, work.layer.size, range),
+          n,
+          b: range.end - range.start,
+          damp,
+          form: ctx.options.inverseForm,
+          w: work.w.slice(range.start, range.end),
+          taylor: method.taylor,
+          keep: ctx.inverses === 'keep',
+        });
+        work.saliency.set(res.saliency, range.start);
+        if (res.invGrad) work.invGrad!.set(res.invGrad, range.start);
+        forms[layer].set(res.form, (forms[layer].get(res.form) ?? 0) + 1);
+        ctx.emit({
+          type: 'stage',
+          stage: 'blocks',
+          done: ++built[layer],
+          total: work.ranges.length,
+          layer: work.layer.name,
+          step: k,
+          steps: of,
+        });
+      },
+      () => checkAbort(ctx.signal),
+    );
+    for (const i of group)
+      layers[i].form = [...forms[i]]
+        .sort((a, b) => b[1] - a[1])
+        .map(([f]) => f)
+        .join('+'); // most used first
   });
   for (const work of group.map(i => layers[i])) {
     if (work.saliency.some(v => Number.isNaN(v))) {
-      throw new WoodFisherError(`saliency of layer ${work.layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`, 'NUMERIC');
+      throw new WoodFisherError(
+        `saliency of layer ${work.layer.name} is NaN: the Fisher blocks are ill-conditioned; raise --damp`,
+        'NUMERIC',
+      );
     }
   }
   // The update needs the gradients again only to rebuild blocks that were not kept (the memory plan counts them once).
@@ -228,17 +301,35 @@ export async function selectWeights(ctx: StepContext): Promise<Selection> {
   ctx.emit({ type: 'stage', stage: 'selection', done: 0, total: 1, step: k, steps: of });
   const selection = await ctx.timed('selection', () => {
     if (!options.pattern) {
-      const s = selectMasks(layers.map(work => ({
-        name: work.layer.name, saliency: work.saliency, weights: work.w, sparsity: target.layers[work.layer.name], maxSparsity: layerCap(options, work.layer.name),
-      })), target.sparsity, ctx.method.scope ?? options.scope);
+      const s = selectMasks(
+        layers.map(work => ({
+          name: work.layer.name,
+          saliency: work.saliency,
+          weights: work.w,
+          sparsity: target.layers[work.layer.name],
+          maxSparsity: layerCap(options, work.layer.name),
+        })),
+        target.sparsity,
+        ctx.method.scope ?? options.scope,
+      );
       if (k === of) warnCollapse(ctx, s.masks);
       return s;
     }
-    const nm = selectNM(layers.map(work => ({
-      name: work.layer.name, saliency: work.saliency, weights: work.w, rowLength: work.layer.size / work.layer.torchShape[0],
-    })), parsePattern(options.pattern));
+    const nm = selectNM(
+      layers.map(work => ({
+        name: work.layer.name,
+        saliency: work.saliency,
+        weights: work.w,
+        rowLength: work.layer.size / work.layer.torchShape[0],
+      })),
+      parsePattern(options.pattern),
+    );
     for (const name of nm.skipped) {
-      ctx.emit({ type: 'log', level: 'warn', message: `layer ${name} stays dense: its rows are not a multiple of the pattern's group (${options.pattern})` });
+      ctx.emit({
+        type: 'log',
+        level: 'warn',
+        message: `layer ${name} stays dense: its rows are not a multiple of the pattern's group (${options.pattern})`,
+      });
     }
     return nm;
   });
@@ -256,16 +347,28 @@ export function layerCap(options: PruneOptions, name: string): number {
 function warnCollapse(ctx: StepContext, masks: Uint8Array[]): void {
   const scope = ctx.method.scope ?? ctx.options.scope;
   ctx.layers.forEach((work, i) => {
-    const name = work.layer.name, d = work.layer.size, cap = layerCap(ctx.options, name);
+    const name = work.layer.name,
+      d = work.layer.size,
+      cap = layerCap(ctx.options, name);
     let pruned = 0;
     for (const v of masks[i]) pruned += v;
     const pct = (x: number) => `${(100 * x).toFixed(x > 0.99 && x < 1 ? 2 : 1)}%`;
     if (pruned > Math.round(cap * d)) {
-      ctx.emit({ type: 'log', level: 'warn', message: `layer ${name} ends ${pct(pruned / d)} pruned, above the per-layer cap of ${pct(cap)}: ` +
-        `it may no longer pass a signal (layer collapse); check its accuracy` });
+      ctx.emit({
+        type: 'log',
+        level: 'warn',
+        message:
+          `layer ${name} ends ${pct(pruned / d)} pruned, above the per-layer cap of ${pct(cap)}: ` +
+          `it may no longer pass a signal (layer collapse); check its accuracy`,
+      });
     } else if (scope === 'global' && cap < 1 && ctx.target.layers[name] === undefined && pruned === Math.round(cap * d) && pruned > 0) {
-      ctx.emit({ type: 'log', level: 'warn', message: `layer ${name} held at its cap of ${pct(cap)} pruned (global selection ranked more of it ` +
-        `lowest; the others made up the difference where they could). Lift it with maxLayerSparsity or layers.${name}.maxSparsity (--layer-cap ${name}=1)` });
+      ctx.emit({
+        type: 'log',
+        level: 'warn',
+        message:
+          `layer ${name} held at its cap of ${pct(cap)} pruned (global selection ranked more of it ` +
+          `lowest; the others made up the difference where they could). Lift it with maxLayerSparsity or layers.${name}.maxSparsity (--layer-cap ${name}=1)`,
+      });
     }
   });
 }
@@ -290,21 +393,42 @@ export async function updateWeights(ctx: StepContext, { masks, thresholds }: Sel
     }
     const rebuildFrom = ctx.rebuildFrom;
     const inGroup = new Set(group);
-    await ctx.timed('update', () => forEachBounded(ctx.blocks.filter(b => inGroup.has(b.layer)), runner?.capacity ?? 1, async ({ id, layer, range }) => {
-      const work = layers[layer];
-      const wb = work.w.slice(range.start, range.end);
-      const invGrad = work.invGrad?.slice(range.start, range.end); // WoodTaylor: the update also subtracts F⁻¹∇L
-      const mask = masks[layer].slice(range.start, range.end);
-      const b = range.end - range.start;
-      const rebuild = rebuildFrom && {
-        G: gatherBlock(rebuildFrom.get(work.layer.name)!, n, work.layer.size, range), n, b, damp, form: ctx.options.inverseForm,
-      };
-      const res = runner && kind !== 'none' ? await runner.update({ op: 'update', id, w: wb, mask, kind, invGrad, rebuild })
-        : { w: obsUpdate(wb, mask, null, 'none') };
-      next[layer].set(res.w, range.start);
-      ctx.emit({ type: 'stage', stage: 'update', done: ++updated[layer], total: work.ranges.length, layer: work.layer.name, step: k, steps: of,
-        message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined });
-    }, () => checkAbort(ctx.signal)));
+    await ctx.timed('update', () =>
+      forEachBounded(
+        ctx.blocks.filter(b => inGroup.has(b.layer)),
+        runner?.capacity ?? 1,
+        async ({ id, layer, range }) => {
+          const work = layers[layer];
+          const wb = work.w.slice(range.start, range.end);
+          const invGrad = work.invGrad?.slice(range.start, range.end); // WoodTaylor: the update also subtracts F⁻¹∇L
+          const mask = masks[layer].slice(range.start, range.end);
+          const b = range.end - range.start;
+          const rebuild = rebuildFrom && {
+            G: gatherBlock(rebuildFrom.get(work.layer.name)!, n, work.layer.size, range),
+            n,
+            b,
+            damp,
+            form: ctx.options.inverseForm,
+          };
+          const res =
+            runner && kind !== 'none'
+              ? await runner.update({ op: 'update', id, w: wb, mask, kind, invGrad, rebuild })
+              : { w: obsUpdate(wb, mask, null, 'none') };
+          next[layer].set(res.w, range.start);
+          ctx.emit({
+            type: 'stage',
+            stage: 'update',
+            done: ++updated[layer],
+            total: work.ranges.length,
+            layer: work.layer.name,
+            step: k,
+            steps: of,
+            message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined,
+          });
+        },
+        () => checkAbort(ctx.signal),
+      ),
+    );
   }
   ctx.rebuildFrom = undefined;
   await ctx.timed('update', () => {

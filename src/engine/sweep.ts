@@ -25,11 +25,21 @@ export function runFolderName(method: Method, sparsity: number): string {
 }
 
 /** With `gradual`, every point is a gradual run (the same schedule and epochs for every method); base.dataPath is then the training data. */
-export async function runSweep(base: PruneOptions, sparsities: number[], methods: Method[], hooks: SweepHooks = {}, gradual?: GradualSettings): Promise<SweepResult> {
+export async function runSweep(
+  base: PruneOptions,
+  sparsities: number[],
+  methods: Method[],
+  hooks: SweepHooks = {},
+  gradual?: GradualSettings,
+): Promise<SweepResult> {
   if (!base.evalPath) {
-    throw new WoodFisherError('a sweep compares accuracy after pruning: give evaluation data (--eval x.npy --eval-labels y.npy, or data.npz)', 'OPTIONS');
+    throw new WoodFisherError(
+      'a sweep compares accuracy after pruning: give evaluation data (--eval x.npy --eval-labels y.npy, or data.npz)',
+      'OPTIONS',
+    );
   }
-  if (sparsities.length === 0 || methods.length === 0) throw new WoodFisherError('a sweep needs at least one sparsity and one method', 'OPTIONS');
+  if (sparsities.length === 0 || methods.length === 0)
+    throw new WoodFisherError('a sweep needs at least one sparsity and one method', 'OPTIONS');
   for (const s of sparsities) {
     if (!(s >= 0 && s < 1)) throw new WoodFisherError(`sparsity must be in [0, 1), got ${s}`, 'OPTIONS');
   }
@@ -52,20 +62,44 @@ export async function runSweep(base: PruneOptions, sparsities: number[], methods
         const run = { ...base, method, sparsity, outDir: path.join(outDir, name) };
         const output = nestedOutput(path.join(staged, name), path.join(outDir, name));
         const report = gradual
-          ? await runGradual({ ...run, ...gradual }, { signal: hooks.signal, output, onEvent: e => { if (isPruneEvent(e)) hooks.onEvent?.(e); } })
+          ? await runGradual(
+              { ...run, ...gradual },
+              {
+                signal: hooks.signal,
+                output,
+                onEvent: e => {
+                  if (isPruneEvent(e)) hooks.onEvent?.(e);
+                },
+              },
+            )
           : await runPrune(run, { ...hooks, output });
         if (!report.after) throw new WoodFisherError(`run ${name} returned no evaluation`, 'OPTIONS');
         dense ??= report.before;
         inputSize ??= report.size?.input;
         const point: SweepPoint = {
-          method, sparsity, achieved: report.sparsity.achieved, accuracy: report.after.accuracy, loss: report.after.loss,
-          output: path.join(outDir, name), seconds: report.seconds.total, size: report.size?.output,
+          method,
+          sparsity,
+          achieved: report.sparsity.achieved,
+          accuracy: report.after.accuracy,
+          loss: report.after.loss,
+          output: path.join(outDir, name),
+          seconds: report.seconds.total,
+          size: report.size?.output,
         };
         points.push(point);
         hooks.onPoint?.(point, report);
       }
     }
-    const result: SweepResult = { version: 1, model: path.resolve(base.modelPath), dense, inputSize, methods, sparsities: sorted, points, ...(gradual ? { gradual: { epochs: gradual.epochs } } : {}) };
+    const result: SweepResult = {
+      version: 1,
+      model: path.resolve(base.modelPath),
+      dense,
+      inputSize,
+      methods,
+      sparsities: sorted,
+      points,
+      ...(gradual ? { gradual: { epochs: gradual.epochs } } : {}),
+    };
     await fs.writeFile(path.join(staged, 'sweep.json'), JSON.stringify(result, null, 2) + '\n');
     await fs.writeFile(path.join(staged, 'sweep.svg'), sweepSvg(result));
     await fs.writeFile(path.join(staged, 'sweep-size.svg'), sizeSvg(result));

@@ -27,58 +27,74 @@ export type Encoding = 'float32' | 'float16' | 'uint16' | 'uint8';
 export type QuantizeMode = 'keep' | 'none' | 'float16' | 'uint16' | 'uint8';
 
 /** Per-layer override: its own target sparsity, left dense, its own cap under global selection, or its own encoding. */
-export interface LayerOverride { sparsity?: number; exclude?: boolean; maxSparsity?: number; quantize?: QuantizeMode }
+export interface LayerOverride {
+  sparsity?: number;
+  exclude?: boolean;
+  maxSparsity?: number;
+  quantize?: QuantizeMode;
+}
 
 /** Everything one pruning run needs. Paths are absolute (the CLI/recipe loader resolves them). */
 export interface PruneOptions {
-  modelPath: string;            // model.json of a TF.js layers-model
-  dataPath: string;             // calibration inputs: .npy (x) or .npz (x, y)
-  labelsPath?: string;          // .npy labels (class indices or one-hot); none -> labels sampled from the model
-  sampleLabels?: boolean;       // sample labels from the model's softmax even when given (the "true" Fisher)
-  sparsity: number;             // target fraction of prunable weights set to zero, in [0, 1)
-  pattern?: string;             // 'N:M' (e.g. '2:4'): at most N non-zeros per M consecutive weights; sets sparsity to (M−N)/M
+  modelPath: string; // model.json of a TF.js layers-model
+  dataPath: string; // calibration inputs: .npy (x) or .npz (x, y)
+  labelsPath?: string; // .npy labels (class indices or one-hot); none -> labels sampled from the model
+  sampleLabels?: boolean; // sample labels from the model's softmax even when given (the "true" Fisher)
+  sparsity: number; // target fraction of prunable weights set to zero, in [0, 1)
+  pattern?: string; // 'N:M' (e.g. '2:4'): at most N non-zeros per M consecutive weights; sets sparsity to (M−N)/M
   method: Method;
-  samples: number;              // N: number of per-sample gradients
-  blockSize: number;            // B: weights per Fisher block (contiguous in PyTorch layout)
-  damp: number | 'auto';        // λ: F = λI + (1/N) Σ g gᵀ; 'auto' picks it from the data (see DAMP_SEARCH in damp.ts)
+  samples: number; // N: number of per-sample gradients
+  blockSize: number; // B: weights per Fisher block (contiguous in PyTorch layout)
+  damp: number | 'auto'; // λ: F = λI + (1/N) Σ g gᵀ; 'auto' picks it from the data (see DAMP_SEARCH in damp.ts)
   scope: Scope;
   update: UpdateKind;
-  recompute: number;            // K sub-steps, gradients and inverses re-estimated each time
+  recompute: number; // K sub-steps, gradients and inverses re-estimated each time
   recomputeSchedule: RecomputeSchedule;
-  inverseForm: InverseForm;     // primal (b×b), dual (N×N), recursive (paper), or auto by cost
+  inverseForm: InverseForm; // primal (b×b), dual (N×N), recursive (paper), or auto by cost
   layers: Record<string, LayerOverride>;
-  maxLayerSparsity?: number;    // global selection leaves every layer at most this sparse (default 0.99; 1: no cap)
-  quantize?: QuantizeMode;      // encoding of the written weights (default 'keep': as in the input); pruned zeros stay exactly 0
-  targetSize?: number;          // gzip bytes of model.json + shards to meet: sparsity (and encoding) chosen to fit
+  maxLayerSparsity?: number; // global selection leaves every layer at most this sparse (default 0.99; 1: no cap)
+  quantize?: QuantizeMode; // encoding of the written weights (default 'keep': as in the input); pruned zeros stay exactly 0
+  targetSize?: number; // gzip bytes of model.json + shards to meet: sparsity (and encoding) chosen to fit
   evalPath?: string;
   evalLabelsPath?: string;
   backend: BackendName;
-  threads?: number;             // worker threads for the Fisher blocks (default: the machine's cores, at most 8)
-  outDir: string;               // must not be the model's own folder; written atomically
-  maxMemoryBytes?: number;      // default: a safe fraction of free RAM
-  shuffle: boolean;             // false: the first N samples in file order
+  threads?: number; // worker threads for the Fisher blocks (default: the machine's cores, at most 8)
+  outDir: string; // must not be the model's own folder; written atomically
+  maxMemoryBytes?: number; // default: a safe fraction of free RAM
+  shuffle: boolean; // false: the first N samples in file order
   seed: number;
-  structure?: Structure;        // 'neurons': remove whole units (sparsity = fraction of units); default 'weights'
-  targetFlops?: number;         // structure 'neurons': remove units until FLOPs ≤ this fraction of the dense model's
-  minKeep?: number;             // structure 'neurons': each layer keeps ≥ max(1, ⌈minKeep·units⌉) units (default 0.1)
+  structure?: Structure; // 'neurons': remove whole units (sparsity = fraction of units); default 'weights'
+  targetFlops?: number; // structure 'neurons': remove units until FLOPs ≤ this fraction of the dense model's
+  minKeep?: number; // structure 'neurons': each layer keeps ≥ max(1, ⌈minKeep·units⌉) units (default 0.1)
 }
 
 export type Structure = 'weights' | 'neurons';
 
 export const DEFAULT_OPTIONS: Omit<PruneOptions, 'modelPath' | 'dataPath' | 'outDir' | 'sparsity'> = {
-  method: 'woodfisher', samples: 256, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent',
-  recompute: 1, recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, backend: 'auto',
-  shuffle: false, seed: 0, maxLayerSparsity: 0.99,
+  method: 'woodfisher',
+  samples: 256,
+  blockSize: 1000,
+  damp: 1e-5,
+  scope: 'global',
+  update: 'independent',
+  recompute: 1,
+  recomputeSchedule: 'linear',
+  inverseForm: 'auto',
+  layers: {},
+  backend: 'auto',
+  shuffle: false,
+  seed: 0,
+  maxLayerSparsity: 0.99,
 };
 
 /** A prunable weight tensor of the model (the kernel of a Dense/Conv layer). */
 export interface PrunableLayer {
-  name: string;                 // layer name in model.json
+  name: string; // layer name in model.json
   kind: PrunableKind;
-  weightName: string;           // e.g. "dense_1/kernel"
-  shape: number[];              // TF.js shape (Dense [in, out], Conv2D [kh, kw, in, out], …)
-  torchShape: number[];         // the paper's layout (Dense [out, in], Conv2D [out, in, kh, kw], …)
-  size: number;                 // number of weights
+  weightName: string; // e.g. "dense_1/kernel"
+  shape: number[]; // TF.js shape (Dense [in, out], Conv2D [kh, kw, in, out], …)
+  torchShape: number[]; // the paper's layout (Dense [out, in], Conv2D [out, in, kh, kw], …)
+  size: number; // number of weights
 }
 
 export type Stage = 'load' | 'gradients' | 'blocks' | 'selection' | 'update' | 'evaluate' | 'save' | 'train';
@@ -88,46 +104,56 @@ export interface LayerResult {
   kind: PrunableKind;
   weights: number;
   pruned: number;
-  sparsity: number;             // pruned / weights
-  threshold: number;            // largest saliency among the pruned weights of this layer (NaN if none)
+  sparsity: number; // pruned / weights
+  threshold: number; // largest saliency among the pruned weights of this layer (NaN if none)
   saliency: { min: number; median: number; max: number };
-  histogram?: { edges: number[]; counts: number[] };  // log10(saliency) histogram, for the panel
+  histogram?: { edges: number[]; counts: number[] }; // log10(saliency) histogram, for the panel
   blocks: number;
-  form?: string;                // inverse form(s) of its blocks: 'dual', 'primal', 'dual+primal' (most used first), 'diagonal', 'none'
+  form?: string; // inverse form(s) of its blocks: 'dual', 'primal', 'dual+primal' (most used first), 'diagonal', 'none'
   excluded?: boolean;
   units?: { kept: number; of: number }; // structure 'neurons': output units kept (the layer is physically smaller)
 }
 
 /** Accuracy and mean cross-entropy against the labels; with unlabeled evaluation data (reference 'dense'), accuracy is
  *  the top-1 agreement with the dense model's predictions and loss the mean KL(dense ‖ pruned) in nats. */
-export interface EvalResult { accuracy: number; loss: number; samples: number; reference?: 'labels' | 'dense' }
+export interface EvalResult {
+  accuracy: number;
+  loss: number;
+  samples: number;
+  reference?: 'labels' | 'dense';
+}
 
 export interface MemoryPlan {
   items: { what: string; bytes: number }[];
   totalBytes: number;
   limitBytes: number;
   fits: boolean;
-  strategy?: 'keep' | 'rebuild';   // inverse blocks kept until the update, or rebuilt one at a time
-  gradients?: 'in memory' | 'streamed';  // N × d gradients at once, or one layer group at a time (recomputed per group)
-  groups?: string[][];             // streamed: the layer groups, in the order their gradients are computed
-  why?: string;                    // the choice, in one sentence
+  strategy?: 'keep' | 'rebuild'; // inverse blocks kept until the update, or rebuilt one at a time
+  gradients?: 'in memory' | 'streamed'; // N × d gradients at once, or one layer group at a time (recomputed per group)
+  groups?: string[][]; // streamed: the layer groups, in the order their gradients are computed
+  why?: string; // the choice, in one sentence
 }
 
 /** Bytes of model.json + shards: raw, and each file compressed as a server sends it (gzip -9, brotli quality 9). */
-export interface SizeFigures { raw: number; gzip: number; brotli: number; files: number }
+export interface SizeFigures {
+  raw: number;
+  gzip: number;
+  brotli: number;
+  files: number;
+}
 
 /** What writing the weights in their encodings did to them: ŵ the values as TF.js decodes them, w as computed. */
 export interface QuantizationReport {
   mode: QuantizeMode;
-  encodings: Partial<Record<Encoding | 'raw', number>>;   // weight tensors written in each encoding
-  relError: number;             // ‖ŵ − w‖ / ‖w‖ over all float weights together
-  maxRelError: number;          // the worst single weight tensor's ‖ŵ − w‖ / ‖w‖
+  encodings: Partial<Record<Encoding | 'raw', number>>; // weight tensors written in each encoding
+  relError: number; // ‖ŵ − w‖ / ‖w‖ over all float weights together
+  maxRelError: number; // the worst single weight tensor's ‖ŵ − w‖ / ‖w‖
   weights: { name: string; layer?: string; from?: Encoding; to: Encoding | 'raw'; relError: number; maxError: number; verbatim: boolean }[];
 }
 
 /** --target-size: the budget, what each encoding needed to fit it, and the choice (least calibration loss). */
 export interface TargetSizeReport {
-  budget: number;               // gzip bytes of model.json + shards
+  budget: number; // gzip bytes of model.json + shards
   chosen: { sparsity: number; quantize: QuantizeMode };
   candidates: { quantize: QuantizeMode; fits: boolean; sparsity?: number; gzip?: number; loss?: number; accuracy?: number }[];
 }
@@ -137,38 +163,43 @@ export interface PruneReport {
   model: string;
   output: string;
   /** The settings that played a part (prune.ts usedSettings): e.g. a magnitude run lists no Fisher settings. */
-  settings: Partial<Omit<PruneOptions, 'outDir' | 'modelPath'>> & Pick<PruneOptions, 'method' | 'sparsity' | 'scope' | 'layers'> & { labels?: 'given' | 'sampled' };
-  backend: string;              // the TF.js backend that actually ran (model, gradients)
-  linalg?: string;              // the matrix-product provider of the Fisher math ('onnxruntime-f64' or 'js')
-  host?: string;                // the machine the run used: 'name (linux-x64, 8 cores, 31 GB)' (remote windows: the remote host)
-  linalgNote?: string;          // why the products ran in plain JS when onnxruntime-node was expected, with the fix
+  settings: Partial<Omit<PruneOptions, 'outDir' | 'modelPath'>> &
+    Pick<PruneOptions, 'method' | 'sparsity' | 'scope' | 'layers'> & { labels?: 'given' | 'sampled' };
+  backend: string; // the TF.js backend that actually ran (model, gradients)
+  linalg?: string; // the matrix-product provider of the Fisher math ('onnxruntime-f64' or 'js')
+  host?: string; // the machine the run used: 'name (linux-x64, 8 cores, 31 GB)' (remote windows: the remote host)
+  linalgNote?: string; // why the products ran in plain JS when onnxruntime-node was expected, with the fix
   sparsity: { target: number; achieved: number; pruned: number; weights: number };
   layers: LayerResult[];
   before?: EvalResult;
   after?: EvalResult;
   seconds: Partial<Record<Stage, number>> & { total: number };
   memory: MemoryPlan;
-  steps: number;                // recompute sub-steps actually run
-  damp?: number;                // the λ used (the chosen one with damp 'auto')
+  steps: number; // recompute sub-steps actually run
+  damp?: number; // the λ used (the chosen one with damp 'auto')
   dampSearch?: { damp: number; relative: number; loss: number; accuracy: number }[]; // damp 'auto': calibration loss per candidate
   size?: { input: SizeFigures; output: SizeFigures };
   quantization?: QuantizationReport;
   targetSize?: TargetSizeReport;
-  structure?: StructureReport;  // structure 'neurons'
+  structure?: StructureReport; // structure 'neurons'
 }
 
 /** Model cost, measured on the backend that ran: latency is the median of repeated model.predict calls. */
-export interface ModelCost { params: number; flops: number; latencyMs: { batch1: number; batch32: number } }
+export interface ModelCost {
+  params: number;
+  flops: number;
+  latencyMs: { batch1: number; batch32: number };
+}
 
 export interface StructureReport {
-  units: { removed: number; removable: number; total: number };  // output units of Dense/Conv layers
-  classes: number;              // removable unit classes (channels tied by residual Adds count once)
-  update: 'group' | 'none';     // group OBS update δw = −F⁻¹E_Q(E_QᵀF⁻¹E_Q)⁻¹E_Qᵀw, or only removal
+  units: { removed: number; removable: number; total: number }; // output units of Dense/Conv layers
+  classes: number; // removable unit classes (channels tied by residual Adds count once)
+  update: 'group' | 'none'; // group OBS update δw = −F⁻¹E_Q(E_QᵀF⁻¹E_Q)⁻¹E_Qᵀw, or only removal
   targetFlops?: number;
   constants: { folded: number; dropped: number }; // removed units' outputs act(b) moved into consumers' biases, or dropped
   before: ModelCost;
   after: ModelCost;
-  notes: string[];              // channels left alone and why
+  notes: string[]; // channels left alone and why
 }
 
 /** Streamed while a run goes on; the worker forwards these as protocol messages. */
@@ -190,15 +221,31 @@ export interface RunHooks {
 
 /** Every error meant for the user: one clear message, and which input it concerns. */
 export class WoodFisherError extends Error {
-  constructor(message: string, readonly code: ErrorCode, readonly detail?: { file?: string; line?: number; column?: number; path?: string }) {
+  constructor(
+    message: string,
+    readonly code: ErrorCode,
+    readonly detail?: { file?: string; line?: number; column?: number; path?: string },
+  ) {
     super(message);
     this.name = 'WoodFisherError';
   }
 }
 export type ErrorCode =
-  | 'MODEL_FORMAT' | 'MODEL_SHARD' | 'MODEL_PATH' | 'MODEL_NAN' | 'UNSUPPORTED_LAYER'
-  | 'DATA_FORMAT' | 'DATA_SHAPE' | 'LABELS' | 'RECIPE' | 'OPTIONS' | 'MEMORY' | 'OUTPUT' | 'NUMERIC'
-  | 'BACKEND' | 'CANCELLED';
+  | 'MODEL_FORMAT'
+  | 'MODEL_SHARD'
+  | 'MODEL_PATH'
+  | 'MODEL_NAN'
+  | 'UNSUPPORTED_LAYER'
+  | 'DATA_FORMAT'
+  | 'DATA_SHAPE'
+  | 'LABELS'
+  | 'RECIPE'
+  | 'OPTIONS'
+  | 'MEMORY'
+  | 'OUTPUT'
+  | 'NUMERIC'
+  | 'BACKEND'
+  | 'CANCELLED';
 
 // ---------------------------------------------------------------- gradual pruning (src/engine/gradual/)
 export type OptimizerKind = 'sgd' | 'adam';
@@ -211,45 +258,50 @@ export type LrSchedule = 'cosine' | 'step' | 'constant';
  */
 export interface GradualOptions extends PruneOptions {
   epochs: number;
-  initialSparsity?: number;     // s_i; default 0
-  pruneStart?: number;          // epochs (fractions allowed); default 0
-  pruneEnd?: number;            // default epochs/2
-  pruneEvery?: number;          // default (pruneEnd − pruneStart)/3: four pruning steps
+  initialSparsity?: number; // s_i; default 0
+  pruneStart?: number; // epochs (fractions allowed); default 0
+  pruneEnd?: number; // default epochs/2
+  pruneEvery?: number; // default (pruneEnd − pruneStart)/3: four pruning steps
   optimizer: OptimizerKind;
   lr: number;
   lrSchedule: LrSchedule;
   batchSize: number;
   momentum: number;
   weightDecay: number;
-  resume?: boolean;             // continue from the checkpoint in outDir
+  resume?: boolean; // continue from the checkpoint in outDir
 }
 
 /** What a gradual run adds to PruneOptions (a sweep's gradual points share these). */
 export type GradualSettings = Omit<GradualOptions, keyof PruneOptions>;
 
 export const DEFAULT_GRADUAL: Pick<GradualOptions, 'optimizer' | 'lr' | 'lrSchedule' | 'batchSize' | 'momentum' | 'weightDecay'> = {
-  optimizer: 'sgd', lr: 0.1, lrSchedule: 'cosine', batchSize: 64, momentum: 0.9, weightDecay: 0,
+  optimizer: 'sgd',
+  lr: 0.1,
+  lrSchedule: 'cosine',
+  batchSize: 64,
+  momentum: 0.9,
+  weightDecay: 0,
 };
 
 export interface EpochRecord {
-  epoch: number;                // 1-based
-  lr: number;                   // at the epoch's last step
+  epoch: number; // 1-based
+  lr: number; // at the epoch's last step
   train: { loss: number; accuracy: number };
   eval?: EvalResult;
-  sparsity: number;             // of the prunable weights, at the epoch's end
-  layers: Record<string, number>;  // sparsity per layer
+  sparsity: number; // of the prunable weights, at the epoch's end
+  layers: Record<string, number>; // sparsity per layer
   seconds: number;
 }
 
 export interface PruningStepRecord {
-  k: number;                    // 0 … K
-  epoch: number;                // when (fractional epochs)
-  target: number;               // s_k
+  k: number; // 0 … K
+  epoch: number; // when (fractional epochs)
+  target: number; // s_k
   achieved: number;
   layers: LayerResult[];
-  eval?: EvalResult;            // right after the step, before fine-tuning
-  damp?: number;                // λ of this step (Fisher methods)
-  skipped?: boolean;            // the target was met already: nothing pruned, no gradients spent
+  eval?: EvalResult; // right after the step, before fine-tuning
+  damp?: number; // λ of this step (Fisher methods)
+  skipped?: boolean; // the target was met already: nothing pruned, no gradients spent
   seconds: number;
 }
 

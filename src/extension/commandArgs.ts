@@ -2,8 +2,15 @@
 
 /** The options bag of `woodfisher.prune` (and, with more, `woodfisher.sweep`). */
 export interface PruneArgs {
-  sparsity?: number; pattern?: string; method?: string; dataPath?: string; labelsPath?: string; outDir?: string;
-  samples?: number; noPrompt?: boolean; recipePath?: string;
+  sparsity?: number;
+  pattern?: string;
+  method?: string;
+  dataPath?: string;
+  labelsPath?: string;
+  outDir?: string;
+  samples?: number;
+  noPrompt?: boolean;
+  recipePath?: string;
 }
 
 const ARG_KEYS = ['sparsity', 'pattern', 'method', 'dataPath', 'labelsPath', 'outDir', 'samples', 'noPrompt', 'recipePath'];
@@ -11,7 +18,7 @@ const ARG_KEYS = ['sparsity', 'pattern', 'method', 'dataPath', 'labelsPath', 'ou
 /** Menus pass (uri, uri[]) or (uri, {groupId}); only a plain object with known keys is an options bag. */
 export function asArgs(x: unknown): PruneArgs {
   if (!x || typeof x !== 'object' || Array.isArray(x)) return {};
-  return Object.keys(x).some(k => ARG_KEYS.includes(k)) ? x as PruneArgs : {};
+  return Object.keys(x).some(k => ARG_KEYS.includes(k)) ? (x as PruneArgs) : {};
 }
 
 export const UNTRUSTED = 'Pruning is disabled in Restricted Mode: trust this workspace to run it (recipes name files to read and write).';

@@ -32,18 +32,35 @@ export function activate(context: vscode.ExtensionContext): void {
   const onAction = (modelPath: string, msg: FromWebviewMessage) => {
     const uri = vscode.Uri.file(modelPath);
     switch (msg.type) {
-      case 'openModel': void vscode.commands.executeCommand('woodfisher.openPrunedModel', uri); break;
-      case 'openReport': void vscode.commands.executeCommand('woodfisher.openReport', uri); break;
+      case 'openModel':
+        void vscode.commands.executeCommand('woodfisher.openPrunedModel', uri);
+        break;
+      case 'openReport':
+        void vscode.commands.executeCommand('woodfisher.openReport', uri);
+        break;
       case 'runAgain':
-        if (panels.snapshotOf(modelPath)?.mode === 'gradual') void rerunGradual(registry, modelPath).then(r => r ?? gradualCommand(registry, uri));
+        if (panels.snapshotOf(modelPath)?.mode === 'gradual')
+          void rerunGradual(registry, modelPath).then(r => r ?? gradualCommand(registry, uri));
         else void rerun(registry, modelPath);
         break;
-      case 'sweep': void vscode.commands.executeCommand('woodfisher.sweep', uri); break;
-      case 'cancel': registry.jobs.cancel(modelPath); break;
-      case 'showLayerInModel': void showLayerInModel(uri, msg.name); break;
-      case 'sensitivity': void vscode.commands.executeCommand('woodfisher.sensitivity', uri); break;
-      case 'setLayerOverride': void setLayerOverride(modelPath, msg.name, msg.sparsity); break;
-      case 'saveChart': void saveChart(panels.snapshotOf(modelPath), msg); break;
+      case 'sweep':
+        void vscode.commands.executeCommand('woodfisher.sweep', uri);
+        break;
+      case 'cancel':
+        registry.jobs.cancel(modelPath);
+        break;
+      case 'showLayerInModel':
+        void showLayerInModel(uri, msg.name);
+        break;
+      case 'sensitivity':
+        void vscode.commands.executeCommand('woodfisher.sensitivity', uri);
+        break;
+      case 'setLayerOverride':
+        void setLayerOverride(modelPath, msg.name, msg.sparsity);
+        break;
+      case 'saveChart':
+        void saveChart(panels.snapshotOf(modelPath), msg);
+        break;
     }
   };
   const panels = new PanelManager(context.extensionUri, onAction);
@@ -56,14 +73,22 @@ export function activate(context: vscode.ExtensionContext): void {
   const symbols = new ModelSymbolProvider(results, MODEL_SELECTOR, (modelPath, layer) => panels.get(modelPath)?.revealLayer(layer));
 
   context.subscriptions.push(
-    output, results, panels, jobs, lenses, modelView, symbols,
+    output,
+    results,
+    panels,
+    jobs,
+    lenses,
+    modelView,
+    symbols,
     vscode.workspace.registerTextDocumentContentProvider(MODEL_VIEW_SCHEME, modelView),
     vscode.commands.registerCommand(SHOW_MODEL_VIEW_COMMAND, (uri?: unknown) => showModelViewCommand(uri)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels),
     vscode.commands.registerCommand('woodfisher.prune', (uri?: unknown, opts?: unknown) => pruneCommand(registry, uri, opts)),
     vscode.commands.registerCommand('woodfisher.sweep', (uri?: unknown, opts?: unknown) => sweepCommand(registry, uri, opts)),
     vscode.commands.registerCommand('woodfisher.sensitivity', (uri?: unknown, opts?: unknown) => sensitivityCommand(registry, uri, opts)),
-    vscode.commands.registerCommand('woodfisher.setLayerOverride', (modelPath: string, layer: string, sparsity: number) => setLayerOverride(modelPath, layer, sparsity)),
+    vscode.commands.registerCommand('woodfisher.setLayerOverride', (modelPath: string, layer: string, sparsity: number) =>
+      setLayerOverride(modelPath, layer, sparsity),
+    ),
     vscode.commands.registerCommand('woodfisher.gradualPrune', (uri?: unknown, opts?: unknown) => gradualCommand(registry, uri, opts)),
     vscode.commands.registerCommand('woodfisher.cancel', (uri?: unknown) => {
       const model = uri instanceof vscode.Uri ? uri.fsPath : panels.activeModel();
@@ -91,7 +116,9 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   registerRecipeDiagnostics(context);
   // The palette offers Open Pruning Report / Open Pruned Model only once some model has results (package.json when-clauses).
-  context.subscriptions.push(results.onDidChange(() => void vscode.commands.executeCommand('setContext', 'woodfisher.hasResults', results.reports().size > 0)));
+  context.subscriptions.push(
+    results.onDidChange(() => void vscode.commands.executeCommand('setContext', 'woodfisher.hasResults', results.reports().size > 0)),
+  );
 }
 
 export function deactivate(): void {

@@ -12,4 +12,6 @@ export function fmtNum(x: number | null | undefined): string {
   return a >= 1e-2 && a < 1e4 ? String(Number(x.toPrecision(3))) : x.toExponential(1).replace('e+', 'e');
 }
 
-export function fmtPct(x: number): string { return `${(x * 100).toFixed(1)}%`; }
+export function fmtPct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}

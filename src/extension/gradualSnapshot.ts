@@ -13,15 +13,23 @@ const empty = (): GradualView => ({ epochs: [], steps: [] });
 export function applyGradualEvent(s: PanelSnapshot, e: Exclude<GradualEvent, PruneEvent>): PanelSnapshot {
   const g = s.gradual ?? empty();
   switch (e.type) {
-    case 'schedule': return { ...s, gradual: { ...g, schedule: e.schedule } };
-    case 'epoch': return { ...s, gradual: { ...g, epochs: [...g.epochs.filter(x => x.epoch !== e.record.epoch), e.record] }, after: e.record.eval ?? s.after };
+    case 'schedule':
+      return { ...s, gradual: { ...g, schedule: e.schedule } };
+    case 'epoch':
+      return {
+        ...s,
+        gradual: { ...g, epochs: [...g.epochs.filter(x => x.epoch !== e.record.epoch), e.record] },
+        after: e.record.eval ?? s.after,
+      };
     case 'pruningStep': {
       const r = e.record;
       const step = { k: r.k, epoch: r.epoch, target: r.target, achieved: r.achieved, accuracy: r.eval?.accuracy, skipped: r.skipped };
       return { ...s, gradual: { ...g, steps: [...g.steps.filter(x => x.k !== r.k), step] }, damp: r.damp ?? s.damp };
     }
-    case 'checkpoint': return { ...s, gradual: { ...g, checkpoint: e.epoch } };
-    case 'gradualDone': return s;   // the worker's own `done` message carries the report
+    case 'checkpoint':
+      return { ...s, gradual: { ...g, checkpoint: e.epoch } };
+    case 'gradualDone':
+      return s; // the worker's own `done` message carries the report
   }
 }
 
@@ -30,7 +38,17 @@ export function gradualViewOf(r: PruneReport): GradualView | undefined {
   const g = (r as Partial<GradualReport>).gradual;
   if (!g) return undefined;
   return {
-    schedule: g.schedule, epochs: g.epochs, finished: g.finished, checkpoint: g.finished ? undefined : g.epochs.length,
-    steps: g.steps.map(x => ({ k: x.k, epoch: x.epoch, target: x.target, achieved: x.achieved, accuracy: x.eval?.accuracy, skipped: x.skipped })),
+    schedule: g.schedule,
+    epochs: g.epochs,
+    finished: g.finished,
+    checkpoint: g.finished ? undefined : g.epochs.length,
+    steps: g.steps.map(x => ({
+      k: x.k,
+      epoch: x.epoch,
+      target: x.target,
+      achieved: x.achieved,
+      accuracy: x.eval?.accuracy,
+      skipped: x.skipped,
+    })),
   };
 }

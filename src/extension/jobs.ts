@@ -28,21 +28,30 @@ const STAGES: Stage[] = ['load', 'gradients', 'blocks', 'selection', 'update', '
 export class JobManager implements vscode.Disposable {
   private readonly running = new Map<string, WorkerJob>();
 
-  constructor(private readonly workerPath: string, private readonly panels: PanelManager,
-    private readonly results: ResultsStore, private readonly output: vscode.OutputChannel) {}
+  constructor(
+    private readonly workerPath: string,
+    private readonly panels: PanelManager,
+    private readonly results: ResultsStore,
+    private readonly output: vscode.OutputChannel,
+  ) {}
 
   /** The palette offers Cancel Pruning only while something runs (package.json when-clause). */
-  private runningChanged(): void { void vscode.commands.executeCommand('setContext', 'woodfisher.running', this.running.size > 0); }
+  private runningChanged(): void {
+    void vscode.commands.executeCommand('setContext', 'woodfisher.running', this.running.size > 0);
+  }
 
   /** Cancels the job of one model, or every job. Returns how many were cancelled. */
   cancel(modelPath?: string): number {
-    const targets = modelPath ? [this.running.get(path.resolve(modelPath))].filter(Boolean) as WorkerJob[] : [...this.running.values()];
+    const targets = modelPath ? ([this.running.get(path.resolve(modelPath))].filter(Boolean) as WorkerJob[]) : [...this.running.values()];
     for (const j of targets) j.cancel();
     return targets.length;
   }
 
-  async run(modelPath: string, request: Exclude<ToWorkerMessage, { type: 'cancel' }>,
-    options: { quiet?: boolean; prompt?: boolean; before?: () => Thenable<unknown> } = {}): Promise<CommandResult> {
+  async run(
+    modelPath: string,
+    request: Exclude<ToWorkerMessage, { type: 'cancel' }>,
+    options: { quiet?: boolean; prompt?: boolean; before?: () => Thenable<unknown> } = {},
+  ): Promise<CommandResult> {
     const k = path.resolve(modelPath);
     if (this.running.has(k)) {
       const error = `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.`;
@@ -54,22 +63,40 @@ export class JobManager implements vscode.Disposable {
       if (refused.status === 'error' && !options.quiet) void vscode.window.showErrorMessage(`WoodFisher: ${refused.error}`);
       return refused;
     }
-    if (this.running.has(k)) return { status: 'error', error: `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.` };
+    if (this.running.has(k))
+      return { status: 'error', error: `WoodFisher is already running on ${modelFolderName(modelPath)}. Cancel it first.` };
     const mode = request.type === 'sweep' ? 'sweep' : request.type === 'gradual' ? 'gradual' : 'prune';
     const outDir = request.options.outDir;
     // A sensitivity scan adds to what the panel shows (the last run's table stays); the others start afresh.
     const scan = request.type === 'sensitivity' ? request : undefined;
     const shown = this.panels.snapshotOf(modelPath);
     let snap: PanelSnapshot = scan
-      ? { ...(shown ?? emptySnapshot(modelPath, modelFolderName(modelPath))), status: 'running', stage: undefined,
-        sensitivity: { status: 'running', method: scan.options.method, sparsities: scan.sparsities, layers: [], points: [] } }
-      : { ...emptySnapshot(modelPath, modelFolderName(modelPath)), mode, status: 'running', outDir,
-        sweep: mode === 'sweep' ? [] : undefined, gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined };
+      ? {
+          ...(shown ?? emptySnapshot(modelPath, modelFolderName(modelPath))),
+          status: 'running',
+          stage: undefined,
+          sensitivity: { status: 'running', method: scan.options.method, sparsities: scan.sparsities, layers: [], points: [] },
+        }
+      : {
+          ...emptySnapshot(modelPath, modelFolderName(modelPath)),
+          mode,
+          status: 'running',
+          outDir,
+          sweep: mode === 'sweep' ? [] : undefined,
+          sweepEpochs: request.type === 'sweep' ? request.gradual?.epochs : undefined,
+          gradual: mode === 'gradual' ? { epochs: [], steps: [] } : undefined,
+        };
     const after = (status: 'done' | 'cancelled' | 'error', extra: Partial<PanelSnapshot['sensitivity']> = {}): PanelSnapshot => ({
-      ...snap, status: shown?.status === 'running' ? 'idle' : shown?.status ?? 'idle', error: shown?.error, stage: undefined,
+      ...snap,
+      status: shown?.status === 'running' ? 'idle' : (shown?.status ?? 'idle'),
+      error: shown?.error,
+      stage: undefined,
       sensitivity: { ...snap.sensitivity!, ...extra, status },
     });
-    const set = (next: PanelSnapshot) => { snap = next; this.panels.update(modelPath, snap); };
+    const set = (next: PanelSnapshot) => {
+      snap = next;
+      this.panels.update(modelPath, snap);
+    };
     let reportProgress: ((e: GradualEvent) => void) | undefined;
     const job = new WorkerJob(this.workerPath, request, {
       onEvent: e => {
@@ -79,53 +106,90 @@ export class JobManager implements vscode.Disposable {
         if (e.type === 'epoch') this.output.appendLine(describeEpoch(e.record, e.epochs));
       },
       onSweepPoint: p => set({ ...snap, sweep: [...(snap.sweep ?? []), p] }),
-      onSensitivityPoint: p => set({ ...snap, sensitivity: { ...snap.sensitivity!, points: [...snap.sensitivity!.points, p],
-        layers: snap.sensitivity!.layers.includes(p.layer) ? snap.sensitivity!.layers : [...snap.sensitivity!.layers, p.layer] } }),
+      onSensitivityPoint: p =>
+        set({
+          ...snap,
+          sensitivity: {
+            ...snap.sensitivity!,
+            points: [...snap.sensitivity!.points, p],
+            layers: snap.sensitivity!.layers.includes(p.layer) ? snap.sensitivity!.layers : [...snap.sensitivity!.layers, p.layer],
+          },
+        }),
       onLog: line => this.output.appendLine(line),
     });
     this.running.set(k, job); // registered before anything awaits, so a cancel issued now reaches it
     this.runningChanged();
     try {
       await options.before?.();
-    } catch { /* showing the model is a courtesy; the run goes on */ }
+    } catch {
+      /* showing the model is a courtesy; the run goes on */
+    }
     const panel = this.panels.show(modelPath);
     set(snap);
     panel.reveal();
     this.output.appendLine(`[${new Date().toISOString()}] ${mode} ${modelPath} → ${outDir}`);
 
-    const verb = scan ? 'Scanning the layers of' : mode === 'sweep' ? 'Sweeping' : mode === 'gradual' ? 'Gradually pruning' : 'Pruning';
+    const verb = scan
+      ? 'Scanning the layers of'
+      : mode === 'sweep'
+        ? snap.sweepEpochs !== undefined
+          ? 'Gradually sweeping'
+          : 'Sweeping'
+        : mode === 'gradual'
+          ? 'Gradually pruning'
+          : 'Pruning';
     let outcome: JobOutcome;
     let watchdog: NodeJS.Timeout | undefined;
     try {
-      outcome = await vscode.window.withProgress({
-        location: vscode.ProgressLocation.Notification, title: `WoodFisher: ${verb} ${modelFolderName(modelPath)}`, cancellable: true,
-      }, (progress, token) => {
-        let reported = 0;
-        reportProgress = e => {
-          if (e.type !== 'stage') return;
-          // A gradual run advances by epochs (train stage: step e of E epochs, done/total batches); the rest by stage.
-          if (mode === 'gradual' && e.stage !== 'train') { progress.report({ message: stageLabel(e) }); return; }
-          const i = Math.max(0, STAGES.indexOf(e.stage));
-          const frac = mode === 'gradual' ? ((e.step ?? 1) - 1 + (e.total > 0 ? e.done / e.total : 0)) / (e.steps ?? 1)
-            : (i + (e.total > 0 ? e.done / e.total : 0)) / STAGES.length;
-          const increment = Math.max(0, frac * 100 - reported);
-          reported += increment;
-          progress.report({ message: stageLabel(e), increment });
-        };
-        token.onCancellationRequested(() => job.cancel());
-        // A stage that stops moving (a stalled read, a wedged native call) is said, with the stage, in the
-        // notification and the panel's log; Cancel ends the worker whatever it is doing.
-        let last = Date.now(), stalledSaid = false, stage = 'starting';
-        const seen = reportProgress;
-        reportProgress = e => { last = Date.now(); stalledSaid = false; if (e.type === 'stage') stage = e.stage; seen?.(e); };
-        watchdog = setInterval(() => {
-          const quiet = Math.round((Date.now() - last) / 1000);
-          if (quiet < STALL_SECONDS) return;
-          progress.report({ message: `no progress for ${quiet} s in ${stage} — Cancel stops it` });
-          if (!stalledSaid) { stalledSaid = true; set({ ...snap, log: [...snap.log, `warn: no progress for ${quiet} s in stage ${stage}; Cancel stops the worker`] }); }
-        }, 5000);
-        return job.start();
-      });
+      outcome = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `WoodFisher: ${verb} ${modelFolderName(modelPath)}`,
+          cancellable: true,
+        },
+        (progress, token) => {
+          let reported = 0;
+          reportProgress = e => {
+            if (e.type !== 'stage') return;
+            // A gradual run advances by epochs (train stage: step e of E epochs, done/total batches); the rest by stage.
+            if (mode === 'gradual' && e.stage !== 'train') {
+              progress.report({ message: stageLabel(e) });
+              return;
+            }
+            const i = Math.max(0, STAGES.indexOf(e.stage));
+            const frac =
+              mode === 'gradual'
+                ? ((e.step ?? 1) - 1 + (e.total > 0 ? e.done / e.total : 0)) / (e.steps ?? 1)
+                : (i + (e.total > 0 ? e.done / e.total : 0)) / STAGES.length;
+            const increment = Math.max(0, frac * 100 - reported);
+            reported += increment;
+            progress.report({ message: stageLabel(e), increment });
+          };
+          token.onCancellationRequested(() => job.cancel());
+          // A stage that stops moving (a stalled read, a wedged native call) is said, with the stage, in the
+          // notification and the panel's log; Cancel ends the worker whatever it is doing.
+          let last = Date.now(),
+            stalledSaid = false,
+            stage = 'starting';
+          const seen = reportProgress;
+          reportProgress = e => {
+            last = Date.now();
+            stalledSaid = false;
+            if (e.type === 'stage') stage = e.stage;
+            seen?.(e);
+          };
+          watchdog = setInterval(() => {
+            const quiet = Math.round((Date.now() - last) / 1000);
+            if (quiet < STALL_SECONDS) return;
+            progress.report({ message: `no progress for ${quiet} s in ${stage} — Cancel stops it` });
+            if (!stalledSaid) {
+              stalledSaid = true;
+              set({ ...snap, log: [...snap.log, `warn: no progress for ${quiet} s in stage ${stage}; Cancel stops the worker`] });
+            }
+          }, 5000);
+          return job.start();
+        },
+      );
     } finally {
       if (watchdog) clearInterval(watchdog);
       this.running.delete(k);
@@ -134,8 +198,13 @@ export class JobManager implements vscode.Disposable {
 
     if (scan) {
       const r = outcome.sensitivity;
-      set(after(outcome.status, r ? { on: r.on, dense: r.dense, layers: r.layers.map(l => l.name), points: r.points, sparsities: r.sparsities } : {}));
-      const error = outcome.status === 'error' ? outcome.error ?? 'unknown error' : undefined;
+      set(
+        after(
+          outcome.status,
+          r ? { on: r.on, dense: r.dense, layers: r.layers.map(l => l.name), points: r.points, sparsities: r.sparsities } : {},
+        ),
+      );
+      const error = outcome.status === 'error' ? (outcome.error ?? 'unknown error') : undefined;
       if (error && !options.quiet) void vscode.window.showErrorMessage(`WoodFisher: ${error}`);
       this.output.appendLine(`sensitivity: ${outcome.status}${error ? `: ${error}` : ''}`);
       return { status: outcome.status, error };
@@ -148,13 +217,29 @@ export class JobManager implements vscode.Disposable {
           this.results.set(modelPath, outcome.report, outcome.reportPath ?? path.join(outDir, 'report.json'));
           if (!options.quiet) void this.announce(modelPath, outcome.report, outcome.reportPath);
         } else {
-          set({ ...snap, status: 'done', stage: undefined, sweep: outcome.sweep?.points ?? snap.sweep, before: outcome.sweep?.baseline ?? snap.before, inputSize: outcome.sweep?.inputSize });
+          set({
+            ...snap,
+            status: 'done',
+            stage: undefined,
+            sweep: outcome.sweep?.points ?? snap.sweep,
+            before: outcome.sweep?.baseline ?? snap.before,
+            inputSize: outcome.sweep?.inputSize,
+          });
           if (!options.quiet) void vscode.window.showInformationMessage(`WoodFisher sweep of ${modelFolderName(modelPath)} finished.`);
         }
         return { status: 'done', outDir, reportPath: outcome.reportPath, report: outcome.report };
       }
       case 'cancelled':
-        set({ ...snap, status: 'cancelled', log: snap.gradual?.checkpoint ? [...snap.log, `info: the checkpoint after epoch ${snap.gradual.checkpoint} is kept in ${outDir}; Gradual Prune again on this model offers to resume it`] : snap.log });
+        set({
+          ...snap,
+          status: 'cancelled',
+          log: snap.gradual?.checkpoint
+            ? [
+                ...snap.log,
+                `info: the checkpoint after epoch ${snap.gradual.checkpoint} is kept in ${outDir}; Gradual Prune again on this model offers to resume it`,
+              ]
+            : snap.log,
+        });
         this.output.appendLine('Pruning cancelled');
         if (!options.quiet) void vscode.window.showInformationMessage('Pruning cancelled');
         return { status: 'cancelled', outDir };
@@ -172,7 +257,9 @@ export class JobManager implements vscode.Disposable {
     const acc = report.after ? ` · accuracy ${(report.after.accuracy * 100).toFixed(2)}%` : '';
     const choice = await vscode.window.showInformationMessage(
       `Pruned ${modelFolderName(modelPath)}: ${(report.sparsity.achieved * 100).toFixed(1)}% sparsity${acc}.`,
-      'Open Report', 'Reveal Pruned Model');
+      'Open Report',
+      'Reveal Pruned Model',
+    );
     if (choice === 'Open Report' && reportPath) await vscode.commands.executeCommand('woodfisher.openReport', vscode.Uri.file(modelPath));
     if (choice === 'Reveal Pruned Model') await vscode.commands.executeCommand('woodfisher.openPrunedModel', vscode.Uri.file(modelPath));
   }

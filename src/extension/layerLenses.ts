@@ -15,7 +15,12 @@ import type { ResultsStore } from './resultsStore';
 
 export const REVEAL_LAYER_COMMAND = 'woodfisher.revealLayer';
 
-interface LayerSpot { name: string; range: vscode.Range; prunable: boolean; className?: string }
+interface LayerSpot {
+  name: string;
+  range: vscode.Range;
+  prunable: boolean;
+  className?: string;
+}
 
 export const MODEL_SELECTOR: vscode.DocumentSelector = [{ scheme: 'file', pattern: '**/model.json' }, { scheme: MODEL_VIEW_SCHEME }];
 
@@ -23,10 +28,14 @@ export const MODEL_SELECTOR: vscode.DocumentSelector = [{ scheme: 'file', patter
 export function layerSpots(doc: vscode.TextDocument): { modelPath: string; spots: LayerSpot[] } | undefined {
   const modelPath = modelPathOf(doc.uri);
   if (modelPath) {
-    const spots = flatLayers(outlineOf(doc)).filter(l => l.prunable).map(l => ({
-      name: l.name, className: l.className, prunable: true,
-      range: new vscode.Range(doc.positionAt(l.nameOffset), doc.positionAt(l.nameOffset + l.nameLength)),
-    }));
+    const spots = flatLayers(outlineOf(doc))
+      .filter(l => l.prunable)
+      .map(l => ({
+        name: l.name,
+        className: l.className,
+        prunable: true,
+        range: new vscode.Range(doc.positionAt(l.nameOffset), doc.positionAt(l.nameOffset + l.nameLength)),
+      }));
     return { modelPath, spots };
   }
   const { source } = parseRecipe(doc.getText(), doc.fileName);
@@ -46,7 +55,8 @@ export function layerSpots(doc: vscode.TextDocument): { modelPath: string; spots
 export function lensTitle(name: string, r: LayerResult | undefined): string {
   if (!r) return `${name} · not pruned yet`;
   if (r.excluded) return `${name} · sparsity 0% · excluded (left dense)`;
-  if (r.units) return `${name} · ${r.units.kept}/${r.units.of} units kept · ${fmtCount(r.pruned)} of ${fmtCount(r.weights)} weights removed`;
+  if (r.units)
+    return `${name} · ${r.units.kept}/${r.units.of} units kept · ${fmtCount(r.pruned)} of ${fmtCount(r.weights)} weights removed`;
   return `${name} · sparsity ${(r.sparsity * 100).toFixed(1)}% · threshold ${fmtNum(r.threshold)} · ${fmtCount(r.pruned)} of ${fmtCount(r.weights)} pruned`;
 }
 
@@ -54,7 +64,9 @@ export function lensTitle(name: string, r: LayerResult | undefined): string {
 export function summaryTitle(report: PruneReport | undefined): string {
   if (!report) return 'not pruned yet — Prune with WoodFisher';
   const st = report.structure;
-  const parts = st ? [`${st.units.total - st.units.removed}/${st.units.total} units kept · FLOPs ${fmtPct(st.after.flops / st.before.flops)}`] : [`${fmtPct(report.sparsity.achieved)} pruned`];
+  const parts = st
+    ? [`${st.units.total - st.units.removed}/${st.units.total} units kept · FLOPs ${fmtPct(st.after.flops / st.before.flops)}`]
+    : [`${fmtPct(report.sparsity.achieved)} pruned`];
   if (report.before && report.after) parts.push(`accuracy ${fmtPct(report.before.accuracy)} → ${fmtPct(report.after.accuracy)}`);
   return parts.join(' · ');
 }
@@ -82,20 +94,38 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
       const at = found.spots[0].range;
       const n = found.spots.length;
       const summary: vscode.Command = stored
-        ? { title: summaryTitle(stored.report), command: REVEAL_LAYER_COMMAND, arguments: [found.modelPath],
-          tooltip: `WoodFisher: ${fmtCount(stored.report.sparsity.pruned)} of ${fmtCount(stored.report.sparsity.weights)} prunable weights pruned — show the panel` }
+        ? {
+            title: summaryTitle(stored.report),
+            command: REVEAL_LAYER_COMMAND,
+            arguments: [found.modelPath],
+            tooltip: `WoodFisher: ${fmtCount(stored.report.sparsity.pruned)} of ${fmtCount(stored.report.sparsity.weights)} prunable weights pruned — show the panel`,
+          }
         : { title: summaryTitle(undefined), ...prune };
       return [
         new vscode.CodeLens(at, summary),
-        new vscode.CodeLens(at, { title: `${n} layer${n === 1 ? '' : 's'}`, command: 'outline.focus', tooltip: 'Each layer with its sparsity and threshold in the Outline (also: breadcrumbs, Ctrl+Shift+O)' }),
-        new vscode.CodeLens(at, { title: 'formatted view', command: SHOW_MODEL_VIEW_COMMAND, arguments: [modelUri], tooltip: 'A read-only, pretty-printed view with a lens per layer (model.json stays as it is)' }),
+        new vscode.CodeLens(at, {
+          title: `${n} layer${n === 1 ? '' : 's'}`,
+          command: 'outline.focus',
+          tooltip: 'Each layer with its sparsity and threshold in the Outline (also: breadcrumbs, Ctrl+Shift+O)',
+        }),
+        new vscode.CodeLens(at, {
+          title: 'formatted view',
+          command: SHOW_MODEL_VIEW_COMMAND,
+          arguments: [modelUri],
+          tooltip: 'A read-only, pretty-printed view with a lens per layer (model.json stays as it is)',
+        }),
       ];
     }
     const byName = new Map(stored?.report.layers.map(l => [l.name, l]) ?? []);
     return found.spots.map(s => {
       const r = byName.get(s.name);
       const command: vscode.Command = r
-        ? { title: lensTitle(s.name, r), command: REVEAL_LAYER_COMMAND, arguments: [found.modelPath, s.name], tooltip: 'Show this layer in the WoodFisher panel' }
+        ? {
+            title: lensTitle(s.name, r),
+            command: REVEAL_LAYER_COMMAND,
+            arguments: [found.modelPath, s.name],
+            tooltip: 'Show this layer in the WoodFisher panel',
+          }
         : { title: lensTitle(s.name, r), ...prune };
       return new vscode.CodeLens(s.range, command);
     });
@@ -109,21 +139,32 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     const r = stored?.report.layers.find(l => l.name === spot.name);
     if (!r) return undefined;
     const md = new vscode.MarkdownString();
-    md.appendMarkdown(`**${escapeMarkdown(spot.name)}** (${escapeMarkdown(r.kind)}) — WoodFisher, ${escapeMarkdown(path.basename(path.dirname(stored!.reportPath)))}\n\n`);
-    md.appendMarkdown([
-      `| | |`, `|---|---|`,
-      `| pruned | ${r.pruned.toLocaleString('en-US')} of ${r.weights.toLocaleString('en-US')} (${(r.sparsity * 100).toFixed(2)}%) |`,
-      `| threshold | ${fmtNum(r.threshold)} |`,
-      `| saliency min / median / max | ${fmtNum(r.saliency.min)} / ${fmtNum(r.saliency.median)} / ${fmtNum(r.saliency.max)} |`,
-      `| Fisher blocks | ${r.blocks}${r.form ? ` (${r.form})` : ''} |`,
-      ...(r.excluded ? ['| excluded | left dense |'] : []),
-    ].join('\n'));
+    md.appendMarkdown(
+      `**${escapeMarkdown(spot.name)}** (${escapeMarkdown(r.kind)}) — WoodFisher, ${escapeMarkdown(path.basename(path.dirname(stored!.reportPath)))}\n\n`,
+    );
+    md.appendMarkdown(
+      [
+        `| | |`,
+        `|---|---|`,
+        `| pruned | ${r.pruned.toLocaleString('en-US')} of ${r.weights.toLocaleString('en-US')} (${(r.sparsity * 100).toFixed(2)}%) |`,
+        `| threshold | ${fmtNum(r.threshold)} |`,
+        `| saliency min / median / max | ${fmtNum(r.saliency.min)} / ${fmtNum(r.saliency.median)} / ${fmtNum(r.saliency.max)} |`,
+        `| Fisher blocks | ${r.blocks}${r.form ? ` (${r.form})` : ''} |`,
+        ...(r.excluded ? ['| excluded | left dense |'] : []),
+      ].join('\n'),
+    );
     return new vscode.Hover(md, spot.range);
   }
 
-  dispose(): void { this.changed.dispose(); }
+  dispose(): void {
+    this.changed.dispose();
+  }
 }
 
 function safeSpots(doc: vscode.TextDocument) {
-  try { return layerSpots(doc); } catch { return undefined; }
+  try {
+    return layerSpots(doc);
+  } catch {
+    return undefined;
+  }
 }

@@ -10,9 +10,19 @@ export const MAX_HOST_JSON_BYTES = 64 * 1024 * 1024;
 /** Layer classes the engine prunes (their kernel). */
 export const PRUNABLE_CLASSES = new Set<string>(PRUNABLE_KINDS);
 
-export interface ModelLayerInfo { name: string; className: string; prunable: boolean }
-export interface ModelCheck { ok: true; layers: ModelLayerInfo[] }
-export interface ModelRefusal { ok: false; message: string }
+export interface ModelLayerInfo {
+  name: string;
+  className: string;
+  prunable: boolean;
+}
+export interface ModelCheck {
+  ok: true;
+  layers: ModelLayerInfo[];
+}
+export interface ModelRefusal {
+  ok: false;
+  message: string;
+}
 
 export function isModelJsonPath(fsPath: string): boolean {
   return path.basename(fsPath).toLowerCase() === 'model.json';
@@ -40,7 +50,10 @@ export function checkModelText(text: string, fsPath: string): ModelCheck | Model
   if (!json || typeof json !== 'object') return { ok: false, message: `${name} is not a TensorFlow.js model.` };
   const m = json as { format?: unknown; modelTopology?: unknown; weightsManifest?: unknown };
   if (m.format === 'graph-model') {
-    return { ok: false, message: `${name} is a TensorFlow.js graph model; WoodFisher needs a layers-model (tf.LayersModel.save / tensorflowjs_converter --output_format tfjs_layers_model).` };
+    return {
+      ok: false,
+      message: `${name} is a TensorFlow.js graph model; WoodFisher needs a layers-model (tf.LayersModel.save / tensorflowjs_converter --output_format tfjs_layers_model).`,
+    };
   }
   if (m.format !== undefined && m.format !== 'layers-model') {
     return { ok: false, message: `${name} has format "${String(m.format)}"; WoodFisher needs a TensorFlow.js layers-model.` };
@@ -58,12 +71,21 @@ function collectLayers(topology: unknown): ModelLayerInfo[] {
   const out: ModelLayerInfo[] = [];
   const visit = (node: unknown) => {
     if (!node || typeof node !== 'object') return;
-    if (Array.isArray(node)) { node.forEach(visit); return; }
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
     const o = node as Record<string, unknown>;
     const cfg = o.config as Record<string, unknown> | undefined;
     if (typeof o.class_name === 'string' && cfg && typeof cfg === 'object') {
-      if (Array.isArray(cfg)) { cfg.forEach(visit); return; } // old Keras Sequential: config is the layer list
-      if (Array.isArray(cfg.layers)) { cfg.layers.forEach(visit); return; }
+      if (Array.isArray(cfg)) {
+        cfg.forEach(visit);
+        return;
+      } // old Keras Sequential: config is the layer list
+      if (Array.isArray(cfg.layers)) {
+        cfg.layers.forEach(visit);
+        return;
+      }
       if (typeof cfg.name === 'string' && o.class_name !== 'InputLayer') {
         out.push({ name: cfg.name, className: o.class_name, prunable: PRUNABLE_CLASSES.has(o.class_name) });
       }

@@ -4,24 +4,28 @@
 import * as jsonc from 'jsonc-parser';
 import { PRUNABLE_CLASSES } from './modelFile';
 
-export interface WeightTensor { name: string; shape: number[]; size: number }
+export interface WeightTensor {
+  name: string;
+  shape: number[];
+  size: number;
+}
 
 export interface OutlineLayer {
   name: string;
   className: string;
   prunable: boolean;
-  offset: number;        // the layer's `{ "class_name": …, "config": … }` object
+  offset: number; // the layer's `{ "class_name": …, "config": … }` object
   length: number;
-  nameOffset: number;    // its `"name": "<layer>"` property
+  nameOffset: number; // its `"name": "<layer>"` property
   nameLength: number;
   weights: WeightTensor[];
-  params: number;        // Σ sizes of its weight tensors
+  params: number; // Σ sizes of its weight tensors
   children: OutlineLayer[]; // layers of a nested Sequential/Model
 }
 
 export interface ModelOutline {
-  name: string;          // modelTopology's model name, or 'model'
-  offset: number;        // the modelTopology value
+  name: string; // modelTopology's model name, or 'model'
+  offset: number; // the modelTopology value
   length: number;
   layers: OutlineLayer[];
   params: number;
@@ -42,12 +46,21 @@ export function outlineModel(text: string): ModelOutline | undefined {
         const children = nested ? walk(nested) : [];
         if (cls.value === 'InputLayer') return [];
         const prop = nameNode.parent ?? nameNode; // the `"name": "…"` property
-        const weights = nested ? [] : tensors.get(nameNode.value) ?? [];
-        return [{
-          name: nameNode.value, className: cls.value, prunable: !nested && PRUNABLE_CLASSES.has(cls.value),
-          offset: node.offset, length: node.length, nameOffset: prop.offset, nameLength: prop.length,
-          weights, params: nested ? sum(children.map(c => c.params)) : sum(weights.map(w => w.size)), children,
-        }];
+        const weights = nested ? [] : (tensors.get(nameNode.value) ?? []);
+        return [
+          {
+            name: nameNode.value,
+            className: cls.value,
+            prunable: !nested && PRUNABLE_CLASSES.has(cls.value),
+            offset: node.offset,
+            length: node.length,
+            nameOffset: prop.offset,
+            nameLength: prop.length,
+            weights,
+            params: nested ? sum(children.map(c => c.params)) : sum(weights.map(w => w.size)),
+            children,
+          },
+        ];
       }
     }
     return (node.children ?? []).flatMap(walk);
@@ -57,13 +70,22 @@ export function outlineModel(text: string): ModelOutline | undefined {
   // The whole model is usually one Sequential/Model: show its layers at the top level, named after it.
   const single = top.length === 1 && top[0].children.length ? top[0] : undefined;
   const layers = single ? single.children : top;
-  return { name: single?.name ?? 'model', offset: topology.offset, length: topology.length, layers, params: sum(layers.map(l => l.params)) };
+  return {
+    name: single?.name ?? 'model',
+    offset: topology.offset,
+    length: topology.length,
+    layers,
+    params: sum(layers.map(l => l.params)),
+  };
 }
 
 /** Every layer of the outline, depth first (nested models' layers in place of the nested model). */
 export function flatLayers(o: ModelOutline | undefined): OutlineLayer[] {
   const out: OutlineLayer[] = [];
-  const visit = (l: OutlineLayer) => { if (l.children.length) l.children.forEach(visit); else out.push(l); };
+  const visit = (l: OutlineLayer) => {
+    if (l.children.length) l.children.forEach(visit);
+    else out.push(l);
+  };
   o?.layers.forEach(visit);
   return out;
 }
@@ -72,9 +94,9 @@ export function flatLayers(o: ModelOutline | undefined): OutlineLayer[] {
 function weightTensors(root: jsonc.Node): Map<string, WeightTensor[]> {
   const byLayer = new Map<string, WeightTensor[]>();
   const manifest = jsonc.findNodeAtLocation(root, ['weightsManifest']);
-  for (const group of manifest?.type === 'array' ? manifest.children ?? [] : []) {
+  for (const group of manifest?.type === 'array' ? (manifest.children ?? []) : []) {
     const list = jsonc.findNodeAtLocation(group, ['weights']);
-    for (const w of list?.type === 'array' ? list.children ?? [] : []) {
+    for (const w of list?.type === 'array' ? (list.children ?? []) : []) {
       const value = jsonc.getNodeValue(w) as { name?: unknown; shape?: unknown };
       if (typeof value?.name !== 'string' || !Array.isArray(value.shape)) continue;
       const shape = value.shape.filter((d): d is number => typeof d === 'number');
@@ -87,7 +109,9 @@ function weightTensors(root: jsonc.Node): Map<string, WeightTensor[]> {
   return byLayer;
 }
 
-function sum(xs: number[]): number { return xs.reduce((a, b) => a + b, 0); }
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
 
 /**
  * JSON with two-space indentation, where an array or object of scalars that fits in `width` columns stays on
@@ -101,9 +125,13 @@ export function prettyJson(value: unknown, width = 100): string {
     if (!entries.length) return open + close;
     const key = (k: string) => (Array.isArray(v) ? '' : `${JSON.stringify(k)}: `);
     // scalars only (or, for arrays, any nesting such as inbound_nodes) stay on one line when they fit
-    const flat = Array.isArray(v) || entries.every(([, x]) => x === null || typeof x !== 'object'
-      || (Array.isArray(x) ? x.length === 0 : Object.keys(x as object).length === 0));
-    if (flat && indent.length + JSON.stringify(v).length <= width) { // cheap bound first: no quadratic retries
+    const flat =
+      Array.isArray(v) ||
+      entries.every(
+        ([, x]) => x === null || typeof x !== 'object' || (Array.isArray(x) ? x.length === 0 : Object.keys(x as object).length === 0),
+      );
+    if (flat && indent.length + JSON.stringify(v).length <= width) {
+      // cheap bound first: no quadratic retries
       const line = `${open}${entries.map(([k, x]) => key(k) + render(x, '')).join(', ')}${close}`;
       if (indent.length + line.length <= width && !line.includes('\n')) return line;
     }

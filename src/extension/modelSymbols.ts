@@ -31,21 +31,29 @@ export class ModelSymbolProvider implements vscode.DocumentSymbolProvider, vscod
   private selectionTimer: NodeJS.Timeout | undefined;
   private lastRevealed = '';
 
-  constructor(private readonly results: ResultsStore, private readonly selector: vscode.DocumentSelector,
-    onLayerSelected: (modelPath: string, layer: string) => void) {
+  constructor(
+    private readonly results: ResultsStore,
+    private readonly selector: vscode.DocumentSelector,
+    onLayerSelected: (modelPath: string, layer: string) => void,
+  ) {
     this.register();
     // No API refreshes symbols; a new registration makes the outline and breadcrumbs ask again.
     this.disposables.push(results.onDidChange(() => this.register()));
-    this.disposables.push(vscode.window.onDidChangeTextEditorSelection(e => {
-      const modelPath = modelPathOf(e.textEditor.document.uri);
-      if (!modelPath) return;
-      if (this.selectionTimer) clearTimeout(this.selectionTimer);
-      this.selectionTimer = setTimeout(() => {
-        const layer = layerAt(e.textEditor.document, e.selections[0].active);
-        const key = `${modelPath}\0${layer?.name}`;
-        if (layer && key !== this.lastRevealed) { this.lastRevealed = key; onLayerSelected(modelPath, layer.name); }
-      }, 150);
-    }));
+    this.disposables.push(
+      vscode.window.onDidChangeTextEditorSelection(e => {
+        const modelPath = modelPathOf(e.textEditor.document.uri);
+        if (!modelPath) return;
+        if (this.selectionTimer) clearTimeout(this.selectionTimer);
+        this.selectionTimer = setTimeout(() => {
+          const layer = layerAt(e.textEditor.document, e.selections[0].active);
+          const key = `${modelPath}\0${layer?.name}`;
+          if (layer && key !== this.lastRevealed) {
+            this.lastRevealed = key;
+            onLayerSelected(modelPath, layer.name);
+          }
+        }, 150);
+      }),
+    );
   }
 
   private register(): void {
@@ -61,14 +69,23 @@ export class ModelSymbolProvider implements vscode.DocumentSymbolProvider, vscod
     const byName = new Map(report?.layers.map(l => [l.name, l]) ?? []);
     const range = (offset: number, length: number) => new vscode.Range(doc.positionAt(offset), doc.positionAt(offset + length));
     const symbol = (l: OutlineLayer): vscode.DocumentSymbol => {
-      const s = new vscode.DocumentSymbol(l.name, layerDetail(l, byName.get(l.name)),
+      const s = new vscode.DocumentSymbol(
+        l.name,
+        layerDetail(l, byName.get(l.name)),
         l.children.length ? vscode.SymbolKind.Module : l.prunable ? vscode.SymbolKind.Function : vscode.SymbolKind.Variable,
-        range(l.offset, l.length), range(l.nameOffset, l.nameLength));
+        range(l.offset, l.length),
+        range(l.nameOffset, l.nameLength),
+      );
       s.children = l.children.map(symbol);
       return s;
     };
-    const root = new vscode.DocumentSymbol(o.name, modelDetail(o, report), vscode.SymbolKind.Module,
-      range(o.offset, o.length), range(o.offset, Math.min(o.length, 1)));
+    const root = new vscode.DocumentSymbol(
+      o.name,
+      modelDetail(o, report),
+      vscode.SymbolKind.Module,
+      range(o.offset, o.length),
+      range(o.offset, Math.min(o.length, 1)),
+    );
     root.children = o.layers.map(symbol);
     return [root];
   }
@@ -93,7 +110,11 @@ export function outlineOf(doc: vscode.TextDocument): ModelOutline | undefined {
   const hit = outlines.get(doc);
   if (hit && hit.version === doc.version) return hit.outline;
   let outline: ModelOutline | undefined;
-  try { outline = outlineModel(doc.getText()); } catch { outline = undefined; }
+  try {
+    outline = outlineModel(doc.getText());
+  } catch {
+    outline = undefined;
+  }
   outlines.set(doc, { version: doc.version, outline });
   return outline;
 }

@@ -44,7 +44,7 @@ export class ModelViewProvider implements vscode.TextDocumentContentProvider, vs
       if (size > MAX_MODEL_JSON_BYTES) return `// ${path.basename(modelPath)} is ${formatBytes(size)}: too large to show formatted.\n`;
       // the open editor's text when it has unsaved changes, else the file
       const open = vscode.workspace.textDocuments.find(d => d.uri.scheme === 'file' && d.uri.fsPath === modelPath);
-      const text = open?.getText() ?? await readInputText(modelPath, 'Model file', MAX_MODEL_JSON_BYTES, 'MODEL_FORMAT');
+      const text = open?.getText() ?? (await readInputText(modelPath, 'Model file', MAX_MODEL_JSON_BYTES, 'MODEL_FORMAT'));
       return prettyJson(JSON.parse(text));
     } catch (e) {
       return `// Cannot show ${path.basename(modelPath)} formatted: ${e instanceof SyntaxError ? 'it is not valid JSON' : (e as Error).message}.\n`;
@@ -53,10 +53,21 @@ export class ModelViewProvider implements vscode.TextDocumentContentProvider, vs
 
   private watch(uri: vscode.Uri, modelPath: string): void {
     if (this.watchers.has(uri.toString())) return;
-    const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(modelPath)), path.basename(modelPath)));
+    const w = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(path.dirname(modelPath)), path.basename(modelPath)),
+    );
     const fire = () => this.changed.fire(uri);
-    this.watchers.set(uri.toString(), vscode.Disposable.from(w, w.onDidChange(fire), w.onDidCreate(fire),
-      vscode.workspace.onDidChangeTextDocument(e => { if (e.document.uri.fsPath === modelPath && e.document.uri.scheme === 'file') fire(); })));
+    this.watchers.set(
+      uri.toString(),
+      vscode.Disposable.from(
+        w,
+        w.onDidChange(fire),
+        w.onDidCreate(fire),
+        vscode.workspace.onDidChangeTextDocument(e => {
+          if (e.document.uri.fsPath === modelPath && e.document.uri.scheme === 'file') fire();
+        }),
+      ),
+    );
   }
 
   dispose(): void {

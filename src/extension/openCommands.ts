@@ -30,7 +30,9 @@ export async function openPrunedModelCommand(arg: unknown, panels: PanelManager,
   const r = await resultFor(arg, panels, results);
   if (!r) return undefined;
   const file = path.join(r.report.output || path.dirname(r.reportPath), 'model.json');
-  try { await fs.access(file); } catch {
+  try {
+    await fs.access(file);
+  } catch {
     void vscode.window.showWarningMessage(`WoodFisher: the pruned model is gone (${file}).`);
     return undefined;
   }

@@ -11,9 +11,9 @@ export function defaultOutDir(modelPath: string, sparsity: number): string {
   return path.join(path.dirname(folder), `${path.basename(folder)}-pruned-${formatPercent(sparsity)}`);
 }
 
-export function defaultSweepDir(modelPath: string): string {
+export function defaultSweepDir(modelPath: string, gradual = false): string {
   const folder = path.dirname(modelPath);
-  return path.join(path.dirname(folder), `${path.basename(folder)}-sweep`);
+  return path.join(path.dirname(folder), `${path.basename(folder)}-${gradual ? 'gradual-' : ''}sweep`);
 }
 
 export function modelFolderName(modelPath: string): string {

@@ -3,10 +3,10 @@
 import * as crypto from 'node:crypto';
 
 export interface PanelPage {
-  cspSource: string;   // webview.cspSource
-  script: string;      // webview URI of dist/webview/main.js
-  style: string;       // webview URI of dist/webview/style.css
-  title: string;       // plain text (escaped here)
+  cspSource: string; // webview.cspSource
+  script: string; // webview URI of dist/webview/main.js
+  style: string; // webview URI of dist/webview/style.css
+  title: string; // plain text (escaped here)
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

@@ -12,7 +12,11 @@ export function activeModelUri(): vscode.Uri | undefined {
   return doc && doc.uri.scheme === 'file' && isModelJsonPath(doc.uri.fsPath) ? doc.uri : undefined;
 }
 
-export async function pickModel(arg: unknown, prompt: boolean, title = 'Choose a TensorFlow.js model.json'): Promise<vscode.Uri | undefined> {
+export async function pickModel(
+  arg: unknown,
+  prompt: boolean,
+  title = 'Choose a TensorFlow.js model.json',
+): Promise<vscode.Uri | undefined> {
   const given = asUri(arg) ?? activeModelUri();
   if (given || !prompt) return given;
   const found = await vscode.workspace.findFiles('**/model.json', '**/node_modules/**', 50);

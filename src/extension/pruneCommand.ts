@@ -9,6 +9,7 @@ import { parsePattern, patternSparsity } from '../engine/obs/select';
 import { findRecipeForModel, recipeToOptions } from '../engine/recipe';
 import { METHOD_NAMES } from '../engine/types';
 import { asArgs, messageOf, parseSparsity, UNTRUSTED, type PruneArgs } from './commandArgs';
+import { pickData } from './pickData';
 import type { CommandResult } from './jobs';
 import { checkModelJson } from './modelFile';
 import { defaultOutDir } from './outputDir';
@@ -25,11 +26,26 @@ export async function pruneCommand(registry: Registry, uriArg?: unknown, rawArgs
   try {
     const uri = await pickModel(uriArg, prompt);
     if (!uri) return fail('No model.json chosen.', prompt && !!uriArg);
-    const options = await resolveOptions(uri.fsPath, args, prompt);
+    const options = await resolveOptions(uri.fsPath, args, prompt, { oneShot: true });
     if ('cancelled' in options) return { status: 'cancelled' };
+    if ('gradualRecipe' in options) {
+      // Prune is one-shot: a recipe written for gradual pruning is not run without its fine-tuning.
+      const error = gradualRecipeRefusal(options.gradualRecipe);
+      if (prompt) {
+        void vscode.window.showErrorMessage(`WoodFisher: ${error}`, GRADUAL_ACTION).then(pick => {
+          if (pick === GRADUAL_ACTION)
+            void vscode.commands.executeCommand('woodfisher.gradualPrune', uri, { recipePath: options.gradualRecipe });
+        });
+      }
+      return { status: 'error', error };
+    }
     if ('error' in options) return fail(options.error, true);
     registry.remember(options);
-    return await registry.jobs.run(options.modelPath, { type: 'start', options }, { prompt, before: () => showModelBesidePanel(options.modelPath) });
+    return await registry.jobs.run(
+      options.modelPath,
+      { type: 'start', options },
+      { prompt, before: () => showModelBesidePanel(options.modelPath) },
+    );
   } catch (e) {
     return fail(messageOf(e), true);
   }
@@ -43,49 +59,94 @@ export async function rerun(registry: Registry, modelPath: string): Promise<Comm
 
 type Resolved = PruneOptions | { cancelled: true } | { error: string };
 
-/** Model check, then recipe or questions → complete PruneOptions (nothing runs yet). */
-export async function resolveOptions(modelPath: string, args: PruneArgs, prompt: boolean): Promise<Resolved> {
+const GRADUAL_ACTION = 'Gradual Prune';
+export const gradualRecipeRefusal = (recipeFile: string) =>
+  `${path.basename(recipeFile)} has a gradual: section, and Prune is one-shot: run it with "Gradual Prune with WoodFisher…" (or remove the section to prune once)`;
+
+/** Model check, then recipe or questions → complete PruneOptions (nothing runs yet). With oneShot, a recipe with a
+ *  `gradual:` section is handed back (the caller refuses it) rather than run without its fine-tuning. */
+export async function resolveOptions(modelPath: string, args: PruneArgs, prompt: boolean): Promise<Resolved>;
+export async function resolveOptions(
+  modelPath: string,
+  args: PruneArgs,
+  prompt: boolean,
+  only: { oneShot: true },
+): Promise<Resolved | { gradualRecipe: string }>;
+export async function resolveOptions(
+  modelPath: string,
+  args: PruneArgs,
+  prompt: boolean,
+  { oneShot = false } = {},
+): Promise<Resolved | { gradualRecipe: string }> {
   const check = await checkModelJson(modelPath);
   if (!check.ok) return { error: check.message };
   const settings = readSettings(vscode.Uri.file(modelPath));
   const argOptions = definedArgs(args);
 
-  const recipeFile = args.recipePath ?? await findRecipeForModel(modelPath).catch(() => undefined);
+  const recipeFile = args.recipePath ?? (await findRecipeForModel(modelPath).catch(() => undefined));
   if (recipeFile) {
     const parsed = await readRecipe(recipeFile);
     if (!parsed) return { error: `Cannot read recipe ${recipeFile}.` };
     const first = parsed.diagnostics.find(d => d.severity === 'error');
     if (first) return { error: `${path.basename(recipeFile)}:${first.line}:${first.column}: ${first.message}` };
+    if (oneShot && parsed.recipe.gradual) return { gradualRecipe: recipeFile };
     const overrides: Partial<PruneOptions> = { ...machineOptions(settings), ...argOptions, modelPath };
     const o = recipeToOptions(parsed.recipe, path.dirname(recipeFile), {
       ...overrides,
-      outDir: argOptions.outDir ?? (parsed.recipe.output === undefined ? defaultOutDir(modelPath, args.sparsity ?? parsed.recipe.sparsity ?? 0) : undefined),
+      outDir:
+        argOptions.outDir ??
+        (parsed.recipe.output === undefined ? defaultOutDir(modelPath, args.sparsity ?? parsed.recipe.sparsity ?? 0) : undefined),
     });
     return o;
   }
 
   const base: PruneOptions = {
-    ...DEFAULT_OPTIONS, ...settingsAsOptions(settings), modelPath, dataPath: '', sparsity: NaN, outDir: '',
+    ...DEFAULT_OPTIONS,
+    ...settingsAsOptions(settings),
+    modelPath,
+    dataPath: '',
+    sparsity: NaN,
+    outDir: '',
   } as PruneOptions;
-  const target = args.pattern ? nmTarget(args.pattern) : args.sparsity !== undefined ? { sparsity: args.sparsity } : prompt ? await askSparsity() : { sparsity: 0.9 };
+  const target = args.pattern
+    ? nmTarget(args.pattern)
+    : args.sparsity !== undefined
+      ? { sparsity: args.sparsity }
+      : prompt
+        ? await askSparsity()
+        : { sparsity: 0.9 };
   if (target === undefined) return { cancelled: true };
   if ('error' in target) return target;
   const { sparsity, pattern } = target;
   const structure = 'structure' in target ? target.structure : undefined;
   if (!(sparsity >= 0 && sparsity < 1)) return { error: `Sparsity must be in [0, 1); got ${sparsity}.` };
-  const method = (args.method as Method | undefined) ?? (prompt ? await askMethod(settings.method ?? 'woodfisher') : (settings.method ?? 'woodfisher'));
+  const method =
+    (args.method as Method | undefined) ?? (prompt ? await askMethod(settings.method ?? 'woodfisher') : (settings.method ?? 'woodfisher'));
   if (!method) return { cancelled: true };
   if (!METHOD_NAMES.includes(method)) return { error: `Unknown method "${method}"; use one of ${METHOD_NAMES.join(', ')}.` };
-  let dataPath = args.dataPath, labelsPath = args.labelsPath;
+  let dataPath = args.dataPath,
+    labelsPath = args.labelsPath;
   if (!dataPath && needsGradients(method)) {
     if (!prompt) return { error: `${method} needs calibration data: pass dataPath (a .npy or .npz file).` };
-    const picked = await askData(modelPath);
+    const picked = await pickData(modelPath, {
+      title: 'WoodFisher: calibration inputs (3/3)',
+      placeHolder: '.npy inputs (first axis = samples) or .npz with x and y',
+      dialogTitle: 'Calibration data',
+      labelsTitle: 'WoodFisher: labels for the calibration data (optional)',
+      labelsOptional: { label: 'No labels', detail: "sample labels from the model's own predictions" },
+    });
     if (!picked) return { cancelled: true };
-    dataPath = picked.dataPath; labelsPath = picked.labelsPath;
+    dataPath = picked.dataPath;
+    labelsPath = picked.labelsPath;
   }
   const options: PruneOptions = {
-    ...base, method, sparsity, pattern, dataPath: dataPath ?? '', labelsPath,
-    ...(structure ? { structure, scope: 'layer' as const } : {}),   // units: the same fraction of every layer (docs/structured.md)
+    ...base,
+    method,
+    sparsity,
+    pattern,
+    dataPath: dataPath ?? '',
+    labelsPath,
+    ...(structure ? { structure, scope: 'layer' as const } : {}), // units: the same fraction of every layer (docs/structured.md)
     samples: args.samples ?? base.samples,
     outDir: args.outDir ?? defaultOutDir(modelPath, sparsity),
   };
@@ -118,16 +179,28 @@ async function askSparsity(): Promise<{ sparsity: number; pattern?: string; stru
   type Item = vscode.QuickPickItem & { value?: number; pattern?: string; units?: number };
   const items: Item[] = [50, 70, 80, 90, 95, 98].map(p => ({ label: `${p}%`, value: p / 100 }));
   items.push({ label: '2:4', description: 'semi-structured: 2 of every 4 consecutive weights (50%)', pattern: '2:4' });
-  for (const p of [25, 50]) items.push({ label: `${p}% of units`, description: 'structured: remove whole neurons and filters — a smaller, faster model', units: p / 100 });
+  for (const p of [25, 50])
+    items.push({
+      label: `${p}% of units`,
+      description: 'structured: remove whole neurons and filters — a smaller, faster model',
+      units: p / 100,
+    });
   items.push({ label: 'Other…' });
-  const pick = await vscode.window.showQuickPick(items, { title: 'WoodFisher: target sparsity (1/3)', placeHolder: 'fraction of prunable weights set to zero' });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: 'WoodFisher: target sparsity (1/3)',
+    placeHolder: 'fraction of prunable weights set to zero',
+  });
   if (!pick) return undefined;
-  if (pick.pattern) { const t = nmTarget(pick.pattern); return 'error' in t ? undefined : t; }
+  if (pick.pattern) {
+    const t = nmTarget(pick.pattern);
+    return 'error' in t ? undefined : t;
+  }
   if (pick.value !== undefined) return { sparsity: pick.value };
   if (pick.units !== undefined) return { sparsity: pick.units, structure: 'neurons' };
   const text = await vscode.window.showInputBox({
-    title: 'WoodFisher: target sparsity', prompt: 'Percent (e.g. 92.5) or fraction (e.g. 0.925)',
-    validateInput: t => parseSparsity(t) === undefined ? 'A number in [0, 100) percent, or a fraction in [0, 1)' : undefined,
+    title: 'WoodFisher: target sparsity',
+    prompt: 'Percent (e.g. 92.5) or fraction (e.g. 0.925)',
+    validateInput: t => (parseSparsity(t) === undefined ? 'A number in [0, 100) percent, or a fraction in [0, 1)' : undefined),
   });
   const v = text === undefined ? undefined : parseSparsity(text);
   return v === undefined ? undefined : { sparsity: v };
@@ -140,34 +213,13 @@ async function askMethod(preferred: Method): Promise<Method | undefined> {
   return pick?.label as Method | undefined;
 }
 
-async function askData(modelPath: string): Promise<{ dataPath: string; labelsPath?: string } | undefined> {
-  const found = await vscode.workspace.findFiles('**/*.{npy,npz}', '**/node_modules/**', 100);
-  type Item = vscode.QuickPickItem & { fsPath?: string };
-  const items: Item[] = found.map(u => ({ label: vscode.workspace.asRelativePath(u), fsPath: u.fsPath }));
-  items.push({ label: '$(folder-opened) Browse…' });
-  const pick = await vscode.window.showQuickPick(items, { title: 'WoodFisher: calibration inputs (3/3)', placeHolder: '.npy inputs (first axis = samples) or .npz with x and y' });
-  if (!pick) return undefined;
-  let dataPath = pick.fsPath;
-  if (!dataPath) {
-    const chosen = await vscode.window.showOpenDialog({
-      title: 'Calibration data', canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(modelPath)), filters: { 'NumPy arrays': ['npy', 'npz'] },
-    });
-    dataPath = chosen?.[0]?.fsPath;
-  }
-  if (!dataPath) return undefined;
-  if (dataPath.toLowerCase().endsWith('.npz')) return { dataPath };
-  const labelItems: Item[] = [{ label: 'No labels', detail: 'sample labels from the model\'s own predictions' },
-    ...items.filter(i => i.fsPath && i.fsPath !== dataPath && i.fsPath.toLowerCase().endsWith('.npy'))];
-  labelItems.sort((a, b) => Number(/label|[-_]y\b/i.test(b.label)) - Number(/label|[-_]y\b/i.test(a.label)));
-  const lp = await vscode.window.showQuickPick(labelItems, { title: 'WoodFisher: labels for the calibration data (optional)' });
-  if (!lp) return undefined;
-  return { dataPath, labelsPath: lp.fsPath };
-}
-
 async function offerRecipe(o: PruneOptions): Promise<void> {
   const file = path.join(path.dirname(o.modelPath), 'woodfisher.yaml');
   if (await exists(file)) return;
-  const choice = await vscode.window.showInformationMessage('Save these answers as a recipe (woodfisher.yaml beside the model)?', 'Save Recipe');
+  const choice = await vscode.window.showInformationMessage(
+    'Save these answers as a recipe (woodfisher.yaml beside the model)?',
+    'Save Recipe',
+  );
   if (choice !== 'Save Recipe') return;
   await fs.writeFile(file, recipeYaml(o, path.dirname(file)), { flag: 'wx' }).catch(() => undefined);
   await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false, viewColumn: vscode.ViewColumn.One, preserveFocus: true });
@@ -177,11 +229,19 @@ async function offerRecipe(o: PruneOptions): Promise<void> {
 async function showModelBesidePanel(modelPath: string): Promise<void> {
   const visible = vscode.window.visibleTextEditors.some(e => path.resolve(e.document.uri.fsPath) === path.resolve(modelPath));
   if (visible) return;
-  await vscode.window.showTextDocument(vscode.Uri.file(modelPath), { preview: true, preserveFocus: true, viewColumn: vscode.ViewColumn.One })
+  await vscode.window
+    .showTextDocument(vscode.Uri.file(modelPath), { preview: true, preserveFocus: true, viewColumn: vscode.ViewColumn.One })
     .then(undefined, () => undefined); // a model.json too large for the editor still prunes
 }
 
-async function exists(p: string): Promise<boolean> { try { await fs.access(p); return true; } catch { return false; } }
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function fail(error: string, show: boolean): CommandResult {
   if (show) void vscode.window.showErrorMessage(`WoodFisher: ${error}`);

@@ -7,7 +7,11 @@ import type { Recipe, ParsedRecipe } from '../engine/recipe';
 
 export async function readRecipe(file: string): Promise<ParsedRecipe | undefined> {
   // A regular file under the size cap only: a FIFO or a huge file in a hostile workspace never stalls the host.
-  try { return parseRecipe(await readInputText(file, 'Recipe', MAX_RECIPE_BYTES, 'RECIPE'), file); } catch { return undefined; }
+  try {
+    return parseRecipe(await readInputText(file, 'Recipe', MAX_RECIPE_BYTES, 'RECIPE'), file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The absolute `output` folder of the recipe beside a model, if it has one. */

@@ -10,7 +10,10 @@ export async function setLayerOverride(modelPath: string, layer: string, sparsit
   let recipe = await findRecipeForModel(modelPath);
   if (!recipe) {
     const create = 'Create woodfisher.yaml';
-    const answer = await vscode.window.showInformationMessage(`No recipe beside ${path.basename(path.dirname(modelPath))}/model.json to hold "${layer}: sparsity ${sparsity}".`, create);
+    const answer = await vscode.window.showInformationMessage(
+      `No recipe beside ${path.basename(path.dirname(modelPath))}/model.json to hold "${layer}: sparsity ${sparsity}".`,
+      create,
+    );
     if (answer !== create) return undefined;
     await vscode.commands.executeCommand('woodfisher.newRecipe', vscode.Uri.file(modelPath));
     recipe = await findRecipeForModel(modelPath);
@@ -18,13 +21,15 @@ export async function setLayerOverride(modelPath: string, layer: string, sparsit
   }
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(recipe));
   let next: string;
-  try { next = withLayerOverride(doc.getText(), recipe, layer, sparsity); } catch (e) {
+  try {
+    next = withLayerOverride(doc.getText(), recipe, layer, sparsity);
+  } catch (e) {
     void vscode.window.showErrorMessage(`WoodFisher: ${(e as Error).message}`);
     return undefined;
   }
   const edit = new vscode.WorkspaceEdit();
   edit.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), next);
-  if (!await vscode.workspace.applyEdit(edit)) return undefined;
+  if (!(await vscode.workspace.applyEdit(edit))) return undefined;
   const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preview: false });
   const at = doc.getText().search(new RegExp(`^\\s*"?${layer.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\s*:`, 'm'));
   if (at >= 0) {
@@ -32,6 +37,8 @@ export async function setLayerOverride(modelPath: string, layer: string, sparsit
     editor.selection = new vscode.Selection(pos, pos);
     editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenter);
   }
-  void vscode.window.showInformationMessage(`WoodFisher: ${layer} set to ${(sparsity * 100).toFixed(1)}% in ${path.basename(recipe)} (not saved yet).`);
+  void vscode.window.showInformationMessage(
+    `WoodFisher: ${layer} set to ${(sparsity * 100).toFixed(1)}% in ${path.basename(recipe)} (not saved yet).`,
+  );
   return doc;
 }

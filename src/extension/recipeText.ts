@@ -21,19 +21,40 @@ export function recipeYaml(o: PruneOptions, dir: string): string {
     else lines.push(`data: ${q(rel(dir, o.dataPath))}`);
   }
   lines.push(
-    `method: ${o.method}`, ...(o.structure === 'neurons' ? ['structure: neurons'] : []), `sparsity: ${o.sparsity}`, ...(o.pattern ? [`pattern: "${o.pattern}"`] : []), `samples: ${o.samples}`, `damp: ${o.damp}`, `blockSize: ${o.blockSize}`,
-    `scope: ${o.scope}`, `update: ${o.update}`, `output: ${q(rel(dir, o.outDir))}`, '',
+    `method: ${o.method}`,
+    ...(o.structure === 'neurons' ? ['structure: neurons'] : []),
+    `sparsity: ${o.sparsity}`,
+    ...(o.pattern ? [`pattern: "${o.pattern}"`] : []),
+    `samples: ${o.samples}`,
+    `damp: ${o.damp}`,
+    `blockSize: ${o.blockSize}`,
+    `scope: ${o.scope}`,
+    `update: ${o.update}`,
+    `output: ${q(rel(dir, o.outDir))}`,
+    '',
   );
   return lines.join('\n');
 }
 
 export function starterRecipe(modelPath: string, dir: string, prunable: string[], dataGuess?: { inputs: string; labels?: string }): string {
   const layerLines = prunable.length
-    ? prunable.map((n, i) => i === 0 ? `#  ${n}: { sparsity: 0.5 }      # this layer gets its own target` : `#  ${n}: { exclude: true }     # left dense`)
+    ? prunable.map((n, i) =>
+        i === 0 ? `#  ${n}: { sparsity: 0.5 }      # this layer gets its own target` : `#  ${n}: { exclude: true }     # left dense`,
+      )
     : ['#  some_layer: { exclude: true }'];
   const data = dataGuess
-    ? ['data:', `  inputs: ${q(rel(dir, dataGuess.inputs))}`, ...(dataGuess.labels ? [`  labels: ${q(rel(dir, dataGuess.labels))}`] : [`#  labels: ./labels.npy        # optional; without labels they are sampled from the model`])]
-    : ['data:', '  inputs: ./calibration-x.npy     # .npy inputs (first axis = samples) or one .npz with x and y', '#  labels: ./calibration-y.npy   # optional class indices or one-hot rows'];
+    ? [
+        'data:',
+        `  inputs: ${q(rel(dir, dataGuess.inputs))}`,
+        ...(dataGuess.labels
+          ? [`  labels: ${q(rel(dir, dataGuess.labels))}`]
+          : [`#  labels: ./labels.npy        # optional; without labels they are sampled from the model`]),
+      ]
+    : [
+        'data:',
+        '  inputs: ./calibration-x.npy     # .npy inputs (first axis = samples) or one .npz with x and y',
+        '#  labels: ./calibration-y.npy   # optional class indices or one-hot rows',
+      ];
   return [
     '# WoodFisher pruning recipe. Paths are relative to this file.',
     '# Run it: right-click model.json → "Prune with WoodFisher", or `woodfisher prune woodfisher.yaml`.',

@@ -9,7 +9,11 @@ export class Registry {
   private readonly lastRuns = new Map<string, PruneOptions>();
   private readonly lastGradualRuns = new Map<string, GradualOptions>();
 
-  constructor(readonly jobs: JobManager, readonly panels: PanelManager, readonly results: ResultsStore) {}
+  constructor(
+    readonly jobs: JobManager,
+    readonly panels: PanelManager,
+    readonly results: ResultsStore,
+  ) {}
 
   /** The options of the model's last run in this window ("Run Again", and the sweep's base). */
   lastOptions(modelPath: string): PruneOptions | undefined {

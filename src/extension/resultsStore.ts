@@ -8,7 +8,10 @@ import { recipeOutputFor } from './recipeLookup';
 import { readInputText } from '../engine/files';
 import { MAX_HOST_JSON_BYTES } from './modelFile';
 
-export interface StoredResult { report: PruneReport; reportPath: string }
+export interface StoredResult {
+  report: PruneReport;
+  reportPath: string;
+}
 
 export class ResultsStore implements vscode.Disposable {
   private readonly results = new Map<string, StoredResult>();
@@ -21,7 +24,9 @@ export class ResultsStore implements vscode.Disposable {
     this.changed.fire(modelPath);
   }
 
-  get(modelPath: string): StoredResult | undefined { return this.results.get(key(modelPath)); }
+  get(modelPath: string): StoredResult | undefined {
+    return this.results.get(key(modelPath));
+  }
 
   /** Reports by model path (the test hook `lastResults()`). */
   reports(): Map<string, PruneReport> {
@@ -35,14 +40,21 @@ export class ResultsStore implements vscode.Disposable {
     if (hit || this.probed.has(k)) return hit;
     this.probed.add(k);
     const found = await findReportOnDisk(modelPath);
-    if (found && !this.results.has(k)) { this.results.set(k, found); this.changed.fire(modelPath); }
+    if (found && !this.results.has(k)) {
+      this.results.set(k, found);
+      this.changed.fire(modelPath);
+    }
     return this.results.get(k);
   }
 
-  dispose(): void { this.changed.dispose(); }
+  dispose(): void {
+    this.changed.dispose();
+  }
 }
 
-function key(p: string): string { return path.resolve(p); }
+function key(p: string): string {
+  return path.resolve(p);
+}
 
 async function findReportOnDisk(modelPath: string): Promise<StoredResult | undefined> {
   const folder = path.dirname(modelPath);
@@ -53,17 +65,25 @@ async function findReportOnDisk(modelPath: string): Promise<StoredResult | undef
   try {
     const prefix = `${path.basename(folder)}-pruned-`;
     for (const name of await fs.readdir(parent)) if (name.startsWith(prefix)) candidates.push(path.join(parent, name, 'report.json'));
-  } catch { /* unreadable parent: nothing to find */ }
+  } catch {
+    /* unreadable parent: nothing to find */
+  }
   let best: (StoredResult & { mtime: number }) | undefined;
   for (const file of candidates) {
     try {
       const [stat, text] = await Promise.all([fs.stat(file), readInputText(file, 'Report', MAX_HOST_JSON_BYTES)]);
       const report = JSON.parse(text) as PruneReport;
       if (!report || !Array.isArray(report.layers)) continue;
-      if (typeof report.model === 'string' && path.resolve(path.dirname(file), report.model) !== path.resolve(modelPath)
-        && path.resolve(report.model) !== path.resolve(modelPath)) continue;
+      if (
+        typeof report.model === 'string' &&
+        path.resolve(path.dirname(file), report.model) !== path.resolve(modelPath) &&
+        path.resolve(report.model) !== path.resolve(modelPath)
+      )
+        continue;
       if (!best || stat.mtimeMs > best.mtime) best = { report, reportPath: file, mtime: stat.mtimeMs };
-    } catch { /* missing or unreadable report: skip */ }
+    } catch {
+      /* missing or unreadable report: skip */
+    }
   }
   return best && { report: best.report, reportPath: best.reportPath };
 }

@@ -15,9 +15,14 @@ export async function checkRun(outDir: string, prompt: boolean): Promise<Refusal
   if (isInWorkspace(outDir)) return undefined;
   const where = `WoodFisher would write its output to ${outDir}, outside the workspace folders.`;
   if (!prompt) return { status: 'error', error: `${where} Choose an output folder inside the workspace.` };
-  const answer = await vscode.window.showWarningMessage(where, {
-    modal: true, detail: 'Recipes can name any folder. WoodFisher never replaces files it did not write, but check the path before you go on.',
-  }, 'Write There');
+  const answer = await vscode.window.showWarningMessage(
+    where,
+    {
+      modal: true,
+      detail: 'Recipes can name any folder. WoodFisher never replaces files it did not write, but check the path before you go on.',
+    },
+    'Write There',
+  );
   return answer === 'Write There' ? undefined : { status: 'cancelled' };
 }
 

@@ -14,8 +14,13 @@ const PNG_DATA_URL = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/;
 export function sweepResultOf(s: PanelSnapshot): SweepResult {
   const points = s.sweep ?? [];
   return {
-    version: 1, model: s.modelPath, dense: s.before, methods: [...new Set(points.map(p => p.method))],
-    sparsities: [...new Set(points.map(p => p.sparsity))].sort((a, b) => a - b), points,
+    version: 1,
+    model: s.modelPath,
+    dense: s.before,
+    methods: [...new Set(points.map(p => p.method))],
+    sparsities: [...new Set(points.map(p => p.sparsity))].sort((a, b) => a - b),
+    points,
+    ...(s.sweepEpochs !== undefined ? { gradual: { epochs: s.sweepEpochs } } : {}),
   };
 }
 
@@ -30,13 +35,17 @@ export async function saveChart(snapshot: PanelSnapshot | undefined, msg: Webvie
     bytes = Buffer.from(sweepSvg(sweepResultOf(snapshot)), 'utf8');
   } else {
     const m = PNG_DATA_URL.exec(msg.dataUrl ?? '');
-    if (!m) { void vscode.window.showWarningMessage('WoodFisher: the chart has nothing drawn yet.'); return undefined; }
+    if (!m) {
+      void vscode.window.showWarningMessage('WoodFisher: the chart has nothing drawn yet.');
+      return undefined;
+    }
     bytes = Buffer.from(m[1], 'base64');
   }
   const name = `${path.basename(path.dirname(snapshot.modelPath))}-${msg.chart.replace(/[^\w-]/g, '')}.${msg.format}`;
   const target = await vscode.window.showSaveDialog({
     defaultUri: vscode.Uri.file(path.join(path.dirname(snapshot.modelPath), name)),
-    filters: msg.format === 'svg' ? { 'SVG image': ['svg'] } : { 'PNG image': ['png'] }, title: `Save the ${msg.chart} chart`,
+    filters: msg.format === 'svg' ? { 'SVG image': ['svg'] } : { 'PNG image': ['png'] },
+    title: `Save the ${msg.chart} chart`,
   });
   if (!target) return undefined;
   // the dialog confirmed any replacement; write beside it and rename, so a failed write never leaves half a file

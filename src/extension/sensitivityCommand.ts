@@ -7,7 +7,10 @@ import { asArgs, messageOf, UNTRUSTED, type PruneArgs } from './commandArgs';
 import { resolveOptions } from './pruneCommand';
 import type { Registry } from './registry';
 
-export interface SensitivityArgs extends PruneArgs { sparsities?: number[]; layers?: string[] }
+export interface SensitivityArgs extends PruneArgs {
+  sparsities?: number[];
+  layers?: string[];
+}
 
 export const SENSITIVITY_CHOICES = [0.5, 0.75, 0.9, 0.95, 0.98];
 const PRESELECTED = new Set([0.5, 0.75, 0.9, 0.95]);
@@ -16,18 +19,29 @@ export async function sensitivityCommand(registry: Registry, uriArg?: unknown, r
   const raw = (rawArgs && typeof rawArgs === 'object' && !Array.isArray(rawArgs) ? rawArgs : {}) as SensitivityArgs;
   const args = asArgs(rawArgs);
   const prompt = !args.noPrompt;
-  if (!vscode.workspace.isTrusted) { void vscode.window.showErrorMessage(`WoodFisher: ${UNTRUSTED}`); return { status: 'error', error: UNTRUSTED }; }
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showErrorMessage(`WoodFisher: ${UNTRUSTED}`);
+    return { status: 'error', error: UNTRUSTED };
+  }
   try {
     const uri = await pickModel(uriArg, prompt, 'WoodFisher layer sensitivity: choose the model.json');
     if (!uri) return { status: 'error', error: 'No model.json chosen.' };
     const known = registry.lastOptions(uri.fsPath);
-    const base = known && !Object.keys(args).some(k => k !== 'noPrompt') ? known : await resolveOptions(uri.fsPath, { ...args, sparsity: args.sparsity ?? 0.9 }, prompt);
+    const base =
+      known && !Object.keys(args).some(k => k !== 'noPrompt')
+        ? known
+        : await resolveOptions(uri.fsPath, { ...args, sparsity: args.sparsity ?? 0.9 }, prompt);
     if ('cancelled' in base) return { status: 'cancelled' };
-    if ('error' in base) { void vscode.window.showErrorMessage(`WoodFisher: ${base.error}`); return { status: 'error', error: base.error }; }
+    if ('error' in base) {
+      void vscode.window.showErrorMessage(`WoodFisher: ${base.error}`);
+      return { status: 'error', error: base.error };
+    }
     let sparsities = raw.sparsities;
     if (!sparsities && prompt) {
-      const picks = await vscode.window.showQuickPick(SENSITIVITY_CHOICES.map(s => ({ label: `${s * 100}%`, value: s, picked: PRESELECTED.has(s) })),
-        { title: `WoodFisher layer sensitivity (${base.method}): prune each layer alone to`, canPickMany: true });
+      const picks = await vscode.window.showQuickPick(
+        SENSITIVITY_CHOICES.map(s => ({ label: `${s * 100}%`, value: s, picked: PRESELECTED.has(s) })),
+        { title: `WoodFisher layer sensitivity (${base.method}): prune each layer alone to`, canPickMany: true },
+      );
       if (!picks) return { status: 'cancelled' };
       sparsities = picks.map(p => p.value);
     }

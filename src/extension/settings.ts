@@ -15,7 +15,10 @@ export interface Settings {
 
 export function readSettings(scope?: vscode.Uri): Settings {
   const c = vscode.workspace.getConfiguration('woodfisher', scope);
-  const num = (k: string) => { const v = c.get<number | null>(k); return typeof v === 'number' && Number.isFinite(v) ? v : undefined; };
+  const num = (k: string) => {
+    const v = c.get<number | null>(k);
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  };
   return {
     backend: c.get<PruneOptions['backend']>('backend', 'auto'),
     samples: num('samples'),
@@ -45,7 +48,9 @@ export function settingsAsOptions(s: Settings): Partial<PruneOptions> {
 function maxMemory(text: string): number | undefined {
   const t = text.trim();
   if (!t) return undefined;
-  try { return parseBytes(/^\d+(\.\d+)?e\d+$/i.test(t) ? Number(t) : t.replace(/\s+/g, '')); } catch (e) {
+  try {
+    return parseBytes(/^\d+(\.\d+)?e\d+$/i.test(t) ? Number(t) : t.replace(/\s+/g, ''));
+  } catch (e) {
     throw new Error(`Setting woodfisher.maxMemory: ${messageOf(e)}`);
   }
 }

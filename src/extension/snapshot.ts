@@ -13,8 +13,10 @@ export function emptySnapshot(modelPath: string, title: string): PanelSnapshot {
  */
 export function applyEvent(s: PanelSnapshot, e: PruneEvent): PanelSnapshot {
   switch (e.type) {
-    case 'stage': return { ...s, stage: e };
-    case 'plan': return { ...s, prunable: e.layers, memory: e.memory, backend: e.backend };
+    case 'stage':
+      return { ...s, stage: e };
+    case 'plan':
+      return { ...s, prunable: e.layers, memory: e.memory, backend: e.backend };
     case 'layer': {
       const layers = s.layers.filter(l => l.name !== e.result.name);
       layers.push(e.result);
@@ -22,20 +24,47 @@ export function applyEvent(s: PanelSnapshot, e: PruneEvent): PanelSnapshot {
       if (order) layers.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
       return { ...s, layers };
     }
-    case 'eval': return e.which === 'before' ? { ...s, before: e.result } : { ...s, after: e.result };
-    case 'log': return { ...s, log: [...s.log.slice(-49), `${e.level}: ${e.message}`] };
-    case 'damp': return e.chosen ? { ...s, damp: e.damp } : { ...s, log: [...s.log.slice(-49),
-      `info: λ = ${e.damp.toExponential(2)} (${e.relative} × mean Fisher diagonal): calibration loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(1)}%`] };
-    case 'done': return applyReport(s, e.report, e.reportPath);
+    case 'eval':
+      return e.which === 'before' ? { ...s, before: e.result } : { ...s, after: e.result };
+    case 'log':
+      return { ...s, log: [...s.log.slice(-49), `${e.level}: ${e.message}`] };
+    case 'damp':
+      return e.chosen
+        ? { ...s, damp: e.damp }
+        : {
+            ...s,
+            log: [
+              ...s.log.slice(-49),
+              `info: λ = ${e.damp.toExponential(2)} (${e.relative} × mean Fisher diagonal): calibration loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(1)}%`,
+            ],
+          };
+    case 'done':
+      return applyReport(s, e.report, e.reportPath);
   }
 }
 
 /** The finished run's report, as the panel shows it (also restores a panel whose run ended while it was away). */
 export function applyReport(s: PanelSnapshot, r: PruneReport, reportPath?: string): PanelSnapshot {
   return {
-    ...s, status: 'done', error: undefined, backend: [r.backend, r.linalg && `linalg ${r.linalg}`, r.host && `on ${r.host}`].filter(Boolean).join(' · '), damp: r.damp, layers: r.layers, before: r.before ?? s.before,
-    after: r.after ?? s.after, sparsity: r.sparsity, seconds: r.seconds.total, outDir: r.output,
-    reportPath: reportPath ?? s.reportPath, memory: r.memory, structure: r.structure, size: r.size,
-    encodings: r.quantization && Object.keys(r.quantization.encodings).filter(k => k !== 'raw').join('+'),
+    ...s,
+    status: 'done',
+    error: undefined,
+    backend: [r.backend, r.linalg && `linalg ${r.linalg}`, r.host && `on ${r.host}`].filter(Boolean).join(' · '),
+    damp: r.damp,
+    layers: r.layers,
+    before: r.before ?? s.before,
+    after: r.after ?? s.after,
+    sparsity: r.sparsity,
+    seconds: r.seconds.total,
+    outDir: r.output,
+    reportPath: reportPath ?? s.reportPath,
+    memory: r.memory,
+    structure: r.structure,
+    size: r.size,
+    encodings:
+      r.quantization &&
+      Object.keys(r.quantization.encodings)
+        .filter(k => k !== 'raw')
+        .join('+'),
   };
 }

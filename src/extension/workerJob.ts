@@ -3,7 +3,16 @@
 // saves: then the save finishes (or rolls back) first, so a cancel never leaves half a result or debris.
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
-  Envelope, FromWorkerMessage, ToWorkerMessage, GradualEvent, PruneReport, SweepPoint, EvalResult, SizeFigures, SensitivityPoint, SensitivityResult,
+  Envelope,
+  FromWorkerMessage,
+  ToWorkerMessage,
+  GradualEvent,
+  PruneReport,
+  SweepPoint,
+  EvalResult,
+  SizeFigures,
+  SensitivityPoint,
+  SensitivityResult,
 } from '../protocol';
 import { MessageHandler } from '../protocol';
 
@@ -18,7 +27,7 @@ export interface JobOutcome {
 }
 
 export interface JobCallbacks {
-  onEvent?: (e: GradualEvent) => void;   // a PruneEvent, or a gradual run's own
+  onEvent?: (e: GradualEvent) => void; // a PruneEvent, or a gradual run's own
   onSweepPoint?: (p: SweepPoint) => void;
   onSensitivityPoint?: (p: SensitivityPoint) => void;
   /** stdout/stderr of the worker, line by line (for the output channel). */
@@ -39,8 +48,14 @@ export class WorkerJob {
   readonly result: Promise<JobOutcome>;
   private resolve!: (o: JobOutcome) => void;
 
-  constructor(private readonly workerPath: string, private readonly request: ToWorkerMessage, private readonly cb: JobCallbacks = {}) {
-    this.result = new Promise(r => { this.resolve = r; });
+  constructor(
+    private readonly workerPath: string,
+    private readonly request: ToWorkerMessage,
+    private readonly cb: JobCallbacks = {},
+  ) {
+    this.result = new Promise(r => {
+      this.resolve = r;
+    });
   }
 
   start(): Promise<JobOutcome> {
@@ -62,7 +77,9 @@ export class WorkerJob {
     this.pipeLines(child.stderr, true);
 
     const channel = new MessageHandler<ToWorkerMessage, FromWorkerMessage>(
-      env => { if (child.connected) child.send(env); },
+      env => {
+        if (child.connected) child.send(env);
+      },
       body => this.onMessage(body, channel),
     );
     child.on('message', (m: Envelope<FromWorkerMessage>) => channel.handleMessage(m));
@@ -71,7 +88,10 @@ export class WorkerJob {
     });
     child.on('exit', (code, signal) => {
       if (this.killTimer) clearTimeout(this.killTimer);
-      if (this.cancelRequested) { this.finish({ status: 'cancelled' }); return; }
+      if (this.cancelRequested) {
+        this.finish({ status: 'cancelled' });
+        return;
+      }
       this.finish({ status: 'error', error: crashMessage(code, signal, this.stderrTail), code: 'WORKER_CRASH' });
     });
     return this.result;
@@ -82,9 +102,21 @@ export class WorkerJob {
     if (this.outcome) return;
     this.cancelRequested = true;
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) { this.finish({ status: 'cancelled' }); return; }
-    try { if (child.connected) child.send({ body: { type: 'cancel' } } satisfies Envelope<ToWorkerMessage>); } catch { /* already gone */ }
-    this.killTimer = setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, this.saving ? SAVE_GRACE_MS : KILL_AFTER_MS);
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      this.finish({ status: 'cancelled' });
+      return;
+    }
+    try {
+      if (child.connected) child.send({ body: { type: 'cancel' } } satisfies Envelope<ToWorkerMessage>);
+    } catch {
+      /* already gone */
+    }
+    this.killTimer = setTimeout(
+      () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      },
+      this.saving ? SAVE_GRACE_MS : KILL_AFTER_MS,
+    );
     // Reported at once, unless a save is under way: then its end ('done', or the exit after rolling back) decides.
     if (!this.saving) this.finish({ status: 'cancelled' });
   }
@@ -101,17 +133,30 @@ export class WorkerJob {
     if (this.outcome) return;
     switch (body.type) {
       case 'ready':
-        if (!this.sent) { this.sent = true; channel.sendEvent(this.request); }
+        if (!this.sent) {
+          this.sent = true;
+          channel.sendEvent(this.request);
+        }
         break;
       case 'event':
         if (body.event.type === 'stage' && body.event.stage === 'save') this.saving = body.event.done < body.event.total;
         this.cb.onEvent?.(body.event);
         break;
-      case 'sweepPoint': this.cb.onSweepPoint?.(body.point); break;
-      case 'done': this.finish({ status: 'done', report: body.report, reportPath: body.reportPath }); break;
-      case 'sweepDone': this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline, inputSize: body.inputSize } }); break;
-      case 'sensitivityPoint': this.cb.onSensitivityPoint?.(body.point); break;
-      case 'sensitivityDone': this.finish({ status: 'done', sensitivity: body.result }); break;
+      case 'sweepPoint':
+        this.cb.onSweepPoint?.(body.point);
+        break;
+      case 'done':
+        this.finish({ status: 'done', report: body.report, reportPath: body.reportPath });
+        break;
+      case 'sweepDone':
+        this.finish({ status: 'done', sweep: { points: body.points, baseline: body.baseline, inputSize: body.inputSize } });
+        break;
+      case 'sensitivityPoint':
+        this.cb.onSensitivityPoint?.(body.point);
+        break;
+      case 'sensitivityDone':
+        this.finish({ status: 'done', sensitivity: body.result });
+        break;
       case 'error':
         this.finish(body.code === 'CANCELLED' ? { status: 'cancelled' } : { status: 'error', error: body.message, code: body.code });
         break;
@@ -134,7 +179,10 @@ export class WorkerJob {
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        if (isErr) { this.stderrTail.push(line); if (this.stderrTail.length > 20) this.stderrTail.shift(); }
+        if (isErr) {
+          this.stderrTail.push(line);
+          if (this.stderrTail.length > 20) this.stderrTail.shift();
+        }
         this.cb.onLog?.(line);
       }
     });

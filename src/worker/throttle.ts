@@ -4,7 +4,11 @@
 import type { GradualEvent } from '../engine/types';
 
 /** Events: a PruneEvent, or a gradual run's own (GradualEvent is the union of both). */
-export interface EventForwarder<E extends GradualEvent = GradualEvent> { push(e: E): void; flush(): void; dispose(): void }
+export interface EventForwarder<E extends GradualEvent = GradualEvent> {
+  push(e: E): void;
+  flush(): void;
+  dispose(): void;
+}
 
 export function createEventForwarder<E extends GradualEvent>(send: (e: E) => void, intervalMs = 100): EventForwarder<E> {
   let pending: E | undefined;
@@ -13,23 +17,46 @@ export function createEventForwarder<E extends GradualEvent>(send: (e: E) => voi
   let timer: NodeJS.Timeout | undefined;
 
   const flush = () => {
-    if (timer) { clearTimeout(timer); timer = undefined; }
-    if (pending) { const e = pending; pending = undefined; last = Date.now(); lastSent = e; send(e); }
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (pending) {
+      const e = pending;
+      pending = undefined;
+      last = Date.now();
+      lastSent = e;
+      send(e);
+    }
   };
 
   return {
     push(e) {
       if (e.type === 'done' || e.type === 'gradualDone') return; // the worker sends the report in its own `done` message
-      if (e.type !== 'stage') { flush(); send(e); return; }
+      if (e.type !== 'stage') {
+        flush();
+        send(e);
+        return;
+      }
       const prev = pending ?? lastSent;
       const stageChanged = prev?.type !== 'stage' || prev.stage !== e.stage;
-      if (stageChanged) { flush(); lastSent = e; last = Date.now(); send(e); return; } // a stage's end and the next one's start both go out
+      if (stageChanged) {
+        flush();
+        lastSent = e;
+        last = Date.now();
+        send(e);
+        return;
+      } // a stage's end and the next one's start both go out
       pending = e;
       const wait = intervalMs - (Date.now() - last);
       if (wait <= 0) flush();
       else if (!timer) timer = setTimeout(flush, wait);
     },
     flush,
-    dispose() { if (timer) clearTimeout(timer); timer = undefined; pending = undefined; },
+    dispose() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      pending = undefined;
+    },
   };
 }

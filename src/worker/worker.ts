@@ -17,8 +17,12 @@ let busy = false;
 let lastSend: Promise<void> = Promise.resolve();
 
 const channel = new MessageHandler<FromWorkerMessage, ToWorkerMessage>(
-  envelope => { lastSend = new Promise(resolve => process.send!(envelope, () => resolve())); },
-  body => { void onMessage(body); },
+  envelope => {
+    lastSend = new Promise(resolve => process.send!(envelope, () => resolve()));
+  },
+  body => {
+    void onMessage(body);
+  },
 );
 
 process.on('message', (m: Envelope<ToWorkerMessage>) => channel.handleMessage(m));
@@ -54,16 +58,24 @@ async function onMessage(msg: ToWorkerMessage): Promise<void> {
       channel.sendEvent({ type: 'done', report, reportPath: path.join(msg.options.outDir, 'report.json') });
     } else if (msg.type === 'sweep') {
       const result = await runSweepJob(msg, {
-        onEvent: forward.push, signal: abort.signal,
-        onPoint: point => { forward.flush(); channel.sendEvent({ type: 'sweepPoint', point }); },
+        onEvent: forward.push,
+        signal: abort.signal,
+        onPoint: point => {
+          forward.flush();
+          channel.sendEvent({ type: 'sweepPoint', point });
+        },
       });
       forward.flush();
       channel.sendEvent({ type: 'sweepDone', points: result.points, baseline: result.baseline, inputSize: result.inputSize });
     } else if (msg.type === 'sensitivity') {
       const { runSensitivity } = await import('../engine/sensitivity');
       const result = await runSensitivity(msg.options, msg.sparsities, msg.layers, {
-        onEvent: forward.push, signal: abort.signal,
-        onPoint: point => { forward.flush(); channel.sendEvent({ type: 'sensitivityPoint', point }); },
+        onEvent: forward.push,
+        signal: abort.signal,
+        onPoint: point => {
+          forward.flush();
+          channel.sendEvent({ type: 'sensitivityPoint', point });
+        },
       });
       forward.flush();
       channel.sendEvent({ type: 'sensitivityDone', result });

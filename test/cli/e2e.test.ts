@@ -19,17 +19,39 @@ function cli(...args: string[]) {
 
 test('prune --json on MLPNet writes the model, shards and a report with per-layer entries', { skip: !haveExamples }, () => {
   const out = path.join(tmp, 'p90');
-  const r = cli('prune', ex('mlpnet/model.json'), '--data', ex('data/calib-x.npy'), '--labels', ex('data/calib-y.npy'),
-    '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--sparsity', '0.9', '--samples', '64',
-    '--out', out, '--json');
+  const r = cli(
+    'prune',
+    ex('mlpnet/model.json'),
+    '--data',
+    ex('data/calib-x.npy'),
+    '--labels',
+    ex('data/calib-y.npy'),
+    '--eval',
+    ex('data/test-x.npy'),
+    '--eval-labels',
+    ex('data/test-y.npy'),
+    '--sparsity',
+    '0.9',
+    '--samples',
+    '64',
+    '--out',
+    out,
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '', '--json is quiet');
   const printed = JSON.parse(r.stdout);
   const files = readdirSync(out);
   assert.ok(files.includes('model.json') && files.includes('report.json'));
-  assert.ok(files.some(f => f.endsWith('.bin')), 'weight shards');
+  assert.ok(
+    files.some(f => f.endsWith('.bin')),
+    'weight shards',
+  );
   const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
-  assert.deepEqual(report.layers.map((l: { name: string }) => l.name), ['fc1', 'fc2', 'fc3']);
+  assert.deepEqual(
+    report.layers.map((l: { name: string }) => l.name),
+    ['fc1', 'fc2', 'fc3'],
+  );
   assert.ok(Math.abs(report.sparsity.achieved - 0.9) < 1e-3, `achieved ${report.sparsity.achieved}`);
   assert.equal(report.settings.samples, 64);
   assert.equal(report.settings.method, 'woodfisher');
@@ -44,17 +66,23 @@ test('prune from the example recipe with flag overrides prints the layer table',
   assert.match(r.stdout, /^layer\s+kind\s+weights/);
   assert.match(r.stdout, /^fc1\s+Dense\s+31,360/m);
   assert.match(r.stdout, /^total\s+32,360\s+25,888\s+80\.0%/m);
-  assert.match(r.stdout, /global-magnitude \(global\): pruned 80\.00%/, "a magnitude run has no OBS update to name");
+  assert.match(r.stdout, /global-magnitude \(global\): pruned 80\.00%/, 'a magnitude run has no OBS update to name');
   assert.match(r.stdout, /accuracy \d+\.\d\d% → \d+\.\d\d%/);
   assert.equal(JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')).settings.method, 'global-magnitude');
 });
 
 test('an unknown layer in a recipe is reported at its line, with a suggestion', { skip: !haveExamples }, () => {
   const recipe = path.join(tmp, 'layers.prune.yaml');
-  writeFileSync(recipe, `model: ${ex('mlpnet/model.json')}\nsparsity: 0.5\nmethod: magnitude\nlayers:\n  fc_2: { exclude: true }\noutput: ./o\n`);
+  writeFileSync(
+    recipe,
+    `model: ${ex('mlpnet/model.json')}\nsparsity: 0.5\nmethod: magnitude\nlayers:\n  fc_2: { exclude: true }\noutput: ./o\n`,
+  );
   const r = cli('prune', recipe);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr.trim(), `error: ${recipe}:5:3: the model has no prunable layer "fc_2" (did you mean "fc2"?); prunable layers: fc1, fc2, fc3`);
+  assert.equal(
+    r.stderr.trim(),
+    `error: ${recipe}:5:3: the model has no prunable layer "fc_2" (did you mean "fc2"?); prunable layers: fc1, fc2, fc3`,
+  );
   assert.ok(!existsSync(path.join(tmp, 'o')));
 });
 
@@ -62,7 +90,10 @@ test('a missing model is one error line with exit code 1', () => {
   const r = cli('prune', path.join(tmp, 'nope', 'model.json'), '--method', 'magnitude', '--sparsity', '0.5', '--out', path.join(tmp, 'x'));
   assert.equal(r.code, 1);
   // progress lines may come first (stderr is not a TTY); then exactly one error line, no stack trace
-  const lines = r.stderr.trim().split('\n').filter(l => l.startsWith('error'));
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter(l => l.startsWith('error'));
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0], /^error: .*nope/);
   assert.match(r.stderr.trim().split('\n').pop()!, /^error: /);
@@ -71,10 +102,31 @@ test('a missing model is one error line with exit code 1', () => {
 
 test('sweep writes sweep.json, sweep.svg and one folder per run', { skip: !haveExamples }, () => {
   const out = path.join(tmp, 'sweep');
-  const r = cli('sweep', ex('mlpnet/model.json'), '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'),
-    '--sparsities', '0.9,0.5', '--methods', 'magnitude,global-magnitude', '--out', out);
+  const r = cli(
+    'sweep',
+    ex('mlpnet/model.json'),
+    '--eval',
+    ex('data/test-x.npy'),
+    '--eval-labels',
+    ex('data/test-y.npy'),
+    '--sparsities',
+    '0.9,0.5',
+    '--methods',
+    'magnitude,global-magnitude',
+    '--out',
+    out,
+  );
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(readdirSync(out).sort(), ['.woodfisher-output.json', 'global-magnitude-50', 'global-magnitude-90', 'magnitude-50', 'magnitude-90', 'sweep-size.svg', 'sweep.json', 'sweep.svg']);
+  assert.deepEqual(readdirSync(out).sort(), [
+    '.woodfisher-output.json',
+    'global-magnitude-50',
+    'global-magnitude-90',
+    'magnitude-50',
+    'magnitude-90',
+    'sweep-size.svg',
+    'sweep.json',
+    'sweep.svg',
+  ]);
   const sweep = JSON.parse(readFileSync(path.join(out, 'sweep.json'), 'utf8'));
   assert.deepEqual(sweep.sparsities, [0.5, 0.9]);
   assert.equal(sweep.points.length, 4);
@@ -93,13 +145,20 @@ test('sweep writes sweep.json, sweep.svg and one folder per run', { skip: !haveE
 
 test('Ctrl-C cancels: exit code 130 and no output folder', { skip: !haveExamples }, async () => {
   const out = path.join(tmp, 'cancelled');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'prune', ex('mlpnet/woodfisher.yaml'), '--samples', '1000', '--out', out], { cwd: root });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'prune', ex('mlpnet/woodfisher.yaml'), '--samples', '1000', '--out', out],
+    { cwd: root },
+  );
   let stderr = '';
   let sent = false;
   child.stderr.on('data', d => {
     stderr += d;
     // plain-line progress (not a TTY): interrupt once gradient collection has started
-    if (!sent && /^gradients/m.test(stderr)) { sent = true; child.kill('SIGINT'); }
+    if (!sent && /^gradients/m.test(stderr)) {
+      sent = true;
+      child.kill('SIGINT');
+    }
   });
   const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)));
   assert.ok(sent, `never saw the gradients stage: ${stderr}`);
@@ -108,22 +167,26 @@ test('Ctrl-C cancels: exit code 130 and no output folder', { skip: !haveExamples
   assert.ok(!existsSync(out), 'no partial output');
 });
 
-test('prune --structure neurons --target-flops on the CNN recipe: units column, FLOPs and latency lines, a smaller model', { skip: !haveExamples }, () => {
-  const out = path.join(tmp, 'struct-flops');
-  const r = cli('prune', ex('cnn/woodfisher.yaml'), '--structure', 'neurons', '--target-flops', '0.5', '--samples', '64', '--out', out);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^layer\s+kind\s+units\s+weights/);
-  assert.match(r.stdout, /^conv1\s+Conv2D\s+\d\/8/m);
-  assert.match(r.stdout, /structure neurons, FLOPs target 50\.0%/);
-  assert.match(r.stdout, /^params 13,610 → [\d,]+, FLOPs 124,384 → [\d,]+ \(\d+\.\d%\)$/m);
-  assert.match(r.stdout, /^latency on \w+ \(median\): batch 1 [\d.]+ ms → [\d.]+ ms, batch 32 [\d.]+ ms → [\d.]+ ms$/m);
-  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
-  assert.ok(report.structure.after.flops <= 0.5 * report.structure.before.flops);
-  const model = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8'));
-  const conv = model.modelTopology.config.layers.find((l: any) => l.config.name === 'conv1');
-  assert.equal(conv.config.filters, report.layers[0].units.kept);
-  assert.ok(conv.config.filters < 8);
-});
+test(
+  'prune --structure neurons --target-flops on the CNN recipe: units column, FLOPs and latency lines, a smaller model',
+  { skip: !haveExamples },
+  () => {
+    const out = path.join(tmp, 'struct-flops');
+    const r = cli('prune', ex('cnn/woodfisher.yaml'), '--structure', 'neurons', '--target-flops', '0.5', '--samples', '64', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^layer\s+kind\s+units\s+weights/);
+    assert.match(r.stdout, /^conv1\s+Conv2D\s+\d\/8/m);
+    assert.match(r.stdout, /structure neurons, FLOPs target 50\.0%/);
+    assert.match(r.stdout, /^params 13,610 → [\d,]+, FLOPs 124,384 → [\d,]+ \(\d+\.\d%\)$/m);
+    assert.match(r.stdout, /^latency on \w+ \(median\): batch 1 [\d.]+ ms → [\d.]+ ms, batch 32 [\d.]+ ms → [\d.]+ ms$/m);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    assert.ok(report.structure.after.flops <= 0.5 * report.structure.before.flops);
+    const model = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8'));
+    const conv = model.modelTopology.config.layers.find((l: any) => l.config.name === 'conv1');
+    assert.equal(conv.config.filters, report.layers[0].units.kept);
+    assert.ok(conv.config.filters < 8);
+  },
+);
 
 test('--target-flops out of range is one clear line', () => {
   const r = cli('prune', ex('cnn/woodfisher.yaml'), '--structure', 'neurons', '--target-flops', '1.5', '--out', path.join(tmp, 'bad'));
@@ -133,21 +196,39 @@ test('--target-flops out of range is one clear line', () => {
 });
 
 test('structure first, then sparsity: unstructured pruning of a structurally pruned model', { skip: !haveExamples }, () => {
-  const small = path.join(tmp, 'chain-struct'), sparse = path.join(tmp, 'chain-sparse');
+  const small = path.join(tmp, 'chain-struct'),
+    sparse = path.join(tmp, 'chain-sparse');
   const data = ['--data', ex('data/calib-x.npy'), '--labels', ex('data/calib-y.npy'), '--samples', '64', '--json'];
   const a = cli('prune', ex('mlpnet/model.json'), ...data, '--structure', 'neurons', '--sparsity', '0.25', '--out', small);
   assert.equal(a.code, 0, a.stderr);
   const b = cli('prune', path.join(small, 'model.json'), ...data, '--sparsity', '0.8', '--out', sparse);
   assert.equal(b.code, 0, b.stderr);
   const report = JSON.parse(readFileSync(path.join(sparse, 'report.json'), 'utf8'));
-  assert.deepEqual(report.layers.map((l: { weights: number }) => l.weights), [784 * 30, 30 * 15, 15 * 10]);
+  assert.deepEqual(
+    report.layers.map((l: { weights: number }) => l.weights),
+    [784 * 30, 30 * 15, 15 * 10],
+  );
   assert.ok(Math.abs(report.sparsity.achieved - 0.8) < 1e-3);
 });
 
 test('sweep --structure neurons: each point is a physically smaller model with its own structured report', { skip: !haveExamples }, () => {
   const out = path.join(tmp, 'struct-sweep');
-  const r = cli('sweep', ex('cnn/model.json'), '--structure', 'neurons', '--sparsities', '0.25,0.5', '--methods', 'magnitude',
-    '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--out', out);
+  const r = cli(
+    'sweep',
+    ex('cnn/model.json'),
+    '--structure',
+    'neurons',
+    '--sparsities',
+    '0.25,0.5',
+    '--methods',
+    'magnitude',
+    '--eval',
+    ex('data/test-x.npy'),
+    '--eval-labels',
+    ex('data/test-y.npy'),
+    '--out',
+    out,
+  );
   assert.equal(r.code, 0, r.stderr);
   const kept = ['magnitude-25', 'magnitude-50'].map(d => {
     const rep = JSON.parse(readFileSync(path.join(out, d, 'report.json'), 'utf8'));
@@ -157,17 +238,40 @@ test('sweep --structure neurons: each point is a physically smaller model with i
   assert.deepEqual(kept, [6, 4], 'conv1 keeps 6 and 4 of its 8 filters');
 });
 
-test('structure first, then the encoding: --structure neurons --quantize uint8 writes a smaller uint8 model that TF.js reads', { skip: !haveExamples }, () => {
-  const out = path.join(tmp, 'struct-uint8');
-  const r = cli('prune', ex('cnn/model.json'), '--structure', 'neurons', '--sparsity', '0.5', '--method', 'magnitude', '--quantize', 'uint8',
-    '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--out', out, '--json');
-  assert.equal(r.code, 0, r.stderr);
-  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
-  const model = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8'));
-  const specs = model.weightsManifest.flatMap((g: { weights: { name: string; shape: number[]; quantization?: { dtype: string } }[] }) => g.weights);
-  const kernel = specs.find((w: { name: string }) => w.name === 'conv1/kernel');
-  assert.deepEqual(kernel.shape, [3, 3, 1, 4], 'conv1 keeps 4 filters');
-  assert.equal(kernel.quantization?.dtype, 'uint8');
-  assert.ok(report.size.output.gzip < report.size.input.gzip / 2, `gzip ${report.size.input.gzip} → ${report.size.output.gzip}`);
-  assert.ok(report.after.accuracy > 0.5, `accuracy after ${report.after.accuracy}`);
-});
+test(
+  'structure first, then the encoding: --structure neurons --quantize uint8 writes a smaller uint8 model that TF.js reads',
+  { skip: !haveExamples },
+  () => {
+    const out = path.join(tmp, 'struct-uint8');
+    const r = cli(
+      'prune',
+      ex('cnn/model.json'),
+      '--structure',
+      'neurons',
+      '--sparsity',
+      '0.5',
+      '--method',
+      'magnitude',
+      '--quantize',
+      'uint8',
+      '--eval',
+      ex('data/test-x.npy'),
+      '--eval-labels',
+      ex('data/test-y.npy'),
+      '--out',
+      out,
+      '--json',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    const model = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8'));
+    const specs = model.weightsManifest.flatMap(
+      (g: { weights: { name: string; shape: number[]; quantization?: { dtype: string } }[] }) => g.weights,
+    );
+    const kernel = specs.find((w: { name: string }) => w.name === 'conv1/kernel');
+    assert.deepEqual(kernel.shape, [3, 3, 1, 4], 'conv1 keeps 4 filters');
+    assert.equal(kernel.quantization?.dtype, 'uint8');
+    assert.ok(report.size.output.gzip < report.size.input.gzip / 2, `gzip ${report.size.input.gzip} → ${report.size.output.gzip}`);
+    assert.ok(report.after.accuracy > 0.5, `accuracy after ${report.after.accuracy}`);
+  },
+);

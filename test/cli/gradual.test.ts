@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -18,12 +18,40 @@ function cli(...args: string[]) {
 
 test('gradual prints progress per epoch and step with ETA (not a TTY), the tables, and writes the model', () => {
   const out = path.join(tmp, 'g');
-  const r = cli('gradual', ex('mlpnet/model.json'), '--train', ex('data/calib-x.npy'), '--train-labels', ex('data/calib-y.npy'),
-    '--sparsity', '0.8', '--epochs', '2', '--prune-end', '1', '--prune-every', '0.5', '--method', 'global-magnitude', '--batch-size', '100',
-    '--lr', '0.05', '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--out', out);
+  const r = cli(
+    'gradual',
+    ex('mlpnet/model.json'),
+    '--train',
+    ex('data/calib-x.npy'),
+    '--train-labels',
+    ex('data/calib-y.npy'),
+    '--sparsity',
+    '0.8',
+    '--epochs',
+    '2',
+    '--prune-end',
+    '1',
+    '--prune-every',
+    '0.5',
+    '--method',
+    'global-magnitude',
+    '--batch-size',
+    '100',
+    '--lr',
+    '0.05',
+    '--eval',
+    ex('data/test-x.npy'),
+    '--eval-labels',
+    ex('data/test-y.npy'),
+    '--out',
+    out,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^schedule: 0\.0% at epoch 0, 70\.0% at epoch 0\.5, 80\.0% at epoch 1; 2 epochs of 10 batches$/m);
-  assert.match(r.stderr, /^epoch 1\/2: train loss \d\.\d{4} acc [\d.]+% · eval loss \d\.\d{4} acc [\d.]+% · sparsity 70\.00% · lr [\d.e-]+ · [\d.]+ s \([\d.]+ epochs\/min, ETA [\d.]+ s\)$/m);
+  assert.match(
+    r.stderr,
+    /^epoch 1\/2: train loss \d\.\d{4} acc [\d.]+% · eval loss \d\.\d{4} acc [\d.]+% · sparsity 70\.00% · lr [\d.e-]+ · [\d.]+ s \([\d.]+ epochs\/min, ETA [\d.]+ s\)$/m,
+  );
   assert.match(r.stderr, /^checkpoint after epoch 1 in /m);
   assert.match(r.stderr, /^pruning step 1\/3 \(epoch 0\): target 0\.00% already met \(0\.00% pruned\), nothing to do$/m);
   assert.match(r.stderr, /^epoch 2\/2: .* sparsity 80\.00% .*ETA now\)$/m);
@@ -42,8 +70,14 @@ test('gradual: missing or contradictory flags give one line and exit 2, before a
     [['--train', ex('data/train.npz'), '--sparsity', '0.9', '--out', path.join(tmp, 'x')], /no epochs: give --epochs/],
     [['--sparsity', '0.9', '--epochs', '2', '--out', path.join(tmp, 'x')], /no training data: give --train/],
     [['--train', ex('data/train.npz'), '--epochs', '2', '--out', path.join(tmp, 'x')], /no target sparsity/],
-    [['--train', ex('data/train.npz'), '--sparsity', '0.9', '--epochs', '2', '--prune-end', '2', '--out', path.join(tmp, 'x')], /prune-end \(2\) must come before the last epoch ends/],
-    [['--train', ex('data/train.npz'), '--sparsity', '0.9', '--epochs', '2', '--out', path.join(tmp, 'x'), '--resume'], /nothing to resume/],
+    [
+      ['--train', ex('data/train.npz'), '--sparsity', '0.9', '--epochs', '2', '--prune-end', '2', '--out', path.join(tmp, 'x')],
+      /prune-end \(2\) must come before the last epoch ends/,
+    ],
+    [
+      ['--train', ex('data/train.npz'), '--sparsity', '0.9', '--epochs', '2', '--out', path.join(tmp, 'x'), '--resume'],
+      /nothing to resume/,
+    ],
   ];
   for (const [args, re] of cases) {
     const r = cli('gradual', ex('mlpnet/model.json'), ...args);
@@ -56,9 +90,33 @@ test('gradual: missing or contradictory flags give one line and exit 2, before a
 
 test('sweep --gradual: every point a gradual run with the same epochs, compared on one chart', () => {
   const out = path.join(tmp, 'sweep');
-  const r = cli('sweep', ex('mlpnet/model.json'), '--gradual', '--train', ex('data/calib-x.npy'), '--train-labels', ex('data/calib-y.npy'),
-    '--epochs', '2', '--prune-end', '1', '--batch-size', '100', '--lr', '0.05', '--sparsities', '0.7,0.8', '--methods', 'global-magnitude,magnitude',
-    '--eval', ex('data/test-x.npy'), '--eval-labels', ex('data/test-y.npy'), '--out', out);
+  const r = cli(
+    'sweep',
+    ex('mlpnet/model.json'),
+    '--gradual',
+    '--train',
+    ex('data/calib-x.npy'),
+    '--train-labels',
+    ex('data/calib-y.npy'),
+    '--epochs',
+    '2',
+    '--prune-end',
+    '1',
+    '--batch-size',
+    '100',
+    '--lr',
+    '0.05',
+    '--sparsities',
+    '0.7,0.8',
+    '--methods',
+    'global-magnitude,magnitude',
+    '--eval',
+    ex('data/test-x.npy'),
+    '--eval-labels',
+    ex('data/test-y.npy'),
+    '--out',
+    out,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /run 1\/4: gradual global-magnitude at 70%/);
   const sweep = JSON.parse(readFileSync(path.join(out, 'sweep.json'), 'utf8'));
@@ -74,4 +132,32 @@ test('sweep --gradual: every point a gradual run with the same epochs, compared 
   const plain = cli('sweep', ex('mlpnet/model.json'), '--epochs', '2', '--sparsities', '0.5', '--out', path.join(tmp, 'x2'));
   assert.equal(plain.code, 2);
   assert.match(plain.stderr, /add --gradual/);
+});
+
+test('prune and a one-shot sweep refuse a recipe with a gradual: section in one line, pointing to gradual; nothing written', () => {
+  const recipe = path.join(tmp, 'gradual-recipe.yaml');
+  writeFileSync(
+    recipe,
+    [
+      `model: ${ex('mlpnet/model.json')}`,
+      `data: ${ex('data/train.npz')}`,
+      'sparsity: 0.9',
+      `output: ${path.join(tmp, 'r-out')}`,
+      `eval: { inputs: ${ex('data/test-x.npy')}, labels: ${ex('data/test-y.npy')} }`,
+      'gradual:',
+      '  epochs: 2',
+      '',
+    ].join('\n'),
+  );
+  const prune = cli('prune', recipe);
+  assert.equal(prune.code, 2, prune.stderr);
+  assert.equal(prune.stderr.trim().split('\n').length, 1, prune.stderr);
+  assert.match(
+    prune.stderr,
+    /gradual-recipe\.yaml has a gradual: section, and prune is one-shot: run it with `woodfisher gradual .*gradual-recipe\.yaml`/,
+  );
+  const sweep = cli('sweep', recipe, '--sparsities', '0.5', '--out', path.join(tmp, 'r-sweep'));
+  assert.equal(sweep.code, 2, sweep.stderr);
+  assert.match(sweep.stderr, /and sweep is one-shot: add --gradual/);
+  assert.ok(!existsSync(path.join(tmp, 'r-out')) && !existsSync(path.join(tmp, 'r-sweep')));
 });

@@ -13,7 +13,9 @@ import { buildMobileNetV2, buildInceptionLike, saveModelFolder, writeCalibration
 
 const root = path.resolve(__dirname, '../..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'wf-cli-mnv2-'));
-before(async () => { await initBackend('wasm'); });
+before(async () => {
+  await initBackend('wasm');
+});
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(...args: string[]) {
@@ -26,27 +28,61 @@ async function pruneEndToEnd(name: string, model: tf.LayersModel, size: number, 
   model.dispose();
   const data = writeCalibration(path.join(tmp, `${name}-data`), 24, size, classes, 3);
   const out = path.join(tmp, `${name}-out`);
-  const r = cli('prune', src, '--data', data.x, '--labels', data.y, '--sparsity', '0.6', '--samples', '24', '--block-size', '64', '--out', out, '--json');
+  const r = cli(
+    'prune',
+    src,
+    '--data',
+    data.x,
+    '--labels',
+    data.y,
+    '--sparsity',
+    '0.6',
+    '--samples',
+    '24',
+    '--block-size',
+    '64',
+    '--out',
+    out,
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
   assert.ok(Math.abs(report.sparsity.achieved - 0.6) < 1e-3, `achieved ${report.sparsity.achieved}`);
   assert.ok(readdirSync(out).some(f => /^group1-shard\d+of\d+\.bin$/.test(f)));
-  const before = await loadModel(src), pruned = await loadModel(path.join(out, 'model.json'));
+  const before = await loadModel(src),
+    pruned = await loadModel(path.join(out, 'model.json'));
   try {
-    assert.deepEqual(report.layers.map((l: { name: string }) => l.name).sort(), before.prunable.map(l => l.name).sort(), 'every prunable layer is in the report');
-    let zeros = 0, total = 0;
-    for (const l of pruned.prunable) { const w = readKernel(pruned, l); total += w.length; for (const v of w) if (v === 0) zeros++; }
+    assert.deepEqual(
+      report.layers.map((l: { name: string }) => l.name).sort(),
+      before.prunable.map(l => l.name).sort(),
+      'every prunable layer is in the report',
+    );
+    let zeros = 0,
+      total = 0;
+    for (const l of pruned.prunable) {
+      const w = readKernel(pruned, l);
+      total += w.length;
+      for (const v of w) if (v === 0) zeros++;
+    }
     assert.ok(Math.abs(zeros / total - 0.6) < 0.01, `zeros in the saved kernels: ${zeros / total}`);
     const x = tf.tensor(randomImages(4, size, 11), [4, size, size, 3]);
     const p = (pruned.model.predict(x) as tf.Tensor).dataSync();
     assert.ok(p.every(Number.isFinite));
     x.dispose();
     return { report, before, pruned };
-  } finally { before.model.dispose(); pruned.model.dispose(); }
+  } finally {
+    before.model.dispose();
+    pruned.model.dispose();
+  }
 }
 
 test('CLI prunes a MobileNetV2-shaped functional model (32×32) with WoodFisher end to end', async () => {
-  const { report } = await pruneEndToEnd('mnv2', buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 10, stages: 4, lastChannels: 64, seed: 5 }), 32, 10);
+  const { report } = await pruneEndToEnd(
+    'mnv2',
+    buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 10, stages: 4, lastChannels: 64, seed: 5 }),
+    32,
+    10,
+  );
   const kinds = new Set(report.layers.map((l: { kind: string }) => l.kind));
   for (const k of ['Conv2D', 'DepthwiseConv2D', 'Dense']) assert.ok(kinds.has(k), k);
 });

@@ -16,7 +16,7 @@ test('`woodfisher help prune | head -1` prints one line and no error', { skip: !
   assert.equal(r.status, 0);
 });
 
-test('`woodfisher --version` is package.json\'s version', { skip: !fs.existsSync(cli) && 'dist/cli.js not built' }, () => {
+test("`woodfisher --version` is package.json's version", { skip: !fs.existsSync(cli) && 'dist/cli.js not built' }, () => {
   const r = spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8' });
   assert.equal(r.stdout.trim(), JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
 });

@@ -24,7 +24,11 @@ test('plain-line progress prints one line per stage/layer, warnings, notes; quie
   p.onEvent({ type: 'log', level: 'warn', message: 'only 50 samples' });
   p.stop();
   assert.deepEqual(c.text().split('\n').filter(Boolean), [
-    'run 1/2: woodfisher at 90%', 'gradients (64)', 'blocks fc1 (step 1/2) (32)', 'blocks fc2 (step 1/2) (1)', 'warn: only 50 samples',
+    'run 1/2: woodfisher at 90%',
+    'gradients (64)',
+    'blocks fc1 (step 1/2) (32)',
+    'blocks fc2 (step 1/2) (1)',
+    'warn: only 50 samples',
   ]);
   const q = collect();
   const quiet = createProgress('quiet', q.stream);
@@ -41,7 +45,10 @@ test('failures map to one line and exit codes: usage 2, engine 1, cancelled 130'
   assert.equal(reportFailure(new WoodFisherError('pruning was cancelled', 'CANCELLED'), w), 130);
   assert.equal(reportFailure(new TypeError('boom'), w), 1);
   assert.deepEqual(out.split('\n').filter(Boolean), [
-    'error: bad flag', 'error: model.json: no such file', 'cancelled', 'error: boom (set WOODFISHER_DEBUG=1 for details)',
+    'error: bad flag',
+    'error: model.json: no such file',
+    'cancelled',
+    'error: boom (set WOODFISHER_DEBUG=1 for details)',
   ]);
 });
 
@@ -50,13 +57,20 @@ test('plain-line progress: a line with count, rate and ETA every few seconds of 
   let t = 0;
   const p = createProgress('lines', c.stream, { every: 5, now: () => t, timer: false });
   p.onEvent({ type: 'stage', stage: 'gradients', done: 0, total: 128 });
-  t = 2; p.onEvent({ type: 'stage', stage: 'gradients', done: 8, total: 128 });   // < 5 s since the last line: quiet
-  t = 6; p.onEvent({ type: 'stage', stage: 'gradients', done: 24, total: 128 });  // 24 samples in 6 s: 4/s, 104 left: 26 s
-  t = 12; p.onEvent({ type: 'stage', stage: 'gradients', done: 120, total: 128 }); // 20/s, 8 left
-  t = 13; p.onEvent({ type: 'stage', stage: 'blocks', layer: 'fc1', done: 0, total: 3 });
+  t = 2;
+  p.onEvent({ type: 'stage', stage: 'gradients', done: 8, total: 128 }); // < 5 s since the last line: quiet
+  t = 6;
+  p.onEvent({ type: 'stage', stage: 'gradients', done: 24, total: 128 }); // 24 samples in 6 s: 4/s, 104 left: 26 s
+  t = 12;
+  p.onEvent({ type: 'stage', stage: 'gradients', done: 120, total: 128 }); // 20/s, 8 left
+  t = 13;
+  p.onEvent({ type: 'stage', stage: 'blocks', layer: 'fc1', done: 0, total: 3 });
   p.stop();
   assert.deepEqual(c.text().split('\n').filter(Boolean), [
-    'gradients (128)', '  gradients: 24/128, 4.0 samples/s, ETA 26s', '  gradients: 120/128, 10 samples/s, ETA 1s', 'blocks fc1 (3)',
+    'gradients (128)',
+    '  gradients: 24/128, 4.0 samples/s, ETA 26s',
+    '  gradients: 120/128, 10 samples/s, ETA 1s',
+    'blocks fc1 (3)',
   ]);
 
   // the timer prints although no event arrives (one slow batch of a big model)
@@ -64,7 +78,8 @@ test('plain-line progress: a line with count, rate and ETA every few seconds of 
   let u = 0;
   const q = createProgress('lines', d.stream, { every: 0.05, now: () => u });
   q.onEvent({ type: 'stage', stage: 'gradients', done: 0, total: 512 });
-  u = 1; q.onEvent({ type: 'stage', stage: 'gradients', done: 0, total: 512 });
+  u = 1;
+  q.onEvent({ type: 'stage', stage: 'gradients', done: 0, total: 512 });
   u = 2;
   await new Promise(r => setTimeout(r, 200));
   q.stop();

@@ -10,7 +10,10 @@ const root = path.resolve(__dirname, '../..');
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, WOODFISHER_DEBUG: '' }, timeout: 60_000,
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, WOODFISHER_DEBUG: '' },
+    timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -31,7 +34,27 @@ test('--help works on every command and exits 0', () => {
     assert.match(r.stdout, new RegExp(`^Usage: woodfisher ${cmd} `));
   }
   const prune = cli('prune', '--help').stdout;
-  for (const flag of ['--data', '--labels', '--sparsity', '--method', '--samples', '--block-size', '--damp', '--scope', '--update', '--recompute', '--recipe', '--eval', '--eval-labels', '--backend', '--max-memory', '--shuffle', '--seed', '--out', '--json']) {
+  for (const flag of [
+    '--data',
+    '--labels',
+    '--sparsity',
+    '--method',
+    '--samples',
+    '--block-size',
+    '--damp',
+    '--scope',
+    '--update',
+    '--recompute',
+    '--recipe',
+    '--eval',
+    '--eval-labels',
+    '--backend',
+    '--max-memory',
+    '--shuffle',
+    '--seed',
+    '--out',
+    '--json',
+  ]) {
     assert.ok(prune.includes(flag), `prune --help lists ${flag}`);
   }
 });
@@ -72,7 +95,10 @@ test('a recipe error is one line "error: file:line:col: message" with exit code 
     writeFileSync(recipe, 'model: ./model.json\nsparsity: 0.9\nmethod: woodfsher\n');
     const r = cli('prune', recipe);
     assert.equal(r.code, 1);
-    assertOneLineError(r.stderr, new RegExp(`^error: ${recipe.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:9: method must be one of .*did you mean "woodfisher"`));
+    assertOneLineError(
+      r.stderr,
+      new RegExp(`^error: ${recipe.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:9: method must be one of .*did you mean "woodfisher"`),
+    );
     assert.equal(r.stdout, '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -81,7 +107,10 @@ test('a recipe error is one line "error: file:line:col: message" with exit code 
 
 test('the installed `woodfisher` bin runs the bundled CLI', t => {
   const bin = path.resolve(__dirname, '../../bin/woodfisher.js');
-  if (!fs.existsSync(path.resolve(__dirname, '../../dist/cli.js'))) { t.skip('dist/cli.js is not built (npm test builds it first)'); return; }
+  if (!fs.existsSync(path.resolve(__dirname, '../../dist/cli.js'))) {
+    t.skip('dist/cli.js is not built (npm test builds it first)');
+    return;
+  }
   const r = spawnSync(process.execPath, [bin, 'prune', '--help'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /--sparsity/);

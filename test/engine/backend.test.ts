@@ -4,7 +4,12 @@ import { initBackend, tf, wasmDir } from '../../src/engine/backend';
 import { WoodFisherError } from '../../src/engine/types';
 
 let hasNode = false;
-try { require.resolve('@tensorflow/tfjs-node'); hasNode = true; } catch { /* optional dependency absent */ }
+try {
+  require.resolve('@tensorflow/tfjs-node');
+  hasNode = true;
+} catch {
+  /* optional dependency absent */
+}
 
 test('auto picks the fastest backend that loads and is idempotent', async () => {
   const b = await initBackend('auto');
@@ -22,7 +27,10 @@ test('forcing a backend switches to it; forcing an unavailable one names what is
   assert.equal(await initBackend('wasm'), 'wasm');
   assert.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm'), 'wasm conv backprop kernel registered');
   if (!hasNode) {
-    await assert.rejects(initBackend('tensorflow'), (e: unknown) => e instanceof WoodFisherError && e.code === 'BACKEND' && /@tensorflow\/tfjs-node/.test(e.message));
+    await assert.rejects(
+      initBackend('tensorflow'),
+      (e: unknown) => e instanceof WoodFisherError && e.code === 'BACKEND' && /@tensorflow\/tfjs-node/.test(e.message),
+    );
     assert.equal(tf.getBackend(), 'wasm', 'a failed request leaves the running backend alone');
   }
 });

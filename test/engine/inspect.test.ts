@@ -16,5 +16,7 @@ test('inspect names the format of a model.json without a "format" key (older con
     const r = await inspectModel(path.join(dir, 'model.json'), { backend: 'wasm' });
     assert.match(r.format, /^layers-model/);
     assert.ok(r.layers.length > 0);
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -6,7 +6,11 @@ import { PrunableLayer } from '../../src/engine/types';
 test('the log histogram counts every positive saliency, lumping underflow into the first bin', () => {
   const s = Float64Array.from([0, 1e-95, 1e-90, ...Array.from({ length: 200 }, () => 10 ** (-12 + 4 * Math.random()))]).sort();
   const h = logHistogram(s)!;
-  assert.equal(h.counts.reduce((a, b) => a + b, 0), s.length - 1, 'all but the zero');
+  assert.equal(
+    h.counts.reduce((a, b) => a + b, 0),
+    s.length - 1,
+    'all but the zero',
+  );
   assert.ok(h.edges[h.edges.length - 1] - h.edges[0] <= 16 + 1e-9, 'at most 16 decades');
   assert.ok(h.counts[0] >= 2, 'the two underflowing saliencies land in the first bin');
   assert.equal(h.edges.length, h.counts.length + 1);
@@ -14,7 +18,10 @@ test('the log histogram counts every positive saliency, lumping underflow into t
 
 test('layerResult counts exact zeros and reports the saliency spread', () => {
   const layer: PrunableLayer = { name: 'fc', kind: 'Dense', weightName: 'fc/kernel', shape: [2, 3], torchShape: [3, 2], size: 6 };
-  const r = layerResult(layer, Float64Array.from([0, 1, 0, 2, 3, 0]), Float64Array.from([5, 1, 4, 2, 3, 6]), 4, { blocks: 1, form: 'dual' });
+  const r = layerResult(layer, Float64Array.from([0, 1, 0, 2, 3, 0]), Float64Array.from([5, 1, 4, 2, 3, 6]), 4, {
+    blocks: 1,
+    form: 'dual',
+  });
   assert.equal(r.pruned, 3);
   assert.equal(r.sparsity, 0.5);
   assert.deepEqual(r.saliency, { min: 1, median: 4, max: 6 });

@@ -4,8 +4,14 @@ import { planMemory, assertPlanFits } from '../../src/engine/memory';
 import { inverseBytes } from '../../src/engine/fisher/inverse';
 import { PrunableLayer } from '../../src/engine/types';
 
-const dense = (name: string, inp: number, out: number): PrunableLayer =>
-  ({ name, kind: 'Dense', weightName: `${name}/kernel`, shape: [inp, out], torchShape: [out, inp], size: inp * out });
+const dense = (name: string, inp: number, out: number): PrunableLayer => ({
+  name,
+  kind: 'Dense',
+  weightName: `${name}/kernel`,
+  shape: [inp, out],
+  torchShape: [out, inp],
+  size: inp * out,
+});
 const layers = [dense('fc1', 784, 40), dense('fc2', 40, 20), dense('fc3', 20, 10)];
 const d = 784 * 40 + 40 * 20 + 20 * 10;
 
@@ -13,9 +19,16 @@ test('the plan counts gradients N×d float32 and every kept primal block b² flo
   const p = planMemory({ layers, samples: 1000, blockSize: 1000, method: 'woodfisher', inverseForm: 'primal', limitBytes: 2 ** 40 });
   assert.equal(p.items.find(i => i.what.startsWith('per-sample gradients'))!.bytes, 1000 * d * 4);
   // fc1: 31 full blocks + one of 360; fc2: one block of 800; fc3: one block of 200
-  const blocks = 31 * inverseBytes(1000, 1000, 'primal') + inverseBytes(1000, 360, 'primal') + inverseBytes(1000, 800, 'primal') + inverseBytes(1000, 200, 'primal');
+  const blocks =
+    31 * inverseBytes(1000, 1000, 'primal') +
+    inverseBytes(1000, 360, 'primal') +
+    inverseBytes(1000, 800, 'primal') +
+    inverseBytes(1000, 200, 'primal');
   assert.equal(p.items.find(i => i.what.startsWith('Fisher-inverse blocks, all kept'))!.bytes, blocks);
-  assert.equal(p.totalBytes, p.items.reduce((a, i) => a + i.bytes, 0));
+  assert.equal(
+    p.totalBytes,
+    p.items.reduce((a, i) => a + i.bytes, 0),
+  );
   assert.equal(p.strategy, 'keep');
   assert.ok(p.fits);
 });
@@ -28,7 +41,14 @@ test('magnitude needs neither gradients nor inverses', () => {
 test('when kept blocks do not fit, blocks are rebuilt one at a time; when nothing fits, a clear error', () => {
   const keep = planMemory({ layers, samples: 1000, blockSize: 1000, method: 'woodfisher', inverseForm: 'primal', limitBytes: 2 ** 40 });
   const kept = keep.items.find(i => i.what.startsWith('Fisher-inverse blocks, all kept'))!.bytes;
-  const tight = planMemory({ layers, samples: 1000, blockSize: 1000, method: 'woodfisher', inverseForm: 'primal', limitBytes: keep.totalBytes - kept / 2 });
+  const tight = planMemory({
+    layers,
+    samples: 1000,
+    blockSize: 1000,
+    method: 'woodfisher',
+    inverseForm: 'primal',
+    limitBytes: keep.totalBytes - kept / 2,
+  });
   assert.equal(tight.strategy, 'rebuild');
   assert.ok(tight.fits);
   const none = planMemory({ layers, samples: 1000, blockSize: 1000, method: 'woodfisher', inverseForm: 'primal', limitBytes: 1e6 });
@@ -37,8 +57,24 @@ test('when kept blocks do not fit, blocks are rebuilt one at a time; when nothin
 });
 
 test('T block builders hold T scratch areas and 3·T batches of gradient slices (blocks of 1000: one per batch); gradients bring TF.js working memory', () => {
-  const one = planMemory({ layers, samples: 1000, blockSize: 1000, method: 'woodfisher', inverseForm: 'primal', limitBytes: 2 ** 40, threads: 1 });
-  const two = planMemory({ layers, samples: 1000, blockSize: 1000, method: 'woodfisher', inverseForm: 'primal', limitBytes: 2 ** 40, threads: 2 });
+  const one = planMemory({
+    layers,
+    samples: 1000,
+    blockSize: 1000,
+    method: 'woodfisher',
+    inverseForm: 'primal',
+    limitBytes: 2 ** 40,
+    threads: 1,
+  });
+  const two = planMemory({
+    layers,
+    samples: 1000,
+    blockSize: 1000,
+    method: 'woodfisher',
+    inverseForm: 'primal',
+    limitBytes: 2 ** 40,
+    threads: 2,
+  });
   const item = (p: typeof one, prefix: string) => p.items.find(i => i.what.startsWith(prefix))!.bytes;
   assert.equal(item(two, 'scratch'), 2 * item(one, 'scratch'));
   assert.equal(item(two, 'gradient slices'), 3 * 2 * 1000 * 1000 * 4);
@@ -46,14 +82,23 @@ test('T block builders hold T scratch areas and 3·T batches of gradient slices 
 });
 
 test('when the N × d gradients do not fit, the plan streams them by layer group from the output back, and says why', () => {
-  const base = { layers, samples: 1000, blockSize: 1000, method: 'woodfisher' as const, inverseForm: 'primal' as const, gradientPassBytes: 2 ** 20, stream: true };
+  const base = {
+    layers,
+    samples: 1000,
+    blockSize: 1000,
+    method: 'woodfisher' as const,
+    inverseForm: 'primal' as const,
+    gradientPassBytes: 2 ** 20,
+    stream: true,
+  };
   const all = planMemory({ ...base, limitBytes: 2 ** 40 });
   assert.equal(all.gradients, 'in memory');
   const rebuild = planMemory({ ...base, limitBytes: all.totalBytes - 1 });
   assert.equal(rebuild.gradients, 'in memory');
   assert.equal(rebuild.strategy, 'rebuild');
   // fc2 + fc3 (1000 × 1000 floats) fit beside the rest, fc1 alone (1000 × 31360) too, all three not
-  const grads = 4 * 1000 * d, fc1 = 4 * 1000 * 784 * 40;
+  const grads = 4 * 1000 * d,
+    fc1 = 4 * 1000 * 784 * 40;
   const s = planMemory({ ...base, limitBytes: rebuild.totalBytes - grads + fc1 });
   assert.ok(s.fits);
   assert.equal(s.gradients, 'streamed');
@@ -80,7 +125,15 @@ test('when the N × d gradients do not fit, the plan streams them by layer group
 });
 
 test('methods with gradients but no inverse (diagonal Fisher) stream too; the TF.js pass is counted as given', () => {
-  const base = { layers, samples: 1000, blockSize: 1000, method: 'diagfisher' as const, inverseForm: 'auto' as const, gradientPassBytes: 3 * 2 ** 20, stream: true };
+  const base = {
+    layers,
+    samples: 1000,
+    blockSize: 1000,
+    method: 'diagfisher' as const,
+    inverseForm: 'auto' as const,
+    gradientPassBytes: 3 * 2 ** 20,
+    stream: true,
+  };
   const all = planMemory({ ...base, limitBytes: 2 ** 40 });
   assert.equal(all.items.find(i => i.what.startsWith('TF.js working memory'))!.bytes, 3 * 2 ** 20);
   const s = planMemory({ ...base, limitBytes: all.totalBytes - 1 });

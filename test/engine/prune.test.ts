@@ -11,20 +11,37 @@ import { DEFAULT_OPTIONS, PruneOptions, PruneEvent, Method } from '../../src/eng
 const EX = path.resolve(__dirname, '../../examples');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wf-prune-'));
 const data = {
-  dataPath: path.join(EX, 'data/calib-x.npy'), labelsPath: path.join(EX, 'data/calib-y.npy'),
-  evalPath: path.join(EX, 'data/test-x.npy'), evalLabelsPath: path.join(EX, 'data/test-y.npy'),
+  dataPath: path.join(EX, 'data/calib-x.npy'),
+  labelsPath: path.join(EX, 'data/calib-y.npy'),
+  evalPath: path.join(EX, 'data/test-x.npy'),
+  evalLabelsPath: path.join(EX, 'data/test-y.npy'),
 };
 const opts = (over: Partial<PruneOptions>): PruneOptions => ({
-  ...DEFAULT_OPTIONS, ...data, modelPath: path.join(EX, 'mlpnet/model.json'), outDir: path.join(tmp(), 'out'),
-  sparsity: 0.9, samples: 128, ...over,
+  ...DEFAULT_OPTIONS,
+  ...data,
+  modelPath: path.join(EX, 'mlpnet/model.json'),
+  outDir: path.join(tmp(), 'out'),
+  sparsity: 0.9,
+  samples: 128,
+  ...over,
 });
-const digest = (dir: string) => fs.readdirSync(dir).map(f => [f, fs.readFileSync(path.join(dir, f)).toString('base64')].join(':')).join('|');
+const digest = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .map(f => [f, fs.readFileSync(path.join(dir, f)).toString('base64')].join(':'))
+    .join('|');
 
 async function loadSaved(dir: string) {
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
   const buffers = json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths.map(p => fs.readFileSync(path.join(dir, p))));
   const weightData = new Uint8Array(Buffer.concat(buffers)).buffer;
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights), weightData }));
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights),
+      weightData,
+    }),
+  );
 }
 
 test('cubic and linear recomputation schedules end at the target', () => {
@@ -40,12 +57,20 @@ test('prunes MLPNet to the requested global sparsity, reloadable, input untouche
   const report = await runPrune(o, { onEvent: e => events.push(e) });
   assert.equal(digest(path.join(EX, 'mlpnet')), before, 'input model untouched');
   assert.ok(Math.abs(report.sparsity.achieved - 0.9) < 1e-4, `achieved ${report.sparsity.achieved}`);
-  assert.deepEqual(report.layers.map(l => l.name), ['fc1', 'fc2', 'fc3']);
+  assert.deepEqual(
+    report.layers.map(l => l.name),
+    ['fc1', 'fc2', 'fc3'],
+  );
   const saved = JSON.parse(fs.readFileSync(path.join(o.outDir, 'report.json'), 'utf8'));
   assert.equal(saved.sparsity.pruned, report.sparsity.pruned);
   const model = await loadSaved(o.outDir);
-  let zeros = 0, total = 0;
-  for (const w of model.getWeights()) { const v = w.dataSync(); total += v.length; for (const x of v) if (x === 0) zeros++; }
+  let zeros = 0,
+    total = 0;
+  for (const w of model.getWeights()) {
+    const v = w.dataSync();
+    total += v.length;
+    for (const x of v) if (x === 0) zeros++;
+  }
   assert.equal(zeros, report.sparsity.pruned, 'the saved weights carry exactly the reported zeros');
   assert.equal(total, report.sparsity.weights);
   assert.ok(events.some(e => e.type === 'stage' && e.stage === 'gradients'));
@@ -56,7 +81,9 @@ test('prunes MLPNet to the requested global sparsity, reloadable, input untouche
 });
 
 test('per-layer scope gives every layer the target; overrides and exclusions hold', async () => {
-  const r = await runPrune(opts({ scope: 'layer', sparsity: 0.8, layers: { fc3: { exclude: true }, fc2: { sparsity: 0.5 } }, evalPath: undefined }));
+  const r = await runPrune(
+    opts({ scope: 'layer', sparsity: 0.8, layers: { fc3: { exclude: true }, fc2: { sparsity: 0.5 } }, evalPath: undefined }),
+  );
   const by = Object.fromEntries(r.layers.map(l => [l.name, l]));
   assert.ok(Math.abs(by.fc1.sparsity - 0.8) < 1e-3);
   assert.ok(Math.abs(by.fc2.sparsity - 0.5) < 1e-3);
@@ -65,7 +92,9 @@ test('per-layer scope gives every layer the target; overrides and exclusions hol
 });
 
 test('the CNN prunes with convolution gradients, joint update and recomputation', async () => {
-  const r = await runPrune(opts({ modelPath: path.join(EX, 'cnn/model.json'), update: 'joint', recompute: 2, sparsity: 0.7, blockSize: 200 }));
+  const r = await runPrune(
+    opts({ modelPath: path.join(EX, 'cnn/model.json'), update: 'joint', recompute: 2, sparsity: 0.7, blockSize: 200 }),
+  );
   assert.equal(r.steps, 2);
   assert.ok(Math.abs(r.sparsity.achieved - 0.7) < 1e-3);
   assert.ok(r.layers.find(l => l.name === 'conv1')!.pruned > 0);
@@ -79,13 +108,21 @@ test('bad options are refused before any work: unknown layer, sparsity, output i
   await assert.rejects(runPrune(opts({ outDir: path.join(EX, 'mlpnet', 'pruned') })), /inside the input model's folder/);
   await assert.rejects(runPrune(opts({ outDir: '' })), /no output folder given/);
   await assert.rejects(runPrune(opts({ maxMemoryBytes: 8e6 })), /memory plan needs .* Lower --samples or --block-size/);
-  await assert.rejects(runPrune(opts({ maxMemoryBytes: 1000 })), /Data file calib-x\.npy is 3\.14 MB, over the 1\.00 KB this run may read \(raise --max-memory\)/);
+  await assert.rejects(
+    runPrune(opts({ maxMemoryBytes: 1000 })),
+    /Data file calib-x\.npy is 3\.14 MB, over the 1\.00 KB this run may read \(raise --max-memory\)/,
+  );
 });
 
 test('cancel stops the run and leaves no output', async () => {
   const ac = new AbortController();
   const o = opts({ samples: 512 });
-  const p = runPrune(o, { signal: ac.signal, onEvent: e => { if (e.type === 'stage' && e.stage === 'blocks') ac.abort(); } });
+  const p = runPrune(o, {
+    signal: ac.signal,
+    onEvent: e => {
+      if (e.type === 'stage' && e.stage === 'blocks') ac.abort();
+    },
+  });
   await assert.rejects(p, /cancelled/);
   assert.equal(fs.existsSync(o.outDir), false);
 });
@@ -94,10 +131,24 @@ test('cancel stops the run and leaves no output', async () => {
 // high sparsity, averaged over several random calibration draws, with each example recipe's λ. Measured means with
 // N = 400: MLPNet 85.6% vs 83.7% at 90%, 67.5% vs 65.4% at 95%; CNN 62.1% vs 49.0%, 27.9% vs 23.1%.
 test('WoodFisher beats or matches global magnitude at 90% and 95% on both examples (mean of 3 calibration draws)', async () => {
-  for (const [model, damp] of [['mlpnet', 1e-6], ['cnn', 1e-5]] as const) {
-    const acc = async (method: Method, sparsity: number, seed: number) => (await runPrune(opts({
-      modelPath: path.join(EX, model, 'model.json'), method, sparsity, seed, shuffle: true, samples: 400, damp,
-    }))).after!.accuracy;
+  for (const [model, damp] of [
+    ['mlpnet', 1e-6],
+    ['cnn', 1e-5],
+  ] as const) {
+    const acc = async (method: Method, sparsity: number, seed: number) =>
+      (
+        await runPrune(
+          opts({
+            modelPath: path.join(EX, model, 'model.json'),
+            method,
+            sparsity,
+            seed,
+            shuffle: true,
+            samples: 400,
+            damp,
+          }),
+        )
+      ).after!.accuracy;
     for (const s of [0.9, 0.95]) {
       const wf: number[] = [];
       for (const seed of [1, 2, 3]) wf.push(await acc('woodfisher', s, seed));
@@ -111,14 +162,18 @@ test('WoodFisher beats or matches global magnitude at 90% and 95% on both exampl
 test('a memory limit that cannot keep every inverse block rebuilds them for the update, with the same result', async () => {
   const { inspectModel } = await import('../../src/engine/prune');
   // inspect plans what the run will plan (same samples, threads, no evaluation data)
-  const plan = async (maxMemoryBytes: number) => (await inspectModel(path.join(EX, 'mlpnet/model.json'), { samples: 128, threads: 1, maxMemoryBytes })).memory;
+  const plan = async (maxMemoryBytes: number) =>
+    (await inspectModel(path.join(EX, 'mlpnet/model.json'), { samples: 128, threads: 1, maxMemoryBytes })).memory;
   const limit = (await plan(2 ** 40)).totalBytes - 1;
   assert.equal((await plan(limit)).strategy, 'rebuild');
   const a = await runPrune(opts({ evalPath: undefined, threads: 1 }));
   const b = await runPrune(opts({ evalPath: undefined, maxMemoryBytes: limit, threads: 1 }));
   assert.equal(b.memory.strategy, 'rebuild');
   assert.equal(b.memory.gradients, 'in memory');
-  assert.deepEqual(b.layers.map(l => l.pruned), a.layers.map(l => l.pruned));
+  assert.deepEqual(
+    b.layers.map(l => l.pruned),
+    a.layers.map(l => l.pruned),
+  );
   const wa = (await loadSaved(a.output)).getWeights().map(t => Array.from(t.dataSync()));
   const wb = (await loadSaved(b.output)).getWeights().map(t => Array.from(t.dataSync()));
   assert.deepEqual(wb, wa, 'rebuilt blocks give the same pruned weights');
@@ -131,16 +186,28 @@ test('a memory limit that cannot keep every inverse block rebuilds them for the 
   assert.equal(streamed.gradients, 'streamed');
   assert.deepEqual(streamed.groups, [['fc3', 'fc2'], ['fc1']]);
   const logs: string[] = [];
-  const c = await runPrune(opts({ evalPath: undefined, maxMemoryBytes: streamLimit, threads: 1 }), { onEvent: e => { if (e.type === 'log') logs.push(e.message); } });
+  const c = await runPrune(opts({ evalPath: undefined, maxMemoryBytes: streamLimit, threads: 1 }), {
+    onEvent: e => {
+      if (e.type === 'log') logs.push(e.message);
+    },
+  });
   assert.equal(c.memory.gradients, 'streamed');
   assert.equal(c.memory.strategy, 'rebuild');
-  assert.ok(logs.some(m => /memory plan: .* 2 layer groups in turn/.test(m)), 'the run says why it streams');
-  assert.deepEqual(c.layers, a.layers.map(l => ({ ...l })), 'the same per-layer results');
+  assert.ok(
+    logs.some(m => /memory plan: .* 2 layer groups in turn/.test(m)),
+    'the run says why it streams',
+  );
+  assert.deepEqual(
+    c.layers,
+    a.layers.map(l => ({ ...l })),
+    'the same per-layer results',
+  );
   const wc = (await loadSaved(c.output)).getWeights().map(t => Array.from(t.dataSync()));
   assert.deepEqual(wc, wa, 'streamed gradients give the same pruned weights');
   // the searches that hold every gradient at once are refused under that limit, saying what to do
-  await assert.rejects(runPrune(opts({ evalPath: undefined, maxMemoryBytes: streamLimit, threads: 1, damp: 'auto' })),
-    (e: Error) => /--damp auto holds all 128 × 32360 gradients .* give a fixed --damp/.test(e.message));
+  await assert.rejects(runPrune(opts({ evalPath: undefined, maxMemoryBytes: streamLimit, threads: 1, damp: 'auto' })), (e: Error) =>
+    /--damp auto holds all 128 × 32360 gradients .* give a fixed --damp/.test(e.message),
+  );
 });
 
 test("damp 'auto' prunes once per candidate λ and keeps the one with the lowest calibration loss", async () => {
@@ -149,16 +216,31 @@ test("damp 'auto' prunes once per candidate λ and keeps the one with the lowest
   const r = await runPrune(opts({ damp: 'auto', sparsity: 0.9, evalPath: undefined }), { onEvent: e => events.push(e) });
   const rel = r.dampSearch!.map(d => d.relative);
   for (const x of DAMP_SEARCH) assert.ok(rel.includes(x), 'every grid point tried');
-  assert.deepEqual(rel, [...rel].sort((x, y) => x - y), 'the table is sorted by λ');
+  assert.deepEqual(
+    rel,
+    [...rel].sort((x, y) => x - y),
+    'the table is sorted by λ',
+  );
   const best = r.dampSearch!.reduce((a, b) => (b.loss < a.loss ? b : a));
   assert.equal(r.damp, best.damp);
   // a best λ at the edge of what was tried only when the widening gave up, and then it says so
   const edge = best.relative === rel[0] || best.relative === rel[rel.length - 1];
   const logs = events.flatMap(e => (e.type === 'log' ? [e.message] : []));
-  assert.equal(edge, logs.some(m => /still the best after/.test(m)), logs.join('\n'));
+  assert.equal(
+    edge,
+    logs.some(m => /still the best after/.test(m)),
+    logs.join('\n'),
+  );
   assert.equal(logs.filter(m => /^λ search: [\d.e-]+ × mean diagonal/.test(m)).length, rel.length, 'every candidate is reported');
-  for (let i = 1; i < r.dampSearch!.length; i++) assert.ok(Math.abs(r.dampSearch![i].damp / r.dampSearch![i - 1].damp / (rel[i] / rel[i - 1]) - 1) < 1e-9, 'one Fisher scale for all candidates');
-  assert.ok(r.dampSearch!.some(d => d.loss !== best.loss), 'λ changes the pruned model');
+  for (let i = 1; i < r.dampSearch!.length; i++)
+    assert.ok(
+      Math.abs(r.dampSearch![i].damp / r.dampSearch![i - 1].damp / (rel[i] / rel[i - 1]) - 1) < 1e-9,
+      'one Fisher scale for all candidates',
+    );
+  assert.ok(
+    r.dampSearch!.some(d => d.loss !== best.loss),
+    'λ changes the pruned model',
+  );
   assert.equal(r.settings.damp, 'auto');
   assert.ok(Math.abs(r.sparsity.achieved - 0.9) < 1e-4);
   // the search restores the dense weights between candidates: the final model equals a plain run at the chosen λ
@@ -171,14 +253,16 @@ test("damp 'auto' prunes once per candidate λ and keeps the one with the lowest
 
 test('2:4 pattern: every group of 4 consecutive weights (PyTorch rows) keeps at most 2; rows not divisible stay dense', async () => {
   const events: PruneEvent[] = [];
-  const r = await runPrune(opts({ modelPath: path.join(EX, 'cnn/model.json'), pattern: '2:4', sparsity: 0.5, update: 'joint' }), { onEvent: e => events.push(e) });
+  const r = await runPrune(opts({ modelPath: path.join(EX, 'cnn/model.json'), pattern: '2:4', sparsity: 0.5, update: 'joint' }), {
+    onEvent: e => events.push(e),
+  });
   const by = Object.fromEntries(r.layers.map(l => [l.name, l]));
   assert.equal(by.conv1.pruned, 0, 'conv1 rows (1·3·3 = 9) cannot hold 2:4');
   assert.ok(events.some(e => e.type === 'log' && /conv1 stays dense/.test(e.message)));
   assert.ok(by.fc.pruned >= by.fc.weights / 2);
   const fc = (await loadSaved(r.output)).getLayer('fc').getWeights()[0];
   const [inp, out] = fc.shape;
-  const w = fc.dataSync();                                  // TF.js [in, out]; a PyTorch row is one output unit
+  const w = fc.dataSync(); // TF.js [in, out]; a PyTorch row is one output unit
   for (let o = 0; o < out; o++) {
     for (let g = 0; g < inp; g += 4) {
       let nz = 0;
@@ -207,40 +291,60 @@ test('Fisher blocks on worker threads give bit-identical results to one thread, 
     const wa = (await loadSaved(one.output)).getWeights().map(t => Array.from(t.dataSync()));
     const wb = (await loadSaved(two.output)).getWeights().map(t => Array.from(t.dataSync()));
     assert.deepEqual(wb, wa, update);
-    assert.deepEqual(two.layers.map(l => [l.threshold, l.saliency.median]), one.layers.map(l => [l.threshold, l.saliency.median]));
+    assert.deepEqual(
+      two.layers.map(l => [l.threshold, l.saliency.median]),
+      one.layers.map(l => [l.threshold, l.saliency.median]),
+    );
   }
   const wt1 = await runPrune(opts({ threads: 1, method: 'woodtaylor', evalPath: undefined }));
   const wt2 = await runPrune(opts({ threads: 2, method: 'woodtaylor', evalPath: undefined }));
-  assert.deepEqual(wt2.layers.map(l => l.pruned), wt1.layers.map(l => l.pruned));
+  assert.deepEqual(
+    wt2.layers.map(l => l.pruned),
+    wt1.layers.map(l => l.pruned),
+  );
 });
 
 test('layer collapse: global selection holds a layer at its cap and says so; a layer driven past the cap is warned about', async () => {
   const events: PruneEvent[] = [];
-  const report = await runPrune(opts({
-    method: 'global-magnitude', sparsity: 0.9, evalPath: undefined,
-    layers: { fc1: { maxSparsity: 0.5 }, fc3: { sparsity: 0.995 } },
-  }), { onEvent: e => events.push(e) });
+  const report = await runPrune(
+    opts({
+      method: 'global-magnitude',
+      sparsity: 0.9,
+      evalPath: undefined,
+      layers: { fc1: { maxSparsity: 0.5 }, fc3: { sparsity: 0.995 } },
+    }),
+    { onEvent: e => events.push(e) },
+  );
   const warns = events.filter(e => e.type === 'log' && e.level === 'warn').map(e => (e as { message: string }).message);
-  const fc1 = report.layers.find(l => l.name === 'fc1')!, fc3 = report.layers.find(l => l.name === 'fc3')!;
+  const fc1 = report.layers.find(l => l.name === 'fc1')!,
+    fc3 = report.layers.find(l => l.name === 'fc3')!;
   assert.equal(fc1.pruned, Math.round(0.5 * fc1.weights));
-  assert.ok(warns.some(m => /layer fc1 held at its cap of 50\.0%.*--layer-cap fc1=1/.test(m)), warns.join('\n'));
+  assert.ok(
+    warns.some(m => /layer fc1 held at its cap of 50\.0%.*--layer-cap fc1=1/.test(m)),
+    warns.join('\n'),
+  );
   assert.equal(fc3.pruned, Math.round(0.995 * fc3.weights));
-  assert.ok(warns.some(m => /layer fc3 ends 99\.50% pruned, above the per-layer cap of 99\.0%/.test(m)), warns.join('\n'));
+  assert.ok(
+    warns.some(m => /layer fc3 ends 99\.50% pruned, above the per-layer cap of 99\.0%/.test(m)),
+    warns.join('\n'),
+  );
   const lifted = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.9, evalPath: undefined, maxLayerSparsity: 1 }));
   assert.ok(lifted.layers.find(l => l.name === 'fc1')!.sparsity > 0.5);
 });
 
 test('the report lists only the settings that played a part: no Fisher settings for magnitude, no block settings for diagfisher', async () => {
-  const { usedSettings } = await import('../../src/engine/prune');
+  const { usedSettings } = await import('../../src/engine/runKit');
   const mag = usedSettings(opts({ method: 'magnitude', damp: 1e-3 }), undefined);
-  for (const k of ['samples', 'damp', 'blockSize', 'update', 'inverseForm', 'dataPath', 'labels', 'maxLayerSparsity']) assert.ok(!(k in mag), `magnitude lists ${k}`);
+  for (const k of ['samples', 'damp', 'blockSize', 'update', 'inverseForm', 'dataPath', 'labels', 'maxLayerSparsity'])
+    assert.ok(!(k in mag), `magnitude lists ${k}`);
   assert.equal(mag.scope, 'layer', 'the scope the method used');
   const diag = usedSettings(opts({ method: 'diagfisher' }), 'given');
   assert.equal(diag.samples, 128);
   assert.equal(diag.labels, 'given');
   for (const k of ['blockSize', 'update', 'inverseForm']) assert.ok(!(k in diag), `diagfisher lists ${k}`);
   const wf = usedSettings(opts({ method: 'woodfisher', recompute: 2 }), 'sampled');
-  for (const k of ['samples', 'damp', 'blockSize', 'update', 'inverseForm', 'recomputeSchedule', 'maxLayerSparsity']) assert.ok(k in wf, `woodfisher lacks ${k}`);
+  for (const k of ['samples', 'damp', 'blockSize', 'update', 'inverseForm', 'recomputeSchedule', 'maxLayerSparsity'])
+    assert.ok(k in wf, `woodfisher lacks ${k}`);
   const r = await runPrune(opts({ method: 'global-magnitude', sparsity: 0.5, evalPath: undefined }));
   const saved = JSON.parse(fs.readFileSync(path.join(r.output, 'report.json'), 'utf8'));
   assert.ok(!('damp' in saved.settings) && !('samples' in saved.settings) && !('blockSize' in saved.settings));

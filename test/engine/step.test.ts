@@ -10,8 +10,16 @@ import { DEFAULT_OPTIONS, type PruneEvent, type PruneOptions } from '../../src/e
 
 const EX = path.resolve(__dirname, '../../examples');
 const options = (over: Partial<PruneOptions>): PruneOptions => ({
-  ...DEFAULT_OPTIONS, modelPath: path.join(EX, 'mlpnet/model.json'), dataPath: path.join(EX, 'data/calib-x.npy'),
-  labelsPath: path.join(EX, 'data/calib-y.npy'), outDir: '/nowhere', sparsity: 0.9, samples: 64, blockSize: 400, threads: 1, ...over,
+  ...DEFAULT_OPTIONS,
+  modelPath: path.join(EX, 'mlpnet/model.json'),
+  dataPath: path.join(EX, 'data/calib-x.npy'),
+  labelsPath: path.join(EX, 'data/calib-y.npy'),
+  outDir: '/nowhere',
+  sparsity: 0.9,
+  samples: 64,
+  blockSize: 400,
+  threads: 1,
+  ...over,
 });
 const zeros = (w: Float64Array) => w.reduce((a, v) => a + (v === 0 ? 1 : 0), 0);
 
@@ -23,16 +31,29 @@ test('pruneStep called in a loop reaches each target in turn, pruned weights sta
     const data = await loadDataset(model, o.dataPath, o.labelsPath, { samples: o.samples, shuffle: false, seed: 0 });
     const d = model.prunable.reduce((a, l) => a + l.size, 0);
     let before = new Set<string>();
-    for (const [k, s] of [[1, 0.5], [2, 0.8]] as const) {
+    for (const [k, s] of [
+      [1, 0.5],
+      [2, 0.8],
+    ] as const) {
       const events: PruneEvent[] = [];
       const { results, labelsSource } = await pruneStep({
-        model, layers: model.prunable, data, options: o, target: { sparsity: s, layers: {} }, damp: 1e-4,
-        step: { k, of: 2 }, hooks: { onEvent: e => events.push(e) },
+        model,
+        layers: model.prunable,
+        data,
+        options: o,
+        target: { sparsity: s, layers: {} },
+        damp: 1e-4,
+        step: { k, of: 2 },
+        hooks: { onEvent: e => events.push(e) },
       });
       assert.equal(labelsSource, 'given');
-      assert.equal(results.reduce((a, r) => a + r.pruned, 0), Math.round(s * d), `step ${k}: exactly round(s·d) zeros`);
+      assert.equal(
+        results.reduce((a, r) => a + r.pruned, 0),
+        Math.round(s * d),
+        `step ${k}: exactly round(s·d) zeros`,
+      );
       const now = new Set(model.prunable.flatMap(l => [...readKernel(model, l)].flatMap((v, i) => (v === 0 ? [`${l.name}:${i}`] : []))));
-      assert.equal(now.size, Math.round(s * d), 'the model holds the step\'s zeros');
+      assert.equal(now.size, Math.round(s * d), "the model holds the step's zeros");
       for (const q of before) assert.ok(now.has(q), `weight ${q} pruned at an earlier step stays pruned`);
       before = now;
       assert.ok(events.some(e => e.type === 'stage' && e.stage === 'blocks' && e.step === k && e.steps === 2));
@@ -65,8 +86,18 @@ test('a plugged-in selection replaces the default one, and the OBS update still 
       });
       return { masks, thresholds: ctx.layers.map(() => NaN) };
     };
-    const { results } = await pruneStep({ model, layers: model.prunable, options: o, target: { sparsity: 0, layers: {} }, damp: 1, select: firstRows });
-    assert.deepEqual(seen, model.prunable.map(l => l.name));
+    const { results } = await pruneStep({
+      model,
+      layers: model.prunable,
+      options: o,
+      target: { sparsity: 0, layers: {} },
+      damp: 1,
+      select: firstRows,
+    });
+    assert.deepEqual(
+      seen,
+      model.prunable.map(l => l.name),
+    );
     model.prunable.forEach((l, i) => {
       const w = readKernel(model, l);
       const row = l.size / l.torchShape[0];
@@ -88,15 +119,29 @@ test("damp 'auto' widens its grid a decade at a time while an edge wins, and say
     const events: PruneEvent[] = [];
     const timed = async <T>(_s: unknown, f: () => Promise<T> | T) => f();
     // one huge λ (OBS degenerates to magnitude-like steps): smaller λ does better, so the grid must grow downwards
-    const r = await chooseDamp({ model, layers: model.prunable, data, judge: data, options: o, inverses: 'keep',
-      hooks: { onEvent: e => events.push(e) }, timed, grid: [1e4] });
+    const r = await chooseDamp({
+      model,
+      layers: model.prunable,
+      data,
+      judge: data,
+      options: o,
+      inverses: 'keep',
+      hooks: { onEvent: e => events.push(e) },
+      timed,
+      grid: [1e4],
+    });
     const rel = r.table.map(t => t.relative);
     assert.ok(rel.length >= 2 && rel.length <= 1 + DAMP_WIDEN + 1, rel.join(','));
     assert.ok(Math.min(...rel) < 1e4, 'widened below the single grid point');
     const logs = events.flatMap(e => (e.type === 'log' ? [e.message] : []));
-    assert.ok(logs.some(m => /widening the grid to/.test(m)), logs.join('\n'));
+    assert.ok(
+      logs.some(m => /widening the grid to/.test(m)),
+      logs.join('\n'),
+    );
     for (let i = 1; i < rel.length; i++) assert.ok(Math.abs(rel[i] / rel[i - 1] - 10) < 1e-9, 'a decade apart');
-  } finally { model.model.dispose(); }
+  } finally {
+    model.model.dispose();
+  }
 });
 
 test('streamed gradients (layer group by layer group) give the same saliencies, masks and weights as all at once', async () => {
@@ -111,7 +156,14 @@ test('streamed gradients (layer group by layer group) give the same saliencies, 
       model.prunable.forEach((l, i) => writeKernel(model, l, dense[i]));
       const events: PruneEvent[] = [];
       const { results, labelsSource } = await pruneStep({
-        model, layers: model.prunable, data, options: o, target: { sparsity: 0.8, layers: {} }, damp: 1e-4, inverses, groups,
+        model,
+        layers: model.prunable,
+        data,
+        options: o,
+        target: { sparsity: 0.8, layers: {} },
+        damp: 1e-4,
+        inverses,
+        groups,
         hooks: { onEvent: e => events.push(e) },
       });
       return { results, labelsSource, events, weights: model.prunable.map(l => readKernel(model, l)) };
@@ -124,11 +176,16 @@ test('streamed gradients (layer group by layer group) give the same saliencies, 
       assert.equal(s.labelsSource, 'sampled');
       assert.deepEqual(s.results, all.results, `${inverses}: per-layer results (counts, thresholds, saliency spread)`);
       s.weights.forEach((w, i) => assert.deepEqual(w, all.weights[i], `${inverses}: ${model.prunable[i].name} weights`));
-      const passes = s.events.filter(e => e.type === 'stage' && e.stage === 'gradients' && e.done === e.total).map(e => (e as { message?: string }).message);
+      const passes = s.events
+        .filter(e => e.type === 'stage' && e.stage === 'gradients' && e.done === e.total)
+        .map(e => (e as { message?: string }).message);
       // keep: one pass per group; rebuild: again for every group but the last one computed (its gradients are still held)
-      assert.deepEqual(passes, inverses === 'keep'
-        ? ['layer group 1 of 2 (2 layers)', 'layer group 2 of 2 (1 layer)']
-        : ['layer group 1 of 2 (2 layers)', 'layer group 2 of 2 (1 layer)', 'layer group 1 of 2 (2 layers)']);
+      assert.deepEqual(
+        passes,
+        inverses === 'keep'
+          ? ['layer group 1 of 2 (2 layers)', 'layer group 2 of 2 (1 layer)']
+          : ['layer group 1 of 2 (2 layers)', 'layer group 2 of 2 (1 layer)', 'layer group 1 of 2 (2 layers)'],
+      );
     }
   } finally {
     model.model.dispose();

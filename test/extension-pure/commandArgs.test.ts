@@ -16,8 +16,19 @@ test('asArgs: only a plain object with a known key is an options bag', () => {
 
 test('parseSparsity: percent or fraction, in [0, 1)', () => {
   const cases: [string, number | undefined][] = [
-    ['0.9', 0.9], ['90', 0.9], ['92.5', 0.925], ['92.5%', 0.925], [' 50 % ', 0.5], ['0', 0], ['0.5%', 0.005],
-    ['100', undefined], ['1', 0.01], ['-5', undefined], ['abc', undefined], ['', undefined], ['1.2.3', undefined],
+    ['0.9', 0.9],
+    ['90', 0.9],
+    ['92.5', 0.925],
+    ['92.5%', 0.925],
+    [' 50 % ', 0.5],
+    ['0', 0],
+    ['0.5%', 0.005],
+    ['100', undefined],
+    ['1', 0.01],
+    ['-5', undefined],
+    ['abc', undefined],
+    ['', undefined],
+    ['1.2.3', undefined],
   ];
   for (const [text, want] of cases) {
     const got = parseSparsity(text);

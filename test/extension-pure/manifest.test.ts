@@ -9,17 +9,21 @@ import { BACKEND_NAMES, INVERSE_FORMS, METHOD_NAMES, RECOMPUTE_SCHEDULES, SCOPES
 
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8'));
 
-test('package.json settings offer exactly the engine\'s methods and backends', () => {
+test("package.json settings offer exactly the engine's methods and backends", () => {
   const props = manifest.contributes.configuration.properties;
   assert.deepEqual(props['woodfisher.method'].enum, [...METHOD_NAMES]);
   assert.deepEqual(props['woodfisher.backend'].enum, [...BACKEND_NAMES]);
   assert.equal(props['woodfisher.method'].default, 'woodfisher');
 });
 
-test('the recipe schema offers exactly the engine\'s values', () => {
+test("the recipe schema offers exactly the engine's values", () => {
   const lists: [string, readonly string[]][] = [
-    ['method', METHOD_NAMES], ['scope', SCOPES], ['update', UPDATE_KINDS], ['backend', BACKEND_NAMES],
-    ['inverseForm', INVERSE_FORMS], ['recomputeSchedule', RECOMPUTE_SCHEDULES],
+    ['method', METHOD_NAMES],
+    ['scope', SCOPES],
+    ['update', UPDATE_KINDS],
+    ['backend', BACKEND_NAMES],
+    ['inverseForm', INVERSE_FORMS],
+    ['recomputeSchedule', RECOMPUTE_SCHEDULES],
   ];
   for (const [key, values] of lists) assert.deepEqual(schemaAt([key])?.enum, [...values], `recipe key ${key}`);
 });

@@ -15,7 +15,10 @@ test('every placeholder is filled; the title is escaped; the only script runs by
   assert.match(html, /<title>WoodFisher: mlp &lt;&quot;&amp;&quot;&gt; net<\/title>/);
   assert.match(html, /<h1 id="title">mlp &lt;&quot;&amp;&quot;&gt; net<\/h1>/);
   assert.match(html, /content="default-src 'none'; script-src 'nonce-NONCE42'; style-src vscode-resource:;/);
-  assert.deepEqual([...html.matchAll(/<script[^>]*>/g)].map(m => m[0]), ['<script nonce="NONCE42" src="https://x/main.js">']);
+  assert.deepEqual(
+    [...html.matchAll(/<script[^>]*>/g)].map(m => m[0]),
+    ['<script nonce="NONCE42" src="https://x/main.js">'],
+  );
   assert.match(html, /<link rel="stylesheet" href="https:\/\/x\/style.css">/);
   assert.notEqual(panelHtml(template, page), panelHtml(template, page), 'a fresh nonce per page');
 });

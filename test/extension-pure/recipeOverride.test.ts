@@ -15,7 +15,10 @@ test('YAML: a layers: block is added to the example recipe; every comment surviv
   assert.deepEqual(parse(out).layers, { fc2: { sparsity: 0.75 } });
   for (const comment of text.split('\n').filter(l => l.trim().startsWith('#'))) assert.ok(out.includes(comment.trim()), `lost: ${comment}`);
   const { diagnostics } = parseRecipe(out, example);
-  assert.deepEqual(diagnostics.filter(d => d.severity === 'error'), []);
+  assert.deepEqual(
+    diagnostics.filter(d => d.severity === 'error'),
+    [],
+  );
   // a second override, and an excluded layer becomes a sparsity override
   const again = withLayerOverride(withLayerOverride(out, example, 'fc1', 0.9), example, 'fc3', 0.5);
   assert.deepEqual(parse(again).layers, { fc2: { sparsity: 0.75 }, fc1: { sparsity: 0.9 }, fc3: { sparsity: 0.5 } });

@@ -15,18 +15,36 @@ test('recipeYaml: the answers of "Prune with WoodFisher" saved as a recipe read 
     { method: 'woodtaylor', sparsity: 0.75, dataPath: path.join(dir, 'x y.npz'), blockSize: 128, damp: 'auto' },
   ];
   for (const run of runs) {
-    const options: PruneOptions = { ...DEFAULT_OPTIONS, modelPath: path.join(dir, 'model.json'), outDir: path.join(dir, '..', 'out'), ...run } as PruneOptions;
+    const options: PruneOptions = {
+      ...DEFAULT_OPTIONS,
+      modelPath: path.join(dir, 'model.json'),
+      outDir: path.join(dir, '..', 'out'),
+      ...run,
+    } as PruneOptions;
     const text = recipeYaml(options, dir);
     const { recipe, diagnostics } = parseRecipe(text, path.join(dir, 'woodfisher.yaml'));
     assert.deepEqual(diagnostics, [], text);
     const back = recipeToOptions(recipe, dir);
-    for (const key of ['modelPath', 'dataPath', 'labelsPath', 'method', 'sparsity', 'pattern', 'samples', 'damp', 'blockSize', 'scope', 'update', 'outDir'] as const) {
+    for (const key of [
+      'modelPath',
+      'dataPath',
+      'labelsPath',
+      'method',
+      'sparsity',
+      'pattern',
+      'samples',
+      'damp',
+      'blockSize',
+      'scope',
+      'update',
+      'outDir',
+    ] as const) {
       assert.deepEqual(back[key] || undefined, options[key] || undefined, `${key} survives the round trip:\n${text}`);
     }
   }
 });
 
-test('starterRecipe: a commented recipe that validates, names every method and the model\'s layers', () => {
+test("starterRecipe: a commented recipe that validates, names every method and the model's layers", () => {
   const text = starterRecipe(path.join(dir, 'model.json'), dir, ['fc1', 'fc2'], { inputs: '/ws/data/calib-x.npy' });
   const { recipe, diagnostics } = parseRecipe(text, path.join(dir, 'woodfisher.yaml'));
   assert.deepEqual(diagnostics, []);
@@ -40,8 +58,16 @@ test('starterRecipe: a commented recipe that validates, names every method and t
 
 test('a structured quick-pick run saves a recipe that runs the same structured pruning', () => {
   const dir = '/w/models/m';
-  const o: PruneOptions = { ...DEFAULT_OPTIONS, modelPath: `${dir}/model.json`, dataPath: '/w/data/x.npy', labelsPath: '/w/data/y.npy',
-    outDir: '/w/models/m-pruned', sparsity: 0.25, structure: 'neurons', scope: 'layer' };
+  const o: PruneOptions = {
+    ...DEFAULT_OPTIONS,
+    modelPath: `${dir}/model.json`,
+    dataPath: '/w/data/x.npy',
+    labelsPath: '/w/data/y.npy',
+    outDir: '/w/models/m-pruned',
+    sparsity: 0.25,
+    structure: 'neurons',
+    scope: 'layer',
+  };
   const parsed = parseRecipe(recipeYaml(o, dir), 'woodfisher.yaml');
   assert.deepEqual(parsed.diagnostics, []);
   const back = recipeToOptions(parsed.recipe, dir);

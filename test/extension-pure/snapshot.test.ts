@@ -5,26 +5,56 @@ import { applyEvent, applyReport, emptySnapshot } from '../../src/extension/snap
 import type { LayerResult, PanelSnapshot, PrunableLayer, PruneEvent, PruneReport } from '../../src/protocol';
 
 const layer = (name: string, pruned: number): LayerResult => ({
-  name, kind: 'Dense', weights: 100, pruned, sparsity: pruned / 100, threshold: 0.1, saliency: { min: 0, median: 1, max: 2 }, blocks: 1,
+  name,
+  kind: 'Dense',
+  weights: 100,
+  pruned,
+  sparsity: pruned / 100,
+  threshold: 0.1,
+  saliency: { min: 0, median: 1, max: 2 },
+  blocks: 1,
 });
-const prunable = (name: string): PrunableLayer => ({ name, kind: 'Dense', weightName: `${name}/kernel`, shape: [10, 10], torchShape: [10, 10], size: 100 });
+const prunable = (name: string): PrunableLayer => ({
+  name,
+  kind: 'Dense',
+  weightName: `${name}/kernel`,
+  shape: [10, 10],
+  torchShape: [10, 10],
+  size: 100,
+});
 const memory = { items: [], totalBytes: 1, limitBytes: 2, fits: true };
 const fold = (events: PruneEvent[], s: PanelSnapshot = emptySnapshot('/m/model.json', 'm')) => events.reduce(applyEvent, s);
 
 test('an empty snapshot is idle, in prune mode, with nothing to show', () => {
-  assert.deepEqual(emptySnapshot('/m/model.json', 'm'), { modelPath: '/m/model.json', title: 'm', mode: 'prune', status: 'idle', layers: [], log: [] });
+  assert.deepEqual(emptySnapshot('/m/model.json', 'm'), {
+    modelPath: '/m/model.json',
+    title: 'm',
+    mode: 'prune',
+    status: 'idle',
+    layers: [],
+    log: [],
+  });
 });
 
-test('layer results follow the plan\'s order, and a later step replaces a layer\'s earlier result', () => {
+test("layer results follow the plan's order, and a later step replaces a layer's earlier result", () => {
   const s = fold([
     { type: 'plan', layers: [prunable('a'), prunable('b'), prunable('c')], memory, backend: 'wasm' },
     { type: 'layer', result: layer('c', 10), step: 1 },
     { type: 'layer', result: layer('a', 20), step: 1 },
     { type: 'layer', result: layer('a', 50), step: 2 },
   ]);
-  assert.deepEqual(s.layers.map(l => [l.name, l.pruned]), [['a', 50], ['c', 10]]);
+  assert.deepEqual(
+    s.layers.map(l => [l.name, l.pruned]),
+    [
+      ['a', 50],
+      ['c', 10],
+    ],
+  );
   assert.equal(s.backend, 'wasm');
-  assert.deepEqual(s.prunable?.map(p => p.name), ['a', 'b', 'c']);
+  assert.deepEqual(
+    s.prunable?.map(p => p.name),
+    ['a', 'b', 'c'],
+  );
 });
 
 test('stage, eval, log and damp events land where the panel reads them; the log keeps the last 50 lines', () => {
@@ -51,10 +81,24 @@ test('stage, eval, log and damp events land where the panel reads them; the log 
 
 test('the report ends the run: done, its layers, sparsity, time and paths; earlier evaluations kept if it has none', () => {
   const report = {
-    version: 1, model: '/m/model.json', output: '/out', backend: 'wasm', linalg: 'js', layers: [layer('a', 90)],
-    sparsity: { target: 0.9, achieved: 0.9, pruned: 90, weights: 100 }, seconds: { total: 2.5 }, memory, steps: 1, damp: 1e-5,
+    version: 1,
+    model: '/m/model.json',
+    output: '/out',
+    backend: 'wasm',
+    linalg: 'js',
+    layers: [layer('a', 90)],
+    sparsity: { target: 0.9, achieved: 0.9, pruned: 90, weights: 100 },
+    seconds: { total: 2.5 },
+    memory,
+    steps: 1,
+    damp: 1e-5,
   } as unknown as PruneReport;
-  const running: PanelSnapshot = { ...emptySnapshot('/m/model.json', 'm'), status: 'error', error: 'old', before: { accuracy: 0.7, loss: 1, samples: 5 } };
+  const running: PanelSnapshot = {
+    ...emptySnapshot('/m/model.json', 'm'),
+    status: 'error',
+    error: 'old',
+    before: { accuracy: 0.7, loss: 1, samples: 5 },
+  };
   const s = applyEvent(running, { type: 'done', report, reportPath: '/out/report.json', modelPath: '/out/model.json' });
   assert.equal(s.status, 'done');
   assert.equal(s.error, undefined);
@@ -68,19 +112,38 @@ test('the report ends the run: done, its layers, sparsity, time and paths; earli
   assert.equal(applyReport({ ...running, reportPath: '/kept' }, { ...report, linalg: undefined }).reportPath, '/kept');
   assert.equal(applyReport(running, { ...report, linalg: undefined }).backend, 'wasm');
   // the download size and the encodings written reach the panel's size bar
-  const size = { input: { raw: 131_000, gzip: 120_000, brotli: 118_000, files: 2 }, output: { raw: 34_000, gzip: 20_000, brotli: 19_900, files: 2 } };
+  const size = {
+    input: { raw: 131_000, gzip: 120_000, brotli: 118_000, files: 2 },
+    output: { raw: 34_000, gzip: 20_000, brotli: 19_900, files: 2 },
+  };
   const quantization = { mode: 'keep', encodings: { uint8: 2, raw: 1 }, relError: 1e-3, maxRelError: 2e-3, weights: [] };
   const sized = applyReport(running, { ...report, size, quantization } as unknown as PruneReport);
   assert.deepEqual(sized.size, size);
   assert.equal(sized.encodings, 'uint8');
 });
 
-test('a structured run\'s report carries its units, params, FLOPs and latency into the snapshot; an unstructured one clears them', () => {
+test("a structured run's report carries its units, params, FLOPs and latency into the snapshot; an unstructured one clears them", () => {
   const cost = (p: number) => ({ params: p, flops: 2 * p, latencyMs: { batch1: 0.5, batch32: 2 } });
-  const structure = { units: { removed: 4, removable: 8, total: 18 }, classes: 8, update: 'group', constants: { folded: 4, dropped: 0 }, before: cost(100), after: cost(50), notes: [] };
+  const structure = {
+    units: { removed: 4, removable: 8, total: 18 },
+    classes: 8,
+    update: 'group',
+    constants: { folded: 4, dropped: 0 },
+    before: cost(100),
+    after: cost(50),
+    notes: [],
+  };
   const report = {
-    version: 1, model: '/m/model.json', output: '/out', backend: 'wasm', layers: [{ ...layer('a', 50), units: { kept: 4, of: 8 } }],
-    sparsity: { target: 0.5, achieved: 0.5, pruned: 50, weights: 100 }, seconds: { total: 1 }, memory, steps: 1, structure,
+    version: 1,
+    model: '/m/model.json',
+    output: '/out',
+    backend: 'wasm',
+    layers: [{ ...layer('a', 50), units: { kept: 4, of: 8 } }],
+    sparsity: { target: 0.5, achieved: 0.5, pruned: 50, weights: 100 },
+    seconds: { total: 1 },
+    memory,
+    steps: 1,
+    structure,
   } as unknown as PruneReport;
   const s = applyReport(emptySnapshot('/m/model.json', 'm'), report);
   assert.deepEqual(s.structure, structure);

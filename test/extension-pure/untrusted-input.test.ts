@@ -20,10 +20,21 @@ test('only well-formed webview messages are taken', () => {
   assert.ok(isWebviewEnvelope({ body: { type: 'setLayerOverride', name: 'fc1', sparsity: 0.8 } }));
   assert.ok(isWebviewEnvelope({ body: { type: 'saveChart', chart: 'sweep', format: 'svg' } }));
   assert.ok(isWebviewEnvelope({ body: { type: 'saveChart', chart: 'accuracy', format: 'png', dataUrl: 'data:image/png;base64,AAAA' } }));
-  for (const bad of [null, 1, 'runAgain', {}, { body: null }, { body: { type: 'rm -rf' } }, { body: { type: 'showLayerInModel' } },
-    { body: { type: 'showLayerInModel', name: 'x'.repeat(5000) } }, { body: { type: ['cancel'] } }, { body: { type: 'toString' } },
-    { body: { type: 'setLayerOverride', name: 'fc1', sparsity: 1.5 } }, { body: { type: 'saveChart', chart: 'sweep', format: 'exe' } },
-    { body: { type: 'saveChart', chart: 'a', format: 'png', dataUrl: 'file:///etc/passwd' } }]) {
+  for (const bad of [
+    null,
+    1,
+    'runAgain',
+    {},
+    { body: null },
+    { body: { type: 'rm -rf' } },
+    { body: { type: 'showLayerInModel' } },
+    { body: { type: 'showLayerInModel', name: 'x'.repeat(5000) } },
+    { body: { type: ['cancel'] } },
+    { body: { type: 'toString' } },
+    { body: { type: 'setLayerOverride', name: 'fc1', sparsity: 1.5 } },
+    { body: { type: 'saveChart', chart: 'sweep', format: 'exe' } },
+    { body: { type: 'saveChart', chart: 'a', format: 'png', dataUrl: 'file:///etc/passwd' } },
+  ]) {
     assert.equal(isWebviewEnvelope(bad), false, JSON.stringify(bad));
   }
 });

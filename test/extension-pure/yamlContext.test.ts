@@ -13,7 +13,11 @@ function at(marked: string) {
 }
 
 test('top level: no parents; typing a value names its key', () => {
-  assert.deepEqual(at('model: m.json\nmeth|'), { parents: [], valueOf: undefined, keyAt: undefined, prefix: 'meth' }, 'no colon yet: no key');
+  assert.deepEqual(
+    at('model: m.json\nmeth|'),
+    { parents: [], valueOf: undefined, keyAt: undefined, prefix: 'meth' },
+    'no colon yet: no key',
+  );
   const v = at('model: m.json\nmethod: wood|');
   assert.equal(v.valueOf, 'method');
   assert.equal(v.prefix, 'wood');

@@ -14,7 +14,9 @@ import { registerGradualSuite } from './gradual.test';
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: Number(process.env.WOODFISHER_TEST_TIMEOUT_MS || 120_000) });
   const grep = process.env.WOODFISHER_TEST_GREP;
-  if (grep) { mocha.grep(grep); }
+  if (grep) {
+    mocha.grep(grep);
+  }
   const root = mocha.suite;
   registerSmokeSuite(root);
   registerPruneSuite(root);
@@ -29,7 +31,11 @@ export function run(): Promise<void> {
       const runner = mocha.run(failures => {
         // A machine-readable line for scripts/e2e.sh (the last one wins).
         console.log(`WOODFISHER_RESULT suite=integration passed=${runner.stats?.passes ?? 0} failed=${failures}`);
-        if (failures > 0) { reject(new Error(`${failures} integration test(s) failed`)); } else { resolve(); }
+        if (failures > 0) {
+          reject(new Error(`${failures} integration test(s) failed`));
+        } else {
+          resolve();
+        }
       });
     } catch (e) {
       console.error(e);

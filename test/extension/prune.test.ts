@@ -4,22 +4,46 @@ import type Mocha from 'mocha';
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defineSuite, activate, assert, workspaceRoot, scratch, copyModel, hashTree, prune, npyRows, sleep, PruneCommandResult } from './util';
+import {
+  defineSuite,
+  activate,
+  assert,
+  workspaceRoot,
+  scratch,
+  copyModel,
+  hashTree,
+  prune,
+  npyRows,
+  sleep,
+  PruneCommandResult,
+} from './util';
 
 /** Processes whose parent is this extension host and whose command line names the bundled worker. */
 function workerChildren(): Set<number> {
   const out = new Set<number>();
   let entries: string[] = [];
-  try { entries = fs.readdirSync('/proc'); } catch { return out; }
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return out;
+  }
   for (const e of entries) {
-    if (!/^\d+$/.test(e)) { continue; }
+    if (!/^\d+$/.test(e)) {
+      continue;
+    }
     try {
       const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) { continue; }
+      if (ppid !== process.pid) {
+        continue;
+      }
       const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (/worker\.js/.test(cmd)) { out.add(Number(e)); }
-    } catch { /* gone */ }
+      if (/worker\.js/.test(cmd)) {
+        out.add(Number(e));
+      }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -43,9 +67,19 @@ export function registerPruneSuite(root: Mocha.Suite): void {
       const model = copyModel(path.join(ws, 'mlpnet'), path.join(dir, 'model'));
       const before = hashTree(path.dirname(model));
       const outDir = path.join(dir, 'out');
-      const r = await prune(vscode.Uri.file(model), { noPrompt: true, sparsity: 0.9, samples: 64, dataPath: data.x, labelsPath: data.y, outDir });
+      const r = await prune(vscode.Uri.file(model), {
+        noPrompt: true,
+        sparsity: 0.9,
+        samples: 64,
+        dataPath: data.x,
+        labelsPath: data.y,
+        outDir,
+      });
       assert(r && r.status === 'done', `expected status 'done', got ${describe(r)}`);
-      assert(fs.existsSync(path.join(outDir, 'model.json')), `no model.json in ${outDir}: ${fs.existsSync(outDir) ? fs.readdirSync(outDir) : 'missing'}`);
+      assert(
+        fs.existsSync(path.join(outDir, 'model.json')),
+        `no model.json in ${outDir}: ${fs.existsSync(outDir) ? fs.readdirSync(outDir) : 'missing'}`,
+      );
       const reportPath = path.join(outDir, 'report.json');
       assert(fs.existsSync(reportPath), `no report.json in ${outDir}: ${fs.readdirSync(outDir)}`);
       const report = JSON.parse(fs.readFileSync(reportPath, 'utf8'));
@@ -54,20 +88,38 @@ export function registerPruneSuite(root: Mocha.Suite): void {
       // The platform VSIX ships onnxruntime-node: the worker in the extension host must find and use it.
       const expectLinalg = process.env.WOODFISHER_EXPECT_LINALG;
       if (expectLinalg) assert(report.linalg === expectLinalg, `linalg provider ${report.linalg}, expected ${expectLinalg}`);
-      if (r.reportPath) { assert(path.resolve(r.reportPath) === path.resolve(reportPath), `result.reportPath ${r.reportPath} ≠ ${reportPath}`); }
-      if (r.report) { assert(Math.abs(r.report.sparsity.achieved - achieved) < 1e-12, 'result.report differs from report.json'); }
+      if (r.reportPath) {
+        assert(path.resolve(r.reportPath) === path.resolve(reportPath), `result.reportPath ${r.reportPath} ≠ ${reportPath}`);
+      }
+      if (r.report) {
+        assert(Math.abs(r.report.sparsity.achieved - achieved) < 1e-12, 'result.report differs from report.json');
+      }
       // the pruned model's shards are all there
       const pruned = JSON.parse(fs.readFileSync(path.join(outDir, 'model.json'), 'utf8'));
-      for (const g of pruned.weightsManifest ?? []) { for (const p of g.paths ?? []) { assert(fs.existsSync(path.join(outDir, p)), `pruned model lacks shard ${p}`); } }
+      for (const g of pruned.weightsManifest ?? []) {
+        for (const p of g.paths ?? []) {
+          assert(fs.existsSync(path.join(outDir, p)), `pruned model lacks shard ${p}`);
+        }
+      }
       const after = hashTree(path.dirname(model));
-      assert(JSON.stringify(after) === JSON.stringify(before), `the input model folder changed:\nbefore ${JSON.stringify(before)}\nafter  ${JSON.stringify(after)}`);
+      assert(
+        JSON.stringify(after) === JSON.stringify(before),
+        `the input model folder changed:\nbefore ${JSON.stringify(before)}\nafter  ${JSON.stringify(after)}`,
+      );
     });
 
     s.test('a 2:4 pattern through the command: exactly 50% sparsity, recorded in the report', async () => {
       const dir = scratch('pattern');
       const model = copyModel(path.join(ws, 'mlpnet'), path.join(dir, 'model'));
       const outDir = path.join(dir, 'out');
-      const r = await prune(vscode.Uri.file(model), { noPrompt: true, pattern: '2:4', samples: 64, dataPath: data.x, labelsPath: data.y, outDir });
+      const r = await prune(vscode.Uri.file(model), {
+        noPrompt: true,
+        pattern: '2:4',
+        samples: 64,
+        dataPath: data.x,
+        labelsPath: data.y,
+        outDir,
+      });
       assert(r && r.status === 'done', `expected status 'done', got ${describe(r)}`);
       const report = JSON.parse(fs.readFileSync(path.join(outDir, 'report.json'), 'utf8'));
       assert(Math.abs(report.sparsity.achieved - 0.5) < 1e-9, `achieved ${report.sparsity.achieved}`);
@@ -80,9 +132,21 @@ export function registerPruneSuite(root: Mocha.Suite): void {
       const outDir = path.join(dir, 'out');
       const samples = npyRows(data.x);
       const started = Date.now();
-      const running = prune(vscode.Uri.file(model), { noPrompt: true, sparsity: 0.9, samples, dataPath: data.x, labelsPath: data.y, outDir });
+      const running = prune(vscode.Uri.file(model), {
+        noPrompt: true,
+        sparsity: 0.9,
+        samples,
+        dataPath: data.x,
+        labelsPath: data.y,
+        outDir,
+      });
       let settled: PruneCommandResult | undefined;
-      void running.then(v => { settled = v; }, () => undefined);
+      void running.then(
+        v => {
+          settled = v;
+        },
+        () => undefined,
+      );
       await sleep(Number(process.env.WOODFISHER_CANCEL_AFTER_MS || 400));
       assert(!settled, `the run ended before it could be cancelled (${Date.now() - started} ms, ${samples} samples): ${describe(settled)}`);
       await vscode.commands.executeCommand('woodfisher.cancel');
@@ -93,7 +157,9 @@ export function registerPruneSuite(root: Mocha.Suite): void {
       const leftovers = fs.readdirSync(dir).filter(n => n !== 'model');
       assert(leftovers.length === 0, `cancel left files beside the output: ${leftovers.join(', ')}`);
       // the worker process is gone (give it a moment to exit)
-      for (let i = 0; i < 20 && workerChildren().size > 0; i++) { await sleep(250); }
+      for (let i = 0; i < 20 && workerChildren().size > 0; i++) {
+        await sleep(250);
+      }
       assert(workerChildren().size === 0, `worker process(es) still running after cancel: ${[...workerChildren()].join(', ')}`);
     });
 
@@ -102,15 +168,34 @@ export function registerPruneSuite(root: Mocha.Suite): void {
       const model = copyModel(path.join(ws, 'mlpnet'), path.join(dir, 'model'));
       const outDir = path.join(dir, 'out');
       const before = workerChildren();
-      const running = prune(vscode.Uri.file(model), { noPrompt: true, sparsity: 0.9, samples: npyRows(data.x), dataPath: data.x, labelsPath: data.y, outDir });
+      const running = prune(vscode.Uri.file(model), {
+        noPrompt: true,
+        sparsity: 0.9,
+        samples: npyRows(data.x),
+        dataPath: data.x,
+        labelsPath: data.y,
+        outDir,
+      });
       let victim: number | undefined;
-      for (let i = 0; i < 200 && victim === undefined; i++) { victim = [...workerChildren()].find(p => !before.has(p)); if (victim === undefined) { await sleep(25); } }
+      for (let i = 0; i < 200 && victim === undefined; i++) {
+        victim = [...workerChildren()].find(p => !before.has(p));
+        if (victim === undefined) {
+          await sleep(25);
+        }
+      }
       assert(victim !== undefined, 'no worker process appeared');
       process.kill(victim, 'SIGKILL');
       const r = await running;
       assert(r.status === 'error' && /worker/i.test(r.error ?? ''), `expected a worker error, got ${describe(r)}`);
       assert(!fs.existsSync(outDir), `a crashed run left output in ${outDir}`);
-      const again = await prune(vscode.Uri.file(model), { noPrompt: true, sparsity: 0.9, samples: 64, dataPath: data.x, labelsPath: data.y, outDir });
+      const again = await prune(vscode.Uri.file(model), {
+        noPrompt: true,
+        sparsity: 0.9,
+        samples: 64,
+        dataPath: data.x,
+        labelsPath: data.y,
+        outDir,
+      });
       assert(again.status === 'done', `the run after a crash: ${describe(again)}`);
     });
 
@@ -122,32 +207,69 @@ export function registerPruneSuite(root: Mocha.Suite): void {
       const size = fs.statSync(shard).size;
       fs.truncateSync(shard, Math.floor(size / 2));
       const outDir = path.join(dir, 'out');
-      const r = await prune(vscode.Uri.file(model), { noPrompt: true, sparsity: 0.9, samples: 64, dataPath: data.x, labelsPath: data.y, outDir });
+      const r = await prune(vscode.Uri.file(model), {
+        noPrompt: true,
+        sparsity: 0.9,
+        samples: 64,
+        dataPath: data.x,
+        labelsPath: data.y,
+        outDir,
+      });
       assert(r && r.status === 'error', `expected status 'error', got ${describe(r)}`);
       const base = path.basename(shard);
-      assert(typeof r.error === 'string' && (/shard/i.test(r.error) || r.error.includes(base)), `the error should mention the shard (${base}): ${r.error}`);
+      assert(
+        typeof r.error === 'string' && (/shard/i.test(r.error) || r.error.includes(base)),
+        `the error should mention the shard (${base}): ${r.error}`,
+      );
       assert(!fs.existsSync(outDir), `an output folder was written: ${outDir}`);
     });
 
     s.test('a graph-model fails with an error before any worker starts', async () => {
       const dir = scratch('graph');
-      fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({
-        format: 'graph-model', generatedBy: '2.15.0', convertedBy: 'TensorFlow.js Converter v4.22.0',
-        modelTopology: { node: [{ name: 'x', op: 'Placeholder', attr: {} }], library: {}, versions: { producer: 1 } },
-        weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [] }],
-      }));
+      fs.writeFileSync(
+        path.join(dir, 'model.json'),
+        JSON.stringify({
+          format: 'graph-model',
+          generatedBy: '2.15.0',
+          convertedBy: 'TensorFlow.js Converter v4.22.0',
+          modelTopology: { node: [{ name: 'x', op: 'Placeholder', attr: {} }], library: {}, versions: { producer: 1 } },
+          weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [] }],
+        }),
+      );
       fs.writeFileSync(path.join(dir, 'group1-shard1of1.bin'), Buffer.alloc(0));
       const outDir = path.join(dir, 'out');
       const seen = new Set<number>();
       const existing = workerChildren();
       let polling = true;
-      const poll = (async () => { while (polling) { for (const p of workerChildren()) { if (!existing.has(p)) { seen.add(p); } } await sleep(10); } })();
+      const poll = (async () => {
+        while (polling) {
+          for (const p of workerChildren()) {
+            if (!existing.has(p)) {
+              seen.add(p);
+            }
+          }
+          await sleep(10);
+        }
+      })();
       let r: PruneCommandResult | undefined;
       try {
-        r = await prune(vscode.Uri.file(path.join(dir, 'model.json')), { noPrompt: true, sparsity: 0.5, samples: 16, dataPath: data.x, labelsPath: data.y, outDir });
-      } finally { polling = false; await poll; }
+        r = await prune(vscode.Uri.file(path.join(dir, 'model.json')), {
+          noPrompt: true,
+          sparsity: 0.5,
+          samples: 16,
+          dataPath: data.x,
+          labelsPath: data.y,
+          outDir,
+        });
+      } finally {
+        polling = false;
+        await poll;
+      }
       assert(r && r.status === 'error', `expected status 'error', got ${describe(r)}`);
-      assert(typeof r.error === 'string' && /graph|layers.?model/i.test(r.error), `the error should say it is a graph model / not a layers model: ${r.error}`);
+      assert(
+        typeof r.error === 'string' && /graph|layers.?model/i.test(r.error),
+        `the error should say it is a graph model / not a layers model: ${r.error}`,
+      );
       assert(seen.size === 0, `a worker process was started for a graph-model (pids ${[...seen].join(', ')})`);
       assert(!fs.existsSync(outDir), `an output folder was written: ${outDir}`);
     });

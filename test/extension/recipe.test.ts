@@ -16,7 +16,9 @@ function withUnknownLayer(text: string): { text: string; line: number } {
   if (at >= 0) {
     lines.splice(at + 1, 0, ...block);
   } else {
-    if (lines.length && lines[lines.length - 1] === '') { lines.pop(); }
+    if (lines.length && lines[lines.length - 1] === '') {
+      lines.pop();
+    }
     lines.push('', 'layers:', ...block, '');
   }
   return { text: lines.join('\n'), line: lines.indexOf(`  ${UNKNOWN}:`) };
@@ -33,7 +35,9 @@ export function registerRecipeSuite(root: Mocha.Suite): void {
       await activate();
       example = fs.readFileSync(path.join(workspaceRoot(), 'mlpnet', 'woodfisher.yaml'), 'utf8');
     });
-    s.suiteTeardown(async () => { await vscode.commands.executeCommand('workbench.action.closeAllEditors'); });
+    s.suiteTeardown(async () => {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
 
     s.test('an unknown layer name under layers: gets a diagnostic on its line', async () => {
       const dir = scratch('recipe');
@@ -44,17 +48,29 @@ export function registerRecipeSuite(root: Mocha.Suite): void {
       const uri = vscode.Uri.file(file);
       await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
       let diags: readonly vscode.Diagnostic[] = [];
-      await waitFor(`a diagnostic on line ${line + 1} (${UNKNOWN})`, () => {
-        diags = vscode.languages.getDiagnostics(uri);
-        return diags.some(d => d.range.start.line <= line && d.range.end.line >= line) || undefined;
-      }, 15_000).catch(e => { throw new Error(`${(e as Error).message}; diagnostics: ${show(diags)}`); });
+      await waitFor(
+        `a diagnostic on line ${line + 1} (${UNKNOWN})`,
+        () => {
+          diags = vscode.languages.getDiagnostics(uri);
+          return diags.some(d => d.range.start.line <= line && d.range.end.line >= line) || undefined;
+        },
+        15_000,
+      ).catch(e => {
+        throw new Error(`${(e as Error).message}; diagnostics: ${show(diags)}`);
+      });
       const onLine = diags.filter(d => d.range.start.line <= line && d.range.end.line >= line);
-      assert(onLine.some(d => d.message.includes(UNKNOWN) || /layer/i.test(d.message)), `the diagnostic should name the layer: ${show(onLine)}`);
+      assert(
+        onLine.some(d => d.message.includes(UNKNOWN) || /layer/i.test(d.message)),
+        `the diagnostic should name the layer: ${show(onLine)}`,
+      );
       const fc1Line = line - 2;
-      assert(!diags.some(d => d.range.start.line === fc1Line && d.severity === vscode.DiagnosticSeverity.Error), `fc1 is a real layer but got an error: ${show(diags)}`);
+      assert(
+        !diags.some(d => d.range.start.line === fc1Line && d.severity === vscode.DiagnosticSeverity.Error),
+        `fc1 is a real layer but got an error: ${show(diags)}`,
+      );
     });
 
-    s.test('completion offers the model\'s layer names under layers: and schema values for method', async () => {
+    s.test("completion offers the model's layer names under layers: and schema values for method", async () => {
       const dir = scratch('recipe-complete');
       copyModel(path.join(workspaceRoot(), 'mlpnet'), dir);
       const file = path.join(dir, 'woodfisher.yaml');
@@ -68,17 +84,21 @@ export function registerRecipeSuite(root: Mocha.Suite): void {
         const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, pos);
         return list.items.map(i => (typeof i.label === 'string' ? i.label : i.label.label));
       };
-      const layers = await waitFor('layer-name completions', async () => {
-        const l = await labels(new vscode.Position(layerLine, 2));
-        return ['fc1', 'fc2', 'fc3'].every(n => l.includes(n)) ? l : undefined;
-      }, 15_000);
+      const layers = await waitFor(
+        'layer-name completions',
+        async () => {
+          const l = await labels(new vscode.Position(layerLine, 2));
+          return ['fc1', 'fc2', 'fc3'].every(n => l.includes(n)) ? l : undefined;
+        },
+        15_000,
+      );
       assert(!layers.includes('nosuchlayer'), `unexpected completions ${layers}`);
       const methodLine = lines.findIndex(l => l.startsWith('method:'));
       const methods = await labels(new vscode.Position(methodLine, 'method: '.length));
       for (const m of ['woodfisher', 'woodtaylor', 'global-magnitude']) assert(methods.includes(m), `method completions ${methods}`);
     });
 
-    s.test('hovering a recipe key shows the schema\'s documentation', async () => {
+    s.test("hovering a recipe key shows the schema's documentation", async () => {
       const dir = scratch('recipe-hover');
       copyModel(path.join(workspaceRoot(), 'mlpnet'), dir);
       const file = path.join(dir, 'woodfisher.yaml');
@@ -86,10 +106,14 @@ export function registerRecipeSuite(root: Mocha.Suite): void {
       const uri = vscode.Uri.file(file);
       await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
       const line = example.split('\n').findIndex(l => l.startsWith('damp:'));
-      const hovers = await waitFor('a hover on damp', async () => {
-        const h = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(line, 1));
-        return h.length ? h : undefined;
-      }, 15_000);
+      const hovers = await waitFor(
+        'a hover on damp',
+        async () => {
+          const h = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(line, 1));
+          return h.length ? h : undefined;
+        },
+        15_000,
+      );
       const text = hovers.flatMap(h => h.contents.map(c => (typeof c === 'string' ? c : c.value))).join('\n');
       assert(/damp|λ|lambda/i.test(text), `hover text: ${text}`);
     });
@@ -106,7 +130,11 @@ export function registerRecipeSuite(root: Mocha.Suite): void {
       await sleep(1500);
       const errors = vscode.languages.getDiagnostics(uri).filter(d => d.severity === vscode.DiagnosticSeverity.Error);
       assert(errors.length === 0, `errors in the new recipe: ${show(errors)}`);
-      const r = await vscode.commands.executeCommand<{ status: string; error?: string; outDir?: string }>('woodfisher.prune', vscode.Uri.file(model), { noPrompt: true, samples: 64 });
+      const r = await vscode.commands.executeCommand<{ status: string; error?: string; outDir?: string }>(
+        'woodfisher.prune',
+        vscode.Uri.file(model),
+        { noPrompt: true, samples: 64 },
+      );
       assert(r?.status === 'done', `pruning with the new recipe: ${JSON.stringify(r)}`);
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     });

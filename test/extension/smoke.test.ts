@@ -16,17 +16,25 @@ export function registerSmokeSuite(root: Mocha.Suite): void {
       const ext = await activate();
       // ext.activate() resolves even when the extension's activate() threw: check what it registered
       assert(ext.isActive, 'the extension is not active');
-      const cmds = await waitFor('the woodfisher commands (none registered: did activate() throw? see the exthost log)', async () => {
-        const all = await vscode.commands.getCommands(true);
-        return ['woodfisher.prune', 'woodfisher.cancel'].every(c => all.includes(c)) ? all : undefined;
-      }, 10_000);
+      const cmds = await waitFor(
+        'the woodfisher commands (none registered: did activate() throw? see the exthost log)',
+        async () => {
+          const all = await vscode.commands.getCommands(true);
+          return ['woodfisher.prune', 'woodfisher.cancel'].every(c => all.includes(c)) ? all : undefined;
+        },
+        10_000,
+      );
       assert(cmds.includes('woodfisher.prune'), 'woodfisher.prune missing');
     });
     s.test('every command the manifest contributes (and every menu names) is registered by activate()', async () => {
       const ext = await activate();
-      const contributes = (ext.packageJSON as { contributes: { commands: { command: string }[]; menus: Record<string, { command: string }[]> } }).contributes;
+      const contributes = (
+        ext.packageJSON as { contributes: { commands: { command: string }[]; menus: Record<string, { command: string }[]> } }
+      ).contributes;
       const contributed = contributes.commands.map(c => c.command);
-      const inMenus = Object.values(contributes.menus).flat().map(m => m.command);
+      const inMenus = Object.values(contributes.menus)
+        .flat()
+        .map(m => m.command);
       assert(contributed.length >= 6, `only ${contributed.length} commands in the manifest`);
       const all = new Set(await vscode.commands.getCommands(true));
       const missing = [...new Set([...contributed, ...inMenus])].filter(c => !all.has(c));

@@ -20,19 +20,36 @@ export interface SuiteBuilder {
 export function defineSuite(parent: Mocha.Suite, title: string, body: (s: SuiteBuilder) => void): Mocha.Suite {
   const s = Mocha.Suite.create(parent, title);
   body({
-    test: (t, fn) => { s.addTest(new Mocha.Test(t, fn as Mocha.Func)); },
-    suiteSetup: fn => { s.beforeAll(fn as Mocha.Func); },
-    suiteTeardown: fn => { s.afterAll(fn as Mocha.Func); },
-    setup: fn => { s.beforeEach(fn as Mocha.Func); },
-    teardown: fn => { s.afterEach(fn as Mocha.Func); },
+    test: (t, fn) => {
+      s.addTest(new Mocha.Test(t, fn as Mocha.Func));
+    },
+    suiteSetup: fn => {
+      s.beforeAll(fn as Mocha.Func);
+    },
+    suiteTeardown: fn => {
+      s.afterAll(fn as Mocha.Func);
+    },
+    setup: fn => {
+      s.beforeEach(fn as Mocha.Func);
+    },
+    teardown: fn => {
+      s.afterEach(fn as Mocha.Func);
+    },
   });
   return s;
 }
 
 /** The contract of `woodfisher.prune` (see the extension's commands). */
 export interface PruneCommandOptions {
-  sparsity?: number; pattern?: string; method?: string; dataPath?: string; labelsPath?: string; outDir?: string;
-  samples?: number; noPrompt?: boolean; recipePath?: string;
+  sparsity?: number;
+  pattern?: string;
+  method?: string;
+  dataPath?: string;
+  labelsPath?: string;
+  outDir?: string;
+  samples?: number;
+  noPrompt?: boolean;
+  recipePath?: string;
 }
 export interface PruneReportLike {
   sparsity: { target: number; achieved: number; pruned: number; weights: number };
@@ -42,14 +59,19 @@ export interface PruneReportLike {
 }
 export interface PruneCommandResult {
   status: 'done' | 'cancelled' | 'error';
-  outDir?: string; reportPath?: string; report?: PruneReportLike; error?: string;
+  outDir?: string;
+  reportPath?: string;
+  report?: PruneReportLike;
+  error?: string;
 }
 
 export const EXTENSION_ID = 'woodfisher.woodfisher';
 
 export function workspaceRoot(): string {
   const f = vscode.workspace.workspaceFolders?.[0];
-  if (!f) { throw new Error('no workspace folder is open (scripts/e2e.sh opens a copy of examples/)'); }
+  if (!f) {
+    throw new Error('no workspace folder is open (scripts/e2e.sh opens a copy of examples/)');
+  }
   return f.uri.fsPath;
 }
 
@@ -63,9 +85,16 @@ export function scratch(name: string): string {
 export async function activate(): Promise<vscode.Extension<unknown>> {
   const ext = vscode.extensions.getExtension(EXTENSION_ID);
   if (!ext) {
-    throw new Error(`extension ${EXTENSION_ID} is not loaded; loaded: ${vscode.extensions.all.filter(e => !e.id.startsWith('vscode.')).map(e => e.id).join(', ')}`);
+    throw new Error(
+      `extension ${EXTENSION_ID} is not loaded; loaded: ${vscode.extensions.all
+        .filter(e => !e.id.startsWith('vscode.'))
+        .map(e => e.id)
+        .join(', ')}`,
+    );
   }
-  if (!ext.isActive) { await ext.activate(); }
+  if (!ext.isActive) {
+    await ext.activate();
+  }
   return ext;
 }
 
@@ -79,7 +108,11 @@ export function hashTree(dir: string): Record<string, string> {
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
-      if (e.isDirectory()) { walk(p); } else { out[path.relative(dir, p)] = crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex'); }
+      if (e.isDirectory()) {
+        walk(p);
+      } else {
+        out[path.relative(dir, p)] = crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+      }
     }
   };
   walk(dir);
@@ -107,25 +140,42 @@ export function npyRows(file: string): number {
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const header = buf.subarray(major === 1 ? 10 : 12, (major === 1 ? 10 : 12) + headerLen).toString('latin1');
   const m = /'shape':\s*\((\d+)/.exec(header);
-  if (!m) { throw new Error(`cannot read the shape of ${file}: ${header}`); }
+  if (!m) {
+    throw new Error(`cannot read the shape of ${file}: ${header}`);
+  }
   return Number(m[1]);
 }
 
-export function sleep(ms: number): Promise<void> { return new Promise(r => setTimeout(r, ms)); }
+export function sleep(ms: number): Promise<void> {
+  return new Promise(r => setTimeout(r, ms));
+}
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000, everyMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v !== undefined && v !== null && (v as unknown) !== false) { return v as T; }
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) { throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`); }
+      if (v !== undefined && v !== null && (v as unknown) !== false) {
+        return v as T;
+      }
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
     await sleep(everyMs);
   }
 }
 
 export function assert(cond: unknown, message: string): asserts cond {
-  if (!cond) { throw new Error(message); }
+  if (!cond) {
+    throw new Error(message);
+  }
 }

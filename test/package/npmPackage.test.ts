@@ -11,19 +11,43 @@ import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-const NATIVE = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'win32-x64'].includes(`${process.platform}-${process.arch}`);
+// Where onnxruntime-node ships a CPU binary (scripts/platforms.json), the installed CLI must run its products on it.
+const NATIVE =
+  (JSON.parse(fs.readFileSync(path.join(root, 'scripts', 'platforms.json'), 'utf8'))[`${process.platform}-${process.arch}`] ?? []).length >
+  0;
 
 // Everything the tarball may hold: the CLI bundles and what they load at run time, the demo's example, the schema, docs.
 const ALLOWED = [
-  /^package\.json$/, /^README\.md$/, /^LICENSE$/, /^CHANGELOG\.md$/, /^bin\/woodfisher\.js$/,
-  /^dist\/(cli|blockWorker|ortThread)\.js$/, /^dist\/wasm\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/,
-  /^schemas\/recipe\.schema\.json$/, /^examples\/mlpnet\/(model\.json|weights\.bin|woodfisher\.yaml)$/,
-  /^examples\/data\/(calib|test)-[xy]\.npy$/, /^examples\/data\/train\.npz$/,   // train.npz: the demo's gradual run
+  /^package\.json$/,
+  /^README\.md$/,
+  /^LICENSE$/,
+  /^CHANGELOG\.md$/,
+  /^bin\/woodfisher\.js$/,
+  /^dist\/(cli|blockWorker|ortThread)\.js$/,
+  /^dist\/wasm\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/,
+  /^schemas\/recipe\.schema\.json$/,
+  /^examples\/mlpnet\/(model\.json|weights\.bin|woodfisher\.yaml)$/,
+  /^examples\/data\/(calib|test)-[xy]\.npy$/,
+  /^examples\/data\/train\.npz$/, // train.npz: the demo's gradual run
 ];
-const REQUIRED = ['bin/woodfisher.js', 'dist/cli.js', 'dist/blockWorker.js', 'dist/ortThread.js', 'examples/mlpnet/model.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
+const REQUIRED = [
+  'bin/woodfisher.js',
+  'dist/cli.js',
+  'dist/blockWorker.js',
+  'dist/ortThread.js',
+  'examples/mlpnet/model.json',
+  'README.md',
+  'LICENSE',
+  'CHANGELOG.md',
+];
 
 const npm = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) =>
-  execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-pack-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -34,7 +58,11 @@ test('npm pack: only the allow-listed files, and everything the CLI needs', () =
   const [info] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], root));
   tarball = path.join(tmp, info.filename);
   const files: string[] = info.files.map((f: { path: string }) => f.path);
-  assert.deepEqual(files.filter(f => !ALLOWED.some(re => re.test(f))), [], 'files outside the allow-list');
+  assert.deepEqual(
+    files.filter(f => !ALLOWED.some(re => re.test(f))),
+    [],
+    'files outside the allow-list',
+  );
   for (const f of REQUIRED) assert.ok(files.includes(f), `${f} missing from the tarball`);
 });
 
@@ -47,7 +75,9 @@ test('global install under a prefix: --version, and prune runs its products on o
 
   const installed = path.join(prefix, 'lib', 'node_modules', 'woodfisher', 'examples');
   const out = path.join(tmp, 'pruned');
-  const r = spawnSync(bin, ['prune', path.join(installed, 'mlpnet', 'woodfisher.yaml'), '--samples', '64', '--out', out], { encoding: 'utf8' });
+  const r = spawnSync(bin, ['prune', path.join(installed, 'mlpnet', 'woodfisher.yaml'), '--samples', '64', '--out', out], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
   if (NATIVE) {
@@ -64,7 +94,10 @@ test('install into an empty project without optional packages: npx woodfisher wo
   npm(['install', '--omit=optional', '--prefer-offline', tarball], app);
   assert.ok(!fs.existsSync(path.join(app, 'node_modules', 'onnxruntime-node')));
   assert.equal(execFileSync('npx', ['--no-install', 'woodfisher', '--version'], { cwd: app, encoding: 'utf8' }).trim(), pkg.version);
-  const r = spawnSync('npx', ['--no-install', 'woodfisher', 'demo', '--samples', '32', '--no-gradual', '--out', path.join(tmp, 'demo')], { cwd: app, encoding: 'utf8' });
+  const r = spawnSync('npx', ['--no-install', 'woodfisher', 'demo', '--samples', '32', '--no-gradual', '--out', path.join(tmp, 'demo')], {
+    cwd: app,
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   for (const run of ['woodfisher-90', 'global-magnitude-90', 'woodfisher-95', 'global-magnitude-95']) {
     assert.ok(fs.existsSync(path.join(tmp, 'demo', run, 'model.json')), `demo wrote no ${run}/model.json`);

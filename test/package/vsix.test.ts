@@ -1,4 +1,4 @@
-// Every VSIX scripts/package.sh builds (universal + five platforms), listed against an allow-list: the bundles and
+// Every VSIX scripts/package.sh builds (universal + one per platform of scripts/platforms.json), listed against an allow-list: the bundles and
 // what they read at run time, the Marketplace files, the walkthrough's example — and for a platform VSIX exactly the
 // two native files its CPU products load. Uses the VSIXs `npm test` built (WOODFISHER_VSIX_DIR), else builds them.
 import { test } from 'node:test';
@@ -12,28 +12,38 @@ const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 const COMMON = [
-  /^\[Content_Types\]\.xml$/, /^extension\.vsixmanifest$/,
-  /^extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt)$/, /^extension\/images\/icon\.png$/,
-  /^extension\/docs\/images\/(panel-dark|sweep)\.png$/, /^extension\/media\/walkthrough\/[a-z]+\.md$/,
-  /^extension\/schemas\/recipe\.schema\.json$/, /^extension\/dist\/(extension|worker|blockWorker|ortThread)\.js$/,
-  /^extension\/dist\/wasm\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/, /^extension\/dist\/webview\/(main\.js|style\.css|index\.html)$/,
-  /^extension\/examples\/mlpnet\/(model\.json|weights\.bin|woodfisher\.yaml)$/, /^extension\/examples\/data\/(calib|test)-[xy]\.npy$/,
+  /^\[Content_Types\]\.xml$/,
+  /^extension\.vsixmanifest$/,
+  /^extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt)$/,
+  /^extension\/images\/icon\.png$/,
+  /^extension\/docs\/images\/(panel-dark|sweep)\.png$/,
+  /^extension\/media\/walkthrough\/[a-z]+\.md$/,
+  /^extension\/schemas\/recipe\.schema\.json$/,
+  /^extension\/dist\/(extension|worker|blockWorker|ortThread)\.js$/,
+  /^extension\/dist\/wasm\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/,
+  /^extension\/dist\/webview\/(main\.js|style\.css|index\.html)$/,
+  /^extension\/examples\/mlpnet\/(model\.json|weights\.bin|woodfisher\.yaml)$/,
+  /^extension\/examples\/data\/(calib|test)-[xy]\.npy$/,
 ];
 // onnxruntime-node's public JS (CommonJS only, no maps or typings) …
 const ORT_JS = [
   /^extension\/dist\/node_modules\/onnxruntime-node\/(package\.json|dist\/[a-z]+\.js)$/,
   /^extension\/dist\/node_modules\/onnxruntime-common\/(package\.json|dist\/cjs\/([a-z-]+\.js|package\.json))$/,
 ];
-// … and per platform the binding plus the one library it links.
-const NATIVE: Record<string, string[]> = {
-  'linux-x64': ['onnxruntime_binding.node', 'libonnxruntime.so.1'],
-  'linux-arm64': ['onnxruntime_binding.node', 'libonnxruntime.so.1'],
-  'darwin-arm64': ['onnxruntime_binding.node', 'libonnxruntime.1.dylib'],
-  'win32-x64': ['onnxruntime_binding.node', 'onnxruntime.dll'],
-  'darwin-x64': [],   // onnxruntime-node 1.30 has no Intel-macOS binary: plain-JS products, said in the panel
-};
-const REQUIRED = ['extension/dist/webview/index.html', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/blockWorker.js', 'extension/dist/ortThread.js',
-  'extension/images/icon.png', 'extension/changelog.md', 'extension/readme.md', 'extension/examples/mlpnet/model.json'];
+// … and per platform the binding plus the one library it links (none for darwin-x64: onnxruntime-node has had no
+// Intel-macOS binary since 1.24, so that VSIX runs the products in plain JS and the panel says so).
+const NATIVE: Record<string, string[]> = JSON.parse(fs.readFileSync(path.join(root, 'scripts', 'platforms.json'), 'utf8'));
+const REQUIRED = [
+  'extension/dist/webview/index.html',
+  'extension/dist/extension.js',
+  'extension/dist/worker.js',
+  'extension/dist/blockWorker.js',
+  'extension/dist/ortThread.js',
+  'extension/images/icon.png',
+  'extension/changelog.md',
+  'extension/readme.md',
+  'extension/examples/mlpnet/model.json',
+];
 
 let dir = process.env.WOODFISHER_VSIX_DIR ?? '';
 if (!dir || !fs.existsSync(path.join(dir, 'woodfisher-linux-x64.vsix'))) {
@@ -47,11 +57,18 @@ for (const target of [undefined, ...Object.keys(NATIVE)]) {
   test(`VSIX ${target ?? 'universal'}: allow-listed files only, the bundles, and its native products`, () => {
     const vsix = path.join(dir, target ? `woodfisher-${target}.vsix` : 'woodfisher.vsix');
     const files = list(vsix);
-    const natives = (target ? NATIVE[target] : []).map(f => `extension/dist/node_modules/onnxruntime-node/bin/napi-v6/${target!.replace('-', '/')}/${f}`);
+    const natives = (target ? NATIVE[target] : []).map(
+      f => `extension/dist/node_modules/onnxruntime-node/bin/napi-v6/${target!.replace('-', '/')}/${f}`,
+    );
     const allowed = [...COMMON, ...(natives.length ? ORT_JS : [])];
-    assert.deepEqual(files.filter(f => !natives.includes(f) && !allowed.some(re => re.test(f))), [], 'files outside the allow-list');
+    assert.deepEqual(
+      files.filter(f => !natives.includes(f) && !allowed.some(re => re.test(f))),
+      [],
+      'files outside the allow-list',
+    );
     for (const f of [...REQUIRED, ...natives]) assert.ok(files.includes(f), `${f} missing`);
-    if (natives.length) assert.ok(files.includes('extension/dist/node_modules/onnxruntime-common/dist/cjs/index.js'), 'onnxruntime-common missing');
+    if (natives.length)
+      assert.ok(files.includes('extension/dist/node_modules/onnxruntime-common/dist/cjs/index.js'), 'onnxruntime-common missing');
     const manifest = execFileSync('unzip', ['-p', vsix, 'extension.vsixmanifest'], { encoding: 'utf8' });
     if (target) assert.match(manifest, new RegExp(`TargetPlatform="${target}"`));
     assert.match(manifest, new RegExp(`Version="${pkg.version.replace(/\./g, '\\.')}"`));
@@ -59,8 +76,14 @@ for (const target of [undefined, ...Object.keys(NATIVE)]) {
     assert.deepEqual(shipped.extensionKind, ['workspace']);
     assert.equal(shipped.preview, true);
     // Palette entries only where they apply; every command in a category; damp editable in the Settings UI.
-    const palette = Object.fromEntries(shipped.contributes.menus.commandPalette.map((m: { command: string; when: string }) => [m.command, m.when]));
-    assert.deepEqual(palette, { 'woodfisher.cancel': 'woodfisher.running', 'woodfisher.openReport': 'woodfisher.hasResults', 'woodfisher.openPrunedModel': 'woodfisher.hasResults' });
+    const palette = Object.fromEntries(
+      shipped.contributes.menus.commandPalette.map((m: { command: string; when: string }) => [m.command, m.when]),
+    );
+    assert.deepEqual(palette, {
+      'woodfisher.cancel': 'woodfisher.running',
+      'woodfisher.openReport': 'woodfisher.hasResults',
+      'woodfisher.openPrunedModel': 'woodfisher.hasResults',
+    });
     for (const c of shipped.contributes.commands) assert.equal(c.category, 'WoodFisher', `${c.command} has no category`);
     assert.equal(shipped.contributes.configuration.properties['woodfisher.damp'].type, 'string');
     assert.equal(shipped.contributes.yamlValidation, undefined, 'YAML recipes are validated by the extension itself (once)');

@@ -10,5 +10,14 @@ test('number formats: percent, thousands, three significant digits or scientific
   assert.equal(pct(NaN), '–');
   assert.equal(count(1234567), '1,234,567');
   assert.equal(count(undefined), '–');
-  assert.deepEqual([0, 0.5, 123.456, 1e4, 1.5e-3, -2e-9, null, NaN].map(sci), ['0', '0.5', '123', '1.00e+4', '1.50e-3', '-2.00e-9', '–', '–']);
+  assert.deepEqual([0, 0.5, 123.456, 1e4, 1.5e-3, -2e-9, null, NaN].map(sci), [
+    '0',
+    '0.5',
+    '123',
+    '1.00e+4',
+    '1.50e-3',
+    '-2.00e-9',
+    '–',
+    '–',
+  ]);
 });

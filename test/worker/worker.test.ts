@@ -25,8 +25,14 @@ function start(options: PruneOptions, onMessage?: (m: FromWorkerMessage, send: (
 }
 
 const options = (outDir: string, over: Partial<PruneOptions> = {}): PruneOptions => ({
-  ...DEFAULT_OPTIONS, modelPath: path.join(EX, 'mlpnet/model.json'), dataPath: path.join(EX, 'data/calib-x.npy'),
-  labelsPath: path.join(EX, 'data/calib-y.npy'), sparsity: 0.8, samples: 64, outDir, ...over,
+  ...DEFAULT_OPTIONS,
+  modelPath: path.join(EX, 'mlpnet/model.json'),
+  dataPath: path.join(EX, 'data/calib-x.npy'),
+  labelsPath: path.join(EX, 'data/calib-y.npy'),
+  sparsity: 0.8,
+  samples: 64,
+  outDir,
+  ...over,
 });
 
 test('a job: ready → throttled events → done with the report, then the process exits', async () => {
@@ -57,27 +63,47 @@ test('cancel during the gradients ends the process and writes nothing', { timeou
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wf-worker-')), 'out');
   let cancelledAt = 0;
   const { exited } = start(options(out, { samples: 1000 }), (m, send) => {
-    if (!cancelledAt && m.type === 'event' && m.event.type === 'stage' && m.event.stage !== 'load') { cancelledAt = Date.now(); send({ type: 'cancel' }); }
+    if (!cancelledAt && m.type === 'event' && m.event.type === 'stage' && m.event.stage !== 'load') {
+      cancelledAt = Date.now();
+      send({ type: 'cancel' });
+    }
   });
   assert.equal(await exited, 0);
   assert.ok(cancelledAt > 0, 'saw a stage event to cancel on');
   assert.equal(fs.existsSync(out), false);
 });
 
-test('the host\'s Cancel during the save waits for it: the result is complete, nothing is left beside it', { timeout: 120_000 }, async () => {
-  const { WorkerJob } = await import('../../src/extension/workerJob');
-  const dist = path.resolve(__dirname, '../../dist/worker.js');
-  assert.ok(fs.existsSync(dist), 'dist/worker.js is built before the tests (npm test builds first)');
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-worker-'));
-  const out = path.join(root, 'out');
-  let cancelledInSave = false;
-  const job: InstanceType<typeof WorkerJob> = new WorkerJob(dist, { type: 'start', options: options(out) }, {
-    onEvent: e => { if (e.type === 'stage' && e.stage === 'save' && e.done === 0 && !cancelledInSave) { cancelledInSave = true; job.cancel(); } },
-  });
-  const outcome = await job.start();
-  assert.ok(cancelledInSave, 'the save stage was seen by the host');
-  assert.equal(outcome.status, 'done', 'the save finished instead of being killed half way');
-  assert.ok(fs.existsSync(path.join(out, 'model.json')) && fs.existsSync(path.join(out, 'report.json')) && fs.existsSync(path.join(out, '.woodfisher-output.json')));
-  await new Promise(r => setTimeout(r, 200));
-  assert.deepEqual(fs.readdirSync(root), ['out'], 'no staging folder, backup or lock left');
-});
+test(
+  "the host's Cancel during the save waits for it: the result is complete, nothing is left beside it",
+  { timeout: 120_000 },
+  async () => {
+    const { WorkerJob } = await import('../../src/extension/workerJob');
+    const dist = path.resolve(__dirname, '../../dist/worker.js');
+    assert.ok(fs.existsSync(dist), 'dist/worker.js is built before the tests (npm test builds first)');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-worker-'));
+    const out = path.join(root, 'out');
+    let cancelledInSave = false;
+    const job: InstanceType<typeof WorkerJob> = new WorkerJob(
+      dist,
+      { type: 'start', options: options(out) },
+      {
+        onEvent: e => {
+          if (e.type === 'stage' && e.stage === 'save' && e.done === 0 && !cancelledInSave) {
+            cancelledInSave = true;
+            job.cancel();
+          }
+        },
+      },
+    );
+    const outcome = await job.start();
+    assert.ok(cancelledInSave, 'the save stage was seen by the host');
+    assert.equal(outcome.status, 'done', 'the save finished instead of being killed half way');
+    assert.ok(
+      fs.existsSync(path.join(out, 'model.json')) &&
+        fs.existsSync(path.join(out, 'report.json')) &&
+        fs.existsSync(path.join(out, '.woodfisher-output.json')),
+    );
+    await new Promise(r => setTimeout(r, 200));
+    assert.deepEqual(fs.readdirSync(root), ['out'], 'no staging folder, backup or lock left');
+  },
+);

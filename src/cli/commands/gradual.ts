@@ -1,19 +1,21 @@
 // woodfisher gradual <model.json | recipe> --train … --sparsity S --epochs E --out dir
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { diagnosticError, parseRecipe, readRecipeText, recipeToGradualOptions } from '../../engine/recipe';
+import { recipeToGradualOptions } from '../../engine/recipe';
+import { checkRecipeLayers, readRunSources } from '../resolve';
 import { loadGradualModule } from '../engine';
-import type { GradualEvent, GradualOptions, GradualSettings } from '../../engine/types';
+import type { GradualEvent, GradualOptions } from '../../engine/types';
 import { METHOD_NAMES, WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { UsageError } from '../errors';
-import { isRecipePath, parsePath, parseDamp, parseNonNegativeInt, parsePositiveInt, parsePositive, parseSize, parseSparsity } from '../flags';
+import { parsePath, parseDamp, parseNonNegativeInt, parsePositiveInt, parsePositive, parseSize, parseSparsity } from '../flags';
 import { createProgress, progressMode } from '../progress';
 import { gradualProgress, gradualSummary } from '../gradualSummary';
 
 export function parseEpochs(v: string): number {
   const n = Number(v);
-  if (v.trim() === '' || !(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of epochs ≥ 0 (fractions allowed, e.g. 0.5)');
+  if (v.trim() === '' || !(n >= 0) || !Number.isFinite(n))
+    throw new InvalidArgumentError('expected a number of epochs ≥ 0 (fractions allowed, e.g. 0.5)');
   return n;
 }
 export function parseFraction(v: string): number {
@@ -28,24 +30,60 @@ const parseNonNegative = (v: string) => {
 };
 
 export interface GradualFlags {
-  train?: string; trainLabels?: string; sparsity?: number; pattern?: string; epochs?: number; method?: GradualOptions['method'];
-  samples?: number; blockSize?: number; damp?: number | 'auto'; scope?: GradualOptions['scope']; update?: GradualOptions['update'];
-  inverseForm?: GradualOptions['inverseForm']; recompute?: number; pruneStart?: number; pruneEnd?: number; pruneEvery?: number; initialSparsity?: number;
-  optimizer?: GradualOptions['optimizer']; lr?: number; lrSchedule?: GradualOptions['lrSchedule']; batchSize?: number; momentum?: number;
-  weightDecay?: number; seed?: number; eval?: string; evalLabels?: string; backend?: GradualOptions['backend']; threads?: number;
-  maxMemory?: number; out?: string; resume?: boolean; recipe?: string; json?: boolean;
+  train?: string;
+  trainLabels?: string;
+  sparsity?: number;
+  pattern?: string;
+  epochs?: number;
+  method?: GradualOptions['method'];
+  samples?: number;
+  blockSize?: number;
+  damp?: number | 'auto';
+  scope?: GradualOptions['scope'];
+  update?: GradualOptions['update'];
+  inverseForm?: GradualOptions['inverseForm'];
+  recompute?: number;
+  pruneStart?: number;
+  pruneEnd?: number;
+  pruneEvery?: number;
+  initialSparsity?: number;
+  optimizer?: GradualOptions['optimizer'];
+  lr?: number;
+  lrSchedule?: GradualOptions['lrSchedule'];
+  batchSize?: number;
+  momentum?: number;
+  weightDecay?: number;
+  seed?: number;
+  eval?: string;
+  evalLabels?: string;
+  backend?: GradualOptions['backend'];
+  threads?: number;
+  maxMemory?: number;
+  out?: string;
+  resume?: boolean;
+  recipe?: string;
+  json?: boolean;
+  quantize?: GradualOptions['quantize'];
 }
 
 /** The training and schedule flags (gradual, and sweep --gradual); with oneShot also the pruning-step flags. */
 export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean }): Command {
   cmd
-    .option('--train <path>', 'training data: x.npy (read batch by batch) or data.npz holding x and y; calibration samples of each pruning step are drawn from it', parsePath)
+    .option(
+      '--train <path>',
+      'training data: x.npy (read batch by batch) or data.npz holding x and y; calibration samples of each pruning step are drawn from it',
+      parsePath,
+    )
     .option('--train-labels <path>', 'training labels y.npy (class indices or one-hot)', parsePath)
     .option('--epochs <E>', 'training epochs in all (pruning steps and the final fine-tuning)', parsePositiveInt)
     .option('--prune-start <epoch>', 'epoch of the first pruning step, fractions allowed (default: 0)', parseEpochs)
     .option('--prune-end <epoch>', 'epoch of the last pruning step, before the last epoch ends (default: epochs/2)', parseEpochs)
     .option('--prune-every <epochs>', 'epochs between pruning steps (default: four steps from start to end)', parseEpochs)
-    .option('--initial-sparsity <s>', 's_i: target of the first pruning step; s_k = s_f + (s_i − s_f)(1 − k/K)³ (default: 0)', parseFraction)
+    .option(
+      '--initial-sparsity <s>',
+      's_i: target of the first pruning step; s_k = s_f + (s_i − s_f)(1 − k/K)³ (default: 0)',
+      parseFraction,
+    )
     .addOption(new Option('--optimizer <o>', 'sgd (with momentum) or adam (AdamW) (default: sgd)').choices(['sgd', 'adam']))
     .option('--lr <eta>', 'initial learning rate (default: 0.1; about 1e-3 with adam)', parsePositive)
     .addOption(new Option('--lr-schedule <s>', 'learning rate over the run (default: cosine)').choices(['cosine', 'step', 'constant']))
@@ -60,9 +98,15 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
     .option('--samples <n>', 'N: calibration samples (per-sample gradients) per pruning step (default: 256)', parsePositiveInt)
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
     .option('--damp <lambda>', 'λ: dampening of the Fisher (default: 1e-5)', parseDamp)
-    .addOption(new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']))
-    .addOption(new Option('--update <kind>', 'OBS weight update at each step (default: independent)').choices(['independent', 'joint', 'none']))
-    .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
+    .addOption(
+      new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']),
+    )
+    .addOption(
+      new Option('--update <kind>', 'OBS weight update at each step (default: independent)').choices(['independent', 'joint', 'none']),
+    )
+    .addOption(
+      new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']),
+    )
     .option('--recompute <k>', 'sub-steps per pruning step, gradients and inverses re-estimated each time (default: 1)', parsePositiveInt)
     .option('--seed <n>', 'random seed: batch order, calibration draws (default: 0)', parseNonNegativeInt)
     .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values')
@@ -71,6 +115,12 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', 'worker threads for the Fisher blocks', parsePositiveInt)
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
+    .addOption(
+      new Option(
+        '--quantize <enc>',
+        "encoding of the final model's weights: keep (as in the input), none (float32), float16, uint16, uint8 (affine, 0 exact); checkpoints stay float32 (default: keep)",
+      ).choices(['keep', 'none', 'float16', 'uint16', 'uint8']),
+    )
     .option('--out <dir>', 'new folder for the checkpoints and the final model', parsePath)
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--json', 'print the report as JSON on stdout, no progress');
@@ -78,10 +128,14 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
 
 export function gradualCommand(): Command {
   const cmd = new Command('gradual')
-    .description('prune gradually with fine-tuning: prune a little at a time on the cubic schedule, training in between; a checkpoint after every epoch')
+    .description(
+      'prune gradually with fine-tuning: prune a little at a time on the cubic schedule, training in between; a checkpoint after every epoch',
+    )
     .argument('[target]', 'model.json, or a recipe (.yaml/.yml/*.prune.json) with a gradual: section');
-  addGradualOptions(cmd, { oneShot: true })
-    .addHelpText('after', '\nExamples:\n  woodfisher gradual examples/mlpnet/model.json --train examples/data/train.npz --sparsity 0.95 --epochs 12 --out mlpnet-95 \\\n      --eval examples/data/test-x.npy --eval-labels examples/data/test-y.npy\n  woodfisher gradual mlpnet-95.prune.yaml --resume');
+  addGradualOptions(cmd, { oneShot: true }).addHelpText(
+    'after',
+    '\nExamples:\n  woodfisher gradual examples/mlpnet/model.json --train examples/data/train.npz --sparsity 0.95 --epochs 12 --out mlpnet-95 \\\n      --eval examples/data/test-x.npy --eval-labels examples/data/test-y.npy\n  woodfisher gradual mlpnet-95.prune.yaml --resume',
+  );
   return cmd.action(async (target: string | undefined, flags: GradualFlags) => {
     const options = await resolveGradual(target, flags);
     const { runGradual } = await loadGradualModule();
@@ -99,50 +153,71 @@ export function gradualCommand(): Command {
 }
 
 /** Gradual events → progress: its own lines for epochs and steps, the stage bar/lines for the rest. */
-export function gradualEvents(mode: ReturnType<typeof progressMode>, progress: ReturnType<typeof createProgress>): (e: GradualEvent) => void {
+export function gradualEvents(
+  mode: ReturnType<typeof progressMode>,
+  progress: ReturnType<typeof createProgress>,
+): (e: GradualEvent) => void {
   const lines = gradualProgress(mode === 'quiet' ? undefined : (s: string) => progress.note(s));
   return e => {
     lines(e);
-    if (e.type === 'stage' || e.type === 'log' || e.type === 'plan' || e.type === 'eval' || e.type === 'layer' || e.type === 'damp' || e.type === 'done') progress.onEvent(e);
+    if (
+      e.type === 'stage' ||
+      e.type === 'log' ||
+      e.type === 'plan' ||
+      e.type === 'eval' ||
+      e.type === 'layer' ||
+      e.type === 'damp' ||
+      e.type === 'done'
+    )
+      progress.onEvent(e);
   };
 }
 
 export async function resolveGradual(target: string | undefined, f: GradualFlags): Promise<GradualOptions> {
-  let recipeFile = f.recipe, modelPath: string | undefined;
-  if (target !== undefined) {
-    if (isRecipePath(target)) {
-      if (recipeFile !== undefined) throw new UsageError(`two recipes given: ${target} and --recipe ${recipeFile}`);
-      recipeFile = target;
-    } else modelPath = path.resolve(target);
-  }
-  let recipe = {};
-  if (recipeFile !== undefined) {
-    const file = path.resolve(recipeFile);
-    let text: string;
-    try { text = readRecipeText(file); } catch (e) { throw new UsageError((e as Error).message); }
-    const parsed = parseRecipe(text, file);
-    const first = parsed.diagnostics.find(d => d.severity === 'error');
-    if (first) throw diagnosticError(file, first);
-    recipe = parsed.recipe;
-  }
+  const sources = await readRunSources(target, f.recipe);
   const abs = (p?: string) => (p === undefined ? undefined : path.resolve(p));
+  let options: GradualOptions;
   try {
-    return recipeToGradualOptions(recipe, recipeFile ? path.dirname(path.resolve(recipeFile)) : process.cwd(), {
-      modelPath, dataPath: abs(f.train), labelsPath: abs(f.trainLabels), sparsity: f.sparsity, pattern: f.pattern, epochs: f.epochs,
-      method: f.method, samples: f.samples, blockSize: f.blockSize, damp: f.damp, scope: f.scope, update: f.update, inverseForm: f.inverseForm, recompute: f.recompute,
-      pruneStart: f.pruneStart, pruneEnd: f.pruneEnd, pruneEvery: f.pruneEvery, initialSparsity: f.initialSparsity, optimizer: f.optimizer,
-      lr: f.lr, lrSchedule: f.lrSchedule, batchSize: f.batchSize, momentum: f.momentum, weightDecay: f.weightDecay, seed: f.seed,
-      evalPath: abs(f.eval), evalLabelsPath: abs(f.evalLabels), backend: f.backend, threads: f.threads, maxMemoryBytes: f.maxMemory,
-      outDir: abs(f.out), resume: f.resume,
+    options = recipeToGradualOptions(sources.parsed?.recipe ?? {}, sources.recipeDir, {
+      modelPath: sources.modelPath,
+      dataPath: abs(f.train),
+      labelsPath: abs(f.trainLabels),
+      sparsity: f.sparsity,
+      pattern: f.pattern,
+      epochs: f.epochs,
+      method: f.method,
+      samples: f.samples,
+      blockSize: f.blockSize,
+      damp: f.damp,
+      scope: f.scope,
+      update: f.update,
+      inverseForm: f.inverseForm,
+      recompute: f.recompute,
+      pruneStart: f.pruneStart,
+      pruneEnd: f.pruneEnd,
+      pruneEvery: f.pruneEvery,
+      initialSparsity: f.initialSparsity,
+      optimizer: f.optimizer,
+      lr: f.lr,
+      lrSchedule: f.lrSchedule,
+      batchSize: f.batchSize,
+      momentum: f.momentum,
+      weightDecay: f.weightDecay,
+      seed: f.seed,
+      evalPath: abs(f.eval),
+      evalLabelsPath: abs(f.evalLabels),
+      backend: f.backend,
+      threads: f.threads,
+      maxMemoryBytes: f.maxMemory,
+      outDir: abs(f.out),
+      resume: f.resume,
+      quantize: f.quantize,
     });
   } catch (e) {
-    if (e instanceof WoodFisherError && e.code === 'OPTIONS') throw new UsageError(e.message.replace('--data x.npy|data.npz', '--train x.npy|data.npz'));
+    if (e instanceof WoodFisherError && e.code === 'OPTIONS')
+      throw new UsageError(e.message.replace('--data x.npy|data.npz', '--train x.npy|data.npz'));
     throw e;
   }
-}
-
-/** The settings a sweep's gradual points share (the GradualOptions keys beyond PruneOptions). */
-export function gradualSettings(o: GradualOptions): GradualSettings {
-  const { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay } = o;
-  return { epochs, initialSparsity, pruneStart, pruneEnd, pruneEvery, optimizer, lr, lrSchedule, batchSize, momentum, weightDecay };
+  await checkRecipeLayers(sources, options);
+  return options;
 }

@@ -9,8 +9,13 @@ import { parsePositiveInt, parseSize } from '../flags';
 import { METHOD_NAMES } from '../../engine/types';
 
 interface InspectFlags {
-  samples?: number; blockSize?: number; method?: PruneOptions['method']; inverseForm?: PruneOptions['inverseForm'];
-  maxMemory?: number; backend?: PruneOptions['backend']; json?: boolean;
+  samples?: number;
+  blockSize?: number;
+  method?: PruneOptions['method'];
+  inverseForm?: PruneOptions['inverseForm'];
+  maxMemory?: number;
+  backend?: PruneOptions['backend'];
+  json?: boolean;
 }
 
 export function inspectCommand(): Command {
@@ -25,28 +30,46 @@ export function inspectCommand(): Command {
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--json', 'print the result as JSON')
     .action(async (model: string, f: InspectFlags) => {
-      const options: Partial<PruneOptions> = Object.fromEntries(Object.entries({
-        samples: f.samples, blockSize: f.blockSize, method: f.method, inverseForm: f.inverseForm, maxMemoryBytes: f.maxMemory, backend: f.backend,
-      }).filter(([, v]) => v !== undefined));
+      const options: Partial<PruneOptions> = Object.fromEntries(
+        Object.entries({
+          samples: f.samples,
+          blockSize: f.blockSize,
+          method: f.method,
+          inverseForm: f.inverseForm,
+          maxMemoryBytes: f.maxMemory,
+          backend: f.backend,
+        }).filter(([, v]) => v !== undefined),
+      );
       const { inspectModel } = await loadPruneModule();
       const r = await inspectModel(path.resolve(model), options);
       if (f.json) {
         process.stdout.write(JSON.stringify(r, null, 2) + '\n');
         return;
       }
-      const rows = r.layers.map(l => [l.name, l.kind, `[${l.shape.join(', ')}]`, `[${l.torchShape.join(', ')}]`, l.size.toLocaleString('en-US')]);
+      const rows = r.layers.map(l => [
+        l.name,
+        l.kind,
+        `[${l.shape.join(', ')}]`,
+        `[${l.torchShape.join(', ')}]`,
+        l.size.toLocaleString('en-US'),
+      ]);
       rows.push(['total', '', '', '', r.totalWeights.toLocaleString('en-US')]);
       const mem = r.memory.items.map(i => [i.what, formatBytes(i.bytes)]);
       mem.push(['total', formatBytes(r.memory.totalBytes)]);
-      process.stdout.write([
-        `${path.resolve(model)} (${r.format}, backend ${r.backend})`, '',
-        formatTable(['layer', 'kind', 'shape (TF.js)', 'shape (paper)', 'weights'], rows, [false, false, false, false, true]), '',
-        formatTable(['memory', 'bytes'], mem, [false, true]), '',
-        r.memory.fits
-          ? `fits in the limit of ${formatBytes(r.memory.limitBytes)}`
-          : `does NOT fit in the limit of ${formatBytes(r.memory.limitBytes)}: lower --samples or --block-size, or raise --max-memory`,
-        ...(r.memory.why ? [`plan: ${r.memory.why}`] : []),
-        ...(r.memory.gradients === 'streamed' ? r.memory.groups!.map((g, i) => `  layer group ${i + 1}: ${g.join(', ')}`) : []),
-      ].join('\n') + '\n');
+      process.stdout.write(
+        [
+          `${path.resolve(model)} (${r.format}, backend ${r.backend})`,
+          '',
+          formatTable(['layer', 'kind', 'shape (TF.js)', 'shape (paper)', 'weights'], rows, [false, false, false, false, true]),
+          '',
+          formatTable(['memory', 'bytes'], mem, [false, true]),
+          '',
+          r.memory.fits
+            ? `fits in the limit of ${formatBytes(r.memory.limitBytes)}`
+            : `does NOT fit in the limit of ${formatBytes(r.memory.limitBytes)}: lower --samples or --block-size, or raise --max-memory`,
+          ...(r.memory.why ? [`plan: ${r.memory.why}`] : []),
+          ...(r.memory.gradients === 'streamed' ? r.memory.groups!.map((g, i) => `  layer group ${i + 1}: ${g.join(', ')}`) : []),
+        ].join('\n') + '\n',
+      );
     });
 }

@@ -12,7 +12,10 @@ export function pruneCommand(): Command {
   const cmd = new Command('prune')
     .description('prune a TF.js layers-model once (one-shot), writing the pruned model and report.json to a new folder')
     .argument('[target]', 'model.json, or a recipe (.yaml/.yml/*.prune.json) that names the model')
-    .addHelpText('after', '\nExamples:\n  woodfisher prune model.json --data x.npy --labels y.npy --sparsity 0.9 --out pruned\n  woodfisher prune woodfisher.yaml --sparsity 0.95 --out pruned-95');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  woodfisher prune model.json --data x.npy --labels y.npy --sparsity 0.9 --out pruned\n  woodfisher prune woodfisher.yaml --sparsity 0.95 --out pruned-95',
+    );
   addRunOptions(cmd);
   return cmd.action(async (target: string | undefined, flags: RunFlags) => {
     const { options } = await resolveRunOptions(target, flags);

@@ -9,27 +9,38 @@ import { defaultMemoryLimit } from '../memory';
 
 export interface Dataset {
   x: Float32Array;
-  shape: number[];          // [N, ...inputShape]
-  labels?: Int32Array;      // class indices
+  shape: number[]; // [N, ...inputShape]
+  labels?: Int32Array; // class indices
   count: number;
   source: string;
 }
 
 /** What loadDataset needs of a model (a LoadedModel fits). */
-export interface DataSpec { inputShape: number[]; numClasses: number }
+export interface DataSpec {
+  inputShape: number[];
+  numClasses: number;
+}
 
 /** Reads an .npy or .npz of at most maxBytes (file and, for .npz, inflated members), checked before reading. */
 export function readArrays(file: string, maxBytes: number, role: 'inputs' | 'labels'): { x?: NpyArray; y?: NpyArray } {
   const ext = path.extname(file).toLowerCase();
   if (ext !== '.npy' && ext !== '.npz') {
     inputFileSize(file, role === 'inputs' ? 'Data file' : 'Labels file');
-    throw new WoodFisherError(`${path.basename(file)}: unsupported data format '${ext || 'no extension'}' (use .npy or .npz).`, 'DATA_FORMAT', { file });
+    throw new WoodFisherError(
+      `${path.basename(file)}: unsupported data format '${ext || 'no extension'}' (use .npy or .npz).`,
+      'DATA_FORMAT',
+      { file },
+    );
   }
   const bytes = new Uint8Array(readInputFile(file, role === 'inputs' ? 'Data file' : 'Labels file', maxBytes));
   if (ext === '.npy') return { x: parseNpy(bytes, path.basename(file)) };
   const arrays = readNpz(bytes, path.basename(file), maxBytes);
   if (!arrays.x && !(role === 'labels' && arrays.y)) {
-    throw new WoodFisherError(`${path.basename(file)} has no array 'x' (found: ${Object.keys(arrays).join(', ') || 'none'}); save it with np.savez(path, x=inputs, y=labels).`, 'DATA_FORMAT', { file });
+    throw new WoodFisherError(
+      `${path.basename(file)} has no array 'x' (found: ${Object.keys(arrays).join(', ') || 'none'}); save it with np.savez(path, x=inputs, y=labels).`,
+      'DATA_FORMAT',
+      { file },
+    );
   }
   return { x: arrays.x, y: arrays.y };
 }
@@ -45,42 +56,65 @@ export function toClassIndices(y: NpyArray, numClasses: number, file: string): I
   if (y.shape.length === 1 || (y.shape.length === 2 && y.shape[1] === 1 && numClasses !== 1)) {
     for (let i = 0; i < n; i++) {
       const v = Number(y.data[i]);
-      if (!Number.isInteger(v)) throw new WoodFisherError(`${name}: label ${i} is ${v}, not a class index${isInt ? '' : ' (floats must be whole numbers, or one-hot rows [N, C])'}.`, 'LABELS', { file });
+      if (!Number.isInteger(v))
+        throw new WoodFisherError(
+          `${name}: label ${i} is ${v}, not a class index${isInt ? '' : ' (floats must be whole numbers, or one-hot rows [N, C])'}.`,
+          'LABELS',
+          { file },
+        );
       out[i] = v;
     }
   } else if (y.shape.length === 2) {
     const c = y.shape[1];
-    if (c !== numClasses) throw new WoodFisherError(`${name}: one-hot labels have ${c} columns but the model has ${numClasses} classes.`, 'LABELS', { file });
+    if (c !== numClasses)
+      throw new WoodFisherError(`${name}: one-hot labels have ${c} columns but the model has ${numClasses} classes.`, 'LABELS', { file });
     for (let i = 0; i < n; i++) {
       let best = 0;
       for (let j = 1; j < c; j++) if (Number(y.data[i * c + j]) > Number(y.data[i * c + best])) best = j;
       out[i] = best;
     }
   } else {
-    throw new WoodFisherError(`${name}: labels of shape ${fmt(y.shape)}; expected class indices [N] or one-hot [N, ${numClasses}].`, 'LABELS', { file });
+    throw new WoodFisherError(
+      `${name}: labels of shape ${fmt(y.shape)}; expected class indices [N] or one-hot [N, ${numClasses}].`,
+      'LABELS',
+      { file },
+    );
   }
-  for (let i = 0; i < n; i++) if (out[i] < 0 || out[i] >= numClasses) {
-    throw new WoodFisherError(`${name}: label ${i} is ${out[i]}, outside the model's classes [0, ${numClasses}).`, 'LABELS', { file });
-  }
+  for (let i = 0; i < n; i++)
+    if (out[i] < 0 || out[i] >= numClasses) {
+      throw new WoodFisherError(`${name}: label ${i} is ${out[i]}, outside the model's classes [0, ${numClasses}).`, 'LABELS', { file });
+    }
   return out;
 }
 
 /** Inputs must be float32/float64/uint8 of shape [N ≥ 1, ...the model's input shape]. */
 export function checkInputs(m: DataSpec, dtype: string, shape: number[], file: string): void {
   if (!(dtype === 'f4' || dtype === 'f8' || dtype === 'u1')) {
-    throw new WoodFisherError(`${path.basename(file)}: inputs of dtype '${dtype}' are not supported (use float32, float64 or uint8).`, 'DATA_FORMAT', { file });
+    throw new WoodFisherError(
+      `${path.basename(file)}: inputs of dtype '${dtype}' are not supported (use float32, float64 or uint8).`,
+      'DATA_FORMAT',
+      { file },
+    );
   }
   const want = [-1, ...m.inputShape];
   const ok = shape.length === want.length && want.every((d, i) => d < 0 || d === shape[i]);
   if (!ok) {
-    throw new WoodFisherError(`${path.basename(file)}: inputs have shape ${fmt(shape)} but the model expects ${fmt([shape[0] ?? -1, ...m.inputShape])} ([samples, ${m.inputShape.join(', ')}]).`, 'DATA_SHAPE', { file });
+    throw new WoodFisherError(
+      `${path.basename(file)}: inputs have shape ${fmt(shape)} but the model expects ${fmt([shape[0] ?? -1, ...m.inputShape])} ([samples, ${m.inputShape.join(', ')}]).`,
+      'DATA_SHAPE',
+      { file },
+    );
   }
   if (shape[0] === 0) throw new WoodFisherError(`${path.basename(file)}: contains no samples.`, 'DATA_FORMAT', { file });
 }
 
 /** Loads inputs (and labels) for a model; default the first `samples` in file order, or a seeded sample with shuffle. */
-export async function loadDataset(m: DataSpec, dataPath: string, labelsPath?: string,
-  opts: { samples?: number; shuffle?: boolean; seed?: number; maxBytes?: number } = {}): Promise<Dataset> {
+export async function loadDataset(
+  m: DataSpec,
+  dataPath: string,
+  labelsPath?: string,
+  opts: { samples?: number; shuffle?: boolean; seed?: number; maxBytes?: number } = {},
+): Promise<Dataset> {
   const file = path.resolve(dataPath);
   const maxBytes = opts.maxBytes ?? defaultMemoryLimit();
   const { x, y: yFromNpz } = readArrays(file, maxBytes, 'inputs');
@@ -99,7 +133,12 @@ export async function loadDataset(m: DataSpec, dataPath: string, labelsPath?: st
   }
   if (yArr) {
     labels = toClassIndices(yArr, m.numClasses, labelFile);
-    if (labels.length !== n) throw new WoodFisherError(`${path.basename(labelFile)} has ${labels.length} labels but ${path.basename(file)} has ${n} samples.`, 'LABELS', { file: labelFile });
+    if (labels.length !== n)
+      throw new WoodFisherError(
+        `${path.basename(labelFile)} has ${labels.length} labels but ${path.basename(file)} has ${n} samples.`,
+        'LABELS',
+        { file: labelFile },
+      );
   }
 
   const k = Math.min(n, opts.samples && opts.samples > 0 ? Math.floor(opts.samples) : n);
@@ -110,12 +149,18 @@ export async function loadDataset(m: DataSpec, dataPath: string, labelsPath?: st
     const base = idx[s] * per;
     for (let j = 0; j < per; j++) {
       const v = src[base + j];
-      if (!Number.isFinite(v)) throw new WoodFisherError(`${path.basename(file)}: sample ${idx[s]} contains ${Number.isNaN(v) ? 'NaN' : 'Inf'}.`, 'DATA_FORMAT', { file });
+      if (!Number.isFinite(v))
+        throw new WoodFisherError(`${path.basename(file)}: sample ${idx[s]} contains ${Number.isNaN(v) ? 'NaN' : 'Inf'}.`, 'DATA_FORMAT', {
+          file,
+        });
       out[s * per + j] = v;
     }
   }
   return {
-    x: out, shape: [k, ...x.shape.slice(1)], labels: labels ? Int32Array.from(idx, i => labels![i]) : undefined, count: k,
+    x: out,
+    shape: [k, ...x.shape.slice(1)],
+    labels: labels ? Int32Array.from(idx, i => labels![i]) : undefined,
+    count: k,
     source: `${path.basename(file)}${labelsPath ? ` + ${path.basename(labelFile)}` : ''} (${k} of ${n}${opts.shuffle ? `, shuffled, seed ${opts.seed ?? 0}` : ', first in file order'})`,
   };
 }

@@ -2,17 +2,46 @@
 import { WoodFisherError } from '../types';
 
 export type NpyDtype = 'f4' | 'f8' | 'u1' | 'i1' | 'u2' | 'i2' | 'i4' | 'u4' | 'i8' | 'u8' | 'b1';
-export type NpyData = Float32Array | Float64Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+export type NpyData =
+  | Float32Array
+  | Float64Array
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
-export interface NpyArray { dtype: NpyDtype; shape: number[]; data: NpyData }
+export interface NpyArray {
+  dtype: NpyDtype;
+  shape: number[];
+  data: NpyData;
+}
 
 const MAGIC = '\x93NUMPY';
-const CTORS: Record<NpyDtype, { new(b: ArrayBuffer, o: number, n: number): NpyData; BYTES_PER_ELEMENT: number }> = {
-  f4: Float32Array, f8: Float64Array, u1: Uint8Array, i1: Int8Array, b1: Uint8Array, u2: Uint16Array, i2: Int16Array,
-  i4: Int32Array, u4: Uint32Array, i8: BigInt64Array, u8: BigUint64Array,
+const CTORS: Record<NpyDtype, { new (b: ArrayBuffer, o: number, n: number): NpyData; BYTES_PER_ELEMENT: number }> = {
+  f4: Float32Array,
+  f8: Float64Array,
+  u1: Uint8Array,
+  i1: Int8Array,
+  b1: Uint8Array,
+  u2: Uint16Array,
+  i2: Int16Array,
+  i4: Int32Array,
+  u4: Uint32Array,
+  i8: BigInt64Array,
+  u8: BigUint64Array,
 };
 
-export interface NpyHeader { dtype: NpyDtype; shape: number[]; offset: number; count: number; bytesPerElement: number }
+export interface NpyHeader {
+  dtype: NpyDtype;
+  shape: number[];
+  offset: number;
+  count: number;
+  bytesPerElement: number;
+}
 
 /** Parses the header of a .npy file (its first bytes suffice: 10 + header length). `name` is used in error messages only. */
 export function parseNpyHeader(bytes: Uint8Array, name = 'array'): NpyHeader {
@@ -30,13 +59,23 @@ export function parseNpyHeader(bytes: Uint8Array, name = 'array'): NpyHeader {
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeText === undefined) throw fail('unreadable header');
   if (fortran === 'True') throw fail('Fortran-ordered arrays are not supported; save with np.ascontiguousarray');
-  const shape = shapeText.split(',').map(s => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map(s => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (shape.some(d => !Number.isInteger(d) || d < 0)) throw fail(`bad shape (${shapeText})`);
   const endian = descr[0];
   const dtype = descr.slice(1) as NpyDtype;
   if (!(dtype in CTORS)) throw fail(`unsupported dtype ${descr}`);
   if (endian === '>' && CTORS[dtype].BYTES_PER_ELEMENT > 1) throw fail(`big-endian dtype ${descr} is not supported`);
-  return { dtype, shape, offset: start + headerLen, count: shape.reduce((a, b) => a * b, 1), bytesPerElement: CTORS[dtype].BYTES_PER_ELEMENT };
+  return {
+    dtype,
+    shape,
+    offset: start + headerLen,
+    count: shape.reduce((a, b) => a * b, 1),
+    bytesPerElement: CTORS[dtype].BYTES_PER_ELEMENT,
+  };
 }
 
 /** Typed array of a dtype over a fresh copy of `bytes` (aligned whatever the source offset). */
@@ -50,7 +89,11 @@ export function parseNpy(bytes: Uint8Array, name = 'array'): NpyArray {
   const { dtype, shape, offset, count, bytesPerElement } = parseNpyHeader(bytes, name);
   const need = count * bytesPerElement;
   if (bytes.length - offset < need) {
-    throw new WoodFisherError(`${name}: not a valid .npy file (truncated: ${bytes.length - offset} data bytes, expected ${need})`, 'DATA_FORMAT', { file: name });
+    throw new WoodFisherError(
+      `${name}: not a valid .npy file (truncated: ${bytes.length - offset} data bytes, expected ${need})`,
+      'DATA_FORMAT',
+      { file: name },
+    );
   }
   // Copy into a fresh, aligned buffer (the file's data offset need not be aligned for the element size;
   // Buffer.slice would return a view of the whole file).
@@ -58,8 +101,16 @@ export function parseNpy(bytes: Uint8Array, name = 'array'): NpyArray {
 }
 
 const DESCR: Record<string, NpyDtype> = {
-  Float32Array: 'f4', Float64Array: 'f8', Uint8Array: 'u1', Int8Array: 'i1', Uint16Array: 'u2', Int16Array: 'i2',
-  Int32Array: 'i4', Uint32Array: 'u4', BigInt64Array: 'i8', BigUint64Array: 'u8',
+  Float32Array: 'f4',
+  Float64Array: 'f8',
+  Uint8Array: 'u1',
+  Int8Array: 'i1',
+  Uint16Array: 'u2',
+  Int16Array: 'i2',
+  Int32Array: 'i4',
+  Uint32Array: 'u4',
+  BigInt64Array: 'i8',
+  BigUint64Array: 'u8',
 };
 
 /** Serialises an array as .npy version 1.0 (little-endian, C order). */

@@ -14,7 +14,12 @@ export function readNpz(bytes: Uint8Array, name = 'archive.npz', maxBytes = Infi
       filter: f => {
         if (!f.name.endsWith('.npy')) return false;
         inflated += f.originalSize;
-        if (inflated > maxBytes) throw new WoodFisherError(`${name} inflates to more than ${formatBytes(maxBytes)} (member ${f.name} alone is ${formatBytes(f.originalSize)}), over what this run may hold (raise --max-memory)`, 'MEMORY', { file: name });
+        if (inflated > maxBytes)
+          throw new WoodFisherError(
+            `${name} inflates to more than ${formatBytes(maxBytes)} (member ${f.name} alone is ${formatBytes(f.originalSize)}), over what this run may hold (raise --max-memory)`,
+            'MEMORY',
+            { file: name },
+          );
         return true;
       },
     });

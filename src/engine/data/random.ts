@@ -18,7 +18,9 @@ export function sampleIndices(n: number, k: number, rand: () => number): Int32Ar
   const m = Math.min(k, n);
   for (let i = 0; i < m; i++) {
     const j = i + Math.floor(rand() * (n - i));
-    const t = idx[i]; idx[i] = idx[j]; idx[j] = t;
+    const t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
   }
   return idx.slice(0, m);
 }
@@ -28,6 +30,9 @@ export function sampleCategorical(p: ArrayLike<number>, rand: () => number, offs
   let total = 0;
   for (let i = 0; i < length; i++) total += p[offset + i];
   let u = rand() * total;
-  for (let i = 0; i < length; i++) { u -= p[offset + i]; if (u < 0) return i; }
+  for (let i = 0; i < length; i++) {
+    u -= p[offset + i];
+    if (u < 0) return i;
+  }
   return length - 1;
 }

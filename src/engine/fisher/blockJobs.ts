@@ -10,21 +10,37 @@ import { obsUpdate, woodTaylorUpdate } from '../obs/update';
 import { meanGradient } from './blocks';
 
 export interface BuildJob {
-  op: 'build'; id: number;
-  G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm;
-  w: Float64Array;          // the block's weights (PyTorch order)
-  taylor: boolean;          // WoodTaylor: also F⁻¹∇L with ∇L = mean of G's rows
-  keep: boolean;            // keep the inverse for the update (else it is rebuilt from G then)
+  op: 'build';
+  id: number;
+  G: Float32Array | Float64Array;
+  n: number;
+  b: number;
+  damp: number;
+  form: InverseForm;
+  w: Float64Array; // the block's weights (PyTorch order)
+  taylor: boolean; // WoodTaylor: also F⁻¹∇L with ∇L = mean of G's rows
+  keep: boolean; // keep the inverse for the update (else it is rebuilt from G then)
 }
-export interface BuildResult { id: number; saliency: Float64Array; form: string; invGrad?: Float64Array }
+export interface BuildResult {
+  id: number;
+  saliency: Float64Array;
+  form: string;
+  invGrad?: Float64Array;
+}
 
 export interface UpdateJob {
-  op: 'update'; id: number;
-  w: Float64Array; mask: Uint8Array; kind: UpdateKind;
-  invGrad?: Float64Array;   // WoodTaylor: F⁻¹∇L of the block, from its build
+  op: 'update';
+  id: number;
+  w: Float64Array;
+  mask: Uint8Array;
+  kind: UpdateKind;
+  invGrad?: Float64Array; // WoodTaylor: F⁻¹∇L of the block, from its build
   rebuild?: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm };
 }
-export interface UpdateResult { id: number; w: Float64Array }
+export interface UpdateResult {
+  id: number;
+  w: Float64Array;
+}
 
 /** Blocks that can share one batched build: same N, b, λ and form. */
 const shapeKey = (j: { n: number; b: number; damp: number; form: InverseForm }) => `${j.n}×${j.b} λ${j.damp} ${j.form}`;
@@ -34,13 +50,16 @@ function runsOf<T>(items: T[], key: (t: T) => string): T[][] {
   const runs: T[][] = [];
   for (const t of items) {
     const last = runs[runs.length - 1];
-    if (last && key(last[0]) === key(t)) last.push(t); else runs.push([t]);
+    if (last && key(last[0]) === key(t)) last.push(t);
+    else runs.push([t]);
   }
   return runs;
 }
 
 /** The inverses of equally shaped blocks, built together; G of each is n×b. */
-function inversesOf(parts: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm }[]): FisherBlockInverse[] {
+function inversesOf(
+  parts: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm }[],
+): FisherBlockInverse[] {
   const { n, b, damp, form } = parts[0];
   const G = parts.length === 1 ? parts[0].G : concat(parts.map(p => p.G));
   return fisherBlockInverses(G, parts.length, n, b, damp, form);
@@ -50,7 +69,10 @@ function concat(arrays: (Float32Array | Float64Array)[]): Float32Array | Float64
   const f64 = arrays.some(a => a instanceof Float64Array);
   const out = f64 ? new Float64Array(arrays.reduce((s, a) => s + a.length, 0)) : new Float32Array(arrays.reduce((s, a) => s + a.length, 0));
   let o = 0;
-  for (const a of arrays) { out.set(a, o); o += a.length; }
+  for (const a of arrays) {
+    out.set(a, o);
+    o += a.length;
+  }
   return out;
 }
 

@@ -16,13 +16,16 @@ import type { InverseForm } from '../types';
 
 export interface BlockRunner {
   readonly threads: number;
-  readonly capacity: number;                 // jobs worth keeping in flight (bounds the gradient slices in memory)
+  readonly capacity: number; // jobs worth keeping in flight (bounds the gradient slices in memory)
   build(job: BuildJob): Promise<BuildResult>;
   update(job: UpdateJob): Promise<UpdateResult>;
   close(): Promise<void>;
 }
 
-type Run = { (op: 'build', jobs: BuildJob[], batch: number): Promise<BuildResult[]>; (op: 'update', jobs: UpdateJob[], batch: number): Promise<UpdateResult[]> };
+type Run = {
+  (op: 'build', jobs: BuildJob[], batch: number): Promise<BuildResult[]>;
+  (op: 'update', jobs: UpdateJob[], batch: number): Promise<UpdateResult[]>;
+};
 
 /** Worker threads for the Fisher blocks: all cores by default (up to 8), inline for a single block or thread;
  *  blocks of n×b gradients (b the block size) go in batches of blocksPerBatch. */
@@ -45,7 +48,13 @@ export function inlineRunner(batch = 1): BlockRunner {
     await tick();
     return op === 'build' ? buildBlocks(jobs as BuildJob[], kept) : updateBlocks(jobs as UpdateJob[], kept);
   }) as Run;
-  return { threads: 1, ...batching(1, batch, run), close: async () => { kept.clear(); } };
+  return {
+    threads: 1,
+    ...batching(1, batch, run),
+    close: async () => {
+      kept.clear();
+    },
+  };
 }
 
 type Reply = { op: 'build' | 'update'; id: number; ok?: (BuildResult | UpdateResult)[]; error?: { message: string; code: string } };
@@ -63,32 +72,50 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
       if (m.ok) p.resolve(m.ok as never);
       else p.reject(new WoodFisherError(m.error?.message ?? 'Fisher worker failed', (m.error?.code ?? 'NUMERIC') as never));
     });
-    w.on('error', e => { for (const p of pending[i].values()) p.reject(new WoodFisherError(`a Fisher worker thread failed: ${e.message}`, 'NUMERIC')); pending[i].clear(); });
+    w.on('error', e => {
+      for (const p of pending[i].values()) p.reject(new WoodFisherError(`a Fisher worker thread failed: ${e.message}`, 'NUMERIC'));
+      pending[i].clear();
+    });
   });
   const inflight = new Set<Promise<unknown>>();
   const run = ((op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[], seq: number) => {
     const i = seq % threads;
-    const transfer = [...new Set(jobs.flatMap(j => 'G' in j ? [j.G.buffer, j.w.buffer] : [j.w.buffer, ...(j.rebuild ? [j.rebuild.G.buffer] : [])]))];
+    const transfer = [
+      ...new Set(jobs.flatMap(j => ('G' in j ? [j.G.buffer, j.w.buffer] : [j.w.buffer, ...(j.rebuild ? [j.rebuild.G.buffer] : [])]))),
+    ];
     const p = new Promise((resolve, reject) => {
       pending[i].set(`${op}:${seq}`, { resolve: resolve as (r: never) => void, reject });
       workers[i].postMessage({ op, id: seq, jobs }, transfer as ArrayBuffer[]);
     });
     inflight.add(p);
-    const done = () => { inflight.delete(p); };
+    const done = () => {
+      inflight.delete(p);
+    };
     p.then(done, done);
     return p;
   }) as Run;
   return {
-    threads, ...batching(threads, batch, run),
+    threads,
+    ...batching(threads, batch, run),
     // Never terminate a thread inside a native call (onnxruntime aborts the process then): let the jobs in flight
     // finish (one batch each), then ask every thread to free its sessions and leave.
     close: async () => {
       await Promise.allSettled([...inflight]);
-      await Promise.all(workers.map(w => new Promise<void>(resolve => {
-        const timer = setTimeout(() => { void w.terminate(); }, 30_000); // a thread that does not leave in time
-        w.once('exit', () => { clearTimeout(timer); resolve(); });
-        w.postMessage({ op: 'exit' });
-      })));
+      await Promise.all(
+        workers.map(
+          w =>
+            new Promise<void>(resolve => {
+              const timer = setTimeout(() => {
+                void w.terminate();
+              }, 30_000); // a thread that does not leave in time
+              w.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              w.postMessage({ op: 'exit' });
+            }),
+        ),
+      );
     },
   };
 }
@@ -101,16 +128,28 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
  */
 function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'capacity' | 'build' | 'update'> {
   type Queued<J, R> = { job: J; resolve: (r: R) => void; reject: (e: unknown) => void };
-  let builds: Queued<BuildJob, BuildResult>[] = [], updates: Queued<UpdateJob, UpdateResult>[] = [];
-  let seq = 0, running = 0, idleSoon = false;
-  const batchOf = new Map<number, number>();        // block id → its build batch
-  const sizeOf = new Map<number, number>();         // build batch → its blocks
+  let builds: Queued<BuildJob, BuildResult>[] = [],
+    updates: Queued<UpdateJob, UpdateResult>[] = [];
+  let seq = 0,
+    running = 0,
+    idleSoon = false;
+  const batchOf = new Map<number, number>(); // block id → its build batch
+  const sizeOf = new Map<number, number>(); // build batch → its blocks
   const send = <J, R>(op: 'build' | 'update', queue: Queued<J, R>[], batch: number) => {
     running++;
-    (run as unknown as (op: string, jobs: J[], batch: number) => Promise<R[]>)(op, queue.map(q => q.job), batch).then(
-      rs => queue.forEach((q, i) => q.resolve(rs[i])),
-      e => queue.forEach(q => q.reject(e)),
-    ).finally(() => { running--; idle(); });
+    (run as unknown as (op: string, jobs: J[], batch: number) => Promise<R[]>)(
+      op,
+      queue.map(q => q.job),
+      batch,
+    )
+      .then(
+        rs => queue.forEach((q, i) => q.resolve(rs[i])),
+        e => queue.forEach(q => q.reject(e)),
+      )
+      .finally(() => {
+        running--;
+        idle();
+      });
   };
   const flushBuilds = () => {
     if (!builds.length) return;
@@ -133,23 +172,30 @@ function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'c
     idleSoon = true;
     setImmediate(() => {
       idleSoon = false;
-      if (running === 0) { flushBuilds(); flushUpdates(); }
+      if (running === 0) {
+        flushBuilds();
+        flushUpdates();
+      }
     });
   };
   const shape = (j: BuildJob) => `${j.n}×${j.b} ${j.damp} ${j.form}`;
   return {
     capacity: 2 * threads * size,
-    build: job => new Promise<BuildResult>((resolve, reject) => {
-      if (builds.length && shape(builds[0].job) !== shape(job)) flushBuilds();
-      builds.push({ job, resolve, reject });
-      if (builds.length >= size) flushBuilds(); else idle();
-    }),
-    update: job => new Promise<UpdateResult>((resolve, reject) => {
-      const b = batchOf.get(job.id);
-      if (updates.length && batchOf.get(updates[0].job.id) !== b) flushUpdates();
-      updates.push({ job, resolve, reject });
-      if (b === undefined || updates.length >= (sizeOf.get(b) ?? 1)) flushUpdates(); else idle();
-    }),
+    build: job =>
+      new Promise<BuildResult>((resolve, reject) => {
+        if (builds.length && shape(builds[0].job) !== shape(job)) flushBuilds();
+        builds.push({ job, resolve, reject });
+        if (builds.length >= size) flushBuilds();
+        else idle();
+      }),
+    update: job =>
+      new Promise<UpdateResult>((resolve, reject) => {
+        const b = batchOf.get(job.id);
+        if (updates.length && batchOf.get(updates[0].job.id) !== b) flushUpdates();
+        updates.push({ job, resolve, reject });
+        if (b === undefined || updates.length >= (sizeOf.get(b) ?? 1)) flushUpdates();
+        else idle();
+      }),
   };
 }
 
@@ -162,7 +208,12 @@ function spawn(): Worker {
 }
 
 /** Runs fn over items with at most `capacity` in flight; the first failure stops dispatching and is thrown. */
-export async function forEachBounded<T>(items: Iterable<T>, capacity: number, fn: (item: T) => Promise<void>, beforeEach?: () => void): Promise<void> {
+export async function forEachBounded<T>(
+  items: Iterable<T>,
+  capacity: number,
+  fn: (item: T) => Promise<void>,
+  beforeEach?: () => void,
+): Promise<void> {
   const inflight = new Set<Promise<void>>();
   let failure: unknown;
   for (const item of items) {
@@ -170,7 +221,11 @@ export async function forEachBounded<T>(items: Iterable<T>, capacity: number, fn
     beforeEach?.();
     while (inflight.size >= capacity && failure === undefined) await Promise.race(inflight).catch(() => undefined);
     if (failure !== undefined) break;
-    const p: Promise<void> = fn(item).catch(e => { if (failure === undefined) failure = e; }).finally(() => inflight.delete(p));
+    const p: Promise<void> = fn(item)
+      .catch(e => {
+        if (failure === undefined) failure = e;
+      })
+      .finally(() => inflight.delete(p));
     inflight.add(p);
   }
   await Promise.all(inflight);

@@ -11,7 +11,8 @@ useFastestGemm();
 type Batch = { op: 'build'; id: number; jobs: BuildJob[] } | { op: 'update'; id: number; jobs: UpdateJob[] };
 
 parentPort!.on('message', (job: Batch | { op: 'exit' }) => {
-  if (job.op === 'exit') {            // leave on our own, between jobs, after freeing the native sessions
+  if (job.op === 'exit') {
+    // leave on our own, between jobs, after freeing the native sessions
     kept.clear();
     releaseGemm();
     parentPort!.close();
@@ -19,7 +20,9 @@ parentPort!.on('message', (job: Batch | { op: 'exit' }) => {
   }
   try {
     const results = job.op === 'build' ? buildBlocks(job.jobs, kept) : updateBlocks(job.jobs, kept);
-    const transfer = new Set(results.flatMap(r => ('saliency' in r ? [r.saliency.buffer, ...(r.invGrad ? [r.invGrad.buffer] : [])] : [r.w.buffer])));
+    const transfer = new Set(
+      results.flatMap(r => ('saliency' in r ? [r.saliency.buffer, ...(r.invGrad ? [r.invGrad.buffer] : [])] : [r.w.buffer])),
+    );
     parentPort!.postMessage({ op: job.op, id: job.id, ok: results }, [...transfer] as ArrayBuffer[]);
   } catch (e) {
     const code = e instanceof WoodFisherError ? e.code : 'NUMERIC';

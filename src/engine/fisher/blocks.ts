@@ -1,21 +1,32 @@
 // Cutting a layer's weights (flattened in the paper's PyTorch layout) into contiguous Fisher blocks.
 import { WoodFisherError } from '../types';
 
-export interface BlockRange { start: number; end: number } // [start, end) in a layer's flattened PyTorch-order weights
+export interface BlockRange {
+  start: number;
+  end: number;
+} // [start, end) in a layer's flattened PyTorch-order weights
 
 /** Contiguous chunks of blockSize (the last one shorter); one layer at a time, so blocks never span layers. */
 export function blockRanges(d: number, blockSize: number): BlockRange[] {
   if (!Number.isInteger(d) || d < 0) throw new WoodFisherError(`layer size must be a non-negative integer (got ${d})`, 'OPTIONS');
-  if (!Number.isInteger(blockSize) || blockSize < 1) throw new WoodFisherError(`block size must be a positive integer (got ${blockSize})`, 'OPTIONS');
+  if (!Number.isInteger(blockSize) || blockSize < 1)
+    throw new WoodFisherError(`block size must be a positive integer (got ${blockSize})`, 'OPTIONS');
   const out: BlockRange[] = [];
   for (let s = 0; s < d; s += blockSize) out.push({ start: s, end: Math.min(d, s + blockSize) });
   return out;
 }
 
 /** Columns r of an n×d row-major gradient matrix → n×b (b = r.end − r.start). `out` (length ≥ n·b) is reused if given. */
-export function gatherBlock(G: Float32Array, n: number, d: number, r: BlockRange, out?: Float64Array | Float32Array): Float32Array | Float64Array {
+export function gatherBlock(
+  G: Float32Array,
+  n: number,
+  d: number,
+  r: BlockRange,
+  out?: Float64Array | Float32Array,
+): Float32Array | Float64Array {
   const b = r.end - r.start;
-  if (r.start < 0 || r.end > d || b < 0) throw new WoodFisherError(`block [${r.start}, ${r.end}) outside a layer of ${d} weights`, 'OPTIONS');
+  if (r.start < 0 || r.end > d || b < 0)
+    throw new WoodFisherError(`block [${r.start}, ${r.end}) outside a layer of ${d} weights`, 'OPTIONS');
   if (G.length < n * d) throw new WoodFisherError(`gradient matrix has ${G.length} values, expected ${n}×${d}`, 'OPTIONS');
   const X = out && out.length >= n * b ? (out.length === n * b ? out : out.subarray(0, n * b)) : new Float32Array(n * b);
   for (let k = 0; k < n; k++) X.set(G.subarray(k * d + r.start, k * d + r.end), k * b);
@@ -25,7 +36,10 @@ export function gatherBlock(G: Float32Array, n: number, d: number, r: BlockRange
 /** Diagonal Fisher: F_qq = λ + (1/N) Σ_n g_nq². */
 export function diagFisher(G: Float32Array, n: number, d: number, damp: number): Float64Array {
   const f = new Float64Array(d);
-  for (let k = 0; k < n; k++) { const o = k * d; for (let q = 0; q < d; q++) f[q] += G[o + q] * G[o + q]; }
+  for (let k = 0; k < n; k++) {
+    const o = k * d;
+    for (let q = 0; q < d; q++) f[q] += G[o + q] * G[o + q];
+  }
   const s = n > 0 ? 1 / n : 0;
   for (let q = 0; q < d; q++) f[q] = damp + f[q] * s;
   return f;
@@ -34,7 +48,10 @@ export function diagFisher(G: Float32Array, n: number, d: number, damp: number):
 /** Mean gradient ∇L = (1/N) Σ_n g_n (WoodTaylor's first-order term), length d. */
 export function meanGradient(G: Float32Array | Float64Array, n: number, d: number): Float64Array {
   const m = new Float64Array(d);
-  for (let k = 0; k < n; k++) { const o = k * d; for (let q = 0; q < d; q++) m[q] += G[o + q]; }
+  for (let k = 0; k < n; k++) {
+    const o = k * d;
+    for (let q = 0; q < d; q++) m[q] += G[o + q];
+  }
   if (n > 0) for (let q = 0; q < d; q++) m[q] /= n;
   return m;
 }

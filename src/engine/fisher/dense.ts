@@ -2,16 +2,22 @@
 // Cost: primal O(N b² + b³) (gram N b², L and L⁻¹ 2b³/3 as run); recursive O(N b²) (2 N b²),
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
 import { choleskyInverse } from '../linalg/cholesky';
+import { recycle } from '../linalg/scratch';
 import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
-import { gatherCols } from './dual';
+import { columnSquares, gatherCols } from './dual';
 import type { FisherBlockInverse } from './blockInverse';
 
 /** An explicit b×b inverse M (the recursion's result). */
 export class DenseInverse implements FisherBlockInverse {
-  constructor(readonly form: 'recursive', readonly size: number, private readonly M: Float64Array) {}
+  constructor(
+    readonly form: 'recursive',
+    readonly size: number,
+    private readonly M: Float64Array,
+  ) {}
 
   diag(): Float64Array {
-    const b = this.size, d = new Float64Array(b);
+    const b = this.size,
+      d = new Float64Array(b);
     for (let q = 0; q < b; q++) d[q] = this.M[q * b + q];
     return d;
   }
@@ -21,19 +27,31 @@ export class DenseInverse implements FisherBlockInverse {
   }
 
   sub(q: Int32Array): Float64Array {
-    const b = this.size, k = q.length, S = new Float64Array(k * k);
-    for (let i = 0; i < k; i++) { const o = q[i] * b; for (let j = 0; j < k; j++) S[i * k + j] = this.M[o + q[j]]; }
+    const b = this.size,
+      k = q.length,
+      S = new Float64Array(k * k);
+    for (let i = 0; i < k; i++) {
+      const o = q[i] * b;
+      for (let j = 0; j < k; j++) S[i * k + j] = this.M[o + q[j]];
+    }
     return S;
   }
 
   cols(q: Int32Array): Float64Array {
-    const b = this.size, k = q.length, C = new Float64Array(b * k);
-    for (let r = 0; r < b; r++) { const o = r * b; for (let j = 0; j < k; j++) C[r * k + j] = this.M[o + q[j]]; }
+    const b = this.size,
+      k = q.length,
+      C = new Float64Array(b * k);
+    for (let r = 0; r < b; r++) {
+      const o = r * b;
+      for (let j = 0; j < k; j++) C[r * k + j] = this.M[o + q[j]];
+    }
     return C;
   }
 
   /** The explicit inverse (b×b row-major), for tests and the benchmark. */
-  matrix(): Float64Array { return this.M; }
+  matrix(): Float64Array {
+    return this.M;
+  }
 }
 
 /** Primal form kept as R = L⁻¹ (lower b×b, A = LLᵀ): F⁻¹ = RᵀR is never formed (it would cost another b³):
@@ -41,13 +59,18 @@ export class DenseInverse implements FisherBlockInverse {
 export class PrimalInverse implements FisherBlockInverse {
   readonly form = 'primal' as const;
   private readonly d: Float64Array;
-  constructor(readonly size: number, private readonly R: Float64Array) {
-    const b = size;
-    this.d = new Float64Array(b);
-    for (let i = 0; i < b; i++) { const o = i * b; for (let q = 0; q <= i; q++) this.d[q] += R[o + q] * R[o + q]; }
+  /** d = diag(F⁻¹) when the caller computed it (primalInverses, for a whole batch in one pass). */
+  constructor(
+    readonly size: number,
+    private readonly R: Float64Array,
+    d?: Float64Array,
+  ) {
+    this.d = d ?? columnSquares(R, size, size, 1);
   }
 
-  diag(): Float64Array { return Float64Array.from(this.d); }
+  diag(): Float64Array {
+    return Float64Array.from(this.d);
+  }
 
   mul(v: Float64Array): Float64Array {
     return matvecT(this.R, matvec(this.R, v, this.size, this.size), this.size, this.size);
@@ -66,17 +89,22 @@ export class PrimalInverse implements FisherBlockInverse {
   }
 
   /** The explicit inverse RᵀR (b×b row-major), for tests and the benchmark. */
-  matrix(): Float64Array { return gramCols(this.R, this.size, this.size); }
+  matrix(): Float64Array {
+    return gramCols(this.R, this.size, this.size);
+  }
 }
 
 /** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks, each product one call. */
 export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1): PrimalInverse[] {
-  const A = gramCols(G, n, b, count), bb = b * b;
+  const A = gramCols(G, n, b, count),
+    bb = b * b;
   const s = n > 0 ? 1 / n : 0;
   for (let i = 0; i < count * bb; i++) A[i] *= s;
   for (let c = 0; c < count; c++) for (let i = 0; i < b; i++) A[c * bb + i * b + i] += damp; // A = λI + GᵀG/N
   const { Linv } = choleskyInverse(A, b, { what: 'Fisher block (primal)', count });
-  return Array.from({ length: count }, (_, c) => new PrimalInverse(b, Linv.subarray(c * bb, (c + 1) * bb)));
+  recycle(A);
+  const d = columnSquares(Linv, b, b, count);
+  return Array.from({ length: count }, (_, c) => new PrimalInverse(b, Linv.subarray(c * bb, (c + 1) * bb), d.subarray(c * b, (c + 1) * b)));
 }
 
 export function primalInverse(G: Matrix, n: number, b: number, damp: number): PrimalInverse {
@@ -95,7 +123,8 @@ export function recursiveInverse(G: Matrix, n: number, b: number, damp: number):
     for (let j = 0; j < b; j++) gu += g[j] * u[j];
     const c = 1 / (n + gu);
     for (let i = 0; i < b; i++) {
-      const ui = u[i] * c, o = i * b;
+      const ui = u[i] * c,
+        o = i * b;
       if (ui === 0) continue;
       for (let j = 0; j < b; j++) M[o + j] -= ui * u[j];
     }

@@ -9,16 +9,24 @@
 import { choleskyInverse } from '../linalg/cholesky';
 import { gramCols, gramRows, matmul, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import type { FisherBlockInverse } from './blockInverse';
+import { recycle } from '../linalg/scratch';
 
-const H_STABLE = 0.99;  // above this h_q, 1 − h_q would lose ≥ 2 digits: use S_q / h_q (below, error ≤ ~100·N·ε)
-const FIX_CHUNK = 256;  // columns per fix-up product (bounds the b×chunk scratch)
+const H_STABLE = 0.99; // above this h_q, 1 − h_q would lose ≥ 2 digits: use S_q / h_q (below, error ≤ ~100·N·ε)
+const FIX_CHUNK = 256; // columns per fix-up product (bounds the b×chunk scratch)
 
 export class DualInverse implements FisherBlockInverse {
   readonly form = 'dual' as const;
-  constructor(readonly size: number, private readonly n: number, private readonly damp: number,
-              private readonly H: Float64Array, private readonly d: Float64Array) {}
+  constructor(
+    readonly size: number,
+    private readonly n: number,
+    private readonly damp: number,
+    private readonly H: Float64Array,
+    private readonly d: Float64Array,
+  ) {}
 
-  diag(): Float64Array { return Float64Array.from(this.d); }
+  diag(): Float64Array {
+    return Float64Array.from(this.d);
+  }
 
   /** F⁻¹v = (v − Hᵀ(Hv))/λ. */
   mul(v: Float64Array): Float64Array {
@@ -31,7 +39,8 @@ export class DualInverse implements FisherBlockInverse {
 
   /** [F⁻¹]_QQ = (I − H_QᵀH_Q)/λ, diagonal from the stable diag. */
   sub(q: Int32Array): Float64Array {
-    const k = q.length, S = gramCols(gatherCols(this.H, this.n, this.size, q), this.n, k);
+    const k = q.length,
+      S = gramCols(gatherCols(this.H, this.n, this.size, q), this.n, k);
     for (let i = 0; i < k * k; i++) S[i] = -S[i] / this.damp;
     for (let i = 0; i < k; i++) S[i * k + i] = this.d[q[i]];
     return S;
@@ -39,7 +48,8 @@ export class DualInverse implements FisherBlockInverse {
 
   /** F⁻¹E_Q = (E_Q − Hᵀ H_Q)/λ, b×|Q|, entries (q_i, i) from the stable diag. */
   cols(q: Int32Array): Float64Array {
-    const k = q.length, C = matmulTN(this.H, gatherCols(this.H, this.n, this.size, q), this.n, this.size, k);
+    const k = q.length,
+      C = matmulTN(this.H, gatherCols(this.H, this.n, this.size, q), this.n, this.size, k);
     for (let i = 0; i < C.length; i++) C[i] = -C[i] / this.damp;
     for (let i = 0; i < k; i++) C[q[i] * k + i] = this.d[q[i]];
     return C;
@@ -48,49 +58,66 @@ export class DualInverse implements FisherBlockInverse {
 
 /** The dual form of `count` n×b blocks (G holds them one after another); each step is one product for all of them. */
 export function dualInverses(G: Matrix, n: number, b: number, damp: number, count = 1): DualInverse[] {
-  const nn = n * n, nb = n * b;
+  const nn = n * n,
+    nb = n * b;
   const K = gramRows(G, n, b, count);
   for (let c = 0; c < count; c++) for (let i = 0; i < n; i++) K[c * nn + i * n + i] += n * damp; // K = NλI + GGᵀ
   const { Linv } = choleskyInverse(K, n, { what: 'Fisher block (dual)', count });
-  const H = matmul(Linv, G, n, n, b, count);              // H = L⁻¹G
-  const h = new Float64Array(count * b);                  // h_q = ‖H_q‖²
-  for (let c = 0; c < count; c++) {
-    for (let k = 0; k < n; k++) { const o = c * nb + k * b, oh = c * b; for (let q = 0; q < b; q++) h[oh + q] += H[o + q] * H[o + q]; }
-  }
+  recycle(K);
+  const H = matmul(Linv, G, n, n, b, count); // H = L⁻¹G
+  const h = columnSquares(H, n, b, count); // h_q = ‖H_q‖²
   const d = new Float64Array(count * b);
   const high: number[][] = [];
   for (let c = 0; c < count; c++) {
     const hc: number[] = [];
     for (let q = 0; q < b; q++) {
       if (h[c * b + q] > H_STABLE) hc.push(q);
-      else d[c * b + q] = (1 - h[c * b + q]) / damp;      // [F⁻¹]_qq = (1 − h_q)/λ
+      else d[c * b + q] = (1 - h[c * b + q]) / damp; // [F⁻¹]_qq = (1 − h_q)/λ
     }
     high.push(hc);
   }
   const most = Math.max(0, ...high.map(q => q.length));
   for (let c0 = 0; c0 < most; c0 += FIX_CHUNK) {
     const k = Math.min(FIX_CHUNK, most - c0);
-    const HQ = new Float64Array(count * n * k);           // columns Q of each block's H (zero where it has fewer)
+    const HQ = new Float64Array(count * n * k); // columns Q of each block's H (zero where it has fewer)
     for (let c = 0; c < count; c++) {
       const Q = high[c].slice(c0, c0 + k);
-      for (let r = 0; r < n; r++) { const o = c * nb + r * b, ox = (c * n + r) * k; for (let i = 0; i < Q.length; i++) HQ[ox + i] = H[o + Q[i]]; }
-    }
-    const C = matmulTN(H, HQ, n, b, k, count);            // C_ji = H_jᵀH_{q_i} = −P_{j q_i}
-    const Z = matmulTN(Linv, HQ, n, n, k, count);         // Z_{:,i} = K⁻¹g_{q_i} = L⁻ᵀH_{q_i}
-    for (let c = 0; c < count; c++) {
-      const Q = high[c].slice(c0, c0 + k), oc = c * b * k, oz = c * n * k;
-      const s = new Float64Array(k), zz = new Float64Array(k);
-      for (let i = 0; i < Q.length; i++) C[oc + Q[i] * k + i] = 0; // j ≠ q: leave h_q out of the sum (no cancellation)
-      for (let j = 0; j < b; j++) { const o = oc + j * k; for (let i = 0; i < Q.length; i++) s[i] += C[o + i] * C[o + i]; }
-      for (let r = 0; r < n; r++) { const o = oz + r * k; for (let i = 0; i < Q.length; i++) zz[i] += Z[o + i] * Z[o + i]; }
-      for (let i = 0; i < Q.length; i++) {
-        const q = Q[i];
-        const S = s[i] + n * damp * zz[i];                // S_q = Σ_{j≠q} P_jq² + Nλ‖K⁻¹g_q‖²
-        d[c * b + q] = S / h[c * b + q] / damp;           // [F⁻¹]_qq = (S_q / h_q)/λ
+      for (let r = 0; r < n; r++) {
+        const o = c * nb + r * b,
+          ox = (c * n + r) * k;
+        for (let i = 0; i < Q.length; i++) HQ[ox + i] = H[o + Q[i]];
       }
     }
+    const C = matmulTN(H, HQ, n, b, k, count); // C_ji = H_jᵀH_{q_i} = −P_{j q_i}
+    const Z = matmulTN(Linv, HQ, n, n, k, count); // Z_{:,i} = K⁻¹g_{q_i} = L⁻ᵀH_{q_i}
+    for (let c = 0; c < count; c++) {
+      const Q = high[c].slice(c0, c0 + k),
+        oc = c * b * k,
+        oz = c * n * k;
+      const s = new Float64Array(k),
+        zz = new Float64Array(k);
+      for (let i = 0; i < Q.length; i++) C[oc + Q[i] * k + i] = 0; // j ≠ q: leave h_q out of the sum (no cancellation)
+      for (let j = 0; j < b; j++) {
+        const o = oc + j * k;
+        for (let i = 0; i < Q.length; i++) s[i] += C[o + i] * C[o + i];
+      }
+      for (let r = 0; r < n; r++) {
+        const o = oz + r * k;
+        for (let i = 0; i < Q.length; i++) zz[i] += Z[o + i] * Z[o + i];
+      }
+      for (let i = 0; i < Q.length; i++) {
+        const q = Q[i];
+        const S = s[i] + n * damp * zz[i]; // S_q = Σ_{j≠q} P_jq² + Nλ‖K⁻¹g_q‖²
+        d[c * b + q] = S / h[c * b + q] / damp; // [F⁻¹]_qq = (S_q / h_q)/λ
+      }
+    }
+    recycle(HQ, C, Z);
   }
-  return Array.from({ length: count }, (_, c) => new DualInverse(b, n, damp, H.subarray(c * nb, (c + 1) * nb), d.subarray(c * b, (c + 1) * b)));
+  recycle(Linv);
+  return Array.from(
+    { length: count },
+    (_, c) => new DualInverse(b, n, damp, H.subarray(c * nb, (c + 1) * nb), d.subarray(c * b, (c + 1) * b)),
+  );
 }
 
 export function dualInverse(G: Matrix, n: number, b: number, damp: number): DualInverse {
@@ -99,7 +126,25 @@ export function dualInverse(G: Matrix, n: number, b: number, damp: number): Dual
 
 /** Columns Q of an n×b row-major matrix → n×|Q|. */
 export function gatherCols(A: Float64Array, n: number, b: number, q: Int32Array): Float64Array {
-  const k = q.length, X = new Float64Array(n * k);
-  for (let r = 0; r < n; r++) { const o = r * b, ox = r * k; for (let j = 0; j < k; j++) X[ox + j] = A[o + q[j]]; }
+  const k = q.length,
+    X = new Float64Array(n * k);
+  for (let r = 0; r < n; r++) {
+    const o = r * b,
+      ox = r * k;
+    for (let j = 0; j < k; j++) X[ox + j] = A[o + q[j]];
+  }
   return X;
+}
+
+/** Σ_i X_iq² for every column q of `count` r×b matrices (row by row: the inner loop runs along memory). */
+export function columnSquares(X: Float64Array, r: number, b: number, count: number): Float64Array {
+  const d = new Float64Array(count * b);
+  for (let c = 0; c < count; c++) {
+    const od = c * b;
+    for (let i = 0; i < r; i++) {
+      const o = (c * r + i) * b;
+      for (let q = 0; q < b; q++) d[od + q] += X[o + q] * X[o + q];
+    }
+  }
+  return d;
 }

@@ -5,31 +5,54 @@ import type { BuiltForm, FisherBlockInverse } from './blockInverse';
 import { primalInverses, recursiveInverse } from './dense';
 import { dualInverses } from './dual';
 
-
 /** F = λI + (1/N) Σ_n g_n g_nᵀ for one block. G is n×b row-major (row k = sample k's gradient on the block). */
-export function fisherBlockInverse(G: Float32Array | Float64Array, n: number, b: number, damp: number,
-                                   form: InverseForm = 'auto'): FisherBlockInverse {
+export function fisherBlockInverse(
+  G: Float32Array | Float64Array,
+  n: number,
+  b: number,
+  damp: number,
+  form: InverseForm = 'auto',
+): FisherBlockInverse {
   return fisherBlockInverses(G, 1, n, b, damp, form)[0];
 }
 
 /** The inverses of `count` blocks of equal shape, G = their n×b matrices one after another. Every product of the
  *  primal and dual forms is one call for the whole batch (per-block overhead, not flops, dominated small blocks). */
-export function fisherBlockInverses(G: Float32Array | Float64Array, count: number, n: number, b: number, damp: number,
-                                    form: InverseForm = 'auto'): FisherBlockInverse[] {
+export function fisherBlockInverses(
+  G: Float32Array | Float64Array,
+  count: number,
+  n: number,
+  b: number,
+  damp: number,
+  form: InverseForm = 'auto',
+): FisherBlockInverse[] {
   if (!Number.isInteger(n) || !Number.isInteger(b) || !Number.isInteger(count) || n < 0 || b < 1 || count < 1) {
     throw new WoodFisherError(`Fisher block: bad shape ${count}×${n}×${b}`, 'OPTIONS');
   }
-  if (G.length !== count * n * b) throw new WoodFisherError(`Fisher block: gradient matrix has ${G.length} values, expected ${count === 1 ? '' : `${count}×`}${n}×${b}`, 'OPTIONS');
+  if (G.length !== count * n * b)
+    throw new WoodFisherError(
+      `Fisher block: gradient matrix has ${G.length} values, expected ${count === 1 ? '' : `${count}×`}${n}×${b}`,
+      'OPTIONS',
+    );
   if (!(damp > 0) || !Number.isFinite(damp)) throw new WoodFisherError(`damping λ must be a positive number (got ${damp})`, 'OPTIONS');
   const f = form === 'auto' ? chooseForm(n, b) : form;
-  const invs: FisherBlockInverse[] | null = f === 'primal' ? primalInverses(G, n, b, damp, count) : f === 'dual' ? dualInverses(G, n, b, damp, count)
-    : f === 'recursive' ? Array.from({ length: count }, (_, c) => recursiveInverse(G.subarray(c * n * b, (c + 1) * n * b), n, b, damp)) : null;
+  const invs: FisherBlockInverse[] | null =
+    f === 'primal'
+      ? primalInverses(G, n, b, damp, count)
+      : f === 'dual'
+        ? dualInverses(G, n, b, damp, count)
+        : f === 'recursive'
+          ? Array.from({ length: count }, (_, c) => recursiveInverse(G.subarray(c * n * b, (c + 1) * n * b), n, b, damp))
+          : null;
   if (!invs) throw new WoodFisherError(`unknown inverse form '${form}'`, 'OPTIONS');
   for (const inv of invs) {
     const d = inv.diag();
     for (let q = 0; q < b; q++) {
       if (!(d[q] > 0) || !Number.isFinite(d[q])) {
-        throw new WoodFisherError(`Fisher block inverse (${f}, λ = ${damp}) has [F⁻¹]_${q}${q} = ${d[q]}: precision lost; increase the damping λ${f === 'recursive' ? ' or use the primal/dual form' : ''}`, 'NUMERIC');
+        throw new WoodFisherError(
+          `Fisher block inverse (${f}, λ = ${damp}) has [F⁻¹]_${q}${q} = ${d[q]}: precision lost; increase the damping λ${f === 'recursive' ? ' or use the primal/dual form' : ''}`,
+          'NUMERIC',
+        );
       }
     }
   }

@@ -15,21 +15,23 @@ type Sym = tf.SymbolicTensor;
 export interface GraphStep {
   layer: any;
   cls: string;
-  inputs: number[];          // symbolic tensor ids
+  inputs: number[]; // symbolic tensor ids
   output: number;
   kwargs: Record<string, unknown>;
-  prunable?: PrunableKind;   // its kernel is being pruned: report (x, δ)
-  identity?: boolean;        // returned its input unchanged in inference mode (Dropout, noise layers): dx = dy
-  shapes: Map<number, (number | null)[]>;   // symbolic shapes of its inputs and output (batch dimension null)
+  prunable?: PrunableKind; // its kernel is being pruned: report (x, δ)
+  identity?: boolean; // returned its input unchanged in inference mode (Dropout, noise layers): dx = dy
+  shapes: Map<number, (number | null)[]>; // symbolic shapes of its inputs and output (batch dimension null)
 }
 
 /** The model's calls in execution order, checked for what the backward pass cannot do (with the reason). */
 export function graphSteps(model: tf.LayersModel, prunable: Map<string, PrunableKind>): GraphStep[] {
-  if (model instanceof tf.Sequential && (model as any).model == null) model.build();   // a loaded Sequential builds lazily
+  if (model instanceof tf.Sequential && (model as any).model == null) model.build(); // a loaded Sequential builds lazily
   const byDepth = (model as any).nodesByDepth as Record<string, any[]> | undefined;
   if (!byDepth) throw new WoodFisherError('The model has no layer graph (not built).', 'MODEL_FORMAT');
   const steps: GraphStep[] = [];
-  const depths = Object.keys(byDepth).map(Number).sort((a, b) => b - a);
+  const depths = Object.keys(byDepth)
+    .map(Number)
+    .sort((a, b) => b - a);
   for (const depth of depths) {
     for (const node of byDepth[depth]) {
       const layer = node.outboundLayer;
@@ -43,14 +45,25 @@ export function graphSteps(model: tf.LayersModel, prunable: Map<string, Prunable
         if (cfg.dataFormat === 'channelsFirst') throw unsupported(layer, 'is channelsFirst (only channelsLast convolutions)');
       }
       const shapes = new Map<number, (number | null)[]>([...node.inputTensors, node.outputTensors[0]].map((t: Sym) => [t.id, t.shape]));
-      steps.push({ layer, cls, inputs: node.inputTensors.map((s: Sym) => s.id), output: node.outputTensors[0].id, kwargs: { ...(node.callArgs ?? {}), training: false }, prunable: kind, shapes });
+      steps.push({
+        layer,
+        cls,
+        inputs: node.inputTensors.map((s: Sym) => s.id),
+        output: node.outputTensors[0].id,
+        kwargs: { ...(node.callArgs ?? {}), training: false },
+        prunable: kind,
+        shapes,
+      });
     }
   }
   return steps;
 }
 
 function unsupported(layer: any, why: string): WoodFisherError {
-  return new WoodFisherError(`Layer '${layer.name}' (${layer.getClassName()}) ${why}; gradients through it are not supported.`, 'UNSUPPORTED_LAYER');
+  return new WoodFisherError(
+    `Layer '${layer.name}' (${layer.getClassName()}) ${why}; gradients through it are not supported.`,
+    'UNSUPPORTED_LAYER',
+  );
 }
 
 function pair(v: number | number[] | undefined, d = 1): [number, number] {
@@ -65,11 +78,19 @@ export function layerGeometry(kind: PrunableKind, layer: any, x: tf.Tensor): Tap
   if (kind === 'Conv1D') {
     const [k] = kshape;
     const d = pair(c.dilationRate)[0];
-    const pad = c.padding === 'causal' ? [[0, 0], [0, 0], [(k - 1) * d, 0], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]] : c.padding;
+    const pad =
+      c.padding === 'causal'
+        ? ([
+            [0, 0],
+            [0, 0],
+            [(k - 1) * d, 0],
+            [0, 0],
+          ] as [[number, number], [number, number], [number, number], [number, number]])
+        : c.padding;
     return tapGeometry([x.shape[0], 1, x.shape[1]!, x.shape[2]!], 1, k, [1, pair(c.strides)[0]], [1, d], pad);
   }
   // TF.js layers' DepthwiseConv2D.call passes no dilation to the op (unlike Keras): mirror what the model computes.
-  const dil = kind === 'DepthwiseConv2D' ? [1, 1] as [number, number] : pair(c.dilationRate);
+  const dil = kind === 'DepthwiseConv2D' ? ([1, 1] as [number, number]) : pair(c.dilationRate);
   return tapGeometry(x.shape as number[], kshape[0], kshape[1], pair(c.strides), dil, c.padding);
 }
 
@@ -77,10 +98,17 @@ export function layerGeometry(kind: PrunableKind, layer: any, x: tf.Tensor): Tap
 function splitActivation(layer: any, x: tf.Tensor, kwargs: Record<string, unknown>): { z: tf.Tensor; y: tf.Tensor } {
   const act = layer.activation;
   const cls = act?.getClassName?.();
-  if (!act || cls === 'linear') { const z = layer.call(x, kwargs) as tf.Tensor; return { z, y: z }; }
+  if (!act || cls === 'linear') {
+    const z = layer.call(x, kwargs) as tf.Tensor;
+    return { z, y: z };
+  }
   layer.activation = LINEAR();
   let z: tf.Tensor;
-  try { z = layer.call(x, kwargs) as tf.Tensor; } finally { layer.activation = act; }
+  try {
+    z = layer.call(x, kwargs) as tf.Tensor;
+  } finally {
+    layer.activation = act;
+  }
   return { z, y: act.apply(z) as tf.Tensor };
 }
 
@@ -136,7 +164,9 @@ function kernelInputGrad(kind: PrunableKind, layer: any, x: tf.Tensor, dz: tf.Te
       return conv2dInputGrad(dz as tf.Tensor4D, w as tf.Tensor4D, layerGeometry(kind, layer, x));
     case 'Conv1D': {
       const g = layerGeometry(kind, layer, x);
-      return conv2dInputGrad(dz.reshape([g.batch, 1, g.outW, -1]) as tf.Tensor4D, w.reshape([1, ...w.shape]) as tf.Tensor4D, g).reshape(x.shape);
+      return conv2dInputGrad(dz.reshape([g.batch, 1, g.outW, -1]) as tf.Tensor4D, w.reshape([1, ...w.shape]) as tf.Tensor4D, g).reshape(
+        x.shape,
+      );
     }
     case 'DepthwiseConv2D':
       return depthwiseInputGrad(dz as tf.Tensor4D, w as tf.Tensor4D, layerGeometry(kind, layer, x));
@@ -153,7 +183,9 @@ function genericGrad(step: GraphStep, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor
   }
 }
 
-export interface PassResult { output: tf.Tensor }
+export interface PassResult {
+  output: tf.Tensor;
+}
 
 type Rule = 'prunable' | 'relu-clip' | 'batchnorm' | 'add' | 'zeropad' | 'identity' | 'generic';
 
@@ -162,10 +194,11 @@ function ruleOf(s: GraphStep, dyShape: (number | null)[]): { rule: Rule; inputs:
   const same = (id: number) => JSON.stringify(shapeOf(s, id)) === JSON.stringify(dyShape);
   if (s.prunable) return { rule: 'prunable', inputs: true, output: false };
   if (s.identity) return { rule: 'identity', inputs: false, output: false };
-  if (s.cls === 'ReLU' && s.layer.maxValue != null) return { rule: 'relu-clip', inputs: false, output: true };   // 0 < y < c ⇔ 0 < x < c
+  if (s.cls === 'ReLU' && s.layer.maxValue != null) return { rule: 'relu-clip', inputs: false, output: true }; // 0 < y < c ⇔ 0 < x < c
   if (s.cls === 'BatchNormalization') return { rule: 'batchnorm', inputs: false, output: false };
   if (s.cls === 'Add' && s.inputs.every(same)) return { rule: 'add', inputs: false, output: false };
-  if (s.cls === 'ZeroPadding2D' && s.layer.getConfig().dataFormat !== 'channelsFirst') return { rule: 'zeropad', inputs: false, output: false };
+  if (s.cls === 'ZeroPadding2D' && s.layer.getConfig().dataFormat !== 'channelsFirst')
+    return { rule: 'zeropad', inputs: false, output: false };
   return { rule: 'generic', inputs: true, output: false };
 }
 
@@ -177,36 +210,47 @@ export function retainedFloats(steps: GraphStep[]): number {
     const r = ruleOf(s, shapeOf(s, s.output));
     if (r.inputs) for (const i of s.inputs) kept.set(i, size(shapeOf(s, i)));
     if (r.output) kept.set(s.output, size(shapeOf(s, s.output)));
-    if (s.prunable && s.layer.activation && s.layer.activation.getClassName?.() !== 'linear') kept.set(-s.output, size(shapeOf(s, s.output)));   // z
+    if (s.prunable && s.layer.activation && s.layer.activation.getClassName?.() !== 'linear')
+      kept.set(-s.output, size(shapeOf(s, s.output))); // z
   }
   return [...kept.values()].reduce((a, b) => a + b, 0);
 }
 
-function shapeOf(s: GraphStep, id: number): (number | null)[] { return s.shapes.get(id)!; }
+function shapeOf(s: GraphStep, id: number): (number | null)[] {
+  return s.shapes.get(id)!;
+}
 
 /**
  * Forward pass keeping only what the backward pass needs (a BatchNormalization's or Add's input is dropped as soon as
  * the forward pass is past it), then dL/d(output) from lossGrad, then the backward pass in reverse order;
- * onDelta(step, x, δ) for each prunable call (each `wanted` one) while x and δ are alive; the pass stops after the last
- * wanted call (the same numbers up to there). Every tensor it makes is disposed here.
+ * onDelta(step, x, δ) for each prunable call (each `wanted` one) while x and δ are alive (awaited: it may run native
+ * products); the pass stops after the last wanted call (the same numbers up to there). Every tensor it makes is
+ * disposed here.
  */
-export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf.Tensor,
-  lossGrad: (out: tf.Tensor) => tf.Tensor, onDelta: (step: GraphStep, x: tf.Tensor, delta: tf.Tensor) => void,
-  wanted?: (step: GraphStep) => boolean): void {
+export async function forwardBackward(
+  model: tf.LayersModel,
+  steps: GraphStep[],
+  x: tf.Tensor,
+  lossGrad: (out: tf.Tensor) => tf.Tensor,
+  onDelta: (step: GraphStep, x: tf.Tensor, delta: tf.Tensor) => void | Promise<void>,
+  wanted?: (step: GraphStep) => boolean,
+): Promise<void> {
   // calls whose δ is wanted and still to come; at 0 the backward pass stops (nothing below is read)
   let pending = wanted ? steps.filter(s => s.prunable && wanted(s)).length : Infinity;
-  const inputId = model.inputs[0].id, outputId = model.outputs[0].id;
+  const inputId = model.inputs[0].id,
+    outputId = model.outputs[0].id;
   const values = new Map<number, tf.Tensor>([[inputId, x]]);
   const preAct = new Map<GraphStep, tf.Tensor>();
-  const forwardUses = new Map<number, number>();       // calls still to run that read the value
-  const backwardUses = new Map<number, number>();      // VJPs still to run that read the value
+  const forwardUses = new Map<number, number>(); // calls still to run that read the value
+  const backwardUses = new Map<number, number>(); // VJPs still to run that read the value
   const bump = (m: Map<number, number>, id: number, by: number) => m.set(id, (m.get(id) ?? 0) + by);
   for (const s of steps) for (const i of s.inputs) bump(forwardUses, i, 1);
   const owned = new Set<tf.Tensor>();
   const drop = (id: number) => {
-    if (id === inputId || id === outputId && !backwardUses.get(id)) return;
+    if (id === inputId || (id === outputId && !backwardUses.get(id))) return;
     if ((forwardUses.get(id) ?? 0) > 0 || (backwardUses.get(id) ?? 0) > 0) return;
-    values.get(id)?.dispose(); values.delete(id);
+    values.get(id)?.dispose();
+    values.delete(id);
   };
   const rules = new Map<GraphStep, ReturnType<typeof ruleOf>>();
   try {
@@ -215,20 +259,30 @@ export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf
       const arg = xs.length === 1 ? xs[0] : xs;
       let y: tf.Tensor;
       if (s.prunable) {
-        const r = tf.tidy(() => { const o = splitActivation(s.layer, arg as tf.Tensor, s.kwargs); return { z: o.z, y: o.y }; });
-        if (r.z !== r.y) { preAct.set(s, r.z); owned.add(r.z); }
+        const r = tf.tidy(() => {
+          const o = splitActivation(s.layer, arg as tf.Tensor, s.kwargs);
+          return { z: o.z, y: o.y };
+        });
+        if (r.z !== r.y) {
+          preAct.set(s, r.z);
+          owned.add(r.z);
+        }
         y = r.y;
       } else {
         y = tf.tidy(() => s.layer.call(arg, s.kwargs) as tf.Tensor);
         s.identity = xs.includes(y);
-        if (s.identity) y = y.clone();                   // its own handle: values are disposed per symbolic tensor
+        if (s.identity) y = y.clone(); // its own handle: values are disposed per symbolic tensor
       }
-      values.set(s.output, y); owned.add(y);
+      values.set(s.output, y);
+      owned.add(y);
       const rule = ruleOf(s, shapeOf(s, s.output));
       rules.set(s, rule);
       if (rule.inputs) for (const i of s.inputs) bump(backwardUses, i, 1);
       if (rule.output) bump(backwardUses, s.output, 1);
-      for (const i of s.inputs) { bump(forwardUses, i, -1); drop(i); }
+      for (const i of s.inputs) {
+        bump(forwardUses, i, -1);
+        drop(i);
+      }
     }
     const out = values.get(outputId);
     if (!out) throw new WoodFisherError('The model output is not reachable from its input.', 'MODEL_FORMAT');
@@ -236,8 +290,13 @@ export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf
     drop(outputId);
     const addGrad = (id: number, g: tf.Tensor) => {
       const prev = grads.get(id);
-      if (!prev) { grads.set(id, g); return; }
-      grads.set(id, tf.add(prev, g)); prev.dispose(); g.dispose();
+      if (!prev) {
+        grads.set(id, g);
+        return;
+      }
+      grads.set(id, tf.add(prev, g));
+      prev.dispose();
+      g.dispose();
     };
     for (let k = steps.length - 1; k >= 0 && pending > 0; k--) {
       const s = steps[k];
@@ -253,25 +312,51 @@ export function forwardBackward(model: tf.LayersModel, steps: GraphStep[], x: tf
             const z = preAct.get(s);
             const dz = z ? tf.tidy(() => activationGrad(s.layer, z, dy)) : dy;
             try {
-              if (!wanted || wanted(s)) { onDelta(s, xs[0], dz); pending--; }
+              if (!wanted || wanted(s)) {
+                await onDelta(s, xs[0], dz);
+                pending--;
+              }
               if (upstream) dxs = [tf.tidy(() => kernelInputGrad(s.prunable!, s.layer, xs[0], dz))];
-            } finally { if (dz !== dy) dz.dispose(); }
+            } finally {
+              if (dz !== dy) dz.dispose();
+            }
             break;
           }
-          case 'relu-clip': if (upstream) dxs = [tf.tidy(() => reluClipGrad(values.get(s.output)!, dy, s.layer.maxValue))]; break;
-          case 'batchnorm': if (upstream) dxs = [tf.tidy(() => batchNormGrad(s.layer, dy))]; break;
-          case 'add': case 'identity': if (upstream) dxs = s.inputs.map(() => dy.clone()); break;
-          case 'zeropad': if (upstream) dxs = [tf.tidy(() => zeroPadGrad(s, dy))]; break;
-          case 'generic': if (upstream) dxs = tf.tidy(() => genericGrad(s, xs, dy)); break;
+          case 'relu-clip':
+            if (upstream) dxs = [tf.tidy(() => reluClipGrad(values.get(s.output)!, dy, s.layer.maxValue))];
+            break;
+          case 'batchnorm':
+            if (upstream) dxs = [tf.tidy(() => batchNormGrad(s.layer, dy))];
+            break;
+          case 'add':
+          case 'identity':
+            if (upstream) dxs = s.inputs.map(() => dy.clone());
+            break;
+          case 'zeropad':
+            if (upstream) dxs = [tf.tidy(() => zeroPadGrad(s, dy))];
+            break;
+          case 'generic':
+            if (upstream) dxs = tf.tidy(() => genericGrad(s, xs, dy));
+            break;
         }
         dy.dispose();
         dxs.forEach((g, i) => (s.inputs[i] === inputId ? g.dispose() : addGrad(s.inputs[i], g)));
       }
       // the forward values only this VJP still needed can go
-      if (rule.inputs) for (const i of s.inputs) { bump(backwardUses, i, -1); drop(i); }
-      if (rule.output) { bump(backwardUses, s.output, -1); drop(s.output); }
+      if (rule.inputs)
+        for (const i of s.inputs) {
+          bump(backwardUses, i, -1);
+          drop(i);
+        }
+      if (rule.output) {
+        bump(backwardUses, s.output, -1);
+        drop(s.output);
+      }
       const z = preAct.get(s);
-      if (z) { z.dispose(); preAct.delete(s); }
+      if (z) {
+        z.dispose();
+        preAct.delete(s);
+      }
     }
     for (const g of grads.values()) g.dispose();
   } finally {

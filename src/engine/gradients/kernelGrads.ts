@@ -5,7 +5,7 @@ import type { PrunableKind } from '../types';
 import type { BatchedTN } from '../linalg/accel';
 import { patches, padInput, tapSlice, type TapGeometry } from '../kernels/patches';
 
-const TAP_FLOATS = 8e6;   // the depthwise tap tensor of one batch chunk (32 MB)
+const TAP_FLOATS = 8e6; // the depthwise tap tensor of one batch chunk (32 MB)
 
 const tapFilters = new Map<string, tf.Tensor4D>();
 /** One-hot depthwise filter [kh, kw, C, kh·kw]: output channel c·taps + t is the input under tap t. */
@@ -32,28 +32,49 @@ export function kernelGrads(kind: PrunableKind, shape: number[], x: tf.Tensor, d
     case 'Conv2D':
     case 'Conv1D': {
       const x4 = (kind === 'Conv1D' ? x.reshape([B, 1, x.shape[1]!, x.shape[2]!]) : x) as tf.Tensor4D;
-      const co = shape[shape.length - 1], ci = g!.inC, taps = g!.kh * g!.kw;
+      const co = shape[shape.length - 1],
+        ci = g!.inC,
+        taps = g!.kh * g!.kw;
       const d = delta.reshape([B, g!.outH * g!.outW, co]);
-      if (taps === 1) {                                                          // 1×1: g_n = δ_nᵀ x_n, already [co, ci]
+      if (taps === 1) {
+        // 1×1: g_n = δ_nᵀ x_n, already [co, ci]
         const xs = g!.sh === 1 && g!.sw === 1 && !g!.top && !g!.left ? x4 : tapSlice(padInput(x4, g!), g!, 0, 0);
         return tf.matMul(d, xs.reshape([B, g!.outH * g!.outW, ci]), true, false).reshape([B, co * ci]);
       }
-      const P = patches(x4, g!);                                                 // [B, P, taps·ci]
-      return tf.matMul(d, P, true, false).reshape([B, co, taps, ci]).transpose([0, 1, 3, 2]).reshape([B, co * ci * taps]);
+      const P = patches(x4, g!); // [B, P, taps·ci]
+      return tf
+        .matMul(d, P, true, false)
+        .reshape([B, co, taps, ci])
+        .transpose([0, 1, 3, 2])
+        .reshape([B, co * ci * taps]);
     }
     case 'DepthwiseConv2D': {
       const [kh, kw, c, m] = shape;
-      const taps = kh * kw, P = g!.outH * g!.outW;
+      const taps = kh * kw,
+        P = g!.outH * g!.outW;
       // Σ_p x_tap[p, c] · δ[p, c, m] → [B, C, M, taps]; taps by one native depthwise conv, batch chunks keep them small
       const chunk = Math.max(1, Math.floor(TAP_FLOATS / (P * c * taps * m)));
       const parts: tf.Tensor[] = [];
       for (let b0 = 0; b0 < B; b0 += chunk) {
         const nb = Math.min(chunk, B - b0);
-        const xs = (nb === B ? x : x.slice(b0, nb)) as tf.Tensor4D, ds = nb === B ? delta : delta.slice(b0, nb);
-        const X = tf.depthwiseConv2d(xs, tapFilter(kh, kw, c), [g!.sh, g!.sw], [[0, 0], [g!.top, g!.bottom], [g!.left, g!.right], [0, 0]], 'NHWC', [g!.dh, g!.dw]);
+        const xs = (nb === B ? x : x.slice(b0, nb)) as tf.Tensor4D,
+          ds = nb === B ? delta : delta.slice(b0, nb);
+        const X = tf.depthwiseConv2d(
+          xs,
+          tapFilter(kh, kw, c),
+          [g!.sh, g!.sw],
+          [
+            [0, 0],
+            [g!.top, g!.bottom],
+            [g!.left, g!.right],
+            [0, 0],
+          ],
+          'NHWC',
+          [g!.dh, g!.dw],
+        );
         parts.push(tf.sum(tf.mul(X.reshape([nb, P, c, 1, taps]), ds.reshape([nb, P, c, m, 1])), 1).reshape([nb, c * m * taps]));
       }
-      return (parts.length === 1 ? parts[0] : tf.concat(parts, 0)) as tf.Tensor2D;   // torch [c·m, 1, kh, kw]
+      return (parts.length === 1 ? parts[0] : tf.concat(parts, 0)) as tf.Tensor2D; // torch [c·m, 1, kh, kw]
     }
   }
 }
@@ -62,7 +83,8 @@ export function kernelGrads(kind: PrunableKind, shape: number[], x: tf.Tensor, d
  *  TF.js op, so take views last). */
 export function hostData(t: tf.Tensor): Float32Array {
   const b = tf.backend() as any;
-  if (tf.getBackend() === 'wasm' && typeof b.typedArrayFromHeap === 'function') return b.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }) as Float32Array;
+  if (tf.getBackend() === 'wasm' && typeof b.typedArrayFromHeap === 'function')
+    return b.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }) as Float32Array;
   return t.dataSync() as Float32Array;
 }
 
@@ -72,45 +94,62 @@ export function hostData(t: tf.Tensor): Float32Array {
  * (onnxruntime: C[n] = δ_nᵀ X_n), everything else through kernelGrads on the TF.js backend. Returns the sum of the
  * values written: not finite iff one of them is not (checked where it is cheapest, on the backend or in the copy).
  */
-export function writeKernelGrads(kind: PrunableKind, shape: number[], x: tf.Tensor, delta: tf.Tensor, g: TapGeometry | undefined,
-  target: Float32Array, row: number, add: boolean, fast?: BatchedTN): number {
+export async function writeKernelGrads(
+  kind: PrunableKind,
+  shape: number[],
+  x: tf.Tensor,
+  delta: tf.Tensor,
+  g: TapGeometry | undefined,
+  target: Float32Array,
+  row: number,
+  add: boolean,
+  fast?: BatchedTN,
+): Promise<number> {
   const B = x.shape[0];
   const d = shape.reduce((a, b) => a * b, 1);
   const dst = target.subarray(row * d, (row + B) * d);
   if (kind === 'DepthwiseConv2D' && fast) {
     return depthwiseRows(shape, hostData(x), hostData(delta), g!, dst, add);
   }
-  if (!fast || kind === 'Dense' && x.rank === 2) {             // δ ⊗ x has nothing to sum: a broadcast multiply on the backend
+  if (!fast || (kind === 'Dense' && x.rank === 2)) {
+    // δ ⊗ x has nothing to sum: a broadcast multiply on the backend
     const t = tf.tidy(() => kernelGrads(kind, shape, x, delta, g));
     try {
-      const st = tf.sum(t);                                      // before the heap view: no TF.js op may run while it is held
+      const st = tf.sum(t); // before the heap view: no TF.js op may run while it is held
       const sum = st.dataSync()[0];
       st.dispose();
       put(dst, hostData(t), add);
       return sum;
-    } finally { t.dispose(); }
+    } finally {
+      t.dispose();
+    }
   }
   const out = shape[shape.length - 1];
   if (kind === 'Dense') {
-    const inp = shape[0], T = x.size / (B * inp);
-    return put(dst, fast.matmulTN(hostData(delta), hostData(x), B, T, out, inp), add, true);   // [B, out, in]
+    const inp = shape[0],
+      T = x.size / (B * inp);
+    return put(dst, await fast.matmulTN(hostData(delta), hostData(x), B, T, out, inp), add, true); // [B, out, in]
   }
   const x4 = (kind === 'Conv1D' ? x.reshape([B, 1, x.shape[1]!, x.shape[2]!]) : x) as tf.Tensor4D;
-  const taps = g!.kh * g!.kw, P = g!.outH * g!.outW, ci = g!.inC;
+  const taps = g!.kh * g!.kw,
+    P = g!.outH * g!.outW,
+    ci = g!.inC;
   const direct = taps === 1 && g!.sh === 1 && g!.sw === 1 && !g!.top && !g!.left;
   const X = direct ? x4 : tf.tidy(() => (taps === 1 ? tapSlice(padInput(x4, g!), g!, 0, 0) : patches(x4, g!)));
   try {
-    const C = fast.matmulTN(hostData(delta), hostData(X), B, P, out, taps * ci);               // [B, co, taps, ci]
+    const C = await fast.matmulTN(hostData(delta), hostData(X), B, P, out, taps * ci); // [B, co, taps, ci]
     if (taps === 1) return put(dst, C, add, true);
     // → torch [B, co, ci, taps]
     let sum = 0;
     for (let r = 0; r < B * out; r++) {
       const o = r * taps * ci;
-      for (let t = 0; t < taps; t++) for (let c = 0; c < ci; c++) {
-        const v = C[o + t * ci + c], k = o + c * taps + t;
-        dst[k] = add ? dst[k] + v : v;
-        sum += v;
-      }
+      for (let t = 0; t < taps; t++)
+        for (let c = 0; c < ci; c++) {
+          const v = C[o + t * ci + c],
+            k = o + c * taps + t;
+          dst[k] = add ? dst[k] + v : v;
+          sum += v;
+        }
     }
     return sum;
   } finally {
@@ -127,7 +166,10 @@ function put(dst: Float32Array, src: Float32Array, add: boolean, summed = false)
     if (summed) for (let i = 0; i < dst.length; i++) sum += src[i];
     return sum;
   }
-  for (let i = 0; i < dst.length; i++) { dst[i] += src[i]; sum += src[i]; }
+  for (let i = 0; i < dst.length; i++) {
+    dst[i] += src[i];
+    sum += src[i];
+  }
   return sum;
 }
 
@@ -135,32 +177,43 @@ function put(dst: Float32Array, src: Float32Array, add: boolean, summed = false)
  *  the tap tensors the tensor-op path materialises): row[c·M + m, tap] = Σ_p x[p·s + tap − pad, c] · δ[p, c·M + m]. */
 function depthwiseRows(shape: number[], x: Float32Array, delta: Float32Array, g: TapGeometry, dst: Float32Array, add: boolean): number {
   const [kh, kw, C, M] = shape;
-  const taps = kh * kw, CM = C * M, d = CM * taps;
-  const acc = new Float64Array(taps * CM);                           // [tap, c·M + m]
+  const taps = kh * kw,
+    CM = C * M,
+    d = CM * taps;
+  const acc = new Float64Array(taps * CM); // [tap, c·M + m]
   let sum = 0;
   for (let b = 0; b < g.batch; b++) {
     acc.fill(0);
-    const xb = b * g.inH * g.inW * C, db = b * g.outH * g.outW * CM;
-    for (let oh = 0; oh < g.outH; oh++) for (let ow = 0; ow < g.outW; ow++) {
-      const dp = db + (oh * g.outW + ow) * CM;
-      for (let i = 0; i < kh; i++) {
-        const h = oh * g.sh + i * g.dh - g.top;
-        if (h < 0 || h >= g.inH) continue;
-        for (let j = 0; j < kw; j++) {
-          const w = ow * g.sw + j * g.dw - g.left;
-          if (w < 0 || w >= g.inW) continue;
-          const xp = xb + (h * g.inW + w) * C, ap = (i * kw + j) * CM;
-          if (M === 1) for (let c = 0; c < C; c++) acc[ap + c] += x[xp + c] * delta[dp + c];
-          else for (let c = 0; c < C; c++) { const xv = x[xp + c]; for (let m = 0; m < M; m++) acc[ap + c * M + m] += xv * delta[dp + c * M + m]; }
+    const xb = b * g.inH * g.inW * C,
+      db = b * g.outH * g.outW * CM;
+    for (let oh = 0; oh < g.outH; oh++)
+      for (let ow = 0; ow < g.outW; ow++) {
+        const dp = db + (oh * g.outW + ow) * CM;
+        for (let i = 0; i < kh; i++) {
+          const h = oh * g.sh + i * g.dh - g.top;
+          if (h < 0 || h >= g.inH) continue;
+          for (let j = 0; j < kw; j++) {
+            const w = ow * g.sw + j * g.dw - g.left;
+            if (w < 0 || w >= g.inW) continue;
+            const xp = xb + (h * g.inW + w) * C,
+              ap = (i * kw + j) * CM;
+            if (M === 1) for (let c = 0; c < C; c++) acc[ap + c] += x[xp + c] * delta[dp + c];
+            else
+              for (let c = 0; c < C; c++) {
+                const xv = x[xp + c];
+                for (let m = 0; m < M; m++) acc[ap + c * M + m] += xv * delta[dp + c * M + m];
+              }
+          }
         }
       }
-    }
     const o = b * d;
-    for (let t = 0; t < taps; t++) for (let k = 0; k < CM; k++) {
-      const v = acc[t * CM + k], at = o + k * taps + t;
-      dst[at] = add ? dst[at] + v : v;
-      sum += v;
-    }
+    for (let t = 0; t < taps; t++)
+      for (let k = 0; k < CM; k++) {
+        const v = acc[t * CM + k],
+          at = o + k * taps + t;
+        dst[at] = add ? dst[at] + v : v;
+        sum += v;
+      }
   }
   return sum;
 }

@@ -2,7 +2,7 @@
 import { tf } from '../backend';
 import { sampleCategorical } from '../data/random';
 
-export const PROB_EPSILON = 1e-7;   // Keras' epsilon: -log(clip(p, ε, 1 − ε))
+export const PROB_EPSILON = 1e-7; // Keras' epsilon: -log(clip(p, ε, 1 − ε))
 
 /** Per-sample cross-entropy [B]: −log clip(p_y) for probability outputs, −log softmax(z)_y for logits. */
 export function crossEntropy(out: tf.Tensor, labels: tf.Tensor1D, outputIsProbability: boolean): tf.Tensor1D {

@@ -13,7 +13,7 @@ import { batchedTN, type BatchedTN } from '../linalg/accel';
 
 export interface GradientSet {
   n: number;
-  grads: Map<string, Float32Array>;   // layer name → n×d row-major, torch order, d = layer.size
+  grads: Map<string, Float32Array>; // layer name → n×d row-major, torch order, d = layer.size
   labels: Int32Array;
   labelsSource: 'given' | 'sampled';
   meanLoss: number;
@@ -21,12 +21,12 @@ export interface GradientSet {
 
 export interface GradientOptions {
   seed?: number;
-  masks?: Map<string, Uint8Array>;    // torch order, 1 = pruned: those gradient entries are zeroed
+  masks?: Map<string, Uint8Array>; // torch order, 1 = pruned: those gradient entries are zeroed
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
   batchSize?: number;
-  mode?: 'auto' | 'batched' | 'reference';  // reference: one sample at a time through tf.grads (the test oracle)
-  contractions?: 'auto' | 'tfjs';           // tfjs: per-sample conv/dense products on the TF.js backend even when onnxruntime loads
+  mode?: 'auto' | 'batched' | 'reference'; // reference: one sample at a time through tf.grads (the test oracle)
+  contractions?: 'auto' | 'tfjs'; // tfjs: per-sample conv/dense products on the TF.js backend even when onnxruntime loads
   /** Rows of these layers only (a group of a streamed step): the pass and its batches are those of all `layers` (the
    *  same numbers), the backward pass stops below the group's lowest layer. */
   only?: ReadonlySet<string>;
@@ -68,12 +68,26 @@ export function gradientPassBytes(m: LoadedModel, layers: PrunableLayer[], n: nu
 const cancelled = () => new WoodFisherError('Cancelled', 'CANCELLED');
 const tick = () => new Promise<void>(r => setImmediate(r));
 
-interface BatchOut { loss: number; labels: Int32Array; sums?: number[] }   // sums: of each layer's rows (NaN/Inf propagate)
+interface BatchOut {
+  loss: number;
+  labels: Int32Array;
+  sums?: number[];
+} // sums: of each layer's rows (NaN/Inf propagate)
 
 /** One forward and backward pass of the batch (gradients.ts's graph walk); each prunable call's per-sample kernel
  *  gradients go straight into the targets at row `row` (summed over the calls of a shared layer). */
-function batchedStep(m: LoadedModel, layers: PrunableLayer[], steps: GraphStep[], xb: tf.Tensor, given: Int32Array | undefined,
-  rand: () => number, targets: (Float32Array | undefined)[], row: number, fast: BatchedTN | undefined, timings?: Record<string, number>): BatchOut {
+async function batchedStep(
+  m: LoadedModel,
+  layers: PrunableLayer[],
+  steps: GraphStep[],
+  xb: tf.Tensor,
+  given: Int32Array | undefined,
+  rand: () => number,
+  targets: (Float32Array | undefined)[],
+  row: number,
+  fast: BatchedTN | undefined,
+  timings?: Record<string, number>,
+): Promise<BatchOut> {
   let labels = given;
   let lossSum = 0;
   const index = new Map(layers.map((l, i) => [l.name, i]));
@@ -81,30 +95,61 @@ function batchedStep(m: LoadedModel, layers: PrunableLayer[], steps: GraphStep[]
   const sums = layers.map(() => 0);
   const t0 = performance.now();
   let rowSeconds = 0;
-  forwardBackward(m.model, steps, xb, out => tf.tidy(() => {
-    if (!labels) labels = sampleLabels(probabilities(out, m.outputIsProbability), m.numClasses, rand);
-    const y = tf.tensor1d(labels, 'int32');
-    // Σ_n L_n: row n of its gradient is ∂L_n/∂out_n (samples do not interact in inference mode)
-    const { value, grad } = tf.valueAndGrad((o: tf.Tensor) => tf.sum(crossEntropy(o, y, m.outputIsProbability)) as tf.Scalar)(out);
-    lossSum = value.dataSync()[0];
-    return grad;
-  }), (step, x, delta) => {
-    const i = index.get(step.layer.name)!;
-    const l = layers[i];
-    const t = performance.now();
-    sums[i] += writeKernelGrads(l.kind, l.shape, x, delta, l.kind === 'Dense' ? undefined : layerGeometry(l.kind, step.layer, x), targets[i]!, row, written.has(i), fast);
-    written.add(i);
-    if (timings) { const k = `rows ${l.kind}`; timings[k] = (timings[k] ?? 0) + (performance.now() - t) / 1000; rowSeconds += (performance.now() - t) / 1000; }
-  }, step => targets[index.get(step.layer.name)!] !== undefined);
+  await forwardBackward(
+    m.model,
+    steps,
+    xb,
+    out =>
+      tf.tidy(() => {
+        if (!labels) labels = sampleLabels(probabilities(out, m.outputIsProbability), m.numClasses, rand);
+        const y = tf.tensor1d(labels, 'int32');
+        // Σ_n L_n: row n of its gradient is ∂L_n/∂out_n (samples do not interact in inference mode)
+        const { value, grad } = tf.valueAndGrad((o: tf.Tensor) => tf.sum(crossEntropy(o, y, m.outputIsProbability)) as tf.Scalar)(out);
+        lossSum = value.dataSync()[0];
+        return grad;
+      }),
+    async (step, x, delta) => {
+      const i = index.get(step.layer.name)!;
+      const l = layers[i];
+      const t = performance.now();
+      sums[i] += await writeKernelGrads(
+        l.kind,
+        l.shape,
+        x,
+        delta,
+        l.kind === 'Dense' ? undefined : layerGeometry(l.kind, step.layer, x),
+        targets[i]!,
+        row,
+        written.has(i),
+        fast,
+      );
+      written.add(i);
+      if (timings) {
+        const k = `rows ${l.kind}`;
+        timings[k] = (timings[k] ?? 0) + (performance.now() - t) / 1000;
+        rowSeconds += (performance.now() - t) / 1000;
+      }
+    },
+    step => targets[index.get(step.layer.name)!] !== undefined,
+  );
   if (timings) timings.pass = (timings.pass ?? 0) + (performance.now() - t0) / 1000 - rowSeconds;
   const B = xb.shape[0];
   // a prunable layer the loss does not reach has zero gradient
-  layers.forEach((l, i) => { if (!written.has(i)) targets[i]?.fill(0, row * l.size, (row + B) * l.size); });
+  layers.forEach((l, i) => {
+    if (!written.has(i)) targets[i]?.fill(0, row * l.size, (row + B) * l.size);
+  });
   return { loss: lossSum, labels: labels!, sums };
 }
 
-function referenceStep(m: LoadedModel, layers: PrunableLayer[], xb: tf.Tensor, given: Int32Array | undefined, rand: () => number,
-  targets: Float32Array[], row: number): BatchOut {
+function referenceStep(
+  m: LoadedModel,
+  layers: PrunableLayer[],
+  xb: tf.Tensor,
+  given: Int32Array | undefined,
+  rand: () => number,
+  targets: Float32Array[],
+  row: number,
+): BatchOut {
   const vars = layers.map(l => (m.model.getLayer(l.name).weights[0] as any).val as tf.Variable);
   const B = xb.shape[0];
   const labels = new Int32Array(B);
@@ -119,10 +164,15 @@ function referenceStep(m: LoadedModel, layers: PrunableLayer[], xb: tf.Tensor, g
     }
     labels[n] = y;
     const yy = y;
-    const { value, grads } = tf.valueAndGrads((..._v: tf.Tensor[]) =>
-      tf.sum(crossEntropy(m.model.apply(xn, { training: false }) as tf.Tensor, tf.tensor1d([yy], 'int32'), m.outputIsProbability)) as tf.Scalar)(vars);
+    const { value, grads } = tf.valueAndGrads(
+      (..._v: tf.Tensor[]) =>
+        tf.sum(
+          crossEntropy(m.model.apply(xn, { training: false }) as tf.Tensor, tf.tensor1d([yy], 'int32'), m.outputIsProbability),
+        ) as tf.Scalar,
+    )(vars);
     loss += value.dataSync()[0];
-    value.dispose(); xn.dispose();
+    value.dispose();
+    xn.dispose();
     grads.forEach((g, i) => per[i].push(g));
   }
   layers.forEach((l, i) => {
@@ -130,17 +180,27 @@ function referenceStep(m: LoadedModel, layers: PrunableLayer[], xb: tf.Tensor, g
     const perm = tf.tensor1d(torchPermutation(l.kind, l.shape), 'int32');
     const r = tf.tidy(() => tf.gather(tf.stack(per[i].map(g => g.reshape([-1]))), perm, 1) as tf.Tensor2D);
     tf.dispose([perm, ...per[i]]);
-    try { targets[i].set(hostData(r), row * l.size); } finally { r.dispose(); }
+    try {
+      targets[i].set(hostData(r), row * l.size);
+    } finally {
+      r.dispose();
+    }
   });
   return { loss, labels };
 }
 
 /** Per-sample gradients of the cross-entropy w.r.t. each layer's kernel, one row per calibration sample. */
-export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[], data: Dataset, opts: GradientOptions = {}): Promise<GradientSet> {
+export async function perSampleGradients(
+  m: LoadedModel,
+  layers: PrunableLayer[],
+  data: Dataset,
+  opts: GradientOptions = {},
+): Promise<GradientSet> {
   const n = data.count;
   const per = data.shape.slice(1);
   const perSize = per.reduce((a, b) => a * b, 1);
-  if (data.labels && data.labels.length !== n) throw new WoodFisherError(`Dataset has ${data.labels.length} labels for ${n} samples.`, 'LABELS');
+  if (data.labels && data.labels.length !== n)
+    throw new WoodFisherError(`Dataset has ${data.labels.length} labels for ${n} samples.`, 'LABELS');
   const rand = mulberry32((opts.seed ?? 0) ^ 0x5eed);
   const collected = (l: PrunableLayer) => !opts.only || opts.only.has(l.name);
   let offset = 0;
@@ -154,14 +214,16 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
   let steps: GraphStep[] = [];
   let batched = opts.mode !== 'reference';
   if (batched) {
-    try { steps = graphSteps(m.model, new Map(layers.map(l => [l.name, l.kind]))); } catch (e) {
+    try {
+      steps = graphSteps(m.model, new Map(layers.map(l => [l.name, l.kind])));
+    } catch (e) {
       // what the pass cannot walk (masks, channelsFirst convs) may still go through tf.grads one sample at a time
       if (opts.mode === 'batched' || !(e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER')) throw e;
       batched = false;
     }
   }
-  const fast = batched && opts.contractions !== 'tfjs' ? batchedTN() : undefined;
-  const bs = Math.max(1, Math.min(n, opts.batchSize ?? (batched ? gradientBatchSize(m, layers) : 16)));   // one-at-a-time: small batches keep cancel prompt
+  const fast = batched && opts.contractions !== 'tfjs' ? await batchedTN() : undefined;
+  const bs = Math.max(1, Math.min(n, opts.batchSize ?? (batched ? gradientBatchSize(m, layers) : 16))); // one-at-a-time: small batches keep cancel prompt
   const targets = layers.map(l => grads.get(l.name));
   let lossSum = 0;
   for (let start = 0; start < n; start += bs) {
@@ -171,8 +233,17 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
     const given = data.labels?.subarray(start, start + b);
     let out: BatchOut;
     try {
-      out = batched ? batchedStep(m, layers, steps, xb, given, rand, targets, start, fast, opts.timings)
-        : referenceStep(m, layers.filter(collected), xb, given, rand, targets.filter(t => t !== undefined), start);
+      out = batched
+        ? await batchedStep(m, layers, steps, xb, given, rand, targets, start, fast, opts.timings)
+        : referenceStep(
+            m,
+            layers.filter(collected),
+            xb,
+            given,
+            rand,
+            targets.filter(t => t !== undefined),
+            start,
+          );
     } finally {
       xb.dispose();
     }
@@ -182,10 +253,17 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
       if (!targets[i]) return;
       const v = targets[i].subarray(start * l.size, (start + b) * l.size);
       let sum = out.sums?.[i];
-      if (sum === undefined) { sum = 0; for (let k = 0; k < v.length; k++) sum += v[k]; }   // NaN/Inf anywhere makes the sum non-finite
+      if (sum === undefined) {
+        sum = 0;
+        for (let k = 0; k < v.length; k++) sum += v[k];
+      } // NaN/Inf anywhere makes the sum non-finite
       if (!Number.isFinite(sum)) {
         const k = v.findIndex(e => !Number.isFinite(e));
-        if (k >= 0) throw new WoodFisherError(`Gradient of layer '${l.name}' is ${Number.isNaN(v[k]) ? 'NaN' : 'infinite'} (sample ${start + Math.floor(k / l.size)}); check the inputs' scale and the model's weights.`, 'NUMERIC');
+        if (k >= 0)
+          throw new WoodFisherError(
+            `Gradient of layer '${l.name}' is ${Number.isNaN(v[k]) ? 'NaN' : 'infinite'} (sample ${start + Math.floor(k / l.size)}); check the inputs' scale and the model's weights.`,
+            'NUMERIC',
+          );
       }
     });
     opts.onProgress?.(start + b, n);
@@ -195,9 +273,13 @@ export async function perSampleGradients(m: LoadedModel, layers: PrunableLayer[]
     for (const l of layers.filter(collected)) {
       const mask = opts.masks.get(l.name);
       if (!mask) continue;
-      if (mask.length !== l.size) throw new WoodFisherError(`Mask of layer '${l.name}' has ${mask.length} entries, expected ${l.size}.`, 'OPTIONS');
+      if (mask.length !== l.size)
+        throw new WoodFisherError(`Mask of layer '${l.name}' has ${mask.length} entries, expected ${l.size}.`, 'OPTIONS');
       const g = grads.get(l.name)!;
-      for (let r = 0; r < n; r++) { const o = r * l.size; for (let k = 0; k < l.size; k++) if (mask[k]) g[o + k] = 0; }
+      for (let r = 0; r < n; r++) {
+        const o = r * l.size;
+        for (let k = 0; k < l.size; k++) if (mask[k]) g[o + k] = 0;
+      }
     }
   }
   return { n, grads, labels: allLabels, labelsSource: data.labels ? 'given' : 'sampled', meanLoss: lossSum / n };

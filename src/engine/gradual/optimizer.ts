@@ -8,8 +8,8 @@ import { WoodFisherError, type OptimizerKind } from '../types';
 
 export interface OptimizerOptions {
   kind: OptimizerKind;
-  momentum: number;          // μ (SGD); β₁ stays 0.9 for Adam
-  weightDecay: number;       // λ_wd: L2 in SGD's gradient, decoupled in AdamW
+  momentum: number; // μ (SGD); β₁ stays 0.9 for Adam
+  weightDecay: number; // λ_wd: L2 in SGD's gradient, decoupled in AdamW
 }
 
 export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
@@ -19,7 +19,7 @@ const SLOTS: Record<OptimizerKind, string[]> = { sgd: ['velocity'], adam: ['m', 
 
 export interface OptimizerState {
   kind: OptimizerKind;
-  step: number;                                     // optimizer steps taken (Adam's bias correction)
+  step: number; // optimizer steps taken (Adam's bias correction)
   slots: { variable: string; slot: string; shape: number[]; values: Float32Array }[];
 }
 
@@ -30,10 +30,13 @@ function applyMask(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
 
 export class MaskedOptimizer {
   private readonly slots: tf.Variable[][];
-  private readonly masks = new Map<number, tf.Tensor>();   // variable index → 0/1 mask of its shape
+  private readonly masks = new Map<number, tf.Tensor>(); // variable index → 0/1 mask of its shape
   step = 0;
 
-  constructor(readonly variables: tf.Variable[], readonly options: OptimizerOptions) {
+  constructor(
+    readonly variables: tf.Variable[],
+    readonly options: OptimizerOptions,
+  ) {
     this.slots = variables.map(v => SLOTS[options.kind].map(() => tf.variable(tf.zerosLike(v), false)));
   }
 
@@ -75,7 +78,8 @@ export class MaskedOptimizer {
           g = masked(g);
           const mNew = tf.add(tf.mul(m, ADAM.beta1), tf.mul(g, 1 - ADAM.beta1));
           const vNew = tf.add(tf.mul(v, ADAM.beta2), tf.mul(tf.square(g), 1 - ADAM.beta2));
-          m.assign(mNew); v.assign(vNew);
+          m.assign(mNew);
+          v.assign(vNew);
           const mHat = tf.div(mNew, 1 - ADAM.beta1 ** t);
           const vHat = tf.div(vNew, 1 - ADAM.beta2 ** t);
           let delta = tf.div(mHat, tf.add(tf.sqrt(vHat), ADAM.epsilon));
@@ -90,19 +94,34 @@ export class MaskedOptimizer {
   state(): OptimizerState {
     const names = SLOTS[this.options.kind];
     return {
-      kind: this.options.kind, step: this.step,
-      slots: this.slots.flatMap((s, i) => s.map((x, j) => ({ variable: this.variables[i].name, slot: names[j], shape: x.shape.slice(), values: x.dataSync() as Float32Array }))),
+      kind: this.options.kind,
+      step: this.step,
+      slots: this.slots.flatMap((s, i) =>
+        s.map((x, j) => ({
+          variable: this.variables[i].name,
+          slot: names[j],
+          shape: x.shape.slice(),
+          values: x.dataSync() as Float32Array,
+        })),
+      ),
     };
   }
 
   restore(state: OptimizerState): void {
     const names = SLOTS[this.options.kind];
-    if (state.kind !== this.options.kind) throw new WoodFisherError(`the checkpoint's optimizer is ${state.kind}, this run asks for ${this.options.kind}`, 'OPTIONS');
-    if (state.slots.length !== this.slots.length * names.length) throw new WoodFisherError(`the checkpoint's optimizer state has ${state.slots.length} slots; the model needs ${this.slots.length * names.length}`, 'OPTIONS');
+    if (state.kind !== this.options.kind)
+      throw new WoodFisherError(`the checkpoint's optimizer is ${state.kind}, this run asks for ${this.options.kind}`, 'OPTIONS');
+    if (state.slots.length !== this.slots.length * names.length)
+      throw new WoodFisherError(
+        `the checkpoint's optimizer state has ${state.slots.length} slots; the model needs ${this.slots.length * names.length}`,
+        'OPTIONS',
+      );
     state.slots.forEach((s, q) => {
-      const i = Math.floor(q / names.length), j = q % names.length;
+      const i = Math.floor(q / names.length),
+        j = q % names.length;
       const slot = this.slots[i][j];
-      if (s.shape.join() !== slot.shape.join() || s.slot !== names[j]) throw new WoodFisherError(`the checkpoint's optimizer slot ${s.variable}/${s.slot} does not fit the model`, 'OPTIONS');
+      if (s.shape.join() !== slot.shape.join() || s.slot !== names[j])
+        throw new WoodFisherError(`the checkpoint's optimizer slot ${s.variable}/${s.slot} does not fit the model`, 'OPTIONS');
       const t = tf.tensor(s.values, slot.shape, 'float32');
       slot.assign(t);
       t.dispose();

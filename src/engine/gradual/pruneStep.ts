@@ -9,12 +9,12 @@ import type { LayerResult, PrunableLayer, PruneOptions, RunHooks } from '../type
 
 export interface GradualStepInput {
   model: LoadedModel;
-  layers: PrunableLayer[];          // excluded layers left out
-  calibration: Dataset;             // drawn from the training data for this step
-  options: PruneOptions;            // method, blockSize, damp (a number, or 'auto': chosen again at this step), scope, update …
-  target: StepTarget;               // s_k overall, and each overridden layer's own s_k
-  step: { k: number; of: number };  // 1-based, for progress events and the gradient seed
-  inverses: 'keep' | 'rebuild';     // the memory plan's strategy
+  layers: PrunableLayer[]; // excluded layers left out
+  calibration: Dataset; // drawn from the training data for this step
+  options: PruneOptions; // method, blockSize, damp (a number, or 'auto': chosen again at this step), scope, update …
+  target: StepTarget; // s_k overall, and each overridden layer's own s_k
+  step: { k: number; of: number }; // 1-based, for progress events and the gradient seed
+  inverses: 'keep' | 'rebuild'; // the memory plan's strategy
   hooks: RunHooks;
 }
 
@@ -28,10 +28,13 @@ export async function gradualPruneStep(input: GradualStepInput & { from: StepTar
   let out: { results: LayerResult[]; damp: number } | undefined;
   for (let r = 1; r <= R; r++) {
     const at = (a: number, b: number) => a + ((b - a) * r) / R;
-    const target: StepTarget = r === R ? input.target : {
-      sparsity: at(input.from.sparsity, input.target.sparsity),
-      layers: Object.fromEntries(Object.entries(input.target.layers).map(([n, s]) => [n, at(input.from.layers[n] ?? 0, s)])),
-    };
+    const target: StepTarget =
+      r === R
+        ? input.target
+        : {
+            sparsity: at(input.from.sparsity, input.target.sparsity),
+            layers: Object.fromEntries(Object.entries(input.target.layers).map(([n, s]) => [n, at(input.from.layers[n] ?? 0, s)])),
+          };
     out = await subStep({ ...input, target });
   }
   return out!;
@@ -39,17 +42,36 @@ export async function gradualPruneStep(input: GradualStepInput & { from: StepTar
 
 async function subStep(input: GradualStepInput): Promise<{ results: LayerResult[]; damp: number }> {
   const { model, layers, calibration, options, target, step, inverses, hooks } = input;
-  let damp = options.damp === 'auto' ? 1e-5 : options.damp;    // magnitude methods: λ plays no part
+  let damp = options.damp === 'auto' ? 1e-5 : options.damp; // magnitude methods: λ plays no part
   let gradients;
   if (options.damp === 'auto' && METHODS[options.method].needsGradients) {
-    const layerTargets = Object.fromEntries(Object.entries(options.layers).map(([n, ov]) => [n, ov.sparsity === undefined ? ov : { ...ov, sparsity: target.layers[n] }]));
+    const layerTargets = Object.fromEntries(
+      Object.entries(options.layers).map(([n, ov]) => [n, ov.sparsity === undefined ? ov : { ...ov, sparsity: target.layers[n] }]),
+    );
     const choice = await chooseDamp({
-      model, layers, data: calibration, judge: calibration, options: { ...options, sparsity: target.sparsity, layers: layerTargets, recompute: 1 },
-      inverses, hooks, timed: async (_stage, f) => f(),
+      model,
+      layers,
+      data: calibration,
+      judge: calibration,
+      options: { ...options, sparsity: target.sparsity, layers: layerTargets, recompute: 1 },
+      inverses,
+      hooks,
+      timed: async (_stage, f) => f(),
     });
     damp = choice.damp;
     gradients = choice.grads;
   }
-  const { results } = await pruneStep({ model, layers, data: calibration, options: { ...options, recompute: 1 }, target, damp, inverses, gradients, step, hooks });
+  const { results } = await pruneStep({
+    model,
+    layers,
+    data: calibration,
+    options: { ...options, recompute: 1 },
+    target,
+    damp,
+    inverses,
+    gradients,
+    step,
+    hooks,
+  });
   return { results, damp };
 }

@@ -4,14 +4,26 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
 import { loadModel, readKernel, type LoadedModel } from '../model/load';
+import { checkLayerOverrides } from '../model/overrides';
 import { loadDataset, type Dataset } from '../data/calibration';
 import { mulberry32, sampleIndices } from '../data/random';
 import { evaluate } from '../gradients/evaluate';
 import { planMemory, assertPlanFits, defaultMemoryLimit } from '../memory';
 import { validateOptions } from '../prune';
 import {
-  DEFAULT_GRADUAL, DEFAULT_OPTIONS, WoodFisherError, type EpochRecord, type EvalResult, type GradualEvent, type GradualHooks,
-  type GradualOptions, type GradualReport, type GradualSchedule, type LayerResult, type MemoryPlan, type PrunableLayer,
+  DEFAULT_GRADUAL,
+  DEFAULT_OPTIONS,
+  WoodFisherError,
+  type EpochRecord,
+  type EvalResult,
+  type GradualEvent,
+  type GradualHooks,
+  type GradualOptions,
+  type GradualReport,
+  type GradualSchedule,
+  type LayerResult,
+  type MemoryPlan,
+  type PrunableLayer,
   type PruningStepRecord,
 } from '../types';
 import { cubicSparsity, defaultSchedule, pruningSteps, type PruningStep } from './schedule';
@@ -21,6 +33,7 @@ import { openTrainingData, subset, type TrainingData } from './trainingData';
 import { trainableVariables, trainStep } from './train';
 import { checkpointSettings, encodeCheckpoint, readCheckpoint, resumeMismatch, type CheckpointState } from './checkpoint';
 import { checkRunFolder, writeRunFolder } from './output';
+import { outputForRun } from '../model/quantize';
 import { claimOutput, type OutputClaim } from '../output/claim';
 import { gradualPruneStep } from './pruneStep';
 import { METHODS } from '../methods';
@@ -46,11 +59,12 @@ function defined<T extends object>(o: T): Partial<T> {
 export function validateGradual(o: Resolved): void {
   const bad = (msg: string) => new WoodFisherError(msg, 'OPTIONS');
   validateOptions({ ...o, recompute: 1 });
+  if (o.targetSize !== undefined) throw bad('a target size is for one-shot pruning (woodfisher prune); give gradual pruning a sparsity');
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw bad(`the learning rate must be a positive number, got ${o.lr}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw bad(`batch size must be a positive integer, got ${o.batchSize}`);
   if (!(o.momentum >= 0 && o.momentum < 1)) throw bad(`momentum must be in [0, 1), got ${o.momentum}`);
   if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw bad(`weight decay must be ≥ 0, got ${o.weightDecay}`);
-  pruningSteps({ ...o, sparsity: o.sparsity }, 1);   // validates the schedule
+  pruningSteps({ ...o, sparsity: o.sparsity }, 1); // validates the schedule
 }
 
 /** A seeded generator for one purpose (stream) and index: batch order of epoch e, calibration draw of step k. */
@@ -59,7 +73,8 @@ export function streamRandom(seed: number, stream: number, index: number): () =>
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
   return mulberry32((h ^ (h >>> 15)) >>> 0);
 }
-const BATCH_ORDER = 1, CALIBRATION = 2;
+const BATCH_ORDER = 1,
+  CALIBRATION = 2;
 
 /** Runs the whole gradual pruning; writes a checkpoint to outDir after every epoch and the final model at the end. */
 export async function runGradual(options: GradualOptions, hooks: GradualHooks = {}): Promise<GradualReport> {
@@ -83,7 +98,11 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
   const seconds: Record<Timer, number> = { load: 0, train: 0, prune: 0, evaluate: 0, save: 0 };
   const timed = async <T>(what: Timer, f: () => Promise<T> | T): Promise<T> => {
     const t = performance.now();
-    try { return await f(); } finally { seconds[what] += (performance.now() - t) / 1000; }
+    try {
+      return await f();
+    } finally {
+      seconds[what] += (performance.now() - t) / 1000;
+    }
   };
   checkRunFolder(out.dir, !!o.resume);
   const saved = o.resume ? readCheckpoint(out.dir) : undefined;
@@ -97,32 +116,58 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
   const m = await timed('load', () => loadModel(o.modelPath));
-  if (saved) await timed('load', () => loadCheckpointWeights(m, out.dir).catch(e => { m.model.dispose(); throw e; }));
+  if (saved)
+    await timed('load', () =>
+      loadCheckpointWeights(m, out.dir).catch(e => {
+        m.model.dispose();
+        throw e;
+      }),
+    );
   let train: TrainingData | undefined;
   let opt: MaskedOptimizer | undefined;
   try {
-    checkOverrides(o.layers, m.prunable);
+    checkLayerOverrides(o.layers, m);
     const limit = o.maxMemoryBytes ?? defaultMemoryLimit();
     const { evalData } = await timed('load', async () => {
       train = openTrainingData(m, o.dataPath, o.labelsPath, limit);
       const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath) : undefined;
-      if (evalData && !evalData.labels) throw new WoodFisherError(`evaluation data ${o.evalPath} has no labels; pass --eval-labels`, 'LABELS');
+      if (evalData && !evalData.labels)
+        throw new WoodFisherError(`evaluation data ${o.evalPath} has no labels; pass --eval-labels`, 'LABELS');
       return { evalData };
     });
     const data = train!;
     const layers = m.prunable.filter(l => !o.layers[l.name]?.exclude);
     const nCal = Math.min(o.samples, data.count);
     const { variables, kernelIndex } = trainableVariables(m, m.prunable);
-    const memory = gradualMemoryPlan(o, layers, nCal, data, evalData, variables.reduce((a, v) => a + v.size, 0), limit);
+    const memory = gradualMemoryPlan(
+      o,
+      layers,
+      nCal,
+      data,
+      evalData,
+      variables.reduce((a, v) => a + v.size, 0),
+      limit,
+    );
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
 
-    const B = Math.ceil(data.count / o.batchSize), E = o.epochs, T = E * B;
+    const B = Math.ceil(data.count / o.batchSize),
+      E = o.epochs,
+      T = E * B;
     const steps = pruningSteps(o, B);
-    const schedule: GradualSchedule = { epochs: E, batchesPerEpoch: B, steps: steps.map(s => ({ k: s.k, epoch: s.epoch, sparsity: s.sparsity })) };
+    const schedule: GradualSchedule = {
+      epochs: E,
+      batchesPerEpoch: B,
+      steps: steps.map(s => ({ k: s.k, epoch: s.epoch, sparsity: s.sparsity })),
+    };
     emit({ type: 'schedule', schedule });
-    if (nCal < o.samples) emit({ type: 'log', level: 'warn', message: `the training data has ${data.count} samples; each pruning step uses all of them (asked for ${o.samples})` });
+    if (nCal < o.samples)
+      emit({
+        type: 'log',
+        level: 'warn',
+        message: `the training data has ${data.count} samples; each pruning step uses all of them (asked for ${o.samples})`,
+      });
 
     opt = new MaskedOptimizer(variables, { kind: o.optimizer, momentum: o.momentum, weightDecay: o.weightDecay });
     const epochs: EpochRecord[] = saved?.epochs ?? [];
@@ -132,7 +177,8 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
       opt.restore(saved.optimizer);
       for (const { layer, keep } of saved.masks) {
         const i = kernelIndex.get(layer);
-        if (i === undefined || i < 0) throw new WoodFisherError(`the checkpoint has a mask for ${layer}, which the model cannot train`, 'OUTPUT');
+        if (i === undefined || i < 0)
+          throw new WoodFisherError(`the checkpoint has a mask for ${layer}, which the model cannot train`, 'OUTPUT');
         opt.setMask(i, keep);
       }
     } else if (evalData) {
@@ -143,19 +189,23 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     let next = steps.findIndex(s => s.iteration >= iteration);
     if (next < 0) next = steps.length;
 
-    const masks = () => m.prunable.flatMap(l => {
-      const i = kernelIndex.get(l.name)!;
-      const keep = i >= 0 ? opt!.mask(i) : undefined;
-      return keep ? [{ layer: l.name, keep }] : [];
-    });
+    const masks = () =>
+      m.prunable.flatMap(l => {
+        const i = kernelIndex.get(l.name)!;
+        const keep = i >= 0 ? opt!.mask(i) : undefined;
+        return keep ? [{ layer: l.name, keep }] : [];
+      });
     const sparsityNow = () => {
       const per: Record<string, number> = {};
-      let zeros = 0, total = 0;
+      let zeros = 0,
+        total = 0;
       for (const l of layers) {
         const w = readKernel(m, l);
         let z = 0;
         for (const v of w) if (v === 0) z++;
-        per[l.name] = z / l.size; zeros += z; total += l.size;
+        per[l.name] = z / l.size;
+        zeros += z;
+        total += l.size;
       }
       return { overall: total ? zeros / total : 0, per };
     };
@@ -163,33 +213,79 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const pruneAt = async (step: PruningStep) => {
       const t = performance.now();
       const K = steps.length - 1;
-      const target = { sparsity: step.sparsity, layers: Object.fromEntries(Object.entries(o.layers).flatMap(([name, ov]) =>
-        ov.sparsity === undefined ? [] : [[name, cubicSparsity(Math.min(o.initialSparsity, ov.sparsity), ov.sparsity, step.k, K)]])) };
+      const target = {
+        sparsity: step.sparsity,
+        layers: Object.fromEntries(
+          Object.entries(o.layers).flatMap(([name, ov]) =>
+            ov.sparsity === undefined ? [] : [[name, cubicSparsity(Math.min(o.initialSparsity, ov.sparsity), ov.sparsity, step.k, K)]],
+          ),
+        ),
+      };
       // A step whose target is already met (s_0 = 0 by default) has nothing to prune: no gradients spent on it.
       const now = sparsityNow();
       const skip = step.sparsity <= now.overall && Object.entries(target.layers).every(([n, t]) => t <= (now.per[n] ?? 0));
       let results: LayerResult[], damp: number | undefined;
       if (skip) results = layerTable(m, layers, o.layers, []);
       else {
-        emit({ type: 'stage', stage: 'gradients', done: 0, total: 1, step: step.k + 1, steps: steps.length, message: `pruning step ${step.k + 1}/${steps.length} to ${(step.sparsity * 100).toFixed(1)}%` });
+        emit({
+          type: 'stage',
+          stage: 'gradients',
+          done: 0,
+          total: 1,
+          step: step.k + 1,
+          steps: steps.length,
+          message: `pruning step ${step.k + 1}/${steps.length} to ${(step.sparsity * 100).toFixed(1)}%`,
+        });
         const calib = subset(data, sampleIndices(data.count, nCal, streamRandom(o.seed, CALIBRATION, step.k)), 'calibration samples');
         const prev = steps[step.k - 1];
-        const from = { sparsity: prev?.sparsity ?? 0, layers: Object.fromEntries(Object.keys(target.layers).map(n => [n, prev ? cubicSparsity(Math.min(o.initialSparsity, o.layers[n].sparsity!), o.layers[n].sparsity!, prev.k, K) : 0])) };
-        const r = await timed('prune', () => gradualPruneStep({
-          model: m, layers, calibration: calib, options: { ...o, seed: o.seed + step.k }, target, from, step: { k: step.k + 1, of: steps.length },
-          inverses: memory.strategy ?? 'keep', hooks: { signal, onEvent: emit },
-        }));
+        const from = {
+          sparsity: prev?.sparsity ?? 0,
+          layers: Object.fromEntries(
+            Object.keys(target.layers).map(n => [
+              n,
+              prev ? cubicSparsity(Math.min(o.initialSparsity, o.layers[n].sparsity!), o.layers[n].sparsity!, prev.k, K) : 0,
+            ]),
+          ),
+        };
+        const r = await timed('prune', () =>
+          gradualPruneStep({
+            model: m,
+            layers,
+            calibration: calib,
+            options: { ...o, seed: o.seed + step.k },
+            target,
+            from,
+            step: { k: step.k + 1, of: steps.length },
+            inverses: memory.strategy ?? 'keep',
+            hooks: { signal, onEvent: emit },
+          }),
+        );
         results = r.results;
         damp = r.damp;
         damps.push(r.damp);
       }
       for (const l of layers) {
         const i = kernelIndex.get(l.name)!;
-        if (i >= 0) opt!.setMask(i, Float32Array.from(variables[i].dataSync(), v => (v === 0 ? 0 : 1)));   // TF.js layout, as the variable
+        if (i >= 0)
+          opt!.setMask(
+            i,
+            Float32Array.from(variables[i].dataSync(), v => (v === 0 ? 0 : 1)),
+          ); // TF.js layout, as the variable
       }
       const after = evalData ? await timed('evaluate', () => evaluate(m, evalData, { signal })) : undefined;
-      const pruned = results.reduce((a, r) => a + r.pruned, 0), weights = results.reduce((a, r) => a + r.weights, 0);
-      const record: PruningStepRecord = { k: step.k, epoch: step.epoch, target: step.sparsity, achieved: weights ? pruned / weights : 0, layers: results, eval: after, damp: METHODS[o.method].needsGradients ? damp : undefined, skipped: skip || undefined, seconds: (performance.now() - t) / 1000 };
+      const pruned = results.reduce((a, r) => a + r.pruned, 0),
+        weights = results.reduce((a, r) => a + r.weights, 0);
+      const record: PruningStepRecord = {
+        k: step.k,
+        epoch: step.epoch,
+        target: step.sparsity,
+        achieved: weights ? pruned / weights : 0,
+        layers: results,
+        eval: after,
+        damp: METHODS[o.method].needsGradients ? damp : undefined,
+        skipped: skip || undefined,
+        seconds: (performance.now() - t) / 1000,
+      };
       records.push(record);
       emit({ type: 'pruningStep', record, steps: steps.length });
     };
@@ -197,15 +293,24 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const report = (finished: boolean): GradualReport => {
       const last = records[records.length - 1];
       const finalLayers = layerTable(m, m.prunable, o.layers, last?.layers ?? []);
-      const pruned = finalLayers.reduce((a, r) => a + r.pruned, 0), weights = finalLayers.reduce((a, r) => a + r.weights, 0);
+      const pruned = finalLayers.reduce((a, r) => a + r.pruned, 0),
+        weights = finalLayers.reduce((a, r) => a + r.weights, 0);
       const { outDir, modelPath, resume: _r, ...settings } = o;
       return {
-        version: 1, model: path.resolve(modelPath), output: path.resolve(outDir),
-        settings: { ...settings, labels: 'given' }, backend, linalg,
+        version: 1,
+        model: path.resolve(modelPath),
+        output: path.resolve(outDir),
+        settings: { ...settings, labels: 'given' },
+        backend,
+        linalg,
         sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
-        layers: finalLayers, before, after: epochs[epochs.length - 1]?.eval,
+        layers: finalLayers,
+        before,
+        after: epochs[epochs.length - 1]?.eval,
         seconds: { ...seconds, total: (performance.now() - t0) / 1000 + (saved?.seconds.total ?? 0) },
-        memory, steps: records.length, damp: typeof o.damp === 'number' ? o.damp : damps[damps.length - 1],
+        memory,
+        steps: records.length,
+        damp: typeof o.damp === 'number' ? o.damp : damps[damps.length - 1],
         gradual: { schedule, epochs, steps: records, finished },
       };
     };
@@ -214,37 +319,75 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     for (let e = saved?.epoch ?? 0; e < E; e++) {
       const tE = performance.now();
       perm.set(sampleIndices(data.count, data.count, streamRandom(o.seed, BATCH_ORDER, e)));
-      let loss = 0, correct = 0, lr = o.lr;
+      let loss = 0,
+        correct = 0,
+        lr = o.lr;
       for (let b = 0; b < B; b++) {
         checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
         while (next < steps.length && steps[next].iteration <= iteration) await pruneAt(steps[next++]);
         const idx = perm.subarray(b * o.batchSize, Math.min(data.count, (b + 1) * o.batchSize));
         lr = learningRate(o.lrSchedule, o.lr, iteration, T);
-        const r = await timed('train', () => trainStep(m, opt!, data.rows(idx), data.rowShape, Int32Array.from(idx, i => data.labels[i]), lr));
-        loss += r.loss; correct += r.correct; iteration++;
+        const r = await timed('train', () =>
+          trainStep(
+            m,
+            opt!,
+            data.rows(idx),
+            data.rowShape,
+            Int32Array.from(idx, i => data.labels[i]),
+            lr,
+          ),
+        );
+        loss += r.loss;
+        correct += r.correct;
+        iteration++;
         emit({ type: 'stage', stage: 'train', done: b + 1, total: B, step: e + 1, steps: E, message: `epoch ${e + 1}/${E}` });
-        await new Promise<void>(res => setImmediate(res));   // lets a cancel (signal) through
+        await new Promise<void>(res => setImmediate(res)); // lets a cancel (signal) through
       }
       const ev = evalData ? await timed('evaluate', () => evaluate(m, evalData, { signal })) : undefined;
       const sp = sparsityNow();
-      const record: EpochRecord = { epoch: e + 1, lr, train: { loss: loss / data.count, accuracy: correct / data.count }, eval: ev, sparsity: sp.overall, layers: sp.per, seconds: (performance.now() - tE) / 1000 };
+      const record: EpochRecord = {
+        epoch: e + 1,
+        lr,
+        train: { loss: loss / data.count, accuracy: correct / data.count },
+        eval: ev,
+        sparsity: sp.overall,
+        layers: sp.per,
+        seconds: (performance.now() - tE) / 1000,
+      };
       epochs.push(record);
       emit({ type: 'epoch', record, epochs: E });
       if (checkpoints && e + 1 < E) {
         emit({ type: 'stage', stage: 'save', done: 0, total: 1, message: `checkpoint after epoch ${e + 1}` });
         const state: CheckpointState = {
-          epoch: e + 1, iteration, settings: { ...checkpointSettings(o), before } as Partial<GradualOptions>, epochs, steps: records,
-          seconds: { ...seconds, total: (performance.now() - t0) / 1000 + (saved?.seconds.total ?? 0) }, optimizer: opt.state(), masks: masks(),
+          epoch: e + 1,
+          iteration,
+          settings: { ...checkpointSettings(o), before } as Partial<GradualOptions>,
+          epochs,
+          steps: records,
+          seconds: { ...seconds, total: (performance.now() - t0) / 1000 + (saved?.seconds.total ?? 0) },
+          optimizer: opt.state(),
+          masks: masks(),
         };
-        await timed('save', () => writeRunFolder(m, out, { ...encodeCheckpoint(state), 'report.json': JSON.stringify(report(false), null, 2) + '\n' }));
+        await timed('save', () =>
+          writeRunFolder(m, out, { ...encodeCheckpoint(state), 'report.json': JSON.stringify(report(false), null, 2) + '\n' }),
+        );
         emit({ type: 'checkpoint', epoch: e + 1, path: out.dir });
       }
     }
 
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
     checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
-    const final = report(true);
-    const modelPath = await timed('save', () => writeRunFolder(m, out, { 'report.json': JSON.stringify(final, null, 2) + '\n' }));
+    // The weights as they will be written (the input's encodings, or quantize): the model holds them from here on, so
+    // the final accuracy is the written model's — measured again only where the encoding changed a value.
+    const { encoded, quantization, size } = await timed('save', () => outputForRun(m, o));
+    const lastEval = epochs[epochs.length - 1]?.eval;
+    const written =
+      evalData && encoded.weights.some(w => w.maxError > 0)
+        ? await timed('evaluate', () => runEval(m, evalData, 'after', hooks))
+        : lastEval;
+    const final: GradualReport = { ...report(true), after: written, size, quantization };
+    checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
+    const modelPath = await timed('save', () => writeRunFolder(m, out, { 'report.json': JSON.stringify(final, null, 2) + '\n' }, encoded));
     final.seconds = { ...final.seconds, save: seconds.save, total: (performance.now() - t0) / 1000 + (saved?.seconds.total ?? 0) };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
     emit({ type: 'gradualDone', report: final, reportPath: path.join(path.dirname(modelPath), 'report.json'), modelPath });
@@ -260,9 +403,13 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
 async function loadCheckpointWeights(m: LoadedModel, outDir: string): Promise<void> {
   const c = await loadModel(path.join(outDir, 'model.json'));
   try {
-    const from = c.model.weights, to = m.model.weights;
+    const from = c.model.weights,
+      to = m.model.weights;
     if (from.length !== to.length || from.some((w, i) => w.shape.join() !== to[i].shape.join())) {
-      throw new WoodFisherError(`the checkpoint in ${outDir} is not a checkpoint of ${m.path} (its weights differ in number or shape)`, 'OPTIONS');
+      throw new WoodFisherError(
+        `the checkpoint in ${outDir} is not a checkpoint of ${m.path} (its weights differ in number or shape)`,
+        'OPTIONS',
+      );
     }
     m.model.setWeights(from.map(w => w.read()));
   } finally {
@@ -272,16 +419,12 @@ async function loadCheckpointWeights(m: LoadedModel, outDir: string): Promise<vo
 
 function checkAbort(signal: AbortSignal | undefined, outDir: string, epochsDone: number): void {
   if (!signal?.aborted) return;
-  throw new WoodFisherError(epochsDone > 0
-    ? `gradual pruning was cancelled; the checkpoint after epoch ${epochsDone} is in ${outDir} (continue with --resume)`
-    : 'gradual pruning was cancelled before the first epoch ended; nothing was written', 'CANCELLED');
-}
-
-function checkOverrides(layers: GradualOptions['layers'], prunable: PrunableLayer[]): void {
-  const names = new Set(prunable.map(l => l.name));
-  for (const name of Object.keys(layers)) {
-    if (!names.has(name)) throw new WoodFisherError(`layer "${name}" named in the layer overrides is not a prunable layer of the model (prunable: ${[...names].join(', ')})`, 'OPTIONS');
-  }
+  throw new WoodFisherError(
+    epochsDone > 0
+      ? `gradual pruning was cancelled; the checkpoint after epoch ${epochsDone} is in ${outDir} (continue with --resume)`
+      : 'gradual pruning was cancelled before the first epoch ended; nothing was written',
+    'CANCELLED',
+  );
 }
 
 async function runEval(m: LoadedModel, d: Dataset, which: 'before' | 'after', hooks: GradualHooks): Promise<EvalResult> {
@@ -297,14 +440,40 @@ function layerTable(m: LoadedModel, prunable: PrunableLayer[], overrides: Gradua
     let pruned = 0;
     for (const v of w) if (v === 0) pruned++;
     const r = last.find(x => x.name === l.name);
-    const base: LayerResult = r ?? { name: l.name, kind: l.kind, weights: l.size, pruned: 0, sparsity: 0, threshold: NaN, saliency: { min: NaN, median: NaN, max: NaN }, blocks: 0, form: 'none' };
+    const base: LayerResult = r ?? {
+      name: l.name,
+      kind: l.kind,
+      weights: l.size,
+      pruned: 0,
+      sparsity: 0,
+      threshold: NaN,
+      saliency: { min: NaN, median: NaN, max: NaN },
+      blocks: 0,
+      form: 'none',
+    };
     return { ...base, pruned, sparsity: pruned / l.size, excluded: overrides[l.name]?.exclude || undefined };
   });
 }
 
 /** The one-shot plan of a pruning step, plus what fine-tuning holds: optimizer slots, masks, batches, data in memory. */
-function gradualMemoryPlan(o: GradualOptions, layers: PrunableLayer[], nCal: number, data: TrainingData, evalData: Dataset | undefined, trainable: number, limit: number): MemoryPlan {
-  const step = planMemory({ layers, samples: nCal, blockSize: o.blockSize, method: o.method, inverseForm: o.inverseForm, limitBytes: limit, threads: o.threads });
+function gradualMemoryPlan(
+  o: GradualOptions,
+  layers: PrunableLayer[],
+  nCal: number,
+  data: TrainingData,
+  evalData: Dataset | undefined,
+  trainable: number,
+  limit: number,
+): MemoryPlan {
+  const step = planMemory({
+    layers,
+    samples: nCal,
+    blockSize: o.blockSize,
+    method: o.method,
+    inverseForm: o.inverseForm,
+    limitBytes: limit,
+    threads: o.threads,
+  });
   const row = data.rowShape.reduce((a, b) => a * b, 1);
   const slots = o.optimizer === 'adam' ? 2 : 1;
   const items = [
@@ -313,7 +482,9 @@ function gradualMemoryPlan(o: GradualOptions, layers: PrunableLayer[], nCal: num
     { what: `calibration samples of a step (${nCal} × ${row} float32)`, bytes: nCal * row * 4 },
     { what: `one training batch and its activations (${o.batchSize} samples, estimate)`, bytes: o.batchSize * row * 4 * 4 },
     { what: 'training labels', bytes: data.count * 4 },
-    ...(data.residentBytes ? [{ what: 'training inputs (decompressed from the .npz; a .npy is read batch by batch)', bytes: data.residentBytes }] : []),
+    ...(data.residentBytes
+      ? [{ what: 'training inputs (decompressed from the .npz; a .npy is read batch by batch)', bytes: data.residentBytes }]
+      : []),
     ...(evalData ? [{ what: 'evaluation data', bytes: evalData.x.byteLength }] : []),
   ];
   const totalBytes = items.reduce((a, i) => a + i.bytes, 0);

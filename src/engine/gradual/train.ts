@@ -7,17 +7,30 @@ import { WoodFisherError, type PrunableLayer } from '../types';
 import type { MaskedOptimizer } from './optimizer';
 
 /** The model's trainable variables, and for each prunable layer the index of its kernel among them (−1: frozen). */
-export function trainableVariables(m: LoadedModel, prunable: PrunableLayer[]): { variables: tf.Variable[]; kernelIndex: Map<string, number> } {
+export function trainableVariables(
+  m: LoadedModel,
+  prunable: PrunableLayer[],
+): { variables: tf.Variable[]; kernelIndex: Map<string, number> } {
   const weights = m.model.trainableWeights;
   const variables = weights.map(w => w.read() as tf.Variable);
   const kernelIndex = new Map(prunable.map(l => [l.name, weights.indexOf(m.model.getLayer(l.name).weights[0])]));
   return { variables, kernelIndex };
 }
 
-export interface BatchResult { loss: number; correct: number }
+export interface BatchResult {
+  loss: number;
+  correct: number;
+}
 
 /** One optimizer step on a batch x [b, ...] with labels y [b]: returns the batch's summed loss and correct count. */
-export function trainStep(m: LoadedModel, opt: MaskedOptimizer, x: Float32Array, rowShape: number[], y: Int32Array, lr: number): BatchResult {
+export function trainStep(
+  m: LoadedModel,
+  opt: MaskedOptimizer,
+  x: Float32Array,
+  rowShape: number[],
+  y: Int32Array,
+  lr: number,
+): BatchResult {
   const b = y.length;
   const xs = tf.tensor(x, [b, ...rowShape], 'float32');
   const ys = tf.tensor1d(y, 'int32');
@@ -34,7 +47,10 @@ export function trainStep(m: LoadedModel, opt: MaskedOptimizer, x: Float32Array,
       tf.dispose([value, ...Object.values(grads)]);
       throw new WoodFisherError('training diverged (the loss is not finite); lower --lr', 'NUMERIC');
     }
-    opt.apply(opt.variables.map(v => grads[v.name]), lr);
+    opt.apply(
+      opt.variables.map(v => grads[v.name]),
+      lr,
+    );
     tf.dispose([value, ...Object.values(grads)]);
     return { loss, correct: correct!.dataSync()[0] };
   } finally {

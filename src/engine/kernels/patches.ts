@@ -2,37 +2,87 @@
 import * as tf from '@tensorflow/tfjs';
 
 export interface TapGeometry {
-  batch: number; inH: number; inW: number; inC: number;
-  outH: number; outW: number;
-  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number;
-  top: number; left: number; bottom: number; right: number;
+  batch: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  top: number;
+  left: number;
+  bottom: number;
+  right: number;
 }
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
 /** Geometry of an NHWC convolution (TF.js' own padding arithmetic). */
-export function tapGeometry(xShape: number[], kh: number, kw: number, strides: number | [number, number],
-  dilations: number | [number, number], pad: Pad, dimRoundingMode?: 'floor' | 'round' | 'ceil'): TapGeometry {
-  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], [kh, kw, xShape[3], 1],
-    strides, dilations, pad as 'same', dimRoundingMode, false, 'channelsLast');
+export function tapGeometry(
+  xShape: number[],
+  kh: number,
+  kw: number,
+  strides: number | [number, number],
+  dilations: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
+): TapGeometry {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    [kh, kw, xShape[3], 1],
+    strides,
+    dilations,
+    pad as 'same',
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   return {
-    batch: info.batchSize, inH: info.inHeight, inW: info.inWidth, inC: info.inChannels, outH: info.outHeight, outW: info.outWidth,
-    kh, kw, sh: info.strideHeight, sw: info.strideWidth, dh: info.dilationHeight, dw: info.dilationWidth,
-    top: info.padInfo.top, left: info.padInfo.left, bottom: info.padInfo.bottom, right: info.padInfo.right,
+    batch: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    inC: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    kh,
+    kw,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    bottom: info.padInfo.bottom,
+    right: info.padInfo.right,
   };
 }
 
 /** x zero-padded as the convolution sees it. */
 export function padInput(x: tf.Tensor4D, g: TapGeometry): tf.Tensor4D {
   if (!g.top && !g.bottom && !g.left && !g.right) return x;
-  return tf.pad(x, [[0, 0], [g.top, g.bottom], [g.left, g.right], [0, 0]]);
+  return tf.pad(x, [
+    [0, 0],
+    [g.top, g.bottom],
+    [g.left, g.right],
+    [0, 0],
+  ]);
 }
 
 /** Input values under tap (i, j) for every output position: xpad[b, oh·sh + i·dh, ow·sw + j·dw, c] → [B, outH, outW, C]. */
 export function tapSlice(xpad: tf.Tensor4D, g: TapGeometry, i: number, j: number): tf.Tensor4D {
-  const r0 = i * g.dh, c0 = j * g.dw;
-  return tf.stridedSlice(xpad, [0, r0, c0, 0], [g.batch, r0 + (g.outH - 1) * g.sh + 1, c0 + (g.outW - 1) * g.sw + 1, g.inC],
-    [1, g.sh, g.sw, 1]) as tf.Tensor4D;
+  const r0 = i * g.dh,
+    c0 = j * g.dw;
+  return tf.stridedSlice(
+    xpad,
+    [0, r0, c0, 0],
+    [g.batch, r0 + (g.outH - 1) * g.sh + 1, c0 + (g.outW - 1) * g.sw + 1, g.inC],
+    [1, g.sh, g.sw, 1],
+  ) as tf.Tensor4D;
 }
 
 const eyeCache = new Map<string, tf.Tensor4D>();
@@ -40,7 +90,10 @@ const eyeCache = new Map<string, tf.Tensor4D>();
 function patchFilter(kh: number, kw: number, c: number): tf.Tensor4D {
   const key = `${tf.getBackend()}:${kh}x${kw}x${c}`;
   let f = eyeCache.get(key);
-  if (!f || f.isDisposed) { f = tf.keep(tf.eye(kh * kw * c).reshape([kh, kw, c, kh * kw * c]) as tf.Tensor4D); eyeCache.set(key, f); }
+  if (!f || f.isDisposed) {
+    f = tf.keep(tf.eye(kh * kw * c).reshape([kh, kw, c, kh * kw * c]) as tf.Tensor4D);
+    eyeCache.set(key, f);
+  }
   return f;
 }
 
@@ -48,9 +101,14 @@ function patchFilter(kh: number, kw: number, c: number): tf.Tensor4D {
 export function patches(x: tf.Tensor4D, g: TapGeometry): tf.Tensor3D {
   return tf.tidy(() => {
     const width = g.kh * g.kw * g.inC;
-    if (width <= 128 && (g.sh === 1 && g.sw === 1 || g.dh === 1 && g.dw === 1)) {
+    if (width <= 128 && ((g.sh === 1 && g.sw === 1) || (g.dh === 1 && g.dw === 1))) {
       // Few channels: one native convolution with a one-hot filter beats kh·kw strided slices.
-      const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [g.top, g.bottom], [g.left, g.right], [0, 0]];
+      const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+        [0, 0],
+        [g.top, g.bottom],
+        [g.left, g.right],
+        [0, 0],
+      ];
       const y = tf.conv2d(x, patchFilter(g.kh, g.kw, g.inC), [g.sh, g.sw], pad, 'NHWC', [g.dh, g.dw]);
       return y.reshape([g.batch, g.outH * g.outW, width]) as tf.Tensor3D;
     }

@@ -29,9 +29,11 @@ const KERNELS: Record<string, tf.KernelFunc> = {
     return conv2dBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D, a.filterShape, a.strides, a.pad, 1, a.dimRoundingMode);
   }),
   DepthwiseConv2dNativeBackpropFilter: opKernel(({ x, dy }, a) =>
-    depthwiseBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D, a.filterShape, a.strides, a.pad, a.dilations, a.dimRoundingMode)),
+    depthwiseBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D, a.filterShape, a.strides, a.pad, a.dilations, a.dimRoundingMode),
+  ),
   DepthwiseConv2dNativeBackpropInput: opKernel(({ dy, filter }, a) =>
-    depthwiseBackpropInput(a.inputShape, dy as tf.Tensor4D, filter as tf.Tensor4D, a.strides, a.pad, a.dilations, a.dimRoundingMode)),
+    depthwiseBackpropInput(a.inputShape, dy as tf.Tensor4D, filter as tf.Tensor4D, a.strides, a.pad, a.dilations, a.dimRoundingMode),
+  ),
 };
 
 /** Idempotent; only fills kernels the backend does not have. Returns the names it registered. */

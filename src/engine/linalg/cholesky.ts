@@ -2,6 +2,7 @@
 // Cost: cholesky m³/3, trsmLower m²n/2, invLower m³/6, spdInverse m³/3 + m³/6 + m³/2.
 import { WoodFisherError } from '../types';
 import { gramCols, gramRows, matmul, matmulTN } from './gemm';
+import { recycle, scratch, zeros } from './scratch';
 
 /** Panel width of the blocked factorizations: the O(m³) part goes through gemm.ts, the panels' own m·w²/2 stay in
  *  JS. Small matrices (many Fisher blocks in one batch) use narrow panels so that JS part stays a few % of the work. */
@@ -18,25 +19,41 @@ const nameOf = (what: Naming, c: number) => (typeof what === 'string' ? what : w
  *  A₂₂ −= L₂₁L₂₁ᵀ (gramRows), each step one product for the whole batch. */
 export function cholesky(A: Float64Array, m: number, what: Naming = 'matrix', count = 1): Float64Array {
   const L = Float64Array.from(A.subarray(0, count * m * m));
-  const mm = m * m, nb = panelWidth(m);
+  const mm = m * m,
+    nb = panelWidth(m);
   for (let k0 = 0; k0 < m; k0 += nb) {
-    const k1 = Math.min(m, k0 + nb), w = k1 - k0, r = m - k1;
-    const DinvT = new Float64Array(count * w * w);         // (L₁₁⁻¹)ᵀ of each matrix
+    const k1 = Math.min(m, k0 + nb),
+      w = k1 - k0,
+      r = m - k1;
+    const DinvT = new Float64Array(count * w * w); // (L₁₁⁻¹)ᵀ of each matrix
     for (let c = 0; c < count; c++) {
       const Lc = L.subarray(c * mm, (c + 1) * mm);
       const D = diagonalBlock(Lc, m, k0, w);
-      factorSmall(D, w, k0, nameOf(what, c));             // L₁₁ = chol(A₁₁)
-      for (let i = 0; i < w; i++) { const x = (k0 + i) * m + k0; for (let j = 0; j <= i; j++) Lc[x + j] = D[i * w + j]; }
+      factorSmall(D, w, k0, nameOf(what, c)); // L₁₁ = chol(A₁₁)
+      for (let i = 0; i < w; i++) {
+        const x = (k0 + i) * m + k0;
+        for (let j = 0; j <= i; j++) Lc[x + j] = D[i * w + j];
+      }
       if (r > 0) DinvT.set(transpose(invLower(D, w), w), c * w * w);
     }
     if (r === 0) break;
     const A21 = gatherRows(L, count, mm, m, k1, m, k0, k1); // A₂₁ of each matrix, contiguous
-    const P = matmul(A21, DinvT, r, w, w, count);        // L₂₁ = A₂₁ L₁₁⁻ᵀ
-    const S = gramRows(P, r, w, count);                   // A₂₂ −= L₂₁L₂₁ᵀ
+    const P = matmul(A21, DinvT, r, w, w, count); // L₂₁ = A₂₁ L₁₁⁻ᵀ
+    const S = gramRows(P, r, w, count); // A₂₂ −= L₂₁L₂₁ᵀ
     for (let c = 0; c < count; c++) {
-      const o = c * mm, op = c * r * w, os = c * r * r;
-      for (let i = 0; i < r; i++) { const x = o + (k1 + i) * m + k0, y = op + i * w; for (let j = 0; j < w; j++) L[x + j] = P[y + j]; }
-      for (let i = 0; i < r; i++) { const oi = o + (k1 + i) * m + k1, si = os + i * r; for (let j = 0; j <= i; j++) L[oi + j] -= S[si + j]; }
+      const o = c * mm,
+        op = c * r * w,
+        os = c * r * r;
+      for (let i = 0; i < r; i++) {
+        const x = o + (k1 + i) * m + k0,
+          y = op + i * w;
+        for (let j = 0; j < w; j++) L[x + j] = P[y + j];
+      }
+      for (let i = 0; i < r; i++) {
+        const oi = o + (k1 + i) * m + k1,
+          si = os + i * r;
+        for (let j = 0; j <= i; j++) L[oi + j] -= S[si + j];
+      }
     }
   }
   for (let c = 0; c < count; c++) for (let i = 0; i < m; i++) L.fill(0, c * mm + i * m + i + 1, c * mm + (i + 1) * m);
@@ -52,47 +69,86 @@ const BASE = 16; // choleskyInverse: below this size, unblocked JS
  * matrices cost a few large products. (The blocked `cholesky` above copies O(m³/w) per matrix in its solves.)
  * Cost 2m³/3 multiply-adds (products computed whole). L is assembled only when asked (the Fisher forms need L⁻¹).
  */
-export function choleskyInverse(A: Float64Array, m: number, opts: { what?: Naming; count?: number; withL?: boolean } = {}): { L?: Float64Array; Linv: Float64Array } {
+export function choleskyInverse(
+  A: Float64Array,
+  m: number,
+  opts: { what?: Naming; count?: number; withL?: boolean } = {},
+): { L?: Float64Array; Linv: Float64Array } {
   return cholInv(A, m, opts.count ?? 1, opts.what ?? 'matrix', 0, opts.withL ?? false);
 }
 
-function cholInv(A: Float64Array, m: number, count: number, what: Naming, offset: number, withL: boolean): { L?: Float64Array; Linv: Float64Array } {
+function cholInv(
+  A: Float64Array,
+  m: number,
+  count: number,
+  what: Naming,
+  offset: number,
+  withL: boolean,
+): { L?: Float64Array; Linv: Float64Array } {
   const mm = m * m;
   if (m <= BASE) {
-    const L = Float64Array.from(A.subarray(0, count * mm)), Linv = new Float64Array(count * mm);
+    const L = scratch(count * mm),
+      Linv = zeros(count * mm);
+    L.set(A.subarray(0, count * mm));
     for (let c = 0; c < count; c++) {
       const D = L.subarray(c * mm, (c + 1) * mm);
       factorSmall(D, m, offset, nameOf(what, c));
       invLowerInto(D, m, Linv.subarray(c * mm, (c + 1) * mm));
     }
-    return { L, Linv };
+    if (withL) return { L, Linv };
+    recycle(L);
+    return { Linv };
   }
-  const h = m >> 1, r = m - h;
-  const one = cholInv(gatherRows(A, count, mm, m, 0, h, 0, h), h, count, what, offset, withL);   // L₁₁, L₁₁⁻¹
-  const Ut = matmul(one.Linv, gatherRows(A, count, mm, m, 0, h, h, m), h, h, r, count);          // U = L₂₁ᵀ = L₁₁⁻¹A₁₂ (h×r)
+  // Every intermediate comes from and goes back to the scratch pool (linalg/scratch.ts): the same sizes repeat.
+  const h = m >> 1,
+    r = m - h;
+  const A11 = gatherRows(A, count, mm, m, 0, h, 0, h);
+  const one = cholInv(A11, h, count, what, offset, withL); // L₁₁, L₁₁⁻¹
+  const A12 = gatherRows(A, count, mm, m, 0, h, h, m);
+  const Ut = matmul(one.Linv, A12, h, h, r, count); // U = L₂₁ᵀ = L₁₁⁻¹A₁₂ (h×r)
   const S = gatherRows(A, count, mm, m, h, m, h, m);
-  const UU = gramCols(Ut, h, r, count);                                                           // L₂₁L₂₁ᵀ = UᵀU
+  const UU = gramCols(Ut, h, r, count); // L₂₁L₂₁ᵀ = UᵀU
   for (let i = 0; i < S.length; i++) S[i] -= UU[i];
-  const two = cholInv(S, r, count, what, offset + h, withL);                                     // L₂₂, L₂₂⁻¹
-  const X21 = matmul(two.Linv, matmulTN(Ut, one.Linv, h, r, h, count), r, r, h, count);          // L₂₂⁻¹ (L₂₁ L₁₁⁻¹)
-  const Linv = new Float64Array(count * mm), L = withL ? new Float64Array(count * mm) : undefined;
+  recycle(A11, A12, UU);
+  const two = cholInv(S, r, count, what, offset + h, withL); // L₂₂, L₂₂⁻¹
+  recycle(S);
+  const T = matmulTN(Ut, one.Linv, h, r, h, count);
+  const X21 = matmul(two.Linv, T, r, r, h, count); // L₂₂⁻¹ (L₂₁ L₁₁⁻¹)
+  recycle(T);
+  const Linv = zeros(count * mm),
+    L = withL ? zeros(count * mm) : undefined;
   for (let c = 0; c < count; c++) {
-    const o = c * mm, o1 = c * h * h, o2 = c * r * r, ox = c * r * h;
-    for (let i = 0; i < h; i++) { const x = o + i * m, y = o1 + i * h; for (let j = 0; j <= i; j++) Linv[x + j] = one.Linv[y + j]; }
+    const o = c * mm,
+      o1 = c * h * h,
+      o2 = c * r * r,
+      ox = c * r * h;
+    for (let i = 0; i < h; i++) {
+      const x = o + i * m,
+        y = o1 + i * h;
+      for (let j = 0; j <= i; j++) Linv[x + j] = one.Linv[y + j];
+    }
     for (let i = 0; i < r; i++) {
-      const x = o + (h + i) * m, y = ox + i * h, z = o2 + i * r;
+      const x = o + (h + i) * m,
+        y = ox + i * h,
+        z = o2 + i * r;
       for (let j = 0; j < h; j++) Linv[x + j] = -X21[y + j];
       for (let j = 0; j <= i; j++) Linv[x + h + j] = two.Linv[z + j];
     }
     if (!L) continue;
     const ou = c * h * r;
-    for (let i = 0; i < h; i++) { const x = o + i * m, y = o1 + i * h; for (let j = 0; j <= i; j++) L[x + j] = one.L![y + j]; }
+    for (let i = 0; i < h; i++) {
+      const x = o + i * m,
+        y = o1 + i * h;
+      for (let j = 0; j <= i; j++) L[x + j] = one.L![y + j];
+    }
     for (let i = 0; i < r; i++) {
-      const x = o + (h + i) * m, z = o2 + i * r;
+      const x = o + (h + i) * m,
+        z = o2 + i * r;
       for (let j = 0; j < h; j++) L[x + j] = Ut[ou + j * r + i];
       for (let j = 0; j <= i; j++) L[x + h + j] = two.L![z + j];
     }
   }
+  recycle(one.Linv, two.Linv, one.L, two.L, X21, Ut);
   return { L, Linv };
 }
 
@@ -102,7 +158,11 @@ function factorSmall(D: Float64Array, w: number, offset: number, what: string): 
     const oj = j * w;
     let s = D[oj + j];
     for (let t = 0; t < j; t++) s -= D[oj + t] * D[oj + t];
-    if (!(s > 0)) throw new WoodFisherError(`${what} is not positive definite (pivot ${offset + j} = ${s.toExponential(2)}); increase the damping λ`, 'NUMERIC');
+    if (!(s > 0))
+      throw new WoodFisherError(
+        `${what} is not positive definite (pivot ${offset + j} = ${s.toExponential(2)}); increase the damping λ`,
+        'NUMERIC',
+      );
     const ljj = Math.sqrt(s);
     D[oj + j] = ljj;
     for (let i = j + 1; i < w; i++) {
@@ -118,7 +178,10 @@ function factorSmall(D: Float64Array, w: number, offset: number, what: string): 
 /** The w×w diagonal block of an m×m row-major matrix starting at (k0, k0), copied. */
 function diagonalBlock(L: Float64Array, m: number, k0: number, w: number): Float64Array {
   const D = new Float64Array(w * w);
-  for (let i = 0, o = 0; i < w; i++) { const x = (k0 + i) * m + k0; for (let j = 0; j < w; j++) D[o++] = L[x + j]; }
+  for (let i = 0, o = 0; i < w; i++) {
+    const x = (k0 + i) * m + k0;
+    for (let j = 0; j < w; j++) D[o++] = L[x + j];
+  }
   return D;
 }
 
@@ -130,14 +193,20 @@ function transpose(A: Float64Array, w: number): Float64Array {
 
 /** Rows [r0, r1), columns [c0, c1) of each `cols`-wide matrix of a batch (stride `stride` values), as one contiguous batch. */
 function gatherRows(X: Float64Array, count: number, stride: number, cols: number, r0: number, r1: number, c0 = 0, c1 = cols): Float64Array {
-  const h = r1 - r0, w = c1 - c0, out = new Float64Array(count * h * w);
-  if (w === cols) {                                       // whole rows: one contiguous range per matrix
+  const h = r1 - r0,
+    w = c1 - c0,
+    out = scratch(count * h * w); // every value is written below
+  if (w === cols) {
+    // whole rows: one contiguous range per matrix
     for (let c = 0; c < count; c++) out.set(X.subarray(c * stride + r0 * cols, c * stride + r1 * cols), c * h * w);
     return out;
   }
-  let o = 0;                                              // short rows: a plain loop beats a view per row
+  let o = 0; // short rows: a plain loop beats a view per row
   for (let c = 0; c < count; c++) {
-    for (let i = r0; i < r1; i++) { const x = c * stride + i * cols; for (let j = c0; j < c1; j++) out[o++] = X[x + j]; }
+    for (let i = r0; i < r1; i++) {
+      const x = c * stride + i * cols;
+      for (let j = c0; j < c1; j++) out[o++] = X[x + j];
+    }
   }
   return out;
 }
@@ -181,12 +250,19 @@ export function cholSolve(L: Float64Array, b: Float64Array, m: number): Float64A
  *  X_I = L_II⁻¹ (B_I − L_{I,<I} X_{<I}), both products by gemm, one call per panel for the whole batch. */
 export function trsmLower(L: Float64Array, B: Float64Array | Float32Array, m: number, n: number, count = 1): Float64Array {
   const X = Float64Array.from(B.subarray(0, count * m * n));
-  const mm = m * m, mn = m * n, nb = panelWidth(m);
+  const mm = m * m,
+    mn = m * n,
+    nb = panelWidth(m);
   for (let i0 = 0; i0 < m; i0 += nb) {
-    const i1 = Math.min(m, i0 + nb), w = i1 - i0;
+    const i1 = Math.min(m, i0 + nb),
+      w = i1 - i0;
     if (i0 > 0) {
       const T = matmul(gatherRows(L, count, mm, m, i0, i1, 0, i0), gatherRows(X, count, mn, n, 0, i0), w, i0, n, count); // L_{I,<I} X_{<I}
-      for (let c = 0; c < count; c++) { const o = c * mn + i0 * n, ot = c * w * n; for (let t = 0; t < w * n; t++) X[o + t] -= T[ot + t]; }
+      for (let c = 0; c < count; c++) {
+        const o = c * mn + i0 * n,
+          ot = c * w * n;
+        for (let t = 0; t < w * n; t++) X[o + t] -= T[ot + t];
+      }
     }
     const XI = matmul(inverseDiagonalBlocks(L, m, count, i0, w), gatherRows(X, count, mn, n, i0, i1), w, w, n, count);
     for (let c = 0; c < count; c++) X.set(XI.subarray(c * w * n, (c + 1) * w * n), c * mn + i0 * n);
@@ -197,13 +273,21 @@ export function trsmLower(L: Float64Array, B: Float64Array | Float32Array, m: nu
 /** X = L⁻ᵀ B, B is m×n row-major; `count` pairs. Blocked backward: X_I = L_II⁻ᵀ (B_I − L_{>I,I}ᵀ X_{>I}), by gemm. */
 export function trsmLowerT(L: Float64Array, B: Float64Array | Float32Array, m: number, n: number, count = 1): Float64Array {
   const X = Float64Array.from(B.subarray(0, count * m * n));
-  const mm = m * m, mn = m * n, nb = panelWidth(m);
+  const mm = m * m,
+    mn = m * n,
+    nb = panelWidth(m);
   const top = Math.floor((m - 1) / nb) * nb;
   for (let i0 = top; i0 >= 0; i0 -= nb) {
-    const i1 = Math.min(m, i0 + nb), w = i1 - i0, r = m - i1;
+    const i1 = Math.min(m, i0 + nb),
+      w = i1 - i0,
+      r = m - i1;
     if (r > 0) {
       const T = matmulTN(gatherRows(L, count, mm, m, i1, m, i0, i1), gatherRows(X, count, mn, n, i1, m), r, w, n, count); // L_{>I,I}ᵀ X_{>I}
-      for (let c = 0; c < count; c++) { const o = c * mn + i0 * n, ot = c * w * n; for (let t = 0; t < w * n; t++) X[o + t] -= T[ot + t]; }
+      for (let c = 0; c < count; c++) {
+        const o = c * mn + i0 * n,
+          ot = c * w * n;
+        for (let t = 0; t < w * n; t++) X[o + t] -= T[ot + t];
+      }
     }
     const XI = matmulTN(inverseDiagonalBlocks(L, m, count, i0, w), gatherRows(X, count, mn, n, i0, i1), w, w, n, count); // L_II⁻ᵀ T
     for (let c = 0; c < count; c++) X.set(XI.subarray(c * w * n, (c + 1) * w * n), c * mn + i0 * n);

@@ -25,7 +25,11 @@ export function useFastestGemm(name: 'auto' | 'js' = 'auto', small = SMALL): str
   let p: GemmProvider = jsProvider();
   fallback = undefined;
   if (name === 'auto') {
-    try { p = onnxRuntimeProvider({ precision: 'float64', threads: 1 }); } catch (e) { fallback = (e as Error).message; }
+    try {
+      p = onnxRuntimeProvider({ precision: 'float64', threads: 1 });
+    } catch (e) {
+      fallback = (e as Error).message;
+    }
   }
   setGemmBackend(p.name === 'js' ? undefined : hybrid(p, small));
   provider = p;
@@ -38,12 +42,24 @@ export function nativeGemmMissing(): string | undefined {
   return fallback;
 }
 
-/** What a user reads when the Fisher products fell back to plain JS: the cause, the cost, the fix (docs/performance.md). */
-export function nativeGemmNotice(reason: string): string {
-  return `the Fisher products run in plain JavaScript, 20–30× slower than native (${reason}). ` +
+/** What a user reads when the Fisher products fell back to plain JS: the cause, the cost, the fix (docs/packaging.md).
+ *  `platform` is process.platform-process.arch. */
+export function nativeGemmNotice(reason: string, platform = `${process.platform}-${process.arch}`): string {
+  const slow = 'the Fisher products run in plain JavaScript, 20–30× slower than native';
+  // onnxruntime-node 1.24+ has no Intel-macOS binary (upstream stopped building it): nothing to install here.
+  if (platform === 'darwin-x64') {
+    return (
+      `${slow}: onnxruntime-node has no build for macOS on Intel since version 1.24 (${reason}). ` +
+      'Fix: none on this Mac; on Apple silicon, or with the model on a Linux or Windows machine (Remote-SSH runs the worker there), the native products load.'
+    );
+  }
+  return (
+    `${slow} (${reason}). ` +
     'Fix: in VS Code install the VSIX built for your platform; for the CLI reinstall with ' +
-    '`ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher` (onnxruntime-node\'s install script downloads CUDA ' +
-    'libraries on linux-x64 and removes itself when that fails); macOS on Intel has no onnxruntime-node build.';
+    "`ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher` (onnxruntime-node's install script downloads CUDA " +
+    'libraries on linux-x64 and removes itself when that fails)' +
+    (platform.startsWith('win32') ? '; on Windows onnxruntime needs the Microsoft Visual C++ Redistributable (MSVCP140.dll).' : '.')
+  );
 }
 
 /** Frees the native sessions (a worker thread does this before it exits: native code must not be torn down mid-call). */
@@ -57,9 +73,10 @@ export function releaseGemm(): void {
 function hybrid(fast: GemmProvider, small: number): GemmBackend {
   const js = jsProvider();
   const pick = (work: number) => (work < small ? js : fast);
-  return { // a batch counts as one call: its whole work decides
-    gramCols: (A: Matrix, k: number, m: number, c = 1) => pick(c * k * m * m / 2).gramCols(A, k, m, c),
-    gramRows: (A: Matrix, m: number, k: number, c = 1) => pick(c * k * m * m / 2).gramRows(A, m, k, c),
+  return {
+    // a batch counts as one call: its whole work decides
+    gramCols: (A: Matrix, k: number, m: number, c = 1) => pick((c * k * m * m) / 2).gramCols(A, k, m, c),
+    gramRows: (A: Matrix, m: number, k: number, c = 1) => pick((c * k * m * m) / 2).gramRows(A, m, k, c),
     matmulTN: (A: Matrix, B: Matrix, k: number, m: number, n: number, c = 1) => pick(c * k * m * n).matmulTN(A, B, k, m, n, c),
     matmul: (A: Matrix, B: Matrix, m: number, k: number, n: number, c = 1) => pick(c * k * m * n).matmul(A, B, m, k, n, c),
   };

@@ -29,9 +29,15 @@ function gramColsJs(A: Matrix, k: number, m: number): Float64Array {
       const j1 = Math.min(m, j0 + TILE);
       let r = 0;
       for (; r + 3 < k; r += 4) {
-        const o0 = r * m, o1 = o0 + m, o2 = o1 + m, o3 = o2 + m;
+        const o0 = r * m,
+          o1 = o0 + m,
+          o2 = o1 + m,
+          o3 = o2 + m;
         for (let i = i0; i < i1; i++) {
-          const a0 = A[o0 + i], a1 = A[o1 + i], a2 = A[o2 + i], a3 = A[o3 + i];
+          const a0 = A[o0 + i],
+            a1 = A[o1 + i],
+            a2 = A[o2 + i],
+            a3 = A[o3 + i];
           if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
           const ci = i * m;
           for (let j = Math.max(j0, i); j < j1; j++) {
@@ -59,11 +65,17 @@ function gramRowsJs(A: Matrix, m: number, k: number): Float64Array {
   const C = new Float64Array(m * m);
   let i = 0;
   for (; i + 1 < m; i += 2) {
-    const oi = i * k, oi1 = oi + k;
+    const oi = i * k,
+      oi1 = oi + k;
     for (let j = i; j < m; j++) {
       const oj = j * k;
-      let s0 = 0, s1 = 0;
-      for (let t = 0; t < k; t++) { const b = A[oj + t]; s0 += A[oi + t] * b; s1 += A[oi1 + t] * b; }
+      let s0 = 0,
+        s1 = 0;
+      for (let t = 0; t < k; t++) {
+        const b = A[oj + t];
+        s0 += A[oi + t] * b;
+        s1 += A[oi1 + t] * b;
+      }
       C[i * m + j] = s0;
       if (j > i) C[(i + 1) * m + j] = s1;
     }
@@ -87,7 +99,8 @@ function matmulTNJs(A: Matrix, B: Matrix, k: number, m: number, n: number): Floa
   for (let j0 = 0; j0 < n; j0 += TILE) {
     const j1 = Math.min(n, j0 + TILE);
     for (let r = 0; r < k; r++) {
-      const oa = r * m, ob = r * n;
+      const oa = r * m,
+        ob = r * n;
       for (let i = 0; i < m; i++) {
         const a = A[oa + i];
         if (a === 0) continue;
@@ -105,7 +118,8 @@ function matmulJs(A: Matrix, B: Matrix, m: number, k: number, n: number): Float6
   for (let j0 = 0; j0 < n; j0 += TILE) {
     const j1 = Math.min(n, j0 + TILE);
     for (let i = 0; i < m; i++) {
-      const ci = i * n, ai = i * k;
+      const ci = i * n,
+        ai = i * k;
       for (let t = 0; t < k; t++) {
         const a = A[ai + t];
         if (a === 0) continue;
@@ -122,7 +136,15 @@ function mirrorUpper(C: Float64Array, m: number): void {
 }
 
 /** `count` products one after another: matrix c of A is A[c·sa, (c+1)·sa), of B likewise, of C at c·sc. */
-function each(count: number, sa: number, sb: number, sc: number, one: (A: Matrix, B: Matrix) => Float64Array, A: Matrix, B: Matrix): Float64Array {
+function each(
+  count: number,
+  sa: number,
+  sb: number,
+  sc: number,
+  one: (A: Matrix, B: Matrix) => Float64Array,
+  A: Matrix,
+  B: Matrix,
+): Float64Array {
   if (count === 1) return one(A, B);
   const C = new Float64Array(count * sc);
   for (let c = 0; c < count; c++) C.set(one(A.subarray(c * sa, (c + 1) * sa), B.subarray(c * sb, (c + 1) * sb)), c * sc);
@@ -148,8 +170,10 @@ export function setGemmBackend(b?: Partial<GemmBackend>): void {
 
 export const gramCols = (A: Matrix, k: number, m: number, count = 1): Float64Array => backend.gramCols(A, k, m, count);
 export const gramRows = (A: Matrix, m: number, k: number, count = 1): Float64Array => backend.gramRows(A, m, k, count);
-export const matmulTN = (A: Matrix, B: Matrix, k: number, m: number, n: number, count = 1): Float64Array => backend.matmulTN(A, B, k, m, n, count);
-export const matmul = (A: Matrix, B: Matrix, m: number, k: number, n: number, count = 1): Float64Array => backend.matmul(A, B, m, k, n, count);
+export const matmulTN = (A: Matrix, B: Matrix, k: number, m: number, n: number, count = 1): Float64Array =>
+  backend.matmulTN(A, B, k, m, n, count);
+export const matmul = (A: Matrix, B: Matrix, m: number, k: number, n: number, count = 1): Float64Array =>
+  backend.matmul(A, B, m, k, n, count);
 
 /** y = A x, A is m×n. */
 export function matvec(A: Matrix, x: Float64Array, m: number, n: number): Float64Array {

@@ -8,28 +8,35 @@ import { WoodFisherError, type Encoding, type QuantizeMode } from '../types';
 export type { Encoding, QuantizeMode };
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['keep', 'none', 'float16', 'uint16', 'uint8'];
 
-export const SHARD_BYTES = 4 * 1024 * 1024;   // the converter's default shard size (write_weights.py)
+export const SHARD_BYTES = 4 * 1024 * 1024; // the converter's default shard size (write_weights.py)
 const FLOAT16_MAX = 65504;
 
 export type ManifestEntry = tf.io.WeightsManifestEntry;
 
 /** A weight as it stands in the model: float32 values, or raw bytes for dtypes that are never re-encoded. */
-export interface WeightValues { spec: ManifestEntry; values: Float32Array | null; raw: Uint8Array }
+export interface WeightValues {
+  spec: ManifestEntry;
+  values: Float32Array | null;
+  raw: Uint8Array;
+}
 
 /** A weight as read from the input: its manifest entry and the bytes that were in the shard. */
-export interface InputWeight { spec: ManifestEntry; bytes: Uint8Array }
+export interface InputWeight {
+  spec: ManifestEntry;
+  bytes: Uint8Array;
+}
 
 export interface EncodedWeight {
   name: string;
-  encoding: Encoding | 'raw';       // 'raw': int32/bool/… weights, copied byte for byte
-  spec: ManifestEntry;              // manifest entry as written
-  bytes: Uint8Array;                // its bytes in the shard
-  written: Float32Array | null;     // values as TF.js decodes them from `bytes` (null for 'raw')
-  verbatim: boolean;                // the input's bytes, reused because the values did not change
-  maxError: number;                 // max |written − w|
-  relError: number;                 // ‖written − w‖ / ‖w‖
-  error2: number;                   // ‖written − w‖²
-  norm2: number;                    // ‖w‖²
+  encoding: Encoding | 'raw'; // 'raw': int32/bool/… weights, copied byte for byte
+  spec: ManifestEntry; // manifest entry as written
+  bytes: Uint8Array; // its bytes in the shard
+  written: Float32Array | null; // values as TF.js decodes them from `bytes` (null for 'raw')
+  verbatim: boolean; // the input's bytes, reused because the values did not change
+  maxError: number; // max |written − w|
+  relError: number; // ‖written − w‖ / ‖w‖
+  error2: number; // ‖written − w‖²
+  norm2: number; // ‖w‖²
 }
 
 export interface EncodedModel {
@@ -38,25 +45,38 @@ export interface EncodedModel {
   weights: EncodedWeight[];
 }
 
-export interface AffineRange { scale: number; min: number }
+export interface AffineRange {
+  scale: number;
+  min: number;
+}
 
 /**
  * The converter's affine range (quantization.py _get_affine_quantization_range): scale = (max − min)/q_max, and when
  * 0 ∈ [min, max] the minimum is nudged to −round(−min/scale)·scale so that 0 is a grid point and decodes to exactly 0.
  */
 export function affineRange(min: number, max: number, qmax: number): AffineRange {
-  if (min === max) return { scale: 1, min };                 // one value: every code is 0 (the converter's special case)
+  if (min === max) return { scale: 1, min }; // one value: every code is 0 (the converter's special case)
   const scale = (max - min) / qmax;
   if (min <= 0 && 0 <= max) return { scale, min: -(roundHalfEven(-min / scale) * scale) };
   return { scale, min };
 }
 
 /** Affine quantization q = round((clip(w, min, max) − min)/scale); TF.js decodes q·scale + min (in float64, stored as float32). */
-export function quantizeAffine(w: Float32Array, dtype: 'uint8' | 'uint16'): { q: Uint8Array | Uint16Array; range: AffineRange; written: Float32Array } {
+export function quantizeAffine(
+  w: Float32Array,
+  dtype: 'uint8' | 'uint16',
+): { q: Uint8Array | Uint16Array; range: AffineRange; written: Float32Array } {
   const qmax = dtype === 'uint8' ? 255 : 65535;
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < w.length; i++) { if (w[i] < lo) lo = w[i]; if (w[i] > hi) hi = w[i]; }
-  if (w.length === 0) { lo = 0; hi = 0; }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (let i = 0; i < w.length; i++) {
+    if (w[i] < lo) lo = w[i];
+    if (w[i] > hi) hi = w[i];
+  }
+  if (w.length === 0) {
+    lo = 0;
+    hi = 0;
+  }
   const range = affineRange(lo, hi, qmax);
   const q = dtype === 'uint8' ? new Uint8Array(w.length) : new Uint16Array(w.length);
   const written = new Float32Array(w.length);
@@ -101,13 +121,16 @@ export function encodingOf(spec: ManifestEntry): Encoding {
 }
 
 function errors(written: Float32Array, w: Float32Array): { maxError: number; relError: number; error2: number; norm2: number } {
-  let max = 0, num = 0, den = 0;
+  let max = 0,
+    num = 0,
+    den = 0;
   for (let i = 0; i < w.length; i++) {
     const d = Math.abs(written[i] - w[i]);
     if (d > max) max = d;
-    num += d * d; den += w[i] * w[i];
+    num += d * d;
+    den += w[i] * w[i];
   }
-  return { maxError: max, relError: den > 0 ? Math.sqrt(num / den) : (num > 0 ? Infinity : 0), error2: num, norm2: den };
+  return { maxError: max, relError: den > 0 ? Math.sqrt(num / den) : num > 0 ? Infinity : 0, error2: num, norm2: den };
 }
 
 function sameValues(a: Float32Array, b: Float32Array): boolean {
@@ -122,25 +145,38 @@ function sameValues(a: Float32Array, b: Float32Array): boolean {
  */
 export function encodeWeight(spec: ManifestEntry, w: Float32Array, encoding: Encoding, input?: InputWeight): EncodedWeight {
   const base = { name: spec.name, shape: spec.shape, dtype: spec.dtype };
-  if (input && encodingOf(input.spec) === encoding && input.spec.dtype === spec.dtype && sameValues(decodeValues(input.spec, input.bytes), w)) {
+  if (
+    input &&
+    encodingOf(input.spec) === encoding &&
+    input.spec.dtype === spec.dtype &&
+    sameValues(decodeValues(input.spec, input.bytes), w)
+  ) {
     const written = decodeValues(input.spec, input.bytes);
     const kept = input.spec.quantization ? { ...base, quantization: { ...input.spec.quantization } } : base;
     return { name: spec.name, encoding, spec: kept, bytes: input.bytes, written, verbatim: true, ...errors(written, w) };
   }
   let bytes: Uint8Array, written: Float32Array, entry: ManifestEntry;
   if (encoding === 'float32') {
-    written = w.slice(); bytes = new Uint8Array(written.buffer); entry = base;
+    written = w.slice();
+    bytes = new Uint8Array(written.buffer);
+    entry = base;
   } else if (encoding === 'float16') {
     let big = 0;
     for (let i = 0; i < w.length; i++) if (Math.abs(w[i]) > big) big = Math.abs(w[i]);
     if (big > FLOAT16_MAX) {
-      throw new WoodFisherError(`weight '${spec.name}' has values up to ${big.toPrecision(3)}, beyond float16's range (±65504); quantize it to uint8/uint16 or keep it float32 (a per-layer quantize override)`, 'OPTIONS');
+      throw new WoodFisherError(
+        `weight '${spec.name}' has values up to ${big.toPrecision(3)}, beyond float16's range (±65504); quantize it to uint8/uint16 or keep it float32 (a per-layer quantize override)`,
+        'OPTIONS',
+      );
     }
     const h = toFloat16(w);
-    bytes = new Uint8Array(h.bits.buffer); written = h.written; entry = { ...base, quantization: { dtype: 'float16' } };
+    bytes = new Uint8Array(h.bits.buffer);
+    written = h.written;
+    entry = { ...base, quantization: { dtype: 'float16' } };
   } else {
     const a = quantizeAffine(w, encoding);
-    bytes = new Uint8Array(a.q.buffer); written = a.written;
+    bytes = new Uint8Array(a.q.buffer);
+    written = a.written;
     entry = { ...base, quantization: { dtype: encoding, scale: a.range.scale, min: a.range.min } };
   }
   return { name: spec.name, encoding, spec: entry, bytes, written, verbatim: false, ...errors(written, w) };
@@ -157,19 +193,35 @@ export function shardNames(totalBytes: number, shardBytes = SHARD_BYTES): string
  * and builds model.json around `json` (the input's other fields: format, trainingConfig, userDefinedMetadata, …).
  */
 export function encodeModel(
-  weights: WeightValues[], choose: (spec: ManifestEntry) => Encoding, json: { modelTopology: unknown; [k: string]: unknown },
+  weights: WeightValues[],
+  choose: (spec: ManifestEntry) => Encoding,
+  json: { modelTopology: unknown; [k: string]: unknown },
   inputs: Map<string, InputWeight> = new Map(),
 ): EncodedModel {
   const encoded: EncodedWeight[] = weights.map(({ spec, values, raw }) => {
     if (!values || spec.dtype !== 'float32') {
-      return { name: spec.name, encoding: 'raw', spec: { name: spec.name, shape: spec.shape, dtype: spec.dtype }, bytes: raw, written: null, verbatim: false, maxError: 0, relError: 0, error2: 0, norm2: 0 };
+      return {
+        name: spec.name,
+        encoding: 'raw',
+        spec: { name: spec.name, shape: spec.shape, dtype: spec.dtype },
+        bytes: raw,
+        written: null,
+        verbatim: false,
+        maxError: 0,
+        relError: 0,
+        error2: 0,
+        norm2: 0,
+      };
     }
     return encodeWeight(spec, values, choose(spec), inputs.get(spec.name));
   });
   const total = encoded.reduce((a, e) => a + e.bytes.length, 0);
   const data = new Uint8Array(total);
   let o = 0;
-  for (const e of encoded) { data.set(e.bytes, o); o += e.bytes.length; }
+  for (const e of encoded) {
+    data.set(e.bytes, o);
+    o += e.bytes.length;
+  }
   const names = shardNames(total);
   const shards = names.map((name, i) => ({ name, bytes: data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES) }));
   const { weightsManifest: _w, ...rest } = json;

@@ -5,10 +5,14 @@ import type { PrunableKind } from '../types';
 export function torchShape(kind: PrunableKind, tfShape: number[]): number[] {
   const s = tfShape;
   switch (kind) {
-    case 'Dense': return [s[s.length - 1], s.slice(0, -1).reduce((a, b) => a * b, 1)];
-    case 'Conv2D': return [s[3], s[2], s[0], s[1]];
-    case 'Conv1D': return [s[2], s[1], s[0]];
-    case 'DepthwiseConv2D': return [s[2] * s[3], 1, s[0], s[1]];
+    case 'Dense':
+      return [s[s.length - 1], s.slice(0, -1).reduce((a, b) => a * b, 1)];
+    case 'Conv2D':
+      return [s[3], s[2], s[0], s[1]];
+    case 'Conv1D':
+      return [s[2], s[1], s[0]];
+    case 'DepthwiseConv2D':
+      return [s[2] * s[3], 1, s[0], s[1]];
   }
 }
 
@@ -25,8 +29,8 @@ function permutation(kind: PrunableKind, tfShape: number[]): Int32Array {
     }
     case 'Conv2D': {
       const [kh, kw, ci, co] = tfShape;
-      for (let o = 0; o < co; o++) for (let c = 0; c < ci; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++)
-        perm[t++] = ((i * kw + j) * ci + c) * co + o;
+      for (let o = 0; o < co; o++)
+        for (let c = 0; c < ci; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) perm[t++] = ((i * kw + j) * ci + c) * co + o;
       break;
     }
     case 'Conv1D': {
@@ -37,8 +41,8 @@ function permutation(kind: PrunableKind, tfShape: number[]): Int32Array {
     case 'DepthwiseConv2D': {
       const [kh, kw, c, m] = tfShape;
       // torch out channel = c·m + k (TF.js depthwise output order), one input channel each.
-      for (let ch = 0; ch < c; ch++) for (let k = 0; k < m; k++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++)
-        perm[t++] = ((i * kw + j) * c + ch) * m + k;
+      for (let ch = 0; ch < c; ch++)
+        for (let k = 0; k < m; k++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) perm[t++] = ((i * kw + j) * c + ch) * m + k;
       break;
     }
   }
@@ -49,7 +53,11 @@ const cache = new Map<string, Int32Array>();
 function cachedPermutation(kind: PrunableKind, tfShape: number[]): Int32Array {
   const key = kind + ':' + tfShape.join('x');
   let p = cache.get(key);
-  if (!p) { p = permutation(kind, tfShape); if (cache.size > 64) cache.clear(); cache.set(key, p); }
+  if (!p) {
+    p = permutation(kind, tfShape);
+    if (cache.size > 64) cache.clear();
+    cache.set(key, p);
+  }
   return p;
 }
 

@@ -14,25 +14,36 @@ function layerOfWeight(m: LoadedModel): Map<string, string> {
 }
 
 /** Encoding for each weight: the layer's override, else the run's mode; 'keep' = the input's encoding, 'none' = float32. */
-export function chooseEncodings(m: LoadedModel, mode: QuantizeMode, layerModes: Record<string, QuantizeMode | undefined> = {}): (spec: ManifestEntry) => Encoding {
+export function chooseEncodings(
+  m: LoadedModel,
+  mode: QuantizeMode,
+  layerModes: Record<string, QuantizeMode | undefined> = {},
+): (spec: ManifestEntry) => Encoding {
   const layers = layerOfWeight(m);
   return spec => {
     const layer = layers.get(spec.name);
     const asked = (layer !== undefined ? layerModes[layer] : undefined) ?? mode;
-    if (asked === 'keep') { const input = m.inputWeights.get(spec.name); return input ? encodingOf(input.spec) : 'float32'; }
+    if (asked === 'keep') {
+      const input = m.inputWeights.get(spec.name);
+      return input ? encodingOf(input.spec) : 'float32';
+    }
     return asked === 'none' ? 'float32' : asked;
   };
 }
 
 /** Encodes the model's weights for writing and makes the model hold exactly the values written. */
-export async function quantizeForOutput(m: LoadedModel, mode: QuantizeMode, layerModes: Record<string, QuantizeMode | undefined> = {}): Promise<EncodedModel> {
+export async function quantizeForOutput(
+  m: LoadedModel,
+  mode: QuantizeMode,
+  layerModes: Record<string, QuantizeMode | undefined> = {},
+): Promise<EncodedModel> {
   const encoded = await encodeLoaded(m, chooseEncodings(m, mode, layerModes));
   const byName = new Map(encoded.weights.map(e => [e.name, e]));
   for (const v of m.model.weights) {
     const e = byName.get(v.originalName);
     if (!e?.written || e.maxError === 0) continue;
     const t = tf.tensor(e.written, e.spec.shape, 'float32');
-    v.write(t);   // Variable.assign shares t's data and adds a reference
+    v.write(t); // Variable.assign shares t's data and adds a reference
     t.dispose();
   }
   return encoded;
@@ -40,7 +51,10 @@ export async function quantizeForOutput(m: LoadedModel, mode: QuantizeMode, laye
 
 /** The written model of a run: its encoding (the run's quantize and layer overrides), the error it introduced, and the
  *  sizes of the input's and the output's model.json + shards. The model holds the written values afterwards. */
-export async function outputForRun(m: LoadedModel, o: Pick<PruneOptions, 'quantize' | 'layers'>): Promise<{ encoded: EncodedModel; quantization: QuantizationReport; size: { input: SizeFigures; output: SizeFigures } }> {
+export async function outputForRun(
+  m: LoadedModel,
+  o: Pick<PruneOptions, 'quantize' | 'layers'>,
+): Promise<{ encoded: EncodedModel; quantization: QuantizationReport; size: { input: SizeFigures; output: SizeFigures } }> {
   const mode = o.quantize ?? 'keep';
   const encoded = await quantizeForOutput(m, mode, Object.fromEntries(Object.entries(o.layers ?? {}).map(([k, v]) => [k, v.quantize])));
   const size = {
@@ -54,13 +68,24 @@ export async function outputForRun(m: LoadedModel, o: Pick<PruneOptions, 'quanti
 export function quantizationReport(m: LoadedModel, mode: QuantizeMode, encoded: EncodedModel): QuantizationReport {
   const layers = layerOfWeight(m);
   const encodings: QuantizationReport['encodings'] = {};
-  let error2 = 0, norm2 = 0, maxRel = 0;
+  let error2 = 0,
+    norm2 = 0,
+    maxRel = 0;
   const weights = encoded.weights.map(e => {
     encodings[e.encoding] = (encodings[e.encoding] ?? 0) + 1;
-    error2 += e.error2; norm2 += e.norm2;
+    error2 += e.error2;
+    norm2 += e.norm2;
     if (Number.isFinite(e.relError)) maxRel = Math.max(maxRel, e.relError);
     const input = m.inputWeights.get(e.name);
-    return { name: e.name, layer: layers.get(e.name), from: input ? encodingOf(input.spec) : undefined, to: e.encoding, relError: e.relError, maxError: e.maxError, verbatim: e.verbatim };
+    return {
+      name: e.name,
+      layer: layers.get(e.name),
+      from: input ? encodingOf(input.spec) : undefined,
+      to: e.encoding,
+      relError: e.relError,
+      maxError: e.maxError,
+      verbatim: e.verbatim,
+    };
   });
   return { mode, encodings, relError: norm2 > 0 ? Math.sqrt(error2 / norm2) : 0, maxRelError: maxRel, weights };
 }

@@ -22,7 +22,9 @@ export function brotliSize(bytes: Uint8Array): number {
 
 /** Sizes of the given files' contents. */
 export function sizeOf(files: Uint8Array[], what: { brotli?: boolean } = {}): SizeFigures {
-  let raw = 0, gzip = 0, brotli = 0;
+  let raw = 0,
+    gzip = 0,
+    brotli = 0;
   for (const f of files) {
     raw += f.length;
     gzip += gzipSize(f);
@@ -35,11 +37,16 @@ export function sizeOf(files: Uint8Array[], what: { brotli?: boolean } = {}): Si
 export function modelFiles(modelJsonPath: string): Uint8Array[] {
   const text = readInputFile(modelJsonPath, 'Model file', Number.MAX_SAFE_INTEGER, 'MODEL_FORMAT');
   let json: any;
-  try { json = JSON.parse(text.toString('utf8')); } catch {
+  try {
+    json = JSON.parse(text.toString('utf8'));
+  } catch {
     throw new WoodFisherError(`${modelJsonPath} is not valid JSON.`, 'MODEL_FORMAT', { file: modelJsonPath });
   }
   const dir = path.dirname(modelJsonPath);
   const paths: string[] = (json?.weightsManifest ?? []).flatMap((g: any) => (Array.isArray(g?.paths) ? g.paths : []));
   // Called after loadModel confined and checked these paths; read as regular files all the same.
-  return [new Uint8Array(text), ...paths.map(p => new Uint8Array(readInputFile(path.join(dir, p), 'Weight shard', Number.MAX_SAFE_INTEGER, 'MODEL_SHARD')))];
+  return [
+    new Uint8Array(text),
+    ...paths.map(p => new Uint8Array(readInputFile(path.join(dir, p), 'Weight shard', Number.MAX_SAFE_INTEGER, 'MODEL_SHARD'))),
+  ];
 }

@@ -10,7 +10,10 @@ export function obsSaliency(w: Float64Array, diagInv: Float64Array): Float64Arra
 /** WoodTaylor, u = F⁻¹∇L: ρ_q = ½w_q²/d_q + ½u_q²/d_q − w_q u_q/d_q − ½∇LᵀF⁻¹∇L = ½(w_q − u_q)²/d_q − ½∇LᵀF⁻¹∇L. */
 export function woodTaylorSaliency(w: Float64Array, diagInv: Float64Array, invGrad: Float64Array, gInvG: number): Float64Array {
   const r = new Float64Array(w.length);
-  for (let q = 0; q < w.length; q++) { const e = w[q] - invGrad[q]; r[q] = (e * e) / (2 * diagInv[q]) - 0.5 * gInvG; }
+  for (let q = 0; q < w.length; q++) {
+    const e = w[q] - invGrad[q];
+    r[q] = (e * e) / (2 * diagInv[q]) - 0.5 * gInvG;
+  }
   return r;
 }
 

@@ -2,8 +2,12 @@
 import { WoodFisherError } from '../types';
 
 export interface SelectionLayer {
-  name: string; saliency: Float64Array; weights: Float64Array; sparsity?: number; exclude?: boolean;
-  maxSparsity?: number;     // global selection prunes at most round(maxSparsity·d) of this layer (default 1: no cap)
+  name: string;
+  saliency: Float64Array;
+  weights: Float64Array;
+  sparsity?: number;
+  exclude?: boolean;
+  maxSparsity?: number; // global selection prunes at most round(maxSparsity·d) of this layer (default 1: no cap)
 }
 
 /**
@@ -15,10 +19,15 @@ export interface SelectionLayer {
  * `maxSparsity` (no silent layer collapse): a layer that would go past it is pruned to exactly its cap by its own
  * lowest saliencies and the rest of the target comes from the other layers (water-filling).
  */
-export function selectMasks(layers: SelectionLayer[], sparsity: number, scope: 'global' | 'layer'): { masks: Uint8Array[]; thresholds: number[] } {
+export function selectMasks(
+  layers: SelectionLayer[],
+  sparsity: number,
+  scope: 'global' | 'layer',
+): { masks: Uint8Array[]; thresholds: number[] } {
   checkSparsity(sparsity, 'sparsity');
-  const masks = layers.map((l) => {
-    if (l.saliency.length !== l.weights.length) throw new WoodFisherError(`layer ${l.name}: ${l.saliency.length} saliencies for ${l.weights.length} weights`, 'OPTIONS');
+  const masks = layers.map(l => {
+    if (l.saliency.length !== l.weights.length)
+      throw new WoodFisherError(`layer ${l.name}: ${l.saliency.length} saliencies for ${l.weights.length} weights`, 'OPTIONS');
     if (l.sparsity !== undefined) checkSparsity(l.sparsity, `layer ${l.name} sparsity`);
     return new Uint8Array(l.weights.length);
   });
@@ -57,8 +66,16 @@ function pruneGlobalCapped(layers: SelectionLayer[], masks: Uint8Array[], ids: n
   }
 }
 
-const count = (m: Uint8Array) => { let c = 0; for (const v of m) c += v; return c; };
-const zerosOf = (w: Float64Array) => { let c = 0; for (const v of w) if (v === 0) c++; return c; };
+const count = (m: Uint8Array) => {
+  let c = 0;
+  for (const v of m) c += v;
+  return c;
+};
+const zerosOf = (w: Float64Array) => {
+  let c = 0;
+  for (const v of w) if (v === 0) c++;
+  return c;
+};
 
 /** Prunes round(s·d) weights of the given layers together: zeros first, then lowest saliency, ties by (layer, index). */
 function pruneLowest(layers: SelectionLayer[], masks: Uint8Array[], ids: number[], s: number): void {
@@ -67,11 +84,16 @@ function pruneLowest(layers: SelectionLayer[], masks: Uint8Array[], ids: number[
 
 /** Prunes `target` weights of the given layers together (or all their zeros, if more); returns how many it pruned. */
 function pruneCount(layers: SelectionLayer[], masks: Uint8Array[], ids: number[], target: number): number {
-  let d = 0, zeros = 0;
+  let d = 0,
+    zeros = 0;
   for (const i of ids) {
     const w = layers[i].weights;
     d += w.length;
-    for (let q = 0; q < w.length; q++) if (w[q] === 0) { masks[i][q] = 1; zeros++; }
+    for (let q = 0; q < w.length; q++)
+      if (w[q] === 0) {
+        masks[i][q] = 1;
+        zeros++;
+      }
   }
   let need = Math.min(target, d) - zeros;
   if (need <= 0) return zeros;
@@ -82,18 +104,29 @@ function pruneCount(layers: SelectionLayer[], masks: Uint8Array[], ids: number[]
     const { weights: w, saliency: r, name } = layers[i];
     for (let q = 0; q < w.length; q++) {
       if (w[q] === 0) continue;
-      if (Number.isNaN(r[q])) throw new WoodFisherError(`layer ${name}: saliency of weight ${q} is NaN; check the damping λ and the gradients`, 'NUMERIC');
+      if (Number.isNaN(r[q]))
+        throw new WoodFisherError(`layer ${name}: saliency of weight ${q} is NaN; check the damping λ and the gradients`, 'NUMERIC');
       vals[c++] = r[q];
     }
   }
-  const t = vals.sort()[need - 1];                     // need-th smallest saliency
-  for (const i of ids) {                               // strictly below t: all pruned
+  const t = vals.sort()[need - 1]; // need-th smallest saliency
+  for (const i of ids) {
+    // strictly below t: all pruned
     const { weights: w, saliency: r } = layers[i];
-    for (let q = 0; q < w.length; q++) if (w[q] !== 0 && r[q] < t) { masks[i][q] = 1; need--; }
+    for (let q = 0; q < w.length; q++)
+      if (w[q] !== 0 && r[q] < t) {
+        masks[i][q] = 1;
+        need--;
+      }
   }
-  for (const i of ids) {                               // equal to t: in layer order, then index
+  for (const i of ids) {
+    // equal to t: in layer order, then index
     const { weights: w, saliency: r } = layers[i];
-    for (let q = 0; q < w.length && need > 0; q++) if (w[q] !== 0 && r[q] === t) { masks[i][q] = 1; need--; }
+    for (let q = 0; q < w.length && need > 0; q++)
+      if (w[q] !== 0 && r[q] === t) {
+        masks[i][q] = 1;
+        need--;
+      }
   }
   return pruned;
 }
@@ -103,12 +136,17 @@ function checkSparsity(s: number, what: string): void {
 }
 
 /** An N:M pattern: at most n non-zeros in every group of m consecutive weights (2:4 is what sparse tensor cores run). */
-export interface NMPattern { n: number; m: number }
+export interface NMPattern {
+  n: number;
+  m: number;
+}
 
 export function parsePattern(text: string): NMPattern {
   const g = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(text);
-  const n = Number(g?.[1]), m = Number(g?.[2]);
-  if (!g || !(m >= 2) || !(n >= 1) || n >= m) throw new WoodFisherError(`pattern must be N:M with 1 ≤ N < M, e.g. 2:4 (got "${text}")`, 'OPTIONS');
+  const n = Number(g?.[1]),
+    m = Number(g?.[2]);
+  if (!g || !(m >= 2) || !(n >= 1) || n >= m)
+    throw new WoodFisherError(`pattern must be N:M with 1 ≤ N < M, e.g. 2:4 (got "${text}")`, 'OPTIONS');
   return { n, m };
 }
 
@@ -122,12 +160,18 @@ export function patternSparsity(p: NMPattern): number {
  * axis sparse kernels group along), the m − n of lowest saliency are pruned; weights already zero count first.
  * A layer whose row length is not a multiple of m cannot hold the pattern and is left dense (listed in `skipped`).
  */
-export function selectNM(layers: (SelectionLayer & { rowLength: number })[], p: NMPattern): { masks: Uint8Array[]; thresholds: number[]; skipped: string[] } {
+export function selectNM(
+  layers: (SelectionLayer & { rowLength: number })[],
+  p: NMPattern,
+): { masks: Uint8Array[]; thresholds: number[]; skipped: string[] } {
   const skipped: string[] = [];
   const masks = layers.map(l => {
     const mask = new Uint8Array(l.weights.length);
     if (l.exclude) return mask;
-    if (l.rowLength % p.m !== 0) { skipped.push(l.name); return mask; }
+    if (l.rowLength % p.m !== 0) {
+      skipped.push(l.name);
+      return mask;
+    }
     const order = new Int32Array(p.m);
     for (let g = 0; g < l.weights.length; g += p.m) {
       for (let j = 0; j < p.m; j++) order[j] = g + j;

@@ -7,13 +7,22 @@ import { cholesky, cholSolve } from '../linalg/cholesky';
 import { WoodFisherError, type UpdateKind } from '../types';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
 
-export interface UpdateOptions { jointChunk?: number } // |Q| above this: exact joint update chunk by chunk (block elimination)
+export interface UpdateOptions {
+  jointChunk?: number;
+} // |Q| above this: exact joint update chunk by chunk (block elimination)
 
 const JOINT_CHUNK = 2048;
 
 /** Returns the updated weights (new array); pruned weights end exactly 0. */
-export function obsUpdate(w: Float64Array, prune: Uint8Array, inv: FisherBlockInverse | null, kind: UpdateKind, opts: UpdateOptions = {}): Float64Array {
-  if (prune.length !== w.length) throw new WoodFisherError(`OBS update: mask has ${prune.length} entries for ${w.length} weights`, 'OPTIONS');
+export function obsUpdate(
+  w: Float64Array,
+  prune: Uint8Array,
+  inv: FisherBlockInverse | null,
+  kind: UpdateKind,
+  opts: UpdateOptions = {},
+): Float64Array {
+  if (prune.length !== w.length)
+    throw new WoodFisherError(`OBS update: mask has ${prune.length} entries for ${w.length} weights`, 'OPTIONS');
   const Q = prunedIndices(prune);
   let out: Float64Array;
   if (kind === 'none' || Q.length === 0) out = Float64Array.from(w);
@@ -21,7 +30,8 @@ export function obsUpdate(w: Float64Array, prune: Uint8Array, inv: FisherBlockIn
     if (!inv) throw new WoodFisherError(`OBS update '${kind}' needs the Fisher inverse`, 'OPTIONS');
     if (inv.size !== w.length) throw new WoodFisherError(`OBS update: inverse of size ${inv.size} for ${w.length} weights`, 'OPTIONS');
     if (kind === 'independent') out = independent(w, Q, inv);
-    else if (kind === 'joint') out = Q.length <= (opts.jointChunk ?? JOINT_CHUNK) ? joint(w, Q, inv) : jointChunked(w, Q, inv, opts.jointChunk ?? JOINT_CHUNK);
+    else if (kind === 'joint')
+      out = Q.length <= (opts.jointChunk ?? JOINT_CHUNK) ? joint(w, Q, inv) : jointChunked(w, Q, inv, opts.jointChunk ?? JOINT_CHUNK);
     else throw new WoodFisherError(`unknown update kind '${kind}'`, 'OPTIONS');
   }
   for (const q of Q) out[q] = 0;
@@ -29,9 +39,17 @@ export function obsUpdate(w: Float64Array, prune: Uint8Array, inv: FisherBlockIn
 }
 
 /** WoodTaylor: the same constrained step on the local model ∇Lᵀδw + ½δwᵀFδw, i.e. δw = −F⁻¹∇L + OBS step of (w − F⁻¹∇L). */
-export function woodTaylorUpdate(w: Float64Array, prune: Uint8Array, inv: FisherBlockInverse | null, kind: UpdateKind, invGrad: Float64Array, opts: UpdateOptions = {}): Float64Array {
+export function woodTaylorUpdate(
+  w: Float64Array,
+  prune: Uint8Array,
+  inv: FisherBlockInverse | null,
+  kind: UpdateKind,
+  invGrad: Float64Array,
+  opts: UpdateOptions = {},
+): Float64Array {
   if (kind === 'none') return obsUpdate(w, prune, inv, kind, opts);
-  if (invGrad.length !== w.length) throw new WoodFisherError(`WoodTaylor update: F⁻¹∇L has ${invGrad.length} entries for ${w.length} weights`, 'OPTIONS');
+  if (invGrad.length !== w.length)
+    throw new WoodFisherError(`WoodTaylor update: F⁻¹∇L has ${invGrad.length} entries for ${w.length} weights`, 'OPTIONS');
   const x = new Float64Array(w.length);
   for (let q = 0; q < w.length; q++) x[q] = w[q] - invGrad[q]; // w − F⁻¹∇L
   return obsUpdate(x, prune, inv, kind, opts);
@@ -48,7 +66,8 @@ export function prunedIndices(prune: Uint8Array): Int32Array {
 
 /** w + F⁻¹v, v_q = −w_q/[F⁻¹]_qq. */
 function independent(w: Float64Array, Q: Int32Array, inv: FisherBlockInverse): Float64Array {
-  const d = inv.diag(), v = new Float64Array(w.length);
+  const d = inv.diag(),
+    v = new Float64Array(w.length);
   for (const q of Q) v[q] = -w[q] / d[q];
   const dw = inv.mul(v);
   return w.map((x, q) => x + dw[q]);
@@ -56,7 +75,8 @@ function independent(w: Float64Array, Q: Int32Array, inv: FisherBlockInverse): F
 
 /** w − F⁻¹E_Q y with (E_QᵀF⁻¹E_Q) y = w_Q, solved by Cholesky in float64. */
 function joint(w: Float64Array, Q: Int32Array, inv: FisherBlockInverse): Float64Array {
-  const k = Q.length, wQ = new Float64Array(k);
+  const k = Q.length,
+    wQ = new Float64Array(k);
   for (let i = 0; i < k; i++) wQ[i] = w[Q[i]];
   const y = cholSolve(cholesky(inv.sub(Q), k, 'pruned block of F⁻¹'), wQ, k);
   const v = new Float64Array(w.length);
@@ -71,12 +91,15 @@ function joint(w: Float64Array, Q: Int32Array, inv: FisherBlockInverse): Float64
  * Memory b·|Q| float64.
  */
 function jointChunked(w: Float64Array, Q: Int32Array, inv: FisherBlockInverse, chunk: number): Float64Array {
-  const b = w.length, x = Float64Array.from(w);
+  const b = w.length,
+    x = Float64Array.from(w);
   const done: { C: Float64Array; L: Float64Array; k: number }[] = [];
   for (let c0 = 0; c0 < Q.length; c0 += chunk) {
-    const Qk = Q.subarray(c0, c0 + chunk), k = Qk.length;
-    const C = inv.cols(Qk);                                      // b×k
-    for (const p of done) {                                      // C −= C_j S_j⁻¹ C_j[Q_k, :]ᵀ
+    const Qk = Q.subarray(c0, c0 + chunk),
+      k = Qk.length;
+    const C = inv.cols(Qk); // b×k
+    for (const p of done) {
+      // C −= C_j S_j⁻¹ C_j[Q_k, :]ᵀ
       for (let i = 0; i < k; i++) {
         const row = new Float64Array(p.k);
         for (let t = 0; t < p.k; t++) row[t] = p.C[Qk[i] * p.k + t];
@@ -95,7 +118,11 @@ function jointChunked(w: Float64Array, Q: Int32Array, inv: FisherBlockInverse, c
     const xQ = new Float64Array(k);
     for (let i = 0; i < k; i++) xQ[i] = x[Qk[i]];
     const y = cholSolve(L, xQ, k);
-    for (let r = 0; r < b; r++) { let s = 0; for (let i = 0; i < k; i++) s += C[r * k + i] * y[i]; x[r] -= s; }
+    for (let r = 0; r < b; r++) {
+      let s = 0;
+      for (let i = 0; i < k; i++) s += C[r * k + i] * y[i];
+      x[r] -= s;
+    }
     done.push({ C, L, k });
   }
   return x;

@@ -6,23 +6,40 @@ import { escapePointer } from './pointer';
 /** Offsets [start, end) of each value, and of its key when it is an object member. Keyed by JSON pointer. */
 export type Spans = Map<string, { key?: [number, number]; value: [number, number] }>;
 
-export interface JsonParse { value: unknown; spans: Spans; error?: { message: string; start: number; end: number } }
+export interface JsonParse {
+  value: unknown;
+  spans: Spans;
+  error?: { message: string; start: number; end: number };
+}
 
 const MESSAGES: Record<string, string> = {
-  InvalidSymbol: 'unexpected character', InvalidNumberFormat: 'invalid number', PropertyNameExpected: 'expected a quoted key',
-  ValueExpected: 'expected a value', ColonExpected: 'expected ":"', CommaExpected: 'expected ","',
-  CloseBraceExpected: 'expected "}"', CloseBracketExpected: 'expected "]"', EndOfFileExpected: 'unexpected text after the end of the JSON value',
-  InvalidCommentToken: 'comments are not allowed in JSON', UnexpectedEndOfComment: 'unterminated comment',
-  UnexpectedEndOfString: 'unterminated string', UnexpectedEndOfNumber: 'unterminated number', InvalidUnicode: 'invalid \\u escape',
-  InvalidEscapeCharacter: 'invalid escape in string', InvalidCharacter: 'control character in string',
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'invalid number',
+  PropertyNameExpected: 'expected a quoted key',
+  ValueExpected: 'expected a value',
+  ColonExpected: 'expected ":"',
+  CommaExpected: 'expected ","',
+  CloseBraceExpected: 'expected "}"',
+  CloseBracketExpected: 'expected "]"',
+  EndOfFileExpected: 'unexpected text after the end of the JSON value',
+  InvalidCommentToken: 'comments are not allowed in JSON',
+  UnexpectedEndOfComment: 'unterminated comment',
+  UnexpectedEndOfString: 'unterminated string',
+  UnexpectedEndOfNumber: 'unterminated number',
+  InvalidUnicode: 'invalid \\u escape',
+  InvalidEscapeCharacter: 'invalid escape in string',
+  InvalidCharacter: 'control character in string',
 };
 
 export function parseJsonWithSpans(text: string): JsonParse {
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
   const spans: Spans = new Map();
-  const syntax = (message: string, start: number, length: number): JsonParse =>
-    ({ value: undefined, spans, error: { message, start, end: Math.min(text.length, start + Math.max(1, length)) } });
+  const syntax = (message: string, start: number, length: number): JsonParse => ({
+    value: undefined,
+    spans,
+    error: { message, start, end: Math.min(text.length, start + Math.max(1, length)) },
+  });
   if (errors.length) {
     const e = errors[0];
     const code = printParseErrorCode(e.error);

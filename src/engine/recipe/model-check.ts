@@ -8,7 +8,12 @@ import type { Recipe, RecipeDiagnostic } from './types';
  * One diagnostic per unknown layer name, with a "did you mean" suggestion. With the recipe's source,
  * diagnostics point at the layer's key; without it they carry line/column 0.
  */
-export function checkRecipeAgainstModel(recipe: Recipe, layerNames: string[], source?: RecipeSource, allLayerNames: string[] = []): RecipeDiagnostic[] {
+export function checkRecipeAgainstModel(
+  recipe: Recipe,
+  layerNames: string[],
+  source?: RecipeSource,
+  allLayerNames: string[] = [],
+): RecipeDiagnostic[] {
   const out: RecipeDiagnostic[] = [];
   for (const [name, ov] of Object.entries(recipe.layers ?? {})) {
     if (layerNames.includes(name)) continue;
@@ -18,7 +23,9 @@ export function checkRecipeAgainstModel(recipe: Recipe, layerNames: string[], so
     const range = source ? rangeOfPath(source, path, 'key') : { line: 0, column: 0, endLine: 0, endColumn: 0 };
     out.push({
       message: `the model has no prunable layer "${name}"${didYouMean(name, layerNames)}; prunable layers: ${layerNames.join(', ') || '(none)'}`,
-      path, severity: 'error', ...range,
+      path,
+      severity: 'error',
+      ...range,
     });
   }
   return out;

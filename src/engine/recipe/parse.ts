@@ -20,24 +20,40 @@ export function parseRecipe(text: string, fileName: string): ParsedRecipe {
   if (depth > MAX_RECIPE_DEPTH) {
     const d: RecipeDiagnostic = {
       message: `the recipe nests ${depth > 1000 ? 'over 1000' : depth} levels deep (at most ${MAX_RECIPE_DEPTH}); a recipe is a mapping of keys (model, data, sparsity, …)`,
-      path: '', severity: 'error', ...offsetsToRange(text, 0, Math.min(text.length, Math.max(0, text.indexOf('\n')))),
+      path: '',
+      severity: 'error',
+      ...offsetsToRange(text, 0, Math.min(text.length, Math.max(0, text.indexOf('\n')))),
     };
-    return { recipe: {}, diagnostics: [d], source: { text, format: fileName.toLowerCase().endsWith('.json') ? 'json' : 'yaml', value: undefined, syntaxErrors: [], spans: new Map() } };
+    return {
+      recipe: {},
+      diagnostics: [d],
+      source: {
+        text,
+        format: fileName.toLowerCase().endsWith('.json') ? 'json' : 'yaml',
+        value: undefined,
+        syntaxErrors: [],
+        spans: new Map(),
+      },
+    };
   }
   const source = parseSource(text, fileName);
   if (source.syntaxErrors.length > 0) {
     const diagnostics = source.syntaxErrors.map(e => ({
-      message: `${source.format === 'json' ? 'JSON' : 'YAML'} syntax: ${e.message}`, path: '', severity: 'error' as const,
+      message: `${source.format === 'json' ? 'JSON' : 'YAML'} syntax: ${e.message}`,
+      path: '',
+      severity: 'error' as const,
       ...offsetsToRange(text, e.start, e.end),
     }));
     return { recipe: {}, diagnostics, source };
   }
   if (source.value === null || source.value === undefined) {
-    source.value = {};  // an empty file is an empty recipe
+    source.value = {}; // an empty file is an empty recipe
   }
   if (typeof source.value !== 'object' || Array.isArray(source.value)) {
     const d: RecipeDiagnostic = {
-      message: 'a recipe must be a mapping of keys (model, data, sparsity, …)', path: '', severity: 'error',
+      message: 'a recipe must be a mapping of keys (model, data, sparsity, …)',
+      path: '',
+      severity: 'error',
       ...offsetsToRange(text, 0, Math.max(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length)),
     };
     return { recipe: {}, diagnostics: [d], source };
@@ -73,10 +89,16 @@ export async function loadRecipe(file: string): Promise<Recipe> {
 
 /** Deepest nesting of [ and { outside quotes, or of YAML block indentation: checked without recursion. */
 function nestingDepth(text: string): number {
-  let depth = 0, max = 0, quote = '';
+  let depth = 0,
+    max = 0,
+    quote = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
-    if (quote) { if (c === '\\') i++; else if (c === quote || c === '\n') quote = ''; continue; }
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote || c === '\n') quote = '';
+      continue;
+    }
     if (c === '"' || c === "'") quote = c;
     else if (c === '[' || c === '{') max = Math.max(max, ++depth);
     else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);

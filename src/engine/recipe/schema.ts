@@ -3,9 +3,18 @@
 import schema from '../../../schemas/recipe.schema.json';
 
 export interface SchemaNode {
-  type?: string | string[]; enum?: unknown[]; default?: unknown; description?: string; markdownDescription?: string;
-  properties?: Record<string, SchemaNode>; additionalProperties?: SchemaNode | boolean; $ref?: string;
-  minimum?: number; maximum?: number; exclusiveMaximum?: number; exclusiveMinimum?: number;
+  type?: string | string[];
+  enum?: unknown[];
+  default?: unknown;
+  description?: string;
+  markdownDescription?: string;
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode | boolean;
+  $ref?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMaximum?: number;
+  exclusiveMinimum?: number;
 }
 
 export const recipeSchema = schema;
@@ -15,7 +24,13 @@ const root = schema as unknown as SchemaNode & { definitions?: Record<string, Sc
 function resolve(n: SchemaNode | undefined): SchemaNode | undefined {
   if (!n?.$ref) return n;
   const target = root.definitions?.[n.$ref.split('/').pop()!];
-  return target ? { ...target, description: n.description ?? target.description, markdownDescription: n.markdownDescription ?? target.markdownDescription } : n;
+  return target
+    ? {
+        ...target,
+        description: n.description ?? target.description,
+        markdownDescription: n.markdownDescription ?? target.markdownDescription,
+      }
+    : n;
 }
 
 /** The schema node at a key path (['layers', 'fc1', 'sparsity']); layer names go through additionalProperties. */

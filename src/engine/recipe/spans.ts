@@ -24,7 +24,9 @@ export function parseSource(text: string, fileName: string): RecipeSource {
   const syntaxErrors = doc.errors.map(e => ({ message: e.message.split('\n')[0], start: e.pos[0], end: Math.max(e.pos[1], e.pos[0] + 1) }));
   let value: unknown;
   if (syntaxErrors.length === 0) {
-    try { value = doc.toJS({ maxAliasCount: 100 }); } catch (e) {
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
       syntaxErrors.push({ message: (e as Error).message, start: 0, end: 1 });
     }
   }
@@ -39,7 +41,7 @@ export function yamlSpans(doc: Document): Spans {
     const r = n && n.range;
     const value: [number, number] | undefined = r ? [r[0], r[1]] : undefined;
     // An empty value ("key:" with nothing after it) points at its key.
-    spans.set(ptr, { key, value: value && value[1] > value[0] ? value : key ?? value ?? [0, 0] });
+    spans.set(ptr, { key, value: value && value[1] > value[0] ? value : (key ?? value ?? [0, 0]) });
     if (isMap(n)) {
       for (const item of n.items) {
         if (!isPair(item)) continue;
@@ -57,13 +59,19 @@ export function yamlSpans(doc: Document): Spans {
 
 /** Offset → 1-based line and column. */
 export function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1, lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) if (text[i] === '\n') { line++; lineStart = i + 1; }
+  let line = 1,
+    lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++)
+    if (text[i] === '\n') {
+      line++;
+      lineStart = i + 1;
+    }
   return { line, column: offset - lineStart + 1 };
 }
 
 export function offsetsToRange(text: string, start: number, end: number): SourceRange {
-  const a = lineColumn(text, start), b = lineColumn(text, end);
+  const a = lineColumn(text, start),
+    b = lineColumn(text, end);
   return { line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
 }
 

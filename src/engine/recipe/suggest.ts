@@ -2,7 +2,8 @@
 
 /** Levenshtein edit distance (case-insensitive). */
 export function editDistance(a: string, b: string): number {
-  a = a.toLowerCase(); b = b.toLowerCase();
+  a = a.toLowerCase();
+  b = b.toLowerCase();
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
@@ -20,10 +21,14 @@ export function closest(word: string, candidates: readonly string[]): string | u
   let bestD = Infinity;
   for (const c of candidates) {
     const d = editDistance(word, c);
-    if (d < bestD) { best = c; bestD = d; }
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
   }
   if (best === undefined) return undefined;
-  const w = word.toLowerCase(), b = best.toLowerCase();
+  const w = word.toLowerCase(),
+    b = best.toLowerCase();
   const limit = Math.max(2, Math.floor(Math.max(word.length, best.length) / 3));
   return bestD <= limit || (w.length >= 3 && (b.includes(w) || w.includes(b))) ? best : undefined;
 }

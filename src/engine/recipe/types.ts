@@ -1,5 +1,17 @@
 // What a recipe file holds (after validation) and how problems in it are reported.
-import type { BackendName, InverseForm, LayerOverride, LrSchedule, Method, OptimizerKind, QuantizeMode, RecomputeSchedule, Scope, Structure, UpdateKind } from '../types';
+import type {
+  BackendName,
+  InverseForm,
+  LayerOverride,
+  LrSchedule,
+  Method,
+  OptimizerKind,
+  QuantizeMode,
+  RecomputeSchedule,
+  Scope,
+  Structure,
+  UpdateKind,
+} from '../types';
 
 /** A data set in a recipe: {inputs, labels?}, or one .npy/.npz path. Paths are relative to the recipe file. */
 export type RecipeDataset = string | { inputs: string; labels?: string };
@@ -55,10 +67,15 @@ export interface RecipeGradual {
 }
 
 /** A source range. Lines and columns are 1-based (as in "file:line:col"); end is exclusive. */
-export interface SourceRange { line: number; column: number; endLine: number; endColumn: number }
+export interface SourceRange {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
 
 export interface RecipeDiagnostic extends SourceRange {
   message: string;
-  path: string;                 // JSON pointer of the value concerned ('' = the whole recipe)
+  path: string; // JSON pointer of the value concerned ('' = the whole recipe)
   severity: 'error' | 'warning';
 }

@@ -64,19 +64,26 @@ function toDiagnostic(e: ErrorObject, source: RecipeSource): RecipeDiagnostic {
       message = `${name} must be one of ${allowed.join(', ')}, not ${describeType(value)}${typeof value === 'string' ? didYouMean(value, allowed) : ''}`;
       break;
     }
-    case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
       const s = schemaAt(pointerKeys(at)) ?? {};
       const lo = s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : s.minimum !== undefined ? `≥ ${s.minimum}` : '';
       const hi = s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}` : s.maximum !== undefined ? `≤ ${s.maximum}` : '';
-      const range = lo && hi ? `in [${s.minimum ?? s.exclusiveMinimum}, ${s.maximum ?? s.exclusiveMaximum}${s.exclusiveMaximum !== undefined ? ')' : ']'}` : `${lo}${hi}`;
+      const range =
+        lo && hi
+          ? `in [${s.minimum ?? s.exclusiveMinimum}, ${s.maximum ?? s.exclusiveMaximum}${s.exclusiveMaximum !== undefined ? ')' : ']'}`
+          : `${lo}${hi}`;
       // Under anyOf (damp: a number or "auto") the bounds are on the branch ajv reports, not on the property.
       message = `${name} must be ${range || `${e.params.comparison} ${e.params.limit}`}, got ${String(value)}`;
       break;
     }
     case 'pattern':
-      message = name === 'maxMemory' || name === 'targetSize'
-        ? `${name} must be a number of bytes or a size like "${name === 'maxMemory' ? '4GB' : '1.5MB'}", not "${String(value)}"`
-        : `${name} has an invalid format: "${String(value)}"`;
+      message =
+        name === 'maxMemory' || name === 'targetSize'
+          ? `${name} must be a number of bytes or a size like "${name === 'maxMemory' ? '4GB' : '1.5MB'}", not "${String(value)}"`
+          : `${name} has an invalid format: "${String(value)}"`;
       break;
     case 'minLength':
       message = `${name} must not be empty`;
@@ -97,7 +104,10 @@ export function validateRecipeValue(source: RecipeSource): RecipeDiagnostic[] {
     // the same message at the same place once (the branches of an anyOf repeat it)
     const d = toDiagnostic(e, source);
     const k = `${d.path}|${d.message}`;
-    if (!seen.has(k)) { seen.add(k); out.push(d); }
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(d);
+    }
   }
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
 }

@@ -12,27 +12,49 @@ export interface LayerChannels {
   name: string;
   className: string;
   role: Role;
-  inIds?: Int32Array;           // consumers (producers) and members: channel ids of the input's last axis
-  outIds: Int32Array;           // channel ids of the output's last axis
+  inIds?: Int32Array; // consumers (producers) and members: channel ids of the input's last axis
+  outIds: Int32Array; // channel ids of the output's last axis
 }
 
-export interface UnitClass { units: { layer: string; unit: number }[]; members: { layer: string; channel: number }[] }
+export interface UnitClass {
+  units: { layer: string; unit: number }[];
+  members: { layer: string; channel: number }[];
+}
 
 export interface ChannelGraph {
   layers: Map<string, LayerChannels>;
-  order: string[];              // topological
-  classOf: (id: number) => number;  // class index, −1 if pinned
-  classes: UnitClass[];         // prunable classes: every producer unit and member channel in each
+  order: string[]; // topological
+  classOf: (id: number) => number; // class index, −1 if pinned
+  classes: UnitClass[]; // prunable classes: every producer unit and member channel in each
   /** Producer layers: units and, per unit, its class (−1 = pinned). */
   producers: { name: string; units: number; unitClass: Int32Array }[];
-  notes: string[];              // why channels were pinned (barriers met)
+  notes: string[]; // why channels were pinned (barriers met)
 }
 
 const PASSTHROUGH = new Set([
-  'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'ThresholdedReLU', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D',
-  'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'MaxPooling1D', 'MaxPooling2D', 'AveragePooling1D', 'AveragePooling2D',
-  'GlobalAveragePooling1D', 'GlobalAveragePooling2D', 'GlobalMaxPooling1D', 'GlobalMaxPooling2D', 'ZeroPadding2D',
-  'Cropping2D', 'UpSampling2D', 'Masking',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'ThresholdedReLU',
+  'Dropout',
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'MaxPooling1D',
+  'MaxPooling2D',
+  'AveragePooling1D',
+  'AveragePooling2D',
+  'GlobalAveragePooling1D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling1D',
+  'GlobalMaxPooling2D',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'UpSampling2D',
+  'Masking',
 ]);
 const ELEMENTWISE = new Set(['Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum']);
 export const PRODUCER_KINDS = new Set(['Dense', 'Conv2D', 'Conv1D']);
@@ -40,15 +62,28 @@ export const PRODUCER_KINDS = new Set(['Dense', 'Conv2D', 'Conv1D']);
 class UnionFind {
   parent: number[] = [];
   pinned: boolean[] = [];
-  make(pinned = false): number { this.parent.push(this.parent.length); this.pinned.push(pinned); return this.parent.length - 1; }
-  find(a: number): number { while (this.parent[a] !== a) { this.parent[a] = this.parent[this.parent[a]]; a = this.parent[a]; } return a; }
+  make(pinned = false): number {
+    this.parent.push(this.parent.length);
+    this.pinned.push(pinned);
+    return this.parent.length - 1;
+  }
+  find(a: number): number {
+    while (this.parent[a] !== a) {
+      this.parent[a] = this.parent[this.parent[a]];
+      a = this.parent[a];
+    }
+    return a;
+  }
   union(a: number, b: number): void {
-    const ra = this.find(a), rb = this.find(b);
+    const ra = this.find(a),
+      rb = this.find(b);
     if (ra === rb) return;
     this.parent[rb] = ra;
     this.pinned[ra] = this.pinned[ra] || this.pinned[rb];
   }
-  pin(a: number): void { this.pinned[this.find(a)] = true; }
+  pin(a: number): void {
+    this.pinned[this.find(a)] = true;
+  }
 }
 
 function lastDim(shape: (number | null)[]): number {
@@ -57,7 +92,9 @@ function lastDim(shape: (number | null)[]): number {
   return c;
 }
 
-function singleShape(s: any): (number | null)[] { return Array.isArray(s[0]) ? s[0] : s; }
+function singleShape(s: any): (number | null)[] {
+  return Array.isArray(s[0]) ? s[0] : s;
+}
 
 /** Builds the channel graph of a loaded model. */
 export function channelGraph(model: tf.LayersModel): ChannelGraph {
@@ -65,8 +102,14 @@ export function channelGraph(model: tf.LayersModel): ChannelGraph {
   const layers = new Map<string, LayerChannels>();
   const order: string[] = [];
   const notes: string[] = [];
-  const fresh = (n: number, pinned = false) => { const a = new Int32Array(n); for (let i = 0; i < n; i++) a[i] = uf.make(pinned); return a; };
-  const pinAll = (ids: Int32Array | undefined) => { if (ids) for (const id of ids) uf.pin(id); };
+  const fresh = (n: number, pinned = false) => {
+    const a = new Int32Array(n);
+    for (let i = 0; i < n; i++) a[i] = uf.make(pinned);
+    return a;
+  };
+  const pinAll = (ids: Int32Array | undefined) => {
+    if (ids) for (const id of ids) uf.pin(id);
+  };
   const outOf = (l: tf.layers.Layer): Int32Array => {
     const got = layers.get(l.name);
     if (got) return got.outIds;
@@ -94,7 +137,7 @@ export function channelGraph(model: tf.LayersModel): ChannelGraph {
       if (ins.length !== 1) info = barrier('several inputs');
       else {
         const out = fresh(lastDim(layer.outputShape as number[]));
-        if (cfg.activation === 'softmax') pinAll(out);   // a softmax couples every unit of the layer
+        if (cfg.activation === 'softmax') pinAll(out); // a softmax couples every unit of the layer
         info = { name: layer.name, className: cls, role: 'producer', inIds: ins[0], outIds: out };
       }
     } else if (cls === 'BatchNormalization' || (cls === 'DepthwiseConv2D' && (cfg.depthMultiplier ?? 1) === 1)) {
@@ -107,11 +150,12 @@ export function channelGraph(model: tf.LayersModel): ChannelGraph {
       info = { name: layer.name, className: cls, role: 'passthrough', outIds: ins[0] };
     } else if (cls === 'Flatten' && ins.length === 1) {
       const shape = singleShape(inbound[0].outputShape as any);
-      const c = ins[0].length, spatial = shape.slice(1, -1).reduce((a: number, b) => a * (b ?? NaN), 1);
+      const c = ins[0].length,
+        spatial = shape.slice(1, -1).reduce((a: number, b) => a * (b ?? NaN), 1);
       if (!Number.isFinite(spatial) || shape.length < 2) info = barrier('flattens an input of unknown size');
       else {
         const out = new Int32Array(spatial * c);
-        for (let p = 0; p < spatial; p++) out.set(ins[0], p * c);   // channels last: position p, channel k at p·C + k
+        for (let p = 0; p < spatial; p++) out.set(ins[0], p * c); // channels last: position p, channel k at p·C + k
         info = { name: layer.name, className: cls, role: 'passthrough', outIds: out };
       }
     } else if (ELEMENTWISE.has(cls) && ins.length >= 2) {
@@ -126,7 +170,10 @@ export function channelGraph(model: tf.LayersModel): ChannelGraph {
       if (axis === -1 || axis === rank - 1) {
         const out = new Int32Array(ins.reduce((a, ids) => a + ids.length, 0));
         let o = 0;
-        for (const ids of ins) { out.set(ids, o); o += ids.length; }
+        for (const ids of ins) {
+          out.set(ids, o);
+          o += ids.length;
+        }
         info = { name: layer.name, className: cls, role: 'passthrough', outIds: out };
       } else if (ins.every(ids => ids.length === ins[0].length)) {
         for (const ids of ins.slice(1)) ids.forEach((id, k) => uf.union(ins[0][k], id));
@@ -136,12 +183,15 @@ export function channelGraph(model: tf.LayersModel): ChannelGraph {
     layers.set(layer.name, info);
     order.push(layer.name);
   }
-  for (const out of model.outputs) pinAll(layers.get(out.sourceLayer.name)?.outIds);   // the last layer's outputs never go
+  for (const out of model.outputs) pinAll(layers.get(out.sourceLayer.name)?.outIds); // the last layer's outputs never go
 
   // classes: roots of unpinned ids that some producer made
   const classIndex = new Map<number, number>();
   const classes: UnitClass[] = [];
-  const classOf = (id: number) => { const r = uf.find(id); return uf.pinned[r] ? -1 : (classIndex.get(r) ?? -1); };
+  const classOf = (id: number) => {
+    const r = uf.find(id);
+    return uf.pinned[r] ? -1 : (classIndex.get(r) ?? -1);
+  };
   const producers: ChannelGraph['producers'] = [];
   for (const name of order) {
     const l = layers.get(name)!;
@@ -149,9 +199,16 @@ export function channelGraph(model: tf.LayersModel): ChannelGraph {
     const unitClass = new Int32Array(l.outIds.length);
     l.outIds.forEach((id, u) => {
       const r = uf.find(id);
-      if (uf.pinned[r]) { unitClass[u] = -1; return; }
+      if (uf.pinned[r]) {
+        unitClass[u] = -1;
+        return;
+      }
       let c = classIndex.get(r);
-      if (c === undefined) { c = classes.length; classIndex.set(r, c); classes.push({ units: [], members: [] }); }
+      if (c === undefined) {
+        c = classes.length;
+        classIndex.set(r, c);
+        classes.push({ units: [], members: [] });
+      }
       classes[c].units.push({ layer: name, unit: u });
       unitClass[u] = c;
     });
@@ -159,7 +216,11 @@ export function channelGraph(model: tf.LayersModel): ChannelGraph {
   }
   for (const name of order) {
     const l = layers.get(name)!;
-    if (l.role === 'member') l.inIds!.forEach((id, ch) => { const c = classOf(id); if (c >= 0) classes[c].members.push({ layer: name, channel: ch }); });
+    if (l.role === 'member')
+      l.inIds!.forEach((id, ch) => {
+        const c = classOf(id);
+        if (c >= 0) classes[c].members.push({ layer: name, channel: ch });
+      });
   }
   return { layers, order, classOf, classes, producers, notes };
 }

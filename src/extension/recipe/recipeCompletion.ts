@@ -35,27 +35,32 @@ export class RecipeCompletionProvider implements vscode.CompletionItemProvider, 
       });
     }
     if (ctx.parents.length === 1 && ctx.parents[0] === 'layers') {
-      const present = new Set(Object.keys((parseRecipe(doc.getText(), doc.fileName).recipe.layers ?? {})));
-      return (await modelLayers(doc)).filter(l => !present.has(l.name)).map(l => {
-        const item = new vscode.CompletionItem(l.name, vscode.CompletionItemKind.Field);
-        item.detail = `${l.className} layer of the model`;
-        item.insertText = new vscode.SnippetString(`${l.name}: { \${1|sparsity: 0.5,exclude: true|} }`);
-        return item;
-      });
+      const present = new Set(Object.keys(parseRecipe(doc.getText(), doc.fileName).recipe.layers ?? {}));
+      return (await modelLayers(doc))
+        .filter(l => !present.has(l.name))
+        .map(l => {
+          const item = new vscode.CompletionItem(l.name, vscode.CompletionItemKind.Field);
+          item.detail = `${l.className} layer of the model`;
+          item.insertText = new vscode.SnippetString(`${l.name}: { \${1|sparsity: 0.5,exclude: true|} }`);
+          return item;
+        });
     }
     const node = schemaAt(ctx.parents);
     const props = node?.properties ?? {};
     const existing = siblingKeys(doc, pos);
-    return Object.entries(props).filter(([k]) => !existing.has(k) && k !== '$schema').map(([k, p]) => {
-      const item = new vscode.CompletionItem(k, vscode.CompletionItemKind.Property);
-      const child = schemaAt([...ctx.parents, k]);
-      const doc_ = describe(child ?? p);
-      if (doc_) item.documentation = new vscode.MarkdownString(doc_);
-      const isBlock = child?.type === 'object' || (Array.isArray(child?.type) && child.type.includes('object') && !child.type.includes('string'));
-      item.insertText = isBlock ? new vscode.SnippetString(`${k}:\n  $0`) : new vscode.SnippetString(`${k}: $0`);
-      if (child?.enum) item.command = { command: 'editor.action.triggerSuggest', title: 'values' };
-      return item;
-    });
+    return Object.entries(props)
+      .filter(([k]) => !existing.has(k) && k !== '$schema')
+      .map(([k, p]) => {
+        const item = new vscode.CompletionItem(k, vscode.CompletionItemKind.Property);
+        const child = schemaAt([...ctx.parents, k]);
+        const doc_ = describe(child ?? p);
+        if (doc_) item.documentation = new vscode.MarkdownString(doc_);
+        const isBlock =
+          child?.type === 'object' || (Array.isArray(child?.type) && child.type.includes('object') && !child.type.includes('string'));
+        item.insertText = isBlock ? new vscode.SnippetString(`${k}:\n  $0`) : new vscode.SnippetString(`${k}: $0`);
+        if (child?.enum) item.command = { command: 'editor.action.triggerSuggest', title: 'values' };
+        return item;
+      });
   }
 
   async provideHover(doc: vscode.TextDocument, pos: vscode.Position): Promise<vscode.Hover | undefined> {
@@ -65,7 +70,12 @@ export class RecipeCompletionProvider implements vscode.CompletionItemProvider, 
     const range = new vscode.Range(ctx.keyAt.line, ctx.keyAt.start, ctx.keyAt.line, ctx.keyAt.end);
     if (ctx.parents.length === 1 && ctx.parents[0] === 'layers') {
       const layer = (await modelLayers(doc)).find(l => l.name === ctx.keyAt!.key);
-      return layer ? new vscode.Hover(new vscode.MarkdownString(`**${escapeMarkdown(layer.name)}** — ${escapeMarkdown(layer.className)} layer of the model`), range) : undefined;
+      return layer
+        ? new vscode.Hover(
+            new vscode.MarkdownString(`**${escapeMarkdown(layer.name)}** — ${escapeMarkdown(layer.className)} layer of the model`),
+            range,
+          )
+        : undefined;
     }
     const text = describe(schemaAt([...ctx.parents, ctx.keyAt.key]));
     return text ? new vscode.Hover(new vscode.MarkdownString(text), range) : undefined;
@@ -82,9 +92,13 @@ function siblingKeys(doc: vscode.TextDocument, pos: vscode.Position): Set<string
       if (!t.trim() || t.trimStart().startsWith('#')) continue;
       const ind = t.length - t.trimStart().length;
       if (ind < indent) break;
-      if (ind === indent) { const k = /^\s*("?)([^"#:\s][^"#:]*?)\1\s*:/.exec(t)?.[2]; if (k) keys.add(k); }
+      if (ind === indent) {
+        const k = /^\s*("?)([^"#:\s][^"#:]*?)\1\s*:/.exec(t)?.[2];
+        if (k) keys.add(k);
+      }
     }
   };
-  scan(-1); scan(1);
+  scan(-1);
+  scan(1);
   return keys;
 }

@@ -2,7 +2,9 @@
 // the key under the cursor. Line-based (a half-typed recipe rarely parses). No vscode import: a TextDocument is TextLines.
 
 /** What yamlContext reads of a document: its lines. */
-export interface TextLines { lineAt(line: number): { text: string } }
+export interface TextLines {
+  lineAt(line: number): { text: string };
+}
 
 export interface YamlContext {
   /** Keys of the enclosing mappings, outermost first (e.g. ['layers', 'fc1']). */

@@ -42,8 +42,14 @@ test('loadDataset: npz with labels, npy + int64 npy labels, one-hot labels, firs
   const s2 = await loadDataset(spec, path.join(dir, 'x.npy'), path.join(dir, 'oh.npy'), { samples: 3, shuffle: true, seed: 7 });
   assert.deepEqual(s1.x, s2.x, 'same seed, same sample');
   const expectIdx = Array.from(sampleIndices(5, 3, mulberry32(7)));
-  assert.deepEqual(Array.from(s1.labels!), expectIdx.map(i => [2, 0, 1, 2, 0][i]));
-  assert.deepEqual(Array.from(s1.x.subarray(0, 4)), [0, 1, 2, 3].map(j => expectIdx[0] * 4 + j));
+  assert.deepEqual(
+    Array.from(s1.labels!),
+    expectIdx.map(i => [2, 0, 1, 2, 0][i]),
+  );
+  assert.deepEqual(
+    Array.from(s1.x.subarray(0, 4)),
+    [0, 1, 2, 3].map(j => expectIdx[0] * 4 + j),
+  );
   assert.equal(new Set(expectIdx).size, 3);
 });
 
@@ -56,7 +62,8 @@ test('loadDataset reports shape, label and NaN problems clearly', async () => {
   await assert.rejects(loadDataset(spec, path.join(dir, 'ok.npy'), path.join(dir, 'y4.npy')), code('LABELS', /4 labels.*5 samples/));
   fs.writeFileSync(path.join(dir, 'ybad.npy'), formatNpy(Int32Array.from([0, 1, 3, 1, 0]), [5]));
   await assert.rejects(loadDataset(spec, path.join(dir, 'ok.npy'), path.join(dir, 'ybad.npy')), code('LABELS', /label 2 is 3/));
-  const nan = new Float32Array(20); nan[9] = NaN;
+  const nan = new Float32Array(20);
+  nan[9] = NaN;
   fs.writeFileSync(path.join(dir, 'nan.npy'), formatNpy(nan, [5, 4]));
   await assert.rejects(loadDataset(spec, path.join(dir, 'nan.npy')), code('DATA_FORMAT', /sample 2.*NaN/));
   fs.writeFileSync(path.join(dir, 'x.csv'), '1,2');

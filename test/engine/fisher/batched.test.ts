@@ -7,20 +7,39 @@ import { blockPool, forEachBounded, inlineRunner, type BlockRunner } from '../..
 import type { BuildJob, UpdateJob } from '../../../src/engine/fisher/blockJobs';
 import { choleskyInverse } from '../../../src/engine/linalg/cholesky';
 import { useFastestGemm } from '../../../src/engine/linalg/fastest';
-import { denseFisher, freshSeed, gaussJordanInverse, gradients, matmulRef, maxRelErr, randn, relErr, rng, transpose } from '../linalg/reference';
+import {
+  denseFisher,
+  freshSeed,
+  gaussJordanInverse,
+  gradients,
+  matmulRef,
+  maxRelErr,
+  randn,
+  relErr,
+  rng,
+  transpose,
+} from '../linalg/reference';
 
 test('choleskyInverse: L⁻¹ and L of a batch of SPD matrices (odd sizes, several recursion levels) match Gauss-Jordan', () => {
-  const seed = freshSeed(), r = rng(seed);
-  for (const [m, count] of [[1, 3], [17, 2], [45, 5], [130, 2]]) {
+  const seed = freshSeed(),
+    r = rng(seed);
+  for (const [m, count] of [
+    [1, 3],
+    [17, 2],
+    [45, 5],
+    [130, 2],
+  ]) {
     const A = new Float64Array(count * m * m);
     for (let c = 0; c < count; c++) {
-      const X = randn(r, m * m), S = matmulRef(transpose(X, m, m), X, m, m, m);
+      const X = randn(r, m * m),
+        S = matmulRef(transpose(X, m, m), X, m, m, m);
       for (let i = 0; i < m; i++) S[i * m + i] += m * 0.1;
       A.set(S, c * m * m);
     }
     const { L, Linv } = choleskyInverse(A, m, { count, withL: true });
     for (let c = 0; c < count; c++) {
-      const Ac = A.subarray(c * m * m, (c + 1) * m * m), Lc = L!.subarray(c * m * m, (c + 1) * m * m);
+      const Ac = A.subarray(c * m * m, (c + 1) * m * m),
+        Lc = L!.subarray(c * m * m, (c + 1) * m * m);
       const Xc = Linv.subarray(c * m * m, (c + 1) * m * m);
       assert.ok(relErr(matmulRef(Lc, transpose(Lc, m, m), m, m, m), Ac) < 1e-13, `LLᵀ m=${m} seed ${seed}`);
       assert.ok(relErr(Xc, gaussJordanInverse(Lc, m)) < 1e-10, `L⁻¹ m=${m} seed ${seed}`);
@@ -30,8 +49,14 @@ test('choleskyInverse: L⁻¹ and L of a batch of SPD matrices (odd sizes, sever
 });
 
 test('fisherBlockInverses: a batch equals each block alone and the float64 reference (primal, dual, with and without the stable-diagonal fix-up)', () => {
-  const seed = freshSeed(), r = rng(seed);
-  for (const [n, b, count] of [[20, 60, 5], [64, 64, 4], [100, 40, 3], [7, 33, 6]]) {
+  const seed = freshSeed(),
+    r = rng(seed);
+  for (const [n, b, count] of [
+    [20, 60, 5],
+    [64, 64, 4],
+    [100, 40, 3],
+    [7, 33, 6],
+  ]) {
     const G = new Float64Array(count * n * b);
     for (let c = 0; c < count; c++) G.set(gradients(r, n, b), c * n * b);
     for (const form of ['primal', 'dual'] as const) {
@@ -59,8 +84,14 @@ test('blocksPerBatch: many small blocks per batch, big blocks alone, bounded scr
   assert.ok(blocksPerBatch(128, 128, 'auto') >= 16);
   assert.equal(blocksPerBatch(1000, 1000, 'auto'), 1);
   assert.equal(blocksPerBatch(128, 128, 'recursive'), 1);
-  for (const [n, b] of [[128, 128], [256, 1000], [32, 100], [1000, 64]]) {
-    const k = blocksPerBatch(n, b, 'auto'), f = n < b ? 'dual' : 'primal';
+  for (const [n, b] of [
+    [128, 128],
+    [256, 1000],
+    [32, 100],
+    [1000, 64],
+  ]) {
+    const k = blocksPerBatch(n, b, 'auto'),
+      f = n < b ? 'dual' : 'primal';
     assert.ok(k === 1 || k * inversePeakBytes(n, b, f) <= 32 * 2 ** 20, `${n}×${b}`);
   }
 });
@@ -68,26 +99,55 @@ test('blocksPerBatch: many small blocks per batch, big blocks alone, bounded scr
 /** Blocks of mixed sizes (as layers cut into blocks give: a short last block per layer), built then updated. */
 async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: number, keep: boolean) {
   const r = rng(seed);
-  const blocks = sizes.map((b, id) => ({ id, b, G: Float32Array.from(gradients(r, n, b)), w: randn(r, b), mask: Uint8Array.from({ length: b }, () => (r() < 0.6 ? 1 : 0)) }));
-  const saliency: Float64Array[] = [], forms: string[] = [], updated: Float64Array[] = [];
+  const blocks = sizes.map((b, id) => ({
+    id,
+    b,
+    G: Float32Array.from(gradients(r, n, b)),
+    w: randn(r, b),
+    mask: Uint8Array.from({ length: b }, () => (r() < 0.6 ? 1 : 0)),
+  }));
+  const saliency: Float64Array[] = [],
+    forms: string[] = [],
+    updated: Float64Array[] = [];
   try {
     await forEachBounded(blocks, runner.capacity, async k => {
-      const job: BuildJob = { op: 'build', id: k.id, G: k.G.slice(), n, b: k.b, damp: 1e-4, form: 'auto', w: k.w.slice(), taylor: false, keep };
+      const job: BuildJob = {
+        op: 'build',
+        id: k.id,
+        G: k.G.slice(),
+        n,
+        b: k.b,
+        damp: 1e-4,
+        form: 'auto',
+        w: k.w.slice(),
+        taylor: false,
+        keep,
+      };
       const res = await runner.build(job);
-      saliency[k.id] = res.saliency; forms[k.id] = res.form;
+      saliency[k.id] = res.saliency;
+      forms[k.id] = res.form;
     });
     await forEachBounded(blocks, runner.capacity, async k => {
-      const job: UpdateJob = { op: 'update', id: k.id, w: k.w.slice(), mask: k.mask, kind: 'independent',
-        rebuild: keep ? undefined : { G: k.G.slice(), n, b: k.b, damp: 1e-4, form: 'auto' } };
+      const job: UpdateJob = {
+        op: 'update',
+        id: k.id,
+        w: k.w.slice(),
+        mask: k.mask,
+        kind: 'independent',
+        rebuild: keep ? undefined : { G: k.G.slice(), n, b: k.b, damp: 1e-4, form: 'auto' },
+      };
       updated[k.id] = (await runner.update(job)).w;
     });
-  } finally { await runner.close(); }
+  } finally {
+    await runner.close();
+  }
   return { blocks, saliency, forms, updated };
 }
 
 test('block runners batch transparently: inline and 2 threads, kept or rebuilt inverses, are bit-identical and match each block alone', async () => {
   useFastestGemm(); // as runPrune does: the main thread and the worker threads use the same products
-  const seed = freshSeed(), n = 24;
+  const seed = freshSeed(),
+    n = 24;
   const sizes = [...Array(37).fill(30), 11, ...Array(20).fill(30), 7, 30];
   const batch = 8;
   const one = await runAll(inlineRunner(batch), sizes, n, seed, true);
@@ -109,10 +169,17 @@ test('block runners batch transparently: inline and 2 threads, kept or rebuilt i
 test('the inline runner builds many small blocks with one product call per batch, not one per block', async () => {
   const { setGemmBackend, jsBackend } = await import('../../../src/engine/linalg/gemm');
   let grams = 0;
-  setGemmBackend({ gramRows: (A, m, k, c) => { grams++; return jsBackend.gramRows(A, m, k, c); } });
+  setGemmBackend({
+    gramRows: (A, m, k, c) => {
+      grams++;
+      return jsBackend.gramRows(A, m, k, c);
+    },
+  });
   try {
     const sizes = Array(40).fill(30);
     await runAll(inlineRunner(10), sizes, 24, 1, true); // n = 24 < b = 30: dual, one K = GGᵀ per batch
     assert.equal(grams, 4);
-  } finally { setGemmBackend(); }
+  } finally {
+    setGemmBackend();
+  }
 });

@@ -5,16 +5,27 @@ import { WoodFisherError } from '../../../src/engine/types';
 import { freshSeed, gradients, maxRelErr, rng } from '../linalg/reference';
 
 test('blockRanges: contiguous chunks covering [0, d), last one shorter, none empty', () => {
-  assert.deepEqual(blockRanges(10, 4), [{ start: 0, end: 4 }, { start: 4, end: 8 }, { start: 8, end: 10 }]);
-  assert.deepEqual(blockRanges(8, 4), [{ start: 0, end: 4 }, { start: 4, end: 8 }]);
+  assert.deepEqual(blockRanges(10, 4), [
+    { start: 0, end: 4 },
+    { start: 4, end: 8 },
+    { start: 8, end: 10 },
+  ]);
+  assert.deepEqual(blockRanges(8, 4), [
+    { start: 0, end: 4 },
+    { start: 4, end: 8 },
+  ]);
   assert.deepEqual(blockRanges(3, 1000), [{ start: 0, end: 3 }]);
   assert.deepEqual(blockRanges(0, 5), []);
-  assert.throws(() => blockRanges(10, 0), (e: unknown) => e instanceof WoodFisherError && e.code === 'OPTIONS');
+  assert.throws(
+    () => blockRanges(10, 0),
+    (e: unknown) => e instanceof WoodFisherError && e.code === 'OPTIONS',
+  );
   assert.throws(() => blockRanges(10, 2.5), WoodFisherError);
 });
 
 test('gatherBlock copies columns [start, end) of an n×d matrix, reusing out when given', () => {
-  const n = 3, d = 5;
+  const n = 3,
+    d = 5;
   const G = Float32Array.from({ length: n * d }, (_, i) => i);
   const X = gatherBlock(G, n, d, { start: 1, end: 4 });
   assert.deepEqual(Array.from(X), [1, 2, 3, 6, 7, 8, 11, 12, 13]);
@@ -26,11 +37,20 @@ test('gatherBlock copies columns [start, end) of an n×d matrix, reusing out whe
 });
 
 test('diagFisher = λ + mean of squared gradients; meanGradient = column means (float64 reference)', () => {
-  const seed = freshSeed(), r = rng(seed), n = 30, d = 17, damp = 1e-6;
-  const G64 = gradients(r, n, d), G = Float32Array.from(G64);
-  const ref = new Float64Array(d), mean = new Float64Array(d);
+  const seed = freshSeed(),
+    r = rng(seed),
+    n = 30,
+    d = 17,
+    damp = 1e-6;
+  const G64 = gradients(r, n, d),
+    G = Float32Array.from(G64);
+  const ref = new Float64Array(d),
+    mean = new Float64Array(d);
   for (let q = 0; q < d; q++) {
-    for (let k = 0; k < n; k++) { ref[q] += G[k * d + q] ** 2 / n; mean[q] += G[k * d + q] / n; }
+    for (let k = 0; k < n; k++) {
+      ref[q] += G[k * d + q] ** 2 / n;
+      mean[q] += G[k * d + q] / n;
+    }
     ref[q] += damp;
   }
   assert.ok(maxRelErr(diagFisher(G, n, d, damp), ref) < 1e-12, `seed ${seed}`);

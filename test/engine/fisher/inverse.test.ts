@@ -13,8 +13,14 @@ function meanDiag(G: Float64Array, n: number, b: number): number {
 }
 
 test('primal, dual and recursive agree with a Gauss-Jordan inverse of λI + GᵀG/N (well-conditioned, rel. err ≤ 1e-4)', () => {
-  const seed = freshSeed(), r = rng(seed);
-  for (const [n, b] of [[20, 60], [100, 40], [1, 5], [7, 1]]) {
+  const seed = freshSeed(),
+    r = rng(seed);
+  for (const [n, b] of [
+    [20, 60],
+    [100, 40],
+    [1, 5],
+    [7, 1],
+  ]) {
     const G = gradients(r, n, b);
     const damp = 0.1 * meanDiag(G, n, b);
     const Finv = gaussJordanInverse(denseFisher(G, n, b, damp), b);
@@ -31,10 +37,13 @@ test('primal, dual and recursive agree with a Gauss-Jordan inverse of λI + Gᵀ
         assert.equal(inv.size, b);
         assert.ok(maxRelErr(inv.diag(), refDiag) < 1e-4, `diag ${why}`);
         assert.ok(relErr(inv.mul(v), matvecRef(Fi, v, b, b)) < 1e-4, `mul ${why}`);
-        const sub = inv.sub(Q), cols = inv.cols(Q);
+        const sub = inv.sub(Q),
+          cols = inv.cols(Q);
         for (let i = 0; i < Q.length; i++) {
-          for (let j = 0; j < Q.length; j++) assert.ok(Math.abs(sub[i * Q.length + j] - Fi[Q[i] * b + Q[j]]) <= 1e-4 * Math.abs(refDiag[Q[i]]), `sub ${why}`);
-          for (let row = 0; row < b; row++) assert.ok(Math.abs(cols[row * Q.length + i] - Fi[row * b + Q[i]]) <= 1e-4 * Math.abs(refDiag[Q[i]]), `cols ${why}`);
+          for (let j = 0; j < Q.length; j++)
+            assert.ok(Math.abs(sub[i * Q.length + j] - Fi[Q[i] * b + Q[j]]) <= 1e-4 * Math.abs(refDiag[Q[i]]), `sub ${why}`);
+          for (let row = 0; row < b; row++)
+            assert.ok(Math.abs(cols[row * Q.length + i] - Fi[row * b + Q[i]]) <= 1e-4 * Math.abs(refDiag[Q[i]]), `cols ${why}`);
         }
       }
     }
@@ -43,8 +52,11 @@ test('primal, dual and recursive agree with a Gauss-Jordan inverse of λI + Gᵀ
 
 test('dual diag keeps its digits where 1 − h_q cancels (N ≫ b, λ = 1e-10, forced dual)', () => {
   // The naive (1 − ‖H_q‖²)/λ loses ~5 digits here (measured ~4e-9); the S_q/h_q form keeps ~1e-13.
-  const seed = freshSeed(), r = rng(seed);
-  const n = 300, b = 30, damp = 1e-10;
+  const seed = freshSeed(),
+    r = rng(seed);
+  const n = 300,
+    b = 30,
+    damp = 1e-10;
   const G = gradients(r, n, b);
   const Finv = gaussJordanInverse(denseFisher(G, n, b, damp), b);
   const ref = Float64Array.from({ length: b }, (_, q) => Finv[q * b + q]);
@@ -75,10 +87,12 @@ test('fisherBlockInverse rejects bad damping and mismatched shapes with OPTIONS 
 });
 
 test('λ far below float64 precision: primal reports NUMERIC; dual and recursive (N < b) still agree', () => {
-  const n = 5, b = 20, G = gradients(rng(3), n, b);
+  const n = 5,
+    b = 20,
+    G = gradients(rng(3), n, b);
   const isNum = (e: unknown) => e instanceof WoodFisherError && e.code === 'NUMERIC';
-  assert.throws(() => fisherBlockInverse(G, n, b, 1e-300, 'primal'), isNum);      // pivot λ lost below ‖GᵀG‖·ε
-  const d = fisherBlockInverse(G, n, b, 1e-300, 'dual').diag();                   // 1/λ on the null space, exactly
-  assert.ok(d.every((x) => x > 0 && Number.isFinite(x)));
+  assert.throws(() => fisherBlockInverse(G, n, b, 1e-300, 'primal'), isNum); // pivot λ lost below ‖GᵀG‖·ε
+  const d = fisherBlockInverse(G, n, b, 1e-300, 'dual').diag(); // 1/λ on the null space, exactly
+  assert.ok(d.every(x => x > 0 && Number.isFinite(x)));
   assert.ok(maxRelErr(fisherBlockInverse(G, n, b, 1e-300, 'recursive').diag(), d) < 1e-6);
 });

@@ -10,36 +10,53 @@ import { denseFisher, freshSeed, gaussJordanInverse, gradients, matvecRef, randn
 
 function kept(mask: Uint8Array): Set<number> {
   const s = new Set<number>();
-  mask.forEach((m, q) => { if (!m) s.add(q); });
+  mask.forEach((m, q) => {
+    if (!m) s.add(q);
+  });
   return s;
 }
 
 /** Dense references: independent δw = F⁻¹v and joint δw = −F⁻¹E_Q (F⁻¹_QQ)⁻¹ w_Q, then zeros on Q. */
 function referenceUpdates(Finv: Float64Array, w: Float64Array, mask: Uint8Array) {
-  const b = w.length, Q = [...mask.keys()].filter((q) => mask[q]);
+  const b = w.length,
+    Q = [...mask.keys()].filter(q => mask[q]);
   const v = new Float64Array(b);
   for (const q of Q) v[q] = -w[q] / Finv[q * b + q];
   const ind = matvecRef(Finv, v, b, b).map((x, q) => (mask[q] ? 0 : w[q] + x));
-  const k = Q.length, S = new Float64Array(k * k);
+  const k = Q.length,
+    S = new Float64Array(k * k);
   for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) S[i * k + j] = Finv[Q[i] * b + Q[j]];
-  const y = matvecRef(gaussJordanInverse(S, k), Q.map((q) => w[q]), k, k);
+  const y = matvecRef(
+    gaussJordanInverse(S, k),
+    Q.map(q => w[q]),
+    k,
+    k,
+  );
   const u = new Float64Array(b);
-  Q.forEach((q, i) => { u[q] = y[i]; });
+  Q.forEach((q, i) => {
+    u[q] = y[i];
+  });
   const joint = matvecRef(Finv, u, b, b).map((x, q) => (mask[q] ? 0 : w[q] - x));
   return { ind, joint };
 }
 
-for (const [n, b] of [[16, 240], [400, 40]]) {
+for (const [n, b] of [
+  [16, 240],
+  [400, 40],
+]) {
   test(`λ = 1e-8, N = ${n}, b = ${b}: primal, dual and recursive keep the reference set and update`, () => {
-    const seed = freshSeed(), r = rng(seed);
+    const seed = freshSeed(),
+      r = rng(seed);
     const damp = 1e-8;
     // Nearly low-rank gradients (5 directions + 0.1% noise), column scales 1e-3..1e-1, stored as float32 like real ones.
-    const G = Float32Array.from(gradients(r, n, b, 5, 1e-3)), w = randn(r, b, 0.1);
+    const G = Float32Array.from(gradients(r, n, b, 5, 1e-3)),
+      w = randn(r, b, 0.1);
     const Finv = gaussJordanInverse(denseFisher(G, n, b, damp), b);
     const refDiag = Float64Array.from({ length: b }, (_, q) => Finv[q * b + q]);
     for (const s of [0.5, 0.9]) {
       const refMask = selectMasks([{ name: 'ref', saliency: obsSaliency(w, refDiag), weights: w }], s, 'layer').masks[0];
-      const refKept = kept(refMask), ref = referenceUpdates(Finv, w, refMask);
+      const refKept = kept(refMask),
+        ref = referenceUpdates(Finv, w, refMask);
       for (const form of ['primal', 'dual', 'recursive'] as const) {
         const why = `${form} s=${s} seed ${seed}`;
         const inv = fisherBlockInverse(G, n, b, damp, form);

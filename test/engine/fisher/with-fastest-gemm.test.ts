@@ -5,7 +5,9 @@ import { useFastestGemm } from '../../../src/engine/linalg/fastest';
 
 const provider = useFastestGemm('auto', 0);
 if (provider === 'js') {
-  test('Fisher tests on a native gemm provider', t => { t.skip('no native provider loads here (onnxruntime-node missing); the js runs cover the math'); });
+  test('Fisher tests on a native gemm provider', t => {
+    t.skip('no native provider loads here (onnxruntime-node missing); the js runs cover the math');
+  });
 } else {
   /* eslint-disable @typescript-eslint/no-require-imports -- the suites register only where a native provider loads */
   require('./inverse.test');

@@ -14,31 +14,57 @@ import { tempDir, writeLayersModel, relErr } from '../model/fixtures';
 import { buildMobileNetV2, buildInceptionLike } from '../../fixtures/mobilenetv2';
 
 type Sym = tf.SymbolicTensor;
-before(async () => { await initBackend('wasm'); });
+before(async () => {
+  await initBackend('wasm');
+});
 
-let seed = 1000 + Math.floor(Math.random() * 1e6);   // fresh inputs every run; printed on failure
+let seed = 1000 + Math.floor(Math.random() * 1e6); // fresh inputs every run; printed on failure
 function dataset(m: LoadedModel, n: number): Dataset {
   const r = mulberry32(++seed);
   const per = m.inputShape.reduce((a, b) => a * b, 1);
-  return { x: Float32Array.from({ length: n * per }, () => r() * 2 - 1), shape: [n, ...m.inputShape], count: n, source: 'random',
-    labels: Int32Array.from({ length: n }, () => Math.floor(r() * m.numClasses)) };
+  return {
+    x: Float32Array.from({ length: n * per }, () => r() * 2 - 1),
+    shape: [n, ...m.inputShape],
+    count: n,
+    source: 'random',
+    labels: Int32Array.from({ length: n }, () => Math.floor(r() * m.numClasses)),
+  };
 }
 
-async function save(model: tf.LayersModel): Promise<LoadedModel> { return loadModel(await writeLayersModel(model, tempDir())); }
+async function save(model: tf.LayersModel): Promise<LoadedModel> {
+  return loadModel(await writeLayersModel(model, tempDir()));
+}
 
 /** Our batched gradients (onnxruntime and TF.js contractions) vs the oracle's one-at-a-time tf.grads, layer by layer. */
-function assertClose(fast: GradientSet, ref: GradientSet, m: LoadedModel, label: string, map: (name: string, g: Float32Array) => Float32Array = (_n, g) => g, tol = 1e-4) {
+function assertClose(
+  fast: GradientSet,
+  ref: GradientSet,
+  m: LoadedModel,
+  label: string,
+  map: (name: string, g: Float32Array) => Float32Array = (_n, g) => g,
+  tol = 1e-4,
+) {
   for (const l of m.prunable) {
-    const a = fast.grads.get(l.name)!, b = map(l.name, ref.grads.get(l.name)!);
+    const a = fast.grads.get(l.name)!,
+      b = map(l.name, ref.grads.get(l.name)!);
     assert.equal(a.length, b.length, `${label} ${l.name}: length`);
-    assert.ok(b.some(v => v !== 0), `${label} ${l.name}: the reference gradient is not all zero`);
+    assert.ok(
+      b.some(v => v !== 0),
+      `${label} ${l.name}: the reference gradient is not all zero`,
+    );
     const e = relErr(a, b);
     assert.ok(e <= tol, `${label} ${l.kind} '${l.name}': relative error ${e.toExponential(2)} (seed ${seed})`);
   }
   assert.ok(Math.abs(fast.meanLoss - ref.meanLoss) <= 1e-5 * Math.max(1, Math.abs(ref.meanLoss)), `${label}: loss`);
 }
 
-async function compareWith(m: LoadedModel, oracle: LoadedModel, label: string, n = 5, map?: (name: string, g: Float32Array) => Float32Array) {
+async function compareWith(
+  m: LoadedModel,
+  oracle: LoadedModel,
+  label: string,
+  n = 5,
+  map?: (name: string, g: Float32Array) => Float32Array,
+) {
   const data = dataset(m, n);
   const ref = await perSampleGradients(oracle, oracle.prunable, data, { mode: 'reference' });
   for (const contractions of ['auto', 'tfjs'] as const) {
@@ -49,7 +75,11 @@ async function compareWith(m: LoadedModel, oracle: LoadedModel, label: string, n
 
 async function compare(model: tf.LayersModel, label: string, n = 5) {
   const m = await save(model);
-  try { await compareWith(m, m, label, n); } finally { m.model.dispose(); }
+  try {
+    await compareWith(m, m, label, n);
+  } finally {
+    m.model.dispose();
+  }
   return m;
 }
 
@@ -58,37 +88,68 @@ async function explicitAffine(model: tf.LayersModel): Promise<tf.LayersModel> {
   const topo = JSON.parse(JSON.stringify(model.toJSON(null, false)));
   for (const l of topo.config.layers) {
     if (l.class_name !== 'BatchNormalization') continue;
-    if (!l.config.scale) { l.config.scale = true; l.config.gamma_initializer = { class_name: 'Ones', config: {} }; }
-    if (!l.config.center) { l.config.center = true; l.config.beta_initializer = { class_name: 'Zeros', config: {} }; }
+    if (!l.config.scale) {
+      l.config.scale = true;
+      l.config.gamma_initializer = { class_name: 'Ones', config: {} };
+    }
+    if (!l.config.center) {
+      l.config.center = true;
+      l.config.beta_initializer = { class_name: 'Zeros', config: {} };
+    }
   }
   const clone = await tf.models.modelFromJSON({ modelTopology: topo });
   const byName = new Map(model.weights.map(w => [w.originalName, w]));
-  for (const w of clone.weights) { const src = byName.get(w.originalName); if (src) w.write(src.read()); }
+  for (const w of clone.weights) {
+    const src = byName.get(w.originalName);
+    if (src) w.write(src.read());
+  }
   return clone;
 }
 
 test('MobileNetV2-shaped model (ZeroPadding2D, strided valid Conv2D, BatchNormalization, ReLU6, DepthwiseConv2D, Add, global pooling, Dense)', async () => {
-  const m = await compare(buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 7, stages: 4, lastChannels: 48, seed: 3 }), 'mobilenetv2', 4);
+  const m = await compare(
+    buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 7, stages: 4, lastChannels: 48, seed: 3 }),
+    'mobilenetv2',
+    4,
+  );
   assert.deepEqual([...new Set(m.prunable.map(l => l.kind))].sort(), ['Conv2D', 'Dense', 'DepthwiseConv2D']);
 });
 
 test('BatchNormalization without scale and/or center (tfjs#2868), Concatenate, pooling: Inception-like', async () => {
   const model = buildInceptionLike({ inputSize: 23, classes: 5, seed: 4, width: 4 });
   const m = await save(model);
-  await assert.rejects(perSampleGradients(m, m.prunable, dataset(m, 1), { mode: 'reference' }), 'TF.js\' own gradient still fails here (tfjs#2868); if it is fixed, the test can compare directly');
+  await assert.rejects(
+    perSampleGradients(m, m.prunable, dataset(m, 1), { mode: 'reference' }),
+    "TF.js' own gradient still fails here (tfjs#2868); if it is fixed, the test can compare directly",
+  );
   const oracle = await save(await explicitAffine(model));
   await compareWith(m, oracle, 'inception scale: false', 4);
 
   // center: false and both off, after a Dense and a Conv1D
   const input = tf.input({ shape: [12, 3] });
   let x = tf.layers.conv1d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false }).apply(input) as Sym;
-  x = tf.layers.batchNormalization({ center: false, betaInitializer: 'zeros', gammaInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 1 }),
-    movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 2 }), movingMeanInitializer: tf.initializers.randomNormal({ seed: 3 }) }).apply(x) as Sym;
+  x = tf.layers
+    .batchNormalization({
+      center: false,
+      betaInitializer: 'zeros',
+      gammaInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 1 }),
+      movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 2 }),
+      movingMeanInitializer: tf.initializers.randomNormal({ seed: 3 }),
+    })
+    .apply(x) as Sym;
   x = tf.layers.activation({ activation: 'elu' }).apply(x) as Sym;
   x = tf.layers.flatten().apply(x) as Sym;
   x = tf.layers.dense({ units: 6 }).apply(x) as Sym;
-  x = tf.layers.batchNormalization({ scale: false, center: false, movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 4 }) }).apply(x) as Sym;
-  const out = tf.layers.dense({ units: 3, activation: 'softmax' }).apply(tf.layers.activation({ activation: 'tanh' }).apply(x) as Sym) as Sym;
+  x = tf.layers
+    .batchNormalization({
+      scale: false,
+      center: false,
+      movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 4 }),
+    })
+    .apply(x) as Sym;
+  const out = tf.layers
+    .dense({ units: 3, activation: 'softmax' })
+    .apply(tf.layers.activation({ activation: 'tanh' }).apply(x) as Sym) as Sym;
   const bnModel = tf.model({ inputs: input, outputs: out });
   await compareWith(await save(bnModel), await save(await explicitAffine(bnModel)), 'center: false', 5);
 });
@@ -98,19 +159,41 @@ test('strided and dilated Conv2D / Conv1D (TF.js cannot run causal padding forwa
   // those positions is the original kernel's gradient.
   const build = (spread: boolean) => {
     const input = tf.input({ shape: [13, 11, 3] });
-    const k = 3, d = 2;
-    let x = tf.layers.conv2d({ filters: 4, kernelSize: spread ? (k - 1) * d + 1 : k, dilationRate: spread ? 1 : d, padding: 'same', activation: 'relu', name: 'dil' }).apply(input) as Sym;
-    x = tf.layers.conv2d({ filters: 5, kernelSize: [3, 2], strides: [2, 1], padding: 'valid', activation: 'selu', name: 'strided' }).apply(x) as Sym;
+    const k = 3,
+      d = 2;
+    let x = tf.layers
+      .conv2d({
+        filters: 4,
+        kernelSize: spread ? (k - 1) * d + 1 : k,
+        dilationRate: spread ? 1 : d,
+        padding: 'same',
+        activation: 'relu',
+        name: 'dil',
+      })
+      .apply(input) as Sym;
+    x = tf.layers
+      .conv2d({ filters: 5, kernelSize: [3, 2], strides: [2, 1], padding: 'valid', activation: 'selu', name: 'strided' })
+      .apply(x) as Sym;
     // (kernel 2 with stride 3 and 'same' padding gives all zeros on TF.js 4.22's wasm backend: a forward bug, not ours)
     x = tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 3, padding: 'same', name: 'strided3' }).apply(x) as Sym;
     x = tf.layers.reshape({ targetShape: [8, 3] }).apply(x) as Sym;
-    x = tf.layers.conv1d({ filters: 4, kernelSize: 2, dilationRate: spread ? 1 : 2, padding: 'same', activation: 'relu', name: 'causal',
-      ...(spread ? { kernelSize: 3 } : {}) }).apply(x) as Sym;
+    x = tf.layers
+      .conv1d({
+        filters: 4,
+        kernelSize: 2,
+        dilationRate: spread ? 1 : 2,
+        padding: 'same',
+        activation: 'relu',
+        name: 'causal',
+        ...(spread ? { kernelSize: 3 } : {}),
+      })
+      .apply(x) as Sym;
     x = tf.layers.conv1d({ filters: 3, kernelSize: 2, strides: 2, padding: 'valid', name: 'c1s' }).apply(x) as Sym;
     const out = tf.layers.dense({ units: 4, name: 'head' }).apply(tf.layers.flatten().apply(x) as Sym) as Sym;
     return tf.model({ inputs: input, outputs: out });
   };
-  const model = build(false), oracleModel = build(true);
+  const model = build(false),
+    oracleModel = build(true);
   model.layers.forEach((l, i) => {
     const o = oracleModel.layers[i];
     if (l.name === 'dil' || l.name === 'causal') {
@@ -119,28 +202,51 @@ test('strided and dilated Conv2D / Conv1D (TF.js cannot run causal padding forwa
       const spreadW = tf.tidy(() => {
         if (l.name === 'dil') {
           const [kh, kw, ci, co] = w.shape;
-          return tf.pad(w.reshape([kh, 1, kw, 1, ci, co]), [[0, 0], [0, dil - 1], [0, 0], [0, dil - 1], [0, 0], [0, 0]]).reshape([kh * dil, kw * dil, ci, co]).slice([0, 0, 0, 0], [(kh - 1) * dil + 1, (kw - 1) * dil + 1, ci, co]);
+          return tf
+            .pad(w.reshape([kh, 1, kw, 1, ci, co]), [
+              [0, 0],
+              [0, dil - 1],
+              [0, 0],
+              [0, dil - 1],
+              [0, 0],
+              [0, 0],
+            ])
+            .reshape([kh * dil, kw * dil, ci, co])
+            .slice([0, 0, 0, 0], [(kh - 1) * dil + 1, (kw - 1) * dil + 1, ci, co]);
         }
         const [k, ci, co] = w.shape;
-        return tf.pad(w.reshape([k, 1, ci, co]), [[0, 0], [0, dil - 1], [0, 0], [0, 0]]).reshape([k * dil, ci, co]).slice([0, 0, 0], [(k - 1) * dil + 1, ci, co]);
+        return tf
+          .pad(w.reshape([k, 1, ci, co]), [
+            [0, 0],
+            [0, dil - 1],
+            [0, 0],
+            [0, 0],
+          ])
+          .reshape([k * dil, ci, co])
+          .slice([0, 0, 0], [(k - 1) * dil + 1, ci, co]);
       });
       o.setWeights([spreadW, b]);
     } else if (l.getWeights().length) o.setWeights(l.getWeights());
   });
-  const m = await save(model), oracle = await save(oracleModel);
+  const m = await save(model),
+    oracle = await save(oracleModel);
   // the oracle's gradient rows at the dilated taps (torch order: [out, in, kh, kw] / [out, in, k])
   const pick = (name: string, g: Float32Array): Float32Array => {
     if (name !== 'dil' && name !== 'causal') return g;
-    const l = m.prunable.find(p => p.name === name)!, lo = oracle.prunable.find(p => p.name === name)!;
-    const ts = l.torchShape, to = lo.torchShape;
-    const out = new Float32Array(g.length / lo.size * l.size);
+    const l = m.prunable.find(p => p.name === name)!,
+      lo = oracle.prunable.find(p => p.name === name)!;
+    const ts = l.torchShape,
+      to = lo.torchShape;
+    const out = new Float32Array((g.length / lo.size) * l.size);
     const rows = g.length / lo.size;
     const taps = name === 'dil' ? ts[2] * ts[3] : ts[2];
     const big = name === 'dil' ? to[2] * to[3] : to[2];
-    for (let r = 0; r < rows; r++) for (let oc = 0; oc < ts[0] * ts[1]; oc++) for (let t = 0; t < taps; t++) {
-      const src = name === 'dil' ? (Math.floor(t / ts[3]) * 2) * to[3] + (t % ts[3]) * 2 : t * 2;
-      out[r * l.size + oc * taps + t] = g[r * lo.size + oc * big + src];
-    }
+    for (let r = 0; r < rows; r++)
+      for (let oc = 0; oc < ts[0] * ts[1]; oc++)
+        for (let t = 0; t < taps; t++) {
+          const src = name === 'dil' ? Math.floor(t / ts[3]) * 2 * to[3] + (t % ts[3]) * 2 : t * 2;
+          out[r * l.size + oc * taps + t] = g[r * lo.size + oc * big + src];
+        }
     return out;
   };
   await compareWith(m, oracle, 'dilated/strided', 5, pick);
@@ -151,19 +257,28 @@ test('a zoo of other layers TF.js differentiates: pooling, dropout, reshape/perm
   let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }).apply(input) as Sym;
   x = tf.layers.leakyReLU({ alpha: 0.2 }).apply(x) as Sym;
   const a = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as Sym;
-  const b = tf.layers.averagePooling2d({ poolSize: 2 }).apply(tf.layers.prelu({ alphaInitializer: tf.initializers.constant({ value: 0.1 }) }).apply(x) as Sym) as Sym;
+  const b = tf.layers
+    .averagePooling2d({ poolSize: 2 })
+    .apply(tf.layers.prelu({ alphaInitializer: tf.initializers.constant({ value: 0.1 }) }).apply(x) as Sym) as Sym;
   x = tf.layers.multiply().apply([a, b]) as Sym;
   x = tf.layers.add().apply([x, tf.layers.dropout({ rate: 0.5 }).apply(a) as Sym]) as Sym;
   x = tf.layers.maximum().apply([x, tf.layers.average().apply([a, b]) as Sym]) as Sym;
   x = tf.layers.separableConv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'elu' }).apply(x) as Sym;
   x = tf.layers.upSampling2d({ size: [2, 2] }).apply(x) as Sym;
-  x = tf.layers.cropping2D({ cropping: [[1, 2], [2, 1]] }).apply(x) as Sym;
+  x = tf.layers
+    .cropping2D({
+      cropping: [
+        [1, 2],
+        [2, 1],
+      ],
+    })
+    .apply(x) as Sym;
   x = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'same', activation: 'relu6' }).apply(x) as Sym;
   x = tf.layers.permute({ dims: [2, 1, 3] }).apply(x) as Sym;
   x = tf.layers.layerNormalization().apply(x) as Sym;
   x = tf.layers.reshape({ targetShape: [4, 24] }).apply(x) as Sym;
   x = tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 5, activation: 'sigmoid' }) }).apply(x) as Sym;
-  x = tf.layers.dense({ units: 6, activation: 'softplus' }).apply(x) as Sym;        // Dense over time steps
+  x = tf.layers.dense({ units: 6, activation: 'softplus' }).apply(x) as Sym; // Dense over time steps
   x = tf.layers.lstm({ units: 4 }).apply(x) as Sym;
   const g = tf.layers.globalMaxPooling2d({}).apply(a) as Sym;
   x = tf.layers.concatenate().apply([x, g]) as Sym;
@@ -172,9 +287,15 @@ test('a zoo of other layers TF.js differentiates: pooling, dropout, reshape/perm
 });
 
 test('a layer without a TF.js gradient is refused naming the layer, not with an internal error', async () => {
-  class Quantize extends tf.layers.Layer {   // sorts its input: TopK has no gradient in TF.js
+  class Quantize extends tf.layers.Layer {
+    // sorts its input: TopK has no gradient in TF.js
     static className = 'WfTestQuantize';
-    call(inputs: tf.Tensor | tf.Tensor[]) { return tf.tidy(() => { const x = Array.isArray(inputs) ? inputs[0] : inputs; return tf.topk(x, x.shape[x.shape.length - 1]!).values; }); }
+    call(inputs: tf.Tensor | tf.Tensor[]) {
+      return tf.tidy(() => {
+        const x = Array.isArray(inputs) ? inputs[0] : inputs;
+        return tf.topk(x, x.shape[x.shape.length - 1]!).values;
+      });
+    }
   }
   tf.serialization.registerClass(Quantize);
   const s = tf.sequential();
@@ -182,8 +303,11 @@ test('a layer without a TF.js gradient is refused naming the layer, not with an 
   s.add(new Quantize({}));
   s.add(tf.layers.dense({ units: 3 }));
   const m = await save(s);
-  await assert.rejects(perSampleGradients(m, m.prunable, dataset(m, 3)),
-    (e: unknown) => e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER' && /WfTestQuantize/.test(e.message) && !/\n/.test(e.message));
+  await assert.rejects(
+    perSampleGradients(m, m.prunable, dataset(m, 3)),
+    (e: unknown) =>
+      e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER' && /WfTestQuantize/.test(e.message) && !/\n/.test(e.message),
+  );
   void path;
 });
 
@@ -194,14 +318,23 @@ test('a model the pass cannot walk (masks: Embedding mask_zero) falls back to tf
   s.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
   const m = await save(s);
   const r = mulberry32(++seed);
-  const data: Dataset = { x: Float32Array.from({ length: 4 * 5 }, () => Math.floor(r() * 6)), shape: [4, 5], count: 4, source: 'random', labels: Int32Array.from([0, 1, 2, 1]) };
+  const data: Dataset = {
+    x: Float32Array.from({ length: 4 * 5 }, () => Math.floor(r() * 6)),
+    shape: [4, 5],
+    count: 4,
+    source: 'random',
+    labels: Int32Array.from([0, 1, 2, 1]),
+  };
   const auto = await perSampleGradients(m, m.prunable, data);
   const ref = await perSampleGradients(m, m.prunable, data, { mode: 'reference' });
   for (const l of m.prunable) assert.deepEqual(auto.grads.get(l.name), ref.grads.get(l.name));
-  await assert.rejects(perSampleGradients(m, m.prunable, data, { mode: 'batched' }), (e: unknown) => e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER' && /mask/.test(e.message));
+  await assert.rejects(
+    perSampleGradients(m, m.prunable, data, { mode: 'batched' }),
+    (e: unknown) => e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER' && /mask/.test(e.message),
+  );
 });
 
-test('a layer group\'s rows (only, the backward pass stopping below the group) equal the whole pass\'s rows bit for bit; no tensors leak', async () => {
+test("a layer group's rows (only, the backward pass stopping below the group) equal the whole pass's rows bit for bit; no tensors leak", async () => {
   const m = await save(buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 7, stages: 4, lastChannels: 48, seed: 5 }));
   try {
     const data = dataset(m, 5);

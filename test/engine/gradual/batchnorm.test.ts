@@ -19,17 +19,40 @@ test('MobileNetV2-class: BatchNorm statistics follow the fine-tuning; Conv2D and
   net.dispose();
   const { x, y } = writeCalibration(path.join(dir, 'data'), 48, 16, 4, 7);
   const o = {
-    ...DEFAULT_OPTIONS, modelPath, dataPath: x, labelsPath: y, outDir: path.join(dir, 'out'), sparsity: 0.5, epochs: 2,
-    method: 'global-magnitude', batchSize: 16, lr: 0.01, pruneStart: 0, pruneEnd: 1, pruneEvery: 1, initialSparsity: 0.3, backend: 'wasm',
+    ...DEFAULT_OPTIONS,
+    modelPath,
+    dataPath: x,
+    labelsPath: y,
+    outDir: path.join(dir, 'out'),
+    sparsity: 0.5,
+    epochs: 2,
+    method: 'global-magnitude',
+    batchSize: 16,
+    lr: 0.01,
+    pruneStart: 0,
+    pruneEnd: 1,
+    pruneEvery: 1,
+    initialSparsity: 0.3,
+    backend: 'wasm',
   } as GradualOptions;
   const report = await runGradual(o);
 
-  const before = await loadModel(modelPath), after = await loadModel(path.join(o.outDir, 'model.json'));
+  const before = await loadModel(modelPath),
+    after = await loadModel(path.join(o.outDir, 'model.json'));
   try {
     const bn = before.model.layers.filter(l => l.getClassName() === 'BatchNormalization');
     assert.ok(bn.length >= 3, 'the fixture has BatchNorm layers');
-    const moving = (m: tf.LayersModel, name: string) => m.getLayer(name).weights.filter(w => /moving_(mean|variance)/.test(w.originalName)).map(w => Array.from(w.read().dataSync()));
-    for (const l of bn) assert.notDeepEqual(moving(after.model, l.name), moving(before.model, l.name), `${l.name}: moving statistics updated in training mode`);
+    const moving = (m: tf.LayersModel, name: string) =>
+      m
+        .getLayer(name)
+        .weights.filter(w => /moving_(mean|variance)/.test(w.originalName))
+        .map(w => Array.from(w.read().dataSync()));
+    for (const l of bn)
+      assert.notDeepEqual(
+        moving(after.model, l.name),
+        moving(before.model, l.name),
+        `${l.name}: moving statistics updated in training mode`,
+      );
     const kinds = new Set(after.prunable.map(l => l.kind));
     assert.ok(kinds.has('DepthwiseConv2D') && kinds.has('Conv2D'), `prunable kinds: ${[...kinds]}`);
     const last = report.gradual.steps[report.gradual.steps.length - 1];
@@ -40,7 +63,8 @@ test('MobileNetV2-class: BatchNorm statistics follow the fine-tuning; Conv2D and
     }
     assert.ok(Math.abs(report.sparsity.achieved - 0.5) < 1e-3);
   } finally {
-    before.model.dispose(); after.model.dispose();
+    before.model.dispose();
+    after.model.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

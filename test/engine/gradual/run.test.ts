@@ -6,6 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runGradual } from '../../../src/engine/gradual/run';
+import { runPrune, DAMP_SEARCH } from '../../../src/engine/prune';
+import { evaluate } from '../../../src/engine/gradients/evaluate';
+import { loadDataset } from '../../../src/engine/data/calibration';
 import { loadModel, readKernel } from '../../../src/engine/model/load';
 import { initBackend } from '../../../src/engine/backend';
 import { DEFAULT_OPTIONS, WoodFisherError, type GradualEvent, type GradualOptions } from '../../../src/engine/types';
@@ -14,48 +17,104 @@ const EX = path.resolve(__dirname, '../../../examples');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wf-gradual-'));
 // 1000 training digits, batches of 100: 10 optimizer steps per epoch.
 const opts = (over: Partial<GradualOptions> = {}): GradualOptions => ({
-  ...DEFAULT_OPTIONS, modelPath: path.join(EX, 'mlpnet/model.json'),
-  dataPath: path.join(EX, 'data/calib-x.npy'), labelsPath: path.join(EX, 'data/calib-y.npy'),
-  evalPath: path.join(EX, 'data/test-x.npy'), evalLabelsPath: path.join(EX, 'data/test-y.npy'),
-  outDir: path.join(tmp(), 'out'), sparsity: 0.9, epochs: 3, method: 'global-magnitude', samples: 64,
-  optimizer: 'sgd', lr: 0.05, lrSchedule: 'cosine', batchSize: 100, momentum: 0.9, weightDecay: 0, backend: 'wasm', ...over,
+  ...DEFAULT_OPTIONS,
+  modelPath: path.join(EX, 'mlpnet/model.json'),
+  dataPath: path.join(EX, 'data/calib-x.npy'),
+  labelsPath: path.join(EX, 'data/calib-y.npy'),
+  evalPath: path.join(EX, 'data/test-x.npy'),
+  evalLabelsPath: path.join(EX, 'data/test-y.npy'),
+  outDir: path.join(tmp(), 'out'),
+  sparsity: 0.9,
+  epochs: 3,
+  method: 'global-magnitude',
+  samples: 64,
+  optimizer: 'sgd',
+  lr: 0.05,
+  lrSchedule: 'cosine',
+  batchSize: 100,
+  momentum: 0.9,
+  weightDecay: 0,
+  backend: 'wasm',
+  ...over,
 });
-const files = (dir: string) => Object.fromEntries(fs.readdirSync(dir).filter(f => f !== 'report.json' && f !== 'checkpoint.json' && !f.startsWith('.')).map(f => [f, fs.readFileSync(path.join(dir, f)).toString('base64')]));
+const files = (dir: string) =>
+  Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .filter(f => f !== 'report.json' && f !== 'checkpoint.json' && !f.startsWith('.'))
+      .map(f => [f, fs.readFileSync(path.join(dir, f)).toString('base64')]),
+  );
 
 async function kernels(dir: string) {
   await initBackend('wasm');
   const m = await loadModel(path.join(dir, 'model.json'));
-  try { return m.prunable.map(l => ({ name: l.name, w: readKernel(m, l) })); } finally { m.model.dispose(); }
+  try {
+    return m.prunable.map(l => ({ name: l.name, w: readKernel(m, l) }));
+  } finally {
+    m.model.dispose();
+  }
 }
 
 test('a short WoodFisher gradual run (2 sub-steps per step) reaches the schedule, keeps masks exact, reports every epoch and step', async () => {
   const inputBefore = files(path.join(EX, 'mlpnet'));
   const events: GradualEvent[] = [];
-  const o = opts({ method: 'woodfisher', samples: 32, damp: 1e-6, recompute: 2, pruneStart: 0.5, pruneEnd: 1.5, pruneEvery: 0.5, initialSparsity: 0.3 });
+  const o = opts({
+    method: 'woodfisher',
+    samples: 32,
+    damp: 1e-6,
+    recompute: 2,
+    pruneStart: 0.5,
+    pruneEnd: 1.5,
+    pruneEvery: 0.5,
+    initialSparsity: 0.3,
+  });
   const report = await runGradual(o, { onEvent: e => events.push(e) });
   const steps = events.flatMap(e => (e.type === 'pruningStep' ? [e.record] : []));
-  assert.deepEqual(steps.map(s => s.epoch), [0.5, 1, 1.5]);
+  assert.deepEqual(
+    steps.map(s => s.epoch),
+    [0.5, 1, 1.5],
+  );
   assert.ok(Math.abs(steps[0].target - 0.3) < 1e-12 && steps[2].target === 0.9);
   for (const s of steps) {
     assert.ok(Math.abs(s.achieved - s.target) < 1e-4, `step ${s.k}: ${s.achieved} for ${s.target}`);
     assert.equal(s.damp, 1e-6);
-    assert.ok(s.layers.every(l => l.blocks > 0 && l.form !== 'none'), 'each step built Fisher blocks');
+    assert.ok(
+      s.layers.every(l => l.blocks > 0 && l.form !== 'none'),
+      'each step built Fisher blocks',
+    );
   }
-  assert.ok(events.some(e => e.type === 'stage' && e.stage === 'gradients' && e.step === 2), 'fresh gradients at each step');
-  assert.equal(events.filter(e => e.type === 'layer').length, 3 * 2 * 3, 'two sub-steps (recompute 2) per pruning step, each updating the 3 layers');
+  assert.ok(
+    events.some(e => e.type === 'stage' && e.stage === 'gradients' && e.step === 2),
+    'fresh gradients at each step',
+  );
+  assert.equal(
+    events.filter(e => e.type === 'layer').length,
+    3 * 2 * 3,
+    'two sub-steps (recompute 2) per pruning step, each updating the 3 layers',
+  );
   const epochs = events.flatMap(e => (e.type === 'epoch' ? [e.record] : []));
   assert.equal(epochs.length, 3);
   for (const e of epochs) assert.ok(Number.isFinite(e.train.loss) && e.eval && e.eval.accuracy > 0.5);
   assert.ok(epochs[2].sparsity > 0.899, 'the final epoch keeps the target sparsity');
-  assert.deepEqual(events.filter(e => e.type === 'checkpoint').map(e => (e as { epoch: number }).epoch), [1, 2]);
+  assert.deepEqual(
+    events.filter(e => e.type === 'checkpoint').map(e => (e as { epoch: number }).epoch),
+    [1, 2],
+  );
   // The masks held through fine-tuning: the final weights have exactly the last step's zeros.
   const final = await kernels(o.outDir);
   const zeros = final.reduce((a, k) => a + k.w.filter(v => v === 0).length, 0);
-  assert.equal(zeros, steps[2].layers.reduce((a, l) => a + l.pruned, 0));
+  assert.equal(
+    zeros,
+    steps[2].layers.reduce((a, l) => a + l.pruned, 0),
+  );
   assert.equal(report.sparsity.pruned, zeros);
   assert.equal(report.gradual.finished, true);
   assert.ok(report.after && report.after.accuracy > 0.8, `accuracy after ${report.after?.accuracy}`);
-  assert.deepEqual(fs.readdirSync(o.outDir).sort(), ['.woodfisher-output.json', 'group1-shard1of1.bin', 'model.json', 'report.json'], 'the final output drops the checkpoint files');
+  assert.deepEqual(
+    fs.readdirSync(o.outDir).sort(),
+    ['.woodfisher-output.json', 'group1-shard1of1.bin', 'model.json', 'report.json'],
+    'the final output drops the checkpoint files',
+  );
   assert.equal(JSON.parse(fs.readFileSync(path.join(o.outDir, '.woodfisher-output.json'), 'utf8')).kind, 'gradual');
   assert.deepEqual(files(path.join(EX, 'mlpnet')), inputBefore, 'input model untouched');
 });
@@ -68,26 +127,172 @@ test('resume after a cancel equals the uninterrupted run (same seed → same wei
 
     const parted = opts(base);
     const ac = new AbortController();
-    await assert.rejects(runGradual(parted, { signal: ac.signal, onEvent: e => { if (e.type === 'checkpoint' && e.epoch === 1) ac.abort(); } }),
-      (e: unknown) => e instanceof WoodFisherError && e.code === 'CANCELLED' && /checkpoint after epoch 1 is in .*--resume/.test(e.message));
+    await assert.rejects(
+      runGradual(parted, {
+        signal: ac.signal,
+        onEvent: e => {
+          if (e.type === 'checkpoint' && e.epoch === 1) ac.abort();
+        },
+      }),
+      (e: unknown) => e instanceof WoodFisherError && e.code === 'CANCELLED' && /checkpoint after epoch 1 is in .*--resume/.test(e.message),
+    );
     // What a cancel leaves is a loadable model plus the checkpoint.
     assert.ok(fs.existsSync(path.join(parted.outDir, 'checkpoint.json')));
     const mid = await kernels(parted.outDir);
-    assert.ok(mid.some(k => k.w.some(v => v === 0)), 'the checkpoint holds the pruned weights');
+    assert.ok(
+      mid.some(k => k.w.some(v => v === 0)),
+      'the checkpoint holds the pruned weights',
+    );
     // Without --resume the checkpoint is not overwritten.
     await assert.rejects(runGradual(parted), /unfinished gradual run; pass --resume/);
     await assert.rejects(runGradual({ ...parted, resume: true, lr: 0.07 }), /cannot resume: the checkpoint was made with lr = 0\.0/);
     const report = await runGradual({ ...parted, resume: true });
     assert.equal(report.gradual.epochs.length, 3);
-    assert.deepEqual(files(parted.outDir), files(whole.outDir), `${optimizer}: resumed weights equal the uninterrupted run's, byte for byte`);
+    assert.deepEqual(
+      files(parted.outDir),
+      files(whole.outDir),
+      `${optimizer}: resumed weights equal the uninterrupted run's, byte for byte`,
+    );
   }
 });
 
 test('cancelling before the first epoch ends writes nothing; --resume without a checkpoint is refused', async () => {
   const o = opts();
   const ac = new AbortController();
-  await assert.rejects(runGradual(o, { signal: ac.signal, onEvent: e => { if (e.type === 'stage' && e.stage === 'train' && e.done === 3) ac.abort(); } }),
-    /cancelled before the first epoch ended; nothing was written/);
+  await assert.rejects(
+    runGradual(o, {
+      signal: ac.signal,
+      onEvent: e => {
+        if (e.type === 'stage' && e.stage === 'train' && e.done === 3) ac.abort();
+      },
+    }),
+    /cancelled before the first epoch ended; nothing was written/,
+  );
   assert.equal(fs.existsSync(o.outDir), false);
   await assert.rejects(runGradual({ ...o, resume: true }), /nothing to resume/);
+});
+
+/** Accuracy and loss of the model written in dir, and the dtype of each prunable kernel in its manifest. */
+async function written(dir: string) {
+  await initBackend('wasm');
+  const m = await loadModel(path.join(dir, 'model.json'));
+  try {
+    const ev = await evaluate(m, await loadDataset(m, path.join(EX, 'data/test-x.npy'), path.join(EX, 'data/test-y.npy')));
+    type Spec = { name: string; dtype: string; quantization?: { dtype: string } };
+    const specs: Spec[] = m.json.weightsManifest.flatMap((g: { weights: Spec[] }) => g.weights);
+    const bytes = fs
+      .readdirSync(dir)
+      .filter(f => f === 'model.json' || f.endsWith('.bin'))
+      .reduce((a, f) => a + fs.statSync(path.join(dir, f)).size, 0);
+    return {
+      ev,
+      bytes,
+      dtypes: m.prunable.map(l => {
+        const w = specs.find(x => x.name === l.weightName);
+        return w?.quantization?.dtype ?? w?.dtype;
+      }),
+    }; // the stored encoding
+  } finally {
+    m.model.dispose();
+  }
+}
+
+test("the final model is written in the run's encoding (the input's uint8, or quantize float16) with its size; the reported accuracy is the written model's; resume writes the same bytes", async () => {
+  // A uint8 input: the bundled MLPNet written as uint8 by a one-shot run at sparsity 0.
+  const q8 = path.join(tmp(), 'q8');
+  await runPrune({
+    ...DEFAULT_OPTIONS,
+    modelPath: path.join(EX, 'mlpnet/model.json'),
+    dataPath: '',
+    method: 'magnitude',
+    sparsity: 0,
+    quantize: 'uint8',
+    outDir: q8,
+    backend: 'wasm',
+  });
+  for (const [input, quantize, dtype] of [
+    [path.join(q8, 'model.json'), undefined, 'uint8'],
+    [path.join(EX, 'mlpnet/model.json'), 'float16', 'float16'],
+  ] as const) {
+    const base = { modelPath: input, quantize, epochs: 2, pruneStart: 0, pruneEnd: 1, pruneEvery: 0.5 };
+    const whole = opts(base);
+    const report = await runGradual(whole);
+    const w = await written(whole.outDir);
+    assert.deepEqual(
+      w.dtypes,
+      w.dtypes.map(() => dtype),
+      `${dtype}: every kernel written as ${dtype}`,
+    );
+    assert.equal(report.size?.output.raw, w.bytes, `${dtype}: the report's size is the bytes written`);
+    assert.ok(report.quantization && report.quantization.relError > 0, `${dtype}: the encoding changed the weights`);
+    assert.equal(report.after?.accuracy, w.ev.accuracy, `${dtype}: the reported accuracy is the written model's`);
+    assert.ok(Math.abs(report.after!.loss - w.ev.loss) <= 1e-6 * Math.max(1, w.ev.loss));
+    assert.notEqual(
+      report.after?.loss,
+      report.gradual.epochs.at(-1)!.eval!.loss,
+      `${dtype}: measured after encoding, not the last epoch's float32 figure`,
+    );
+
+    const parted = opts(base);
+    const ac = new AbortController();
+    await assert.rejects(
+      runGradual(parted, {
+        signal: ac.signal,
+        onEvent: e => {
+          if (e.type === 'checkpoint' && e.epoch === 1) ac.abort();
+        },
+      }),
+      /cancelled/,
+    );
+    const checkpoint = await written(parted.outDir);
+    assert.deepEqual(
+      checkpoint.dtypes,
+      checkpoint.dtypes.map(() => 'float32'),
+      'the checkpoint is float32 (exact)',
+    );
+    if (quantize)
+      await assert.rejects(
+        runGradual({ ...parted, quantize: undefined, resume: true }),
+        /cannot resume: the checkpoint was made with quantize = "float16"/,
+      );
+    const resumed = await runGradual({ ...parted, resume: true });
+    assert.deepEqual(files(parted.outDir), files(whole.outDir), `${dtype}: the resumed run writes the uninterrupted run's bytes`);
+    assert.deepEqual(resumed.after, report.after);
+    assert.deepEqual(resumed.size, report.size);
+  }
+});
+
+test('damp auto inside gradual: every pruning step searches λ afresh at its own weights and uses the candidate of least calibration loss', async () => {
+  const events: GradualEvent[] = [];
+  const o = opts({
+    method: 'woodfisher',
+    damp: 'auto',
+    samples: 32,
+    epochs: 2,
+    pruneStart: 0.5,
+    pruneEnd: 1.5,
+    pruneEvery: 0.5,
+    initialSparsity: 0.5,
+    sparsity: 0.8,
+  });
+  const report = await runGradual(o, { onEvent: e => events.push(e) });
+  let candidates: { damp: number; loss: number }[] = [];
+  const chosen: number[] = [];
+  for (const e of events) {
+    if (e.type === 'damp') candidates.push({ damp: e.damp, loss: e.loss });
+    if (e.type !== 'pruningStep') continue;
+    const r = e.record;
+    assert.ok(!r.skipped, `step ${r.k} prunes`);
+    assert.ok(candidates.length >= DAMP_SEARCH.length, `step ${r.k}: ${candidates.length} λ candidates tried`);
+    const best = candidates.reduce((a, b) => (b.loss < a.loss ? b : a));
+    assert.equal(r.damp, best.damp, `step ${r.k}: λ of least calibration loss`);
+    assert.ok(Math.abs(r.achieved - r.target) < 1e-4, `step ${r.k}: ${r.achieved} for ${r.target}`);
+    chosen.push(r.damp!);
+    candidates = [];
+  }
+  assert.equal(chosen.length, 3);
+  assert.equal(report.settings.damp, 'auto');
+  assert.equal(report.damp, chosen[2], "the report names the last step's λ");
+  assert.ok(Math.abs(report.sparsity.achieved - 0.8) < 1e-4);
+  assert.ok(report.after!.accuracy > 0.5, `accuracy ${report.after!.accuracy}`);
 });

@@ -6,10 +6,17 @@ import { learningRate } from '../../../src/engine/gradual/learningRate';
 import { WoodFisherError } from '../../../src/engine/types';
 
 test('pruning steps follow the cubic formula at start, start + every, …, end', () => {
-  const sf = 0.95, si = 0.1;
+  const sf = 0.95,
+    si = 0.1;
   const steps = pruningSteps({ epochs: 12, sparsity: sf, initialSparsity: si, pruneStart: 1, pruneEnd: 7, pruneEvery: 2 }, 10);
-  assert.deepEqual(steps.map(s => s.epoch), [1, 3, 5, 7]);
-  assert.deepEqual(steps.map(s => s.iteration), [10, 30, 50, 70]);
+  assert.deepEqual(
+    steps.map(s => s.epoch),
+    [1, 3, 5, 7],
+  );
+  assert.deepEqual(
+    steps.map(s => s.iteration),
+    [10, 30, 50, 70],
+  );
   const K = 3;
   steps.forEach((s, k) => {
     const want = sf + (si - sf) * (1 - k / K) ** 3;
@@ -24,8 +31,14 @@ test('pruning steps follow the cubic formula at start, start + every, …, end',
 
 test('fractional epochs land on the nearest optimizer step; the last step is exactly prune-end', () => {
   const steps = pruningSteps({ epochs: 2, sparsity: 0.9, initialSparsity: 0, pruneStart: 0.25, pruneEnd: 1.2, pruneEvery: 0.4 }, 7);
-  assert.deepEqual(steps.map(s => s.epoch), [0.25, 0.65, 1.05, 1.2]);
-  assert.deepEqual(steps.map(s => s.iteration), [2, 5, 7, 8]);
+  assert.deepEqual(
+    steps.map(s => s.epoch),
+    [0.25, 0.65, 1.05, 1.2],
+  );
+  assert.deepEqual(
+    steps.map(s => s.iteration),
+    [2, 5, 7, 8],
+  );
   assert.equal(steps[steps.length - 1].sparsity, 0.9);
 });
 
@@ -39,12 +52,19 @@ test('one step when start = end: straight to the target, then fine-tuning', () =
 test('defaults: four steps over the first half of the epochs', () => {
   const d = defaultSchedule(12);
   const steps = pruningSteps({ epochs: 12, sparsity: 0.95, ...d }, 100);
-  assert.deepEqual(steps.map(s => s.epoch), [0, 2, 4, 6]);
+  assert.deepEqual(
+    steps.map(s => s.epoch),
+    [0, 2, 4, 6],
+  );
 });
 
 test('a schedule that leaves no fine-tuning or runs backwards is refused with one clear line', () => {
   const base = { epochs: 4, sparsity: 0.9, initialSparsity: 0, pruneStart: 0, pruneEnd: 2, pruneEvery: 1 };
-  const refuses = (over: object, re: RegExp) => assert.throws(() => pruningSteps({ ...base, ...over }, 10), (e: unknown) => e instanceof WoodFisherError && re.test(e.message) && !e.message.includes('\n'));
+  const refuses = (over: object, re: RegExp) =>
+    assert.throws(
+      () => pruningSteps({ ...base, ...over }, 10),
+      (e: unknown) => e instanceof WoodFisherError && re.test(e.message) && !e.message.includes('\n'),
+    );
   refuses({ pruneEnd: 4 }, /before the last epoch ends/);
   refuses({ pruneStart: 3 }, /must not come before prune-start/);
   refuses({ pruneEvery: 0 }, /prune-every/);

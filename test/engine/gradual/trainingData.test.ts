@@ -24,28 +24,39 @@ test('.npy rows read at their offsets equal the whole-file loader, in any order'
     idx.forEach((i, s) => assert.deepEqual(rows.subarray(s * 784, (s + 1) * 784), all.x.subarray(i * 784, (i + 1) * 784)));
     assert.deepEqual(d.labels, all.labels);
     const sub = subset(d, idx, 'samples');
-    assert.deepEqual(Array.from(sub.labels!), Array.from(idx, i => all.labels![i]));
+    assert.deepEqual(
+      Array.from(sub.labels!),
+      Array.from(idx, i => all.labels![i]),
+    );
     assert.deepEqual(sub.shape, [5, 784]);
-  } finally { d.close(); }
+  } finally {
+    d.close();
+  }
 });
 
 test('the bundled training split (.npz, deflated) holds the calibration digits first', async () => {
   const calib = await loadDataset(spec, path.join(EX, 'calib-x.npy'), path.join(EX, 'calib-y.npy'));
   const d = openTrainingData(spec, path.join(EX, 'train.npz'), undefined, 2 ** 30);
   assert.equal(d.count, 8000);
-  assert.deepEqual(d.rows(Int32Array.from([3, 999])), Float32Array.from([...calib.x.subarray(3 * 784, 4 * 784), ...calib.x.subarray(999 * 784, 1000 * 784)]));
+  assert.deepEqual(
+    d.rows(Int32Array.from([3, 999])),
+    Float32Array.from([...calib.x.subarray(3 * 784, 4 * 784), ...calib.x.subarray(999 * 784, 1000 * 784)]),
+  );
   assert.deepEqual(d.labels.subarray(0, 1000), calib.labels);
 });
 
 test('an .npz whose inputs exceed the memory limit is refused before inflating; .npy is suggested', () => {
-  assert.throws(() => openTrainingData(spec, path.join(EX, 'train.npz'), undefined, 3e6),
-    (e: unknown) => e instanceof WoodFisherError && e.code === 'MEMORY' && /save the inputs as \.npy/.test(e.message));
+  assert.throws(
+    () => openTrainingData(spec, path.join(EX, 'train.npz'), undefined, 3e6),
+    (e: unknown) => e instanceof WoodFisherError && e.code === 'MEMORY' && /save the inputs as \.npy/.test(e.message),
+  );
 });
 
 test('bad training data: one clear line each', () => {
   const dir = tmp();
   const nan = path.join(dir, 'nan.npy');
-  const x = new Float32Array(4 * 784); x[784 + 5] = NaN;
+  const x = new Float32Array(4 * 784);
+  x[784 + 5] = NaN;
   fs.writeFileSync(nan, formatNpy(x, [4, 784]));
   const y = path.join(dir, 'y.npy');
   fs.writeFileSync(y, formatNpy(Int32Array.from([1, 2, 3, 4]), [4]));

@@ -12,8 +12,19 @@ export function tempDir(prefix = 'wf-test-'): string {
 export async function writeLayersModel(model: tf.LayersModel, dir: string, shard = 'weights.bin'): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   let art: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async a => { art = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
-  const json = { format: 'layers-model', generatedBy: 'test', convertedBy: null, modelTopology: art!.modelTopology, weightsManifest: [{ paths: [shard], weights: art!.weightSpecs }] };
+  await model.save(
+    tf.io.withSaveHandler(async a => {
+      art = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const json = {
+    format: 'layers-model',
+    generatedBy: 'test',
+    convertedBy: null,
+    modelTopology: art!.modelTopology,
+    weightsManifest: [{ paths: [shard], weights: art!.weightSpecs }],
+  };
   fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
   fs.writeFileSync(path.join(dir, shard), new Uint8Array(tf.io.CompositeArrayBuffer.join(art!.weightData!)));
   return path.join(dir, 'model.json');
@@ -33,18 +44,26 @@ export function mlp(sizes: number[], opts: { softmax?: boolean; bias?: boolean; 
   const m = tf.sequential();
   for (let i = 1; i < sizes.length; i++) {
     const last = i === sizes.length - 1;
-    m.add(tf.layers.dense({
-      units: sizes[i], inputShape: i === 1 ? [sizes[0]] : undefined, useBias: opts.bias ?? true,
-      activation: last ? (opts.softmax === false ? 'linear' : 'softmax') : 'relu',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: (opts.seed ?? 1) + i }),
-      biasInitializer: tf.initializers.randomNormal({ stddev: 0.1, seed: (opts.seed ?? 1) + 100 + i }),
-    }));
+    m.add(
+      tf.layers.dense({
+        units: sizes[i],
+        inputShape: i === 1 ? [sizes[0]] : undefined,
+        useBias: opts.bias ?? true,
+        activation: last ? (opts.softmax === false ? 'linear' : 'softmax') : 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: (opts.seed ?? 1) + i }),
+        biasInitializer: tf.initializers.randomNormal({ stddev: 0.1, seed: (opts.seed ?? 1) + 100 + i }),
+      }),
+    );
   }
   return m;
 }
 
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
   return Math.sqrt(num / Math.max(den, 1e-30));
 }

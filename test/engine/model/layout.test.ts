@@ -18,13 +18,20 @@ test('toTorch is a transpose (checked element by element) and fromTorch inverts 
   const [kh, kw, ci, co] = [3, 2, 4, 6];
   const tfC = Float32Array.from({ length: kh * kw * ci * co }, (_, k) => k);
   const c = toTorch('Conv2D', [kh, kw, ci, co], tfC);
-  for (let o = 0; o < co; o++) for (let ch = 0; ch < ci; ch++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++)
-    assert.equal(c[((o * ci + ch) * kh + i) * kw + j], tfC[((i * kw + j) * ci + ch) * co + o]);
+  for (let o = 0; o < co; o++)
+    for (let ch = 0; ch < ci; ch++)
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++) assert.equal(c[((o * ci + ch) * kh + i) * kw + j], tfC[((i * kw + j) * ci + ch) * co + o]);
   // Depthwise: torch[ch*m+k][0][i][j] = tf[i][j][ch][k]
   const tfW = Float32Array.from({ length: 3 * 2 * 4 * 2 }, (_, k) => k);
   const w = toTorch('DepthwiseConv2D', [3, 2, 4, 2], tfW);
   assert.equal(w[((2 * 2 + 1) * 3 + 1) * 2 + 0], tfW[((1 * 2 + 0) * 4 + 2) * 2 + 1]);
-  for (const [kind, shape] of [['Dense', [5, 3]], ['Conv2D', [3, 2, 4, 6]], ['Conv1D', [3, 4, 6]], ['DepthwiseConv2D', [3, 2, 4, 2]]] as const) {
+  for (const [kind, shape] of [
+    ['Dense', [5, 3]],
+    ['Conv2D', [3, 2, 4, 6]],
+    ['Conv1D', [3, 4, 6]],
+    ['DepthwiseConv2D', [3, 2, 4, 2]],
+  ] as const) {
     const n = shape.reduce((a, b) => a * b, 1);
     const v = Float32Array.from({ length: n }, () => Math.random());
     assert.deepEqual(fromTorch(kind, [...shape], toTorch(kind, [...shape], v)), v);

@@ -19,7 +19,9 @@ function snapshot(dir: string): Record<string, string> {
   const walk = (rel: string) => {
     for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const r = path.join(rel, e.name);
-      if (e.isDirectory()) walk(r); else if (e.isFile()) out[r] = fs.readFileSync(path.join(dir, r)).toString('base64'); else out[r] = '<special>';
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) out[r] = fs.readFileSync(path.join(dir, r)).toString('base64');
+      else out[r] = '<special>';
     }
   };
   walk('');
@@ -27,7 +29,10 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 function refused(f: () => unknown, pattern: RegExp) {
-  assert.throws(f, (e: unknown) => e instanceof WoodFisherError && e.code === 'OUTPUT' && pattern.test(e.message) && !e.message.includes('\n'));
+  assert.throws(
+    f,
+    (e: unknown) => e instanceof WoodFisherError && e.code === 'OUTPUT' && pattern.test(e.message) && !e.message.includes('\n'),
+  );
 }
 
 /** Writes one complete result through the contract, in this process. */
@@ -54,10 +59,14 @@ function runChild(out: string, killAt: string, version: string) {
 function isComplete(dir: string, version: string): boolean {
   try {
     const marker = JSON.parse(fs.readFileSync(path.join(dir, MARKER), 'utf8'));
-    return JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).version === version
-      && fs.readFileSync(path.join(dir, 'sub', 'weights.bin')).equals(Buffer.alloc(1000, Number(version)))
-      && JSON.stringify(marker.files) === JSON.stringify(['model.json', 'sub/weights.bin']);
-  } catch { return false; }
+    return (
+      JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).version === version &&
+      fs.readFileSync(path.join(dir, 'sub', 'weights.bin')).equals(Buffer.alloc(1000, Number(version))) &&
+      JSON.stringify(marker.files) === JSON.stringify(['model.json', 'sub/weights.bin'])
+    );
+  } catch {
+    return false;
+  }
 }
 
 test('a folder that is not ours is refused before any work, and every file in and beside it survives', () => {
@@ -69,7 +78,8 @@ test('a folder that is not ours is refused before any work, and every file in an
   fs.writeFileSync(path.join(user, '.git', 'HEAD'), 'ref: refs/heads/main');
   fs.writeFileSync(path.join(root, 'beside.txt'), 'beside');
   const input = path.join(root, 'input');
-  fs.mkdirSync(input); fs.writeFileSync(path.join(input, 'model.json'), '{}');
+  fs.mkdirSync(input);
+  fs.writeFileSync(path.join(input, 'model.json'), '{}');
   fs.writeFileSync(path.join(root, 'a-file'), 'a file');
   fs.symlinkSync(user, path.join(root, 'link-to-other'));
   const before = snapshot(root);
@@ -86,7 +96,11 @@ test('a folder that is not ours is refused before any work, and every file in an
   refused(() => claimOutput(root, { kind: 'test', inputFolder: input }), /contains the input model's folder/);
   refused(() => claimOutput(path.join(input, 'pruned'), { kind: 'test', inputFolder: input }), /inside the input model's folder/);
   assert.deepEqual(snapshot(root), before, 'nothing changed');
-  assert.deepEqual(fs.readdirSync(root).filter(f => f.startsWith('.')), [], 'no lock or staging folder left');
+  assert.deepEqual(
+    fs.readdirSync(root).filter(f => f.startsWith('.')),
+    [],
+    'no lock or staging folder left',
+  );
 });
 
 test('a previous output is replaced; one that gained a user file is refused, and the file survives', async () => {
@@ -125,16 +139,22 @@ test('an empty folder is used; a marker cannot be forged to list paths outside t
   const forged = path.join(root, 'forged');
   fs.mkdirSync(forged);
   fs.writeFileSync(path.join(forged, 'x.txt'), 'x');
-  fs.writeFileSync(path.join(forged, MARKER), JSON.stringify({ tool: 'woodfisher', version: 1, kind: 'prune', written: '', files: ['../keep.txt', 'x.txt'] }));
+  fs.writeFileSync(
+    path.join(forged, MARKER),
+    JSON.stringify({ tool: 'woodfisher', version: 1, kind: 'prune', written: '', files: ['../keep.txt', 'x.txt'] }),
+  );
   refused(() => claimOutput(forged, { kind: 'test' }), /not written by WoodFisher/);
   assert.equal(fs.readFileSync(path.join(forged, 'x.txt'), 'utf8'), 'x');
 });
 
-test('a second run into the same output is refused while the first holds it; a dead run\'s lock is taken over', async () => {
+test("a second run into the same output is refused while the first holds it; a dead run's lock is taken over", async () => {
   const root = tempDir();
   const out = path.join(root, 'out');
   const first = claimOutput(out, { kind: 'test' });
-  refused(() => claimOutput(out, { kind: 'test' }), new RegExp(`another WoodFisher run \\(pid ${process.pid}, started .*\\) is writing to`));
+  refused(
+    () => claimOutput(out, { kind: 'test' }),
+    new RegExp(`another WoodFisher run \\(pid ${process.pid}, started .*\\) is writing to`),
+  );
   first.release();
   const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
   fs.writeFileSync(path.join(root, '.out.lock'), JSON.stringify({ pid: dead, host: os.hostname(), started: 'then' }));
@@ -157,7 +177,10 @@ test('a kill at every step of a save leaves the old or the new complete result, 
     // At this instant: the old or the new complete result is on disk, under the output name or beside it.
     const siblings = fs.readdirSync(root).filter(f => f.startsWith('.out.'));
     const candidates = [out, ...siblings.map(f => path.join(root, f))];
-    assert.ok(candidates.some(d => isComplete(d, '1') || isComplete(d, '2')), `${killAt}: no complete result in ${siblings}`);
+    assert.ok(
+      candidates.some(d => isComplete(d, '1') || isComplete(d, '2')),
+      `${killAt}: no complete result in ${siblings}`,
+    );
     if (killAt === 'exit-while-writing') assert.deepEqual(siblings, [], 'process.exit leaves no staging folder or lock');
     // The next run recovers: a complete result under the name, no staging/backup/lock left, the user's file intact.
     const notes = await writeResult(path.join(root, 'other'), { 'model.json': 'x' }); // another output: no effect on out
@@ -165,7 +188,8 @@ test('a kill at every step of a save leaves the old or the new complete result, 
     const claim = claimOutput(out, { kind: 'test' });
     claim.release();
     assert.ok(isComplete(out, '1') || isComplete(out, '2'), `${killAt}: out incomplete after recovery`);
-    if (['moved-old', 'swapped', 'dropping', 'none'].includes(killAt)) assert.ok(isComplete(out, '2'), `${killAt}: the new result should be in place`);
+    if (['moved-old', 'swapped', 'dropping', 'none'].includes(killAt))
+      assert.ok(isComplete(out, '2'), `${killAt}: the new result should be in place`);
     assert.deepEqual(fs.readdirSync(root).sort(), ['other', 'out', 'user.txt'], `${killAt}: debris left`);
     assert.equal(fs.readFileSync(path.join(root, 'user.txt'), 'utf8'), 'user');
   }

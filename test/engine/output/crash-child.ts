@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { claimOutput, onCommitStep } from '../../../src/engine/output/claim';
 
 const [out, killAt, version] = process.argv.slice(2);
-onCommitStep(name => { if (name === killAt) process.kill(process.pid, 'SIGKILL'); });
+onCommitStep(name => {
+  if (name === killAt) process.kill(process.pid, 'SIGKILL');
+});
 const claim = claimOutput(out, { kind: 'test' });
 const dir = claim.stage();
 fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ version }));

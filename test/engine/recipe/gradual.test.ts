@@ -33,17 +33,31 @@ test('a gradual: section gives GradualOptions: training data from it, defaults f
   assert.equal(o.outDir, path.resolve('/r/m/gradual-95'));
   assert.equal(recipeToGradualOptions(recipe, '/r/m', { lr: 0.2, dataPath: '/x.npy' }).lr, 0.2);
   // without gradual.train the recipe's data is the training data
-  const noTrain = parseRecipe(text.replace('  train: ../data/train.npz\n', '') + 'data: { inputs: ../data/x.npy, labels: ../data/y.npy }\n', 'r.yaml').recipe;
+  const noTrain = parseRecipe(
+    text.replace('  train: ../data/train.npz\n', '') + 'data: { inputs: ../data/x.npy, labels: ../data/y.npy }\n',
+    'r.yaml',
+  ).recipe;
   const o2 = recipeToGradualOptions(noTrain, '/r/m');
   assert.equal(o2.dataPath, path.resolve('/r/data/x.npy'));
   assert.equal(o2.labelsPath, path.resolve('/r/data/y.npy'));
 });
 
 test('mistakes in the gradual: section are diagnostics at their place', () => {
-  const bad = parseRecipe(text.replace('  lr: 0.05', '  lr: 0\n  optimiser: adam').replace('  epochs: 12\n', ''), 'r.yaml').diagnostics.map(d => `${d.line}: ${d.message}`);
-  assert.ok(bad.some(m => /^6: gradual is missing "epochs"/.test(m)), bad.join(' | '));
-  assert.ok(bad.some(m => /^9: gradual\.lr must be > 0/.test(m)), bad.join(' | '));
-  assert.ok(bad.some(m => /^10: unknown key "optimiser" in gradual.*did you mean "optimizer"/.test(m)), bad.join(' | '));
+  const bad = parseRecipe(text.replace('  lr: 0.05', '  lr: 0\n  optimiser: adam').replace('  epochs: 12\n', ''), 'r.yaml').diagnostics.map(
+    d => `${d.line}: ${d.message}`,
+  );
+  assert.ok(
+    bad.some(m => /^6: gradual is missing "epochs"/.test(m)),
+    bad.join(' | '),
+  );
+  assert.ok(
+    bad.some(m => /^9: gradual\.lr must be > 0/.test(m)),
+    bad.join(' | '),
+  );
+  assert.ok(
+    bad.some(m => /^10: unknown key "optimiser" in gradual.*did you mean "optimizer"/.test(m)),
+    bad.join(' | '),
+  );
 });
 
 test('completion and hovers read the gradual keys from the schema', () => {

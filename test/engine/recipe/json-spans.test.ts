@@ -9,7 +9,10 @@ test('values and the spans of nested values and keys, keys with / and ~ escaped'
   const r = parseJsonWithSpans(text);
   assert.equal(r.error, undefined);
   assert.deepEqual(r.value, { a: [1, { 'b/c': null, 'd~': 'x' }], e: true });
-  const at = (p: string) => { const s = r.spans.get(p)!; return [text.slice(...s.value), s.key && text.slice(...s.key)]; };
+  const at = (p: string) => {
+    const s = r.spans.get(p)!;
+    return [text.slice(...s.value), s.key && text.slice(...s.key)];
+  };
   assert.deepEqual(at(''), [text, undefined]);
   assert.deepEqual(at('/a/1/b~1c'), ['null', '"b/c"']);
   assert.deepEqual(at('/a/1/d~0'), ['"x"', '"d~"']);

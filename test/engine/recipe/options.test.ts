@@ -9,10 +9,17 @@ import { DEFAULT_OPTIONS } from '../../../src/engine/types';
 const dir = path.resolve('/tmp/recipes/mlp');
 
 test('recipe paths are resolved relative to the recipe folder, defaults fill the rest', () => {
-  const o = recipeToOptions({
-    model: './model.json', data: { inputs: '../data/x.npy', labels: '../data/y.npy' }, eval: 'test.npz',
-    sparsity: 0.9, output: 'out', maxMemory: '2GB',
-  }, dir);
+  const o = recipeToOptions(
+    {
+      model: './model.json',
+      data: { inputs: '../data/x.npy', labels: '../data/y.npy' },
+      eval: 'test.npz',
+      sparsity: 0.9,
+      output: 'out',
+      maxMemory: '2GB',
+    },
+    dir,
+  );
   assert.equal(o.modelPath, path.join(dir, 'model.json'));
   assert.equal(o.dataPath, path.resolve(dir, '../data/x.npy'));
   assert.equal(o.labelsPath, path.resolve(dir, '../data/y.npy'));
@@ -25,7 +32,14 @@ test('recipe paths are resolved relative to the recipe folder, defaults fill the
 });
 
 test('command-line flags override recipe values; undefined flags do not', () => {
-  const recipe = { model: 'model.json', data: { inputs: 'x.npy', labels: 'y.npy' }, sparsity: 0.9, samples: 1000, method: 'woodfisher' as const, output: 'out' };
+  const recipe = {
+    model: 'model.json',
+    data: { inputs: 'x.npy', labels: 'y.npy' },
+    sparsity: 0.9,
+    samples: 1000,
+    method: 'woodfisher' as const,
+    output: 'out',
+  };
   const o = recipeToOptions(recipe, dir, { sparsity: 0.5, samples: 64, method: 'global-magnitude', outDir: '/elsewhere', damp: undefined });
   assert.equal(o.sparsity, 0.5);
   assert.equal(o.samples, 64);
@@ -40,7 +54,10 @@ test('command-line flags override recipe values; undefined flags do not', () => 
 
 test('missing model, data, sparsity or output are clear OPTIONS errors', () => {
   assert.throws(() => recipeToOptions({ sparsity: 0.5 }, dir), /no model/);
-  assert.throws(() => recipeToOptions({ model: 'm.json', sparsity: 0.5, output: 'o' }, dir), /no calibration data: woodfisher needs --data/);
+  assert.throws(
+    () => recipeToOptions({ model: 'm.json', sparsity: 0.5, output: 'o' }, dir),
+    /no calibration data: woodfisher needs --data/,
+  );
   assert.throws(() => recipeToOptions({ model: 'm.json', data: 'x.npz', output: 'o' }, dir), /no target sparsity/);
   assert.throws(() => recipeToOptions({ model: 'm.json', data: 'x.npz', sparsity: 0.5 }, dir), /no output folder/);
   // magnitude needs no data
@@ -76,8 +93,16 @@ test('quantize and targetSize: from the recipe, flags win, a target size replace
   assert.equal(o.targetSize, 1_500_000);
   assert.equal(o.quantize, 'uint8');
   assert.equal(o.sparsity, 0, 'the search starts from dense');
-  assert.equal(recipeToOptions({ ...base, targetSize: '2MiB', sparsity: 0.9 }, dir, { sparsity: 0.8 }).targetSize, undefined, '--sparsity beats the recipe\'s target size');
-  assert.equal(recipeToOptions({ ...base, sparsity: 0.9 }, dir, { targetSize: 1000 }).sparsity, 0, '--target-size beats the recipe\'s sparsity');
+  assert.equal(
+    recipeToOptions({ ...base, targetSize: '2MiB', sparsity: 0.9 }, dir, { sparsity: 0.8 }).targetSize,
+    undefined,
+    "--sparsity beats the recipe's target size",
+  );
+  assert.equal(
+    recipeToOptions({ ...base, sparsity: 0.9 }, dir, { targetSize: 1000 }).sparsity,
+    0,
+    "--target-size beats the recipe's sparsity",
+  );
   assert.throws(() => recipeToOptions({ ...base, targetSize: 1000, sparsity: 0.5 }, dir), /not both/);
   assert.throws(() => recipeToOptions({ ...base }, dir, { targetSize: 1000, sparsity: 0.5 }), /not both/);
   assert.throws(() => recipeToOptions({ ...base, targetSize: 'lots' }, dir), /invalid target size/);

@@ -43,7 +43,11 @@ test('a valid YAML recipe parses with no diagnostics and typed values', () => {
 });
 
 test('a valid JSON recipe parses with no diagnostics', () => {
-  const text = JSON.stringify({ $schema: '../schemas/recipe.schema.json', model: 'm.json', sparsity: 0.5, maxMemory: 1e9, layers: { a: { exclude: true } } }, null, 2);
+  const text = JSON.stringify(
+    { $schema: '../schemas/recipe.schema.json', model: 'm.json', sparsity: 0.5, maxMemory: 1e9, layers: { a: { exclude: true } } },
+    null,
+    2,
+  );
   const { recipe, diagnostics } = parseRecipe(text, 'x.prune.json');
   assert.deepEqual(diagnostics, []);
   assert.equal(recipe.maxMemory, 1e9);

@@ -7,16 +7,39 @@ import type { PruneReport } from '../../../src/engine/types';
 function report(): PruneReport {
   const sal = { min: 1e-9, median: 3.5e-6, max: 0.25 };
   return {
-    version: 1, model: '/m/model.json', output: '/o', backend: 'cpu',
-    settings: { dataPath: '/d/x.npy', sparsity: 0.9, method: 'woodfisher', samples: 64, blockSize: 1000, damp: 1e-5, scope: 'global', update: 'independent', recompute: 1, recomputeSchedule: 'linear', inverseForm: 'auto', layers: {}, backend: 'auto', shuffle: false, seed: 0, labels: 'given' },
+    version: 1,
+    model: '/m/model.json',
+    output: '/o',
+    backend: 'cpu',
+    settings: {
+      dataPath: '/d/x.npy',
+      sparsity: 0.9,
+      method: 'woodfisher',
+      samples: 64,
+      blockSize: 1000,
+      damp: 1e-5,
+      scope: 'global',
+      update: 'independent',
+      recompute: 1,
+      recomputeSchedule: 'linear',
+      inverseForm: 'auto',
+      layers: {},
+      backend: 'auto',
+      shuffle: false,
+      seed: 0,
+      labels: 'given',
+    },
     sparsity: { target: 0.9, achieved: 0.9, pruned: 900, weights: 1000 },
     layers: [
       { name: 'fc1', kind: 'Dense', weights: 800, pruned: 760, sparsity: 0.95, threshold: 1.2345e-5, saliency: sal, blocks: 1 },
       { name: 'fc2', kind: 'Dense', weights: 150, pruned: 140, sparsity: 140 / 150, threshold: 2e-5, saliency: sal, blocks: 1 },
       { name: 'fc3', kind: 'Dense', weights: 50, pruned: 0, sparsity: 0, threshold: NaN, saliency: sal, blocks: 0, excluded: true },
     ],
-    before: { accuracy: 0.952, loss: 0.17, samples: 2000 }, after: { accuracy: 0.9105, loss: 0.31, samples: 2000 },
-    seconds: { total: 3.21 }, memory: { items: [], totalBytes: 0, limitBytes: 1, fits: true }, steps: 1,
+    before: { accuracy: 0.952, loss: 0.17, samples: 2000 },
+    after: { accuracy: 0.9105, loss: 0.31, samples: 2000 },
+    seconds: { total: 3.21 },
+    memory: { items: [], totalBytes: 0, limitBytes: 1, fits: true },
+    steps: 1,
   };
 }
 
@@ -73,7 +96,10 @@ function assertWellFormedXml(xml: string): string[] {
       continue;
     }
     const [, close, name, , selfClose] = m;
-    if (close) { assert.equal(stack.pop(), name, `mismatched </${name}>`); continue; }
+    if (close) {
+      assert.equal(stack.pop(), name, `mismatched </${name}>`);
+      continue;
+    }
     if (stack.length === 0) roots++;
     names.push(name);
     if (!selfClose) stack.push(name);
@@ -86,8 +112,11 @@ function assertWellFormedXml(xml: string): string[] {
 
 test('sweepSvg is a well-formed standalone SVG with one line per method, axes and a legend', () => {
   const sweep: SweepResult = {
-    version: 1, model: '/x/mlpnet/model.json', dense: { accuracy: 0.952, loss: 0.2, samples: 2000 },
-    methods: ['woodfisher', 'global-magnitude'], sparsities: [0.5, 0.9, 0.95],
+    version: 1,
+    model: '/x/mlpnet/model.json',
+    dense: { accuracy: 0.952, loss: 0.2, samples: 2000 },
+    methods: ['woodfisher', 'global-magnitude'],
+    sparsities: [0.5, 0.9, 0.95],
     points: [0.5, 0.9, 0.95].flatMap((s, i) => [
       { method: 'woodfisher' as const, sparsity: s, achieved: s, accuracy: 0.95 - i * 0.1, loss: 1, output: '/o', seconds: 1 },
       { method: 'global-magnitude' as const, sparsity: s, achieved: s, accuracy: 0.95 - i * 0.2, loss: 1, output: '/o', seconds: 1 },
@@ -116,7 +145,13 @@ test('sweepSvg is a well-formed standalone SVG with one line per method, axes an
 });
 
 test('sweepSvg copes with a single point', () => {
-  const svg = sweepSvg({ version: 1, model: 'm.json', methods: ['magnitude'], sparsities: [0.5], points: [{ method: 'magnitude', sparsity: 0.5, achieved: 0.5, accuracy: 0.9, loss: 0, output: '', seconds: 0 }] });
+  const svg = sweepSvg({
+    version: 1,
+    model: 'm.json',
+    methods: ['magnitude'],
+    sparsities: [0.5],
+    points: [{ method: 'magnitude', sparsity: 0.5, achieved: 0.5, accuracy: 0.9, loss: 0, output: '', seconds: 0 }],
+  });
   assertWellFormedXml(svg.trim());
   assert.doesNotMatch(svg, /NaN|Infinity/);
 });
@@ -124,10 +159,26 @@ test('sweepSvg copes with a single point', () => {
 test('sizeSvg plots accuracy against gzip size on a log axis: one point per sized run, the dense input as a marker at its own size', () => {
   const size = (gzip: number) => ({ raw: gzip * 2, gzip, brotli: gzip, files: 2 });
   const sweep: SweepResult = {
-    version: 1, model: '/x/mlpnet/model.json', dense: { accuracy: 0.95, loss: 0.2, samples: 2000 }, inputSize: size(120_000),
-    methods: ['woodfisher'], sparsities: [0.5, 0.9, 0.98],
-    points: [[0.5, 60_000, 0.95], [0.9, 16_000, 0.9], [0.98, 4_000, 0.5]].map(([s, gzip, accuracy]) => (
-      { method: 'woodfisher' as const, sparsity: s, achieved: s, accuracy, loss: 1, output: '/o', seconds: 1, size: size(gzip) })),
+    version: 1,
+    model: '/x/mlpnet/model.json',
+    dense: { accuracy: 0.95, loss: 0.2, samples: 2000 },
+    inputSize: size(120_000),
+    methods: ['woodfisher'],
+    sparsities: [0.5, 0.9, 0.98],
+    points: [
+      [0.5, 60_000, 0.95],
+      [0.9, 16_000, 0.9],
+      [0.98, 4_000, 0.5],
+    ].map(([s, gzip, accuracy]) => ({
+      method: 'woodfisher' as const,
+      sparsity: s,
+      achieved: s,
+      accuracy,
+      loss: 1,
+      output: '/o',
+      seconds: 1,
+      size: size(gzip),
+    })),
   };
   const svg = sizeSvg(sweep);
   const names = assertWellFormedXml(svg.trim());
@@ -140,7 +191,7 @@ test('sizeSvg plots accuracy against gzip size on a log axis: one point per size
   const x = new Map(sweep.points.map((p, i) => [p.size!.gzip, xs[i]]));
   assert.ok(x.get(4_000)! < x.get(16_000)! && x.get(16_000)! < x.get(60_000)!);
   const perDecade = (x.get(60_000)! - x.get(4_000)!) / Math.log10(60_000 / 4_000);
-  assert.ok(Math.abs((x.get(16_000)! - x.get(4_000)!) - perDecade * Math.log10(4)) < 0.2, 'positions follow log10(size)');
+  assert.ok(Math.abs(x.get(16_000)! - x.get(4_000)! - perDecade * Math.log10(4)) < 0.2, 'positions follow log10(size)');
   const dense = Number(/class="dense"><rect x="([\d.]+)"/.exec(svg)![1]) + 4;
   assert.ok(Math.abs(dense - (x.get(60_000)! + perDecade * Math.log10(2))) < 0.2, 'the dense input sits at its own size');
 });

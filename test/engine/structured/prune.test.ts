@@ -12,34 +12,62 @@ import { buildMobileNetV2, saveModelFolder, writeCalibration } from '../../fixtu
 import { residualConcatNet } from './fixtures';
 
 const examples = path.resolve(__dirname, '../../../examples');
-before(async () => { await initBackend('wasm'); });
+before(async () => {
+  await initBackend('wasm');
+});
 
 function options(over: Partial<PruneOptions>): PruneOptions {
-  return { ...DEFAULT_OPTIONS, modelPath: '', dataPath: `${examples}/data/calib-x.npy`, labelsPath: `${examples}/data/calib-y.npy`,
-    outDir: path.join(tempDir('wf-struct-run-'), 'out'), sparsity: 0.5, samples: 64, structure: 'neurons', backend: 'wasm', ...over };
+  return {
+    ...DEFAULT_OPTIONS,
+    modelPath: '',
+    dataPath: `${examples}/data/calib-x.npy`,
+    labelsPath: `${examples}/data/calib-y.npy`,
+    outDir: path.join(tempDir('wf-struct-run-'), 'out'),
+    sparsity: 0.5,
+    samples: 64,
+    structure: 'neurons',
+    backend: 'wasm',
+    ...over,
+  };
 }
 
 test('MacCounter: an MLP by hand; removing classes counts the same MACs as the shrunk model itself', async () => {
   const m = mlp([10, 8, 6, 3]);
-  const g = channelGraph(m), c = new MacCounter(m, g);
+  const g = channelGraph(m),
+    c = new MacCounter(m, g);
   assert.equal(c.total(), 10 * 8 + 8 * 6 + 6 * 3);
-  c.remove(0); c.remove(9);            // one unit of each hidden layer
+  c.remove(0);
+  c.remove(9); // one unit of each hidden layer
   assert.equal(c.total(), 10 * 7 + 7 * 5 + 5 * 3);
   c.restore(0);
   assert.equal(c.total(), 10 * 8 + 8 * 5 + 5 * 3);
   const net = residualConcatNet();
-  const gn = channelGraph(net), cn = new MacCounter(net, gn);
+  const gn = channelGraph(net),
+    cn = new MacCounter(net, gn);
   // stem 8·8·27·6, each block 8·8·(6·12 + 9·12 + 12·6), branches 8·8·(6·4 + 54·5), fc 9·7 + 7·4
   assert.equal(cn.total(), 64 * 27 * 6 + 2 * 64 * (72 + 108 + 72) + 64 * (24 + 270) + 63 + 28);
-  m.dispose(); net.dispose();
+  m.dispose();
+  net.dispose();
 });
 
 test('MLPNet example: units removed layer by layer, model physically smaller, loads in TF.js, report complete', async () => {
   const events: PruneEvent[] = [];
-  const o = options({ modelPath: `${examples}/mlpnet/model.json`, scope: 'layer', evalPath: `${examples}/data/test-x.npy`, evalLabelsPath: `${examples}/data/test-y.npy` });
+  const o = options({
+    modelPath: `${examples}/mlpnet/model.json`,
+    scope: 'layer',
+    evalPath: `${examples}/data/test-x.npy`,
+    evalLabelsPath: `${examples}/data/test-y.npy`,
+  });
   const r = await runStructuredPrune(o, { onEvent: e => events.push(e) });
   const s = r.structure!;
-  assert.deepEqual(r.layers.map(l => l.units), [{ kept: 20, of: 40 }, { kept: 10, of: 20 }, { kept: 10, of: 10 }]);
+  assert.deepEqual(
+    r.layers.map(l => l.units),
+    [
+      { kept: 20, of: 40 },
+      { kept: 10, of: 20 },
+      { kept: 10, of: 10 },
+    ],
+  );
   assert.equal(s.units.removed, 30);
   assert.equal(s.after.params, 784 * 20 + 20 * 10 + 10 * 10);
   assert.equal(s.after.flops, 2 * s.after.params);
@@ -76,23 +104,71 @@ test('MobileNetV2 fixture: residual stages, BatchNorm and depthwise shrink toget
   assert.ok(r.structure!.after.flops < r.structure!.before.flops);
   const pred = out.predict(tf.zeros([2, 32, 32, 3])) as tf.Tensor;
   assert.deepEqual(pred.shape, [2, 10]);
-  assert.ok(r.layers.some(l => l.kind === 'DepthwiseConv2D' && l.units && l.units.kept < l.units.of), 'depthwise channels removed');
-  tf.dispose([pred]); out.dispose(); model.dispose();
+  assert.ok(
+    r.layers.some(l => l.kind === 'DepthwiseConv2D' && l.units && l.units.kept < l.units.of),
+    'depthwise channels removed',
+  );
+  tf.dispose([pred]);
+  out.dispose();
+  model.dispose();
 });
 
 test('a memory limit below the plan is one clear error before any gradient is computed', async () => {
   const events: PruneEvent[] = [];
-  await assert.rejects(runStructuredPrune(options({ modelPath: `${examples}/mlpnet/model.json`, maxMemoryBytes: 1e5 }), { onEvent: e => events.push(e) }),
-    (e: Error) => e.name === 'WoodFisherError' && /memory/i.test(e.message));
+  await assert.rejects(
+    runStructuredPrune(options({ modelPath: `${examples}/mlpnet/model.json`, maxMemoryBytes: 1e5 }), { onEvent: e => events.push(e) }),
+    (e: Error) => e.name === 'WoodFisherError' && /memory/i.test(e.message),
+  );
   assert.ok(!events.some(e => e.type === 'stage' && e.stage === 'gradients'), 'no gradients computed');
 });
 
 test('a fraction the per-layer minimums cannot meet removes what it can and says so', async () => {
   const events: PruneEvent[] = [];
-  const r = await runStructuredPrune(options({ modelPath: `${examples}/cnn/model.json`, sparsity: 0.95, method: 'magnitude' }), { onEvent: e => events.push(e) });
+  const r = await runStructuredPrune(options({ modelPath: `${examples}/cnn/model.json`, sparsity: 0.95, method: 'magnitude' }), {
+    onEvent: e => events.push(e),
+  });
   assert.deepEqual(r.layers[0].units, { kept: 1, of: 8 });
-  assert.ok(events.some(e => e.type === 'log' && e.level === 'warn' && /1 units asked for stay/.test(e.message)), 'a warning names the shortfall');
+  assert.ok(
+    events.some(e => e.type === 'log' && e.level === 'warn' && /1 units asked for stay/.test(e.message)),
+    'a warning names the shortfall',
+  );
   const quiet: PruneEvent[] = [];
-  await runStructuredPrune(options({ modelPath: `${examples}/cnn/model.json`, sparsity: 0.5, method: 'magnitude' }), { onEvent: e => quiet.push(e) });
+  await runStructuredPrune(options({ modelPath: `${examples}/cnn/model.json`, sparsity: 0.5, method: 'magnitude' }), {
+    onEvent: e => quiet.push(e),
+  });
   assert.ok(!quiet.some(e => e.type === 'log' && /asked for stay/.test(e.message)));
+});
+
+test('unlabeled evaluation data: the shrunk model is judged by agreement with the dense one and KL to it', async () => {
+  const r = await runStructuredPrune(
+    options({ modelPath: `${examples}/mlpnet/model.json`, method: 'magnitude', sparsity: 0.3, evalPath: `${examples}/data/test-x.npy` }),
+  );
+  assert.equal(r.before?.reference, 'dense');
+  assert.equal(r.before?.accuracy, 1, 'the dense model agrees with itself');
+  assert.ok(Math.abs(r.before!.loss) < 1e-6, `KL of the dense model to itself is 0, got ${r.before!.loss}`);
+  assert.equal(r.after?.reference, 'dense');
+  assert.ok(
+    r.after!.accuracy > 0 && r.after!.accuracy < 1,
+    `some predictions change after removing 30% of the units: ${r.after!.accuracy}`,
+  );
+  assert.ok(r.after!.loss > 0, 'KL grows');
+  assert.equal(r.settings.dataPath, undefined, 'a magnitude run lists no calibration data among its settings');
+});
+
+test('magnitude and diagonal-Fisher units: a unit scores the sum of its row (L1 norm; Σ ½ F_qq w_q²)', async () => {
+  const r = await runStructuredPrune(options({ modelPath: `${examples}/mlpnet/model.json`, method: 'diagfisher', sparsity: 0.3 }));
+  const shrunk = r.layers.filter(l => l.units && l.units.kept < l.units.of);
+  assert.ok(shrunk.length > 0, 'some layer lost units');
+  for (const l of shrunk) assert.equal(l.form, 'diagonal', l.name);
+  const m = await runStructuredPrune(options({ modelPath: `${examples}/mlpnet/model.json`, method: 'magnitude', sparsity: 0.3 }));
+  const first = m.layers[0];
+  // the unit with the smallest L1 row norm is among those removed: the threshold is at least the least row norm
+  const model = await tfLoad(`${examples}/mlpnet/model.json`);
+  const kernel = (await model.layers
+    .find(l => l.name === first.name)!
+    .getWeights()[0]
+    .array()) as number[][];
+  const rowNorms = kernel[0].map((_, unit) => kernel.reduce((a, row) => a + Math.abs(row[unit]), 0));
+  assert.ok(first.threshold >= Math.min(...rowNorms) - 1e-6, `${first.threshold} < ${Math.min(...rowNorms)}`);
+  model.dispose();
 });

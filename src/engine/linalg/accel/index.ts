@@ -20,13 +20,20 @@ export type ProviderName = 'auto' | 'onnxruntime-f64' | 'onnxruntime-f32' | 'tfj
  * onnxruntime-node loads, else js: float64 products keep the damped inverse accurate at λ down to 1e-8.
  * With precision 'float32' allowed (well-conditioned blocks, large λ), 'auto' picks onnxruntime-f32, then tfjs.
  */
-export function selectProvider(name: ProviderName = 'auto', opts: { precision?: 'float32' | 'float64'; threads?: number } = {}): GemmProvider {
+export function selectProvider(
+  name: ProviderName = 'auto',
+  opts: { precision?: 'float32' | 'float64'; threads?: number } = {},
+): GemmProvider {
   const precision = opts.precision ?? 'float64';
   switch (name) {
-    case 'onnxruntime-f64': return onnxRuntimeProvider({ precision: 'float64', threads: opts.threads });
-    case 'onnxruntime-f32': return onnxRuntimeProvider({ precision: 'float32', threads: opts.threads });
-    case 'tfjs': return tfjsProvider();
-    case 'js': return jsProvider();
+    case 'onnxruntime-f64':
+      return onnxRuntimeProvider({ precision: 'float64', threads: opts.threads });
+    case 'onnxruntime-f32':
+      return onnxRuntimeProvider({ precision: 'float32', threads: opts.threads });
+    case 'tfjs':
+      return tfjsProvider();
+    case 'js':
+      return jsProvider();
     case 'auto':
       if (!onnxRuntimeUnavailable()) return onnxRuntimeProvider({ precision, threads: opts.threads });
       return precision === 'float32' ? tfjsProvider() : jsProvider();

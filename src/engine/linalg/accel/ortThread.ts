@@ -8,16 +8,31 @@ import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
 export type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
 export type Kind = Product | `${Product}Batch`;
 export type Feed = [name: string, data: Float32Array | Float64Array, dims: number[]];
-export type Request = { op: 'run'; kind: Kind; feeds: Feed[] } | { op: 'exit' };
-export type Reply = { ok: true; C?: Float64Array; version?: string } | { ok: false; error: string };
-export interface ThreadInit { port: MessagePort; signal: Int32Array; precision: 'float32' | 'float64'; threads: number }
+/** `out`: the buffer the product is written to (the caller's, reused), of shape `dims`. */
+export type Request = { op: 'run'; kind: Kind; feeds: Feed[]; out: ArrayBuffer; dims: number[] } | { op: 'exit' };
+/** `back`: the operands' buffers, returned for reuse (allocating fresh large buffers — zeroing, page faults, GC — cost
+ *  more than the JS around the small products did). */
+export type Reply = { ok: true; C?: Float64Array; back?: ArrayBuffer[]; version?: string } | { ok: false; error: string };
+export interface ThreadInit {
+  port: MessagePort;
+  signal: Int32Array;
+  precision: 'float32' | 'float64';
+  threads: number;
+}
 
 /** Signal values in Int32Array slot 0: the caller waits while it is WAITING. */
-export const WAITING = 0, REPLIED = 1, GONE = 2;
+export const WAITING = 0,
+  REPLIED = 1,
+  GONE = 2;
 
 // Public API surface used here (onnxruntime-node is an optional dependency: no compile-time import).
-interface OrtTensor { data: Float32Array | Float64Array }
-interface OrtSession { run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>; release(): Promise<void> }
+interface OrtTensor {
+  data: Float32Array | Float64Array;
+}
+interface OrtSession {
+  run(feeds: Record<string, OrtTensor>, fetches?: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
 interface Ort {
   InferenceSession: { create(model: Uint8Array, options: object): Promise<OrtSession> };
   Tensor: new (type: 'float32' | 'float64', data: Float32Array | Float64Array, dims: number[]) => OrtTensor;
@@ -28,14 +43,58 @@ interface Ort {
 // transposed operand through Transpose(perm 0,2,1).
 const t3 = (x: string): OnnxNode => ({ op: 'Transpose', inputs: [x], outputs: [`${x}t`], attrs: { perm: [0, 2, 1] } });
 const GRAPHS: Record<Kind, { nodes: OnnxNode[]; inputs: [string, string[]][]; out: string[] }> = {
-  gramCols: { nodes: [{ op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transA: 1 } }], inputs: [['A', ['k', 'm']]], out: ['m', 'm'] },
-  gramRows: { nodes: [{ op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transB: 1 } }], inputs: [['A', ['m', 'k']]], out: ['m', 'm'] },
-  matmulTN: { nodes: [{ op: 'Gemm', inputs: ['A', 'B'], outputs: ['C'], attrs: { transA: 1 } }], inputs: [['A', ['k', 'm']], ['B', ['k', 'n']]], out: ['m', 'n'] },
-  matmul: { nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], inputs: [['A', ['m', 'k']], ['B', ['k', 'n']]], out: ['m', 'n'] },
-  gramColsBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['At', 'A'], outputs: ['C'] }], inputs: [['A', ['c', 'k', 'm']]], out: ['c', 'm', 'm'] },
-  gramRowsBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['A', 'At'], outputs: ['C'] }], inputs: [['A', ['c', 'm', 'k']]], out: ['c', 'm', 'm'] },
-  matmulTNBatch: { nodes: [t3('A'), { op: 'MatMul', inputs: ['At', 'B'], outputs: ['C'] }], inputs: [['A', ['c', 'k', 'm']], ['B', ['c', 'k', 'n']]], out: ['c', 'm', 'n'] },
-  matmulBatch: { nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], inputs: [['A', ['c', 'm', 'k']], ['B', ['c', 'k', 'n']]], out: ['c', 'm', 'n'] },
+  gramCols: {
+    nodes: [{ op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transA: 1 } }],
+    inputs: [['A', ['k', 'm']]],
+    out: ['m', 'm'],
+  },
+  gramRows: {
+    nodes: [{ op: 'Gemm', inputs: ['A', 'A'], outputs: ['C'], attrs: { transB: 1 } }],
+    inputs: [['A', ['m', 'k']]],
+    out: ['m', 'm'],
+  },
+  matmulTN: {
+    nodes: [{ op: 'Gemm', inputs: ['A', 'B'], outputs: ['C'], attrs: { transA: 1 } }],
+    inputs: [
+      ['A', ['k', 'm']],
+      ['B', ['k', 'n']],
+    ],
+    out: ['m', 'n'],
+  },
+  matmul: {
+    nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }],
+    inputs: [
+      ['A', ['m', 'k']],
+      ['B', ['k', 'n']],
+    ],
+    out: ['m', 'n'],
+  },
+  gramColsBatch: {
+    nodes: [t3('A'), { op: 'MatMul', inputs: ['At', 'A'], outputs: ['C'] }],
+    inputs: [['A', ['c', 'k', 'm']]],
+    out: ['c', 'm', 'm'],
+  },
+  gramRowsBatch: {
+    nodes: [t3('A'), { op: 'MatMul', inputs: ['A', 'At'], outputs: ['C'] }],
+    inputs: [['A', ['c', 'm', 'k']]],
+    out: ['c', 'm', 'm'],
+  },
+  matmulTNBatch: {
+    nodes: [t3('A'), { op: 'MatMul', inputs: ['At', 'B'], outputs: ['C'] }],
+    inputs: [
+      ['A', ['c', 'k', 'm']],
+      ['B', ['c', 'k', 'n']],
+    ],
+    out: ['c', 'm', 'n'],
+  },
+  matmulBatch: {
+    nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }],
+    inputs: [
+      ['A', ['c', 'm', 'k']],
+      ['B', ['c', 'k', 'n']],
+    ],
+    out: ['c', 'm', 'n'],
+  },
 };
 
 function serve({ port, signal, precision, threads }: ThreadInit): void {
@@ -45,10 +104,17 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
     Atomics.notify(signal, 0);
   };
   // Whatever ends this thread (an error outside a request included) wakes a waiting caller instead of leaving it asleep.
-  process.on('exit', () => { Atomics.store(signal, 0, GONE); Atomics.notify(signal, 0); });
+  process.on('exit', () => {
+    Atomics.store(signal, 0, GONE);
+    Atomics.notify(signal, 0);
+  });
 
   const loaded = tryRequire<Ort>('onnxruntime-node');
-  if (!loaded.mod) { reply({ ok: false, error: `onnxruntime-node not loadable: ${loaded.error}` }); port.close(); return; }
+  if (!loaded.mod) {
+    reply({ ok: false, error: `onnxruntime-node not loadable: ${loaded.error}` });
+    port.close();
+    return;
+  }
   const ort = loaded.mod;
   const elem = precision === 'float64' ? ONNX_DOUBLE : ONNX_FLOAT;
   const options = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] };
@@ -57,7 +123,11 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
     let s = sessions.get(kind);
     if (!s) {
       const g = GRAPHS[kind];
-      const bytes = onnxModel(g.nodes, g.inputs.map(([name, dims]) => ({ name, elemType: elem, dims })), [{ name: 'C', elemType: elem, dims: g.out }]);
+      const bytes = onnxModel(
+        g.nodes,
+        g.inputs.map(([name, dims]) => ({ name, elemType: elem, dims })),
+        [{ name: 'C', elemType: elem, dims: g.out }],
+      );
       s = ort.InferenceSession.create(bytes, options);
       sessions.set(kind, s);
     }
@@ -70,19 +140,23 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
         for (const s of sessions.values()) await (await s).release();
         sessions.clear();
         reply({ ok: true });
-        port.close();                 // nothing left to keep the thread: it leaves between products, never inside one
+        port.close(); // nothing left to keep the thread: it leaves between products, never inside one
         return;
       }
       const feeds: Record<string, OrtTensor> = {};
       for (const [name, data, dims] of req.feeds) feeds[name] = new ort.Tensor(precision, data, dims);
-      const out = (await (await session(req.kind)).run(feeds)).C.data;
-      const C = new Float64Array(out);   // our own buffer to move: the output's memory belongs to ONNX Runtime
-      reply({ ok: true, C }, [C.buffer]);
+      const s = await session(req.kind);
+      const back = req.feeds.map(f => f[1].buffer as ArrayBuffer);
+      const C = new Float64Array(req.out);
+      if (precision === 'float64')
+        await s.run(feeds, { C: new ort.Tensor('float64', C, req.dims) }); // written in place
+      else C.set((await s.run(feeds)).C.data);
+      reply({ ok: true, C, back }, [C.buffer, ...new Set(back)]);
     } catch (e) {
       reply({ ok: false, error: (e as Error).message.split('\n')[0] });
     }
   });
-  reply({ ok: true, version: ort.env.versions.node ?? ort.env.versions.common });   // ready
+  reply({ ok: true, version: ort.env.versions.node ?? ort.env.versions.common }); // ready
 }
 
 if (workerData && (workerData as ThreadInit).port) serve(workerData as ThreadInit);

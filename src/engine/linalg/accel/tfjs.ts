@@ -31,19 +31,31 @@ export function tfjsProvider(): GemmProvider {
     name: `tfjs-${backend}`,
     precision: 'float32',
     gramCols: (A, k, m, c = 1) => {
-      checkSize('gramCols', A, c * k * m); check();
-      return run(() => { const a = tf.tensor3d(f32(A, c * k * m), [c, k, m]); return tf.matMul(T(a), a); });
+      checkSize('gramCols', A, c * k * m);
+      check();
+      return run(() => {
+        const a = tf.tensor3d(f32(A, c * k * m), [c, k, m]);
+        return tf.matMul(T(a), a);
+      });
     },
     gramRows: (A, m, k, c = 1) => {
-      checkSize('gramRows', A, c * m * k); check();
-      return run(() => { const a = tf.tensor3d(f32(A, c * m * k), [c, m, k]); return tf.matMul(a, T(a)); });
+      checkSize('gramRows', A, c * m * k);
+      check();
+      return run(() => {
+        const a = tf.tensor3d(f32(A, c * m * k), [c, m, k]);
+        return tf.matMul(a, T(a));
+      });
     },
     matmulTN: (A, B, k, m, n, c = 1) => {
-      checkSize('matmulTN A', A, c * k * m); checkSize('matmulTN B', B, c * k * n); check();
+      checkSize('matmulTN A', A, c * k * m);
+      checkSize('matmulTN B', B, c * k * n);
+      check();
       return run(() => tf.matMul(T(tf.tensor3d(f32(A, c * k * m), [c, k, m])), tf.tensor3d(f32(B, c * k * n), [c, k, n])));
     },
     matmul: (A, B, m, k, n, c = 1) => {
-      checkSize('matmul A', A, c * m * k); checkSize('matmul B', B, c * k * n); check();
+      checkSize('matmul A', A, c * m * k);
+      checkSize('matmul B', B, c * k * n);
+      check();
       return run(() => tf.matMul(tf.tensor3d(f32(A, c * m * k), [c, m, k]), tf.tensor3d(f32(B, c * k * n), [c, k, n])));
     },
     dispose: () => {},

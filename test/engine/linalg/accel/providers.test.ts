@@ -2,37 +2,70 @@
 // float64 providers: ≤ 1e-12; float32 providers: ≤ 2e-6 (float32 rounding of inputs + accumulation over k ≤ 300).
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { initBackend } from '../../../../src/engine/backend';
-import { GemmProvider, jsProvider, tfjsProvider, onnxRuntimeProvider, onnxRuntimeUnavailable, selectProvider } from '../../../../src/engine/linalg/accel';
+import {
+  GemmProvider,
+  jsProvider,
+  tfjsProvider,
+  onnxRuntimeProvider,
+  onnxRuntimeUnavailable,
+  selectProvider,
+} from '../../../../src/engine/linalg/accel';
 import { onnxModel } from '../../../../src/engine/linalg/accel/onnxModel';
 
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
 }
-const rand = (len: number, seed: number) => { const r = rng(seed); return Float64Array.from({ length: len }, r); };
+const rand = (len: number, seed: number) => {
+  const r = rng(seed);
+  return Float64Array.from({ length: len }, r);
+};
 
 /** Reference C = op(A)·op(B) in float64 with plain loops. A is ra×ca, B is rb×cb (row-major). */
 function ref(A: Float64Array, ra: number, ca: number, tA: boolean, B: Float64Array, rb: number, cb: number, tB: boolean): Float64Array {
-  const m = tA ? ca : ra, k = tA ? ra : ca, n = tB ? rb : cb;
+  const m = tA ? ca : ra,
+    k = tA ? ra : ca,
+    n = tB ? rb : cb;
   assert.equal(tB ? cb : rb, k);
   const a = (i: number, t: number) => (tA ? A[t * ca + i] : A[i * ca + t]);
   const b = (t: number, j: number) => (tB ? B[j * cb + t] : B[t * cb + j]);
   const C = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) { let s = 0; for (let t = 0; t < k; t++) s += a(i, t) * b(t, j); C[i * n + j] = s; }
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s += a(i, t) * b(t, j);
+      C[i * n + j] = s;
+    }
   return C;
 }
 function relErr(X: Float64Array, R: Float64Array): number {
   assert.equal(X.length, R.length);
-  let num = 0, den = 0;
-  for (let i = 0; i < R.length; i++) { num += (X[i] - R[i]) ** 2; den += R[i] ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < R.length; i++) {
+    num += (X[i] - R[i]) ** 2;
+    den += R[i] ** 2;
+  }
   return Math.sqrt(num / den);
 }
 
 function checkProvider(p: GemmProvider) {
   const tol = p.precision === 'float64' ? 1e-12 : 2e-6;
-  for (const [k, m, n] of [[1, 1, 1], [7, 5, 3], [300, 65, 129], [33, 200, 17]]) {
-    const A = rand(k * m, k + m), B = rand(k * n, n + 1), A2 = rand(m * k, 3 * m);
+  for (const [k, m, n] of [
+    [1, 1, 1],
+    [7, 5, 3],
+    [300, 65, 129],
+    [33, 200, 17],
+  ]) {
+    const A = rand(k * m, k + m),
+      B = rand(k * n, n + 1),
+      A2 = rand(m * k, 3 * m);
     const cases: [string, Float64Array, Float64Array][] = [
       ['gramCols', p.gramCols(A, k, m), ref(A, k, m, true, A, k, m, false)],
       ['gramRows', p.gramRows(A2, m, k), ref(A2, m, k, false, A2, m, k, true)],
@@ -49,8 +82,13 @@ function checkProvider(p: GemmProvider) {
     assert.ok(e <= tol, `${p.name} gramCols(float32) relative error ${e.toExponential(2)}`);
   }
   // batches: `count` products in one call equal each product alone (to the provider's precision)
-  for (const [k, m, n, count] of [[9, 4, 6, 3], [40, 33, 17, 5]]) {
-    const A = rand(count * k * m, 5 * k), B = rand(count * k * n, 7 * n), A2 = rand(count * m * k, 11 * m);
+  for (const [k, m, n, count] of [
+    [9, 4, 6, 3],
+    [40, 33, 17, 5],
+  ]) {
+    const A = rand(count * k * m, 5 * k),
+      B = rand(count * k * n, 7 * n),
+      A2 = rand(count * m * k, 11 * m);
     const part = (X: Float64Array, c: number, len: number) => X.subarray(c * len, (c + 1) * len);
     const batched: [string, Float64Array, (c: number) => Float64Array, number][] = [
       ['gramCols', p.gramCols(A, k, m, count), c => ref(part(A, c, k * m), k, m, true, part(A, c, k * m), k, m, false), m * m],
@@ -69,11 +107,14 @@ function checkProvider(p: GemmProvider) {
   // grams are exactly symmetric
   const G = rand(40 * 30, 9);
   const C = p.gramCols(G, 40, 30);
-  for (let i = 0; i < 30; i++) for (let j = 0; j < i; j++) assert.ok(Math.abs(C[i * 30 + j] - C[j * 30 + i]) <= 1e-6 * Math.abs(C[i * 30 + i]));
+  for (let i = 0; i < 30; i++)
+    for (let j = 0; j < i; j++) assert.ok(Math.abs(C[i * 30 + j] - C[j * 30 + i]) <= 1e-6 * Math.abs(C[i * 30 + i]));
   assert.throws(() => p.gramCols(new Float64Array(5), 2, 3), RangeError);
 }
 
-before(async () => { await initBackend('wasm'); });
+before(async () => {
+  await initBackend('wasm');
+});
 
 test('js provider matches the float64 reference', () => checkProvider(jsProvider()));
 
@@ -90,27 +131,45 @@ const ortMissing = onnxRuntimeUnavailable();
 for (const precision of ['float32', 'float64'] as const) {
   test(`onnxruntime ${precision} provider matches the reference`, { skip: ortMissing }, () => {
     const p = onnxRuntimeProvider({ precision });
-    try { checkProvider(p); } finally { p.dispose(); }
+    try {
+      checkProvider(p);
+    } finally {
+      p.dispose();
+    }
   });
 }
 
-// onnxruntime-node ships a CPU binary for these: a silent fall back to plain JS there is a packaging bug, not a skip.
-const SHIPPED = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'win32-x64', 'win32-arm64'];
-test('onnxruntime-node loads where it ships a binary', { skip: !SHIPPED.includes(`${process.platform}-${process.arch}`) && 'no binary for this platform' }, () => {
-  assert.equal(ortMissing, undefined);
-});
+// onnxruntime-node ships a CPU binary for these (scripts/platforms.json, the list the packages are built from): a
+// silent fall back to plain JS there is a packaging bug, not a skip.
+const PLATFORMS: Record<string, string[]> = JSON.parse(
+  fs.readFileSync(path.resolve(__dirname, '../../../../scripts/platforms.json'), 'utf8'),
+);
+const SHIPPED = Object.keys(PLATFORMS).filter(p => PLATFORMS[p].length > 0);
+test(
+  'onnxruntime-node loads where it ships a binary',
+  { skip: !SHIPPED.includes(`${process.platform}-${process.arch}`) && 'no binary for this platform' },
+  () => {
+    assert.equal(ortMissing, undefined);
+  },
+);
 
 test('onnxruntime provider: 400 back-to-back products each get their own result (helper-thread handshake)', { skip: ortMissing }, () => {
   const p = onnxRuntimeProvider({ precision: 'float64' });
   try {
     for (let t = 0; t < 400; t++) {
-      const m = 8 + (t % 5), k = 6 + (t % 3), n = 7;
-      const A = Float64Array.from({ length: m * k }, () => Math.random() - 0.5), B = Float64Array.from({ length: k * n }, () => Math.random() - 0.5);
-      const C = p.matmul(A, B, m, k, n), R = jsProvider().matmul(A, B, m, k, n);
+      const m = 8 + (t % 5),
+        k = 6 + (t % 3),
+        n = 7;
+      const A = Float64Array.from({ length: m * k }, () => Math.random() - 0.5),
+        B = Float64Array.from({ length: k * n }, () => Math.random() - 0.5);
+      const C = p.matmul(A, B, m, k, n),
+        R = jsProvider().matmul(A, B, m, k, n);
       assert.equal(C.length, m * n);
       for (let i = 0; i < C.length; i++) assert.ok(Math.abs(C[i] - R[i]) <= 1e-12 * (1 + Math.abs(R[i])), `product ${t}, entry ${i}`);
     }
-  } finally { p.dispose(); }
+  } finally {
+    p.dispose();
+  }
 });
 
 test('onnxruntime provider refuses use after dispose()', { skip: ortMissing }, () => {
