@@ -707,10 +707,10 @@ async function main(): Promise<{ passed: number; failed: number }> {
             if (!/^Gradual/.test(first)) {
               throw new Error(`a gradual panel's sweep should offer gradual first, got '${first}'`);
             }
+          } else if (/labels/i.test(t)) {
+            await page.keyboard.type('calib-y.npy'); // "labels of the training data": before the training data itself
           } else if (/training data/i.test(t)) {
             await page.keyboard.type('calib-x.npy');
-          } else if (/labels/i.test(t)) {
-            await page.keyboard.type('calib-y.npy');
           }
           await page.waitForTimeout(300);
           await page.keyboard.press('Enter'); // gradual, the data, 6 epochs, 95% and 98%, WoodFisher and global magnitude
