@@ -3,11 +3,12 @@
 // paper's recursive algorithm, gemm parts against the provider's own matMul rate, batched against one-at-a-time
 // gradients, peak RSS against the memory plan. Writes bench-results/bench-<date>.json.
 //   (a) matMul GFLOP/s per provider      (b) Fisher-inverse stage, N × d with blocks of B
-//   (b2) many small Fisher blocks through the block runner, against their arithmetic
+//   (b2) many small Fisher blocks through the block runner, against their arithmetic (--b2-samples 32,64,128)
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
 //   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512, and at N = 512 under a limit
 //       that makes it stream the gradients (--rss-samples 32,512,512@5GB)
+//   (p) per-sample gradient products on MobileNetV2's conv shapes: public onnxruntime API (awaited) vs the private binding
 //   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
 //   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
 import * as fs from 'node:fs';
@@ -26,6 +27,7 @@ import { mulberry32 } from '../src/engine/data/random';
 import { sectionS } from './structured';
 import { sectionM } from './mobilenet';
 import { sectionG } from './gradual';
+import { sectionP } from './perSampleProducts';
 
 // ---------------------------------------------------------------- options
 const argv = process.argv.slice(2);
@@ -35,7 +37,7 @@ const opt = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const SMOKE = flag('smoke');
-const ONLY = new Set((opt('only') ?? 'a,b,c,d,s,m,r,g').split(','));
+const ONLY = new Set((opt('only') ?? 'a,b,c,d,p,s,m,r,g').split(','));
 const BUDGET = Number(opt('budget') ?? (SMOKE ? 1 : 12)); // seconds of measurement per variant (b, c)
 const ROOT = findRoot();
 
@@ -385,9 +387,11 @@ async function sectionB(): Promise<void> {
 }
 
 // ---------------------------------------------------------------- (b2) many small Fisher blocks
-/** The issue's case: thousands of blocks of 128 at N = 128, built the way a run builds them (per-block jobs into a
- *  block runner, gathered from an N × d gradient matrix), one block per call against batched. "× arithmetic" =
- *  measured seconds ÷ (the blocks' flops ÷ (threads × the float64 product rate measured just before and after)). */
+/** The issue's case: thousands of blocks of 128 at N = 32 … 128, built the way a run builds them (per-block jobs into
+ *  a block runner, gathered from an N × d gradient matrix), one block per call against batched. "× arithmetic" =
+ *  measured seconds ÷ (the blocks' flops ÷ (threads × the float64 product rate measured just before and after));
+ *  "CPU × arithmetic" = the same in CPU seconds of the whole process (every thread), against the product's flops per
+ *  CPU second: on a shared machine waiting for a core inflates the wall-clock ratio, not this one. */
 async function sectionSmallBlocks(): Promise<void> {
   if (onnxRuntimeUnavailable()) {
     skipped('smallBlocks', onnxRuntimeUnavailable()!);
@@ -396,36 +400,76 @@ async function sectionSmallBlocks(): Promise<void> {
   const { blockPool, inlineRunner, forEachBounded } = await import('../src/engine/fisher/blockPool');
   const { blocksPerBatch } = await import('../src/engine/fisher/inverse');
   const { releaseGemm } = await import('../src/engine/linalg/fastest');
-  const N = 128,
-    B = 128,
+  const B = 128,
     count = SMOKE ? 96 : 4000,
     damp = 1e-5,
     d = count * B;
-  const G = syntheticGradients(N, d, 11);
-  const ranges = blockRanges(d, B);
-  const form = chooseForm(N, B),
-    batch = blocksPerBatch(N, B, 'auto');
+  const samples = (opt('b2-samples') ?? (SMOKE ? '128' : '32,64,128')).split(',').map(Number);
   releaseGemm();
   useFastestGemm(); // the run's own products (a worker thread does the same)
   const p = onnxRuntimeProvider({ precision: 'float64', threads: 1 });
   const S = 512,
-    X = G.subarray(0, S * S);
-  const rate = () => flops.matmul(S, S, S) / timeMin(() => p.matmul(X, X, S, S, S), 3, 0) / 1e9;
+    X = syntheticGradients(S, S, 5);
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  /** GFLOP per second and per CPU second of the S² float64 product (best of 3). */
+  const rate = () => {
+    let wall = Infinity,
+      cpus = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const c = cpu(),
+        t = now();
+      p.matmul(X, X, S, S, S);
+      wall = Math.min(wall, now() - t);
+      cpus = Math.min(cpus, cpu() - c);
+    }
+    return { wall: flops.matmul(S, S, S) / wall / 1e9, cpu: flops.matmul(S, S, S) / cpus / 1e9 };
+  };
   const threads = Math.max(2, Math.min(4, os.cpus().length));
-  const variants = [
-    { label: 'one block per call, 1 thread', make: () => inlineRunner(1), threads: 1 },
-    { label: `batches of ${batch}, 1 thread`, make: () => inlineRunner(batch), threads: 1 },
-    { label: `batches of ${batch}, ${threads} threads`, make: () => blockPool(threads, batch), threads },
-  ];
   const out: Record<string, unknown>[] = [];
-  for (const v of variants) {
-    const runner = v.make();
-    try {
-      // warm-up: one batch on every thread (sessions, JIT)
-      await forEachBounded(
-        ranges.slice(0, v.threads * batch).map((r, i) => ({ r, id: -1 - i })),
-        runner.capacity,
-        async ({ r, id }) => {
+  for (const N of samples) {
+    const G = syntheticGradients(N, d, 11);
+    const ranges = blockRanges(d, B);
+    const form = chooseForm(N, B),
+      batch = blocksPerBatch(N, B, 'auto');
+    const variants = [
+      ...(N === Math.max(...samples) ? [{ label: 'one block per call, 1 thread', make: () => inlineRunner(1), threads: 1 }] : []),
+      { label: `batches of ${batch}, 1 thread`, make: () => inlineRunner(batch), threads: 1 },
+      ...(N === Math.max(...samples)
+        ? [{ label: `batches of ${batch}, ${threads} threads`, make: () => blockPool(threads, batch), threads }]
+        : []),
+    ];
+    for (const v of variants) {
+      const runner = v.make();
+      try {
+        // warm-up: one batch on every thread (sessions, JIT)
+        await forEachBounded(
+          ranges.slice(0, v.threads * batch).map((r, i) => ({ r, id: -1 - i })),
+          runner.capacity,
+          async ({ r, id }) => {
+            await runner.build({
+              op: 'build',
+              id,
+              G: gatherBlock(G, N, d, r),
+              n: N,
+              b: B,
+              damp,
+              form: 'auto',
+              w: new Float64Array(B).fill(1),
+              taylor: false,
+              keep: false,
+            });
+          },
+        );
+        const r0 = rate();
+        let done = 0;
+        const t = now(),
+          c0 = cpu();
+        const todo = ranges.map((r, id) => ({ r, id }));
+        await forEachBounded(todo, runner.capacity, async ({ r, id }) => {
+          if (now() - t > 2 * BUDGET) return; // the slow variant: a prefix of the blocks, scaled below
           await runner.build({
             op: 'build',
             id,
@@ -438,62 +482,54 @@ async function sectionSmallBlocks(): Promise<void> {
             taylor: false,
             keep: false,
           });
-        },
-      );
-      const r0 = rate();
-      let done = 0;
-      const t = now();
-      const todo = ranges.map((r, id) => ({ r, id }));
-      await forEachBounded(todo, runner.capacity, async ({ r, id }) => {
-        if (now() - t > 2 * BUDGET) return; // the slow variant: a prefix of the blocks, scaled below
-        await runner.build({
-          op: 'build',
-          id,
-          G: gatherBlock(G, N, d, r),
-          n: N,
-          b: B,
-          damp,
-          form: 'auto',
-          w: new Float64Array(B).fill(1),
-          taylor: false,
-          keep: false,
+          done++;
         });
-        done++;
-      });
-      const seconds = now() - t,
-        r1 = rate(),
-        gflops = (r0 + r1) / 2;
-      const arithmetic = (done * formFlops(form, N, B)) / (v.threads * gflops * 1e9);
-      out.push({
-        variant: v.label,
-        blocks: done,
-        of: count,
-        seconds,
-        secondsPer20k: (seconds / done) * 20000,
-        productGflops: gflops,
-        threads: v.threads,
-        timesArithmetic: seconds / arithmetic,
-      });
-    } finally {
-      await runner.close();
+        const seconds = now() - t,
+          cpuSeconds = cpu() - c0,
+          r1 = rate();
+        const gflops = (r0.wall + r1.wall) / 2,
+          cpuGflops = (r0.cpu + r1.cpu) / 2,
+          work = done * formFlops(form, N, B);
+        out.push({
+          N,
+          form,
+          variant: v.label,
+          blocks: done,
+          of: count,
+          seconds,
+          cpuSeconds,
+          secondsPer20k: (seconds / done) * 20000,
+          productGflops: gflops,
+          productGflopsPerCpuSecond: cpuGflops,
+          threads: v.threads,
+          timesArithmetic: seconds / (work / (v.threads * gflops * 1e9)),
+          cpuTimesArithmetic: cpuSeconds / (work / (cpuGflops * 1e9)),
+        });
+      } finally {
+        await runner.close();
+      }
     }
   }
   p.dispose();
   releaseGemm();
   table(
-    `(b2) many small Fisher blocks: N = ${N}, blocks of ${B} (${form}), λ = ${damp}, through the block runner as a run builds them.\n` +
-      `    × arithmetic = seconds ÷ (flops ÷ (threads × float64 ${S}² matMul rate measured before and after)); "per 20k" scales to the issue's 20,000 blocks`,
-    ['variant', 'blocks', 's', 's per 20k blocks', 'matMul GFLOP/s', '× arithmetic'],
+    `(b2) many small Fisher blocks of ${B}, λ = ${damp}, through the block runner as a run builds them.\n` +
+      `    × arithmetic = seconds ÷ (flops ÷ (threads × float64 ${S}² matMul rate measured before and after)); CPU × arithmetic = CPU seconds (all threads) ÷ (flops ÷ that product's GFLOP per CPU second); "per 20k" scales to the issue's 20,000 blocks`,
+    ['N', 'form', 'variant', 'blocks', 's', 's per 20k blocks', 'CPU ms/block', 'matMul GFLOP/s', '× arithmetic', 'CPU × arithmetic'],
     out.map(r => [
+      String(r.N),
+      r.form as string,
       r.variant as string,
       `${r.blocks}/${r.of}`,
       f(r.seconds as number),
       f(r.secondsPer20k as number),
+      f((1000 * (r.cpuSeconds as number)) / (r.blocks as number), 3),
       f(r.productGflops as number),
       fx(r.timesArithmetic as number),
+      fx(r.cpuTimesArithmetic as number),
     ]),
   );
-  results.smallBlocks = { N, B, form, batch, damp, variants: out };
+  results.smallBlocks = { B, damp, samples, variants: out };
 }
 
 // ---------------------------------------------------------------- (c) per-sample gradients
@@ -934,6 +970,7 @@ async function main(): Promise<void> {
   if (ONLY.has('b') || ONLY.has('b2')) await sectionSmallBlocks();
   if (ONLY.has('c')) await sectionC();
   if (ONLY.has('d')) await sectionD();
+  if (ONLY.has('p')) await sectionP({ root: ROOT, smoke: SMOKE, table, results, budget: BUDGET });
   if (ONLY.has('s')) await sectionS({ root: ROOT, smoke: SMOKE, table, results });
   if (ONLY.has('m')) await sectionM({ root: ROOT, smoke: SMOKE, table, results, budget: BUDGET });
   if (ONLY.has('r')) await sectionR();

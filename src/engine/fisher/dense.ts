@@ -2,8 +2,9 @@
 // Cost: primal O(N b² + b³) (gram N b², L and L⁻¹ 2b³/3 as run); recursive O(N b²) (2 N b²),
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
 import { choleskyInverse } from '../linalg/cholesky';
+import { recycle } from '../linalg/scratch';
 import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
-import { gatherCols } from './dual';
+import { columnSquares, gatherCols } from './dual';
 import type { FisherBlockInverse } from './blockInverse';
 
 /** An explicit b×b inverse M (the recursion's result). */
@@ -58,16 +59,13 @@ export class DenseInverse implements FisherBlockInverse {
 export class PrimalInverse implements FisherBlockInverse {
   readonly form = 'primal' as const;
   private readonly d: Float64Array;
+  /** d = diag(F⁻¹) when the caller computed it (primalInverses, for a whole batch in one pass). */
   constructor(
     readonly size: number,
     private readonly R: Float64Array,
+    d?: Float64Array,
   ) {
-    const b = size;
-    this.d = new Float64Array(b);
-    for (let i = 0; i < b; i++) {
-      const o = i * b;
-      for (let q = 0; q <= i; q++) this.d[q] += R[o + q] * R[o + q];
-    }
+    this.d = d ?? columnSquares(R, size, size, 1);
   }
 
   diag(): Float64Array {
@@ -104,7 +102,9 @@ export function primalInverses(G: Matrix, n: number, b: number, damp: number, co
   for (let i = 0; i < count * bb; i++) A[i] *= s;
   for (let c = 0; c < count; c++) for (let i = 0; i < b; i++) A[c * bb + i * b + i] += damp; // A = λI + GᵀG/N
   const { Linv } = choleskyInverse(A, b, { what: 'Fisher block (primal)', count });
-  return Array.from({ length: count }, (_, c) => new PrimalInverse(b, Linv.subarray(c * bb, (c + 1) * bb)));
+  recycle(A);
+  const d = columnSquares(Linv, b, b, count);
+  return Array.from({ length: count }, (_, c) => new PrimalInverse(b, Linv.subarray(c * bb, (c + 1) * bb), d.subarray(c * b, (c + 1) * b)));
 }
 
 export function primalInverse(G: Matrix, n: number, b: number, damp: number): PrimalInverse {

@@ -9,6 +9,7 @@
 import { choleskyInverse } from '../linalg/cholesky';
 import { gramCols, gramRows, matmul, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import type { FisherBlockInverse } from './blockInverse';
+import { recycle } from '../linalg/scratch';
 
 const H_STABLE = 0.99; // above this h_q, 1 − h_q would lose ≥ 2 digits: use S_q / h_q (below, error ≤ ~100·N·ε)
 const FIX_CHUNK = 256; // columns per fix-up product (bounds the b×chunk scratch)
@@ -62,15 +63,9 @@ export function dualInverses(G: Matrix, n: number, b: number, damp: number, coun
   const K = gramRows(G, n, b, count);
   for (let c = 0; c < count; c++) for (let i = 0; i < n; i++) K[c * nn + i * n + i] += n * damp; // K = NλI + GGᵀ
   const { Linv } = choleskyInverse(K, n, { what: 'Fisher block (dual)', count });
+  recycle(K);
   const H = matmul(Linv, G, n, n, b, count); // H = L⁻¹G
-  const h = new Float64Array(count * b); // h_q = ‖H_q‖²
-  for (let c = 0; c < count; c++) {
-    for (let k = 0; k < n; k++) {
-      const o = c * nb + k * b,
-        oh = c * b;
-      for (let q = 0; q < b; q++) h[oh + q] += H[o + q] * H[o + q];
-    }
-  }
+  const h = columnSquares(H, n, b, count); // h_q = ‖H_q‖²
   const d = new Float64Array(count * b);
   const high: number[][] = [];
   for (let c = 0; c < count; c++) {
@@ -116,7 +111,9 @@ export function dualInverses(G: Matrix, n: number, b: number, damp: number, coun
         d[c * b + q] = S / h[c * b + q] / damp; // [F⁻¹]_qq = (S_q / h_q)/λ
       }
     }
+    recycle(HQ, C, Z);
   }
+  recycle(Linv);
   return Array.from(
     { length: count },
     (_, c) => new DualInverse(b, n, damp, H.subarray(c * nb, (c + 1) * nb), d.subarray(c * b, (c + 1) * b)),
@@ -137,4 +134,17 @@ export function gatherCols(A: Float64Array, n: number, b: number, q: Int32Array)
     for (let j = 0; j < k; j++) X[ox + j] = A[o + q[j]];
   }
   return X;
+}
+
+/** Σ_i X_iq² for every column q of `count` r×b matrices (row by row: the inner loop runs along memory). */
+export function columnSquares(X: Float64Array, r: number, b: number, count: number): Float64Array {
+  const d = new Float64Array(count * b);
+  for (let c = 0; c < count; c++) {
+    const od = c * b;
+    for (let i = 0; i < r; i++) {
+      const o = (c * r + i) * b;
+      for (let q = 0; q < b; q++) d[od + q] += X[o + q] * X[o + q];
+    }
+  }
+  return d;
 }

@@ -223,17 +223,18 @@ function shapeOf(s: GraphStep, id: number): (number | null)[] {
 /**
  * Forward pass keeping only what the backward pass needs (a BatchNormalization's or Add's input is dropped as soon as
  * the forward pass is past it), then dL/d(output) from lossGrad, then the backward pass in reverse order;
- * onDelta(step, x, δ) for each prunable call (each `wanted` one) while x and δ are alive; the pass stops after the last
- * wanted call (the same numbers up to there). Every tensor it makes is disposed here.
+ * onDelta(step, x, δ) for each prunable call (each `wanted` one) while x and δ are alive (awaited: it may run native
+ * products); the pass stops after the last wanted call (the same numbers up to there). Every tensor it makes is
+ * disposed here.
  */
-export function forwardBackward(
+export async function forwardBackward(
   model: tf.LayersModel,
   steps: GraphStep[],
   x: tf.Tensor,
   lossGrad: (out: tf.Tensor) => tf.Tensor,
-  onDelta: (step: GraphStep, x: tf.Tensor, delta: tf.Tensor) => void,
+  onDelta: (step: GraphStep, x: tf.Tensor, delta: tf.Tensor) => void | Promise<void>,
   wanted?: (step: GraphStep) => boolean,
-): void {
+): Promise<void> {
   // calls whose δ is wanted and still to come; at 0 the backward pass stops (nothing below is read)
   let pending = wanted ? steps.filter(s => s.prunable && wanted(s)).length : Infinity;
   const inputId = model.inputs[0].id,
@@ -312,7 +313,7 @@ export function forwardBackward(
             const dz = z ? tf.tidy(() => activationGrad(s.layer, z, dy)) : dy;
             try {
               if (!wanted || wanted(s)) {
-                onDelta(s, xs[0], dz);
+                await onDelta(s, xs[0], dz);
                 pending--;
               }
               if (upstream) dxs = [tf.tidy(() => kernelInputGrad(s.prunable!, s.layer, xs[0], dz))];

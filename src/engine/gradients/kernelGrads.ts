@@ -94,7 +94,7 @@ export function hostData(t: tf.Tensor): Float32Array {
  * (onnxruntime: C[n] = δ_nᵀ X_n), everything else through kernelGrads on the TF.js backend. Returns the sum of the
  * values written: not finite iff one of them is not (checked where it is cheapest, on the backend or in the copy).
  */
-export function writeKernelGrads(
+export async function writeKernelGrads(
   kind: PrunableKind,
   shape: number[],
   x: tf.Tensor,
@@ -104,7 +104,7 @@ export function writeKernelGrads(
   row: number,
   add: boolean,
   fast?: BatchedTN,
-): number {
+): Promise<number> {
   const B = x.shape[0];
   const d = shape.reduce((a, b) => a * b, 1);
   const dst = target.subarray(row * d, (row + B) * d);
@@ -128,7 +128,7 @@ export function writeKernelGrads(
   if (kind === 'Dense') {
     const inp = shape[0],
       T = x.size / (B * inp);
-    return put(dst, fast.matmulTN(hostData(delta), hostData(x), B, T, out, inp), add, true); // [B, out, in]
+    return put(dst, await fast.matmulTN(hostData(delta), hostData(x), B, T, out, inp), add, true); // [B, out, in]
   }
   const x4 = (kind === 'Conv1D' ? x.reshape([B, 1, x.shape[1]!, x.shape[2]!]) : x) as tf.Tensor4D;
   const taps = g!.kh * g!.kw,
@@ -137,7 +137,7 @@ export function writeKernelGrads(
   const direct = taps === 1 && g!.sh === 1 && g!.sw === 1 && !g!.top && !g!.left;
   const X = direct ? x4 : tf.tidy(() => (taps === 1 ? tapSlice(padInput(x4, g!), g!, 0, 0) : patches(x4, g!)));
   try {
-    const C = fast.matmulTN(hostData(delta), hostData(X), B, P, out, taps * ci); // [B, co, taps, ci]
+    const C = await fast.matmulTN(hostData(delta), hostData(X), B, P, out, taps * ci); // [B, co, taps, ci]
     if (taps === 1) return put(dst, C, add, true);
     // → torch [B, co, ci, taps]
     let sum = 0;

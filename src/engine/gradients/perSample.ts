@@ -76,7 +76,7 @@ interface BatchOut {
 
 /** One forward and backward pass of the batch (gradients.ts's graph walk); each prunable call's per-sample kernel
  *  gradients go straight into the targets at row `row` (summed over the calls of a shared layer). */
-function batchedStep(
+async function batchedStep(
   m: LoadedModel,
   layers: PrunableLayer[],
   steps: GraphStep[],
@@ -87,7 +87,7 @@ function batchedStep(
   row: number,
   fast: BatchedTN | undefined,
   timings?: Record<string, number>,
-): BatchOut {
+): Promise<BatchOut> {
   let labels = given;
   let lossSum = 0;
   const index = new Map(layers.map((l, i) => [l.name, i]));
@@ -95,7 +95,7 @@ function batchedStep(
   const sums = layers.map(() => 0);
   const t0 = performance.now();
   let rowSeconds = 0;
-  forwardBackward(
+  await forwardBackward(
     m.model,
     steps,
     xb,
@@ -108,11 +108,11 @@ function batchedStep(
         lossSum = value.dataSync()[0];
         return grad;
       }),
-    (step, x, delta) => {
+    async (step, x, delta) => {
       const i = index.get(step.layer.name)!;
       const l = layers[i];
       const t = performance.now();
-      sums[i] += writeKernelGrads(
+      sums[i] += await writeKernelGrads(
         l.kind,
         l.shape,
         x,
@@ -222,7 +222,7 @@ export async function perSampleGradients(
       batched = false;
     }
   }
-  const fast = batched && opts.contractions !== 'tfjs' ? batchedTN() : undefined;
+  const fast = batched && opts.contractions !== 'tfjs' ? await batchedTN() : undefined;
   const bs = Math.max(1, Math.min(n, opts.batchSize ?? (batched ? gradientBatchSize(m, layers) : 16))); // one-at-a-time: small batches keep cancel prompt
   const targets = layers.map(l => grads.get(l.name));
   let lossSum = 0;
@@ -234,7 +234,7 @@ export async function perSampleGradients(
     let out: BatchOut;
     try {
       out = batched
-        ? batchedStep(m, layers, steps, xb, given, rand, targets, start, fast, opts.timings)
+        ? await batchedStep(m, layers, steps, xb, given, rand, targets, start, fast, opts.timings)
         : referenceStep(
             m,
             layers.filter(collected),

@@ -2,6 +2,7 @@
 // Cost: cholesky m³/3, trsmLower m²n/2, invLower m³/6, spdInverse m³/3 + m³/6 + m³/2.
 import { WoodFisherError } from '../types';
 import { gramCols, gramRows, matmul, matmulTN } from './gemm';
+import { recycle, scratch, zeros } from './scratch';
 
 /** Panel width of the blocked factorizations: the O(m³) part goes through gemm.ts, the panels' own m·w²/2 stay in
  *  JS. Small matrices (many Fisher blocks in one batch) use narrow panels so that JS part stays a few % of the work. */
@@ -86,26 +87,36 @@ function cholInv(
 ): { L?: Float64Array; Linv: Float64Array } {
   const mm = m * m;
   if (m <= BASE) {
-    const L = Float64Array.from(A.subarray(0, count * mm)),
-      Linv = new Float64Array(count * mm);
+    const L = scratch(count * mm),
+      Linv = zeros(count * mm);
+    L.set(A.subarray(0, count * mm));
     for (let c = 0; c < count; c++) {
       const D = L.subarray(c * mm, (c + 1) * mm);
       factorSmall(D, m, offset, nameOf(what, c));
       invLowerInto(D, m, Linv.subarray(c * mm, (c + 1) * mm));
     }
-    return { L, Linv };
+    if (withL) return { L, Linv };
+    recycle(L);
+    return { Linv };
   }
+  // Every intermediate comes from and goes back to the scratch pool (linalg/scratch.ts): the same sizes repeat.
   const h = m >> 1,
     r = m - h;
-  const one = cholInv(gatherRows(A, count, mm, m, 0, h, 0, h), h, count, what, offset, withL); // L₁₁, L₁₁⁻¹
-  const Ut = matmul(one.Linv, gatherRows(A, count, mm, m, 0, h, h, m), h, h, r, count); // U = L₂₁ᵀ = L₁₁⁻¹A₁₂ (h×r)
+  const A11 = gatherRows(A, count, mm, m, 0, h, 0, h);
+  const one = cholInv(A11, h, count, what, offset, withL); // L₁₁, L₁₁⁻¹
+  const A12 = gatherRows(A, count, mm, m, 0, h, h, m);
+  const Ut = matmul(one.Linv, A12, h, h, r, count); // U = L₂₁ᵀ = L₁₁⁻¹A₁₂ (h×r)
   const S = gatherRows(A, count, mm, m, h, m, h, m);
   const UU = gramCols(Ut, h, r, count); // L₂₁L₂₁ᵀ = UᵀU
   for (let i = 0; i < S.length; i++) S[i] -= UU[i];
+  recycle(A11, A12, UU);
   const two = cholInv(S, r, count, what, offset + h, withL); // L₂₂, L₂₂⁻¹
-  const X21 = matmul(two.Linv, matmulTN(Ut, one.Linv, h, r, h, count), r, r, h, count); // L₂₂⁻¹ (L₂₁ L₁₁⁻¹)
-  const Linv = new Float64Array(count * mm),
-    L = withL ? new Float64Array(count * mm) : undefined;
+  recycle(S);
+  const T = matmulTN(Ut, one.Linv, h, r, h, count);
+  const X21 = matmul(two.Linv, T, r, r, h, count); // L₂₂⁻¹ (L₂₁ L₁₁⁻¹)
+  recycle(T);
+  const Linv = zeros(count * mm),
+    L = withL ? zeros(count * mm) : undefined;
   for (let c = 0; c < count; c++) {
     const o = c * mm,
       o1 = c * h * h,
@@ -137,6 +148,7 @@ function cholInv(
       for (let j = 0; j <= i; j++) L[x + h + j] = two.L![z + j];
     }
   }
+  recycle(one.Linv, two.Linv, one.L, two.L, X21, Ut);
   return { L, Linv };
 }
 
@@ -183,7 +195,7 @@ function transpose(A: Float64Array, w: number): Float64Array {
 function gatherRows(X: Float64Array, count: number, stride: number, cols: number, r0: number, r1: number, c0 = 0, c1 = cols): Float64Array {
   const h = r1 - r0,
     w = c1 - c0,
-    out = new Float64Array(count * h * w);
+    out = scratch(count * h * w); // every value is written below
   if (w === cols) {
     // whole rows: one contiguous range per matrix
     for (let c = 0; c < count; c++) out.set(X.subarray(c * stride + r0 * cols, c * stride + r1 * cols), c * h * w);

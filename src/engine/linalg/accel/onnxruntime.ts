@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { GemmProvider, Matrix, checkSize } from './types';
 import { tryRequire } from './nodeRequire';
+import { recycle, takeBuffer } from '../scratch';
 import { GONE, WAITING, type Feed, type Kind, type Product, type Reply, type Request, type ThreadInit } from './ortThread';
 
 export interface OnnxRuntimeOptions {
@@ -52,14 +53,14 @@ class OrtThread {
     }
   }
 
-  run(kind: Kind, feeds: Feed[]): Float64Array {
+  /** Runs one product; the feeds' buffers move to the helper (and come back to the scratch pool). */
+  run(kind: Kind, feeds: Feed[], dims: number[]): Float64Array {
     if (this.closed) throw new Error('onnxruntime provider used after dispose()');
-    this.post(
-      { op: 'run', kind, feeds },
-      feeds.map(f => f[1].buffer as ArrayBuffer),
-    );
+    const out = takeBuffer(8 * dims.reduce((a, b) => a * b, 1));
+    this.post({ op: 'run', kind, feeds, out, dims }, [out, ...new Set(feeds.map(f => f[1].buffer as ArrayBuffer))]);
     const r = this.await(Infinity, kind);
     if (!r.ok) throw new Error(`onnxruntime ${kind}: ${r.error}`);
+    recycle(...(r.back ?? [])); // the operands' buffers come back for the next operands of their size
     return r.C!;
   }
 
@@ -113,32 +114,45 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
   const why = onnxRuntimeUnavailable();
   if (why) throw new Error(why);
   const thread = new OrtThread(precision, opts.threads ?? 1);
-  // A fresh copy of each operand in the provider's precision: its buffer is moved to the helper, the caller's stays.
-  const copy = (A: Matrix, len: number): Float32Array | Float64Array =>
-    precision === 'float64' ? Float64Array.from(A.subarray(0, len)) : Float32Array.from(A.subarray(0, len));
-  /** One session run; with count > 1 the batched graph, every input [count, rows, cols]. */
-  const run = (kind: Product, count: number, operands: [string, Matrix, [number, number]][]): Float64Array => {
+  // A copy of each operand in the provider's precision, in a reused buffer that moves to the helper and back.
+  const copy = (A: Matrix, len: number): Float32Array | Float64Array => {
+    const X = precision === 'float64' ? new Float64Array(takeBuffer(8 * len)) : new Float32Array(takeBuffer(4 * len));
+    X.set(A.subarray(0, len)); // a memcpy (or one conversion pass); TypedArray.from walks an iterator
+    return X;
+  };
+  /** One session run; with count > 1 the batched graph, every input [count, rows, cols]; the product is out = [rows, cols]. */
+  const run = (kind: Product, count: number, operands: [string, Matrix, [number, number]][], out: [number, number]): Float64Array => {
     const feeds = operands.map(([name, A, [r, c]]): Feed => {
       checkSize(`${kind} ${name}`, A, count * r * c);
       return [name, copy(A, count * r * c), count === 1 ? [r, c] : [count, r, c]];
     });
-    return thread.run(count === 1 ? kind : `${kind}Batch`, feeds);
+    return thread.run(count === 1 ? kind : `${kind}Batch`, feeds, count === 1 ? out : [count, ...out]);
   };
   return {
     name: `onnxruntime-${precision === 'float64' ? 'f64' : 'f32'}`,
     precision,
-    gramCols: (A, k, m, c = 1) => run('gramCols', c, [['A', A, [k, m]]]),
-    gramRows: (A, m, k, c = 1) => run('gramRows', c, [['A', A, [m, k]]]),
+    gramCols: (A, k, m, c = 1) => run('gramCols', c, [['A', A, [k, m]]], [m, m]),
+    gramRows: (A, m, k, c = 1) => run('gramRows', c, [['A', A, [m, k]]], [m, m]),
     matmulTN: (A, B, k, m, n, c = 1) =>
-      run('matmulTN', c, [
-        ['A', A, [k, m]],
-        ['B', B, [k, n]],
-      ]),
+      run(
+        'matmulTN',
+        c,
+        [
+          ['A', A, [k, m]],
+          ['B', B, [k, n]],
+        ],
+        [m, n],
+      ),
     matmul: (A, B, m, k, n, c = 1) =>
-      run('matmul', c, [
-        ['A', A, [m, k]],
-        ['B', B, [k, n]],
-      ]),
+      run(
+        'matmul',
+        c,
+        [
+          ['A', A, [m, k]],
+          ['B', B, [k, n]],
+        ],
+        [m, n],
+      ),
     dispose: () => thread.close(),
   };
 }

@@ -8,8 +8,11 @@ import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
 export type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
 export type Kind = Product | `${Product}Batch`;
 export type Feed = [name: string, data: Float32Array | Float64Array, dims: number[]];
-export type Request = { op: 'run'; kind: Kind; feeds: Feed[] } | { op: 'exit' };
-export type Reply = { ok: true; C?: Float64Array; version?: string } | { ok: false; error: string };
+/** `out`: the buffer the product is written to (the caller's, reused), of shape `dims`. */
+export type Request = { op: 'run'; kind: Kind; feeds: Feed[]; out: ArrayBuffer; dims: number[] } | { op: 'exit' };
+/** `back`: the operands' buffers, returned for reuse (allocating fresh large buffers — zeroing, page faults, GC — cost
+ *  more than the JS around the small products did). */
+export type Reply = { ok: true; C?: Float64Array; back?: ArrayBuffer[]; version?: string } | { ok: false; error: string };
 export interface ThreadInit {
   port: MessagePort;
   signal: Int32Array;
@@ -27,7 +30,7 @@ interface OrtTensor {
   data: Float32Array | Float64Array;
 }
 interface OrtSession {
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  run(feeds: Record<string, OrtTensor>, fetches?: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
 interface Ort {
@@ -142,9 +145,13 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
       }
       const feeds: Record<string, OrtTensor> = {};
       for (const [name, data, dims] of req.feeds) feeds[name] = new ort.Tensor(precision, data, dims);
-      const out = (await (await session(req.kind)).run(feeds)).C.data;
-      const C = new Float64Array(out); // our own buffer to move: the output's memory belongs to ONNX Runtime
-      reply({ ok: true, C }, [C.buffer]);
+      const s = await session(req.kind);
+      const back = req.feeds.map(f => f[1].buffer as ArrayBuffer);
+      const C = new Float64Array(req.out);
+      if (precision === 'float64')
+        await s.run(feeds, { C: new ort.Tensor('float64', C, req.dims) }); // written in place
+      else C.set((await s.run(feeds)).C.data);
+      reply({ ok: true, C, back }, [C.buffer, ...new Set(back)]);
     } catch (e) {
       reply({ ok: false, error: (e as Error).message.split('\n')[0] });
     }
