@@ -3,7 +3,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from './backend';
-import { nativeGemmMissing, nativeGemmNotice, useFastestGemm } from './linalg/fastest';
+import { useFastestGemm } from './linalg/fastest';
+import { runtimeNotes } from './runtimeNotes';
 import { checkLayerOverrides } from './model/overrides';
 import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
@@ -28,7 +29,6 @@ import {
   LayerResult,
   MemoryPlan,
   PrunableLayer,
-  PruneEvent,
   PruneOptions,
   PruneReport,
   RunHooks,
@@ -214,8 +214,7 @@ async function pruneInto(
     if (memory.gradients === 'streamed' || memory.strategy === 'rebuild')
       emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
-    const linalgMissing = needsGradients(options.method) ? nativeGemmMissing() : undefined;
-    if (linalgMissing) warnOnce(nativeGemmNotice(linalgMissing), emit);
+    const notes = runtimeNotes(backend, needsGradients(options.method), emit);
     if (n > 0 && n < options.samples) {
       emit({ type: 'log', level: 'warn', message: `calibration data has ${n} samples; using all of them (asked for ${options.samples})` });
     }
@@ -305,7 +304,7 @@ async function pruneInto(
       backend,
       linalg,
       host: hostSummary(),
-      ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}),
+      ...notes,
       sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results,
       before,
@@ -354,14 +353,6 @@ async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; 
 }
 
 const countBlocks = (layers: PrunableLayer[], blockSize: number) => layers.reduce((a, l) => a + blockRanges(l.size, blockSize).length, 0);
-
-const warned = new Set<string>();
-/** A warning about the machine, not the run (e.g. no native products): once per process, however many runs (demo, sweep). */
-function warnOnce(message: string, emit: (e: PruneEvent) => void): void {
-  if (warned.has(message)) return;
-  warned.add(message);
-  emit({ type: 'log', level: 'warn', message });
-}
 
 /** The machine a run used, for the report and the panel (under Remote-SSH/WSL/containers: the remote host). */
 function hostSummary(): string {

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
+import { runtimeNotes } from '../runtimeNotes';
 import { loadModel, readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
 import { checkLayerOverrides } from '../model/overrides';
 import { claimOutput, type OutputClaim } from '../output/claim';
@@ -128,6 +129,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
+  const notes = runtimeNotes(backend, needsGradients(o.method), emit);
   const gradientsNeeded = needsGradients(o.method);
   const { m, data, evalData } = await timed('load', async () => {
     const m = await loadModel(o.modelPath);
@@ -382,6 +384,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       settings: { ...settings, maxMemoryBytes, labels: grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled') },
       backend,
       linalg,
+      ...notes,
       sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results,
       before,
