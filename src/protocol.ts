@@ -84,7 +84,7 @@ export interface EventMessage {
 /** The run's report and where its report.json was written (the pruned model is beside it, in report.output). */
 export interface DoneMessage {
   type: 'done';
-  report: PruneReport;
+  report: PruneReport | GradualReport; // a gradual run's report adds its schedule, epochs and pruning steps
   reportPath: string;
 }
 export interface SweepPointMessage {

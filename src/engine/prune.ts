@@ -1,24 +1,21 @@
 // One-shot pruning (optionally split into K recomputation sub-steps): the pipeline every front door calls.
 //   load → [λ search] → K × step (gradients → Fisher blocks → selection → OBS update, step.ts) → evaluate → save
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from './backend';
 import { useFastestGemm } from './linalg/fastest';
-import { runtimeNotes } from './runtimeNotes';
-import { checkLayerOverrides } from './model/overrides';
-import { loadModel, readKernel, saveModel, LoadedModel } from './model/load';
+import { loadModel, readKernel, saveModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { inputFileSize } from './files';
-import { loadDataset, Dataset } from './data/calibration';
 import { evaluateStage, predictProbabilities } from './gradients/evaluate';
 import { gradientPassBytes } from './gradients/perSample';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern, patternSparsity } from './obs/select';
 import { planMemory, assertPlanFits } from './memory';
-import { METHODS, needsGradients } from './methods';
+import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
-import { checkAbort, pruneStep, targetAt, type LabelsSource, type Timed } from './step';
+import { checkAbort, pruneStep, targetAt, type LabelsSource } from './step';
+import { hostSummary, loadInputs, runtimeNotes, stageClock, usedSettings } from './runKit';
 import { layerResult } from './layerStats';
 import { QUANTIZE_MODES } from './model/encode';
 import { outputForRun } from './model/quantize';
@@ -32,7 +29,6 @@ import {
   PruneOptions,
   PruneReport,
   RunHooks,
-  Stage,
   WoodFisherError,
   DEFAULT_OPTIONS,
   PRUNABLE_KINDS,
@@ -75,26 +71,6 @@ export function validateOptions(o: PruneOptions): void {
   if (o.labelsPath && needsGradients(o.method)) inputFileSize(o.labelsPath, 'Labels file', 'LABELS');
   if (o.evalPath) inputFileSize(o.evalPath, 'Evaluation data');
   if (o.evalLabelsPath) inputFileSize(o.evalLabelsPath, 'Evaluation labels', 'LABELS');
-}
-
-/** The settings that played a part in the run: a magnitude run lists no data or Fisher settings, diagfisher no block
- *  settings, the cap only under global selection, the schedule only with recompute > 1, the scope actually used. */
-export function usedSettings(o: PruneOptions, labels: LabelsSource | undefined): PruneReport['settings'] {
-  const m = METHODS[o.method],
-    scope = m.scope ?? o.scope;
-  const { outDir: _o, modelPath: _m, layers, ...rest } = o;
-  const s: PruneReport['settings'] = { ...rest, scope, layers };
-  const drop = (...keys: (keyof PruneOptions)[]) => {
-    for (const k of keys) delete (s as Partial<PruneOptions>)[k];
-  };
-  if (!m.needsGradients) drop('dataPath', 'labelsPath', 'sampleLabels', 'samples', 'damp', 'shuffle', 'seed');
-  else s.labels = labels;
-  if (!m.needsInverse) drop('blockSize', 'update', 'inverseForm', 'threads', 'maxMemoryBytes');
-  if (o.recompute <= 1) drop('recomputeSchedule');
-  if (scope !== 'global' || o.pattern) drop('maxLayerSparsity');
-  if (o.structure !== 'neurons') drop('structure', 'targetFlops', 'minKeep');
-  if (!o.evalPath) drop('evalPath', 'evalLabelsPath');
-  return s;
 }
 
 export interface InspectResult {
@@ -141,22 +117,12 @@ export async function runPrune(given: PruneOptions, hooks: RunHooks = {}): Promi
   if (given.structure === 'neurons') return runStructuredPrune(given, hooks); // whole units, the model shrinks
   const options: PruneOptions = { ...DEFAULT_OPTIONS, ...given, layers: given.layers ?? {} };
   const emit = hooks.onEvent ?? (() => {});
-  const seconds: Partial<Record<Stage, number>> = {};
-  const t0 = performance.now();
-  const timed: Timed = async (stage, f) => {
-    const t = performance.now();
-    try {
-      return await f();
-    } finally {
-      seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000;
-    }
-  };
   validateOptions(options);
   // The output is checked and locked before any work (src/engine/output/claim.ts).
   const out = hooks.output ?? claimOutput(options.outDir, { kind: 'prune', inputFolder: path.dirname(options.modelPath) });
   try {
     for (const message of out.notes) emit({ type: 'log', level: 'warn', message });
-    return await pruneInto(options, out, hooks, timed, t0, seconds);
+    return await pruneInto(options, out, hooks, stageClock());
   } finally {
     if (!hooks.output) out.release();
   }
@@ -166,10 +132,9 @@ async function pruneInto(
   options: PruneOptions,
   out: OutputClaim,
   hooks: RunHooks,
-  timed: Timed,
-  t0: number,
-  seconds: Partial<Record<Stage, number>>,
+  clock: ReturnType<typeof stageClock>,
 ): Promise<PruneReport> {
+  const { timed, seconds } = clock;
   const emit = hooks.onEvent ?? (() => {});
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(options.backend);
@@ -321,10 +286,10 @@ async function pruneInto(
     emit({ type: 'stage', stage: 'save', done: 0, total: 1 });
     checkAbort(hooks.signal);
     const savedModel = await timed('save', async () => {
-      report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
+      report.seconds = { ...seconds, total: clock.total() };
       return saveModel(model, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' }, encoded);
     });
-    report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
+    report.seconds = { ...seconds, total: clock.total() };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
     const reportPath = path.join(path.dirname(savedModel), 'report.json');
     emit({ type: 'done', report, reportPath, modelPath: savedModel });
@@ -334,27 +299,4 @@ async function pruneInto(
   }
 }
 
-/** The model, the calibration set (for methods that need gradients) and the evaluation set (with labels). */
-async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; data?: Dataset; evalData?: Dataset }> {
-  const model = await loadModel(options.modelPath);
-  checkLayerOverrides(options.layers, model);
-  const data = needsGradients(options.method)
-    ? await loadDataset(model, options.dataPath, options.labelsPath, {
-        samples: options.samples,
-        shuffle: options.shuffle,
-        seed: options.seed,
-        maxBytes: options.maxMemoryBytes,
-      })
-    : undefined;
-  const evalData = options.evalPath
-    ? await loadDataset(model, options.evalPath, options.evalLabelsPath, { maxBytes: options.maxMemoryBytes })
-    : undefined;
-  return { model, data, evalData };
-}
-
 const countBlocks = (layers: PrunableLayer[], blockSize: number) => layers.reduce((a, l) => a + blockRanges(l.size, blockSize).length, 0);
-
-/** The machine a run used, for the report and the panel (under Remote-SSH/WSL/containers: the remote host). */
-function hostSummary(): string {
-  return `${os.hostname()} (${process.platform}-${process.arch}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB)`;
-}

@@ -150,7 +150,7 @@ function stepContext(input: StepInput): StepContext {
   const all = layers.map((_, i) => i);
   const named = (g: string[]) => g.map(name => layers.findIndex(work => work.layer.name === name)).filter(i => i >= 0);
   const groups = input.groups && !input.gradients ? input.groups.map(named).filter(g => g.length > 0) : [all];
-  if (groups.flat().length !== layers.length) throw new WoodFisherError('the gradient groups do not cover the layers once each', 'OPTIONS');
+  if (new Set(groups.flat()).size !== layers.length || groups.flat().length !== layers.length) throw new WoodFisherError('the gradient groups do not cover the layers once each', 'OPTIONS');
   return {
     groups,
     model,
@@ -221,8 +221,7 @@ async function groupGradients(ctx: StepContext, group: number[]): Promise<Gradie
  * Inverses stay with the runner for the update when the memory plan keeps them.
  */
 async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
-  const { method, runner, n, damp } = ctx;
-  const layers = ctx.layers;
+  const { method, runner, layers, n, damp } = ctx;
   const { k, of } = ctx.step;
   const inGroup = new Set(group);
   await ctx.timed('blocks', async () => {

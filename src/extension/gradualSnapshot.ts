@@ -34,9 +34,9 @@ export function applyGradualEvent(s: PanelSnapshot, e: Exclude<GradualEvent, Pru
 }
 
 /** The view of a finished (or checkpointed) run's report.json: a restored panel shows the whole history. */
-export function gradualViewOf(r: PruneReport): GradualView | undefined {
-  const g = (r as Partial<GradualReport>).gradual;
-  if (!g) return undefined;
+export function gradualViewOf(r: PruneReport | GradualReport): GradualView | undefined {
+  if (!('gradual' in r)) return undefined;
+  const g = r.gradual;
   return {
     schedule: g.schedule,
     epochs: g.epochs,

@@ -333,7 +333,7 @@ test('layer collapse: global selection holds a layer at its cap and says so; a l
 });
 
 test('the report lists only the settings that played a part: no Fisher settings for magnitude, no block settings for diagfisher', async () => {
-  const { usedSettings } = await import('../../src/engine/prune');
+  const { usedSettings } = await import('../../src/engine/runKit');
   const mag = usedSettings(opts({ method: 'magnitude', damp: 1e-3 }), undefined);
   for (const k of ['samples', 'damp', 'blockSize', 'update', 'inverseForm', 'dataPath', 'labels', 'maxLayerSparsity'])
     assert.ok(!(k in mag), `magnitude lists ${k}`);

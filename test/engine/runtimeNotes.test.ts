@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tfjsNodeMissing, tfjsNodeNotice } from '../../src/engine/backend';
-import { runtimeNotes } from '../../src/engine/runtimeNotes';
+import { runtimeNotes } from '../../src/engine/runKit';
 import type { PruneEvent } from '../../src/engine/types';
 
 let hasNode = false;

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
-import { runtimeNotes } from '../runtimeNotes';
+import { runtimeNotes } from '../runKit';
 import { loadModel, readKernel, type LoadedModel } from '../model/load';
 import { checkLayerOverrides } from '../model/overrides';
 import { loadDataset, type Dataset } from '../data/calibration';

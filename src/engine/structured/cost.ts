@@ -2,6 +2,7 @@
 // MACs count the weighted layers (Dense, Conv1D/2D, DepthwiseConv2D); FLOPs = 2·MACs.
 import { tf } from '../backend';
 import type { ChannelGraph } from './graph';
+import { PRUNABLE_KINDS } from '../types';
 
 interface LayerGeometry {
   name: string;
@@ -18,7 +19,7 @@ function geometry(model: tf.LayersModel, g: ChannelGraph): LayerGeometry[] {
     const l = g.layers.get(name)!,
       layer = model.getLayer(name),
       cls = layer.getClassName();
-    if (!['Dense', 'Conv2D', 'Conv1D', 'DepthwiseConv2D'].includes(cls) || layer.weights.length === 0) continue;
+    if (!(PRUNABLE_KINDS as readonly string[]).includes(cls) || layer.weights.length === 0) continue;
     const shape = (layer.outputShape as number[]).slice(1, -1).map(d => d ?? 1);
     const positions = shape.reduce((a, b) => a * b, 1); // Dense on [B, …, C]: once per leading position
     const k = layer.weights[0].shape as number[];

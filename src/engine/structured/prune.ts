@@ -5,16 +5,15 @@
 import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
-import { runtimeNotes } from '../runtimeNotes';
-import { loadModel, readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
-import { checkLayerOverrides } from '../model/overrides';
+import { readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
 import { claimOutput, type OutputClaim } from '../output/claim';
 import { torchShape } from '../model/layout';
-import { loadDataset } from '../data/calibration';
-import { perSampleGradients } from '../gradients/perSample';
-import { evaluateStage } from '../gradients/evaluate';
+import { gradientPassBytes, perSampleGradients } from '../gradients/perSample';
+import { evaluateStage, predictProbabilities } from '../gradients/evaluate';
+import { hostSummary, loadInputs, runtimeNotes, stageClock, usedSettings } from '../runKit';
+import { checkAbort } from '../step';
 import { outputForRun } from '../model/quantize';
-import { gatherBlock, diagFisher } from '../fisher/blocks';
+import { gatherBlock } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
@@ -35,7 +34,6 @@ import {
   type PruneOptions,
   type PruneReport,
   type RunHooks,
-  type Stage,
 } from '../types';
 import { tf } from '../backend';
 
@@ -110,40 +108,19 @@ export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks 
 async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks): Promise<PruneReport> {
   const { signal } = hooks;
   const emit = hooks.onEvent ?? (() => {});
-  const check = () => {
-    if (signal?.aborted) throw new WoodFisherError('pruning was cancelled', 'CANCELLED');
-  };
-  const seconds: Partial<Record<Stage, number>> = {};
-  const t0 = performance.now();
-  const timed = async <T>(stage: Stage, f: () => Promise<T> | T): Promise<T> => {
-    const t = performance.now();
-    try {
-      return await f();
-    } finally {
-      seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000;
-    }
-  };
+  const check = () => checkAbort(signal);
+  const clock = stageClock(),
+    { timed, seconds } = clock;
   const outDir = out.dir;
   for (const message of out.notes) emit({ type: 'log', level: 'warn', message });
 
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
-  const notes = runtimeNotes(backend, needsGradients(o.method), emit);
   const gradientsNeeded = needsGradients(o.method);
-  const { m, data, evalData } = await timed('load', async () => {
-    const m = await loadModel(o.modelPath);
-    const data = gradientsNeeded
-      ? await loadDataset(m, o.dataPath, o.labelsPath, { samples: o.samples, shuffle: o.shuffle, seed: o.seed })
-      : undefined;
-    const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath) : undefined;
-    if (evalData && !evalData.labels)
-      throw new WoodFisherError(`evaluation data ${o.evalPath} has no labels; pass --eval-labels`, 'LABELS');
-    return { m, data, evalData };
-  });
+  const { model: m, data, evalData } = await timed('load', () => loadInputs(o));
   let shrunk: tf.LayersModel | undefined;
   try {
-    checkLayerOverrides(o.layers, m);
     const g = channelGraph(m.model);
     if (g.classes.length === 0)
       throw new WoodFisherError(
@@ -162,12 +139,23 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       inverseForm: o.inverseForm,
       limitBytes: o.maxMemoryBytes,
       threads: 1,
+      gradientPassBytes: data
+        ? gradientPassBytes(
+            m,
+            layers.map(s => s.layer),
+            data.count,
+          )
+        : undefined,
+      dataBytes: (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0),
     });
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
+    const notes = runtimeNotes(backend, METHODS[o.method].needsInverse, emit);
     const counter = new MacCounter(m.model, g);
-    const before = evalData ? await timed('evaluate', () => evaluateStage(m, evalData, 'before', hooks)) : undefined;
+    // unlabeled evaluation data: the shrunk model is judged against the dense one's predictions (agreement, KL)
+    const dense = evalData && !evalData.labels ? await timed('evaluate', () => predictProbabilities(m, evalData, signal)) : undefined;
+    const before = evalData ? await timed('evaluate', () => evaluateStage(m, evalData, 'before', hooks, dense)) : undefined;
 
     // saliency of every row (a unit's incoming weights), Fisher blocks of whole rows
     const n = data?.count ?? 0;
@@ -195,24 +183,16 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
         const w = readKernel(m, s.layer),
           d = s.layer.size;
         const G = grads?.grads.get(s.layer.name);
-        if (!METHODS[o.method].needsGradients) {
-          // magnitude methods
+        const method = METHODS[o.method];
+        if (method.layerSaliency) {
+          // a unit's saliency: the sum of its row's (magnitude: the row's L1 norm; diagonal Fisher: Σ ½ F_qq w_q²)
+          const q = method.layerSaliency(w, G, n, damp);
           for (let r = 0; r < s.saliency.length; r++) {
             let a = 0;
-            for (let i = 0; i < s.rowLength; i++) a += Math.abs(w[r * s.rowLength + i]);
-            s.saliency[r] = a;
-          } // L1 norm
-          continue;
-        }
-        if (!METHODS[o.method].needsInverse) {
-          // the diagonal Fisher
-          const f = diagFisher(G!, n, d, damp);
-          for (let r = 0; r < s.saliency.length; r++) {
-            let a = 0;
-            for (let i = r * s.rowLength; i < (r + 1) * s.rowLength; i++) a += 0.5 * f[i] * w[i] * w[i];
+            for (let i = r * s.rowLength; i < (r + 1) * s.rowLength; i++) a += q[i];
             s.saliency[r] = a;
           }
-          s.form = 'diagonal';
+          s.form = method.form;
           continue;
         }
         const ranges = rowAlignedRanges(d, s.rowLength, o.blockSize);
@@ -331,7 +311,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     emit({ type: 'stage', stage: 'evaluate', done: 1, total: 1, message: 'latency before and after' });
     // the weights as written (each in its input encoding, or --quantize): what --eval measures and saveModel writes
     const { encoded, quantization, size } = await timed('save', () => outputForRun(small, o));
-    const after = evalData ? await timed('evaluate', () => evaluateStage(small, evalData, 'after', hooks)) : undefined;
+    const after = evalData ? await timed('evaluate', () => evaluateStage(small, evalData, 'after', hooks, dense)) : undefined;
 
     const units = new Map(result.units.map(u => [u.layer, u]));
     for (const layer of m.prunable) {
@@ -376,14 +356,14 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     removed.forEach((r, c) => {
       if (r) removedUnits += g.classes[c].units.length;
     });
-    const { outDir: _o, modelPath, maxMemoryBytes, ...settings } = o;
     const report: PruneReport = {
       version: 1,
-      model: path.resolve(modelPath),
+      model: path.resolve(o.modelPath),
       output: outDir,
-      settings: { ...settings, maxMemoryBytes, labels: grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled') },
+      settings: usedSettings(o, grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled')),
       backend,
       linalg,
+      host: hostSummary(),
       ...notes,
       sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results,
@@ -408,10 +388,10 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     };
     check();
     const saved = await timed('save', async () => {
-      report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
+      report.seconds = { ...seconds, total: clock.total() };
       return saveModel(small, out, { 'report.json': JSON.stringify(report, null, 2) + '\n' }, encoded);
     });
-    report.seconds = { ...seconds, total: (performance.now() - t0) / 1000 };
+    report.seconds = { ...seconds, total: clock.total() };
     emit({ type: 'stage', stage: 'save', done: 1, total: 1 });
     emit({ type: 'done', report, reportPath: path.join(path.dirname(saved), 'report.json'), modelPath: saved });
     return report;

@@ -138,3 +138,37 @@ test('a fraction the per-layer minimums cannot meet removes what it can and says
   });
   assert.ok(!quiet.some(e => e.type === 'log' && /asked for stay/.test(e.message)));
 });
+
+test('unlabeled evaluation data: the shrunk model is judged by agreement with the dense one and KL to it', async () => {
+  const r = await runStructuredPrune(
+    options({ modelPath: `${examples}/mlpnet/model.json`, method: 'magnitude', sparsity: 0.3, evalPath: `${examples}/data/test-x.npy` }),
+  );
+  assert.equal(r.before?.reference, 'dense');
+  assert.equal(r.before?.accuracy, 1, 'the dense model agrees with itself');
+  assert.ok(Math.abs(r.before!.loss) < 1e-6, `KL of the dense model to itself is 0, got ${r.before!.loss}`);
+  assert.equal(r.after?.reference, 'dense');
+  assert.ok(
+    r.after!.accuracy > 0 && r.after!.accuracy < 1,
+    `some predictions change after removing 30% of the units: ${r.after!.accuracy}`,
+  );
+  assert.ok(r.after!.loss > 0, 'KL grows');
+  assert.equal(r.settings.dataPath, undefined, 'a magnitude run lists no calibration data among its settings');
+});
+
+test('magnitude and diagonal-Fisher units: a unit scores the sum of its row (L1 norm; Σ ½ F_qq w_q²)', async () => {
+  const r = await runStructuredPrune(options({ modelPath: `${examples}/mlpnet/model.json`, method: 'diagfisher', sparsity: 0.3 }));
+  const shrunk = r.layers.filter(l => l.units && l.units.kept < l.units.of);
+  assert.ok(shrunk.length > 0, 'some layer lost units');
+  for (const l of shrunk) assert.equal(l.form, 'diagonal', l.name);
+  const m = await runStructuredPrune(options({ modelPath: `${examples}/mlpnet/model.json`, method: 'magnitude', sparsity: 0.3 }));
+  const first = m.layers[0];
+  // the unit with the smallest L1 row norm is among those removed: the threshold is at least the least row norm
+  const model = await tfLoad(`${examples}/mlpnet/model.json`);
+  const kernel = (await model.layers
+    .find(l => l.name === first.name)!
+    .getWeights()[0]
+    .array()) as number[][];
+  const rowNorms = kernel[0].map((_, unit) => kernel.reduce((a, row) => a + Math.abs(row[unit]), 0));
+  assert.ok(first.threshold >= Math.min(...rowNorms) - 1e-6, `${first.threshold} < ${Math.min(...rowNorms)}`);
+  model.dispose();
+});
