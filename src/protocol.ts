@@ -139,6 +139,7 @@ export interface PanelSnapshot {
   error?: string;
   stage?: StageProgress;
   backend?: string;
+  notes?: string[]; // what a faster runtime would give and how to get it (report.backendNote, linalgNote)
   damp?: number; // the λ used (chosen by damp 'auto', or given)
   prunable?: PrunableLayer[]; // the model's prunable layers (the 'plan' event), in model order
   memory?: MemoryPlan;

@@ -1,5 +1,5 @@
 // The results panel: renders the host's snapshot (status, stage, table, charts) and posts user actions.
-// DOM contract (tests rely on it): #status, #stage, #backend, #structure, table#layers tbody tr[data-layer],
+// DOM contract (tests rely on it): #status, #stage, #backend, #notes, #structure, table#layers tbody tr[data-layer],
 // #chart-sparsity, #chart-saliency, #chart-accuracy, #chart-size (sweep), #size (prune: before/after bar), #open-model,
 // #open-report, #run-again, #sweep.
 import { evalTerms, stageLabel, type PanelSnapshot, type ToWebviewMessage } from '../src/protocol';
@@ -66,6 +66,9 @@ function render(s: PanelSnapshot): void {
   progress.hidden = s.status !== 'running';
   progress.value = st && st.total > 0 ? st.done / st.total : 0;
   $('backend').textContent = s.backend ?? '–';
+  const notes = $('notes');
+  notes.textContent = (s.notes ?? []).join('\n');
+  notes.hidden = !s.notes?.length;
   $('damp').textContent = s.damp !== undefined ? s.damp.toExponential(1) : '–';
   const summary: string[] = [];
   if (s.structure && s.sparsity) {
