@@ -1,6 +1,7 @@
 // Command-line flags shared by prune and sweep, and their conversion to PruneOptions.
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DAMP_EXPECTED, parseDampText } from '../engine/dampText';
 import { parseBytes } from '../engine/report/bytes';
 import type { Method, PruneOptions, QuantizeMode } from '../engine/types';
 import { BACKEND_NAMES, INVERSE_FORMS, METHOD_NAMES, RECOMPUTE_SCHEDULES, SCOPES, UPDATE_KINDS, WoodFisherError } from '../engine/types';
@@ -56,7 +57,11 @@ export function parsePositive(v: string): number {
   return n;
 }
 export function parseDamp(v: string): number | 'auto' {
-  return v.trim() === 'auto' ? 'auto' : parsePositive(v);
+  try {
+    return parseDampText(v);
+  } catch {
+    throw new InvalidArgumentError(DAMP_EXPECTED);
+  }
 }
 export function parseSize(v: string): number {
   try {

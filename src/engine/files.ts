@@ -8,6 +8,13 @@ import { formatBytes } from './report/bytes';
 /** Node cannot hold more than this in one Buffer. */
 const MAX_BUFFER = 2 ** 31 - 1;
 
+/** A failed stat or open as one line: "not found", or "cannot read" with the system's code (EACCES, ELOOP …). */
+function unreadable(e: unknown, what: string, file: string, code: ErrorCode): WoodFisherError {
+  const c = (e as NodeJS.ErrnoException).code;
+  const message = c === 'ENOENT' || c === 'ENOTDIR' ? `${what} not found: ${file}` : `cannot read ${what} ${file} (${c})`;
+  return new WoodFisherError(message, code, { file });
+}
+
 /** Checks that `file` is an existing regular file (links followed) and returns its size; `what` names it in messages. */
 export function inputFileSize(file: string, what: string, code: ErrorCode = 'DATA_FORMAT'): number {
   const shown = path.basename(file) || file;
@@ -15,12 +22,7 @@ export function inputFileSize(file: string, what: string, code: ErrorCode = 'DAT
   try {
     st = fs.statSync(file);
   } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    throw new WoodFisherError(
-      c === 'ENOENT' || c === 'ENOTDIR' ? `${what} not found: ${file}` : `cannot read ${what} ${file} (${c})`,
-      code,
-      { file },
-    );
+    throw unreadable(e, what, file, code);
   }
   if (st.isDirectory()) throw new WoodFisherError(`${what} ${shown} is a folder, not a file`, code, { file });
   if (!st.isFile()) throw new WoodFisherError(`${what} ${shown} is not a regular file (${kind(st)}); give a file`, code, { file });
@@ -59,12 +61,7 @@ export async function readInputText(file: string, what: string, maxBytes: number
   try {
     h = await fs.promises.open(file, fs.constants.O_RDONLY | NONBLOCK);
   } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    throw new WoodFisherError(
-      c === 'ENOENT' || c === 'ENOTDIR' ? `${what} not found: ${file}` : `cannot read ${what} ${file} (${c})`,
-      code,
-      { file },
-    );
+    throw unreadable(e, what, file, code);
   }
   try {
     const size = checkOpened(await h.stat(), file, what, maxBytes, code, '');

@@ -23,6 +23,7 @@ import { sensitivityCommand } from './sensitivityCommand';
 import { setLayerOverride } from './recipeOverride';
 import { saveChart } from './saveChart';
 import { gradualCommand, rerunGradual } from './gradualCommand';
+import { CONTEXT_KEYS } from './contextKeys';
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('WoodFisher');
@@ -117,7 +118,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerRecipeDiagnostics(context);
   // The palette offers Open Pruning Report / Open Pruned Model only once some model has results (package.json when-clauses).
   context.subscriptions.push(
-    results.onDidChange(() => void vscode.commands.executeCommand('setContext', 'woodfisher.hasResults', results.reports().size > 0)),
+    results.onDidChange(() => void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.hasResults, results.reports().size > 0)),
   );
 }
 

@@ -9,6 +9,7 @@ import type { ResultsStore } from './resultsStore';
 import { WorkerJob, type JobOutcome } from './workerJob';
 import { modelFolderName } from './outputDir';
 import { checkRun } from './runGuard';
+import { CONTEXT_KEYS } from './contextKeys';
 
 /** What `woodfisher.prune` / `woodfisher.sweep` resolve to (integration tests await it). */
 export interface CommandResult {
@@ -37,7 +38,7 @@ export class JobManager implements vscode.Disposable {
 
   /** The palette offers Cancel Pruning only while something runs (package.json when-clause). */
   private runningChanged(): void {
-    void vscode.commands.executeCommand('setContext', 'woodfisher.running', this.running.size > 0);
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.running, this.running.size > 0);
   }
 
   /** Cancels the job of one model, or every job. Returns how many were cancelled. */

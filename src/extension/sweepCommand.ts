@@ -1,6 +1,6 @@
 // `woodfisher.sweep`: the same run at several sparsities (and methods) in the worker; the panel draws
 // accuracy vs sparsity per method. One-shot, or gradual (every point fine-tuned on the same schedule and epochs): asked
-// when the model has a gradual run in this window or a recipe with a `gradual:` section, or given as `gradual: true`.
+// first (gradual on top after a gradual run or beside a `gradual:` recipe), or given as `gradual: true | false`.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { GradualOptions, GradualSettings, Method, PruneOptions } from '../protocol';
@@ -27,7 +27,8 @@ export interface SweepArgs extends PruneArgs {
 }
 
 const DEFAULT_SPARSITIES = [0.5, 0.7, 0.8, 0.9, 0.95, 0.98];
-const GRADUAL_SPARSITIES = [0.9, 0.95, 0.98]; // each point a whole gradual run: the sparsities where it pays
+const GRADUAL_SPARSITIES = [0.8, 0.9, 0.95, 0.98];
+const GRADUAL_PICKED = [0.95, 0.98]; // each point a whole gradual run: preselect where it pays
 
 export async function sweepCommand(registry: Registry, uriArg?: unknown, rawArgs?: unknown): Promise<CommandResult> {
   const raw = (rawArgs && typeof rawArgs === 'object' && !Array.isArray(rawArgs) ? rawArgs : {}) as SweepArgs;
@@ -63,7 +64,11 @@ export async function sweepCommand(registry: Registry, uriArg?: unknown, rawArgs
     let sparsities = args.sparsities;
     if (!sparsities && prompt) {
       const picks = await vscode.window.showQuickPick(
-        (kind === 'gradual' ? GRADUAL_SPARSITIES : DEFAULT_SPARSITIES).map(s => ({ label: `${s * 100}%`, value: s, picked: true })),
+        (kind === 'gradual' ? GRADUAL_SPARSITIES : DEFAULT_SPARSITIES).map(s => ({
+          label: `${s * 100}%`,
+          value: s,
+          picked: kind !== 'gradual' || GRADUAL_PICKED.includes(s),
+        })),
         { title: `WoodFisher ${kind === 'gradual' ? 'gradual ' : ''}sweep: sparsities`, canPickMany: true },
       );
       if (!picks) return { status: 'cancelled' };
@@ -93,7 +98,8 @@ export async function sweepCommand(registry: Registry, uriArg?: unknown, rawArgs
   }
 }
 
-/** One-shot or gradual: the argument, else a question when the model has a gradual run or recipe, else one-shot. */
+/** One-shot or gradual: the argument, else a question — gradual first where the model's panel shows a gradual run,
+ *  the model had one in this window, or its recipe has a `gradual:` section. */
 async function sweepKind(
   registry: Registry,
   modelPath: string,
@@ -105,21 +111,22 @@ async function sweepKind(
   const last = registry.lastGradual(modelPath);
   const recipeFile = last ? undefined : await findRecipeForModel(modelPath).catch(() => undefined);
   const recipe = recipeFile ? (await readRecipe(recipeFile))?.recipe : undefined;
-  if (!last && !recipe?.gradual) return 'one-shot';
   const epochs = last?.epochs ?? recipe?.gradual?.epochs;
-  const pick = await vscode.window.showQuickPick(
-    [
-      {
-        label: 'Gradual',
-        sweep: 'gradual' as const,
-        detail:
-          `every point pruned on the schedule with fine-tuning${epochs ? ` (${epochs} epochs each)` : ''}, ` +
-          `as ${last ? 'the last gradual run' : `${path.basename(recipeFile!)}'s gradual: section`} — methods compared at equal epochs`,
-      },
-      { label: 'One-shot', sweep: 'one-shot' as const, detail: 'every point pruned once from the trained weights (seconds each)' },
-    ],
-    { title: 'WoodFisher sweep: one-shot or gradual?' },
-  );
+  const like = last
+    ? ', as the last gradual run'
+    : recipe?.gradual
+      ? `, as ${path.basename(recipeFile!)}'s gradual: section`
+      : ' (asks for the training data)';
+  const items = [
+    { label: 'One-shot', sweep: 'one-shot' as const, detail: 'every point pruned once from the trained weights (seconds each)' },
+    {
+      label: 'Gradual',
+      sweep: 'gradual' as const,
+      detail: `every point pruned on the schedule with fine-tuning${epochs ? `, ${epochs} epochs each` : ''}${like} — methods compared at equal epochs`,
+    },
+  ];
+  if (last || recipe?.gradual || registry.panels.snapshotOf(modelPath)?.mode === 'gradual') items.reverse();
+  const pick = await vscode.window.showQuickPick(items, { title: 'WoodFisher sweep: one-shot or gradual?' });
   return pick?.sweep;
 }
 

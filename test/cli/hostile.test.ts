@@ -149,7 +149,10 @@ test('bad inputs: one clear line each, non-zero exit, nothing changed on disk', 
       /^error: model\.json: weight 'fc1\/kernel' is listed twice/,
     ],
     [['prune', path.join(tmp, 'deep.prune.json')], /^error: .*deep\.prune\.json:1:1: the recipe nests over 1000 levels deep/],
-    [['prune', path.join(tmp, 'neg-damp.prune.yaml')], /^error: .*neg-damp\.prune\.yaml:4:7: damp must be > 0, got -1$/],
+    [
+      ['prune', path.join(tmp, 'neg-damp.prune.yaml')],
+      /^error: .*neg-damp\.prune\.yaml:4:7: damp must be a number > 0 or "auto", not number -1$/,
+    ],
     [['prune', path.join(tmp, 'all-excluded.prune.yaml')], /^error: every prunable layer of model\.json is excluded; nothing to prune$/],
     [
       ['prune', M(), '--method', 'magnitude', '--sparsity', '0.5', '--out', 'o', '--max-memory', '1e400'],

@@ -443,43 +443,52 @@ async function main(): Promise<{ passed: number; failed: number }> {
       await page.screenshot({ path: path.join(artifacts, 'restored.png') });
     });
 
-    await check('"Sweep Sparsity" in the panel asks for sparsities and methods, then draws accuracy vs sparsity per method', async () => {
-      let frame = await webviewFrame(page, 'button#sweep', 30_000);
-      await frame.click('button#sweep');
-      const pick = page.locator('.quick-input-widget');
-      await pick.locator('.quick-input-title', { hasText: /sparsities/i }).waitFor({ timeout: 30_000 });
-      await page.keyboard.press('Enter'); // the preselected sparsities
-      await pick.locator('.quick-input-title', { hasText: /methods/i }).waitFor({ timeout: 30_000 });
-      await page.keyboard.press('Enter'); // WoodFisher and global magnitude
-      const deadline = Date.now() + RUN_TIMEOUT_MS;
-      let status = '';
-      for (;;) {
-        frame = await webviewFrame(page, '#status', 30_000);
-        status = ((await frame.textContent('#status')) ?? '').trim();
-        if (/^done — \d+ sweep points/.test(status) || /^(error|cancelled)/.test(status)) {
-          break;
+    await check(
+      '"Sweep Sparsity" in the panel asks one-shot or gradual, sparsities and methods, then draws accuracy vs sparsity per method',
+      async () => {
+        let frame = await webviewFrame(page, 'button#sweep', 30_000);
+        await frame.click('button#sweep');
+        const pick = page.locator('.quick-input-widget');
+        await pick.locator('.quick-input-title', { hasText: /one-shot or gradual/i }).waitFor({ timeout: 30_000 });
+        const first = ((await pick.locator('.monaco-list-row').first().textContent()) ?? '').trim();
+        if (!/^One-shot/.test(first)) {
+          throw new Error(`a one-shot panel's sweep should offer one-shot first, got '${first}'`);
         }
-        if (Date.now() > deadline) {
-          throw new Error(`sweep #status still '${status}'`);
+        await page.keyboard.press('Enter'); // one-shot
+        await pick.locator('.quick-input-title', { hasText: /sparsities/i }).waitFor({ timeout: 30_000 });
+        await page.keyboard.press('Enter'); // the preselected sparsities
+        await pick.locator('.quick-input-title', { hasText: /methods/i }).waitFor({ timeout: 30_000 });
+        await page.keyboard.press('Enter'); // WoodFisher and global magnitude
+        const deadline = Date.now() + RUN_TIMEOUT_MS;
+        let status = '';
+        for (;;) {
+          frame = await webviewFrame(page, '#status', 30_000);
+          status = ((await frame.textContent('#status')) ?? '').trim();
+          if (/^done — \d+ sweep points/.test(status) || /^(error|cancelled)/.test(status)) {
+            break;
+          }
+          if (Date.now() > deadline) {
+            throw new Error(`sweep #status still '${status}'`);
+          }
+          await page.waitForTimeout(500);
         }
-        await page.waitForTimeout(500);
-      }
-      log('  #status:', status);
-      const points = Number(/(\d+) sweep points/.exec(status)?.[1]);
-      if (!(points >= 4)) {
-        throw new Error(`the sweep ended with '${status}'`);
-      }
-      const caption = ((await frame.textContent('#accuracy-caption')) ?? '').trim();
-      log('  chart:', caption);
-      if (!/sparsity/i.test(caption)) {
-        throw new Error(`the accuracy chart is not the sweep's: '${caption}'`);
-      }
-      for (const x of await page.locator('.notifications-toasts .codicon-notifications-clear').all()) {
-        await x.click({ timeout: 2000 }).catch(() => undefined);
-      }
-      await page.waitForTimeout(800);
-      await page.screenshot({ path: path.join(artifacts, 'sweep.png') });
-    });
+        log('  #status:', status);
+        const points = Number(/(\d+) sweep points/.exec(status)?.[1]);
+        if (!(points >= 4)) {
+          throw new Error(`the sweep ended with '${status}'`);
+        }
+        const caption = ((await frame.textContent('#accuracy-caption')) ?? '').trim();
+        log('  chart:', caption);
+        if (!/sparsity/i.test(caption)) {
+          throw new Error(`the accuracy chart is not the sweep's: '${caption}'`);
+        }
+        for (const x of await page.locator('.notifications-toasts .codicon-notifications-clear').all()) {
+          await x.click({ timeout: 2000 }).catch(() => undefined);
+        }
+        await page.waitForTimeout(800);
+        await page.screenshot({ path: path.join(artifacts, 'sweep.png') });
+      },
+    );
 
     await check('the sweep saves as SVG (log-density axis) and PNG', async () => {
       const frame = await webviewFrame(page, 'button#save-sweep-svg:not([hidden])', 15_000);
@@ -671,6 +680,73 @@ async function main(): Promise<{ passed: number; failed: number }> {
           throw new Error(`#status after reload: '${restored}'`);
         }
         await page.screenshot({ path: path.join(artifacts, 'gradual-restored.png') });
+      },
+    );
+
+    await check(
+      '"Sweep Sparsity" in the gradual panel offers a gradual sweep first and draws it: every point fine-tuned for the same epochs',
+      async () => {
+        let frame = await webviewFrame(page, '#gradual:not([hidden]) #gradual-steps li[data-step="3"]', 30_000); // the gradual panel
+        await frame.click('button#sweep');
+        const pick = page.locator('.quick-input-widget');
+        const answered: string[] = [];
+        for (;;) {
+          // the questions depend on what the window remembers (the last gradual run's data and epochs, or none after a reload)
+          const title = pick.locator('.quick-input-title');
+          await title
+            .filter({ hasText: /one-shot or gradual|training data|labels|epochs|sparsities|methods/i })
+            .waitFor({ timeout: 30_000 });
+          const t = ((await title.textContent()) ?? '').trim();
+          if (answered.at(-1) === t) {
+            await page.waitForTimeout(200); // the same question, not yet replaced
+            continue;
+          }
+          answered.push(t);
+          if (/one-shot or gradual/i.test(t)) {
+            const first = ((await pick.locator('.monaco-list-row').first().textContent()) ?? '').trim();
+            if (!/^Gradual/.test(first)) {
+              throw new Error(`a gradual panel's sweep should offer gradual first, got '${first}'`);
+            }
+          } else if (/labels/i.test(t)) {
+            await page.keyboard.type('calib-y.npy'); // "labels of the training data": before the training data itself
+          } else if (/training data/i.test(t)) {
+            await page.keyboard.type('calib-x.npy');
+          }
+          await page.waitForTimeout(300);
+          await page.keyboard.press('Enter'); // gradual, the data, 6 epochs, 95% and 98%, WoodFisher and global magnitude
+          if (/methods/i.test(t)) {
+            break;
+          }
+        }
+        log('  questions:', JSON.stringify(answered));
+        const deadline = Date.now() + RUN_TIMEOUT_MS * 2;
+        let status = '';
+        for (;;) {
+          frame = await webviewFrame(page, '#status', 30_000);
+          status = ((await frame.textContent('#status')) ?? '').trim();
+          if (/^done — \d+ sweep points/.test(status) || /^(error|cancelled)/.test(status)) {
+            break;
+          }
+          if (Date.now() > deadline) {
+            throw new Error(`gradual sweep #status still '${status}'`);
+          }
+          await page.waitForTimeout(1000);
+        }
+        log('  #status:', status);
+        if (Number(/(\d+) sweep points/.exec(status)?.[1]) !== 4) {
+          throw new Error(`the gradual sweep ended with '${status}'`);
+        }
+        const title = ((await frame.textContent('#title')) ?? '').trim();
+        const caption = ((await frame.textContent('#accuracy-caption')) ?? '').trim();
+        log('  title:', title, '· chart:', caption);
+        if (!/gradual sparsity sweep \(\d+ epochs per point\)/.test(title) || !/gradual/.test(caption)) {
+          throw new Error(`the panel does not say the sweep is gradual: '${title}' / '${caption}'`);
+        }
+        for (const x of await page.locator('.notifications-toasts .codicon-notifications-clear').all()) {
+          await x.click({ timeout: 2000 }).catch(() => undefined);
+        }
+        await page.waitForTimeout(800);
+        await page.screenshot({ path: path.join(artifacts, 'gradual-sweep.png') });
       },
     );
   } finally {

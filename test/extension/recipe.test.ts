@@ -25,7 +25,7 @@ function withUnknownLayer(text: string): { text: string; line: number } {
 }
 
 function show(d: readonly vscode.Diagnostic[]): string {
-  return JSON.stringify(d.map(x => ({ line: x.range.start.line, severity: x.severity, message: x.message })));
+  return JSON.stringify(d.map(x => ({ line: x.range.start.line, severity: x.severity, source: x.source, message: x.message })));
 }
 
 export function registerRecipeSuite(root: Mocha.Suite): void {
@@ -68,6 +68,32 @@ export function registerRecipeSuite(root: Mocha.Suite): void {
         !diags.some(d => d.range.start.line === fc1Line && d.severity === vscode.DiagnosticSeverity.Error),
         `fc1 is a real layer but got an error: ${show(diags)}`,
       );
+    });
+
+    s.test("a schema error shows once: from VS Code's JSON service in a JSON recipe, from the extension in a YAML one", async () => {
+      const dir = scratch('recipe-once');
+      copyModel(path.join(workspaceRoot(), 'mlpnet'), dir);
+      // [file, text, reported by this extension (source 'woodfisher') rather than VS Code's JSON service (no source)]
+      const recipes: [string, string, boolean][] = [
+        ['woodfisher.json', '{\n  "model": "model.json",\n  "sparsity": 1.5,\n  "method": "woodfisher"\n}\n', false],
+        ['mnist.prune.yaml', 'model: model.json\nsparsity: 1.5\nmethod: woodfisher\n', true],
+      ];
+      for (const [name, text, ours] of recipes) {
+        const uri = vscode.Uri.file(path.join(dir, name));
+        fs.writeFileSync(uri.fsPath, text);
+        await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
+        const line = text.split('\n').findIndex(l => l.includes('sparsity'));
+        const onLine = () => vscode.languages.getDiagnostics(uri).filter(d => d.range.start.line <= line && d.range.end.line >= line);
+        await waitFor(`${name}: a diagnostic on the sparsity line`, () => onLine().length > 0 || undefined, 20_000);
+        await sleep(2500); // the other reporter, if there were one, has had time to speak
+        const found = onLine();
+        assert(found.length === 1, `${name}: ${found.length} diagnostics for one error: ${show(found)}`);
+        assert(
+          (found[0].source === 'woodfisher') === ours,
+          `${name}: reported by ${found[0].source ?? "VS Code's JSON service"}: ${show(found)}`,
+        );
+      }
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     });
 
     s.test("completion offers the model's layer names under layers: and schema values for method", async () => {

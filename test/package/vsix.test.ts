@@ -95,3 +95,25 @@ test('the block worker bundle does not carry TF.js (providers load lazily)', () 
   assert.ok(src.length < 100_000, `dist/blockWorker.js is ${src.length} bytes`);
   assert.doesNotMatch(src, /tfjs-core|registerKernel|@tensorflow/);
 });
+
+// The Marketplace and VS Code's Extensions view render the VSIX's readme, whose relative links vsce rewrote to the
+// repository in package.json: `raw/HEAD/…` for images (they render), `blob/HEAD/…` for other files. They resolve once
+// that repository is public and holds these files at HEAD (docs/packaging.md: set `repository` before publishing).
+test("the VSIX readme: every link points into package.json's repository at a file this checkout has; images as raw", () => {
+  const readme = execFileSync('unzip', ['-p', path.join(dir, 'woodfisher.vsix'), 'extension/readme.md'], { encoding: 'utf8' });
+  const repo = pkg.repository.url.replace(/\.git$/, '');
+  const links = [...readme.matchAll(/(!?)\[[^\]]*\]\(([^)\s]+)\)/g)].map(m => ({ image: m[1] === '!', url: m[2] }));
+  assert.ok(
+    links.some(l => l.image),
+    'the readme shows no screenshot',
+  );
+  for (const { image, url } of links) {
+    if (url.startsWith('#') || url.startsWith('mailto:')) continue;
+    assert.match(url, /^https:\/\//, `relative link left in the readme: ${url}`);
+    if (!url.startsWith(repo)) continue; // links to other sites (papers, npm) stand on their own
+    const m = url.slice(repo.length).match(/^\/(raw|blob)\/HEAD\/(.+)$/);
+    assert.ok(m, `unexpected repository link ${url}`);
+    assert.equal(m[1], image ? 'raw' : 'blob', `${url}: images must be raw to render, pages blob`);
+    assert.ok(fs.existsSync(path.join(root, m[2])), `${url} names ${m[2]}, which this checkout does not have`);
+  }
+});

@@ -28,6 +28,25 @@ function describeType(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+interface Branch {
+  type?: string;
+  const?: unknown;
+  minimum?: number;
+  exclusiveMinimum?: number;
+  maximum?: number;
+  exclusiveMaximum?: number;
+}
+
+/** One alternative of an anyOf as a message says it: `a number > 0`, `"auto"`. */
+function describeBranch(b: Branch): string {
+  if ('const' in b) return JSON.stringify(b.const);
+  const bounds = [
+    b.exclusiveMinimum !== undefined ? `> ${b.exclusiveMinimum}` : b.minimum !== undefined ? `≥ ${b.minimum}` : '',
+    b.exclusiveMaximum !== undefined ? `< ${b.exclusiveMaximum}` : b.maximum !== undefined ? `≤ ${b.maximum}` : '',
+  ].filter(Boolean);
+  return [b.type === 'integer' ? 'an integer' : `a ${b.type ?? 'value'}`, ...bounds].join(' ');
+}
+
 function valueAt(root: unknown, pointer: string): unknown {
   let v: any = root;
   for (const key of pointerKeys(pointer)) v = v?.[key];
@@ -88,6 +107,11 @@ function toDiagnostic(e: ErrorObject, source: RecipeSource): RecipeDiagnostic {
     case 'minLength':
       message = `${name} must not be empty`;
       break;
+    case 'anyOf': {
+      const branches = (schemaAt(pointerKeys(at)) as { anyOf?: Branch[] } | undefined)?.anyOf ?? [];
+      message = `${name} must be ${branches.map(describeBranch).join(' or ') || 'another value'}, not ${describeType(value)}`;
+      break;
+    }
     default:
       message = `${name} ${e.message ?? 'is invalid'}`;
   }
@@ -98,10 +122,13 @@ function toDiagnostic(e: ErrorObject, source: RecipeSource): RecipeDiagnostic {
 export function validateRecipeValue(source: RecipeSource): RecipeDiagnostic[] {
   const validate = validator();
   if (validate(source.value)) return [];
+  const errors = validate.errors ?? [];
+  // An anyOf that fails is one error (ajv adds one per branch, then the anyOf's): say it once, naming the branches.
+  const anyOfs = errors.filter(e => e.keyword === 'anyOf').map(e => e.schemaPath + '/');
   const seen = new Set<string>();
   const out: RecipeDiagnostic[] = [];
-  for (const e of validate.errors ?? []) {
-    // the same message at the same place once (the branches of an anyOf repeat it)
+  for (const e of errors) {
+    if (anyOfs.some(prefix => e.schemaPath.startsWith(prefix))) continue;
     const d = toDiagnostic(e, source);
     const k = `${d.path}|${d.message}`;
     if (!seen.has(k)) {

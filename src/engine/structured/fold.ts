@@ -4,29 +4,10 @@
 // convolutions, into a Dense or a 1×1 / 'valid' convolution with a bias. Elsewhere (zero padding, a consumer without
 // a bias) it is dropped, as every structured pruner does, and counted.
 import { tf } from '../backend';
-import type { ChannelGraph } from './graph';
+import { ACTIVATIONS, CHANNEL_PRESERVING, type ChannelGraph } from './graph';
 
-const IDENTITY = new Set([
-  'Dropout',
-  'SpatialDropout1D',
-  'SpatialDropout2D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-  'MaxPooling1D',
-  'MaxPooling2D',
-  'AveragePooling1D',
-  'AveragePooling2D',
-  'GlobalAveragePooling1D',
-  'GlobalAveragePooling2D',
-  'GlobalMaxPooling1D',
-  'GlobalMaxPooling2D',
-  'Cropping2D',
-  'UpSampling2D',
-  'Flatten',
-  'Concatenate',
-]);
-const ELEMENTWISE_FN = new Set(['Activation', 'ReLU', 'LeakyReLU', 'ELU', 'ThresholdedReLU']);
+const IDENTITY = new Set([...CHANNEL_PRESERVING, 'Flatten', 'Concatenate']);
+const ELEMENTWISE_FN = new Set(ACTIVATIONS);
 
 /** Applies a channel-wise TF.js function to a few numbers, as a [1, …, 1, n] tensor of the given rank. */
 function elementwise(f: (x: tf.Tensor) => tf.Tensor, v: number[], rank = 2): number[] {

@@ -31,31 +31,16 @@ export interface ChannelGraph {
   notes: string[]; // why channels were pinned (barriers met)
 }
 
-const PASSTHROUGH = new Set([
-  'Activation',
-  'ReLU',
-  'LeakyReLU',
-  'ELU',
-  'ThresholdedReLU',
-  'Dropout',
-  'SpatialDropout1D',
-  'SpatialDropout2D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-  'MaxPooling1D',
-  'MaxPooling2D',
-  'AveragePooling1D',
-  'AveragePooling2D',
-  'GlobalAveragePooling1D',
-  'GlobalAveragePooling2D',
-  'GlobalMaxPooling1D',
-  'GlobalMaxPooling2D',
-  'ZeroPadding2D',
-  'Cropping2D',
-  'UpSampling2D',
-  'Masking',
-]);
+/** Channel-wise activations: unit i of the output depends on unit i of the input alone. */
+export const ACTIVATIONS = ['Activation', 'ReLU', 'LeakyReLU', 'ELU', 'ThresholdedReLU'];
+/** Layers that keep every channel as it is (a constant channel stays that constant): dropout, pooling, cropping, resizing. */
+export const CHANNEL_PRESERVING = [
+  ...['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout'],
+  ...['MaxPooling1D', 'MaxPooling2D', 'AveragePooling1D', 'AveragePooling2D'],
+  ...['GlobalAveragePooling1D', 'GlobalAveragePooling2D', 'GlobalMaxPooling1D', 'GlobalMaxPooling2D'],
+  ...['Cropping2D', 'UpSampling2D'],
+];
+const PASSTHROUGH = new Set([...ACTIVATIONS, ...CHANNEL_PRESERVING, 'ZeroPadding2D', 'Masking']);
 const ELEMENTWISE = new Set(['Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum']);
 export const PRODUCER_KINDS = new Set(['Dense', 'Conv2D', 'Conv1D']);
 

@@ -10,6 +10,7 @@ import { checkRecipeAgainstModel, parseRecipe, rangeOfPath } from '../../engine/
 import type { RecipeDiagnostic, SourceRange } from '../../engine/recipe';
 import { checkModelJson } from '../modelFile';
 import { isRecipeDocument } from './recipeDocuments';
+import { ownSchemaDiagnostics } from './schemaOwner';
 
 /** 1-based, end-exclusive source range → vscode.Range (0-based). */
 export function toRange(r: SourceRange): vscode.Range {
@@ -33,10 +34,8 @@ export function toDiagnostic(d: RecipeDiagnostic): vscode.Diagnostic {
 export async function recipeDiagnostics(doc: vscode.TextDocument): Promise<vscode.Diagnostic[]> {
   const text = doc.getText();
   const { recipe, diagnostics, source } = parseRecipe(text, doc.fileName);
-  // JSON recipes: VS Code's JSON language service already reports syntax and schema errors (package.json's
-  // jsonValidation, which also gives completion); reporting them again would show each twice. YAML has no such service
-  // unless another extension adds one, so the schema goes through this extension only (no yamlValidation).
-  const out = doc.languageId === 'json' ? [] : diagnostics.map(toDiagnostic);
+  // Syntax and schema errors once: JSON recipes get them from VS Code's JSON service (schemaOwner.ts), YAML from here.
+  const out = ownSchemaDiagnostics(doc.languageId, doc.fileName, diagnostics).map(toDiagnostic);
   if (source.syntaxErrors.length) return out;
   const dir = path.dirname(doc.fileName);
   const errAt = (pointer: string, message: string) => {
