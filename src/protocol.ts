@@ -28,6 +28,7 @@ export { DEFAULT_OPTIONS } from './engine/types';
 export { stageLabel } from './engine/stages';
 /** Byte sizes for people, as the CLI prints them (engine/report/bytes.ts). */
 export { formatBytes } from './engine/report/bytes';
+export { evalTerms } from './engine/report/evalTerms';
 /** The sweep chart's log-density axis (pure, no imports), shared with the CLI's sweep.svg. */
 export { densityX, sparsityAtX, densityTicks, sparsityLabel } from './engine/report/densityAxis';
 export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures };
