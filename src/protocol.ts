@@ -28,6 +28,7 @@ export { DEFAULT_OPTIONS } from './engine/types';
 export { stageLabel } from './engine/stages';
 /** Byte sizes for people, as the CLI prints them (engine/report/bytes.ts). */
 export { formatBytes } from './engine/report/bytes';
+export { evalTerms } from './engine/report/evalTerms';
 /** The sweep chart's log-density axis (pure, no imports), shared with the CLI's sweep.svg. */
 export { densityX, sparsityAtX, densityTicks, sparsityLabel } from './engine/report/densityAxis';
 export type { PruneOptions, PruneEvent, PruneReport, LayerResult, PrunableLayer, EvalResult, Stage, Method, MemoryPlan, SizeFigures };
@@ -138,6 +139,7 @@ export interface PanelSnapshot {
   error?: string;
   stage?: StageProgress;
   backend?: string;
+  notes?: string[]; // what a faster runtime would give and how to get it (report.backendNote, linalgNote)
   damp?: number; // the λ used (chosen by damp 'auto', or given)
   prunable?: PrunableLayer[]; // the model's prunable layers (the 'plan' event), in model order
   memory?: MemoryPlan;

@@ -1,7 +1,7 @@
 // Chart.js canvases: per-layer sparsity, saliency histogram (log10 axis), accuracy (before/after, or vs
 // sparsity per method in a sweep). Colours come from the theme's --vscode-* variables.
 import type { ChartConfiguration } from 'chart.js';
-import { formatBytes, type PanelSnapshot } from '../src/protocol';
+import { evalTerms, formatBytes, type PanelSnapshot } from '../src/protocol';
 import { sci } from './format';
 import { draw, theme } from './chartKit';
 import { renderSparsityBars } from './sparsityBars';
@@ -52,12 +52,14 @@ export function renderCharts(s: PanelSnapshot): void {
     renderSizeChart(s, t);
   } else {
     document.getElementById('size-figure')?.setAttribute('hidden', '');
-    if (caption) caption.textContent = 'Accuracy and loss, before and after';
+    const terms = evalTerms(s.before);
+    if (caption)
+      caption.textContent = `${terms.score === 'accuracy' ? 'Accuracy and loss' : 'Agreement and KL'}, before and after${terms.against ? ` (${terms.against})` : ''}`;
     const has = !!(s.before || s.after);
     const bars: ChartConfiguration<'bar'> = {
       type: 'bar',
       data: {
-        labels: ['accuracy %', 'loss'],
+        labels: [`${terms.score} %`, terms.loss],
         // Accuracy (left axis, %) and loss (right axis) have different scales: one pair of bars each.
         datasets: [
           { label: 'before', backgroundColor: t.palette[0], yAxisID: 'y', data: [s.before ? s.before.accuracy * 100 : null, null] },
@@ -70,8 +72,8 @@ export function renderCharts(s: PanelSnapshot): void {
         skipNull: true,
         plugins: { legend: { labels: { filter: item => !item.text.startsWith('loss') } } },
         scales: {
-          y: { beginAtZero: true, max: 100, position: 'left', title: { display: true, text: 'accuracy %' } },
-          y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: 'loss' } },
+          y: { beginAtZero: true, max: 100, position: 'left', title: { display: true, text: `${terms.score} %` } },
+          y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: terms.loss } },
         },
       },
     };

@@ -1,8 +1,8 @@
 // The results panel: renders the host's snapshot (status, stage, table, charts) and posts user actions.
-// DOM contract (tests rely on it): #status, #stage, #backend, #structure, table#layers tbody tr[data-layer],
+// DOM contract (tests rely on it): #status, #stage, #backend, #notes, #structure, table#layers tbody tr[data-layer],
 // #chart-sparsity, #chart-saliency, #chart-accuracy, #chart-size (sweep), #size (prune: before/after bar), #open-model,
 // #open-report, #run-again, #sweep.
-import { stageLabel, type PanelSnapshot, type ToWebviewMessage } from '../src/protocol';
+import { evalTerms, stageLabel, type PanelSnapshot, type ToWebviewMessage } from '../src/protocol';
 import { renderCharts, watchTheme } from './charts';
 import { chartOn, theme } from './chartKit';
 import { COLUMNS } from './layerRows';
@@ -66,6 +66,9 @@ function render(s: PanelSnapshot): void {
   progress.hidden = s.status !== 'running';
   progress.value = st && st.total > 0 ? st.done / st.total : 0;
   $('backend').textContent = s.backend ?? '–';
+  const notes = $('notes');
+  notes.textContent = (s.notes ?? []).join('\n');
+  notes.hidden = !s.notes?.length;
   $('damp').textContent = s.damp !== undefined ? s.damp.toExponential(1) : '–';
   const summary: string[] = [];
   if (s.structure && s.sparsity) {
@@ -74,7 +77,8 @@ function render(s: PanelSnapshot): void {
     summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights removed with their units (${t})`);
   } else if (s.sparsity)
     summary.push(`${count(s.sparsity.pruned)} of ${count(s.sparsity.weights)} weights pruned (target ${pct(s.sparsity.target)})`);
-  if (s.before) summary.push(`accuracy before ${pct(s.before.accuracy, 2)}`);
+  const terms = evalTerms(s.before);
+  if (s.before) summary.push(`${terms.score} before ${pct(s.before.accuracy, 2)}${terms.against ? ` (${terms.against})` : ''}`);
   if (s.mode === 'sweep') {
     // the table and layer charts show the latest point; the sweep itself is the accuracy-vs-sparsity chart
     const last = s.sweep?.at(-1);

@@ -1,4 +1,5 @@
 // The few lines printed after a run, under the per-layer table.
+import { evalTerms } from '../engine/report/evalTerms';
 import * as path from 'node:path';
 import { int, pct } from '../engine/report/table';
 import { formatBytes } from '../engine/report/bytes';
@@ -34,8 +35,9 @@ export function runSummary(r: PruneReport): string {
     );
   }
   if (r.before && r.after) {
+    const t = evalTerms(r.after);
     lines.push(
-      `accuracy ${pct(r.before.accuracy, 2)} → ${pct(r.after.accuracy, 2)}, loss ${r.before.loss.toFixed(4)} → ${r.after.loss.toFixed(4)} (${r.after.samples} samples)`,
+      `${t.score} ${pct(r.before.accuracy, 2)} → ${pct(r.after.accuracy, 2)}, ${t.loss} ${r.before.loss.toFixed(4)} → ${r.after.loss.toFixed(4)} (${r.after.samples} samples${t.against ? `; ${t.against}` : ''})`,
     );
   }
   if (r.targetSize) {

@@ -10,6 +10,7 @@ export { tf };
 
 let wasmPathsSet = false;
 let nodeTried: boolean | undefined;
+let nodeError: string | undefined;
 let current: string | undefined;
 
 /** Folder holding tfjs-backend-wasm*.wasm: beside the bundle (dist/wasm/) or in node_modules. */
@@ -27,15 +28,40 @@ export function wasmDir(): string | undefined {
 /** Guarded require of tfjs-node: it registers the 'tensorflow' backend on the shared tfjs-core when it loads. */
 function tryLoadNode(): boolean {
   if (nodeTried !== undefined) return nodeTried;
+  const name = '@tensorflow/tfjs-node'; // a variable, so bundlers leave the optional dependency alone
   try {
-    const name = '@tensorflow/tfjs-node'; // a variable, so bundlers leave the optional dependency alone
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(name);
     nodeTried = tf.findBackendFactory('tensorflow') != null;
-  } catch {
+    if (!nodeTried) nodeError = 'loaded but registered no tensorflow backend';
+  } catch (e) {
     nodeTried = false;
+    const err = e as NodeJS.ErrnoException;
+    nodeError =
+      err.code === 'MODULE_NOT_FOUND' && err.message.includes(name) ? 'is not installed' : `could not load (${err.message.split('\n')[0]})`;
   }
   return nodeTried;
+}
+
+/** Why TF.js is not on tfjs-node: set when 'auto' looked for @tensorflow/tfjs-node and it did not load, and the run
+ *  is on `backend` instead; undefined when tfjs-node runs or was not asked for (an explicit --backend wasm). */
+export function tfjsNodeMissing(backend: string): string | undefined {
+  return backend !== 'tensorflow' && nodeTried === false ? nodeError : undefined;
+}
+
+/**
+ * The one line a user reads when TF.js fell back from tfjs-node: what ran, what it costs, how to get it. The factor is
+ * users' reports, not a measurement here (libtensorflow cannot be downloaded on this project's machines): see
+ * docs/performance.md, "tfjs-node". tfjs-node is found where Node looks for packages: beside a global woodfisher, or in
+ * a node_modules folder above the extension's own (extensions live under the home folder, so ~/node_modules).
+ */
+export function tfjsNodeNotice(backend: string, reason: string): string {
+  return (
+    `TF.js ran on ${backend}: @tensorflow/tfjs-node ${reason}. With it, gradients and evaluation run on native TensorFlow, ` +
+    `about 2× faster than wasm on conv models in users' reports (not measured here; docs/performance.md). ` +
+    'Install it where woodfisher runs: `npm install -g @tensorflow/tfjs-node` beside a global woodfisher (CLI), or ' +
+    '`npm install @tensorflow/tfjs-node` in your home folder (VS Code); its install downloads libtensorflow (Linux x64, macOS, Windows x64).'
+  );
 }
 
 async function trySet(name: string): Promise<boolean> {

@@ -2,7 +2,7 @@
 //   load → [λ search] → K × step (gradients → Fisher blocks → selection → OBS update, step.ts) → evaluate → save
 import * as path from 'node:path';
 import { initBackend } from './backend';
-import { nativeGemmMissing, nativeGemmNotice, useFastestGemm } from './linalg/fastest';
+import { useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, saveModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { inputFileSize } from './files';
@@ -15,7 +15,7 @@ import { planMemory, assertPlanFits } from './memory';
 import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource } from './step';
-import { hostSummary, loadInputs, stageClock, usedSettings, warnOnce } from './runKit';
+import { hostSummary, loadInputs, runtimeNotes, stageClock, usedSettings } from './runKit';
 import { layerResult } from './layerStats';
 import { QUANTIZE_MODES } from './model/encode';
 import { outputForRun } from './model/quantize';
@@ -179,8 +179,7 @@ async function pruneInto(
     if (memory.gradients === 'streamed' || memory.strategy === 'rebuild')
       emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
-    const linalgMissing = needsGradients(options.method) ? nativeGemmMissing() : undefined;
-    if (linalgMissing) warnOnce(nativeGemmNotice(linalgMissing), emit);
+    const notes = runtimeNotes(backend, needsGradients(options.method), emit);
     if (n > 0 && n < options.samples) {
       emit({ type: 'log', level: 'warn', message: `calibration data has ${n} samples; using all of them (asked for ${options.samples})` });
     }
@@ -270,7 +269,7 @@ async function pruneInto(
       backend,
       linalg,
       host: hostSummary(),
-      ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}),
+      ...notes,
       sparsity: { target: options.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results,
       before,

@@ -150,7 +150,8 @@ function stepContext(input: StepInput): StepContext {
   const all = layers.map((_, i) => i);
   const named = (g: string[]) => g.map(name => layers.findIndex(work => work.layer.name === name)).filter(i => i >= 0);
   const groups = input.groups && !input.gradients ? input.groups.map(named).filter(g => g.length > 0) : [all];
-  if (new Set(groups.flat()).size !== layers.length || groups.flat().length !== layers.length) throw new WoodFisherError('the gradient groups do not cover the layers once each', 'OPTIONS');
+  if (new Set(groups.flat()).size !== layers.length || groups.flat().length !== layers.length)
+    throw new WoodFisherError('the gradient groups do not cover the layers once each', 'OPTIONS');
   return {
     groups,
     model,

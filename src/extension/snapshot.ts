@@ -50,6 +50,7 @@ export function applyReport(s: PanelSnapshot, r: PruneReport, reportPath?: strin
     status: 'done',
     error: undefined,
     backend: [r.backend, r.linalg && `linalg ${r.linalg}`, r.host && `on ${r.host}`].filter(Boolean).join(' · '),
+    notes: [r.backendNote, r.linalgNote].filter((n): n is string => !!n),
     damp: r.damp,
     layers: r.layers,
     before: r.before ?? s.before,

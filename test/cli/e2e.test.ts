@@ -275,3 +275,30 @@ test(
     assert.ok(report.after.accuracy > 0.5, `accuracy after ${report.after.accuracy}`);
   },
 );
+
+test(
+  'unlabeled --eval: the summary calls the numbers agreement with the dense model and KL, not accuracy and loss',
+  { skip: !haveExamples },
+  () => {
+    const out = path.join(tmp, 'unlabeled-eval');
+    const r = cli(
+      'prune',
+      ex('mlpnet/model.json'),
+      '--method',
+      'magnitude',
+      '--sparsity',
+      '0.5',
+      '--eval',
+      ex('data/test-x.npy'),
+      '--out',
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const line = r.stdout.split('\n').find(l => l.startsWith('agreement '));
+    assert.ok(line, `no agreement line in:\n${r.stdout}`);
+    assert.match(line, /^agreement 100\.00% → \d+\.\d\d%, KL 0\.0000 → \d\.\d{4} \(2000 samples; no labels: against the dense model\)$/);
+    assert.ok(!/^accuracy /m.test(r.stdout), 'no line calls it accuracy');
+    const rep = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    assert.equal(rep.after.reference, 'dense');
+  },
+);

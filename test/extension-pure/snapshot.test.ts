@@ -111,6 +111,14 @@ test('the report ends the run: done, its layers, sparsity, time and paths; earli
   assert.equal(s.damp, 1e-5);
   assert.equal(applyReport({ ...running, reportPath: '/kept' }, { ...report, linalg: undefined }).reportPath, '/kept');
   assert.equal(applyReport(running, { ...report, linalg: undefined }).backend, 'wasm');
+  // the notices of a run on slower runtimes reach the panel (#notes), tfjs-node's first
+  assert.deepEqual(s.notes, []);
+  const noted = applyReport(running, {
+    ...report,
+    backendNote: 'TF.js ran on wasm: …',
+    linalgNote: 'the Fisher products run in plain JavaScript …',
+  });
+  assert.deepEqual(noted.notes, ['TF.js ran on wasm: …', 'the Fisher products run in plain JavaScript …']);
   // the download size and the encodings written reach the panel's size bar
   const size = {
     input: { raw: 131_000, gzip: 120_000, brotli: 118_000, files: 2 },

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
+import { runtimeNotes } from '../runKit';
 import { loadModel, readKernel, type LoadedModel } from '../model/load';
 import { checkLayerOverrides } from '../model/overrides';
 import { loadDataset, type Dataset } from '../data/calibration';
@@ -10,6 +11,7 @@ import { mulberry32, sampleIndices } from '../data/random';
 import { evaluate } from '../gradients/evaluate';
 import { planMemory, assertPlanFits, defaultMemoryLimit } from '../memory';
 import { validateOptions } from '../prune';
+import { needsGradients } from '../methods';
 import {
   DEFAULT_GRADUAL,
   DEFAULT_OPTIONS,
@@ -115,6 +117,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
+  const notes = runtimeNotes(backend, needsGradients(o.method), emit);
   const m = await timed('load', () => loadModel(o.modelPath));
   if (saved)
     await timed('load', () =>
@@ -303,6 +306,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
         settings: { ...settings, labels: o.sampleLabels ? 'sampled' : 'given' },
         backend,
         linalg,
+        ...notes,
         sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
         layers: finalLayers,
         before,

@@ -4,13 +4,13 @@
 //   → measure (params, FLOPs, latency) → evaluate → save
 import * as path from 'node:path';
 import { initBackend } from '../backend';
-import { nativeGemmMissing, nativeGemmNotice, useFastestGemm } from '../linalg/fastest';
+import { useFastestGemm } from '../linalg/fastest';
 import { readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
 import { claimOutput, type OutputClaim } from '../output/claim';
 import { torchShape } from '../model/layout';
 import { gradientPassBytes, perSampleGradients } from '../gradients/perSample';
 import { evaluateStage, predictProbabilities } from '../gradients/evaluate';
-import { hostSummary, loadInputs, stageClock, usedSettings, warnOnce } from '../runKit';
+import { hostSummary, loadInputs, runtimeNotes, stageClock, usedSettings } from '../runKit';
 import { checkAbort } from '../step';
 import { outputForRun } from '../model/quantize';
 import { gatherBlock } from '../fisher/blocks';
@@ -151,8 +151,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
-    const linalgMissing = METHODS[o.method].needsInverse ? nativeGemmMissing() : undefined;
-    if (linalgMissing) warnOnce(nativeGemmNotice(linalgMissing), emit);
+    const notes = runtimeNotes(backend, METHODS[o.method].needsInverse, emit);
     const counter = new MacCounter(m.model, g);
     // unlabeled evaluation data: the shrunk model is judged against the dense one's predictions (agreement, KL)
     const dense = evalData && !evalData.labels ? await timed('evaluate', () => predictProbabilities(m, evalData, signal)) : undefined;
@@ -365,7 +364,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       backend,
       linalg,
       host: hostSummary(),
-      ...(linalgMissing ? { linalgNote: nativeGemmNotice(linalgMissing) } : {}),
+      ...notes,
       sparsity: { target: o.sparsity, achieved: weights ? pruned / weights : 0, pruned, weights },
       layers: results,
       before,
