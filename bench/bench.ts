@@ -7,7 +7,7 @@
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
 //   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512, and at N = 512 under a limit
-//       that makes it stream the gradients (--rss-samples 32,512,512@5GB)
+//       that makes it stream the gradients (--rss-samples 32,512,512@5GB; N@stream: just under the in-memory plan)
 //   (p) per-sample gradient products on MobileNetV2's conv shapes: public onnxruntime API (awaited) vs the private binding
 //   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
 //   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
@@ -869,9 +869,10 @@ async function sectionR(): Promise<void> {
   const { buildMobileNetV2, saveModelFolder, writeCalibration } = await import('../test/fixtures/mobilenetv2');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-bench-rss-'));
   // N, or N@limit (e.g. 512@4GB: a limit the N × d gradients do not fit under, so they are streamed)
-  const runs = (opt('rss-samples') ?? (SMOKE ? '8,16,16@60MB' : '32,128,256,512,512@5GB')).split(',').map(s => {
+  // N, N@limit (e.g. 512@5GB), or N@stream: a limit just under the in-memory plan, so the gradients are streamed
+  const runs = (opt('rss-samples') ?? (SMOKE ? '8,16,16@stream' : '32,128,256,512,512@5GB')).split(',').map(s => {
     const [n, limit] = s.split('@');
-    return { n: Number(n), limit: limit ? parseBytes(limit) : undefined };
+    return { n: Number(n), limit: limit === 'stream' ? ('stream' as const) : limit ? parseBytes(limit) : undefined };
   });
   const list = runs.map(r => r.n);
   const size = SMOKE ? 32 : 224;
@@ -886,7 +887,12 @@ async function sectionR(): Promise<void> {
     const data = writeCalibration(path.join(tmp, 'data'), Math.max(...list), size, SMOKE ? 10 : 1000);
     const rows: (string | number)[][] = [];
     const out: Record<string, unknown> = { inputSize: size };
-    for (const { n, limit: maxMemory } of runs) {
+    const { inspectModel } = await import('../src/engine/prune');
+    const planned = async (n: number, maxMemoryBytes: number) =>
+      (await inspectModel(model, { samples: n, maxMemoryBytes, backend: 'wasm' })).memory.totalBytes;
+    for (const { n, limit } of runs) {
+      // just under the in-memory plan with rebuilt blocks (the smallest in-memory plan): only streaming fits
+      const maxMemory = limit === 'stream' ? (await planned(n, (await planned(n, 2 ** 50)) - 1)) - 1 : limit;
       const spec: ChildSpec = {
         name: `mobilenetv2 N=${n}`,
         gemm: onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64',
