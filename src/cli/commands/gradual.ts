@@ -51,6 +51,7 @@ export interface GradualFlags {
   update?: GradualOptions['update'];
   inverseForm?: GradualOptions['inverseForm'];
   recompute?: number;
+  sampleLabels?: boolean;
   pruneStart?: number;
   pruneEnd?: number;
   pruneEvery?: number;
@@ -116,6 +117,10 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
       new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']),
     )
     .option('--recompute <k>', 'sub-steps per pruning step, gradients and inverses re-estimated each time (default: 1)', parsePositiveInt)
+    .option(
+      '--sample-labels',
+      'each step\'s gradients at labels sampled from the model\'s softmax (the "true" Fisher); the training labels still train',
+    )
     .option('--seed <n>', 'random seed: batch order, calibration draws (default: 0)', parseNonNegativeInt)
     .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values')
     .option('--eval <path>', 'evaluation inputs (x.npy or data.npz): accuracy after every epoch and pruning step', parsePath)
