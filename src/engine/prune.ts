@@ -5,7 +5,6 @@ import { initBackend } from './backend';
 import { useFastestGemm } from './linalg/fastest';
 import { loadModel, readKernel, saveModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
-import { inputFileSize } from './files';
 import { evaluateStage, predictProbabilities } from './gradients/evaluate';
 import { gradientPassBytes } from './gradients/perSample';
 import { blockThreads } from './fisher/blockPool';
@@ -15,7 +14,7 @@ import { planMemory, assertPlanFits } from './memory';
 import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource } from './step';
-import { hostSummary, loadInputs, runtimeNotes, stageClock, usedSettings } from './runKit';
+import { checkInputFiles, hostSummary, loadInputs, runtimeNotes, stageClock, usedSettings } from './runKit';
 import { layerResult } from './layerStats';
 import { QUANTIZE_MODES } from './model/encode';
 import { outputForRun } from './model/quantize';
@@ -65,12 +64,7 @@ export function validateOptions(o: PruneOptions): void {
       throw bad(`layer ${name}: quantize must be ${modes}, got ${ov.quantize}`);
     if (!cap(ov.maxSparsity)) throw bad(`layer ${name}: maxSparsity must be in (0, 1], got ${ov.maxSparsity}`);
   }
-  // Inputs are regular files (no FIFO, folder or device), checked before the output is claimed or anything read.
-  inputFileSize(o.modelPath, 'Model file', 'MODEL_FORMAT');
-  if (o.dataPath && needsGradients(o.method)) inputFileSize(o.dataPath, 'Data file');
-  if (o.labelsPath && needsGradients(o.method)) inputFileSize(o.labelsPath, 'Labels file', 'LABELS');
-  if (o.evalPath) inputFileSize(o.evalPath, 'Evaluation data');
-  if (o.evalLabelsPath) inputFileSize(o.evalLabelsPath, 'Evaluation labels', 'LABELS');
+  checkInputFiles(o);
 }
 
 export interface InspectResult {

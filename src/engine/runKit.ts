@@ -5,9 +5,19 @@ import { nativeGemmMissing, nativeGemmNotice } from './linalg/fastest';
 import { loadModel, type LoadedModel } from './model/load';
 import { checkLayerOverrides } from './model/overrides';
 import { loadDataset, type Dataset } from './data/calibration';
+import { inputFileSize } from './files';
 import { METHODS, needsGradients } from './methods';
 import type { LabelsSource, Timed } from './step';
 import type { PruneEvent, PruneOptions, PruneReport, Stage } from './types';
+
+/** Inputs are regular files (no FIFO, folder or device): checked before the output is claimed or anything is read. */
+export function checkInputFiles(o: PruneOptions): void {
+  inputFileSize(o.modelPath, 'Model file', 'MODEL_FORMAT');
+  if (o.dataPath && needsGradients(o.method)) inputFileSize(o.dataPath, 'Data file');
+  if (o.labelsPath && needsGradients(o.method)) inputFileSize(o.labelsPath, 'Labels file', 'LABELS');
+  if (o.evalPath) inputFileSize(o.evalPath, 'Evaluation data');
+  if (o.evalLabelsPath) inputFileSize(o.evalLabelsPath, 'Evaluation labels', 'LABELS');
+}
 
 /** The model, the calibration set (for methods that need gradients) and the evaluation set, each bounded by --max-memory. */
 export async function loadInputs(options: PruneOptions): Promise<{ model: LoadedModel; data?: Dataset; evalData?: Dataset }> {

@@ -65,6 +65,45 @@ test('gradual prints progress per epoch and step with ETA (not a TTY), the table
   assert.ok(!existsSync(path.join(out, 'checkpoint.json')));
 });
 
+test('gradual takes the layer caps of a pruning step (--max-layer-sparsity, --layer-cap), as its cap warning says', () => {
+  const out = path.join(tmp, 'caps');
+  const r = cli(
+    'gradual',
+    ex('mlpnet/model.json'),
+    '--train',
+    ex('data/calib-x.npy'),
+    '--train-labels',
+    ex('data/calib-y.npy'),
+    '--sparsity',
+    '0.9',
+    '--epochs',
+    '1',
+    '--prune-end',
+    '0.5',
+    '--prune-every',
+    '0.5',
+    '--method',
+    'global-magnitude',
+    '--batch-size',
+    '100',
+    '--max-layer-sparsity',
+    '0.91',
+    '--layer-cap',
+    'fc3=0.3',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /layer fc3 held at its cap of 30\.0% pruned.*--layer-cap fc3=1/);
+  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+  assert.equal(report.settings.maxLayerSparsity, 0.91);
+  assert.deepEqual(report.settings.layers, { fc3: { maxSparsity: 0.3 } });
+  const sparsity = Object.fromEntries(report.layers.map((l: { name: string; sparsity: number }) => [l.name, l.sparsity]));
+  assert.equal(sparsity.fc3, 0.3);
+  assert.equal(sparsity.fc1, Math.round(0.91 * 31360) / 31360); // held at the run's cap
+  assert.match(r.stderr, /layer fc1 held at its cap of 91\.0% pruned/);
+});
+
 test('gradual: missing or contradictory flags give one line and exit 2, before any work', () => {
   const cases: [string[], RegExp][] = [
     [['--train', ex('data/train.npz'), '--sparsity', '0.9', '--out', path.join(tmp, 'x')], /no epochs: give --epochs/],

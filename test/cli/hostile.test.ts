@@ -80,6 +80,10 @@ function fixtures() {
     `model: model/model.json\ndata: ${ex('data/calib-x.npy')}\nsparsity: 0.5\ndamp: -1\noutput: out-neg\n`,
   );
   fs.writeFileSync(
+    path.join(tmp, 'structured-gradual.prune.yaml'),
+    `model: model/model.json\nsparsity: 0.5\nstructure: neurons\noutput: out-sg\ngradual:\n  train: ${ex('data/calib-x.npy')}\n  epochs: 1\n`,
+  );
+  fs.writeFileSync(
     path.join(tmp, 'all-excluded.prune.yaml'),
     `model: model/model.json\nmethod: magnitude\nsparsity: 0.5\noutput: out-ex\nlayers:\n  fc1: {exclude: true}\n  fc2: {exclude: true}\n  fc3: {exclude: true}\n`,
   );
@@ -111,6 +115,18 @@ test('bad inputs: one clear line each, non-zero exit, nothing changed on disk', 
     [
       ['prune', M(), '--data', path.join(tmp, 'fifo.npy'), '--sparsity', '0.5', '--out', 'o'],
       /^error: Data file fifo\.npy is not a regular file \(a named pipe\); give a file$/,
+    ],
+    [
+      ['prune', M(), ...D(), '--structure', 'neurons', '--eval', path.join(tmp, 'fifo.npy'), '--sparsity', '0.3', '--out', 'o'],
+      /^error: Evaluation data fifo\.npy is not a regular file \(a named pipe\); give a file$/,
+    ],
+    [
+      ['gradual', M(), '--train', path.join(tmp, 'fifo.npy'), '--sparsity', '0.5', '--epochs', '1', '--out', 'o'],
+      /^error: Data file fifo\.npy is not a regular file \(a named pipe\); give a file$/,
+    ],
+    [
+      ['gradual', path.join(tmp, 'structured-gradual.prune.yaml')],
+      /^error: gradual pruning zeroes single weights; structure 'neurons' \(whole units\) is one-shot: drop it, or run woodfisher prune$/,
     ],
     [
       ['prune', M(), '--data', '/dev/zero', '--sparsity', '0.5', '--out', 'o'],

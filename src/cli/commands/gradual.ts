@@ -11,6 +11,8 @@ import {
   flagsToOverrides,
   parsePath,
   parseDamp,
+  parseFraction as parseCap,
+  parseLayerCaps,
   parseNonNegativeInt,
   parsePositiveInt,
   parsePositive,
@@ -73,6 +75,8 @@ export interface GradualFlags {
   recipe?: string;
   json?: boolean;
   quantize?: GradualOptions['quantize'];
+  maxLayerSparsity?: number;
+  layerCap?: Record<string, number>;
 }
 
 /** The training and schedule flags (gradual, and sweep --gradual); with oneShot also the pruning-step flags. */
@@ -110,6 +114,12 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
     .addOption(
       new Option('--scope <scope>', 'one global threshold, or the target in every layer (default: global)').choices(['global', 'layer']),
     )
+    .option(
+      '--max-layer-sparsity <f>',
+      'global selection prunes at most this fraction of any one layer, in (0, 1] (default: 0.99; 1: no cap)',
+      parseCap,
+    )
+    .option('--layer-cap <name=f,…>', 'that cap for named layers only, e.g. dense_2=1 (lifts it for dense_2)', parseLayerCaps)
     .addOption(
       new Option('--update <kind>', 'OBS weight update at each step (default: independent)').choices(['independent', 'joint', 'none']),
     )

@@ -62,6 +62,8 @@ export function validateGradual(o: Resolved): void {
   const bad = (msg: string) => new WoodFisherError(msg, 'OPTIONS');
   validateOptions({ ...o, recompute: 1 });
   if (o.targetSize !== undefined) throw bad('a target size is for one-shot pruning (woodfisher prune); give gradual pruning a sparsity');
+  if (o.structure === 'neurons')
+    throw bad("gradual pruning zeroes single weights; structure 'neurons' (whole units) is one-shot: drop it, or run woodfisher prune");
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw bad(`the learning rate must be a positive number, got ${o.lr}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw bad(`batch size must be a positive integer, got ${o.batchSize}`);
   if (!(o.momentum >= 0 && o.momentum < 1)) throw bad(`momentum must be in [0, 1), got ${o.momentum}`);

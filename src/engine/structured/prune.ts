@@ -10,7 +10,7 @@ import { claimOutput, type OutputClaim } from '../output/claim';
 import { torchShape } from '../model/layout';
 import { gradientPassBytes, perSampleGradients } from '../gradients/perSample';
 import { evaluateStage, predictProbabilities } from '../gradients/evaluate';
-import { hostSummary, loadInputs, runtimeNotes, stageClock, usedSettings } from '../runKit';
+import { checkInputFiles, hostSummary, loadInputs, runtimeNotes, stageClock, usedSettings } from '../runKit';
 import { checkAbort } from '../step';
 import { outputForRun } from '../model/quantize';
 import { gatherBlock } from '../fisher/blocks';
@@ -96,6 +96,7 @@ async function modelCosts(
 export async function runStructuredPrune(options: PruneOptions, hooks: RunHooks = {}): Promise<PruneReport> {
   const o: PruneOptions = { ...DEFAULT_OPTIONS, ...options, scope: options.scope ?? 'layer', layers: options.layers ?? {} };
   validateStructured(o);
+  checkInputFiles(o);
   // The output is checked and locked before any work (src/engine/output/claim.ts).
   const out = hooks.output ?? claimOutput(o.outDir, { kind: 'structured', inputFolder: path.dirname(o.modelPath) });
   try {
