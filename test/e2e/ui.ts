@@ -214,9 +214,25 @@ async function main(): Promise<{ passed: number; failed: number }> {
         }
         await page.waitForTimeout(500);
       }
-      log('  #status:', status, '| #backend:', ((await panel.textContent('#backend').catch(() => '')) ?? '').trim());
+      const backendLine = ((await panel.textContent('#backend').catch(() => '')) ?? '').trim();
+      log('  #status:', status, '| #backend:', backendLine);
       if (!/^done/i.test(status)) {
         throw new Error(`the run ended with '${status}'`);
+      }
+      // the TF.js backend and the products provider; without tfjs-node, the notice that says what it would give
+      const notes = ((await panel.textContent('#notes').catch(() => '')) ?? '').trim();
+      log('  #notes:', notes || '(none)');
+      if (!/^\S+ · linalg \S+/.test(backendLine)) {
+        throw new Error(`#backend does not name the TF.js backend and the products provider: '${backendLine}'`);
+      }
+      const onTfjsNode = backendLine.startsWith('tensorflow');
+      if (onTfjsNode === /@tensorflow\/tfjs-node/.test(notes)) {
+        throw new Error(
+          `#notes ${onTfjsNode ? 'speaks of tfjs-node although it ran' : 'does not say that tfjs-node is missing'}: '${notes}'`,
+        );
+      }
+      if (notes && (await panel.$('#notes[hidden]'))) {
+        throw new Error('#notes has text but is hidden');
       }
       const rows = await panel.$$eval('table#layers tbody tr[data-layer]', trs => trs.map(tr => tr.getAttribute('data-layer')));
       log('  layer rows:', rows.join(', '));

@@ -1,5 +1,4 @@
 // woodfisher gradual <model.json | recipe> --train … --sparsity S --epochs E --out dir
-import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { recipeToGradualOptions } from '../../engine/recipe';
 import { checkRecipeLayers, readRunSources } from '../resolve';
@@ -8,7 +7,16 @@ import type { GradualEvent, GradualOptions } from '../../engine/types';
 import { METHOD_NAMES, WoodFisherError } from '../../engine/types';
 import { withAbort } from '../abort';
 import { UsageError } from '../errors';
-import { parsePath, parseDamp, parseNonNegativeInt, parsePositiveInt, parsePositive, parseSize, parseSparsity } from '../flags';
+import {
+  flagsToOverrides,
+  parsePath,
+  parseDamp,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parsePositive,
+  parseSize,
+  parseSparsity,
+} from '../flags';
 import { createProgress, progressMode } from '../progress';
 import { gradualProgress, gradualSummary } from '../gradualSummary';
 
@@ -43,6 +51,7 @@ export interface GradualFlags {
   update?: GradualOptions['update'];
   inverseForm?: GradualOptions['inverseForm'];
   recompute?: number;
+  sampleLabels?: boolean;
   pruneStart?: number;
   pruneEnd?: number;
   pruneEvery?: number;
@@ -108,6 +117,10 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
       new Option('--inverse-form <f>', 'Fisher-inverse form per block (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']),
     )
     .option('--recompute <k>', 'sub-steps per pruning step, gradients and inverses re-estimated each time (default: 1)', parsePositiveInt)
+    .option(
+      '--sample-labels',
+      'each step\'s gradients at labels sampled from the model\'s softmax (the "true" Fisher); the training labels still train',
+    )
     .option('--seed <n>', 'random seed: batch order, calibration draws (default: 0)', parseNonNegativeInt)
     .option('--recipe <file>', 'recipe (YAML or JSON); flags override its values')
     .option('--eval <path>', 'evaluation inputs (x.npy or data.npz): accuracy after every epoch and pruning step', parsePath)
@@ -175,24 +188,12 @@ export function gradualEvents(
 
 export async function resolveGradual(target: string | undefined, f: GradualFlags): Promise<GradualOptions> {
   const sources = await readRunSources(target, f.recipe);
-  const abs = (p?: string) => (p === undefined ? undefined : path.resolve(p));
   let options: GradualOptions;
   try {
     options = recipeToGradualOptions(sources.parsed?.recipe ?? {}, sources.recipeDir, {
+      ...flagsToOverrides({ ...f, data: f.train, labels: f.trainLabels }), // the one-shot options every pruning step uses
       modelPath: sources.modelPath,
-      dataPath: abs(f.train),
-      labelsPath: abs(f.trainLabels),
-      sparsity: f.sparsity,
-      pattern: f.pattern,
       epochs: f.epochs,
-      method: f.method,
-      samples: f.samples,
-      blockSize: f.blockSize,
-      damp: f.damp,
-      scope: f.scope,
-      update: f.update,
-      inverseForm: f.inverseForm,
-      recompute: f.recompute,
       pruneStart: f.pruneStart,
       pruneEnd: f.pruneEnd,
       pruneEvery: f.pruneEvery,
@@ -203,15 +204,7 @@ export async function resolveGradual(target: string | undefined, f: GradualFlags
       batchSize: f.batchSize,
       momentum: f.momentum,
       weightDecay: f.weightDecay,
-      seed: f.seed,
-      evalPath: abs(f.eval),
-      evalLabelsPath: abs(f.evalLabels),
-      backend: f.backend,
-      threads: f.threads,
-      maxMemoryBytes: f.maxMemory,
-      outDir: abs(f.out),
       resume: f.resume,
-      quantize: f.quantize,
     });
   } catch (e) {
     if (e instanceof WoodFisherError && e.code === 'OPTIONS')

@@ -34,6 +34,7 @@ export const RESUME_KEYS = [
   'seed',
   'recompute',
   'quantize',
+  'sampleLabels',
 ] as const satisfies readonly (keyof GradualOptions)[];
 
 export interface CheckpointState {

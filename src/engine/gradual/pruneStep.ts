@@ -43,6 +43,8 @@ export async function gradualPruneStep(input: GradualStepInput & { from: StepTar
 async function subStep(input: GradualStepInput): Promise<{ results: LayerResult[]; damp: number }> {
   const { model, layers, calibration, options, target, step, inverses, hooks } = input;
   let damp = options.damp === 'auto' ? 1e-5 : options.damp; // magnitude methods: λ plays no part
+  // The "true" Fisher: gradients at labels drawn from the model's own softmax (the given labels still judge λ), as in runPrune.
+  const gradData = options.sampleLabels ? { ...calibration, labels: undefined } : calibration;
   let gradients;
   if (options.damp === 'auto' && METHODS[options.method].needsGradients) {
     const layerTargets = Object.fromEntries(
@@ -51,7 +53,7 @@ async function subStep(input: GradualStepInput): Promise<{ results: LayerResult[
     const choice = await chooseDamp({
       model,
       layers,
-      data: calibration,
+      data: gradData,
       judge: calibration,
       options: { ...options, sparsity: target.sparsity, layers: layerTargets, recompute: 1 },
       inverses,
@@ -64,7 +66,7 @@ async function subStep(input: GradualStepInput): Promise<{ results: LayerResult[
   const { results } = await pruneStep({
     model,
     layers,
-    data: calibration,
+    data: gradData,
     options: { ...options, recompute: 1 },
     target,
     damp,

@@ -296,3 +296,28 @@ test('damp auto inside gradual: every pruning step searches λ afresh at its own
   assert.ok(Math.abs(report.sparsity.achieved - 0.8) < 1e-4);
   assert.ok(report.after!.accuracy > 0.5, `accuracy ${report.after!.accuracy}`);
 });
+
+test('sampleLabels in gradual: each step\'s gradients at labels drawn from the softmax (the "true" Fisher), the training labels still train', async () => {
+  const base = {
+    method: 'woodfisher' as const,
+    samples: 32,
+    epochs: 1,
+    pruneStart: 0.2,
+    pruneEnd: 0.6,
+    pruneEvery: 0.2,
+    initialSparsity: 0.5,
+    sparsity: 0.8,
+  };
+  const given = opts(base),
+    sampled = opts({ ...base, sampleLabels: true });
+  const a = await runGradual(given),
+    b = await runGradual(sampled);
+  assert.equal(a.settings.labels, 'given');
+  assert.equal(b.settings.labels, 'sampled');
+  for (const r of [a, b]) assert.ok(Math.abs(r.sparsity.achieved - 0.8) < 1e-4 && r.gradual.epochs[0].train.accuracy > 0.5);
+  const [ka, kb] = [await kernels(given.outDir), await kernels(sampled.outDir)];
+  assert.ok(
+    ka.some((k, i) => k.w.some((v, q) => v !== kb[i].w[q])),
+    'other gradients, other weights',
+  );
+});
