@@ -50,7 +50,7 @@ rm -f "$ARTIFACTS"/*.png
 
 # --- package -------------------------------------------------------------------------------------------
 VSIX=$RUN/woodfisher.vsix
-# The platform VSIX where this platform has one (scripts/platforms.json), as users get it. What it must run on is
+# The platform VSIX where this platform has one (src/engine/linalg/accel/platforms.json), as users get it. What it must run on is
 # decided by that list, never by the files found here: a platform that should carry onnxruntime-node's native
 # products fails (packaging, or the prune tests' linalg check) when they are missing — it does not quietly test the
 # universal VSIX instead.

@@ -5,16 +5,16 @@
 #   scripts/package.sh --natives PLATFORM                the native files a platform's VSIX carries (none: plain JS)
 # A platform VSIX carries onnxruntime-node's public JS and, for its platform, exactly the two native files the
 # CPU products load (the binding and libonnxruntime): no source maps, no ESM build, no DirectML/DXC on Windows,
-# one copy of the macOS dylib. The platforms and their files: scripts/platforms.json (read by the tests and e2e.sh
+# one copy of the macOS dylib. The platforms and their files: src/engine/linalg/accel/platforms.json (read by the tests and e2e.sh
 # too). darwin-x64 lists none: onnxruntime-node ships no Intel-macOS binary since 1.24, so that VSIX runs the
 # products in plain JS and the panel says so. Sizes: docs/packaging.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-read -ra PLATFORMS <<<"$(node -p "Object.keys(require('./scripts/platforms.json')).join(' ')")"
+read -ra PLATFORMS <<<"$(node -p "Object.keys(require('./src/engine/linalg/accel/platforms.json')).join(' ')")"
 
 # The native files each platform's CPU products need (onnxruntime_binding.node links the library beside it).
 native_files() {
-  node -e 'const p = require("./scripts/platforms.json"), t = process.argv[1];
+  node -e 'const p = require("./src/engine/linalg/accel/platforms.json"), t = process.argv[1];
     if (!p[t]) { console.error(`unknown target ${t} (one of: ${Object.keys(p).join(" ")})`); process.exit(1); }
     console.log(p[t].join(" "));' "$1"
 }

@@ -17,7 +17,7 @@ mkdir -p "$STATE/ud/User" "$STATE/exts" "$STATE/xdg/config" "$STATE/xdg/data"
 JSON
 VSIX=$ROOT/.workbench/woodfisher.vsix
 PLATFORM=$(node -p 'process.platform + "-" + process.arch')
-# The VSIX a user of this platform gets (scripts/platforms.json); the universal one where there is none.
+# The VSIX a user of this platform gets (src/engine/linalg/accel/platforms.json); the universal one where there is none.
 TARGET=(); bash scripts/package.sh --natives "$PLATFORM" >/dev/null 2>&1 && TARGET=(--target "$PLATFORM")
 bash scripts/package.sh "$VSIX" "${TARGET[@]}" >"$ROOT/.workbench/vsce.log" 2>&1 || { cat "$ROOT/.workbench/vsce.log"; exit 1; }
 export XDG_CONFIG_HOME=$STATE/xdg/config XDG_DATA_HOME=$STATE/xdg/data

@@ -11,10 +11,13 @@ import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-// Where onnxruntime-node ships a CPU binary (scripts/platforms.json), the installed CLI must run its products on it.
+// Where onnxruntime-node ships a CPU binary (src/engine/linalg/accel/platforms.json), the installed CLI must run its products on it.
 const NATIVE =
-  (JSON.parse(fs.readFileSync(path.join(root, 'scripts', 'platforms.json'), 'utf8'))[`${process.platform}-${process.arch}`] ?? []).length >
-  0;
+  (
+    JSON.parse(fs.readFileSync(path.join(root, 'src', 'engine', 'linalg', 'accel', 'platforms.json'), 'utf8'))[
+      `${process.platform}-${process.arch}`
+    ] ?? []
+  ).length > 0;
 
 // Everything the tarball may hold: the CLI bundles and what they load at run time, the demo's example, the schema, docs.
 const ALLOWED = [

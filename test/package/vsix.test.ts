@@ -1,4 +1,4 @@
-// Every VSIX scripts/package.sh builds (universal + one per platform of scripts/platforms.json), listed against an allow-list: the bundles and
+// Every VSIX scripts/package.sh builds (universal + one per platform of src/engine/linalg/accel/platforms.json), listed against an allow-list: the bundles and
 // what they read at run time, the Marketplace files, the walkthrough's example — and for a platform VSIX exactly the
 // two native files its CPU products load. Uses the VSIXs `npm test` built (WOODFISHER_VSIX_DIR), else builds them.
 import { test } from 'node:test';
@@ -32,7 +32,9 @@ const ORT_JS = [
 ];
 // … and per platform the binding plus the one library it links (none for darwin-x64: onnxruntime-node has had no
 // Intel-macOS binary since 1.24, so that VSIX runs the products in plain JS and the panel says so).
-const NATIVE: Record<string, string[]> = JSON.parse(fs.readFileSync(path.join(root, 'scripts', 'platforms.json'), 'utf8'));
+const NATIVE: Record<string, string[]> = JSON.parse(
+  fs.readFileSync(path.join(root, 'src', 'engine', 'linalg', 'accel', 'platforms.json'), 'utf8'),
+);
 const REQUIRED = [
   'extension/dist/webview/index.html',
   'extension/dist/extension.js',

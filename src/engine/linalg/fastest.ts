@@ -2,6 +2,7 @@
 // installed), and small ones to plain JS, where a native call costs more than the arithmetic.
 // Imports the providers it may use one by one (not ./accel): the block worker threads load this, and must not load TF.js.
 import { jsProvider } from './accel/js';
+import NATIVE_FILES from './accel/platforms.json';
 import { onnxRuntimeProvider } from './accel/onnxruntime';
 import type { GemmProvider } from './accel/types';
 import { setGemmBackend, type GemmBackend, type Matrix } from './gemm';
@@ -42,24 +43,33 @@ export function nativeGemmMissing(): string | undefined {
   return fallback;
 }
 
-/** What a user reads when the Fisher products fell back to plain JS: the cause, the cost, the fix (docs/packaging.md).
- *  `platform` is process.platform-process.arch. */
+/** The platforms onnxruntime-node (and so the npm package and their VSIX) carries a CPU binary for. */
+export const NATIVE_PLATFORMS: readonly string[] = Object.entries(NATIVE_FILES as Record<string, string[]>)
+  .filter(([, files]) => files.length > 0)
+  .map(([platform]) => platform);
+
+/** What a user reads when the Fisher products fell back to plain JS: the cause, the cost, and a fix that works for
+ *  that cause on that platform (docs/packaging.md). `platform` is process.platform-process.arch. */
 export function nativeGemmNotice(reason: string, platform = `${process.platform}-${process.arch}`): string {
   const slow = 'the Fisher products run in plain JavaScript, 20–30× slower than native';
+  const elsewhere = 'the native products load on Linux, Windows and Apple-silicon machines (Remote-SSH runs the worker there)';
   // onnxruntime-node 1.24+ has no Intel-macOS binary (upstream stopped building it): nothing to install here.
   if (platform === 'darwin-x64') {
-    return (
-      `${slow}: onnxruntime-node has no build for macOS on Intel since version 1.24 (${reason}). ` +
-      'Fix: none on this Mac; on Apple silicon, or with the model on a Linux or Windows machine (Remote-SSH runs the worker there), the native products load.'
-    );
+    return `${slow}: onnxruntime-node has no build for macOS on Intel since version 1.24 (${reason}). Fix: none on this Mac; ${elsewhere}.`;
   }
-  return (
-    `${slow} (${reason}). ` +
-    'Fix: in VS Code install the VSIX built for your platform; for the CLI reinstall with ' +
+  if (!NATIVE_PLATFORMS.includes(platform)) {
+    return `${slow}: onnxruntime-node has no build for ${platform} (${reason}). Fix: none on this machine; ${elsewhere}.`;
+  }
+  const windows = platform.startsWith('win32')
+    ? '; on Windows onnxruntime needs the Microsoft Visual C++ Redistributable (MSVCP140.dll)'
+    : '';
+  const reinstall =
+    'in VS Code install the VSIX built for your platform; for the CLI reinstall with ' +
     "`ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher` (onnxruntime-node's install script downloads CUDA " +
-    'libraries on linux-x64 and removes itself when that fails)' +
-    (platform.startsWith('win32') ? '; on Windows onnxruntime needs the Microsoft Visual C++ Redistributable (MSVCP140.dll).' : '.')
-  );
+    'libraries on linux-x64 and removes itself when that fails)';
+  if (/Cannot find module 'onnxruntime-node'/.test(reason)) return `${slow} (${reason}). Fix: ${reinstall}${windows}.`;
+  // Installed, but its binary is missing or does not load: a system library it needs, or a damaged install.
+  return `${slow}: onnxruntime-node is installed but its native library does not load here (${reason}). Fix: provide what the loader's message names${windows}; for a damaged install: ${reinstall}.`;
 }
 
 /** Frees the native sessions (a worker thread does this before it exits: native code must not be torn down mid-call). */

@@ -1,39 +1,67 @@
-// The notice a user reads when the Fisher products fall back to plain JS: its fix must be one that works on that
-// platform — where no package carries a native binary (scripts/platforms.json), it must not send them to install one.
+// The notice a user reads when the Fisher products fall back to plain JS: its fix must be one that works for that
+// cause on that platform — where no package carries a native binary (accel/platforms.json) it must not send them to
+// install one, and where the binary is there but does not load, reinstalling alone is not the answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { nativeGemmNotice } from '../../../src/engine/linalg/fastest';
+import PLATFORMS from '../../../src/engine/linalg/accel/platforms.json';
+import { NATIVE_PLATFORMS, nativeGemmNotice } from '../../../src/engine/linalg/fastest';
 
-const PLATFORMS: Record<string, string[]> = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../scripts/platforms.json'), 'utf8'));
-const reason = "onnxruntime-node not loadable: Cannot find module 'onnxruntime-node'";
+// What onnxRuntimeUnavailable() reports in each case (the first line of the loader's error).
+const notInstalled = "onnxruntime-node not loadable: Cannot find module 'onnxruntime-node'";
+const noBinary = "onnxruntime-node not loadable: Cannot find module '../bin/napi-v6/darwin/x64/onnxruntime_binding.node'";
+const doesNotLoad = 'onnxruntime-node not loadable: libonnxruntime.so.1: file too short';
+const all = Object.keys(PLATFORMS);
 
-test('every platform: the cause, the slowdown and one fix, on one line', () => {
-  for (const platform of [...Object.keys(PLATFORMS), 'linux-ppc64']) {
-    const n = nativeGemmNotice(reason, platform);
-    assert.ok(n.includes(reason), `${platform}: the cause is missing`);
-    assert.match(n, /plain JavaScript, 20–30× slower/);
-    assert.equal(n.match(/Fix: /g)?.length, 1, `${platform}: ${n}`);
-    assert.doesNotMatch(n, /\n/);
-  }
+test('the native platforms are those the list gives files for; darwin-x64 is not one', () => {
+  assert.deepEqual([...NATIVE_PLATFORMS].sort(), all.filter(p => (PLATFORMS as Record<string, string[]>)[p].length > 0).sort());
+  assert.ok(NATIVE_PLATFORMS.includes('linux-x64'));
+  assert.ok(!NATIVE_PLATFORMS.includes('darwin-x64'));
 });
 
-test('where a package ships the native binary, the fix is to install that package; where none does, it says so', () => {
-  for (const [platform, natives] of Object.entries(PLATFORMS)) {
-    const n = nativeGemmNotice(reason, platform);
-    if (natives.length) {
-      assert.match(n, /install the VSIX built for your platform/, platform);
-      assert.match(n, /ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher/, platform);
-    } else {
-      assert.doesNotMatch(n, /install the VSIX|npm install/, `${platform}: no package carries a binary, so no install helps`);
-      assert.match(n, /no build for macOS on Intel/, platform);
-      assert.match(n, /Fix: none on this Mac/, platform);
+test('every platform and cause: the cause, the slowdown and one fix, on one line', () => {
+  for (const platform of [...all, 'linux-ppc64']) {
+    for (const reason of [notInstalled, noBinary, doesNotLoad]) {
+      const n = nativeGemmNotice(reason, platform);
+      assert.ok(n.includes(reason), `${platform}: the cause is missing`);
+      assert.match(n, /plain JavaScript, 20–30× slower/);
+      assert.equal(n.match(/Fix: /g)?.length, 1, `${platform}: ${n}`);
+      assert.doesNotMatch(n, /\n/);
     }
   }
 });
 
+test('no build for the platform (Intel Macs, others): no install is offered, other machines are', () => {
+  for (const platform of ['darwin-x64', 'linux-ppc64', 'freebsd-x64']) {
+    for (const reason of [notInstalled, noBinary]) {
+      const n = nativeGemmNotice(reason, platform);
+      assert.doesNotMatch(n, /install the VSIX|npm install/, `${platform}: no package carries a binary, so no install helps`);
+      assert.match(n, /Fix: none on this (Mac|machine)/);
+      assert.match(n, /Remote-SSH/);
+    }
+  }
+  assert.match(nativeGemmNotice(notInstalled, 'darwin-x64'), /no build for macOS on Intel since version 1\.24/);
+});
+
+test('a native platform without the package: install the platform VSIX or reinstall the CLI', () => {
+  for (const platform of NATIVE_PLATFORMS) {
+    const n = nativeGemmNotice(notInstalled, platform);
+    assert.match(n, /Fix: in VS Code install the VSIX built for your platform/, platform);
+    assert.match(n, /ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher/, platform);
+  }
+});
+
+test('a native platform whose binary does not load: the cause comes first, reinstalling second', () => {
+  for (const platform of NATIVE_PLATFORMS) {
+    const n = nativeGemmNotice(doesNotLoad, platform);
+    assert.match(n, /installed but its native library does not load here/, platform);
+    assert.match(n, /Fix: provide what the loader's message names/, platform);
+    assert.match(n, /for a damaged install: in VS Code install the VSIX/, platform);
+  }
+});
+
 test('Windows names the runtime library onnxruntime links', () => {
-  assert.match(nativeGemmNotice(reason, 'win32-x64'), /Visual C\+\+ Redistributable \(MSVCP140\.dll\)/);
-  assert.doesNotMatch(nativeGemmNotice(reason, 'linux-x64'), /Visual C\+\+/);
+  for (const reason of [notInstalled, doesNotLoad]) {
+    assert.match(nativeGemmNotice(reason, 'win32-x64'), /Visual C\+\+ Redistributable \(MSVCP140\.dll\)/);
+    assert.doesNotMatch(nativeGemmNotice(reason, 'linux-x64'), /Visual C\+\+/);
+  }
 });

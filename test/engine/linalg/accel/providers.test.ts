@@ -2,8 +2,6 @@
 // float64 providers: ≤ 1e-12; float32 providers: ≤ 2e-6 (float32 rounding of inputs + accumulation over k ≤ 300).
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { initBackend } from '../../../../src/engine/backend';
 import {
   GemmProvider,
@@ -14,6 +12,7 @@ import {
   selectProvider,
 } from '../../../../src/engine/linalg/accel';
 import { onnxModel } from '../../../../src/engine/linalg/accel/onnxModel';
+import { NATIVE_PLATFORMS } from '../../../../src/engine/linalg/fastest';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -139,12 +138,9 @@ for (const precision of ['float32', 'float64'] as const) {
   });
 }
 
-// onnxruntime-node ships a CPU binary for these (scripts/platforms.json, the list the packages are built from): a
+// onnxruntime-node ships a CPU binary for these (accel/platforms.json, the list the packages are built from): a
 // silent fall back to plain JS there is a packaging bug, not a skip.
-const PLATFORMS: Record<string, string[]> = JSON.parse(
-  fs.readFileSync(path.resolve(__dirname, '../../../../scripts/platforms.json'), 'utf8'),
-);
-const SHIPPED = Object.keys(PLATFORMS).filter(p => PLATFORMS[p].length > 0);
+const SHIPPED = NATIVE_PLATFORMS;
 test(
   'onnxruntime-node loads where it ships a binary',
   { skip: !SHIPPED.includes(`${process.platform}-${process.arch}`) && 'no binary for this platform' },
