@@ -17,7 +17,7 @@ export function progressMode(json: boolean | undefined, stream: NodeJS.WriteStre
   return json ? 'quiet' : stream.isTTY ? 'bar' : 'lines';
 }
 
-const label = (e: StageEvent) => stageLabel(e, { counts: false, message: false }); // the bar shows the counts
+const label = (e: StageEvent) => stageLabel(e, { counts: false }); // the bar shows the counts; the message names the phase (λ search, layer group …)
 
 /** What a stage counts. */
 const unitOf = (stage: string) =>

@@ -37,6 +37,23 @@ test('plain-line progress prints one line per stage/layer, warnings, notes; quie
   assert.equal(q.text(), '');
 });
 
+test('a stage message names its phase: streamed gradients print one line per layer group, λ search its own', () => {
+  const c = collect();
+  const p = createProgress('lines', c.stream, { timer: false });
+  p.onEvent({ type: 'stage', stage: 'gradients', done: 0, total: 64, message: 'choosing λ' });
+  p.onEvent({ type: 'stage', stage: 'gradients', done: 64, total: 64, message: 'choosing λ' });
+  for (const g of ['layer group 1 of 2 (3 layers)', 'layer group 2 of 2 (1 layer)']) {
+    p.onEvent({ type: 'stage', stage: 'gradients', done: 0, total: 64, message: g });
+    p.onEvent({ type: 'stage', stage: 'gradients', done: 64, total: 64, message: g });
+  }
+  p.stop();
+  assert.deepEqual(c.text().split('\n').filter(Boolean), [
+    'gradients — choosing λ (64)',
+    'gradients — layer group 1 of 2 (3 layers) (64)',
+    'gradients — layer group 2 of 2 (1 layer) (64)',
+  ]);
+});
+
 test('failures map to one line and exit codes: usage 2, engine 1, cancelled 130', () => {
   let out = '';
   const w = (s: string) => (out += s);

@@ -367,3 +367,46 @@ test('unlabeled evaluation data: the pruned model is scored by agreement with th
   assert.ok(sweep.points[0].accuracy >= sweep.points[1].accuracy, 'less agreement at higher sparsity');
   assert.match(fs.readFileSync(path.join(out, 'sweep.svg'), 'utf8'), /agreement with the dense model/);
 });
+
+test('MobileNetV2-shaped (residual Adds, depthwise, BatchNorm): gradients streamed under a tight limit give the very same model', async () => {
+  const { initBackend } = await import('../../src/engine/backend');
+  const { inspectModel } = await import('../../src/engine/prune');
+  const { buildMobileNetV2, saveModelFolder, writeCalibration } = await import('../fixtures/mobilenetv2');
+  await initBackend('wasm');
+  const dir = tmp();
+  const model = await saveModelFolder(
+    buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64, seed: 4 }),
+    path.join(dir, 'model'),
+  );
+  const cal = writeCalibration(path.join(dir, 'data'), 24, 32, 10, 4);
+  const o = (outDir: string, maxMemoryBytes?: number): PruneOptions => ({
+    ...DEFAULT_OPTIONS,
+    modelPath: model,
+    dataPath: cal.x,
+    labelsPath: cal.y,
+    outDir,
+    sparsity: 0.7,
+    samples: 24,
+    threads: 1,
+    backend: 'wasm',
+    sampleLabels: true,
+    maxMemoryBytes,
+  });
+  // just under the smallest in-memory plan (blocks rebuilt): only streaming fits
+  const planned = async (maxMemoryBytes: number) =>
+    (await inspectModel(model, { samples: 24, threads: 1, backend: 'wasm', maxMemoryBytes })).memory;
+  const limit = (await planned((await planned(2 ** 50)).totalBytes - 1)).totalBytes - 1;
+  assert.equal((await planned(limit)).gradients, 'streamed');
+  const a = await runPrune(o(path.join(dir, 'a')));
+  const b = await runPrune(o(path.join(dir, 'b'), limit));
+  assert.equal(a.memory.gradients, 'in memory');
+  assert.equal(b.memory.gradients, 'streamed');
+  assert.ok(b.memory.groups!.length >= 2);
+  assert.deepEqual(b.layers, a.layers);
+  const shards = (r: typeof a) =>
+    fs
+      .readdirSync(r.output)
+      .filter(f => f.endsWith('.bin'))
+      .map(f => fs.readFileSync(path.join(r.output, f)));
+  assert.deepEqual(shards(b), shards(a), 'the written weights are byte for byte the same');
+});

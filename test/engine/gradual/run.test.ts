@@ -321,3 +321,12 @@ test('sampleLabels in gradual: each step\'s gradients at labels drawn from the s
     'other gradients, other weights',
   );
 });
+
+test('a target size is refused in gradual (it chooses a one-shot sparsity), before anything is written', async () => {
+  const o = opts({ targetSize: 20_000 });
+  await assert.rejects(
+    runGradual(o),
+    (e: unknown) => e instanceof WoodFisherError && e.code === 'OPTIONS' && /target size is for one-shot pruning/.test(e.message),
+  );
+  assert.equal(fs.existsSync(o.outDir), false);
+});
