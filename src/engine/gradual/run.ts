@@ -10,6 +10,7 @@ import { loadDataset, type Dataset } from '../data/calibration';
 import { mulberry32, sampleIndices } from '../data/random';
 import { evaluate } from '../gradients/evaluate';
 import { planMemory, assertPlanFits, defaultMemoryLimit } from '../memory';
+import { gradientPassBytes } from '../gradients/perSample';
 import { validateOptions } from '../prune';
 import { needsGradients } from '../methods';
 import {
@@ -145,6 +146,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const nCal = Math.min(o.samples, data.count);
     const { variables, kernelIndex } = trainableVariables(m, m.prunable);
     const memory = gradualMemoryPlan(
+      m,
       o,
       layers,
       nCal,
@@ -155,6 +157,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     );
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
+    if (memory.gradients === 'streamed') emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
 
     const B = Math.ceil(data.count / o.batchSize),
@@ -262,6 +265,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
             from,
             step: { k: step.k + 1, of: steps.length },
             inverses: memory.strategy ?? 'keep',
+            groups: memory.groups,
             hooks: { signal, onEvent: emit },
           }),
         );
@@ -463,6 +467,7 @@ function layerTable(m: LoadedModel, prunable: PrunableLayer[], overrides: Gradua
 
 /** The one-shot plan of a pruning step, plus what fine-tuning holds: optimizer slots, masks, batches, data in memory. */
 function gradualMemoryPlan(
+  m: LoadedModel,
   o: GradualOptions,
   layers: PrunableLayer[],
   nCal: number,
@@ -471,19 +476,9 @@ function gradualMemoryPlan(
   trainable: number,
   limit: number,
 ): MemoryPlan {
-  const step = planMemory({
-    layers,
-    samples: nCal,
-    blockSize: o.blockSize,
-    method: o.method,
-    inverseForm: o.inverseForm,
-    limitBytes: limit,
-    threads: o.threads,
-  });
   const row = data.rowShape.reduce((a, b) => a * b, 1);
   const slots = o.optimizer === 'adam' ? 2 : 1;
-  const items = [
-    ...step.items,
+  const held = [
     { what: `optimizer state (${o.optimizer}: ${slots} × ${trainable} float32) and masks`, bytes: trainable * 4 * (slots + 1) },
     { what: `calibration samples of a step (${nCal} × ${row} float32)`, bytes: nCal * row * 4 },
     { what: `one training batch and its activations (${o.batchSize} samples, estimate)`, bytes: o.batchSize * row * 4 * 4 },
@@ -493,6 +488,17 @@ function gradualMemoryPlan(
       : []),
     ...(evalData ? [{ what: 'evaluation data', bytes: evalData.x.byteLength }] : []),
   ];
-  const totalBytes = items.reduce((a, i) => a + i.bytes, 0);
-  return { items, totalBytes, limitBytes: limit, fits: totalBytes <= limit, strategy: step.strategy };
+  // each pruning step is pruneStep: its gradients streamed by layer group when N × d do not fit beside the training state
+  return planMemory({
+    layers,
+    samples: nCal,
+    blockSize: o.blockSize,
+    method: o.method,
+    inverseForm: o.inverseForm,
+    limitBytes: limit,
+    threads: o.threads,
+    gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, layers, nCal) : undefined,
+    stream: o.damp !== 'auto', // a λ search holds every layer's gradients at once
+    heldBytes: held,
+  });
 }

@@ -11,6 +11,8 @@ import { evaluate } from '../../../src/engine/gradients/evaluate';
 import { loadDataset } from '../../../src/engine/data/calibration';
 import { loadModel, readKernel } from '../../../src/engine/model/load';
 import { initBackend } from '../../../src/engine/backend';
+import { planMemory } from '../../../src/engine/memory';
+import { gradientPassBytes } from '../../../src/engine/gradients/perSample';
 import { DEFAULT_OPTIONS, WoodFisherError, type GradualEvent, type GradualOptions } from '../../../src/engine/types';
 
 const EX = path.resolve(__dirname, '../../../examples');
@@ -329,4 +331,63 @@ test('a target size is refused in gradual (it chooses a one-shot sparsity), befo
     (e: unknown) => e instanceof WoodFisherError && e.code === 'OPTIONS' && /target size is for one-shot pruning/.test(e.message),
   );
   assert.equal(fs.existsSync(o.outDir), false);
+});
+
+test('gradients that do not fit beside the training state are streamed by layer group at every pruning step: the same weights', async () => {
+  const base = {
+    method: 'woodfisher' as const,
+    samples: 64,
+    threads: 1,
+    epochs: 1,
+    pruneStart: 0.2,
+    pruneEnd: 0.6,
+    pruneEvery: 0.2,
+    initialSparsity: 0.5,
+    sparsity: 0.8,
+  };
+  const a = await runGradual(opts(base));
+  assert.equal(a.memory.gradients, 'in memory');
+  // The run's plan, as planMemory sees it: the gradual run holds its training state beside every pruning step.
+  const held = a.memory.items.filter(i =>
+    /^(optimizer state|calibration samples of a step|one training batch|training labels|evaluation data)/.test(i.what),
+  );
+  assert.equal(held.length, 5, a.memory.items.map(i => i.what).join('; '));
+  await initBackend('wasm');
+  const m = await loadModel(path.join(EX, 'mlpnet/model.json'));
+  const plan = (limitBytes: number) =>
+    planMemory({
+      layers: m.prunable,
+      samples: 64,
+      blockSize: DEFAULT_OPTIONS.blockSize,
+      method: 'woodfisher',
+      inverseForm: 'auto',
+      threads: 1,
+      limitBytes,
+      gradientPassBytes: gradientPassBytes(m, m.prunable, 64),
+      stream: true,
+      heldBytes: held,
+    });
+  assert.equal(plan(2 ** 40).totalBytes, a.memory.totalBytes, 'the test plans what the run planned');
+  const rebuild = plan(a.memory.totalBytes - 1);
+  assert.equal(rebuild.strategy, 'rebuild');
+  const all = rebuild.items.find(i => i.what.startsWith('per-sample gradients'))!.bytes;
+  const limit = rebuild.totalBytes - all + 4 * 64 * 784 * 40; // room for fc1's gradients alone
+  m.model.dispose();
+  const logs: string[] = [];
+  const b = await runGradual(opts({ ...base, maxMemoryBytes: limit }), {
+    onEvent: e => {
+      if (e.type === 'log') logs.push(e.message);
+    },
+  });
+  assert.equal(b.memory.gradients, 'streamed');
+  assert.deepEqual(b.memory.groups, [['fc3', 'fc2'], ['fc1']]);
+  assert.ok(
+    logs.some(l => /^memory plan: .* 2 layer groups in turn/.test(l)),
+    logs.join('\n'),
+  );
+  assert.deepEqual(await kernels(b.output), await kernels(a.output), 'streamed gradients give the same weights at every step');
+  // a λ search at every step holds all gradients at once: under that limit the run is refused before any work
+  await assert.rejects(runGradual(opts({ ...base, damp: 'auto', maxMemoryBytes: limit })), (e: Error) =>
+    /memory plan needs/.test(e.message),
+  );
 });
