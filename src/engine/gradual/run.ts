@@ -136,7 +136,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const limit = o.maxMemoryBytes ?? defaultMemoryLimit();
     const { evalData } = await timed('load', async () => {
       train = openTrainingData(m, o.dataPath, o.labelsPath, limit);
-      const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath) : undefined;
+      const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath, { maxBytes: limit }) : undefined;
       if (evalData && !evalData.labels)
         throw new WoodFisherError(`evaluation data ${o.evalPath} has no labels; pass --eval-labels`, 'LABELS');
       return { evalData };
