@@ -9,6 +9,9 @@ import { checkLayerOverrides } from '../model/overrides';
 import { loadDataset, type Dataset } from '../data/calibration';
 import { mulberry32, sampleIndices } from '../data/random';
 import { evaluate } from '../gradients/evaluate';
+import { gradientPassBytes } from '../gradients/perSample';
+import { blockThreads } from '../fisher/blockPool';
+import { blockRanges } from '../fisher/blocks';
 import { planMemory, assertPlanFits, defaultMemoryLimit } from '../memory';
 import { validateOptions } from '../prune';
 import { needsGradients } from '../methods';
@@ -146,6 +149,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const { variables, kernelIndex } = trainableVariables(m, m.prunable);
     const memory = gradualMemoryPlan(
       o,
+      m,
       layers,
       nCal,
       data,
@@ -155,6 +159,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     );
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
+    if (memory.strategy === 'rebuild') emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
 
     const B = Math.ceil(data.count / o.batchSize),
@@ -464,6 +469,7 @@ function layerTable(m: LoadedModel, prunable: PrunableLayer[], overrides: Gradua
 /** The one-shot plan of a pruning step, plus what fine-tuning holds: optimizer slots, masks, batches, data in memory. */
 function gradualMemoryPlan(
   o: GradualOptions,
+  m: LoadedModel,
   layers: PrunableLayer[],
   nCal: number,
   data: TrainingData,
@@ -471,19 +477,9 @@ function gradualMemoryPlan(
   trainable: number,
   limit: number,
 ): MemoryPlan {
-  const step = planMemory({
-    layers,
-    samples: nCal,
-    blockSize: o.blockSize,
-    method: o.method,
-    inverseForm: o.inverseForm,
-    limitBytes: limit,
-    threads: o.threads,
-  });
   const row = data.rowShape.reduce((a, b) => a * b, 1);
   const slots = o.optimizer === 'adam' ? 2 : 1;
-  const items = [
-    ...step.items,
+  const tuning = [
     { what: `optimizer state (${o.optimizer}: ${slots} × ${trainable} float32) and masks`, bytes: trainable * 4 * (slots + 1) },
     { what: `calibration samples of a step (${nCal} × ${row} float32)`, bytes: nCal * row * 4 },
     { what: `one training batch and its activations (${o.batchSize} samples, estimate)`, bytes: o.batchSize * row * 4 * 4 },
@@ -493,6 +489,23 @@ function gradualMemoryPlan(
       : []),
     ...(evalData ? [{ what: 'evaluation data', bytes: evalData.x.byteLength }] : []),
   ];
-  const totalBytes = items.reduce((a, i) => a + i.bytes, 0);
-  return { items, totalBytes, limitBytes: limit, fits: totalBytes <= limit, strategy: step.strategy };
+  const tuningBytes = tuning.reduce((a, i) => a + i.bytes, 0);
+  // the step chooses keep / rebuild within what fine-tuning leaves of the limit
+  const step = planMemory({
+    layers,
+    samples: nCal,
+    blockSize: o.blockSize,
+    method: o.method,
+    inverseForm: o.inverseForm,
+    limitBytes: Math.max(0, limit - tuningBytes),
+    // what the step will run: its block threads and its batched gradient pass (as the one-shot plan counts them)
+    threads: blockThreads(
+      o.threads,
+      layers.reduce((a, l) => a + blockRanges(l.size, o.blockSize).length, 0),
+    ),
+    gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, layers, nCal) : undefined,
+  });
+  const items = [...step.items, ...tuning];
+  const totalBytes = step.totalBytes + tuningBytes;
+  return { items, totalBytes, limitBytes: limit, fits: totalBytes <= limit, strategy: step.strategy, why: step.why };
 }

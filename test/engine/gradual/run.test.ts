@@ -11,7 +11,8 @@ import { evaluate } from '../../../src/engine/gradients/evaluate';
 import { loadDataset } from '../../../src/engine/data/calibration';
 import { loadModel, readKernel } from '../../../src/engine/model/load';
 import { initBackend } from '../../../src/engine/backend';
-import { DEFAULT_OPTIONS, WoodFisherError, type GradualEvent, type GradualOptions } from '../../../src/engine/types';
+import { DEFAULT_OPTIONS, WoodFisherError, type GradualEvent, type GradualOptions, type MemoryPlan } from '../../../src/engine/types';
+import { gradientPassBytes } from '../../../src/engine/gradients/perSample';
 
 const EX = path.resolve(__dirname, '../../../examples');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wf-gradual-'));
@@ -154,6 +155,42 @@ test('resume after a cancel equals the uninterrupted run (same seed → same wei
       `${optimizer}: resumed weights equal the uninterrupted run's, byte for byte`,
     );
   }
+});
+
+test('the plan of a gradual run counts its pruning step as the one-shot plan does (batched gradient pass, block threads); under a limit that cannot keep every inverse it rebuilds them, says so, and writes the same model', async () => {
+  const o = opts({ method: 'woodfisher', sparsity: 0.8, epochs: 1, samples: 64, threads: 2, damp: 1e-4 });
+  const watch = () => {
+    const seen = { plans: [] as MemoryPlan[], logs: [] as string[] };
+    const onEvent = (e: GradualEvent) => {
+      if (e.type === 'plan') seen.plans.push(e.memory);
+      if (e.type === 'log') seen.logs.push(e.message);
+    };
+    return { seen, onEvent };
+  };
+  const kept = watch();
+  await runGradual(o, { onEvent: kept.onEvent });
+  const [plan] = kept.seen.plans;
+  assert.equal(plan.strategy, 'keep');
+  await initBackend('wasm');
+  const m = await loadModel(o.modelPath);
+  const pass = gradientPassBytes(m, m.prunable, 64);
+  m.model.dispose();
+  assert.equal(plan.items.find(i => i.what === 'TF.js working memory of one batch of the gradient pass')?.bytes, pass);
+  assert.ok(
+    plan.items.some(i => i.what === '2 worker threads (runtime and native library)'),
+    plan.items.map(i => i.what).join('; '),
+  );
+
+  const rebuilt = watch();
+  const limited = { ...o, outDir: path.join(tmp(), 'out'), maxMemoryBytes: plan.totalBytes - 1 };
+  await runGradual(limited, { onEvent: rebuilt.onEvent });
+  assert.equal(rebuilt.seen.plans[0].strategy, 'rebuild');
+  assert.ok(rebuilt.seen.plans[0].fits);
+  assert.ok(
+    rebuilt.seen.logs.some(l => /^memory plan: .*rebuilt for its update/.test(l)),
+    rebuilt.seen.logs.join('\n'),
+  );
+  assert.deepEqual(files(limited.outDir), files(o.outDir), 'rebuilding the inverses gives the same weights, byte for byte');
 });
 
 test('cancelling before the first epoch ends writes nothing; --resume without a checkpoint is refused', async () => {
