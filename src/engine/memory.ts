@@ -26,6 +26,8 @@ export interface PlanInput {
   stream?: boolean;
   /** Bytes of the calibration (and evaluation) inputs held during the run. */
   dataBytes?: number;
+  /** What else the caller holds throughout (gradual: optimizer state, a training batch): counted in every choice. */
+  heldBytes?: PlanItem[];
 }
 
 const MiB = 2 ** 20;
@@ -51,7 +53,8 @@ function inverseFootprint(layers: PrunableLayer[], n: number, blockSize: number,
   return { sum, largest, peak };
 }
 
-type Item = { what: string; bytes: number };
+export type PlanItem = { what: string; bytes: number };
+type Item = PlanItem;
 export type Plan = MemoryPlan & { strategy: 'keep' | 'rebuild'; gradients: 'in memory' | 'streamed' };
 
 /**
@@ -95,6 +98,7 @@ export function planMemory(p: PlanInput): Plan {
     { what: 'weights, saliencies and masks (float64)', bytes: d * (8 * 3 + 1) },
   ];
   if (p.dataBytes) base.push({ what: 'calibration and evaluation inputs', bytes: p.dataBytes });
+  base.push(...(p.heldBytes ?? []));
   const plan = (items: Item[], strategy: 'keep' | 'rebuild', gradients: Plan['gradients'], why: string, groups?: string[][]): Plan => {
     const totalBytes = items.reduce((a, i) => a + i.bytes, 0);
     return { items, totalBytes, limitBytes, fits: totalBytes <= limitBytes, strategy, gradients, why, ...(groups ? { groups } : {}) };

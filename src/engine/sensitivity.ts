@@ -77,6 +77,7 @@ export async function runSensitivity(
           samples: options.samples,
           shuffle: options.shuffle,
           seed: options.seed,
+          maxBytes: options.maxMemoryBytes,
         })
       : undefined;
     const judge = await judgeSet(model, options, data);
@@ -166,11 +167,18 @@ export async function runSensitivity(
 /** The evaluation set when given, else the calibration set; either needs labels (the loss compares with them). */
 async function judgeSet(model: LoadedModel, o: PruneOptions, data?: Dataset): Promise<{ set: Dataset; on: 'eval' | 'calibration' }> {
   if (o.evalPath) {
-    const set = await loadDataset(model, o.evalPath, o.evalLabelsPath);
+    const set = await loadDataset(model, o.evalPath, o.evalLabelsPath, { maxBytes: o.maxMemoryBytes });
     if (!set.labels) throw new WoodFisherError(`evaluation data ${o.evalPath} has no labels; pass --eval-labels`, 'LABELS');
     return { set, on: 'eval' };
   }
-  const set = data ?? (await loadDataset(model, o.dataPath, o.labelsPath, { samples: o.samples, shuffle: o.shuffle, seed: o.seed }));
+  const set =
+    data ??
+    (await loadDataset(model, o.dataPath, o.labelsPath, {
+      samples: o.samples,
+      shuffle: o.shuffle,
+      seed: o.seed,
+      maxBytes: o.maxMemoryBytes,
+    }));
   if (!set.labels)
     throw new WoodFisherError('a sensitivity scan measures loss: give labelled evaluation data (eval:) or calibration labels', 'LABELS');
   return { set, on: 'calibration' };

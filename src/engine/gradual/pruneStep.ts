@@ -15,6 +15,7 @@ export interface GradualStepInput {
   target: StepTarget; // s_k overall, and each overridden layer's own s_k
   step: { k: number; of: number }; // 1-based, for progress events and the gradient seed
   inverses: 'keep' | 'rebuild'; // the memory plan's strategy
+  groups?: string[][]; // the memory plan's layer groups when gradients are streamed
   hooks: RunHooks;
 }
 
@@ -41,7 +42,7 @@ export async function gradualPruneStep(input: GradualStepInput & { from: StepTar
 }
 
 async function subStep(input: GradualStepInput): Promise<{ results: LayerResult[]; damp: number }> {
-  const { model, layers, calibration, options, target, step, inverses, hooks } = input;
+  const { model, layers, calibration, options, target, step, inverses, groups, hooks } = input;
   let damp = options.damp === 'auto' ? 1e-5 : options.damp; // magnitude methods: λ plays no part
   // The "true" Fisher: gradients at labels drawn from the model's own softmax (the given labels still judge λ), as in runPrune.
   const gradData = options.sampleLabels ? { ...calibration, labels: undefined } : calibration;
@@ -71,6 +72,7 @@ async function subStep(input: GradualStepInput): Promise<{ results: LayerResult[
     target,
     damp,
     inverses,
+    groups,
     gradients,
     step,
     hooks,

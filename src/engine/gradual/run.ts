@@ -9,10 +9,10 @@ import { checkLayerOverrides } from '../model/overrides';
 import { loadDataset, type Dataset } from '../data/calibration';
 import { mulberry32, sampleIndices } from '../data/random';
 import { evaluate } from '../gradients/evaluate';
+import { planMemory, assertPlanFits, defaultMemoryLimit } from '../memory';
 import { gradientPassBytes } from '../gradients/perSample';
 import { blockThreads } from '../fisher/blockPool';
 import { blockRanges } from '../fisher/blocks';
-import { planMemory, assertPlanFits, defaultMemoryLimit } from '../memory';
 import { validateOptions } from '../prune';
 import { needsGradients } from '../methods';
 import {
@@ -138,7 +138,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const limit = o.maxMemoryBytes ?? defaultMemoryLimit();
     const { evalData } = await timed('load', async () => {
       train = openTrainingData(m, o.dataPath, o.labelsPath, limit);
-      const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath) : undefined;
+      const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath, { maxBytes: limit }) : undefined;
       if (evalData && !evalData.labels)
         throw new WoodFisherError(`evaluation data ${o.evalPath} has no labels; pass --eval-labels`, 'LABELS');
       return { evalData };
@@ -148,8 +148,8 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const nCal = Math.min(o.samples, data.count);
     const { variables, kernelIndex } = trainableVariables(m, m.prunable);
     const memory = gradualMemoryPlan(
-      o,
       m,
+      o,
       layers,
       nCal,
       data,
@@ -159,7 +159,8 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     );
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
-    if (memory.strategy === 'rebuild') emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
+    if (memory.gradients === 'streamed' || memory.strategy === 'rebuild')
+      emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
 
     const B = Math.ceil(data.count / o.batchSize),
@@ -267,6 +268,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
             from,
             step: { k: step.k + 1, of: steps.length },
             inverses: memory.strategy ?? 'keep',
+            groups: memory.groups,
             hooks: { signal, onEvent: emit },
           }),
         );
@@ -468,8 +470,8 @@ function layerTable(m: LoadedModel, prunable: PrunableLayer[], overrides: Gradua
 
 /** The one-shot plan of a pruning step, plus what fine-tuning holds: optimizer slots, masks, batches, data in memory. */
 function gradualMemoryPlan(
-  o: GradualOptions,
   m: LoadedModel,
+  o: GradualOptions,
   layers: PrunableLayer[],
   nCal: number,
   data: TrainingData,
@@ -479,7 +481,7 @@ function gradualMemoryPlan(
 ): MemoryPlan {
   const row = data.rowShape.reduce((a, b) => a * b, 1);
   const slots = o.optimizer === 'adam' ? 2 : 1;
-  const tuning = [
+  const held = [
     { what: `optimizer state (${o.optimizer}: ${slots} × ${trainable} float32) and masks`, bytes: trainable * 4 * (slots + 1) },
     { what: `calibration samples of a step (${nCal} × ${row} float32)`, bytes: nCal * row * 4 },
     { what: `one training batch and its activations (${o.batchSize} samples, estimate)`, bytes: o.batchSize * row * 4 * 4 },
@@ -489,23 +491,20 @@ function gradualMemoryPlan(
       : []),
     ...(evalData ? [{ what: 'evaluation data', bytes: evalData.x.byteLength }] : []),
   ];
-  const tuningBytes = tuning.reduce((a, i) => a + i.bytes, 0);
-  // the step chooses keep / rebuild within what fine-tuning leaves of the limit
-  const step = planMemory({
+  // each pruning step is pruneStep: its gradients streamed by layer group when N × d do not fit beside the training state
+  return planMemory({
     layers,
     samples: nCal,
     blockSize: o.blockSize,
     method: o.method,
     inverseForm: o.inverseForm,
-    limitBytes: Math.max(0, limit - tuningBytes),
-    // what the step will run: its block threads and its batched gradient pass (as the one-shot plan counts them)
+    limitBytes: limit,
     threads: blockThreads(
       o.threads,
       layers.reduce((a, l) => a + blockRanges(l.size, o.blockSize).length, 0),
-    ),
+    ), // the block threads the step will run (as the one-shot plan counts them)
     gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, layers, nCal) : undefined,
+    stream: o.damp !== 'auto', // a λ search holds every layer's gradients at once
+    heldBytes: held,
   });
-  const items = [...step.items, ...tuning];
-  const totalBytes = step.totalBytes + tuningBytes;
-  return { items, totalBytes, limitBytes: limit, fits: totalBytes <= limit, strategy: step.strategy, why: step.why };
 }

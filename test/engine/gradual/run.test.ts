@@ -11,8 +11,10 @@ import { evaluate } from '../../../src/engine/gradients/evaluate';
 import { loadDataset } from '../../../src/engine/data/calibration';
 import { loadModel, readKernel } from '../../../src/engine/model/load';
 import { initBackend } from '../../../src/engine/backend';
-import { DEFAULT_OPTIONS, WoodFisherError, type GradualEvent, type GradualOptions, type MemoryPlan } from '../../../src/engine/types';
+import { planMemory } from '../../../src/engine/memory';
 import { gradientPassBytes } from '../../../src/engine/gradients/perSample';
+import { DEFAULT_OPTIONS, WoodFisherError, type GradualEvent, type GradualOptions, type MemoryPlan } from '../../../src/engine/types';
+import { blockThreads } from '../../../src/engine/fisher/blockPool';
 
 const EX = path.resolve(__dirname, '../../../examples');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wf-gradual-'));
@@ -157,8 +159,8 @@ test('resume after a cancel equals the uninterrupted run (same seed → same wei
   }
 });
 
-test('the plan of a gradual run counts its pruning step as the one-shot plan does (batched gradient pass, block threads); under a limit that cannot keep every inverse it rebuilds them, says so, and writes the same model', async () => {
-  const o = opts({ method: 'woodfisher', sparsity: 0.8, epochs: 1, samples: 64, threads: 2, damp: 1e-4 });
+test('the plan counts the block threads a gradual step runs (default: one per core, as one-shot); a limit that cannot keep every inverse rebuilds them, says so, and writes the same model', async () => {
+  const o = opts({ method: 'woodfisher', sparsity: 0.8, epochs: 1, samples: 64, damp: 1e-4 });
   const watch = () => {
     const seen = { plans: [] as MemoryPlan[], logs: [] as string[] };
     const onEvent = (e: GradualEvent) => {
@@ -171,21 +173,15 @@ test('the plan of a gradual run counts its pruning step as the one-shot plan doe
   await runGradual(o, { onEvent: kept.onEvent });
   const [plan] = kept.seen.plans;
   assert.equal(plan.strategy, 'keep');
-  await initBackend('wasm');
-  const m = await loadModel(o.modelPath);
-  const pass = gradientPassBytes(m, m.prunable, 64);
-  m.model.dispose();
-  assert.equal(plan.items.find(i => i.what === 'TF.js working memory of one batch of the gradient pass')?.bytes, pass);
-  assert.ok(
-    plan.items.some(i => i.what === '2 worker threads (runtime and native library)'),
-    plan.items.map(i => i.what).join('; '),
-  );
+  const threads = blockThreads(undefined, 34); // MLPNet's blocks of ≤ 1000 weights: 32 + 1 + 1
+  const thread = plan.items.find(i => / worker threads \(runtime and native library\)$/.test(i.what));
+  assert.equal(thread?.what, threads > 1 ? `${threads} worker threads (runtime and native library)` : undefined);
 
   const rebuilt = watch();
   const limited = { ...o, outDir: path.join(tmp(), 'out'), maxMemoryBytes: plan.totalBytes - 1 };
   await runGradual(limited, { onEvent: rebuilt.onEvent });
   assert.equal(rebuilt.seen.plans[0].strategy, 'rebuild');
-  assert.ok(rebuilt.seen.plans[0].fits);
+  assert.equal(rebuilt.seen.plans[0].gradients, 'in memory');
   assert.ok(
     rebuilt.seen.logs.some(l => /^memory plan: .*rebuilt for its update/.test(l)),
     rebuilt.seen.logs.join('\n'),
@@ -366,4 +362,63 @@ test('a target size is refused in gradual (it chooses a one-shot sparsity), befo
     (e: unknown) => e instanceof WoodFisherError && e.code === 'OPTIONS' && /target size is for one-shot pruning/.test(e.message),
   );
   assert.equal(fs.existsSync(o.outDir), false);
+});
+
+test('gradients that do not fit beside the training state are streamed by layer group at every pruning step: the same weights', async () => {
+  const base = {
+    method: 'woodfisher' as const,
+    samples: 64,
+    threads: 1,
+    epochs: 1,
+    pruneStart: 0.2,
+    pruneEnd: 0.6,
+    pruneEvery: 0.2,
+    initialSparsity: 0.5,
+    sparsity: 0.8,
+  };
+  const a = await runGradual(opts(base));
+  assert.equal(a.memory.gradients, 'in memory');
+  // The run's plan, as planMemory sees it: the gradual run holds its training state beside every pruning step.
+  const held = a.memory.items.filter(i =>
+    /^(optimizer state|calibration samples of a step|one training batch|training labels|evaluation data)/.test(i.what),
+  );
+  assert.equal(held.length, 5, a.memory.items.map(i => i.what).join('; '));
+  await initBackend('wasm');
+  const m = await loadModel(path.join(EX, 'mlpnet/model.json'));
+  const plan = (limitBytes: number) =>
+    planMemory({
+      layers: m.prunable,
+      samples: 64,
+      blockSize: DEFAULT_OPTIONS.blockSize,
+      method: 'woodfisher',
+      inverseForm: 'auto',
+      threads: 1,
+      limitBytes,
+      gradientPassBytes: gradientPassBytes(m, m.prunable, 64),
+      stream: true,
+      heldBytes: held,
+    });
+  assert.equal(plan(2 ** 40).totalBytes, a.memory.totalBytes, 'the test plans what the run planned');
+  const rebuild = plan(a.memory.totalBytes - 1);
+  assert.equal(rebuild.strategy, 'rebuild');
+  const all = rebuild.items.find(i => i.what.startsWith('per-sample gradients'))!.bytes;
+  const limit = rebuild.totalBytes - all + 4 * 64 * 784 * 40; // room for fc1's gradients alone
+  m.model.dispose();
+  const logs: string[] = [];
+  const b = await runGradual(opts({ ...base, maxMemoryBytes: limit }), {
+    onEvent: e => {
+      if (e.type === 'log') logs.push(e.message);
+    },
+  });
+  assert.equal(b.memory.gradients, 'streamed');
+  assert.deepEqual(b.memory.groups, [['fc3', 'fc2'], ['fc1']]);
+  assert.ok(
+    logs.some(l => /^memory plan: .* 2 layer groups in turn/.test(l)),
+    logs.join('\n'),
+  );
+  assert.deepEqual(await kernels(b.output), await kernels(a.output), 'streamed gradients give the same weights at every step');
+  // a λ search at every step holds all gradients at once: under that limit the run is refused before any work
+  await assert.rejects(runGradual(opts({ ...base, damp: 'auto', maxMemoryBytes: limit })), (e: Error) =>
+    /memory plan needs/.test(e.message),
+  );
 });
