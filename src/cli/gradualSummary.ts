@@ -86,7 +86,7 @@ export function gradualSummary(r: GradualReport): string {
     formatLayerTable(r),
     '',
     `${r.settings.method} gradual (${r.settings.scope}): pruned ${pct(r.sparsity.achieved, 2)} of ${r.sparsity.weights.toLocaleString('en-US')} weights ` +
-      `(target ${pct(r.sparsity.target)}) in ${g.epochs.length} epochs, ${g.steps.length} pruning steps, ${secs(r.seconds.total)} on ${r.backend} (${stages})`,
+      `(target ${pct(r.sparsity.target)}) in ${count(g.epochs.length, 'epoch')}, ${count(g.steps.length, 'pruning step')}, ${secs(r.seconds.total)} on ${r.backend} (${stages})`,
   ];
   if (r.before && r.after)
     lines.push(
@@ -96,3 +96,5 @@ export function gradualSummary(r: GradualReport): string {
   lines.push(`wrote ${path.join(r.output, 'model.json')} and report.json`);
   return lines.join('\n');
 }
+
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;

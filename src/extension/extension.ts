@@ -66,7 +66,7 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   const panels = new PanelManager(context.extensionUri, onAction);
   const jobs = new JobManager(workerPath, panels, results, output); // a subscription: deactivation kills its workers
-  const registry = new Registry(jobs, panels, results);
+  const registry = new Registry(jobs, panels, results, context.workspaceState);
   const lenses = new LayerLensProvider(results);
   const recipeFeatures = new RecipeCompletionProvider();
   const modelView = new ModelViewProvider();

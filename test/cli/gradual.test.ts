@@ -95,6 +95,7 @@ test('gradual takes the layer caps of a pruning step (--max-layer-sparsity, --la
   );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /layer fc3 held at its cap of 30\.0% pruned.*--layer-cap fc3=1/);
+  assert.match(r.stdout, /gradual \(global\): pruned .* in 1 epoch, 2 pruning steps, /);
   const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
   assert.equal(report.settings.maxLayerSparsity, 0.91);
   assert.deepEqual(report.settings.layers, { fc3: { maxSparsity: 0.3 } });

@@ -11,6 +11,8 @@ import { mulberry32, sampleIndices } from '../data/random';
 import { evaluate } from '../gradients/evaluate';
 import { planMemory, assertPlanFits, defaultMemoryLimit } from '../memory';
 import { gradientPassBytes } from '../gradients/perSample';
+import { blockThreads } from '../fisher/blockPool';
+import { blockRanges } from '../fisher/blocks';
 import { validateOptions } from '../prune';
 import { needsGradients } from '../methods';
 import {
@@ -157,7 +159,8 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     );
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
-    if (memory.gradients === 'streamed') emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
+    if (memory.gradients === 'streamed' || memory.strategy === 'rebuild')
+      emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
 
     const B = Math.ceil(data.count / o.batchSize),
@@ -496,7 +499,10 @@ function gradualMemoryPlan(
     method: o.method,
     inverseForm: o.inverseForm,
     limitBytes: limit,
-    threads: o.threads,
+    threads: blockThreads(
+      o.threads,
+      layers.reduce((a, l) => a + blockRanges(l.size, o.blockSize).length, 0),
+    ), // the block threads the step will run (as the one-shot plan counts them)
     gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, layers, nCal) : undefined,
     stream: o.damp !== 'auto', // a λ search holds every layer's gradients at once
     heldBytes: held,

@@ -13,7 +13,8 @@ import { loadModel, readKernel } from '../../../src/engine/model/load';
 import { initBackend } from '../../../src/engine/backend';
 import { planMemory } from '../../../src/engine/memory';
 import { gradientPassBytes } from '../../../src/engine/gradients/perSample';
-import { DEFAULT_OPTIONS, WoodFisherError, type GradualEvent, type GradualOptions } from '../../../src/engine/types';
+import { DEFAULT_OPTIONS, WoodFisherError, type GradualEvent, type GradualOptions, type MemoryPlan } from '../../../src/engine/types';
+import { blockThreads } from '../../../src/engine/fisher/blockPool';
 
 const EX = path.resolve(__dirname, '../../../examples');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wf-gradual-'));
@@ -156,6 +157,36 @@ test('resume after a cancel equals the uninterrupted run (same seed → same wei
       `${optimizer}: resumed weights equal the uninterrupted run's, byte for byte`,
     );
   }
+});
+
+test('the plan counts the block threads a gradual step runs (default: one per core, as one-shot); a limit that cannot keep every inverse rebuilds them, says so, and writes the same model', async () => {
+  const o = opts({ method: 'woodfisher', sparsity: 0.8, epochs: 1, samples: 64, damp: 1e-4 });
+  const watch = () => {
+    const seen = { plans: [] as MemoryPlan[], logs: [] as string[] };
+    const onEvent = (e: GradualEvent) => {
+      if (e.type === 'plan') seen.plans.push(e.memory);
+      if (e.type === 'log') seen.logs.push(e.message);
+    };
+    return { seen, onEvent };
+  };
+  const kept = watch();
+  await runGradual(o, { onEvent: kept.onEvent });
+  const [plan] = kept.seen.plans;
+  assert.equal(plan.strategy, 'keep');
+  const threads = blockThreads(undefined, 34); // MLPNet's blocks of ≤ 1000 weights: 32 + 1 + 1
+  const thread = plan.items.find(i => / worker threads \(runtime and native library\)$/.test(i.what));
+  assert.equal(thread?.what, threads > 1 ? `${threads} worker threads (runtime and native library)` : undefined);
+
+  const rebuilt = watch();
+  const limited = { ...o, outDir: path.join(tmp(), 'out'), maxMemoryBytes: plan.totalBytes - 1 };
+  await runGradual(limited, { onEvent: rebuilt.onEvent });
+  assert.equal(rebuilt.seen.plans[0].strategy, 'rebuild');
+  assert.equal(rebuilt.seen.plans[0].gradients, 'in memory');
+  assert.ok(
+    rebuilt.seen.logs.some(l => /^memory plan: .*rebuilt for its update/.test(l)),
+    rebuilt.seen.logs.join('\n'),
+  );
+  assert.deepEqual(files(limited.outDir), files(o.outDir), 'rebuilding the inverses gives the same weights, byte for byte');
 });
 
 test('cancelling before the first epoch ends writes nothing; --resume without a checkpoint is refused', async () => {
