@@ -169,6 +169,10 @@ test('bad inputs: one clear line each, non-zero exit, nothing changed on disk', 
       ['prune', path.join(tmp, 'neg-damp.prune.yaml')],
       /^error: .*neg-damp\.prune\.yaml:4:7: damp must be a number > 0 or "auto", not number -1$/,
     ],
+    [
+      ['prune', M(), '--method', 'magnitude', '--sparsity', '0.5', '--out', '/proc/woodfisher-out'],
+      /^error: cannot write beside the output folder \/proc\/woodfisher-out: files cannot be created there$/,
+    ],
     [['prune', path.join(tmp, 'all-excluded.prune.yaml')], /^error: every prunable layer of model\.json is excluded; nothing to prune$/],
     [
       ['prune', M(), '--method', 'magnitude', '--sparsity', '0.5', '--out', 'o', '--max-memory', '1e400'],

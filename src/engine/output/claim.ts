@@ -218,6 +218,17 @@ function dropOld(old: string, dir: string, notes: string[]): void {
 
 // --- the lock ---------------------------------------------------------------------------------------------------
 
+/** Why a file cannot be created in the output's parent folder, in words (else the system's code). */
+const WHY_NOT_WRITABLE: Record<string, string> = {
+  ENOENT: 'files cannot be created there', // also a missing parent, or /proc
+  ENOTDIR: 'a part of its path is a file, not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+};
+
 function takeLock(dir: string, shown: string): string {
   const lock = path.join(path.dirname(dir), `.${path.basename(dir)}.lock`);
   const me = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() });
@@ -226,8 +237,8 @@ function takeLock(dir: string, shown: string): string {
       fs.writeFileSync(lock, me, { flag: 'wx' });
       return lock;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw bad(`cannot lock the output folder ${shown}: ${(e as NodeJS.ErrnoException).code}`, shown);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw bad(`cannot write beside the output folder ${shown}: ${WHY_NOT_WRITABLE[code ?? ''] ?? code}`, shown);
     }
     const holder = readLock(lock);
     if (holder && (holder.host !== os.hostname() || processAlive(holder.pid))) {
