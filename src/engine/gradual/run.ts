@@ -35,7 +35,7 @@ import { cubicSparsity, defaultSchedule, pruningSteps, type PruningStep } from '
 import { learningRate } from './learningRate';
 import { MaskedOptimizer } from './optimizer';
 import { openTrainingData, subset, type TrainingData } from './trainingData';
-import { trainableVariables, trainStep } from './train';
+import { trainableVariables, trainingStepBytes, trainStep } from './train';
 import { checkpointSettings, encodeCheckpoint, readCheckpoint, resumeMismatch, type CheckpointState } from './checkpoint';
 import { checkRunFolder, writeRunFolder } from './output';
 import { outputForRun } from '../model/quantize';
@@ -147,9 +147,11 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const layers = m.prunable.filter(l => !o.layers[l.name]?.exclude);
     const nCal = Math.min(o.samples, data.count);
     const { variables, kernelIndex } = trainableVariables(m, m.prunable);
+    const trainBytes = await trainingStepBytes(m, data.rowShape, o.batchSize);
     const memory = gradualMemoryPlan(
       m,
       o,
+      trainBytes,
       layers,
       nCal,
       data,
@@ -472,6 +474,7 @@ function layerTable(m: LoadedModel, prunable: PrunableLayer[], overrides: Gradua
 function gradualMemoryPlan(
   m: LoadedModel,
   o: GradualOptions,
+  trainBytes: number, // trainingStepBytes: TF.js's peak in one training step
   layers: PrunableLayer[],
   nCal: number,
   data: TrainingData,
@@ -484,7 +487,7 @@ function gradualMemoryPlan(
   const held = [
     { what: `optimizer state (${o.optimizer}: ${slots} × ${trainable} float32) and masks`, bytes: trainable * 4 * (slots + 1) },
     { what: `calibration samples of a step (${nCal} × ${row} float32)`, bytes: nCal * row * 4 },
-    { what: `one training batch and its activations (${o.batchSize} samples, estimate)`, bytes: o.batchSize * row * 4 * 4 },
+    { what: `one training step (${o.batchSize} samples: inputs, activations and gradients on the TF.js heap)`, bytes: trainBytes },
     { what: 'training labels', bytes: data.count * 4 },
     ...(data.residentBytes
       ? [{ what: 'training inputs (decompressed from the .npz; a .npy is read batch by batch)', bytes: data.residentBytes }]

@@ -58,3 +58,36 @@ export function trainStep(
     correct?.dispose();
   }
 }
+
+/**
+ * TF.js memory at the peak of one training step on `batch` samples: measured (tf.profile) on batches of 1 and 2 and
+ * extrapolated, peak(b) = fixed + b · per sample (activations and their gradients grow with b, the weights' gradients
+ * do not). BatchNorm runs in training mode as in trainStep; its moving statistics are restored, no weight changes.
+ */
+export async function trainingStepBytes(m: LoadedModel, rowShape: number[], batch: number): Promise<number> {
+  const variables = m.model.trainableWeights.map(w => w.read() as tf.Variable);
+  const stats = m.model.nonTrainableWeights.map(w => tf.keep(w.read().clone()));
+  // tf.profile's peakBytes counts every live tensor (the weights too, which the plan counts apart): only the rise
+  const peak = async (b: number) =>
+    -tf.memory().numBytes +
+    (
+      await tf.profile(() => {
+        const xs = tf.zeros([b, ...rowShape]);
+        const ys = tf.zeros([b], 'int32') as tf.Tensor1D;
+        const { value, grads } = tf.variableGrads(() => {
+          const out = m.model.apply(xs, { training: true }) as tf.Tensor;
+          return tf.mean(crossEntropy(out.reshape([b, -1]), ys, m.outputIsProbability)) as tf.Scalar;
+        }, variables);
+        tf.dispose([xs, ys, value, ...Object.values(grads)]);
+      })
+    ).peakBytes;
+  try {
+    const one = await peak(1),
+      two = await peak(2);
+    const perSample = Math.max(0, two - one);
+    return Math.ceil(one - perSample + perSample * batch);
+  } finally {
+    m.model.nonTrainableWeights.forEach((w, i) => w.write(stats[i]));
+    tf.dispose(stats);
+  }
+}
