@@ -22,6 +22,7 @@ import { setGemmBackend } from '../src/engine/linalg/gemm';
 import { useFastestGemm } from '../src/engine/linalg/fastest';
 import { GemmProvider, flops, jsProvider, tfjsProvider, onnxRuntimeProvider, onnxRuntimeUnavailable } from '../src/engine/linalg/accel';
 import { formatNpy } from '../src/engine/data/npy';
+import { DEFAULT_OPTIONS } from '../src/engine/types';
 import { formatBytes, parseBytes } from '../src/engine/report/bytes';
 import { mulberry32 } from '../src/engine/data/random';
 import { sectionS } from './structured';
@@ -432,6 +433,19 @@ async function sectionSmallBlocks(): Promise<void> {
   for (const N of samples) {
     const G = syntheticGradients(N, d, 11);
     const ranges = blockRanges(d, B);
+    // one block as the runners take it (unit weights: the bench times the inverse, not the saliency)
+    const job = (r: (typeof ranges)[number], id: number) => ({
+      op: 'build' as const,
+      id,
+      G: gatherBlock(G, N, d, r),
+      n: N,
+      b: B,
+      damp,
+      form: 'auto' as const,
+      w: new Float64Array(B).fill(1),
+      taylor: false,
+      keep: false,
+    });
     const form = chooseForm(N, B),
       batch = blocksPerBatch(N, B, 'auto');
     const variants = [
@@ -449,18 +463,7 @@ async function sectionSmallBlocks(): Promise<void> {
           ranges.slice(0, v.threads * batch).map((r, i) => ({ r, id: -1 - i })),
           runner.capacity,
           async ({ r, id }) => {
-            await runner.build({
-              op: 'build',
-              id,
-              G: gatherBlock(G, N, d, r),
-              n: N,
-              b: B,
-              damp,
-              form: 'auto',
-              w: new Float64Array(B).fill(1),
-              taylor: false,
-              keep: false,
-            });
+            await runner.build(job(r, id));
           },
         );
         const r0 = rate();
@@ -470,18 +473,7 @@ async function sectionSmallBlocks(): Promise<void> {
         const todo = ranges.map((r, id) => ({ r, id }));
         await forEachBounded(todo, runner.capacity, async ({ r, id }) => {
           if (now() - t > 2 * BUDGET) return; // the slow variant: a prefix of the blocks, scaled below
-          await runner.build({
-            op: 'build',
-            id,
-            G: gatherBlock(G, N, d, r),
-            n: N,
-            b: B,
-            damp,
-            form: 'auto',
-            w: new Float64Array(B).fill(1),
-            taylor: false,
-            keep: false,
-          });
+          await runner.build(job(r, id));
           done++;
         });
         const seconds = now() - t,
@@ -901,20 +893,10 @@ async function sectionR(): Promise<void> {
           dataPath: data.x,
           labelsPath: data.y,
           outDir: path.join(tmp, `out-${n}`),
+          ...DEFAULT_OPTIONS,
           sparsity: 0.7,
-          method: 'woodfisher',
           samples: n,
-          blockSize: 1000,
-          damp: 1e-5,
-          scope: 'global',
-          update: 'independent',
-          recompute: 1,
-          recomputeSchedule: 'linear',
-          inverseForm: 'auto',
-          layers: {},
           backend: 'wasm',
-          shuffle: false,
-          seed: 0,
           ...(maxMemory ? { maxMemoryBytes: maxMemory } : {}),
         },
       };
