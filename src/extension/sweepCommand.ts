@@ -85,7 +85,10 @@ export async function sweepCommand(registry: Registry, uriArg?: unknown, rawArgs
     }
     sparsities = (sparsities ?? DEFAULT_SPARSITIES).filter(s => s >= 0 && s < 1).sort((a, b) => a - b);
     methods = methods?.length ? methods : [base.method];
-    if (!sparsities.length) return { status: 'error', error: 'No sparsity to sweep.' };
+    if (!sparsities.length) {
+      void vscode.window.showErrorMessage('WoodFisher: no sparsity to sweep (pick at least one).');
+      return { status: 'error', error: 'No sparsity to sweep.' };
+    }
     if (!base.evalPath)
       void vscode.window.showWarningMessage('WoodFisher: no evaluation data (`eval:` in a recipe) — the sweep cannot measure accuracy.');
     const gradual: GradualSettings | undefined = kind === 'gradual' ? gradualSettings(base as GradualOptions) : undefined;

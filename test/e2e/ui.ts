@@ -728,6 +728,10 @@ async function main(): Promise<{ passed: number; failed: number }> {
           } else if (/training data/i.test(t)) {
             await page.keyboard.type('calib-x.npy');
           }
+          if (/sparsities|methods/i.test(t)) {
+            // a multi-select: Enter accepts what is checked, so wait until the preselected rows are
+            await pick.locator('.monaco-list-row[aria-checked="true"]').first().waitFor({ timeout: 30_000 });
+          }
           await page.waitForTimeout(300);
           await page.keyboard.press('Enter'); // gradual, the data, 6 epochs, 95% and 98%, WoodFisher and global magnitude
           if (/methods/i.test(t)) {
