@@ -19,6 +19,8 @@ export interface PlanInput {
   inverseForm: InverseForm;
   limitBytes?: number;
   threads?: number; // Fisher blocks built at once (one per worker thread)
+  /** Blocks built per batch on a thread (default: fisher/inverse.ts blocksPerBatch; structured pruning builds one at a time). */
+  blocksAtOnce?: number;
   /** TF.js working memory of one batch of the gradient pass (gradients/perSample.ts gradientPassBytes); without the
    *  model, an estimate. */
   gradientPassBytes?: number;
@@ -140,7 +142,7 @@ export function planMemory(p: PlanInput): Plan {
   }
   const inv = inverseFootprint(p.layers, n, p.blockSize, p.inverseForm);
   const T = Math.max(1, p.threads ?? 1);
-  const k = blocksPerBatch(n, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
+  const k = p.blocksAtOnce ?? blocksPerBatch(n, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
   const slice = n * Math.min(p.blockSize, d) * 4;
   const building: Item[] = [
     {

@@ -15,6 +15,7 @@ interface InspectFlags {
   inverseForm?: PruneOptions['inverseForm'];
   maxMemory?: number;
   backend?: PruneOptions['backend'];
+  structure?: PruneOptions['structure'];
   json?: boolean;
 }
 
@@ -27,6 +28,12 @@ export function inspectCommand(): Command {
     .addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHOD_NAMES))
     .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
     .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
+    .addOption(
+      new Option(
+        '--structure <s>',
+        "the plan of a run with this structure (neurons: whole units' rows, blocks one at a time) (default: weights)",
+      ).choices(['weights', 'neurons']),
+    )
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--json', 'print the result as JSON')
     .action(async (model: string, f: InspectFlags) => {
@@ -38,6 +45,7 @@ export function inspectCommand(): Command {
           inverseForm: f.inverseForm,
           maxMemoryBytes: f.maxMemory,
           backend: f.backend,
+          structure: f.structure,
         }).filter(([, v]) => v !== undefined),
       );
       const { inspectModel } = await loadPruneModule();
@@ -62,6 +70,12 @@ export function inspectCommand(): Command {
           '',
           formatTable(['layer', 'kind', 'shape (TF.js)', 'shape (paper)', 'weights'], rows, [false, false, false, false, true]),
           '',
+          ...(r.structure
+            ? [
+                `structure neurons: the plan covers the ${r.structure.layers.length} of ${r.layers.length} prunable layers with removable units`,
+                '',
+              ]
+            : []),
           formatTable(['memory', 'bytes'], mem, [false, true]),
           '',
           r.memory.fits

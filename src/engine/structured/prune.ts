@@ -79,9 +79,15 @@ export function unitLayers(m: LoadedModel): { g: ChannelGraph; layers: ScoredLay
 
 /**
  * The memory plan of a structured run over its scored layers: Fisher blocks of whole rows (up to max(B, row length)
- * weights), built one at a time (threads: 1); the gradients streamed by layer group when they do not fit (planMemory).
+ * weights), built one at a time on the main thread; the gradients streamed by layer group when they do not fit (planMemory).
  */
-export function structuredPlan(m: LoadedModel, layers: PrunableLayer[], o: PruneOptions, samples: number, dataBytes: number): Plan {
+export function structuredPlan(
+  m: LoadedModel,
+  layers: PrunableLayer[],
+  o: Pick<PruneOptions, 'blockSize' | 'method' | 'inverseForm' | 'maxMemoryBytes'>,
+  samples: number,
+  dataBytes: number,
+): Plan {
   return planMemory({
     layers,
     samples,
@@ -90,6 +96,7 @@ export function structuredPlan(m: LoadedModel, layers: PrunableLayer[], o: Prune
     inverseForm: o.inverseForm,
     limitBytes: o.maxMemoryBytes,
     threads: 1,
+    blocksAtOnce: 1,
     gradientPassBytes: samples > 0 && needsGradients(o.method) ? gradientPassBytes(m, layers, samples) : undefined,
     dataBytes,
     stream: true,
@@ -230,7 +237,7 @@ function rowSelection(layers: ScoredLayer[], removed: Uint8Array): Selection {
 /**
  * Group OBS update of each layer's remaining rows, block by block (pruneStep's `update`): δw = −F⁻¹E_Q(E_QᵀF⁻¹E_Q)⁻¹E_Qᵀw
  * over the block's removed rows Q, F⁻¹ kept or rebuilt from the group's gradients (forEachUpdateGroup: computed again
- * when streamed); removed rows end 0. Writes the kernels back.
+ * when streamed); removed rows end 0. Writes the kernels back once every group is done.
  */
 async function groupUpdates(
   ctx: StepContext,
@@ -240,6 +247,7 @@ async function groupUpdates(
   kept: Map<number, FisherBlockInverse>,
 ): Promise<void> {
   const { n, damp } = ctx;
+  const next = ctx.layers.map(work => new Float64Array(work.layer.size));
   await forEachUpdateGroup(ctx, (group, rebuildFrom) =>
     ctx.timed('update', async () => {
       for (const i of group) {
@@ -247,7 +255,6 @@ async function groupUpdates(
           w = ctx.layers[i].w,
           d = s.layer.size;
         const blocks = ctx.blocks.filter(b => b.layer === i);
-        const next = new Float64Array(d);
         for (const [bi, { id, range: r }] of blocks.entries()) {
           checkAbort(ctx.signal);
           const b = r.end - r.start;
@@ -263,13 +270,14 @@ async function groupUpdates(
           for (let k = 0; k < b; k++)
             if (!Number.isFinite(wb[k]))
               throw new WoodFisherError(`the group update of layer ${s.layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
-          next.set(wb, r.start);
+          next[i].set(wb, r.start);
           ctx.emit({ type: 'stage', stage: 'update', done: bi + 1, total: blocks.length, layer: s.layer.name });
         }
-        writeKernel(ctx.model, s.layer, next);
       }
     }),
   );
+  // written only now: a group's gradients computed again for its update must see the weights of the first pass
+  layers.forEach((s, i) => writeKernel(ctx.model, s.layer, next[i]));
 }
 
 /** Parameters, FLOPs (2·MACs) and latency (batch 1 and 32, median of interleaved repeats) of the model before and after. */
