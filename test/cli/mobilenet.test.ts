@@ -90,3 +90,61 @@ test('CLI prunes a MobileNetV2-shaped functional model (32×32) with WoodFisher 
 test('CLI prunes an InceptionV3-like model (BatchNormalization scale: false, Concatenate) end to end', async () => {
   await pruneEndToEnd('inception', buildInceptionLike({ inputSize: 29, classes: 6, seed: 6, width: 8 }), 29, 6);
 });
+
+test('CLI structured run under a limit only streaming meets: inspect --structure neurons shows the plan, prune streams it, same model', async () => {
+  const { inspectModel } = await import('../../src/engine/prune');
+  const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64, seed: 7 });
+  const src = await saveModelFolder(model, path.join(tmp, 'mnv2-units'));
+  model.dispose();
+  const data = writeCalibration(path.join(tmp, 'mnv2-units-data'), 24, 32, 10, 7);
+  const settings = ['--samples', '24', '--block-size', '64', '--backend', 'wasm'];
+  // just under the smallest in-memory plan (blocks rebuilt): only streaming fits
+  const planned = async (maxMemoryBytes: number) =>
+    (await inspectModel(src, { samples: 24, blockSize: 64, backend: 'wasm', structure: 'neurons', maxMemoryBytes })).memory;
+  const limit = String((await planned((await planned(2 ** 50)).totalBytes - 1)).totalBytes - 1);
+  const shown = cli('inspect', src, '--structure', 'neurons', '--max-memory', limit, ...settings);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /structure neurons: the plan covers the \d+ of \d+ prunable layers with removable units/);
+  assert.match(shown.stdout, /per-sample gradients of one layer group at a time \(24 × \d+ float32 at most, \d+ groups\)/);
+  assert.match(
+    shown.stdout,
+    /plan: the 24 × \d+ gradients \(.*\) do not fit under the limit \(.*\): they are computed for \d+ layer groups in turn/,
+  );
+  assert.match(shown.stdout, /^ {2}layer group 2: /m);
+  const json = JSON.parse(cli('inspect', src, '--structure', 'neurons', '--max-memory', limit, ...settings, '--json').stdout);
+  const prune = (out: string, ...more: string[]) =>
+    cli(
+      'prune',
+      src,
+      '--structure',
+      'neurons',
+      '--sparsity',
+      '0.3',
+      '--data',
+      data.x,
+      '--labels',
+      data.y,
+      '--damp',
+      '1e-3',
+      ...settings,
+      '--out',
+      out,
+      ...more,
+    );
+  const [a, b] = [path.join(tmp, 'units-a'), path.join(tmp, 'units-b')];
+  const inMemory = prune(a);
+  assert.equal(inMemory.code, 0, inMemory.stderr);
+  const streamed = prune(b, '--max-memory', limit);
+  assert.equal(streamed.code, 0, streamed.stderr);
+  assert.match(streamed.stdout + streamed.stderr, /memory plan: the 24 × \d+ gradients .* layer groups in turn/);
+  const report = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+  assert.equal(report(a).memory.gradients, 'in memory');
+  assert.equal(report(b).memory.gradients, 'streamed');
+  assert.deepEqual(report(b).memory.groups, json.memory.groups, 'the run streams the groups inspect showed');
+  assert.deepEqual(report(b).structure.units, report(a).structure.units);
+  const shards = (dir: string) =>
+    readdirSync(dir)
+      .filter(f => f.endsWith('.bin'))
+      .map(f => readFileSync(path.join(dir, f)));
+  assert.deepEqual(shards(b), shards(a), 'the written weights are byte for byte the same');
+});
