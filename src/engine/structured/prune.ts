@@ -79,7 +79,7 @@ export function unitLayers(m: LoadedModel): { g: ChannelGraph; layers: ScoredLay
 
 /**
  * The memory plan of a structured run over its scored layers: Fisher blocks of whole rows (up to max(B, row length)
- * weights), built one at a time on the main thread; the gradients streamed by layer group when they do not fit (planMemory).
+ * weights), an inverse only for blocks of several rows, built one at a time on the main thread; the gradients streamed by layer group when they do not fit (planMemory).
  */
 export function structuredPlan(
   m: LoadedModel,
@@ -97,6 +97,10 @@ export function structuredPlan(
     limitBytes: o.maxMemoryBytes,
     threads: 1,
     blocksAtOnce: 1,
+    inverseBlocks: l =>
+      rowAlignedRanges(l.size, rowLength(l), o.blockSize)
+        .map(r => r.end - r.start)
+        .filter(b => b > rowLength(l)),
     gradientPassBytes: samples > 0 && needsGradients(o.method) ? gradientPassBytes(m, layers, samples) : undefined,
     dataBytes,
     stream: true,
