@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, mkdtempSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend, tf } from '../../src/engine/backend';
@@ -112,6 +112,10 @@ test('CLI structured run under a limit only streaming meets: inspect --structure
   );
   assert.match(shown.stdout, /^ {2}layer group 2: /m);
   const json = JSON.parse(cli('inspect', src, '--structure', 'neurons', '--max-memory', limit, ...settings, '--json').stdout);
+  // a recipe gives the same plan: its model, samples, block size, structure and memory limit
+  const recipe = path.join(tmp, 'units.prune.yaml');
+  writeFileSync(recipe, `model: ${src}\nstructure: neurons\nsamples: 24\nblockSize: 64\nmaxMemory: ${limit}\nbackend: wasm\n`);
+  assert.deepEqual(JSON.parse(cli('inspect', recipe, '--json').stdout).memory, json.memory, 'inspect <recipe> plans the same');
   const prune = (out: string, ...more: string[]) =>
     cli(
       'prune',
