@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { createProgress } from '../../src/cli/progress';
 import { reportFailure, UsageError } from '../../src/cli/errors';
+import { Interrupted } from '../../src/cli/abort';
 import { WoodFisherError } from '../../src/engine/types';
 
 function collect() {
@@ -54,18 +55,25 @@ test('a stage message names its phase: streamed gradients print one line per lay
   ]);
 });
 
-test('failures map to one line and exit codes: usage 2, engine 1, cancelled 130', () => {
+test('failures map to one line and exit codes: usage 2, engine 1, cancelled 130 (SIGINT) or 143 (SIGTERM)', () => {
   let out = '';
   const w = (s: string) => (out += s);
   assert.equal(reportFailure(new UsageError('bad flag'), w), 2);
   assert.equal(reportFailure(new WoodFisherError('model.json: no\nsuch file', 'MODEL_PATH'), w), 1);
   assert.equal(reportFailure(new WoodFisherError('pruning was cancelled', 'CANCELLED'), w), 130);
   assert.equal(reportFailure(new TypeError('boom'), w), 1);
+  // a signal's cancel exits as the shell reports that signal: 128 + its number; what the run kept is said
+  assert.equal(reportFailure(new Interrupted('SIGINT', 'pruning was cancelled'), w), 130);
+  assert.equal(reportFailure(new Interrupted('SIGTERM', 'Cancelled'), w), 143);
+  assert.equal(reportFailure(new Interrupted('SIGTERM', 'gradual pruning was cancelled; the checkpoint after epoch 2 is in /o'), w), 143);
   assert.deepEqual(out.split('\n').filter(Boolean), [
     'error: bad flag',
     'error: model.json: no such file',
     'cancelled',
     'error: boom (set WOODFISHER_DEBUG=1 for details)',
+    'cancelled',
+    'cancelled',
+    'gradual pruning was cancelled; the checkpoint after epoch 2 is in /o',
   ]);
 });
 

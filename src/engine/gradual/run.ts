@@ -330,6 +330,11 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
       };
     };
 
+    // a cancel inside a pruning step or an evaluation says what the run keeps, as one between batches does
+    const keepsCheckpoint = (e: unknown): never => {
+      if (e instanceof WoodFisherError && e.code === 'CANCELLED') checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
+      throw e;
+    };
     const perm = new Int32Array(data.count);
     for (let e = saved?.epoch ?? 0; e < E; e++) {
       const tE = performance.now();
@@ -339,7 +344,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
         lr = o.lr;
       for (let b = 0; b < B; b++) {
         checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
-        while (next < steps.length && steps[next].iteration <= iteration) await pruneAt(steps[next++]);
+        while (next < steps.length && steps[next].iteration <= iteration) await pruneAt(steps[next++]).catch(keepsCheckpoint);
         const idx = perm.subarray(b * o.batchSize, Math.min(data.count, (b + 1) * o.batchSize));
         lr = learningRate(o.lrSchedule, o.lr, iteration, T);
         const r = await timed('train', () =>
@@ -358,7 +363,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
         emit({ type: 'stage', stage: 'train', done: b + 1, total: B, step: e + 1, steps: E, message: `epoch ${e + 1}/${E}` });
         await new Promise<void>(res => setImmediate(res)); // lets a cancel (signal) through
       }
-      const ev = evalData ? await timed('evaluate', () => evaluate(m, evalData, { signal })) : undefined;
+      const ev = evalData ? await timed('evaluate', () => evaluate(m, evalData, { signal })).catch(keepsCheckpoint) : undefined;
       const sp = sparsityNow();
       const record: EpochRecord = {
         epoch: e + 1,
@@ -398,7 +403,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const lastEval = epochs[epochs.length - 1]?.eval;
     const written =
       evalData && encoded.weights.some(w => w.maxError > 0)
-        ? await timed('evaluate', () => runEval(m, evalData, 'after', hooks))
+        ? await timed('evaluate', () => runEval(m, evalData, 'after', hooks)).catch(keepsCheckpoint)
         : lastEval;
     const final: GradualReport = { ...report(true), after: written, size, quantization };
     checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
