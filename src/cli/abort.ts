@@ -24,7 +24,7 @@ export async function withAbort<T>(run: (signal: AbortSignal) => Promise<T>): Pr
   const controller = new AbortController();
   let received: StopSignal | undefined;
   const on = (signal: StopSignal) => () => {
-    if (controller.signal.aborted) process.exit(signalExitCode(signal));
+    if (controller.signal.aborted) leaveNow(signal);
     received = signal;
     controller.abort();
   };
@@ -37,4 +37,18 @@ export async function withAbort<T>(run: (signal: AbortSignal) => Promise<T>): Pr
   } finally {
     for (const [s, h] of Object.entries(handlers)) process.off(s, h);
   }
+}
+
+/**
+ * The second signal: leave now. The exit handlers run first (an output claim removes its staging folder and lock), then
+ * the signal is raised again with its default action, so the process ends as killed by it (the shell's 128 + n).
+ * Not process.exit(): its teardown stops native threads mid-product, and onnxruntime then aborts the process
+ * ("terminate called after throwing an instance of 'Napi::Error'", exit 134).
+ */
+function leaveNow(signal: StopSignal): never {
+  process.emit('exit', signalExitCode(signal));
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  // the default action ends the process before this line; should the signal be blocked, exit as it would have
+  process.exit(signalExitCode(signal));
 }
