@@ -10,7 +10,7 @@ import { gradientPassBytes } from './gradients/perSample';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern, patternSparsity } from './obs/select';
-import { planMemory, assertPlanFits } from './memory';
+import { planMemory, assertPlanFits, runtimeBytes } from './memory';
 import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource } from './step';
@@ -80,6 +80,8 @@ export interface InspectResult {
 export async function inspectModel(modelPath: string, options: Partial<PruneOptions> = {}): Promise<InspectResult> {
   const o = { ...DEFAULT_OPTIONS, ...options };
   const backend = await initBackend(o.backend);
+  useFastestGemm(); // the runtime a run holds (runtimeBytes) has onnxruntime's library loaded
+  const runtime = runtimeBytes();
   const m = await loadModel(modelPath);
   const inputFloats = (m.model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * (b ?? 1), 1);
   const memory = planMemory({
@@ -93,6 +95,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
     gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, m.prunable, o.samples) : undefined,
     dataBytes: needsGradients(o.method) ? 4 * o.samples * inputFloats : 0,
     stream: true,
+    runtimeBytes: runtime,
   });
   const layerNames = m.model.layers.map(l => l.name);
   m.model.dispose();
@@ -133,6 +136,7 @@ async function pruneInto(
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(options.backend);
   const linalg = useFastestGemm();
+  const runtime = runtimeBytes(); // before the model and data
   const { model, data, evalData } = await timed('load', () => loadInputs(options));
   try {
     const n = data?.count ?? 0;
@@ -156,6 +160,7 @@ async function pruneInto(
       gradientPassBytes: n > 0 ? gradientPassBytes(model, layers, n) : undefined,
       dataBytes: (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0),
       stream: true,
+      runtimeBytes: runtime,
     });
     emit({ type: 'plan', layers: model.prunable, memory, backend });
     assertPlanFits(memory);

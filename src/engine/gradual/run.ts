@@ -9,7 +9,7 @@ import { checkLayerOverrides } from '../model/overrides';
 import { loadDataset, type Dataset } from '../data/calibration';
 import { mulberry32, sampleIndices } from '../data/random';
 import { evaluate } from '../gradients/evaluate';
-import { planMemory, assertPlanFits, defaultMemoryLimit } from '../memory';
+import { planMemory, assertPlanFits, defaultMemoryLimit, runtimeBytes } from '../memory';
 import { gradientPassBytes } from '../gradients/perSample';
 import { blockThreads } from '../fisher/blockPool';
 import { blockRanges } from '../fisher/blocks';
@@ -122,6 +122,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
+  const runtime = runtimeBytes(); // before the model and data
   const notes = runtimeNotes(backend, needsGradients(o.method), emit);
   const m = await timed('load', () => loadModel(o.modelPath));
   if (saved)
@@ -135,7 +136,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
   let opt: MaskedOptimizer | undefined;
   try {
     checkLayerOverrides(o.layers, m);
-    const limit = o.maxMemoryBytes ?? defaultMemoryLimit();
+    const limit = o.maxMemoryBytes ?? defaultMemoryLimit(runtime);
     const { evalData } = await timed('load', async () => {
       train = openTrainingData(m, o.dataPath, o.labelsPath, limit);
       const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath, { maxBytes: limit }) : undefined;
@@ -158,6 +159,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
       evalData,
       variables.reduce((a, v) => a + v.size, 0),
       limit,
+      runtime,
     );
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
@@ -486,6 +488,7 @@ function gradualMemoryPlan(
   evalData: Dataset | undefined,
   trainable: number,
   limit: number,
+  runtime: number,
 ): MemoryPlan {
   const row = data.rowShape.reduce((a, b) => a * b, 1);
   const slots = o.optimizer === 'adam' ? 2 : 1;
@@ -514,5 +517,6 @@ function gradualMemoryPlan(
     gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, layers, nCal) : undefined,
     stream: o.damp !== 'auto', // a λ search holds every layer's gradients at once
     heldBytes: held,
+    runtimeBytes: runtime,
   });
 }
