@@ -110,3 +110,36 @@ test('plain-line progress: a line with count, rate and ETA every few seconds of 
   q.stop();
   assert.match(d.text(), /gradients: 0\/512, 0\.0 samples\/s/);
 });
+
+test('plain-line progress: a stage run layer by layer is one line and then count, rate, ETA and layer every few seconds', () => {
+  const c = collect();
+  let t = 0;
+  const p = createProgress('lines', c.stream, { every: 5, now: () => t, timer: false });
+  // 60 layers of 50 blocks, two threads: their events interleave at the layers' edges
+  const layers = Array.from({ length: 60 }, (_, i) => `conv_${i}`);
+  let all = 0;
+  const order = layers.flatMap(layer => Array.from({ length: 50 }, (_, b) => ({ layer, done: b + 1 })));
+  for (let i = 50; i < order.length; i += 50) [order[i - 1], order[i]] = [order[i], order[i - 1]]; // one thread ahead
+  for (const stage of ['blocks', 'update'] as const) {
+    all = 0;
+    for (const { layer, done } of order) {
+      t += 0.01; // 100 blocks/s
+      p.onEvent({ type: 'stage', stage, layer, done, total: 50, step: 1, steps: 2, overall: { done: ++all, total: 3000 } });
+    }
+  }
+  p.stop();
+  const lines = c.text().split('\n').filter(Boolean);
+  // one header per stage, not one per layer
+  const headers = lines.filter(l => !l.startsWith('  '));
+  assert.deepEqual(headers, ['blocks (step 1/2) (3000)', 'update (step 1/2) (3000)']);
+  const statuses = lines.filter(l => l.startsWith('  blocks (step 1/2): '));
+  // 30 s of blocks at one line per 5 s
+  assert.ok(statuses.length >= 5 && statuses.length <= 6, statuses.join('\n'));
+  assert.match(statuses[0], /^ {2}blocks \(step 1\/2\): \d+\/3000, 100 blocks\/s, ETA \d+s, at conv_\d+$/);
+  const done = statuses.map(l => Number(/: (\d+)\//.exec(l)![1]));
+  assert.deepEqual(
+    done,
+    [...done].sort((a, b) => a - b),
+    'the count only grows',
+  );
+});
