@@ -12,6 +12,7 @@ export function defaultMemoryLimit(runtime = 0): number {
   return runtime + Math.floor(os.freemem() * 0.5);
 }
 
+const RUNTIME = 'the runtime before the run (V8, TF.js and its backend, native libraries; measured)';
 let runtime: number | undefined;
 /** The runtime a run starts on, measured: V8, TF.js and its backend (wasm), onnxruntime's library — 150–200 MB that no
  *  other item holds. The resident set at the first run's start (after the backend, before any model or data), once per
@@ -105,9 +106,7 @@ export function planMemory(p: PlanInput): Plan {
   const n = p.samples;
   const limitBytes = p.limitBytes ?? defaultMemoryLimit(p.runtimeBytes);
   const base: Item[] = [
-    ...(p.runtimeBytes
-      ? [{ what: 'the runtime before the run (V8, TF.js and its backend, native libraries; measured)', bytes: p.runtimeBytes }]
-      : []),
+    ...(p.runtimeBytes ? [{ what: RUNTIME, bytes: p.runtimeBytes }] : []),
     { what: 'model weights (TF.js float32, two copies)', bytes: d * 4 * 2 },
     { what: 'weights, saliencies and masks (float64)', bytes: d * (8 * 3 + 1) },
   ];
@@ -194,6 +193,13 @@ export function planMemory(p: PlanInput): Plan {
 /** Throws the user-facing error for a plan over the limit, naming the knobs that fix it. */
 export function assertPlanFits(plan: MemoryPlan): void {
   if (plan.fits) return;
+  const runtime = plan.items.find(i => i.what === RUNTIME)?.bytes ?? 0;
+  if (plan.limitBytes <= runtime)
+    throw new WoodFisherError(
+      `the memory limit (${formatBytes(plan.limitBytes)}) is below what the runtime holds before the run starts ` +
+        `(${formatBytes(runtime)}: V8, TF.js, native libraries); the plan needs ${formatBytes(plan.totalBytes)} in all: raise --max-memory`,
+      'MEMORY',
+    );
   const biggest = [...plan.items].sort((a, b) => b.bytes - a.bytes)[0];
   throw new WoodFisherError(
     `the memory plan needs ${formatBytes(plan.totalBytes)} but the limit is ${formatBytes(plan.limitBytes)} ` +

@@ -158,4 +158,9 @@ test('the runtime a run starts on is counted (measured once per process); the de
   const q = planMemory(input);
   assert.ok(!q.items.some(i => i.what.startsWith('the runtime')));
   assert.ok(q.limitBytes <= Math.floor(0.5 * Math.max(free0, free1, os.freemem())));
+  // a limit below the runtime itself: said so, not "lower --samples"
+  assert.throws(
+    () => assertPlanFits(planMemory({ ...input, runtimeBytes: r, limitBytes: r - 1 })),
+    /: the memory limit \(.+\) is below what the runtime holds before the run starts \(.+\); the plan needs .+ in all: raise --max-memory$/,
+  );
 });
