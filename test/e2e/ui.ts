@@ -748,8 +748,9 @@ async function main(): Promise<{ passed: number; failed: number }> {
             .locator('.notifications-toasts .notification-list-item-message')
             .allTextContents()
             .catch(() => [] as string[])) {
-            if (/^run \d+\/\d+ · /.test(line) && progressLines.at(-1) !== line) {
-              progressLines.push(line);
+            const shown = /run \d+\/\d+ · .*$/.exec(line)?.[0]; // after the title ("WoodFisher: Gradually sweeping mlpnet: run …")
+            if (shown && progressLines.at(-1) !== shown) {
+              progressLines.push(shown);
             }
           }
           frame = await webviewFrame(page, '#status', 30_000);
