@@ -18,7 +18,7 @@ import { fisherBlockInverse } from '../fisher/inverse';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
 import { METHODS, needsGradients } from '../methods';
-import { planMemory, assertPlanFits } from '../memory';
+import { planMemory, assertPlanFits, runtimeBytes } from '../memory';
 import { logHistogram } from '../layerStats';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
@@ -118,6 +118,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
+  const runtime = runtimeBytes(); // before the model and data
   const gradientsNeeded = needsGradients(o.method);
   const { model: m, data, evalData } = await timed('load', () => loadInputs(o));
   let shrunk: tf.LayersModel | undefined;
@@ -148,6 +149,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
           )
         : undefined,
       dataBytes: (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0),
+      runtimeBytes: runtime,
     });
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
