@@ -10,7 +10,7 @@ import { gradientPassBytes } from './gradients/perSample';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern, patternSparsity } from './obs/select';
-import { planMemory, assertPlanFits } from './memory';
+import { planMemory, assertPlanFits, runtimeBytes } from './memory';
 import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource } from './step';
@@ -82,13 +82,15 @@ export interface InspectResult {
 export async function inspectModel(modelPath: string, options: Partial<PruneOptions> = {}): Promise<InspectResult> {
   const o = { ...DEFAULT_OPTIONS, ...options };
   const backend = await initBackend(o.backend);
+  useFastestGemm(); // the runtime a run holds (runtimeBytes) has onnxruntime's library loaded
+  const runtime = runtimeBytes();
   const m = await loadModel(modelPath);
   try {
     const inputFloats = (m.model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * (b ?? 1), 1);
     const dataBytes = needsGradients(o.method) ? 4 * o.samples * inputFloats : 0;
     const units = o.structure === 'neurons' ? unitLayers(m).layers.map(s => s.layer) : undefined;
     const memory = units
-      ? structuredPlan(m, units, o, o.samples, dataBytes)
+      ? structuredPlan(m, units, o, o.samples, dataBytes, runtime)
       : planMemory({
           layers: m.prunable,
           samples: o.samples,
@@ -100,6 +102,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
           gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, m.prunable, o.samples) : undefined,
           dataBytes,
           stream: true,
+          runtimeBytes: runtime,
         });
     return {
       layers: m.prunable,
@@ -142,6 +145,7 @@ async function pruneInto(
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(options.backend);
   const linalg = useFastestGemm();
+  const runtime = runtimeBytes(); // before the model and data
   const { model, data, evalData } = await timed('load', () => loadInputs(options));
   try {
     const n = data?.count ?? 0;
@@ -165,6 +169,7 @@ async function pruneInto(
       gradientPassBytes: n > 0 ? gradientPassBytes(model, layers, n) : undefined,
       dataBytes: (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0),
       stream: true,
+      runtimeBytes: runtime,
     });
     emit({ type: 'plan', layers: model.prunable, memory, backend });
     assertPlanFits(memory);

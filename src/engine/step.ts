@@ -250,8 +250,10 @@ async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
     if (!runner) return;
     const built = layers.map(() => 0),
       forms = layers.map(() => new Map<string, number>());
+    const jobs = ctx.blocks.filter(b => inGroup.has(b.layer));
+    let builtAll = 0;
     await forEachBounded(
-      ctx.blocks.filter(b => inGroup.has(b.layer)),
+      jobs,
       runner.capacity,
       async ({ id, layer, range }) => {
         const work = layers[layer];
@@ -278,6 +280,7 @@ async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
           layer: work.layer.name,
           step: k,
           steps: of,
+          overall: { done: ++builtAll, total: jobs.length },
         });
       },
       () => checkAbort(ctx.signal),
@@ -424,9 +427,11 @@ export async function updateWeights(ctx: StepContext, { masks, thresholds }: Sel
   const updated = layers.map(() => 0);
   await forEachUpdateGroup(ctx, async (group, rebuildFrom) => {
     const inGroup = new Set(group);
+    const jobs = ctx.blocks.filter(b => inGroup.has(b.layer));
+    let updatedAll = 0;
     await ctx.timed('update', () =>
       forEachBounded(
-        ctx.blocks.filter(b => inGroup.has(b.layer)),
+        jobs,
         runner?.capacity ?? 1,
         async ({ id, layer, range }) => {
           const work = layers[layer];
@@ -455,6 +460,7 @@ export async function updateWeights(ctx: StepContext, { masks, thresholds }: Sel
             step: k,
             steps: of,
             message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined,
+            overall: { done: ++updatedAll, total: jobs.length },
           });
         },
         () => checkAbort(ctx.signal),

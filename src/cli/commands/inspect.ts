@@ -30,7 +30,11 @@ export function inspectCommand(): Command {
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
     .addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHOD_NAMES))
     .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
-    .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
+    .option(
+      '--max-memory <size>',
+      'memory limit of the whole run, runtime included, e.g. 4GB (default: the runtime plus half the free RAM)',
+      parseSize,
+    )
     .addOption(
       new Option(
         '--structure <s>',

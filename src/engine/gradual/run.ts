@@ -9,7 +9,7 @@ import { checkLayerOverrides } from '../model/overrides';
 import { loadDataset, type Dataset } from '../data/calibration';
 import { mulberry32, sampleIndices } from '../data/random';
 import { evaluate } from '../gradients/evaluate';
-import { planMemory, assertPlanFits, defaultMemoryLimit } from '../memory';
+import { planMemory, assertPlanFits, defaultMemoryLimit, runtimeBytes } from '../memory';
 import { gradientPassBytes } from '../gradients/perSample';
 import { blockThreads } from '../fisher/blockPool';
 import { blockRanges } from '../fisher/blocks';
@@ -122,6 +122,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
+  const runtime = runtimeBytes(); // before the model and data
   const notes = runtimeNotes(backend, needsGradients(o.method), emit);
   const m = await timed('load', () => loadModel(o.modelPath));
   if (saved)
@@ -135,7 +136,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
   let opt: MaskedOptimizer | undefined;
   try {
     checkLayerOverrides(o.layers, m);
-    const limit = o.maxMemoryBytes ?? defaultMemoryLimit();
+    const limit = o.maxMemoryBytes ?? defaultMemoryLimit(runtime);
     const { evalData } = await timed('load', async () => {
       train = openTrainingData(m, o.dataPath, o.labelsPath, limit);
       const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath, { maxBytes: limit }) : undefined;
@@ -158,6 +159,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
       evalData,
       variables.reduce((a, v) => a + v.size, 0),
       limit,
+      runtime,
     );
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
@@ -330,6 +332,11 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
       };
     };
 
+    // a cancel inside a pruning step or an evaluation says what the run keeps, as one between batches does
+    const keepsCheckpoint = (e: unknown): never => {
+      if (e instanceof WoodFisherError && e.code === 'CANCELLED') checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
+      throw e;
+    };
     const perm = new Int32Array(data.count);
     for (let e = saved?.epoch ?? 0; e < E; e++) {
       const tE = performance.now();
@@ -339,7 +346,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
         lr = o.lr;
       for (let b = 0; b < B; b++) {
         checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
-        while (next < steps.length && steps[next].iteration <= iteration) await pruneAt(steps[next++]);
+        while (next < steps.length && steps[next].iteration <= iteration) await pruneAt(steps[next++]).catch(keepsCheckpoint);
         const idx = perm.subarray(b * o.batchSize, Math.min(data.count, (b + 1) * o.batchSize));
         lr = learningRate(o.lrSchedule, o.lr, iteration, T);
         const r = await timed('train', () =>
@@ -358,7 +365,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
         emit({ type: 'stage', stage: 'train', done: b + 1, total: B, step: e + 1, steps: E, message: `epoch ${e + 1}/${E}` });
         await new Promise<void>(res => setImmediate(res)); // lets a cancel (signal) through
       }
-      const ev = evalData ? await timed('evaluate', () => evaluate(m, evalData, { signal })) : undefined;
+      const ev = evalData ? await timed('evaluate', () => evaluate(m, evalData, { signal })).catch(keepsCheckpoint) : undefined;
       const sp = sparsityNow();
       const record: EpochRecord = {
         epoch: e + 1,
@@ -398,7 +405,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const lastEval = epochs[epochs.length - 1]?.eval;
     const written =
       evalData && encoded.weights.some(w => w.maxError > 0)
-        ? await timed('evaluate', () => runEval(m, evalData, 'after', hooks))
+        ? await timed('evaluate', () => runEval(m, evalData, 'after', hooks)).catch(keepsCheckpoint)
         : lastEval;
     const final: GradualReport = { ...report(true), after: written, size, quantization };
     checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
@@ -481,6 +488,7 @@ function gradualMemoryPlan(
   evalData: Dataset | undefined,
   trainable: number,
   limit: number,
+  runtime: number,
 ): MemoryPlan {
   const row = data.rowShape.reduce((a, b) => a * b, 1);
   const slots = o.optimizer === 'adam' ? 2 : 1;
@@ -509,5 +517,6 @@ function gradualMemoryPlan(
     gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, layers, nCal) : undefined,
     stream: o.damp !== 'auto', // a λ search holds every layer's gradients at once
     heldBytes: held,
+    runtimeBytes: runtime,
   });
 }

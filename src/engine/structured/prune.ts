@@ -18,7 +18,7 @@ import { fisherBlockInverse } from '../fisher/inverse';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
 import { METHODS, needsGradients } from '../methods';
-import { planMemory, assertPlanFits, type Plan } from '../memory';
+import { planMemory, assertPlanFits, runtimeBytes, type Plan } from '../memory';
 import { logHistogram } from '../layerStats';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
@@ -87,6 +87,7 @@ export function structuredPlan(
   o: Pick<PruneOptions, 'blockSize' | 'method' | 'inverseForm' | 'maxMemoryBytes'>,
   samples: number,
   dataBytes: number,
+  runtime?: number,
 ): Plan {
   return planMemory({
     layers,
@@ -104,6 +105,7 @@ export function structuredPlan(
     gradientPassBytes: samples > 0 && needsGradients(o.method) ? gradientPassBytes(m, layers, samples) : undefined,
     dataBytes,
     stream: true,
+    runtimeBytes: runtime,
   });
 }
 
@@ -325,6 +327,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
+  const runtime = runtimeBytes(); // before the model and data
   const { model: m, data, evalData } = await timed('load', () => loadInputs(o));
   let shrunk: tf.LayersModel | undefined;
   try {
@@ -336,6 +339,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       o,
       data?.count ?? 0,
       (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0),
+      runtime,
     );
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
