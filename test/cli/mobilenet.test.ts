@@ -92,30 +92,43 @@ test('CLI prunes an InceptionV3-like model (BatchNormalization scale: false, Con
 });
 
 test('CLI structured run under a limit only streaming meets: inspect --structure neurons shows the plan, prune streams it, same model', async () => {
-  const { inspectModel } = await import('../../src/engine/prune');
   const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64, seed: 7 });
   const src = await saveModelFolder(model, path.join(tmp, 'mnv2-units'));
   model.dispose();
-  const data = writeCalibration(path.join(tmp, 'mnv2-units-data'), 24, 32, 10, 7);
-  const settings = ['--samples', '24', '--block-size', '64', '--backend', 'wasm'];
-  // just under the smallest in-memory plan (blocks rebuilt): only streaming fits
-  const planned = async (maxMemoryBytes: number) =>
-    (await inspectModel(src, { samples: 24, blockSize: 64, backend: 'wasm', structure: 'neurons', maxMemoryBytes })).memory;
-  const limit = String((await planned((await planned(2 ** 50)).totalBytes - 1)).totalBytes - 1);
+  const N = 512; // N × d gradients of 28 MB: a margin well above how much the runtime, measured per process, moves (~5 MB)
+  const data = writeCalibration(path.join(tmp, 'mnv2-units-data'), N, 32, 10, 7);
+  const settings = ['--samples', String(N), '--block-size', '64', '--backend', 'wasm'];
+  const inspect = (...more: string[]) => {
+    const r = cli('inspect', src, '--structure', 'neurons', ...settings, ...more, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).memory;
+  };
+  // half the gradients below the smallest in-memory plan (all blocks rebuilt: the kept ones not held): only streaming fits
+  const all = inspect();
+  const bytes = (prefix: string) => all.items.find((i: { what: string }) => i.what.startsWith(prefix)).bytes;
+  const gradients = bytes('per-sample gradients');
+  const limit = String(all.totalBytes - bytes('Fisher-inverse blocks, all kept') - Math.round(gradients / 2));
   const shown = cli('inspect', src, '--structure', 'neurons', '--max-memory', limit, ...settings);
   assert.equal(shown.code, 0, shown.stderr);
   assert.match(shown.stdout, /structure neurons: the plan covers the \d+ of \d+ prunable layers with removable units/);
-  assert.match(shown.stdout, /per-sample gradients of one layer group at a time \(24 × \d+ float32 at most, \d+ groups\)/);
   assert.match(
     shown.stdout,
-    /plan: the 24 × \d+ gradients \(.*\) do not fit under the limit \(.*\): they are computed for \d+ layer groups in turn/,
+    new RegExp(`per-sample gradients of one layer group at a time \\(${N} × \\d+ float32 at most, \\d+ groups\\)`),
+  );
+  assert.match(
+    shown.stdout,
+    new RegExp(
+      `plan: the ${N} × \\d+ gradients \\(.*\\) do not fit under the limit \\(.*\\): they are computed for \\d+ layer groups in turn`,
+    ),
   );
   assert.match(shown.stdout, /^ {2}layer group 2: /m);
-  const json = JSON.parse(cli('inspect', src, '--structure', 'neurons', '--max-memory', limit, ...settings, '--json').stdout);
-  // a recipe gives the same plan: its model, samples, block size, structure and memory limit
+  // a recipe gives the same plan: its model, samples, block size, structure and memory limit (the runtime, measured
+  // in each process, may move a group boundary or whether the inverses fit beside the groups)
   const recipe = path.join(tmp, 'units.prune.yaml');
-  writeFileSync(recipe, `model: ${src}\nstructure: neurons\nsamples: 24\nblockSize: 64\nmaxMemory: ${limit}\nbackend: wasm\n`);
-  assert.deepEqual(JSON.parse(cli('inspect', recipe, '--json').stdout).memory, json.memory, 'inspect <recipe> plans the same');
+  writeFileSync(recipe, `model: ${src}\nstructure: neurons\nsamples: ${N}\nblockSize: 64\nmaxMemory: ${limit}\nbackend: wasm\n`);
+  const fromRecipe = JSON.parse(cli('inspect', recipe, '--json').stdout).memory;
+  const fromFlags = inspect('--max-memory', limit);
+  for (const m of [fromRecipe, fromFlags]) assert.equal(`${m.gradients}, ${m.limitBytes}`, `streamed, ${limit}`);
   const prune = (out: string, ...more: string[]) =>
     cli(
       'prune',
@@ -140,11 +153,12 @@ test('CLI structured run under a limit only streaming meets: inspect --structure
   assert.equal(inMemory.code, 0, inMemory.stderr);
   const streamed = prune(b, '--max-memory', limit);
   assert.equal(streamed.code, 0, streamed.stderr);
-  assert.match(streamed.stdout + streamed.stderr, /memory plan: the 24 × \d+ gradients .* layer groups in turn/);
+  assert.match(streamed.stdout + streamed.stderr, new RegExp(`memory plan: the ${N} × \\d+ gradients .* layer groups in turn`));
   const report = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
   assert.equal(report(a).memory.gradients, 'in memory');
   assert.equal(report(b).memory.gradients, 'streamed');
-  assert.deepEqual(report(b).memory.groups, json.memory.groups, 'the run streams the groups inspect showed');
+  assert.ok(report(b).memory.groups.length >= 2);
+  assert.deepEqual(report(b).memory.groups.flat().sort(), fromFlags.groups.flat().sort(), 'the layers inspect planned');
   assert.deepEqual(report(b).structure.units, report(a).structure.units);
   const shards = (dir: string) =>
     readdirSync(dir)
