@@ -7,7 +7,8 @@
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
 //   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512, and at N = 512 under a limit
-//       that makes it stream the gradients (--rss-samples 32,512,512@5GB; N@stream: just under the in-memory plan)
+//       that makes it stream the gradients (--rss-samples 32,512,512@5GB; N@stream: just under the in-memory plan);
+//       --rss-structure neurons: structured runs (30% of units) instead; --rss-input 32: MobileNetV2-32
 //   (p) per-sample gradient products on MobileNetV2's conv shapes: public onnxruntime API (awaited) vs the private binding
 //   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
 //   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
@@ -879,7 +880,8 @@ async function sectionR(): Promise<void> {
     return { n: Number(n), limit: limit === 'stream' ? ('stream' as const) : limit ? parseBytes(limit) : undefined };
   });
   const list = runs.map(r => r.n);
-  const size = SMOKE ? 32 : 224;
+  const size = Number(opt('rss-input') ?? (SMOKE ? 32 : 224));
+  const structure = opt('rss-structure') === 'neurons' ? ('neurons' as const) : undefined;
   const peaks: string[] = [];
   try {
     await initBackend('wasm');
@@ -903,9 +905,10 @@ async function sectionR(): Promise<void> {
           labelsPath: data.y,
           outDir: path.join(tmp, `out-${n}`),
           ...DEFAULT_OPTIONS,
-          sparsity: 0.7,
+          sparsity: structure ? 0.3 : 0.7,
           samples: n,
           backend: 'wasm',
+          ...(structure ? { structure } : {}),
           ...(maxMemory ? { maxMemoryBytes: maxMemory } : {}),
         },
       };
@@ -996,7 +999,7 @@ async function sectionR(): Promise<void> {
       if (runtime) break;
     }
     table(
-      `(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit unless given, each run in its own process`,
+      `(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), ${structure ? '30% of units, per layer' : '70% global'}, blocks of 1000, default limit unless given, each run in its own process`,
       ['N', 'gradients', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'],
       rows,
     );

@@ -29,6 +29,11 @@ export interface PlanInput {
   inverseForm: InverseForm;
   limitBytes?: number;
   threads?: number; // Fisher blocks built at once (one per worker thread)
+  /** Sizes of a layer's Fisher blocks that get an inverse (default: blockRanges of blockSize; structured pruning: its
+   *  blocks of several whole rows — a one-row block is scored without one). */
+  inverseBlocks?: (layer: PrunableLayer) => number[];
+  /** Blocks built per batch on a thread (default: fisher/inverse.ts blocksPerBatch; structured pruning builds one at a time). */
+  blocksAtOnce?: number;
   /** TF.js working memory of one batch of the gradient pass (gradients/perSample.ts gradientPassBytes); without the
    *  model, an estimate. */
   gradientPassBytes?: number;
@@ -49,13 +54,12 @@ const GRADIENT_BATCH_BYTES = 3 * 64 * MiB;
 const WORKER_THREAD_BYTES = 60 * MiB;
 
 /** Bytes held by all built inverse blocks (if kept until the update), and the largest scratch while building one. */
-function inverseFootprint(layers: PrunableLayer[], n: number, blockSize: number, form: InverseForm) {
+function inverseFootprint(layers: PrunableLayer[], n: number, sizes: (l: PrunableLayer) => number[], form: InverseForm) {
   let sum = 0,
     largest = 0,
     peak = 0;
   for (const l of layers) {
-    for (const r of blockRanges(l.size, blockSize)) {
-      const b = r.end - r.start;
+    for (const b of sizes(l)) {
       const f = form === 'auto' ? chooseForm(n, b) : form;
       sum += inverseBytes(n, b, f);
       largest = Math.max(largest, inverseBytes(n, b, f));
@@ -151,9 +155,10 @@ export function planMemory(p: PlanInput): Plan {
     const inMemory = plan([...base, all], 'keep', 'in memory', 'the per-sample gradients fit under the limit');
     return inMemory.fits ? inMemory : (streamed([], false) ?? inMemory);
   }
-  const inv = inverseFootprint(p.layers, n, p.blockSize, p.inverseForm);
+  const sizes = p.inverseBlocks ?? ((l: PrunableLayer) => blockRanges(l.size, p.blockSize).map(r => r.end - r.start));
+  const inv = inverseFootprint(p.layers, n, sizes, p.inverseForm);
   const T = Math.max(1, p.threads ?? 1);
-  const k = blocksPerBatch(n, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
+  const k = p.blocksAtOnce ?? blocksPerBatch(n, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
   const slice = n * Math.min(p.blockSize, d) * 4;
   const building: Item[] = [
     {

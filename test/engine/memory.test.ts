@@ -121,7 +121,7 @@ test('when the N × d gradients do not fit, the plan streams them by layer group
   const none = planMemory({ ...base, limitBytes: rebuild.totalBytes - grads + fc1 / 2 });
   assert.equal(none.fits, false);
   assert.match(none.why!, /largest layer alone needs/);
-  // callers that cannot stream (gradual, sensitivity, structured) get the in-memory plan, over the limit
+  // callers that cannot stream (gradual, sensitivity) get the in-memory plan, over the limit
   assert.equal(planMemory({ ...base, stream: false, limitBytes: s.limitBytes }).fits, false);
 });
 
