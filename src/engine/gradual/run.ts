@@ -148,7 +148,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const layers = m.prunable.filter(l => !o.layers[l.name]?.exclude);
     const nCal = Math.min(o.samples, data.count);
     const { variables, kernelIndex } = trainableVariables(m, m.prunable);
-    const trainBytes = await trainingStepBytes(m, data.rowShape, o.batchSize);
+    const trainBytes = await trainingStepBytes(m, data.rowShape, Math.min(o.batchSize, data.count)); // the largest batch it trains on
     const memory = gradualMemoryPlan(
       m,
       o,
@@ -492,10 +492,18 @@ function gradualMemoryPlan(
 ): MemoryPlan {
   const row = data.rowShape.reduce((a, b) => a * b, 1);
   const slots = o.optimizer === 'adam' ? 2 : 1;
+  const batch = Math.min(o.batchSize, data.count);
+  const pass = needsGradients(o.method) ? gradientPassBytes(m, layers, nCal) : undefined;
+  // training and a pruning step's gradient pass take turns in TF.js's one heap (wasm memory grows, never shrinks): the
+  // larger of the two is what it holds, so training counts only what it needs beyond the pass (the plan counts the pass)
+  const step = pass === undefined ? trainBytes : Math.max(0, trainBytes - pass);
   const held = [
     { what: `optimizer state (${o.optimizer}: ${slots} × ${trainable} float32) and masks`, bytes: trainable * 4 * (slots + 1) },
     { what: `calibration samples of a step (${nCal} × ${row} float32)`, bytes: nCal * row * 4 },
-    { what: `one training step (${o.batchSize} samples: inputs, activations and gradients on the TF.js heap)`, bytes: trainBytes },
+    {
+      what: `one training step (${batch} samples: inputs, activations and gradients on the TF.js heap${pass === undefined ? '' : ', beyond what the gradient pass holds there'})`,
+      bytes: step,
+    },
     { what: 'training labels', bytes: data.count * 4 },
     ...(data.residentBytes
       ? [{ what: 'training inputs (decompressed from the .npz; a .npy is read batch by batch)', bytes: data.residentBytes }]
@@ -514,7 +522,7 @@ function gradualMemoryPlan(
       o.threads,
       layers.reduce((a, l) => a + blockRanges(l.size, o.blockSize).length, 0),
     ), // the block threads the step will run (as the one-shot plan counts them)
-    gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, layers, nCal) : undefined,
+    gradientPassBytes: pass,
     stream: o.damp !== 'auto', // a λ search holds every layer's gradients at once
     heldBytes: held,
     runtimeBytes: runtime,
