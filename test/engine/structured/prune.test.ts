@@ -199,6 +199,47 @@ test('MobileNetV2 fixture under limits only streaming meets: gradients layer gro
   }
 });
 
+test('MobileNetV2 fixture, N = 512: gradients streamed with every inverse block kept give the very same model', async () => {
+  const dir = tempDir('wf-struct-stream-keep-');
+  const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 3, classes: 10, lastChannels: 64, calibrate: 8, seed: 5 });
+  const modelPath = await saveModelFolder(model, path.join(dir, 'model'));
+  model.dispose();
+  const { x } = writeCalibration(path.join(dir, 'data'), 512, 32, 10, 5);
+  const settings = { samples: 512, blockSize: 64, method: 'woodfisher' as const };
+  const planned = async (maxMemoryBytes: number) =>
+    (await inspectModel(modelPath, { ...settings, structure: 'neurons', backend: 'wasm', maxMemoryBytes })).memory;
+  // the inverse blocks (primal, 64 × 64 each) are small beside 512 × d gradients: half of these gone, the rest fits
+  const all = await planned(2 ** 50);
+  const bytes = (prefix: string) => all.items.find(i => i.what.startsWith(prefix))!.bytes;
+  const limit = all.totalBytes - Math.round(bytes('per-sample gradients') / 2);
+  const plan = await planned(limit);
+  assert.equal(`${plan.gradients}, ${plan.strategy}`, 'streamed, keep');
+  const run = (maxMemoryBytes: number, out: string) =>
+    runStructuredPrune(
+      options({
+        modelPath,
+        dataPath: x,
+        labelsPath: undefined,
+        ...settings,
+        sparsity: 0.3,
+        damp: 1e-3,
+        maxMemoryBytes,
+        outDir: path.join(dir, out),
+      }),
+    );
+  const a = await run(2 ** 50, 'a');
+  const b = await run(limit, 'b');
+  assert.equal(a.memory.gradients, 'in memory');
+  assert.deepEqual({ ...b.memory, limitBytes: 0 }, { ...plan, limitBytes: 0 });
+  assert.deepEqual(b.layers, a.layers, 'the same units, thresholds and saliencies');
+  const shards = (r: PruneReport) =>
+    fs
+      .readdirSync(r.output)
+      .filter(f => f.endsWith('.bin'))
+      .map(f => fs.readFileSync(path.join(r.output, f)));
+  assert.deepEqual(shards(b), shards(a), 'the written weights are byte for byte the same');
+});
+
 test('a memory limit below the plan is one clear error before any gradient is computed', async () => {
   const events: PruneEvent[] = [];
   await assert.rejects(
