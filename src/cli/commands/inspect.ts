@@ -5,7 +5,7 @@ import { loadPruneModule } from '../engine';
 import { formatBytes } from '../../engine/report/bytes';
 import { formatTable } from '../../engine/report/table';
 import type { PruneOptions } from '../../engine/types';
-import { parsePositiveInt, parseSize } from '../flags';
+import { MAX_MEMORY_HELP, parsePositiveInt, parseSize } from '../flags';
 import { readRunSources } from '../resolve';
 import { UsageError } from '../errors';
 import { recipeFields } from '../../engine/recipe';
@@ -30,11 +30,7 @@ export function inspectCommand(): Command {
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
     .addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHOD_NAMES))
     .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
-    .option(
-      '--max-memory <size>',
-      'memory limit of the whole run, runtime included, e.g. 4GB (default: the runtime plus half the free RAM)',
-      parseSize,
-    )
+    .option('--max-memory <size>', MAX_MEMORY_HELP, parseSize)
     .addOption(
       new Option(
         '--structure <s>',
