@@ -3,7 +3,7 @@
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
 import { choleskyInverse } from '../linalg/cholesky';
 import { recycle } from '../linalg/scratch';
-import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
+import { gramCols, gramInverseFactor, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import { columnSquares, gatherCols } from './dual';
 import type { FisherBlockInverse } from './blockInverse';
 
@@ -94,8 +94,17 @@ export class PrimalInverse implements FisherBlockInverse {
   }
 }
 
-/** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks, each product one call. */
+/** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks. The whole batch is one
+ *  request where the backend takes it (on the onnxruntime thread), else each product is one call. */
 export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1): PrimalInverse[] {
+  const bb = b * b;
+  const Linv = (n > 0 ? gramInverseFactor(G, n, b, damp, count) : undefined) ?? dampedGramFactor(G, n, b, damp, count);
+  const d = columnSquares(Linv, b, b, count);
+  return Array.from({ length: count }, (_, c) => new PrimalInverse(b, Linv.subarray(c * bb, (c + 1) * bb), d.subarray(c * b, (c + 1) * b)));
+}
+
+/** L⁻¹ with LLᵀ = A = λI + GᵀG/N, product by product. */
+function dampedGramFactor(G: Matrix, n: number, b: number, damp: number, count: number): Float64Array {
   const A = gramCols(G, n, b, count),
     bb = b * b;
   const s = n > 0 ? 1 / n : 0;
@@ -103,8 +112,7 @@ export function primalInverses(G: Matrix, n: number, b: number, damp: number, co
   for (let c = 0; c < count; c++) for (let i = 0; i < b; i++) A[c * bb + i * b + i] += damp; // A = λI + GᵀG/N
   const { Linv } = choleskyInverse(A, b, { what: 'Fisher block (primal)', count });
   recycle(A);
-  const d = columnSquares(Linv, b, b, count);
-  return Array.from({ length: count }, (_, c) => new PrimalInverse(b, Linv.subarray(c * bb, (c + 1) * bb), d.subarray(c * b, (c + 1) * b)));
+  return Linv;
 }
 
 export function primalInverse(G: Matrix, n: number, b: number, damp: number): PrimalInverse {

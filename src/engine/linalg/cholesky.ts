@@ -153,7 +153,7 @@ function cholInv(
 }
 
 /** Unblocked Cholesky of a small w×w block in place (lower part used). */
-function factorSmall(D: Float64Array, w: number, offset: number, what: string): void {
+export function factorSmall(D: Float64Array, w: number, offset: number, what: string): void {
   for (let j = 0; j < w; j++) {
     const oj = j * w;
     let s = D[oj + j];
@@ -301,7 +301,7 @@ export function invLower(L: Float64Array, m: number): Float64Array {
 }
 
 /** invLower into X (m×m, zeros expected). */
-function invLowerInto(L: Float64Array, m: number, X: Float64Array): Float64Array {
+export function invLowerInto(L: Float64Array, m: number, X: Float64Array): Float64Array {
   for (let i = 0; i < m; i++) {
     const oi = i * m;
     for (let k = 0; k < i; k++) {

@@ -89,5 +89,10 @@ function hybrid(fast: GemmProvider, small: number): GemmBackend {
     gramRows: (A: Matrix, m: number, k: number, c = 1) => pick((c * k * m * m) / 2).gramRows(A, m, k, c),
     matmulTN: (A: Matrix, B: Matrix, k: number, m: number, n: number, c = 1) => pick(c * k * m * n).matmulTN(A, B, k, m, n, c),
     matmul: (A: Matrix, B: Matrix, m: number, k: number, n: number, c = 1) => pick(c * k * m * n).matmul(A, B, m, k, n, c),
+    // tiny blocks (below a product's native threshold) keep the JS Cholesky
+    ...(fast.gramInverseFactor && {
+      gramInverseFactor: (G: Matrix, k: number, m: number, damp: number, c = 1) =>
+        pick(c * (k * m * m + m ** 3)) === fast ? fast.gramInverseFactor!(G, k, m, damp, c) : undefined,
+    }),
   };
 }

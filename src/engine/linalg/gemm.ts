@@ -16,6 +16,9 @@ export interface GemmBackend {
   matmulTN(A: Matrix, B: Matrix, k: number, m: number, n: number, count?: number): Float64Array;
   /** C = AB, A is m×k, B is k×n → m×n. */
   matmul(A: Matrix, B: Matrix, m: number, k: number, n: number, count?: number): Float64Array;
+  /** R = L⁻¹ with LLᵀ = λI + GᵀG/k (G is k×m → m×m lower, float64) for a whole batch in one native request;
+   *  undefined (or absent) where that would not pay: then cholesky.ts factors through the products above. */
+  gramInverseFactor?(G: Matrix, k: number, m: number, damp: number, count?: number): Float64Array | undefined;
 }
 
 const TILE = 128; // columns of C kept hot in cache while the k rows stream past
@@ -174,6 +177,9 @@ export const matmulTN = (A: Matrix, B: Matrix, k: number, m: number, n: number, 
   backend.matmulTN(A, B, k, m, n, count);
 export const matmul = (A: Matrix, B: Matrix, m: number, k: number, n: number, count = 1): Float64Array =>
   backend.matmul(A, B, m, k, n, count);
+/** R = L⁻¹ (LLᵀ = λI + GᵀG/k) of `count` k×m matrices in one native request, or undefined where the backend has none. */
+export const gramInverseFactor = (G: Matrix, k: number, m: number, damp: number, count = 1): Float64Array | undefined =>
+  backend.gramInverseFactor?.(G, k, m, damp, count);
 
 /** y = A x, A is m×n. */
 export function matvec(A: Matrix, x: Float64Array, m: number, n: number): Float64Array {

@@ -10,6 +10,7 @@ import { GemmProvider, Matrix, checkSize } from './types';
 import { tryRequire } from './nodeRequire';
 import { recycle, takeBuffer } from '../scratch';
 import { GONE, WAITING, type Feed, type Kind, type Product, type Reply, type Request, type ThreadInit } from './ortThread';
+import { WoodFisherError } from '../../types';
 
 export interface OnnxRuntimeOptions {
   precision?: 'float32' | 'float64';
@@ -55,11 +56,20 @@ class OrtThread {
 
   /** Runs one product; the feeds' buffers move to the helper (and come back to the scratch pool). */
   run(kind: Kind, feeds: Feed[], dims: number[]): Float64Array {
-    if (this.closed) throw new Error('onnxruntime provider used after dispose()');
     const out = takeBuffer(8 * dims.reduce((a, b) => a * b, 1));
-    this.post({ op: 'run', kind, feeds, out, dims }, [out, ...new Set(feeds.map(f => f[1].buffer as ArrayBuffer))]);
-    const r = this.await(Infinity, kind);
-    if (!r.ok) throw new Error(`onnxruntime ${kind}: ${r.error}`);
+    return this.request({ op: 'run', kind, feeds, out, dims }, [out, ...new Set(feeds.map(f => f[1].buffer as ArrayBuffer))], kind);
+  }
+
+  /** R = L⁻¹ with LLᵀ = λI + GᵀG/k for `count` k×m blocks, computed on the helper (G's buffer moves there). */
+  factor(G: Float32Array | Float64Array, k: number, m: number, damp: number, count: number, what: string): Float64Array {
+    return this.request({ op: 'factor', G, k, m, damp, count, what }, [G.buffer as ArrayBuffer], 'factor');
+  }
+
+  private request(req: Request, transfer: ArrayBuffer[], what: string): Float64Array {
+    if (this.closed) throw new Error('onnxruntime provider used after dispose()');
+    this.post(req, transfer);
+    const r = this.await(Infinity, what);
+    if (!r.ok) throw r.code ? new WoodFisherError(r.error, r.code) : new Error(`onnxruntime ${what}: ${r.error}`);
     recycle(...(r.back ?? [])); // the operands' buffers come back for the next operands of their size
     return r.C!;
   }
@@ -128,9 +138,17 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
     });
     return thread.run(count === 1 ? kind : `${kind}Batch`, feeds, count === 1 ? out : [count, ...out]);
   };
+  /** R = L⁻¹ (LLᵀ = λI + GᵀG/k) of `count` k×m blocks in one request: float32 G travels as float32. */
+  const gramInverseFactor = (G: Matrix, k: number, m: number, damp: number, count = 1): Float64Array => {
+    checkSize('gramInverseFactor G', G, count * k * m);
+    const g = new (G instanceof Float32Array ? Float32Array : Float64Array)(takeBuffer(G.BYTES_PER_ELEMENT * count * k * m));
+    g.set(G.subarray(0, count * k * m));
+    return thread.factor(g, k, m, damp, count, 'Fisher block (primal)');
+  };
   return {
     name: `onnxruntime-${precision === 'float64' ? 'f64' : 'f32'}`,
     precision,
+    ...(precision === 'float64' ? { gramInverseFactor } : {}),
     gramCols: (A, k, m, c = 1) => run('gramCols', c, [['A', A, [k, m]]], [m, m]),
     gramRows: (A, m, k, c = 1) => run('gramRows', c, [['A', A, [m, k]]], [m, m]),
     matmulTN: (A, B, k, m, n, c = 1) =>

@@ -1,18 +1,28 @@
 // The thread that owns one caller's ONNX Runtime sessions, through onnxruntime-node's public API (InferenceSession,
 // Tensor; asynchronous). The caller (onnxruntime.ts) is synchronous: it posts a request on its MessagePort and sleeps
 // in Atomics.wait; this thread runs the product, posts the reply, then wakes it (signal 1). Bundled as dist/ortThread.js.
+// A whole primal Fisher factor (panelCholesky.ts: a graph per panel, the diagonal blocks in JS) also runs here as one
+// request: its graphs then cost no crossing each (docs/performance.md, "many small Fisher blocks").
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { tryRequire } from './nodeRequire';
 import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
+import { panelCholeskyInverse, panelGraph, panelKey, type PanelTensor } from './panelCholesky';
+import { recycle, scratch } from '../scratch';
+import { WoodFisherError, type ErrorCode } from '../../types';
 
 export type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
+/** A product, batched or not. */
 export type Kind = Product | `${Product}Batch`;
 export type Feed = [name: string, data: Float32Array | Float64Array, dims: number[]];
-/** `out`: the buffer the product is written to (the caller's, reused), of shape `dims`. */
-export type Request = { op: 'run'; kind: Kind; feeds: Feed[]; out: ArrayBuffer; dims: number[] } | { op: 'exit' };
+/** `out`: the buffer the product is written to (the caller's, reused), of shape `dims`. `factor`: R = L⁻¹ with
+ *  LLᵀ = λI + GᵀG/k for `count` k×m blocks G (panelCholesky.ts). */
+export type Request =
+  | { op: 'run'; kind: Kind; feeds: Feed[]; out: ArrayBuffer; dims: number[] }
+  | { op: 'factor'; G: Float32Array | Float64Array; k: number; m: number; damp: number; count: number; what: string }
+  | { op: 'exit' };
 /** `back`: the operands' buffers, returned for reuse (allocating fresh large buffers — zeroing, page faults, GC — cost
- *  more than the JS around the small products did). */
-export type Reply = { ok: true; C?: Float64Array; back?: ArrayBuffer[]; version?: string } | { ok: false; error: string };
+ *  more than the JS around the small products did). `code`: a WoodFisherError's (a block that is not positive definite). */
+export type Reply = { ok: true; C?: Float64Array; back?: ArrayBuffer[]; version?: string } | { ok: false; error: string; code?: ErrorCode };
 export interface ThreadInit {
   port: MessagePort;
   signal: Int32Array;
@@ -35,7 +45,7 @@ interface OrtSession {
 }
 interface Ort {
   InferenceSession: { create(model: Uint8Array, options: object): Promise<OrtSession> };
-  Tensor: new (type: 'float32' | 'float64', data: Float32Array | Float64Array, dims: number[]) => OrtTensor;
+  Tensor: new (type: 'float32' | 'float64' | 'int64', data: Float32Array | Float64Array | BigInt64Array, dims: number[]) => OrtTensor;
   env: { versions: { node?: string; common?: string } };
 }
 
@@ -118,20 +128,41 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
   const ort = loaded.mod;
   const elem = precision === 'float64' ? ONNX_DOUBLE : ONNX_FLOAT;
   const options = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] };
-  const sessions = new Map<Kind, Promise<OrtSession>>();
-  const session = (kind: Kind): Promise<OrtSession> => {
-    let s = sessions.get(kind);
+  const sessions = new Map<string, Promise<OrtSession>>();
+  const session = (key: string, bytes: () => Uint8Array): Promise<OrtSession> => {
+    let s = sessions.get(key);
     if (!s) {
+      s = ort.InferenceSession.create(bytes(), options);
+      sessions.set(key, s);
+    }
+    return s;
+  };
+  const product = (kind: Kind) =>
+    session(kind, () => {
       const g = GRAPHS[kind];
-      const bytes = onnxModel(
+      return onnxModel(
         g.nodes,
         g.inputs.map(([name, dims]) => ({ name, elemType: elem, dims })),
         [{ name: 'C', elemType: elem, dims: g.out }],
       );
-      s = ort.InferenceSession.create(bytes, options);
-      sessions.set(kind, s);
-    }
-    return s;
+    });
+  const tensors = (list: PanelTensor[]) =>
+    Object.fromEntries(
+      list.map(([name, data, dims]) => [name, new ort.Tensor(data instanceof BigInt64Array ? 'int64' : 'float64', data, dims)]),
+    );
+  /** R = L⁻¹, LLᵀ = λI + GᵀG/k, for a batch, panel by panel (float32 G converted here, once). */
+  const factor = async ({ G, k, m, damp, count, what }: Extract<Request, { op: 'factor' }>): Promise<Float64Array> => {
+    const G64 = G instanceof Float64Array ? G : scratch(G.length);
+    if (G64 !== G) G64.set(G);
+    const R = await panelCholeskyInverse(G64, k, m, damp, count, what, async (parts, feeds, outputs) => {
+      const s = await session(panelKey(parts), () => {
+        const g = panelGraph(parts);
+        return onnxModel(g.nodes, g.inputs, g.outputs);
+      });
+      await s.run(tensors(feeds), tensors(outputs)); // written in place
+    });
+    if (G64 !== G) recycle(G64);
+    return R;
   };
 
   port.on('message', async (req: Request) => {
@@ -143,9 +174,15 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
         port.close(); // nothing left to keep the thread: it leaves between products, never inside one
         return;
       }
+      if (req.op === 'factor') {
+        const R = await factor(req);
+        const back = req.G.buffer as ArrayBuffer;
+        reply({ ok: true, C: R, back: [back] }, [R.buffer as ArrayBuffer, back]);
+        return;
+      }
       const feeds: Record<string, OrtTensor> = {};
       for (const [name, data, dims] of req.feeds) feeds[name] = new ort.Tensor(precision, data, dims);
-      const s = await session(req.kind);
+      const s = await product(req.kind);
       const back = req.feeds.map(f => f[1].buffer as ArrayBuffer);
       const C = new Float64Array(req.out);
       if (precision === 'float64')
@@ -153,7 +190,7 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
       else C.set((await s.run(feeds)).C.data);
       reply({ ok: true, C, back }, [C.buffer, ...new Set(back)]);
     } catch (e) {
-      reply({ ok: false, error: (e as Error).message.split('\n')[0] });
+      reply({ ok: false, error: (e as Error).message.split('\n')[0], code: e instanceof WoodFisherError ? e.code : undefined });
     }
   });
   reply({ ok: true, version: ort.env.versions.node ?? ort.env.versions.common }); // ready
