@@ -30,7 +30,6 @@ function msg(build: (o: Bytes) => void): Bytes {
 /** ONNX TensorProto.DataType */
 export const ONNX_FLOAT = 1;
 export const ONNX_DOUBLE = 11;
-export const ONNX_INT64 = 7;
 
 export interface OnnxNode {
   op: string;

@@ -1,12 +1,12 @@
 // The thread that owns one caller's ONNX Runtime sessions, through onnxruntime-node's public API (InferenceSession,
 // Tensor; asynchronous). The caller (onnxruntime.ts) is synchronous: it posts a request on its MessagePort and sleeps
 // in Atomics.wait; this thread runs the product, posts the reply, then wakes it (signal 1). Bundled as dist/ortThread.js.
-// A whole primal Fisher factor (panelCholesky.ts: a graph per panel, the diagonal blocks in JS) also runs here as one
-// request: its graphs then cost no crossing each (docs/performance.md, "many small Fisher blocks").
+// A whole primal Fisher factor (the damped gram, then cholesky.ts's recursion) also runs here as one request: its ~30
+// products then cost no crossing each (docs/performance.md, "many small Fisher blocks").
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { tryRequire } from './nodeRequire';
 import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
-import { panelCholeskyInverse, panelGraph, panelKey, type PanelTensor } from './panelCholesky';
+import { choleskyInverseSteps, type ProductStep, type Steps } from '../cholesky';
 import { recycle, scratch } from '../scratch';
 import { WoodFisherError, type ErrorCode } from '../../types';
 
@@ -15,7 +15,7 @@ export type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
 export type Kind = Product | `${Product}Batch`;
 export type Feed = [name: string, data: Float32Array | Float64Array, dims: number[]];
 /** `out`: the buffer the product is written to (the caller's, reused), of shape `dims`. `factor`: R = L⁻¹ with
- *  LLᵀ = λI + GᵀG/k for `count` k×m blocks G (panelCholesky.ts). */
+ *  LLᵀ = λI + GᵀG/k for `count` k×m blocks G; `what` names the matrix in a not-positive-definite error. */
 export type Request =
   | { op: 'run'; kind: Kind; feeds: Feed[]; out: ArrayBuffer; dims: number[] }
   | { op: 'factor'; G: Float32Array | Float64Array; k: number; m: number; damp: number; count: number; what: string }
@@ -45,7 +45,7 @@ interface OrtSession {
 }
 interface Ort {
   InferenceSession: { create(model: Uint8Array, options: object): Promise<OrtSession> };
-  Tensor: new (type: 'float32' | 'float64' | 'int64', data: Float32Array | Float64Array | BigInt64Array, dims: number[]) => OrtTensor;
+  Tensor: new (type: 'float32' | 'float64', data: Float32Array | Float64Array, dims: number[]) => OrtTensor;
   env: { versions: { node?: string; common?: string } };
 }
 
@@ -146,23 +146,57 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
         [{ name: 'C', elemType: elem, dims: g.out }],
       );
     });
-  const tensors = (list: PanelTensor[]) =>
-    Object.fromEntries(
-      list.map(([name, data, dims]) => [name, new ort.Tensor(data instanceof BigInt64Array ? 'int64' : 'float64', data, dims)]),
+  const f64 = (data: Float64Array, dims: number[]) => new ort.Tensor('float64', data, dims);
+  /** One batched float64 product of the recursion, into a scratch buffer (the recursion recycles it). */
+  const step = async (p: ProductStep): Promise<Float64Array> => {
+    const [rows, cols] = p.op === 'gramCols' ? [p.m, p.m] : [p.m, p.n];
+    const C = scratch(p.count * rows * cols),
+      dims = (r: number, c: number) => [p.count, r, c];
+    const feeds: Record<string, OrtTensor> =
+      p.op === 'gramCols'
+        ? { A: f64(p.A.subarray(0, p.count * p.k * p.m), dims(p.k, p.m)) }
+        : p.op === 'matmul'
+          ? { A: f64(p.A.subarray(0, p.count * p.m * p.k), dims(p.m, p.k)), B: f64(p.B.subarray(0, p.count * p.k * p.n), dims(p.k, p.n)) }
+          : { A: f64(p.A.subarray(0, p.count * p.k * p.m), dims(p.k, p.m)), B: f64(p.B.subarray(0, p.count * p.k * p.n), dims(p.k, p.n)) };
+    await (await product(`${p.op}Batch`)).run(feeds, { C: f64(C, dims(rows, cols)) });
+    return C;
+  };
+  const runSteps = async <T>(steps: Steps<T>): Promise<T> => {
+    for (let r = steps.next(); ; r = steps.next(await step(r.value))) if (r.done) return r.value;
+  };
+  const gram = () =>
+    session('dampedGram', () =>
+      onnxModel(
+        [
+          t3('G'),
+          { op: 'MatMul', inputs: ['Gt', 'G'], outputs: ['GtG'] },
+          { op: 'Mul', inputs: ['GtG', 's'], outputs: ['sGtG'] },
+          { op: 'Add', inputs: ['sGtG', 'D'], outputs: ['C'] }, // λI + GᵀG/k
+        ],
+        [
+          { name: 'G', elemType: ONNX_DOUBLE, dims: ['c', 'k', 'm'] },
+          { name: 's', elemType: ONNX_DOUBLE, dims: [1] },
+          { name: 'D', elemType: ONNX_DOUBLE, dims: ['m', 'm'] },
+        ],
+        [{ name: 'C', elemType: ONNX_DOUBLE, dims: ['c', 'm', 'm'] }],
+      ),
     );
-  /** R = L⁻¹, LLᵀ = λI + GᵀG/k, for a batch, panel by panel (float32 G converted here, once). */
+  /** R = L⁻¹, LLᵀ = λI + GᵀG/k, for a batch: the damped gram in one graph, then cholesky.ts's recursion with its
+   *  products run here (the same products as product by product from the caller, without a crossing each). */
   const factor = async ({ G, k, m, damp, count, what }: Extract<Request, { op: 'factor' }>): Promise<Float64Array> => {
     const G64 = G instanceof Float64Array ? G : scratch(G.length);
     if (G64 !== G) G64.set(G);
-    const R = await panelCholeskyInverse(G64, k, m, damp, count, what, async (parts, feeds, outputs) => {
-      const s = await session(panelKey(parts), () => {
-        const g = panelGraph(parts);
-        return onnxModel(g.nodes, g.inputs, g.outputs);
-      });
-      await s.run(tensors(feeds), tensors(outputs)); // written in place
-    });
+    const D = scratch(m * m).fill(0);
+    for (let i = 0; i < m; i++) D[i * m + i] = damp;
+    const A = scratch(count * m * m);
+    await (
+      await gram()
+    ).run({ G: f64(G64, [count, k, m]), s: f64(Float64Array.of(1 / k), [1]), D: f64(D, [m, m]) }, { C: f64(A, [count, m, m]) });
+    recycle(D);
     if (G64 !== G) recycle(G64);
-    return R;
+    const { Linv } = await runSteps(choleskyInverseSteps(A, m, { count, what }));
+    recycle(A);
+    return Linv;
   };
 
   port.on('message', async (req: Request) => {
