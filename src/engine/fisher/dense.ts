@@ -1,9 +1,8 @@
 // The b×b forms: primal (Cholesky of λI + GᵀG/N, kept as R = L⁻¹) and the paper's rank-1 Woodbury recursion.
 // Cost: primal O(N b² + b³) (gram N b², L and L⁻¹ 2b³/3 as run); recursive O(N b²) (2 N b²),
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
-import { choleskyInverse } from '../linalg/cholesky';
-import { recycle } from '../linalg/scratch';
-import { gramCols, gramInverseFactor, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
+import { factor } from '../linalg/factors';
+import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import { columnSquares, gatherCols } from './dual';
 import type { FisherBlockInverse } from './blockInverse';
 
@@ -94,25 +93,13 @@ export class PrimalInverse implements FisherBlockInverse {
   }
 }
 
-/** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks. The whole batch is one
- *  request where the backend takes it (on the onnxruntime thread), else each product is one call. */
+/** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks (linalg/factors.ts:
+ *  one request a batch on the onnxruntime thread, else each product one call). */
 export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1): PrimalInverse[] {
   const bb = b * b;
-  const Linv = (n > 0 ? gramInverseFactor(G, n, b, damp, count) : undefined) ?? dampedGramFactor(G, n, b, damp, count);
+  const [Linv] = factor('gramFactor', G, n, b, damp, count, 'Fisher block (primal)');
   const d = columnSquares(Linv, b, b, count);
   return Array.from({ length: count }, (_, c) => new PrimalInverse(b, Linv.subarray(c * bb, (c + 1) * bb), d.subarray(c * b, (c + 1) * b)));
-}
-
-/** L⁻¹ with LLᵀ = A = λI + GᵀG/N, product by product. */
-function dampedGramFactor(G: Matrix, n: number, b: number, damp: number, count: number): Float64Array {
-  const A = gramCols(G, n, b, count),
-    bb = b * b;
-  const s = n > 0 ? 1 / n : 0;
-  for (let i = 0; i < count * bb; i++) A[i] *= s;
-  for (let c = 0; c < count; c++) for (let i = 0; i < b; i++) A[c * bb + i * b + i] += damp; // A = λI + GᵀG/N
-  const { Linv } = choleskyInverse(A, b, { what: 'Fisher block (primal)', count });
-  recycle(A);
-  return Linv;
 }
 
 export function primalInverse(G: Matrix, n: number, b: number, damp: number): PrimalInverse {

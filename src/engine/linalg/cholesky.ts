@@ -1,7 +1,7 @@
 // Cholesky factorization A = LLᵀ (row-major, lower) and the triangular solves built on it. All float64.
 // Cost: cholesky m³/3, trsmLower m²n/2, invLower m³/6, spdInverse m³/3 + m³/6 + m³/2.
 import { WoodFisherError } from '../types';
-import { gramCols, gramRows, matmul, matmulTN } from './gemm';
+import { gramCols, gramRows, matmul, matmulTN, type Matrix } from './gemm';
 import { recycle, scratch, zeros } from './scratch';
 
 /** Panel width of the blocked factorizations: the O(m³) part goes through gemm.ts, the panels' own m·w²/2 stay in
@@ -64,9 +64,10 @@ const BASE = 16; // choleskyInverse: below this size, unblocked JS
 
 /** A batched product the recursion asks its driver for (`count` equally shaped products, operands one after another). */
 export type ProductStep =
-  | { op: 'matmul'; A: Float64Array; B: Float64Array; m: number; k: number; n: number; count: number } // AB, A m×k
-  | { op: 'matmulTN'; A: Float64Array; B: Float64Array; k: number; m: number; n: number; count: number } // AᵀB, A k×m
-  | { op: 'gramCols'; A: Float64Array; k: number; m: number; count: number }; // AᵀA, A k×m
+  | { op: 'matmul'; A: Matrix; B: Matrix; m: number; k: number; n: number; count: number } // AB, A m×k
+  | { op: 'matmulTN'; A: Matrix; B: Matrix; k: number; m: number; n: number; count: number } // AᵀB, A k×m
+  | { op: 'gramCols'; A: Matrix; k: number; m: number; count: number } // AᵀA, A k×m
+  | { op: 'gramRows'; A: Matrix; m: number; k: number; count: number }; // AAᵀ, A m×k
 /** An algorithm as its sequence of products: run through gemm.ts (runSteps), or awaited where products are
  *  asynchronous (the onnxruntime thread, ortThread.ts). A step's operands may be reused once it has returned. */
 export type Steps<T> = Generator<ProductStep, T, Float64Array>;
@@ -81,7 +82,9 @@ export function runSteps<T>(steps: Steps<T>): T {
         ? matmul(s.A, s.B, s.m, s.k, s.n, s.count)
         : s.op === 'matmulTN'
           ? matmulTN(s.A, s.B, s.k, s.m, s.n, s.count)
-          : gramCols(s.A, s.k, s.m, s.count),
+          : s.op === 'gramCols'
+            ? gramCols(s.A, s.k, s.m, s.count)
+            : gramRows(s.A, s.m, s.k, s.count),
     );
   }
 }

@@ -6,6 +6,7 @@ import NATIVE_FILES from './accel/platforms.json';
 import { onnxRuntimeProvider } from './accel/onnxruntime';
 import type { GemmProvider } from './accel/types';
 import { setGemmBackend, type GemmBackend, type Matrix } from './gemm';
+import { factorWork, type FactorName } from './factors';
 
 // Multiply-adds below which plain JS wins: a native call costs ~45 µs through the helper thread (measured: 2×2
 // products, session reused; ~20 µs on the private binding before) and the JS kernels do ~1e9 multiply-adds/s.
@@ -90,9 +91,9 @@ function hybrid(fast: GemmProvider, small: number): GemmBackend {
     matmulTN: (A: Matrix, B: Matrix, k: number, m: number, n: number, c = 1) => pick(c * k * m * n).matmulTN(A, B, k, m, n, c),
     matmul: (A: Matrix, B: Matrix, m: number, k: number, n: number, c = 1) => pick(c * k * m * n).matmul(A, B, m, k, n, c),
     // tiny blocks (below a product's native threshold) keep the JS Cholesky
-    ...(fast.gramInverseFactor && {
-      gramInverseFactor: (G: Matrix, k: number, m: number, damp: number, c = 1) =>
-        pick(c * (k * m * m + m ** 3)) === fast ? fast.gramInverseFactor!(G, k, m, damp, c) : undefined,
+    ...(fast.factor && {
+      factor: (name: FactorName, G: Matrix, k: number, m: number, damp: number, c: number, what: string) =>
+        pick(c * factorWork(name, k, m)) === fast ? fast.factor!(name, G, k, m, damp, c, what) : undefined,
     }),
   };
 }

@@ -6,6 +6,8 @@
 // another, and one call does them all (many small Fisher blocks cost one native call, not one each).
 
 export type Matrix = Float64Array | Float32Array;
+/** The factorizations of factors.ts a backend may run whole. */
+export type FactorName = 'gramFactor' | 'rowGramFactor';
 
 export interface GemmBackend {
   /** C = AᵀA, A is k×m → m×m (full symmetric); `count` such products (default 1). */
@@ -16,9 +18,9 @@ export interface GemmBackend {
   matmulTN(A: Matrix, B: Matrix, k: number, m: number, n: number, count?: number): Float64Array;
   /** C = AB, A is m×k, B is k×n → m×n. */
   matmul(A: Matrix, B: Matrix, m: number, k: number, n: number, count?: number): Float64Array;
-  /** R = L⁻¹ with LLᵀ = λI + GᵀG/k (G is k×m → m×m lower, float64) for a whole batch in one native request;
-   *  undefined (or absent) where that would not pay: then cholesky.ts factors through the products above. */
-  gramInverseFactor?(G: Matrix, k: number, m: number, damp: number, count?: number): Float64Array | undefined;
+  /** A factorization of factors.ts (its outputs) for a whole batch in one native request; undefined (or absent)
+   *  where that would not pay: then factors.ts runs it through the products above. */
+  factor?(name: FactorName, G: Matrix, k: number, m: number, damp: number, count: number, what: string): Float64Array[] | undefined;
 }
 
 const TILE = 128; // columns of C kept hot in cache while the k rows stream past
@@ -177,9 +179,9 @@ export const matmulTN = (A: Matrix, B: Matrix, k: number, m: number, n: number, 
   backend.matmulTN(A, B, k, m, n, count);
 export const matmul = (A: Matrix, B: Matrix, m: number, k: number, n: number, count = 1): Float64Array =>
   backend.matmul(A, B, m, k, n, count);
-/** R = L⁻¹ (LLᵀ = λI + GᵀG/k) of `count` k×m matrices in one native request, or undefined where the backend has none. */
-export const gramInverseFactor = (G: Matrix, k: number, m: number, damp: number, count = 1): Float64Array | undefined =>
-  backend.gramInverseFactor?.(G, k, m, damp, count);
+/** A factorization (factors.ts) in one native request, or undefined where the backend does not take it. */
+export const backendFactor = (name: FactorName, G: Matrix, k: number, m: number, damp: number, count: number, what: string) =>
+  backend.factor?.(name, G, k, m, damp, count, what);
 
 /** y = A x, A is m×n. */
 export function matvec(A: Matrix, x: Float64Array, m: number, n: number): Float64Array {

@@ -11,6 +11,7 @@ import { tryRequire } from './nodeRequire';
 import { recycle, takeBuffer } from '../scratch';
 import { GONE, WAITING, type Feed, type Kind, type Product, type Reply, type Request, type ThreadInit } from './ortThread';
 import { WoodFisherError } from '../../types';
+import type { FactorName } from '../gemm';
 
 export interface OnnxRuntimeOptions {
   precision?: 'float32' | 'float64';
@@ -57,21 +58,21 @@ class OrtThread {
   /** Runs one product; the feeds' buffers move to the helper (and come back to the scratch pool). */
   run(kind: Kind, feeds: Feed[], dims: number[]): Float64Array {
     const out = takeBuffer(8 * dims.reduce((a, b) => a * b, 1));
-    return this.request({ op: 'run', kind, feeds, out, dims }, [out, ...new Set(feeds.map(f => f[1].buffer as ArrayBuffer))], kind);
+    return this.request({ op: 'run', kind, feeds, out, dims }, [out, ...new Set(feeds.map(f => f[1].buffer as ArrayBuffer))], kind).C!;
   }
 
-  /** R = L⁻¹ with LLᵀ = λI + GᵀG/k for `count` k×m blocks, computed on the helper (G's buffer moves there). */
-  factor(G: Float32Array | Float64Array, k: number, m: number, damp: number, count: number, what: string): Float64Array {
-    return this.request({ op: 'factor', G, k, m, damp, count, what }, [G.buffer as ArrayBuffer], 'factor');
+  /** A factorization's outputs, computed on the helper (G's buffer moves there and back). */
+  factor(req: Extract<Request, { op: 'factor' }>): Float64Array[] {
+    return this.request(req, [req.G.buffer as ArrayBuffer], req.name).parts!;
   }
 
-  private request(req: Request, transfer: ArrayBuffer[], what: string): Float64Array {
+  private request(req: Request, transfer: ArrayBuffer[], what: string): Extract<Reply, { ok: true }> {
     if (this.closed) throw new Error('onnxruntime provider used after dispose()');
     this.post(req, transfer);
     const r = this.await(Infinity, what);
     if (!r.ok) throw r.code ? new WoodFisherError(r.error, r.code) : new Error(`onnxruntime ${what}: ${r.error}`);
     recycle(...(r.back ?? [])); // the operands' buffers come back for the next operands of their size
-    return r.C!;
+    return r;
   }
 
   /** Frees the sessions and lets the thread leave on its own (never terminated inside a native call). */
@@ -138,17 +139,17 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
     });
     return thread.run(count === 1 ? kind : `${kind}Batch`, feeds, count === 1 ? out : [count, ...out]);
   };
-  /** R = L⁻¹ (LLᵀ = λI + GᵀG/k) of `count` k×m blocks in one request: float32 G travels as float32. */
-  const gramInverseFactor = (G: Matrix, k: number, m: number, damp: number, count = 1): Float64Array => {
-    checkSize('gramInverseFactor G', G, count * k * m);
+  /** A factorization of factors.ts in one request (its products on the helper); float32 G travels as float32. */
+  const factor = (name: FactorName, G: Matrix, k: number, m: number, damp: number, count: number, what: string): Float64Array[] => {
+    checkSize(`${name} G`, G, count * k * m);
     const g = new (G instanceof Float32Array ? Float32Array : Float64Array)(takeBuffer(G.BYTES_PER_ELEMENT * count * k * m));
     g.set(G.subarray(0, count * k * m));
-    return thread.factor(g, k, m, damp, count, 'Fisher block (primal)');
+    return thread.factor({ op: 'factor', name, G: g, k, m, damp, count, what });
   };
   return {
     name: `onnxruntime-${precision === 'float64' ? 'f64' : 'f32'}`,
     precision,
-    ...(precision === 'float64' ? { gramInverseFactor } : {}),
+    ...(precision === 'float64' ? { factor } : {}),
     gramCols: (A, k, m, c = 1) => run('gramCols', c, [['A', A, [k, m]]], [m, m]),
     gramRows: (A, m, k, c = 1) => run('gramRows', c, [['A', A, [m, k]]], [m, m]),
     matmulTN: (A, B, k, m, n, c = 1) =>

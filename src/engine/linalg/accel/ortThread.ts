@@ -1,12 +1,13 @@
 // The thread that owns one caller's ONNX Runtime sessions, through onnxruntime-node's public API (InferenceSession,
 // Tensor; asynchronous). The caller (onnxruntime.ts) is synchronous: it posts a request on its MessagePort and sleeps
 // in Atomics.wait; this thread runs the product, posts the reply, then wakes it (signal 1). Bundled as dist/ortThread.js.
-// A whole primal Fisher factor (the damped gram, then cholesky.ts's recursion) also runs here as one request: its ~30
-// products then cost no crossing each (docs/performance.md, "many small Fisher blocks").
+// A whole factorization of factors.ts (a Fisher block's gram and recursive Cholesky inverse) also runs here as one
+// request, the same generator awaiting each product: its ~30 products then cost no crossing each (performance.md).
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { tryRequire } from './nodeRequire';
 import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
-import { choleskyInverseSteps, type ProductStep, type Steps } from '../cholesky';
+import type { ProductStep, Steps } from '../cholesky';
+import { FACTORS, type FactorName } from '../factors';
 import { recycle, scratch } from '../scratch';
 import { WoodFisherError, type ErrorCode } from '../../types';
 
@@ -14,15 +15,17 @@ export type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
 /** A product, batched or not. */
 export type Kind = Product | `${Product}Batch`;
 export type Feed = [name: string, data: Float32Array | Float64Array, dims: number[]];
-/** `out`: the buffer the product is written to (the caller's, reused), of shape `dims`. `factor`: R = L⁻¹ with
- *  LLᵀ = λI + GᵀG/k for `count` k×m blocks G; `what` names the matrix in a not-positive-definite error. */
+/** `out`: the buffer the product is written to (the caller's, reused), of shape `dims`. `factor`: factors.ts's `name`
+ *  of `count` k×m blocks G; `what` names the matrix in a not-positive-definite error. */
 export type Request =
   | { op: 'run'; kind: Kind; feeds: Feed[]; out: ArrayBuffer; dims: number[] }
-  | { op: 'factor'; G: Float32Array | Float64Array; k: number; m: number; damp: number; count: number; what: string }
+  | { op: 'factor'; name: FactorName; G: Float32Array | Float64Array; k: number; m: number; damp: number; count: number; what: string }
   | { op: 'exit' };
 /** `back`: the operands' buffers, returned for reuse (allocating fresh large buffers — zeroing, page faults, GC — cost
  *  more than the JS around the small products did). `code`: a WoodFisherError's (a block that is not positive definite). */
-export type Reply = { ok: true; C?: Float64Array; back?: ArrayBuffer[]; version?: string } | { ok: false; error: string; code?: ErrorCode };
+export type Reply =
+  | { ok: true; C?: Float64Array; parts?: Float64Array[]; back?: ArrayBuffer[]; version?: string }
+  | { ok: false; error: string; code?: ErrorCode };
 export interface ThreadInit {
   port: MessagePort;
   signal: Int32Array;
@@ -146,57 +149,36 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
         [{ name: 'C', elemType: elem, dims: g.out }],
       );
     });
-  const f64 = (data: Float64Array, dims: number[]) => new ort.Tensor('float64', data, dims);
-  /** One batched float64 product of the recursion, into a scratch buffer (the recursion recycles it). */
+  const f64 = (A: Float32Array | Float64Array, len: number, dims: number[]) => {
+    if (!(A instanceof Float64Array)) throw new Error('a factorization step got float32 operands'); // G is converted first
+    return new ort.Tensor('float64', A.subarray(0, len), dims);
+  };
+  /** One batched float64 product of a factorization, into a scratch buffer (the generator recycles it). */
   const step = async (p: ProductStep): Promise<Float64Array> => {
-    const [rows, cols] = p.op === 'gramCols' ? [p.m, p.m] : [p.m, p.n];
+    const [rows, cols] = p.op === 'gramCols' || p.op === 'gramRows' ? [p.m, p.m] : [p.m, p.n];
     const C = scratch(p.count * rows * cols),
-      dims = (r: number, c: number) => [p.count, r, c];
+      c = p.count;
     const feeds: Record<string, OrtTensor> =
       p.op === 'gramCols'
-        ? { A: f64(p.A.subarray(0, p.count * p.k * p.m), dims(p.k, p.m)) }
-        : p.op === 'matmul'
-          ? { A: f64(p.A.subarray(0, p.count * p.m * p.k), dims(p.m, p.k)), B: f64(p.B.subarray(0, p.count * p.k * p.n), dims(p.k, p.n)) }
-          : { A: f64(p.A.subarray(0, p.count * p.k * p.m), dims(p.k, p.m)), B: f64(p.B.subarray(0, p.count * p.k * p.n), dims(p.k, p.n)) };
-    await (await product(`${p.op}Batch`)).run(feeds, { C: f64(C, dims(rows, cols)) });
+        ? { A: f64(p.A, c * p.k * p.m, [c, p.k, p.m]) }
+        : p.op === 'gramRows'
+          ? { A: f64(p.A, c * p.m * p.k, [c, p.m, p.k]) }
+          : p.op === 'matmul'
+            ? { A: f64(p.A, c * p.m * p.k, [c, p.m, p.k]), B: f64(p.B, c * p.k * p.n, [c, p.k, p.n]) }
+            : { A: f64(p.A, c * p.k * p.m, [c, p.k, p.m]), B: f64(p.B, c * p.k * p.n, [c, p.k, p.n]) };
+    await (await product(`${p.op}Batch`)).run(feeds, { C: new ort.Tensor('float64', C, [c, rows, cols]) });
     return C;
   };
   const runSteps = async <T>(steps: Steps<T>): Promise<T> => {
     for (let r = steps.next(); ; r = steps.next(await step(r.value))) if (r.done) return r.value;
   };
-  const gram = () =>
-    session('dampedGram', () =>
-      onnxModel(
-        [
-          t3('G'),
-          { op: 'MatMul', inputs: ['Gt', 'G'], outputs: ['GtG'] },
-          { op: 'Mul', inputs: ['GtG', 's'], outputs: ['sGtG'] },
-          { op: 'Add', inputs: ['sGtG', 'D'], outputs: ['C'] }, // λI + GᵀG/k
-        ],
-        [
-          { name: 'G', elemType: ONNX_DOUBLE, dims: ['c', 'k', 'm'] },
-          { name: 's', elemType: ONNX_DOUBLE, dims: [1] },
-          { name: 'D', elemType: ONNX_DOUBLE, dims: ['m', 'm'] },
-        ],
-        [{ name: 'C', elemType: ONNX_DOUBLE, dims: ['c', 'm', 'm'] }],
-      ),
-    );
-  /** R = L⁻¹, LLᵀ = λI + GᵀG/k, for a batch: the damped gram in one graph, then cholesky.ts's recursion with its
-   *  products run here (the same products as product by product from the caller, without a crossing each). */
-  const factor = async ({ G, k, m, damp, count, what }: Extract<Request, { op: 'factor' }>): Promise<Float64Array> => {
+  /** factors.ts's generator with its products run here (float32 G converted once, here). */
+  const factor = async ({ name, G, k, m, damp, count, what }: Extract<Request, { op: 'factor' }>): Promise<Float64Array[]> => {
     const G64 = G instanceof Float64Array ? G : scratch(G.length);
     if (G64 !== G) G64.set(G);
-    const D = scratch(m * m).fill(0);
-    for (let i = 0; i < m; i++) D[i * m + i] = damp;
-    const A = scratch(count * m * m);
-    await (
-      await gram()
-    ).run({ G: f64(G64, [count, k, m]), s: f64(Float64Array.of(1 / k), [1]), D: f64(D, [m, m]) }, { C: f64(A, [count, m, m]) });
-    recycle(D);
+    const parts = await runSteps(FACTORS[name](G64, k, m, damp, count, what));
     if (G64 !== G) recycle(G64);
-    const { Linv } = await runSteps(choleskyInverseSteps(A, m, { count, what }));
-    recycle(A);
-    return Linv;
+    return parts;
   };
 
   port.on('message', async (req: Request) => {
@@ -209,9 +191,9 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
         return;
       }
       if (req.op === 'factor') {
-        const R = await factor(req);
+        const parts = await factor(req);
         const back = req.G.buffer as ArrayBuffer;
-        reply({ ok: true, C: R, back: [back] }, [R.buffer as ArrayBuffer, back]);
+        reply({ ok: true, parts, back: [back] }, [...new Set([...parts.map(p => p.buffer as ArrayBuffer), back])]);
         return;
       }
       const feeds: Record<string, OrtTensor> = {};

@@ -1,0 +1,42 @@
+// The two factorizations a Fisher block's inverse is built from, as product steps (cholesky.ts's Steps): run here
+// product by product through gemm.ts, or whole on the onnxruntime thread where the backend takes them (one request a
+// batch instead of a crossing a product; ortThread.ts runs these same generators, so both give the same numbers).
+import { choleskyInverseSteps, runSteps, type Steps } from './cholesky';
+import { backendFactor, type FactorName, type Matrix } from './gemm';
+import { recycle } from './scratch';
+
+/** R = L⁻¹ with LLᵀ = λI + GᵀG/k, for `count` k×m matrices G (the primal form's F = λI + GᵀG/N). → [R] */
+export function* gramFactor(G: Matrix, k: number, m: number, damp: number, count: number, what: string): Steps<Float64Array[]> {
+  const A = yield { op: 'gramCols', A: G, k, m, count },
+    mm = m * m;
+  const s = k > 0 ? 1 / k : 0;
+  for (let i = 0; i < count * mm; i++) A[i] *= s;
+  for (let c = 0; c < count; c++) for (let i = 0; i < m; i++) A[c * mm + i * m + i] += damp; // A = λI + GᵀG/k
+  const { Linv } = yield* choleskyInverseSteps(A, m, { what, count });
+  recycle(A);
+  return [Linv];
+}
+
+/** L⁻¹ and H = L⁻¹G with LLᵀ = K = kλI + GGᵀ, for `count` k×m matrices G (the dual form's Woodbury matrix). → [L⁻¹, H] */
+export function* rowGramFactor(G: Matrix, k: number, m: number, damp: number, count: number, what: string): Steps<Float64Array[]> {
+  const K = yield { op: 'gramRows', A: G, m: k, k: m, count },
+    kk = k * k;
+  for (let c = 0; c < count; c++) for (let i = 0; i < k; i++) K[c * kk + i * k + i] += k * damp; // K = kλI + GGᵀ
+  const { Linv } = yield* choleskyInverseSteps(K, k, { what, count });
+  recycle(K);
+  const H = yield { op: 'matmul', A: Linv, B: G, m: k, k, n: m, count }; // H = L⁻¹G
+  return [Linv, H];
+}
+
+export type { FactorName };
+export const FACTORS: Record<FactorName, typeof gramFactor> = { gramFactor, rowGramFactor };
+
+/** Multiply-adds of one matrix's factorization (products as run): decides whether a native request pays. */
+export function factorWork(name: FactorName, k: number, m: number): number {
+  return name === 'gramFactor' ? k * m * m + (2 * m ** 3) / 3 : 2 * k * k * m + (2 * k ** 3) / 3;
+}
+
+/** The factorization, whole on the backend where it takes it, else product by product. */
+export function factor(name: FactorName, G: Matrix, k: number, m: number, damp: number, count: number, what: string): Float64Array[] {
+  return backendFactor(name, G, k, m, damp, count, what) ?? runSteps(FACTORS[name](G, k, m, damp, count, what));
+}
