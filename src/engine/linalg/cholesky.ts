@@ -170,7 +170,7 @@ type Halves = { L?: Float64Array; Linv: Float64Array };
 function assemble(one: Halves, two: Halves, X21: Float64Array, Ut: Float64Array, m: number, h: number, count: number, withL: boolean) {
   const mm = m * m,
     r = m - h;
-  const Linv = zeros(count * mm),
+  const Linv = scratch(count * mm), // every value written below, zeros above the diagonal included
     L = withL ? zeros(count * mm) : undefined;
   for (let c = 0; c < count; c++) {
     const o = c * mm,
@@ -181,6 +181,7 @@ function assemble(one: Halves, two: Halves, X21: Float64Array, Ut: Float64Array,
       const x = o + i * m,
         y = o1 + i * h;
       for (let j = 0; j <= i; j++) Linv[x + j] = one.Linv[y + j];
+      Linv.fill(0, x + i + 1, x + m);
     }
     for (let i = 0; i < r; i++) {
       const x = o + (h + i) * m,
@@ -188,6 +189,7 @@ function assemble(one: Halves, two: Halves, X21: Float64Array, Ut: Float64Array,
         z = o2 + i * r;
       for (let j = 0; j < h; j++) Linv[x + j] = -X21[y + j];
       for (let j = 0; j <= i; j++) Linv[x + h + j] = two.Linv[z + j];
+      Linv.fill(0, x + h + i + 1, x + m);
     }
     if (!L) continue;
     const ou = c * h * r;

@@ -5,16 +5,16 @@ import { choleskyInverseSteps, runSteps, type Steps } from './cholesky';
 import { backendFactor, type FactorName, type Matrix } from './gemm';
 import { recycle } from './scratch';
 
-/** R = L⁻¹ with LLᵀ = λI + GᵀG/k, for `count` k×m matrices G (the primal form's F = λI + GᵀG/N). → [R] */
+/** R = L⁻¹ with LLᵀ = GᵀG + k'λI = k'(λI + GᵀG/k), k' = max(k, 1), for `count` k×m matrices G: the primal form's
+ *  F = λI + GᵀG/N has F⁻¹ = N'·RᵀR (the factor is the caller's: no pass over the gram to scale it). → [R] */
 export function* gramFactor(G: Matrix, k: number, m: number, damp: number, count: number, what: string): Steps<Float64Array[]> {
   const A = yield { op: 'gramCols', A: G, k, m, count },
-    mm = m * m;
-  const s = k > 0 ? 1 / k : 0;
-  for (let i = 0; i < count * mm; i++) A[i] *= s;
-  for (let c = 0; c < count; c++) for (let i = 0; i < m; i++) A[c * mm + i * m + i] += damp; // A = λI + GᵀG/k
-  const { Linv } = yield* choleskyInverseSteps(A, m, { what, count });
+    mm = m * m,
+    kd = Math.max(k, 1) * damp;
+  for (let c = 0; c < count; c++) for (let i = 0; i < m; i++) A[c * mm + i * m + i] += kd; // GᵀG + k'λI
+  const { Linv: R } = yield* choleskyInverseSteps(A, m, { what, count });
   recycle(A);
-  return [Linv];
+  return [R];
 }
 
 /** L⁻¹ and H = L⁻¹G with LLᵀ = K = kλI + GGᵀ, for `count` k×m matrices G (the dual form's Woodbury matrix). → [L⁻¹, H] */

@@ -29,7 +29,7 @@ function check(
   for (let c = 0; c < count; c++) {
     const Gc = G.subarray(c * k * m, (c + 1) * k * m);
     if (name === 'gramFactor') {
-      const R = parts[0].subarray(c * m * m, (c + 1) * m * m),
+      const R = parts[0].subarray(c * m * m, (c + 1) * m * m).map(x => x * Math.sqrt(Math.max(k, 1))), // √k R: A's own factor
         A = denseFisher(Gc, k, m, damp);
       assert.ok(lower(R, m), `R lower ${at}`);
       assert.ok(relErr(matmulRef(matmulRef(R, A, m, m, m), transpose(R, m, m), m, m, m), eye(m)) < 1e-9, `R A Rᵀ = I ${at}`);
