@@ -103,9 +103,9 @@ function scaled(x: Float64Array, s: number): Float64Array {
 
 /** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks (linalg/factors.ts:
  *  one request a batch on the onnxruntime thread, else each product one call). */
-export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1): PrimalInverse[] {
+export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1, owned = false): PrimalInverse[] {
   const bb = b * b;
-  const [R] = factor('gramFactor', G, n, b, damp, count, 'Fisher block (primal)'); // F⁻¹ = N'·RᵀR, N' = max(N, 1)
+  const [R] = factor({ name: 'gramFactor', G, k: n, m: b, damp, count, what: 'Fisher block (primal)', owned }); // F⁻¹ = N'·RᵀR, N' = max(N, 1)
   const d = scaled(columnSquares(R, b, b, count), Math.max(n, 1));
   return Array.from(
     { length: count },

@@ -57,9 +57,9 @@ export class DualInverse implements FisherBlockInverse {
 }
 
 /** The dual form of `count` n×b blocks (G holds them one after another); each step is one product for all of them. */
-export function dualInverses(G: Matrix, n: number, b: number, damp: number, count = 1): DualInverse[] {
+export function dualInverses(G: Matrix, n: number, b: number, damp: number, count = 1, owned = false): DualInverse[] {
   const nb = n * b;
-  const [Linv, H] = factor('rowGramFactor', G, n, b, damp, count, 'Fisher block (dual)'); // K = NλI + GGᵀ = LLᵀ, H = L⁻¹G
+  const [Linv, H] = factor({ name: 'rowGramFactor', G, k: n, m: b, damp, count, what: 'Fisher block (dual)', owned }); // K = NλI + GGᵀ = LLᵀ, H = L⁻¹G
   const h = columnSquares(H, n, b, count); // h_q = ‖H_q‖²
   const d = new Float64Array(count * b);
   const high: number[][] = [];

@@ -2,7 +2,7 @@
 // product by product through gemm.ts, or whole on the onnxruntime thread where the backend takes them (one request a
 // batch instead of a crossing a product; ortThread.ts runs these same generators, so both give the same numbers).
 import { choleskyInverseSteps, runSteps, type Steps } from './cholesky';
-import { backendFactor, type FactorName, type Matrix } from './gemm';
+import { backendFactor, type FactorJob, type FactorName, type Matrix } from './gemm';
 import { recycle } from './scratch';
 
 /** R = L⁻¹ with LLᵀ = GᵀG + k'λI = k'(λI + GᵀG/k), k' = max(k, 1), for `count` k×m matrices G: the primal form's
@@ -28,7 +28,7 @@ export function* rowGramFactor(G: Matrix, k: number, m: number, damp: number, co
   return [Linv, H];
 }
 
-export type { FactorName };
+export type { FactorJob, FactorName };
 export const FACTORS: Record<FactorName, typeof gramFactor> = { gramFactor, rowGramFactor };
 
 /** Multiply-adds of one matrix's factorization (products as run): decides whether a native request pays. */
@@ -37,6 +37,7 @@ export function factorWork(name: FactorName, k: number, m: number): number {
 }
 
 /** The factorization, whole on the backend where it takes it, else product by product. */
-export function factor(name: FactorName, G: Matrix, k: number, m: number, damp: number, count: number, what: string): Float64Array[] {
-  return backendFactor(name, G, k, m, damp, count, what) ?? runSteps(FACTORS[name](G, k, m, damp, count, what));
+export function factor(job: FactorJob): Float64Array[] {
+  const { name, G, k, m, damp, count, what } = job;
+  return backendFactor(job) ?? runSteps(FACTORS[name](G, k, m, damp, count, what));
 }

@@ -74,7 +74,7 @@ for (const native of [false, true]) {
             for (const f32 of [false, true]) {
               const G64 = Float64Array.from(gradients(r, count * k, m));
               const G = f32 ? Float32Array.from(G64) : G64;
-              const parts = factor(name, G, k, m, damp, count, 'test block');
+              const parts = factor({ name, G, k, m, damp, count, what: 'test block' });
               check(name, parts, G, k, m, damp, count, `${name} k=${k} m=${m} λ=${damp} ${f32 ? 'f32' : 'f64'} seed ${seed}`);
             }
       } finally {
@@ -95,7 +95,7 @@ test('on the onnxruntime thread: the same bits as the same products called one b
       ['rowGramFactor', 32, 128, 4],
     ] as const) {
       const G = Float32Array.from(gradients(r, count * k, m));
-      const whole = p.factor!(name, G, k, m, 1e-5, count, 'x')!;
+      const whole = p.factor!({ name, G, k, m, damp: 1e-5, count, what: 'x' })!;
       setGemmBackend(products);
       const oneByOne = runSteps(FACTORS[name](G, k, m, 1e-5, count, 'x'));
       setGemmBackend();
@@ -117,13 +117,33 @@ test(
         m = 37,
         G = gradients(rng(freshSeed()), k, m); // rank 3: λ < 0 leaves A indefinite
       assert.throws(
-        () => p.factor!('gramFactor', G, k, m, -1e-3, 1, 'Fisher block (primal)'),
+        () => p.factor!({ name: 'gramFactor', G, k, m, damp: -1e-3, count: 1, what: 'Fisher block (primal)' }),
         (e: unknown) =>
           e instanceof WoodFisherError &&
           e.code === 'NUMERIC' &&
           /Fisher block \(primal\) is not positive definite \(pivot \d+/.test(e.message),
       );
-      assert.ok(p.factor!('gramFactor', G, k, m, 1e-2, 1, 'x')![0].every(Number.isFinite));
+      assert.ok(p.factor!({ name: 'gramFactor', G, k, m, damp: 1e-2, count: 1, what: 'x' })![0].every(Number.isFinite));
+    } finally {
+      p.dispose();
+    }
+  },
+);
+
+test(
+  'on the onnxruntime thread: a handed-over G moves without a copy (detached here) and gives the same bits as a copied one',
+  { skip: why },
+  () => {
+    const p = onnxRuntimeProvider({ precision: 'float64' });
+    try {
+      const r = rng(freshSeed()),
+        [k, m, count] = [64, 100, 3];
+      const G = Float32Array.from(gradients(r, count * k, m));
+      const copied = p.factor!({ name: 'gramFactor', G, k, m, damp: 1e-4, count, what: 'x' })!;
+      assert.equal(G.length, count * k * m, 'not owned: G stays');
+      const moved = p.factor!({ name: 'gramFactor', G, k, m, damp: 1e-4, count, what: 'x', owned: true })!;
+      assert.equal(G.length, 0, 'owned: G moved to the thread');
+      assert.deepEqual(moved, copied);
     } finally {
       p.dispose();
     }

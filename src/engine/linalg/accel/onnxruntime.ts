@@ -11,7 +11,7 @@ import { tryRequire } from './nodeRequire';
 import { recycle, takeBuffer } from '../scratch';
 import { GONE, WAITING, type Feed, type Kind, type Product, type Reply, type Request, type ThreadInit } from './ortThread';
 import { WoodFisherError } from '../../types';
-import type { FactorName } from '../gemm';
+import type { FactorJob } from '../gemm';
 
 export interface OnnxRuntimeOptions {
   precision?: 'float32' | 'float64';
@@ -139,11 +139,14 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
     });
     return thread.run(count === 1 ? kind : `${kind}Batch`, feeds, count === 1 ? out : [count, ...out]);
   };
-  /** A factorization of factors.ts in one request (its products on the helper); float32 G travels as float32. */
-  const factor = (name: FactorName, G: Matrix, k: number, m: number, damp: number, count: number, what: string): Float64Array[] => {
-    checkSize(`${name} G`, G, count * k * m);
-    const g = new (G instanceof Float32Array ? Float32Array : Float64Array)(takeBuffer(G.BYTES_PER_ELEMENT * count * k * m));
-    g.set(G.subarray(0, count * k * m));
+  /** A factorization of factors.ts in one request (its products on the helper); float32 G travels as float32, and
+   *  moves there without a copy when the caller hands it over (a whole buffer, `owned`). */
+  const factor = ({ name, G, k, m, damp, count, what, owned }: FactorJob): Float64Array[] => {
+    const len = count * k * m;
+    checkSize(`${name} G`, G, len);
+    const whole = owned && G.length === len && G.byteOffset === 0 && G.byteLength === G.buffer.byteLength;
+    const g = whole ? G : new (G instanceof Float32Array ? Float32Array : Float64Array)(takeBuffer(G.BYTES_PER_ELEMENT * len));
+    if (g !== G) g.set(G.subarray(0, len));
     return thread.factor({ op: 'factor', name, G: g, k, m, damp, count, what });
   };
   return {

@@ -8,7 +8,7 @@ import { tryRequire } from './nodeRequire';
 import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
 import type { ProductStep, Steps } from '../cholesky';
 import { FACTORS, type FactorName } from '../factors';
-import { recycle, scratch } from '../scratch';
+import { scratch } from '../scratch';
 import { WoodFisherError, type ErrorCode } from '../../types';
 
 export type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
@@ -149,10 +149,24 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
         [{ name: 'C', elemType: elem, dims: g.out }],
       );
     });
-  const f64 = (A: Float32Array | Float64Array, len: number, dims: number[]) => {
-    if (!(A instanceof Float64Array)) throw new Error('a factorization step got float32 operands'); // G is converted first
-    return new ort.Tensor('float64', A.subarray(0, len), dims);
-  };
+  /** A float64 product whose float32 operands (the gradients G) are cast inside the graph: no conversion pass in JS. */
+  const mixed = (kind: Kind, f32: string[]) =>
+    f32.length === 0
+      ? product(kind)
+      : session(`${kind}:${f32.join('')}`, () => {
+          const g = GRAPHS[kind];
+          const cast = (x: string) => (f32.includes(x) ? `${x}64` : x);
+          return onnxModel(
+            [
+              ...f32.map(x => ({ op: 'Cast', inputs: [x], outputs: [cast(x)], attrs: { to: ONNX_DOUBLE } })),
+              ...g.nodes.map(n => ({ ...n, inputs: n.inputs.map(cast) })),
+            ],
+            g.inputs.map(([name, dims]) => ({ name, elemType: f32.includes(name) ? ONNX_FLOAT : ONNX_DOUBLE, dims })),
+            [{ name: 'C', elemType: ONNX_DOUBLE, dims: g.out }],
+          );
+        });
+  const f64 = (A: Float32Array | Float64Array, len: number, dims: number[]) =>
+    new ort.Tensor(A instanceof Float32Array ? 'float32' : 'float64', A.subarray(0, len), dims);
   /** One batched float64 product of a factorization, into a scratch buffer (the generator recycles it). */
   const step = async (p: ProductStep): Promise<Float64Array> => {
     const [rows, cols] = p.op === 'gramCols' || p.op === 'gramRows' ? [p.m, p.m] : [p.m, p.n];
@@ -166,20 +180,18 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
           : p.op === 'matmul'
             ? { A: f64(p.A, c * p.m * p.k, [c, p.m, p.k]), B: f64(p.B, c * p.k * p.n, [c, p.k, p.n]) }
             : { A: f64(p.A, c * p.k * p.m, [c, p.k, p.m]), B: f64(p.B, c * p.k * p.n, [c, p.k, p.n]) };
-    await (await product(`${p.op}Batch`)).run(feeds, { C: new ort.Tensor('float64', C, [c, rows, cols]) });
+    const f32 = Object.entries(feeds)
+      .filter(([, t]) => t.data instanceof Float32Array)
+      .map(([name]) => name);
+    await (await mixed(`${p.op}Batch`, f32)).run(feeds, { C: new ort.Tensor('float64', C, [c, rows, cols]) });
     return C;
   };
   const runSteps = async <T>(steps: Steps<T>): Promise<T> => {
     for (let r = steps.next(); ; r = steps.next(await step(r.value))) if (r.done) return r.value;
   };
-  /** factors.ts's generator with its products run here (float32 G converted once, here). */
-  const factor = async ({ name, G, k, m, damp, count, what }: Extract<Request, { op: 'factor' }>): Promise<Float64Array[]> => {
-    const G64 = G instanceof Float64Array ? G : scratch(G.length);
-    if (G64 !== G) G64.set(G);
-    const parts = await runSteps(FACTORS[name](G64, k, m, damp, count, what));
-    if (G64 !== G) recycle(G64);
-    return parts;
-  };
+  /** factors.ts's generator with its products run here. */
+  const factor = ({ name, G, k, m, damp, count, what }: Extract<Request, { op: 'factor' }>): Promise<Float64Array[]> =>
+    runSteps(FACTORS[name](G, k, m, damp, count, what));
 
   port.on('message', async (req: Request) => {
     try {
