@@ -7,7 +7,8 @@
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
 //   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512, and at N = 512 under a limit
-//       that makes it stream the gradients (--rss-samples 32,512,512@5GB; N@stream: just under the in-memory plan)
+//       that makes it stream the gradients (--rss-samples 32,512,512@5GB; N@stream: just under the in-memory plan);
+//       --rss-structure neurons: structured runs (30% of units) instead; --rss-input 32: MobileNetV2-32
 //   (p) per-sample gradient products on MobileNetV2's conv shapes: public onnxruntime API (awaited) vs the private binding
 //   (m) per-sample gradients of MobileNetV2-224 against PyTorch's per-sample loop, measured in this run (bench/mobilenet.ts)
 //   (g) gradual pruning: gradual WoodFisher vs gradual global magnitude vs one shot at 95/98%, 3 seeds (bench/gradual.ts)
@@ -22,7 +23,7 @@ import { setGemmBackend } from '../src/engine/linalg/gemm';
 import { useFastestGemm } from '../src/engine/linalg/fastest';
 import { GemmProvider, flops, jsProvider, tfjsProvider, onnxRuntimeProvider, onnxRuntimeUnavailable } from '../src/engine/linalg/accel';
 import { formatNpy } from '../src/engine/data/npy';
-import { DEFAULT_OPTIONS } from '../src/engine/types';
+import { DEFAULT_GRADUAL, DEFAULT_OPTIONS, type GradualEvent, type GradualOptions, type PruneOptions } from '../src/engine/types';
 import { formatBytes, parseBytes } from '../src/engine/report/bytes';
 import { mulberry32 } from '../src/engine/data/random';
 import { sectionS } from './structured';
@@ -624,6 +625,8 @@ interface ChildSpec {
   name: string;
   options: Record<string, unknown>;
   gemm?: 'onnxruntime-f64';
+  gradual?: boolean; // runGradual (options are GradualOptions) instead of runPrune
+  stream?: boolean; // a limit just under the in-memory plan, planned in the child (the plan counts its own runtime)
 }
 interface ChildResult {
   seconds: Record<string, number>;
@@ -698,6 +701,13 @@ async function child(spec: ChildSpec): Promise<void> {
   await initBackend('wasm');
   const { runPrune } = await import('../src/engine/prune');
   useFastestGemm(spec.gemm === 'onnxruntime-f64' ? 'auto' : 'js'); // runPrune keeps the provider installed here
+  if (spec.stream) {
+    // just under the in-memory plan with rebuilt blocks (the smallest in-memory plan): only streaming fits
+    const { inspectModel } = await import('../src/engine/prune');
+    const o = spec.options as unknown as PruneOptions;
+    const planned = async (maxMemoryBytes: number) => (await inspectModel(o.modelPath, { ...o, maxMemoryBytes })).memory.totalBytes;
+    o.maxMemoryBytes = (await planned((await planned(2 ** 50)) - 1)) - 1;
+  }
   const baseRSS = process.resourceUsage().maxRSS * 1024;
   const forms: string[] = [];
   // the peak so far (maxRSS) when each stage ends: the stage where it last rose holds the run's peak
@@ -707,12 +717,13 @@ async function child(spec: ChildSpec): Promise<void> {
     stagePeaks.push({ stage, maxRSS: process.resourceUsage().maxRSS * 1024, rss: process.memoryUsage.rss() });
     stage = next;
   };
-  const report = await runPrune(spec.options as unknown as Parameters<typeof runPrune>[0], {
-    onEvent: e => {
-      if (e.type === 'layer' && e.result.form && !forms.includes(e.result.form)) forms.push(e.result.form);
-      if (e.type === 'stage' && e.stage !== stage) mark(e.stage);
-    },
-  });
+  const onEvent = (e: GradualEvent) => {
+    if (e.type === 'layer' && e.result.form && !forms.includes(e.result.form)) forms.push(e.result.form);
+    if (e.type === 'stage' && e.stage !== stage) mark(e.stage);
+  };
+  const report = spec.gradual
+    ? await (await import('../src/engine/gradual/run')).runGradual(spec.options as unknown as GradualOptions, { onEvent })
+    : await runPrune(spec.options as unknown as Parameters<typeof runPrune>[0], { onEvent });
   mark('end');
   const res: ChildResult = {
     seconds: report.seconds as Record<string, number>,
@@ -825,7 +836,7 @@ async function sectionD(): Promise<void> {
         f(r.wall),
         `${mib(r.maxRSS)} / ${mib(r.planBytes)}`,
         f(r.maxRSS / r.planBytes),
-        f((r.maxRSS - r.baseRSS) / r.planBytes),
+        mib(r.planItems?.find(i => i.what.startsWith('the runtime before the run'))?.bytes ?? NaN),
         r.before !== undefined ? `${(100 * r.before).toFixed(1)} → ${(100 * (r.after ?? NaN)).toFixed(1)}` : '',
       ]);
     }
@@ -842,12 +853,14 @@ async function sectionD(): Promise<void> {
         'process s',
         'peak RSS / plan',
         'RSS÷plan',
-        '(RSS−base)÷plan',
+        'runtime in plan',
         'accuracy %',
       ],
       rows,
     );
-    console.log('    base = RSS of the child after loading the runtime and backend, before runPrune');
+    console.log(
+      "    runtime in plan = the resident set the run measured at its start (V8, TF.js, wasm, onnxruntime), the plan's first item",
+    );
     results.endToEnd = out;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -867,7 +880,8 @@ async function sectionR(): Promise<void> {
     return { n: Number(n), limit: limit === 'stream' ? ('stream' as const) : limit ? parseBytes(limit) : undefined };
   });
   const list = runs.map(r => r.n);
-  const size = SMOKE ? 32 : 224;
+  const size = Number(opt('rss-input') ?? (SMOKE ? 32 : 224));
+  const structure = opt('rss-structure') === 'neurons' ? ('neurons' as const) : undefined;
   const peaks: string[] = [];
   try {
     await initBackend('wasm');
@@ -879,29 +893,27 @@ async function sectionR(): Promise<void> {
     const data = writeCalibration(path.join(tmp, 'data'), Math.max(...list), size, SMOKE ? 10 : 1000);
     const rows: (string | number)[][] = [];
     const out: Record<string, unknown> = { inputSize: size };
-    const { inspectModel } = await import('../src/engine/prune');
-    const planned = async (n: number, maxMemoryBytes: number) =>
-      (await inspectModel(model, { samples: n, maxMemoryBytes, backend: 'wasm' })).memory.totalBytes;
     for (const { n, limit } of runs) {
-      // just under the in-memory plan with rebuilt blocks (the smallest in-memory plan): only streaming fits
-      const maxMemory = limit === 'stream' ? (await planned(n, (await planned(n, 2 ** 50)) - 1)) - 1 : limit;
+      const maxMemory = limit === 'stream' ? undefined : limit;
       const spec: ChildSpec = {
         name: `mobilenetv2 N=${n}`,
         gemm: onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64',
+        stream: limit === 'stream',
         options: {
           modelPath: model,
           dataPath: data.x,
           labelsPath: data.y,
           outDir: path.join(tmp, `out-${n}`),
           ...DEFAULT_OPTIONS,
-          sparsity: 0.7,
+          sparsity: structure ? 0.3 : 0.7,
           samples: n,
           backend: 'wasm',
+          ...(structure ? { structure } : {}),
           ...(maxMemory ? { maxMemoryBytes: maxMemory } : {}),
         },
       };
       const r = runChild(spec, 120);
-      const key = `N=${n}${maxMemory ? `, limit ${formatBytes(maxMemory)}` : ''}`;
+      const key = `N=${n}${maxMemory ? `, limit ${formatBytes(maxMemory)}` : limit === 'stream' ? ', limit just under the in-memory plan' : ''}`;
       out[key] = r;
       if ('error' in r) {
         rows.push([n, `error: ${r.error}`, '', '', '', '', '', '']);
@@ -914,7 +926,7 @@ async function sectionR(): Promise<void> {
         formatBytes(r.planBytes),
         formatBytes(r.maxRSS),
         f(r.maxRSS / r.planBytes),
-        `${formatBytes(r.limitBytes ?? NaN)}${maxMemory ? ' (given)' : ''}`,
+        `${formatBytes(r.limitBytes ?? NaN)}${maxMemory || limit === 'stream' ? ' (given)' : ''}`,
         f(r.wall),
       ]);
       peaks.push(
@@ -926,8 +938,68 @@ async function sectionR(): Promise<void> {
       );
       console.log(`(r) ${key}: ${rows[rows.length - 1].join(' | ')}`); // a run takes minutes: each row as it comes
     }
+    // gradual: the same architecture at 32×32 (training is the plan's largest TF.js item there), one epoch on random
+    // images, its four pruning steps on N = 256 calibration samples; --rss-gradual lists training-set sizes
+    const gradualRuns = (opt('rss-gradual') ?? (SMOKE ? '' : '256')).split(',').filter(Boolean).map(Number);
+    if (gradualRuns.length) {
+      const small = buildMobileNetV2(SMOKE ? { inputSize: 32, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64 } : { inputSize: 32 });
+      const model32 = await saveModelFolder(small, path.join(tmp, 'model-32'));
+      small.dispose();
+      for (const n of gradualRuns) {
+        const train = writeCalibration(path.join(tmp, `train-32-${n}`), n, 32, SMOKE ? 10 : 1000);
+        const r = runChild(
+          {
+            name: `mobilenetv2-32 gradual, ${n} training samples`,
+            gemm: onnxRuntimeUnavailable() ? undefined : 'onnxruntime-f64',
+            gradual: true,
+            options: {
+              ...DEFAULT_OPTIONS,
+              ...DEFAULT_GRADUAL,
+              modelPath: model32,
+              dataPath: train.x,
+              labelsPath: train.y,
+              outDir: path.join(tmp, `out-gradual-${n}`),
+              sparsity: 0.7,
+              epochs: 1,
+              backend: 'wasm',
+            },
+          },
+          120,
+        );
+        const key = `gradual 32×32, ${n} training samples`;
+        out[key] = r;
+        if ('error' in r) {
+          rows.push([`${n} (gradual 32×32)`, `error: ${r.error}`, '', '', '', '', '', '']);
+          continue;
+        }
+        rows.push([
+          `${Math.min(n, DEFAULT_OPTIONS.samples)} (gradual 32×32, ${n} to train)`,
+          r.gradients ?? '',
+          r.strategy ?? '',
+          formatBytes(r.planBytes),
+          formatBytes(r.maxRSS),
+          f(r.maxRSS / r.planBytes),
+          formatBytes(r.limitBytes ?? NaN),
+          f(r.wall),
+        ]);
+        peaks.push(
+          `    ${key}, peak so far at the end of each stage: ` +
+            (r.stagePeaks ?? [])
+              .slice(1)
+              .map(p => `${p.stage} ${formatBytes(p.maxRSS)}`)
+              .join(', '),
+        );
+        console.log(`(r) ${key}: ${rows[rows.length - 1].join(' | ')}`);
+      }
+    }
+    for (const r of Object.values(out)) {
+      const items = (r as ChildResult).planItems;
+      const runtime = items?.find(i => i.what.startsWith('the runtime before the run'));
+      if (runtime) peaks.push(`    runtime counted by the plan (resident before the run): ${formatBytes(runtime.bytes)}`);
+      if (runtime) break;
+    }
     table(
-      `(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), 70% global, blocks of 1000, default limit unless given, each run in its own process`,
+      `(r) memory plan vs whole-process peak RSS, MobileNetV2-${size} (${SMOKE ? 'small' : '3.5M weights'}), ${structure ? '30% of units, per layer' : '70% global'}, blocks of 1000, default limit unless given, each run in its own process`,
       ['N', 'gradients', 'inverses', 'plan', 'peak RSS', 'RSS ÷ plan', 'limit', 'process s'],
       rows,
     );

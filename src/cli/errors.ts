@@ -1,5 +1,6 @@
 // How the CLI ends: exit codes and the one-line error message.
 import { WoodFisherError } from '../engine/types';
+import { Interrupted, signalExitCode } from './abort';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, cancelled: 130 } as const;
 
@@ -9,9 +10,10 @@ export class UsageError extends Error {}
 /** Turns any failure into (one line on stderr, exit code). Stack traces only with WOODFISHER_DEBUG=1. */
 export function reportFailure(e: unknown, stderr: (s: string) => void): number {
   const debug = process.env.WOODFISHER_DEBUG === '1';
-  if (e instanceof WoodFisherError && e.code === 'CANCELLED') {
-    stderr('cancelled\n');
-    return EXIT.cancelled;
+  // cancelled: "cancelled", or what the run kept (a gradual run's checkpoint); exit 128 + the signal (130 for Ctrl-C)
+  if (e instanceof Interrupted || (e instanceof WoodFisherError && e.code === 'CANCELLED')) {
+    stderr(`${/^[\w ]*cancelled$/i.test(e.message) ? 'cancelled' : oneLine(e.message)}\n`);
+    return e instanceof Interrupted ? signalExitCode(e.signal) : EXIT.cancelled;
   }
   if (e instanceof UsageError) {
     stderr(`error: ${e.message}\n`);

@@ -203,7 +203,11 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     .option('--eval-labels <path>', 'evaluation labels y.npy', parsePath)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(BACKEND_NAMES))
     .option('--threads <n>', "worker threads for the Fisher blocks (default: the machine's cores, at most 8)", parsePositiveInt)
-    .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
+    .option(
+      '--max-memory <size>',
+      'memory limit of the whole run, runtime included, e.g. 4GB (default: the runtime plus half the free RAM)',
+      parseSize,
+    )
     .option('--shuffle', 'draw calibration samples at random (with --seed)')
     .option('--seed <n>', 'random seed (default: 0)', parseNonNegativeInt)
     .option('--out <dir>', 'new folder for the output', parsePath)

@@ -1,5 +1,6 @@
-// Progress for terminals: a bar on a TTY (stage, layer, k/N, rate, ETA), plain lines otherwise (a line per stage or
-// layer, then every few seconds its count, rate and ETA, also between engine events), nothing with --json.
+// Progress for terminals: a bar on a TTY (stage, layer, k/N, rate, ETA), plain lines otherwise (a line per stage — a
+// stage run layer by layer counted over all its layers — then every few seconds its count, rate and ETA, also between
+// engine events), nothing with --json.
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import { stageLabel, type StageEvent } from '../engine/stages';
 import type { PruneEvent } from '../engine/types';
@@ -43,13 +44,17 @@ export function createProgress(mode: ProgressMode, stream: NodeJS.WritableStream
   if (mode === 'lines') {
     const every = opts.every ?? 5,
       now = opts.now ?? (() => performance.now() / 1000);
-    let cur: { label: string; unit: string; done: number; total: number; t0: number; done0: number; printed: number } | undefined;
+    let cur:
+      { label: string; unit: string; done: number; total: number; t0: number; done0: number; printed: number; layer?: string } | undefined;
     const status = () => {
       if (!cur) return;
       const dt = now() - cur.t0,
         rate = dt > 0 ? (cur.done - cur.done0) / dt : 0;
       const eta = rate > 0 ? `, ETA ${formatDuration((cur.total - cur.done) / rate)}` : '';
-      stream.write(`  ${cur.label}: ${cur.done}/${cur.total}, ${rate >= 10 ? rate.toFixed(0) : rate.toPrecision(2)} ${cur.unit}/s${eta}\n`);
+      const at = cur.layer ? `, at ${cur.layer}` : '';
+      stream.write(
+        `  ${cur.label}: ${cur.done}/${cur.total}, ${rate >= 10 ? rate.toFixed(0) : rate.toPrecision(2)} ${cur.unit}/s${eta}${at}\n`,
+      );
       cur.printed = now();
     };
     const timer =
@@ -65,14 +70,27 @@ export function createProgress(mode: ProgressMode, stream: NodeJS.WritableStream
     return {
       onEvent(e) {
         if (e.type === 'stage') {
-          const l = label(e);
+          // a stage run layer by layer (blocks, update) is one phase counted over every layer, its layer said on the way
+          const count = e.overall ?? e,
+            layer = e.overall ? e.layer : undefined;
+          const l = label(e.overall ? { ...e, layer: undefined } : e);
           if (l !== cur?.label) {
-            stream.write(`${l} (${e.total})\n`); // one line per stage / layer: readable in CI logs
-            cur = { label: l, unit: unitOf(e.stage), done: e.done, total: e.total, t0: now(), done0: e.done, printed: now() };
+            stream.write(`${l} (${count.total})\n`); // one line per stage (per layer only without an overall count): readable in CI logs
+            cur = {
+              label: l,
+              unit: unitOf(e.stage),
+              done: count.done,
+              total: count.total,
+              t0: now(),
+              done0: count.done,
+              printed: now(),
+              layer,
+            };
           } else {
-            cur.done = e.done;
-            cur.total = e.total;
-            if (now() - cur.printed >= every && e.done < e.total) status();
+            cur.done = count.done;
+            cur.total = count.total;
+            cur.layer = layer;
+            if (now() - cur.printed >= every && count.done < count.total) status();
           }
         } else if (e.type === 'log') {
           stream.write(`${e.level}: ${e.message}\n`);

@@ -17,16 +17,19 @@ function unreadable(e: unknown, what: string, file: string, code: ErrorCode): Wo
 
 /** Checks that `file` is an existing regular file (links followed) and returns its size; `what` names it in messages. */
 export function inputFileSize(file: string, what: string, code: ErrorCode = 'DATA_FORMAT'): number {
-  const shown = path.basename(file) || file;
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
   } catch (e) {
     throw unreadable(e, what, file, code);
   }
-  if (st.isDirectory()) throw new WoodFisherError(`${what} ${shown} is a folder, not a file`, code, { file });
-  if (!st.isFile()) throw new WoodFisherError(`${what} ${shown} is not a regular file (${kind(st)}); give a file`, code, { file });
+  checkRegular(st, file, what, code);
   return st.size;
+}
+
+/** "Data file /dev/zero is a device, not a regular file": the path as given (a basename hides which /dev/zero). */
+function checkRegular(st: fs.Stats, file: string, what: string, code: ErrorCode): void {
+  if (!st.isFile()) throw new WoodFisherError(`${what} ${file} is ${kind(st)}, not a regular file`, code, { file });
 }
 
 /** Reads a regular file of at most maxBytes (checked on the opened file before reading: no race with a swap). */
@@ -76,9 +79,7 @@ export async function readInputText(file: string, what: string, maxBytes: number
 const NONBLOCK = fs.constants.O_NONBLOCK ?? 0;
 
 function checkOpened(st: fs.Stats, file: string, what: string, maxBytes: number, code: ErrorCode, hint: string): number {
-  if (st.isDirectory()) throw new WoodFisherError(`${what} ${path.basename(file)} is a folder, not a file`, code, { file });
-  if (!st.isFile())
-    throw new WoodFisherError(`${what} ${path.basename(file)} is not a regular file (${kind(st)}); give a file`, code, { file });
+  checkRegular(st, file, what, code);
   const limit = Math.min(maxBytes, MAX_BUFFER);
   if (st.size > limit) {
     throw new WoodFisherError(
@@ -91,8 +92,9 @@ function checkOpened(st: fs.Stats, file: string, what: string, maxBytes: number,
 }
 
 function kind(st: fs.Stats): string {
+  if (st.isDirectory()) return 'a folder';
   if (st.isFIFO()) return 'a named pipe';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
   if (st.isSocket()) return 'a socket';
-  return 'not a file';
+  return 'something else';
 }

@@ -6,9 +6,19 @@ import { needsGradients, needsInverse } from './methods';
 import { formatBytes } from './report/bytes';
 import { MemoryPlan, Method, PrunableLayer, InverseForm, WoodFisherError } from './types';
 
-/** Default limit: half of the memory the OS reports free now (the rest is for TF.js, V8 and the editor). */
-export function defaultMemoryLimit(): number {
-  return Math.floor(os.freemem() * 0.5);
+/** Default limit: what the process already holds (`runtime`, when the plan counts it) plus half of the memory the OS
+ *  reports free now (the other half is for the editor and everything else). */
+export function defaultMemoryLimit(runtime = 0): number {
+  return runtime + Math.floor(os.freemem() * 0.5);
+}
+
+const RUNTIME = 'the runtime before the run (V8, TF.js and its backend, native libraries; measured)';
+let runtime: number | undefined;
+/** The runtime a run starts on, measured: V8, TF.js and its backend (wasm), onnxruntime's library — 150–200 MB that no
+ *  other item holds. The resident set at the first run's start (after the backend, before any model or data), once per
+ *  process: a sweep's later runs and inspect's plan count the same runtime. */
+export function runtimeBytes(): number {
+  return (runtime ??= process.memoryUsage.rss());
 }
 
 export interface PlanInput {
@@ -19,6 +29,11 @@ export interface PlanInput {
   inverseForm: InverseForm;
   limitBytes?: number;
   threads?: number; // Fisher blocks built at once (one per worker thread)
+  /** Sizes of a layer's Fisher blocks that get an inverse (default: blockRanges of blockSize; structured pruning: its
+   *  blocks of several whole rows — a one-row block is scored without one). */
+  inverseBlocks?: (layer: PrunableLayer) => number[];
+  /** Blocks built per batch on a thread (default: fisher/inverse.ts blocksPerBatch; structured pruning builds one at a time). */
+  blocksAtOnce?: number;
   /** TF.js working memory of one batch of the gradient pass (gradients/perSample.ts gradientPassBytes); without the
    *  model, an estimate. */
   gradientPassBytes?: number;
@@ -28,6 +43,8 @@ export interface PlanInput {
   dataBytes?: number;
   /** What else the caller holds throughout (gradual: optimizer state, a training batch): counted in every choice. */
   heldBytes?: PlanItem[];
+  /** The process before the run (runtimeBytes() at its start): counted, and the default limit adds it to half the free RAM. */
+  runtimeBytes?: number;
 }
 
 const MiB = 2 ** 20;
@@ -37,13 +54,12 @@ const GRADIENT_BATCH_BYTES = 3 * 64 * MiB;
 const WORKER_THREAD_BYTES = 60 * MiB;
 
 /** Bytes held by all built inverse blocks (if kept until the update), and the largest scratch while building one. */
-function inverseFootprint(layers: PrunableLayer[], n: number, blockSize: number, form: InverseForm) {
+function inverseFootprint(layers: PrunableLayer[], n: number, sizes: (l: PrunableLayer) => number[], form: InverseForm) {
   let sum = 0,
     largest = 0,
     peak = 0;
   for (const l of layers) {
-    for (const r of blockRanges(l.size, blockSize)) {
-      const b = r.end - r.start;
+    for (const b of sizes(l)) {
       const f = form === 'auto' ? chooseForm(n, b) : form;
       sum += inverseBytes(n, b, f);
       largest = Math.max(largest, inverseBytes(n, b, f));
@@ -92,8 +108,9 @@ export function gradientGroups(layers: PrunableLayer[], n: number, budget: numbe
 export function planMemory(p: PlanInput): Plan {
   const d = p.layers.reduce((a, l) => a + l.size, 0);
   const n = p.samples;
-  const limitBytes = p.limitBytes ?? defaultMemoryLimit();
+  const limitBytes = p.limitBytes ?? defaultMemoryLimit(p.runtimeBytes);
   const base: Item[] = [
+    ...(p.runtimeBytes ? [{ what: RUNTIME, bytes: p.runtimeBytes }] : []),
     { what: 'model weights (TF.js float32, two copies)', bytes: d * 4 * 2 },
     { what: 'weights, saliencies and masks (float64)', bytes: d * (8 * 3 + 1) },
   ];
@@ -138,9 +155,10 @@ export function planMemory(p: PlanInput): Plan {
     const inMemory = plan([...base, all], 'keep', 'in memory', 'the per-sample gradients fit under the limit');
     return inMemory.fits ? inMemory : (streamed([], false) ?? inMemory);
   }
-  const inv = inverseFootprint(p.layers, n, p.blockSize, p.inverseForm);
+  const sizes = p.inverseBlocks ?? ((l: PrunableLayer) => blockRanges(l.size, p.blockSize).map(r => r.end - r.start));
+  const inv = inverseFootprint(p.layers, n, sizes, p.inverseForm);
   const T = Math.max(1, p.threads ?? 1);
-  const k = blocksPerBatch(n, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
+  const k = p.blocksAtOnce ?? blocksPerBatch(n, Math.min(p.blockSize, d), p.inverseForm); // blocks per batched build
   const slice = n * Math.min(p.blockSize, d) * 4;
   const building: Item[] = [
     {
@@ -180,6 +198,13 @@ export function planMemory(p: PlanInput): Plan {
 /** Throws the user-facing error for a plan over the limit, naming the knobs that fix it. */
 export function assertPlanFits(plan: MemoryPlan): void {
   if (plan.fits) return;
+  const runtime = plan.items.find(i => i.what === RUNTIME)?.bytes ?? 0;
+  if (plan.limitBytes <= runtime)
+    throw new WoodFisherError(
+      `the memory limit (${formatBytes(plan.limitBytes)}) is below what the runtime holds before the run starts ` +
+        `(${formatBytes(runtime)}: V8, TF.js, native libraries); the plan needs ${formatBytes(plan.totalBytes)} in all: raise --max-memory`,
+      'MEMORY',
+    );
   const biggest = [...plan.items].sort((a, b) => b.bytes - a.bytes)[0];
   throw new WoodFisherError(
     `the memory plan needs ${formatBytes(plan.totalBytes)} but the limit is ${formatBytes(plan.limitBytes)} ` +

@@ -10,7 +10,7 @@ import { gradientPassBytes } from './gradients/perSample';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern, patternSparsity } from './obs/select';
-import { planMemory, assertPlanFits } from './memory';
+import { planMemory, assertPlanFits, runtimeBytes } from './memory';
 import { needsGradients } from './methods';
 import { chooseDamp, type DampChoice } from './damp';
 import { checkAbort, pruneStep, targetAt, type LabelsSource } from './step';
@@ -20,7 +20,7 @@ import { QUANTIZE_MODES } from './model/encode';
 import { outputForRun } from './model/quantize';
 import { chooseTargetSize, type TargetSizeChoice } from './targetSize';
 import { formatBytes } from './report/bytes';
-import { runStructuredPrune } from './structured/prune';
+import { runStructuredPrune, structuredPlan, unitLayers } from './structured/prune';
 import {
   LayerResult,
   MemoryPlan,
@@ -74,36 +74,48 @@ export interface InspectResult {
   totalWeights: number;
   format: string;
   backend: string;
+  /** structure 'neurons': the layers whose units are scored (what the memory plan covers) */
+  structure?: { layers: string[] };
 }
 
-/** Layers, prunable weights and the memory plan for the given settings, without data. */
+/** Layers, prunable weights and the memory plan for the given settings (structure 'neurons': the structured run's), without data. */
 export async function inspectModel(modelPath: string, options: Partial<PruneOptions> = {}): Promise<InspectResult> {
   const o = { ...DEFAULT_OPTIONS, ...options };
   const backend = await initBackend(o.backend);
+  useFastestGemm(); // the runtime a run holds (runtimeBytes) has onnxruntime's library loaded
+  const runtime = runtimeBytes();
   const m = await loadModel(modelPath);
-  const inputFloats = (m.model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * (b ?? 1), 1);
-  const memory = planMemory({
-    layers: m.prunable,
-    samples: o.samples,
-    blockSize: o.blockSize,
-    method: o.method,
-    inverseForm: o.inverseForm,
-    limitBytes: o.maxMemoryBytes,
-    threads: blockThreads(o.threads, countBlocks(m.prunable, o.blockSize)),
-    gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, m.prunable, o.samples) : undefined,
-    dataBytes: needsGradients(o.method) ? 4 * o.samples * inputFloats : 0,
-    stream: true,
-  });
-  const layerNames = m.model.layers.map(l => l.name);
-  m.model.dispose();
-  return {
-    layers: m.prunable,
-    layerNames,
-    memory,
-    totalWeights: m.prunable.reduce((a, l) => a + l.size, 0),
-    format: m.json.format ?? 'layers-model (no format key)',
-    backend,
-  };
+  try {
+    const inputFloats = (m.model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * (b ?? 1), 1);
+    const dataBytes = needsGradients(o.method) ? 4 * o.samples * inputFloats : 0;
+    const units = o.structure === 'neurons' ? unitLayers(m).layers.map(s => s.layer) : undefined;
+    const memory = units
+      ? structuredPlan(m, units, o, o.samples, dataBytes, runtime)
+      : planMemory({
+          layers: m.prunable,
+          samples: o.samples,
+          blockSize: o.blockSize,
+          method: o.method,
+          inverseForm: o.inverseForm,
+          limitBytes: o.maxMemoryBytes,
+          threads: blockThreads(o.threads, countBlocks(m.prunable, o.blockSize)),
+          gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, m.prunable, o.samples) : undefined,
+          dataBytes,
+          stream: true,
+          runtimeBytes: runtime,
+        });
+    return {
+      layers: m.prunable,
+      layerNames: m.model.layers.map(l => l.name),
+      memory,
+      totalWeights: m.prunable.reduce((a, l) => a + l.size, 0),
+      format: m.json.format ?? 'layers-model (no format key)',
+      backend,
+      ...(units ? { structure: { layers: units.map(l => l.name) } } : {}),
+    };
+  } finally {
+    m.model.dispose();
+  }
 }
 
 /** Runs the whole one-shot pruning and writes the pruned model and report.json to options.outDir. */
@@ -133,6 +145,7 @@ async function pruneInto(
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(options.backend);
   const linalg = useFastestGemm();
+  const runtime = runtimeBytes(); // before the model and data
   const { model, data, evalData } = await timed('load', () => loadInputs(options));
   try {
     const n = data?.count ?? 0;
@@ -156,6 +169,7 @@ async function pruneInto(
       gradientPassBytes: n > 0 ? gradientPassBytes(model, layers, n) : undefined,
       dataBytes: (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0),
       stream: true,
+      runtimeBytes: runtime,
     });
     emit({ type: 'plan', layers: model.prunable, memory, backend });
     assertPlanFits(memory);

@@ -1,7 +1,7 @@
 // One pruning step at the current weights, as the paper runs it — one named function per stage over one context:
 //   gradients g_n → Fisher blocks (saliency ρ, inverses F⁻¹ kept) → selection (lowest ρ) → OBS update δw
 // runPrune calls it once per recomputation sub-step; gradual pruning calls it at every pruning epoch; structured
-// pruning passes its own `select` and `update`.
+// pruning passes its own block ranges (whole rows), `blocks`, `select` and `update`, and streams by layer group the same way.
 import { readKernel, writeKernel, type LoadedModel } from './model/load';
 import type { Dataset } from './data/calibration';
 import { perSampleGradients, type GradientSet } from './gradients/perSample';
@@ -59,6 +59,10 @@ export interface StepInput {
   step?: { k: number; of: number }; // sub-step k of K, for progress events and the gradient seed (default 1 of 1)
   hooks?: RunHooks;
   timed?: Timed; // adds each stage's time to the run's report
+  ranges?: (layer: PrunableLayer) => BlockRange[]; // a layer's Fisher blocks (default: blockRanges of options.blockSize)
+  /** Saliencies of one group's layers from its gradients (ctx.grads, released after it), kept inverses where the plan
+   *  keeps them. Default: fisherBlocks (every block an independent job, on worker threads). */
+  blocks?: (ctx: StepContext, group: number[]) => Promise<void>;
   select?: (ctx: StepContext) => Promise<Selection>; // default: selectWeights
   update?: (ctx: StepContext, selection: Selection) => Promise<LayerResult[]>; // default: updateWeights
 }
@@ -118,13 +122,15 @@ export interface StepContext {
 /** One step: gradients → Fisher blocks → selection → OBS update; the model's kernels hold the result. */
 export async function pruneStep(input: StepInput): Promise<StepResult> {
   const ctx = stepContext(input);
-  ctx.runner = ctx.method.needsInverse
-    ? blockRunner(ctx.options.threads, ctx.blocks.length, { n: ctx.n, b: ctx.options.blockSize, form: ctx.options.inverseForm })
-    : undefined;
+  ctx.runner =
+    ctx.method.needsInverse && !input.blocks
+      ? blockRunner(ctx.options.threads, ctx.blocks.length, { n: ctx.n, b: ctx.options.blockSize, form: ctx.options.inverseForm })
+      : undefined;
   try {
     for (const group of ctx.groups) {
       await gradients(ctx, group, input.gradients);
-      await fisherBlocks(ctx, group);
+      await (input.blocks ?? fisherBlocks)(ctx, group);
+      releaseGradients(ctx);
     }
     const selection = await (input.select ?? selectWeights)(ctx);
     const results = await (input.update ?? updateWeights)(ctx, selection);
@@ -144,7 +150,13 @@ function stepContext(input: StepInput): StepContext {
   const layers: LayerWork[] = input.layers.map(layer => {
     const w = readKernel(model, layer);
     if (w.some(v => !Number.isFinite(v))) throw new WoodFisherError(`layer ${layer.name} has NaN or infinite weights`, 'MODEL_NAN');
-    return { layer, w, ranges: blockRanges(layer.size, options.blockSize), saliency: new Float64Array(0), form: 'none' };
+    return {
+      layer,
+      w,
+      ranges: input.ranges?.(layer) ?? blockRanges(layer.size, options.blockSize),
+      saliency: new Float64Array(0),
+      form: 'none',
+    };
   });
   const hooks = input.hooks ?? {};
   const all = layers.map((_, i) => i);
@@ -238,8 +250,10 @@ async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
     if (!runner) return;
     const built = layers.map(() => 0),
       forms = layers.map(() => new Map<string, number>());
+    const jobs = ctx.blocks.filter(b => inGroup.has(b.layer));
+    let builtAll = 0;
     await forEachBounded(
-      ctx.blocks.filter(b => inGroup.has(b.layer)),
+      jobs,
       runner.capacity,
       async ({ id, layer, range }) => {
         const work = layers[layer];
@@ -266,6 +280,7 @@ async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
           layer: work.layer.name,
           step: k,
           steps: of,
+          overall: { done: ++builtAll, total: jobs.length },
         });
       },
       () => checkAbort(ctx.signal),
@@ -284,10 +299,35 @@ async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
       );
     }
   }
-  // The update needs the gradients again only to rebuild blocks that were not kept (the memory plan counts them once).
+}
+
+/** After a group's blocks: the update needs its gradients again only to rebuild blocks that were not kept (the memory
+ *  plan counts them once). */
+function releaseGradients(ctx: StepContext): void {
   if (!ctx.grads) ctx.labelsSource = undefined;
   ctx.rebuildFrom = ctx.inverses === 'rebuild' && updateKind(ctx) !== 'none' ? ctx.grads : undefined;
   ctx.grads = undefined;
+}
+
+/**
+ * The update's layer groups, each with the gradients its rebuilt blocks need (undefined when the inverses were kept):
+ * all layers at once, or — streamed and rebuilt — group by group, the last group's gradients (still held) first, the
+ * others computed again (the same numbers: same weights, batches and labels).
+ */
+export async function forEachUpdateGroup(
+  ctx: StepContext,
+  f: (group: number[], rebuildFrom?: Map<string, Float32Array>) => Promise<void>,
+): Promise<void> {
+  const { layers } = ctx;
+  const groups = ctx.rebuildFrom ? [...ctx.groups].reverse() : [layers.map((_, i) => i)];
+  for (const group of groups) {
+    if (ctx.rebuildFrom && !group.every(i => ctx.rebuildFrom!.has(layers[i].layer.name))) {
+      ctx.rebuildFrom = undefined;
+      ctx.rebuildFrom = (await groupGradients(ctx, group)).grads;
+    }
+    await f(group, ctx.rebuildFrom);
+  }
+  ctx.rebuildFrom = undefined;
 }
 
 /** The update the step applies: the options' kind where the method has inverses, none otherwise. */
@@ -385,18 +425,13 @@ export async function updateWeights(ctx: StepContext, { masks, thresholds }: Sel
   const results: LayerResult[] = [];
   const next = layers.map(work => new Float64Array(work.layer.size));
   const updated = layers.map(() => 0);
-  // Streamed and rebuilt: group by group, the last group's gradients (still held) first, the others computed again.
-  const groups = ctx.rebuildFrom ? [...ctx.groups].reverse() : [layers.map((_, i) => i)];
-  for (const group of groups) {
-    if (ctx.rebuildFrom && !group.every(i => ctx.rebuildFrom!.has(layers[i].layer.name))) {
-      ctx.rebuildFrom = undefined;
-      ctx.rebuildFrom = (await groupGradients(ctx, group)).grads;
-    }
-    const rebuildFrom = ctx.rebuildFrom;
+  await forEachUpdateGroup(ctx, async (group, rebuildFrom) => {
     const inGroup = new Set(group);
+    const jobs = ctx.blocks.filter(b => inGroup.has(b.layer));
+    let updatedAll = 0;
     await ctx.timed('update', () =>
       forEachBounded(
-        ctx.blocks.filter(b => inGroup.has(b.layer)),
+        jobs,
         runner?.capacity ?? 1,
         async ({ id, layer, range }) => {
           const work = layers[layer];
@@ -425,13 +460,13 @@ export async function updateWeights(ctx: StepContext, { masks, thresholds }: Sel
             step: k,
             steps: of,
             message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined,
+            overall: { done: ++updatedAll, total: jobs.length },
           });
         },
         () => checkAbort(ctx.signal),
       ),
     );
-  }
-  ctx.rebuildFrom = undefined;
+  });
   await ctx.timed('update', () => {
     layers.forEach((work, i) => {
       const { layer } = work;

@@ -205,7 +205,17 @@ export interface StructureReport {
 
 /** Streamed while a run goes on; the worker forwards these as protocol messages. */
 export type PruneEvent =
-  | { type: 'stage'; stage: Stage; done: number; total: number; layer?: string; step?: number; steps?: number; message?: string }
+  | {
+      type: 'stage';
+      stage: Stage;
+      done: number;
+      total: number; // of `layer`'s work when given
+      layer?: string;
+      step?: number;
+      steps?: number;
+      message?: string;
+      overall?: { done: number; total: number }; // a stage run layer by layer (blocks, update): its count over every layer
+    }
   | { type: 'plan'; layers: PrunableLayer[]; memory: MemoryPlan; backend: string }
   | { type: 'layer'; result: LayerResult; step: number }
   | { type: 'eval'; which: 'before' | 'after'; result: EvalResult }

@@ -1,7 +1,8 @@
 // Runs jobs in worker processes with a cancellable progress notification, mirrored into the model's panel.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { stageLabel, type GradualEvent, type PanelSnapshot, type PruneReport, type Stage, type ToWorkerMessage } from '../protocol';
+import type { GradualEvent, PanelSnapshot, PruneReport, ToWorkerMessage } from '../protocol';
+import { jobProgress, type JobShape } from './jobProgress';
 import { applyEvent, applyReport, emptySnapshot } from './snapshot';
 import { applyGradualEvent, gradualViewOf, isGradualOnly } from './gradualSnapshot';
 import type { PanelManager } from './resultsPanel';
@@ -22,9 +23,6 @@ export interface CommandResult {
 
 /** Seconds without any event from the worker before the stage is called stalled. */
 const STALL_SECONDS = 30;
-
-// The one-shot pipeline's stages in order: how far the progress notification is.
-const STAGES: Stage[] = ['load', 'gradients', 'blocks', 'selection', 'update', 'evaluate', 'save'];
 
 export class JobManager implements vscode.Disposable {
   private readonly running = new Map<string, WorkerJob>();
@@ -99,6 +97,11 @@ export class JobManager implements vscode.Disposable {
       this.panels.update(modelPath, snap);
     };
     let reportProgress: ((e: GradualEvent) => void) | undefined;
+    const shape: JobShape = {
+      mode,
+      runs: request.type === 'sweep' ? new Set(request.sparsities).size * request.methods.length : undefined,
+      gradual: request.type === 'sweep' && !!request.gradual,
+    };
     const job = new WorkerJob(this.workerPath, request, {
       onEvent: e => {
         set(isGradualOnly(e) ? applyGradualEvent(snap, e) : applyEvent(snap, e));
@@ -149,22 +152,14 @@ export class JobManager implements vscode.Disposable {
           cancellable: true,
         },
         (progress, token) => {
-          let reported = 0;
+          let shown = 0;
           reportProgress = e => {
             if (e.type !== 'stage') return;
-            // A gradual run advances by epochs (train stage: step e of E epochs, done/total batches); the rest by stage.
-            if (mode === 'gradual' && e.stage !== 'train') {
-              progress.report({ message: stageLabel(e) });
-              return;
-            }
-            const i = Math.max(0, STAGES.indexOf(e.stage));
-            const frac =
-              mode === 'gradual'
-                ? ((e.step ?? 1) - 1 + (e.total > 0 ? e.done / e.total : 0)) / (e.steps ?? 1)
-                : (i + (e.total > 0 ? e.done / e.total : 0)) / STAGES.length;
-            const increment = Math.max(0, frac * 100 - reported);
-            reported += increment;
-            progress.report({ message: stageLabel(e), increment });
+            // by stage, a gradual run by epochs, a sweep by runs (each one-shot or gradual) and within the run under way
+            const p = jobProgress(shape, e, snap.sweep?.length ?? 0, shown);
+            const increment = (p.fraction - shown) * 100;
+            shown = p.fraction;
+            progress.report({ message: p.message, increment });
           };
           token.onCancellationRequested(() => job.cancel());
           // A stage that stops moving (a stalled read, a wedged native call) is said, with the stage, in the

@@ -168,6 +168,59 @@ test('Ctrl-C cancels: exit code 130 and no output folder', { skip: !haveExamples
 });
 
 test(
+  'a second signal leaves at once, as killed by it: no native abort, no staging folder or lock left',
+  { skip: !haveExamples },
+  async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const out = path.join(tmp, `twice-${signal}`);
+      const child = spawn(
+        process.execPath,
+        // blocks of 2000: one block's products take long enough for the second signal to arrive inside them
+        [
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'prune',
+          ex('mlpnet/woodfisher.yaml'),
+          '--samples',
+          '1000',
+          '--block-size',
+          '2000',
+          '--out',
+          out,
+        ],
+        { cwd: root },
+      );
+      let stderr = '';
+      let sent = false;
+      child.stderr.on('data', d => {
+        stderr += d;
+        if (!sent && /^blocks/m.test(stderr)) {
+          sent = true;
+          child.kill(signal);
+          setTimeout(() => child.kill(signal), 30); // apart: two signals that arrive together are handled as one
+        }
+      });
+      const [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve =>
+        child.on('close', (c, s) => resolve([c, s])),
+      );
+      assert.ok(sent, `never saw the gradients stage: ${stderr}`);
+      // ended by the signal itself (a shell reports 128 + n), or by the first one's cancel if it came first
+      assert.ok(
+        killedBy === signal || code === (signal === 'SIGINT' ? 130 : 143),
+        `${signal}: code ${code}, signal ${killedBy}: ${stderr}`,
+      );
+      assert.doesNotMatch(stderr, /terminate called|Napi::Error|\n\s+at /);
+      assert.deepEqual(
+        readdirSync(tmp).filter(f => f.includes(`twice-${signal}`)),
+        [],
+        'no output, staging folder or lock beside it',
+      );
+    }
+  },
+);
+
+test(
   'prune --structure neurons --target-flops on the CNN recipe: units column, FLOPs and latency lines, a smaller model',
   { skip: !haveExamples },
   () => {

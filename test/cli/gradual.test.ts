@@ -1,7 +1,7 @@
 // `woodfisher gradual` as a user runs it: the real CLI on the bundled MLPNet and digits (short settings).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -200,4 +200,33 @@ test('prune and a one-shot sweep refuse a recipe with a gradual: section in one 
   assert.equal(sweep.code, 2, sweep.stderr);
   assert.match(sweep.stderr, /and sweep is one-shot: add --gradual/);
   assert.ok(!existsSync(path.join(tmp, 'r-out')) && !existsSync(path.join(tmp, 'r-sweep')));
+});
+
+test('SIGTERM during a pruning step exits 143, keeps the last checkpoint and says so; --resume finishes the run', async () => {
+  const out = path.join(tmp, 'term');
+  const args = ['gradual', ex('mlpnet/model.json'), '--train', ex('data/calib-x.npy'), '--train-labels', ex('data/calib-y.npy')];
+  const settings = ['--sparsity', '0.9', '--epochs', '8', '--samples', '1000', '--out', out];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, ...settings], { cwd: root });
+  let stderr = '';
+  let sent = false;
+  child.stderr.on('data', d => {
+    stderr += d;
+    // plain-line progress (not a TTY): stop inside the second pruning step, after the first epoch's checkpoint
+    if (!sent && /^blocks \(step 2\/\d+\)/m.test(stderr)) {
+      sent = true;
+      child.kill('SIGTERM');
+    }
+  });
+  const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)));
+  assert.ok(sent, `never saw the second pruning step: ${stderr}`);
+  assert.equal(code, 143, stderr); // 128 + SIGTERM, as a shell reports it (Ctrl-C stays 130: test/cli/e2e.test.ts)
+  const last = stderr.trim().split('\n').pop()!;
+  assert.match(last, /^gradual pruning was cancelled; the checkpoint after epoch (\d+) is in .+ \(continue with --resume\)$/);
+  const epoch = Number(/epoch (\d+)/.exec(last)![1]);
+  assert.equal(JSON.parse(readFileSync(path.join(out, 'checkpoint.json'), 'utf8')).epoch, epoch);
+  const resumed = cli(...args, ...settings, '--resume');
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+  assert.equal(report.gradual.epochs.length, 8);
+  assert.ok(Math.abs(report.sparsity.achieved - 0.9) < 1e-3, `achieved ${report.sparsity.achieved}`);
 });

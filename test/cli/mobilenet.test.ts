@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, mkdtempSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend, tf } from '../../src/engine/backend';
@@ -89,4 +89,80 @@ test('CLI prunes a MobileNetV2-shaped functional model (32×32) with WoodFisher 
 
 test('CLI prunes an InceptionV3-like model (BatchNormalization scale: false, Concatenate) end to end', async () => {
   await pruneEndToEnd('inception', buildInceptionLike({ inputSize: 29, classes: 6, seed: 6, width: 8 }), 29, 6);
+});
+
+test('CLI structured run under a limit only streaming meets: inspect --structure neurons shows the plan, prune streams it, same model', async () => {
+  const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64, seed: 7 });
+  const src = await saveModelFolder(model, path.join(tmp, 'mnv2-units'));
+  model.dispose();
+  const N = 512; // N × d gradients of 28 MB: a margin well above how much the runtime, measured per process, moves (~5 MB)
+  const data = writeCalibration(path.join(tmp, 'mnv2-units-data'), N, 32, 10, 7);
+  const settings = ['--samples', String(N), '--block-size', '64', '--backend', 'wasm'];
+  const inspect = (...more: string[]) => {
+    const r = cli('inspect', src, '--structure', 'neurons', ...settings, ...more, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).memory;
+  };
+  // half the gradients below the smallest in-memory plan (all blocks rebuilt: the kept ones not held): only streaming fits
+  const all = inspect();
+  const bytes = (prefix: string) => all.items.find((i: { what: string }) => i.what.startsWith(prefix)).bytes;
+  const gradients = bytes('per-sample gradients');
+  const limit = String(all.totalBytes - bytes('Fisher-inverse blocks, all kept') - Math.round(gradients / 2));
+  const shown = cli('inspect', src, '--structure', 'neurons', '--max-memory', limit, ...settings);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /structure neurons: the plan covers the \d+ of \d+ prunable layers with removable units/);
+  assert.match(
+    shown.stdout,
+    new RegExp(`per-sample gradients of one layer group at a time \\(${N} × \\d+ float32 at most, \\d+ groups\\)`),
+  );
+  assert.match(
+    shown.stdout,
+    new RegExp(
+      `plan: the ${N} × \\d+ gradients \\(.*\\) do not fit under the limit \\(.*\\): they are computed for \\d+ layer groups in turn`,
+    ),
+  );
+  assert.match(shown.stdout, /^ {2}layer group 2: /m);
+  // a recipe gives the same plan: its model, samples, block size, structure and memory limit (the runtime, measured
+  // in each process, may move a group boundary or whether the inverses fit beside the groups)
+  const recipe = path.join(tmp, 'units.prune.yaml');
+  writeFileSync(recipe, `model: ${src}\nstructure: neurons\nsamples: ${N}\nblockSize: 64\nmaxMemory: ${limit}\nbackend: wasm\n`);
+  const fromRecipe = JSON.parse(cli('inspect', recipe, '--json').stdout).memory;
+  const fromFlags = inspect('--max-memory', limit);
+  for (const m of [fromRecipe, fromFlags]) assert.equal(`${m.gradients}, ${m.limitBytes}`, `streamed, ${limit}`);
+  const prune = (out: string, ...more: string[]) =>
+    cli(
+      'prune',
+      src,
+      '--structure',
+      'neurons',
+      '--sparsity',
+      '0.3',
+      '--data',
+      data.x,
+      '--labels',
+      data.y,
+      '--damp',
+      '1e-3',
+      ...settings,
+      '--out',
+      out,
+      ...more,
+    );
+  const [a, b] = [path.join(tmp, 'units-a'), path.join(tmp, 'units-b')];
+  const inMemory = prune(a);
+  assert.equal(inMemory.code, 0, inMemory.stderr);
+  const streamed = prune(b, '--max-memory', limit);
+  assert.equal(streamed.code, 0, streamed.stderr);
+  assert.match(streamed.stdout + streamed.stderr, new RegExp(`memory plan: the ${N} × \\d+ gradients .* layer groups in turn`));
+  const report = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+  assert.equal(report(a).memory.gradients, 'in memory');
+  assert.equal(report(b).memory.gradients, 'streamed');
+  assert.ok(report(b).memory.groups.length >= 2);
+  assert.deepEqual(report(b).memory.groups.flat().sort(), fromFlags.groups.flat().sort(), 'the layers inspect planned');
+  assert.deepEqual(report(b).structure.units, report(a).structure.units);
+  const shards = (dir: string) =>
+    readdirSync(dir)
+      .filter(f => f.endsWith('.bin'))
+      .map(f => readFileSync(path.join(dir, f)));
+  assert.deepEqual(shards(b), shards(a), 'the written weights are byte for byte the same');
 });

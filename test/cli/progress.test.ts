@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { createProgress } from '../../src/cli/progress';
 import { reportFailure, UsageError } from '../../src/cli/errors';
+import { Interrupted } from '../../src/cli/abort';
 import { WoodFisherError } from '../../src/engine/types';
 
 function collect() {
@@ -54,18 +55,25 @@ test('a stage message names its phase: streamed gradients print one line per lay
   ]);
 });
 
-test('failures map to one line and exit codes: usage 2, engine 1, cancelled 130', () => {
+test('failures map to one line and exit codes: usage 2, engine 1, cancelled 130 (SIGINT) or 143 (SIGTERM)', () => {
   let out = '';
   const w = (s: string) => (out += s);
   assert.equal(reportFailure(new UsageError('bad flag'), w), 2);
   assert.equal(reportFailure(new WoodFisherError('model.json: no\nsuch file', 'MODEL_PATH'), w), 1);
   assert.equal(reportFailure(new WoodFisherError('pruning was cancelled', 'CANCELLED'), w), 130);
   assert.equal(reportFailure(new TypeError('boom'), w), 1);
+  // a signal's cancel exits as the shell reports that signal: 128 + its number; what the run kept is said
+  assert.equal(reportFailure(new Interrupted('SIGINT', 'pruning was cancelled'), w), 130);
+  assert.equal(reportFailure(new Interrupted('SIGTERM', 'Cancelled'), w), 143);
+  assert.equal(reportFailure(new Interrupted('SIGTERM', 'gradual pruning was cancelled; the checkpoint after epoch 2 is in /o'), w), 143);
   assert.deepEqual(out.split('\n').filter(Boolean), [
     'error: bad flag',
     'error: model.json: no such file',
     'cancelled',
     'error: boom (set WOODFISHER_DEBUG=1 for details)',
+    'cancelled',
+    'cancelled',
+    'gradual pruning was cancelled; the checkpoint after epoch 2 is in /o',
   ]);
 });
 
@@ -101,4 +109,37 @@ test('plain-line progress: a line with count, rate and ETA every few seconds of 
   await new Promise(r => setTimeout(r, 200));
   q.stop();
   assert.match(d.text(), /gradients: 0\/512, 0\.0 samples\/s/);
+});
+
+test('plain-line progress: a stage run layer by layer is one line and then count, rate, ETA and layer every few seconds', () => {
+  const c = collect();
+  let t = 0;
+  const p = createProgress('lines', c.stream, { every: 5, now: () => t, timer: false });
+  // 60 layers of 50 blocks, two threads: their events interleave at the layers' edges
+  const layers = Array.from({ length: 60 }, (_, i) => `conv_${i}`);
+  let all = 0;
+  const order = layers.flatMap(layer => Array.from({ length: 50 }, (_, b) => ({ layer, done: b + 1 })));
+  for (let i = 50; i < order.length; i += 50) [order[i - 1], order[i]] = [order[i], order[i - 1]]; // one thread ahead
+  for (const stage of ['blocks', 'update'] as const) {
+    all = 0;
+    for (const { layer, done } of order) {
+      t += 0.01; // 100 blocks/s
+      p.onEvent({ type: 'stage', stage, layer, done, total: 50, step: 1, steps: 2, overall: { done: ++all, total: 3000 } });
+    }
+  }
+  p.stop();
+  const lines = c.text().split('\n').filter(Boolean);
+  // one header per stage, not one per layer
+  const headers = lines.filter(l => !l.startsWith('  '));
+  assert.deepEqual(headers, ['blocks (step 1/2) (3000)', 'update (step 1/2) (3000)']);
+  const statuses = lines.filter(l => l.startsWith('  blocks (step 1/2): '));
+  // 30 s of blocks at one line per 5 s
+  assert.ok(statuses.length >= 5 && statuses.length <= 6, statuses.join('\n'));
+  assert.match(statuses[0], /^ {2}blocks \(step 1\/2\): \d+\/3000, 100 blocks\/s, ETA \d+s, at conv_\d+$/);
+  const done = statuses.map(l => Number(/: (\d+)\//.exec(l)![1]));
+  assert.deepEqual(
+    done,
+    [...done].sort((a, b) => a - b),
+    'the count only grows',
+  );
 });

@@ -741,7 +741,18 @@ async function main(): Promise<{ passed: number; failed: number }> {
         log('  questions:', JSON.stringify(answered));
         const deadline = Date.now() + RUN_TIMEOUT_MS * 2;
         let status = '';
+        // the progress notification while it runs: "run 2/4 · epoch 3/6, batch 5/16 · 45%", moving with every epoch
+        const progressLines: string[] = [];
         for (;;) {
+          for (const line of await page
+            .locator('.notifications-toasts .notification-list-item-message')
+            .allTextContents()
+            .catch(() => [] as string[])) {
+            const shown = /run \d+\/\d+ · .*$/.exec(line)?.[0]; // after the title ("WoodFisher: Gradually sweeping mlpnet: run …")
+            if (shown && progressLines.at(-1) !== shown) {
+              progressLines.push(shown);
+            }
+          }
           frame = await webviewFrame(page, '#status', 30_000);
           status = ((await frame.textContent('#status')) ?? '').trim();
           if (/^done — \d+ sweep points/.test(status) || /^(error|cancelled)/.test(status)) {
@@ -750,9 +761,15 @@ async function main(): Promise<{ passed: number; failed: number }> {
           if (Date.now() > deadline) {
             throw new Error(`gradual sweep #status still '${status}'`);
           }
-          await page.waitForTimeout(1000);
+          await page.waitForTimeout(500);
         }
         log('  #status:', status);
+        log('  progress:', JSON.stringify(progressLines.slice(0, 3)), '…', JSON.stringify(progressLines.slice(-2)));
+        const epochs = progressLines.filter(l => /^run \d+\/4 · epoch \d+\/\d+, batch \d+\/\d+ · \d+%$/.test(l));
+        const percents = epochs.map(l => Number(/(\d+)%$/.exec(l)![1]));
+        if (new Set(percents).size < 3 || percents.some((p, i) => i > 0 && p < percents[i - 1])) {
+          throw new Error(`the notification did not advance with the epochs: ${JSON.stringify(progressLines)}`);
+        }
         if (Number(/(\d+) sweep points/.exec(status)?.[1]) !== 4) {
           throw new Error(`the gradual sweep ended with '${status}'`);
         }

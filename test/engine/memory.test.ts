@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planMemory, assertPlanFits } from '../../src/engine/memory';
+import * as os from 'node:os';
+import { planMemory, assertPlanFits, runtimeBytes } from '../../src/engine/memory';
 import { inverseBytes } from '../../src/engine/fisher/inverse';
 import { PrunableLayer } from '../../src/engine/types';
 
@@ -120,7 +121,7 @@ test('when the N × d gradients do not fit, the plan streams them by layer group
   const none = planMemory({ ...base, limitBytes: rebuild.totalBytes - grads + fc1 / 2 });
   assert.equal(none.fits, false);
   assert.match(none.why!, /largest layer alone needs/);
-  // callers that cannot stream (gradual, sensitivity, structured) get the in-memory plan, over the limit
+  // callers that cannot stream (gradual, sensitivity) get the in-memory plan, over the limit
   assert.equal(planMemory({ ...base, stream: false, limitBytes: s.limitBytes }).fits, false);
 });
 
@@ -139,4 +140,27 @@ test('methods with gradients but no inverse (diagonal Fisher) stream too; the TF
   const s = planMemory({ ...base, limitBytes: all.totalBytes - 1 });
   assert.equal(s.gradients, 'streamed');
   assert.ok(s.fits);
+});
+
+test('the runtime a run starts on is counted (measured once per process); the default limit adds it to half the free RAM', () => {
+  const r = runtimeBytes();
+  assert.ok(r > 0);
+  assert.equal(runtimeBytes(), r, 'measured once: every run in the process counts the same runtime');
+  const input = { layers, samples: 100, blockSize: 1000, method: 'woodfisher' as const, inverseForm: 'auto' as const };
+  const free0 = os.freemem();
+  const p = planMemory({ ...input, runtimeBytes: r });
+  const free1 = os.freemem();
+  assert.equal(p.items.find(i => i.what.startsWith('the runtime before the run'))?.bytes, r);
+  assert.equal(p.totalBytes - planMemory({ ...input, limitBytes: p.limitBytes }).totalBytes, r);
+  // what the process holds plus half of what is free (free memory moves between the calls: both ends bound it)
+  assert.ok(p.limitBytes >= r + Math.floor(0.5 * Math.min(free0, free1)) && p.limitBytes <= r + Math.floor(0.5 * Math.max(free0, free1)));
+  // without it (a caller that does not count the runtime) the limit stays half the free RAM, the plan without that item
+  const q = planMemory(input);
+  assert.ok(!q.items.some(i => i.what.startsWith('the runtime')));
+  assert.ok(q.limitBytes <= Math.floor(0.5 * Math.max(free0, free1, os.freemem())));
+  // a limit below the runtime itself: said so, not "lower --samples"
+  assert.throws(
+    () => assertPlanFits(planMemory({ ...input, runtimeBytes: r, limitBytes: r - 1 })),
+    /: the memory limit \(.+\) is below what the runtime holds before the run starts \(.+\); the plan needs .+ in all: raise --max-memory$/,
+  );
 });

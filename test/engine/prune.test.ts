@@ -170,6 +170,8 @@ test('a memory limit that cannot keep every inverse block rebuilds them for the 
   const b = await runPrune(opts({ evalPath: undefined, maxMemoryBytes: limit, threads: 1 }));
   assert.equal(b.memory.strategy, 'rebuild');
   assert.equal(b.memory.gradients, 'in memory');
+  const runtime = (r: typeof a) => r.memory.items.find(i => i.what.startsWith('the runtime before the run'))?.bytes;
+  assert.ok(runtime(a)! > 0 && runtime(a) === runtime(b), 'the runtime is in the plan, measured once per process');
   assert.deepEqual(
     b.layers.map(l => l.pruned),
     a.layers.map(l => l.pruned),

@@ -137,7 +137,11 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
     .option('--eval-labels <path>', 'evaluation labels y.npy', parsePath)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', 'worker threads for the Fisher blocks', parsePositiveInt)
-    .option('--max-memory <size>', 'memory limit, e.g. 4GB (default: half the free RAM)', parseSize)
+    .option(
+      '--max-memory <size>',
+      'memory limit of the whole run, runtime included, e.g. 4GB (default: the runtime plus half the free RAM)',
+      parseSize,
+    )
     .addOption(
       new Option(
         '--quantize <enc>',

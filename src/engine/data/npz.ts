@@ -4,6 +4,17 @@ import { WoodFisherError } from '../types';
 import { parseNpy, type NpyArray } from './npy';
 import { formatBytes } from '../report/bytes';
 
+/**
+ * A member's inflated size as fflate will allocate it, in words. From 2 GiB on Python's zipfile (np.savez) writes
+ * 0xFFFFFFFF with the true size in a zip64 field, which fflate reads only when the archive has a zip64 end record
+ * (savez_compressed of a large array often has none); fflate then inflates into 4 GiB, and that is what is counted.
+ */
+export function memberSize(f: { name: string; originalSize: number }): string {
+  return f.originalSize === 0xffffffff
+    ? `over 2 GiB — ${formatBytes(f.originalSize)} to read, as the zip reader skips the zip64 field with its exact size`
+    : formatBytes(f.originalSize);
+}
+
 /** Arrays of an .npz keyed by member name without '.npy'. `name` is for error messages. */
 export function readNpz(bytes: Uint8Array, name = 'archive.npz', maxBytes = Infinity): Record<string, NpyArray> {
   let files: Record<string, Uint8Array>;
@@ -16,7 +27,7 @@ export function readNpz(bytes: Uint8Array, name = 'archive.npz', maxBytes = Infi
         inflated += f.originalSize;
         if (inflated > maxBytes)
           throw new WoodFisherError(
-            `${name} inflates to more than ${formatBytes(maxBytes)} (member ${f.name} alone is ${formatBytes(f.originalSize)}), over what this run may hold (raise --max-memory)`,
+            `${name} inflates to more than ${formatBytes(maxBytes)} (member ${f.name} alone is ${memberSize(f)}), over what this run may hold (raise --max-memory)`,
             'MEMORY',
             { file: name },
           );

@@ -9,7 +9,7 @@ import { checkLayerOverrides } from '../model/overrides';
 import { loadDataset, type Dataset } from '../data/calibration';
 import { mulberry32, sampleIndices } from '../data/random';
 import { evaluate } from '../gradients/evaluate';
-import { planMemory, assertPlanFits, defaultMemoryLimit } from '../memory';
+import { planMemory, assertPlanFits, defaultMemoryLimit, runtimeBytes } from '../memory';
 import { gradientPassBytes } from '../gradients/perSample';
 import { blockThreads } from '../fisher/blockPool';
 import { blockRanges } from '../fisher/blocks';
@@ -122,6 +122,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
+  const runtime = runtimeBytes(); // before the model and data
   const notes = runtimeNotes(backend, needsGradients(o.method), emit);
   const m = await timed('load', () => loadModel(o.modelPath));
   if (saved)
@@ -135,7 +136,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
   let opt: MaskedOptimizer | undefined;
   try {
     checkLayerOverrides(o.layers, m);
-    const limit = o.maxMemoryBytes ?? defaultMemoryLimit();
+    const limit = o.maxMemoryBytes ?? defaultMemoryLimit(runtime);
     const { evalData } = await timed('load', async () => {
       train = openTrainingData(m, o.dataPath, o.labelsPath, limit);
       const evalData = o.evalPath ? await loadDataset(m, o.evalPath, o.evalLabelsPath, { maxBytes: limit }) : undefined;
@@ -147,7 +148,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const layers = m.prunable.filter(l => !o.layers[l.name]?.exclude);
     const nCal = Math.min(o.samples, data.count);
     const { variables, kernelIndex } = trainableVariables(m, m.prunable);
-    const trainBytes = await trainingStepBytes(m, data.rowShape, o.batchSize);
+    const trainBytes = await trainingStepBytes(m, data.rowShape, Math.min(o.batchSize, data.count)); // the largest batch it trains on
     const memory = gradualMemoryPlan(
       m,
       o,
@@ -158,6 +159,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
       evalData,
       variables.reduce((a, v) => a + v.size, 0),
       limit,
+      runtime,
     );
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
@@ -330,6 +332,11 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
       };
     };
 
+    // a cancel inside a pruning step or an evaluation says what the run keeps, as one between batches does
+    const keepsCheckpoint = (e: unknown): never => {
+      if (e instanceof WoodFisherError && e.code === 'CANCELLED') checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
+      throw e;
+    };
     const perm = new Int32Array(data.count);
     for (let e = saved?.epoch ?? 0; e < E; e++) {
       const tE = performance.now();
@@ -339,7 +346,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
         lr = o.lr;
       for (let b = 0; b < B; b++) {
         checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
-        while (next < steps.length && steps[next].iteration <= iteration) await pruneAt(steps[next++]);
+        while (next < steps.length && steps[next].iteration <= iteration) await pruneAt(steps[next++]).catch(keepsCheckpoint);
         const idx = perm.subarray(b * o.batchSize, Math.min(data.count, (b + 1) * o.batchSize));
         lr = learningRate(o.lrSchedule, o.lr, iteration, T);
         const r = await timed('train', () =>
@@ -358,7 +365,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
         emit({ type: 'stage', stage: 'train', done: b + 1, total: B, step: e + 1, steps: E, message: `epoch ${e + 1}/${E}` });
         await new Promise<void>(res => setImmediate(res)); // lets a cancel (signal) through
       }
-      const ev = evalData ? await timed('evaluate', () => evaluate(m, evalData, { signal })) : undefined;
+      const ev = evalData ? await timed('evaluate', () => evaluate(m, evalData, { signal })).catch(keepsCheckpoint) : undefined;
       const sp = sparsityNow();
       const record: EpochRecord = {
         epoch: e + 1,
@@ -398,7 +405,7 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
     const lastEval = epochs[epochs.length - 1]?.eval;
     const written =
       evalData && encoded.weights.some(w => w.maxError > 0)
-        ? await timed('evaluate', () => runEval(m, evalData, 'after', hooks))
+        ? await timed('evaluate', () => runEval(m, evalData, 'after', hooks)).catch(keepsCheckpoint)
         : lastEval;
     const final: GradualReport = { ...report(true), after: written, size, quantization };
     checkAbort(signal, out.dir, checkpoints ? epochs.length : 0);
@@ -481,13 +488,22 @@ function gradualMemoryPlan(
   evalData: Dataset | undefined,
   trainable: number,
   limit: number,
+  runtime: number,
 ): MemoryPlan {
   const row = data.rowShape.reduce((a, b) => a * b, 1);
   const slots = o.optimizer === 'adam' ? 2 : 1;
+  const batch = Math.min(o.batchSize, data.count);
+  const pass = needsGradients(o.method) ? gradientPassBytes(m, layers, nCal) : undefined;
+  // training and a pruning step's gradient pass take turns in TF.js's one heap (wasm memory grows, never shrinks): the
+  // larger of the two is what it holds, so training counts only what it needs beyond the pass (the plan counts the pass)
+  const step = pass === undefined ? trainBytes : Math.max(0, trainBytes - pass);
   const held = [
     { what: `optimizer state (${o.optimizer}: ${slots} × ${trainable} float32) and masks`, bytes: trainable * 4 * (slots + 1) },
     { what: `calibration samples of a step (${nCal} × ${row} float32)`, bytes: nCal * row * 4 },
-    { what: `one training step (${o.batchSize} samples: inputs, activations and gradients on the TF.js heap)`, bytes: trainBytes },
+    {
+      what: `one training step (${batch} samples: inputs, activations and gradients on the TF.js heap${pass === undefined ? '' : ', beyond what the gradient pass holds there'})`,
+      bytes: step,
+    },
     { what: 'training labels', bytes: data.count * 4 },
     ...(data.residentBytes
       ? [{ what: 'training inputs (decompressed from the .npz; a .npy is read batch by batch)', bytes: data.residentBytes }]
@@ -506,8 +522,9 @@ function gradualMemoryPlan(
       o.threads,
       layers.reduce((a, l) => a + blockRanges(l.size, o.blockSize).length, 0),
     ), // the block threads the step will run (as the one-shot plan counts them)
-    gradientPassBytes: needsGradients(o.method) ? gradientPassBytes(m, layers, nCal) : undefined,
+    gradientPassBytes: pass,
     stream: o.damp !== 'auto', // a λ search holds every layer's gradients at once
     heldBytes: held,
+    runtimeBytes: runtime,
   });
 }

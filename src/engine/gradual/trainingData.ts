@@ -7,6 +7,7 @@ import { unzipSync } from 'fflate';
 import { inputFileSize, readInputFile } from '../files';
 import { WoodFisherError } from '../types';
 import { formatBytes } from '../report/bytes';
+import { memberSize } from '../data/npz';
 import { npyElements, parseNpy, parseNpyHeader, type NpyArray, type NpyDtype } from '../data/npy';
 import { checkInputs, readArrays, toClassIndices, type DataSpec, type Dataset } from '../data/calibration';
 
@@ -133,9 +134,9 @@ function npyRows(m: DataSpec, file: string): Omit<TrainingData, 'labels' | 'sour
 
 function npzRows(m: DataSpec, file: string, limitBytes: number): { inputs: Omit<TrainingData, 'labels' | 'source'>; y?: NpyArray } {
   const size = fs.statSync(file).size;
-  const tooBig = (what: string, bytes: number) =>
+  const tooBig = (what: string, bytes: number | string) =>
     new WoodFisherError(
-      `${path.basename(file)}: its ${what} take ${formatBytes(bytes)}, more than the memory limit (${formatBytes(limitBytes)}); save the inputs as .npy (read batch by batch from disk) or raise --max-memory`,
+      `${path.basename(file)}: its ${what} take ${typeof bytes === 'number' ? formatBytes(bytes) : bytes}, more than the memory limit (${formatBytes(limitBytes)}); save the inputs as .npy (read batch by batch from disk) or raise --max-memory`,
       'MEMORY',
       { file },
     );
@@ -145,7 +146,7 @@ function npzRows(m: DataSpec, file: string, limitBytes: number): { inputs: Omit<
     members = unzipSync(new Uint8Array(readInputFile(file, 'Training data', limitBytes)), {
       filter: f => {
         if (f.name !== 'x.npy' && f.name !== 'y.npy') return false;
-        if (f.originalSize > limitBytes) throw tooBig(f.name === 'x.npy' ? 'inputs' : 'labels', f.originalSize);
+        if (f.originalSize > limitBytes) throw tooBig(f.name === 'x.npy' ? 'inputs' : 'labels', memberSize(f));
         return true;
       },
     });

@@ -4,7 +4,7 @@ export { parseRecipe, loadRecipe, readRecipeText, MAX_RECIPE_BYTES, formatDiagno
 export type { ParsedRecipe } from './parse';
 export { rangeOfPath, parseSource, lineColumn } from './spans';
 export type { RecipeSource, Spans } from './spans';
-export { recipeToOptions, recipeToGradualOptions, gradualSettings } from './options';
+export { recipeToOptions, recipeFields, recipeToGradualOptions, gradualSettings } from './options';
 export { checkRecipeAgainstModel } from './model-check';
 export { findRecipeForModel, RECIPE_FILE } from './find';
 export { pointerToName } from './validate';

@@ -17,15 +17,11 @@ function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/**
- * Precedence: DEFAULT_OPTIONS < recipe < overrides (the command-line flags, paths already absolute).
- * Recipe paths are resolved relative to recipeDir. Throws WoodFisherError('OPTIONS') when the model,
- * the data (for gradient-based methods), the sparsity or the output folder is given nowhere.
- */
-export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Partial<PruneOptions> = {}): PruneOptions {
+/** The options a recipe sets itself (paths resolved against recipeDir), nothing filled in or checked. */
+export function recipeFields(recipe: Recipe, recipeDir: string): Partial<PruneOptions> {
   const data = dataset(recipe.data, recipeDir);
   const ev = dataset(recipe.eval, recipeDir);
-  const fromRecipe: Partial<PruneOptions> = defined({
+  return defined({
     modelPath: recipe.model === undefined ? undefined : path.resolve(recipeDir, recipe.model),
     dataPath: data.inputs,
     labelsPath: data.labels,
@@ -57,6 +53,15 @@ export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Pa
     targetFlops: recipe.targetFlops,
     minKeep: recipe.minKeep,
   });
+}
+
+/**
+ * Precedence: DEFAULT_OPTIONS < recipe < overrides (the command-line flags, paths already absolute).
+ * Recipe paths are resolved relative to recipeDir. Throws WoodFisherError('OPTIONS') when the model,
+ * the data (for gradient-based methods), the sparsity or the output folder is given nowhere.
+ */
+export function recipeToOptions(recipe: Recipe, recipeDir: string, overrides: Partial<PruneOptions> = {}): PruneOptions {
+  const fromRecipe = recipeFields(recipe, recipeDir);
   const o = { ...DEFAULT_OPTIONS, ...fromRecipe, ...defined(overrides) } as Partial<PruneOptions> & typeof DEFAULT_OPTIONS;
   if (overrides.layers && fromRecipe.layers) {
     // flags add to the recipe's per-layer overrides, layer by layer

@@ -5,20 +5,20 @@
 import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { useFastestGemm } from '../linalg/fastest';
-import { readKernel, writeKernel, saveModel, type LoadedModel } from '../model/load';
+import { writeKernel, saveModel, type LoadedModel } from '../model/load';
 import { claimOutput, type OutputClaim } from '../output/claim';
 import { torchShape } from '../model/layout';
-import { gradientPassBytes, perSampleGradients } from '../gradients/perSample';
+import { gradientPassBytes } from '../gradients/perSample';
 import { evaluateStage, predictProbabilities } from '../gradients/evaluate';
 import { checkInputFiles, hostSummary, loadInputs, runtimeNotes, stageClock, usedSettings } from '../runKit';
-import { checkAbort } from '../step';
+import { checkAbort, forEachUpdateGroup, pruneStep, type Selection, type StepContext, type Timed } from '../step';
 import { outputForRun } from '../model/quantize';
 import { gatherBlock } from '../fisher/blocks';
 import { fisherBlockInverse } from '../fisher/inverse';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
 import { METHODS, needsGradients } from '../methods';
-import { planMemory, assertPlanFits } from '../memory';
+import { planMemory, assertPlanFits, runtimeBytes, type Plan } from '../memory';
 import { logHistogram } from '../layerStats';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
@@ -31,6 +31,7 @@ import {
   type LayerResult,
   type ModelCost,
   type PrunableLayer,
+  type PruneEvent,
   type PruneOptions,
   type PruneReport,
   type RunHooks,
@@ -53,13 +54,59 @@ export function validateStructured(o: PruneOptions): void {
 }
 
 /** Rows of a prunable layer's kernel in the paper's layout and the unit class of each (−1: stays). */
-interface ScoredLayer {
+export interface ScoredLayer {
   layer: PrunableLayer;
   rowLength: number;
   rowClass: Int32Array;
   saliency: Float64Array;
   blocks: number;
   form: string;
+}
+
+/** Weights in one row of a layer's kernel in the paper's layout: a unit's incoming weights. */
+const rowLength = (l: PrunableLayer) => l.size / l.torchShape[0];
+
+/** The channel graph and the layers with removable units (their rows scored), or the reason there are none. */
+export function unitLayers(m: LoadedModel): { g: ChannelGraph; layers: ScoredLayer[] } {
+  const g = channelGraph(m.model);
+  if (g.classes.length === 0)
+    throw new WoodFisherError(
+      `no unit of this model can be removed (the last layer's outputs never are)${g.notes.length ? ': ' + g.notes.join('; ') : ''}`,
+      'OPTIONS',
+    );
+  return { g, layers: scoredLayers(m, g) };
+}
+
+/**
+ * The memory plan of a structured run over its scored layers: Fisher blocks of whole rows (up to max(B, row length)
+ * weights), an inverse only for blocks of several rows, built one at a time on the main thread; the gradients streamed by layer group when they do not fit (planMemory).
+ */
+export function structuredPlan(
+  m: LoadedModel,
+  layers: PrunableLayer[],
+  o: Pick<PruneOptions, 'blockSize' | 'method' | 'inverseForm' | 'maxMemoryBytes'>,
+  samples: number,
+  dataBytes: number,
+  runtime?: number,
+): Plan {
+  return planMemory({
+    layers,
+    samples,
+    blockSize: Math.max(1, ...layers.map(l => rowAlignedRanges(l.size, rowLength(l), o.blockSize)[0].end)),
+    method: o.method,
+    inverseForm: o.inverseForm,
+    limitBytes: o.maxMemoryBytes,
+    threads: 1,
+    blocksAtOnce: 1,
+    inverseBlocks: l =>
+      rowAlignedRanges(l.size, rowLength(l), o.blockSize)
+        .map(r => r.end - r.start)
+        .filter(b => b > rowLength(l)),
+    gradientPassBytes: samples > 0 && needsGradients(o.method) ? gradientPassBytes(m, layers, samples) : undefined,
+    dataBytes,
+    stream: true,
+    runtimeBytes: runtime,
+  });
 }
 
 function scoredLayers(m: LoadedModel, g: ChannelGraph): ScoredLayer[] {
@@ -72,9 +119,171 @@ function scoredLayers(m: LoadedModel, g: ChannelGraph): ScoredLayer[] {
     else if (l?.role === 'member' && layer.kind === 'DepthwiseConv2D') rowClass = Int32Array.from(l.inIds!, id => g.classOf(id));
     else continue;
     if (rowClass.length !== rows || rowClass.every(c => c < 0)) continue;
-    out.push({ layer, rowLength: layer.size / rows, rowClass, saliency: new Float64Array(rows), blocks: 0, form: 'none' });
+    out.push({ layer, rowLength: rowLength(layer), rowClass, saliency: new Float64Array(rows), blocks: 0, form: 'none' });
   }
   return out;
+}
+
+/**
+ * Row saliencies of one layer group (pruneStep's `blocks`, its gradients in ctx.grads): a row's sum of the method's own
+ * saliency (magnitude: L1 norm; diagonal Fisher: Σ ½ F_qq w_q²), else block by block ρ_Q = ½ w_Qᵀ(E_QᵀF⁻¹E_Q)⁻¹w_Q
+ * (a one-row block: ½wᵀFw, no inverse); the inverses go to `kept` for the update when the plan keeps them.
+ */
+async function scoreRows(ctx: StepContext, group: number[], layers: ScoredLayer[], kept?: Map<number, FisherBlockInverse>) {
+  const { method, n, damp } = ctx;
+  await ctx.timed('blocks', async () => {
+    for (const i of group) {
+      const s = layers[i],
+        w = ctx.layers[i].w,
+        d = s.layer.size,
+        G = ctx.grads?.get(s.layer.name);
+      if (method.layerSaliency) {
+        const q = method.layerSaliency(w, G, n, damp);
+        for (let r = 0; r < s.saliency.length; r++) {
+          let a = 0;
+          for (let k = r * s.rowLength; k < (r + 1) * s.rowLength; k++) a += q[k];
+          s.saliency[r] = a;
+        }
+        s.form = method.form;
+        continue;
+      }
+      const blocks = ctx.blocks.filter(b => b.layer === i);
+      s.blocks = blocks.length;
+      for (const [bi, { id, range: r }] of blocks.entries()) {
+        checkAbort(ctx.signal);
+        const b = r.end - r.start,
+          Gb = gatherBlock(G!, n, d, r),
+          wb = w.subarray(r.start, r.end);
+        if (b === s.rowLength) {
+          s.saliency[r.start / s.rowLength] = wholeBlockSaliency(Gb, n, wb, damp);
+          s.form = 'whole-row';
+        } else {
+          const inv = fisherBlockInverse(Gb, n, b, damp, ctx.options.inverseForm);
+          kept?.set(id, inv); // for the update (the plan counts them)
+          s.form = inv.form;
+          s.saliency.set(rowSaliencies(wb, s.rowLength, inv), r.start / s.rowLength);
+        }
+        ctx.emit({ type: 'stage', stage: 'blocks', done: bi + 1, total: blocks.length, layer: s.layer.name });
+        await new Promise<void>(res => setImmediate(res));
+      }
+    }
+  });
+}
+
+/** The classes to remove: one saliency per class, the sum over every row it removes (tied producers, depthwise
+ *  channels), lowest first per layer or globally, to the fraction or the FLOPs target; warns where it falls short. */
+async function selectClasses(
+  o: PruneOptions,
+  g: ChannelGraph,
+  layers: ScoredLayer[],
+  counter: MacCounter,
+  macsBefore: number,
+  emit: (e: PruneEvent) => void,
+  timed: Timed,
+): Promise<Uint8Array> {
+  emit({ type: 'stage', stage: 'selection', done: 0, total: 1 });
+  const classSaliency = new Float64Array(g.classes.length);
+  for (const s of layers)
+    s.rowClass.forEach((c, r) => {
+      if (c >= 0) classSaliency[c] += s.saliency[r];
+    });
+  const fixed = new Set<number>();
+  for (const s of layers)
+    if (o.layers[s.layer.name]?.exclude)
+      s.rowClass.forEach(c => {
+        if (c >= 0) fixed.add(c);
+      });
+  const layerSparsity: Record<string, number> = {};
+  for (const [name, ov] of Object.entries(o.layers)) if (ov.sparsity !== undefined) layerSparsity[name] = ov.sparsity;
+  const { removed, shortfall } = await timed('selection', () =>
+    selectUnits(g, classSaliency, counter, {
+      sparsity: o.sparsity,
+      targetMacs: o.targetFlops !== undefined ? o.targetFlops * macsBefore : undefined,
+      scope: METHODS[o.method].scope ?? o.scope,
+      layerSparsity,
+      fixed,
+      minKeep: o.minKeep ?? DEFAULT_MIN_KEEP,
+    }),
+  );
+  emit({ type: 'stage', stage: 'selection', done: 1, total: 1 });
+  if (o.targetFlops !== undefined && counter.total() > o.targetFlops * macsBefore * (1 + 1e-9)) {
+    emit({
+      type: 'log',
+      level: 'warn',
+      message: `FLOPs target ${o.targetFlops} not reached: the per-layer minimums (minKeep ${o.minKeep ?? DEFAULT_MIN_KEEP}) stop at ${(counter.total() / macsBefore).toFixed(3)}`,
+    });
+  }
+  if (shortfall > 0)
+    emit({
+      type: 'log',
+      level: 'warn',
+      message: `${shortfall} units asked for stay: every layer keeps at least max(1, ⌈${o.minKeep ?? DEFAULT_MIN_KEEP}·units⌉) (--min-keep)`,
+    });
+  return removed;
+}
+
+/** The removed classes as each layer's weight mask (1 = in a removed row) and threshold (its largest removed row saliency). */
+function rowSelection(layers: ScoredLayer[], removed: Uint8Array): Selection {
+  const masks: Uint8Array[] = [],
+    thresholds: number[] = [];
+  for (const s of layers) {
+    const mask = new Uint8Array(s.layer.size);
+    let threshold = NaN;
+    s.rowClass.forEach((c, r) => {
+      if (c < 0 || !removed[c]) return;
+      mask.fill(1, r * s.rowLength, (r + 1) * s.rowLength);
+      if (!(s.saliency[r] <= threshold)) threshold = s.saliency[r];
+    });
+    masks.push(mask);
+    thresholds.push(threshold);
+  }
+  return { masks, thresholds };
+}
+
+/**
+ * Group OBS update of each layer's remaining rows, block by block (pruneStep's `update`): δw = −F⁻¹E_Q(E_QᵀF⁻¹E_Q)⁻¹E_Qᵀw
+ * over the block's removed rows Q, F⁻¹ kept or rebuilt from the group's gradients (forEachUpdateGroup: computed again
+ * when streamed); removed rows end 0. Writes the kernels back once every group is done.
+ */
+async function groupUpdates(
+  ctx: StepContext,
+  layers: ScoredLayer[],
+  { masks }: Selection,
+  update: 'group' | 'none',
+  kept: Map<number, FisherBlockInverse>,
+): Promise<void> {
+  const { n, damp } = ctx;
+  const next = ctx.layers.map(work => new Float64Array(work.layer.size));
+  await forEachUpdateGroup(ctx, (group, rebuildFrom) =>
+    ctx.timed('update', async () => {
+      for (const i of group) {
+        const s = layers[i],
+          w = ctx.layers[i].w,
+          d = s.layer.size;
+        const blocks = ctx.blocks.filter(b => b.layer === i);
+        for (const [bi, { id, range: r }] of blocks.entries()) {
+          checkAbort(ctx.signal);
+          const b = r.end - r.start;
+          const rows: number[] = [];
+          for (let k = 0; k < b / s.rowLength; k++) if (masks[i][r.start + k * s.rowLength]) rows.push(k);
+          const inv =
+            update === 'group' && rows.length && b > s.rowLength
+              ? (kept.get(id) ??
+                fisherBlockInverse(gatherBlock(rebuildFrom!.get(s.layer.name)!, n, d, r), n, b, damp, ctx.options.inverseForm))
+              : null;
+          kept.delete(id);
+          const wb = groupUpdate(w.slice(r.start, r.end), s.rowLength, rows, inv);
+          for (let k = 0; k < b; k++)
+            if (!Number.isFinite(wb[k]))
+              throw new WoodFisherError(`the group update of layer ${s.layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
+          next[i].set(wb, r.start);
+          ctx.emit({ type: 'stage', stage: 'update', done: bi + 1, total: blocks.length, layer: s.layer.name });
+        }
+      }
+    }),
+  );
+  // written only now: a group's gradients computed again for its update must see the weights of the first pass
+  layers.forEach((s, i) => writeKernel(ctx.model, s.layer, next[i]));
 }
 
 /** Parameters, FLOPs (2·MACs) and latency (batch 1 and 32, median of interleaved repeats) of the model before and after. */
@@ -118,39 +327,24 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
   const linalg = useFastestGemm();
-  const gradientsNeeded = needsGradients(o.method);
+  const runtime = runtimeBytes(); // before the model and data
   const { model: m, data, evalData } = await timed('load', () => loadInputs(o));
   let shrunk: tf.LayersModel | undefined;
   try {
-    const g = channelGraph(m.model);
-    if (g.classes.length === 0)
-      throw new WoodFisherError(
-        `no unit of this model can be removed (the last layer's outputs never are)${g.notes.length ? ': ' + g.notes.join('; ') : ''}`,
-        'OPTIONS',
-      );
+    const { g, layers } = unitLayers(m);
     for (const note of g.notes) emit({ type: 'log', level: 'info', message: note });
-    const layers = scoredLayers(m, g);
-    // blocks of whole rows hold up to max(B, row length) weights; one block at a time (threads: 1)
-    const alignedBlock = Math.max(1, ...layers.map(s => rowAlignedRanges(s.layer.size, s.rowLength, o.blockSize)[0].end));
-    const memory = planMemory({
-      layers: layers.map(s => s.layer),
-      samples: data?.count ?? 0,
-      blockSize: alignedBlock,
-      method: o.method,
-      inverseForm: o.inverseForm,
-      limitBytes: o.maxMemoryBytes,
-      threads: 1,
-      gradientPassBytes: data
-        ? gradientPassBytes(
-            m,
-            layers.map(s => s.layer),
-            data.count,
-          )
-        : undefined,
-      dataBytes: (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0),
-    });
+    const memory = structuredPlan(
+      m,
+      layers.map(s => s.layer),
+      o,
+      data?.count ?? 0,
+      (data?.x.byteLength ?? 0) + (evalData?.x.byteLength ?? 0),
+      runtime,
+    );
     emit({ type: 'plan', layers: m.prunable, memory, backend });
     assertPlanFits(memory);
+    if (memory.gradients === 'streamed' || memory.strategy === 'rebuild')
+      emit({ type: 'log', level: 'info', message: `memory plan: ${memory.why}` });
     emit({ type: 'stage', stage: 'load', done: 1, total: 1 });
     const notes = runtimeNotes(backend, METHODS[o.method].needsInverse, emit);
     const counter = new MacCounter(m.model, g);
@@ -158,142 +352,40 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     const dense = evalData && !evalData.labels ? await timed('evaluate', () => predictProbabilities(m, evalData, signal)) : undefined;
     const before = evalData ? await timed('evaluate', () => evaluateStage(m, evalData, 'before', hooks, dense)) : undefined;
 
-    // saliency of every row (a unit's incoming weights), Fisher blocks of whole rows
-    const n = data?.count ?? 0;
-    const grads =
-      gradientsNeeded && data
-        ? await timed('gradients', () =>
-            perSampleGradients(
-              m,
-              layers.map(s => s.layer),
-              data,
-              {
-                seed: o.seed + 1,
-                signal,
-                onProgress: (done, total) => emit({ type: 'stage', stage: 'gradients', done, total }),
-              },
-            ),
-          )
-        : undefined;
+    // saliency of every row (a unit's incoming weights) from Fisher blocks of whole rows, selection, group update: one
+    // step.ts step, so the gradients stream by layer group exactly as one-shot's when the plan says so. No block spans
+    // two layers and a class sums its rows only once every group is scored, so grouping never splits a unit.
     const damp = o.damp === 'auto' ? 1e-5 : o.damp;
     if (o.damp === 'auto')
       emit({ type: 'log', level: 'warn', message: "damp 'auto' is not searched for structured pruning; using λ = 1e-5" });
-    const kept = new Map<string, FisherBlockInverse>(); // block inverses kept from saliency to update when they fit
-    await timed('blocks', async () => {
-      for (const s of layers) {
-        const w = readKernel(m, s.layer),
-          d = s.layer.size;
-        const G = grads?.grads.get(s.layer.name);
-        const method = METHODS[o.method];
-        if (method.layerSaliency) {
-          // a unit's saliency: the sum of its row's (magnitude: the row's L1 norm; diagonal Fisher: Σ ½ F_qq w_q²)
-          const q = method.layerSaliency(w, G, n, damp);
-          for (let r = 0; r < s.saliency.length; r++) {
-            let a = 0;
-            for (let i = r * s.rowLength; i < (r + 1) * s.rowLength; i++) a += q[i];
-            s.saliency[r] = a;
-          }
-          s.form = method.form;
-          continue;
-        }
-        const ranges = rowAlignedRanges(d, s.rowLength, o.blockSize);
-        s.blocks = ranges.length;
-        for (let bi = 0; bi < ranges.length; bi++) {
-          check();
-          const r = ranges[bi],
-            b = r.end - r.start,
-            Gb = gatherBlock(G!, n, d, r),
-            wb = w.subarray(r.start, r.end);
-          if (b === s.rowLength) {
-            s.saliency[r.start / s.rowLength] = wholeBlockSaliency(Gb, n, wb, damp);
-            s.form = 'whole-row';
-          } else {
-            const inv = fisherBlockInverse(Gb, n, b, damp, o.inverseForm);
-            if (memory.strategy === 'keep') kept.set(`${s.layer.name}:${bi}`, inv); // for the update (the plan counts them)
-            s.form = inv.form;
-            s.saliency.set(rowSaliencies(wb, s.rowLength, inv), r.start / s.rowLength);
-          }
-          emit({ type: 'stage', stage: 'blocks', done: bi + 1, total: ranges.length, layer: s.layer.name });
-          await new Promise<void>(res => setImmediate(res));
-        }
-      }
-    });
-
-    // one saliency per class: the sum over every row it removes (tied producers, depthwise channels)
-    emit({ type: 'stage', stage: 'selection', done: 0, total: 1 });
-    const classSaliency = new Float64Array(g.classes.length);
-    for (const s of layers)
-      s.rowClass.forEach((c, r) => {
-        if (c >= 0) classSaliency[c] += s.saliency[r];
-      });
-    const fixed = new Set<number>();
-    for (const s of layers)
-      if (o.layers[s.layer.name]?.exclude)
-        s.rowClass.forEach(c => {
-          if (c >= 0) fixed.add(c);
-        });
-    const macsBefore = counter.total();
-    const layerSparsity: Record<string, number> = {};
-    for (const [name, ov] of Object.entries(o.layers)) if (ov.sparsity !== undefined) layerSparsity[name] = ov.sparsity;
-    const { removed, shortfall } = await timed('selection', () =>
-      selectUnits(g, classSaliency, counter, {
-        sparsity: o.sparsity,
-        targetMacs: o.targetFlops !== undefined ? o.targetFlops * macsBefore : undefined,
-        scope: METHODS[o.method].scope ?? o.scope,
-        layerSparsity,
-        fixed,
-        minKeep: o.minKeep ?? DEFAULT_MIN_KEEP,
-      }),
-    );
-    emit({ type: 'stage', stage: 'selection', done: 1, total: 1 });
-    if (o.targetFlops !== undefined && counter.total() > o.targetFlops * macsBefore * (1 + 1e-9)) {
-      emit({
-        type: 'log',
-        level: 'warn',
-        message: `FLOPs target ${o.targetFlops} not reached: the per-layer minimums (minKeep ${o.minKeep ?? DEFAULT_MIN_KEEP}) stop at ${(counter.total() / macsBefore).toFixed(3)}`,
-      });
-    }
-    if (shortfall > 0)
-      emit({
-        type: 'log',
-        level: 'warn',
-        message: `${shortfall} units asked for stay: every layer keeps at least max(1, ⌈${o.minKeep ?? DEFAULT_MIN_KEEP}·units⌉) (--min-keep)`,
-      });
-
-    // group OBS update of each layer's remaining rows, block by block
     const update = o.method === 'woodfisher' && o.update !== 'none' ? 'group' : 'none';
-    const results: LayerResult[] = [];
-    await timed('update', async () => {
-      for (const s of layers) {
-        const w = readKernel(m, s.layer),
-          d = s.layer.size,
-          G = grads?.grads.get(s.layer.name);
-        const prunedRow = Uint8Array.from(s.rowClass, c => (c >= 0 && removed[c] ? 1 : 0));
-        const ranges = rowAlignedRanges(d, s.rowLength, o.blockSize);
-        const next = new Float64Array(d);
-        for (let bi = 0; bi < ranges.length; bi++) {
-          check();
-          const r = ranges[bi],
-            b = r.end - r.start,
-            r0 = r.start / s.rowLength;
-          const rows: number[] = [];
-          for (let k = 0; k < b / s.rowLength; k++) if (prunedRow[r0 + k]) rows.push(k);
-          const inv =
-            update === 'group' && rows.length && b > s.rowLength
-              ? (kept.get(`${s.layer.name}:${bi}`) ?? fisherBlockInverse(gatherBlock(G!, n, d, r), n, b, damp, o.inverseForm))
-              : null;
-          kept.delete(`${s.layer.name}:${bi}`);
-          const wb = groupUpdate(w.slice(r.start, r.end), s.rowLength, rows, inv);
-          for (let i = 0; i < b; i++)
-            if (!Number.isFinite(wb[i]))
-              throw new WoodFisherError(`the group update of layer ${s.layer.name} produced non-finite weights; raise --damp`, 'NUMERIC');
-          next.set(wb, r.start);
-          emit({ type: 'stage', stage: 'update', done: bi + 1, total: ranges.length, layer: s.layer.name });
-        }
-        writeKernel(m, s.layer, next);
-      }
+    const kept = new Map<number, FisherBlockInverse>(); // block id → inverse, from saliency to update when the plan keeps them
+    const macsBefore = counter.total();
+    let chosen: { removed: Uint8Array; selection: Selection } | undefined;
+    const step = await pruneStep({
+      model: m,
+      layers: layers.map(s => s.layer),
+      data,
+      options: o,
+      target: { sparsity: o.sparsity, layers: {} },
+      damp,
+      inverses: memory.strategy,
+      groups: memory.groups,
+      hooks,
+      timed,
+      ranges: l => rowAlignedRanges(l.size, rowLength(l), o.blockSize),
+      blocks: (ctx, group) => scoreRows(ctx, group, layers, memory.strategy === 'keep' ? kept : undefined),
+      select: async () => {
+        const removed = await selectClasses(o, g, layers, counter, macsBefore, emit, timed);
+        chosen = { removed, selection: rowSelection(layers, removed) };
+        return chosen.selection;
+      },
+      update: async (ctx, selection) => {
+        await groupUpdates(ctx, layers, selection, update, kept);
+        return [];
+      },
     });
-
+    const { removed, selection } = chosen!;
     emit({ type: 'stage', stage: 'save', done: 0, total: 1, message: 'shrinking the model' });
     const constants = foldRemovedUnits(m.model, g, removed);
     if (constants.dropped)
@@ -315,25 +407,22 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     const after = evalData ? await timed('evaluate', () => evaluateStage(small, evalData, 'after', hooks, dense)) : undefined;
 
     const units = new Map(result.units.map(u => [u.layer, u]));
+    const results: LayerResult[] = [];
     for (const layer of m.prunable) {
-      const s = layers.find(x => x.layer.name === layer.name),
+      const i = layers.findIndex(x => x.layer.name === layer.name),
+        s = layers[i],
         now = small.prunable.find(l => l.name === layer.name)!;
       const u = units.get(layer.name);
       const sal = s ? Float64Array.from(s.saliency) : new Float64Array(0),
         sorted = Float64Array.from(sal).sort();
       const stat = (q: number) => (sorted.length ? sorted[Math.floor(q * (sorted.length - 1) + 0.5)] : NaN);
-      let threshold = NaN;
-      if (s)
-        s.rowClass.forEach((c, r) => {
-          if (c >= 0 && removed[c] && !(s.saliency[r] <= threshold)) threshold = s.saliency[r];
-        });
       const lr: LayerResult = {
         name: layer.name,
         kind: layer.kind,
         weights: layer.size,
         pruned: layer.size - now.size,
         sparsity: (layer.size - now.size) / layer.size,
-        threshold,
+        threshold: s ? selection.thresholds[i] : NaN,
         saliency: { min: stat(0), median: stat(0.5), max: stat(1) },
         histogram: logHistogram(sorted),
         blocks: s?.blocks ?? 0,
@@ -361,7 +450,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       version: 1,
       model: path.resolve(o.modelPath),
       output: outDir,
-      settings: usedSettings(o, grads?.labelsSource ?? (data?.labels ? 'given' : 'sampled')),
+      settings: usedSettings(o, step.labelsSource ?? (data?.labels ? 'given' : 'sampled')),
       backend,
       linalg,
       host: hostSummary(),

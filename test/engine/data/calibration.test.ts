@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as os from 'os';
+import { zipSync } from 'fflate';
 import { formatNpy } from '../../../src/engine/data/npy';
 import { readNpz } from '../../../src/engine/data/npz';
 import { loadDataset } from '../../../src/engine/data/calibration';
@@ -24,6 +25,22 @@ test('readNpz reads numpy savez and savez_compressed archives (int64 labels incl
     assert.deepEqual(Array.from(a.y.data as BigInt64Array, Number), [0, 1, 2, 1, 0]);
   }
   assert.throws(() => readNpz(new Uint8Array([1, 2, 3]), 'bad.npz'), code('DATA_FORMAT', /bad\.npz/));
+});
+
+test('an .npz member whose size is only in a zip64 field (np.savez from 2 GiB on) is counted as what reading it takes, and said so', () => {
+  const zip = zipSync({ 'x.npy': formatNpy(new Float32Array(20), [5, 4]) });
+  // the central directory entry as Python writes it for a member of 2 GiB or more in an archive without a zip64 end record
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  let cd = zip.length - 22;
+  while (view.getUint32(cd, true) !== 0x02014b50) cd--;
+  view.setUint32(cd + 24, 0xffffffff, true); // uncompressed size: the placeholder
+  assert.throws(
+    () => readNpz(zip, 'big.npz', 3e9),
+    code(
+      'MEMORY',
+      /^big\.npz inflates to more than 3\.00 GB \(member x\.npy alone is over 2 GiB — 4\.29 GB to read, as the zip reader skips the zip64 field/,
+    ),
+  );
 });
 
 test('loadDataset: npz with labels, npy + int64 npy labels, one-hot labels, first-N and seeded samples', async () => {

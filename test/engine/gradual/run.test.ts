@@ -380,9 +380,11 @@ test('gradients that do not fit beside the training state are streamed by layer 
   assert.equal(a.memory.gradients, 'in memory');
   // The run's plan, as planMemory sees it: the gradual run holds its training state beside every pruning step.
   const held = a.memory.items.filter(i =>
-    /^(optimizer state|calibration samples of a step|one training step|training labels|evaluation data)/.test(i.what),
+    /^(optimizer state|calibration samples of a step|one training step|training labels|evaluation data|the runtime before the run)/.test(
+      i.what,
+    ),
   );
-  assert.equal(held.length, 5, a.memory.items.map(i => i.what).join('; '));
+  assert.equal(held.length, 6, a.memory.items.map(i => i.what).join('; '));
   await initBackend('wasm');
   const m = await loadModel(path.join(EX, 'mlpnet/model.json'));
   const plan = (limitBytes: number) =>

@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf, initBackend } from '../../../src/engine/backend';
-import { runStructuredPrune } from '../../../src/engine/structured/prune';
+import { runStructuredPrune, unitLayers } from '../../../src/engine/structured/prune';
+import { inspectModel } from '../../../src/engine/prune';
+import { loadModel } from '../../../src/engine/model/load';
 import { channelGraph } from '../../../src/engine/structured/graph';
 import { MacCounter } from '../../../src/engine/structured/cost';
-import { DEFAULT_OPTIONS, type PruneOptions, type PruneEvent } from '../../../src/engine/types';
+import { DEFAULT_OPTIONS, type PruneOptions, type PruneEvent, type PruneReport } from '../../../src/engine/types';
 import { mlp, tempDir, tfLoad } from '../model/fixtures';
 import { buildMobileNetV2, saveModelFolder, writeCalibration } from '../../fixtures/mobilenetv2';
 import { residualConcatNet } from './fixtures';
@@ -111,6 +113,131 @@ test('MobileNetV2 fixture: residual stages, BatchNorm and depthwise shrink toget
   tf.dispose([pred]);
   out.dispose();
   model.dispose();
+});
+
+test('MobileNetV2 fixture under limits only streaming meets: gradients layer group by layer group, the very same units and written model', async () => {
+  const dir = tempDir('wf-struct-stream-');
+  const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 3, classes: 10, lastChannels: 64, calibrate: 8, seed: 4 });
+  const modelPath = await saveModelFolder(model, path.join(dir, 'model'));
+  model.dispose();
+  // no labels: they are drawn from the model's softmax, and every later group must reuse the first pass's draws
+  const { x } = writeCalibration(path.join(dir, 'data'), 24, 32, 10, 4);
+  const settings = { samples: 24, blockSize: 64, method: 'woodfisher' as const };
+  // the structured plan as inspect shows it, at each limit just under the last plan: every choice down to the tightest
+  const plans: { limit: number; plan: Awaited<ReturnType<typeof inspectModel>>['memory'] }[] = [];
+  for (let limit = 2 ** 50; ;) {
+    const plan = (await inspectModel(modelPath, { ...settings, structure: 'neurons', backend: 'wasm', maxMemoryBytes: limit })).memory;
+    if (!plan.fits) break;
+    plans.push({ limit, plan });
+    limit = plan.totalBytes - 1;
+  }
+  const kind = (p: (typeof plans)[number]['plan']) => `${p.gradients}, ${p.strategy}`;
+  assert.equal(kind(plans[0].plan), 'in memory, keep');
+  const streamed = plans.filter(p => p.plan.gradients === 'streamed');
+  assert.ok(streamed.length > 0 && streamed[streamed.length - 1].plan.groups!.length >= 3, 'tight limits stream in several groups');
+  // the first plan of each kind (in memory: kept, rebuilt; streamed: kept, rebuilt, as the sizes make them), and the tightest
+  const runs = [...new Set(plans.map(p => kind(p.plan)))].map(k => plans.find(p => kind(p.plan) === k)!);
+  runs.push(streamed[streamed.length - 1]);
+  // the tightest plan streams one or two layers at a time: Add-tied projections and depthwise members land in
+  // different groups, so a unit class's rows are scored in different passes and only summed afterwards
+  const groups = runs[runs.length - 1].plan.groups!;
+  const m = await loadModel(modelPath);
+  const { layers } = unitLayers(m);
+  m.model.dispose();
+  const groupOf = new Map(groups.flatMap((g, i) => g.map(name => [name, i] as const)));
+  const classGroups = new Map<number, Set<number>>();
+  for (const s of layers)
+    s.rowClass.forEach(c => c >= 0 && classGroups.set(c, (classGroups.get(c) ?? new Set()).add(groupOf.get(s.layer.name)!)));
+  assert.ok(
+    [...classGroups.values()].some(g => g.size > 1),
+    'some unit class spans two layer groups',
+  );
+
+  const results: PruneReport[] = [];
+  for (const [i, { limit, plan }] of runs.entries()) {
+    const events: PruneEvent[] = [];
+    const r = await runStructuredPrune(
+      options({
+        modelPath,
+        dataPath: x,
+        labelsPath: undefined,
+        ...settings,
+        sparsity: 0.3,
+        damp: 1e-3,
+        maxMemoryBytes: limit,
+        outDir: path.join(dir, `out-${i}`),
+      }),
+      { onEvent: e => events.push(e) },
+    );
+    assert.deepEqual({ ...r.memory, limitBytes: 0 }, { ...plan, limitBytes: 0 }, 'the run plans what inspect showed');
+    const passes = events.filter(e => e.type === 'stage' && e.stage === 'gradients' && e.done === e.total).length;
+    const G = plan.groups?.length ?? 1;
+    assert.equal(passes, plan.strategy === 'rebuild' && G > 1 ? 2 * G - 1 : G, `${kind(plan)}: gradient passes`);
+    if (plan.gradients === 'streamed' || plan.strategy === 'rebuild')
+      assert.ok(
+        events.some(e => e.type === 'log' && e.message === `memory plan: ${plan.why}`),
+        'the run says why',
+      );
+    results.push(r);
+  }
+  const shards = (r: PruneReport) =>
+    fs
+      .readdirSync(r.output)
+      .filter(f => f.endsWith('.bin'))
+      .map(f => fs.readFileSync(path.join(r.output, f)));
+  const unitsKept = (r: PruneReport) => r.layers.map(l => l.units);
+  assert.ok(results[0].structure!.units.removed > 0);
+  for (const [i, r] of results.entries()) {
+    assert.equal(r.settings.labels, 'sampled');
+    assert.deepEqual(unitsKept(r), unitsKept(results[0]), `${kind(runs[i].plan)}: the same units`);
+    assert.deepEqual(
+      r.layers.map(l => [l.threshold, l.saliency]),
+      results[0].layers.map(l => [l.threshold, l.saliency]),
+      `${kind(runs[i].plan)}: the same saliencies`,
+    );
+    assert.deepEqual(shards(r), shards(results[0]), `${kind(runs[i].plan)}: the written weights are byte for byte the same`);
+  }
+});
+
+test('MobileNetV2 fixture, N = 512: gradients streamed with every inverse block kept give the very same model', async () => {
+  const dir = tempDir('wf-struct-stream-keep-');
+  const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 3, classes: 10, lastChannels: 64, calibrate: 8, seed: 5 });
+  const modelPath = await saveModelFolder(model, path.join(dir, 'model'));
+  model.dispose();
+  const { x } = writeCalibration(path.join(dir, 'data'), 512, 32, 10, 5);
+  const settings = { samples: 512, blockSize: 64, method: 'woodfisher' as const };
+  const planned = async (maxMemoryBytes: number) =>
+    (await inspectModel(modelPath, { ...settings, structure: 'neurons', backend: 'wasm', maxMemoryBytes })).memory;
+  // the inverse blocks (primal, 64 × 64 each) are small beside 512 × d gradients: half of these gone, the rest fits
+  const all = await planned(2 ** 50);
+  const bytes = (prefix: string) => all.items.find(i => i.what.startsWith(prefix))!.bytes;
+  const limit = all.totalBytes - Math.round(bytes('per-sample gradients') / 2);
+  const plan = await planned(limit);
+  assert.equal(`${plan.gradients}, ${plan.strategy}`, 'streamed, keep');
+  const run = (maxMemoryBytes: number, out: string) =>
+    runStructuredPrune(
+      options({
+        modelPath,
+        dataPath: x,
+        labelsPath: undefined,
+        ...settings,
+        sparsity: 0.3,
+        damp: 1e-3,
+        maxMemoryBytes,
+        outDir: path.join(dir, out),
+      }),
+    );
+  const a = await run(2 ** 50, 'a');
+  const b = await run(limit, 'b');
+  assert.equal(a.memory.gradients, 'in memory');
+  assert.deepEqual({ ...b.memory, limitBytes: 0 }, { ...plan, limitBytes: 0 });
+  assert.deepEqual(b.layers, a.layers, 'the same units, thresholds and saliencies');
+  const shards = (r: PruneReport) =>
+    fs
+      .readdirSync(r.output)
+      .filter(f => f.endsWith('.bin'))
+      .map(f => fs.readFileSync(path.join(r.output, f)));
+  assert.deepEqual(shards(b), shards(a), 'the written weights are byte for byte the same');
 });
 
 test('a memory limit below the plan is one clear error before any gradient is computed', async () => {
