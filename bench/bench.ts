@@ -893,6 +893,27 @@ async function sectionR(): Promise<void> {
     const data = writeCalibration(path.join(tmp, 'data'), Math.max(...list), size, SMOKE ? 10 : 1000);
     const rows: (string | number)[][] = [];
     const out: Record<string, unknown> = { inputSize: size };
+    // a row of the table and the run's peak per stage, printed as it comes (a run takes minutes)
+    const record = (key: string, label: string | number, r: ChildResult & { wall?: number }, given: string) => {
+      rows.push([
+        label,
+        r.gradients === 'streamed' ? `streamed, ${r.groups?.length} groups` : (r.gradients ?? ''),
+        r.strategy ?? '',
+        formatBytes(r.planBytes),
+        formatBytes(r.maxRSS),
+        f(r.maxRSS / r.planBytes),
+        `${formatBytes(r.limitBytes ?? NaN)}${given}`,
+        f(r.wall),
+      ]);
+      peaks.push(
+        `    ${key}, peak so far at the end of each stage: ` +
+          (r.stagePeaks ?? [])
+            .slice(1)
+            .map(p => `${p.stage} ${formatBytes(p.maxRSS)}`)
+            .join(', '),
+      );
+      console.log(`(r) ${key}: ${rows[rows.length - 1].join(' | ')}`);
+    };
     for (const { n, limit } of runs) {
       const maxMemory = limit === 'stream' ? undefined : limit;
       const spec: ChildSpec = {
@@ -919,24 +940,7 @@ async function sectionR(): Promise<void> {
         rows.push([n, `error: ${r.error}`, '', '', '', '', '', '']);
         continue;
       }
-      rows.push([
-        n,
-        r.gradients === 'streamed' ? `streamed, ${r.groups?.length} groups` : (r.gradients ?? ''),
-        r.strategy ?? '',
-        formatBytes(r.planBytes),
-        formatBytes(r.maxRSS),
-        f(r.maxRSS / r.planBytes),
-        `${formatBytes(r.limitBytes ?? NaN)}${maxMemory || limit === 'stream' ? ' (given)' : ''}`,
-        f(r.wall),
-      ]);
-      peaks.push(
-        `    ${key}, peak so far at the end of each stage: ` +
-          (r.stagePeaks ?? [])
-            .slice(1)
-            .map(p => `${p.stage} ${formatBytes(p.maxRSS)}`)
-            .join(', '),
-      );
-      console.log(`(r) ${key}: ${rows[rows.length - 1].join(' | ')}`); // a run takes minutes: each row as it comes
+      record(key, n, r, maxMemory || limit === 'stream' ? ' (given)' : '');
     }
     // gradual: the same architecture at 32×32 (training is the plan's largest TF.js item there), one epoch on random
     // images, its four pruning steps on N = 256 calibration samples; --rss-gradual lists training-set sizes
@@ -972,24 +976,7 @@ async function sectionR(): Promise<void> {
           rows.push([`${n} (gradual 32×32)`, `error: ${r.error}`, '', '', '', '', '', '']);
           continue;
         }
-        rows.push([
-          `${Math.min(n, DEFAULT_OPTIONS.samples)} (gradual 32×32, ${n} to train)`,
-          r.gradients ?? '',
-          r.strategy ?? '',
-          formatBytes(r.planBytes),
-          formatBytes(r.maxRSS),
-          f(r.maxRSS / r.planBytes),
-          formatBytes(r.limitBytes ?? NaN),
-          f(r.wall),
-        ]);
-        peaks.push(
-          `    ${key}, peak so far at the end of each stage: ` +
-            (r.stagePeaks ?? [])
-              .slice(1)
-              .map(p => `${p.stage} ${formatBytes(p.maxRSS)}`)
-              .join(', '),
-        );
-        console.log(`(r) ${key}: ${rows[rows.length - 1].join(' | ')}`);
+        record(key, `${Math.min(n, DEFAULT_OPTIONS.samples)} (gradual 32×32, ${n} to train)`, r, '');
       }
     }
     for (const r of Object.values(out)) {

@@ -7,6 +7,9 @@ import type { Method, PruneOptions, QuantizeMode } from '../engine/types';
 import { BACKEND_NAMES, INVERSE_FORMS, METHOD_NAMES, RECOMPUTE_SCHEDULES, SCOPES, UPDATE_KINDS, WoodFisherError } from '../engine/types';
 
 /** A path flag: an empty one would silently mean the current folder. */
+/** --max-memory's help, in every command that plans memory. */
+export const MAX_MEMORY_HELP = 'memory limit of the whole run, runtime included, e.g. 4GB (default: the runtime plus half the free RAM)';
+
 export function parsePath(v: string): string {
   if (v.trim() === '') throw new InvalidArgumentError('a path cannot be empty (an empty --out would mean the current folder)');
   return v;
@@ -203,11 +206,7 @@ export function addRunOptions(cmd: Command, { sparsity = true, method = true } =
     .option('--eval-labels <path>', 'evaluation labels y.npy', parsePath)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(BACKEND_NAMES))
     .option('--threads <n>', "worker threads for the Fisher blocks (default: the machine's cores, at most 8)", parsePositiveInt)
-    .option(
-      '--max-memory <size>',
-      'memory limit of the whole run, runtime included, e.g. 4GB (default: the runtime plus half the free RAM)',
-      parseSize,
-    )
+    .option('--max-memory <size>', MAX_MEMORY_HELP, parseSize)
     .option('--shuffle', 'draw calibration samples at random (with --seed)')
     .option('--seed <n>', 'random seed (default: 0)', parseNonNegativeInt)
     .option('--out <dir>', 'new folder for the output', parsePath)

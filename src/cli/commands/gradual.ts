@@ -17,6 +17,7 @@ import {
   parsePositiveInt,
   parsePositive,
   parseSize,
+  MAX_MEMORY_HELP,
   parseSparsity,
 } from '../flags';
 import { createProgress, progressMode } from '../progress';
@@ -137,11 +138,7 @@ export function addGradualOptions(cmd: Command, { oneShot }: { oneShot: boolean 
     .option('--eval-labels <path>', 'evaluation labels y.npy', parsePath)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: auto)').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', 'worker threads for the Fisher blocks', parsePositiveInt)
-    .option(
-      '--max-memory <size>',
-      'memory limit of the whole run, runtime included, e.g. 4GB (default: the runtime plus half the free RAM)',
-      parseSize,
-    )
+    .option('--max-memory <size>', MAX_MEMORY_HELP, parseSize)
     .addOption(
       new Option(
         '--quantize <enc>',

@@ -5,7 +5,7 @@ import { loadPruneModule } from '../engine';
 import { formatBytes } from '../../engine/report/bytes';
 import { formatTable } from '../../engine/report/table';
 import type { PruneOptions } from '../../engine/types';
-import { parsePositiveInt, parseSize } from '../flags';
+import { MAX_MEMORY_HELP, parsePositiveInt, parseSize } from '../flags';
 import { readRunSources } from '../resolve';
 import { UsageError } from '../errors';
 import { recipeFields } from '../../engine/recipe';
@@ -30,11 +30,7 @@ export function inspectCommand(): Command {
     .option('--block-size <b>', 'B: weights per Fisher block (default: 1000)', parsePositiveInt)
     .addOption(new Option('--method <m>', 'saliency method (default: woodfisher)').choices(METHOD_NAMES))
     .addOption(new Option('--inverse-form <f>', 'Fisher-inverse form (default: auto)').choices(['auto', 'primal', 'dual', 'recursive']))
-    .option(
-      '--max-memory <size>',
-      'memory limit of the whole run, runtime included, e.g. 4GB (default: the runtime plus half the free RAM)',
-      parseSize,
-    )
+    .option('--max-memory <size>', MAX_MEMORY_HELP, parseSize)
     .addOption(
       new Option(
         '--structure <s>',
@@ -83,7 +79,7 @@ export function inspectCommand(): Command {
           '',
           ...(r.structure
             ? [
-                `structure neurons: the plan covers the ${r.structure.layers.length} of ${r.layers.length} prunable layers with removable units`,
+                `structure neurons: the plan covers the ${r.structure.layers.length} of ${r.layers.length} prunable layers with removable units (excluded ones left out)`,
                 '',
               ]
             : []),
@@ -93,7 +89,7 @@ export function inspectCommand(): Command {
             ? `fits in the limit of ${formatBytes(r.memory.limitBytes)}`
             : `does NOT fit in the limit of ${formatBytes(r.memory.limitBytes)}: lower --samples or --block-size, or raise --max-memory`,
           ...(r.memory.why ? [`plan: ${r.memory.why}`] : []),
-          ...(r.memory.gradients === 'streamed' ? r.memory.groups!.map((g, i) => `  layer group ${i + 1}: ${g.join(', ')}`) : []),
+          ...(r.memory.groups ?? []).map((g, i) => `  layer group ${i + 1}: ${g.join(', ')}`),
         ].join('\n') + '\n',
       );
     });

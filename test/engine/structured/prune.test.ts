@@ -240,6 +240,50 @@ test('MobileNetV2 fixture, N = 512: gradients streamed with every inverse block 
   assert.deepEqual(shards(b), shards(a), 'the written weights are byte for byte the same');
 });
 
+test('excluded layers keep their units and are left out of the gradients (the plan is smaller; --exclude is a memory knob)', async () => {
+  const dir = tempDir('wf-struct-exclude-');
+  const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 3, classes: 10, lastChannels: 64, calibrate: 8, seed: 6 });
+  const modelPath = await saveModelFolder(model, path.join(dir, 'model'));
+  model.dispose();
+  const { x, y } = writeCalibration(path.join(dir, 'data'), 16, 32, 10, 6);
+  const layers = { Conv_1: { exclude: true } }; // the largest layer with removable units
+  const plan = async (o: Partial<PruneOptions>) =>
+    inspectModel(modelPath, { samples: 16, blockSize: 64, backend: 'wasm', structure: 'neurons', ...o });
+  const [all, less] = [await plan({}), await plan({ layers })];
+  const gradients = (r: typeof all) => r.memory.items.find(i => i.what.startsWith('per-sample gradients'))!.bytes;
+  const m = await loadModel(modelPath);
+  const conv1 = m.prunable.find(l => l.name === 'Conv_1')!.size;
+  m.model.dispose();
+  assert.deepEqual(
+    less.structure!.layers,
+    all.structure!.layers.filter(n => n !== 'Conv_1'),
+  );
+  assert.equal(gradients(all) - gradients(less), 4 * 16 * conv1);
+  const events: PruneEvent[] = [];
+  const r = await runStructuredPrune(
+    options({ modelPath, dataPath: x, labelsPath: y, samples: 16, blockSize: 64, damp: 1e-3, sparsity: 0.3, layers }),
+    {
+      onEvent: e => events.push(e),
+    },
+  );
+  const c = r.layers.find(l => l.name === 'Conv_1')!;
+  assert.deepEqual([c.excluded, c.units, c.blocks], [true, { kept: 64, of: 64 }, 0]);
+  assert.ok(!events.some(e => e.type === 'stage' && e.stage === 'blocks' && e.layer === 'Conv_1'), 'no Fisher blocks for it');
+  assert.ok(r.structure!.units.removed > 0, 'the other layers lose units');
+  await assert.rejects(
+    runStructuredPrune(
+      options({
+        modelPath,
+        dataPath: x,
+        labelsPath: y,
+        samples: 16,
+        layers: Object.fromEntries(all.structure!.layers.map(n => [n, { exclude: true }])),
+      }),
+    ),
+    /every layer with removable units is excluded/,
+  );
+});
+
 test('a memory limit below the plan is one clear error before any gradient is computed', async () => {
   const events: PruneEvent[] = [];
   await assert.rejects(
