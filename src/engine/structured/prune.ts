@@ -372,7 +372,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     const step = await pruneStep({
       model: m,
       layers: layers.map(s => s.layer),
-      data,
+      data: data && o.sampleLabels ? { ...data, labels: undefined } : data, // the "true" Fisher: labels drawn from the model
       options: o,
       target: { sparsity: o.sparsity, layers: {} },
       damp,

@@ -316,6 +316,30 @@ test('unlabeled evaluation data: the shrunk model is judged by agreement with th
   assert.equal(r.settings.dataPath, undefined, 'a magnitude run lists no calibration data among its settings');
 });
 
+test('sampleLabels: the gradients take labels drawn from the model (the true Fisher), as in one-shot runs', async () => {
+  const f = await smallMobileNet('wf-struct-labels-', 7, 16); // random weights: the model's draws differ from the given labels
+  const run = (sampleLabels: boolean) =>
+    runStructuredPrune(
+      options({
+        modelPath: f.modelPath,
+        dataPath: f.x,
+        labelsPath: f.y,
+        samples: 16,
+        blockSize: 64,
+        damp: 1e-3,
+        sparsity: 0.3,
+        sampleLabels,
+      }),
+    );
+  const [given, drawn] = [await run(false), await run(true)];
+  assert.equal(given.settings.labels, 'given');
+  assert.equal(drawn.settings.labels, 'sampled');
+  assert.notDeepEqual(
+    drawn.layers.map(l => l.saliency),
+    given.layers.map(l => l.saliency),
+  );
+});
+
 test('magnitude and diagonal-Fisher units: a unit scores the sum of its row (L1 norm; Σ ½ F_qq w_q²)', async () => {
   const r = await runStructuredPrune(options({ modelPath: `${examples}/mlpnet/model.json`, method: 'diagfisher', sparsity: 0.3 }));
   const shrunk = r.layers.filter(l => l.units && l.units.kept < l.units.of);
