@@ -165,21 +165,22 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
             [{ name: 'C', elemType: ONNX_DOUBLE, dims: g.out }],
           );
         });
-  const f64 = (A: Float32Array | Float64Array, len: number, dims: number[]) =>
+  const tensor = (A: Float32Array | Float64Array, len: number, dims: number[]) =>
     new ort.Tensor(A instanceof Float32Array ? 'float32' : 'float64', A.subarray(0, len), dims);
-  /** One batched float64 product of a factorization, into a scratch buffer (the generator recycles it). */
+  /** One batched float64 product of a factorization (only float64 providers offer them), into a scratch buffer (the
+   *  generator recycles it). */
   const step = async (p: ProductStep): Promise<Float64Array> => {
     const [rows, cols] = p.op === 'gramCols' || p.op === 'gramRows' ? [p.m, p.m] : [p.m, p.n];
     const C = scratch(p.count * rows * cols),
       c = p.count;
     const feeds: Record<string, OrtTensor> =
       p.op === 'gramCols'
-        ? { A: f64(p.A, c * p.k * p.m, [c, p.k, p.m]) }
+        ? { A: tensor(p.A, c * p.k * p.m, [c, p.k, p.m]) }
         : p.op === 'gramRows'
-          ? { A: f64(p.A, c * p.m * p.k, [c, p.m, p.k]) }
+          ? { A: tensor(p.A, c * p.m * p.k, [c, p.m, p.k]) }
           : p.op === 'matmul'
-            ? { A: f64(p.A, c * p.m * p.k, [c, p.m, p.k]), B: f64(p.B, c * p.k * p.n, [c, p.k, p.n]) }
-            : { A: f64(p.A, c * p.k * p.m, [c, p.k, p.m]), B: f64(p.B, c * p.k * p.n, [c, p.k, p.n]) };
+            ? { A: tensor(p.A, c * p.m * p.k, [c, p.m, p.k]), B: tensor(p.B, c * p.k * p.n, [c, p.k, p.n]) }
+            : { A: tensor(p.A, c * p.k * p.m, [c, p.k, p.m]), B: tensor(p.B, c * p.k * p.n, [c, p.k, p.n]) };
     const f32 = Object.entries(feeds)
       .filter(([, t]) => t.data instanceof Float32Array)
       .map(([name]) => name);
