@@ -60,10 +60,10 @@ export function fisherBlockInverses(
   return invs;
 }
 
-/** Dual when N < b. Products as run (whole grams, L⁻¹ by linalg/cholesky.ts's choleskyInverse, 2m³/3):
- *  primal N b² + 5b³/3; dual 2N² b + 2N³/3, plus (N b + N²)·k for the k ≤ N/0.99 columns with h_q ≈ 1, which at
- *  N ≥ b is every column. At N = b that is 2.7 b³ against 2.7–4.7 b³: primal; below b the dual's N² terms win, and it
- *  holds N·b floats against b². */
+/** Dual when N < b. Products as run (linalg/factors.ts; L⁻¹ by cholesky.ts's choleskyInverse, 2m³/3): primal
+ *  3N b²/4 (the gram's three blocks) + 5b³/3; dual 2N² b + 2N³/3, plus (N b + N²)·k for the k ≤ N/0.99 columns with
+ *  h_q ≈ 1, which at N ≥ b is every column. At N = b that is 2.4 b³ against 2.7–4.7 b³: primal; below b the dual's
+ *  N² terms win, and it holds N·b floats against b². */
 export function chooseForm(n: number, b: number): 'primal' | 'dual' {
   return n < b ? 'dual' : 'primal';
 }

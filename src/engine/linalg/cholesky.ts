@@ -60,7 +60,8 @@ export function cholesky(A: Float64Array, m: number, what: Naming = 'matrix', co
   return L;
 }
 
-const BASE = 16; // choleskyInverse: below this size, unblocked JS
+/** choleskyInverse: at or below this size, unblocked JS. */
+export const CHOL_BASE = 16;
 
 /** A batched product the recursion asks its driver for (`count` equally shaped products, operands one after another). */
 export type ProductStep =
@@ -121,18 +122,44 @@ function* cholInv(
   offset: number,
   withL: boolean,
 ): Steps<{ L?: Float64Array; Linv: Float64Array }> {
-  if (m <= BASE) return baseCase(A, m, count, what, offset, withL);
+  if (m <= CHOL_BASE) return baseCase(A, m, count, what, offset, withL);
   // Every intermediate comes from and goes back to the scratch pool (linalg/scratch.ts): the same sizes repeat.
   const mm = m * m,
-    h = m >> 1,
-    r = m - h;
+    h = m >> 1;
   const A11 = gatherRows(A, count, mm, m, 0, h, 0, h);
+  return yield* cholInvHalves(A11, m, count, what, offset, withL, () => ({
+    A12: gatherRows(A, count, mm, m, 0, h, h, m),
+    A22: gatherRows(A, count, mm, m, h, m, h, m),
+  }));
+}
+
+/** choleskyInverse of [A₁₁, A₁₂; A₁₂ᵀ, A₂₂] given as its blocks (h = ⌊m/2⌋ rows first); A₁₂ and A₂₂ are asked for
+ *  once A₁₁ is factored (fewer arrays alive at once) and are consumed (A₂₂ becomes the Schur complement). */
+export function choleskyInverseOfHalves(
+  A11: Float64Array,
+  m: number,
+  rest: () => { A12: Float64Array; A22: Float64Array },
+  opts: { what?: Naming; count?: number } = {},
+): Steps<{ L?: Float64Array; Linv: Float64Array }> {
+  return cholInvHalves(A11, m, opts.count ?? 1, opts.what ?? 'matrix', 0, false, rest);
+}
+
+function* cholInvHalves(
+  A11: Float64Array,
+  m: number,
+  count: number,
+  what: Naming,
+  offset: number,
+  withL: boolean,
+  rest: () => { A12: Float64Array; A22: Float64Array },
+): Steps<{ L?: Float64Array; Linv: Float64Array }> {
+  const h = m >> 1,
+    r = m - h;
   const one = yield* cholInv(A11, h, count, what, offset, withL); // L₁₁, L₁₁⁻¹
-  const A12 = gatherRows(A, count, mm, m, 0, h, h, m);
+  const { A12, A22: S } = rest();
   const Ut = yield { op: 'matmul', A: one.Linv, B: A12, m: h, k: h, n: r, count }; // U = L₂₁ᵀ = L₁₁⁻¹A₁₂ (h×r)
-  const S = gatherRows(A, count, mm, m, h, m, h, m);
   const UU = yield { op: 'gramCols', A: Ut, k: h, m: r, count }; // L₂₁L₂₁ᵀ = UᵀU
-  subtractInPlace(S, UU);
+  subtractInPlace(S, UU); // S = A₂₂ − L₂₁L₂₁ᵀ
   recycle(A11, A12, UU);
   const two = yield* cholInv(S, r, count, what, offset + h, withL); // L₂₂, L₂₂⁻¹
   recycle(S);

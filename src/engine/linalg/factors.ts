@@ -1,20 +1,49 @@
 // The two factorizations a Fisher block's inverse is built from, as product steps (cholesky.ts's Steps): run here
 // product by product through gemm.ts, or whole on the onnxruntime thread where the backend takes them (one request a
 // batch instead of a crossing a product; ortThread.ts runs these same generators, so both give the same numbers).
-import { choleskyInverseSteps, runSteps, type Steps } from './cholesky';
+import { CHOL_BASE, choleskyInverseOfHalves, choleskyInverseSteps, runSteps, type Steps } from './cholesky';
 import { backendFactor, type FactorJob, type FactorName, type Matrix } from './gemm';
-import { recycle } from './scratch';
+import { recycle, takeBuffer } from './scratch';
 
-/** R = L⁻¹ with LLᵀ = GᵀG + k'λI = k'(λI + GᵀG/k), k' = max(k, 1), for `count` k×m matrices G: the primal form's
- *  F = λI + GᵀG/N has F⁻¹ = N'·RᵀR (the factor is the caller's: no pass over the gram to scale it). → [R] */
+/** R = L⁻¹ with LLᵀ = A = GᵀG + k'λI = k'(λI + GᵀG/k), k' = max(k, 1), for `count` k×m matrices G: the primal
+ *  form's F = λI + GᵀG/N has F⁻¹ = N'·RᵀR (the factor is the caller's: no pass over the gram to scale it). The gram
+ *  is computed as the blocks the recursion's first level takes, A₁₁ = G₁ᵀG₁, A₁₂ = G₁ᵀG₂, A₂₂ = G₂ᵀG₂ on G's column
+ *  halves: ¾ of the whole product, and no gathering of A₁₁, A₁₂, A₂₂ out of it. → [R] */
 export function* gramFactor(G: Matrix, k: number, m: number, damp: number, count: number, what: string): Steps<Float64Array[]> {
-  const A = yield { op: 'gramCols', A: G, k, m, count },
-    mm = m * m,
-    kd = Math.max(k, 1) * damp;
-  for (let c = 0; c < count; c++) for (let i = 0; i < m; i++) A[c * mm + i * m + i] += kd; // GᵀG + k'λI
-  const { Linv: R } = yield* choleskyInverseSteps(A, m, { what, count });
-  recycle(A);
+  const kd = Math.max(k, 1) * damp;
+  if (m <= CHOL_BASE) {
+    const A = yield { op: 'gramCols', A: G, k, m, count };
+    addDiagonal(A, m, count, kd);
+    const { Linv: R } = yield* choleskyInverseSteps(A, m, { what, count });
+    recycle(A);
+    return [R];
+  }
+  const h = m >> 1,
+    r = m - h;
+  const G1 = columns(G, count * k, m, 0, h),
+    G2 = columns(G, count * k, m, h, m);
+  const A11 = yield { op: 'gramCols', A: G1, k, m: h, count };
+  addDiagonal(A11, h, count, kd);
+  const A12 = yield { op: 'matmulTN', A: G1, B: G2, k, m: h, n: r, count };
+  const A22 = yield { op: 'gramCols', A: G2, k, m: r, count };
+  addDiagonal(A22, r, count, kd);
+  recycle(G1, G2);
+  const { Linv: R } = yield* choleskyInverseOfHalves(A11, m, () => ({ A12, A22 }), { what, count });
   return [R];
+}
+
+/** X_ii += v for each of `count` m×m matrices. */
+function addDiagonal(X: Float64Array, m: number, count: number, v: number): void {
+  const mm = m * m;
+  for (let c = 0; c < count; c++) for (let i = 0; i < m; i++) X[c * mm + i * m + i] += v;
+}
+
+/** Columns [c0, c1) of a rows×cols row-major matrix, contiguous, in its element type (float32 gradients stay float32). */
+function columns(G: Matrix, rows: number, cols: number, c0: number, c1: number): Matrix {
+  const w = c1 - c0,
+    out = G instanceof Float32Array ? new Float32Array(takeBuffer(4 * rows * w)) : new Float64Array(takeBuffer(8 * rows * w));
+  for (let i = 0; i < rows; i++) out.set(G.subarray(i * cols + c0, i * cols + c1), i * w);
+  return out;
 }
 
 /** L⁻¹ and H = L⁻¹G with LLᵀ = K = kλI + GGᵀ, for `count` k×m matrices G (the dual form's Woodbury matrix). → [L⁻¹, H] */
@@ -33,7 +62,7 @@ export const FACTORS: Record<FactorName, typeof gramFactor> = { gramFactor, rowG
 
 /** Multiply-adds of one matrix's factorization (products as run): decides whether a native request pays. */
 export function factorWork(name: FactorName, k: number, m: number): number {
-  return name === 'gramFactor' ? k * m * m + (2 * m ** 3) / 3 : 2 * k * k * m + (2 * k ** 3) / 3;
+  return name === 'gramFactor' ? (3 * k * m * m) / 4 + (2 * m ** 3) / 3 : 2 * k * k * m + (2 * k ** 3) / 3;
 }
 
 /** The factorization, whole on the backend where it takes it, else product by product. */
