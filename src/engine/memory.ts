@@ -153,9 +153,29 @@ export function planMemory(p: PlanInput): Plan {
       groups,
     );
   };
+  // Nothing fits: the least the run could hold, so that its refusal names what is missing — a caller that streams:
+  // the largest layer's gradients alone beside the rest; one that cannot: all of them.
+  const least = (others: Item[], strategy: Plan['strategy']): Plan => {
+    if (!p.stream)
+      return plan(
+        [...base, all, ...others],
+        strategy,
+        'in memory',
+        `the ${n} × ${d} gradients (${formatBytes(all.bytes)}) do not fit beside the rest (${formatBytes(sum([...base, ...others]))}), and this run cannot stream them`,
+      );
+    const largest = Math.max(...p.layers.map(l => l.size));
+    const one: Item = { what: `per-sample gradients of the largest layer alone (${n} × ${largest} float32)`, bytes: 4 * n * largest };
+    return plan(
+      [...base, one, ...others],
+      strategy,
+      'streamed',
+      `not even one layer's gradients at a time fit: the largest layer alone needs ${formatBytes(one.bytes)} (${n} × ${largest} float32) ` +
+        `beside ${formatBytes(sum([...base, ...others]))} for the rest`,
+    );
+  };
   if (!needsInverse(p.method)) {
     const inMemory = plan([...base, all], 'keep', 'in memory', 'the per-sample gradients fit under the limit');
-    return inMemory.fits ? inMemory : (streamed([], false) ?? inMemory);
+    return inMemory.fits ? inMemory : (streamed([], false) ?? least([], 'keep'));
   }
   const sizes = p.inverseBlocks ?? ((l: PrunableLayer) => blockRanges(l.size, p.blockSize).map(r => r.end - r.start));
   const inv = inverseFootprint(p.layers, n, sizes, p.inverseForm);
@@ -185,16 +205,7 @@ export function planMemory(p: PlanInput): Plan {
     `the inverse blocks (${formatBytes(inv.sum)}) do not fit beside the gradients: each is rebuilt for its update (twice the block work)`,
   );
   if (rebuild.fits) return rebuild;
-  const largest = Math.max(...p.layers.map(l => l.size));
-  return (
-    streamed(kept, false) ??
-    streamed(rebuilt, true) ?? {
-      ...keep,
-      why:
-        `not even one layer's gradients at a time fit: the largest layer alone needs ${formatBytes(4 * n * largest)} (${n} × ${largest} float32) ` +
-        `beside ${formatBytes(sum([...base, ...rebuilt]))} for the rest`,
-    }
-  );
+  return streamed(kept, false) ?? streamed(rebuilt, true) ?? least(rebuilt, 'rebuild');
 }
 
 /** Throws the user-facing error for a plan over the limit, naming the knobs that fix it. */
@@ -210,7 +221,7 @@ export function assertPlanFits(plan: MemoryPlan): void {
   const biggest = [...plan.items].sort((a, b) => b.bytes - a.bytes)[0];
   throw new WoodFisherError(
     `the memory plan needs ${formatBytes(plan.totalBytes)} but the limit is ${formatBytes(plan.limitBytes)} ` +
-      `(largest: ${biggest.what}, ${formatBytes(biggest.bytes)}). Lower --samples or --block-size, ` +
+      `(${plan.why ? `${plan.why}; ` : ''}largest item: ${biggest.what}, ${formatBytes(biggest.bytes)}). Lower --samples or --block-size, ` +
       `exclude large layers, or raise --max-memory if the machine has the RAM.`,
     'MEMORY',
   );

@@ -87,7 +87,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
   try {
     const inputFloats = (m.model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * (b ?? 1), 1);
     const dataBytes = needsGradients(o.method) ? 4 * o.samples * inputFloats : 0;
-    const units = o.structure === 'neurons' ? unitLayers(m).layers.map(s => s.layer) : undefined;
+    const units = o.structure === 'neurons' ? unitLayers(m, o.layers).layers.map(s => s.layer) : undefined;
     const memory = units
       ? structuredPlan(m, units, o, o.samples, dataBytes, runtime)
       : planMemory({

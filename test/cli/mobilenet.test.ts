@@ -95,7 +95,7 @@ test('CLI structured run under a limit only streaming meets: inspect --structure
   const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 10, stages: 3, lastChannels: 64, seed: 7 });
   const src = await saveModelFolder(model, path.join(tmp, 'mnv2-units'));
   model.dispose();
-  const N = 1024; // N × d gradients of 56 MB: a margin well above how much the runtime moves between processes and code paths (under tsx the recipe path reads it ~18 MB lower: it loads less before its first plan)
+  const N = 2048; // N × d gradients of 111 MB: half of them is a margin well above how much the runtime, measured per process, moves
   const data = writeCalibration(path.join(tmp, 'mnv2-units-data'), N, 32, 10, 7);
   const settings = ['--samples', String(N), '--block-size', '64', '--backend', 'wasm'];
   const inspect = (...more: string[]) => {

@@ -79,7 +79,7 @@ export function inspectCommand(): Command {
           '',
           ...(r.structure
             ? [
-                `structure neurons: the plan covers the ${r.structure.layers.length} of ${r.layers.length} prunable layers with removable units`,
+                `structure neurons: the plan covers the ${r.structure.layers.length} of ${r.layers.length} prunable layers with removable units (excluded ones left out)`,
                 '',
               ]
             : []),
@@ -89,7 +89,7 @@ export function inspectCommand(): Command {
             ? `fits in the limit of ${formatBytes(r.memory.limitBytes)}`
             : `does NOT fit in the limit of ${formatBytes(r.memory.limitBytes)}: lower --samples or --block-size, or raise --max-memory`,
           ...(r.memory.why ? [`plan: ${r.memory.why}`] : []),
-          ...(r.memory.gradients === 'streamed' ? r.memory.groups!.map((g, i) => `  layer group ${i + 1}: ${g.join(', ')}`) : []),
+          ...(r.memory.groups ?? []).map((g, i) => `  layer group ${i + 1}: ${g.join(', ')}`),
         ].join('\n') + '\n',
       );
     });

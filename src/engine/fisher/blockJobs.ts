@@ -8,6 +8,7 @@ import type { FisherBlockInverse } from './blockInverse';
 import { obsSaliency, woodTaylorSaliency } from '../obs/saliency';
 import { obsUpdate, woodTaylorUpdate } from '../obs/update';
 import { meanGradient } from './blocks';
+import { takeBuffer } from '../linalg/scratch';
 
 export interface BuildJob {
   op: 'build';
@@ -61,13 +62,14 @@ function inversesOf(
   parts: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm }[],
 ): FisherBlockInverse[] {
   const { n, b, damp, form } = parts[0];
-  const G = parts.length === 1 ? parts[0].G : concat(parts.map(p => p.G));
-  return fisherBlockInverses(G, parts.length, n, b, damp, form);
+  if (parts.length === 1) return fisherBlockInverses(parts[0].G, 1, n, b, damp, form);
+  return fisherBlockInverses(concat(parts.map(p => p.G)), parts.length, n, b, damp, form, true); // a copy of ours: hand it over
 }
 
+/** The arrays one after another, in a buffer of the scratch pool (it comes back there from the onnxruntime thread). */
 function concat(arrays: (Float32Array | Float64Array)[]): Float32Array | Float64Array {
-  const f64 = arrays.some(a => a instanceof Float64Array);
-  const out = f64 ? new Float64Array(arrays.reduce((s, a) => s + a.length, 0)) : new Float32Array(arrays.reduce((s, a) => s + a.length, 0));
+  const len = arrays.reduce((s, a) => s + a.length, 0);
+  const out = arrays.some(a => a instanceof Float64Array) ? new Float64Array(takeBuffer(8 * len)) : new Float32Array(takeBuffer(4 * len));
   let o = 0;
   for (const a of arrays) {
     out.set(a, o);

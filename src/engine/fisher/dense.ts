@@ -1,8 +1,7 @@
 // The b×b forms: primal (Cholesky of λI + GᵀG/N, kept as R = L⁻¹) and the paper's rank-1 Woodbury recursion.
 // Cost: primal O(N b² + b³) (gram N b², L and L⁻¹ 2b³/3 as run); recursive O(N b²) (2 N b²),
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
-import { choleskyInverse } from '../linalg/cholesky';
-import { recycle } from '../linalg/scratch';
+import { factor } from '../linalg/factors';
 import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import { columnSquares, gatherCols } from './dual';
 import type { FisherBlockInverse } from './blockInverse';
@@ -54,18 +53,20 @@ export class DenseInverse implements FisherBlockInverse {
   }
 }
 
-/** Primal form kept as R = L⁻¹ (lower b×b, A = LLᵀ): F⁻¹ = RᵀR is never formed (it would cost another b³):
- *  [F⁻¹]_qq = ‖R_q‖² (a sum of squares, no cancellation), F⁻¹v = Rᵀ(Rv), [F⁻¹]_QQ = R_QᵀR_Q, F⁻¹E_Q = RᵀR_Q. */
+/** Primal form kept as R = L⁻¹ (lower b×b) with LLᵀ = N·F = GᵀG + NλI, so F⁻¹ = N·RᵀR, never formed (it would cost
+ *  another b³): [F⁻¹]_qq = N‖R_q‖² (a sum of squares, no cancellation), F⁻¹v = N·Rᵀ(Rv), [F⁻¹]_QQ = N·R_QᵀR_Q,
+ *  F⁻¹E_Q = N·RᵀR_Q. */
 export class PrimalInverse implements FisherBlockInverse {
   readonly form = 'primal' as const;
   private readonly d: Float64Array;
-  /** d = diag(F⁻¹) when the caller computed it (primalInverses, for a whole batch in one pass). */
+  /** d = diag(F⁻¹) when the caller computed it (primalInverses, for a whole batch in one pass); n = N. */
   constructor(
     readonly size: number,
     private readonly R: Float64Array,
+    private readonly n: number,
     d?: Float64Array,
   ) {
-    this.d = d ?? columnSquares(R, size, size, 1);
+    this.d = d ?? scaled(columnSquares(R, size, size, 1), n);
   }
 
   diag(): Float64Array {
@@ -73,38 +74,43 @@ export class PrimalInverse implements FisherBlockInverse {
   }
 
   mul(v: Float64Array): Float64Array {
-    return matvecT(this.R, matvec(this.R, v, this.size, this.size), this.size, this.size);
+    return scaled(matvecT(this.R, matvec(this.R, v, this.size, this.size), this.size, this.size), this.n);
   }
 
   sub(q: Int32Array): Float64Array {
-    const S = gramCols(gatherCols(this.R, this.size, this.size, q), this.size, q.length);
+    const S = scaled(gramCols(gatherCols(this.R, this.size, this.size, q), this.size, q.length), this.n);
     for (let i = 0; i < q.length; i++) S[i * q.length + i] = this.d[q[i]];
     return S;
   }
 
   cols(q: Int32Array): Float64Array {
-    const C = matmulTN(this.R, gatherCols(this.R, this.size, this.size, q), this.size, this.size, q.length);
+    const C = scaled(matmulTN(this.R, gatherCols(this.R, this.size, this.size, q), this.size, this.size, q.length), this.n);
     for (let i = 0; i < q.length; i++) C[q[i] * q.length + i] = this.d[q[i]];
     return C;
   }
 
-  /** The explicit inverse RᵀR (b×b row-major), for tests and the benchmark. */
+  /** The explicit inverse N·RᵀR (b×b row-major), for tests and the benchmark. */
   matrix(): Float64Array {
-    return gramCols(this.R, this.size, this.size);
+    return scaled(gramCols(this.R, this.size, this.size), this.n);
   }
 }
 
-/** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks, each product one call. */
-export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1): PrimalInverse[] {
-  const A = gramCols(G, n, b, count),
-    bb = b * b;
-  const s = n > 0 ? 1 / n : 0;
-  for (let i = 0; i < count * bb; i++) A[i] *= s;
-  for (let c = 0; c < count; c++) for (let i = 0; i < b; i++) A[c * bb + i * b + i] += damp; // A = λI + GᵀG/N
-  const { Linv } = choleskyInverse(A, b, { what: 'Fisher block (primal)', count });
-  recycle(A);
-  const d = columnSquares(Linv, b, b, count);
-  return Array.from({ length: count }, (_, c) => new PrimalInverse(b, Linv.subarray(c * bb, (c + 1) * bb), d.subarray(c * b, (c + 1) * b)));
+/** x ← s·x. */
+function scaled(x: Float64Array, s: number): Float64Array {
+  if (s !== 1) for (let i = 0; i < x.length; i++) x[i] *= s;
+  return x;
+}
+
+/** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks (linalg/factors.ts:
+ *  one request a batch on the onnxruntime thread, else each product one call). */
+export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1, owned = false): PrimalInverse[] {
+  const bb = b * b;
+  const [R] = factor({ name: 'gramFactor', G, k: n, m: b, damp, count, what: 'Fisher block (primal)', owned }); // F⁻¹ = N'·RᵀR, N' = max(N, 1)
+  const d = scaled(columnSquares(R, b, b, count), Math.max(n, 1));
+  return Array.from(
+    { length: count },
+    (_, c) => new PrimalInverse(b, R.subarray(c * bb, (c + 1) * bb), Math.max(n, 1), d.subarray(c * b, (c + 1) * b)),
+  );
 }
 
 export function primalInverse(G: Matrix, n: number, b: number, damp: number): PrimalInverse {

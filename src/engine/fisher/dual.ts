@@ -6,8 +6,8 @@
 // the gradients' span, λ tiny). Let P = I − GᵀK⁻¹G = λF⁻¹. Since GGᵀ = K − NλI, P² = P − Nλ GᵀK⁻²G, so
 //   P_qq (1 − P_qq) = Σ_{j≠q} P_jq² + Nλ ‖K⁻¹g_q‖²  =: S_q   (every term ≥ 0, P_jq = −H_jᵀH_q),
 // hence 1 − h_q = S_q / h_q, free of cancellation. Used for columns with h_q > H_STABLE (at most N/H_STABLE of them).
-import { choleskyInverse } from '../linalg/cholesky';
-import { gramCols, gramRows, matmul, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
+import { factor } from '../linalg/factors';
+import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import type { FisherBlockInverse } from './blockInverse';
 import { recycle } from '../linalg/scratch';
 
@@ -57,14 +57,9 @@ export class DualInverse implements FisherBlockInverse {
 }
 
 /** The dual form of `count` n×b blocks (G holds them one after another); each step is one product for all of them. */
-export function dualInverses(G: Matrix, n: number, b: number, damp: number, count = 1): DualInverse[] {
-  const nn = n * n,
-    nb = n * b;
-  const K = gramRows(G, n, b, count);
-  for (let c = 0; c < count; c++) for (let i = 0; i < n; i++) K[c * nn + i * n + i] += n * damp; // K = NλI + GGᵀ
-  const { Linv } = choleskyInverse(K, n, { what: 'Fisher block (dual)', count });
-  recycle(K);
-  const H = matmul(Linv, G, n, n, b, count); // H = L⁻¹G
+export function dualInverses(G: Matrix, n: number, b: number, damp: number, count = 1, owned = false): DualInverse[] {
+  const nb = n * b;
+  const [Linv, H] = factor({ name: 'rowGramFactor', G, k: n, m: b, damp, count, what: 'Fisher block (dual)', owned }); // K = NλI + GGᵀ = LLᵀ, H = L⁻¹G
   const h = columnSquares(H, n, b, count); // h_q = ‖H_q‖²
   const d = new Float64Array(count * b);
   const high: number[][] = [];

@@ -25,6 +25,7 @@ export function fisherBlockInverses(
   b: number,
   damp: number,
   form: InverseForm = 'auto',
+  owned = false, // G may be handed over (detached) instead of copied
 ): FisherBlockInverse[] {
   if (!Number.isInteger(n) || !Number.isInteger(b) || !Number.isInteger(count) || n < 0 || b < 1 || count < 1) {
     throw new WoodFisherError(`Fisher block: bad shape ${count}×${n}×${b}`, 'OPTIONS');
@@ -38,9 +39,9 @@ export function fisherBlockInverses(
   const f = form === 'auto' ? chooseForm(n, b) : form;
   const invs: FisherBlockInverse[] | null =
     f === 'primal'
-      ? primalInverses(G, n, b, damp, count)
+      ? primalInverses(G, n, b, damp, count, owned)
       : f === 'dual'
-        ? dualInverses(G, n, b, damp, count)
+        ? dualInverses(G, n, b, damp, count, owned)
         : f === 'recursive'
           ? Array.from({ length: count }, (_, c) => recursiveInverse(G.subarray(c * n * b, (c + 1) * n * b), n, b, damp))
           : null;

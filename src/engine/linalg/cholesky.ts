@@ -1,7 +1,7 @@
 // Cholesky factorization A = LLᵀ (row-major, lower) and the triangular solves built on it. All float64.
 // Cost: cholesky m³/3, trsmLower m²n/2, invLower m³/6, spdInverse m³/3 + m³/6 + m³/2.
 import { WoodFisherError } from '../types';
-import { gramCols, gramRows, matmul, matmulTN } from './gemm';
+import { gramCols, gramRows, matmul, matmulTN, type Matrix } from './gemm';
 import { recycle, scratch, zeros } from './scratch';
 
 /** Panel width of the blocked factorizations: the O(m³) part goes through gemm.ts, the panels' own m·w²/2 stay in
@@ -62,6 +62,33 @@ export function cholesky(A: Float64Array, m: number, what: Naming = 'matrix', co
 
 const BASE = 16; // choleskyInverse: below this size, unblocked JS
 
+/** A batched product the recursion asks its driver for (`count` equally shaped products, operands one after another). */
+export type ProductStep =
+  | { op: 'matmul'; A: Matrix; B: Matrix; m: number; k: number; n: number; count: number } // AB, A m×k
+  | { op: 'matmulTN'; A: Matrix; B: Matrix; k: number; m: number; n: number; count: number } // AᵀB, A k×m
+  | { op: 'gramCols'; A: Matrix; k: number; m: number; count: number } // AᵀA, A k×m
+  | { op: 'gramRows'; A: Matrix; m: number; k: number; count: number }; // AAᵀ, A m×k
+/** An algorithm as its sequence of products: run through gemm.ts (runSteps), or awaited where products are
+ *  asynchronous (the onnxruntime thread, ortThread.ts). A step's operands may be reused once it has returned. */
+export type Steps<T> = Generator<ProductStep, T, Float64Array>;
+
+/** Runs the steps with gemm.ts's products. */
+export function runSteps<T>(steps: Steps<T>): T {
+  for (let r = steps.next(); ;) {
+    if (r.done) return r.value;
+    const s = r.value;
+    r = steps.next(
+      s.op === 'matmul'
+        ? matmul(s.A, s.B, s.m, s.k, s.n, s.count)
+        : s.op === 'matmulTN'
+          ? matmulTN(s.A, s.B, s.k, s.m, s.n, s.count)
+          : s.op === 'gramCols'
+            ? gramCols(s.A, s.k, s.m, s.count)
+            : gramRows(s.A, s.m, s.k, s.count),
+    );
+  }
+}
+
 /**
  * L and L⁻¹ with A = LLᵀ for `count` m×m SPD matrices (one after another), recursively on halves:
  *   L₁₁ = chol(A₁₁), L₂₁ᵀ = L₁₁⁻¹A₁₂, L₂₂ = chol(A₂₂ − L₂₁L₂₁ᵀ), (L⁻¹)₂₁ = −L₂₂⁻¹L₂₁L₁₁⁻¹.
@@ -74,48 +101,76 @@ export function choleskyInverse(
   m: number,
   opts: { what?: Naming; count?: number; withL?: boolean } = {},
 ): { L?: Float64Array; Linv: Float64Array } {
+  return runSteps(choleskyInverseSteps(A, m, opts));
+}
+
+/** choleskyInverse as its products (for a driver that runs them asynchronously). */
+export function choleskyInverseSteps(
+  A: Float64Array,
+  m: number,
+  opts: { what?: Naming; count?: number; withL?: boolean } = {},
+): Steps<{ L?: Float64Array; Linv: Float64Array }> {
   return cholInv(A, m, opts.count ?? 1, opts.what ?? 'matrix', 0, opts.withL ?? false);
 }
 
-function cholInv(
+function* cholInv(
   A: Float64Array,
   m: number,
   count: number,
   what: Naming,
   offset: number,
   withL: boolean,
-): { L?: Float64Array; Linv: Float64Array } {
-  const mm = m * m;
-  if (m <= BASE) {
-    const L = scratch(count * mm),
-      Linv = zeros(count * mm);
-    L.set(A.subarray(0, count * mm));
-    for (let c = 0; c < count; c++) {
-      const D = L.subarray(c * mm, (c + 1) * mm);
-      factorSmall(D, m, offset, nameOf(what, c));
-      invLowerInto(D, m, Linv.subarray(c * mm, (c + 1) * mm));
-    }
-    if (withL) return { L, Linv };
-    recycle(L);
-    return { Linv };
-  }
+): Steps<{ L?: Float64Array; Linv: Float64Array }> {
+  if (m <= BASE) return baseCase(A, m, count, what, offset, withL);
   // Every intermediate comes from and goes back to the scratch pool (linalg/scratch.ts): the same sizes repeat.
-  const h = m >> 1,
+  const mm = m * m,
+    h = m >> 1,
     r = m - h;
   const A11 = gatherRows(A, count, mm, m, 0, h, 0, h);
-  const one = cholInv(A11, h, count, what, offset, withL); // L₁₁, L₁₁⁻¹
+  const one = yield* cholInv(A11, h, count, what, offset, withL); // L₁₁, L₁₁⁻¹
   const A12 = gatherRows(A, count, mm, m, 0, h, h, m);
-  const Ut = matmul(one.Linv, A12, h, h, r, count); // U = L₂₁ᵀ = L₁₁⁻¹A₁₂ (h×r)
+  const Ut = yield { op: 'matmul', A: one.Linv, B: A12, m: h, k: h, n: r, count }; // U = L₂₁ᵀ = L₁₁⁻¹A₁₂ (h×r)
   const S = gatherRows(A, count, mm, m, h, m, h, m);
-  const UU = gramCols(Ut, h, r, count); // L₂₁L₂₁ᵀ = UᵀU
-  for (let i = 0; i < S.length; i++) S[i] -= UU[i];
+  const UU = yield { op: 'gramCols', A: Ut, k: h, m: r, count }; // L₂₁L₂₁ᵀ = UᵀU
+  subtractInPlace(S, UU);
   recycle(A11, A12, UU);
-  const two = cholInv(S, r, count, what, offset + h, withL); // L₂₂, L₂₂⁻¹
+  const two = yield* cholInv(S, r, count, what, offset + h, withL); // L₂₂, L₂₂⁻¹
   recycle(S);
-  const T = matmulTN(Ut, one.Linv, h, r, h, count);
-  const X21 = matmul(two.Linv, T, r, r, h, count); // L₂₂⁻¹ (L₂₁ L₁₁⁻¹)
+  const T = yield { op: 'matmulTN', A: Ut, B: one.Linv, k: h, m: r, n: h, count };
+  const X21 = yield { op: 'matmul', A: two.Linv, B: T, m: r, k: r, n: h, count }; // L₂₂⁻¹ (L₂₁ L₁₁⁻¹)
   recycle(T);
-  const Linv = zeros(count * mm),
+  const out = assemble(one, two, X21, Ut, m, h, count, withL);
+  recycle(one.Linv, two.Linv, one.L, two.L, X21, Ut);
+  return out;
+}
+
+/** Unblocked L and L⁻¹ of each small matrix. */
+function baseCase(A: Float64Array, m: number, count: number, what: Naming, offset: number, withL: boolean) {
+  const mm = m * m,
+    L = scratch(count * mm),
+    Linv = zeros(count * mm);
+  L.set(A.subarray(0, count * mm));
+  for (let c = 0; c < count; c++) {
+    const D = L.subarray(c * mm, (c + 1) * mm);
+    factorSmall(D, m, offset, nameOf(what, c));
+    invLowerInto(D, m, Linv.subarray(c * mm, (c + 1) * mm));
+  }
+  if (withL) return { L, Linv };
+  recycle(L);
+  return { Linv };
+}
+
+function subtractInPlace(S: Float64Array, X: Float64Array): void {
+  for (let i = 0; i < S.length; i++) S[i] -= X[i];
+}
+
+type Halves = { L?: Float64Array; Linv: Float64Array };
+
+/** L⁻¹ = [L₁₁⁻¹, 0; −X₂₁, L₂₂⁻¹] (and L = [L₁₁, 0; Uᵀ, L₂₂] when asked) of each matrix of the batch. */
+function assemble(one: Halves, two: Halves, X21: Float64Array, Ut: Float64Array, m: number, h: number, count: number, withL: boolean) {
+  const mm = m * m,
+    r = m - h;
+  const Linv = scratch(count * mm), // every value written below, zeros above the diagonal included
     L = withL ? zeros(count * mm) : undefined;
   for (let c = 0; c < count; c++) {
     const o = c * mm,
@@ -126,6 +181,7 @@ function cholInv(
       const x = o + i * m,
         y = o1 + i * h;
       for (let j = 0; j <= i; j++) Linv[x + j] = one.Linv[y + j];
+      Linv.fill(0, x + i + 1, x + m);
     }
     for (let i = 0; i < r; i++) {
       const x = o + (h + i) * m,
@@ -133,6 +189,7 @@ function cholInv(
         z = o2 + i * r;
       for (let j = 0; j < h; j++) Linv[x + j] = -X21[y + j];
       for (let j = 0; j <= i; j++) Linv[x + h + j] = two.Linv[z + j];
+      Linv.fill(0, x + h + i + 1, x + m);
     }
     if (!L) continue;
     const ou = c * h * r;
@@ -148,12 +205,11 @@ function cholInv(
       for (let j = 0; j <= i; j++) L[x + h + j] = two.L![z + j];
     }
   }
-  recycle(one.Linv, two.Linv, one.L, two.L, X21, Ut);
   return { L, Linv };
 }
 
 /** Unblocked Cholesky of a small w×w block in place (lower part used). */
-function factorSmall(D: Float64Array, w: number, offset: number, what: string): void {
+export function factorSmall(D: Float64Array, w: number, offset: number, what: string): void {
   for (let j = 0; j < w; j++) {
     const oj = j * w;
     let s = D[oj + j];
@@ -201,11 +257,11 @@ function gatherRows(X: Float64Array, count: number, stride: number, cols: number
     for (let c = 0; c < count; c++) out.set(X.subarray(c * stride + r0 * cols, c * stride + r1 * cols), c * h * w);
     return out;
   }
-  let o = 0; // short rows: a plain loop beats a view per row
+  let o = 0; // a row at a time (a view and a copy beat a plain loop from 16 values a row)
   for (let c = 0; c < count; c++) {
-    for (let i = r0; i < r1; i++) {
-      const x = c * stride + i * cols;
-      for (let j = c0; j < c1; j++) out[o++] = X[x + j];
+    for (let i = r0; i < r1; i++, o += w) {
+      const x = c * stride + i * cols + c0;
+      out.set(X.subarray(x, x + w), o);
     }
   }
   return out;
@@ -301,7 +357,7 @@ export function invLower(L: Float64Array, m: number): Float64Array {
 }
 
 /** invLower into X (m×m, zeros expected). */
-function invLowerInto(L: Float64Array, m: number, X: Float64Array): Float64Array {
+export function invLowerInto(L: Float64Array, m: number, X: Float64Array): Float64Array {
   for (let i = 0; i < m; i++) {
     const oi = i * m;
     for (let k = 0; k < i; k++) {

@@ -6,6 +6,7 @@ import NATIVE_FILES from './accel/platforms.json';
 import { onnxRuntimeProvider } from './accel/onnxruntime';
 import type { GemmProvider } from './accel/types';
 import { setGemmBackend, type GemmBackend, type Matrix } from './gemm';
+import { factorWork, type FactorJob } from './factors';
 
 // Multiply-adds below which plain JS wins: a native call costs ~45 µs through the helper thread (measured: 2×2
 // products, session reused; ~20 µs on the private binding before) and the JS kernels do ~1e9 multiply-adds/s.
@@ -89,5 +90,9 @@ function hybrid(fast: GemmProvider, small: number): GemmBackend {
     gramRows: (A: Matrix, m: number, k: number, c = 1) => pick((c * k * m * m) / 2).gramRows(A, m, k, c),
     matmulTN: (A: Matrix, B: Matrix, k: number, m: number, n: number, c = 1) => pick(c * k * m * n).matmulTN(A, B, k, m, n, c),
     matmul: (A: Matrix, B: Matrix, m: number, k: number, n: number, c = 1) => pick(c * k * m * n).matmul(A, B, m, k, n, c),
+    // tiny blocks (below a product's native threshold) keep the JS Cholesky
+    ...(fast.factor && {
+      factor: (job: FactorJob) => (pick(job.count * factorWork(job.name, job.k, job.m)) === fast ? fast.factor!(job) : undefined),
+    }),
   };
 }

@@ -6,6 +6,20 @@
 // another, and one call does them all (many small Fisher blocks cost one native call, not one each).
 
 export type Matrix = Float64Array | Float32Array;
+/** The factorizations of factors.ts a backend may run whole. */
+export type FactorName = 'gramFactor' | 'rowGramFactor';
+/** One batched factorization: `count` k×m matrices G, λ; `what` names the matrix in errors; `owned`: G may be
+ *  handed over (moved to another thread, detached) instead of copied. */
+export interface FactorJob {
+  name: FactorName;
+  G: Matrix;
+  k: number;
+  m: number;
+  damp: number;
+  count: number;
+  what: string;
+  owned?: boolean;
+}
 
 export interface GemmBackend {
   /** C = AᵀA, A is k×m → m×m (full symmetric); `count` such products (default 1). */
@@ -16,6 +30,9 @@ export interface GemmBackend {
   matmulTN(A: Matrix, B: Matrix, k: number, m: number, n: number, count?: number): Float64Array;
   /** C = AB, A is m×k, B is k×n → m×n. */
   matmul(A: Matrix, B: Matrix, m: number, k: number, n: number, count?: number): Float64Array;
+  /** A factorization of factors.ts (its outputs) for a whole batch in one native request; undefined (or absent)
+   *  where that would not pay: then factors.ts runs it through the products above. */
+  factor?(job: FactorJob): Float64Array[] | undefined;
 }
 
 const TILE = 128; // columns of C kept hot in cache while the k rows stream past
@@ -174,6 +191,8 @@ export const matmulTN = (A: Matrix, B: Matrix, k: number, m: number, n: number, 
   backend.matmulTN(A, B, k, m, n, count);
 export const matmul = (A: Matrix, B: Matrix, m: number, k: number, n: number, count = 1): Float64Array =>
   backend.matmul(A, B, m, k, n, count);
+/** A factorization (factors.ts) in one native request, or undefined where the backend does not take it. */
+export const backendFactor = (job: FactorJob) => backend.factor?.(job);
 
 /** y = A x, A is m×n. */
 export function matvec(A: Matrix, x: Float64Array, m: number, n: number): Float64Array {

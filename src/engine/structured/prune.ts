@@ -28,6 +28,7 @@ import { selectUnits } from './select';
 import {
   DEFAULT_OPTIONS,
   WoodFisherError,
+  type LayerOverride,
   type LayerResult,
   type ModelCost,
   type PrunableLayer,
@@ -66,15 +67,26 @@ export interface ScoredLayer {
 /** Weights in one row of a layer's kernel in the paper's layout: a unit's incoming weights. */
 const rowLength = (l: PrunableLayer) => l.size / l.torchShape[0];
 
-/** The channel graph and the layers with removable units (their rows scored), or the reason there are none. */
-export function unitLayers(m: LoadedModel): { g: ChannelGraph; layers: ScoredLayer[] } {
+/**
+ * The channel graph, the layers whose rows are scored (those with removable units, excluded layers left out: their
+ * units stay, so their gradients would serve nothing) and the classes that stay with them; or the reason there are none.
+ */
+export function unitLayers(
+  m: LoadedModel,
+  overrides: Record<string, LayerOverride> = {},
+): { g: ChannelGraph; layers: ScoredLayer[]; fixed: Set<number> } {
   const g = channelGraph(m.model);
   if (g.classes.length === 0)
     throw new WoodFisherError(
       `no unit of this model can be removed (the last layer's outputs never are)${g.notes.length ? ': ' + g.notes.join('; ') : ''}`,
       'OPTIONS',
     );
-  return { g, layers: scoredLayers(m, g) };
+  const all = scoredLayers(m, g),
+    fixed = new Set<number>();
+  for (const s of all.filter(s => overrides[s.layer.name]?.exclude)) for (const c of s.rowClass) if (c >= 0) fixed.add(c);
+  const layers = all.filter(s => !overrides[s.layer.name]?.exclude);
+  if (layers.length === 0) throw new WoodFisherError('every layer with removable units is excluded; nothing to remove', 'OPTIONS');
+  return { g, layers, fixed };
 }
 
 /**
@@ -176,6 +188,7 @@ async function selectClasses(
   o: PruneOptions,
   g: ChannelGraph,
   layers: ScoredLayer[],
+  fixed: Set<number>,
   counter: MacCounter,
   macsBefore: number,
   emit: (e: PruneEvent) => void,
@@ -187,12 +200,6 @@ async function selectClasses(
     s.rowClass.forEach((c, r) => {
       if (c >= 0) classSaliency[c] += s.saliency[r];
     });
-  const fixed = new Set<number>();
-  for (const s of layers)
-    if (o.layers[s.layer.name]?.exclude)
-      s.rowClass.forEach(c => {
-        if (c >= 0) fixed.add(c);
-      });
   const layerSparsity: Record<string, number> = {};
   for (const [name, ov] of Object.entries(o.layers)) if (ov.sparsity !== undefined) layerSparsity[name] = ov.sparsity;
   const { removed, shortfall } = await timed('selection', () =>
@@ -331,7 +338,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
   const { model: m, data, evalData } = await timed('load', () => loadInputs(o));
   let shrunk: tf.LayersModel | undefined;
   try {
-    const { g, layers } = unitLayers(m);
+    const { g, layers, fixed } = unitLayers(m, o.layers);
     for (const note of g.notes) emit({ type: 'log', level: 'info', message: note });
     const memory = structuredPlan(
       m,
@@ -365,7 +372,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
     const step = await pruneStep({
       model: m,
       layers: layers.map(s => s.layer),
-      data,
+      data: data && o.sampleLabels ? { ...data, labels: undefined } : data, // the "true" Fisher: labels drawn from the model
       options: o,
       target: { sparsity: o.sparsity, layers: {} },
       damp,
@@ -376,7 +383,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
       ranges: l => rowAlignedRanges(l.size, rowLength(l), o.blockSize),
       blocks: (ctx, group) => scoreRows(ctx, group, layers, memory.strategy === 'keep' ? kept : undefined),
       select: async () => {
-        const removed = await selectClasses(o, g, layers, counter, macsBefore, emit, timed);
+        const removed = await selectClasses(o, g, layers, fixed, counter, macsBefore, emit, timed);
         chosen = { removed, selection: rowSelection(layers, removed) };
         return chosen.selection;
       },

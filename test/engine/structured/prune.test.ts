@@ -8,7 +8,7 @@ import { inspectModel } from '../../../src/engine/prune';
 import { loadModel } from '../../../src/engine/model/load';
 import { channelGraph } from '../../../src/engine/structured/graph';
 import { MacCounter } from '../../../src/engine/structured/cost';
-import { DEFAULT_OPTIONS, type PruneOptions, type PruneEvent, type PruneReport } from '../../../src/engine/types';
+import { DEFAULT_OPTIONS, type PruneOptions, type PruneEvent, type PruneReport, type RunHooks } from '../../../src/engine/types';
 import { mlp, tempDir, tfLoad } from '../model/fixtures';
 import { buildMobileNetV2, saveModelFolder, writeCalibration } from '../../fixtures/mobilenetv2';
 import { residualConcatNet } from './fixtures';
@@ -115,13 +115,44 @@ test('MobileNetV2 fixture: residual stages, BatchNorm and depthwise shrink toget
   model.dispose();
 });
 
-test('MobileNetV2 fixture under limits only streaming meets: gradients layer group by layer group, the very same units and written model', async () => {
-  const dir = tempDir('wf-struct-stream-');
-  const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 3, classes: 10, lastChannels: 64, calibrate: 8, seed: 4 });
+/** A small MobileNetV2-shaped model (32×32, α 0.35, 3 stages) and n unlabeled calibration images in a new folder. */
+async function smallMobileNet(prefix: string, seed: number, n: number) {
+  const dir = tempDir(prefix);
+  const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 3, classes: 10, lastChannels: 64, calibrate: 8, seed });
   const modelPath = await saveModelFolder(model, path.join(dir, 'model'));
   model.dispose();
+  return { dir, modelPath, ...writeCalibration(path.join(dir, 'data'), n, 32, 10, seed) };
+}
+
+/** A structured run on that model, 30 % of units, blocks of 64, labels drawn from the model, under a memory limit. */
+const unitRun = (f: Awaited<ReturnType<typeof smallMobileNet>>, samples: number, maxMemoryBytes: number, out: string, hooks?: RunHooks) =>
+  runStructuredPrune(
+    options({
+      modelPath: f.modelPath,
+      dataPath: f.x,
+      labelsPath: undefined,
+      samples,
+      blockSize: 64,
+      method: 'woodfisher',
+      sparsity: 0.3,
+      damp: 1e-3,
+      maxMemoryBytes,
+      outDir: path.join(f.dir, out),
+    }),
+    hooks,
+  );
+
+/** The weight shards a run wrote, byte for byte. */
+const shards = (r: PruneReport) =>
+  fs
+    .readdirSync(r.output)
+    .filter(f => f.endsWith('.bin'))
+    .map(f => fs.readFileSync(path.join(r.output, f)));
+
+test('MobileNetV2 fixture under limits only streaming meets: gradients layer group by layer group, the very same units and written model', async () => {
   // no labels: they are drawn from the model's softmax, and every later group must reuse the first pass's draws
-  const { x } = writeCalibration(path.join(dir, 'data'), 24, 32, 10, 4);
+  const f = await smallMobileNet('wf-struct-stream-', 4, 24);
+  const { modelPath } = f;
   const settings = { samples: 24, blockSize: 64, method: 'woodfisher' as const };
   // the structured plan as inspect shows it, at each limit just under the last plan: every choice down to the tightest
   const plans: { limit: number; plan: Awaited<ReturnType<typeof inspectModel>>['memory'] }[] = [];
@@ -156,19 +187,7 @@ test('MobileNetV2 fixture under limits only streaming meets: gradients layer gro
   const results: PruneReport[] = [];
   for (const [i, { limit, plan }] of runs.entries()) {
     const events: PruneEvent[] = [];
-    const r = await runStructuredPrune(
-      options({
-        modelPath,
-        dataPath: x,
-        labelsPath: undefined,
-        ...settings,
-        sparsity: 0.3,
-        damp: 1e-3,
-        maxMemoryBytes: limit,
-        outDir: path.join(dir, `out-${i}`),
-      }),
-      { onEvent: e => events.push(e) },
-    );
+    const r = await unitRun(f, 24, limit, `out-${i}`, { onEvent: e => events.push(e) });
     assert.deepEqual({ ...r.memory, limitBytes: 0 }, { ...plan, limitBytes: 0 }, 'the run plans what inspect showed');
     const passes = events.filter(e => e.type === 'stage' && e.stage === 'gradients' && e.done === e.total).length;
     const G = plan.groups?.length ?? 1;
@@ -180,11 +199,6 @@ test('MobileNetV2 fixture under limits only streaming meets: gradients layer gro
       );
     results.push(r);
   }
-  const shards = (r: PruneReport) =>
-    fs
-      .readdirSync(r.output)
-      .filter(f => f.endsWith('.bin'))
-      .map(f => fs.readFileSync(path.join(r.output, f)));
   const unitsKept = (r: PruneReport) => r.layers.map(l => l.units);
   assert.ok(results[0].structure!.units.removed > 0);
   for (const [i, r] of results.entries()) {
@@ -200,11 +214,8 @@ test('MobileNetV2 fixture under limits only streaming meets: gradients layer gro
 });
 
 test('MobileNetV2 fixture, N = 512: gradients streamed with every inverse block kept give the very same model', async () => {
-  const dir = tempDir('wf-struct-stream-keep-');
-  const model = buildMobileNetV2({ inputSize: 32, alpha: 0.35, stages: 3, classes: 10, lastChannels: 64, calibrate: 8, seed: 5 });
-  const modelPath = await saveModelFolder(model, path.join(dir, 'model'));
-  model.dispose();
-  const { x } = writeCalibration(path.join(dir, 'data'), 512, 32, 10, 5);
+  const f = await smallMobileNet('wf-struct-stream-keep-', 5, 512);
+  const { modelPath } = f;
   const settings = { samples: 512, blockSize: 64, method: 'woodfisher' as const };
   const planned = async (maxMemoryBytes: number) =>
     (await inspectModel(modelPath, { ...settings, structure: 'neurons', backend: 'wasm', maxMemoryBytes })).memory;
@@ -214,30 +225,53 @@ test('MobileNetV2 fixture, N = 512: gradients streamed with every inverse block 
   const limit = all.totalBytes - Math.round(bytes('per-sample gradients') / 2);
   const plan = await planned(limit);
   assert.equal(`${plan.gradients}, ${plan.strategy}`, 'streamed, keep');
-  const run = (maxMemoryBytes: number, out: string) =>
-    runStructuredPrune(
-      options({
-        modelPath,
-        dataPath: x,
-        labelsPath: undefined,
-        ...settings,
-        sparsity: 0.3,
-        damp: 1e-3,
-        maxMemoryBytes,
-        outDir: path.join(dir, out),
-      }),
-    );
+  const run = (maxMemoryBytes: number, out: string) => unitRun(f, 512, maxMemoryBytes, out);
   const a = await run(2 ** 50, 'a');
   const b = await run(limit, 'b');
   assert.equal(a.memory.gradients, 'in memory');
   assert.deepEqual({ ...b.memory, limitBytes: 0 }, { ...plan, limitBytes: 0 });
   assert.deepEqual(b.layers, a.layers, 'the same units, thresholds and saliencies');
-  const shards = (r: PruneReport) =>
-    fs
-      .readdirSync(r.output)
-      .filter(f => f.endsWith('.bin'))
-      .map(f => fs.readFileSync(path.join(r.output, f)));
   assert.deepEqual(shards(b), shards(a), 'the written weights are byte for byte the same');
+});
+
+test('excluded layers keep their units and are left out of the gradients (the plan is smaller; --exclude is a memory knob)', async () => {
+  const { modelPath, x, y } = await smallMobileNet('wf-struct-exclude-', 6, 16);
+  const layers = { Conv_1: { exclude: true } }; // the largest layer with removable units
+  const plan = async (o: Partial<PruneOptions>) =>
+    inspectModel(modelPath, { samples: 16, blockSize: 64, backend: 'wasm', structure: 'neurons', ...o });
+  const [all, less] = [await plan({}), await plan({ layers })];
+  const gradients = (r: typeof all) => r.memory.items.find(i => i.what.startsWith('per-sample gradients'))!.bytes;
+  const m = await loadModel(modelPath);
+  const conv1 = m.prunable.find(l => l.name === 'Conv_1')!.size;
+  m.model.dispose();
+  assert.deepEqual(
+    less.structure!.layers,
+    all.structure!.layers.filter(n => n !== 'Conv_1'),
+  );
+  assert.equal(gradients(all) - gradients(less), 4 * 16 * conv1);
+  const events: PruneEvent[] = [];
+  const r = await runStructuredPrune(
+    options({ modelPath, dataPath: x, labelsPath: y, samples: 16, blockSize: 64, damp: 1e-3, sparsity: 0.3, layers }),
+    {
+      onEvent: e => events.push(e),
+    },
+  );
+  const c = r.layers.find(l => l.name === 'Conv_1')!;
+  assert.deepEqual([c.excluded, c.units, c.blocks], [true, { kept: 64, of: 64 }, 0]);
+  assert.ok(!events.some(e => e.type === 'stage' && e.stage === 'blocks' && e.layer === 'Conv_1'), 'no Fisher blocks for it');
+  assert.ok(r.structure!.units.removed > 0, 'the other layers lose units');
+  await assert.rejects(
+    runStructuredPrune(
+      options({
+        modelPath,
+        dataPath: x,
+        labelsPath: y,
+        samples: 16,
+        layers: Object.fromEntries(all.structure!.layers.map(n => [n, { exclude: true }])),
+      }),
+    ),
+    /every layer with removable units is excluded/,
+  );
 });
 
 test('a memory limit below the plan is one clear error before any gradient is computed', async () => {
@@ -280,6 +314,30 @@ test('unlabeled evaluation data: the shrunk model is judged by agreement with th
   );
   assert.ok(r.after!.loss > 0, 'KL grows');
   assert.equal(r.settings.dataPath, undefined, 'a magnitude run lists no calibration data among its settings');
+});
+
+test('sampleLabels: the gradients take labels drawn from the model (the true Fisher), as in one-shot runs', async () => {
+  const f = await smallMobileNet('wf-struct-labels-', 7, 16); // random weights: the model's draws differ from the given labels
+  const run = (sampleLabels: boolean) =>
+    runStructuredPrune(
+      options({
+        modelPath: f.modelPath,
+        dataPath: f.x,
+        labelsPath: f.y,
+        samples: 16,
+        blockSize: 64,
+        damp: 1e-3,
+        sparsity: 0.3,
+        sampleLabels,
+      }),
+    );
+  const [given, drawn] = [await run(false), await run(true)];
+  assert.equal(given.settings.labels, 'given');
+  assert.equal(drawn.settings.labels, 'sampled');
+  assert.notDeepEqual(
+    drawn.layers.map(l => l.saliency),
+    given.layers.map(l => l.saliency),
+  );
 });
 
 test('magnitude and diagonal-Fisher units: a unit scores the sum of its row (L1 norm; Σ ½ F_qq w_q²)', async () => {

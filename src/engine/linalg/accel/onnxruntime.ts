@@ -10,6 +10,8 @@ import { GemmProvider, Matrix, checkSize } from './types';
 import { tryRequire } from './nodeRequire';
 import { recycle, takeBuffer } from '../scratch';
 import { GONE, WAITING, type Feed, type Kind, type Product, type Reply, type Request, type ThreadInit } from './ortThread';
+import { WoodFisherError } from '../../types';
+import type { FactorJob } from '../gemm';
 
 export interface OnnxRuntimeOptions {
   precision?: 'float32' | 'float64';
@@ -55,13 +57,22 @@ class OrtThread {
 
   /** Runs one product; the feeds' buffers move to the helper (and come back to the scratch pool). */
   run(kind: Kind, feeds: Feed[], dims: number[]): Float64Array {
-    if (this.closed) throw new Error('onnxruntime provider used after dispose()');
     const out = takeBuffer(8 * dims.reduce((a, b) => a * b, 1));
-    this.post({ op: 'run', kind, feeds, out, dims }, [out, ...new Set(feeds.map(f => f[1].buffer as ArrayBuffer))]);
-    const r = this.await(Infinity, kind);
-    if (!r.ok) throw new Error(`onnxruntime ${kind}: ${r.error}`);
+    return this.request({ op: 'run', kind, feeds, out, dims }, [out, ...new Set(feeds.map(f => f[1].buffer as ArrayBuffer))], kind).C!;
+  }
+
+  /** A factorization's outputs, computed on the helper (G's buffer moves there and back). */
+  factor(req: Extract<Request, { op: 'factor' }>): Float64Array[] {
+    return this.request(req, [req.G.buffer as ArrayBuffer], req.name).parts!;
+  }
+
+  private request(req: Request, transfer: ArrayBuffer[], what: string): Extract<Reply, { ok: true }> {
+    if (this.closed) throw new Error('onnxruntime provider used after dispose()');
+    this.post(req, transfer);
+    const r = this.await(Infinity, what);
+    if (!r.ok) throw r.code ? new WoodFisherError(r.error, r.code) : new Error(`onnxruntime ${what}: ${r.error}`);
     recycle(...(r.back ?? [])); // the operands' buffers come back for the next operands of their size
-    return r.C!;
+    return r;
   }
 
   /** Frees the sessions and lets the thread leave on its own (never terminated inside a native call). */
@@ -128,9 +139,20 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
     });
     return thread.run(count === 1 ? kind : `${kind}Batch`, feeds, count === 1 ? out : [count, ...out]);
   };
+  /** A factorization of factors.ts in one request (its products on the helper); float32 G travels as float32, and
+   *  moves there without a copy when the caller hands it over (a whole buffer, `owned`). */
+  const factor = ({ name, G, k, m, damp, count, what, owned }: FactorJob): Float64Array[] => {
+    const len = count * k * m;
+    checkSize(`${name} G`, G, len);
+    const whole = owned && G.length === len && G.byteOffset === 0 && G.byteLength === G.buffer.byteLength;
+    const g = whole ? G : new (G instanceof Float32Array ? Float32Array : Float64Array)(takeBuffer(G.BYTES_PER_ELEMENT * len));
+    if (g !== G) g.set(G.subarray(0, len));
+    return thread.factor({ op: 'factor', name, G: g, k, m, damp, count, what });
+  };
   return {
     name: `onnxruntime-${precision === 'float64' ? 'f64' : 'f32'}`,
     precision,
+    ...(precision === 'float64' ? { factor } : {}),
     gramCols: (A, k, m, c = 1) => run('gramCols', c, [['A', A, [k, m]]], [m, m]),
     gramRows: (A, m, k, c = 1) => run('gramRows', c, [['A', A, [m, k]]], [m, m]),
     matmulTN: (A, B, k, m, n, c = 1) =>

@@ -1,18 +1,31 @@
 // The thread that owns one caller's ONNX Runtime sessions, through onnxruntime-node's public API (InferenceSession,
 // Tensor; asynchronous). The caller (onnxruntime.ts) is synchronous: it posts a request on its MessagePort and sleeps
 // in Atomics.wait; this thread runs the product, posts the reply, then wakes it (signal 1). Bundled as dist/ortThread.js.
+// A whole factorization of factors.ts (a Fisher block's gram and recursive Cholesky inverse) also runs here as one
+// request, the same generator awaiting each product: its ~30 products then cost no crossing each (performance.md).
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { tryRequire } from './nodeRequire';
 import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
+import type { ProductStep, Steps } from '../cholesky';
+import { FACTORS, type FactorName } from '../factors';
+import { scratch } from '../scratch';
+import { WoodFisherError, type ErrorCode } from '../../types';
 
 export type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
+/** A product, batched or not. */
 export type Kind = Product | `${Product}Batch`;
 export type Feed = [name: string, data: Float32Array | Float64Array, dims: number[]];
-/** `out`: the buffer the product is written to (the caller's, reused), of shape `dims`. */
-export type Request = { op: 'run'; kind: Kind; feeds: Feed[]; out: ArrayBuffer; dims: number[] } | { op: 'exit' };
+/** `out`: the buffer the product is written to (the caller's, reused), of shape `dims`. `factor`: factors.ts's `name`
+ *  of `count` k×m blocks G; `what` names the matrix in a not-positive-definite error. */
+export type Request =
+  | { op: 'run'; kind: Kind; feeds: Feed[]; out: ArrayBuffer; dims: number[] }
+  | { op: 'factor'; name: FactorName; G: Float32Array | Float64Array; k: number; m: number; damp: number; count: number; what: string }
+  | { op: 'exit' };
 /** `back`: the operands' buffers, returned for reuse (allocating fresh large buffers — zeroing, page faults, GC — cost
- *  more than the JS around the small products did). */
-export type Reply = { ok: true; C?: Float64Array; back?: ArrayBuffer[]; version?: string } | { ok: false; error: string };
+ *  more than the JS around the small products did). `code`: a WoodFisherError's (a block that is not positive definite). */
+export type Reply =
+  | { ok: true; C?: Float64Array; parts?: Float64Array[]; back?: ArrayBuffer[]; version?: string }
+  | { ok: false; error: string; code?: ErrorCode };
 export interface ThreadInit {
   port: MessagePort;
   signal: Int32Array;
@@ -118,21 +131,68 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
   const ort = loaded.mod;
   const elem = precision === 'float64' ? ONNX_DOUBLE : ONNX_FLOAT;
   const options = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] };
-  const sessions = new Map<Kind, Promise<OrtSession>>();
-  const session = (kind: Kind): Promise<OrtSession> => {
-    let s = sessions.get(kind);
+  const sessions = new Map<string, Promise<OrtSession>>();
+  const session = (key: string, bytes: () => Uint8Array): Promise<OrtSession> => {
+    let s = sessions.get(key);
     if (!s) {
+      s = ort.InferenceSession.create(bytes(), options);
+      sessions.set(key, s);
+    }
+    return s;
+  };
+  const product = (kind: Kind) =>
+    session(kind, () => {
       const g = GRAPHS[kind];
-      const bytes = onnxModel(
+      return onnxModel(
         g.nodes,
         g.inputs.map(([name, dims]) => ({ name, elemType: elem, dims })),
         [{ name: 'C', elemType: elem, dims: g.out }],
       );
-      s = ort.InferenceSession.create(bytes, options);
-      sessions.set(kind, s);
-    }
-    return s;
+    });
+  /** A float64 product whose float32 operands (the gradients G) are cast inside the graph: no conversion pass in JS. */
+  const mixed = (kind: Kind, f32: string[]) =>
+    f32.length === 0
+      ? product(kind)
+      : session(`${kind}:${f32.join('')}`, () => {
+          const g = GRAPHS[kind];
+          const cast = (x: string) => (f32.includes(x) ? `${x}64` : x);
+          return onnxModel(
+            [
+              ...f32.map(x => ({ op: 'Cast', inputs: [x], outputs: [cast(x)], attrs: { to: ONNX_DOUBLE } })),
+              ...g.nodes.map(n => ({ ...n, inputs: n.inputs.map(cast) })),
+            ],
+            g.inputs.map(([name, dims]) => ({ name, elemType: f32.includes(name) ? ONNX_FLOAT : ONNX_DOUBLE, dims })),
+            [{ name: 'C', elemType: ONNX_DOUBLE, dims: g.out }],
+          );
+        });
+  const tensor = (A: Float32Array | Float64Array, len: number, dims: number[]) =>
+    new ort.Tensor(A instanceof Float32Array ? 'float32' : 'float64', A.subarray(0, len), dims);
+  /** One batched float64 product of a factorization (only float64 providers offer them), into a scratch buffer (the
+   *  generator recycles it). */
+  const step = async (p: ProductStep): Promise<Float64Array> => {
+    const [rows, cols] = p.op === 'gramCols' || p.op === 'gramRows' ? [p.m, p.m] : [p.m, p.n];
+    const C = scratch(p.count * rows * cols),
+      c = p.count;
+    const feeds: Record<string, OrtTensor> =
+      p.op === 'gramCols'
+        ? { A: tensor(p.A, c * p.k * p.m, [c, p.k, p.m]) }
+        : p.op === 'gramRows'
+          ? { A: tensor(p.A, c * p.m * p.k, [c, p.m, p.k]) }
+          : p.op === 'matmul'
+            ? { A: tensor(p.A, c * p.m * p.k, [c, p.m, p.k]), B: tensor(p.B, c * p.k * p.n, [c, p.k, p.n]) }
+            : { A: tensor(p.A, c * p.k * p.m, [c, p.k, p.m]), B: tensor(p.B, c * p.k * p.n, [c, p.k, p.n]) };
+    const f32 = Object.entries(feeds)
+      .filter(([, t]) => t.data instanceof Float32Array)
+      .map(([name]) => name);
+    await (await mixed(`${p.op}Batch`, f32)).run(feeds, { C: new ort.Tensor('float64', C, [c, rows, cols]) });
+    return C;
   };
+  const runSteps = async <T>(steps: Steps<T>): Promise<T> => {
+    for (let r = steps.next(); ; r = steps.next(await step(r.value))) if (r.done) return r.value;
+  };
+  /** factors.ts's generator with its products run here. */
+  const factor = ({ name, G, k, m, damp, count, what }: Extract<Request, { op: 'factor' }>): Promise<Float64Array[]> =>
+    runSteps(FACTORS[name](G, k, m, damp, count, what));
 
   port.on('message', async (req: Request) => {
     try {
@@ -143,9 +203,15 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
         port.close(); // nothing left to keep the thread: it leaves between products, never inside one
         return;
       }
+      if (req.op === 'factor') {
+        const parts = await factor(req);
+        const back = req.G.buffer as ArrayBuffer;
+        reply({ ok: true, parts, back: [back] }, [...new Set([...parts.map(p => p.buffer as ArrayBuffer), back])]);
+        return;
+      }
       const feeds: Record<string, OrtTensor> = {};
       for (const [name, data, dims] of req.feeds) feeds[name] = new ort.Tensor(precision, data, dims);
-      const s = await session(req.kind);
+      const s = await product(req.kind);
       const back = req.feeds.map(f => f[1].buffer as ArrayBuffer);
       const C = new Float64Array(req.out);
       if (precision === 'float64')
@@ -153,7 +219,7 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
       else C.set((await s.run(feeds)).C.data);
       reply({ ok: true, C, back }, [C.buffer, ...new Set(back)]);
     } catch (e) {
-      reply({ ok: false, error: (e as Error).message.split('\n')[0] });
+      reply({ ok: false, error: (e as Error).message.split('\n')[0], code: e instanceof WoodFisherError ? e.code : undefined });
     }
   });
   reply({ ok: true, version: ort.env.versions.node ?? ort.env.versions.common }); // ready
