@@ -14,9 +14,11 @@ export function defaultMemoryLimit(runtime = 0): number {
 
 const RUNTIME = 'the runtime before the run (V8, TF.js and its backend, native libraries; measured)';
 let runtime: number | undefined;
-/** The runtime a run starts on, measured: V8, TF.js and its backend (wasm), onnxruntime's library — 150–200 MB that no
+/** The runtime a run starts on, measured: V8, TF.js and its backend (wasm) — 100 MB bundled, more under tsx — that no
  *  other item holds. The resident set at the first run's start (after the backend, before any model or data), once per
- *  process: a sweep's later runs and inspect's plan count the same runtime. */
+ *  process: a sweep's later runs and inspect's plan count the same runtime. Taken before onnxruntime's product thread
+ *  starts: that thread grows for a second or so after it is created (~30 MB), and a reading taken while it does moves
+ *  with the machine's load (plans made in two processes then differ by that much). */
 export function runtimeBytes(): number {
   return (runtime ??= process.memoryUsage.rss());
 }

@@ -82,7 +82,6 @@ export interface InspectResult {
 export async function inspectModel(modelPath: string, options: Partial<PruneOptions> = {}): Promise<InspectResult> {
   const o = { ...DEFAULT_OPTIONS, ...options };
   const backend = await initBackend(o.backend);
-  useFastestGemm(); // the runtime a run holds (runtimeBytes) has onnxruntime's library loaded
   const runtime = runtimeBytes();
   const m = await loadModel(modelPath);
   try {
@@ -144,8 +143,8 @@ async function pruneInto(
   const emit = hooks.onEvent ?? (() => {});
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(options.backend);
+  const runtime = runtimeBytes(); // before the model and data, and before onnxruntime's thread starts (see memory.ts)
   const linalg = useFastestGemm();
-  const runtime = runtimeBytes(); // before the model and data
   const { model, data, evalData } = await timed('load', () => loadInputs(options));
   try {
     const n = data?.count ?? 0;

@@ -107,7 +107,10 @@ test('bad options are refused before any work: unknown layer, sparsity, output i
   await assert.rejects(runPrune(opts({ outDir: path.join(EX, 'mlpnet') })), /is the input model's folder/);
   await assert.rejects(runPrune(opts({ outDir: path.join(EX, 'mlpnet', 'pruned') })), /inside the input model's folder/);
   await assert.rejects(runPrune(opts({ outDir: '' })), /no output folder given/);
-  await assert.rejects(runPrune(opts({ maxMemoryBytes: 8e6 })), /memory plan needs .* Lower --samples or --block-size/);
+  await assert.rejects(
+    runPrune(opts({ maxMemoryBytes: 8e6 })),
+    /the memory limit \(8\.00 MB\) is below what the runtime holds .*: raise --max-memory/,
+  );
   await assert.rejects(
     runPrune(opts({ maxMemoryBytes: 1000 })),
     /Data file calib-x\.npy is 3\.14 MB, over the 1\.00 KB this run may read \(raise --max-memory\)/,

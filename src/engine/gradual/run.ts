@@ -121,8 +121,8 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
 
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
+  const runtime = runtimeBytes(); // before the model and data, and before onnxruntime's thread starts (see memory.ts)
   const linalg = useFastestGemm();
-  const runtime = runtimeBytes(); // before the model and data
   const notes = runtimeNotes(backend, needsGradients(o.method), emit);
   const m = await timed('load', () => loadModel(o.modelPath));
   if (saved)

@@ -333,8 +333,8 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
 
   emit({ type: 'stage', stage: 'load', done: 0, total: 1 });
   const backend = await initBackend(o.backend);
+  const runtime = runtimeBytes(); // before the model and data, and before onnxruntime's thread starts (see memory.ts)
   const linalg = useFastestGemm();
-  const runtime = runtimeBytes(); // before the model and data
   const { model: m, data, evalData } = await timed('load', () => loadInputs(o));
   let shrunk: tf.LayersModel | undefined;
   try {
