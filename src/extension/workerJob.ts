@@ -1,6 +1,7 @@
 // One job in one forked worker process (dist/worker.js). Node-only (no `vscode`), so it can be exercised
 // by a plain script. Cancel = send `cancel`, then SIGKILL after 500 ms if the process is still alive — except while it
-// saves: then the save finishes (or rolls back) first, so a cancel never leaves half a result or debris.
+// saves: then the save finishes (or rolls back) first, so a cancel never leaves half a result or debris. What a killed
+// worker left beside its output (lock, staging) is recovered as soon as it has exited (engine/output/claim.ts).
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
   Envelope,
@@ -15,6 +16,7 @@ import type {
   SensitivityResult,
 } from '../protocol';
 import { MessageHandler } from '../protocol';
+import { recoverAbandoned } from '../engine/output/claim';
 
 export interface JobOutcome {
   status: 'done' | 'cancelled' | 'error';
@@ -88,6 +90,7 @@ export class WorkerJob {
     });
     child.on('exit', (code, signal) => {
       if (this.killTimer) clearTimeout(this.killTimer);
+      if (code !== 0) this.recoverOutput(); // killed (by the cancel's deadline, or from outside) or crashed
       if (this.cancelRequested) {
         this.finish({ status: 'cancelled' });
         return;
@@ -119,6 +122,17 @@ export class WorkerJob {
     );
     // Reported at once, unless a save is under way: then its end ('done', or the exit after rolling back) decides.
     if (!this.saving) this.finish({ status: 'cancelled' });
+  }
+
+  /** What a killed worker left beside its output (lock, staging) is cleaned now, not by the next run. */
+  private recoverOutput(): void {
+    const outDir = 'options' in this.request ? this.request.options.outDir : undefined;
+    if (!outDir) return;
+    try {
+      recoverAbandoned(outDir);
+    } catch {
+      /* the next run's claim recovers it */
+    }
   }
 
   /** Kills immediately (extension deactivation, panel closed). */

@@ -60,6 +60,27 @@ export function claimOutput(outDir: string, options: ClaimOptions): OutputClaim 
   return new Claim(dir, shown, options.kind, lock, notes);
 }
 
+/** What a run killed from outside left for `outDir` (its staging or backup folder, its lock), finished or rolled back
+ *  now instead of by the next run: the same recovery, under the lock. Nothing happens while a live run holds it.
+ *  Returns what was done, in words. */
+export function recoverAbandoned(outDir: string): string[] {
+  const dir = realish(path.resolve(outDir)),
+    notes: string[] = [];
+  if (!fs.existsSync(lockOf(dir))) return notes; // the run released it: it cleaned up after itself
+  let lock: string;
+  try {
+    lock = takeLock(dir, outDir);
+  } catch {
+    return notes; // held by a live run, or the folder cannot be written: leave it as it is
+  }
+  try {
+    recover(dir, notes);
+  } finally {
+    releaseLock(lock);
+  }
+  return notes;
+}
+
 /** A folder inside another claim's staging folder (a sweep's runs), at `dir` once committed: no lock or marker of its own. */
 export function nestedOutput(staged: string, dir: string): OutputClaim {
   return {
@@ -229,8 +250,10 @@ const WHY_NOT_WRITABLE: Record<string, string> = {
   EDQUOT: 'the disk quota is exhausted',
 };
 
+const lockOf = (dir: string) => path.join(path.dirname(dir), `.${path.basename(dir)}.lock`);
+
 function takeLock(dir: string, shown: string): string {
-  const lock = path.join(path.dirname(dir), `.${path.basename(dir)}.lock`);
+  const lock = lockOf(dir);
   const me = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

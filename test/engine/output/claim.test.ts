@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { claimOutput, MARKER } from '../../../src/engine/output/claim';
+import { claimOutput, MARKER, recoverAbandoned } from '../../../src/engine/output/claim';
 import { WoodFisherError } from '../../../src/engine/types';
 
 const CHILD = path.join(__dirname, 'crash-child.ts');
@@ -193,4 +193,27 @@ test('a kill at every step of a save leaves the old or the new complete result, 
     assert.deepEqual(fs.readdirSync(root).sort(), ['other', 'out', 'user.txt'], `${killAt}: debris left`);
     assert.equal(fs.readFileSync(path.join(root, 'user.txt'), 'utf8'), 'user');
   }
+});
+
+test("recoverAbandoned (the extension, right after it killed a worker) does the next run's recovery now, and leaves a live run alone", () => {
+  for (const killAt of ['written', 'marked', 'moved-old', 'swapped', 'dropping']) {
+    const root = tempDir();
+    const out = path.join(root, 'out');
+    fs.writeFileSync(path.join(root, 'user.txt'), 'user');
+    assert.equal(runChild(out, 'none', '1').status, 0);
+    assert.equal(runChild(out, killAt, '2').signal, 'SIGKILL');
+    assert.ok(fs.existsSync(path.join(root, '.out.lock')), `${killAt}: the killed run's lock is there`);
+    recoverAbandoned(out);
+    assert.ok(isComplete(out, '1') || isComplete(out, '2'), `${killAt}: out incomplete after recovery`);
+    assert.deepEqual(fs.readdirSync(root).sort(), ['out', 'user.txt'], `${killAt}: debris left`);
+  }
+  const root = tempDir();
+  const out = path.join(root, 'out');
+  const live = claimOutput(out, { kind: 'test' }); // this process holds it
+  const dir = live.stage();
+  recoverAbandoned(out);
+  assert.ok(fs.existsSync(dir) && fs.existsSync(path.join(root, '.out.lock')), "a live run's staging and lock stay");
+  live.release();
+  recoverAbandoned(path.join(root, 'never-claimed')); // nothing there: nothing done
+  assert.deepEqual(fs.readdirSync(root), []);
 });
