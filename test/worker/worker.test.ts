@@ -107,3 +107,32 @@ test(
     assert.deepEqual(fs.readdirSync(root), ['out'], 'no staging folder, backup or lock left');
   },
 );
+
+test(
+  'a worker killed mid-run (from outside, or at the cancel deadline): the host cleans its lock at once, not the next run',
+  { timeout: 120_000 },
+  async () => {
+    const { WorkerJob } = await import('../../src/extension/workerJob');
+    const dist = path.resolve(__dirname, '../../dist/worker.js');
+    assert.ok(fs.existsSync(dist), 'dist/worker.js is built before the tests (npm test builds first)');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-worker-'));
+    const out = path.join(root, 'out');
+    let killed = false;
+    const job = new WorkerJob(
+      dist,
+      { type: 'start', options: options(out) },
+      {
+        onEvent: e => {
+          const lock = path.join(root, '.out.lock');
+          if (killed || e.type !== 'stage' || e.stage === 'load' || !fs.existsSync(lock)) return;
+          killed = true;
+          process.kill(JSON.parse(fs.readFileSync(lock, 'utf8')).pid, 'SIGKILL'); // the lock names the worker
+        },
+      },
+    );
+    const outcome = await job.start();
+    assert.ok(killed, 'the worker was killed while it held the output');
+    assert.equal(outcome.status, 'error');
+    assert.deepEqual(fs.readdirSync(root), [], 'no lock, staging folder or output left');
+  },
+);
