@@ -5,7 +5,7 @@ import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Envelope, FromWorkerMessage, ToWorkerMessage } from '../../src/protocol';
+import type { Envelope, FromWorkerMessage, GradualEvent, ToWorkerMessage } from '../../src/protocol';
 import { DEFAULT_OPTIONS, PruneOptions } from '../../src/engine/types';
 
 const EX = path.resolve(__dirname, '../../examples');
@@ -73,29 +73,32 @@ test('cancel during the gradients ends the process and writes nothing', { timeou
   assert.equal(fs.existsSync(out), false);
 });
 
+/** A prune job run the way the extension host runs it (WorkerJob over the built dist/worker.js), into a fresh folder. */
+async function hostJob(onEvent: (e: GradualEvent, job: { cancel(): void }, root: string) => void) {
+  const { WorkerJob } = await import('../../src/extension/workerJob');
+  const dist = path.resolve(__dirname, '../../dist/worker.js');
+  assert.ok(fs.existsSync(dist), 'dist/worker.js is built before the tests (npm test builds first)');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-worker-'));
+  const out = path.join(root, 'out');
+  const job: InstanceType<typeof WorkerJob> = new WorkerJob(
+    dist,
+    { type: 'start', options: options(out) },
+    { onEvent: e => onEvent(e, job, root) },
+  );
+  return { root, out, outcome: await job.start() };
+}
+
 test(
   "the host's Cancel during the save waits for it: the result is complete, nothing is left beside it",
   { timeout: 120_000 },
   async () => {
-    const { WorkerJob } = await import('../../src/extension/workerJob');
-    const dist = path.resolve(__dirname, '../../dist/worker.js');
-    assert.ok(fs.existsSync(dist), 'dist/worker.js is built before the tests (npm test builds first)');
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-worker-'));
-    const out = path.join(root, 'out');
     let cancelledInSave = false;
-    const job: InstanceType<typeof WorkerJob> = new WorkerJob(
-      dist,
-      { type: 'start', options: options(out) },
-      {
-        onEvent: e => {
-          if (e.type === 'stage' && e.stage === 'save' && e.done === 0 && !cancelledInSave) {
-            cancelledInSave = true;
-            job.cancel();
-          }
-        },
-      },
-    );
-    const outcome = await job.start();
+    const { root, out, outcome } = await hostJob((e, job) => {
+      if (e.type === 'stage' && e.stage === 'save' && e.done === 0 && !cancelledInSave) {
+        cancelledInSave = true;
+        job.cancel();
+      }
+    });
     assert.ok(cancelledInSave, 'the save stage was seen by the host');
     assert.equal(outcome.status, 'done', 'the save finished instead of being killed half way');
     assert.ok(
@@ -112,25 +115,13 @@ test(
   'a worker killed mid-run (from outside, or at the cancel deadline): the host cleans its lock at once, not the next run',
   { timeout: 120_000 },
   async () => {
-    const { WorkerJob } = await import('../../src/extension/workerJob');
-    const dist = path.resolve(__dirname, '../../dist/worker.js');
-    assert.ok(fs.existsSync(dist), 'dist/worker.js is built before the tests (npm test builds first)');
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-worker-'));
-    const out = path.join(root, 'out');
     let killed = false;
-    const job = new WorkerJob(
-      dist,
-      { type: 'start', options: options(out) },
-      {
-        onEvent: e => {
-          const lock = path.join(root, '.out.lock');
-          if (killed || e.type !== 'stage' || e.stage === 'load' || !fs.existsSync(lock)) return;
-          killed = true;
-          process.kill(JSON.parse(fs.readFileSync(lock, 'utf8')).pid, 'SIGKILL'); // the lock names the worker
-        },
-      },
-    );
-    const outcome = await job.start();
+    const { root, outcome } = await hostJob((e, _job, dir) => {
+      const lock = path.join(dir, '.out.lock');
+      if (killed || e.type !== 'stage' || e.stage === 'load' || !fs.existsSync(lock)) return;
+      killed = true;
+      process.kill(JSON.parse(fs.readFileSync(lock, 'utf8')).pid, 'SIGKILL'); // the lock names the worker
+    });
     assert.ok(killed, 'the worker was killed while it held the output');
     assert.equal(outcome.status, 'error');
     assert.deepEqual(fs.readdirSync(root), [], 'no lock, staging folder or output left');

@@ -104,13 +104,11 @@ function scaled(x: Float64Array, s: number): Float64Array {
 /** F⁻¹ = (λI + GᵀG/N)⁻¹ = L⁻ᵀL⁻¹ with A = LLᵀ, all in float64; G holds `count` n×b blocks (linalg/factors.ts:
  *  one request a batch on the onnxruntime thread, else each product one call). */
 export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1, owned = false): PrimalInverse[] {
-  const bb = b * b;
-  const [R] = factor({ name: 'gramFactor', G, k: n, m: b, damp, count, what: 'Fisher block (primal)', owned }); // F⁻¹ = N'·RᵀR, N' = max(N, 1)
-  const d = scaled(columnSquares(R, b, b, count), Math.max(n, 1));
-  return Array.from(
-    { length: count },
-    (_, c) => new PrimalInverse(b, R.subarray(c * bb, (c + 1) * bb), Math.max(n, 1), d.subarray(c * b, (c + 1) * b)),
-  );
+  const bb = b * b,
+    N = Math.max(n, 1); // F⁻¹ = N·RᵀR (N = 0: F = λI, R = I/√λ)
+  const [R] = factor({ name: 'gramFactor', G, k: n, m: b, damp, count, what: 'Fisher block (primal)', owned });
+  const d = scaled(columnSquares(R, b, b, count), N);
+  return Array.from({ length: count }, (_, c) => new PrimalInverse(b, R.subarray(c * bb, (c + 1) * bb), N, d.subarray(c * b, (c + 1) * b)));
 }
 
 export function primalInverse(G: Matrix, n: number, b: number, damp: number): PrimalInverse {

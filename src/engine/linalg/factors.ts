@@ -48,9 +48,8 @@ function columns(G: Matrix, rows: number, cols: number, c0: number, c1: number):
 
 /** L⁻¹ and H = L⁻¹G with LLᵀ = K = kλI + GGᵀ, for `count` k×m matrices G (the dual form's Woodbury matrix). → [L⁻¹, H] */
 export function* rowGramFactor(G: Matrix, k: number, m: number, damp: number, count: number, what: string): Steps<Float64Array[]> {
-  const K = yield { op: 'gramRows', A: G, m: k, k: m, count },
-    kk = k * k;
-  for (let c = 0; c < count; c++) for (let i = 0; i < k; i++) K[c * kk + i * k + i] += k * damp; // K = kλI + GGᵀ
+  const K = yield { op: 'gramRows', A: G, m: k, k: m, count };
+  addDiagonal(K, k, count, k * damp); // K = kλI + GGᵀ
   const { Linv } = yield* choleskyInverseSteps(K, k, { what, count });
   recycle(K);
   const H = yield { op: 'matmul', A: Linv, B: G, m: k, k, n: m, count }; // H = L⁻¹G
