@@ -30,6 +30,7 @@ import { sectionS } from './structured';
 import { sectionM } from './mobilenet';
 import { sectionG } from './gradual';
 import { sectionP } from './perSampleProducts';
+import { floorSeconds } from './fisherFloor';
 
 // ---------------------------------------------------------------- options
 const argv = process.argv.slice(2);
@@ -449,6 +450,7 @@ async function sectionSmallBlocks(): Promise<void> {
     });
     const form = chooseForm(N, B),
       batch = blocksPerBatch(N, B, 'auto');
+    const floor = await floorSeconds(N, B, batch, damp); // the batch's products and Cholesky alone (bench/fisherFloor.ts)
     const variants = [
       ...(N === Math.max(...samples) ? [{ label: 'one block per call, 1 thread', make: () => inlineRunner(1), threads: 1 }] : []),
       { label: `batches of ${batch}, 1 thread`, make: () => inlineRunner(batch), threads: 1 },
@@ -497,6 +499,12 @@ async function sectionSmallBlocks(): Promise<void> {
           threads: v.threads,
           timesArithmetic: seconds / (work / (v.threads * gflops * 1e9)),
           cpuTimesArithmetic: cpuSeconds / (work / (cpuGflops * 1e9)),
+          ...(typeof floor === 'string'
+            ? { floor }
+            : {
+                productsAlone: floor.products / (formFlops(form, N, B) / (gflops * 1e9)),
+                factorAlone: floor.factor / (formFlops(form, N, B) / (gflops * 1e9)),
+              }),
         });
       } finally {
         await runner.close();
@@ -507,8 +515,22 @@ async function sectionSmallBlocks(): Promise<void> {
   releaseGemm();
   table(
     `(b2) many small Fisher blocks of ${B}, λ = ${damp}, through the block runner as a run builds them.\n` +
-      `    × arithmetic = seconds ÷ (flops ÷ (threads × float64 ${S}² matMul rate measured before and after)); CPU × arithmetic = CPU seconds (all threads) ÷ (flops ÷ that product's GFLOP per CPU second); "per 20k" scales to the issue's 20,000 blocks`,
-    ['N', 'form', 'variant', 'blocks', 's', 's per 20k blocks', 'CPU ms/block', 'matMul GFLOP/s', '× arithmetic', 'CPU × arithmetic'],
+      `    × arithmetic = seconds ÷ (flops ÷ (threads × float64 ${S}² matMul rate measured before and after)); CPU × arithmetic = CPU seconds (all threads) ÷ (flops ÷ that product's GFLOP per CPU second); "per 20k" scales to the issue's 20,000 blocks\n` +
+      `    floor (bench/fisherFloor.ts), × the same arithmetic: a batch's counted products alone, and its whole factorization alone (factors.ts's steps as session runs on ready float64 operands): what no batching around them removes`,
+    [
+      'N',
+      'form',
+      'variant',
+      'blocks',
+      's',
+      's per 20k blocks',
+      'CPU ms/block',
+      'matMul GFLOP/s',
+      '× arithmetic',
+      'CPU × arithmetic',
+      'floor: products',
+      'floor: factorization',
+    ],
     out.map(r => [
       String(r.N),
       r.form as string,
@@ -520,6 +542,8 @@ async function sectionSmallBlocks(): Promise<void> {
       f(r.productGflops as number),
       fx(r.timesArithmetic as number),
       fx(r.cpuTimesArithmetic as number),
+      fx(r.productsAlone as number | undefined),
+      fx(r.factorAlone as number | undefined),
     ]),
   );
   results.smallBlocks = { B, damp, samples, variants: out };
