@@ -387,30 +387,49 @@ export function layerCap(options: PruneOptions, name: string): number {
  *  or zeros they already had): the first stay alive, the second may be cut off (layer collapse). */
 function warnCollapse(ctx: StepContext, masks: Uint8Array[]): void {
   const scope = ctx.method.scope ?? ctx.options.scope;
+  const held: { name: string; cap: number }[] = [];
   ctx.layers.forEach((work, i) => {
     const name = work.layer.name,
       d = work.layer.size,
       cap = layerCap(ctx.options, name);
     let pruned = 0;
     for (const v of masks[i]) pruned += v;
-    const pct = (x: number) => `${(100 * x).toFixed(x > 0.99 && x < 1 ? 2 : 1)}%`;
     if (pruned > Math.round(cap * d)) {
       ctx.emit({
         type: 'log',
         level: 'warn',
         message:
-          `layer ${name} ends ${pct(pruned / d)} pruned, above the per-layer cap of ${pct(cap)}: ` +
+          `layer ${name} ends ${capPct(pruned / d)} pruned, above the per-layer cap of ${capPct(cap)}: ` +
           `it may no longer pass a signal (layer collapse); check its accuracy`,
       });
     } else if (scope === 'global' && cap < 1 && ctx.target.layers[name] === undefined && pruned === Math.round(cap * d) && pruned > 0) {
-      ctx.emit({
-        type: 'log',
-        level: 'warn',
-        message:
-          `layer ${name} held at its cap of ${pct(cap)} pruned (global selection ranked more of it ` +
-          `lowest; the others made up the difference where they could). Lift it with maxLayerSparsity or layers.${name}.maxSparsity (--layer-cap ${name}=1)`,
-      });
+      held.push({ name, cap });
     }
+  });
+  for (const message of heldAtCapMessages(held)) ctx.emit({ type: 'log', level: 'warn', message });
+}
+
+const capPct = (x: number) => `${(100 * x).toFixed(x > 0.99 && x < 1 ? 2 : 1)}%`;
+const LISTED = 6; // layer names one warning spells out; the report has every layer's sparsity
+
+/** One warning per cap for the layers global selection held at it (a dozen layers of a MobileNetV2 at 70% used to
+ *  print a dozen lines). */
+export function heldAtCapMessages(held: { name: string; cap: number }[]): string[] {
+  const byCap = new Map<number, string[]>();
+  for (const { name, cap } of held) byCap.set(cap, [...(byCap.get(cap) ?? []), name]);
+  return [...byCap].map(([cap, names]) => {
+    if (names.length === 1)
+      return (
+        `layer ${names[0]} held at its cap of ${capPct(cap)} pruned (global selection ranked more of it ` +
+        `lowest; the others made up the difference where they could). Lift it with maxLayerSparsity or ` +
+        `layers.${names[0]}.maxSparsity (--layer-cap ${names[0]}=1)`
+      );
+    const listed = names.length > LISTED ? `${names.slice(0, LISTED).join(', ')} and ${names.length - LISTED} more` : names.join(', ');
+    return (
+      `${names.length} layers held at their cap of ${capPct(cap)} pruned: ${listed} (global selection ranked more of them ` +
+      `lowest; the others made up the difference where they could; the report gives each layer's sparsity). ` +
+      `Lift them with maxLayerSparsity, or one with layers.${names[0]}.maxSparsity (--layer-cap ${names[0]}=1)`
+    );
   });
 }
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { initBackend } from '../../src/engine/backend';
 import { loadModel, readKernel, writeKernel } from '../../src/engine/model/load';
 import { loadDataset } from '../../src/engine/data/calibration';
-import { pruneStep, targetAt, type StepContext } from '../../src/engine/step';
+import { heldAtCapMessages, pruneStep, targetAt, type StepContext } from '../../src/engine/step';
 import { DEFAULT_OPTIONS, type PruneEvent, type PruneOptions } from '../../src/engine/types';
 
 const EX = path.resolve(__dirname, '../../examples');
@@ -190,4 +190,21 @@ test('streamed gradients (layer group by layer group) give the same saliencies, 
   } finally {
     model.model.dispose();
   }
+});
+
+test('layers held at their cap: one warning per cap, naming the layers (a few, then how many more)', () => {
+  const names = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'];
+  const msgs = heldAtCapMessages([...names.map(name => ({ name, cap: 0.99 })), { name: 'head', cap: 0.5 }]);
+  assert.equal(msgs.length, 2);
+  assert.match(msgs[0], /^8 layers held at their cap of 99\.0% pruned: c1, c2, c3, c4, c5, c6 and 2 more \(/);
+  assert.match(msgs[0], /--layer-cap c1=1\)$/);
+  assert.match(msgs[1], /^layer head held at its cap of 50\.0% pruned .*--layer-cap head=1\)$/);
+  assert.deepEqual(heldAtCapMessages([]), []);
+  assert.match(
+    heldAtCapMessages([
+      { name: 'a', cap: 0.9 },
+      { name: 'b', cap: 0.9 },
+    ])[0],
+    /^2 layers held at their cap of 90\.0% pruned: a, b \(/,
+  );
 });
