@@ -30,6 +30,16 @@ async function webviewFrame(page: Page, selector: string, timeout = 30_000): Pro
   throw new Error(`no webview frame with ${selector} after ${timeout} ms`);
 }
 
+/** The panel's status once the host's restored snapshot has arrived: a reloaded webview first draws the state it
+ *  saved itself, which the workbench persists lazily (it can be a run's last progress, not its end); the host's
+ *  snapshot, from the report on disk, follows. Waits up to 15 s for "done", then returns whatever is shown. */
+async function statusAfterReload(frame: Frame): Promise<string> {
+  await frame
+    .waitForFunction(() => /^done/.test(document.querySelector('#status')?.textContent?.trim() ?? ''), undefined, { timeout: 15_000 })
+    .catch(() => undefined);
+  return ((await frame.textContent('#status')) ?? '').trim();
+}
+
 async function main(): Promise<{ passed: number; failed: number }> {
   const [base, ws, artifacts] = process.argv.slice(2);
   if (!base || !ws || !artifacts) {
@@ -448,7 +458,7 @@ async function main(): Promise<{ passed: number; failed: number }> {
       await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: mlpnet' }).first().waitFor({ timeout: 60_000 });
       await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: mlpnet' }).first().click();
       const frame = await webviewFrame(page, 'table#layers tbody tr[data-layer="fc3"]', 60_000);
-      const status = ((await frame.textContent('#status')) ?? '').trim();
+      const status = await statusAfterReload(frame);
       if (!/^done/i.test(status)) {
         throw new Error(`#status after reload: '${status}'`);
       }
@@ -691,7 +701,7 @@ async function main(): Promise<{ passed: number; failed: number }> {
         await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: mlpnet' }).first().waitFor({ timeout: 60_000 });
         await page.locator('.tabs-container .tab', { hasText: 'WoodFisher: mlpnet' }).first().click();
         frame = await webviewFrame(page, '#gradual:not([hidden]) #gradual-steps li[data-step="3"]', 60_000);
-        const restored = ((await frame.textContent('#status')) ?? '').trim();
+        const restored = await statusAfterReload(frame);
         if (!/^done/.test(restored)) {
           throw new Error(`#status after reload: '${restored}'`);
         }
