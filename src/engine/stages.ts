@@ -8,6 +8,8 @@ export function stageLabel(e: StageEvent, show: { counts?: boolean; message?: bo
   const { counts = true, message = true } = show;
   const layer = e.layer ? ` ${e.layer}` : '';
   const of = counts && e.total > 0 ? ` ${e.done}/${e.total}` : '';
-  const step = e.steps && e.steps > 1 ? ` (step ${e.step ?? 1}/${e.steps})` : '';
-  return `${e.stage}${layer}${of}${step}${message && e.message ? ` — ${e.message}` : ''}`;
+  const shown = message && e.message ? e.message : '';
+  // "train 5/16 — epoch 3/6", not "train 5/16 (step 3/6) — epoch 3/6": the message already counts the steps
+  const step = e.steps && e.steps > 1 && !shown.includes(`${e.step ?? 1}/${e.steps}`) ? ` (step ${e.step ?? 1}/${e.steps})` : '';
+  return `${e.stage}${layer}${of}${step}${shown ? ` — ${shown}` : ''}`;
 }

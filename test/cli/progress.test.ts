@@ -5,6 +5,7 @@ import { createProgress } from '../../src/cli/progress';
 import { reportFailure, UsageError } from '../../src/cli/errors';
 import { Interrupted } from '../../src/cli/abort';
 import { WoodFisherError } from '../../src/engine/types';
+import { stageLabel } from '../../src/engine/stages';
 
 function collect() {
   const stream = new PassThrough();
@@ -142,4 +143,12 @@ test('plain-line progress: a stage run layer by layer is one line and then count
     [...done].sort((a, b) => a - b),
     'the count only grows',
   );
+});
+
+test('a stage label counts steps once: the message that names them replaces "(step k/K)"', () => {
+  const train = { type: 'stage', stage: 'train', done: 5, total: 16, step: 3, steps: 6, message: 'epoch 3/6' } as const;
+  assert.equal(stageLabel(train), 'train 5/16 — epoch 3/6');
+  assert.equal(stageLabel(train, { message: false }), 'train 5/16 (step 3/6)');
+  const blocks = { type: 'stage', stage: 'blocks', layer: 'fc1', done: 12, total: 40, step: 2, steps: 3, message: 'primal' } as const;
+  assert.equal(stageLabel(blocks), 'blocks fc1 12/40 (step 2/3) — primal');
 });
