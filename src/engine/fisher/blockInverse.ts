@@ -11,4 +11,5 @@ export interface FisherBlockInverse {
   mul(v: Float64Array): Float64Array; // F⁻¹ v
   sub(q: Int32Array): Float64Array; // [F⁻¹]_{Q,Q}, |Q|×|Q| row-major (joint update)
   cols(q: Int32Array): Float64Array; // F⁻¹ E_Q, b×|Q| row-major
+  storage(): ArrayBufferLike; // the buffer its matrix lives in (shared by the blocks of one batched build)
 }

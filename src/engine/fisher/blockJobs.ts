@@ -8,7 +8,7 @@ import type { FisherBlockInverse } from './blockInverse';
 import { obsSaliency, woodTaylorSaliency } from '../obs/saliency';
 import { obsUpdate, woodTaylorUpdate } from '../obs/update';
 import { meanGradient } from './blocks';
-import { takeBuffer } from '../linalg/scratch';
+import { recycle, takeBuffer } from '../linalg/scratch';
 
 export interface BuildJob {
   op: 'build';
@@ -84,6 +84,7 @@ export function buildBlocks(jobs: BuildJob[], kept: Map<number, FisherBlockInver
   for (const run of runsOf(jobs, shapeKey)) {
     const invs = inversesOf(run);
     run.forEach((job, i) => out.push(saliencyOf(job, invs[i], kept)));
+    if (!run.some(j => j.keep)) recycleBatch(invs);
   }
   return out;
 }
@@ -121,11 +122,20 @@ export function updateBlocks(jobs: UpdateJob[], kept: Map<number, FisherBlockInv
   for (const run of runsOf(missing, j => shapeKey(j.rebuild!))) {
     inversesOf(run.map(j => j.rebuild!)).forEach((x, i) => inv.set(run[i].id, x));
   }
-  return jobs.map(job => {
+  const out = jobs.map(job => {
     const x = inv.get(job.id) ?? null;
     const w = job.invGrad ? woodTaylorUpdate(job.w, job.mask, x, job.kind, job.invGrad) : obsUpdate(job.w, job.mask, x, job.kind);
     return { id: job.id, w };
   });
+  recycleBatch([...inv.values()], kept);
+  return out;
+}
+
+/** Gives the inverses' storage back to the scratch pool (the next batch's outputs are written there, not into fresh
+ *  pages: docs/performance.md), except buffers a block still in `kept` shares. The inverses must not be used after. */
+function recycleBatch(invs: FisherBlockInverse[], kept?: Map<number, FisherBlockInverse>): void {
+  const shared = new Set(kept ? [...kept.values()].map(x => x.storage()) : []);
+  recycle(...new Set(invs.map(x => x.storage()).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && !shared.has(b))));
 }
 
 export function updateBlock(job: UpdateJob, kept: Map<number, FisherBlockInverse>): UpdateResult {

@@ -51,6 +51,10 @@ export class DenseInverse implements FisherBlockInverse {
   matrix(): Float64Array {
     return this.M;
   }
+
+  storage(): ArrayBufferLike {
+    return this.M.buffer;
+  }
 }
 
 /** Primal form kept as R = L⁻¹ (lower b×b) with LLᵀ = N·F = GᵀG + NλI, so F⁻¹ = N·RᵀR, never formed (it would cost
@@ -92,6 +96,10 @@ export class PrimalInverse implements FisherBlockInverse {
   /** The explicit inverse N·RᵀR (b×b row-major), for tests and the benchmark. */
   matrix(): Float64Array {
     return scaled(gramCols(this.R, this.size, this.size), this.n);
+  }
+
+  storage(): ArrayBufferLike {
+    return this.R.buffer;
   }
 }
 

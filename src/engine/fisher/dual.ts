@@ -54,6 +54,10 @@ export class DualInverse implements FisherBlockInverse {
     for (let i = 0; i < k; i++) C[q[i] * k + i] = this.d[q[i]];
     return C;
   }
+
+  storage(): ArrayBufferLike {
+    return this.H.buffer;
+  }
 }
 
 /** The dual form of `count` n×b blocks (G holds them one after another); each step is one product for all of them. */

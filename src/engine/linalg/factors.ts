@@ -64,6 +64,11 @@ export function factorWork(name: FactorName, k: number, m: number): number {
   return name === 'gramFactor' ? (3 * k * m * m) / 4 + (2 * m ** 3) / 3 : 2 * k * k * m + (2 * k ** 3) / 3;
 }
 
+/** Byte lengths of a factorization's outputs (FACTORS' return order): gramFactor [R], rowGramFactor [L⁻¹, H]. */
+export function factorOutputBytes(name: FactorName, k: number, m: number, count: number): number[] {
+  return name === 'gramFactor' ? [8 * count * m * m] : [8 * count * k * k, 8 * count * k * m];
+}
+
 /** The factorization, whole on the backend where it takes it, else product by product. */
 export function factor(job: FactorJob): Float64Array[] {
   const { name, G, k, m, damp, count, what } = job;

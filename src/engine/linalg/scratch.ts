@@ -11,9 +11,13 @@ let kept = 0;
 
 /** A buffer of exactly `bytes` bytes, reused when one is free (contents undefined). */
 export function takeBuffer(bytes: number): ArrayBuffer {
+  return takeFree(bytes) ?? new ArrayBuffer(bytes);
+}
+
+/** A free buffer of exactly `bytes` bytes from the pool, or undefined (never allocates). */
+export function takeFree(bytes: number): ArrayBuffer | undefined {
   const b = free.get(bytes)?.pop();
-  if (!b) return new ArrayBuffer(bytes);
-  kept -= bytes;
+  if (b) kept -= bytes;
   return b;
 }
 
@@ -44,4 +48,10 @@ export function recycle(...arrays: (ArrayBufferView | ArrayBuffer | undefined)[]
 /** Bytes held for reuse now (tests, the memory plan). */
 export function scratchBytes(): number {
   return kept;
+}
+
+/** Empties the pool (its memory goes to the garbage collector). */
+export function releaseScratch(): void {
+  free.clear();
+  kept = 0;
 }

@@ -183,3 +183,53 @@ test('the inline runner builds many small blocks with one product call per batch
     setGemmBackend();
   }
 });
+
+test("a batch's inverse storage is recycled only when none of its blocks is still kept: kept inverses stay intact", async () => {
+  const { buildBlocks, updateBlocks } = await import('../../../src/engine/fisher/blockJobs');
+  (await import('../../../src/engine/linalg/scratch')).releaseScratch(); // a full pool would drop what is recycled
+  const seed = freshSeed(),
+    r = rng(seed),
+    [n, b] = [24, 16]; // primal: R = L⁻¹ of a batch comes from the scratch pool
+  const block = (id: number) => ({ id, G: Float32Array.from(gradients(r, n, b)), w: randn(r, b) });
+  const kept4 = [0, 1, 2, 3].map(block),
+    other4 = [10, 11, 12, 13].map(block);
+  const build = (k: ReturnType<typeof block>, keep: boolean): BuildJob => ({
+    op: 'build',
+    id: k.id,
+    G: k.G.slice(),
+    n,
+    b,
+    damp: 1e-4,
+    form: 'auto',
+    w: k.w.slice(),
+    taylor: false,
+    keep,
+  });
+  const mask = Uint8Array.from({ length: b }, (_, q) => (q % 3 === 0 ? 1 : 0));
+  const update = (k: ReturnType<typeof block>): UpdateJob => ({ op: 'update', id: k.id, w: k.w.slice(), mask, kind: 'independent' });
+  // reference: the four built together and updated together
+  const ref = new Map();
+  buildBlocks(
+    kept4.map(k => build(k, true)),
+    ref,
+  );
+  const expected = updateBlocks(kept4.map(update), ref).map(u => u.w);
+  // the same four, updated one first; a batch built in between (not kept) takes whatever the pool holds
+  const kept = new Map();
+  buildBlocks(
+    kept4.map(k => build(k, true)),
+    kept,
+  );
+  const first = updateBlocks([update(kept4[0])], kept)[0].w;
+  buildBlocks(
+    other4.map(k => build(k, false)),
+    new Map(),
+  );
+  buildBlocks(
+    other4.map(k => build(k, false)),
+    new Map(),
+  );
+  const rest = updateBlocks(kept4.slice(1).map(update), kept).map(u => u.w);
+  assert.deepEqual([first, ...rest], expected, `seed ${seed}`);
+  assert.equal(kept.size, 0);
+});

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { GemmProvider, Matrix, checkSize } from './types';
 import { tryRequire } from './nodeRequire';
-import { recycle, takeBuffer } from '../scratch';
+import { recycle, takeBuffer, takeFree } from '../scratch';
+import { factorOutputBytes } from '../factors';
 import { GONE, WAITING, type Feed, type Kind, type Product, type Reply, type Request, type ThreadInit } from './ortThread';
 import { WoodFisherError } from '../../types';
 import type { FactorJob } from '../gemm';
@@ -61,9 +62,9 @@ class OrtThread {
     return this.request({ op: 'run', kind, feeds, out, dims }, [out, ...new Set(feeds.map(f => f[1].buffer as ArrayBuffer))], kind).C!;
   }
 
-  /** A factorization's outputs, computed on the helper (G's buffer moves there and back). */
+  /** A factorization's outputs, computed on the helper (G's buffer and the spares move there; G's comes back). */
   factor(req: Extract<Request, { op: 'factor' }>): Float64Array[] {
-    return this.request(req, [req.G.buffer as ArrayBuffer], req.name).parts!;
+    return this.request(req, [req.G.buffer as ArrayBuffer, ...(req.spare ?? [])], req.name).parts!;
   }
 
   private request(req: Request, transfer: ArrayBuffer[], what: string): Extract<Reply, { ok: true }> {
@@ -147,7 +148,11 @@ export function onnxRuntimeProvider(opts: OnnxRuntimeOptions = {}): GemmProvider
     const whole = owned && G.length === len && G.byteOffset === 0 && G.byteLength === G.buffer.byteLength;
     const g = whole ? G : new (G instanceof Float32Array ? Float32Array : Float64Array)(takeBuffer(G.BYTES_PER_ELEMENT * len));
     if (g !== G) g.set(G.subarray(0, len));
-    return thread.factor({ op: 'factor', name, G: g, k, m, damp, count, what });
+    // our free buffers of the outputs' sizes go along: the outputs are written into pages already touched
+    const spare = factorOutputBytes(name, k, m, count)
+      .map(takeFree)
+      .filter((b): b is ArrayBuffer => b !== undefined);
+    return thread.factor({ op: 'factor', name, G: g, k, m, damp, count, what, spare });
   };
   return {
     name: `onnxruntime-${precision === 'float64' ? 'f64' : 'f32'}`,

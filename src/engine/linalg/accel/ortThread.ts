@@ -8,7 +8,7 @@ import { tryRequire } from './nodeRequire';
 import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
 import type { ProductStep, Steps } from '../cholesky';
 import { FACTORS, type FactorName } from '../factors';
-import { scratch } from '../scratch';
+import { recycle, scratch } from '../scratch';
 import { WoodFisherError, type ErrorCode } from '../../types';
 
 export type Product = 'gramCols' | 'gramRows' | 'matmulTN' | 'matmul';
@@ -19,7 +19,17 @@ export type Feed = [name: string, data: Float32Array | Float64Array, dims: numbe
  *  of `count` k×m blocks G; `what` names the matrix in a not-positive-definite error. */
 export type Request =
   | { op: 'run'; kind: Kind; feeds: Feed[]; out: ArrayBuffer; dims: number[] }
-  | { op: 'factor'; name: FactorName; G: Float32Array | Float64Array; k: number; m: number; damp: number; count: number; what: string }
+  | {
+      op: 'factor';
+      name: FactorName;
+      G: Float32Array | Float64Array;
+      k: number;
+      m: number;
+      damp: number;
+      count: number;
+      what: string;
+      spare?: ArrayBuffer[]; // the caller's free buffers of the outputs' sizes, for the outputs
+    }
   | { op: 'exit' };
 /** `back`: the operands' buffers, returned for reuse (allocating fresh large buffers — zeroing, page faults, GC — cost
  *  more than the JS around the small products did). `code`: a WoodFisherError's (a block that is not positive definite). */
@@ -149,24 +159,8 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
         [{ name: 'C', elemType: elem, dims: g.out }],
       );
     });
-  /** A float64 product whose float32 operands (the gradients G) are cast inside the graph: no conversion pass in JS. */
-  const mixed = (kind: Kind, f32: string[]) =>
-    f32.length === 0
-      ? product(kind)
-      : session(`${kind}:${f32.join('')}`, () => {
-          const g = GRAPHS[kind];
-          const cast = (x: string) => (f32.includes(x) ? `${x}64` : x);
-          return onnxModel(
-            [
-              ...f32.map(x => ({ op: 'Cast', inputs: [x], outputs: [cast(x)], attrs: { to: ONNX_DOUBLE } })),
-              ...g.nodes.map(n => ({ ...n, inputs: n.inputs.map(cast) })),
-            ],
-            g.inputs.map(([name, dims]) => ({ name, elemType: f32.includes(name) ? ONNX_FLOAT : ONNX_DOUBLE, dims })),
-            [{ name: 'C', elemType: ONNX_DOUBLE, dims: g.out }],
-          );
-        });
-  const tensor = (A: Float32Array | Float64Array, len: number, dims: number[]) =>
-    new ort.Tensor(A instanceof Float32Array ? 'float32' : 'float64', A.subarray(0, len), dims);
+  // every operand is float64 here: factor widens G before the generator sees it (ORT refuses a float32 one)
+  const tensor = (A: Float32Array | Float64Array, len: number, dims: number[]) => new ort.Tensor('float64', A.subarray(0, len), dims);
   /** One batched float64 product of a factorization (only float64 providers offer them), into a scratch buffer (the
    *  generator recycles it). */
   const step = async (p: ProductStep): Promise<Float64Array> => {
@@ -181,18 +175,26 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
           : p.op === 'matmul'
             ? { A: tensor(p.A, c * p.m * p.k, [c, p.m, p.k]), B: tensor(p.B, c * p.k * p.n, [c, p.k, p.n]) }
             : { A: tensor(p.A, c * p.k * p.m, [c, p.k, p.m]), B: tensor(p.B, c * p.k * p.n, [c, p.k, p.n]) };
-    const f32 = Object.entries(feeds)
-      .filter(([, t]) => t.data instanceof Float32Array)
-      .map(([name]) => name);
-    await (await mixed(`${p.op}Batch`, f32)).run(feeds, { C: new ort.Tensor('float64', C, [c, rows, cols]) });
+    await (await product(`${p.op}Batch`)).run(feeds, { C: new ort.Tensor('float64', C, [c, rows, cols]) });
     return C;
   };
   const runSteps = async <T>(steps: Steps<T>): Promise<T> => {
     for (let r = steps.next(); ; r = steps.next(await step(r.value))) if (r.done) return r.value;
   };
-  /** factors.ts's generator with its products run here. */
-  const factor = ({ name, G, k, m, damp, count, what }: Extract<Request, { op: 'factor' }>): Promise<Float64Array[]> =>
-    runSteps(FACTORS[name](G, k, m, damp, count, what));
+  /** factors.ts's generator with its products run here, on float64 operands only: float32 gradients are widened
+   *  once into a pooled buffer (a Cast node per product wrote a fresh output each run — page faults, ~10 µs a page
+   *  here — on every batch: docs/performance.md). The caller's spare buffers join the pool first, so the outputs
+   *  that leave to it are written into pages it already touched. */
+  const factor = async ({ name, G, k, m, damp, count, what, spare }: Extract<Request, { op: 'factor' }>): Promise<Float64Array[]> => {
+    recycle(...(spare ?? []));
+    const G64 = G instanceof Float64Array ? G : scratch(G.length);
+    if (G64 !== G) G64.set(G);
+    try {
+      return await runSteps(FACTORS[name](G64, k, m, damp, count, what));
+    } finally {
+      if (G64 !== G) recycle(G64);
+    }
+  };
 
   port.on('message', async (req: Request) => {
     try {
