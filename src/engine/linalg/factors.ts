@@ -38,12 +38,18 @@ function addDiagonal(X: Float64Array, m: number, count: number, v: number): void
   for (let c = 0; c < count; c++) for (let i = 0; i < m; i++) X[c * mm + i * m + i] += v;
 }
 
-/** Columns [c0, c1) of a rows×cols row-major matrix, contiguous, in its element type (float32 gradients stay float32). */
-function columns(G: Matrix, rows: number, cols: number, c0: number, c1: number): Matrix {
+/** Columns [c0, c1) of a rows×cols row-major matrix, contiguous, in float64 (float32 gradients widened in the same
+ *  pass: the products take float64 operands, and the values are the same). */
+function columns(G: Matrix, rows: number, cols: number, c0: number, c1: number): Float64Array {
   const w = c1 - c0,
-    out = G instanceof Float32Array ? new Float32Array(takeBuffer(4 * rows * w)) : new Float64Array(takeBuffer(8 * rows * w));
+    out = new Float64Array(takeBuffer(8 * rows * w));
   for (let i = 0; i < rows; i++) out.set(G.subarray(i * cols + c0, i * cols + c1), i * w);
   return out;
+}
+
+/** Whether the factorization reads G itself in a product (else only its float64 column halves). */
+export function readsG(name: FactorName, m: number): boolean {
+  return name === 'rowGramFactor' || m <= CHOL_BASE;
 }
 
 /** L⁻¹ and H = L⁻¹G with LLᵀ = K = kλI + GGᵀ, for `count` k×m matrices G (the dual form's Woodbury matrix). → [L⁻¹, H] */

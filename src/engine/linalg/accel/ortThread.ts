@@ -7,7 +7,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { tryRequire } from './nodeRequire';
 import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
 import type { ProductStep, Steps } from '../cholesky';
-import { FACTORS, type FactorName } from '../factors';
+import { FACTORS, readsG, type FactorName } from '../factors';
 import { recycle, scratch } from '../scratch';
 import { WoodFisherError, type ErrorCode } from '../../types';
 
@@ -159,7 +159,7 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
         [{ name: 'C', elemType: elem, dims: g.out }],
       );
     });
-  // every operand is float64 here: factor widens G before the generator sees it (ORT refuses a float32 one)
+  // every operand is float64 here: factor widens G, or the generator its column halves (ORT refuses float32 ones)
   const tensor = (A: Float32Array | Float64Array, len: number, dims: number[]) => new ort.Tensor('float64', A.subarray(0, len), dims);
   /** One batched float64 product of a factorization (only float64 providers offer them), into a scratch buffer (the
    *  generator recycles it). */
@@ -182,12 +182,12 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
     for (let r = steps.next(); ; r = steps.next(await step(r.value))) if (r.done) return r.value;
   };
   /** factors.ts's generator with its products run here, on float64 operands only: float32 gradients are widened
-   *  once into a pooled buffer (a Cast node per product wrote a fresh output each run — page faults, ~10 µs a page
-   *  here — on every batch: docs/performance.md). The caller's spare buffers join the pool first, so the outputs
-   *  that leave to it are written into pages it already touched. */
+   *  into pooled buffers (G once, or the generator's column halves of it), not by a Cast node in each product's graph,
+   *  which wrote a fresh output every run — page faults, 3–13 µs a page on these hosts (docs/performance.md). The
+   *  caller's spare buffers join the pool first, so the outputs that leave to it go into pages already touched. */
   const factor = async ({ name, G, k, m, damp, count, what, spare }: Extract<Request, { op: 'factor' }>): Promise<Float64Array[]> => {
     recycle(...(spare ?? []));
-    const G64 = G instanceof Float64Array ? G : scratch(G.length);
+    const G64 = G instanceof Float64Array || !readsG(name, m) ? G : scratch(G.length);
     if (G64 !== G) G64.set(G);
     try {
       return await runSteps(FACTORS[name](G64, k, m, damp, count, what));
