@@ -432,6 +432,7 @@ async function sectionSmallBlocks(): Promise<void> {
   };
   const threads = Math.max(2, Math.min(4, os.cpus().length));
   const out: Record<string, unknown>[] = [];
+  const floors: { N: number; form: string; batch: number; floor: Awaited<ReturnType<typeof floorSeconds>> }[] = [];
   for (const N of samples) {
     const G = syntheticGradients(N, d, 11);
     const ranges = blockRanges(d, B);
@@ -451,6 +452,7 @@ async function sectionSmallBlocks(): Promise<void> {
     const form = chooseForm(N, B),
       batch = blocksPerBatch(N, B, 'auto');
     const floor = await floorSeconds(N, B, batch, damp); // the batch's products and Cholesky alone (bench/fisherFloor.ts)
+    floors.push({ N, form, batch, floor });
     const variants = [
       ...(N === Math.max(...samples) ? [{ label: 'one block per call, 1 thread', make: () => inlineRunner(1), threads: 1 }] : []),
       { label: `batches of ${batch}, 1 thread`, make: () => inlineRunner(batch), threads: 1 },
@@ -544,7 +546,22 @@ async function sectionSmallBlocks(): Promise<void> {
       fx(r.factorAlone as number | undefined),
     ]),
   );
-  results.smallBlocks = { B, damp, samples, variants: out };
+  const where = floors.flatMap(({ N, form, batch, floor }) =>
+    typeof floor === 'string'
+      ? []
+      : [
+          ...floor.steps.map(st => [`${N} (${form}, ${batch})`, st.step, f(1e6 * st.seconds, 1), f(st.gflops, 1)]),
+          [`${N} (${form}, ${batch})`, 'JS between the steps', f(1e6 * floor.between, 1), ''],
+          [`${N} (${form}, ${batch})`, 'whole factorization', f(1e6 * floor.factor, 1), ''],
+        ],
+  );
+  if (where.length)
+    table(
+      `(b2) where one batch's factorization goes (its fastest round; ONNX Runtime's batched MatMul runs each matrix as its own small GEMM)`,
+      ['N (form, batch)', 'product step', 'µs/block', 'GFLOP/s'],
+      where,
+    );
+  results.smallBlocks = { B, damp, samples, variants: out, floors };
 }
 
 // ---------------------------------------------------------------- (c) per-sample gradients

@@ -22,15 +22,22 @@ interface Ort {
   Tensor: new (type: 'float64', data: Float64Array, dims: number[]) => OrtTensor;
 }
 
-/** Seconds per block, best of `rounds`: the whole factorization, and its counted products alone (dual K and H; primal
- *  the gram's three blocks). */
+/** One kind of product step of the best round: seconds per block, and its rate. */
+export interface FloorStep {
+  step: string; // op and m×k×n
+  seconds: number;
+  gflops: number;
+}
+
+/** Seconds per block, best of `rounds`: the whole factorization, its counted products alone (dual K and H; primal
+ *  the gram's three blocks), each kind of product step, and the JS between the steps (the recursion's own work). */
 export async function floorSeconds(
   n: number,
   b: number,
   count: number,
   damp: number,
   rounds = 5,
-): Promise<{ factor: number; products: number } | string> {
+): Promise<{ factor: number; products: number; steps: FloorStep[]; between: number } | string> {
   const loaded = tryRequire<Ort>('onnxruntime-node');
   if (!loaded.mod) return `onnxruntime-node not loadable: ${loaded.error}`;
   const ort = loaded.mod;
@@ -57,7 +64,8 @@ export async function floorSeconds(
       ),
       dims,
     );
-  let productSeconds = 0;
+  let productSeconds = 0,
+    round = new Map<string, { ms: number; flop: number }>();
   const dual = chooseForm(n, b) === 'dual';
   // the counted products (not the Cholesky's inner ones): dual K = GGᵀ, H = L⁻¹G; primal the gram's blocks (k = N rows)
   const counted = (p: ProductStep) =>
@@ -79,22 +87,39 @@ export async function floorSeconds(
     const s = await session(`${p.op}Batch`);
     const t0 = performance.now();
     await s.run(feeds, { C: new ort.Tensor('float64', C, [c, rows, cols]) });
-    if (counted(p)) productSeconds += performance.now() - t0;
+    const ms = performance.now() - t0;
+    if (counted(p)) productSeconds += ms;
+    const key = `${p.op} ${p.m}×${p.k}×${p.op === 'gramCols' || p.op === 'gramRows' ? p.m : p.n}`;
+    const e = round.get(key) ?? { ms: 0, flop: 0 };
+    e.ms += ms;
+    e.flop += 2 * c * rows * cols * p.k;
+    round.set(key, e);
     return C;
   };
   const name = dual ? 'rowGramFactor' : 'gramFactor';
   const G = Float64Array.from({ length: count * n * b }, () => Math.random() - 0.5);
   let factor = Infinity,
-    products = Infinity;
+    products = Infinity,
+    best = round;
   for (let r = 0; r < rounds + 1; r++) {
     productSeconds = 0;
+    round = new Map();
     const t0 = performance.now();
     const steps = FACTORS[name](G, n, b, damp, count, 'Fisher block');
     for (let x = steps.next(); !x.done; x = steps.next(await step(x.value)));
     if (r === 0) continue; // sessions created, warm
-    factor = Math.min(factor, performance.now() - t0);
+    const ms = performance.now() - t0;
+    if (ms < factor) [factor, best] = [ms, round];
     products = Math.min(products, productSeconds);
   }
   for (const s of sessions.values()) await (await s).release();
-  return { factor: factor / 1000 / count, products: products / 1000 / count };
+  const perBlock = (ms: number) => ms / 1000 / count;
+  const stepList = [...best].map(([step, e]) => ({ step, seconds: perBlock(e.ms), gflops: e.flop / (e.ms / 1000) / 1e9 }));
+  const inSteps = [...best.values()].reduce((t, e) => t + e.ms, 0);
+  return {
+    factor: perBlock(factor),
+    products: perBlock(products),
+    steps: stepList.sort((x, y) => y.seconds - x.seconds),
+    between: perBlock(factor - inSteps),
+  };
 }
