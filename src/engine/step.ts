@@ -56,7 +56,7 @@ export interface StepInput {
   inverses?: 'keep' | 'rebuild'; // the memory plan's strategy: keep each F⁻¹ block until its update, or rebuild it
   groups?: string[][]; // the memory plan's streamed gradients: layer groups, one at a time (default: all at once)
   gradients?: GradientSet; // gradients already computed at these weights (damp 'auto' computed them)
-  step?: { k: number; of: number }; // sub-step k of K, for progress events and the gradient seed (default 1 of 1)
+  step?: { k: number; of: number; label?: string }; // sub-step k of K, for progress events and the gradient seed (default 1 of 1); label: what the caller calls it, shown on its gradient pass
   hooks?: RunHooks;
   timed?: Timed; // adds each stage's time to the run's report
   ranges?: (layer: PrunableLayer) => BlockRange[]; // a layer's Fisher blocks (default: blockRanges of options.blockSize)
@@ -102,7 +102,7 @@ export interface StepContext {
   readonly target: StepTarget;
   readonly damp: number;
   readonly inverses: 'keep' | 'rebuild';
-  readonly step: { k: number; of: number };
+  readonly step: { k: number; of: number; label?: string };
   readonly data?: Dataset;
   readonly n: number; // N, the samples behind each gradient matrix
   readonly layers: LayerWork[];
@@ -201,16 +201,15 @@ async function gradients(ctx: StepContext, group: number[], given?: GradientSet)
 
 /** One gradient pass for the group's layers (all layers: the ordinary pass). */
 async function groupGradients(ctx: StepContext, group: number[]): Promise<GradientSet> {
-  const { k, of } = ctx.step;
+  const { k, of, label } = ctx.step;
   const streamed = group.length < ctx.layers.length;
   const gi = ctx.groups.indexOf(group);
   const masks = new Map(group.map(i => ctx.layers[i]).map(work => [work.layer.name, Uint8Array.from(work.w, v => (v === 0 ? 1 : 0))]));
   const data = ctx.labels ? { ...ctx.data!, labels: ctx.labels } : ctx.data!;
   if (streamed)
     ctx.arena ??= new Float32Array(ctx.n * Math.max(...ctx.groups.map(g => g.reduce((a, i) => a + ctx.layers[i].layer.size, 0))));
-  const message = streamed
-    ? `layer group ${gi + 1} of ${ctx.groups.length} (${group.length} layer${group.length > 1 ? 's' : ''})`
-    : undefined;
+  const grouped = `layer group ${gi + 1} of ${ctx.groups.length} (${group.length} layer${group.length > 1 ? 's' : ''})`;
+  const message = streamed ? (label ? `${label}, ${grouped}` : grouped) : label;
   return ctx.timed('gradients', () =>
     perSampleGradients(
       ctx.model,

@@ -13,7 +13,7 @@ export interface GradualStepInput {
   calibration: Dataset; // drawn from the training data for this step
   options: PruneOptions; // method, blockSize, damp (a number, or 'auto': chosen again at this step), scope, update …
   target: StepTarget; // s_k overall, and each overridden layer's own s_k
-  step: { k: number; of: number }; // 1-based, for progress events and the gradient seed
+  step: { k: number; of: number; label?: string }; // 1-based, for progress events and the gradient seed
   inverses: 'keep' | 'rebuild'; // the memory plan's strategy
   groups?: string[][]; // the memory plan's layer groups when gradients are streamed
   hooks: RunHooks;

@@ -242,15 +242,6 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
       let results: LayerResult[], damp: number | undefined;
       if (skip) results = layerTable(m, layers, o.layers, []);
       else {
-        emit({
-          type: 'stage',
-          stage: 'gradients',
-          done: 0,
-          total: 1,
-          step: step.k + 1,
-          steps: steps.length,
-          message: `pruning step ${step.k + 1}/${steps.length} to ${(step.sparsity * 100).toFixed(1)}%`,
-        });
         const calib = subset(data, sampleIndices(data.count, nCal, streamRandom(o.seed, CALIBRATION, step.k)), 'calibration samples');
         const prev = steps[step.k - 1];
         const from = {
@@ -270,7 +261,11 @@ async function gradualInto(o: Resolved, out: OutputClaim, checkpoints: boolean, 
             options: { ...o, seed: o.seed + step.k },
             target,
             from,
-            step: { k: step.k + 1, of: steps.length },
+            step: {
+              k: step.k + 1,
+              of: steps.length,
+              label: `pruning step ${step.k + 1}/${steps.length} to ${(step.sparsity * 100).toFixed(1)}%`,
+            },
             inverses: memory.strategy ?? 'keep',
             groups: memory.groups,
             hooks: { signal, onEvent: emit },

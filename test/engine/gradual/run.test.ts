@@ -90,6 +90,13 @@ test('a short WoodFisher gradual run (2 sub-steps per step) reaches the schedule
     events.some(e => e.type === 'stage' && e.stage === 'gradients' && e.step === 2),
     'fresh gradients at each step',
   );
+  const gradientEvents = events.flatMap(e => (e.type === 'stage' && e.stage === 'gradients' ? [e] : []));
+  for (const e of gradientEvents)
+    assert.match(
+      e.message ?? '',
+      new RegExp(`^pruning step ${e.step}/${e.steps} to \\d+\\.\\d%$`),
+      'one gradient pass a step, named by it (no separate header)',
+    );
   assert.equal(
     events.filter(e => e.type === 'layer').length,
     3 * 2 * 3,
