@@ -1,21 +1,14 @@
 // End-to-end: the real CLI on the bundled MLPNet example, at low sample counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-const root = path.resolve(__dirname, '../..');
-const ex = (p: string) => path.join(root, 'examples', p);
-const haveExamples = existsSync(ex('mlpnet/model.json')) && existsSync(ex('data/calib-x.npy'));
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'wf-cli-e2e-'));
-test.after(() => rmSync(tmp, { recursive: true, force: true }));
+import { cli, ex, LABELED_EVAL, root, tempDir } from './runCli';
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const haveExamples = existsSync(ex('mlpnet/model.json')) && existsSync(ex('data/calib-x.npy'));
+const tmp = tempDir('wf-cli-e2e-');
 
 test('prune --json on MLPNet writes the model, shards and a report with per-layer entries', { skip: !haveExamples }, () => {
   const out = path.join(tmp, 'p90');
@@ -26,10 +19,7 @@ test('prune --json on MLPNet writes the model, shards and a report with per-laye
     ex('data/calib-x.npy'),
     '--labels',
     ex('data/calib-y.npy'),
-    '--eval',
-    ex('data/test-x.npy'),
-    '--eval-labels',
-    ex('data/test-y.npy'),
+    ...LABELED_EVAL,
     '--sparsity',
     '0.9',
     '--samples',
@@ -105,10 +95,7 @@ test('sweep writes sweep.json, sweep.svg and one folder per run', { skip: !haveE
   const r = cli(
     'sweep',
     ex('mlpnet/model.json'),
-    '--eval',
-    ex('data/test-x.npy'),
-    '--eval-labels',
-    ex('data/test-y.npy'),
+    ...LABELED_EVAL,
     '--sparsities',
     '0.9,0.5',
     '--methods',
@@ -275,10 +262,7 @@ test('sweep --structure neurons: each point is a physically smaller model with i
     '0.25,0.5',
     '--methods',
     'magnitude',
-    '--eval',
-    ex('data/test-x.npy'),
-    '--eval-labels',
-    ex('data/test-y.npy'),
+    ...LABELED_EVAL,
     '--out',
     out,
   );
@@ -307,10 +291,7 @@ test(
       'magnitude',
       '--quantize',
       'uint8',
-      '--eval',
-      ex('data/test-x.npy'),
-      '--eval-labels',
-      ex('data/test-y.npy'),
+      ...LABELED_EVAL,
       '--out',
       out,
       '--json',

@@ -1,20 +1,13 @@
 // `woodfisher gradual` as a user runs it: the real CLI on the bundled MLPNet and digits (short settings).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-const root = path.resolve(__dirname, '../..');
-const ex = (p: string) => path.join(root, 'examples', p);
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'wf-cli-gradual-'));
-test.after(() => rmSync(tmp, { recursive: true, force: true }));
+import { cli, ex, LABELED_EVAL, root, tempDir } from './runCli';
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const tmp = tempDir('wf-cli-gradual-');
 
 test('gradual prints progress per epoch and step with ETA (not a TTY), the tables, and writes the model', () => {
   const out = path.join(tmp, 'g');
@@ -39,10 +32,7 @@ test('gradual prints progress per epoch and step with ETA (not a TTY), the table
     '100',
     '--lr',
     '0.05',
-    '--eval',
-    ex('data/test-x.npy'),
-    '--eval-labels',
-    ex('data/test-y.npy'),
+    ...LABELED_EVAL,
     '--out',
     out,
   );
@@ -150,10 +140,7 @@ test('sweep --gradual: every point a gradual run with the same epochs, compared 
     '0.7,0.8',
     '--methods',
     'global-magnitude,magnitude',
-    '--eval',
-    ex('data/test-x.npy'),
-    '--eval-labels',
-    ex('data/test-y.npy'),
+    ...LABELED_EVAL,
     '--out',
     out,
   );

@@ -1,27 +1,22 @@
 // End to end on real-model shapes: the CLI prunes a MobileNetV2-shaped functional model (BatchNorm, ReLU6,
 // DepthwiseConv2D, residual Add, ZeroPadding2D) and an InceptionV3-like one (Concatenate, BatchNorm with scale: false,
 // which TF.js' own gradient cannot take: tfjs#2868) at small input sizes, and the outputs load and predict.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, tf } from '../../src/engine/backend';
 import { loadModel, readKernel } from '../../src/engine/model/load';
 import { buildMobileNetV2, buildInceptionLike, saveModelFolder, writeCalibration, randomImages } from '../fixtures/mobilenetv2';
 
-const root = path.resolve(__dirname, '../..');
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'wf-cli-mnv2-'));
+import { cliWith, tempDir } from './runCli';
+
+const tmp = tempDir('wf-cli-mnv2-');
 before(async () => {
   await initBackend('wasm');
 });
-after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 600_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = cliWith({ timeout: 600_000 }); // a MobileNetV2 run on wasm
 
 async function pruneEndToEnd(name: string, model: tf.LayersModel, size: number, classes: number) {
   const src = await saveModelFolder(model, path.join(tmp, name));

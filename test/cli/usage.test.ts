@@ -6,17 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const root = path.resolve(__dirname, '../..');
+import { cliWith } from './runCli';
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, WOODFISHER_DEBUG: '' },
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = cliWith({ timeout: 60_000, env: { ...process.env, WOODFISHER_DEBUG: '' } });
 
 /** Exactly one line on stderr, starting with "error: ". */
 function assertOneLineError(stderr: string, re: RegExp) {
