@@ -10,6 +10,7 @@ export function stageLabel(e: StageEvent, show: { counts?: boolean; message?: bo
   const of = counts && e.total > 0 ? ` ${e.done}/${e.total}` : '';
   const shown = message && e.message ? e.message : '';
   // "train 5/16 — epoch 3/6", not "train 5/16 (step 3/6) — epoch 3/6": the message already counts the steps
-  const step = e.steps && e.steps > 1 && !shown.includes(`${e.step ?? 1}/${e.steps}`) ? ` (step ${e.step ?? 1}/${e.steps})` : '';
+  const k = `${e.step ?? 1}/${e.steps}`;
+  const step = e.steps && e.steps > 1 && !new RegExp(`(^|\\D)${k}(\\D|$)`).test(shown) ? ` (step ${k})` : '';
   return `${e.stage}${layer}${of}${step}${shown ? ` — ${shown}` : ''}`;
 }

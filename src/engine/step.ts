@@ -56,7 +56,8 @@ export interface StepInput {
   inverses?: 'keep' | 'rebuild'; // the memory plan's strategy: keep each F⁻¹ block until its update, or rebuild it
   groups?: string[][]; // the memory plan's streamed gradients: layer groups, one at a time (default: all at once)
   gradients?: GradientSet; // gradients already computed at these weights (damp 'auto' computed them)
-  step?: { k: number; of: number; label?: string }; // sub-step k of K, for progress events and the gradient seed (default 1 of 1); label: what the caller calls it, shown on its gradient pass
+  // sub-step k of K (default 1 of 1), for progress events and the gradient seed; label: its name in progress events
+  step?: { k: number; of: number; label?: string };
   hooks?: RunHooks;
   timed?: Timed; // adds each stage's time to the run's report
   ranges?: (layer: PrunableLayer) => BlockRange[]; // a layer's Fisher blocks (default: blockRanges of options.blockSize)

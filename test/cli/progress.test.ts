@@ -149,6 +149,7 @@ test('a stage label counts steps once: the message that names them replaces "(st
   const train = { type: 'stage', stage: 'train', done: 5, total: 16, step: 3, steps: 6, message: 'epoch 3/6' } as const;
   assert.equal(stageLabel(train), 'train 5/16 — epoch 3/6');
   assert.equal(stageLabel(train, { message: false }), 'train 5/16 (step 3/6)');
+  assert.equal(stageLabel({ ...train, message: 'epoch 13/60' }), 'train 5/16 (step 3/6) — epoch 13/60', 'a longer count is another count');
   const blocks = { type: 'stage', stage: 'blocks', layer: 'fc1', done: 12, total: 40, step: 2, steps: 3, message: 'primal' } as const;
   assert.equal(stageLabel(blocks), 'blocks fc1 12/40 (step 2/3) — primal');
 });

@@ -1,6 +1,8 @@
 // The two factorizations a Fisher block's inverse is built from, as product steps (cholesky.ts's Steps): run here
 // product by product through gemm.ts, or whole on the onnxruntime thread where the backend takes them (one request a
 // batch instead of a crossing a product; ortThread.ts runs these same generators, so both give the same numbers).
+// Every product gets float64 operands: float32 gradients are widened into pooled buffers here (a Cast node in each
+// product's graph wrote a fresh output every run — page faults, 3–13 µs a page: docs/performance.md).
 import { CHOL_BASE, choleskyInverseOfHalves, choleskyInverseSteps, runSteps, type Steps } from './cholesky';
 import { backendFactor, type FactorJob, type FactorName, type Matrix } from './gemm';
 import { recycle, takeBuffer } from './scratch';
@@ -12,7 +14,9 @@ import { recycle, takeBuffer } from './scratch';
 export function* gramFactor(G: Matrix, k: number, m: number, damp: number, count: number, what: string): Steps<Float64Array[]> {
   const kd = Math.max(k, 1) * damp;
   if (m <= CHOL_BASE) {
-    const A = yield { op: 'gramCols', A: G, k, m, count };
+    const G64 = float64(G, count * k * m);
+    const A = yield { op: 'gramCols', A: G64, k, m, count };
+    if (G64 !== G) recycle(G64);
     addDiagonal(A, m, count, kd);
     const { Linv: R } = yield* choleskyInverseSteps(A, m, { what, count });
     recycle(A);
@@ -47,18 +51,23 @@ function columns(G: Matrix, rows: number, cols: number, c0: number, c1: number):
   return out;
 }
 
-/** Whether the factorization reads G itself in a product (else only its float64 column halves). */
-export function readsG(name: FactorName, m: number): boolean {
-  return name === 'rowGramFactor' || m <= CHOL_BASE;
+/** G itself when float64, else its first `len` values widened into a pooled buffer (the caller recycles it). */
+function float64(G: Matrix, len: number): Float64Array {
+  if (G instanceof Float64Array) return G;
+  const out = new Float64Array(takeBuffer(8 * len));
+  out.set(G.subarray(0, len));
+  return out;
 }
 
 /** L⁻¹ and H = L⁻¹G with LLᵀ = K = kλI + GGᵀ, for `count` k×m matrices G (the dual form's Woodbury matrix). → [L⁻¹, H] */
 export function* rowGramFactor(G: Matrix, k: number, m: number, damp: number, count: number, what: string): Steps<Float64Array[]> {
-  const K = yield { op: 'gramRows', A: G, m: k, k: m, count };
+  const G64 = float64(G, count * k * m);
+  const K = yield { op: 'gramRows', A: G64, m: k, k: m, count };
   addDiagonal(K, k, count, k * damp); // K = kλI + GGᵀ
   const { Linv } = yield* choleskyInverseSteps(K, k, { what, count });
   recycle(K);
-  const H = yield { op: 'matmul', A: Linv, B: G, m: k, k, n: m, count }; // H = L⁻¹G
+  const H = yield { op: 'matmul', A: Linv, B: G64, m: k, k, n: m, count }; // H = L⁻¹G
+  if (G64 !== G) recycle(G64);
   return [Linv, H];
 }
 

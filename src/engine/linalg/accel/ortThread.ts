@@ -7,7 +7,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { tryRequire } from './nodeRequire';
 import { onnxModel, type OnnxNode, ONNX_DOUBLE, ONNX_FLOAT } from './onnxModel';
 import type { ProductStep, Steps } from '../cholesky';
-import { FACTORS, readsG, type FactorName } from '../factors';
+import { FACTORS, type FactorName } from '../factors';
 import { recycle, scratch } from '../scratch';
 import { WoodFisherError, type ErrorCode } from '../../types';
 
@@ -159,7 +159,7 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
         [{ name: 'C', elemType: elem, dims: g.out }],
       );
     });
-  // every operand is float64 here: factor widens G, or the generator its column halves (ORT refuses float32 ones)
+  // every operand is float64: factors.ts widens float32 gradients before they reach a product
   const tensor = (A: Float32Array | Float64Array, len: number, dims: number[]) => new ort.Tensor('float64', A.subarray(0, len), dims);
   /** One batched float64 product of a factorization (only float64 providers offer them), into a scratch buffer (the
    *  generator recycles it). */
@@ -181,19 +181,11 @@ function serve({ port, signal, precision, threads }: ThreadInit): void {
   const runSteps = async <T>(steps: Steps<T>): Promise<T> => {
     for (let r = steps.next(); ; r = steps.next(await step(r.value))) if (r.done) return r.value;
   };
-  /** factors.ts's generator with its products run here, on float64 operands only: float32 gradients are widened
-   *  into pooled buffers (G once, or the generator's column halves of it), not by a Cast node in each product's graph,
-   *  which wrote a fresh output every run — page faults, 3–13 µs a page on these hosts (docs/performance.md). The
-   *  caller's spare buffers join the pool first, so the outputs that leave to it go into pages already touched. */
-  const factor = async ({ name, G, k, m, damp, count, what, spare }: Extract<Request, { op: 'factor' }>): Promise<Float64Array[]> => {
+  /** factors.ts's generator with its products run here. The caller's spare buffers join the pool first, so the
+   *  outputs that leave to it are written into pages already touched (docs/performance.md). */
+  const factor = ({ name, G, k, m, damp, count, what, spare }: Extract<Request, { op: 'factor' }>): Promise<Float64Array[]> => {
     recycle(...(spare ?? []));
-    const G64 = G instanceof Float64Array || !readsG(name, m) ? G : scratch(G.length);
-    if (G64 !== G) G64.set(G);
-    try {
-      return await runSteps(FACTORS[name](G64, k, m, damp, count, what));
-    } finally {
-      if (G64 !== G) recycle(G64);
-    }
+    return runSteps(FACTORS[name](G, k, m, damp, count, what));
   };
 
   port.on('message', async (req: Request) => {
