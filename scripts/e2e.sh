@@ -59,6 +59,9 @@ TARGET=(); EXPECT_LINALG=js
 if natives=$(bash scripts/package.sh --natives "$PLATFORM" 2>/dev/null); then
   TARGET=(--target "$PLATFORM")
   if [ -n "$natives" ]; then EXPECT_LINALG=onnxruntime-f64; fi
+  if node -e 'process.exit(require("./src/engine/linalg/accel/openblas-platforms.json").includes(process.argv[1]) ? 0 : 1)' "$PLATFORM"; then
+    EXPECT_LINALG=openblas-f64   # its VSIX carries the OpenBLAS addon too, which the engine prefers
+  fi
 fi
 PREBUILT=${WOODFISHER_VSIX_DIR:-}/woodfisher${TARGET:+-$PLATFORM}.vsix   # npm test packs every VSIX once, before this
 if [ -n "${WOODFISHER_VSIX_DIR:-}" ] && [ -f "$PREBUILT" ]; then cp "$PREBUILT" "$VSIX"

@@ -6,7 +6,8 @@
 # A platform VSIX carries onnxruntime-node's public JS and, for its platform, exactly the two native files the
 # CPU products load (the binding and libonnxruntime): no source maps, no ESM build, no DirectML/DXC on Windows,
 # one copy of the macOS dylib. The platforms and their files: src/engine/linalg/accel/platforms.json (read by the tests and e2e.sh
-# too). darwin-x64 lists none: onnxruntime-node ships no Intel-macOS binary since 1.24, so that VSIX runs the
+# too). The platforms of src/engine/linalg/accel/openblas-platforms.json also carry this package's OpenBLAS addon
+# (dist/native/woodfisher-linalg-PLATFORM.node, built by `npm run build:native`); packaging fails without it. darwin-x64 lists none: onnxruntime-node ships no Intel-macOS binary since 1.24, so that VSIX runs the
 # products in plain JS and the panel says so. Sizes: docs/packaging.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -60,6 +61,11 @@ if [ -n "$TARGET" ]; then
     cp "$common"/dist/cjs/*.js "$common/dist/cjs/package.json" "$STAGE/onnxruntime-common/dist/cjs/"
     echo '!dist/node_modules/**' >>"$IGNORE"
   fi
+fi
+if [ -n "$TARGET" ] && node -e 'process.exit(require("./src/engine/linalg/accel/openblas-platforms.json").includes(process.argv[1]) ? 0 : 1)' "$TARGET"; then
+  addon=dist/native/woodfisher-linalg-$TARGET.node
+  [ -f "$addon" ] || { echo "$addon missing: the $TARGET VSIX carries the OpenBLAS addon (apt-get install libopenblas-dev, then npm run build:native)" >&2; exit 1; }
+  echo "!$addon" >>"$IGNORE"
 fi
 mkdir -p "$(dirname "$OUT")"
 npx vsce package --no-dependencies --ignoreFile "$IGNORE" "${ARGS[@]}" -o "$OUT" </dev/null

@@ -19,6 +19,11 @@ const NATIVE =
     ] ?? []
   ).length > 0;
 
+// Where openblas-platforms.json lists this platform, the tarball packed here carries the OpenBLAS addon, which wins.
+const OPENBLAS = (
+  JSON.parse(fs.readFileSync(path.join(root, 'src', 'engine', 'linalg', 'accel', 'openblas-platforms.json'), 'utf8')) as string[]
+).includes(`${process.platform}-${process.arch}`);
+
 // Everything the tarball may hold: the CLI bundles and what they load at run time, the demo's example, the schema, docs.
 const ALLOWED = [
   /^package\.json$/,
@@ -28,6 +33,7 @@ const ALLOWED = [
   /^bin\/woodfisher\.js$/,
   /^dist\/(cli|blockWorker|ortThread)\.js$/,
   /^dist\/wasm\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/,
+  /^dist\/native\/woodfisher-linalg-[a-z0-9]+-[a-z0-9]+\.node$/,
   /^schemas\/recipe\.schema\.json$/,
   /^examples\/mlpnet\/(model\.json|weights\.bin|woodfisher\.yaml)$/,
   /^examples\/data\/(calib|test)-[xy]\.npy$/,
@@ -67,9 +73,13 @@ test('npm pack: only the allow-listed files, and everything the CLI needs', () =
     'files outside the allow-list',
   );
   for (const f of REQUIRED) assert.ok(files.includes(f), `${f} missing from the tarball`);
+  if (OPENBLAS) {
+    const addon = `dist/native/woodfisher-linalg-${process.platform}-${process.arch}.node`;
+    assert.ok(files.includes(addon), `${addon} missing from the tarball packed on this platform`);
+  }
 });
 
-test('global install under a prefix: --version, and prune runs its products on onnxruntime-node', () => {
+test('global install under a prefix: --version, and prune runs its products natively (OpenBLAS, else onnxruntime-node)', () => {
   const prefix = path.join(tmp, 'global');
   // The README's install line: onnxruntime-node's install script would fetch CUDA libraries on linux-x64.
   npm(['install', '-g', '--prefix', prefix, '--prefer-offline', tarball], tmp, { ONNXRUNTIME_NODE_INSTALL: 'skip' });
@@ -83,19 +93,22 @@ test('global install under a prefix: --version, and prune runs its products on o
   });
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
-  if (NATIVE) {
-    assert.equal(report.linalg, 'onnxruntime-f64', `native products did not load from the installed package: ${report.linalgNote}`);
+  if (NATIVE || OPENBLAS) {
+    const expected = OPENBLAS ? 'openblas-f64' : 'onnxruntime-f64';
+    assert.equal(report.linalg, expected, `native products did not load from the installed package: ${report.linalgNote}`);
     assert.doesNotMatch(r.stderr, /plain JavaScript/);
   }
   assert.ok(report.sparsity.achieved > 0.85, `sparsity ${report.sparsity.achieved}`);
 });
 
-test('install into an empty project without optional packages: npx woodfisher works and says once why it is slow', () => {
+test('install into an empty project without optional packages or the OpenBLAS addon: npx woodfisher works and says once why it is slow', () => {
   const app = path.join(tmp, 'app');
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
   npm(['install', '--omit=optional', '--prefer-offline', tarball], app);
   assert.ok(!fs.existsSync(path.join(app, 'node_modules', 'onnxruntime-node')));
+  // what a platform without the OpenBLAS addon gets (this platform's addon ships in the tarball itself)
+  fs.rmSync(path.join(app, 'node_modules', 'woodfisher', 'dist', 'native'), { recursive: true, force: true });
   assert.equal(execFileSync('npx', ['--no-install', 'woodfisher', '--version'], { cwd: app, encoding: 'utf8' }).trim(), pkg.version);
   const r = spawnSync('npx', ['--no-install', 'woodfisher', 'demo', '--samples', '32', '--no-gradual', '--out', path.join(tmp, 'demo')], {
     cwd: app,

@@ -35,6 +35,10 @@ const ORT_JS = [
 const NATIVE: Record<string, string[]> = JSON.parse(
   fs.readFileSync(path.join(root, 'src', 'engine', 'linalg', 'accel', 'platforms.json'), 'utf8'),
 );
+// … and where openblas-platforms.json lists it, this package's OpenBLAS addon.
+const OPENBLAS: string[] = JSON.parse(
+  fs.readFileSync(path.join(root, 'src', 'engine', 'linalg', 'accel', 'openblas-platforms.json'), 'utf8'),
+);
 const REQUIRED = [
   'extension/dist/webview/index.html',
   'extension/dist/extension.js',
@@ -59,17 +63,20 @@ for (const target of [undefined, ...Object.keys(NATIVE)]) {
   test(`VSIX ${target ?? 'universal'}: allow-listed files only, the bundles, and its native products`, () => {
     const vsix = path.join(dir, target ? `woodfisher-${target}.vsix` : 'woodfisher.vsix');
     const files = list(vsix);
-    const natives = (target ? NATIVE[target] : []).map(
-      f => `extension/dist/node_modules/onnxruntime-node/bin/napi-v6/${target!.replace('-', '/')}/${f}`,
-    );
-    const allowed = [...COMMON, ...(natives.length ? ORT_JS : [])];
+    const natives = [
+      ...(target ? NATIVE[target] : []).map(
+        f => `extension/dist/node_modules/onnxruntime-node/bin/napi-v6/${target!.replace('-', '/')}/${f}`,
+      ),
+      ...(target && OPENBLAS.includes(target) ? [`extension/dist/native/woodfisher-linalg-${target}.node`] : []),
+    ];
+    const allowed = [...COMMON, ...(target && NATIVE[target].length ? ORT_JS : [])];
     assert.deepEqual(
       files.filter(f => !natives.includes(f) && !allowed.some(re => re.test(f))),
       [],
       'files outside the allow-list',
     );
     for (const f of [...REQUIRED, ...natives]) assert.ok(files.includes(f), `${f} missing`);
-    if (natives.length)
+    if (target && NATIVE[target].length)
       assert.ok(files.includes('extension/dist/node_modules/onnxruntime-common/dist/cjs/index.js'), 'onnxruntime-common missing');
     const manifest = execFileSync('unzip', ['-p', vsix, 'extension.vsixmanifest'], { encoding: 'utf8' });
     if (target) assert.match(manifest, new RegExp(`TargetPlatform="${target}"`));

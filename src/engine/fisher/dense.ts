@@ -1,9 +1,9 @@
 // The b×b forms: primal (Cholesky of λI + GᵀG/N, kept as R = L⁻¹) and the paper's rank-1 Woodbury recursion.
 // Cost: primal O(N b² + b³) (gram N b², L and L⁻¹ 2b³/3 as run); recursive O(N b²) (2 N b²),
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
-import { factor } from '../linalg/factors';
+import { columnSquares, factor } from '../linalg/factors';
 import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
-import { columnSquares, gatherCols } from './dual';
+import { gatherCols } from './dual';
 import type { FisherBlockInverse } from './blockInverse';
 
 /** An explicit b×b inverse M (the recursion's result). */
@@ -114,8 +114,8 @@ function scaled(x: Float64Array, s: number): Float64Array {
 export function primalInverses(G: Matrix, n: number, b: number, damp: number, count = 1, owned = false): PrimalInverse[] {
   const bb = b * b,
     N = Math.max(n, 1); // F⁻¹ = N·RᵀR (N = 0: F = λI, R = I/√λ)
-  const [R] = factor({ name: 'gramFactor', G, k: n, m: b, damp, count, what: 'Fisher block (primal)', owned });
-  const d = scaled(columnSquares(R, b, b, count), N);
+  const [R, r] = factor({ name: 'gramFactor', G, k: n, m: b, damp, count, what: 'Fisher block (primal)', owned });
+  const d = scaled(r, N); // [F⁻¹]_qq = N‖R_q‖²
   return Array.from({ length: count }, (_, c) => new PrimalInverse(b, R.subarray(c * bb, (c + 1) * bb), N, d.subarray(c * b, (c + 1) * b)));
 }
 

@@ -63,8 +63,8 @@ export class DualInverse implements FisherBlockInverse {
 /** The dual form of `count` n×b blocks (G holds them one after another); each step is one product for all of them. */
 export function dualInverses(G: Matrix, n: number, b: number, damp: number, count = 1, owned = false): DualInverse[] {
   const nb = n * b;
-  const [Linv, H] = factor({ name: 'rowGramFactor', G, k: n, m: b, damp, count, what: 'Fisher block (dual)', owned }); // K = NλI + GGᵀ = LLᵀ, H = L⁻¹G
-  const h = columnSquares(H, n, b, count); // h_q = ‖H_q‖²
+  // K = NλI + GGᵀ = LLᵀ, H = L⁻¹G, h_q = ‖H_q‖²
+  const [Linv, H, h] = factor({ name: 'rowGramFactor', G, k: n, m: b, damp, count, what: 'Fisher block (dual)', owned });
   const d = new Float64Array(count * b);
   const high: number[][] = [];
   for (let c = 0; c < count; c++) {
@@ -112,7 +112,7 @@ export function dualInverses(G: Matrix, n: number, b: number, damp: number, coun
     }
     recycle(HQ, C, Z);
   }
-  recycle(Linv);
+  recycle(Linv, h);
   return Array.from(
     { length: count },
     (_, c) => new DualInverse(b, n, damp, H.subarray(c * nb, (c + 1) * nb), d.subarray(c * b, (c + 1) * b)),
@@ -133,17 +133,4 @@ export function gatherCols(A: Float64Array, n: number, b: number, q: Int32Array)
     for (let j = 0; j < k; j++) X[ox + j] = A[o + q[j]];
   }
   return X;
-}
-
-/** Σ_i X_iq² for every column q of `count` r×b matrices (row by row: the inner loop runs along memory). */
-export function columnSquares(X: Float64Array, r: number, b: number, count: number): Float64Array {
-  const d = new Float64Array(count * b);
-  for (let c = 0; c < count; c++) {
-    const od = c * b;
-    for (let i = 0; i < r; i++) {
-      const o = (c * r + i) * b;
-      for (let q = 0; q < b; q++) d[od + q] += X[o + q] * X[o + q];
-    }
-  }
-  return d;
 }

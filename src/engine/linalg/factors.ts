@@ -10,7 +10,7 @@ import { recycle, takeBuffer } from './scratch';
 /** R = L⁻¹ with LLᵀ = A = GᵀG + k'λI = k'(λI + GᵀG/k), k' = max(k, 1), for `count` k×m matrices G: the primal
  *  form's F = λI + GᵀG/N has F⁻¹ = N'·RᵀR (the factor is the caller's: no pass over the gram to scale it). The gram
  *  is computed as the blocks the recursion's first level takes, A₁₁ = G₁ᵀG₁, A₁₂ = G₁ᵀG₂, A₂₂ = G₂ᵀG₂ on G's column
- *  halves: ¾ of the whole product, and no gathering of A₁₁, A₁₂, A₂₂ out of it. → [R] */
+ *  halves: ¾ of the whole product, and no gathering of A₁₁, A₁₂, A₂₂ out of it. → [R, ‖R_q‖²] */
 export function* gramFactor(G: Matrix, k: number, m: number, damp: number, count: number, what: string): Steps<Float64Array[]> {
   const kd = Math.max(k, 1) * damp;
   if (m <= CHOL_BASE) {
@@ -20,7 +20,7 @@ export function* gramFactor(G: Matrix, k: number, m: number, damp: number, count
     addDiagonal(A, m, count, kd);
     const { Linv: R } = yield* choleskyInverseSteps(A, m, { what, count });
     recycle(A);
-    return [R];
+    return [R, columnSquares(R, m, m, count)];
   }
   const h = m >> 1,
     r = m - h;
@@ -33,7 +33,7 @@ export function* gramFactor(G: Matrix, k: number, m: number, damp: number, count
   addDiagonal(A22, r, count, kd);
   recycle(G1, G2);
   const { Linv: R } = yield* choleskyInverseOfHalves(A11, m, () => ({ A12, A22 }), { what, count });
-  return [R];
+  return [R, columnSquares(R, m, m, count)];
 }
 
 /** X_ii += v for each of `count` m×m matrices. */
@@ -59,7 +59,8 @@ function float64(G: Matrix, len: number): Float64Array {
   return out;
 }
 
-/** L⁻¹ and H = L⁻¹G with LLᵀ = K = kλI + GGᵀ, for `count` k×m matrices G (the dual form's Woodbury matrix). → [L⁻¹, H] */
+/** L⁻¹ and H = L⁻¹G with LLᵀ = K = kλI + GGᵀ, for `count` k×m matrices G (the dual form's Woodbury matrix).
+ *  → [L⁻¹, H, ‖H_q‖²] */
 export function* rowGramFactor(G: Matrix, k: number, m: number, damp: number, count: number, what: string): Steps<Float64Array[]> {
   const G64 = float64(G, count * k * m);
   const K = yield { op: 'gramRows', A: G64, m: k, k: m, count };
@@ -68,7 +69,21 @@ export function* rowGramFactor(G: Matrix, k: number, m: number, damp: number, co
   recycle(K);
   const H = yield { op: 'matmul', A: Linv, B: G64, m: k, k, n: m, count }; // H = L⁻¹G
   if (G64 !== G) recycle(G64);
-  return [Linv, H];
+  return [Linv, H, columnSquares(H, k, m, count)];
+}
+
+/** Σ_i X_iq² for every column q of `count` r×b matrices (row by row: the inner loop runs along memory); part of every
+ *  factorization's outputs, where a native route computes it while the matrix is still in cache. */
+export function columnSquares(X: Float64Array, r: number, b: number, count: number): Float64Array {
+  const d = new Float64Array(count * b);
+  for (let c = 0; c < count; c++) {
+    const od = c * b;
+    for (let i = 0; i < r; i++) {
+      const o = (c * r + i) * b;
+      for (let q = 0; q < b; q++) d[od + q] += X[o + q] * X[o + q];
+    }
+  }
+  return d;
 }
 
 export type { FactorJob, FactorName };
@@ -79,9 +94,10 @@ export function factorWork(name: FactorName, k: number, m: number): number {
   return name === 'gramFactor' ? (3 * k * m * m) / 4 + (2 * m ** 3) / 3 : 2 * k * k * m + (2 * k ** 3) / 3;
 }
 
-/** Byte lengths of a factorization's outputs (FACTORS' return order): gramFactor [R], rowGramFactor [L⁻¹, H]. */
+/** Byte lengths of a factorization's outputs (FACTORS' return order): gramFactor [R, ‖R_q‖²], rowGramFactor [L⁻¹, H,
+ *  ‖H_q‖²]. */
 export function factorOutputBytes(name: FactorName, k: number, m: number, count: number): number[] {
-  return name === 'gramFactor' ? [8 * count * m * m] : [8 * count * k * k, 8 * count * k * m];
+  return name === 'gramFactor' ? [8 * count * m * m, 8 * count * m] : [8 * count * k * k, 8 * count * k * m, 8 * count * m];
 }
 
 /** The factorization, whole on the backend where it takes it, else product by product. */

@@ -1,42 +1,63 @@
-// Routes the Fisher math's big products to the fastest float64 provider that loads (onnxruntime-node when
-// installed), and small ones to plain JS, where a native call costs more than the arithmetic.
+// Routes the Fisher math's products to the fastest float64 provider that loads — OpenBLAS (this package's addon,
+// Linux), then onnxruntime-node — and small ones to plain JS, where a native call costs more than the arithmetic.
 // Imports the providers it may use one by one (not ./accel): the block worker threads load this, and must not load TF.js.
 import { jsProvider } from './accel/js';
 import NATIVE_FILES from './accel/platforms.json';
 import { onnxRuntimeProvider } from './accel/onnxruntime';
+import { openBlasProvider } from './accel/openblas';
 import type { GemmProvider } from './accel/types';
 import { setGemmBackend, type GemmBackend, type Matrix } from './gemm';
 import { factorWork, type FactorJob } from './factors';
+import { WoodFisherError } from '../types';
 
-// Multiply-adds below which plain JS wins: a native call costs ~45 µs through the helper thread (measured: 2×2
-// products, session reused; ~20 µs on the private binding before) and the JS kernels do ~1e9 multiply-adds/s.
-// Batches count their whole work (linalg/gemm.ts).
-const SMALL = 5e4;
+// Multiply-adds below which plain JS wins (batches count their whole work, linalg/gemm.ts): onnxruntime's call costs
+// ~45 µs through the helper thread (2×2 products, session reused), the addon's ~1 µs in this thread, and the JS
+// kernels do ~1e9 multiply-adds/s.
+const SMALL: Record<string, number> = { 'openblas-f64': 2e3, 'onnxruntime-f64': 5e4 };
+
+/** What `auto` may pick, fastest first; WOODFISHER_LINALG (one of these names, or js) pins one for every thread. */
+const NATIVE = { 'openblas-f64': openBlasProvider, 'onnxruntime-f64': () => onnxRuntimeProvider({ precision: 'float64', threads: 1 }) };
+export type LinalgName = keyof typeof NATIVE | 'js';
 
 let active: string | undefined;
 let provider: GemmProvider | undefined;
 let fallback: string | undefined;
 
 /**
- * Installs the provider (once per process) and returns its name for the report: 'onnxruntime-f64' or 'js'.
- * One native thread: on this 2-core class of machine a 2-thread pool gained nothing on 1000³ products and
- * collapsed when the other core was busy (TF.js, the editor).
+ * Installs the provider (once per process and thread) and returns its name for the report: 'openblas-f64',
+ * 'onnxruntime-f64' or 'js'. One native thread each: on this 2-core class of machine a 2-thread pool gained nothing
+ * on 1000³ products and collapsed when the other core was busy (TF.js, the editor); the engine runs blocks in parallel.
  */
-export function useFastestGemm(name: 'auto' | 'js' = 'auto', small = SMALL): string {
+export function useFastestGemm(name: 'auto' | LinalgName = 'auto', small?: number): string {
   if (active !== undefined && name === 'auto') return active;
-  let p: GemmProvider = jsProvider();
-  fallback = undefined;
-  if (name === 'auto') {
+  const pinned = name === 'auto' ? pinnedLinalg() : name;
+  let p: GemmProvider | undefined;
+  const reasons: string[] = [];
+  for (const [n, make] of Object.entries(NATIVE)) {
+    if (p || (pinned && pinned !== n)) continue;
     try {
-      p = onnxRuntimeProvider({ precision: 'float64', threads: 1 });
+      p = make();
     } catch (e) {
-      fallback = (e as Error).message;
+      reasons.push((e as Error).message);
     }
   }
-  setGemmBackend(p.name === 'js' ? undefined : hybrid(p, small));
+  if (!p && pinned && pinned !== 'js')
+    throw new WoodFisherError(`WOODFISHER_LINALG=${pinned}, but it does not load here: ${reasons[0]}`, 'OPTIONS');
+  // the notice is about onnxruntime-node (what every platform but Linux relies on); OpenBLAS missing is no loss there
+  fallback = p || pinned === 'js' ? undefined : reasons[reasons.length - 1]; // auto: onnxruntime's reason
+  p ??= jsProvider();
+  setGemmBackend(p.name === 'js' ? undefined : hybrid(p, small ?? SMALL[p.name]));
   provider = p;
   active = p.name;
   return active;
+}
+
+/** WOODFISHER_LINALG, when it names a provider; anything else is refused in one line. */
+function pinnedLinalg(): LinalgName | undefined {
+  const v = process.env.WOODFISHER_LINALG;
+  if (!v) return undefined;
+  if (v === 'js' || v in NATIVE) return v as LinalgName;
+  throw new WoodFisherError(`WOODFISHER_LINALG must be one of ${[...Object.keys(NATIVE), 'js'].join(', ')} (got '${v}')`, 'OPTIONS');
 }
 
 /** Why the native products are missing (undefined when they run natively or plain JS was asked for). */

@@ -1,19 +1,28 @@
 // The Fisher blocks' factorizations (linalg/factors.ts) against float64 references on fresh random inputs, product by
-// product (plain JS) and whole on the onnxruntime thread (one request a batch), which must give the same bits as the
-// same products called one by one from here. gramFactor: R = L⁻¹ with LLᵀ = A = λI + GᵀG/k, so R A Rᵀ = I, RᵀR = A⁻¹.
+// product (plain JS), whole on the onnxruntime thread (one request a batch), which must give the same bits as the
+// same products called one by one from here, and whole through the OpenBLAS addon (LAPACK's dpotrf/dtrtri/dtrsm). gramFactor: R = L⁻¹ with LLᵀ = A = λI + GᵀG/k, so R A Rᵀ = I, RᵀR = A⁻¹.
 // rowGramFactor: L⁻¹ and H = L⁻¹G with LLᵀ = K = kλI + GGᵀ, so L⁻¹ K L⁻ᵀ = I.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { onnxRuntimeProvider, onnxRuntimeUnavailable } from '../../../src/engine/linalg/accel';
+import { onnxRuntimeProvider, onnxRuntimeUnavailable, openBlasProvider, openBlasUnavailable } from '../../../src/engine/linalg/accel';
 import { FACTORS, factor, type FactorName } from '../../../src/engine/linalg/factors';
 import { runSteps } from '../../../src/engine/linalg/cholesky';
 import { setGemmBackend, type GemmBackend } from '../../../src/engine/linalg/gemm';
 import { WoodFisherError } from '../../../src/engine/types';
 import { denseFisher, freshSeed, gaussJordanInverse, gradients, matmulRef, relErr, rng, transpose } from './reference';
 
-const why = onnxRuntimeUnavailable();
+const why = onnxRuntimeUnavailable(),
+  noBlas = openBlasUnavailable();
 const eye = (m: number) => Float64Array.from({ length: m * m }, (_, i) => (i % (m + 1) === 0 ? 1 : 0));
 const lower = (X: Float64Array, m: number) => X.every((x, i) => i % m <= Math.floor(i / m) || x === 0);
+
+/** Σ_i X_iq² of an r×b matrix, column by column. */
+const squaresRef = (X: Float64Array, r: number, b: number) =>
+  Float64Array.from({ length: b }, (_, q) => {
+    let s = 0;
+    for (let i = 0; i < r; i++) s += X[i * b + q] ** 2;
+    return s;
+  });
 
 /** Checks one batch's outputs of `name` against the references. */
 function check(
@@ -35,6 +44,8 @@ function check(
       assert.ok(relErr(matmulRef(matmulRef(R, A, m, m, m), transpose(R, m, m), m, m, m), eye(m)) < 1e-9, `R A Rᵀ = I ${at}`);
       const tol = damp >= 1e-2 ? 1e-9 : 1e-5; // small λ: Gauss-Jordan itself is the weaker reference
       assert.ok(relErr(matmulRef(transpose(R, m, m), R, m, m, m), gaussJordanInverse(A, m)) < tol, `RᵀR = A⁻¹ ${at}`);
+      const Rc = parts[0].subarray(c * m * m, (c + 1) * m * m);
+      assert.ok(relErr(parts[1].subarray(c * m, (c + 1) * m), squaresRef(Rc, m, m)) < 1e-13, `‖R_q‖² ${at}`);
     } else {
       const Linv = parts[0].subarray(c * k * k, (c + 1) * k * k),
         H = parts[1].subarray(c * k * m, (c + 1) * k * m);
@@ -43,6 +54,7 @@ function check(
       assert.ok(lower(Linv, k), `L⁻¹ lower ${at}`);
       assert.ok(relErr(matmulRef(matmulRef(Linv, K, k, k, k), transpose(Linv, k, k), k, k, k), eye(k)) < 1e-9, `L⁻¹KL⁻ᵀ = I ${at}`);
       assert.ok(relErr(H, matmulRef(Linv, Gc, k, k, m)) < 1e-12, `H = L⁻¹G ${at}`);
+      if (k > 0) assert.ok(relErr(parts[2].subarray(c * m, (c + 1) * m), squaresRef(H, k, m)) < 1e-13, `‖H_q‖² ${at}`);
     }
   }
 }
@@ -59,30 +71,31 @@ const SHAPES: [FactorName, number, number, number][] = [
   ['rowGramFactor', 64, 100, 1],
 ];
 
-for (const native of [false, true]) {
-  test(
-    `${native ? 'on the onnxruntime thread' : 'product by product (JS)'}: both factorizations match their references, float32 and float64 G`,
-    { skip: native && why },
-    () => {
-      const p = native ? onnxRuntimeProvider({ precision: 'float64' }) : undefined;
-      if (p) setGemmBackend(p);
-      try {
-        const seed = freshSeed(),
-          r = rng(seed);
-        for (const [name, k, m, count] of SHAPES)
-          for (const damp of [1e-2, 1e-6])
-            for (const f32 of [false, true]) {
-              const G64 = Float64Array.from(gradients(r, count * k, m));
-              const G = f32 ? Float32Array.from(G64) : G64;
-              const parts = factor({ name, G, k, m, damp, count, what: 'test block' });
-              check(name, parts, G, k, m, damp, count, `${name} k=${k} m=${m} λ=${damp} ${f32 ? 'f32' : 'f64'} seed ${seed}`);
-            }
-      } finally {
-        setGemmBackend();
-        p?.dispose();
-      }
-    },
-  );
+const ROUTES = {
+  'product by product (JS)': { skip: undefined, make: () => undefined },
+  'on the onnxruntime thread': { skip: why, make: () => onnxRuntimeProvider({ precision: 'float64' }) },
+  'through OpenBLAS': { skip: noBlas, make: () => openBlasProvider() },
+};
+for (const [route, { skip, make }] of Object.entries(ROUTES)) {
+  test(`${route}: both factorizations match their references, float32 and float64 G`, { skip }, () => {
+    const p = make();
+    if (p) setGemmBackend(p);
+    try {
+      const seed = freshSeed(),
+        r = rng(seed);
+      for (const [name, k, m, count] of SHAPES)
+        for (const damp of [1e-2, 1e-6])
+          for (const f32 of [false, true]) {
+            const G64 = Float64Array.from(gradients(r, count * k, m));
+            const G = f32 ? Float32Array.from(G64) : G64;
+            const parts = factor({ name, G, k, m, damp, count, what: 'test block' });
+            check(name, parts, G, k, m, damp, count, `${name} k=${k} m=${m} λ=${damp} ${f32 ? 'f32' : 'f64'} seed ${seed}`);
+          }
+    } finally {
+      setGemmBackend();
+      p?.dispose();
+    }
+  });
 }
 
 test('on the onnxruntime thread: the same bits as the same products called one by one from this thread', { skip: why }, () => {
@@ -107,28 +120,36 @@ test('on the onnxruntime thread: the same bits as the same products called one b
   }
 });
 
-test(
-  'on the onnxruntime thread: a block that is not positive definite is a NUMERIC WoodFisherError naming the pivot; the thread goes on',
-  { skip: why },
-  () => {
-    const p = onnxRuntimeProvider({ precision: 'float64' });
-    try {
-      const k = 3,
-        m = 37,
-        G = gradients(rng(freshSeed()), k, m); // rank 3: λ < 0 leaves A indefinite
-      assert.throws(
-        () => p.factor!({ name: 'gramFactor', G, k, m, damp: -1e-3, count: 1, what: 'Fisher block (primal)' }),
-        (e: unknown) =>
-          e instanceof WoodFisherError &&
-          e.code === 'NUMERIC' &&
-          /Fisher block \(primal\) is not positive definite \(pivot \d+/.test(e.message),
-      );
-      assert.ok(p.factor!({ name: 'gramFactor', G, k, m, damp: 1e-2, count: 1, what: 'x' })![0].every(Number.isFinite));
-    } finally {
-      p.dispose();
-    }
-  },
-);
+for (const [route, { skip, make }] of Object.entries(ROUTES).slice(1))
+  test(
+    `${route}: a block that is not positive definite is a NUMERIC WoodFisherError naming the pivot; the provider goes on`,
+    { skip },
+    () => {
+      const p = make()!;
+      try {
+        const k = 3,
+          m = 37,
+          G = gradients(rng(freshSeed()), k, m); // rank 3: λ < 0 leaves GᵀG + kλI indefinite (and GGᵀ + kλI for Gᵀ)
+        for (const [name, what, g, rows, cols] of [
+          ['gramFactor', 'Fisher block (primal)', G, k, m],
+          ['rowGramFactor', 'Fisher block (dual)', transpose(Float64Array.from(G), k, m), m, k],
+        ] as const)
+          assert.throws(
+            () => p.factor!({ name, G: g, k: rows, m: cols, damp: -1e-3, count: 1, what }),
+            (e: unknown) =>
+              e instanceof WoodFisherError &&
+              e.code === 'NUMERIC' &&
+              e.message.startsWith(`${what} is not positive definite (pivot `) &&
+              /increase the damping λ$/.test(e.message),
+          );
+        const nan = Float64Array.from(G).fill(NaN, 5, 6); // NaN gradients never pass as a factor
+        assert.throws(() => p.factor!({ name: 'gramFactor', G: nan, k, m, damp: 1e-2, count: 1, what: 'x' }), WoodFisherError);
+        assert.ok(p.factor!({ name: 'gramFactor', G, k, m, damp: 1e-2, count: 1, what: 'x' })![0].every(Number.isFinite));
+      } finally {
+        p.dispose();
+      }
+    },
+  );
 
 test(
   'on the onnxruntime thread: a handed-over G moves without a copy (detached here) and gives the same bits as a copied one',
@@ -184,3 +205,56 @@ test(
     }
   },
 );
+
+test(
+  'through OpenBLAS: outputs written into reused pool buffers full of NaN have the same bits (every value written)',
+  { skip: noBlas },
+  async () => {
+    const { recycle, takeFree } = await import('../../../src/engine/linalg/scratch');
+    const { factorOutputBytes } = await import('../../../src/engine/linalg/factors');
+    const p = openBlasProvider();
+    const r = rng(freshSeed());
+    for (const [name, k, m, count] of [
+      ['gramFactor', 40, 64, 3],
+      ['rowGramFactor', 16, 96, 5],
+    ] as const) {
+      const sizes = factorOutputBytes(name, k, m, count);
+      for (const bytes of sizes) while (takeFree(bytes));
+      const G = Float32Array.from(gradients(r, count * k, m));
+      const first = p.factor!({ name, G, k, m, damp: 1e-4, count, what: 'x' })!;
+      const expected = first.map(x => x.slice());
+      for (const x of first) x.fill(NaN);
+      recycle(...first);
+      const again = p.factor!({ name, G, k, m, damp: 1e-4, count, what: 'x' })!;
+      assert.ok(
+        again.every((x, i) => x.buffer === first[i].buffer),
+        `${name}: the pool's buffers were reused`,
+      );
+      assert.deepEqual(again, expected, name);
+    }
+  },
+);
+
+test('through OpenBLAS: two threads factoring at once get the same bits as one thread alone', { skip: noBlas }, async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { openBlasFile } = await import('../../../src/engine/linalg/accel/openblas');
+  const [k, m, count, rounds] = [32, 128, 16, 150];
+  const G = Float64Array.from(gradients(rng(freshSeed()), count * k, m));
+  const [Linv, H] = openBlasProvider().factor!({ name: 'rowGramFactor', G, k, m, damp: 1e-5, count, what: 'x' })!;
+  // each thread loads the addon itself and compares every round with the single-thread result
+  const code = `const { parentPort, workerData: w } = require('node:worker_threads');
+    const a = require(w.file), L = new Float64Array(w.Linv.length), H = new Float64Array(w.H.length), h = new Float64Array(w.H.length / w.k);
+    let differ = 0;
+    for (let r = 0; r < w.rounds; r++) {
+      a.rowGramFactor(w.G, w.k, w.m, 1e-5, w.count, L, H, h);
+      if (!L.every((x, i) => x === w.Linv[i]) || !H.every((x, i) => x === w.H[i])) differ++;
+    }
+    parentPort.postMessage(differ);`;
+  const run = () =>
+    new Promise<number>((resolve, reject) => {
+      const t = new Worker(code, { eval: true, workerData: { file: openBlasFile(), G, k, m, count, rounds, Linv, H } });
+      t.once('message', resolve);
+      t.once('error', reject);
+    });
+  assert.deepEqual(await Promise.all([run(), run()]), [0, 0], 'rounds that differed, per thread');
+});

@@ -65,3 +65,47 @@ test('Windows names the runtime library onnxruntime links', () => {
     assert.doesNotMatch(nativeGemmNotice(reason, 'linux-x64'), /Visual C\+\+/);
   }
 });
+
+test('WOODFISHER_LINALG pins the provider: a name that loads is used, js is plain JS, anything else one clear error', async () => {
+  const { useFastestGemm, releaseGemm } = await import('../../../src/engine/linalg/fastest');
+  const { openBlasUnavailable, onnxRuntimeUnavailable } = await import('../../../src/engine/linalg/accel');
+  const { WoodFisherError } = await import('../../../src/engine/types');
+  const before = process.env.WOODFISHER_LINALG;
+  try {
+    releaseGemm();
+    delete process.env.WOODFISHER_LINALG;
+    const auto = useFastestGemm();
+    assert.equal(
+      auto,
+      !openBlasUnavailable() ? 'openblas-f64' : !onnxRuntimeUnavailable() ? 'onnxruntime-f64' : 'js',
+      'auto: fastest that loads',
+    );
+    for (const [pin, loads] of [
+      ['js', true],
+      ['onnxruntime-f64', !onnxRuntimeUnavailable()],
+      ['openblas-f64', !openBlasUnavailable()],
+    ] as const) {
+      releaseGemm();
+      process.env.WOODFISHER_LINALG = pin;
+      if (loads) assert.equal(useFastestGemm(), pin);
+      else
+        assert.throws(
+          () => useFastestGemm(),
+          (e: unknown) => e instanceof WoodFisherError && /does not load here/.test(e.message),
+        );
+    }
+    releaseGemm();
+    process.env.WOODFISHER_LINALG = 'mkl';
+    assert.throws(
+      () => useFastestGemm(),
+      (e: unknown) =>
+        e instanceof WoodFisherError &&
+        e.code === 'OPTIONS' &&
+        /WOODFISHER_LINALG must be one of openblas-f64, onnxruntime-f64, js/.test(e.message),
+    );
+  } finally {
+    releaseGemm();
+    if (before === undefined) delete process.env.WOODFISHER_LINALG;
+    else process.env.WOODFISHER_LINALG = before;
+  }
+});

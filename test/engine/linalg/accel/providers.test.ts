@@ -9,6 +9,8 @@ import {
   tfjsProvider,
   onnxRuntimeProvider,
   onnxRuntimeUnavailable,
+  openBlasProvider,
+  openBlasUnavailable,
   selectProvider,
 } from '../../../../src/engine/linalg/accel';
 import { onnxModel } from '../../../../src/engine/linalg/accel/onnxModel';
@@ -174,10 +176,38 @@ test('onnxruntime provider refuses use after dispose()', { skip: ortMissing }, (
   assert.throws(() => p.matmul(new Float64Array(4), new Float64Array(4), 2, 2, 2), /after dispose/);
 });
 
-test('selectProvider: float64 by default, onnxruntime when it loads, else js', () => {
+const blasMissing = openBlasUnavailable();
+test('openblas provider matches the reference', { skip: blasMissing }, () => checkProvider(openBlasProvider()));
+
+// .ci/run installs OpenBLAS and builds the addon: there a missing addon is a build bug, not a skip.
+test(
+  'the OpenBLAS addon loads where the build was asked for it (WOODFISHER_REQUIRE_OPENBLAS=1)',
+  {
+    skip: process.env.WOODFISHER_REQUIRE_OPENBLAS !== '1' && 'not asked for here',
+  },
+  () => {
+    assert.equal(blasMissing, undefined);
+  },
+);
+
+test('openblas addon: wrong arguments are a RangeError, never a crash or a write past an array', { skip: blasMissing }, () => {
+  const p = openBlasProvider();
+  assert.throws(() => p.gramCols(new Float64Array(5), 2, 3), RangeError);
+  assert.throws(() => p.matmul(new Float64Array(6), new Float64Array(5), 2, 3, 2), RangeError);
+  assert.throws(() => p.gramRows(new Float64Array(4), 2, 2, 3), RangeError);
+  assert.throws(() => p.matmulTN(new Float64Array(4), new Float64Array(4), 2, 2.5 as number, 2), RangeError);
+  assert.throws(() => p.matmul(new Int32Array(4) as unknown as Float64Array, new Float64Array(4), 2, 2, 2), RangeError);
+  assert.throws(() => p.factor!({ name: 'gramFactor', G: new Float64Array(8), k: 4, m: 4, damp: 1, count: 1, what: 'x' }), RangeError);
+  // empty shapes: zero rows give zero grams, zero columns nothing
+  assert.deepEqual([...p.gramCols(new Float64Array(0), 0, 2)], [0, 0, 0, 0]);
+  assert.deepEqual([...p.matmul(new Float64Array(0), new Float64Array(0), 2, 0, 2)], [0, 0, 0, 0]);
+  assert.equal(p.gramRows(new Float64Array(0), 0, 5).length, 0);
+});
+
+test('selectProvider: float64 by default, OpenBLAS then onnxruntime where they load, else js', () => {
   const p = selectProvider();
   assert.equal(p.precision, 'float64');
-  assert.equal(p.name, ortMissing ? 'js' : 'onnxruntime-f64');
+  assert.equal(p.name, !blasMissing ? 'openblas-f64' : ortMissing ? 'js' : 'onnxruntime-f64');
   p.dispose();
   assert.equal(selectProvider('auto', { precision: 'float32' }).precision, 'float32');
 });

@@ -1,0 +1,107 @@
+// OpenBLAS provider: the products and both factorizations of factors.ts as batched BLAS/LAPACK calls (dsyrk, dgemm,
+// dpotrf, dtrsm, dtrtri) in the calling thread, through this package's own addon (native/linalg.c, linked statically
+// with OpenBLAS; built by native/build.mjs where OpenBLAS is installed: Linux). One call a batch, no helper thread:
+// ONNX Runtime has no Cholesky and runs each small matrix of a batched MatMul as its own GEMM (docs/performance.md).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { WoodFisherError } from '../../types';
+import { factorOutputBytes } from '../factors';
+import type { FactorJob } from '../gemm';
+import { takeBuffer } from '../scratch';
+import { tryRequire } from './nodeRequire';
+import { checkSize, type GemmProvider, type Matrix } from './types';
+
+type Failed = [matrix: number, pivot: number, value: number] | undefined;
+interface Addon {
+  gramCols(A: Matrix, k: number, m: number, count: number, C: Float64Array): void;
+  gramRows(A: Matrix, m: number, k: number, count: number, C: Float64Array): void;
+  matmul(A: Matrix, B: Matrix, m: number, k: number, n: number, count: number, C: Float64Array): void;
+  matmulTN(A: Matrix, B: Matrix, k: number, m: number, n: number, count: number, C: Float64Array): void;
+  gramFactor(G: Matrix, k: number, m: number, damp: number, count: number, R: Float64Array, r: Float64Array): Failed;
+  rowGramFactor(G: Matrix, k: number, m: number, damp: number, count: number, Linv: Float64Array, H: Float64Array, h: Float64Array): Failed;
+  config(): { config: string; core: string };
+}
+
+/** The addon's file name for this platform (native/build.mjs writes it). */
+export const OPENBLAS_FILE = `woodfisher-linalg-${process.platform}-${process.arch}.node`;
+
+let loaded: { addon?: Addon; reason?: string } | undefined;
+
+/** Where the addon is: dist/native/ beside the bundles, or the checkout's dist/native/ when run from the sources. */
+export function openBlasFile(): string | undefined {
+  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
+  return [path.join(here, 'native', OPENBLAS_FILE), path.join(here, '..', '..', '..', '..', 'dist', 'native', OPENBLAS_FILE)].find(f =>
+    fs.existsSync(f),
+  );
+}
+
+function load(): { addon?: Addon; reason?: string } {
+  if (loaded) return loaded;
+  const file = openBlasFile();
+  if (!file) return (loaded = { reason: `no OpenBLAS addon for ${process.platform}-${process.arch} (${OPENBLAS_FILE})` });
+  // OpenBLAS starts its own thread pool when loaded unless told it gets one thread (the addon keeps it at one anyway)
+  process.env.OPENBLAS_NUM_THREADS ??= '1';
+  const r = tryRequire<Addon>(file);
+  return (loaded = r.mod ? { addon: r.mod } : { reason: `OpenBLAS addon does not load: ${r.error}` });
+}
+
+/** Why the OpenBLAS provider is not usable here, or undefined when its addon loads. */
+export function openBlasUnavailable(): string | undefined {
+  return load().reason;
+}
+
+/** OpenBLAS's build and the kernel it picked for this CPU (bench, reports); undefined when not loaded. */
+export function openBlasConfig(): { config: string; core: string } | undefined {
+  return load().addon?.config();
+}
+
+export function openBlasProvider(): GemmProvider {
+  const { addon, reason } = load();
+  if (!addon) throw new Error(reason);
+  const out = (len: number) => new Float64Array(takeBuffer(8 * len));
+  /** The failed pivot as factors.ts's JS Cholesky words it. */
+  const check = (failed: Failed, what: string) => {
+    if (!failed) return;
+    const [, j, v] = failed;
+    throw new WoodFisherError(`${what} is not positive definite (pivot ${j} = ${v.toExponential(2)}); increase the damping λ`, 'NUMERIC');
+  };
+  const factor = ({ name, G, k, m, damp, count, what }: FactorJob): Float64Array[] => {
+    checkSize(`${name} G`, G, count * k * m);
+    const parts = factorOutputBytes(name, k, m, count).map(bytes => out(bytes / 8));
+    if (name === 'gramFactor') check(addon.gramFactor(G, k, m, damp, count, parts[0], parts[1]), what);
+    else check(addon.rowGramFactor(G, k, m, damp, count, parts[0], parts[1], parts[2]), what);
+    return parts;
+  };
+  return {
+    name: 'openblas-f64',
+    precision: 'float64',
+    factor,
+    gramCols: (A, k, m, c = 1) => {
+      checkSize('gramCols A', A, c * k * m);
+      const C = out(c * m * m);
+      addon.gramCols(A, k, m, c, C);
+      return C;
+    },
+    gramRows: (A, m, k, c = 1) => {
+      checkSize('gramRows A', A, c * m * k);
+      const C = out(c * m * m);
+      addon.gramRows(A, m, k, c, C);
+      return C;
+    },
+    matmulTN: (A, B, k, m, n, c = 1) => {
+      checkSize('matmulTN A', A, c * k * m);
+      checkSize('matmulTN B', B, c * k * n);
+      const C = out(c * m * n);
+      addon.matmulTN(A, B, k, m, n, c, C);
+      return C;
+    },
+    matmul: (A, B, m, k, n, c = 1) => {
+      checkSize('matmul A', A, c * m * k);
+      checkSize('matmul B', B, c * k * n);
+      const C = out(c * m * n);
+      addon.matmul(A, B, m, k, n, c, C);
+      return C;
+    },
+    dispose: () => {}, // no sessions or threads: the addon holds nothing between calls
+  };
+}
