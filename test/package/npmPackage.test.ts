@@ -30,6 +30,7 @@ const ALLOWED = [
   /^README\.md$/,
   /^LICENSE$/,
   /^CHANGELOG\.md$/,
+  /^ThirdPartyNotices\.txt$/,
   /^bin\/woodfisher\.js$/,
   /^dist\/(cli|blockWorker|ortThread)\.js$/,
   /^dist\/wasm\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/,
@@ -48,6 +49,7 @@ const REQUIRED = [
   'README.md',
   'LICENSE',
   'CHANGELOG.md',
+  'ThirdPartyNotices.txt',
 ];
 
 const npm = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) =>

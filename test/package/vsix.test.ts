@@ -14,7 +14,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const COMMON = [
   /^\[Content_Types\]\.xml$/,
   /^extension\.vsixmanifest$/,
-  /^extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt)$/,
+  /^extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt|ThirdPartyNotices\.txt)$/,
   /^extension\/images\/icon\.png$/,
   /^extension\/docs\/images\/(panel-dark|sweep)\.png$/,
   /^extension\/media\/walkthrough\/[a-z]+\.md$/,
@@ -47,6 +47,7 @@ const REQUIRED = [
   'extension/dist/ortThread.js',
   'extension/images/icon.png',
   'extension/changelog.md',
+  'extension/ThirdPartyNotices.txt',
   'extension/readme.md',
   'extension/examples/mlpnet/model.json',
 ];
