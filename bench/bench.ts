@@ -454,7 +454,7 @@ async function sectionSmallBlocks(): Promise<void> {
     const job = (r: (typeof ranges)[number], id: number) => ({
       op: 'build' as const,
       id,
-      G: gatherBlock(G, N, d, r),
+      G: { rows: G, n: N, d, ...r }, // gathered with its batch, as a run does
       n: N,
       b: B,
       damp,

@@ -6,7 +6,7 @@ import { readKernel, writeKernel, type LoadedModel } from './model/load';
 import type { Dataset } from './data/calibration';
 import { perSampleGradients, type GradientSet } from './gradients/perSample';
 import { blockRunner, forEachBounded, type BlockRunner } from './fisher/blockPool';
-import { blockRanges, gatherBlock, type BlockRange } from './fisher/blocks';
+import { blockRanges, type BlockRange } from './fisher/blocks';
 import { selectMasks, selectNM, parsePattern } from './obs/select';
 import { obsUpdate } from './obs/update';
 import { METHODS, type MethodStrategy } from './methods';
@@ -260,7 +260,7 @@ async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
         const res = await runner.build({
           op: 'build',
           id,
-          G: gatherBlock(ctx.grads!.get(work.layer.name)!, n, work.layer.size, range),
+          G: { rows: ctx.grads!.get(work.layer.name)!, n, d: work.layer.size, ...range }, // gathered with its batch
           n,
           b: range.end - range.start,
           damp,
@@ -459,7 +459,7 @@ export async function updateWeights(ctx: StepContext, { masks, thresholds }: Sel
           const mask = masks[layer].slice(range.start, range.end);
           const b = range.end - range.start;
           const rebuild = rebuildFrom && {
-            G: gatherBlock(rebuildFrom.get(work.layer.name)!, n, work.layer.size, range),
+            G: { rows: rebuildFrom.get(work.layer.name)!, n, d: work.layer.size, ...range }, // gathered with its batch
             n,
             b,
             damp,

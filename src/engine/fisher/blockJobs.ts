@@ -7,13 +7,16 @@ import { fisherBlockInverses } from './inverse';
 import type { FisherBlockInverse } from './blockInverse';
 import { obsSaliency, woodTaylorSaliency } from '../obs/saliency';
 import { obsUpdate, woodTaylorUpdate } from '../obs/update';
-import { meanGradient } from './blocks';
+import { gatherColumns, meanGradient, type GradientColumns } from './blocks';
 import { recycle, takeBuffer } from '../linalg/scratch';
+
+/** A block's n×b gradients: the matrix, or (until its batch leaves: gatherBatch) where to gather it from. */
+export type BlockGradients = Float32Array | Float64Array | GradientColumns;
 
 export interface BuildJob {
   op: 'build';
   id: number;
-  G: Float32Array | Float64Array;
+  G: BlockGradients;
   n: number;
   b: number;
   damp: number;
@@ -36,11 +39,28 @@ export interface UpdateJob {
   mask: Uint8Array;
   kind: UpdateKind;
   invGrad?: Float64Array; // WoodTaylor: F⁻¹∇L of the block, from its build
-  rebuild?: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm };
+  rebuild?: { G: BlockGradients; n: number; b: number; damp: number; form: InverseForm };
 }
 export interface UpdateResult {
   id: number;
   w: Float64Array;
+}
+
+/** Gathers the gradients of a batch's jobs (builds, or rebuilds of updates) into one buffer, in place: after this every
+ *  job's G is a view of it, in job order. Jobs that carry matrices already are left alone. */
+export function gatherBatch(jobs: (BuildJob | UpdateJob)[]): void {
+  const holders = jobs.flatMap(j => ('G' in j ? [j] : j.rebuild ? [j.rebuild] : [])).filter(h => isColumns(h.G));
+  if (!holders.length) return;
+  const views = gatherColumns(holders.map(h => h.G as GradientColumns));
+  holders.forEach((h, i) => (h.G = views[i]));
+}
+
+const isColumns = (G: BlockGradients): G is GradientColumns => !ArrayBuffer.isView(G);
+
+/** A job's gradients once its batch has been gathered. */
+function matrix(G: BlockGradients): Float32Array | Float64Array {
+  if (isColumns(G)) throw new Error('block job: gradients not gathered (gatherBatch) before the build');
+  return G;
 }
 
 /** Blocks that can share one batched build: same N, b, λ and form. */
@@ -58,12 +78,25 @@ function runsOf<T>(items: T[], key: (t: T) => string): T[][] {
 }
 
 /** The inverses of equally shaped blocks, built together; G of each is n×b. */
-function inversesOf(
-  parts: { G: Float32Array | Float64Array; n: number; b: number; damp: number; form: InverseForm }[],
-): FisherBlockInverse[] {
+function inversesOf(parts: { G: BlockGradients; n: number; b: number; damp: number; form: InverseForm }[]): FisherBlockInverse[] {
   const { n, b, damp, form } = parts[0];
-  if (parts.length === 1) return fisherBlockInverses(parts[0].G, 1, n, b, damp, form);
-  return fisherBlockInverses(concat(parts.map(p => p.G)), parts.length, n, b, damp, form, true); // a copy of ours: hand it over
+  const Gs = parts.map(p => matrix(p.G));
+  if (parts.length === 1) return fisherBlockInverses(Gs[0], 1, n, b, damp, form);
+  const whole = adjacent(Gs); // gathered by gatherBatch: already one after another
+  if (whole) return fisherBlockInverses(whole, parts.length, n, b, damp, form); // the jobs still read their views
+  return fisherBlockInverses(concat(Gs), parts.length, n, b, damp, form, true); // a copy of ours: hand it over
+}
+
+/** One view over the arrays when they lie one after another in one buffer (same type), else undefined. */
+function adjacent(arrays: (Float32Array | Float64Array)[]): Float32Array | Float64Array | undefined {
+  const [a] = arrays;
+  let end = a.byteOffset;
+  for (const x of arrays) {
+    if (x.buffer !== a.buffer || x.constructor !== a.constructor || x.byteOffset !== end) return undefined;
+    end += x.byteLength;
+  }
+  const len = (end - a.byteOffset) / a.BYTES_PER_ELEMENT;
+  return a instanceof Float32Array ? new Float32Array(a.buffer, a.byteOffset, len) : new Float64Array(a.buffer, a.byteOffset, len);
 }
 
 /** The arrays one after another, in a buffer of the scratch pool (it comes back there from the onnxruntime thread). */
@@ -97,7 +130,7 @@ function saliencyOf(job: BuildJob, inv: FisherBlockInverse, kept: Map<number, Fi
   const diag = inv.diag();
   let saliency: Float64Array, invGrad: Float64Array | undefined;
   if (job.taylor) {
-    const g = meanGradient(job.G, job.n, job.b);
+    const g = meanGradient(matrix(job.G), job.n, job.b);
     invGrad = inv.mul(g);
     saliency = woodTaylorSaliency(job.w, diag, invGrad, dot(g, invGrad));
   } else {

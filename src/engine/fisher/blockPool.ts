@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WoodFisherError } from '../types';
-import { buildBlocks, updateBlocks, type BuildJob, type BuildResult, type UpdateJob, type UpdateResult } from './blockJobs';
+import { buildBlocks, gatherBatch, updateBlocks, type BuildJob, type BuildResult, type UpdateJob, type UpdateResult } from './blockJobs';
 import { blocksPerBatch } from './inverse';
 import type { FisherBlockInverse } from './blockInverse';
 import type { InverseForm } from '../types';
@@ -81,7 +81,13 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
   const run = ((op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[], seq: number) => {
     const i = seq % threads;
     const transfer = [
-      ...new Set(jobs.flatMap(j => ('G' in j ? [j.G.buffer, j.w.buffer] : [j.w.buffer, ...(j.rebuild ? [j.rebuild.G.buffer] : [])]))),
+      ...new Set(
+        jobs.flatMap(j =>
+          'G' in j
+            ? [(j.G as ArrayBufferView).buffer, j.w.buffer]
+            : [j.w.buffer, ...(j.rebuild ? [(j.rebuild.G as ArrayBufferView).buffer] : [])],
+        ),
+      ),
     ];
     const p = new Promise((resolve, reject) => {
       pending[i].set(`${op}:${seq}`, { resolve: resolve as (r: never) => void, reject });
@@ -136,6 +142,12 @@ function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'c
   const batchOf = new Map<number, number>(); // block id → its build batch
   const sizeOf = new Map<number, number>(); // build batch → its blocks
   const send = <J, R>(op: 'build' | 'update', queue: Queued<J, R>[], batch: number) => {
+    try {
+      gatherBatch(queue.map(q => q.job) as (BuildJob | UpdateJob)[]); // the batch's gradients into one buffer, here
+    } catch (e) {
+      queue.forEach(q => q.reject(e));
+      return;
+    }
     running++;
     (run as unknown as (op: string, jobs: J[], batch: number) => Promise<R[]>)(
       op,

@@ -33,6 +33,38 @@ export function gatherBlock(
   return X;
 }
 
+/** Columns [start, end) of a layer's n×d row-major gradient rows, not copied yet: a block job carries this until its
+ *  batch leaves, and the batch's blocks are then gathered into one buffer (gatherColumns). */
+export interface GradientColumns {
+  rows: Float32Array;
+  n: number;
+  d: number;
+  start: number;
+  end: number;
+}
+
+/** The blocks' n×b gradient matrices one after another in one buffer, as views (equal n): one walk down the rows,
+ *  each row's columns of every block copied in turn, instead of a strided copy and a fresh array per block. */
+export function gatherColumns(parts: GradientColumns[]): Float32Array[] {
+  const n = parts[0].n;
+  if (parts.some(p => p.n !== n)) throw new WoodFisherError('gatherColumns: blocks of one batch have one N', 'OPTIONS');
+  const offsets: number[] = [];
+  let len = 0;
+  for (const p of parts) {
+    if (p.start < 0 || p.end > p.d || p.end < p.start || p.rows.length < n * p.d)
+      throw new WoodFisherError(`block [${p.start}, ${p.end}) outside a layer of ${p.d} weights`, 'OPTIONS');
+    offsets.push(len);
+    len += n * (p.end - p.start);
+  }
+  const out = new Float32Array(len);
+  for (let k = 0; k < n; k++)
+    parts.forEach((p, i) => {
+      const b = p.end - p.start;
+      out.set(p.rows.subarray(k * p.d + p.start, k * p.d + p.end), offsets[i] + k * b);
+    });
+  return parts.map((p, i) => out.subarray(offsets[i], offsets[i] + n * (p.end - p.start)));
+}
+
 /** Diagonal Fisher: F_qq = λ + (1/N) Σ_n g_nq². */
 export function diagFisher(G: Float32Array, n: number, d: number, damp: number): Float64Array {
   const f = new Float64Array(d);

@@ -97,7 +97,9 @@ test('blocksPerBatch: many small blocks per batch, big blocks alone, bounded scr
 });
 
 /** Blocks of mixed sizes (as layers cut into blocks give: a short last block per layer), built then updated. */
-async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: number, keep: boolean) {
+/** `columns`: the jobs carry where their gradients lie in one n×d "layer" (GradientColumns, gathered per batch by the
+ *  runner, as a run sends them) instead of their own matrices. */
+async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: number, keep: boolean, columns = false) {
   const r = rng(seed);
   const blocks = sizes.map((b, id) => ({
     id,
@@ -106,6 +108,13 @@ async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: num
     w: randn(r, b),
     mask: Uint8Array.from({ length: b }, () => (r() < 0.6 ? 1 : 0)),
   }));
+  const d = sizes.reduce((a, b) => a + b, 0),
+    rows = new Float32Array(n * d),
+    starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+  blocks.forEach((k, i) => {
+    for (let row = 0; row < n; row++) rows.set(k.G.subarray(row * k.b, (row + 1) * k.b), row * d + starts[i]);
+  });
+  const G = (k: (typeof blocks)[number]) => (columns ? { rows, n, d, start: starts[k.id], end: starts[k.id] + k.b } : k.G.slice());
   const saliency: Float64Array[] = [],
     forms: string[] = [],
     updated: Float64Array[] = [];
@@ -114,7 +123,7 @@ async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: num
       const job: BuildJob = {
         op: 'build',
         id: k.id,
-        G: k.G.slice(),
+        G: G(k),
         n,
         b: k.b,
         damp: 1e-4,
@@ -134,7 +143,7 @@ async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: num
         w: k.w.slice(),
         mask: k.mask,
         kind: 'independent',
-        rebuild: keep ? undefined : { G: k.G.slice(), n, b: k.b, damp: 1e-4, form: 'auto' },
+        rebuild: keep ? undefined : { G: G(k), n, b: k.b, damp: 1e-4, form: 'auto' },
       };
       updated[k.id] = (await runner.update(job)).w;
     });
@@ -144,7 +153,7 @@ async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: num
   return { blocks, saliency, forms, updated };
 }
 
-test('block runners batch transparently: inline and 2 threads, kept or rebuilt inverses, are bit-identical and match each block alone', async () => {
+test('block runners batch transparently: inline and 2 threads, kept or rebuilt inverses, gradients sent or gathered per batch, are bit-identical and match each block alone', async () => {
   useFastestGemm(); // as runPrune does: the main thread and the worker threads use the same products
   const seed = freshSeed(),
     n = 24;
@@ -153,7 +162,16 @@ test('block runners batch transparently: inline and 2 threads, kept or rebuilt i
   const one = await runAll(inlineRunner(batch), sizes, n, seed, true);
   const two = await runAll(blockPool(2, batch), sizes, n, seed, true);
   const rebuilt = await runAll(blockPool(2, batch), sizes, n, seed, false);
+  const gathered = await runAll(inlineRunner(batch), sizes, n, seed, false, true);
+  const gathered2 = await runAll(blockPool(2, batch), sizes, n, seed, true, true);
   for (let id = 0; id < sizes.length; id++) {
+    for (const [what, x] of [
+      ['inline, rebuilt', gathered],
+      ['2 threads, kept', gathered2],
+    ] as const) {
+      assert.deepEqual(x.saliency[id], one.saliency[id], `gathered per batch (${what}): saliency block ${id} seed ${seed}`);
+      assert.deepEqual(x.updated[id], one.updated[id], `gathered per batch (${what}): update block ${id} seed ${seed}`);
+    }
     assert.deepEqual(two.saliency[id], one.saliency[id], `saliency block ${id} seed ${seed}`);
     assert.deepEqual(two.updated[id], one.updated[id], `update block ${id} seed ${seed}`);
     assert.deepEqual(rebuilt.updated[id], one.updated[id], `rebuilt update block ${id} seed ${seed}`);

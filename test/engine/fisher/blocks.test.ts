@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockRanges, diagFisher, gatherBlock, meanGradient } from '../../../src/engine/fisher/blocks';
+import { blockRanges, diagFisher, gatherBlock, gatherColumns, meanGradient } from '../../../src/engine/fisher/blocks';
 import { WoodFisherError } from '../../../src/engine/types';
 import { freshSeed, gradients, maxRelErr, rng } from '../linalg/reference';
 
@@ -34,6 +34,26 @@ test('gatherBlock copies columns [start, end) of an n×d matrix, reusing out whe
   assert.equal(Y.buffer, out.buffer);
   assert.deepEqual(Array.from(Y), [3, 4, 8, 9, 13, 14]);
   assert.throws(() => gatherBlock(G, n, d, { start: 4, end: 6 }), WoodFisherError);
+});
+
+test('gatherColumns: several blocks of one layer into one buffer, each view equal to gatherBlock; bad ranges refused', () => {
+  const n = 4,
+    d = 11;
+  const G = Float32Array.from({ length: n * d }, (_, i) => i * 0.5);
+  const ranges = [
+    { start: 0, end: 4 },
+    { start: 4, end: 8 },
+    { start: 8, end: 11 },
+  ];
+  const views = gatherColumns(ranges.map(r => ({ rows: G, n, d, ...r })));
+  views.forEach((v, i) => assert.deepEqual(v, gatherBlock(G, n, d, ranges[i])));
+  assert.ok(
+    views.every(v => v.buffer === views[0].buffer),
+    'one buffer',
+  );
+  assert.equal(views[1].byteOffset, views[0].byteLength, 'one after another');
+  assert.throws(() => gatherColumns([{ rows: G, n, d, start: 9, end: 12 }]), WoodFisherError);
+  assert.throws(() => gatherColumns([{ rows: G.subarray(1), n, d, start: 0, end: 2 }]), WoodFisherError);
 });
 
 test('diagFisher = λ + mean of squared gradients; meanGradient = column means (float64 reference)', () => {
