@@ -46,13 +46,15 @@ export interface UpdateResult {
   w: Float64Array;
 }
 
-/** Gathers the gradients of a batch's jobs (builds, or rebuilds of updates) into one buffer, in place: after this every
- *  job's G is a view of it, in job order. Jobs that carry matrices already are left alone. */
-export function gatherBatch(jobs: (BuildJob | UpdateJob)[]): void {
+/** Gathers the gradients of a batch's jobs (builds, or rebuilds of updates) into one buffer of the scratch pool, in
+ *  place: after this every job's G is a view of it, in job order; returns the buffer (undefined when every job carried
+ *  its matrix already). No job reads G after its batch's build, so the caller may recycle the buffer then. */
+export function gatherBatch(jobs: (BuildJob | UpdateJob)[]): ArrayBuffer | undefined {
   const holders = jobs.flatMap(j => ('G' in j ? [j] : j.rebuild ? [j.rebuild] : [])).filter(h => isColumns(h.G));
-  if (!holders.length) return;
+  if (!holders.length) return undefined;
   const views = gatherColumns(holders.map(h => h.G as GradientColumns));
   holders.forEach((h, i) => (h.G = views[i]));
+  return views[0].buffer as ArrayBuffer;
 }
 
 const isColumns = (G: BlockGradients): G is GradientColumns => !ArrayBuffer.isView(G);

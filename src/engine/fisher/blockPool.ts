@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WoodFisherError } from '../types';
+import { recycle } from '../linalg/scratch';
 import { buildBlocks, gatherBatch, updateBlocks, type BuildJob, type BuildResult, type UpdateJob, type UpdateResult } from './blockJobs';
 import { blocksPerBatch } from './inverse';
 import type { FisherBlockInverse } from './blockInverse';
@@ -46,7 +47,12 @@ export function inlineRunner(batch = 1): BlockRunner {
   const tick = () => new Promise<void>(r => setImmediate(r)); // lets a cancel arrive between batches
   const run = (async (op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[]) => {
     await tick();
-    return op === 'build' ? buildBlocks(jobs as BuildJob[], kept) : updateBlocks(jobs as UpdateJob[], kept);
+    const gathered = gatherBatch(jobs); // the batch's gradients into one pooled buffer, back in the pool after
+    try {
+      return op === 'build' ? buildBlocks(jobs as BuildJob[], kept) : updateBlocks(jobs as UpdateJob[], kept);
+    } finally {
+      recycle(gathered);
+    }
   }) as Run;
   return {
     threads: 1,
@@ -57,7 +63,13 @@ export function inlineRunner(batch = 1): BlockRunner {
   };
 }
 
-type Reply = { op: 'build' | 'update'; id: number; ok?: (BuildResult | UpdateResult)[]; error?: { message: string; code: string } };
+type Reply = {
+  op: 'build' | 'update';
+  id: number;
+  ok?: (BuildResult | UpdateResult)[];
+  error?: { message: string; code: string };
+  back?: ArrayBuffer[]; // the jobs' gradient buffers, returned for the next batch's gathering
+};
 
 /** T worker threads, batches of `batch` blocks. */
 export function blockPool(threads: number, batch = 1): BlockRunner {
@@ -67,6 +79,7 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
     w.on('message', (m: Reply) => {
       const key = `${m.op}:${m.id}`;
       const p = pending[i].get(key);
+      recycle(...(m.back ?? []));
       if (!p) return;
       pending[i].delete(key);
       if (m.ok) p.resolve(m.ok as never);
@@ -80,6 +93,11 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
   const inflight = new Set<Promise<unknown>>();
   const run = ((op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[], seq: number) => {
     const i = seq % threads;
+    try {
+      gatherBatch(jobs); // the batch's gradients into one pooled buffer: it moves to the thread and comes back
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const transfer = [
       ...new Set(
         jobs.flatMap(j =>
@@ -142,12 +160,6 @@ function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'c
   const batchOf = new Map<number, number>(); // block id → its build batch
   const sizeOf = new Map<number, number>(); // build batch → its blocks
   const send = <J, R>(op: 'build' | 'update', queue: Queued<J, R>[], batch: number) => {
-    try {
-      gatherBatch(queue.map(q => q.job) as (BuildJob | UpdateJob)[]); // the batch's gradients into one buffer, here
-    } catch (e) {
-      queue.forEach(q => q.reject(e));
-      return;
-    }
     running++;
     (run as unknown as (op: string, jobs: J[], batch: number) => Promise<R[]>)(
       op,

@@ -8,6 +8,12 @@ import type { FisherBlockInverse } from './blockInverse';
 const kept = new Map<number, FisherBlockInverse>();
 useFastestGemm();
 
+/** The batch's gradient buffers (each once). */
+function gradientBuffers(job: Batch): Set<ArrayBuffer> {
+  const Gs = job.op === 'build' ? job.jobs.map(j => j.G) : job.jobs.flatMap(j => (j.rebuild ? [j.rebuild.G] : []));
+  return new Set(Gs.filter((G): G is Float32Array | Float64Array => ArrayBuffer.isView(G)).map(G => G.buffer as ArrayBuffer));
+}
+
 type Batch = { op: 'build'; id: number; jobs: BuildJob[] } | { op: 'update'; id: number; jobs: UpdateJob[] };
 
 parentPort!.on('message', (job: Batch | { op: 'exit' }) => {
@@ -23,7 +29,9 @@ parentPort!.on('message', (job: Batch | { op: 'exit' }) => {
     const transfer = new Set(
       results.flatMap(r => ('saliency' in r ? [r.saliency.buffer, ...(r.invGrad ? [r.invGrad.buffer] : [])] : [r.w.buffer])),
     );
-    parentPort!.postMessage({ op: job.op, id: job.id, ok: results }, [...transfer] as ArrayBuffer[]);
+    // the gradients' buffers go back to the caller's scratch pool: its next batch is gathered into them
+    const back = [...gradientBuffers(job)].filter(b => !transfer.has(b));
+    parentPort!.postMessage({ op: job.op, id: job.id, ok: results, back }, [...transfer, ...back] as ArrayBuffer[]);
   } catch (e) {
     const code = e instanceof WoodFisherError ? e.code : 'NUMERIC';
     parentPort!.postMessage({ op: job.op, id: job.id, error: { message: (e as Error).message, code } });

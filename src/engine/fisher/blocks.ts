@@ -1,5 +1,6 @@
 // Cutting a layer's weights (flattened in the paper's PyTorch layout) into contiguous Fisher blocks.
 import { WoodFisherError } from '../types';
+import { takeBuffer } from '../linalg/scratch';
 
 export interface BlockRange {
   start: number;
@@ -43,8 +44,9 @@ export interface GradientColumns {
   end: number;
 }
 
-/** The blocks' n×b gradient matrices one after another in one buffer, as views (equal n): one walk down the rows,
- *  each row's columns of every block copied in turn, instead of a strided copy and a fresh array per block. */
+/** The blocks' n×b gradient matrices one after another in one buffer of the scratch pool, as views (equal n): one
+ *  walk down the rows, each row's columns of every block copied in turn, instead of a strided copy and a fresh array
+ *  per block. Every value of the buffer is written. */
 export function gatherColumns(parts: GradientColumns[]): Float32Array[] {
   const n = parts[0].n;
   if (parts.some(p => p.n !== n)) throw new WoodFisherError('gatherColumns: blocks of one batch have one N', 'OPTIONS');
@@ -56,7 +58,7 @@ export function gatherColumns(parts: GradientColumns[]): Float32Array[] {
     offsets.push(len);
     len += n * (p.end - p.start);
   }
-  const out = new Float32Array(len);
+  const out = new Float32Array(takeBuffer(4 * len));
   for (let k = 0; k < n; k++)
     parts.forEach((p, i) => {
       const b = p.end - p.start;
