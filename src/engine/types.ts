@@ -166,7 +166,7 @@ export interface PruneReport {
   settings: Partial<Omit<PruneOptions, 'outDir' | 'modelPath'>> &
     Pick<PruneOptions, 'method' | 'sparsity' | 'scope' | 'layers'> & { labels?: 'given' | 'sampled' };
   backend: string; // the TF.js backend that actually ran (model, gradients)
-  linalg?: string; // the matrix-product provider of the Fisher math ('onnxruntime-f64' or 'js')
+  linalg?: string; // the matrix-product provider of the Fisher math ('openblas-f64', 'onnxruntime-f64' or 'js')
   host?: string; // the machine the run used: 'name (linux-x64, 8 cores, 31 GB)' (remote windows: the remote host)
   linalgNote?: string; // why the products ran in plain JS when onnxruntime-node was expected, with the fix
   backendNote?: string; // TF.js fell back from tfjs-node: what ran, the speed-up it would give, how to install it
