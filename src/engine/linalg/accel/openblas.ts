@@ -1,5 +1,5 @@
 // OpenBLAS provider: the products and both factorizations of factors.ts as batched BLAS/LAPACK calls (dsyrk, dgemm,
-// dpotrf, dtrsm, dtrtri) in the calling thread, through this package's own addon (native/linalg.c, linked statically
+// dpotrf, dtrtri, dtrmm) in the calling thread, through this package's own addon (native/linalg.c, linked statically
 // with OpenBLAS; built by native/build.mjs where OpenBLAS is installed: Linux). One call a batch, no helper thread:
 // ONNX Runtime has no Cholesky and runs each small matrix of a batched MatMul as its own GEMM (docs/performance.md).
 import * as fs from 'node:fs';
