@@ -1,7 +1,7 @@
 // What every one-shot run shares (weights and units alike): its inputs, its stage clock, the machine it ran on.
 import * as os from 'node:os';
 import { tfjsNodeMissing, tfjsNodeNotice } from './backend';
-import { nativeGemmMissing, nativeGemmNotice } from './linalg/fastest';
+import { linalgNotice } from './linalg/fastest';
 import { loadModel, type LoadedModel } from './model/load';
 import { checkLayerOverrides } from './model/overrides';
 import { loadDataset, type Dataset } from './data/calibration';
@@ -61,7 +61,8 @@ export function warnOnce(message: string, emit: (e: PruneEvent) => void): void {
 }
 
 /** What a run tells its user about the runtimes it used when a faster one did not load: TF.js fell back from tfjs-node
- *  (backend.ts), or the Fisher products (when `usesProducts`) from onnxruntime-node to plain JS (linalg/fastest.ts).
+ *  (backend.ts), or the Fisher products (when `usesProducts`) from the fastest provider this platform ships: OpenBLAS to
+ *  onnxruntime-node, or either to plain JS (linalg/fastest.ts).
  *  Logged once per process (the CLI prints it, the panel's log lists it) and kept in every report (backendNote,
  *  linalgNote; the panel shows them under its backend line). */
 export function runtimeNotes(
@@ -70,10 +71,10 @@ export function runtimeNotes(
   emit: (e: PruneEvent) => void,
 ): Pick<PruneReport, 'backendNote' | 'linalgNote'> {
   const tfjs = tfjsNodeMissing(backend);
-  const gemm = usesProducts ? nativeGemmMissing() : undefined;
+  const linalg = usesProducts ? linalgNotice() : undefined;
   const notes = {
     ...(tfjs ? { backendNote: tfjsNodeNotice(backend, tfjs) } : {}),
-    ...(gemm ? { linalgNote: nativeGemmNotice(gemm) } : {}),
+    ...(linalg ? { linalgNote: linalg } : {}),
   };
   for (const message of Object.values(notes)) warnOnce(message, emit);
   return notes;

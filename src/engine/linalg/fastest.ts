@@ -4,7 +4,8 @@
 import { jsProvider } from './accel/js';
 import NATIVE_FILES from './accel/platforms.json';
 import { onnxRuntimeProvider } from './accel/onnxruntime';
-import { openBlasProvider } from './accel/openblas';
+import { openBlasProvider, openBlasUnavailable } from './accel/openblas';
+import OPENBLAS_PLATFORMS from './accel/openblas-platforms.json';
 import type { GemmProvider } from './accel/types';
 import { setGemmBackend, type GemmBackend, type Matrix } from './gemm';
 import { factorWork, type FactorJob } from './factors';
@@ -63,6 +64,26 @@ function pinnedLinalg(): LinalgName | undefined {
 /** Why the native products are missing (undefined when they run natively or plain JS was asked for). */
 export function nativeGemmMissing(): string | undefined {
   return fallback;
+}
+
+/** What a run tells its user about the Fisher products (undefined: nothing to say): plain JS and why, or onnxruntime
+ *  where this platform's packages carry the faster OpenBLAS addon and it did not load. */
+export function linalgNotice(): string | undefined {
+  if (fallback) return nativeGemmNotice(fallback);
+  const platform = `${process.platform}-${process.arch}`;
+  const blas = openBlasUnavailable();
+  if (active === 'onnxruntime-f64' && !process.env.WOODFISHER_LINALG && blas && OPENBLAS_PLATFORMS.includes(platform))
+    return openBlasNotice(blas);
+  return undefined;
+}
+
+/** The OpenBLAS addon of a platform that ships it did not load (a damaged install, or a checkout built without it). */
+export function openBlasNotice(reason: string): string {
+  return (
+    `the Fisher blocks run on onnxruntime-node, about 2× slower than on this package's OpenBLAS addon, which does not load here (${reason}). ` +
+    'Fix: reinstall — in VS Code the VSIX for your platform, for the CLI `npm install -g woodfisher`; in a checkout ' +
+    '`apt-get install libopenblas-dev` then `npm run build:native`.'
+  );
 }
 
 /** The platforms onnxruntime-node (and so the npm package and their VSIX) carries a CPU binary for. */

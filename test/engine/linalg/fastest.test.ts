@@ -109,3 +109,30 @@ test('WOODFISHER_LINALG pins the provider: a name that loads is used, js is plai
     else process.env.WOODFISHER_LINALG = before;
   }
 });
+
+test('the OpenBLAS addon missing where it ships: the cause, the cost and one fix on one line; no notice when a provider was pinned', async () => {
+  const { openBlasNotice, linalgNotice, useFastestGemm, releaseGemm } = await import('../../../src/engine/linalg/fastest');
+  const cause = '/x/dist/native/woodfisher-linalg-linux-x64.node is cut short: its section table ends at byte 25292480, the file has 4096';
+  const n = openBlasNotice(cause);
+  assert.ok(n.includes(cause));
+  assert.match(n, /onnxruntime-node, about 2× slower/);
+  assert.equal(n.match(/Fix: /g)?.length, 1);
+  assert.doesNotMatch(n, /\n/);
+  const before = process.env.WOODFISHER_LINALG;
+  try {
+    for (const pin of ['onnxruntime-f64', 'js']) {
+      releaseGemm();
+      process.env.WOODFISHER_LINALG = pin;
+      try {
+        useFastestGemm();
+      } catch {
+        continue; // onnxruntime-node not here
+      }
+      assert.equal(linalgNotice(), undefined, `pinned ${pin}: the user chose it`);
+    }
+  } finally {
+    releaseGemm();
+    if (before === undefined) delete process.env.WOODFISHER_LINALG;
+    else process.env.WOODFISHER_LINALG = before;
+  }
+});

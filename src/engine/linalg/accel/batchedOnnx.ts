@@ -8,6 +8,7 @@
 import * as os from 'node:os';
 import { onnxModel, ONNX_FLOAT, type OnnxNode } from './onnxModel';
 import { tryRequire } from './nodeRequire';
+import { onnxRuntimeUnavailable } from './onnxruntime';
 import { recycle, takeBuffer } from '../scratch';
 
 export interface BatchedTN {
@@ -50,6 +51,8 @@ export async function releaseBatchedTN(): Promise<void> {
 const t3 = (x: string): OnnxNode => ({ op: 'Transpose', inputs: [x], outputs: [`${x}t`], attrs: { perm: [0, 2, 1] } });
 
 export async function onnxBatchedTN(threads = Math.min(2, os.cpus().length)): Promise<BatchedTN> {
+  const why = onnxRuntimeUnavailable(); // checks its native files first: a cut one would end the process
+  if (why) throw new Error(why);
   const loaded = tryRequire<Ort>('onnxruntime-node');
   if (!loaded.mod) throw new Error(`onnxruntime-node not loadable: ${loaded.error}`);
   const ort = loaded.mod;

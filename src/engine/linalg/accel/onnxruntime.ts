@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { GemmProvider, Matrix, checkSize } from './types';
-import { tryRequire } from './nodeRequire';
+import { nodeRequire, tryRequire } from './nodeRequire';
+import { truncatedElf } from './elf';
+import NATIVE_FILES from './platforms.json';
 import { recycle, takeBuffer, takeFree } from '../scratch';
 import { factorOutputBytes } from '../factors';
 import { GONE, WAITING, type Feed, type Kind, type Product, type Reply, type Request, type ThreadInit } from './ortThread';
@@ -28,10 +30,30 @@ let unavailable: { reason?: string } | undefined;
 /** Why onnxruntime-node is not usable here, or undefined when it is (its public entry point loads, native library included). */
 export function onnxRuntimeUnavailable(): string | undefined {
   if (!unavailable) {
-    const r = tryRequire<object>('onnxruntime-node');
+    const cut = cutLibrary();
+    const r = cut ? { error: cut } : tryRequire<object>('onnxruntime-node');
     unavailable = { reason: r.mod ? undefined : `onnxruntime-node not loadable: ${r.error}` };
   }
   return unavailable.reason;
+}
+
+/** On Linux, the first of onnxruntime-node's native files for this platform (platforms.json) that is cut short:
+ *  loading it would end the process with SIGBUS instead of an error (elf.ts). */
+function cutLibrary(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let dir: string;
+  try {
+    dir = path.dirname(nodeRequire().resolve('onnxruntime-node/package.json'));
+  } catch {
+    return undefined; // not installed: require says so
+  }
+  const files = (NATIVE_FILES as Record<string, string[]>)[`${process.platform}-${process.arch}`] ?? [];
+  const bin = path.join(dir, 'bin', 'napi-v6', process.platform, process.arch);
+  for (const f of files) {
+    const cut = truncatedElf(path.join(bin, f));
+    if (cut) return cut;
+  }
+  return undefined;
 }
 
 /** A synchronous channel to one helper thread. */

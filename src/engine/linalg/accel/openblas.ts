@@ -9,6 +9,7 @@ import { factorOutputBytes } from '../factors';
 import type { FactorJob } from '../gemm';
 import { takeBuffer } from '../scratch';
 import { tryRequire } from './nodeRequire';
+import { truncatedElf } from './elf';
 import { checkSize, type GemmProvider, type Matrix } from './types';
 
 type Failed = [matrix: number, pivot: number, value: number] | undefined;
@@ -39,10 +40,12 @@ function load(): { addon?: Addon; reason?: string } {
   if (loaded) return loaded;
   const file = openBlasFile();
   if (!file) return (loaded = { reason: `no OpenBLAS addon for ${process.platform}-${process.arch} (${OPENBLAS_FILE})` });
+  const cut = truncatedElf(file); // loading a cut file would end the process (SIGBUS), not throw
+  if (cut) return (loaded = { reason: cut });
   // OpenBLAS starts its own thread pool when loaded unless told it gets one thread (the addon keeps it at one anyway)
   process.env.OPENBLAS_NUM_THREADS ??= '1';
   const r = tryRequire<Addon>(file);
-  return (loaded = r.mod ? { addon: r.mod } : { reason: `OpenBLAS addon does not load: ${r.error}` });
+  return (loaded = r.mod ? { addon: r.mod } : { reason: r.error });
 }
 
 /** Why the OpenBLAS provider is not usable here, or undefined when its addon loads. */
