@@ -21,6 +21,7 @@ import { fisherBlockInverse, chooseForm } from '../src/engine/fisher/inverse';
 import { blockRanges, gatherBlock } from '../src/engine/fisher/blocks';
 import { setGemmBackend } from '../src/engine/linalg/gemm';
 import { useFastestGemm } from '../src/engine/linalg/fastest';
+import { jobBlocks } from '../src/engine/step';
 import {
   GemmProvider,
   flops,
@@ -451,15 +452,17 @@ async function sectionSmallBlocks(): Promise<void> {
     const G = syntheticGradients(N, d, 11);
     const ranges = blockRanges(d, B);
     // one block as the runners take it (unit weights: the bench times the inverse, not the saliency)
-    const job = (r: (typeof ranges)[number], id: number) => ({
+    // a job as a run sends it (step.ts's jobRefs): `k` consecutive blocks (unit weights: the bench times the inverse)
+    const job = (r: (typeof ranges)[number], k: number, id: number) => ({
       op: 'build' as const,
       id,
-      G: { rows: G, n: N, d, ...r }, // gathered with its batch, as a run does
+      G: { rows: G, n: N, d, start: r.start, end: r.start + k * B }, // gathered with its batch, as a run does
       n: N,
       b: B,
+      blocks: k,
       damp,
       form: 'auto' as const,
-      w: new Float64Array(B).fill(1),
+      w: new Float64Array(k * B).fill(1),
       taylor: false,
       keep: false,
     });
@@ -479,24 +482,27 @@ async function sectionSmallBlocks(): Promise<void> {
       process.env.WOODFISHER_LINALG = v.linalg;
       useFastestGemm(); // the run's own products (each block thread does the same)
       const runner = v.make();
+      const k = jobBlocks(runner.batch),
+        inFlight = Math.ceil(runner.capacity / k);
+      const runs = (rs: typeof ranges) => rs.flatMap((r, i) => (i % k === 0 ? [{ r, k: Math.min(k, rs.length - i) }] : []));
       try {
         // warm-up: one batch on every thread (sessions, JIT)
         await forEachBounded(
-          ranges.slice(0, v.threads * batch).map((r, i) => ({ r, id: -1 - i })),
-          runner.capacity,
-          async ({ r, id }) => {
-            await runner.build(job(r, id));
+          runs(ranges.slice(0, v.threads * batch)).map((x, i) => ({ ...x, id: -1 - i })),
+          inFlight,
+          async ({ r, k, id }) => {
+            await runner.build(job(r, k, id));
           },
         );
         const r0 = rate();
         let done = 0;
         const t = now(),
           c0 = cpu();
-        const todo = ranges.map((r, id) => ({ r, id }));
-        await forEachBounded(todo, runner.capacity, async ({ r, id }) => {
+        const todo = runs(ranges).map((x, id) => ({ ...x, id }));
+        await forEachBounded(todo, inFlight, async ({ r, k, id }) => {
           if (now() - t > 2 * BUDGET) return; // the slow variant: a prefix of the blocks, scaled below
-          await runner.build(job(r, id));
-          done++;
+          await runner.build(job(r, k, id));
+          done += k;
         });
         const seconds = now() - t,
           cpuSeconds = cpu() - c0,

@@ -90,6 +90,33 @@ export interface BlockRef {
   range: BlockRange;
 }
 
+/** One job of the block runner: `blocks` consecutive blocks of size b of one layer, covering `range`. */
+export interface JobRef extends BlockRef {
+  blocks: number;
+  b: number;
+}
+
+/** Blocks in one job for batches of `batch` blocks: an eighth of a batch. */
+export const jobBlocks = (batch: number) => Math.max(1, Math.floor(batch / 8));
+
+/** The runner's jobs: each layer's blocks in runs of up to an eighth of a batch (a layer's shorter last block alone),
+ *  so many small blocks cost a job, a message and a promise per run, and a batch still holds several jobs. */
+export function jobRefs(ctx: StepContext): JobRef[] {
+  const most = jobBlocks(ctx.runner?.batch ?? 1);
+  const out: JobRef[] = [];
+  ctx.layers.forEach((work, layer) => {
+    const full = work.ranges.filter(r => r.end - r.start === work.ranges[0].end - work.ranges[0].start);
+    for (let i = 0; i < work.ranges.length;) {
+      const k = i < full.length ? Math.min(most, full.length - i) : 1;
+      const first = work.ranges[i],
+        last = work.ranges[i + k - 1];
+      out.push({ id: out.length, layer, range: { start: first.start, end: last.end }, blocks: k, b: first.end - first.start });
+      i += k;
+    }
+  });
+  return out;
+}
+
 /** Masks (1 = pruned) and the largest pruned saliency, per layer. */
 export interface Selection {
   masks: Uint8Array[];
@@ -118,6 +145,7 @@ export interface StepContext {
   arena?: Float32Array; // streamed: N × d_g floats of the largest group, every group's rows in turn
   rebuildFrom?: Map<string, Float32Array>; // gradients kept for the update only when inverses are rebuilt
   runner?: BlockRunner; // where the Fisher blocks are built and updated
+  jobs?: JobRef[]; // the runner's jobs (jobRefs), made once per step
 }
 
 /** One step: gradients → Fisher blocks → selection → OBS update; the model's kernels hold the result. */
@@ -228,6 +256,12 @@ async function groupGradients(ctx: StepContext, group: number[]): Promise<Gradie
   );
 }
 
+/** Jobs to keep in flight: the runner's capacity in blocks, as jobs of these sizes. */
+function inFlight(runner: BlockRunner, jobs: JobRef[]): number {
+  const most = Math.max(1, ...jobs.map(j => j.blocks));
+  return Math.max(1, Math.ceil(runner.capacity / most));
+}
+
 /**
  * Saliency ρ of every weight: from the layer alone (magnitude, diagonal Fisher), or per Fisher block from its inverse
  * (ρ_q = w_q²/(2[F⁻¹]_qq), WoodTaylor's with ∇L), every block an independent job on every core (fisher/blockPool.ts).
@@ -250,19 +284,22 @@ async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
     if (!runner) return;
     const built = layers.map(() => 0),
       forms = layers.map(() => new Map<string, number>());
-    const jobs = ctx.blocks.filter(b => inGroup.has(b.layer));
+    ctx.jobs ??= jobRefs(ctx);
+    const jobs = ctx.jobs.filter(j => inGroup.has(j.layer));
+    const total = jobs.reduce((t, j) => t + j.blocks, 0);
     let builtAll = 0;
     await forEachBounded(
       jobs,
-      runner.capacity,
-      async ({ id, layer, range }) => {
+      inFlight(runner, jobs),
+      async ({ id, layer, range, blocks, b }) => {
         const work = layers[layer];
         const res = await runner.build({
           op: 'build',
           id,
           G: { rows: ctx.grads!.get(work.layer.name)!, n, d: work.layer.size, ...range }, // gathered with its batch
           n,
-          b: range.end - range.start,
+          b,
+          blocks,
           damp,
           form: ctx.options.inverseForm,
           w: work.w.slice(range.start, range.end),
@@ -271,16 +308,16 @@ async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
         });
         work.saliency.set(res.saliency, range.start);
         if (res.invGrad) work.invGrad!.set(res.invGrad, range.start);
-        forms[layer].set(res.form, (forms[layer].get(res.form) ?? 0) + 1);
+        forms[layer].set(res.form, (forms[layer].get(res.form) ?? 0) + blocks);
         ctx.emit({
           type: 'stage',
           stage: 'blocks',
-          done: ++built[layer],
+          done: (built[layer] += blocks),
           total: work.ranges.length,
           layer: work.layer.name,
           step: k,
           steps: of,
-          overall: { done: ++builtAll, total: jobs.length },
+          overall: { done: (builtAll += blocks), total },
         });
       },
       () => checkAbort(ctx.signal),
@@ -446,22 +483,24 @@ export async function updateWeights(ctx: StepContext, { masks, thresholds }: Sel
   const updated = layers.map(() => 0);
   await forEachUpdateGroup(ctx, async (group, rebuildFrom) => {
     const inGroup = new Set(group);
-    const jobs = ctx.blocks.filter(b => inGroup.has(b.layer));
+    ctx.jobs ??= jobRefs(ctx);
+    const jobs = ctx.jobs.filter(j => inGroup.has(j.layer));
+    const total = jobs.reduce((t, j) => t + j.blocks, 0);
     let updatedAll = 0;
     await ctx.timed('update', () =>
       forEachBounded(
         jobs,
-        runner?.capacity ?? 1,
-        async ({ id, layer, range }) => {
+        runner ? inFlight(runner, jobs) : 1,
+        async ({ id, layer, range, blocks, b }) => {
           const work = layers[layer];
           const wb = work.w.slice(range.start, range.end);
           const invGrad = work.invGrad?.slice(range.start, range.end); // WoodTaylor: the update also subtracts F⁻¹∇L
           const mask = masks[layer].slice(range.start, range.end);
-          const b = range.end - range.start;
           const rebuild = rebuildFrom && {
             G: { rows: rebuildFrom.get(work.layer.name)!, n, d: work.layer.size, ...range }, // gathered with its batch
             n,
             b,
+            blocks,
             damp,
             form: ctx.options.inverseForm,
           };
@@ -473,13 +512,13 @@ export async function updateWeights(ctx: StepContext, { masks, thresholds }: Sel
           ctx.emit({
             type: 'stage',
             stage: 'update',
-            done: ++updated[layer],
+            done: (updated[layer] += blocks),
             total: work.ranges.length,
             layer: work.layer.name,
             step: k,
             steps: of,
             message: rebuildFrom ? 'rebuilding each block inverse (they did not all fit in memory)' : undefined,
-            overall: { done: ++updatedAll, total: jobs.length },
+            overall: { done: (updatedAll += blocks), total },
           });
         },
         () => checkAbort(ctx.signal),

@@ -1,7 +1,8 @@
-// One Fisher block as a plain, serialisable job (design.md): build its inverse and saliency, later apply the OBS
-// update. The same functions run inline or in a worker thread (blockPool.ts); a built inverse stays where it was
-// built, keyed by the block's id, until its update. Jobs travel in batches: consecutive blocks of one shape are
-// built by one fisherBlockInverses call (each product one call for all of them).
+// Fisher blocks as plain, serialisable jobs (design.md): build their inverses and saliency, later apply the OBS
+// update. A job is one block or a run of consecutive equal blocks of one layer (`blocks`), so that many small blocks
+// cost one job, one message and one promise per run instead of one each. The same functions run inline or in a worker
+// thread (blockPool.ts); built inverses stay where they were built, keyed by the job's id, until its update. Jobs
+// travel in batches: all blocks of a batch's equally shaped jobs are built by one fisherBlockInverses call.
 import { WoodFisherError, type InverseForm, type UpdateKind } from '../types';
 import { fisherBlockInverses } from './inverse';
 import type { FisherBlockInverse } from './blockInverse';
@@ -10,20 +11,25 @@ import { obsUpdate, woodTaylorUpdate } from '../obs/update';
 import { gatherColumns, meanGradient, type GradientColumns } from './blocks';
 import { recycle, takeBuffer } from '../linalg/scratch';
 
-/** A block's n×b gradients: the matrix, or (until its batch leaves: gatherBatch) where to gather it from. */
+/** A job's gradients: its blocks' n×b matrices one after another, or (until its batch leaves: gatherBatch) the
+ *  layer columns they come from. */
 export type BlockGradients = Float32Array | Float64Array | GradientColumns;
+
+/** Built inverses kept for their update, by job id (one per block of the job). */
+export type Kept = Map<number, FisherBlockInverse[]>;
 
 export interface BuildJob {
   op: 'build';
   id: number;
   G: BlockGradients;
   n: number;
-  b: number;
+  b: number; // the size of each of its blocks
+  blocks?: number; // consecutive blocks of size b (default 1); w, saliency and invGrad hold blocks·b values
   damp: number;
   form: InverseForm;
-  w: Float64Array; // the block's weights (PyTorch order)
+  w: Float64Array; // the blocks' weights (PyTorch order)
   taylor: boolean; // WoodTaylor: also F⁻¹∇L with ∇L = mean of G's rows
-  keep: boolean; // keep the inverse for the update (else it is rebuilt from G then)
+  keep: boolean; // keep the inverses for the update (else they are rebuilt from G then)
 }
 export interface BuildResult {
   id: number;
@@ -38,22 +44,38 @@ export interface UpdateJob {
   w: Float64Array;
   mask: Uint8Array;
   kind: UpdateKind;
-  invGrad?: Float64Array; // WoodTaylor: F⁻¹∇L of the block, from its build
-  rebuild?: { G: BlockGradients; n: number; b: number; damp: number; form: InverseForm };
+  invGrad?: Float64Array; // WoodTaylor: F⁻¹∇L of the blocks, from their build
+  rebuild?: { G: BlockGradients; n: number; b: number; blocks?: number; damp: number; form: InverseForm };
 }
 export interface UpdateResult {
   id: number;
   w: Float64Array;
 }
 
+type Gradients = { G: BlockGradients; n: number; b: number; blocks?: number; damp: number; form: InverseForm };
+
 /** Gathers the gradients of a batch's jobs (builds, or rebuilds of updates) into one buffer of the scratch pool, in
  *  place: after this every job's G is a view of it, in job order; returns the buffer (undefined when every job carried
  *  its matrix already). No job reads G after its batch's build, so the caller may recycle the buffer then. */
 export function gatherBatch(jobs: (BuildJob | UpdateJob)[]): ArrayBuffer | undefined {
-  const holders = jobs.flatMap(j => ('G' in j ? [j] : j.rebuild ? [j.rebuild] : [])).filter(h => isColumns(h.G));
+  const holders: Gradients[] = jobs.flatMap(j => ('G' in j ? [j] : j.rebuild ? [j.rebuild] : [])).filter(h => isColumns(h.G));
   if (!holders.length) return undefined;
-  const views = gatherColumns(holders.map(h => h.G as GradientColumns));
-  holders.forEach((h, i) => (h.G = views[i]));
+  // each job's columns as its blocks, block after block: the batch matrix the build takes
+  const parts = holders.flatMap(h => {
+    const c = h.G as GradientColumns;
+    return Array.from({ length: h.blocks ?? 1 }, (_, i) => ({ ...c, start: c.start + i * h.b, end: c.start + (i + 1) * h.b }));
+  });
+  for (const h of holders) {
+    const c = h.G as GradientColumns;
+    if (c.end - c.start !== (h.blocks ?? 1) * h.b)
+      throw new WoodFisherError(`block job: columns [${c.start}, ${c.end}) are not ${h.blocks ?? 1} blocks of ${h.b}`, 'OPTIONS');
+  }
+  const views = gatherColumns(parts);
+  let v = 0;
+  for (const h of holders) {
+    const k = h.blocks ?? 1;
+    h.G = adjacent(views.slice(v, (v += k)))!;
+  }
   return views[0].buffer as ArrayBuffer;
 }
 
@@ -65,7 +87,7 @@ function matrix(G: BlockGradients): Float32Array | Float64Array {
   return G;
 }
 
-/** Blocks that can share one batched build: same N, b, λ and form. */
+/** Jobs whose blocks can share one batched build: same N, b, λ and form. */
 const shapeKey = (j: { n: number; b: number; damp: number; form: InverseForm }) => `${j.n}×${j.b} λ${j.damp} ${j.form}`;
 
 /** Consecutive runs of jobs with one key. */
@@ -79,14 +101,19 @@ function runsOf<T>(items: T[], key: (t: T) => string): T[][] {
   return runs;
 }
 
-/** The inverses of equally shaped blocks, built together; G of each is n×b. */
-function inversesOf(parts: { G: BlockGradients; n: number; b: number; damp: number; form: InverseForm }[]): FisherBlockInverse[] {
-  const { n, b, damp, form } = parts[0];
-  const Gs = parts.map(p => matrix(p.G));
-  if (parts.length === 1) return fisherBlockInverses(Gs[0], 1, n, b, damp, form);
+/** The inverses of equally shaped jobs' blocks, built together, job after job, block after block. */
+function inversesOf(jobs: Gradients[]): FisherBlockInverse[] {
+  const { n, b, damp, form } = jobs[0];
+  const Gs = jobs.map(j => matrix(j.G));
+  const count = jobs.reduce((c, j) => c + (j.blocks ?? 1), 0);
+  Gs.forEach((G, i) => {
+    if (G.length !== (jobs[i].blocks ?? 1) * n * b)
+      throw new WoodFisherError(`block job: ${G.length} gradient values for ${jobs[i].blocks ?? 1} blocks of ${n}×${b}`, 'OPTIONS');
+  });
+  if (Gs.length === 1) return fisherBlockInverses(Gs[0], count, n, b, damp, form);
   const whole = adjacent(Gs); // gathered by gatherBatch: already one after another
-  if (whole) return fisherBlockInverses(whole, parts.length, n, b, damp, form); // the jobs still read their views
-  return fisherBlockInverses(concat(Gs), parts.length, n, b, damp, form, true); // a copy of ours: hand it over
+  if (whole) return fisherBlockInverses(whole, count, n, b, damp, form); // the jobs still read their views
+  return fisherBlockInverses(concat(Gs), count, n, b, damp, form, true); // a copy of ours: hand it over
 }
 
 /** One view over the arrays when they lie one after another in one buffer (same type), else undefined. */
@@ -114,37 +141,42 @@ function concat(arrays: (Float32Array | Float64Array)[]): Float32Array | Float64
 }
 
 /** ρ_q = w_q²/(2[F⁻¹]_qq), or WoodTaylor's with ∇L, for every job; inverses kept in `kept` when asked. */
-export function buildBlocks(jobs: BuildJob[], kept: Map<number, FisherBlockInverse>): BuildResult[] {
+export function buildBlocks(jobs: BuildJob[], kept: Kept): BuildResult[] {
   const out: BuildResult[] = [];
   for (const run of runsOf(jobs, shapeKey)) {
     const invs = inversesOf(run);
-    run.forEach((job, i) => out.push(saliencyOf(job, invs[i], kept)));
+    let i = 0;
+    for (const job of run) out.push(saliencyOf(job, invs.slice(i, (i += job.blocks ?? 1)), kept));
     if (!run.some(j => j.keep)) recycleBatch(invs);
   }
   return out;
 }
 
-export function buildBlock(job: BuildJob, kept: Map<number, FisherBlockInverse>): BuildResult {
-  return buildBlocks([job], kept)[0];
+/** The job's saliency (and WoodTaylor's F⁻¹∇L), block by block into one array each. */
+function saliencyOf(job: BuildJob, invs: FisherBlockInverse[], kept: Kept): BuildResult {
+  const { b, n } = job,
+    G = matrix(job.G);
+  const saliency = new Float64Array(invs.length * b),
+    invGrad = job.taylor ? new Float64Array(invs.length * b) : undefined;
+  invs.forEach((inv, i) => {
+    const diag = inv.diag(),
+      w = job.w.subarray(i * b, (i + 1) * b);
+    if (invGrad) {
+      const g = meanGradient(G.subarray(i * n * b, (i + 1) * n * b), n, b);
+      const u = inv.mul(g);
+      invGrad.set(u, i * b);
+      saliency.set(woodTaylorSaliency(w, diag, u, dot(g, u)), i * b);
+    } else {
+      saliency.set(obsSaliency(w, diag), i * b);
+    }
+  });
+  if (job.keep) kept.set(job.id, invs);
+  return { id: job.id, saliency, form: invs[0]?.form ?? 'none', invGrad };
 }
 
-function saliencyOf(job: BuildJob, inv: FisherBlockInverse, kept: Map<number, FisherBlockInverse>): BuildResult {
-  const diag = inv.diag();
-  let saliency: Float64Array, invGrad: Float64Array | undefined;
-  if (job.taylor) {
-    const g = meanGradient(matrix(job.G), job.n, job.b);
-    invGrad = inv.mul(g);
-    saliency = woodTaylorSaliency(job.w, diag, invGrad, dot(g, invGrad));
-  } else {
-    saliency = obsSaliency(job.w, diag);
-  }
-  if (job.keep) kept.set(job.id, inv);
-  return { id: job.id, saliency, form: inv.form, invGrad };
-}
-
-/** The OBS update of each job's block with its kept (or rebuilt, in batches) inverse; inverses are released. */
-export function updateBlocks(jobs: UpdateJob[], kept: Map<number, FisherBlockInverse>): UpdateResult[] {
-  const inv = new Map<number, FisherBlockInverse>();
+/** The OBS update of each job's blocks with their kept (or rebuilt, in batches) inverses; inverses are released. */
+export function updateBlocks(jobs: UpdateJob[], kept: Kept): UpdateResult[] {
+  const inv = new Map<number, FisherBlockInverse[]>();
   for (const job of jobs) {
     const k = kept.get(job.id);
     if (k) inv.set(job.id, k);
@@ -155,26 +187,32 @@ export function updateBlocks(jobs: UpdateJob[], kept: Map<number, FisherBlockInv
     if (!j.rebuild) throw new WoodFisherError(`Fisher block ${j.id}: no inverse kept and nothing to rebuild it from`, 'NUMERIC');
   }
   for (const run of runsOf(missing, j => shapeKey(j.rebuild!))) {
-    inversesOf(run.map(j => j.rebuild!)).forEach((x, i) => inv.set(run[i].id, x));
+    const invs = inversesOf(run.map(j => j.rebuild!));
+    let i = 0;
+    for (const j of run) inv.set(j.id, invs.slice(i, (i += j.rebuild!.blocks ?? 1)));
   }
   const out = jobs.map(job => {
-    const x = inv.get(job.id) ?? null;
-    const w = job.invGrad ? woodTaylorUpdate(job.w, job.mask, x, job.kind, job.invGrad) : obsUpdate(job.w, job.mask, x, job.kind);
+    const xs = inv.get(job.id);
+    const k = xs?.length ?? job.rebuild?.blocks ?? 1,
+      b = job.w.length / k;
+    const w = new Float64Array(job.w.length);
+    for (let i = 0; i < k; i++) {
+      const part = (a: Float64Array) => a.subarray(i * b, (i + 1) * b);
+      const x = xs?.[i] ?? null,
+        m = job.mask.subarray(i * b, (i + 1) * b);
+      w.set(job.invGrad ? woodTaylorUpdate(part(job.w), m, x, job.kind, part(job.invGrad)) : obsUpdate(part(job.w), m, x, job.kind), i * b);
+    }
     return { id: job.id, w };
   });
-  recycleBatch([...inv.values()], kept);
+  recycleBatch([...inv.values()].flat(), kept);
   return out;
 }
 
 /** Gives the inverses' storage back to the scratch pool (the next batch's outputs are written there, not into fresh
  *  pages: docs/performance.md), except buffers a block still in `kept` shares. The inverses must not be used after. */
-function recycleBatch(invs: FisherBlockInverse[], kept?: Map<number, FisherBlockInverse>): void {
-  const shared = new Set(kept ? [...kept.values()].map(x => x.storage()) : []);
+function recycleBatch(invs: FisherBlockInverse[], kept?: Kept): void {
+  const shared = new Set(kept ? [...kept.values()].flat().map(x => x.storage()) : []);
   recycle(...new Set(invs.map(x => x.storage()).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && !shared.has(b))));
-}
-
-export function updateBlock(job: UpdateJob, kept: Map<number, FisherBlockInverse>): UpdateResult {
-  return updateBlocks([job], kept)[0];
 }
 
 function dot(a: Float64Array, b: Float64Array): number {

@@ -17,7 +17,8 @@ import type { InverseForm } from '../types';
 
 export interface BlockRunner {
   readonly threads: number;
-  readonly capacity: number; // jobs worth keeping in flight (bounds the gradient slices in memory)
+  readonly batch: number; // blocks per batch
+  readonly capacity: number; // blocks worth keeping in flight (two batches a thread)
   build(job: BuildJob): Promise<BuildResult>;
   update(job: UpdateJob): Promise<UpdateResult>;
   close(): Promise<void>;
@@ -43,7 +44,7 @@ export function blockThreads(threads: number | undefined, blocks: number): numbe
 
 /** Blocks in batches on this thread. */
 export function inlineRunner(batch = 1): BlockRunner {
-  const kept = new Map<number, FisherBlockInverse>();
+  const kept = new Map<number, FisherBlockInverse[]>();
   const tick = () => new Promise<void>(r => setImmediate(r)); // lets a cancel arrive between batches
   const run = (async (op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[]) => {
     await tick();
@@ -145,17 +146,18 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
 }
 
 /**
- * Per-block build/update in front of batched runs. A build batch leaves when it holds `size` blocks or the next block
- * has another shape; the update of its blocks leaves as the same batch once all of them have arrived. A partial
+ * Per-job build/update in front of batched runs. A build batch leaves when it holds `size` blocks, when the next job
+ * would take it past `size`, or when the next job has another shape; the update of its blocks leaves as the same batch once all of them have arrived. A partial
  * batch leaves only when nothing is running (the caller is done, or waits for it): that is the only moment more jobs
  * cannot come, so no batch depends on timing. Capacity: two batches per thread in flight.
  */
-function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'capacity' | 'build' | 'update'> {
+function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'batch' | 'capacity' | 'build' | 'update'> {
   type Queued<J, R> = { job: J; resolve: (r: R) => void; reject: (e: unknown) => void };
   let builds: Queued<BuildJob, BuildResult>[] = [],
     updates: Queued<UpdateJob, UpdateResult>[] = [];
   let seq = 0,
     running = 0,
+    queued = 0, // blocks in `builds`
     idleSoon = false;
   const batchOf = new Map<number, number>(); // block id → its build batch
   const sizeOf = new Map<number, number>(); // build batch → its blocks
@@ -177,6 +179,7 @@ function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'c
   };
   const flushBuilds = () => {
     if (!builds.length) return;
+    queued = 0;
     const b = seq++;
     for (const q of builds) batchOf.set(q.job.id, b);
     sizeOf.set(b, builds.length);
@@ -204,12 +207,15 @@ function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'c
   };
   const shape = (j: BuildJob) => `${j.n}×${j.b} ${j.damp} ${j.form}`;
   return {
+    batch: size,
     capacity: 2 * threads * size,
     build: job =>
       new Promise<BuildResult>((resolve, reject) => {
-        if (builds.length && shape(builds[0].job) !== shape(job)) flushBuilds();
+        const k = job.blocks ?? 1;
+        if (builds.length && (shape(builds[0].job) !== shape(job) || queued + k > size)) flushBuilds();
         builds.push({ job, resolve, reject });
-        if (builds.length >= size) flushBuilds();
+        queued += k;
+        if (queued >= size) flushBuilds();
         else idle();
       }),
     update: job =>

@@ -5,7 +5,7 @@ import { WoodFisherError } from '../types';
 import { buildBlocks, updateBlocks, type BuildJob, type UpdateJob } from './blockJobs';
 import type { FisherBlockInverse } from './blockInverse';
 
-const kept = new Map<number, FisherBlockInverse>();
+const kept = new Map<number, FisherBlockInverse[]>();
 useFastestGemm();
 
 /** The batch's gradient buffers (each once). */

@@ -96,10 +96,11 @@ test('blocksPerBatch: many small blocks per batch, big blocks alone, bounded scr
   }
 });
 
-/** Blocks of mixed sizes (as layers cut into blocks give: a short last block per layer), built then updated. */
-/** `columns`: the jobs carry where their gradients lie in one n×d "layer" (GradientColumns, gathered per batch by the
- *  runner, as a run sends them) instead of their own matrices. */
-async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: number, keep: boolean, columns = false) {
+/** Blocks of mixed sizes (as layers cut into blocks give: a short last block per layer), built then updated.
+ *  `columns`: the jobs carry where their gradients lie in one n×d "layer" (GradientColumns, gathered per batch by the
+ *  runner, as a run sends them) instead of their own matrices. `group`: a job is a run of up to that many consecutive
+ *  blocks of one size (as step.ts's jobRefs), its results split back into blocks here. */
+async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: number, keep: boolean, columns = false, group = 1) {
   const r = rng(seed);
   const blocks = sizes.map((b, id) => ({
     id,
@@ -114,38 +115,58 @@ async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: num
   blocks.forEach((k, i) => {
     for (let row = 0; row < n; row++) rows.set(k.G.subarray(row * k.b, (row + 1) * k.b), row * d + starts[i]);
   });
-  const G = (k: (typeof blocks)[number]) => (columns ? { rows, n, d, start: starts[k.id], end: starts[k.id] + k.b } : k.G.slice());
+  type Block = (typeof blocks)[number];
+  const jobs: Block[][] = [];
+  for (const k of blocks) {
+    const last = jobs[jobs.length - 1];
+    if (last && last.length < group && last[0].b === k.b) last.push(k);
+    else jobs.push([k]);
+  }
+  const cat = <T extends Float32Array | Float64Array | Uint8Array>(xs: T[]): T => {
+    const out = new (xs[0].constructor as new (n: number) => T)(xs.reduce((t, x) => t + x.length, 0));
+    let o = 0;
+    for (const x of xs) {
+      out.set(x, o);
+      o += x.length;
+    }
+    return out;
+  };
+  const G = (ks: Block[]) =>
+    columns ? { rows, n, d, start: starts[ks[0].id], end: starts[ks[0].id] + ks.length * ks[0].b } : cat(ks.map(k => k.G));
+  const split = (x: Float64Array, ks: Block[], into: Float64Array[]) =>
+    ks.forEach((k, i) => (into[k.id] = x.slice(i * k.b, (i + 1) * k.b)));
   const saliency: Float64Array[] = [],
     forms: string[] = [],
     updated: Float64Array[] = [];
   try {
-    await forEachBounded(blocks, runner.capacity, async k => {
+    await forEachBounded(jobs, Math.ceil(runner.capacity / group), async ks => {
       const job: BuildJob = {
         op: 'build',
-        id: k.id,
-        G: G(k),
+        id: ks[0].id,
+        G: G(ks),
         n,
-        b: k.b,
+        b: ks[0].b,
+        blocks: ks.length,
         damp: 1e-4,
         form: 'auto',
-        w: k.w.slice(),
+        w: cat(ks.map(k => k.w)),
         taylor: false,
         keep,
       };
       const res = await runner.build(job);
-      saliency[k.id] = res.saliency;
-      forms[k.id] = res.form;
+      split(res.saliency, ks, saliency);
+      for (const k of ks) forms[k.id] = res.form;
     });
-    await forEachBounded(blocks, runner.capacity, async k => {
+    await forEachBounded(jobs, Math.ceil(runner.capacity / group), async ks => {
       const job: UpdateJob = {
         op: 'update',
-        id: k.id,
-        w: k.w.slice(),
-        mask: k.mask,
+        id: ks[0].id,
+        w: cat(ks.map(k => k.w)),
+        mask: cat(ks.map(k => k.mask)),
         kind: 'independent',
-        rebuild: keep ? undefined : { G: G(k), n, b: k.b, damp: 1e-4, form: 'auto' },
+        rebuild: keep ? undefined : { G: G(ks), n, b: ks[0].b, blocks: ks.length, damp: 1e-4, form: 'auto' },
       };
-      updated[k.id] = (await runner.update(job)).w;
+      split((await runner.update(job)).w, ks, updated);
     });
   } finally {
     await runner.close();
@@ -153,7 +174,7 @@ async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: num
   return { blocks, saliency, forms, updated };
 }
 
-test('block runners batch transparently: inline and 2 threads, kept or rebuilt inverses, gradients sent or gathered per batch, are bit-identical and match each block alone', async () => {
+test('block runners batch transparently: inline and 2 threads, kept or rebuilt inverses, gradients sent or gathered per batch, jobs of one block or runs of blocks, are bit-identical and match each block alone', async () => {
   useFastestGemm(); // as runPrune does: the main thread and the worker threads use the same products
   const seed = freshSeed(),
     n = 24;
@@ -164,10 +185,14 @@ test('block runners batch transparently: inline and 2 threads, kept or rebuilt i
   const rebuilt = await runAll(blockPool(2, batch), sizes, n, seed, false);
   const gathered = await runAll(inlineRunner(batch), sizes, n, seed, false, true);
   const gathered2 = await runAll(blockPool(2, batch), sizes, n, seed, true, true);
+  const runs = await runAll(inlineRunner(batch), sizes, n, seed, false, true, 3);
+  const runs2 = await runAll(blockPool(2, batch), sizes, n, seed, true, false, 5);
   for (let id = 0; id < sizes.length; id++) {
     for (const [what, x] of [
       ['inline, rebuilt', gathered],
       ['2 threads, kept', gathered2],
+      ['jobs of 3 blocks, inline, rebuilt', runs],
+      ['jobs of 5 blocks sent as matrices, 2 threads, kept', runs2],
     ] as const) {
       assert.deepEqual(x.saliency[id], one.saliency[id], `gathered per batch (${what}): saliency block ${id} seed ${seed}`);
       assert.deepEqual(x.updated[id], one.updated[id], `gathered per batch (${what}): update block ${id} seed ${seed}`);
