@@ -171,69 +171,41 @@ test(
   },
 );
 
-test(
-  "on the onnxruntime thread: a batch's outputs are written into the caller's freed buffers (stale NaN inside), with the same bits",
-  { skip: why },
-  async () => {
-    const { recycle, takeFree } = await import('../../../src/engine/linalg/scratch');
-    const { factorOutputBytes } = await import('../../../src/engine/linalg/factors');
-    const p = onnxRuntimeProvider({ precision: 'float64' });
-    try {
-      const r = rng(freshSeed());
-      for (const [name, k, m, count] of [
-        ['gramFactor', 40, 64, 3],
-        ['rowGramFactor', 16, 96, 5],
-      ] as const) {
-        const sizes = factorOutputBytes(name, k, m, count);
-        for (const bytes of sizes) while (takeFree(bytes)); // the pool holds none of these sizes
-        const G = Float32Array.from(gradients(r, count * k, m));
-        const first = p.factor!({ name, G, k, m, damp: 1e-4, count, what: 'x' })!;
-        assert.deepEqual(
-          first.map(x => x.byteLength),
-          sizes,
-        );
-        const expected = first.map(x => x.slice());
-        for (const x of first) x.fill(NaN);
-        recycle(...first); // freed: the next batch's outputs may go there
-        const again = p.factor!({ name, G, k, m, damp: 1e-4, count, what: 'x' })!;
-        for (const bytes of sizes) assert.equal(takeFree(bytes), undefined, `${name}: the freed buffers went to the thread`);
-        assert.deepEqual(again, expected, name);
-        check(name, again, G, k, m, 1e-4, count, name);
+for (const [route, { skip, make }] of Object.entries(ROUTES).slice(1))
+  test(
+    `${route}: a batch's outputs are written into the caller's freed buffers (stale NaN inside), with the same bits`,
+    { skip },
+    async () => {
+      const { recycle, takeFree } = await import('../../../src/engine/linalg/scratch');
+      const { factorOutputBytes } = await import('../../../src/engine/linalg/factors');
+      const p = make()!;
+      try {
+        const r = rng(freshSeed());
+        for (const [name, k, m, count] of [
+          ['gramFactor', 40, 64, 3],
+          ['rowGramFactor', 16, 96, 5],
+        ] as const) {
+          const sizes = factorOutputBytes(name, k, m, count);
+          for (const bytes of sizes) while (takeFree(bytes)); // the pool holds none of these sizes
+          const G = Float32Array.from(gradients(r, count * k, m));
+          const first = p.factor!({ name, G, k, m, damp: 1e-4, count, what: 'x' })!;
+          assert.deepEqual(
+            first.map(x => x.byteLength),
+            sizes,
+          );
+          const expected = first.map(x => x.slice());
+          for (const x of first) x.fill(NaN);
+          recycle(...first); // freed: the next batch's outputs may go there
+          const again = p.factor!({ name, G, k, m, damp: 1e-4, count, what: 'x' })!;
+          for (const bytes of sizes) assert.equal(takeFree(bytes), undefined, `${name}: the freed buffers were written again`);
+          assert.deepEqual(again, expected, name);
+          check(name, again, G, k, m, 1e-4, count, name);
+        }
+      } finally {
+        p.dispose();
       }
-    } finally {
-      p.dispose();
-    }
-  },
-);
-
-test(
-  'through OpenBLAS: outputs written into reused pool buffers full of NaN have the same bits (every value written)',
-  { skip: noBlas },
-  async () => {
-    const { recycle, takeFree } = await import('../../../src/engine/linalg/scratch');
-    const { factorOutputBytes } = await import('../../../src/engine/linalg/factors');
-    const p = openBlasProvider();
-    const r = rng(freshSeed());
-    for (const [name, k, m, count] of [
-      ['gramFactor', 40, 64, 3],
-      ['rowGramFactor', 16, 96, 5],
-    ] as const) {
-      const sizes = factorOutputBytes(name, k, m, count);
-      for (const bytes of sizes) while (takeFree(bytes));
-      const G = Float32Array.from(gradients(r, count * k, m));
-      const first = p.factor!({ name, G, k, m, damp: 1e-4, count, what: 'x' })!;
-      const expected = first.map(x => x.slice());
-      for (const x of first) x.fill(NaN);
-      recycle(...first);
-      const again = p.factor!({ name, G, k, m, damp: 1e-4, count, what: 'x' })!;
-      assert.ok(
-        again.every((x, i) => x.buffer === first[i].buffer),
-        `${name}: the pool's buffers were reused`,
-      );
-      assert.deepEqual(again, expected, name);
-    }
-  },
-);
+    },
+  );
 
 test('through OpenBLAS: two threads factoring at once get the same bits as one thread alone', { skip: noBlas }, async () => {
   const { Worker } = await import('node:worker_threads');

@@ -68,6 +68,13 @@ export function openBlasProvider(): GemmProvider {
     const [, j, v] = failed;
     throw new WoodFisherError(`${what} is not positive definite (pivot ${j} = ${v.toExponential(2)}); increase the damping λ`, 'NUMERIC');
   };
+  /** C (len values, from the pool) written by `run`, after each operand is checked against its expected length. */
+  const product = (what: string, operands: [Matrix, number][], len: number, run: (C: Float64Array) => void) => {
+    operands.forEach(([X, n], i) => checkSize(`${what} ${'AB'[i]}`, X, n));
+    const C = out(len);
+    run(C);
+    return C;
+  };
   const factor = ({ name, G, k, m, damp, count, what }: FactorJob): Float64Array[] => {
     checkSize(`${name} G`, G, count * k * m);
     const parts = factorOutputBytes(name, k, m, count).map(bytes => out(bytes / 8));
@@ -79,32 +86,28 @@ export function openBlasProvider(): GemmProvider {
     name: 'openblas-f64',
     precision: 'float64',
     factor,
-    gramCols: (A, k, m, c = 1) => {
-      checkSize('gramCols A', A, c * k * m);
-      const C = out(c * m * m);
-      addon.gramCols(A, k, m, c, C);
-      return C;
-    },
-    gramRows: (A, m, k, c = 1) => {
-      checkSize('gramRows A', A, c * m * k);
-      const C = out(c * m * m);
-      addon.gramRows(A, m, k, c, C);
-      return C;
-    },
-    matmulTN: (A, B, k, m, n, c = 1) => {
-      checkSize('matmulTN A', A, c * k * m);
-      checkSize('matmulTN B', B, c * k * n);
-      const C = out(c * m * n);
-      addon.matmulTN(A, B, k, m, n, c, C);
-      return C;
-    },
-    matmul: (A, B, m, k, n, c = 1) => {
-      checkSize('matmul A', A, c * m * k);
-      checkSize('matmul B', B, c * k * n);
-      const C = out(c * m * n);
-      addon.matmul(A, B, m, k, n, c, C);
-      return C;
-    },
+    gramCols: (A, k, m, c = 1) => product('gramCols', [[A, c * k * m]], c * m * m, C => addon.gramCols(A, k, m, c, C)),
+    gramRows: (A, m, k, c = 1) => product('gramRows', [[A, c * m * k]], c * m * m, C => addon.gramRows(A, m, k, c, C)),
+    matmulTN: (A, B, k, m, n, c = 1) =>
+      product(
+        'matmulTN',
+        [
+          [A, c * k * m],
+          [B, c * k * n],
+        ],
+        c * m * n,
+        C => addon.matmulTN(A, B, k, m, n, c, C),
+      ),
+    matmul: (A, B, m, k, n, c = 1) =>
+      product(
+        'matmul',
+        [
+          [A, c * m * k],
+          [B, c * k * n],
+        ],
+        c * m * n,
+        C => addon.matmul(A, B, m, k, n, c, C),
+      ),
     dispose: () => {}, // no sessions or threads: the addon holds nothing between calls
   };
 }
