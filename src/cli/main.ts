@@ -8,6 +8,7 @@ import { pruneCommand } from './commands/prune';
 import { sweepCommand } from './commands/sweep';
 import { EXIT, reportFailure } from './errors';
 import { version } from '../../package.json';
+import { pinnedLinalg } from '../engine/linalg/fastest';
 
 export function buildProgram(): Command {
   const program = new Command('woodfisher')
@@ -15,7 +16,8 @@ export function buildProgram(): Command {
     .version(version)
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput({ outputError: (s, write) => write(s.replace(/\n(?=.)/g, ' ')) }); // one line
+    .configureOutput({ outputError: (s, write) => write(s.replace(/\n(?=.)/g, ' ')) }) // one line
+    .hook('preAction', () => void pinnedLinalg()); // a bad WOODFISHER_LINALG is refused before any work
   // Subcommands inherit exitOverride and the output settings when added with addCommand after copying them.
   for (const cmd of [pruneCommand(), gradualCommand(), sweepCommand(), inspectCommand(), demoCommand()]) {
     cmd.copyInheritedSettings(program);

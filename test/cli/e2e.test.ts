@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { cli, ex, LABELED_EVAL, root, tempDir } from './runCli';
+import { cli, cliWith, ex, LABELED_EVAL, root, tempDir } from './runCli';
 
 const haveExamples = existsSync(ex('mlpnet/model.json')) && existsSync(ex('data/calib-x.npy'));
 const tmp = tempDir('wf-cli-e2e-');
@@ -88,6 +88,15 @@ test('a missing model is one error line with exit code 1', () => {
   assert.match(lines[0], /^error: .*nope/);
   assert.match(r.stderr.trim().split('\n').pop()!, /^error: /);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('a WOODFISHER_LINALG that names no provider: one error line before any work, nothing written', { skip: !haveExamples }, () => {
+  const out = path.join(tmp, 'linalg');
+  const r = cliWith({ env: { ...process.env, WOODFISHER_LINALG: 'mkl' } })('prune', ex('mlpnet/woodfisher.yaml'), '--out', out);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim(), "error: WOODFISHER_LINALG must be one of openblas-f64, onnxruntime-f64, js (got 'mkl')");
+  assert.equal(r.stdout, '');
+  assert.ok(!existsSync(out));
 });
 
 test('sweep writes sweep.json, sweep.svg and one folder per run', { skip: !haveExamples }, () => {

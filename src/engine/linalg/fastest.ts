@@ -53,8 +53,8 @@ export function useFastestGemm(name: 'auto' | LinalgName = 'auto', small?: numbe
   return active;
 }
 
-/** WOODFISHER_LINALG, when it names a provider; anything else is refused in one line. */
-function pinnedLinalg(): LinalgName | undefined {
+/** WOODFISHER_LINALG, when it names a provider; anything else is refused in one line (the CLI asks before any work). */
+export function pinnedLinalg(): LinalgName | undefined {
   const v = process.env.WOODFISHER_LINALG;
   if (!v) return undefined;
   if (v === 'js' || v in NATIVE) return v as LinalgName;
