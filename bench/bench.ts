@@ -31,6 +31,7 @@ import {
   onnxRuntimeUnavailable,
   openBlasProvider,
   openBlasUnavailable,
+  openBlasConfig,
 } from '../src/engine/linalg/accel';
 import { formatNpy } from '../src/engine/data/npy';
 import { DEFAULT_GRADUAL, DEFAULT_OPTIONS, type GradualEvent, type GradualOptions, type PruneOptions } from '../src/engine/types';
@@ -542,8 +543,9 @@ async function sectionSmallBlocks(): Promise<void> {
   for (const p of products) p.dispose();
   releaseGemm();
   delete process.env.WOODFISHER_LINALG;
+  const blas = openBlasConfig(); // which of OpenBLAS's kernels ran (DYNAMIC_ARCH picks one for the CPU)
   table(
-    `(b2) many small Fisher blocks of ${B}, λ = ${damp}, through the block runner as a run builds them.\n` +
+    `(b2) many small Fisher blocks of ${B}, λ = ${damp}, through the block runner as a run builds them${blas ? ` (OpenBLAS ${blas.core})` : ''}.\n` +
       `    × arithmetic = seconds ÷ (flops ÷ (threads × the fastest float64 ${S}² matMul rate here (${linalgs.join(', ')}), measured before and after)); CPU × arithmetic = CPU seconds (all threads) ÷ (flops ÷ that product's GFLOP per CPU second); "per 20k" scales to the issue's 20,000 blocks\n` +
       `    floor (onnxruntime rows; bench/fisherFloor.ts), × the same arithmetic: a batch's counted products alone, and its whole factorization alone (factors.ts's steps as session runs on ready float64 operands): what no batching around them removes`,
     [
@@ -592,7 +594,7 @@ async function sectionSmallBlocks(): Promise<void> {
       ['N (form, batch)', 'product step', 'µs/block', 'GFLOP/s'],
       where,
     );
-  results.smallBlocks = { B, damp, samples, variants: out, floors };
+  results.smallBlocks = { B, damp, samples, openblas: blas, variants: out, floors };
 }
 
 // ---------------------------------------------------------------- (c) per-sample gradients

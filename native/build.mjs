@@ -1,13 +1,13 @@
 // Builds dist/native/woodfisher-linalg-<platform>-<arch>.node: native/linalg.c linked statically with OpenBLAS, so the
-// file needs nothing but the C library at run time. Linux only (Debian/Ubuntu: `apt-get install libopenblas-serial-dev`
-// or libopenblas-dev). Elsewhere, or without OpenBLAS, the Fisher math uses onnxruntime-node (docs/performance.md).
+// file needs nothing but the C library at run time. Linux only (Debian/Ubuntu: `apt-get install libopenblas-dev`).
+// Elsewhere, or without OpenBLAS, the Fisher math uses onnxruntime-node (docs/performance.md).
 //   node native/build.mjs             build; fail with the reason when it cannot
 //   node native/build.mjs --optional  build when possible, else say why in one line and exit 0 (npm's prepare);
 //                                     WOODFISHER_REQUIRE_OPENBLAS=1 (CI) makes it required
 // A compiler call, not node-gyp: one platform, one static library, and node-gyp would download Node's headers where
 // the running Node's own (include/node beside its binary, or npm's nodedir) are already here.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 
 const optional = process.argv.includes('--optional') && process.env.WOODFISHER_REQUIRE_OPENBLAS !== '1';
@@ -39,6 +39,9 @@ const headers = [
 if (!headers) give(`Node's headers (node_api.h) are not beside ${process.execPath}`);
 
 mkdirSync(path.dirname(out), { recursive: true });
+// what an interrupted build of ours left (its own temporary names only)
+for (const f of readdirSync(path.dirname(out)))
+  if (f.startsWith(`${path.basename(out)}.`) && f.endsWith('.tmp')) rmSync(path.join(path.dirname(out), f), { force: true });
 const tmp = `${out}.${process.pid}.tmp`;
 try {
   execFileSync(

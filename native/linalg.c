@@ -3,7 +3,6 @@
 // Row-major in JS; a row-major matrix is the column-major transpose, so each routine is called on the transpose.
 // Every output is written whole (no caller's buffer is read), float32 inputs are widened to float64 per matrix.
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #define NAPI_VERSION 8
@@ -74,13 +73,11 @@ static void zero_upper(double *C, int m) {
 }
 
 typedef struct {
-  napi_env env;
   napi_value argv[8];
   size_t argc;
 } Call;
 
 static int args(napi_env env, napi_callback_info info, Call *call, size_t want) {
-  call->env = env;
   call->argc = 8;
   if (napi_get_cb_info(env, info, &call->argc, call->argv, NULL, NULL) != napi_ok) return 0;
   return call->argc == want;

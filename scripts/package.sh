@@ -6,9 +6,10 @@
 # A platform VSIX carries onnxruntime-node's public JS and, for its platform, exactly the two native files the
 # CPU products load (the binding and libonnxruntime): no source maps, no ESM build, no DirectML/DXC on Windows,
 # one copy of the macOS dylib. The platforms and their files: src/engine/linalg/accel/platforms.json (read by the tests and e2e.sh
-# too). The platforms of src/engine/linalg/accel/openblas-platforms.json also carry this package's OpenBLAS addon
-# (dist/native/woodfisher-linalg-PLATFORM.node, built by `npm run build:native`); packaging fails without it. darwin-x64 lists none: onnxruntime-node ships no Intel-macOS binary since 1.24, so that VSIX runs the
-# products in plain JS and the panel says so. Sizes: docs/packaging.md.
+# too). darwin-x64 lists none: onnxruntime-node ships no Intel-macOS binary since 1.24, so that VSIX runs the
+# products in plain JS and the panel says so. The platforms of src/engine/linalg/accel/openblas-platforms.json also
+# carry this package's OpenBLAS addon (dist/native/woodfisher-linalg-PLATFORM.node, built by `npm run build:native`);
+# packaging fails without it. Sizes: docs/packaging.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 read -ra PLATFORMS <<<"$(node -p "Object.keys(require('./src/engine/linalg/accel/platforms.json')).join(' ')")"

@@ -60,16 +60,16 @@ type Gradients = { G: BlockGradients; n: number; b: number; blocks?: number; dam
 export function gatherBatch(jobs: (BuildJob | UpdateJob)[]): ArrayBuffer | undefined {
   const holders: Gradients[] = jobs.flatMap(j => ('G' in j ? [j] : j.rebuild ? [j.rebuild] : [])).filter(h => isColumns(h.G));
   if (!holders.length) return undefined;
-  // each job's columns as its blocks, block after block: the batch matrix the build takes
-  const parts = holders.flatMap(h => {
-    const c = h.G as GradientColumns;
-    return Array.from({ length: h.blocks ?? 1 }, (_, i) => ({ ...c, start: c.start + i * h.b, end: c.start + (i + 1) * h.b }));
-  });
   for (const h of holders) {
     const c = h.G as GradientColumns;
     if (c.end - c.start !== (h.blocks ?? 1) * h.b)
       throw new WoodFisherError(`block job: columns [${c.start}, ${c.end}) are not ${h.blocks ?? 1} blocks of ${h.b}`, 'OPTIONS');
   }
+  // each job's columns as its blocks, block after block: the batch matrix the build takes
+  const parts = holders.flatMap(h => {
+    const c = h.G as GradientColumns;
+    return Array.from({ length: h.blocks ?? 1 }, (_, i) => ({ ...c, start: c.start + i * h.b, end: c.start + (i + 1) * h.b }));
+  });
   const views = gatherColumns(parts);
   let v = 0;
   for (const h of holders) {

@@ -147,9 +147,10 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
 
 /**
  * Per-job build/update in front of batched runs. A build batch leaves when it holds `size` blocks, when the next job
- * would take it past `size`, or when the next job has another shape; the update of its blocks leaves as the same batch once all of them have arrived. A partial
- * batch leaves only when nothing is running (the caller is done, or waits for it): that is the only moment more jobs
- * cannot come, so no batch depends on timing. Capacity: two batches per thread in flight.
+ * would take it past `size`, or when the next job has another shape; the update of its jobs leaves as the same batch
+ * once all of them have arrived. A partial batch leaves only when nothing is running (the caller is done, or waits for
+ * it): that is the only moment more jobs cannot come, so no batch depends on timing. Capacity: two batches per thread
+ * in flight.
  */
 function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'batch' | 'capacity' | 'build' | 'update'> {
   type Queued<J, R> = { job: J; resolve: (r: R) => void; reject: (e: unknown) => void };
@@ -159,8 +160,8 @@ function batching(threads: number, size: number, run: Run): Pick<BlockRunner, 'b
     running = 0,
     queued = 0, // blocks in `builds`
     idleSoon = false;
-  const batchOf = new Map<number, number>(); // block id → its build batch
-  const sizeOf = new Map<number, number>(); // build batch → its blocks
+  const batchOf = new Map<number, number>(); // job id → its build batch
+  const sizeOf = new Map<number, number>(); // build batch → its jobs
   const send = <J, R>(op: 'build' | 'update', queue: Queued<J, R>[], batch: number) => {
     running++;
     (run as unknown as (op: string, jobs: J[], batch: number) => Promise<R[]>)(

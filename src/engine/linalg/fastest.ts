@@ -61,11 +61,6 @@ export function pinnedLinalg(): LinalgName | undefined {
   throw new WoodFisherError(`WOODFISHER_LINALG must be one of ${[...Object.keys(NATIVE), 'js'].join(', ')} (got '${v}')`, 'OPTIONS');
 }
 
-/** Why the native products are missing (undefined when they run natively or plain JS was asked for). */
-export function nativeGemmMissing(): string | undefined {
-  return fallback;
-}
-
 /** What a run tells its user about the Fisher products (undefined: nothing to say): plain JS and why, or onnxruntime
  *  where this platform's packages carry the faster OpenBLAS addon and it did not load. */
 export function linalgNotice(): string | undefined {

@@ -20,7 +20,8 @@ export type ProviderName = 'auto' | 'openblas-f64' | 'onnxruntime-f64' | 'onnxru
 
 /**
  * The provider for the Fisher math. 'auto' (and precision 'float64', the default) picks openblas-f64 where its addon
- * loads, then onnxruntime-f64 where onnxruntime-node does, else js: float64 products keep the damped inverse accurate at λ down to 1e-8.
+ * loads, then onnxruntime-f64 where onnxruntime-node does, else js: float64 products keep the damped inverse accurate
+ * at λ down to 1e-8.
  * With precision 'float32' allowed (well-conditioned blocks, large λ), 'auto' picks onnxruntime-f32, then tfjs.
  */
 export function selectProvider(

@@ -24,7 +24,7 @@ interface Addon {
 }
 
 /** The addon's file name for this platform (native/build.mjs writes it). */
-export const OPENBLAS_FILE = `woodfisher-linalg-${process.platform}-${process.arch}.node`;
+const OPENBLAS_FILE = `woodfisher-linalg-${process.platform}-${process.arch}.node`;
 
 let loaded: { addon?: Addon; reason?: string } | undefined;
 
