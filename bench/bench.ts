@@ -21,6 +21,7 @@ import { fisherBlockInverse, chooseForm } from '../src/engine/fisher/inverse';
 import { blockRanges, gatherBlock } from '../src/engine/fisher/blocks';
 import { setGemmBackend } from '../src/engine/linalg/gemm';
 import { useFastestGemm } from '../src/engine/linalg/fastest';
+import { sharedFloat32 } from '../src/engine/linalg/scratch';
 import { jobBlocks } from '../src/engine/step';
 import {
   GemmProvider,
@@ -261,10 +262,9 @@ interface Variant {
 
 /** Synthetic per-sample gradients, N × d float32: Gaussian, column scales log-uniform in [1e-4, 1e-2] (a Fisher
  *  diagonal from 1e-8 to 1e-4, like the examples' layers), so λ = 1e-8 really tests the numerics. */
-function syntheticGradients(n: number, d: number, seed: number): Float32Array {
+function syntheticGradients(n: number, d: number, seed: number, G: Float32Array = new Float32Array(n * d)): Float32Array {
   const rand = mulberry32(seed);
   const scale = Float32Array.from({ length: d }, () => 10 ** (-4 + 2 * rand()));
-  const G = new Float32Array(n * d);
   for (let k = 0; k < n; k++) for (let j = 0; j < d; j++) G[k * d + j] = randn(rand) * scale[j];
   return G;
 }
@@ -450,7 +450,7 @@ async function sectionSmallBlocks(): Promise<void> {
   const out: Record<string, unknown>[] = [];
   const floors: { N: number; form: string; batch: number; floor: Awaited<ReturnType<typeof floorSeconds>> }[] = [];
   for (const N of samples) {
-    const G = syntheticGradients(N, d, 11);
+    const G = syntheticGradients(N, d, 11, sharedFloat32(N * d)); // in shared memory, as a run's gradient rows
     const ranges = blockRanges(d, B);
     // one block as the runners take it (unit weights: the bench times the inverse, not the saliency)
     // a job as a run sends it (step.ts's jobRefs): `k` consecutive blocks (unit weights: the bench times the inverse)

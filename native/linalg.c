@@ -50,6 +50,14 @@ static int get_dim(napi_env env, napi_value v, int *out, int min) {
   return 1;
 }
 
+// A non-negative integer below 2⁵³ (a stride or offset into an array; checked against its length by the caller).
+static int get_index(napi_env env, napi_value v, double *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= 9007199254740992.0) || d != floor(d)) return 0;
+  *out = d;
+  return 1;
+}
+
 // Matrix c of A (n values each) as float64: A itself, or widened into `tmp`.
 static const double *matrix(const Array *A, size_t c, size_t n, double *tmp) {
   if (!A->f32) return (const double *)A->data + c * n;
@@ -269,6 +277,33 @@ static napi_value row_gram_factor(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// gather(src, ld, starts, k, m, count, out): `count` k×m blocks out of a row-major matrix with row stride ld, block c's
+// first row at starts[c] — a layer's Fisher blocks out of its N × d gradient rows — one after another into `out`
+// (the same element type as src). Row by row, so each of src's rows is read once for all blocks.
+static napi_value gather(napi_env env, napi_callback_info info) {
+  Call c;
+  Array S, O, st;
+  int k, m, count;
+  double ld;
+  if (!args(env, info, &c, 7) || !get_array(env, c.argv[0], &S, 1) || !get_index(env, c.argv[1], &ld) ||
+      !get_array(env, c.argv[2], &st, 0) || !get_dim(env, c.argv[3], &k, 0) || !get_dim(env, c.argv[4], &m, 0) ||
+      !get_dim(env, c.argv[5], &count, 0) || !get_array(env, c.argv[6], &O, 1) || O.f32 != S.f32)
+    return fail(env, "gather: expected (Float32Array|Float64Array, int, Float64Array, int, int, int, same type as the source)");
+  size_t nb = (size_t)k * m, size = S.f32 ? 4 : 8;
+  if (st.length < (size_t)count || O.length < count * nb || (k > 1 && m > ld)) return fail(env, "gather: array shorter than its shape");
+  const double *s0 = st.data;
+  for (int b = 0; b < count; b++) {
+    double s = s0[b];
+    if (!(s >= 0) || s != floor(s) || (k > 0 && s + (k - 1) * ld + m > (double)S.length))
+      return fail(env, "gather: a block lies outside the source");
+  }
+  char *src = S.data, *out = O.data;
+  for (int r = 0; r < k; r++)
+    for (int b = 0; b < count; b++)
+      memcpy(out + ((size_t)b * nb + (size_t)r * m) * size, src + ((size_t)s0[b] + (size_t)r * (size_t)ld) * size, (size_t)m * size);
+  return NULL;
+}
+
 // config(): OpenBLAS's build configuration and the kernel it picked for this CPU.
 static napi_value config(napi_env env, napi_callback_info info) {
   (void)info;
@@ -290,6 +325,7 @@ NAPI_MODULE_INIT() {
       {"matmulTN", NULL, matmul_tn, NULL, NULL, NULL, napi_default, NULL},
       {"gramFactor", NULL, gram_factor, NULL, NULL, NULL, napi_default, NULL},
       {"rowGramFactor", NULL, row_gram_factor, NULL, NULL, NULL, napi_default, NULL},
+      {"gather", NULL, gather, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);

@@ -7,7 +7,7 @@ export type BuiltForm = Exclude<InverseForm, 'auto'>;
 export interface FisherBlockInverse {
   readonly size: number; // b
   readonly form: BuiltForm;
-  diag(): Float64Array; // [F⁻¹]_qq
+  diag(): Float64Array; // [F⁻¹]_qq, the inverse's own array (no copy: read it, never write it)
   mul(v: Float64Array): Float64Array; // F⁻¹ v
   sub(q: Int32Array): Float64Array; // [F⁻¹]_{Q,Q}, |Q|×|Q| row-major (joint update)
   cols(q: Int32Array): Float64Array; // F⁻¹ E_Q, b×|Q| row-major

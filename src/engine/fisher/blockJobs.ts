@@ -56,7 +56,8 @@ type Gradients = { G: BlockGradients; n: number; b: number; blocks?: number; dam
 
 /** Gathers the gradients of a batch's jobs (builds, or rebuilds of updates) into one buffer of the scratch pool, in
  *  place: after this every job's G is a view of it, in job order; returns the buffer (undefined when every job carried
- *  its matrix already). No job reads G after its batch's build, so the caller may recycle the buffer then. */
+ *  its matrix already). No job reads G after its batch's build, so the caller may recycle the buffer then. The build
+ *  and update below gather what is left; a runner gathers first where the jobs would not travel as they are. */
 export function gatherBatch(jobs: (BuildJob | UpdateJob)[]): ArrayBuffer | undefined {
   const holders: Gradients[] = jobs.flatMap(j => ('G' in j ? [j] : j.rebuild ? [j.rebuild] : [])).filter(h => isColumns(h.G));
   if (!holders.length) return undefined;
@@ -80,6 +81,15 @@ export function gatherBatch(jobs: (BuildJob | UpdateJob)[]): ArrayBuffer | undef
 }
 
 const isColumns = (G: BlockGradients): G is GradientColumns => !ArrayBuffer.isView(G);
+
+/** Whether the jobs' gradients can travel to a block thread as they are: matrices (moved), or columns of gradient rows
+ *  in shared memory (the thread gathers them itself). Columns of unshared rows would be copied whole: gather first. */
+export function shareable(jobs: (BuildJob | UpdateJob)[]): boolean {
+  return jobs.every(j => {
+    const G = 'G' in j ? j.G : j.rebuild?.G;
+    return !G || !isColumns(G) || G.rows.buffer instanceof SharedArrayBuffer;
+  });
+}
 
 /** A job's gradients once its batch has been gathered. */
 function matrix(G: BlockGradients): Float32Array | Float64Array {
@@ -142,14 +152,19 @@ function concat(arrays: (Float32Array | Float64Array)[]): Float32Array | Float64
 
 /** ρ_q = w_q²/(2[F⁻¹]_qq), or WoodTaylor's with ∇L, for every job; inverses kept in `kept` when asked. */
 export function buildBlocks(jobs: BuildJob[], kept: Kept): BuildResult[] {
-  const out: BuildResult[] = [];
-  for (const run of runsOf(jobs, shapeKey)) {
-    const invs = inversesOf(run);
-    let i = 0;
-    for (const job of run) out.push(saliencyOf(job, invs.slice(i, (i += job.blocks ?? 1)), kept));
-    if (!run.some(j => j.keep)) recycleBatch(invs);
+  const gathered = gatherBatch(jobs); // the batch's gradients, back in this thread's pool after its build
+  try {
+    const out: BuildResult[] = [];
+    for (const run of runsOf(jobs, shapeKey)) {
+      const invs = inversesOf(run);
+      let i = 0;
+      for (const job of run) out.push(saliencyOf(job, invs.slice(i, (i += job.blocks ?? 1)), kept));
+      if (!run.some(j => j.keep)) recycleBatch(invs);
+    }
+    return out;
+  } finally {
+    recycle(gathered);
   }
-  return out;
 }
 
 /** The job's saliency (and WoodTaylor's F⁻¹∇L), block by block into one array each. */
@@ -165,9 +180,9 @@ function saliencyOf(job: BuildJob, invs: FisherBlockInverse[], kept: Kept): Buil
       const g = meanGradient(G.subarray(i * n * b, (i + 1) * n * b), n, b);
       const u = inv.mul(g);
       invGrad.set(u, i * b);
-      saliency.set(woodTaylorSaliency(w, diag, u, dot(g, u)), i * b);
+      woodTaylorSaliency(w, diag, u, dot(g, u), saliency.subarray(i * b, (i + 1) * b));
     } else {
-      saliency.set(obsSaliency(w, diag), i * b);
+      obsSaliency(w, diag, saliency.subarray(i * b, (i + 1) * b));
     }
   });
   if (job.keep) kept.set(job.id, invs);
@@ -186,10 +201,15 @@ export function updateBlocks(jobs: UpdateJob[], kept: Kept): UpdateResult[] {
   for (const j of missing) {
     if (!j.rebuild) throw new WoodFisherError(`Fisher block ${j.id}: no inverse kept and nothing to rebuild it from`, 'NUMERIC');
   }
-  for (const run of runsOf(missing, j => shapeKey(j.rebuild!))) {
-    const invs = inversesOf(run.map(j => j.rebuild!));
-    let i = 0;
-    for (const j of run) inv.set(j.id, invs.slice(i, (i += j.rebuild!.blocks ?? 1)));
+  const gathered = gatherBatch(missing);
+  try {
+    for (const run of runsOf(missing, j => shapeKey(j.rebuild!))) {
+      const invs = inversesOf(run.map(j => j.rebuild!));
+      let i = 0;
+      for (const j of run) inv.set(j.id, invs.slice(i, (i += j.rebuild!.blocks ?? 1)));
+    }
+  } finally {
+    recycle(gathered);
   }
   const out = jobs.map(job => {
     const xs = inv.get(job.id);

@@ -10,7 +10,16 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WoodFisherError } from '../types';
 import { recycle } from '../linalg/scratch';
-import { buildBlocks, gatherBatch, updateBlocks, type BuildJob, type BuildResult, type UpdateJob, type UpdateResult } from './blockJobs';
+import {
+  buildBlocks,
+  gatherBatch,
+  shareable,
+  updateBlocks,
+  type BuildJob,
+  type BuildResult,
+  type UpdateJob,
+  type UpdateResult,
+} from './blockJobs';
 import { blocksPerBatch } from './inverse';
 import type { FisherBlockInverse } from './blockInverse';
 import type { InverseForm } from '../types';
@@ -48,12 +57,7 @@ export function inlineRunner(batch = 1): BlockRunner {
   const tick = () => new Promise<void>(r => setImmediate(r)); // lets a cancel arrive between batches
   const run = (async (op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[]) => {
     await tick();
-    const gathered = gatherBatch(jobs); // the batch's gradients into one pooled buffer, back in the pool after
-    try {
-      return op === 'build' ? buildBlocks(jobs as BuildJob[], kept) : updateBlocks(jobs as UpdateJob[], kept);
-    } finally {
-      recycle(gathered);
-    }
+    return op === 'build' ? buildBlocks(jobs as BuildJob[], kept) : updateBlocks(jobs as UpdateJob[], kept);
   }) as Run;
   return {
     threads: 1,
@@ -95,19 +99,14 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
   const run = ((op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[], seq: number) => {
     const i = seq % threads;
     try {
-      gatherBatch(jobs); // the batch's gradients into one pooled buffer: it moves to the thread and comes back
+      // gradient rows in shared memory: the thread gathers its blocks itself; else the batch's gradients into one
+      // pooled buffer here, which moves to the thread and comes back
+      if (!shareable(jobs)) gatherBatch(jobs);
     } catch (e) {
       return Promise.reject(e);
     }
-    const transfer = [
-      ...new Set(
-        jobs.flatMap(j =>
-          'G' in j
-            ? [(j.G as ArrayBufferView).buffer, j.w.buffer]
-            : [j.w.buffer, ...(j.rebuild ? [(j.rebuild.G as ArrayBufferView).buffer] : [])],
-        ),
-      ),
-    ];
+    const moved = (G: unknown) => (ArrayBuffer.isView(G) ? [G.buffer] : []);
+    const transfer = [...new Set(jobs.flatMap(j => ('G' in j ? [...moved(j.G), j.w.buffer] : [j.w.buffer, ...moved(j.rebuild?.G)])))];
     const p = new Promise((resolve, reject) => {
       pending[i].set(`${op}:${seq}`, { resolve: resolve as (r: never) => void, reject });
       workers[i].postMessage({ op, id: seq, jobs }, transfer as ArrayBuffer[]);

@@ -25,12 +25,13 @@ parentPort!.on('message', (job: Batch | { op: 'exit' }) => {
     return;
   }
   try {
+    const arrived = gradientBuffers(job); // gathered by the caller (not columns of shared rows, gathered here)
     const results = job.op === 'build' ? buildBlocks(job.jobs, kept) : updateBlocks(job.jobs, kept);
     const transfer = new Set(
       results.flatMap(r => ('saliency' in r ? [r.saliency.buffer, ...(r.invGrad ? [r.invGrad.buffer] : [])] : [r.w.buffer])),
     );
-    // the gradients' buffers go back to the caller's scratch pool: its next batch is gathered into them
-    const back = [...gradientBuffers(job)].filter(b => !transfer.has(b));
+    // the caller's gradient buffers go back to its scratch pool: its next batch is gathered into them
+    const back = [...arrived].filter(b => !transfer.has(b));
     parentPort!.postMessage({ op: job.op, id: job.id, ok: results, back }, [...transfer, ...back] as ArrayBuffer[]);
   } catch (e) {
     const code = e instanceof WoodFisherError ? e.code : 'NUMERIC';

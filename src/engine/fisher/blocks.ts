@@ -1,6 +1,7 @@
 // Cutting a layer's weights (flattened in the paper's PyTorch layout) into contiguous Fisher blocks.
 import { WoodFisherError } from '../types';
 import { takeBuffer } from '../linalg/scratch';
+import { backendGather } from '../linalg/gemm';
 
 export interface BlockRange {
   start: number;
@@ -44,9 +45,9 @@ export interface GradientColumns {
   end: number;
 }
 
-/** The blocks' n×b gradient matrices one after another in one buffer of the scratch pool, as views (equal n): one
- *  walk down the rows, each row's columns of every block copied in turn, instead of a strided copy and a fresh array
- *  per block. Every value of the buffer is written. */
+/** The blocks' n×b gradient matrices one after another in one buffer of the scratch pool, as views (equal n): runs of
+ *  blocks of one layer are copied by the backend's native gather where it has one (the OpenBLAS addon), else row by
+ *  row here, each row's columns of every block in turn. Every value of the buffer is written. */
 export function gatherColumns(parts: GradientColumns[]): Float32Array[] {
   const n = parts[0].n;
   if (parts.some(p => p.n !== n)) throw new WoodFisherError('gatherColumns: blocks of one batch have one N', 'OPTIONS');
@@ -59,11 +60,29 @@ export function gatherColumns(parts: GradientColumns[]): Float32Array[] {
     len += n * (p.end - p.start);
   }
   const out = new Float32Array(takeBuffer(4 * len));
-  for (let k = 0; k < n; k++)
-    parts.forEach((p, i) => {
-      const b = p.end - p.start;
-      out.set(p.rows.subarray(k * p.d + p.start, k * p.d + p.end), offsets[i] + k * b);
-    });
+  const native = backendGather();
+  for (let i = 0; i < parts.length;) {
+    // a run: consecutive blocks of one layer and one width, lying one after another in `out`
+    const p = parts[i],
+      b = p.end - p.start;
+    let j = i + 1;
+    while (j < parts.length && parts[j].rows === p.rows && parts[j].d === p.d && parts[j].end - parts[j].start === b) j++;
+    const run = parts.slice(i, j);
+    if (native)
+      native(
+        p.rows,
+        p.d,
+        Float64Array.from(run, r => r.start),
+        n,
+        b,
+        run.length,
+        out.subarray(offsets[i], offsets[i] + run.length * n * b),
+      );
+    else
+      for (let k = 0; k < n; k++)
+        run.forEach((r, c) => out.set(r.rows.subarray(k * r.d + r.start, k * r.d + r.end), offsets[i + c] + k * b));
+    i = j;
+  }
   return parts.map((p, i) => out.subarray(offsets[i], offsets[i] + n * (p.end - p.start)));
 }
 

@@ -74,7 +74,7 @@ export class PrimalInverse implements FisherBlockInverse {
   }
 
   diag(): Float64Array {
-    return Float64Array.from(this.d);
+    return this.d;
   }
 
   mul(v: Float64Array): Float64Array {

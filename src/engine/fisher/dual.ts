@@ -25,7 +25,7 @@ export class DualInverse implements FisherBlockInverse {
   ) {}
 
   diag(): Float64Array {
-    return Float64Array.from(this.d);
+    return this.d;
   }
 
   /** F⁻¹v = (v − Hᵀ(Hv))/λ. */

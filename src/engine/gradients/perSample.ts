@@ -10,6 +10,7 @@ import { crossEntropy, probabilities, sampleLabels } from './loss';
 import { forwardBackward, graphSteps, layerGeometry, retainedFloats, type GraphStep } from './backward';
 import { writeKernelGrads, hostData } from './kernelGrads';
 import { batchedTN, type BatchedTN } from '../linalg/accel';
+import { sharedFloat32 } from '../linalg/scratch';
 
 export interface GradientSet {
   n: number;
@@ -205,7 +206,7 @@ export async function perSampleGradients(
   const collected = (l: PrunableLayer) => !opts.only || opts.only.has(l.name);
   let offset = 0;
   const rows = (size: number) => {
-    if (!opts.into) return new Float32Array(size);
+    if (!opts.into) return sharedFloat32(size); // the Fisher block threads read it in place
     if (offset + size > opts.into.length) throw new Error(`gradient arena too small (${opts.into.length} floats)`);
     return opts.into.subarray(offset, (offset += size));
   };

@@ -131,5 +131,6 @@ function hybrid(fast: GemmProvider, small: number): GemmBackend {
     ...(fast.factor && {
       factor: (job: FactorJob) => (pick(job.count * factorWork(job.name, job.k, job.m)) === fast ? fast.factor!(job) : undefined),
     }),
+    ...(fast.gather && { gather: fast.gather }),
   };
 }

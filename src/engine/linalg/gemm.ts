@@ -33,6 +33,9 @@ export interface GemmBackend {
   /** A factorization of factors.ts (its outputs) for a whole batch in one native request; undefined (or absent)
    *  where that would not pay: then factors.ts runs it through the products above. */
   factor?(job: FactorJob): Float64Array[] | undefined;
+  /** `count` k×m blocks of a row-major matrix with row stride ld (block c's first row at starts[c]) one after another
+   *  into `out`, of src's type; absent where no native copy is faster than the JS one (blocks.ts gathers then). */
+  gather?(src: Matrix, ld: number, starts: Float64Array, k: number, m: number, count: number, out: Matrix): void;
 }
 
 const TILE = 128; // columns of C kept hot in cache while the k rows stream past
@@ -191,6 +194,8 @@ export const matmulTN = (A: Matrix, B: Matrix, k: number, m: number, n: number, 
   backend.matmulTN(A, B, k, m, n, count);
 export const matmul = (A: Matrix, B: Matrix, m: number, k: number, n: number, count = 1): Float64Array =>
   backend.matmul(A, B, m, k, n, count);
+/** The backend's native gather (GemmBackend.gather), or undefined. */
+export const backendGather = () => backend.gather;
 /** A factorization (factors.ts) in one native request, or undefined where the backend does not take it. */
 export const backendFactor = (job: FactorJob) => backend.factor?.(job);
 

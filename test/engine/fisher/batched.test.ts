@@ -7,6 +7,7 @@ import { blockPool, forEachBounded, inlineRunner, type BlockRunner } from '../..
 import type { BuildJob, UpdateJob } from '../../../src/engine/fisher/blockJobs';
 import { choleskyInverse } from '../../../src/engine/linalg/cholesky';
 import { useFastestGemm } from '../../../src/engine/linalg/fastest';
+import { sharedFloat32 } from '../../../src/engine/linalg/scratch';
 import {
   denseFisher,
   freshSeed,
@@ -98,9 +99,18 @@ test('blocksPerBatch: many small blocks per batch, big blocks alone, bounded scr
 
 /** Blocks of mixed sizes (as layers cut into blocks give: a short last block per layer), built then updated.
  *  `columns`: the jobs carry where their gradients lie in one n×d "layer" (GradientColumns, gathered per batch by the
- *  runner, as a run sends them) instead of their own matrices. `group`: a job is a run of up to that many consecutive
+ *  runner) instead of their own matrices; 'shared': that layer in shared memory, as a run's gradients (block threads
+ *  gather their batches themselves). `group`: a job is a run of up to that many consecutive
  *  blocks of one size (as step.ts's jobRefs), its results split back into blocks here. */
-async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: number, keep: boolean, columns = false, group = 1) {
+async function runAll(
+  runner: BlockRunner,
+  sizes: number[],
+  n: number,
+  seed: number,
+  keep: boolean,
+  columns: boolean | 'shared' = false,
+  group = 1,
+) {
   const r = rng(seed);
   const blocks = sizes.map((b, id) => ({
     id,
@@ -110,7 +120,7 @@ async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: num
     mask: Uint8Array.from({ length: b }, () => (r() < 0.6 ? 1 : 0)),
   }));
   const d = sizes.reduce((a, b) => a + b, 0),
-    rows = new Float32Array(n * d),
+    rows = columns === 'shared' ? sharedFloat32(n * d) : new Float32Array(n * d),
     starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
   blocks.forEach((k, i) => {
     for (let row = 0; row < n; row++) rows.set(k.G.subarray(row * k.b, (row + 1) * k.b), row * d + starts[i]);
@@ -174,7 +184,7 @@ async function runAll(runner: BlockRunner, sizes: number[], n: number, seed: num
   return { blocks, saliency, forms, updated };
 }
 
-test('block runners batch transparently: inline and 2 threads, kept or rebuilt inverses, gradients sent or gathered per batch, jobs of one block or runs of blocks, are bit-identical and match each block alone', async () => {
+test('block runners batch transparently: inline and 2 threads, kept or rebuilt inverses, gradients sent, gathered per batch or gathered by the threads from shared rows, jobs of one block or runs of blocks, are bit-identical and match each block alone', async () => {
   useFastestGemm(); // as runPrune does: the main thread and the worker threads use the same products
   const seed = freshSeed(),
     n = 24;
@@ -187,8 +197,14 @@ test('block runners batch transparently: inline and 2 threads, kept or rebuilt i
   const gathered2 = await runAll(blockPool(2, batch), sizes, n, seed, true, true);
   const runs = await runAll(inlineRunner(batch), sizes, n, seed, false, true, 3);
   const runs2 = await runAll(blockPool(2, batch), sizes, n, seed, true, false, 5);
+  const shared2 = await runAll(blockPool(2, batch), sizes, n, seed, true, 'shared', 3);
+  const sharedRebuilt2 = await runAll(blockPool(2, batch), sizes, n, seed, false, 'shared');
+  const sharedInline = await runAll(inlineRunner(batch), sizes, n, seed, false, 'shared', 3);
   for (let id = 0; id < sizes.length; id++) {
     for (const [what, x] of [
+      ['shared rows gathered by the threads, jobs of 3 blocks, 2 threads, kept', shared2],
+      ['shared rows gathered by the threads, 2 threads, rebuilt', sharedRebuilt2],
+      ['shared rows, jobs of 3 blocks, inline, rebuilt', sharedInline],
       ['inline, rebuilt', gathered],
       ['2 threads, kept', gathered2],
       ['jobs of 3 blocks, inline, rebuilt', runs],

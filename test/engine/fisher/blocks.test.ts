@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockRanges, diagFisher, gatherBlock, gatherColumns, meanGradient } from '../../../src/engine/fisher/blocks';
 import { WoodFisherError } from '../../../src/engine/types';
+import { setGemmBackend } from '../../../src/engine/linalg/gemm';
+import { openBlasProvider, openBlasUnavailable } from '../../../src/engine/linalg/accel/openblas';
+import { sharedFloat32 } from '../../../src/engine/linalg/scratch';
 import { freshSeed, gradients, maxRelErr, rng } from '../linalg/reference';
 
 test('blockRanges: contiguous chunks covering [0, d), last one shorter, none empty', () => {
@@ -55,6 +58,42 @@ test('gatherColumns: several blocks of one layer into one buffer, each view equa
   assert.throws(() => gatherColumns([{ rows: G, n, d, start: 9, end: 12 }]), WoodFisherError);
   assert.throws(() => gatherColumns([{ rows: G.subarray(1), n, d, start: 0, end: 2 }]), WoodFisherError);
 });
+
+test(
+  "gatherColumns on the OpenBLAS addon's native gather: the same values as the JS copy, for blocks of several layers and widths, shared or not",
+  { skip: openBlasUnavailable() },
+  () => {
+    const r = rng(freshSeed()),
+      n = 5;
+    const layer = (d: number, shared: boolean) => {
+      const rows = shared ? sharedFloat32(n * d) : new Float32Array(n * d);
+      rows.set(gradients(r, n, d));
+      return { rows, d };
+    };
+    const a = layer(23, true),
+      b = layer(17, false),
+      c = layer(9, true);
+    // runs of one layer and width, a layer's shorter last block, then another layer of the same width
+    const parts = [
+      { ...a, start: 0, end: 6 },
+      { ...a, start: 6, end: 12 },
+      { ...a, start: 12, end: 18 },
+      { ...a, start: 18, end: 23 },
+      { ...b, start: 0, end: 6 },
+      { ...b, start: 6, end: 12 },
+      { ...c, start: 3, end: 9 },
+    ].map(p => ({ ...p, n }));
+    const js = gatherColumns(parts).map(v => v.slice());
+    setGemmBackend(openBlasProvider());
+    try {
+      const native = gatherColumns(parts);
+      native.forEach((v, i) => assert.deepEqual(v, js[i], `block ${i}`));
+      native.forEach((v, i) => assert.deepEqual(v, gatherBlock(parts[i].rows, n, parts[i].d, parts[i]), `block ${i} against gatherBlock`));
+    } finally {
+      setGemmBackend();
+    }
+  },
+);
 
 test('diagFisher = λ + mean of squared gradients; meanGradient = column means (float64 reference)', () => {
   const seed = freshSeed(),

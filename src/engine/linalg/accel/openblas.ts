@@ -20,6 +20,7 @@ interface Addon {
   matmulTN(A: Matrix, B: Matrix, k: number, m: number, n: number, count: number, C: Float64Array): void;
   gramFactor(G: Matrix, k: number, m: number, damp: number, count: number, R: Float64Array, r: Float64Array): Failed;
   rowGramFactor(G: Matrix, k: number, m: number, damp: number, count: number, Linv: Float64Array, H: Float64Array, h: Float64Array): Failed;
+  gather(src: Matrix, ld: number, starts: Float64Array, k: number, m: number, count: number, out: Matrix): void;
   config(): { config: string; core: string };
 }
 
@@ -108,6 +109,7 @@ export function openBlasProvider(): GemmProvider {
         c * m * n,
         C => addon.matmul(A, B, m, k, n, c, C),
       ),
+    gather: (src, ld, starts, k, m, count, out) => addon.gather(src, ld, starts, k, m, count, out),
     dispose: () => {}, // no sessions or threads: the addon holds nothing between calls
   };
 }

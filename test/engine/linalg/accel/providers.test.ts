@@ -198,6 +198,25 @@ test('openblas addon: wrong arguments are a RangeError, never a crash or a write
   assert.throws(() => p.matmulTN(new Float64Array(4), new Float64Array(4), 2, 2.5 as number, 2), RangeError);
   assert.throws(() => p.matmul(new Int32Array(4) as unknown as Float64Array, new Float64Array(4), 2, 2, 2), RangeError);
   assert.throws(() => p.factor!({ name: 'gramFactor', G: new Float64Array(8), k: 4, m: 4, damp: 1, count: 1, what: 'x' }), RangeError);
+  // gather: a block past the source's end, a fractional or negative start, a row stride below the width, types differ
+  const src = new Float32Array(40),
+    out = new Float32Array(16);
+  assert.throws(() => p.gather!(src, 10, Float64Array.of(0, 7), 4, 4, 2, out), RangeError);
+  assert.throws(() => p.gather!(src, 10, Float64Array.of(0.5), 4, 4, 1, out), RangeError);
+  assert.throws(() => p.gather!(src, 10, Float64Array.of(-1), 4, 4, 1, out), RangeError);
+  assert.throws(() => p.gather!(src, 3, Float64Array.of(0), 4, 4, 1, out), RangeError);
+  assert.throws(() => p.gather!(src, 10, Float64Array.of(0), 4, 4, 1, new Float64Array(16)), RangeError);
+  assert.throws(() => p.gather!(src, 10, Float64Array.of(0, 0), 4, 4, 2, out), RangeError); // out holds one block
+  p.gather!(
+    src.map((_, i) => i),
+    10,
+    Float64Array.of(6),
+    4,
+    4,
+    1,
+    out,
+  ); // the last block that fits
+  assert.deepEqual([...out], [6, 7, 8, 9, 16, 17, 18, 19, 26, 27, 28, 29, 36, 37, 38, 39]);
   // empty shapes: zero rows give zero grams, zero columns nothing
   assert.deepEqual([...p.gramCols(new Float64Array(0), 0, 2)], [0, 0, 0, 0]);
   assert.deepEqual([...p.matmul(new Float64Array(0), new Float64Array(0), 2, 0, 2)], [0, 0, 0, 0]);
