@@ -47,7 +47,7 @@ try {
   execFileSync(
     process.env.CC || 'cc',
     [
-      '-O2',
+      '-O3',
       '-fPIC',
       '-shared',
       '-std=c11',

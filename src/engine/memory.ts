@@ -187,8 +187,8 @@ export function planMemory(p: PlanInput): Plan {
       what: `scratch while building ${T === 1 ? 'one batch' : `${T} batches at once (one per thread)`} of ${k} Fisher-inverse block${k > 1 ? 's' : ''}`,
       bytes: T * k * inv.peak,
     },
-    // two batches per thread in flight (blockPool.ts), and each thread's contiguous copy of the one it builds
-    { what: 'gradient slices in flight to the block builders', bytes: 3 * T * k * slice },
+    // the gradient rows are shared (perSample.ts): each thread gathers only the batch it builds (blockJobs.ts)
+    { what: 'gradient slices each block thread gathers for the batch it builds', bytes: T * k * slice },
     ...(T > 1 ? [{ what: `${T} worker threads (runtime and native library)`, bytes: T * WORKER_THREAD_BYTES }] : []),
   ];
   const kept: Item[] = [{ what: 'Fisher-inverse blocks, all kept until the update', bytes: inv.sum }, ...building];

@@ -1,6 +1,6 @@
 // Runs Fisher block jobs on every core: a pool of worker threads (one native gemm each), or inline on this thread.
 // Jobs arrive one block at a time and leave in batches (blocksPerBatch of one shape): one batched build per batch,
-// so many small blocks cost a few large products instead of many small calls. Batch c goes to worker c mod T, and
+// so many small blocks cost a few large products instead of many small calls. A batch goes to the least busy worker, and
 // the update of its blocks goes there too, as the same batch, so it finds the inverses that worker kept (or rebuilds
 // exactly them). Batches are cut only by size and shape, never by timing, so results are bit-identical to the
 // inline runner (same code, same batches, same single-threaded products).
@@ -96,8 +96,14 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
     });
   });
   const inflight = new Set<Promise<unknown>>();
+  const busy = workers.map(() => 0); // batches each thread has queued or running
+  const home = new Map<number, number>(); // build batch → the thread that built it (and keeps its inverses)
   const run = ((op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[], seq: number) => {
-    const i = seq % threads;
+    // a build goes to the least busy thread (a thread sharing its core with this one falls behind: strict turns would
+    // leave the other waiting); its update to the same thread. Which thread builds a batch changes no result.
+    const i = (op === 'update' ? home.get(seq) : undefined) ?? busy.indexOf(Math.min(...busy));
+    if (op === 'build') home.set(seq, i);
+    else home.delete(seq);
     try {
       // gradient rows in shared memory: the thread gathers its blocks itself; else the batch's gradients into one
       // pooled buffer here, which moves to the thread and comes back
@@ -112,8 +118,10 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
       workers[i].postMessage({ op, id: seq, jobs }, transfer as ArrayBuffer[]);
     });
     inflight.add(p);
+    busy[i]++;
     const done = () => {
       inflight.delete(p);
+      busy[i]--;
     };
     p.then(done, done);
     return p;
