@@ -111,7 +111,7 @@ export function blockPool(threads: number, batch = 1): BlockRunner {
     } catch (e) {
       return Promise.reject(e);
     }
-    const moved = (G: unknown) => (ArrayBuffer.isView(G) ? [G.buffer] : []);
+    const moved = (G: unknown) => (ArrayBuffer.isView(G) && G.buffer instanceof ArrayBuffer ? [G.buffer] : []); // shared memory is not moved
     const transfer = [...new Set(jobs.flatMap(j => ('G' in j ? [...moved(j.G), j.w.buffer] : [j.w.buffer, ...moved(j.rebuild?.G)])))];
     const p = new Promise((resolve, reject) => {
       pending[i].set(`${op}:${seq}`, { resolve: resolve as (r: never) => void, reject });

@@ -11,7 +11,8 @@ useFastestGemm();
 /** The batch's gradient buffers (each once). */
 function gradientBuffers(job: Batch): Set<ArrayBuffer> {
   const Gs = job.op === 'build' ? job.jobs.map(j => j.G) : job.jobs.flatMap(j => (j.rebuild ? [j.rebuild.G] : []));
-  return new Set(Gs.filter((G): G is Float32Array | Float64Array => ArrayBuffer.isView(G)).map(G => G.buffer as ArrayBuffer));
+  const views = Gs.filter((G): G is Float32Array | Float64Array => ArrayBuffer.isView(G));
+  return new Set(views.map(G => G.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer)); // shared memory stays
 }
 
 type Batch = { op: 'build'; id: number; jobs: BuildJob[] } | { op: 'update'; id: number; jobs: UpdateJob[] };

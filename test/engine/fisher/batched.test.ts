@@ -6,7 +6,7 @@ import { fisherBlockInverse, fisherBlockInverses, blocksPerBatch, inversePeakByt
 import { blockPool, forEachBounded, inlineRunner, type BlockRunner } from '../../../src/engine/fisher/blockPool';
 import type { BuildJob, UpdateJob } from '../../../src/engine/fisher/blockJobs';
 import { choleskyInverse } from '../../../src/engine/linalg/cholesky';
-import { useFastestGemm } from '../../../src/engine/linalg/fastest';
+import { releaseGemm, useFastestGemm } from '../../../src/engine/linalg/fastest';
 import { sharedFloat32 } from '../../../src/engine/linalg/scratch';
 import {
   denseFisher,
@@ -291,4 +291,47 @@ test("a batch's inverse storage is recycled only when none of its blocks is stil
   const rest = updateBlocks(kept4.slice(1).map(update), kept).map(u => u.w);
   assert.deepEqual([first, ...rest], expected, `seed ${seed}`);
   assert.equal(kept.size, 0);
+});
+
+test('jobs whose gradients are matrices in shared memory reach the block threads (shared memory is posted, never moved) and give the inline bits', async () => {
+  releaseGemm(); // tests above left their own backends installed: this thread gets what the block threads get
+  useFastestGemm();
+  const seed = freshSeed(),
+    r = rng(seed),
+    [n, b] = [12, 20];
+  const blocks = Array.from({ length: 9 }, (_, id) => {
+    const G = sharedFloat32(n * b);
+    G.set(gradients(r, n, b));
+    return { id, G, w: randn(r, b) };
+  });
+  const saliencies = async (runner: BlockRunner) => {
+    try {
+      return await Promise.all(
+        blocks.map(async k => {
+          const job: BuildJob = {
+            op: 'build',
+            id: k.id,
+            G: k.G,
+            n,
+            b,
+            damp: 1e-3,
+            form: 'auto',
+            w: k.w.slice(),
+            taylor: false,
+            keep: false,
+          };
+          return (await runner.build(job)).saliency;
+        }),
+      );
+    } finally {
+      await runner.close();
+    }
+  };
+  const two = await saliencies(blockPool(2, 4));
+  const one = await saliencies(inlineRunner(4));
+  assert.deepEqual(two, one, `seed ${seed}`);
+  assert.ok(
+    blocks.every(k => k.G.length === n * b),
+    'the shared gradients are still readable here',
+  );
 });
