@@ -247,33 +247,27 @@ static napi_value row_gram_factor(napi_env env, napi_callback_info info) {
   size_t ng = (size_t)k * m, nk = (size_t)k * k;
   if (G.length < count * ng || Li.length < count * nk || H.length < count * ng || h2.length < (size_t)count * m)
     return fail(env, "rowGramFactor: array shorter than its shape");
-  double *tmp = G.f32 ? malloc(sizeof(double) * (ng ? ng : 1)) : NULL;
-  if (G.f32 && !tmp) return fail(env, "rowGramFactor: out of memory");
   for (int b = 0; b < count; b++) {
-    const double *g = matrix(&G, b, ng, tmp);
     double *a = (double *)Li.data + b * nk, *h = (double *)H.data + b * ng, *hq = (double *)h2.data + (size_t)b * m, v;
+    // G into H (widened from float32 on the way): K is read from it, then dtrmm turns it into L⁻¹G in place
+    const double *g = matrix(&G, b, ng, h);
+    if (g != h) memmove(h, g, sizeof(double) * ng);
     if (k == 0) {
       memset(hq, 0, sizeof(double) * m);
       continue;
     }
     // K's column-major upper: (Gᵀ)ᵀ(Gᵀ) with Gᵀ the column-major m×k matrix. Up to 32 rows the whole product by
     // dgemm (measured ~2× faster than dsyrk's half there; equal at 64)
-    if (k <= 32) cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, k, k, m, 1.0, g, m > 0 ? m : 1, g, m > 0 ? m : 1, 0.0, a, k);
-    else cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, k, m, 1.0, g, m > 0 ? m : 1, 0.0, a, k);
+    if (k <= 32) cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, k, k, m, 1.0, h, m > 0 ? m : 1, h, m > 0 ? m : 1, 0.0, a, k);
+    else cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, k, m, 1.0, h, m > 0 ? m : 1, 0.0, a, k);
     for (int i = 0; i < k; i++) a[(size_t)i * k + i] += k * damp;
     int j = cholesky(a, k, &v);
     if (j < 0) j = invert(a, k, &v);
-    if (j >= 0) {
-      free(tmp);
-      return not_positive(env, b, j, v);
-    }
-    if (m > 0) { // H = L⁻¹G by dtrmm on the lower row-major L⁻¹ (measured at k = 32 and 64: ahead of dtrsm and dgemm)
-      memcpy(h, g, sizeof(double) * ng);
+    if (j >= 0) return not_positive(env, b, j, v);
+    if (m > 0) // H = L⁻¹G by dtrmm on the lower row-major L⁻¹ (measured at k = 32 and 64: ahead of dtrsm and dgemm)
       cblas_dtrmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, k, m, 1.0, a, k, h, m);
-    }
     column_squares(h, k, m, hq);
   }
-  free(tmp);
   return NULL;
 }
 
