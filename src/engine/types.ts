@@ -168,7 +168,7 @@ export interface PruneReport {
   backend: string; // the TF.js backend that actually ran (model, gradients)
   linalg?: string; // the matrix-product provider of the Fisher math ('openblas-f64', 'onnxruntime-f64' or 'js')
   host?: string; // the machine the run used: 'name (linux-x64, 8 cores, 31 GB)' (remote windows: the remote host)
-  linalgNote?: string; // why the products ran in plain JS when onnxruntime-node was expected, with the fix
+  linalgNote?: string; // a native library that did not load (OpenBLAS, onnxruntime-node): what ran instead, its cost, the fix
   backendNote?: string; // TF.js fell back from tfjs-node: what ran, the speed-up it would give, how to install it
   sparsity: { target: number; achieved: number; pruned: number; weights: number };
   layers: LayerResult[];

@@ -3,7 +3,7 @@
 // Imports the providers it may use one by one (not ./accel): the block worker threads load this, and must not load TF.js.
 import { jsProvider } from './accel/js';
 import NATIVE_FILES from './accel/platforms.json';
-import { onnxRuntimeProvider } from './accel/onnxruntime';
+import { onnxRuntimeProvider, onnxRuntimeUnavailable } from './accel/onnxruntime';
 import { openBlasProvider, openBlasUnavailable } from './accel/openblas';
 import OPENBLAS_PLATFORMS from './accel/openblas-platforms.json';
 import type { GemmProvider } from './accel/types';
@@ -61,15 +61,25 @@ export function pinnedLinalg(): LinalgName | undefined {
   throw new WoodFisherError(`WOODFISHER_LINALG must be one of ${[...Object.keys(NATIVE), 'js'].join(', ')} (got '${v}')`, 'OPTIONS');
 }
 
-/** What a run tells its user about the Fisher products (undefined: nothing to say): plain JS and why, or onnxruntime
- *  where this platform's packages carry the faster OpenBLAS addon and it did not load. */
+/** What a run that computes gradients tells its user about the native products (undefined: nothing to say): the
+ *  Fisher products in plain JS and why; onnxruntime where this platform's packages carry the faster OpenBLAS addon and
+ *  it did not load; or, with OpenBLAS running the Fisher products, onnxruntime-node missing where it ships — the
+ *  per-sample gradients' products then run on TF.js. */
 export function linalgNotice(): string | undefined {
   if (fallback) return nativeGemmNotice(fallback);
   const platform = `${process.platform}-${process.arch}`;
+  if (process.env.WOODFISHER_LINALG) return undefined; // the user chose
   const blas = openBlasUnavailable();
-  if (active === 'onnxruntime-f64' && !process.env.WOODFISHER_LINALG && blas && OPENBLAS_PLATFORMS.includes(platform))
-    return openBlasNotice(blas);
+  if (active === 'onnxruntime-f64' && blas && OPENBLAS_PLATFORMS.includes(platform)) return openBlasNotice(blas);
+  const ort = active === 'openblas-f64' ? onnxRuntimeUnavailable() : undefined;
+  if (ort && NATIVE_PLATFORMS.includes(platform)) return gradientProductsNotice(ort, platform);
   return undefined;
+}
+
+/** onnxruntime-node does not load where it ships, while OpenBLAS runs the Fisher products: the per-sample gradients'
+ *  conv and dense products fall back to TF.js (MobileNetV2-224: 0.15 against 0.39 samples/s, docs/performance.md (m)). */
+export function gradientProductsNotice(reason: string, platform = `${process.platform}-${process.arch}`): string {
+  return `the per-sample gradients' conv and dense products run on TF.js, about 2.5× slower than on onnxruntime-node (MobileNetV2-224), which does not load here (${reason}). Fix: ${onnxRuntimeFix(reason, platform)}.`;
 }
 
 /** The OpenBLAS addon of a platform that ships it did not load (a damaged install, or a checkout built without it). */
@@ -98,6 +108,12 @@ export function nativeGemmNotice(reason: string, platform = `${process.platform}
   if (!NATIVE_PLATFORMS.includes(platform)) {
     return `${slow}: onnxruntime-node has no build for ${platform} (${reason}). Fix: none on this machine; ${elsewhere}.`;
   }
+  if (/Cannot find module 'onnxruntime-node'/.test(reason)) return `${slow} (${reason}). Fix: ${onnxRuntimeFix(reason, platform)}.`;
+  return `${slow}: onnxruntime-node is installed but its native library does not load here (${reason}). Fix: ${onnxRuntimeFix(reason, platform)}.`;
+}
+
+/** How to get onnxruntime-node loading on a platform it ships for, for the reason it did not. */
+function onnxRuntimeFix(reason: string, platform: string): string {
   const windows = platform.startsWith('win32')
     ? '; on Windows onnxruntime needs the Microsoft Visual C++ Redistributable (MSVCP140.dll)'
     : '';
@@ -105,9 +121,9 @@ export function nativeGemmNotice(reason: string, platform = `${process.platform}
     'in VS Code install the VSIX built for your platform; for the CLI reinstall with ' +
     "`ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher` (onnxruntime-node's install script downloads CUDA " +
     'libraries on linux-x64 and removes itself when that fails)';
-  if (/Cannot find module 'onnxruntime-node'/.test(reason)) return `${slow} (${reason}). Fix: ${reinstall}${windows}.`;
+  if (/Cannot find module 'onnxruntime-node'/.test(reason)) return `${reinstall}${windows}`;
   // Installed, but its binary is missing or does not load: a system library it needs, or a damaged install.
-  return `${slow}: onnxruntime-node is installed but its native library does not load here (${reason}). Fix: provide what the loader's message names${windows}; for a damaged install: ${reinstall}.`;
+  return `provide what the loader's message names${windows}; for a damaged install: ${reinstall}`;
 }
 
 /** Frees the native sessions (a worker thread does this before it exits: native code must not be torn down mid-call). */

@@ -136,3 +136,18 @@ test('the OpenBLAS addon missing where it ships: the cause, the cost and one fix
     else process.env.WOODFISHER_LINALG = before;
   }
 });
+
+test("onnxruntime-node missing while OpenBLAS runs the Fisher products: the gradients' products and their cost, one fix, on one line", async () => {
+  const { gradientProductsNotice } = await import('../../../src/engine/linalg/fastest');
+  const missing = "Cannot find module 'onnxruntime-node'";
+  const n = gradientProductsNotice(missing, 'linux-x64');
+  assert.ok(n.includes(missing));
+  assert.match(n, /per-sample gradients' conv and dense products run on TF\.js, about 2\.5× slower/);
+  assert.match(n, /Fix: .*ONNXRUNTIME_NODE_INSTALL=skip npm install -g woodfisher/);
+  assert.equal(n.match(/Fix: /g)?.length, 1);
+  assert.doesNotMatch(n, /\n/);
+  assert.match(
+    gradientProductsNotice('libonnxruntime.so.1 is cut short', 'linux-x64'),
+    /Fix: provide what the loader's message names; for a damaged install/,
+  );
+});
