@@ -323,5 +323,10 @@ NAPI_MODULE_INIT() {
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
+  // the interface's version: openblas.ts refuses an addon built from other sources (a checkout rebuilt with
+  // `npm run build` only keeps its old addon). 2: gather, and rowGramFactor writing G into H first.
+  napi_value abi;
+  napi_create_int32(env, 2, &abi);
+  napi_set_named_property(env, exports, "abi", abi);
   return exports;
 }

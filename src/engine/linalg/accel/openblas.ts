@@ -22,7 +22,11 @@ interface Addon {
   rowGramFactor(G: Matrix, k: number, m: number, damp: number, count: number, Linv: Float64Array, H: Float64Array, h: Float64Array): Failed;
   gather(src: Matrix, ld: number, starts: Float64Array, k: number, m: number, count: number, out: Matrix): void;
   config(): { config: string; core: string };
+  abi?: number; // the interface's version (native/linalg.c); absent before version 2
 }
+
+/** The addon interface this code calls (native/linalg.c's `abi`). */
+const ADDON_ABI = 2;
 
 /** The addon's file name for this platform (native/build.mjs writes it). */
 const OPENBLAS_FILE = `woodfisher-linalg-${process.platform}-${process.arch}.node`;
@@ -46,7 +50,15 @@ function load(): { addon?: Addon; reason?: string } {
   // OpenBLAS starts its own thread pool when loaded unless told it gets one thread (the addon keeps it at one anyway)
   process.env.OPENBLAS_NUM_THREADS ??= '1';
   const r = tryRequire<Addon>(file);
-  return (loaded = r.mod ? { addon: r.mod } : { reason: r.error });
+  if (!r.mod) return (loaded = { reason: r.error });
+  const stale = staleAddon(r.mod, file);
+  return (loaded = stale ? { reason: stale } : { addon: r.mod });
+}
+
+/** Why a loaded addon cannot serve this code (built from other sources), or undefined. */
+export function staleAddon(addon: Pick<Addon, 'abi'>, file: string): string | undefined {
+  if (addon.abi === ADDON_ABI) return undefined;
+  return `${file} was built from other sources (interface ${addon.abi ?? 1}, this code needs ${ADDON_ABI}): rebuild it with \`npm run build:native\``;
 }
 
 /** Why the OpenBLAS provider is not usable here, or undefined when its addon loads. */

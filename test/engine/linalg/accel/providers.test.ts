@@ -14,6 +14,7 @@ import {
   selectProvider,
 } from '../../../../src/engine/linalg/accel';
 import { onnxModel } from '../../../../src/engine/linalg/accel/onnxModel';
+import { staleAddon } from '../../../../src/engine/linalg/accel/openblas';
 import { NATIVE_PLATFORMS } from '../../../../src/engine/linalg/fastest';
 
 function rng(seed: number) {
@@ -189,6 +190,15 @@ test(
     assert.equal(blasMissing, undefined);
   },
 );
+
+test('an OpenBLAS addon built from other sources (no or another interface version) is refused with the rebuild command; this build is accepted', () => {
+  assert.match(
+    staleAddon({}, '/x/woodfisher-linalg-linux-x64.node') ?? '',
+    /built from other sources \(interface 1, this code needs \d+\): rebuild it with `npm run build:native`/,
+  );
+  assert.match(staleAddon({ abi: 99 }, '/x/a.node') ?? '', /interface 99/);
+  if (!blasMissing) assert.equal(openBlasUnavailable(), undefined, 'the addon built from these sources loads');
+});
 
 test('openblas addon: wrong arguments are a RangeError, never a crash or a write past an array', { skip: blasMissing }, () => {
   const p = openBlasProvider();
