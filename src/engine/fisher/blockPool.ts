@@ -17,11 +17,11 @@ import {
   updateBlocks,
   type BuildJob,
   type BuildResult,
+  type Kept,
   type UpdateJob,
   type UpdateResult,
 } from './blockJobs';
 import { blocksPerBatch } from './inverse';
-import type { FisherBlockInverse } from './blockInverse';
 import type { InverseForm } from '../types';
 
 export interface BlockRunner {
@@ -53,7 +53,7 @@ export function blockThreads(threads: number | undefined, blocks: number): numbe
 
 /** Blocks in batches on this thread. */
 export function inlineRunner(batch = 1): BlockRunner {
-  const kept = new Map<number, FisherBlockInverse[]>();
+  const kept: Kept = new Map();
   const tick = () => new Promise<void>(r => setImmediate(r)); // lets a cancel arrive between batches
   const run = (async (op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[]) => {
     await tick();

@@ -2,10 +2,9 @@
 import { parentPort } from 'node:worker_threads';
 import { releaseGemm, useFastestGemm } from '../linalg/fastest';
 import { WoodFisherError } from '../types';
-import { buildBlocks, updateBlocks, type BuildJob, type UpdateJob } from './blockJobs';
-import type { FisherBlockInverse } from './blockInverse';
+import { buildBlocks, updateBlocks, type BuildJob, type Kept, type UpdateJob } from './blockJobs';
 
-const kept = new Map<number, FisherBlockInverse[]>();
+const kept: Kept = new Map();
 useFastestGemm();
 
 /** The batch's gradient buffers (each once). */
