@@ -17,7 +17,7 @@ import {
   updateBlocks,
   type BuildJob,
   type BuildResult,
-  type Kept,
+  Kept,
   type UpdateJob,
   type UpdateResult,
 } from './blockJobs';
@@ -53,7 +53,7 @@ export function blockThreads(threads: number | undefined, blocks: number): numbe
 
 /** Blocks in batches on this thread. */
 export function inlineRunner(batch = 1): BlockRunner {
-  const kept: Kept = new Map();
+  const kept = new Kept();
   const tick = () => new Promise<void>(r => setImmediate(r)); // lets a cancel arrive between batches
   const run = (async (op: 'build' | 'update', jobs: (BuildJob | UpdateJob)[]) => {
     await tick();

@@ -2,9 +2,9 @@
 import { parentPort } from 'node:worker_threads';
 import { releaseGemm, useFastestGemm } from '../linalg/fastest';
 import { WoodFisherError } from '../types';
-import { buildBlocks, updateBlocks, type BuildJob, type Kept, type UpdateJob } from './blockJobs';
+import { buildBlocks, Kept, updateBlocks, type BuildJob, type UpdateJob } from './blockJobs';
 
-const kept: Kept = new Map();
+const kept = new Kept();
 useFastestGemm();
 
 /** The batch's gradient buffers (each once). */

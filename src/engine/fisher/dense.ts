@@ -2,7 +2,8 @@
 // Cost: primal O(N b² + b³) (gram N b², L and L⁻¹ 2b³/3 as run); recursive O(N b²) (2 N b²),
 // but the recursion loses digits when λ is tiny (entries 1/λ minus nearly equal terms): it is the reference, not the default.
 import { columnSquares, factor } from '../linalg/factors';
-import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
+import { gramCols, matmul, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
+import { adjacent, recycle } from '../linalg/scratch';
 import { gatherCols } from './dual';
 import type { FisherBlockInverse } from './blockInverse';
 
@@ -100,6 +101,19 @@ export class PrimalInverse implements FisherBlockInverse {
 
   storage(): ArrayBufferLike {
     return this.R.buffer;
+  }
+
+  /** F⁻¹v = N·Rᵀ(Rv) of each block (V: their vectors one after another) in two batched products, when their R lie one
+   *  after another in one buffer with one b and N (the blocks of one batched build); else undefined. */
+  static mulEach(invs: PrimalInverse[], V: Float64Array): Float64Array | undefined {
+    const [{ n, size: b }] = invs;
+    if (invs.some(x => x.n !== n || x.size !== b)) return undefined;
+    const R = adjacent(invs.map(x => x.R));
+    if (!R) return undefined;
+    const t = matmul(R, V, b, b, 1, invs.length); // Rv
+    const x = scaled(matmulTN(R, t, b, b, 1, invs.length), n); // N·Rᵀ(Rv)
+    recycle(t);
+    return x;
   }
 }
 

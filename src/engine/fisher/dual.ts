@@ -7,9 +7,9 @@
 //   P_qq (1 − P_qq) = Σ_{j≠q} P_jq² + Nλ ‖K⁻¹g_q‖²  =: S_q   (every term ≥ 0, P_jq = −H_jᵀH_q),
 // hence 1 − h_q = S_q / h_q, free of cancellation. Used for columns with h_q > H_STABLE (at most N/H_STABLE of them).
 import { factor } from '../linalg/factors';
-import { gramCols, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
+import { gramCols, matmul, matmulTN, matvec, matvecT, type Matrix } from '../linalg/gemm';
 import type { FisherBlockInverse } from './blockInverse';
-import { recycle } from '../linalg/scratch';
+import { adjacent, recycle } from '../linalg/scratch';
 
 const H_STABLE = 0.99; // above this h_q, 1 − h_q would lose ≥ 2 digits: use S_q / h_q (below, error ≤ ~100·N·ε)
 const FIX_CHUNK = 256; // columns per fix-up product (bounds the b×chunk scratch)
@@ -57,6 +57,22 @@ export class DualInverse implements FisherBlockInverse {
 
   storage(): ArrayBufferLike {
     return this.H.buffer;
+  }
+
+  /** F⁻¹v of each block (V: their vectors one after another) in two batched products, when their H lie one after
+   *  another in one buffer with one N, b and λ (the blocks of one batched build); else undefined. */
+  static mulEach(invs: DualInverse[], V: Float64Array): Float64Array | undefined {
+    const [{ n, size: b, damp }] = invs;
+    if (invs.some(x => x.n !== n || x.size !== b || x.damp !== damp)) return undefined;
+    const H = adjacent(invs.map(x => x.H));
+    if (!H) return undefined;
+    const count = invs.length;
+    const t = matmul(H, V, n, b, 1, count); // Hv
+    const u = matmulTN(H, t, n, b, 1, count); // Hᵀ(Hv)
+    const x = new Float64Array(count * b);
+    for (let i = 0; i < x.length; i++) x[i] = (V[i] - u[i]) / damp;
+    recycle(t, u);
+    return x;
   }
 }
 

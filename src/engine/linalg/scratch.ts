@@ -61,3 +61,15 @@ export function releaseScratch(): void {
   free.clear();
   kept = 0;
 }
+
+/** One view over the arrays when they lie one after another in one buffer (same type), else undefined. */
+export function adjacent<T extends Float32Array | Float64Array>(arrays: T[]): T | undefined {
+  const [a] = arrays;
+  let end = a.byteOffset;
+  for (const x of arrays) {
+    if (x.buffer !== a.buffer || x.constructor !== a.constructor || x.byteOffset !== end) return undefined;
+    end += x.byteLength;
+  }
+  const len = (end - a.byteOffset) / a.BYTES_PER_ELEMENT;
+  return (a instanceof Float32Array ? new Float32Array(a.buffer, a.byteOffset, len) : new Float64Array(a.buffer, a.byteOffset, len)) as T;
+}

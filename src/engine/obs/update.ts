@@ -6,6 +6,7 @@
 import { cholesky, cholSolve } from '../linalg/cholesky';
 import { WoodFisherError, type UpdateKind } from '../types';
 import type { FisherBlockInverse } from '../fisher/blockInverse';
+import { mulEach } from '../fisher/inverse';
 
 export interface UpdateOptions {
   jointChunk?: number;
@@ -53,6 +54,32 @@ export function woodTaylorUpdate(
   const x = new Float64Array(w.length);
   for (let q = 0; q < w.length; q++) x[q] = w[q] - invGrad[q]; // w − F⁻¹∇L
   return obsUpdate(x, prune, inv, kind, opts);
+}
+
+/** The independent update of many blocks at once (w, prune: their weights and masks one after another, in the
+ *  inverses' sizes): obsUpdate's, with every F⁻¹v in batched products (mulEach). Blocks with nothing pruned are
+ *  returned as they were. */
+export function independentUpdates(w: Float64Array, prune: Uint8Array, invs: FisherBlockInverse[]): Float64Array {
+  if (prune.length !== w.length)
+    throw new WoodFisherError(`OBS update: mask has ${prune.length} entries for ${w.length} weights`, 'OPTIONS');
+  const v = new Float64Array(w.length);
+  let o = 0;
+  for (const inv of invs) {
+    const d = inv.diag();
+    for (let q = 0; q < inv.size; q++) if (prune[o + q]) v[o + q] = -w[o + q] / d[q]; // v_q = −w_q/[F⁻¹]_qq
+    o += inv.size;
+  }
+  if (o !== w.length) throw new WoodFisherError(`OBS update: inverses of ${o} weights for ${w.length}`, 'OPTIONS');
+  const dw = mulEach(invs, v), // δw = F⁻¹v
+    out = new Float64Array(w.length);
+  o = 0;
+  for (const inv of invs) {
+    let any = false;
+    for (let q = o; q < o + inv.size; q++) any ||= prune[q] !== 0;
+    for (let q = o; q < o + inv.size; q++) out[q] = !any ? w[q] : prune[q] ? 0 : w[q] + dw[q];
+    o += inv.size;
+  }
+  return out;
 }
 
 export function prunedIndices(prune: Uint8Array): Int32Array {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fisherBlockInverse, fisherBlockInverses, blocksPerBatch, inversePeakBytes } from '../../../src/engine/fisher/inverse';
 import { blockPool, forEachBounded, inlineRunner, type BlockRunner } from '../../../src/engine/fisher/blockPool';
-import type { BuildJob, UpdateJob } from '../../../src/engine/fisher/blockJobs';
+import { Kept, type BuildJob, type UpdateJob } from '../../../src/engine/fisher/blockJobs';
 import { choleskyInverse } from '../../../src/engine/linalg/cholesky';
 import { releaseGemm, useFastestGemm } from '../../../src/engine/linalg/fastest';
 import { sharedFloat32 } from '../../../src/engine/linalg/scratch';
@@ -267,14 +267,14 @@ test("a batch's inverse storage is recycled only when none of its blocks is stil
   const mask = Uint8Array.from({ length: b }, (_, q) => (q % 3 === 0 ? 1 : 0));
   const update = (k: ReturnType<typeof block>): UpdateJob => ({ op: 'update', id: k.id, w: k.w.slice(), mask, kind: 'independent' });
   // reference: the four built together and updated together
-  const ref = new Map();
+  const ref = new Kept();
   buildBlocks(
     kept4.map(k => build(k, true)),
     ref,
   );
   const expected = updateBlocks(kept4.map(update), ref).map(u => u.w);
   // the same four, updated one first; a batch built in between (not kept) takes whatever the pool holds
-  const kept = new Map();
+  const kept = new Kept();
   buildBlocks(
     kept4.map(k => build(k, true)),
     kept,
@@ -282,11 +282,11 @@ test("a batch's inverse storage is recycled only when none of its blocks is stil
   const first = updateBlocks([update(kept4[0])], kept)[0].w;
   buildBlocks(
     other4.map(k => build(k, false)),
-    new Map(),
+    new Kept(),
   );
   buildBlocks(
     other4.map(k => build(k, false)),
-    new Map(),
+    new Kept(),
   );
   const rest = updateBlocks(kept4.slice(1).map(update), kept).map(u => u.w);
   assert.deepEqual([first, ...rest], expected, `seed ${seed}`);
@@ -334,4 +334,29 @@ test('jobs whose gradients are matrices in shared memory reach the block threads
     blocks.every(k => k.G.length === n * b),
     'the shared gradients are still readable here',
   );
+});
+
+test('Kept: a batch buffer is held while any of its blocks is kept, released when the last is taken; taking twice gives nothing', () => {
+  const seed = freshSeed(),
+    r = rng(seed),
+    [n, b] = [8, 20];
+  const G = new Float64Array(4 * n * b);
+  for (let c = 0; c < 4; c++) G.set(gradients(r, n, b), c * n * b);
+  const invs = fisherBlockInverses(G, 4, n, b, 1e-3, 'dual'),
+    alone = fisherBlockInverse(G.subarray(0, n * b), n, b, 1e-3, 'dual');
+  const kept = new Kept();
+  kept.set(1, invs.slice(0, 2));
+  kept.set(2, invs.slice(2));
+  kept.set(3, [alone]);
+  assert.equal(kept.size, 3);
+  assert.deepEqual(kept.take(1), invs.slice(0, 2));
+  assert.ok(kept.holds(invs[0].storage()), 'blocks 2 and 3 of the batch still use its buffer');
+  assert.equal(kept.take(1), undefined);
+  assert.deepEqual(kept.take(2), invs.slice(2));
+  assert.ok(!kept.holds(invs[0].storage()));
+  assert.ok(kept.holds(alone.storage()));
+  kept.set(3, [alone]); // kept again under the same id: counted once
+  assert.deepEqual(kept.take(3), [alone]);
+  assert.ok(!kept.holds(alone.storage()));
+  assert.equal(kept.size, 0);
 });
