@@ -324,9 +324,9 @@ async function fisherBlocks(ctx: StepContext, group: number[]): Promise<void> {
     );
     for (const i of group)
       layers[i].form = [...forms[i]]
-        .sort((a, b) => b[1] - a[1])
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
         .map(([f]) => f)
-        .join('+'); // most used first
+        .join('+'); // most used first (ties by name: blocks finish in any order)
   });
   for (const work of group.map(i => layers[i])) {
     if (work.saliency.some(v => Number.isNaN(v))) {

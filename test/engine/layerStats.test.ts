@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { layerResult, logHistogram } from '../../src/engine/layerStats';
+import { finiteOf, layerResult, logHistogram, spread } from '../../src/engine/layerStats';
+import { freshSeed, rng } from './linalg/reference';
 import { PrunableLayer } from '../../src/engine/types';
 
 test('the log histogram counts every positive saliency, lumping underflow into the first bin', () => {
@@ -26,4 +27,17 @@ test('layerResult counts exact zeros and reports the saliency spread', () => {
   assert.equal(r.sparsity, 0.5);
   assert.deepEqual(r.saliency, { min: 1, median: 4, max: 6 });
   assert.equal(r.threshold, 4);
+});
+
+test('spread and the histogram need no sorted input: equal to the sorted computation on fresh random saliencies', () => {
+  const seed = freshSeed(),
+    r = rng(seed);
+  for (const n of [1, 2, 7, 5000]) {
+    const s = Float64Array.from({ length: n }, () => [0, NaN, Infinity, 10 ** (-20 * r())][r() < 0.9 ? 3 : Math.floor(r() * 3)]);
+    const finite = Float64Array.from(s.filter(Number.isFinite)).sort();
+    const at = (q: number) => finite[Math.floor(q * (finite.length - 1) + 0.5)];
+    const expected = finite.length ? { min: at(0), median: at(0.5), max: at(1) } : { min: NaN, median: NaN, max: NaN };
+    assert.deepEqual(spread(finiteOf(s)), expected, `n=${n} seed ${seed}`);
+    assert.deepEqual(logHistogram(s), logHistogram(finite), `histogram n=${n} seed ${seed}`);
+  }
 });

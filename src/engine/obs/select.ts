@@ -1,5 +1,6 @@
 // Which weights to prune: the lowest saliencies, over all layers at once (global) or layer by layer.
 import { WoodFisherError } from '../types';
+import { kthSmallest } from '../order';
 
 export interface SelectionLayer {
   name: string;
@@ -109,7 +110,7 @@ function pruneCount(layers: SelectionLayer[], masks: Uint8Array[], ids: number[]
       vals[c++] = r[q];
     }
   }
-  const t = vals.sort()[need - 1]; // need-th smallest saliency
+  const t = kthSmallest(vals, need - 1); // need-th smallest saliency
   for (const i of ids) {
     // strictly below t: all pruned
     const { weights: w, saliency: r } = layers[i];
