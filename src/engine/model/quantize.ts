@@ -57,10 +57,11 @@ export async function outputForRun(
 ): Promise<{ encoded: EncodedModel; quantization: QuantizationReport; size: { input: SizeFigures; output: SizeFigures } }> {
   const mode = o.quantize ?? 'keep';
   const encoded = await quantizeForOutput(m, mode, Object.fromEntries(Object.entries(o.layers ?? {}).map(([k, v]) => [k, v.quantize])));
-  const size = {
-    input: sizeOf(modelFiles(m.path)),
-    output: sizeOf([new TextEncoder().encode(encoded.modelJson), ...encoded.shards.map(s => s.bytes)]),
-  };
+  const [input, output] = await Promise.all([
+    sizeOf(modelFiles(m.path)), // started at load instead, it overlapped the gradients but slowed them as much (docs/performance.md)
+    sizeOf([new TextEncoder().encode(encoded.modelJson), ...encoded.shards.map(s => s.bytes)]),
+  ]);
+  const size = { input, output };
   return { encoded, quantization: quantizationReport(m, mode, encoded), size };
 }
 

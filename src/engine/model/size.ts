@@ -2,6 +2,7 @@
 import { readInputFile } from '../files';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { promisify } from 'node:util';
 import { WoodFisherError, type SizeFigures } from '../types';
 
 export type { SizeFigures };
@@ -10,27 +11,31 @@ export type { SizeFigures };
 export const GZIP_LEVEL = 9;
 export const BROTLI_QUALITY = 9;
 
+const gzipOptions = { level: GZIP_LEVEL };
+const brotliOptions = (bytes: Uint8Array): zlib.BrotliOptions => ({
+  params: { [zlib.constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+});
+const gzipAsync = promisify(zlib.gzip),
+  brotliAsync = promisify(zlib.brotliCompress);
+
 export function gzipSize(bytes: Uint8Array): number {
-  return zlib.gzipSync(bytes, { level: GZIP_LEVEL }).length;
+  return zlib.gzipSync(bytes, gzipOptions).length;
 }
 
 export function brotliSize(bytes: Uint8Array): number {
-  return zlib.brotliCompressSync(bytes, {
-    params: { [zlib.constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
-  }).length;
+  return zlib.brotliCompressSync(bytes, brotliOptions(bytes)).length;
 }
 
-/** Sizes of the given files' contents. */
-export function sizeOf(files: Uint8Array[], what: { brotli?: boolean } = {}): SizeFigures {
-  let raw = 0,
-    gzip = 0,
-    brotli = 0;
-  for (const f of files) {
-    raw += f.length;
-    gzip += gzipSize(f);
-    if (what.brotli !== false) brotli += brotliSize(f);
-  }
-  return { raw, gzip, brotli: what.brotli === false ? NaN : brotli, files: files.length };
+/** Sizes of the given files' contents. Every file and codec compresses at once on libuv's thread pool (one after
+ *  another they were 5 s of MobileNetV2-224's 20 s run: gzip -9 and brotli 9 of 14 MB, twice); same bytes as the
+ *  sync calls. */
+export async function sizeOf(files: Uint8Array[], what: { brotli?: boolean } = {}): Promise<SizeFigures> {
+  const sum = (xs: Buffer[]) => xs.reduce((a, x) => a + x.length, 0);
+  const [gzip, brotli] = await Promise.all([
+    Promise.all(files.map(f => gzipAsync(f, gzipOptions))).then(sum),
+    what.brotli === false ? NaN : Promise.all(files.map(f => brotliAsync(f, brotliOptions(f)))).then(sum),
+  ]);
+  return { raw: files.reduce((a, f) => a + f.length, 0), gzip, brotli, files: files.length };
 }
 
 /** The files a model.json names (itself first, then its shards in manifest order), read from disk. */
