@@ -3,7 +3,8 @@
 // paper's recursive algorithm, gemm parts against the provider's own matMul rate, batched against one-at-a-time
 // gradients, peak RSS against the memory plan. Writes bench-results/bench-<date>.json.
 //   (a) matMul GFLOP/s per provider      (b) Fisher-inverse stage, N × d with blocks of B
-//   (b2) many small Fisher blocks through the block runner, against their arithmetic (--b2-samples 32,64,128)
+//   (b2) many small Fisher blocks through the block runner, built and kept+updated, against their arithmetic
+//        (--b2-samples 32,64,128, --b2-rounds 3, --b2-linalg openblas-f64,onnxruntime-f64)
 //   (c) per-sample gradients, samples/s   (d) end-to-end runPrune, stage times and peak RSS (each run in a child process)
 //   (s) structured pruning: OBS vs L1-norm filters at equal structure / FLOPs, one shot and fine-tuned; latency (bench/structured.ts)
 //   (r) the memory plan against whole-process peak RSS on MobileNetV2-224 at N = 32 … 512, and at N = 512 under a limit
@@ -408,8 +409,14 @@ async function sectionB(): Promise<void> {
  *  "CPU × arithmetic" = the same in CPU seconds of the whole process (every thread), against the product's flops per
  *  CPU second: on a shared machine waiting for a core inflates the wall-clock ratio, not this one. */
 async function sectionSmallBlocks(): Promise<void> {
-  if (onnxRuntimeUnavailable()) {
-    skipped('smallBlocks', onnxRuntimeUnavailable()!);
+  // every float64 provider that loads here (--b2-linalg: some of them), each timed as a run uses it
+  // (WOODFISHER_LINALG pins the block threads too)
+  const asked = opt('b2-linalg')?.split(',');
+  const linalgs = (['openblas-f64', 'onnxruntime-f64'] as const)
+    .filter(n => (n === 'openblas-f64' ? !openBlasUnavailable() : !onnxRuntimeUnavailable()))
+    .filter(n => !asked || asked.includes(n));
+  if (!linalgs.length) {
+    skipped('smallBlocks', `no float64 provider loads here${asked ? ` among ${asked.join(', ')}` : ''} (OpenBLAS addon, onnxruntime-node)`);
     return;
   }
   const { blockPool, inlineRunner, forEachBounded } = await import('../src/engine/fisher/blockPool');
@@ -420,8 +427,7 @@ async function sectionSmallBlocks(): Promise<void> {
     damp = 1e-5,
     d = count * B;
   const samples = (opt('b2-samples') ?? (SMOKE ? '128' : '32,64,128')).split(',').map(Number);
-  // every float64 provider that loads here, each timed as a run uses it (WOODFISHER_LINALG pins the block threads too)
-  const linalgs = (['openblas-f64', 'onnxruntime-f64'] as const).filter(n => n === 'onnxruntime-f64' || !openBlasUnavailable());
+  const rounds = Number(opt('b2-rounds') ?? (SMOKE ? 1 : 3)); // fresh runner each round; the median is shown
   const products = linalgs.map(n =>
     n === 'openblas-f64' ? openBlasProvider() : onnxRuntimeProvider({ precision: 'float64', threads: 1 }),
   );
@@ -452,9 +458,8 @@ async function sectionSmallBlocks(): Promise<void> {
   for (const N of samples) {
     const G = syntheticGradients(N, d, 11, sharedFloat32(N * d)); // in shared memory, as a run's gradient rows
     const ranges = blockRanges(d, B);
-    // one block as the runners take it (unit weights: the bench times the inverse, not the saliency)
     // a job as a run sends it (step.ts's jobRefs): `k` consecutive blocks (unit weights: the bench times the inverse)
-    const job = (r: (typeof ranges)[number], k: number, id: number) => ({
+    const job = (r: (typeof ranges)[number], k: number, id: number, keep: boolean) => ({
       op: 'build' as const,
       id,
       G: { rows: G, n: N, d, start: r.start, end: r.start + k * B }, // gathered with its batch, as a run does
@@ -465,79 +470,113 @@ async function sectionSmallBlocks(): Promise<void> {
       form: 'auto' as const,
       w: new Float64Array(k * B).fill(1),
       taylor: false,
-      keep: false,
+      keep,
+    });
+    // its independent OBS update with the kept inverses (every other weight pruned)
+    const update = (k: number, id: number) => ({
+      op: 'update' as const,
+      id,
+      w: new Float64Array(k * B).fill(1),
+      mask: Uint8Array.from({ length: k * B }, (_, q) => q % 2),
+      kind: 'independent' as const,
     });
     const form = chooseForm(N, B),
       batch = blocksPerBatch(N, B, 'auto');
-    const floor = await floorSeconds(N, B, batch, damp); // the batch's products and Cholesky alone (bench/fisherFloor.ts)
+    const floor = linalgs.includes('onnxruntime-f64')
+      ? await floorSeconds(N, B, batch, damp) // the batch's products and Cholesky alone (bench/fisherFloor.ts)
+      : 'onnxruntime-node not loaded';
     floors.push({ N, form, batch, floor });
     const variants = linalgs.flatMap(linalg => [
       ...(N === Math.max(...samples) && linalg === 'onnxruntime-f64'
-        ? [{ linalg, label: 'one block per call, 1 thread', make: () => inlineRunner(1), threads: 1 }]
+        ? [{ linalg, label: 'one block per call, 1 thread', make: () => inlineRunner(1), threads: 1, keep: false }]
         : []),
-      { linalg, label: `batches of ${batch}, 1 thread`, make: () => inlineRunner(batch), threads: 1 },
-      { linalg, label: `batches of ${batch}, ${threads} threads`, make: () => blockPool(threads, batch), threads },
+      { linalg, label: `batches of ${batch}, 1 thread`, make: () => inlineRunner(batch), threads: 1, keep: false },
+      { linalg, label: `batches of ${batch}, ${threads} threads`, make: () => blockPool(threads, batch), threads, keep: false },
+      { linalg, label: `kept, then updated, 1 thread`, make: () => inlineRunner(batch), threads: 1, keep: true },
+      { linalg, label: `kept, then updated, ${threads} threads`, make: () => blockPool(threads, batch), threads, keep: true },
     ]);
     for (const v of variants) {
-      releaseGemm();
-      process.env.WOODFISHER_LINALG = v.linalg;
-      useFastestGemm(); // the run's own products (each block thread does the same)
-      const runner = v.make();
-      const k = jobBlocks(runner.batch),
-        inFlight = Math.ceil(runner.capacity / k);
-      const runs = (rs: typeof ranges) => rs.flatMap((r, i) => (i % k === 0 ? [{ r, k: Math.min(k, rs.length - i) }] : []));
-      try {
-        // warm-up: one batch on every thread (sessions, JIT)
-        await forEachBounded(
-          runs(ranges.slice(0, v.threads * batch)).map((x, i) => ({ ...x, id: -1 - i })),
-          inFlight,
-          async ({ r, k, id }) => {
-            await runner.build(job(r, k, id));
-          },
-        );
-        const r0 = rate();
-        let done = 0;
-        const t = now(),
-          c0 = cpu();
-        const todo = runs(ranges).map((x, id) => ({ ...x, id }));
-        await forEachBounded(todo, inFlight, async ({ r, k, id }) => {
-          if (now() - t > 2 * BUDGET) return; // the slow variant: a prefix of the blocks, scaled below
-          await runner.build(job(r, k, id));
-          done += k;
-        });
-        const seconds = now() - t,
-          cpuSeconds = cpu() - c0,
-          r1 = rate();
-        const gflops = (r0.wall + r1.wall) / 2,
-          cpuGflops = (r0.cpu + r1.cpu) / 2,
-          work = done * formFlops(form, N, B);
-        out.push({
-          N,
-          form,
-          linalg: v.linalg,
-          variant: v.label,
-          blocks: done,
-          of: count,
-          seconds,
-          cpuSeconds,
-          secondsPer20k: (seconds / done) * 20000,
-          productGflops: gflops,
-          productGflopsPerCpuSecond: cpuGflops,
-          threads: v.threads,
-          timesArithmetic: seconds / (work / (v.threads * gflops * 1e9)),
-          cpuTimesArithmetic: cpuSeconds / (work / (cpuGflops * 1e9)),
-          ...(v.linalg !== 'onnxruntime-f64'
-            ? {}
-            : typeof floor === 'string'
-              ? { floor }
-              : {
-                  productsAlone: floor.products / (formFlops(form, N, B) / (gflops * 1e9)),
-                  factorAlone: floor.factor / (formFlops(form, N, B) / (gflops * 1e9)),
-                }),
-        });
-      } finally {
-        await runner.close();
+      const measured: Record<string, number>[] = [];
+      for (let round = 0; round < rounds; round++) {
+        releaseGemm();
+        process.env.WOODFISHER_LINALG = v.linalg;
+        useFastestGemm(); // the run's own products (each block thread does the same)
+        const runner = v.make();
+        const k = jobBlocks(runner.batch),
+          inFlight = Math.ceil(runner.capacity / k);
+        const runs = (rs: typeof ranges) => rs.flatMap((r, i) => (i % k === 0 ? [{ r, k: Math.min(k, rs.length - i) }] : []));
+        try {
+          // warm-up: one batch on every thread (sessions, JIT)
+          await forEachBounded(
+            runs(ranges.slice(0, v.threads * batch)).map((x, i) => ({ ...x, id: -1 - i })),
+            inFlight,
+            async ({ r, k, id }) => {
+              await runner.build(job(r, k, id, false));
+            },
+          );
+          const r0 = rate();
+          const built: { k: number; id: number }[] = [];
+          const t = now(),
+            c0 = cpu();
+          const todo = runs(ranges).map((x, id) => ({ ...x, id }));
+          await forEachBounded(todo, inFlight, async ({ r, k, id }) => {
+            if (now() - t > 2 * BUDGET) return; // the slow variant: a prefix of the blocks, scaled below
+            await runner.build(job(r, k, id, v.keep));
+            built.push({ k, id });
+          });
+          const seconds = now() - t,
+            cpuSeconds = cpu() - c0;
+          const tu = now();
+          if (v.keep) await forEachBounded(built, inFlight, async ({ k, id }) => void (await runner.update(update(k, id))));
+          const updateSeconds = v.keep ? now() - tu : NaN;
+          const r1 = rate(),
+            done = built.reduce((a, x) => a + x.k, 0);
+          const gflops = (r0.wall + r1.wall) / 2,
+            cpuGflops = (r0.cpu + r1.cpu) / 2,
+            work = done * formFlops(form, N, B);
+          measured.push({
+            blocks: done,
+            seconds,
+            cpuSeconds,
+            updateSeconds,
+            gflops,
+            cpuGflops,
+            timesArithmetic: seconds / (work / (v.threads * gflops * 1e9)),
+            cpuTimesArithmetic: cpuSeconds / (work / (cpuGflops * 1e9)),
+          });
+        } finally {
+          await runner.close();
+        }
       }
+      const mid = [...measured].sort((a, b) => a.seconds - b.seconds)[Math.floor((measured.length - 1) / 2)];
+      const span = (key: string) => [Math.min(...measured.map(m => m[key])), Math.max(...measured.map(m => m[key]))];
+      out.push({
+        N,
+        form,
+        linalg: v.linalg,
+        variant: v.label,
+        blocks: mid.blocks,
+        of: count,
+        seconds: mid.seconds,
+        cpuSeconds: mid.cpuSeconds,
+        updateSeconds: v.keep ? mid.updateSeconds : undefined,
+        secondsPer20k: (mid.seconds / mid.blocks) * 20000,
+        productGflops: mid.gflops,
+        productGflopsPerCpuSecond: mid.cpuGflops,
+        threads: v.threads,
+        timesArithmetic: mid.timesArithmetic,
+        timesArithmeticRange: span('timesArithmetic'),
+        cpuTimesArithmetic: mid.cpuTimesArithmetic,
+        rounds: measured,
+        ...(v.linalg !== 'onnxruntime-f64'
+          ? {}
+          : typeof floor === 'string'
+            ? { floor }
+            : {
+                productsAlone: floor.products / (formFlops(form, N, B) / (mid.gflops * 1e9)),
+                factorAlone: floor.factor / (formFlops(form, N, B) / (mid.gflops * 1e9)),
+              }),
+      });
     }
   }
   for (const p of products) p.dispose();
@@ -547,6 +586,7 @@ async function sectionSmallBlocks(): Promise<void> {
   table(
     `(b2) many small Fisher blocks of ${B}, λ = ${damp}, through the block runner as a run builds them${blas ? ` (OpenBLAS ${blas.core})` : ''}.\n` +
       `    × arithmetic = seconds ÷ (flops ÷ (threads × the fastest float64 ${S}² matMul rate here (${linalgs.join(', ')}), measured before and after)); CPU × arithmetic = CPU seconds (all threads) ÷ (flops ÷ that product's GFLOP per CPU second); "per 20k" scales to the issue's 20,000 blocks\n` +
+      `    median of ${rounds} round${rounds === 1 ? '' : 's'}, each with a fresh runner (× arithmetic: median, then the range); "kept, then updated": the build keeps the inverses (fresh memory per block), then the independent OBS update of every block with them (update s)\n` +
       `    floor (onnxruntime rows; bench/fisherFloor.ts), × the same arithmetic: a batch's counted products alone, and its whole factorization alone (factors.ts's steps as session runs on ready float64 operands): what no batching around them removes`,
     [
       'N',
@@ -556,6 +596,7 @@ async function sectionSmallBlocks(): Promise<void> {
       'blocks',
       's',
       's per 20k blocks',
+      'update s',
       'CPU ms/block',
       'matMul GFLOP/s',
       '× arithmetic',
@@ -571,9 +612,10 @@ async function sectionSmallBlocks(): Promise<void> {
       `${r.blocks}/${r.of}`,
       f(r.seconds as number),
       f(r.secondsPer20k as number),
+      f(r.updateSeconds as number | undefined),
       f((1000 * (r.cpuSeconds as number)) / (r.blocks as number), 3),
       f(r.productGflops as number),
-      fx(r.timesArithmetic as number),
+      `${fx(r.timesArithmetic as number)}${(r.rounds as unknown[]).length > 1 ? ` (${(r.timesArithmeticRange as number[]).map(fx).join('–')})` : ''}`,
       fx(r.cpuTimesArithmetic as number),
       fx(r.productsAlone as number | undefined),
       fx(r.factorAlone as number | undefined),
@@ -594,7 +636,7 @@ async function sectionSmallBlocks(): Promise<void> {
       ['N (form, batch)', 'product step', 'µs/block', 'GFLOP/s'],
       where,
     );
-  results.smallBlocks = { B, damp, samples, openblas: blas, variants: out, floors };
+  results.smallBlocks = { B, damp, samples, rounds, linalgs, openblas: blas, variants: out, floors };
 }
 
 // ---------------------------------------------------------------- (c) per-sample gradients
