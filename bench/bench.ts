@@ -473,11 +473,12 @@ async function sectionSmallBlocks(): Promise<void> {
       keep,
     });
     // its independent OBS update with the kept inverses (every other weight pruned)
+    const everyOther = Uint8Array.from({ length: 64 * B }, (_, q) => q % 2);
     const update = (k: number, id: number) => ({
       op: 'update' as const,
       id,
       w: new Float64Array(k * B).fill(1),
-      mask: Uint8Array.from({ length: k * B }, (_, q) => q % 2),
+      mask: everyOther.slice(0, k * B),
       kind: 'independent' as const,
     });
     const form = chooseForm(N, B),

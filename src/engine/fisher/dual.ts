@@ -18,7 +18,7 @@ export class DualInverse implements FisherBlockInverse {
   readonly form = 'dual' as const;
   constructor(
     readonly size: number,
-    private readonly n: number,
+    readonly n: number,
     private readonly damp: number,
     private readonly H: Float64Array,
     private readonly d: Float64Array,

@@ -167,7 +167,7 @@ test('obsUpdate rejects a mask of the wrong length and a missing inverse', () =>
   assert.throws(() => obsUpdate(new Float64Array(3), Uint8Array.from([1, 0, 0]), null, 'independent'), isOpt);
 });
 
-test('batched: mulEach and independentUpdates over batches of primal, dual and recursive blocks (runs of one build, blocks alone, sizes mixed) equal the dense float64 reference; blocks with nothing pruned come back as they were', () => {
+test('batched: mulEach and independentUpdates over batches of primal, dual and recursive blocks (runs of one build, in one chunk or several, blocks alone, sizes mixed) equal the dense float64 reference; blocks with nothing pruned come back as they were', () => {
   const seed = freshSeed(),
     r = rng(seed),
     damp = 1e-4;
@@ -179,6 +179,8 @@ test('batched: mulEach and independentUpdates over batches of primal, dual and r
     [20, 9, 2, 'recursive'],
     [30, 16, 3, 'primal'],
     [6, 25, 3, 'dual'],
+    [12, 40, 70, 'dual'], // more than one chunk of 256 KB (mulEach's cache-sized chunks)
+    [4, 16, 130, 'primal'],
   ] as const;
   const blocks = builds.flatMap(([n, b, count, form]) => {
     const G = new Float64Array(count * n * b);
