@@ -23,3 +23,26 @@ test('sizeOf: raw, gzip and brotli of several files equal the sync one-by-one fi
   assert.deepEqual(await sizeOf(files, { brotli: false }), { ...expected, brotli: NaN });
   assert.ok(expected.gzip < expected.raw, 'the zeros compress');
 });
+
+test('sizeOf: many files from several callers at once (more than run at a time) each get their own sums', async () => {
+  const seed = freshSeed(),
+    r = rng(seed);
+  const sets = [0, 1, 2].map(k =>
+    Array.from({ length: 5 }, () =>
+      Uint8Array.from({ length: 20_000 + Math.floor(r() * 20_000) }, () => (r() < 0.3 * k ? 0 : (r() * 256) | 0)),
+    ),
+  );
+  const got = await Promise.all(sets.map(files => sizeOf(files)));
+  sets.forEach((files, k) => {
+    assert.equal(
+      got[k].gzip,
+      files.reduce((a, f) => a + gzipSize(f), 0),
+      `set ${k} gzip, seed ${seed}`,
+    );
+    assert.equal(
+      got[k].brotli,
+      files.reduce((a, f) => a + brotliSize(f), 0),
+      `set ${k} brotli, seed ${seed}`,
+    );
+  });
+});
