@@ -9,7 +9,7 @@ import type { FisherBlockInverse } from './blockInverse';
 import { obsSaliency, woodTaylorSaliency } from '../obs/saliency';
 import { independentUpdates, obsUpdate, woodTaylorUpdate } from '../obs/update';
 import { gatherColumns, meanGradient, type GradientColumns } from './blocks';
-import { adjacent, recycle, takeBuffer } from '../linalg/scratch';
+import { adjacent, concatenated, recycle, takeBuffer } from '../linalg/scratch';
 
 /** A job's gradients: its blocks' n×b matrices one after another, or (until its batch leaves: gatherBatch) the
  *  layer columns they come from. */
@@ -241,6 +241,7 @@ export function updateBlocks(jobs: UpdateJob[], kept: Kept): UpdateResult[] {
   // independent: every block of the batch in batched products (mulEach), from w − F⁻¹∇L for WoodTaylor
   const independent = jobs.filter(j => j.kind === 'independent' && inv.has(j.id));
   if (independent.length) {
+    const cat = <T extends Float64Array | Uint8Array>(xs: T[]) => (xs.length === 1 ? xs[0] : concatenated(xs)); // read only
     const w = cat(independent.map(j => (j.invGrad ? j.w.map((x, q) => x - j.invGrad![q]) : j.w)));
     const updated = independentUpdates(
       w,
@@ -272,18 +273,6 @@ export function updateBlocks(jobs: UpdateJob[], kept: Kept): UpdateResult[] {
  *  pages: docs/performance.md), except buffers a block still in `kept` shares. The inverses must not be used after. */
 function recycleBatch(invs: FisherBlockInverse[], kept?: Kept): void {
   recycle(...new Set(invs.map(x => x.storage()).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && !kept?.holds(b))));
-}
-
-/** Arrays one after another in a new one. */
-function cat<T extends Float64Array | Uint8Array>(xs: T[]): T {
-  if (xs.length === 1) return xs[0];
-  const out = new (xs[0].constructor as new (n: number) => T)(xs.reduce((t, x) => t + x.length, 0));
-  let o = 0;
-  for (const x of xs) {
-    out.set(x, o);
-    o += x.length;
-  }
-  return out;
 }
 
 function dot(a: Float64Array, b: Float64Array): number {

@@ -73,3 +73,14 @@ export function adjacent<T extends Float32Array | Float64Array>(arrays: T[]): T 
   const len = (end - a.byteOffset) / a.BYTES_PER_ELEMENT;
   return (a instanceof Float32Array ? new Float32Array(a.buffer, a.byteOffset, len) : new Float64Array(a.buffer, a.byteOffset, len)) as T;
 }
+
+/** The arrays one after another in a new array of the first one's type. */
+export function concatenated<T extends Float32Array | Float64Array | Uint8Array>(arrays: T[]): T {
+  const out = new (arrays[0].constructor as new (n: number) => T)(arrays.reduce((t, x) => t + x.length, 0));
+  let o = 0;
+  for (const x of arrays) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+}

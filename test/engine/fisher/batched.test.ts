@@ -7,7 +7,7 @@ import { blockPool, forEachBounded, inlineRunner, type BlockRunner } from '../..
 import { Kept, type BuildJob, type UpdateJob } from '../../../src/engine/fisher/blockJobs';
 import { choleskyInverse } from '../../../src/engine/linalg/cholesky';
 import { releaseGemm, useFastestGemm } from '../../../src/engine/linalg/fastest';
-import { sharedFloat32 } from '../../../src/engine/linalg/scratch';
+import { concatenated, sharedFloat32 } from '../../../src/engine/linalg/scratch';
 import {
   denseFisher,
   freshSeed,
@@ -132,17 +132,8 @@ async function runAll(
     if (last && last.length < group && last[0].b === k.b) last.push(k);
     else jobs.push([k]);
   }
-  const cat = <T extends Float32Array | Float64Array | Uint8Array>(xs: T[]): T => {
-    const out = new (xs[0].constructor as new (n: number) => T)(xs.reduce((t, x) => t + x.length, 0));
-    let o = 0;
-    for (const x of xs) {
-      out.set(x, o);
-      o += x.length;
-    }
-    return out;
-  };
   const G = (ks: Block[]) =>
-    columns ? { rows, n, d, start: starts[ks[0].id], end: starts[ks[0].id] + ks.length * ks[0].b } : cat(ks.map(k => k.G));
+    columns ? { rows, n, d, start: starts[ks[0].id], end: starts[ks[0].id] + ks.length * ks[0].b } : concatenated(ks.map(k => k.G));
   const split = (x: Float64Array, ks: Block[], into: Float64Array[]) =>
     ks.forEach((k, i) => (into[k.id] = x.slice(i * k.b, (i + 1) * k.b)));
   const saliency: Float64Array[] = [],
@@ -159,7 +150,7 @@ async function runAll(
         blocks: ks.length,
         damp: 1e-4,
         form: 'auto',
-        w: cat(ks.map(k => k.w)),
+        w: concatenated(ks.map(k => k.w)),
         taylor: false,
         keep,
       };
@@ -171,8 +162,8 @@ async function runAll(
       const job: UpdateJob = {
         op: 'update',
         id: ks[0].id,
-        w: cat(ks.map(k => k.w)),
-        mask: cat(ks.map(k => k.mask)),
+        w: concatenated(ks.map(k => k.w)),
+        mask: concatenated(ks.map(k => k.mask)),
         kind: 'independent',
         rebuild: keep ? undefined : { G: G(ks), n, b: ks[0].b, blocks: ks.length, damp: 1e-4, form: 'auto' },
       };

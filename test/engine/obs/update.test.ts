@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fisherBlockInverse, fisherBlockInverses, mulEach } from '../../../src/engine/fisher/inverse';
 import { independentUpdates, obsUpdate, woodTaylorUpdate } from '../../../src/engine/obs/update';
+import { concatenated } from '../../../src/engine/linalg/scratch';
 import { WoodFisherError } from '../../../src/engine/types';
 import { denseFisher, freshSeed, gaussJordanInverse, gradients, matvecRef, randn, relErr, rng } from '../linalg/reference';
 
@@ -191,15 +192,6 @@ test('batched: mulEach and independentUpdates over batches of primal, dual and r
       return { inv, b, Finv, w: randn(r, b, 0.1), mask: randomMask(r, b, c === 1 ? 0 : 0.5) }; // block 1 of each build: nothing pruned
     });
   });
-  const cat = <T extends Float64Array | Uint8Array>(xs: T[], make: (n: number) => T) => {
-    const out = make(xs.reduce((t, x) => t + x.length, 0));
-    let o = 0;
-    for (const x of xs) {
-      out.set(x, o);
-      o += x.length;
-    }
-    return out;
-  };
   const invs = blocks.map(k => k.inv);
   const V = randn(
     r,
@@ -212,14 +204,8 @@ test('batched: mulEach and independentUpdates over batches of primal, dual and r
     assert.ok(relErr(got.subarray(o, o + k.b), ref) < 1e-8, `F⁻¹v block ${i} (${k.inv.form}) seed ${seed}`);
     o += k.b;
   }
-  const w = cat(
-      blocks.map(k => k.w),
-      n => new Float64Array(n),
-    ),
-    mask = cat(
-      blocks.map(k => k.mask),
-      n => new Uint8Array(n),
-    );
+  const w = concatenated(blocks.map(k => k.w)),
+    mask = concatenated(blocks.map(k => k.mask));
   const updated = independentUpdates(w, mask, invs);
   o = 0;
   for (const [i, k] of blocks.entries()) {
