@@ -298,6 +298,68 @@ static napi_value gather(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// Depthwise per-sample sums (src/engine/gradients/kernelGrads.ts): for every sample b, tap (i, j) and channel
+// c·M + m, acc[b][tap][c·M + m] = Σ_(oh, ow) x[b, oh·sh + i·dh − top, ow·sw + j·dw − left, c] · δ[b, oh, ow, c·M + m]
+// (NHWC; taps outside the input skipped). The float32 product is exact in float64 and each sum runs in the JS loop's
+// order, so the result is the JS loop's, bit for bit; the channel loop vectorises (AVX2 where the CPU has it).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void depthwise_sums(const float *restrict x, const float *restrict delta, double *restrict acc, const int *g) {
+  const int batch = g[0], inH = g[1], inW = g[2], C = g[3], M = g[4], kh = g[5], kw = g[6], sh = g[7], sw = g[8], dh = g[9],
+            dw = g[10], top = g[11], left = g[12], outH = g[13], outW = g[14];
+  const size_t CM = (size_t)C * M, taps = (size_t)kh * kw;
+  for (int b = 0; b < batch; b++) {
+    double *A = acc + (size_t)b * taps * CM;
+    memset(A, 0, sizeof(double) * taps * CM);
+    const float *xb = x + (size_t)b * inH * inW * C, *db = delta + (size_t)b * outH * outW * CM;
+    for (int oh = 0; oh < outH; oh++)
+      for (int ow = 0; ow < outW; ow++) {
+        const float *dp = db + ((size_t)oh * outW + ow) * CM;
+        for (int i = 0; i < kh; i++) {
+          const int h = oh * sh + i * dh - top;
+          if (h < 0 || h >= inH) continue;
+          for (int j = 0; j < kw; j++) {
+            const int w = ow * sw + j * dw - left;
+            if (w < 0 || w >= inW) continue;
+            const float *xp = xb + ((size_t)h * inW + w) * C;
+            double *ap = A + ((size_t)i * kw + j) * CM;
+            if (M == 1)
+              for (int c = 0; c < C; c++) ap[c] += (double)xp[c] * (double)dp[c];
+            else
+              for (int c = 0; c < C; c++) {
+                const double xv = xp[c];
+                for (int m = 0; m < M; m++) ap[(size_t)c * M + m] += xv * (double)dp[(size_t)c * M + m];
+              }
+          }
+        }
+      }
+  }
+}
+
+// depthwiseSums(x: Float32Array, delta: Float32Array, geometry: 15 integers, acc: Float64Array): see depthwise_sums.
+static napi_value depthwise_sums_js(napi_env env, napi_callback_info info) {
+  Call c;
+  Array X, D, G, A;
+  if (!args(env, info, &c, 4) || !get_array(env, c.argv[0], &X, 1) || !X.f32 || !get_array(env, c.argv[1], &D, 1) || !D.f32 ||
+      !get_array(env, c.argv[2], &G, 0) || G.length != 15 || !get_array(env, c.argv[3], &A, 0))
+    return fail(env, "depthwiseSums: expected (Float32Array, Float32Array, Float64Array of 15 integers, Float64Array)");
+  int g[15];
+  const double *gd = G.data;
+  for (int i = 0; i < 15; i++) {
+    if (!(gd[i] >= 0 && gd[i] <= MAX_DIM) || gd[i] != floor(gd[i])) return fail(env, "depthwiseSums: geometry is not 15 integers");
+    g[i] = (int)gd[i];
+  }
+  if (g[7] < 1 || g[8] < 1 || g[9] < 1 || g[10] < 1) return fail(env, "depthwiseSums: strides and dilations must be at least 1");
+  // lengths in doubles: products of up to five dimensions, exact well past any array here
+  const double CM = (double)g[3] * g[4];
+  if ((double)g[0] * g[1] * g[2] * g[3] > (double)X.length || (double)g[0] * g[13] * g[14] * CM > (double)D.length ||
+      (double)g[0] * g[5] * g[6] * CM > (double)A.length)
+    return fail(env, "depthwiseSums: array shorter than its shape");
+  depthwise_sums(X.data, D.data, A.data, g);
+  return NULL;
+}
+
 // config(): OpenBLAS's build configuration and the kernel it picked for this CPU.
 static napi_value config(napi_env env, napi_callback_info info) {
   (void)info;
@@ -320,13 +382,14 @@ NAPI_MODULE_INIT() {
       {"gramFactor", NULL, gram_factor, NULL, NULL, NULL, napi_default, NULL},
       {"rowGramFactor", NULL, row_gram_factor, NULL, NULL, NULL, napi_default, NULL},
       {"gather", NULL, gather, NULL, NULL, NULL, napi_default, NULL},
+      {"depthwiseSums", NULL, depthwise_sums_js, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
   // the interface's version: openblas.ts refuses an addon built from other sources (a checkout rebuilt with
-  // `npm run build` only keeps its old addon). 2: gather, and rowGramFactor writing G into H first.
+  // `npm run build` only keeps its old addon). 2: gather, and rowGramFactor writing G into H first; 3: depthwiseSums.
   napi_value abi;
-  napi_create_int32(env, 2, &abi);
+  napi_create_int32(env, 3, &abi);
   napi_set_named_property(env, exports, "abi", abi);
   return exports;
 }

@@ -2,7 +2,8 @@
 // ordinary weight-gradient contraction, not summed over the batch. Rows in PyTorch order.
 import { tf } from '../backend';
 import type { PrunableKind } from '../types';
-import type { BatchedTN } from '../linalg/accel';
+import { nativeDepthwiseSums, type BatchedTN } from '../linalg/accel';
+import { recycle, scratch } from '../linalg/scratch';
 import { patches, padInput, tapSlice, type TapGeometry } from '../kernels/patches';
 
 const TAP_FLOATS = 8e6; // the depthwise tap tensor of one batch chunk (32 MB)
@@ -173,17 +174,54 @@ function put(dst: Float32Array, src: Float32Array, add: boolean, summed = false)
   return sum;
 }
 
-/** Depthwise per-sample rows in plain JS on the host values (memory-bound; ~2× the layer's forward MACs, far below
- *  the tap tensors the tensor-op path materialises): row[c·M + m, tap] = Σ_p x[p·s + tap − pad, c] · δ[p, c·M + m]. */
+/** Depthwise per-sample rows on the host values (~2× the layer's forward MACs, far below the tap tensors the tensor-op
+ *  path materialises): row[c·M + m, tap] = Σ_p x[p·s + tap − pad, c] · δ[p, c·M + m], PyTorch order. */
 function depthwiseRows(shape: number[], x: Float32Array, delta: Float32Array, g: TapGeometry, dst: Float32Array, add: boolean): number {
   const [kh, kw, C, M] = shape;
   const taps = kh * kw,
     CM = C * M,
     d = CM * taps;
-  const acc = new Float64Array(taps * CM); // [tap, c·M + m]
+  const acc = depthwiseSums(shape, x, delta, g); // [b, tap, c·M + m]
   let sum = 0;
   for (let b = 0; b < g.batch; b++) {
-    acc.fill(0);
+    const o = b * d;
+    for (let t = 0; t < taps; t++)
+      for (let k = 0; k < CM; k++) {
+        const v = acc[o + t * CM + k],
+          at = o + k * taps + t;
+        dst[at] = add ? dst[at] + v : v;
+        sum += v;
+      }
+  }
+  recycle(acc);
+  return sum;
+}
+
+/** acc[b, tap, c·M + m] = Σ_p x[b, p·s + tap − pad, c] · δ[b, p, c·M + m] in float64, on the OpenBLAS addon where it
+ *  loads (the same sums in the same order: bit for bit depthwiseSumsJs, 10–12× faster on MobileNetV2's shapes). */
+export function depthwiseSums(
+  shape: number[],
+  x: Float32Array,
+  delta: Float32Array,
+  g: TapGeometry,
+  native = nativeDepthwiseSums(),
+): Float64Array {
+  const [kh, kw, C, M] = shape;
+  if (!native) return depthwiseSumsJs(shape, x, delta, g);
+  const acc = scratch(g.batch * kh * kw * C * M);
+  const geometry = [g.batch, g.inH, g.inW, C, M, kh, kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left, g.outH, g.outW];
+  native(x, delta, Float64Array.from(geometry), acc);
+  return acc;
+}
+
+/** depthwiseSums in plain JS: the reference, and where the addon does not load. */
+export function depthwiseSumsJs(shape: number[], x: Float32Array, delta: Float32Array, g: TapGeometry): Float64Array {
+  const [kh, kw, C, M] = shape;
+  const taps = kh * kw,
+    CM = C * M;
+  const all = scratch(g.batch * taps * CM).fill(0);
+  for (let b = 0; b < g.batch; b++) {
+    const acc = all.subarray(b * taps * CM, (b + 1) * taps * CM); // [tap, c·M + m]
     const xb = b * g.inH * g.inW * C,
       db = b * g.outH * g.outW * CM;
     for (let oh = 0; oh < g.outH; oh++)
@@ -206,14 +244,6 @@ function depthwiseRows(shape: number[], x: Float32Array, delta: Float32Array, g:
           }
         }
       }
-    const o = b * d;
-    for (let t = 0; t < taps; t++)
-      for (let k = 0; k < CM; k++) {
-        const v = acc[t * CM + k],
-          at = o + k * taps + t;
-        dst[at] = add ? dst[at] + v : v;
-        sum += v;
-      }
   }
-  return sum;
+  return all;
 }

@@ -21,12 +21,13 @@ interface Addon {
   gramFactor(G: Matrix, k: number, m: number, damp: number, count: number, R: Float64Array, r: Float64Array): Failed;
   rowGramFactor(G: Matrix, k: number, m: number, damp: number, count: number, Linv: Float64Array, H: Float64Array, h: Float64Array): Failed;
   gather(src: Matrix, ld: number, starts: Float64Array, k: number, m: number, count: number, out: Matrix): void;
+  depthwiseSums(x: Float32Array, delta: Float32Array, geometry: Float64Array, acc: Float64Array): void;
   config(): { config: string; core: string };
   abi?: number; // the interface's version (native/linalg.c); absent before version 2
 }
 
 /** The addon interface this code calls (native/linalg.c's `abi`). */
-const ADDON_ABI = 2;
+const ADDON_ABI = 3;
 
 /** The addon's file name for this platform (native/build.mjs writes it). */
 const OPENBLAS_FILE = `woodfisher-linalg-${process.platform}-${process.arch}.node`;
@@ -64,6 +65,12 @@ export function staleAddon(addon: Pick<Addon, 'abi'>, file: string): string | un
 /** Why the OpenBLAS provider is not usable here, or undefined when its addon loads. */
 export function openBlasUnavailable(): string | undefined {
   return load().reason;
+}
+
+/** The addon's depthwise per-sample sums (gradients/kernelGrads.ts: the JS loop's results, bit for bit, vectorised),
+ *  or undefined where the addon does not load. */
+export function nativeDepthwiseSums(): Addon['depthwiseSums'] | undefined {
+  return load().addon?.depthwiseSums;
 }
 
 /** OpenBLAS's build and the kernel it picked for this CPU (bench, reports); undefined when not loaded. */
