@@ -241,7 +241,16 @@ export function updateBlocks(jobs: UpdateJob[], kept: Kept): UpdateResult[] {
   // independent: every block of the batch in batched products (mulEach), from w − F⁻¹∇L for WoodTaylor
   const independent = jobs.filter(j => j.kind === 'independent' && inv.has(j.id));
   if (independent.length) {
-    const cat = <T extends Float64Array | Uint8Array>(xs: T[]) => (xs.length === 1 ? xs[0] : concatenated(xs)); // read only
+    for (const j of independent) {
+      const size = inv.get(j.id)!.reduce((a, x) => a + x.size, 0);
+      if (j.mask.length !== j.w.length || size !== j.w.length || (j.invGrad && j.invGrad.length !== j.w.length))
+        throw new WoodFisherError(
+          `OBS update of block job ${j.id}: ${j.w.length} weights, ${j.mask.length} mask entries, inverses of ${size}${j.invGrad ? `, F⁻¹∇L of ${j.invGrad.length}` : ''}`,
+          'OPTIONS',
+        );
+    }
+    // one job: its own arrays, not a copy (independentUpdates only reads them)
+    const cat = <T extends Float64Array | Uint8Array>(xs: T[]) => (xs.length === 1 ? xs[0] : concatenated(xs));
     const w = cat(independent.map(j => (j.invGrad ? j.w.map((x, q) => x - j.invGrad![q]) : j.w)));
     const updated = independentUpdates(
       w,

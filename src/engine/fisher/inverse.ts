@@ -60,15 +60,16 @@ export function fisherBlockInverses(
   return invs;
 }
 
-/** F⁻¹v of each block, V = their vectors one after another (sizes from the inverses): runs of blocks built by one
- *  batched call take two batched products per run (per-block products cost more in calls than in flops: the update
- *  of 20k blocks of MobileNetV2-224), the others one mul each. */
+/** F⁻¹v of each block, V = their vectors one after another (sizes from the inverses): consecutive blocks of one
+ *  batched build take two batched products per 256 KB chunk (per-block products cost more in calls than in flops: the
+ *  update of 20k blocks of MobileNetV2-224); blocks alone, or a run whose matrices turn out not to lie one after
+ *  another, one mul each. */
 export function mulEach(invs: FisherBlockInverse[], V: Float64Array): Float64Array {
   const total = invs.reduce((s, x) => s + x.size, 0);
   if (total !== V.length) throw new WoodFisherError(`F⁻¹v: ${V.length} values for blocks of ${total} weights`, 'OPTIONS');
   const out = new Float64Array(V.length);
   let o = 0;
-  for (const run of runsOf(invs)) {
+  for (const run of batchRuns(invs)) {
     const len = run.reduce((s, x) => s + x.size, 0),
       v = V.subarray(o, o + len);
     const batched = run.length < 2 ? undefined : inChunks(run, v);
@@ -110,12 +111,12 @@ function inChunks(run: FisherBlockInverse[], V: Float64Array): Float64Array | un
   return out;
 }
 
-/** Consecutive inverses of one class and storage buffer (candidates for one batched product). */
-function runsOf(invs: FisherBlockInverse[]): FisherBlockInverse[][] {
+/** Consecutive inverses of one class, size and storage buffer (candidates for one batched product). */
+function batchRuns(invs: FisherBlockInverse[]): FisherBlockInverse[][] {
   const runs: FisherBlockInverse[][] = [];
   for (const x of invs) {
     const last = runs[runs.length - 1];
-    if (last && last[0].constructor === x.constructor && last[0].storage() === x.storage()) last.push(x);
+    if (last && last[0].constructor === x.constructor && last[0].size === x.size && last[0].storage() === x.storage()) last.push(x);
     else runs.push([x]);
   }
   return runs;

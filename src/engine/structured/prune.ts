@@ -19,7 +19,7 @@ import type { FisherBlockInverse } from '../fisher/blockInverse';
 import { rowAlignedRanges, rowSaliencies, groupUpdate, wholeBlockSaliency } from '../obs/group';
 import { METHODS, needsGradients } from '../methods';
 import { planMemory, assertPlanFits, runtimeBytes, type Plan } from '../memory';
-import { logHistogram } from '../layerStats';
+import { finiteOf, logHistogram, spread } from '../layerStats';
 import { channelGraph, type ChannelGraph } from './graph';
 import { shrinkModel } from './shrink';
 import { foldRemovedUnits } from './fold';
@@ -420,9 +420,7 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
         s = layers[i],
         now = small.prunable.find(l => l.name === layer.name)!;
       const u = units.get(layer.name);
-      const sal = s ? Float64Array.from(s.saliency) : new Float64Array(0),
-        sorted = Float64Array.from(sal).sort();
-      const stat = (q: number) => (sorted.length ? sorted[Math.floor(q * (sorted.length - 1) + 0.5)] : NaN);
+      const finite = finiteOf(s ? s.saliency : new Float64Array(0));
       const lr: LayerResult = {
         name: layer.name,
         kind: layer.kind,
@@ -430,8 +428,8 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
         pruned: layer.size - now.size,
         sparsity: (layer.size - now.size) / layer.size,
         threshold: s ? selection.thresholds[i] : NaN,
-        saliency: { min: stat(0), median: stat(0.5), max: stat(1) },
-        histogram: logHistogram(sorted),
+        histogram: logHistogram(finite),
+        saliency: spread(finite), // after the histogram: it reorders
         blocks: s?.blocks ?? 0,
         form: s?.form ?? 'none',
         excluded: o.layers[layer.name]?.exclude || undefined,

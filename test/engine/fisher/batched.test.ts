@@ -351,3 +351,47 @@ test('Kept: a batch buffer is held while any of its blocks is kept, released whe
   assert.ok(!kept.holds(alone.storage()));
   assert.equal(kept.size, 0);
 });
+
+test('a batched independent update refuses a job whose mask, F⁻¹∇L or inverses do not match its weights', async () => {
+  const { buildBlocks, updateBlocks } = await import('../../../src/engine/fisher/blockJobs');
+  const { WoodFisherError } = await import('../../../src/engine/types');
+  const seed = freshSeed(),
+    r = rng(seed),
+    [n, b] = [8, 6];
+  const G = Float32Array.from(gradients(r, 2 * n, b)); // two blocks' matrices one after another
+  const w = randn(r, 2 * b);
+  const build = (): BuildJob[] =>
+    [0, 1].map(id => ({
+      op: 'build',
+      id,
+      G: G.slice(id * n * b, (id + 1) * n * b),
+      n,
+      b,
+      damp: 1e-3,
+      form: 'auto',
+      w: w.slice(id * b, (id + 1) * b),
+      taylor: true,
+      keep: true,
+    }));
+  const update = (id: number, mask: Uint8Array, invGrad = new Float64Array(b)): UpdateJob => ({
+    op: 'update',
+    id,
+    w: w.slice(id * b, (id + 1) * b),
+    mask,
+    kind: 'independent',
+    invGrad,
+  });
+  const ok = Uint8Array.from({ length: b }, (_, q) => q % 2);
+  for (const [what, jobs] of [
+    ['a mask of 5 beside one of 7 (the batch totals agree)', [update(0, ok.slice(0, 5)), update(1, Uint8Array.from({ length: 7 }))]],
+    ['F⁻¹∇L of 4 for 6 weights', [update(0, ok, new Float64Array(4)), update(1, ok)]],
+  ] as const) {
+    const kept = new Kept();
+    buildBlocks(build(), kept);
+    assert.throws(() => updateBlocks([...jobs], kept), WoodFisherError, `${what}, seed ${seed}`);
+  }
+  const kept = new Kept();
+  buildBlocks(build(), kept);
+  const fine = updateBlocks([update(0, ok), update(1, ok)], kept);
+  assert.ok(fine.every(u => u.w.every(Number.isFinite)));
+});
