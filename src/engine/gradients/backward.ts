@@ -202,6 +202,55 @@ function ruleOf(s: GraphStep, dyShape: (number | null)[]): { rule: Rule; inputs:
   return { rule: 'generic', inputs: true, output: false };
 }
 
+/** The conv → BatchNormalization → ReLU(6) chains the forward pass runs as one fused convolution: the conv (Conv2D or
+ *  DepthwiseConv2D, no activation) feeds only the BatchNormalization (inference, last axis), which feeds only the ReLU
+ *  with maxValue 6, neither output being the model's. Keyed by the conv's step. In inference mode BatchNorm is an
+ *  affine map per channel, so it folds into the kernel and bias; the chain's two extra kernels (BatchNorm, clip) were a
+ *  quarter of the pass on MobileNetV2 (docs/performance.md). */
+export function fusions(
+  steps: GraphStep[],
+  uses: Map<number, number>,
+  outputId: number,
+): Map<GraphStep, { bn: GraphStep; relu: GraphStep }> {
+  const out = new Map<GraphStep, { bn: GraphStep; relu: GraphStep }>();
+  for (let k = 0; k + 2 < steps.length; k++) {
+    const [s, bn, relu] = [steps[k], steps[k + 1], steps[k + 2]];
+    if (s.prunable !== 'Conv2D' && s.prunable !== 'DepthwiseConv2D') continue;
+    const c = s.layer.getConfig();
+    if ((c.activation ?? 'linear') !== 'linear' || c.dataFormat === 'channelsFirst') continue;
+    if (s.prunable === 'Conv2D' && pair(c.dilationRate).some(d => d !== 1)) continue; // untested: tf.grads has no dilated oracle
+    if (bn.cls !== 'BatchNormalization' || bn.inputs.length !== 1 || bn.inputs[0] !== s.output) continue;
+    const axis = bn.layer.getConfig().axis;
+    if (!(axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3)))) continue;
+    if (relu.cls !== 'ReLU' || relu.layer.maxValue !== 6 || relu.inputs.length !== 1 || relu.inputs[0] !== bn.output) continue;
+    if (uses.get(s.output) !== 1 || uses.get(bn.output) !== 1 || s.output === outputId || bn.output === outputId) continue;
+    out.set(s, { bn, relu });
+    k += 2;
+  }
+  return out;
+}
+
+/** relu6(conv(x, W·a) + b·a + β − μ·a), a = γ/√(σ² + ε) per output channel (γ = 1 without scale, β = 0 without
+ *  center): the chain's output in one fused convolution. */
+function fusedConvBnRelu6(conv: GraphStep, bn: GraphStep, x: tf.Tensor): tf.Tensor {
+  const c = conv.layer.getConfig(),
+    n = bn.layer.getConfig();
+  let a = tf.rsqrt(tf.add(bn.layer.movingVariance.read(), n.epsilon)) as tf.Tensor1D;
+  if (n.scale !== false) a = tf.mul(a, bn.layer.gamma.read());
+  let bias = tf.neg(tf.mul(bn.layer.movingMean.read(), a)) as tf.Tensor1D;
+  if (n.center !== false) bias = tf.add(bias, bn.layer.beta.read());
+  if (c.useBias) bias = tf.add(bias, tf.mul(conv.layer.bias.read(), a));
+  const w = conv.layer.weights[0].read() as tf.Tensor4D;
+  const [, , ci, co] = w.shape;
+  if (conv.prunable === 'DepthwiseConv2D') {
+    // output channel c·M + m; TF.js layers' DepthwiseConv2D passes no dilation to the op (layerGeometry)
+    const filter = tf.mul(w, a.reshape([1, 1, ci, co])) as tf.Tensor4D;
+    return tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter, strides: pair(c.strides), pad: c.padding, bias, activation: 'relu6' });
+  }
+  const filter = tf.mul(w, a.reshape([1, 1, 1, co])) as tf.Tensor4D;
+  return tf.fused.conv2d({ x: x as tf.Tensor4D, filter, strides: pair(c.strides), pad: c.padding, bias, activation: 'relu6' });
+}
+
 /** Floats per sample the forward pass holds for the backward pass when it ends (its peak): what forwardBackward keeps. */
 export function retainedFloats(steps: GraphStep[]): number {
   const size = (shape: (number | null)[]) => shape.slice(1).reduce((a: number, d) => a * (d ?? 1), 1);
@@ -253,11 +302,32 @@ export async function forwardBackward(
     values.delete(id);
   };
   const rules = new Map<GraphStep, ReturnType<typeof ruleOf>>();
+  const fused = fusions(steps, forwardUses, outputId);
   try {
-    for (const s of steps) {
+    for (let k = 0; k < steps.length; k++) {
+      const s = steps[k];
       const xs = s.inputs.map(i => values.get(i)!);
       const arg = xs.length === 1 ? xs[0] : xs;
       let y: tf.Tensor;
+      const f = fused.get(s);
+      if (f) {
+        // conv → BatchNorm → ReLU6 as one fused conv: only the ReLU's output is made (the backward pass reads no other)
+        const out = tf.tidy(() => fusedConvBnRelu6(s, f.bn, xs[0]));
+        values.set(f.relu.output, out);
+        owned.add(out);
+        for (const t of [s, f.bn, f.relu]) {
+          const rule = ruleOf(t, shapeOf(t, t.output));
+          rules.set(t, rule);
+          if (rule.inputs) for (const i of t.inputs) bump(backwardUses, i, 1);
+          if (rule.output) bump(backwardUses, t.output, 1);
+          for (const i of t.inputs) {
+            bump(forwardUses, i, -1);
+            drop(i);
+          }
+        }
+        k += 2;
+        continue;
+      }
       if (s.prunable) {
         const r = tf.tidy(() => {
           const o = splitActivation(s.layer, arg as tf.Tensor, s.kwargs);

@@ -12,6 +12,7 @@ import { mulberry32 } from '../../../src/engine/data/random';
 import { WoodFisherError } from '../../../src/engine/types';
 import { tempDir, writeLayersModel, relErr } from '../model/fixtures';
 import { buildMobileNetV2, buildInceptionLike } from '../../fixtures/mobilenetv2';
+import { fusions, graphSteps } from '../../../src/engine/gradients/backward';
 
 type Sym = tf.SymbolicTensor;
 before(async () => {
@@ -353,4 +354,40 @@ test("a layer group's rows (only, the backward pass stopping below the group) eq
   } finally {
     m.model.dispose();
   }
+});
+
+test('conv → BatchNormalization → ReLU6 chains run as one fused conv (BatchNorm folded in): gradients still match tf.grads, with random statistics, bias, no scale or center, a depth multiplier', async () => {
+  const r = mulberry32(++seed);
+  const rand = (lo: number, hi: number) => tf.initializers.randomUniform({ minval: lo, maxval: hi, seed: Math.floor(r() * 1e6) });
+  const bn = (o: { center?: boolean; scale?: boolean } = {}) =>
+    tf.layers.batchNormalization({
+      ...o,
+      gammaInitializer: rand(0.5, 2),
+      betaInitializer: rand(-0.5, 0.5),
+      movingMeanInitializer: rand(-0.5, 0.5),
+      movingVarianceInitializer: rand(0.3, 2),
+      epsilon: 1e-3,
+    });
+  const input = tf.input({ shape: [12, 12, 3] });
+  let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: true }).apply(input) as Sym;
+  x = bn().apply(x) as Sym;
+  x = tf.layers.reLU({ maxValue: 6 }).apply(x) as Sym;
+  x = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', useBias: false }).apply(x) as Sym;
+  x = bn({ scale: false }).apply(x) as Sym;
+  x = tf.layers.reLU({ maxValue: 6 }).apply(x) as Sym;
+  x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'valid', useBias: false }).apply(x) as Sym;
+  x = bn({ center: false }).apply(x) as Sym;
+  x = tf.layers.reLU({ maxValue: 6 }).apply(x) as Sym;
+  x = tf.layers.conv2d({ filters: 4, kernelSize: 1, useBias: false }).apply(x) as Sym; // BatchNorm, then no ReLU6: not fused
+  x = bn().apply(x) as Sym;
+  x = tf.layers.globalAveragePooling2d({}).apply(x) as Sym;
+  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 5, activation: 'softmax' }).apply(x) as Sym });
+  const m = await save(model);
+  const steps = graphSteps(m.model, new Map(m.prunable.map(l => [l.name, l.kind])));
+  const uses = new Map<number, number>();
+  for (const s of steps) for (const i of s.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  assert.equal(fusions(steps, uses, m.model.outputs[0].id).size, 3, 'the three conv → BatchNorm → ReLU6 chains');
+  // the oracle: tf.grads one sample at a time, with BatchNorm's missing γ/β made explicit (tfjs#2868)
+  await compareWith(m, await save(await explicitAffine(model)), 'fused conv-bn-relu6', 4);
+  m.model.dispose();
 });
