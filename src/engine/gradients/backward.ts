@@ -302,6 +302,17 @@ export async function forwardBackward(
     values.delete(id);
   };
   const rules = new Map<GraphStep, ReturnType<typeof ruleOf>>();
+  /** After a call: what its VJP will read is kept, what no call reads any more is dropped. */
+  const ran = (t: GraphStep) => {
+    const rule = ruleOf(t, shapeOf(t, t.output));
+    rules.set(t, rule);
+    if (rule.inputs) for (const i of t.inputs) bump(backwardUses, i, 1);
+    if (rule.output) bump(backwardUses, t.output, 1);
+    for (const i of t.inputs) {
+      bump(forwardUses, i, -1);
+      drop(i);
+    }
+  };
   const fused = fusions(steps, forwardUses, outputId);
   try {
     for (let k = 0; k < steps.length; k++) {
@@ -315,16 +326,7 @@ export async function forwardBackward(
         const out = tf.tidy(() => fusedConvBnRelu6(s, f.bn, xs[0]));
         values.set(f.relu.output, out);
         owned.add(out);
-        for (const t of [s, f.bn, f.relu]) {
-          const rule = ruleOf(t, shapeOf(t, t.output));
-          rules.set(t, rule);
-          if (rule.inputs) for (const i of t.inputs) bump(backwardUses, i, 1);
-          if (rule.output) bump(backwardUses, t.output, 1);
-          for (const i of t.inputs) {
-            bump(forwardUses, i, -1);
-            drop(i);
-          }
-        }
+        for (const t of [s, f.bn, f.relu]) ran(t);
         k += 2;
         continue;
       }
@@ -345,14 +347,7 @@ export async function forwardBackward(
       }
       values.set(s.output, y);
       owned.add(y);
-      const rule = ruleOf(s, shapeOf(s, s.output));
-      rules.set(s, rule);
-      if (rule.inputs) for (const i of s.inputs) bump(backwardUses, i, 1);
-      if (rule.output) bump(backwardUses, s.output, 1);
-      for (const i of s.inputs) {
-        bump(forwardUses, i, -1);
-        drop(i);
-      }
+      ran(s);
     }
     const out = values.get(outputId);
     if (!out) throw new WoodFisherError('The model output is not reachable from its input.', 'MODEL_FORMAT');
