@@ -23,7 +23,7 @@ export function layerResult(
     sparsity: layer.size ? pruned / layer.size : 0,
     threshold,
     saliency: spread(finite),
-    histogram: logHistogram(finite),
+    histogram: logHistogram(finite), // any order: spread's reordering does not change it
     ...extra,
   };
 }

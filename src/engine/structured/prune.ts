@@ -428,8 +428,8 @@ async function structuredInto(o: PruneOptions, out: OutputClaim, hooks: RunHooks
         pruned: layer.size - now.size,
         sparsity: (layer.size - now.size) / layer.size,
         threshold: s ? selection.thresholds[i] : NaN,
-        histogram: logHistogram(finite),
-        saliency: spread(finite), // after the histogram: it reorders
+        saliency: spread(finite),
+        histogram: logHistogram(finite), // any order: spread's reordering does not change it
         blocks: s?.blocks ?? 0,
         form: s?.form ?? 'none',
         excluded: o.layers[layer.name]?.exclude || undefined,
