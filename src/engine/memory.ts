@@ -36,7 +36,7 @@ export interface PlanInput {
   inverseBlocks?: (layer: PrunableLayer) => number[];
   /** Blocks built per batch on a thread (default: fisher/inverse.ts blocksPerBatch; structured pruning builds one at a time). */
   blocksAtOnce?: number;
-  /** TF.js working memory of one batch of the gradient pass (gradients/perSample.ts gradientPassBytes); without the
+  /** Working memory of one batch of the gradient pass (gradients/perSample.ts gradientPassBytes); without the
    *  model, an estimate. */
   gradientPassBytes?: number;
   /** The caller can stream gradients by layer group (pruneStep with the plan's groups): plan it when they do not fit. */
@@ -124,7 +124,7 @@ export function planMemory(p: PlanInput): Plan {
   };
   if (!needsGradients(p.method)) return plan(base, 'keep', 'in memory', 'no gradients: the weights alone');
   base.push({
-    what: 'TF.js working memory of one batch of the gradient pass',
+    what: 'working memory of one batch of the gradient pass',
     bytes: p.gradientPassBytes ?? Math.min(GRADIENT_BATCH_BYTES, 3 * n * 2 * d * 4),
   });
   const all: Item = { what: `per-sample gradients (${n} × ${d} float32)`, bytes: 4 * n * d };

@@ -199,6 +199,7 @@ async function pruneInto(
     // The "true" Fisher: gradients at labels drawn from the model's own softmax (labels, if given, still judge λ).
     const gradData = data && options.sampleLabels ? { ...data, labels: undefined } : data;
     let labelsSource: LabelsSource = gradData?.labels ? 'given' : 'sampled';
+    let gradientPass: string | undefined;
     // --target-size: sparsity and encoding chosen first (at the given λ; with 'auto' at the default), then the run as usual
     let fit: TargetSizeChoice | undefined;
     if (options.targetSize !== undefined) {
@@ -245,6 +246,7 @@ async function pruneInto(
       });
       results = step.results;
       if (step.labelsSource) labelsSource = step.labelsSource;
+      gradientPass ??= step.gradientPass;
     }
     // Excluded layers appear in the report, untouched.
     for (const l of model.prunable.filter(l => options.layers[l.name]?.exclude)) {
@@ -274,6 +276,7 @@ async function pruneInto(
       output: path.resolve(options.outDir),
       settings: usedSettings(options, labelsSource),
       backend,
+      ...(gradientPass ? { gradientPass } : {}),
       linalg,
       host: hostSummary(),
       ...notes,

@@ -72,6 +72,7 @@ export interface StepInput {
 export interface StepResult {
   results: LayerResult[];
   labelsSource?: LabelsSource;
+  gradientPass?: string;
 }
 
 /** One layer's state through the step. */
@@ -142,6 +143,7 @@ export interface StepContext {
   readonly timed: Timed;
   grads?: Map<string, Float32Array>; // N × d per layer (of the current group); released after its blocks are built
   labelsSource?: LabelsSource;
+  gradientPass?: string; // where the gradient pass ran (GradientSet.pass)
   labels?: Int32Array; // the labels the first gradient pass used (sampled ones too): later groups reuse them
   arena?: Float32Array; // streamed: N × d_g floats of the largest group, every group's rows in turn
   rebuildFrom?: Map<string, Float32Array>; // gradients kept for the update only when inverses are rebuilt
@@ -164,7 +166,7 @@ export async function pruneStep(input: StepInput): Promise<StepResult> {
     }
     const selection = await (input.select ?? selectWeights)(ctx);
     const results = await (input.update ?? updateWeights)(ctx, selection);
-    return { results, labelsSource: ctx.labelsSource };
+    return { results, labelsSource: ctx.labelsSource, gradientPass: ctx.gradientPass };
   } finally {
     await ctx.runner?.close();
   }
@@ -226,6 +228,8 @@ async function gradients(ctx: StepContext, group: number[], given?: GradientSet)
     ctx.grads = g.grads;
     ctx.labelsSource ??= g.labelsSource;
     ctx.labels ??= g.labels;
+    if (ctx.gradientPass === undefined) ctx.emit({ type: 'log', level: 'info', message: `gradient pass: ${g.pass}` });
+    ctx.gradientPass = g.pass;
   }
 }
 

@@ -166,6 +166,7 @@ export interface PruneReport {
   settings: Partial<Omit<PruneOptions, 'outDir' | 'modelPath'>> &
     Pick<PruneOptions, 'method' | 'sparsity' | 'scope' | 'layers'> & { labels?: 'given' | 'sampled' };
   backend: string; // the TF.js backend that actually ran (model, gradients)
+  gradientPass?: string; // where the per-sample gradient pass ran: 'onnxruntime (2 threads)', or TF.js and why not onnxruntime
   linalg?: string; // the matrix-product provider of the Fisher math ('openblas-f64', 'onnxruntime-f64' or 'js')
   host?: string; // the machine the run used: 'name (linux-x64, 8 cores, 31 GB)' (remote windows: the remote host)
   linalgNote?: string; // a native library that did not load (OpenBLAS, onnxruntime-node): what ran instead, its cost, the fix

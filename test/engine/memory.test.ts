@@ -80,7 +80,7 @@ test('T block builders hold T scratch areas and T gathered batches of gradient s
   assert.equal(item(two, 'scratch'), 2 * item(one, 'scratch'));
   assert.equal(item(two, 'gradient slices'), 2 * 1000 * 1000 * 4);
   assert.equal(item(one, 'gradient slices'), 1000 * 1000 * 4);
-  assert.ok(item(one, 'TF.js working memory') > 0);
+  assert.ok(item(one, 'working memory of one batch') > 0);
 });
 
 test('when the N × d gradients do not fit, the plan streams them by layer group from the output back, and says why', () => {
@@ -137,7 +137,7 @@ test('methods with gradients but no inverse (diagonal Fisher) stream too; the TF
     stream: true,
   };
   const all = planMemory({ ...base, limitBytes: 2 ** 40 });
-  assert.equal(all.items.find(i => i.what.startsWith('TF.js working memory'))!.bytes, 3 * 2 ** 20);
+  assert.equal(all.items.find(i => i.what.startsWith('working memory of one batch'))!.bytes, 3 * 2 ** 20);
   const s = planMemory({ ...base, limitBytes: all.totalBytes - 1 });
   assert.equal(s.gradients, 'streamed');
   assert.ok(s.fits);

@@ -13,6 +13,7 @@ import { WoodFisherError } from '../../../src/engine/types';
 import { tempDir, writeLayersModel, relErr } from '../model/fixtures';
 import { buildMobileNetV2, buildInceptionLike } from '../../fixtures/mobilenetv2';
 import { fusions, graphSteps } from '../../../src/engine/gradients/backward';
+import { onnxRuntimeUnavailable } from '../../../src/engine/linalg/accel';
 
 type Sym = tf.SymbolicTensor;
 before(async () => {
@@ -36,7 +37,8 @@ async function save(model: tf.LayersModel): Promise<LoadedModel> {
   return loadModel(await writeLayersModel(model, tempDir()));
 }
 
-/** Our batched gradients (onnxruntime and TF.js contractions) vs the oracle's one-at-a-time tf.grads, layer by layer. */
+/** Our batched gradients (the ONNX Runtime pass where it runs the model; the TF.js pass with onnxruntime's and with
+ *  TF.js' contractions) vs the oracle's one-at-a-time tf.grads, layer by layer. */
 function assertClose(
   fast: GradientSet,
   ref: GradientSet,
@@ -59,25 +61,31 @@ function assertClose(
   assert.ok(Math.abs(fast.meanLoss - ref.meanLoss) <= 1e-5 * Math.max(1, Math.abs(ref.meanLoss)), `${label}: loss`);
 }
 
+const ortLoads = onnxRuntimeUnavailable() === undefined;
+
 async function compareWith(
   m: LoadedModel,
   oracle: LoadedModel,
   label: string,
   n = 5,
   map?: (name: string, g: Float32Array) => Float32Array,
+  onnx = false, // the ONNX Runtime pass runs this model where onnxruntime-node loads
 ) {
   const data = dataset(m, n);
   const ref = await perSampleGradients(oracle, oracle.prunable, data, { mode: 'reference' });
-  for (const contractions of ['auto', 'tfjs'] as const) {
-    const fast = await perSampleGradients(m, m.prunable, data, { mode: 'batched', batchSize: 3, contractions });
-    assertClose(fast, ref, m, `${label} (${contractions})`, map);
+  const variants = [{ pass: 'auto' }, { pass: 'tfjs' }, { pass: 'tfjs', contractions: 'tfjs' }] as const;
+  for (const v of variants) {
+    const fast = await perSampleGradients(m, m.prunable, data, { mode: 'batched', batchSize: 3, ...v });
+    if (v.pass === 'auto') assert.equal(fast.pass.startsWith('onnxruntime'), onnx && ortLoads, `${label}: ran on ${fast.pass}`);
+    else assert.match(fast.pass, /^TF\.js/);
+    assertClose(fast, ref, m, `${label} (${JSON.stringify(v)})`, map);
   }
 }
 
-async function compare(model: tf.LayersModel, label: string, n = 5) {
+async function compare(model: tf.LayersModel, label: string, n = 5, onnx = false) {
   const m = await save(model);
   try {
-    await compareWith(m, m, label, n);
+    await compareWith(m, m, label, n, undefined, onnx);
   } finally {
     m.model.dispose();
   }
@@ -112,6 +120,7 @@ test('MobileNetV2-shaped model (ZeroPadding2D, strided valid Conv2D, BatchNormal
     buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 7, stages: 4, lastChannels: 48, seed: 3 }),
     'mobilenetv2',
     4,
+    true,
   );
   assert.deepEqual([...new Set(m.prunable.map(l => l.kind))].sort(), ['Conv2D', 'Dense', 'DepthwiseConv2D']);
 });
@@ -339,18 +348,20 @@ test("a layer group's rows (only, the backward pass stopping below the group) eq
   const m = await save(buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 7, stages: 4, lastChannels: 48, seed: 5 }));
   try {
     const data = dataset(m, 5);
-    const all = await perSampleGradients(m, m.prunable, data, { batchSize: 3 });
-    const names = m.prunable.map(l => l.name);
-    const before = tf.memory().numTensors;
-    // the last layers (a short backward pass), a middle stretch across residual Adds, and the first conv alone
-    for (const group of [names.slice(-3), names.slice(4, 10), names.slice(0, 1)]) {
-      const part = await perSampleGradients(m, m.prunable, data, { batchSize: 3, only: new Set(group) });
-      assert.deepEqual([...part.grads.keys()], group);
-      for (const name of group) assert.deepEqual(part.grads.get(name), all.grads.get(name), `${name} (group ${group[0]}…)`);
-      assert.deepEqual(part.labels, all.labels);
-      assert.equal(part.meanLoss, all.meanLoss);
+    for (const pass of ['auto', 'tfjs'] as const) {
+      const all = await perSampleGradients(m, m.prunable, data, { batchSize: 3, pass });
+      const names = m.prunable.map(l => l.name);
+      const before = tf.memory().numTensors;
+      // the last layers (a short backward pass), a middle stretch across residual Adds, and the first conv alone
+      for (const group of [names.slice(-3), names.slice(4, 10), names.slice(0, 1)]) {
+        const part = await perSampleGradients(m, m.prunable, data, { batchSize: 3, only: new Set(group), pass });
+        assert.deepEqual([...part.grads.keys()], group);
+        for (const name of group) assert.deepEqual(part.grads.get(name), all.grads.get(name), `${pass}: ${name} (group ${group[0]}…)`);
+        assert.deepEqual(part.labels, all.labels);
+        assert.equal(part.meanLoss, all.meanLoss);
+      }
+      assert.equal(tf.memory().numTensors, before, `${pass}: no tensors leak when the backward pass stops early`);
     }
-    assert.equal(tf.memory().numTensors, before, 'no tensors leak when the backward pass stops early');
   } finally {
     m.model.dispose();
   }
@@ -388,6 +399,72 @@ test('conv → BatchNormalization → ReLU6 chains run as one fused conv (BatchN
   for (const s of steps) for (const i of s.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
   assert.equal(fusions(steps, uses, m.model.outputs[0].id).size, 3, 'the three conv → BatchNorm → ReLU6 chains');
   // the oracle: tf.grads one sample at a time, with BatchNorm's missing γ/β made explicit (tfjs#2868)
-  await compareWith(m, await save(await explicitAffine(model)), 'fused conv-bn-relu6', 4);
+  await compareWith(m, await save(await explicitAffine(model)), 'fused conv-bn-relu6', 4, undefined, true);
   m.model.dispose();
+});
+
+test("the ONNX Runtime pass's rules (onnxGraph.ts) against tf.grads: strided k×k and 1×1 convs (transposed-conv input gradients), folded and standalone BatchNormalization without scale, depth multiplier, ZeroPadding2D, ReLU and Activation layers, Flatten, Dropout, logits", async () => {
+  const r = mulberry32(++seed);
+  const rand = (lo: number, hi: number) => tf.initializers.randomUniform({ minval: lo, maxval: hi, seed: Math.floor(r() * 1e6) });
+  const bn = (o: { center?: boolean; scale?: boolean } = {}) =>
+    tf.layers.batchNormalization({
+      ...o,
+      gammaInitializer: rand(0.5, 2),
+      betaInitializer: rand(-0.5, 0.5),
+      movingMeanInitializer: rand(-0.5, 0.5),
+      movingVarianceInitializer: rand(0.3, 2),
+    });
+  const input = tf.input({ shape: [13, 11, 3] });
+  let x = tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(input) as Sym;
+  x = tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu6' }).apply(x) as Sym;
+  x = tf.layers.conv2d({ filters: 6, kernelSize: [3, 2], strides: [2, 1], padding: 'valid', useBias: false }).apply(x) as Sym;
+  x = bn().apply(x) as Sym; // folded into the conv
+  x = tf.layers.reLU({}).apply(x) as Sym;
+  x = tf.layers.conv2d({ filters: 8, kernelSize: 1, strides: 2, padding: 'same' }).apply(x) as Sym;
+  x = bn({ scale: false }).apply(x) as Sym;
+  x = tf.layers.activation({ activation: 'relu' }).apply(x) as Sym;
+  x = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'same', activation: 'relu6' }).apply(x) as Sym;
+  x = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [1, 0],
+        [0, 1],
+      ],
+    })
+    .apply(x) as Sym;
+  x = tf.layers.depthwiseConv2d({ kernelSize: 2, padding: 'valid' }).apply(x) as Sym;
+  x = tf.layers.flatten().apply(x) as Sym;
+  x = tf.layers.dropout({ rate: 0.3 }).apply(x) as Sym;
+  x = tf.layers.dense({ units: 7, activation: 'relu' }).apply(x) as Sym;
+  x = bn({ center: false }).apply(x) as Sym; // standalone, on a 2-D tensor
+  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 5 }).apply(x) as Sym });
+  const m = await save(model);
+  await compareWith(m, await save(await explicitAffine(model)), 'onnx rules', 5, undefined, true);
+  m.model.dispose();
+});
+
+test('sampled labels: the ONNX Runtime pass draws the same labels as the TF.js pass from the same seed; a model it cannot run falls back (and says why), or is refused when it is asked for', async t => {
+  if (!ortLoads) return t.skip(`onnxruntime-node does not load here: ${onnxRuntimeUnavailable()}`);
+  const m = await save(buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 7, stages: 3, lastChannels: 32, seed: 6 }));
+  const data = { ...dataset(m, 7), labels: undefined };
+  const onnx = await perSampleGradients(m, m.prunable, data, { pass: 'onnxruntime', batchSize: 4, seed: 11 });
+  const tfjs = await perSampleGradients(m, m.prunable, data, { pass: 'tfjs', batchSize: 4, seed: 11 });
+  assert.equal(onnx.labelsSource, 'sampled');
+  assert.deepEqual(onnx.labels, tfjs.labels);
+  assert.ok(Math.abs(onnx.meanLoss - tfjs.meanLoss) <= 1e-5 * Math.max(1, tfjs.meanLoss));
+  for (const l of m.prunable) assert.ok(relErr(onnx.grads.get(l.name)!, tfjs.grads.get(l.name)!) <= 1e-4, l.name);
+  m.model.dispose();
+
+  const s = tf.sequential();
+  s.add(tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3 }));
+  s.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  s.add(tf.layers.flatten());
+  s.add(tf.layers.dense({ units: 3 }));
+  const pooled = await save(s);
+  const auto = await perSampleGradients(pooled, pooled.prunable, dataset(pooled, 3));
+  assert.match(auto.pass, /^TF\.js wasm \(not onnxruntime: layer '.*' \(MaxPooling2D\) has no rule in the ONNX pass\)$/);
+  await assert.rejects(
+    perSampleGradients(pooled, pooled.prunable, dataset(pooled, 3), { pass: 'onnxruntime' }),
+    (e: unknown) => e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER' && /MaxPooling2D/.test(e.message),
+  );
 });
