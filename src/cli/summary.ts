@@ -15,7 +15,9 @@ export function runSummary(r: PruneReport): string {
     : [
         `${r.settings.method} (${r.settings.scope}${r.settings.update ? `, ${r.settings.update} update` : ''}): pruned ${pct(r.sparsity.achieved, 2)} of ` +
           `${r.sparsity.weights.toLocaleString('en-US')} weights (target ${pct(r.sparsity.target)}) in ${r.seconds.total.toFixed(1)} s on ${r.backend}` +
-          (r.linalg ? ` (Fisher products: ${r.linalg})` : ''),
+          (r.linalg || r.gradientPass?.startsWith('onnxruntime')
+            ? ` (${[r.gradientPass?.startsWith('onnxruntime') ? `gradient pass: ${r.gradientPass}` : '', r.linalg ? `Fisher products: ${r.linalg}` : ''].filter(Boolean).join('; ')})`
+            : ''),
       ];
   if (r.settings.damp === 'auto' && r.damp !== undefined) {
     lines.push(`λ = ${r.damp.toExponential(2)} chosen from ${r.dampSearch?.length ?? 0} candidates by calibration loss`);

@@ -79,7 +79,7 @@ export function linalgNotice(): string | undefined {
 /** onnxruntime-node does not load where it ships, while OpenBLAS runs the Fisher products: the per-sample gradients'
  *  conv and dense products fall back to TF.js (MobileNetV2-224: 0.15 against 0.39 samples/s, docs/performance.md (m)). */
 export function gradientProductsNotice(reason: string, platform = `${process.platform}-${process.arch}`): string {
-  return `the per-sample gradients' conv and dense products run on TF.js, about 2.5× slower than on onnxruntime-node (MobileNetV2-224), which does not load here (${reason}). Fix: ${onnxRuntimeFix(reason, platform)}.`;
+  return `the per-sample gradient pass and its conv and dense products run on TF.js, about 4× slower than on onnxruntime-node (MobileNetV2-224), which does not load here (${reason}). Fix: ${onnxRuntimeFix(reason, platform)}.`;
 }
 
 /** The OpenBLAS addon of a platform that ships it did not load (a damaged install, or a checkout built without it). */

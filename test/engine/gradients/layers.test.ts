@@ -33,6 +33,21 @@ function dataset(m: LoadedModel, n: number): Dataset {
   };
 }
 
+/** BatchNormalization layers with random γ, β and moving statistics (fresh seeds each call). */
+function randomBatchNorm(epsilon?: number) {
+  const r = mulberry32(++seed);
+  const rand = (lo: number, hi: number) => tf.initializers.randomUniform({ minval: lo, maxval: hi, seed: Math.floor(r() * 1e6) });
+  return (o: { center?: boolean; scale?: boolean } = {}) =>
+    tf.layers.batchNormalization({
+      ...o,
+      gammaInitializer: rand(0.5, 2),
+      betaInitializer: rand(-0.5, 0.5),
+      movingMeanInitializer: rand(-0.5, 0.5),
+      movingVarianceInitializer: rand(0.3, 2),
+      ...(epsilon !== undefined ? { epsilon } : {}),
+    });
+}
+
 async function save(model: tf.LayersModel): Promise<LoadedModel> {
   return loadModel(await writeLayersModel(model, tempDir()));
 }
@@ -368,17 +383,7 @@ test("a layer group's rows (only, the backward pass stopping below the group) eq
 });
 
 test('conv → BatchNormalization → ReLU6 chains run as one fused conv (BatchNorm folded in): gradients still match tf.grads, with random statistics, bias, no scale or center, a depth multiplier', async () => {
-  const r = mulberry32(++seed);
-  const rand = (lo: number, hi: number) => tf.initializers.randomUniform({ minval: lo, maxval: hi, seed: Math.floor(r() * 1e6) });
-  const bn = (o: { center?: boolean; scale?: boolean } = {}) =>
-    tf.layers.batchNormalization({
-      ...o,
-      gammaInitializer: rand(0.5, 2),
-      betaInitializer: rand(-0.5, 0.5),
-      movingMeanInitializer: rand(-0.5, 0.5),
-      movingVarianceInitializer: rand(0.3, 2),
-      epsilon: 1e-3,
-    });
+  const bn = randomBatchNorm(1e-3);
   const input = tf.input({ shape: [12, 12, 3] });
   let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: true }).apply(input) as Sym;
   x = bn().apply(x) as Sym;
@@ -404,16 +409,7 @@ test('conv → BatchNormalization → ReLU6 chains run as one fused conv (BatchN
 });
 
 test("the ONNX Runtime pass's rules (onnxGraph.ts) against tf.grads: strided k×k and 1×1 convs (transposed-conv input gradients), folded and standalone BatchNormalization without scale, depth multiplier, ZeroPadding2D, ReLU and Activation layers, Flatten, Dropout, logits", async () => {
-  const r = mulberry32(++seed);
-  const rand = (lo: number, hi: number) => tf.initializers.randomUniform({ minval: lo, maxval: hi, seed: Math.floor(r() * 1e6) });
-  const bn = (o: { center?: boolean; scale?: boolean } = {}) =>
-    tf.layers.batchNormalization({
-      ...o,
-      gammaInitializer: rand(0.5, 2),
-      betaInitializer: rand(-0.5, 0.5),
-      movingMeanInitializer: rand(-0.5, 0.5),
-      movingVarianceInitializer: rand(0.3, 2),
-    });
+  const bn = randomBatchNorm();
   const input = tf.input({ shape: [13, 11, 3] });
   let x = tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(input) as Sym;
   x = tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu6' }).apply(x) as Sym;
