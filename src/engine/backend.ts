@@ -57,7 +57,7 @@ export function tfjsNodeMissing(backend: string): string | undefined {
  */
 export function tfjsNodeNotice(backend: string, reason: string): string {
   return (
-    `TF.js ran on ${backend}: @tensorflow/tfjs-node ${reason}. With it, gradients and evaluation run on native TensorFlow, ` +
+    `TF.js ran on ${backend}: @tensorflow/tfjs-node ${reason}. With it, evaluation (and the gradient pass of models onnxruntime-node cannot run) runs on native TensorFlow, ` +
     `about 2× faster than wasm on conv models in users' reports (not measured here; docs/performance.md). ` +
     'Install it where woodfisher runs: `npm install -g @tensorflow/tfjs-node` beside a global woodfisher (CLI), or ' +
     '`npm install @tensorflow/tfjs-node` in your home folder (VS Code); its install downloads libtensorflow (Linux x64, macOS, Windows x64).'
