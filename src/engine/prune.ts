@@ -3,10 +3,10 @@
 import * as path from 'node:path';
 import { initBackend } from './backend';
 import { useFastestGemm } from './linalg/fastest';
-import { loadModel, readKernel, saveModel } from './model/load';
+import { loadModel, readKernel, saveModel, type LoadedModel } from './model/load';
 import { claimOutput, type OutputClaim } from './output/claim';
 import { evaluateStage, predictProbabilities } from './gradients/evaluate';
-import { gradientPassBytes } from './gradients/perSample';
+import { gradientPassBytes, onnxPassUnavailable } from './gradients/perSample';
 import { blockThreads } from './fisher/blockPool';
 import { blockRanges } from './fisher/blocks';
 import { parsePattern, patternSparsity } from './obs/select';
@@ -74,8 +74,22 @@ export interface InspectResult {
   totalWeights: number;
   format: string;
   backend: string;
+  /** Where the per-sample gradient pass will run (methods with gradients): 'onnxruntime', or TF.js and why not. */
+  gradientPass?: string;
   /** structure 'neurons': the layers whose units are scored (what the memory plan covers) */
   structure?: { layers: string[] };
+}
+
+/** Where perSampleGradients will run the model's pass by default (as GradientSet.pass words it, before the run). */
+function gradientPassWhere(m: LoadedModel): string {
+  let why: string | undefined;
+  try {
+    why = onnxPassUnavailable(m, m.prunable);
+  } catch (e) {
+    if (!(e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER')) throw e;
+    return `TF.js, one sample at a time (${e.message})`;
+  }
+  return why ? `TF.js (not onnxruntime: ${why})` : 'onnxruntime';
 }
 
 /** Layers, prunable weights and the memory plan for the given settings (structure 'neurons': the structured run's), without data. */
@@ -110,6 +124,7 @@ export async function inspectModel(modelPath: string, options: Partial<PruneOpti
       totalWeights: m.prunable.reduce((a, l) => a + l.size, 0),
       format: m.json.format ?? 'layers-model (no format key)',
       backend,
+      ...(needsGradients(o.method) ? { gradientPass: gradientPassWhere(m) } : {}),
       ...(units ? { structure: { layers: units.map(l => l.name) } } : {}),
     };
   } finally {

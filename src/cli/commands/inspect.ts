@@ -74,6 +74,7 @@ export function inspectCommand(): Command {
       process.stdout.write(
         [
           `${path.resolve(model)} (${r.format}, backend ${r.backend})`,
+          ...(r.gradientPass ? [`gradient pass: ${r.gradientPass}`] : []),
           '',
           formatTable(['layer', 'kind', 'shape (TF.js)', 'shape (paper)', 'weights'], rows, [false, false, false, false, true]),
           '',

@@ -104,6 +104,9 @@ test(
     const { report } = prune(dist, path.join(tmp, 'pruned-ort'), env);
     assert.equal(report.linalg, openBlasFile() ? 'openblas-f64' : 'js');
     // either way the report says why: the Fisher products in plain JS, or the gradients' products on TF.js
-    assert.match(report.linalgNote, openBlasFile() ? /gradients' conv and dense products run on TF\.js.*cut short/ : /cut short/);
+    assert.match(
+      report.linalgNote,
+      openBlasFile() ? /gradient pass and its conv and dense products run on TF\.js.*cut short/ : /cut short/,
+    );
   },
 );
