@@ -82,6 +82,13 @@ export function gradientPassBytes(m: LoadedModel, layers: PrunableLayer[], n: nu
 
 const ORT_FIXED_BYTES = 64 * 2 ** 20; // onnxruntime's library and session (measured: ~160 MB fixed with 14 MB of weights)
 
+/** Models without convolutions keep the TF.js pass by default: there its per-call costs (graph, session, fresh
+ *  pages) outweigh the kernels (MLPNet, N = 1000: 1.1 s on ONNX Runtime against 0.4 s). */
+function denseOnlyReason(steps: GraphStep[]): string | undefined {
+  if (steps.some(s => s.cls === 'Conv2D' || s.cls === 'DepthwiseConv2D')) return undefined;
+  return 'no convolutions: the TF.js pass is faster for dense models';
+}
+
 const passSupport = new WeakMap<tf.LayersModel, string | undefined>();
 /** Why perSampleGradients will not run this model's batched pass on ONNX Runtime by default (onnxruntime-node does
  *  not load, or a layer has no rule in onnxGraph.ts), or undefined when it will. */
@@ -90,6 +97,11 @@ export function onnxPassUnavailable(m: LoadedModel, layers: PrunableLayer[]): st
   if (why) return why;
   if (!passSupport.has(m.model)) {
     const steps = graphSteps(m.model, new Map(layers.map(l => [l.name, l.kind])));
+    const dense = denseOnlyReason(steps);
+    if (dense) {
+      passSupport.set(m.model, dense);
+      return dense;
+    }
     const g = passGraph(m.model, steps, layers, {
       batch: 1,
       wanted: new Set(layers.map(l => l.name)),
@@ -311,7 +323,9 @@ export async function perSampleGradients(
   let onnx: OnnxPass | undefined;
   let passName = batched ? `TF.js ${tf.getBackend()}` : `TF.js ${tf.getBackend()}, one sample at a time`;
   const wantOnnx = opts.pass ?? (opts.contractions === 'tfjs' ? 'tfjs' : 'auto');
-  if (batched && wantOnnx !== 'tfjs') {
+  const denseOnly = wantOnnx === 'auto' && batched ? denseOnlyReason(steps) : undefined;
+  if (denseOnly) passName = `${passName} (not onnxruntime: ${denseOnly})`;
+  if (batched && wantOnnx !== 'tfjs' && !denseOnly) {
     // one session, one batch size: the last batch is padded; by default batches are made equal, ⌈n / ⌈n / bs⌉⌉,
     // so that the padding is less than one sample a batch
     if (opts.batchSize === undefined) bs = Math.ceil(n / Math.ceil(n / bs));
