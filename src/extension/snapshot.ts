@@ -49,7 +49,14 @@ export function applyReport(s: PanelSnapshot, r: PruneReport, reportPath?: strin
     ...s,
     status: 'done',
     error: undefined,
-    backend: [r.backend, r.linalg && `linalg ${r.linalg}`, r.host && `on ${r.host}`].filter(Boolean).join(' · '),
+    backend: [
+      r.backend,
+      r.gradientPass && `gradients ${r.gradientPass.split(' (not onnxruntime')[0]}`, // the report keeps the reason
+      r.linalg && `linalg ${r.linalg}`,
+      r.host && `on ${r.host}`,
+    ]
+      .filter(Boolean)
+      .join(' · '),
     notes: [r.backendNote, r.linalgNote].filter((n): n is string => !!n),
     damp: r.damp,
     layers: r.layers,

@@ -229,11 +229,12 @@ async function main(): Promise<{ passed: number; failed: number }> {
       if (!/^done/i.test(status)) {
         throw new Error(`the run ended with '${status}'`);
       }
-      // the TF.js backend and the products provider; without tfjs-node, the notice that says what it would give
+      // the TF.js backend, where the gradient pass ran and the products provider; without tfjs-node, the notice that
+      // says what it would give
       const notes = ((await panel.textContent('#notes').catch(() => '')) ?? '').trim();
       log('  #notes:', notes || '(none)');
-      if (!/^\S+ · linalg \S+/.test(backendLine)) {
-        throw new Error(`#backend does not name the TF.js backend and the products provider: '${backendLine}'`);
+      if (!/^\S+ · gradients (onnxruntime|TF\.js)[^·]* · linalg \S+/.test(backendLine)) {
+        throw new Error(`#backend does not name the TF.js backend, the gradient pass and the products provider: '${backendLine}'`);
       }
       const onTfjsNode = backendLine.startsWith('tensorflow');
       if (onTfjsNode === /@tensorflow\/tfjs-node/.test(notes)) {

@@ -111,6 +111,15 @@ test('the report ends the run: done, its layers, sparsity, time and paths; earli
   assert.equal(s.damp, 1e-5);
   assert.equal(applyReport({ ...running, reportPath: '/kept' }, { ...report, linalg: undefined }).reportPath, '/kept');
   assert.equal(applyReport(running, { ...report, linalg: undefined }).backend, 'wasm');
+  // where the gradient pass ran, without the report's reason for not using onnxruntime
+  assert.equal(
+    applyReport(running, { ...report, gradientPass: 'onnxruntime (2 threads)' }).backend,
+    'wasm · gradients onnxruntime (2 threads) · linalg js',
+  );
+  assert.equal(
+    applyReport(running, { ...report, gradientPass: 'TF.js wasm (not onnxruntime: no convolutions: …)' }).backend,
+    'wasm · gradients TF.js wasm · linalg js',
+  );
   // the notices of a run on slower runtimes reach the panel (#notes), tfjs-node's first
   assert.deepEqual(s.notes, []);
   const noted = applyReport(running, {
