@@ -66,7 +66,8 @@ function unsupported(layer: any, why: string): WoodFisherError {
   );
 }
 
-function pair(v: number | number[] | undefined, d = 1): [number, number] {
+/** A Keras (h, w) argument given as one number or a list. */
+export function pair(v: number | number[] | undefined, d = 1): [number, number] {
   if (v == null) return [d, d];
   return Array.isArray(v) ? [v[0], v[v.length > 1 ? 1 : 0]] : [v, v];
 }

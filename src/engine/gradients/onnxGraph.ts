@@ -8,7 +8,7 @@ import type { PrunableLayer } from '../types';
 import { tapGeometry, type TapGeometry } from '../kernels/patches';
 import { ONNX_FLOAT, ONNX_INT64, type OnnxInit, type OnnxNode, type OnnxValue } from '../linalg/accel/onnxModel';
 import { PROB_EPSILON } from './loss';
-import type { GraphStep } from './backward';
+import { pair, type GraphStep } from './backward';
 
 export interface PassGraph {
   nodes: OnnxNode[];
@@ -30,7 +30,8 @@ class Unsupported extends Error {}
 const no = (s: GraphStep, why: string) => new Unsupported(`layer '${s.layer.name}' (${s.cls}) ${why}`);
 
 type Act = 'linear' | 'relu' | 'relu6' | 'softmax';
-type Op = (type: string, inputs: string[], attrs?: Record<string, number | number[]>) => string;
+/** Adds a node; its output is `name` (a graph output) or a fresh name. */
+type Op = (type: string, inputs: string[], attrs?: Record<string, number | number[]>, name?: string) => string;
 
 /** A conv or dense call as the backward pass sees it. */
 interface Conv {
@@ -47,10 +48,6 @@ interface Conv {
   out: number; // symbolic id the step's result stands for (the BatchNorm's when folded)
 }
 
-function pair(v: number | number[] | undefined, d = 1): [number, number] {
-  if (v == null) return [d, d];
-  return Array.isArray(v) ? [v[0], v[v.length > 1 ? 1 : 0]] : [v, v];
-}
 const values = (t: tf.Tensor) => t.dataSync() as Float32Array;
 
 /** The graph, or why this model's pass stays on TF.js. */
@@ -68,8 +65,8 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
   const nodes: OnnxNode[] = [];
   const inits: OnnxInit[] = [];
   let k = 0;
-  const op = (type: string, inputs: string[], attrs?: Record<string, number | number[]>): string => {
-    const out = `t${k++}`;
+  const op: Op = (type, inputs, attrs, name) => {
+    const out = name ?? `t${k++}`;
     nodes.push({ op: type, inputs, outputs: [out], attrs });
     return out;
   };
@@ -120,7 +117,7 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
   const skipped = new Set<GraphStep>(); // folded BatchNorms
   const uses = new Map<number, number>();
   for (const s of steps) for (const i of s.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
-  let logits: { name: string; step: GraphStep; softmax: boolean } | undefined;
+  let logits: { name: string; step: GraphStep } | undefined;
 
   const activation = (s: GraphStep, name: string | undefined): Act => {
     const c = name ?? 'linear';
@@ -153,7 +150,7 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         const dil: [number, number] = s.cls === 'DepthwiseConv2D' ? [1, 1] : pair(cfg.dilationRate); // as backward.ts's layerGeometry
         if (dil.some(v => v !== 1)) throw no(s, 'is dilated (tf.grads has no dilated oracle to test the rule against)');
         const g = tapGeometry(tfShape(s, s.inputs[0]), kh, kw, pair(cfg.strides), dil, cfg.padding);
-        let act = activation(s, cfg.activation);
+        const act = activation(s, cfg.activation);
         // a BatchNormalization read only by this conv folds into it: z = conv(x, W·a) + (b·a + β − μ·a)
         const bn = steps[si + 1];
         const fold =
@@ -187,7 +184,7 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         const wName = floats(W, [co, s.cls === 'Conv2D' ? wShape[2] : 1, kh, kw]);
         const z = op('Conv', [xin.name, wName, floats(bias, [co])], attrs);
         const out = fold ? bn.output : s.output;
-        if (act === 'softmax') act = 'linear'; // unreachable for convs (rank 4 output), kept for the type
+        if (act === 'softmax') throw no(s, 'ends in softmax on a 4-D output');
         const y = applyAct(act, z);
         val.set(out, { name: y, shape: [B, co, g.outH, g.outW] });
         convs.set(s, { kind: s.cls, g, w: wv, wShape, wName, a, act, x: xin.name, xShape: xin.shape, y, out });
@@ -203,7 +200,7 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         const wName = floats(wv, wShape);
         const z = op('Gemm', [xin.name, wName, floats(bias, [wShape[1]])]);
         const y = act === 'softmax' ? op('Softmax', [z], { axis: 1 }) : applyAct(act, z);
-        if (act === 'softmax') logits = { name: z, step: s, softmax: true };
+        if (act === 'softmax') logits = { name: z, step: s };
         val.set(s.output, { name: y, shape: [B, wShape[1]] });
         convs.set(s, { kind: 'Dense', w: wv, wShape, wName, act, x: xin.name, xShape: xin.shape, y, out: s.output });
         break;
@@ -227,7 +224,7 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         } else act = activation(s, cfg.activation);
         if (act === 'softmax') {
           if (xin.shape.length !== 2) throw no(s, 'applies softmax to a tensor of rank other than 2');
-          logits = { name: xin.name, step: s, softmax: true };
+          logits = { name: xin.name, step: s };
           alias({ name: op('Softmax', [xin.name], { axis: 1 }), shape: xin.shape });
         } else {
           const y = applyAct(act, xin.name);
@@ -239,7 +236,7 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
       case 'Softmax': {
         if (xin.shape.length !== 2 || ![-1, 1].includes(cfg.axis ?? -1)) throw no(s, 'is not over the classes of a 2-D output');
         if (s.output !== outputId) throw no(s, 'is not the model output');
-        logits = { name: xin.name, step: s, softmax: true };
+        logits = { name: xin.name, step: s };
         alias({ name: op('Softmax', [xin.name], { axis: 1 }), shape: xin.shape });
         break;
       }
@@ -304,24 +301,21 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
     const cs = op('CumSum', [p, ints([1])]);
     const total = op('Slice', [cs, ints([K - 1]), ints([K]), ints([1])]);
     const below = op('Cast', [op('LessOrEqual', [cs, op('Mul', ['u', total])])], { to: ONNX_INT64 });
-    labels = op('Min', [op('ReduceSum', [below, ints([1])], { keepdims: 0 }), ints([K - 1])]);
-    nodes[nodes.length - 1].outputs = ['labels_out'];
-    labels = 'labels_out';
+    labels = op('Min', [op('ReduceSum', [below, ints([1])], { keepdims: 0 }), ints([K - 1])], undefined, 'labels_out');
   }
   const oneHot = op('OneHot', [labels, ints([K]), floats(Float32Array.of(0, 1), [2])], { axis: -1 });
-  let loss: string, dz: string;
+  let dz: string;
   if (!o.outputIsProbability) {
-    loss = op('Neg', [op('ReduceSum', [op('Mul', [oneHot, op('LogSoftmax', [z], { axis: 1 })]), ints([1])], { keepdims: 0 })]);
+    op('Neg', [op('ReduceSum', [op('Mul', [oneHot, op('LogSoftmax', [z], { axis: 1 })]), ints([1])], { keepdims: 0 })], undefined, 'loss');
     dz = op('Sub', [p, oneHot]);
   } else {
     const py = op('ReduceSum', [op('Mul', [oneHot, p]), ints([1])], { keepdims: 1 }); // [B, 1]
     const lo = scalar(PROB_EPSILON),
       hi = scalar(1 - PROB_EPSILON);
-    loss = op('Neg', [op('Log', [op('Squeeze', [op('Clip', [py, lo, hi]), ints([1])])])]);
+    op('Neg', [op('Log', [op('Squeeze', [op('Clip', [py, lo, hi]), ints([1])])])], undefined, 'loss');
     const inRange = op('Cast', [op('And', [op('GreaterOrEqual', [py, lo]), op('LessOrEqual', [py, hi])])], { to: ONNX_FLOAT });
     dz = op('Mul', [op('Sub', [p, oneHot]), inRange]);
   }
-  nodes.find(n => n.outputs[0] === loss)!.outputs = ['loss'];
 
   // Backward, in reverse order, from δ at the logits; stops after the lowest wanted layer.
   const deltas = new Map<number, string[]>();
@@ -364,9 +358,7 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
       if (l && o.wanted.has(l.name)) {
         const r = `rows_${rows.size}`;
         const dConv = c.a ? op('Mul', [d, perChannel(c.a)]) : d; // δ at the conv's own output: ∂z/∂conv = a
-        const last = rowNodes(c, dConv, B, op, ints);
-        if (nodes[nodes.length - 1].outputs[0] !== last) throw new Error('rowNodes: its result is not the last node');
-        nodes[nodes.length - 1].outputs = [r];
+        rowNodes(c, dConv, B, op, ints, r);
         rows.set(l.name, r);
         outputs.push({ name: r, elemType: ONNX_FLOAT, dims: [B, l.size] });
         pending--;
@@ -479,10 +471,15 @@ function depthwiseOihw(w: Float32Array, [kh, kw, C, M]: number[], a?: Float32Arr
 }
 
 /** Per-sample kernel gradients [B, d] in torch order from the layer input x (NCHW) and δ at its output. */
-function rowNodes(c: Conv, d: string, B: number, op: Op, ints: (v: number[]) => string): string {
+function rowNodes(c: Conv, d: string, B: number, op: Op, ints: (v: number[]) => string, name: string): string {
   if (c.kind === 'Dense') {
     const [inp, out] = c.wShape;
-    return op('Reshape', [op('Mul', [op('Unsqueeze', [d, ints([2])]), op('Unsqueeze', [c.x, ints([1])])]), ints([B, out * inp])]); // δ ⊗ x
+    return op(
+      'Reshape',
+      [op('Mul', [op('Unsqueeze', [d, ints([2])]), op('Unsqueeze', [c.x, ints([1])])]), ints([B, out * inp])],
+      undefined,
+      name,
+    ); // δ ⊗ x
   }
   const g = c.g!;
   const [kh, kw] = c.wShape;
@@ -494,10 +491,12 @@ function rowNodes(c: Conv, d: string, B: number, op: Op, ints: (v: number[]) => 
     const x = g.sh !== 1 || g.sw !== 1 ? op('Slice', [c.x, ints([0, 0]), ints([g.inH, g.inW]), ints([2, 3]), ints([g.sh, g.sw])]) : c.x;
     const co = c.wShape[3];
     const xs = op('Reshape', [x, ints([B, ci, P])]);
-    return op('Reshape', [
-      op('MatMul', [op('Reshape', [d, ints([B, co, P])]), op('Transpose', [xs], { perm: [0, 2, 1] })]),
-      ints([B, co * ci]),
-    ]);
+    return op(
+      'Reshape',
+      [op('MatMul', [op('Reshape', [d, ints([B, co, P])]), op('Transpose', [xs], { perm: [0, 2, 1] })]), ints([B, co * ci])],
+      undefined,
+      name,
+    );
   }
   // k×k and depthwise: the filter gradient is a correlation of x with δ (δ dilated by the stride, read with the
   // conv's dilation as stride) — one grouped Conv over all samples at once: groups = samples (× channels, depthwise).
@@ -512,15 +511,17 @@ function rowNodes(c: Conv, d: string, B: number, op: Op, ints: (v: number[]) => 
     const xt = op('Transpose', [c.x], { perm: [1, 0, 2, 3] }); // [ci, B, H, W]: batch ci, channel = sample
     const f = op('Conv', [xt, op('Reshape', [d, ints([B * co, 1, g.outH, g.outW])])], { ...attrs, group: B }); // [ci, B·co, ·, ·]
     const cut = op('Slice', [f, ints([0, 0]), ints([kh, kw]), ints([2, 3])]);
-    return op('Reshape', [
-      op('Transpose', [op('Reshape', [cut, ints([ci, B, co, kh, kw])])], { perm: [1, 2, 0, 3, 4] }),
-      ints([B, co * ci * kh * kw]),
-    ]);
+    return op(
+      'Reshape',
+      [op('Transpose', [op('Reshape', [cut, ints([ci, B, co, kh, kw])])], { perm: [1, 2, 0, 3, 4] }), ints([B, co * ci * kh * kw])],
+      undefined,
+      name,
+    );
   }
   const [, , C, M] = c.wShape;
   const xr = op('Reshape', [c.x, ints([1, B * C, g.inH, g.inW])]);
   const f = op('Conv', [xr, op('Reshape', [d, ints([B * C * M, 1, g.outH, g.outW])])], { ...attrs, group: B * C }); // [1, B·C·M, ·, ·]
-  return op('Reshape', [op('Slice', [f, ints([0, 0]), ints([kh, kw]), ints([2, 3])]), ints([B, C * M * kh * kw])]);
+  return op('Reshape', [op('Slice', [f, ints([0, 0]), ints([kh, kw]), ints([2, 3])]), ints([B, C * M * kh * kw])], undefined, name);
 }
 
 /** dx of the conv or dense call from δ at z, with the forward's (BatchNorm-folded) kernel. Conv2D: a 1×1 stride-1

@@ -9,11 +9,10 @@ import { mulberry32 } from '../data/random';
 import { crossEntropy, probabilities, sampleLabels } from './loss';
 import { forwardBackward, graphSteps, layerGeometry, retainedFloats, type GraphStep } from './backward';
 import { writeKernelGrads, hostData } from './kernelGrads';
-import { batchedTN, type BatchedTN } from '../linalg/accel';
+import { batchedTN, onnxRuntimeUnavailable, type BatchedTN } from '../linalg/accel';
 import { sharedFloat32 } from '../linalg/scratch';
 import { onnxPass, type OnnxPass } from './onnxPass';
 import { passGraph } from './onnxGraph';
-import { onnxRuntimeUnavailable } from '../linalg/accel';
 
 export interface GradientSet {
   n: number;
@@ -37,7 +36,8 @@ export interface GradientOptions {
    *  ('onnxruntime': else an error), or on TF.js' backend ('tfjs'). contractions: 'tfjs' implies 'tfjs'. */
   pass?: 'auto' | 'onnxruntime' | 'tfjs';
   /** Rows of these layers only (a group of a streamed step): the pass and its batches are those of all `layers` (the
-   *  same numbers), the backward pass stops below the group's lowest layer. */
+   *  same numbers); the TF.js pass stops its backward pass below the group's lowest layer, the ONNX Runtime pass runs
+   *  its one graph and fetches the group's rows. */
   only?: ReadonlySet<string>;
   /** Where the rows go (one layer after another), instead of new arrays: streamed groups reuse one arena, so a
    *  dropped group's gradients never wait for the garbage collector beside the next group's. */
