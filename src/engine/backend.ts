@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { WoodFisherError, type BackendName } from './types';
-import { registerWasmKernels } from './kernels/register';
+import { registerWasmKernels, replaceWrongKernels } from './kernels/register';
 
 export { tf };
 
@@ -97,6 +97,7 @@ export async function initBackend(name: BackendName = 'auto'): Promise<string> {
     if (b === 'tensorflow' && !tryLoadNode()) continue;
     if (await trySet(b)) {
       if (b === 'wasm') registerWasmKernels();
+      replaceWrongKernels(b);
       current = b;
       return b;
     }

@@ -3,12 +3,15 @@
 // affine map per channel (folded into the conv before it), ReLU(6) masks from the output, no filter gradients — in
 // NCHW, with the loss, its gradient and every pruned layer's per-sample kernel gradient (rows in PyTorch order) inside
 // the graph. Layers outside the table below make it return the reason, and the TF.js pass runs instead.
+// Opset 16: max pooling's gradient is ScatterElements with reduction 'add' (overlapping windows share inputs).
 import { tf } from '../backend';
 import type { PrunableLayer } from '../types';
 import { tapGeometry, type TapGeometry } from '../kernels/patches';
 import { ONNX_FLOAT, ONNX_INT64, type OnnxInit, type OnnxNode, type OnnxValue } from '../linalg/accel/onnxModel';
 import { PROB_EPSILON } from './loss';
 import { pair, type GraphStep } from './backward';
+
+export const PASS_OPSET = 16;
 
 export interface PassGraph {
   nodes: OnnxNode[];
@@ -31,7 +34,7 @@ const no = (s: GraphStep, why: string) => new Unsupported(`layer '${s.layer.name
 
 type Act = 'linear' | 'relu' | 'relu6' | 'softmax';
 /** Adds a node; its output is `name` (a graph output) or a fresh name. */
-type Op = (type: string, inputs: string[], attrs?: Record<string, number | number[]>, name?: string) => string;
+type Op = (type: string, inputs: string[], attrs?: OnnxNode['attrs'], name?: string) => string;
 
 /** A conv or dense call as the backward pass sees it. */
 interface Conv {
@@ -107,6 +110,11 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
   const inShape = (model.inputs[0].shape as (number | null)[]).map((d, i) => (i === 0 ? B : d!));
   if (inShape.some(d => d == null)) throw new Unsupported('the model input has an unknown dimension');
   const nchw = (s: number[]) => (s.length === 4 ? [s[0], s[3], s[1], s[2]] : s);
+  /** v reshaped as TF.js does it, in NHWC order, to `to` (TF order, batch first); NCHW again when 4-D. */
+  const reshape = (v: { name: string; shape: number[] }, to: number[]) => {
+    const r = op('Reshape', [v.shape.length === 4 ? op('Transpose', [v.name], { perm: [0, 2, 3, 1] }) : v.name, ints(to)]);
+    return { name: to.length === 4 ? op('Transpose', [r], { perm: [0, 3, 1, 2] }) : r, shape: nchw(to) };
+  };
   if (inShape.length !== 4 && inShape.length !== 2) throw new Unsupported(`the model input has rank ${inShape.length}`);
   val.set(inputId, { name: inShape.length === 4 ? op('Transpose', ['x'], { perm: [0, 3, 1, 2] }) : 'x', shape: nchw(inShape) });
 
@@ -114,6 +122,8 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
   const convs = new Map<GraphStep, Conv>();
   const masks = new Map<GraphStep, { act: Act; y: string }>(); // ReLU / Activation layers
   const bnScale = new Map<GraphStep, string>();
+  const pools = new Map<GraphStep, { g: TapGeometry; indices?: string }>(); // geometry; a max pool's argmax
+  const concatAxis = new Map<GraphStep, number>(); // NCHW axis
   const skipped = new Set<GraphStep>(); // folded BatchNorms
   const uses = new Map<number, number>();
   for (const s of steps) for (const i of s.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
@@ -134,9 +144,9 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
   for (let si = 0; si < steps.length; si++) {
     const s = steps[si];
     if (skipped.has(s)) continue;
-    if (s.inputs.length > 1 && s.cls !== 'Add') throw no(s, 'has several inputs');
-    const xin = val.get(s.inputs[0]);
-    if (!xin) throw no(s, 'reads a value the pass does not have');
+    if (s.inputs.length > 1 && s.cls !== 'Add' && s.cls !== 'Concatenate') throw no(s, 'has several inputs');
+    if (s.inputs.some(i => !val.has(i))) throw no(s, 'reads a value the pass does not have');
+    const xin = val.get(s.inputs[0])!;
     const cfg = s.layer.getConfig();
     const alias = (v: { name: string; shape: number[] }) => val.set(s.output, v);
     switch (s.cls) {
@@ -148,7 +158,6 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         const wShape = w.shape as number[];
         const [kh, kw] = wShape;
         const dil: [number, number] = s.cls === 'DepthwiseConv2D' ? [1, 1] : pair(cfg.dilationRate); // as backward.ts's layerGeometry
-        if (dil.some(v => v !== 1)) throw no(s, 'is dilated (tf.grads has no dilated oracle to test the rule against)');
         const g = tapGeometry(tfShape(s, s.inputs[0]), kh, kw, pair(cfg.strides), dil, cfg.padding);
         const act = activation(s, cfg.activation);
         // a BatchNormalization read only by this conv folds into it: z = conv(x, W·a) + (b·a + β − μ·a)
@@ -252,6 +261,45 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         });
         break;
       }
+      case 'Concatenate': {
+        const xs = s.inputs.map(i => val.get(i)!);
+        const rank = xs[0].shape.length;
+        const ax = (cfg.axis ?? -1) < 0 ? (cfg.axis ?? -1) + rank : cfg.axis;
+        const axis = rank === 4 ? [0, 2, 3, 1][ax] : ax; // NHWC axis → NCHW
+        if (axis === 0 || xs.some(v => v.shape.length !== rank)) throw no(s, 'concatenates over the batch or mixed ranks');
+        const shape = [...xs[0].shape];
+        shape[axis] = xs.reduce((a, v) => a + v.shape[axis], 0);
+        concatAxis.set(s, axis);
+        alias({
+          name: op(
+            'Concat',
+            xs.map(v => v.name),
+            { axis },
+          ),
+          shape,
+        });
+        break;
+      }
+      case 'MaxPooling2D':
+      case 'AveragePooling2D': {
+        if (cfg.dataFormat === 'channelsFirst') throw no(s, 'is channelsFirst');
+        if (xin.shape.length !== 4) throw no(s, 'has no 4-D input');
+        const [kh, kw] = pair(cfg.poolSize, 2);
+        const g = tapGeometry(tfShape(s, s.inputs[0]), kh, kw, cfg.strides == null ? [kh, kw] : pair(cfg.strides), [1, 1], cfg.padding);
+        const attrs = { kernel_shape: [kh, kw], strides: [g.sh, g.sw], pads: [g.top, g.left, g.bottom, g.right] };
+        const shape = [B, xin.shape[1], g.outH, g.outW];
+        if (s.cls === 'MaxPooling2D') {
+          const y = `t${k++}`,
+            indices = `t${k++}`; // flat index into the input [B, C, H, W] of each window's maximum
+          nodes.push({ op: 'MaxPool', inputs: [xin.name], outputs: [y, indices], attrs });
+          pools.set(s, { g, indices });
+          alias({ name: y, shape });
+        } else {
+          pools.set(s, { g });
+          alias({ name: op('AveragePool', [xin.name], { ...attrs, count_include_pad: 0 }), shape }); // TF: mean of the taps inside
+        }
+        break;
+      }
       case 'ZeroPadding2D': {
         if (cfg.dataFormat === 'channelsFirst') throw no(s, 'is channelsFirst');
         const [[t, b], [l, r]] = s.layer.padding as [[number, number], [number, number]];
@@ -264,15 +312,11 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         alias({ name: op('ReduceMean', [xin.name], { axes: [2, 3], keepdims: 0 }), shape: xin.shape.slice(0, 2) });
         break;
       }
-      case 'Flatten': {
-        if (xin.shape.length === 2) alias(xin);
-        else if (xin.shape.length === 4) {
-          const [n, c, h, w] = xin.shape;
-          alias({
-            name: op('Reshape', [op('Transpose', [xin.name], { perm: [0, 2, 3, 1] }), ints([n, h * w * c])]),
-            shape: [n, h * w * c],
-          });
-        } else throw no(s, `flattens rank ${xin.shape.length}`);
+      case 'Flatten':
+      case 'Reshape': {
+        const to = tfShape(s, s.output);
+        if (to.some(v => !(v > 0))) throw no(s, 'has an unknown output dimension');
+        alias(to.join() === xin.shape.join() && to.length !== 4 ? xin : reshape(xin, to));
         break;
       }
       case 'Dropout':
@@ -382,6 +426,35 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
       case 'Add':
         for (const i of s.inputs) give(i, d);
         break;
+      case 'Concatenate': {
+        const axis = concatAxis.get(s)!;
+        let at = 0;
+        for (const i of s.inputs) {
+          const w = val.get(i)!.shape[axis];
+          give(i, op('Slice', [d, ints([at]), ints([at + w]), ints([axis])]));
+          at += w;
+        }
+        break;
+      }
+      case 'MaxPooling2D': {
+        // dx = Σ over windows of δ at each window's argmax
+        const size = x.shape.reduce((a, b) => a * b, 1);
+        const flat = op(
+          'ScatterElements',
+          [op('ConstantOfShape', [ints([size])]), op('Reshape', [pools.get(s)!.indices!, ints([-1])]), op('Reshape', [d, ints([-1])])],
+          { axis: 0, reduction: 'add' },
+        );
+        give(s.inputs[0], op('Reshape', [flat, ints(x.shape)]));
+        break;
+      }
+      case 'AveragePooling2D': {
+        // dx = the transposed conv of δ / (taps inside each window) with a kernel of ones, per channel
+        const g = pools.get(s)!.g;
+        const C = x.shape[1];
+        const perTap = op('Mul', [d, floats(inverseTapCounts(g), [1, 1, g.outH, g.outW])]);
+        give(s.inputs[0], transposedConv(op, perTap, floats(new Float32Array(C * g.kh * g.kw).fill(1), [C, 1, g.kh, g.kw]), g, C));
+        break;
+      }
       case 'ZeroPadding2D': {
         const [[t], [l]] = s.layer.padding as [[number, number], [number, number]];
         const [, , h, w] = x.shape;
@@ -394,11 +467,11 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         break;
       }
       case 'Flatten':
-        if (x.shape.length === 4) {
-          const [n, ch, h, w] = x.shape;
-          give(s.inputs[0], op('Transpose', [op('Reshape', [d, ints([n, h, w, ch])])], { perm: [0, 3, 1, 2] }));
-        } else give(s.inputs[0], d);
+      case 'Reshape': {
+        const y = val.get(s.output)!;
+        give(s.inputs[0], y.name === x.name ? d : reshape({ name: d, shape: y.shape }, tfShape(s, s.inputs[0])).name);
         break;
+      }
       default:
         give(s.inputs[0], d); // identity in inference mode
     }
@@ -524,6 +597,31 @@ function rowNodes(c: Conv, d: string, B: number, op: Op, ints: (v: number[]) => 
   return op('Reshape', [op('Slice', [f, ints([0, 0]), ints([kh, kw]), ints([2, 3])]), ints([B, C * M * kh * kw])], undefined, name);
 }
 
+/** The transposed conv of δ with w [group·…, …, kh, kw] over geometry g (group = channels for depthwise): its output
+ *  is s(O − 1) + (k − 1)d + 1 − pads, so the end pad (or output_padding) makes it the input's size. */
+function transposedConv(op: Op, d: string, w: string, g: TapGeometry, group: number): string {
+  const end = (o: number, s: number, k: number, dl: number, top: number, size: number) => (o - 1) * s + (k - 1) * dl + 1 - top - size;
+  const eh = end(g.outH, g.sh, g.kh, g.dh, g.top, g.inH),
+    ew = end(g.outW, g.sw, g.kw, g.dw, g.left, g.inW);
+  return op('ConvTranspose', [d, w], {
+    kernel_shape: [g.kh, g.kw],
+    strides: [g.sh, g.sw],
+    dilations: [g.dh, g.dw],
+    pads: [g.top, g.left, Math.max(0, eh), Math.max(0, ew)],
+    output_padding: [Math.max(0, -eh), Math.max(0, -ew)],
+    group,
+  });
+}
+
+/** 1 / (taps of each pooling window inside the input): [outH · outW]. */
+function inverseTapCounts(g: TapGeometry): Float32Array {
+  const inside = (o: number, s: number, top: number, k: number, size: number) => Math.min(o * s - top + k, size) - Math.max(o * s - top, 0);
+  const inv = new Float32Array(g.outH * g.outW);
+  for (let i = 0; i < g.outH; i++)
+    for (let j = 0; j < g.outW; j++) inv[i * g.outW + j] = 1 / (inside(i, g.sh, g.top, g.kh, g.inH) * inside(j, g.sw, g.left, g.kw, g.inW));
+  return inv;
+}
+
 /** dx of the conv or dense call from δ at z, with the forward's (BatchNorm-folded) kernel. Conv2D: a 1×1 stride-1
  *  conv with Wᵀ, else the transposed conv; depthwise: the flipped kernel over δ spread by the stride (the same rule
  *  as kernels/convGrads.ts). */
@@ -537,21 +635,7 @@ function inputGrad(
   if (c.kind === 'Dense') return op('Gemm', [d, c.wName], { transB: 1 });
   const g = c.g!;
   const [kh, kw] = c.wShape;
-  /** The transposed conv (group = channels for depthwise): its output is s(O − 1) + (k − 1)d + 1 − pads, so the
-   *  end pad (or output_padding) makes it the input's size. */
-  const transposed = (w: string, group: number) => {
-    const end = (o: number, s: number, k: number, dl: number, top: number, size: number) => (o - 1) * s + (k - 1) * dl + 1 - top - size;
-    const eh = end(g.outH, g.sh, kh, g.dh, g.top, g.inH),
-      ew = end(g.outW, g.sw, kw, g.dw, g.left, g.inW);
-    return op('ConvTranspose', [d, w], {
-      kernel_shape: [kh, kw],
-      strides: [g.sh, g.sw],
-      dilations: [g.dh, g.dw],
-      pads: [g.top, g.left, Math.max(0, eh), Math.max(0, ew)],
-      output_padding: [Math.max(0, -eh), Math.max(0, -ew)],
-      group,
-    });
-  };
+  const transposed = (w: string, group: number) => transposedConv(op, d, w, g, group);
   if (c.kind === 'Conv2D') {
     const [, , ci, co] = c.wShape;
     if (kh === 1 && kw === 1 && g.sh === 1 && g.sw === 1) {

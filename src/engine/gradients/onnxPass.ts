@@ -7,7 +7,7 @@ import type { PrunableLayer } from '../types';
 import { onnxModel } from '../linalg/accel/onnxModel';
 import { tryRequire } from '../linalg/accel/nodeRequire';
 import { onnxRuntimeUnavailable } from '../linalg/accel/onnxruntime';
-import { passGraph, type PassGraphOptions } from './onnxGraph';
+import { passGraph, PASS_OPSET, type PassGraphOptions } from './onnxGraph';
 import type { GraphStep } from './backward';
 
 export interface PassOutput {
@@ -54,7 +54,7 @@ export async function onnxPass(
   if (typeof g === 'string') return g;
   let session: OrtSession | undefined;
   try {
-    session = await ort.InferenceSession.create(onnxModel(g.nodes, g.inputs, g.outputs, g.inits), {
+    session = await ort.InferenceSession.create(onnxModel(g.nodes, g.inputs, g.outputs, g.inits, PASS_OPSET), {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',

@@ -54,7 +54,7 @@ export interface OnnxNode {
   op: string;
   inputs: string[];
   outputs: string[];
-  attrs?: Record<string, number | number[]>; // integers only (INT / INTS)
+  attrs?: Record<string, number | number[] | string>; // INT, INTS or STRING
   domain?: string;
 }
 export interface OnnxValue {
@@ -117,7 +117,10 @@ function node(n: OnnxNode, i: number): Bytes {
         5,
         msg(a => {
           strField(a, 1, name);
-          if (Array.isArray(value)) {
+          if (typeof value === 'string') {
+            strField(a, 4, value);
+            intField(a, 20, 3 /* STRING */);
+          } else if (Array.isArray(value)) {
             for (const v of value) intField(a, 8, v);
             intField(a, 20, 7 /* INTS */);
           } else {
@@ -139,8 +142,9 @@ function tensor(t: OnnxInit): Part[] {
   return [head, ...partsField(9, [new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)])];
 }
 
-/** Serialises a graph of the given nodes (opset 13, IR version 7) to the bytes InferenceSession loads. */
-export function onnxModel(nodes: OnnxNode[], inputs: OnnxValue[], outputs: OnnxValue[], inits: OnnxInit[] = []): Uint8Array {
+/** Serialises a graph of the given nodes (opset 13 by default; IR version 7, or 8 from opset 14) to the bytes
+ *  InferenceSession loads. */
+export function onnxModel(nodes: OnnxNode[], inputs: OnnxValue[], outputs: OnnxValue[], inits: OnnxInit[] = [], opset = 13): Uint8Array {
   const graph: Part[] = [
     msg(g => {
       nodes.forEach((n, i) => bytesField(g, 1, node(n, i)));
@@ -155,7 +159,7 @@ export function onnxModel(nodes: OnnxNode[], inputs: OnnxValue[], outputs: OnnxV
     }),
   );
   const head = msg(m => {
-    intField(m, 1, 7); // ir_version
+    intField(m, 1, opset >= 14 ? 8 : 7); // ir_version
     strField(m, 2, 'woodfisher'); // producer_name
   });
   const opsets = msg(m => {
@@ -164,7 +168,7 @@ export function onnxModel(nodes: OnnxNode[], inputs: OnnxValue[], outputs: OnnxV
       8,
       msg(op => {
         strField(op, 1, '');
-        intField(op, 2, 13);
+        intField(op, 2, opset);
       }),
     ); // opset_import
     if (nodes.some(n => n.domain === 'com.microsoft'))
