@@ -307,9 +307,11 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         alias({ name: op('Pad', [xin.name, ints([0, 0, t, l, 0, 0, b, r])]), shape: [n, c, h + t + b, w + l + r] });
         break;
       }
-      case 'GlobalAveragePooling2D': {
+      case 'GlobalAveragePooling2D':
+      case 'GlobalMaxPooling2D': {
         if (cfg.dataFormat === 'channelsFirst' || cfg.keepdims) throw no(s, 'is channelsFirst or keeps dims');
-        alias({ name: op('ReduceMean', [xin.name], { axes: [2, 3], keepdims: 0 }), shape: xin.shape.slice(0, 2) });
+        const reduce = s.cls === 'GlobalMaxPooling2D' ? 'ReduceMax' : 'ReduceMean';
+        alias({ name: op(reduce, [xin.name], { axes: [2, 3], keepdims: 0 }), shape: xin.shape.slice(0, 2) });
         break;
       }
       case 'Flatten':
@@ -464,6 +466,12 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
       case 'GlobalAveragePooling2D': {
         const [, , h, w] = x.shape;
         give(s.inputs[0], op('Expand', [op('Unsqueeze', [op('Mul', [d, scalar(1 / (h * w))]), ints([2, 3])]), ints(x.shape)]));
+        break;
+      }
+      case 'GlobalMaxPooling2D': {
+        // TF.js' rule for max: δ to every position equal to the maximum
+        const at = op('Cast', [op('Equal', [x.name, op('Unsqueeze', [val.get(s.output)!.name, ints([2, 3])])])], { to: ONNX_FLOAT });
+        give(s.inputs[0], op('Mul', [at, op('Unsqueeze', [d, ints([2, 3])])]));
         break;
       }
       case 'Flatten':

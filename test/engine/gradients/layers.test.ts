@@ -461,7 +461,7 @@ test("the ONNX Runtime pass's rules (onnxGraph.ts) against tf.grads: strided k×
   m.model.dispose();
 });
 
-test("the ONNX Runtime pass's pooling, Concatenate and Reshape rules against tf.grads: overlapping and padded max and average pools (ScatterElements; counts without the padding), concatenation of channels and of features, reshapes into and out of 4-D", async () => {
+test("the ONNX Runtime pass's pooling, Concatenate and Reshape rules against tf.grads: overlapping and padded max and average pools (ScatterElements; counts without the padding), global max pooling, concatenation of channels and of features, reshapes into and out of 4-D", async () => {
   const conv = (filters: number, kernelSize: number, o: object = {}) => tf.layers.conv2d({ filters, kernelSize, ...o });
   const input = tf.input({ shape: [64] });
   const x = conv(4, 3, { padding: 'same', activation: 'relu' }).apply(tf.layers.reshape({ targetShape: [8, 8, 1] }).apply(input)) as Sym;
@@ -478,14 +478,16 @@ test("the ONNX Runtime pass's pooling, Concatenate and Reshape rules against tf.
     conv(5, 2).apply(tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(y)) as Sym, // 4×4 → 3×3
   ]) as Sym;
   const r = tf.layers.reshape({ targetShape: [99] }).apply(down) as Sym;
-  const features = tf.layers
-    .concatenate()
-    .apply([tf.layers.dense({ units: 6, activation: 'relu' }).apply(r) as Sym, tf.layers.dense({ units: 4 }).apply(r) as Sym]) as Sym;
+  const features = tf.layers.concatenate().apply([
+    tf.layers.dense({ units: 6, activation: 'relu' }).apply(r) as Sym,
+    tf.layers.dense({ units: 4 }).apply(r) as Sym,
+    tf.layers.globalMaxPooling2d({}).apply(conv(2, 1).apply(cat)) as Sym, // over linear (negative) values
+  ]) as Sym;
   const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 5, activation: 'softmax' }).apply(features) as Sym });
   const m = await compare(model, 'onnx pooling', 5, true);
   assert.deepEqual(
     m.prunable.map(l => l.kind),
-    ['Conv2D', 'Conv2D', 'Conv2D', 'Conv2D', 'Dense', 'Dense', 'Dense'],
+    ['Conv2D', 'Conv2D', 'Conv2D', 'Conv2D', 'Conv2D', 'Dense', 'Dense', 'Dense'],
   );
 });
 
