@@ -174,11 +174,12 @@ function kernelInputGrad(kind: PrunableKind, layer: any, x: tf.Tensor, dz: tf.Te
   }
 }
 
-/** Generic vector-Jacobian product of one layer call: tf.grads of that call alone. */
-function genericGrad(step: GraphStep, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
-  const f = (...a: tf.Tensor[]) => step.layer.call(a.length === 1 ? a[0] : a, step.kwargs) as tf.Tensor;
+/** Generic vector-Jacobian product of one layer call: tf.grads of that call alone, one gradient per distinct input
+ *  (a tensor passed twice, as in Concatenate([x, x]), gets the sum over its uses once). */
+function genericGrad(step: GraphStep, distinct: tf.Tensor[], uses: number[], dy: tf.Tensor): tf.Tensor[] {
+  const f = (...a: tf.Tensor[]) => step.layer.call(uses.length === 1 ? a[0] : uses.map(u => a[u]), step.kwargs) as tf.Tensor;
   try {
-    return tf.grads(f)(xs, dy);
+    return tf.grads(f)(distinct, dy);
   } catch (e) {
     throw unsupported(step.layer, `has no gradient in TF.js (${(e as Error).message.split('\n')[0]})`);
   }
@@ -370,7 +371,7 @@ export async function forwardBackward(
       const dy = grads.get(s.output);
       grads.delete(s.output);
       const upstream = !s.inputs.every(i => i === inputId);
-      let dxs: tf.Tensor[] = [];
+      let dxs: [number, tf.Tensor][] = []; // (input id, its gradient)
       if (dy) {
         const xs = rule.inputs ? s.inputs.map(i => values.get(i)!) : [];
         switch (rule.rule) {
@@ -382,31 +383,44 @@ export async function forwardBackward(
                 await onDelta(s, xs[0], dz);
                 pending--;
               }
-              if (upstream) dxs = [tf.tidy(() => kernelInputGrad(s.prunable!, s.layer, xs[0], dz))];
+              if (upstream) dxs = [[s.inputs[0], tf.tidy(() => kernelInputGrad(s.prunable!, s.layer, xs[0], dz))]];
             } finally {
               if (dz !== dy) dz.dispose();
             }
             break;
           }
           case 'relu-clip':
-            if (upstream) dxs = [tf.tidy(() => reluClipGrad(values.get(s.output)!, dy, s.layer.maxValue))];
+            if (upstream) dxs = [[s.inputs[0], tf.tidy(() => reluClipGrad(values.get(s.output)!, dy, s.layer.maxValue))]];
             break;
           case 'batchnorm':
-            if (upstream) dxs = [tf.tidy(() => batchNormGrad(s.layer, dy))];
+            if (upstream) dxs = [[s.inputs[0], tf.tidy(() => batchNormGrad(s.layer, dy))]];
             break;
           case 'add':
           case 'identity':
-            if (upstream) dxs = s.inputs.map(() => dy.clone());
+            if (upstream) dxs = s.inputs.map(i => [i, dy.clone()]); // Add([x, x]): 2·dy, one per use
             break;
           case 'zeropad':
-            if (upstream) dxs = [tf.tidy(() => zeroPadGrad(s, dy))];
+            if (upstream) dxs = [[s.inputs[0], tf.tidy(() => zeroPadGrad(s, dy))]];
             break;
           case 'generic':
-            if (upstream) dxs = tf.tidy(() => genericGrad(s, xs, dy));
+            if (upstream) {
+              const ids = [...new Set(s.inputs)];
+              const gs = tf.tidy(() =>
+                genericGrad(
+                  s,
+                  ids.map(i => values.get(i)!),
+                  s.inputs.map(i => ids.indexOf(i)),
+                  dy,
+                ),
+              );
+              dxs = ids.map((id, k) => [id, gs[k]]);
+            }
             break;
         }
         dy.dispose();
-        dxs.forEach((g, i) => (s.inputs[i] === inputId ? g.dispose() : addGrad(s.inputs[i], g)));
+        for (const [id, g] of dxs)
+          if (id === inputId) g.dispose();
+          else addGrad(id, g);
       }
       // the forward values only this VJP still needed can go
       if (rule.inputs)

@@ -124,6 +124,7 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
   const bnScale = new Map<GraphStep, string>();
   const pools = new Map<GraphStep, { g: TapGeometry; indices?: string }>(); // geometry; a max pool's argmax
   const concatAxis = new Map<GraphStep, number>(); // NCHW axis
+  const zeroPads = new Map<string, number[]>(); // ZeroPadding2D outputs: [top, left, bottom, right]
   const skipped = new Set<GraphStep>(); // folded BatchNorms
   const uses = new Map<number, number>();
   for (const s of steps) for (const i of s.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
@@ -288,6 +289,10 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         const g = tapGeometry(tfShape(s, s.inputs[0]), kh, kw, cfg.strides == null ? [kh, kw] : pair(cfg.strides), [1, 1], cfg.padding);
         const attrs = { kernel_shape: [kh, kw], strides: [g.sh, g.sw], pads: [g.top, g.left, g.bottom, g.right] };
         const shape = [B, xin.shape[1], g.outH, g.outW];
+        const zp = uses.get(s.inputs[0]) === 1 ? zeroPads.get(xin.name) : undefined;
+        // ONNX Runtime folds a Pad read only by an AveragePool into the pool's pads, then refuses pads ≥ the window
+        if (s.cls === 'AveragePooling2D' && zp && (Math.max(zp[0], zp[2]) >= kh || Math.max(zp[1], zp[3]) >= kw))
+          throw no(s, 'reads a ZeroPadding2D as wide as its window, which ONNX Runtime cannot fold into the pool');
         if (s.cls === 'MaxPooling2D') {
           const y = `t${k++}`,
             indices = `t${k++}`; // flat index into the input [B, C, H, W] of each window's maximum
@@ -304,7 +309,9 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
         if (cfg.dataFormat === 'channelsFirst') throw no(s, 'is channelsFirst');
         const [[t, b], [l, r]] = s.layer.padding as [[number, number], [number, number]];
         const [n, c, h, w] = xin.shape;
-        alias({ name: op('Pad', [xin.name, ints([0, 0, t, l, 0, 0, b, r])]), shape: [n, c, h + t + b, w + l + r] });
+        const padded = op('Pad', [xin.name, ints([0, 0, t, l, 0, 0, b, r])]);
+        zeroPads.set(padded, [t, l, b, r]);
+        alias({ name: padded, shape: [n, c, h + t + b, w + l + r] });
         break;
       }
       case 'GlobalAveragePooling2D':

@@ -62,7 +62,7 @@ export async function onnxPass(
       // no memory pattern: it allocates a second arena block on the second run (MobileNetV2-224, batch 8: +0.7 GB of
       // fresh pages, that run 1.4× the third); without it the first run pays the pages once
       enableMemPattern: false,
-      logSeverityLevel: 3, // errors only: its warnings would go to the user's stderr
+      logSeverityLevel: 4, // fatal only: its warnings and errors would go to the user's stderr (a failed load is returned as the reason)
       // pool threads spin between kernels (the main thread waits for the run): pass 2.7–3.0 s against 3.2 s without
       extra: { session: { intra_op: { allow_spinning: '1' } } },
     });

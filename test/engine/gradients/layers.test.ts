@@ -299,6 +299,30 @@ test("dilated Conv2D on the ONNX Runtime pass: its rows equal the TF.js pass's (
   m.model.dispose();
 });
 
+test('a tensor given twice to one layer (Concatenate, Multiply, Maximum, Average, Add of [x, x]) gets the sum over its uses once, on both passes', async () => {
+  // one merge a model: TF.js 4.22 itself cannot run a model where two such merges meet (it disposes a shared input)
+  const merges: [string, (x: Sym, other: Sym) => Sym][] = [
+    ['concatenate', x => tf.layers.concatenate().apply([x, x]) as Sym],
+    ['multiply', x => tf.layers.multiply().apply([x, x]) as Sym],
+    ['maximum', (x, other) => tf.layers.maximum().apply([x, other, x]) as Sym],
+    ['average', x => tf.layers.average().apply([x, x]) as Sym],
+    ['add', x => tf.layers.add().apply([x, x]) as Sym],
+  ];
+  for (const [name, merge] of merges) {
+    const input = tf.input({ shape: [6] });
+    const x = tf.layers.dense({ units: 4, activation: 'tanh' }).apply(input) as Sym;
+    const y = merge(x, tf.layers.dense({ units: 4 }).apply(x) as Sym);
+    await compare(tf.model({ inputs: input, outputs: tf.layers.dense({ units: 3 }).apply(y) as Sym }), `${name} [x, x]`, 5);
+  }
+
+  // with convs, where the ONNX Runtime pass runs it
+  const img = tf.input({ shape: [7, 6, 2] });
+  const c = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(img) as Sym;
+  const cat = tf.layers.concatenate().apply([c, tf.layers.conv2d({ filters: 2, kernelSize: 1 }).apply(c) as Sym, c]) as Sym;
+  const head = tf.layers.dense({ units: 4 }).apply(tf.layers.flatten().apply(cat)) as Sym;
+  await compare(tf.model({ inputs: img, outputs: head }), 'conv [c, conv(c), c]', 5, true);
+});
+
 test('a zoo of other layers TF.js differentiates: pooling, dropout, reshape/permute, cropping, upsampling, multiply/add/maximum/average, PReLU, LayerNormalization, SeparableConv2D, TimeDistributed, LSTM', async () => {
   const input = tf.input({ shape: [10, 10, 2] });
   let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }).apply(input) as Sym;
@@ -479,7 +503,7 @@ test("the ONNX Runtime pass's pooling, Concatenate and Reshape rules against tf.
   ]) as Sym;
   const r = tf.layers.reshape({ targetShape: [99] }).apply(down) as Sym;
   const features = tf.layers.concatenate().apply([
-    tf.layers.dense({ units: 6, activation: 'relu' }).apply(r) as Sym,
+    tf.layers.dense({ units: 6 }).apply(r) as Sym,
     tf.layers.dense({ units: 4 }).apply(r) as Sym,
     tf.layers.globalMaxPooling2d({}).apply(conv(2, 1).apply(cat)) as Sym, // over linear (negative) values
   ]) as Sym;
@@ -489,6 +513,25 @@ test("the ONNX Runtime pass's pooling, Concatenate and Reshape rules against tf.
     m.prunable.map(l => l.kind),
     ['Conv2D', 'Conv2D', 'Conv2D', 'Conv2D', 'Conv2D', 'Dense', 'Dense', 'Dense'],
   );
+
+  // a ZeroPadding2D as wide as the next average pool's window: ONNX Runtime would fold it into the pool and refuse it;
+  // the TF.js pass runs instead, and says why
+  const img = tf.input({ shape: [9, 7, 2] });
+  const padded = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [2, 0],
+        [0, 1],
+      ],
+    })
+    .apply(conv(3, 3, { padding: 'same' }).apply(img)) as Sym;
+  const pooled = tf.layers.averagePooling2d({ poolSize: [2, 3] }).apply(padded) as Sym;
+  const folded = await save(
+    tf.model({ inputs: img, outputs: tf.layers.dense({ units: 3 }).apply(tf.layers.flatten().apply(pooled)) as Sym }),
+  );
+  const g = await perSampleGradients(folded, folded.prunable, dataset(folded, 2));
+  if (ortLoads)
+    assert.match(g.pass, /^TF\.js wasm \(not onnxruntime: layer '.*' \(AveragePooling2D\) reads a ZeroPadding2D as wide as its window/);
 });
 
 test('sampled labels: the ONNX Runtime pass draws the same labels as the TF.js pass from the same seed; a model it cannot run falls back (and says why), or is refused when it is asked for', async t => {
