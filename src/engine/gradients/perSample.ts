@@ -63,17 +63,32 @@ export function gradientBatchSize(m: LoadedModel, layers: PrunableLayer[]): numb
   return Math.max(1, Math.min(512, Math.floor(BATCH_BYTES / one)));
 }
 
+/** ONNX Runtime's arena a sample: ~2.4 × the values TF.js keeps (bench r: 90 MB a sample of MobileNetV2-224 against
+ *  TF.js' 57), and its rows. */
+function onnxSampleBytes(m: LoadedModel, layers: PrunableLayer[]): number {
+  const kept = retainedFloats(graphSteps(m.model, new Map(layers.map(l => [l.name, l.kind]))));
+  return 4 * (2.4 * kept + layers.reduce((a, l) => a + l.size, 0));
+}
+
+// Smaller batches than the TF.js pass's ran faster on ONNX Runtime (MobileNetV2-224, N = 32, interleaved, medians of 8:
+// batch 3 / 4 / 7 at 8.0 / 7.8 / 6.3 samples/s, 0.21 / 0.20 / 0.24 CPU s a sample; N = 128 alike within the noise):
+// fewer fresh pages a call and more of a batch in cache. 400 MiB gives 3 there.
+const ONNX_BATCH_BYTES = 400 * 2 ** 20;
+
+/** Samples per run of the ONNX Runtime pass (before batches are made equal): at most the TF.js pass's batch. */
+export function onnxBatchSize(m: LoadedModel, layers: PrunableLayer[]): number {
+  return Math.max(1, Math.min(gradientBatchSize(m, layers), Math.floor(ONNX_BATCH_BYTES / onnxSampleBytes(m, layers))));
+}
+
 /** Working memory of the batched pass over n samples (the batch it will use), or undefined when the pass cannot walk
  *  the model's graph (it then goes one sample at a time through tf.grads). On ONNX Runtime (onnxPassUnavailable):
- *  its arena holds ~2.3 × the values TF.js keeps (bench r: 90 MB a sample of MobileNetV2-224 against TF.js' 57), plus
- *  the runtime and the session's copies of the weights (serialised graph, initializers, prepacked kernels). */
+ *  its arena and rows (onnxSampleBytes) a sample of its batch, plus the runtime and the session's copies of the weights
+ *  (serialised graph, initializers, prepacked kernels). */
 export function gradientPassBytes(m: LoadedModel, layers: PrunableLayer[], n: number): number | undefined {
   try {
-    const b = Math.max(1, Math.min(n, gradientBatchSize(m, layers)));
-    if (onnxPassUnavailable(m, layers)) return gradientBatchBytes(m, layers, b);
-    const kept = retainedFloats(graphSteps(m.model, new Map(layers.map(l => [l.name, l.kind]))));
+    if (onnxPassUnavailable(m, layers)) return gradientBatchBytes(m, layers, Math.max(1, Math.min(n, gradientBatchSize(m, layers))));
     const weights = m.model.weights.reduce((a, w) => a + 4 * w.shape.reduce((x: number, y) => x * (y ?? 1), 1), 0);
-    return 4 * b * (2.4 * kept + layers.reduce((a, l) => a + l.size, 0)) + ORT_FIXED_BYTES + 6 * weights;
+    return Math.max(1, Math.min(n, onnxBatchSize(m, layers))) * onnxSampleBytes(m, layers) + ORT_FIXED_BYTES + 6 * weights;
   } catch (e) {
     if (e instanceof WoodFisherError && e.code === 'UNSUPPORTED_LAYER') return undefined;
     throw e;
@@ -328,7 +343,7 @@ export async function perSampleGradients(
   if (batched && wantOnnx !== 'tfjs' && !denseOnly) {
     // one session, one batch size: the last batch is padded; by default batches are made equal, ⌈n / ⌈n / bs⌉⌉,
     // so that the padding is less than one sample a batch
-    if (opts.batchSize === undefined) bs = Math.ceil(n / Math.ceil(n / bs));
+    if (opts.batchSize === undefined) bs = Math.ceil(n / Math.ceil(n / Math.min(bs, onnxBatchSize(m, layers))));
     // every layer's rows in the graph, a group's fetched: one graph whatever the group, so a streamed group's rows are
     // the whole pass's bit for bit (graphs that differ get different fusions from ONNX Runtime's optimizer)
     const wanted = new Set(layers.map(l => l.name));
