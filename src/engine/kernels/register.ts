@@ -76,10 +76,51 @@ const REPLACED: Record<string, Record<string, tf.KernelFunc>> = {
 };
 const replaced = new Set<string>();
 
-/** Idempotent: swaps in this backend's REPLACED kernels. Returns the names it replaced. */
+/** TF's 'same' padding as explicit numbers (NHWC), where some dimension's kernel ends before the input does:
+ *  (out − 1)·s + k_eff < in, out = ⌈in / s⌉ (e.g. a 6 × 6 input, a 2 × 2 kernel, stride 3). There TF pads nothing,
+ *  while wasm's XNNPACK 'same' convolutions computed something else (off by ~2 on unit inputs, tfjs 4.22). */
+export function explicitSamePadding(
+  xShape: number[],
+  filterShape: number[],
+  strides: number | number[],
+  dilations: number | number[] | undefined,
+): [number, number][] | undefined {
+  const two = (v: number | number[] | undefined) => (v == null ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[v.length > 1 ? 1 : 0]]);
+  const [s, d] = [two(strides), two(dilations)];
+  let short = false;
+  const pads = [0, 1].map(i => {
+    const n = xShape[i + 1],
+      k = (filterShape[i] - 1) * d[i] + 1;
+    const total = (Math.ceil(n / s[i]) - 1) * s[i] + k - n;
+    if (total < 0) short = true;
+    const t = Math.max(total, 0);
+    return [Math.floor(t / 2), t - Math.floor(t / 2)] as [number, number];
+  });
+  return short ? [[0, 0], pads[0], pads[1], [0, 0]] : undefined;
+}
+
+/** The backend's own convolution, given explicit padding where its 'same' is wrong (explicitSamePadding). */
+function sameAsExplicit(original: tf.KernelFunc): tf.KernelFunc {
+  return args => {
+    const a = args.attrs as Attrs;
+    const { x, filter } = args.inputs as Inputs;
+    const pad =
+      a.pad === 'same' && (a.dataFormat ?? 'NHWC') === 'NHWC' && x && filter
+        ? explicitSamePadding(x.shape, filter.shape, a.strides, a.dilations)
+        : undefined;
+    return original(pad ? { ...args, attrs: { ...a, pad } } : args);
+  };
+}
+const SAME_PADDED: Record<string, string[]> = { wasm: ['Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2D'] };
+
+/** Idempotent: swaps in this backend's REPLACED kernels and wraps its SAME_PADDED convolutions. Returns the names. */
 export function replaceWrongKernels(backendName: string): string[] {
   const done: string[] = [];
-  for (const [kernelName, kernelFunc] of Object.entries(REPLACED[backendName] ?? {})) {
+  const wrapped = (SAME_PADDED[backendName] ?? []).flatMap(name => {
+    const k = tf.getKernel(name, backendName);
+    return k && !replaced.has(`${backendName}/${name}`) ? [[name, sameAsExplicit(k.kernelFunc)] as const] : [];
+  });
+  for (const [kernelName, kernelFunc] of [...Object.entries(REPLACED[backendName] ?? {}), ...wrapped]) {
     const key = `${backendName}/${kernelName}`;
     if (replaced.has(key)) continue;
     if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
