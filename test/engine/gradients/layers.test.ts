@@ -477,7 +477,7 @@ test("the ONNX Runtime pass's rules (onnxGraph.ts) against tf.grads: strided k×
   x = tf.layers.depthwiseConv2d({ kernelSize: 2, padding: 'valid' }).apply(x) as Sym;
   x = tf.layers.flatten().apply(x) as Sym;
   x = tf.layers.dropout({ rate: 0.3 }).apply(x) as Sym;
-  x = tf.layers.dense({ units: 7, activation: 'relu' }).apply(x) as Sym;
+  x = tf.layers.dense({ units: 7, activation: 'relu', biasInitializer: 'ones' }).apply(x) as Sym; // a bias: seven dead units for all five samples would zero every gradient below
   x = bn({ center: false }).apply(x) as Sym; // standalone, on a 2-D tensor
   const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 5 }).apply(x) as Sym });
   const m = await save(model);
