@@ -77,8 +77,9 @@ export async function sectionM(ctx: BenchContext & { budget: number }): Promise<
   const n = ctx.smoke ? 4 : 32;
   // this VM's speed drifts by 2× within a minute (steal, a busy SMT sibling): the default pass and PyTorch's loop
   // alternate for 5 rounds, best and median both shown; the slower TF.js variants run fewer
-  const rounds = ctx.smoke ? 1 : 5;
-  const slowRounds = (variant: string) => (variant.includes('contractions') ? 1 : variant.includes('TF.js pass') ? 2 : rounds);
+  const rounds = ctx.smoke ? 1 : 5,
+    tfjsRounds = Math.min(2, rounds),
+    contractionRounds = 1;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'woodfisher-bench-mnv2-'));
   const out: Record<string, unknown> = { inputSize: size, samples: n };
   try {
@@ -118,8 +119,8 @@ export async function sectionM(ctx: BenchContext & { budget: number }): Promise<
     for (let round = 0; round < rounds; round++) {
       const r = await ours(m, data, {});
       keep(`batched (${r.pass})`, r);
-      if (round < slowRounds('TF.js pass')) keep('batched, TF.js pass', await ours(m, data, { pass: 'tfjs' }));
-      if (!onnxRuntimeUnavailable() && round < slowRounds('contractions'))
+      if (round < tfjsRounds) keep('batched, TF.js pass', await ours(m, data, { pass: 'tfjs' }));
+      if (!onnxRuntimeUnavailable() && round < contractionRounds)
         keep('batched, TF.js pass and contractions', await ours(m, data, { pass: 'tfjs', contractions: 'tfjs' }));
       if (torch.python) {
         const t = runTorch(torch.python, script, size, n, ctx.budget);

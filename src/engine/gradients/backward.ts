@@ -6,7 +6,7 @@
 // it refuses dilated convs. Every prunable layer reports (its input x, δ = ∂ΣL/∂z at its pre-activation z).
 import { tf } from '../backend';
 import { WoodFisherError, type PrunableKind } from '../types';
-import { tapGeometry, type TapGeometry } from '../kernels/patches';
+import { pair, tapGeometry, type TapGeometry } from '../kernels/patches';
 import { conv2dInputGrad, depthwiseInputGrad } from '../kernels/convGrads';
 
 type Sym = tf.SymbolicTensor;
@@ -64,12 +64,6 @@ function unsupported(layer: any, why: string): WoodFisherError {
     `Layer '${layer.name}' (${layer.getClassName()}) ${why}; gradients through it are not supported.`,
     'UNSUPPORTED_LAYER',
   );
-}
-
-/** A Keras (h, w) argument given as one number or a list. */
-export function pair(v: number | number[] | undefined, d = 1): [number, number] {
-  if (v == null) return [d, d];
-  return Array.isArray(v) ? [v[0], v[v.length > 1 ? 1 : 0]] : [v, v];
 }
 
 /** The NHWC convolution a Conv1D/Conv2D/DepthwiseConv2D layer computes on x (Conv1D as height 1). */

@@ -6,10 +6,10 @@
 // Opset 16: max pooling's gradient is ScatterElements with reduction 'add' (overlapping windows share inputs).
 import { tf } from '../backend';
 import type { PrunableLayer } from '../types';
-import { tapGeometry, type TapGeometry } from '../kernels/patches';
+import { pair, tapGeometry, tapsInside, type TapGeometry } from '../kernels/patches';
 import { ONNX_FLOAT, ONNX_INT64, type OnnxInit, type OnnxNode, type OnnxValue } from '../linalg/accel/onnxModel';
 import { PROB_EPSILON } from './loss';
-import { pair, type GraphStep } from './backward';
+import type { GraphStep } from './backward';
 
 export const PASS_OPSET = 16;
 
@@ -630,10 +630,8 @@ function transposedConv(op: Op, d: string, w: string, g: TapGeometry, group: num
 
 /** 1 / (taps of each pooling window inside the input): [outH · outW]. */
 function inverseTapCounts(g: TapGeometry): Float32Array {
-  const inside = (o: number, s: number, top: number, k: number, size: number) => Math.min(o * s - top + k, size) - Math.max(o * s - top, 0);
   const inv = new Float32Array(g.outH * g.outW);
-  for (let i = 0; i < g.outH; i++)
-    for (let j = 0; j < g.outW; j++) inv[i * g.outW + j] = 1 / (inside(i, g.sh, g.top, g.kh, g.inH) * inside(j, g.sw, g.left, g.kw, g.inW));
+  for (let i = 0; i < g.outH; i++) for (let j = 0; j < g.outW; j++) inv[i * g.outW + j] = 1 / tapsInside(g, i, j);
   return inv;
 }
 

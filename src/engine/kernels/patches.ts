@@ -22,6 +22,22 @@ export interface TapGeometry {
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
+/** A Keras (h, w) argument given as one number or a list. */
+export function pair(v: number | number[] | undefined, d = 1): [number, number] {
+  if (v == null) return [d, d];
+  return Array.isArray(v) ? [v[0], v[v.length > 1 ? 1 : 0]] : [v, v];
+}
+
+/** How many taps of window (oh, ow) lie inside the input (what an average pool divides by). */
+export function tapsInside(g: TapGeometry, oh: number, ow: number): number {
+  const inside = (o: number, s: number, top: number, k: number, d: number, size: number) => {
+    let n = 0;
+    for (let i = 0; i < k; i++) if (o * s - top + i * d >= 0 && o * s - top + i * d < size) n++;
+    return n;
+  };
+  return inside(oh, g.sh, g.top, g.kh, g.dh, g.inH) * inside(ow, g.sw, g.left, g.kw, g.dw, g.inW);
+}
+
 /** Geometry of an NHWC convolution (TF.js' own padding arithmetic). */
 export function tapGeometry(
   xShape: number[],

@@ -1,7 +1,7 @@
 // Gradients of 2-D max and average pooling (NHWC) as TensorFlow defines them, for the backends whose own kernels get
 // them wrong (tfjs 4.22): wasm's MaxPoolGrad drops δ of every window whose values are all negative, and the cpu and
 // wasm AvgPoolGrad divide by the whole window where the forward pass divides by the taps inside the input ('same').
-import type { TapGeometry } from './patches';
+import { tapsInside, type TapGeometry } from './patches';
 
 type Values = ArrayLike<number>;
 
@@ -37,7 +37,7 @@ export function avgPoolBackprop(dy: Values, g: TapGeometry): Float32Array {
     for (let oh = 0; oh < OH; oh++)
       for (let ow = 0; ow < OW; ow++) {
         const o = ((b * OH + oh) * OW + ow) * C;
-        const n = forTaps(g, b, oh, ow, () => {});
+        const n = tapsInside(g, oh, ow);
         forTaps(g, b, oh, ow, base => {
           for (let c = 0; c < C; c++) dx[base + c] += dy[o + c] / n;
         });
@@ -45,9 +45,8 @@ export function avgPoolBackprop(dy: Values, g: TapGeometry): Float32Array {
   return dx;
 }
 
-/** Calls f with the NHWC offset of each tap of window (oh, ow) inside the input; returns how many there were. */
-function forTaps(g: TapGeometry, b: number, oh: number, ow: number, f: (base: number) => void): number {
-  let n = 0;
+/** Calls f with the NHWC offset of each tap of window (oh, ow) inside the input. */
+function forTaps(g: TapGeometry, b: number, oh: number, ow: number, f: (base: number) => void): void {
   for (let i = 0; i < g.kh; i++) {
     const h = oh * g.sh - g.top + i * g.dh;
     if (h < 0 || h >= g.inH) continue;
@@ -55,8 +54,6 @@ function forTaps(g: TapGeometry, b: number, oh: number, ow: number, f: (base: nu
       const w = ow * g.sw - g.left + j * g.dw;
       if (w < 0 || w >= g.inW) continue;
       f(((b * g.inH + h) * g.inW + w) * g.inC);
-      n++;
     }
   }
-  return n;
 }

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilter, depthwiseBackpropFilter, depthwiseBackpropInput } from './convGrads';
 import { avgPoolBackprop, maxPoolBackprop } from './poolGrads';
-import { tapGeometry } from './patches';
+import { pair, tapGeometry, type TapGeometry } from './patches';
 
 type Inputs = Record<string, tf.TensorInfo | undefined>;
 type Attrs = Record<string, any>;
@@ -50,29 +50,27 @@ export function registerWasmKernels(backendName = 'wasm'): string[] {
   return added;
 }
 
-/** A pooling gradient on the input's values, read and written through the backend's public read/write. */
-function poolGradKernel(
-  fn: (x: ArrayLike<number>, dy: ArrayLike<number>, g: ReturnType<typeof tapGeometry>) => Float32Array,
-): tf.KernelFunc {
+/** A pooling gradient on the backend's values, read and written through its public readSync/write; the input's
+ *  values are read only when the gradient needs them (max pooling). */
+function poolGradKernel(fn: (input: () => ArrayLike<number>, dy: ArrayLike<number>, g: TapGeometry) => Float32Array): tf.KernelFunc {
   return ({ inputs, attrs, backend }) => {
     const { dy, input } = inputs as Inputs;
     const a = attrs as Attrs;
     const b = backend as tf.KernelBackend;
-    const [kh, kw] = typeof a.filterSize === 'number' ? [a.filterSize, a.filterSize] : a.filterSize;
+    const [kh, kw] = pair(a.filterSize);
     const g = tapGeometry(input!.shape, kh, kw, a.strides, 1, a.pad, a.dimRoundingMode);
-    const dx = fn(b.readSync(input!.dataId) as Float32Array, b.readSync(dy!.dataId) as Float32Array, g);
+    const dx = fn(() => b.readSync(input!.dataId) as Float32Array, b.readSync(dy!.dataId) as Float32Array, g);
     return { dataId: b.write(dx, input!.shape, 'float32'), shape: input!.shape, dtype: 'float32' };
   };
 }
+const maxPoolGrad = poolGradKernel((input, dy, g) => maxPoolBackprop(input(), dy, g)),
+  avgPoolGrad = poolGradKernel((_input, dy, g) => avgPoolBackprop(dy, g));
 
 /** Backend → kernels whose TF.js implementation disagrees with its own forward pass (tfjs 4.22; tfjs-node runs
  *  TensorFlow's, which are right). */
 const REPLACED: Record<string, Record<string, tf.KernelFunc>> = {
-  wasm: {
-    MaxPoolGrad: poolGradKernel(maxPoolBackprop),
-    AvgPoolGrad: poolGradKernel((_x, dy, g) => avgPoolBackprop(dy, g)),
-  },
-  cpu: { AvgPoolGrad: poolGradKernel((_x, dy, g) => avgPoolBackprop(dy, g)) },
+  wasm: { MaxPoolGrad: maxPoolGrad, AvgPoolGrad: avgPoolGrad },
+  cpu: { AvgPoolGrad: avgPoolGrad },
 };
 const replaced = new Set<string>();
 
@@ -85,8 +83,7 @@ export function explicitSamePadding(
   strides: number | number[],
   dilations: number | number[] | undefined,
 ): [number, number][] | undefined {
-  const two = (v: number | number[] | undefined) => (v == null ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[v.length > 1 ? 1 : 0]]);
-  const [s, d] = [two(strides), two(dilations)];
+  const [s, d] = [pair(strides), pair(dilations)];
   let short = false;
   const pads = [0, 1].map(i => {
     const n = xShape[i + 1],
