@@ -12,6 +12,7 @@ import { obsUpdate } from './obs/update';
 import { METHODS, type MethodStrategy } from './methods';
 import { layerResult } from './layerStats';
 import { sharedFloat32 } from './linalg/scratch';
+import { populate } from './linalg/accel';
 import {
   LayerResult,
   PrunableLayer,
@@ -240,7 +241,8 @@ async function groupGradients(ctx: StepContext, group: number[]): Promise<Gradie
   const gi = ctx.groups.indexOf(group);
   const masks = new Map(group.map(i => ctx.layers[i]).map(work => [work.layer.name, Uint8Array.from(work.w, v => (v === 0 ? 1 : 0))]));
   const data = ctx.labels ? { ...ctx.data!, labels: ctx.labels } : ctx.data!;
-  if (streamed) ctx.arena ??= sharedFloat32(ctx.n * Math.max(...ctx.groups.map(g => g.reduce((a, i) => a + ctx.layers[i].layer.size, 0))));
+  if (streamed)
+    ctx.arena ??= populate(sharedFloat32(ctx.n * Math.max(...ctx.groups.map(g => g.reduce((a, i) => a + ctx.layers[i].layer.size, 0)))));
   const grouped = `layer group ${gi + 1} of ${ctx.groups.length} (${group.length} layer${group.length > 1 ? 's' : ''})`;
   const message = streamed ? (label ? `${label}, ${grouped}` : grouped) : label;
   return ctx.timed('gradients', () =>

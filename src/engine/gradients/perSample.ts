@@ -9,7 +9,7 @@ import { mulberry32 } from '../data/random';
 import { crossEntropy, probabilities, sampleLabels } from './loss';
 import { forwardBackward, graphSteps, layerGeometry, retainedFloats, type GraphStep } from './backward';
 import { writeKernelGrads, hostData } from './kernelGrads';
-import { batchedTN, onnxRuntimeUnavailable, type BatchedTN } from '../linalg/accel';
+import { batchedTN, onnxRuntimeUnavailable, populate, type BatchedTN } from '../linalg/accel';
 import { sharedFloat32 } from '../linalg/scratch';
 import { onnxPass, type OnnxPass } from './onnxPass';
 import { passGraph } from './onnxGraph';
@@ -73,7 +73,7 @@ function onnxSampleBytes(m: LoadedModel, layers: PrunableLayer[]): number {
 // Smaller batches than the TF.js pass's ran faster on ONNX Runtime (MobileNetV2-224, N = 32, interleaved, medians of 8:
 // batch 3 / 4 / 7 at 8.0 / 7.8 / 6.3 samples/s, 0.21 / 0.20 / 0.24 CPU s a sample; N = 128 alike within the noise):
 // fewer fresh pages a call and more of a batch in cache. 400 MiB gives 3 there.
-const ONNX_BATCH_BYTES = 400 * 2 ** 20;
+const ONNX_BATCH_BYTES = 200 * 2 ** 20;
 
 /** Samples per run of the ONNX Runtime pass (before batches are made equal): at most the TF.js pass's batch. */
 export function onnxBatchSize(m: LoadedModel, layers: PrunableLayer[]): number {
@@ -238,10 +238,10 @@ async function onnxStep(
   const sums = layers.map((l, i) => {
     const r = out.rows.get(l.name);
     if (!r || !targets[i]) return 0;
-    const src = r.subarray(0, b * l.size);
-    targets[i]!.set(src, row * l.size);
+    targets[i]!.set(r.subarray(0, b * l.size), row * l.size);
+    const s = out.sums.get(l.name)!;
     let sum = 0;
-    for (let k = 0; k < src.length; k++) sum += src[k];
+    for (let k = 0; k < b; k++) sum += s[k];
     return sum;
   });
   if (timings) {
@@ -317,7 +317,7 @@ export async function perSampleGradients(
   const collected = (l: PrunableLayer) => !opts.only || opts.only.has(l.name);
   let offset = 0;
   const rows = (size: number) => {
-    if (!opts.into) return sharedFloat32(size); // the Fisher block threads read it in place
+    if (!opts.into) return populate(sharedFloat32(size)); // the Fisher block threads read it in place
     if (offset + size > opts.into.length) throw new Error(`gradient arena too small (${opts.into.length} floats)`);
     return opts.into.subarray(offset, (offset += size));
   };

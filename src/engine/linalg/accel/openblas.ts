@@ -22,12 +22,14 @@ interface Addon {
   rowGramFactor(G: Matrix, k: number, m: number, damp: number, count: number, Linv: Float64Array, H: Float64Array, h: Float64Array): Failed;
   gather(src: Matrix, ld: number, starts: Float64Array, k: number, m: number, count: number, out: Matrix): void;
   depthwiseSums(x: Float32Array, delta: Float32Array, geometry: Float64Array, acc: Float64Array): void;
+  depthwiseRowsNchw(x: Float32Array, delta: Float32Array, geometry: Float64Array, rows: Float32Array, sums: Float64Array): void;
+  populate(a: Float32Array): number;
   config(): { config: string; core: string };
   abi?: number; // the interface's version (native/linalg.c); absent before version 2
 }
 
 /** The addon interface this code calls (native/linalg.c's `abi`). */
-const ADDON_ABI = 3;
+const ADDON_ABI = 4;
 
 /** The addon's file name for this platform (native/build.mjs writes it). */
 const OPENBLAS_FILE = `woodfisher-linalg-${process.platform}-${process.arch}.node`;
@@ -72,6 +74,20 @@ export function openBlasUnavailable(): string | undefined {
 export function nativeDepthwiseSums(): Addon['depthwiseSums'] | undefined {
   return load().addon?.depthwiseSums;
 }
+
+/** The addon's depthwise rows from NCHW x and δ (the ONNX Runtime pass's outputs), or undefined where it does not load. */
+export function nativeDepthwiseRowsNchw(): Addon['depthwiseRowsNchw'] | undefined {
+  return load().addon?.depthwiseRowsNchw;
+}
+
+/** Maps a large array's pages before it is written whole (native/linalg.c `populate`: one system call instead of a
+ *  page fault every 4 KiB — MobileNetV2-224's 448 MB of gradient rows at N = 32 took 1.1 s to fill fresh, 0.55 s
+ *  after this, on the 2-core VM of docs/performance.md); nothing where the addon or the kernel cannot. Returns a. */
+export function populate(a: Float32Array): Float32Array {
+  if (a.byteLength >= POPULATE_MIN_BYTES) load().addon?.populate(a);
+  return a;
+}
+const POPULATE_MIN_BYTES = 2 ** 20; // below a MiB the faults cost less than the call
 
 /** OpenBLAS's build and the kernel it picked for this CPU (bench, reports); undefined when not loaded. */
 export function openBlasConfig(): { config: string; core: string } | undefined {

@@ -11,10 +11,11 @@ import {
   onnxRuntimeUnavailable,
   openBlasProvider,
   openBlasUnavailable,
+  nativeDepthwiseRowsNchw,
   selectProvider,
 } from '../../../../src/engine/linalg/accel';
 import { onnxModel } from '../../../../src/engine/linalg/accel/onnxModel';
-import { staleAddon } from '../../../../src/engine/linalg/accel/openblas';
+import { populate, staleAddon } from '../../../../src/engine/linalg/accel/openblas';
 import { NATIVE_PLATFORMS } from '../../../../src/engine/linalg/fastest';
 
 function rng(seed: number) {
@@ -245,4 +246,82 @@ test('onnxModel encodes a valid protobuf header', () => {
   const bytes = onnxModel([{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }], [], []);
   assert.equal(bytes[0], 0x08); // field 1 (ir_version), varint
   assert.equal(bytes[1], 7);
+});
+
+test('populate maps pages and changes nothing: shared and plain memory, views at odd offsets, written or fresh', () => {
+  // without the addon populate must still hand back the same array untouched
+  const r = rng(91);
+  const plain = Float32Array.from({ length: 3 * 2 ** 18 + 5 }, r);
+  const before = plain.slice();
+  const view = new Float32Array(plain.buffer, 12, plain.length - 7); // neither end on a page
+  assert.equal(populate(view), view);
+  assert.deepEqual(plain, before);
+  const shared = new Float32Array(new SharedArrayBuffer(4 * 2 ** 20));
+  shared[12345] = 7;
+  assert.equal(populate(shared), shared);
+  assert.equal(shared[12345], 7);
+  assert.equal(
+    shared.reduce((a, v) => a + Math.abs(v), 0),
+    7,
+    'fresh pages read as zero',
+  );
+  assert.equal(populate(new Float32Array(3)).length, 3, 'small arrays are left to the page faults');
+});
+
+test('openblas addon depthwiseRowsNchw against a float64 reference: strides, dilations, padding, depth multiplier, taps outside the input', t => {
+  if (blasMissing) return t.skip(`no addon here: ${openBlasUnavailable()}`);
+  const rows = nativeDepthwiseRowsNchw()!;
+  const r = rng(Math.floor(Math.random() * 2 ** 31)); // fresh inputs every run
+  // [batch, inH, inW, C, M, kh, kw, sh, sw, dh, dw, top, left, outH, outW]
+  const cases = [
+    [2, 9, 11, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1, 9, 11], // 'same', stride 1
+    [3, 12, 12, 2, 2, 3, 3, 2, 2, 1, 1, 0, 0, 6, 6], // strided, 'same' padding at the end only
+    [1, 10, 7, 4, 3, 2, 3, 1, 2, 3, 1, 2, 0, 7, 3], // dilated, uneven
+    [2, 5, 5, 1, 1, 5, 5, 1, 1, 1, 1, 4, 4, 9, 9], // padding wider than the input: taps with no valid position
+    [1, 40, 37, 2, 1, 3, 3, 1, 1, 1, 1, 1, 1, 40, 37], // rows longer than the eight lanes
+  ];
+  for (const g of cases) {
+    const [B, inH, inW, C, M, kh, kw, sh, sw, dh, dw, top, left, outH, outW] = g;
+    const x = Float32Array.from({ length: B * C * inH * inW }, r);
+    const d = Float32Array.from({ length: B * C * M * outH * outW }, r);
+    const out = new Float32Array(B * C * M * kh * kw).fill(NaN);
+    const sums = new Float64Array(B);
+    rows(x, d, Float64Array.from(g), out, sums);
+    const ref = new Float64Array(out.length);
+    for (let b = 0; b < B; b++)
+      for (let c = 0; c < C; c++)
+        for (let m = 0; m < M; m++)
+          for (let i = 0; i < kh; i++)
+            for (let j = 0; j < kw; j++) {
+              let acc = 0;
+              for (let oh = 0; oh < outH; oh++)
+                for (let ow = 0; ow < outW; ow++) {
+                  const h = oh * sh + i * dh - top,
+                    w = ow * sw + j * dw - left;
+                  if (h >= 0 && h < inH && w >= 0 && w < inW)
+                    acc += d[(((b * C + c) * M + m) * outH + oh) * outW + ow] * x[((b * C + c) * inH + h) * inW + w];
+                }
+              ref[(b * C * M + c * M + m) * kh * kw + i * kw + j] = acc;
+            }
+    const err = Math.max(...ref.map((v, k) => Math.abs(v - out[k]))) / Math.max(...ref.map(Math.abs));
+    assert.ok(err < 1e-6, `${g}: relative error ${err}`);
+    for (let b = 0; b < B; b++) {
+      const s = ref.subarray(b * C * M * kh * kw, (b + 1) * C * M * kh * kw).reduce((a, v) => a + v, 0);
+      assert.ok(Math.abs(sums[b] - s) <= 1e-5 * Math.max(1, Math.abs(s)), `${g}: sum of sample ${b}`);
+    }
+  }
+  assert.throws(
+    () => rows(new Float32Array(10), new Float32Array(10), Float64Array.from(cases[0]), new Float32Array(54), new Float64Array(2)),
+    RangeError,
+  );
+  assert.throws(
+    () => rows(new Float32Array(594), new Float32Array(594), Float64Array.of(1, 2), new Float32Array(54), new Float64Array(2)),
+    RangeError,
+  );
+  const zeroStride = [...cases[0]];
+  zeroStride[7] = 0;
+  assert.throws(
+    () => rows(new Float32Array(594), new Float32Array(594), Float64Array.from(zeroStride), new Float32Array(54), new Float64Array(2)),
+    RangeError,
+  );
 });
