@@ -341,89 +341,6 @@ static void depthwise_sums(const float *restrict x, const float *restrict delta,
   }
 }
 
-// The same sums in NCHW, as ONNX Runtime's pass hands them over (onnxGraph.ts), written as rows in PyTorch order:
-// rows[b, (c·M + m)·taps + i·kw + j] = Σ_{oh, ow} δ[b, c·M + m, oh, ow] · x[b, c, oh·sh + i·dh − top, ow·sw + j·dw − left]
-// (zero outside the input); sums[b] = Σ of sample b's row. Each image row's products add up in float32 (eight lanes),
-// the rows in float64.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-static float row_dot(const float *restrict d, const float *restrict x, int n, int stride) {
-  float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int k = 0;
-  if (stride == 1)
-    for (; k + 8 <= n; k += 8)
-      for (int l = 0; l < 8; l++) p[l] += d[k + l] * x[k + l];
-  else
-    for (; k + 8 <= n; k += 8)
-      for (int l = 0; l < 8; l++) p[l] += d[k + l] * x[(size_t)(k + l) * stride];
-  for (; k < n; k++) p[k & 7] += d[k] * x[(size_t)k * stride];
-  return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
-}
-
-// first and one-past-last output index o with 0 ≤ o·s + off < size
-static void valid_range(int out, int s, int off, int size, int *lo, int *hi) {
-  int a = off >= 0 ? 0 : (-off + s - 1) / s, b = size - 1 - off < 0 ? 0 : (size - 1 - off) / s + 1;
-  *lo = a;
-  *hi = b < out ? b : out;
-}
-
-static void depthwise_rows_nchw(const float *restrict x, const float *restrict delta, float *restrict rows, double *restrict sums,
-                                const int *g) {
-  const int batch = g[0], inH = g[1], inW = g[2], C = g[3], M = g[4], kh = g[5], kw = g[6], sh = g[7], sw = g[8], dh = g[9],
-            dw = g[10], top = g[11], left = g[12], outH = g[13], outW = g[14];
-  const size_t taps = (size_t)kh * kw, d = (size_t)C * M * taps, plane = (size_t)inH * inW, oplane = (size_t)outH * outW;
-  for (int b = 0; b < batch; b++) {
-    double total = 0;
-    for (int c = 0; c < C; c++) {
-      const float *xp = x + ((size_t)b * C + c) * plane;
-      for (int m = 0; m < M; m++) {
-        const size_t o = (size_t)c * M + m;
-        const float *dp = delta + ((size_t)b * C * M + o) * oplane;
-        float *r = rows + (size_t)b * d + o * taps;
-        for (int i = 0; i < kh; i++) {
-          int oh0, oh1;
-          valid_range(outH, sh, i * dh - top, inH, &oh0, &oh1);
-          for (int j = 0; j < kw; j++) {
-            int ow0, ow1;
-            valid_range(outW, sw, j * dw - left, inW, &ow0, &ow1);
-            double acc = 0;
-            for (int oh = oh0; oh < oh1 && ow1 > ow0; oh++)
-              acc += row_dot(dp + (size_t)oh * outW + ow0, xp + (size_t)(oh * sh + i * dh - top) * inW + (ow0 * sw + j * dw - left),
-                             ow1 - ow0, sw);
-            r[i * kw + j] = (float)acc;
-            total += (float)acc;
-          }
-        }
-      }
-    }
-    sums[b] = total;
-  }
-}
-
-// depthwiseRowsNchw(x: Float32Array, delta: Float32Array, geometry: 15 integers, rows: Float32Array, sums: Float64Array)
-static napi_value depthwise_rows_nchw_js(napi_env env, napi_callback_info info) {
-  Call c;
-  Array X, D, G, R, S;
-  if (!args(env, info, &c, 5) || !get_array(env, c.argv[0], &X, 1) || !X.f32 || !get_array(env, c.argv[1], &D, 1) || !D.f32 ||
-      !get_array(env, c.argv[2], &G, 0) || G.f32 || G.length != 15 || !get_array(env, c.argv[3], &R, 1) || !R.f32 ||
-      !get_array(env, c.argv[4], &S, 0) || S.f32)
-    return fail(env, "depthwiseRowsNchw: expected (Float32Array, Float32Array, Float64Array of 15 integers, Float32Array, Float64Array)");
-  int g[15];
-  const double *gd = G.data;
-  for (int i = 0; i < 15; i++) {
-    if (!(gd[i] >= 0 && gd[i] <= MAX_DIM) || gd[i] != floor(gd[i])) return fail(env, "depthwiseRowsNchw: geometry is not 15 integers");
-    g[i] = (int)gd[i];
-  }
-  if (g[7] < 1 || g[8] < 1 || g[9] < 1 || g[10] < 1) return fail(env, "depthwiseRowsNchw: strides and dilations must be at least 1");
-  const double CM = (double)g[3] * g[4];
-  if ((double)g[0] * g[1] * g[2] * g[3] > (double)X.length || (double)g[0] * g[13] * g[14] * CM > (double)D.length ||
-      (double)g[0] * g[5] * g[6] * CM > (double)R.length || (double)g[0] > (double)S.length)
-    return fail(env, "depthwiseRowsNchw: array shorter than its shape");
-  depthwise_rows_nchw(X.data, D.data, R.data, S.data, g);
-  return NULL;
-}
-
 // depthwiseSums(x: Float32Array, delta: Float32Array, geometry: 15 integers, acc: Float64Array): see depthwise_sums.
 static napi_value depthwise_sums_js(napi_env env, napi_callback_info info) {
   Call c;
@@ -494,13 +411,12 @@ NAPI_MODULE_INIT() {
       {"rowGramFactor", NULL, row_gram_factor, NULL, NULL, NULL, napi_default, NULL},
       {"gather", NULL, gather, NULL, NULL, NULL, napi_default, NULL},
       {"depthwiseSums", NULL, depthwise_sums_js, NULL, NULL, NULL, napi_default, NULL},
-      {"depthwiseRowsNchw", NULL, depthwise_rows_nchw_js, NULL, NULL, NULL, napi_default, NULL},
       {"populate", NULL, populate, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
   // the interface's version: openblas.ts refuses an addon built from other sources (a checkout rebuilt with
-  // `npm run build` only keeps its old addon). 2: gather, and rowGramFactor writing G into H first; 3: depthwiseSums; 4: populate, depthwiseRowsNchw.
+  // `npm run build` only keeps its old addon). 2: gather, and rowGramFactor writing G into H first; 3: depthwiseSums; 4: populate.
   napi_value abi;
   napi_create_int32(env, 4, &abi);
   napi_set_named_property(env, exports, "abi", abi);

@@ -20,18 +20,6 @@ export interface PassGraph {
   inits: OnnxInit[];
   /** Graph output name of each wanted layer's rows [B, d] (torch order); output `sums` [rows, B] adds up each. */
   rows: Map<string, string>;
-  /** With depthwiseOutside: each reached depthwise layer's input x [B, C, H, W] and δ at its output
-   *  [B, C·M, outH, outW] as graph outputs, for the rows to be made outside the graph. */
-  outside: Map<string, DepthwiseOutputs>;
-}
-
-export interface DepthwiseOutputs {
-  x: string;
-  d: string;
-  xDims: number[];
-  dDims: number[];
-  g: TapGeometry;
-  shape: number[]; // the kernel's, TF.js order [kh, kw, C, M]
 }
 
 export interface PassGraphOptions {
@@ -39,9 +27,6 @@ export interface PassGraphOptions {
   wanted: ReadonlySet<string>; // layers whose rows are made; the backward pass stops below the lowest
   sampledLabels: boolean; // labels drawn in the graph from input `u` (else given as input `labels`)
   outputIsProbability: boolean;
-  /** Depthwise rows made outside the graph from its x and δ outputs (the addon's depthwiseRowsNchw): ONNX Runtime's
-   *  grouped conv with an image-sized kernel took 43% of a run on MobileNetV2-224. */
-  depthwiseOutside?: boolean;
 }
 
 class Unsupported extends Error {}
@@ -403,25 +388,14 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
   else if (logitStep) give(logitStep.inputs[0], dz);
   else give(outputId, dz);
   const rows = new Map<string, string>();
-  const outside = new Map<string, DepthwiseOutputs>();
   const outputs: OnnxValue[] = [];
-  /** A value as a graph output (once, however many layers read it; the graph's input through an Identity). */
-  const exposed = new Map<string, string>();
-  const expose = (name: string, dims: number[]) => {
-    let out = exposed.get(name);
-    if (!out) {
-      exposed.set(name, (out = name === 'x' ? op('Identity', [name]) : name));
-      outputs.push({ name: out, elemType: ONNX_FLOAT, dims });
-    }
-    return out;
-  };
   let pending = layers.filter(l => o.wanted.has(l.name)).length;
   const kinds = new Map(layers.map(l => [l.name, l]));
   const maskOf = (act: Act, y: string, d: string) => {
     if (act === 'linear') return d;
     let on = op('Greater', [y, scalar(0)]);
     if (act === 'relu6') on = op('And', [on, op('Less', [y, scalar(6)])]); // 0 < y < 6
-    return op('Where', [on, d, scalar(0)]); // one pass over δ (Cast and Mul were two: ~12% of a run)
+    return op('Where', [on, d, scalar(0)]); // one pass over δ (Cast then Mul made two)
   };
 
   for (let si = steps.length - 1; si >= 0 && pending > 0; si--) {
@@ -435,17 +409,11 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
       if (c.act !== 'softmax') d = maskOf(c.act, c.y, d); // δ at z, after the folded BatchNorm
       const l = kinds.get(s.layer.name);
       if (l && o.wanted.has(l.name)) {
+        const r = `rows_${rows.size}`;
         const dConv = c.a ? op('Mul', [d, perChannel(c.a)]) : d; // δ at the conv's own output: ∂z/∂conv = a
-        if (o.depthwiseOutside && c.kind === 'DepthwiseConv2D') {
-          const g = c.g!,
-            dDims = [B, c.wShape[2] * c.wShape[3], g.outH, g.outW];
-          outside.set(l.name, { x: expose(c.x, c.xShape), d: expose(dConv, dDims), xDims: c.xShape, dDims, g, shape: c.wShape });
-        } else {
-          const r = `rows_${rows.size}`;
-          rowNodes(c, dConv, B, op, ints, r);
-          rows.set(l.name, r);
-          outputs.push({ name: r, elemType: ONNX_FLOAT, dims: [B, l.size] });
-        }
+        rowNodes(c, dConv, B, op, ints, r);
+        rows.set(l.name, r);
+        outputs.push({ name: r, elemType: ONNX_FLOAT, dims: [B, l.size] });
         pending--;
       }
       if (upstream && pending > 0) give(s.inputs[0], inputGrad(c, d, op, floats, ints)); // with the folded kernel: Σ_o δ_o a_o W_o
@@ -543,7 +511,7 @@ function build(model: tf.LayersModel, steps: GraphStep[], layers: PrunableLayer[
   if (o.sampledLabels) outputs.push({ name: 'labels_out', elemType: ONNX_INT64, dims: [B] });
   const inputs: OnnxValue[] = [{ name: 'x', elemType: ONNX_FLOAT, dims: inShape }];
   inputs.push(o.sampledLabels ? { name: 'u', elemType: ONNX_FLOAT, dims: [B, 1] } : { name: 'labels', elemType: ONNX_INT64, dims: [B] });
-  return { nodes, inputs, outputs, inits, rows, outside };
+  return { nodes, inputs, outputs, inits, rows };
 }
 
 function lastAxis(bn: GraphStep): boolean {

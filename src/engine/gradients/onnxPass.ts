@@ -7,7 +7,7 @@ import type { PrunableLayer } from '../types';
 import { onnxModel } from '../linalg/accel/onnxModel';
 import { tryRequire } from '../linalg/accel/nodeRequire';
 import { onnxRuntimeUnavailable } from '../linalg/accel/onnxruntime';
-import { nativeDepthwiseRowsNchw, populate } from '../linalg/accel/openblas';
+import { populate } from '../linalg/accel/openblas';
 import { passGraph, PASS_OPSET, type PassGraphOptions } from './onnxGraph';
 import type { GraphStep } from './backward';
 
@@ -52,8 +52,7 @@ export async function onnxPass(
   const loaded = tryRequire<Ort>('onnxruntime-node');
   if (!loaded.mod) return `onnxruntime-node not loadable: ${loaded.error}`;
   const ort = loaded.mod;
-  const depthwiseRows = o.depthwiseOutside === false ? undefined : nativeDepthwiseRowsNchw();
-  const g = passGraph(model, steps, layers, { ...o, depthwiseOutside: !!depthwiseRows });
+  const g = passGraph(model, steps, layers, o);
   if (typeof g === 'string') return g;
   let session: OrtSession | undefined;
   try {
@@ -78,38 +77,6 @@ export async function onnxPass(
   const rows = new Map(
     [...g.rows].filter(([layer]) => fetch.has(layer)).map(([layer, out]) => [layer, { out, data: buffer(B * sizes.get(layer)!) }]),
   );
-  // depthwise layers whose rows are made here: their x and δ outputs (one buffer per output however many read it)
-  const fetched = new Map<string, { data: Float32Array; dims: number[] }>();
-  const fetchOutput = (name: string, dims: number[]) => {
-    if (!fetched.has(name)) fetched.set(name, { data: buffer(dims.reduce((a, b) => a * b, 1)), dims });
-    return fetched.get(name)!.data;
-  };
-  const outside = [...g.outside]
-    .filter(([layer]) => fetch.has(layer))
-    .map(([layer, v]) => ({
-      layer,
-      x: fetchOutput(v.x, v.xDims),
-      d: fetchOutput(v.d, v.dDims),
-      geometry: Float64Array.of(
-        B,
-        v.g.inH,
-        v.g.inW,
-        v.shape[2],
-        v.shape[3],
-        v.shape[0],
-        v.shape[1],
-        v.g.sh,
-        v.g.sw,
-        v.g.dh,
-        v.g.dw,
-        v.g.top,
-        v.g.left,
-        v.g.outH,
-        v.g.outW,
-      ),
-      rows: buffer(B * sizes.get(layer)!),
-      sums: new Float64Array(B),
-    }));
   const inputDims = g.inputs[0].dims as number[];
   const order = new Map([...g.rows.keys()].map((layer, i) => [layer, i])); // row of each layer in output `sums`
   return {
@@ -128,17 +95,12 @@ export async function onnxPass(
       const fetches: Record<string, OrtTensor | null> = { loss: null, sums: null };
       if (o.sampledLabels) fetches.labels_out = null;
       for (const [layer, r] of rows) fetches[r.out] = new ort.Tensor('float32', r.data, [B, sizes.get(layer)!]); // written in place
-      for (const [name, f] of fetched) fetches[name] = new ort.Tensor('float32', f.data, f.dims);
       const res = await session.run(feeds, fetches);
-      for (const v of outside) depthwiseRows!(v.x, v.d, v.geometry, v.rows, v.sums);
       const drawn = res.labels_out?.data as BigInt64Array | undefined;
       const sums = res.sums.data as Float32Array;
       return {
-        rows: new Map([...[...rows].map(([layer, r]) => [layer, r.data] as const), ...outside.map(v => [v.layer, v.rows] as const)]),
-        sums: new Map([
-          ...[...rows.keys()].map(layer => [layer, sums.subarray(order.get(layer)! * B, (order.get(layer)! + 1) * B)] as const),
-          ...outside.map(v => [v.layer, Float32Array.from(v.sums)] as const),
-        ]),
+        rows: new Map([...rows].map(([layer, r]) => [layer, r.data])),
+        sums: new Map([...rows.keys()].map(layer => [layer, sums.subarray(order.get(layer)! * B, (order.get(layer)! + 1) * B)])),
         loss: res.loss.data as Float32Array,
         labels: drawn ? Int32Array.from(drawn, v => Number(v)) : undefined,
       };

@@ -583,34 +583,3 @@ test('ONNX Runtime pass: a non-finite gradient raises NUMERIC naming the layer a
   );
   m.model.dispose();
 });
-
-test('ONNX Runtime pass: depthwise rows made in the graph (where the addon does not load) equal those made by the addon from the graph x and δ', async t => {
-  if (!ortLoads) return t.skip(`onnxruntime-node does not load here: ${onnxRuntimeUnavailable()}`);
-  const { onnxPass } = await import('../../../src/engine/gradients/onnxPass');
-  const { nativeDepthwiseRowsNchw } = await import('../../../src/engine/linalg/accel');
-  if (!nativeDepthwiseRowsNchw()) return t.skip('no OpenBLAS addon here: only the in-graph rows run');
-  const m = await save(buildMobileNetV2({ inputSize: 32, alpha: 0.35, classes: 5, stages: 3, lastChannels: 32, seed: 8 }));
-  const steps = graphSteps(m.model, new Map(m.prunable.map(l => [l.name, l.kind])));
-  const data = dataset(m, 3);
-  const o = { batch: 3, wanted: new Set(m.prunable.map(l => l.name)), sampledLabels: false, outputIsProbability: m.outputIsProbability };
-  const rowsOf = async (depthwiseOutside: boolean) => {
-    const p = await onnxPass(m.model, steps, m.prunable, { ...o, depthwiseOutside });
-    if (typeof p === 'string') throw new Error(p);
-    const out = await p.run(data.x, data.labels, undefined);
-    const copy = new Map([...out.rows].map(([k, v]) => [k, v.slice()]));
-    const sums = new Map([...out.sums].map(([k, v]) => [k, v.slice()]));
-    await p.dispose();
-    return { copy, sums };
-  };
-  const inGraph = await rowsOf(false),
-    outside = await rowsOf(true);
-  const depthwise = m.prunable.filter(l => l.kind === 'DepthwiseConv2D');
-  assert.ok(depthwise.length >= 3);
-  for (const l of m.prunable) {
-    const e = relErr(outside.copy.get(l.name)!, inGraph.copy.get(l.name)!);
-    assert.ok(e <= 1e-5, `${l.name}: ${e}`);
-    const s = inGraph.sums.get(l.name)!;
-    outside.sums.get(l.name)!.forEach((v, b) => assert.ok(Math.abs(v - s[b]) <= 1e-3 * Math.max(1, Math.abs(s[b])), `${l.name} sum ${b}`));
-  }
-  m.model.dispose();
-});

@@ -14,7 +14,7 @@ export { flops } from './types';
 export { jsProvider } from './js';
 export { tfjsProvider } from './tfjs';
 export { onnxRuntimeProvider, onnxRuntimeUnavailable } from './onnxruntime';
-export { openBlasProvider, openBlasUnavailable, openBlasConfig, nativeDepthwiseSums, nativeDepthwiseRowsNchw, populate } from './openblas';
+export { openBlasProvider, openBlasUnavailable, openBlasConfig, nativeDepthwiseSums, populate } from './openblas';
 
 export type ProviderName = 'auto' | 'openblas-f64' | 'onnxruntime-f64' | 'onnxruntime-f32' | 'tfjs' | 'js';
 

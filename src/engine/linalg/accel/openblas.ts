@@ -22,7 +22,6 @@ interface Addon {
   rowGramFactor(G: Matrix, k: number, m: number, damp: number, count: number, Linv: Float64Array, H: Float64Array, h: Float64Array): Failed;
   gather(src: Matrix, ld: number, starts: Float64Array, k: number, m: number, count: number, out: Matrix): void;
   depthwiseSums(x: Float32Array, delta: Float32Array, geometry: Float64Array, acc: Float64Array): void;
-  depthwiseRowsNchw(x: Float32Array, delta: Float32Array, geometry: Float64Array, rows: Float32Array, sums: Float64Array): void;
   populate(a: Float32Array): number;
   config(): { config: string; core: string };
   abi?: number; // the interface's version (native/linalg.c); absent before version 2
@@ -73,11 +72,6 @@ export function openBlasUnavailable(): string | undefined {
  *  or undefined where the addon does not load. */
 export function nativeDepthwiseSums(): Addon['depthwiseSums'] | undefined {
   return load().addon?.depthwiseSums;
-}
-
-/** The addon's depthwise rows from NCHW x and δ (the ONNX Runtime pass's outputs), or undefined where it does not load. */
-export function nativeDepthwiseRowsNchw(): Addon['depthwiseRowsNchw'] | undefined {
-  return load().addon?.depthwiseRowsNchw;
 }
 
 /** Maps a large array's pages before it is written whole (native/linalg.c `populate`: one system call instead of a

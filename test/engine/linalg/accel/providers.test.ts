@@ -11,7 +11,6 @@ import {
   onnxRuntimeUnavailable,
   openBlasProvider,
   openBlasUnavailable,
-  nativeDepthwiseRowsNchw,
   selectProvider,
 } from '../../../../src/engine/linalg/accel';
 import { onnxModel } from '../../../../src/engine/linalg/accel/onnxModel';
@@ -266,62 +265,4 @@ test('populate maps pages and changes nothing: shared and plain memory, views at
     'fresh pages read as zero',
   );
   assert.equal(populate(new Float32Array(3)).length, 3, 'small arrays are left to the page faults');
-});
-
-test('openblas addon depthwiseRowsNchw against a float64 reference: strides, dilations, padding, depth multiplier, taps outside the input', t => {
-  if (blasMissing) return t.skip(`no addon here: ${openBlasUnavailable()}`);
-  const rows = nativeDepthwiseRowsNchw()!;
-  const r = rng(Math.floor(Math.random() * 2 ** 31)); // fresh inputs every run
-  // [batch, inH, inW, C, M, kh, kw, sh, sw, dh, dw, top, left, outH, outW]
-  const cases = [
-    [2, 9, 11, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1, 9, 11], // 'same', stride 1
-    [3, 12, 12, 2, 2, 3, 3, 2, 2, 1, 1, 0, 0, 6, 6], // strided, 'same' padding at the end only
-    [1, 10, 7, 4, 3, 2, 3, 1, 2, 3, 1, 2, 0, 7, 3], // dilated, uneven
-    [2, 5, 5, 1, 1, 5, 5, 1, 1, 1, 1, 4, 4, 9, 9], // padding wider than the input: taps with no valid position
-    [1, 40, 37, 2, 1, 3, 3, 1, 1, 1, 1, 1, 1, 40, 37], // rows longer than the eight lanes
-  ];
-  for (const g of cases) {
-    const [B, inH, inW, C, M, kh, kw, sh, sw, dh, dw, top, left, outH, outW] = g;
-    const x = Float32Array.from({ length: B * C * inH * inW }, r);
-    const d = Float32Array.from({ length: B * C * M * outH * outW }, r);
-    const out = new Float32Array(B * C * M * kh * kw).fill(NaN);
-    const sums = new Float64Array(B);
-    rows(x, d, Float64Array.from(g), out, sums);
-    const ref = new Float64Array(out.length);
-    for (let b = 0; b < B; b++)
-      for (let c = 0; c < C; c++)
-        for (let m = 0; m < M; m++)
-          for (let i = 0; i < kh; i++)
-            for (let j = 0; j < kw; j++) {
-              let acc = 0;
-              for (let oh = 0; oh < outH; oh++)
-                for (let ow = 0; ow < outW; ow++) {
-                  const h = oh * sh + i * dh - top,
-                    w = ow * sw + j * dw - left;
-                  if (h >= 0 && h < inH && w >= 0 && w < inW)
-                    acc += d[(((b * C + c) * M + m) * outH + oh) * outW + ow] * x[((b * C + c) * inH + h) * inW + w];
-                }
-              ref[(b * C * M + c * M + m) * kh * kw + i * kw + j] = acc;
-            }
-    const err = Math.max(...ref.map((v, k) => Math.abs(v - out[k]))) / Math.max(...ref.map(Math.abs));
-    assert.ok(err < 1e-6, `${g}: relative error ${err}`);
-    for (let b = 0; b < B; b++) {
-      const s = ref.subarray(b * C * M * kh * kw, (b + 1) * C * M * kh * kw).reduce((a, v) => a + v, 0);
-      assert.ok(Math.abs(sums[b] - s) <= 1e-5 * Math.max(1, Math.abs(s)), `${g}: sum of sample ${b}`);
-    }
-  }
-  assert.throws(
-    () => rows(new Float32Array(10), new Float32Array(10), Float64Array.from(cases[0]), new Float32Array(54), new Float64Array(2)),
-    RangeError,
-  );
-  assert.throws(
-    () => rows(new Float32Array(594), new Float32Array(594), Float64Array.of(1, 2), new Float32Array(54), new Float64Array(2)),
-    RangeError,
-  );
-  const zeroStride = [...cases[0]];
-  zeroStride[7] = 0;
-  assert.throws(
-    () => rows(new Float32Array(594), new Float32Array(594), Float64Array.from(zeroStride), new Float32Array(54), new Float64Array(2)),
-    RangeError,
-  );
 });
