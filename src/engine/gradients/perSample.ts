@@ -70,9 +70,9 @@ function onnxSampleBytes(m: LoadedModel, layers: PrunableLayer[]): number {
   return 4 * (2.4 * kept + layers.reduce((a, l) => a + l.size, 0));
 }
 
-// Smaller batches than the TF.js pass's ran faster on ONNX Runtime (MobileNetV2-224, N = 32, interleaved, medians of 8:
-// batch 3 / 4 / 7 at 8.0 / 7.8 / 6.3 samples/s, 0.21 / 0.20 / 0.24 CPU s a sample; N = 128 alike within the noise):
-// fewer fresh pages a call and more of a batch in cache. 400 MiB gives 3 there.
+// Smaller batches than the TF.js pass's run faster on ONNX Runtime: fewer fresh pages a call and more of a batch in
+// cache (MobileNetV2-224, N = 32, one process, medians of 4: batch 1 / 2 / 3 / 4 at 13.7 / 16.4 / 14.3 / 13.9
+// samples/s; docs/performance.md). 200 MiB gives 2 there, 1 for the Inception-like model (1 and 2 alike).
 const ONNX_BATCH_BYTES = 200 * 2 ** 20;
 
 /** Samples per run of the ONNX Runtime pass (before batches are made equal): at most the TF.js pass's batch. */
