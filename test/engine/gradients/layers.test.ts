@@ -20,7 +20,8 @@ before(async () => {
   await initBackend('wasm');
 });
 
-let seed = 1000 + Math.floor(Math.random() * 1e6); // fresh inputs every run; printed on failure
+// fresh inputs every run; the seed is printed on failure and SEED=<printed − 1> replays that run's first dataset
+let seed = process.env.SEED ? Number(process.env.SEED) : 1000 + Math.floor(Math.random() * 1e6);
 function dataset(m: LoadedModel, n: number): Dataset {
   const r = mulberry32(++seed);
   const per = m.inputShape.reduce((a, b) => a * b, 1);
