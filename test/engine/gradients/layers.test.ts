@@ -20,7 +20,8 @@ before(async () => {
   await initBackend('wasm');
 });
 
-// fresh inputs every run; the seed is printed on failure and SEED=<printed − 1> replays that run's first dataset
+// fresh inputs every run; the seed is printed on failure: SEED=<printed − 1> with only that test selected
+// (--test-name-pattern) gives its first dataset the same inputs
 let seed = process.env.SEED ? Number(process.env.SEED) : 1000 + Math.floor(Math.random() * 1e6);
 function dataset(m: LoadedModel, n: number): Dataset {
   const r = mulberry32(++seed);
