@@ -20,19 +20,49 @@ before(async () => {
   await initBackend('wasm');
 });
 
-// fresh inputs every run; the seed is printed on failure: SEED=<printed − 1> with only that test selected
+// fresh inputs every run (samples on a ReLU kink redrawn); the seed is printed on failure: SEED=<printed − 1> with only that test selected
 // (--test-name-pattern) gives its first dataset the same inputs
 let seed = process.env.SEED ? Number(process.env.SEED) : 1000 + Math.floor(Math.random() * 1e6);
 function dataset(m: LoadedModel, n: number): Dataset {
   const r = mulberry32(++seed);
   const per = m.inputShape.reduce((a, b) => a * b, 1);
+  const x = Float32Array.from({ length: n * per }, () => r() * 2 - 1);
+  for (let i = 0; i < n; i++)
+    for (let tries = 0; nearKink(m.model, x.subarray(i * per, (i + 1) * per), m.inputShape); tries++) {
+      assert.ok(tries < 100, 'every draw lies on a ReLU kink');
+      for (let j = i * per; j < (i + 1) * per; j++) x[j] = r() * 2 - 1;
+    }
   return {
-    x: Float32Array.from({ length: n * per }, () => r() * 2 - 1),
+    x,
     shape: [n, ...m.inputShape],
     count: n,
     source: 'random',
     labels: Int32Array.from({ length: n }, () => Math.floor(r() * m.numClasses)),
   };
+}
+
+/** Whether a standalone ReLU / ReLU6 layer's input lies within 1e-5·rms of a kink (0 or the cap) for this sample: there
+ *  float32 rounding picks the branch, and two correct gradients differ by a whole unit's contribution. */
+function nearKink(model: tf.LayersModel, sample: Float32Array, shape: number[]): boolean {
+  const caps = new Map<tf.layers.Layer, number>();
+  for (const l of model.layers) {
+    const c = l.getConfig();
+    if (l.getClassName() === 'ReLU') caps.set(l, (c.maxValue as number | null) ?? Infinity);
+    else if (l.getClassName() === 'Activation' && (c.activation === 'relu' || c.activation === 'relu6'))
+      caps.set(l, c.activation === 'relu6' ? 6 : Infinity);
+  }
+  if (caps.size === 0) return false;
+  const layers = [...caps.keys()];
+  const probe = tf.model({ inputs: model.inputs, outputs: layers.map(l => l.input as Sym) });
+  return tf.tidy(() => {
+    const zs = [probe.predict(tf.tensor(sample, [1, ...shape]))].flat() as tf.Tensor[];
+    return zs.some((z, k) => {
+      const v = z.dataSync() as Float32Array,
+        cap = caps.get(layers[k])!;
+      const rms = Math.sqrt(v.reduce((a: number, b: number) => a + b * b, 0) / v.length);
+      return v.some(a => Math.min(Math.abs(a), Math.abs(a - cap)) < 1e-5 * rms);
+    });
+  });
 }
 
 /** BatchNormalization layers with random γ, β and moving statistics (fresh seeds each call). */
