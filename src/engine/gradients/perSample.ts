@@ -10,6 +10,7 @@ import { crossEntropy, probabilities, sampleLabels } from './loss';
 import { forwardBackward, graphSteps, layerGeometry, retainedFloats, type GraphStep } from './backward';
 import { writeKernelGrads, hostData } from './kernelGrads';
 import { batchedTN, onnxRuntimeUnavailable, populate, type BatchedTN } from '../linalg/accel';
+import { prefault } from '../linalg/prefault';
 import { sharedFloat32 } from '../linalg/scratch';
 import { onnxPass, type OnnxPass } from './onnxPass';
 import { passGraph } from './onnxGraph';
@@ -340,36 +341,38 @@ export async function perSampleGradients(
   const wantOnnx = opts.pass ?? (opts.contractions === 'tfjs' ? 'tfjs' : 'auto');
   const denseOnly = wantOnnx === 'auto' && batched ? denseOnlyReason(steps) : undefined;
   if (denseOnly) passName = `${passName} (not onnxruntime: ${denseOnly})`;
-  if (batched && wantOnnx !== 'tfjs' && !denseOnly) {
-    // one session, one batch size: the last batch is padded; by default batches are made equal, ⌈n / ⌈n / bs⌉⌉,
-    // so that the padding is less than one sample a batch
-    if (opts.batchSize === undefined) bs = Math.ceil(n / Math.ceil(n / Math.min(bs, onnxBatchSize(m, layers))));
-    // every layer's rows in the graph, a group's fetched: one graph whatever the group, so a streamed group's rows are
-    // the whole pass's bit for bit (graphs that differ get different fusions from ONNX Runtime's optimizer)
-    const wanted = new Set(layers.map(l => l.name));
-    const t0 = performance.now();
-    const p = await onnxPass(
-      m.model,
-      steps,
-      layers,
-      {
-        batch: bs,
-        wanted,
-        sampledLabels: !data.labels,
-        outputIsProbability: m.outputIsProbability,
-      },
-      new Set(layers.filter(collected).map(l => l.name)),
-    );
-    if (opts.timings) opts.timings['pass build'] = (performance.now() - t0) / 1000;
-    if (typeof p !== 'string') onnx = p;
-    else if (wantOnnx === 'onnxruntime')
-      throw new WoodFisherError(`The gradient pass cannot run on ONNX Runtime: ${p}.`, 'UNSUPPORTED_LAYER');
-    passName = onnx ? onnx.name : `${passName} (not onnxruntime: ${p})`;
-  }
-  const fast = batched && !onnx && opts.contractions !== 'tfjs' ? await batchedTN() : undefined;
   const targets = layers.map(l => grads.get(l.name));
   let lossSum = 0;
+  // the arena's pages mapped on another core while this one builds the pass and copies rows in (linalg/prefault.ts)
+  const faults = prefault(grads.values());
   try {
+    if (batched && wantOnnx !== 'tfjs' && !denseOnly) {
+      // one session, one batch size: the last batch is padded; by default batches are made equal, ⌈n / ⌈n / bs⌉⌉,
+      // so that the padding is less than one sample a batch
+      if (opts.batchSize === undefined) bs = Math.ceil(n / Math.ceil(n / Math.min(bs, onnxBatchSize(m, layers))));
+      // every layer's rows in the graph, a group's fetched: one graph whatever the group, so a streamed group's rows are
+      // the whole pass's bit for bit (graphs that differ get different fusions from ONNX Runtime's optimizer)
+      const wanted = new Set(layers.map(l => l.name));
+      const t0 = performance.now();
+      const p = await onnxPass(
+        m.model,
+        steps,
+        layers,
+        {
+          batch: bs,
+          wanted,
+          sampledLabels: !data.labels,
+          outputIsProbability: m.outputIsProbability,
+        },
+        new Set(layers.filter(collected).map(l => l.name)),
+      );
+      if (opts.timings) opts.timings['pass build'] = (performance.now() - t0) / 1000;
+      if (typeof p !== 'string') onnx = p;
+      else if (wantOnnx === 'onnxruntime')
+        throw new WoodFisherError(`The gradient pass cannot run on ONNX Runtime: ${p}.`, 'UNSUPPORTED_LAYER');
+      passName = onnx ? onnx.name : `${passName} (not onnxruntime: ${p})`;
+    }
+    const fast = batched && !onnx && opts.contractions !== 'tfjs' ? await batchedTN() : undefined;
     for (let start = 0; start < n; start += bs) {
       if (opts.signal?.aborted) throw cancelled();
       const b = Math.min(bs, n - start);
@@ -411,6 +414,7 @@ export async function perSampleGradients(
     }
   } finally {
     await onnx?.dispose();
+    await faults.stop();
   }
   async function finish(out: BatchOut, start: number, b: number) {
     lossSum += out.loss;
