@@ -316,13 +316,13 @@ export async function perSampleGradients(
     throw new WoodFisherError(`Dataset has ${data.labels.length} labels for ${n} samples.`, 'LABELS');
   const rand = mulberry32((opts.seed ?? 0) ^ 0x5eed);
   const collected = (l: PrunableLayer) => !opts.only || opts.only.has(l.name);
+  // every layer's rows in one arena of shared memory (the Fisher block threads read it in place): one fresh mapping,
+  // where a buffer a layer could come from reused heap that calloc must clear
+  const need = layers.filter(collected).reduce((a, l) => a + n * l.size, 0);
+  if (opts.into && need > opts.into.length) throw new Error(`gradient arena too small (${opts.into.length} floats)`);
+  const arena = opts.into ?? sharedFloat32(need);
   let offset = 0;
-  const rows = (size: number) => {
-    if (!opts.into) return populate(sharedFloat32(size)); // the Fisher block threads read it in place
-    if (offset + size > opts.into.length) throw new Error(`gradient arena too small (${opts.into.length} floats)`);
-    return opts.into.subarray(offset, (offset += size));
-  };
-  const grads = new Map<string, Float32Array>(layers.filter(collected).map(l => [l.name, rows(n * l.size)]));
+  const grads = new Map<string, Float32Array>(layers.filter(collected).map(l => [l.name, arena.subarray(offset, (offset += n * l.size))]));
   const allLabels = new Int32Array(n);
   let steps: GraphStep[] = [];
   let batched = opts.mode !== 'reference';
@@ -343,13 +343,19 @@ export async function perSampleGradients(
   if (denseOnly) passName = `${passName} (not onnxruntime: ${denseOnly})`;
   const targets = layers.map(l => grads.get(l.name));
   let lossSum = 0;
-  // the arena's pages mapped on another core while this one builds the pass and copies rows in (linalg/prefault.ts)
-  const faults = prefault(grads.values());
+  const onOnnx = batched && wantOnnx !== 'tfjs' && !denseOnly;
+  // one session, one batch size: the last batch is padded; by default batches are made equal, ⌈n / ⌈n / bs⌉⌉, so
+  // that the padding is less than one sample a batch
+  if (onOnnx && opts.batchSize === undefined) bs = Math.ceil(n / Math.ceil(n / Math.min(bs, onnxBatchSize(m, layers))));
+  // the arena's pages mapped on another core, batch by batch as they will be written, while this one builds the pass
+  // and runs it (linalg/prefault.ts); else at once, here
+  const order: Float32Array[] = [];
+  for (let start = 0; start < n; start += bs)
+    for (const g of grads.values()) order.push(g.subarray((start * g.length) / n, (Math.min(n, start + bs) * g.length) / n));
+  const faults = prefault(order);
+  if (!faults && !opts.into) populate(arena);
   try {
-    if (batched && wantOnnx !== 'tfjs' && !denseOnly) {
-      // one session, one batch size: the last batch is padded; by default batches are made equal, ⌈n / ⌈n / bs⌉⌉,
-      // so that the padding is less than one sample a batch
-      if (opts.batchSize === undefined) bs = Math.ceil(n / Math.ceil(n / Math.min(bs, onnxBatchSize(m, layers))));
+    if (onOnnx) {
       // every layer's rows in the graph, a group's fetched: one graph whatever the group, so a streamed group's rows are
       // the whole pass's bit for bit (graphs that differ get different fusions from ONNX Runtime's optimizer)
       const wanted = new Set(layers.map(l => l.name));
@@ -414,7 +420,7 @@ export async function perSampleGradients(
     }
   } finally {
     await onnx?.dispose();
-    await faults.stop();
+    await faults?.stop();
   }
   async function finish(out: BatchOut, start: number, b: number) {
     lossSum += out.loss;
