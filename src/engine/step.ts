@@ -11,8 +11,7 @@ import { selectMasks, selectNM, parsePattern } from './obs/select';
 import { obsUpdate } from './obs/update';
 import { METHODS, type MethodStrategy } from './methods';
 import { layerResult } from './layerStats';
-import { sharedFloat32 } from './linalg/scratch';
-import { populate } from './linalg/accel';
+import { RowArena } from './linalg/rowArena';
 import {
   LayerResult,
   PrunableLayer,
@@ -146,7 +145,7 @@ export interface StepContext {
   labelsSource?: LabelsSource;
   gradientPass?: string; // where the gradient pass ran (GradientSet.pass)
   labels?: Int32Array; // the labels the first gradient pass used (sampled ones too): later groups reuse them
-  arena?: Float32Array; // streamed: N × d_g floats of the largest group, every group's rows in turn
+  arena?: RowArena; // streamed: N × d_g floats of the largest group, every group's rows in turn
   rebuildFrom?: Map<string, Float32Array>; // gradients kept for the update only when inverses are rebuilt
   runner?: BlockRunner; // where the Fisher blocks are built and updated
   jobs?: JobRef[]; // the runner's jobs (jobRefs), made once per step
@@ -241,8 +240,7 @@ async function groupGradients(ctx: StepContext, group: number[]): Promise<Gradie
   const gi = ctx.groups.indexOf(group);
   const masks = new Map(group.map(i => ctx.layers[i]).map(work => [work.layer.name, Uint8Array.from(work.w, v => (v === 0 ? 1 : 0))]));
   const data = ctx.labels ? { ...ctx.data!, labels: ctx.labels } : ctx.data!;
-  if (streamed)
-    ctx.arena ??= populate(sharedFloat32(ctx.n * Math.max(...ctx.groups.map(g => g.reduce((a, i) => a + ctx.layers[i].layer.size, 0)))));
+  if (streamed) ctx.arena ??= new RowArena();
   const grouped = `layer group ${gi + 1} of ${ctx.groups.length} (${group.length} layer${group.length > 1 ? 's' : ''})`;
   const message = streamed ? (label ? `${label}, ${grouped}` : grouped) : label;
   return ctx.timed('gradients', () =>

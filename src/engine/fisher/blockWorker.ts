@@ -16,6 +16,12 @@ function gradientBuffers(job: Batch): Set<ArrayBuffer> {
 
 type Batch = { op: 'build'; id: number; jobs: BuildJob[] } | { op: 'update'; id: number; jobs: UpdateJob[] };
 
+// a batch that cannot be read here (e.g. a view of a shared buffer of 4 GiB or more: linalg/rowArena.ts) would never
+// be answered; failing the thread rejects every batch waiting on it instead
+parentPort!.on('messageerror', e => {
+  throw new Error(`a batch of Fisher blocks did not reach the thread (${e.message})`);
+});
+
 parentPort!.on('message', (job: Batch | { op: 'exit' }) => {
   if (job.op === 'exit') {
     // leave on our own, between jobs, after freeing the native sessions

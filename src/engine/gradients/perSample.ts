@@ -11,7 +11,7 @@ import { forwardBackward, graphSteps, layerGeometry, retainedFloats, type GraphS
 import { writeKernelGrads, hostData } from './kernelGrads';
 import { batchedTN, onnxRuntimeUnavailable, populate, type BatchedTN } from '../linalg/accel';
 import { prefault } from '../linalg/prefault';
-import { sharedFloat32 } from '../linalg/scratch';
+import { RowArena } from '../linalg/rowArena';
 import { onnxPass, type OnnxPass } from './onnxPass';
 import { passGraph } from './onnxGraph';
 
@@ -40,9 +40,9 @@ export interface GradientOptions {
    *  same numbers); the TF.js pass stops its backward pass below the group's lowest layer, the ONNX Runtime pass runs
    *  its one graph and fetches the group's rows. */
   only?: ReadonlySet<string>;
-  /** Where the rows go (one layer after another), instead of new arrays: streamed groups reuse one arena, so a
-   *  dropped group's gradients never wait for the garbage collector beside the next group's. */
-  into?: Float32Array;
+  /** Where the rows go, instead of new memory: streamed groups reuse one arena, so a dropped group's gradients never
+   *  wait for the garbage collector beside the next group's. */
+  into?: RowArena;
   /** Filled with seconds spent per stage ('pass' = forward and backward, 'rows <kind>' = per-sample contractions). */
   timings?: Record<string, number>;
 }
@@ -316,13 +316,11 @@ export async function perSampleGradients(
     throw new WoodFisherError(`Dataset has ${data.labels.length} labels for ${n} samples.`, 'LABELS');
   const rand = mulberry32((opts.seed ?? 0) ^ 0x5eed);
   const collected = (l: PrunableLayer) => !opts.only || opts.only.has(l.name);
-  // every layer's rows in one arena of shared memory (the Fisher block threads read it in place): one fresh mapping,
-  // where a buffer a layer could come from reused heap that calloc must clear
-  const need = layers.filter(collected).reduce((a, l) => a + n * l.size, 0);
-  if (opts.into && need > opts.into.length) throw new Error(`gradient arena too small (${opts.into.length} floats)`);
-  const arena = opts.into ?? sharedFloat32(need);
-  let offset = 0;
-  const grads = new Map<string, Float32Array>(layers.filter(collected).map(l => [l.name, arena.subarray(offset, (offset += n * l.size))]));
+  // the rows in shared memory (the Fisher block threads read them in place), large chunks rather than a buffer a
+  // layer: a fresh mapping each, where small buffers could come from reused heap that calloc must clear
+  const rowsOf = layers.filter(collected);
+  const views = (opts.into ?? new RowArena()).views(rowsOf.map(l => n * l.size));
+  const grads = new Map<string, Float32Array>(rowsOf.map((l, i) => [l.name, views[i]]));
   const allLabels = new Int32Array(n);
   let steps: GraphStep[] = [];
   let batched = opts.mode !== 'reference';
@@ -353,7 +351,7 @@ export async function perSampleGradients(
   for (let start = 0; start < n; start += bs)
     for (const g of grads.values()) order.push(g.subarray((start * g.length) / n, (Math.min(n, start + bs) * g.length) / n));
   const faults = prefault(order);
-  if (!faults && !opts.into) populate(arena);
+  if (!faults && !opts.into) views.forEach(v => populate(v));
   try {
     if (onOnnx) {
       // every layer's rows in the graph, a group's fetched: one graph whatever the group, so a streamed group's rows are

@@ -395,3 +395,30 @@ test('a batched independent update refuses a job whose mask, F⁻¹∇L or inver
   const fine = updateBlocks([update(0, ok), update(1, ok)], kept);
   assert.ok(fine.every(u => u.w.every(Number.isFinite)));
 });
+
+test('a batch the thread cannot read (a view of a 4 GiB+ shared buffer: linalg/rowArena.ts) fails the run, it does not hang it', async () => {
+  // Node 20 posts the buffer's length modulo 2³²: this view, 1 GiB in, lies outside what arrives
+  const huge = new Float32Array(new SharedArrayBuffer(4 * 2 ** 30 + 2 ** 28));
+  const [n, b] = [4, 8];
+  const rows = huge.subarray(2 ** 28, 2 ** 28 + n * b);
+  const pool = blockPool(1, 1);
+  try {
+    await assert.rejects(
+      pool.build({
+        op: 'build',
+        id: 1,
+        G: { rows, n, d: b, start: 0, end: b },
+        n,
+        b,
+        damp: 1e-4,
+        form: 'auto',
+        w: new Float64Array(b),
+        taylor: false,
+        keep: false,
+      }),
+      /did not reach the thread/,
+    );
+  } finally {
+    await pool.close();
+  }
+});
