@@ -2,6 +2,7 @@
 // Node 20's V8 writes a SharedArrayBuffer's length modulo 2³² when it is posted to a worker: a view of a buffer of
 // 4 GiB or more arrives pointing elsewhere in it (silently wrong rows) or not at all ('messageerror': the job never
 // runs). So no shared buffer here exceeds SHARED_MAX_BYTES; layers are packed into chunks of at most that size.
+import { sharedFloat32 } from './scratch';
 
 export const SHARED_MAX_BYTES = 2 ** 31; // well under the 4 GiB at which the length wraps
 
@@ -17,28 +18,21 @@ export class RowArena {
    *  earlier call are overwritten by this one's. */
   views(lengths: number[]): Float32Array[] {
     const used = this.chunks.map(() => 0);
-    let ownUsed = 0;
-    const own = lengths.filter(len => len > this.maxFloats).reduce((a, b) => a + b, 0);
+    const big = (len: number) => len > this.maxFloats;
+    const own = lengths.filter(big).reduce((a, b) => a + b, 0);
     if (own > (this.own?.length ?? 0)) this.own = new Float32Array(own);
+    let ownUsed = 0,
+      unplaced = lengths.filter(len => !big(len)).reduce((a, b) => a + b, 0); // shared floats not yet placed
     return lengths.map(len => {
-      if (len > this.maxFloats) return this.own!.subarray(ownUsed, (ownUsed += len));
+      if (big(len)) return this.own!.subarray(ownUsed, (ownUsed += len));
       let c = used.findIndex((u, i) => u + len <= this.chunks[i].length);
       if (c < 0) {
-        // a new chunk: what the remaining entries of this call need, up to the cap
-        c = this.chunks.length;
-        this.chunks.push(
-          new Float32Array(new SharedArrayBuffer(4 * Math.min(this.maxFloats, Math.max(len, this.remaining(lengths, used))))),
-        );
+        // a new chunk for what this call still has to place, up to the cap
+        c = this.chunks.push(sharedFloat32(Math.min(this.maxFloats, unplaced))) - 1;
         used.push(0);
       }
+      unplaced -= len;
       return this.chunks[c].subarray(used[c], (used[c] += len));
     });
-  }
-
-  /** Floats of the shared entries of `lengths` not yet placed (an upper bound: all of them, less what the chunks
-   *  already hold). */
-  private remaining(lengths: number[], used: number[]): number {
-    const shared = lengths.filter(len => len <= this.maxFloats).reduce((a, b) => a + b, 0);
-    return shared - used.reduce((a, b) => a + b, 0);
   }
 }

@@ -21,8 +21,8 @@ export function takeFree(bytes: number): ArrayBuffer | undefined {
   return b;
 }
 
-/** A float32 array of `len` zeros in shared memory: gradient rows, which the Fisher block threads then read in place
- *  (each gathers its own blocks) instead of the main thread copying every block out for them. */
+/** A float32 array of `len` zeros in shared memory: gradient rows (rowArena.ts), which the Fisher block threads then
+ *  read in place (each gathers its own blocks) instead of the main thread copying every block out for them. */
 export function sharedFloat32(len: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(4 * len));
 }
